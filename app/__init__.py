@@ -1,0 +1,47 @@
+"""sharboard: an operator dashboard for the SHAR BPMN engine."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.config import REPO_ROOT, Settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the web app; `overrides` are Settings fields (tests pass them)."""
+    from app import extensions, models  # noqa: F401  (models registers the tables)
+    from app.logging_setup import configure_logging
+
+    settings = settings or Settings.from_env(**overrides)
+    configure_logging(settings.log_level, settings.shar_log_level)
+    app = Flask(
+        __name__,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder=str(REPO_ROOT / "static"),
+        instance_path=settings.instance_dir,
+    )
+    app.config.update(settings.flask_config())
+    app.config["SHARBOARD_SETTINGS"] = settings
+    _init_extensions(app)
+    _register_blueprints(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    from app import cli  # noqa: F401
+
+    cli.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.health import bp as health_bp
+
+    app.register_blueprint(health_bp)

@@ -1,0 +1,209 @@
+"""Configuration: the only module that reads the environment.
+
+Every setting has the seed's default. A bad value stops start-up with a message that
+names the variable, so an operator never runs with a half-understood configuration.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_DIR = REPO_ROOT / "instance"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """A configuration variable holds a value sharboard cannot use."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _int(name: str, raw: str, *, minimum: int = 0) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _float(name: str, raw: str, *, minimum: float = 0.0) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < minimum or value != value:
+        raise ConfigError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def _level(name: str, raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
+    return value
+
+
+def _url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, not {raw!r}")
+    return value
+
+
+def _queue(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ConfigError(f"{name} must be a queue name without spaces, not {raw!r}")
+    return value
+
+
+def _text(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _csv(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _statuses(name: str, raw: str) -> tuple[str, ...]:
+    allowed = {"completed", "failed", "cancelled"}
+    values = _csv(name, raw)
+    bad = [v for v in values if v not in allowed]
+    if bad or not values:
+        raise ConfigError(f"{name} must list statuses among {sorted(allowed)}, not {raw!r}")
+    return values
+
+
+def _setting(env: str, parse: Callable[[str, str], Any], default: Any) -> Any:
+    return field(default=default, metadata={"env": env, "parse": parse})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting sharboard reads, with the seed's defaults."""
+
+    shar_async_enabled: bool = _setting("SHAR_ASYNC_ENABLED", _bool, True)
+    shar_workflow_queue: str = _setting("SHAR_WORKFLOW_QUEUE", _queue, "shar-workflows")
+    shar_instance_queue: str = _setting("SHAR_INSTANCE_QUEUE", _queue, "shar-instances")
+    shar_sync_queue: str = _setting("SHAR_SYNC_QUEUE", _queue, "shar-sync")
+    shar_sync_interval: int = _setting("SHAR_SYNC_INTERVAL", lambda n, r: _int(n, r, minimum=1), 300)
+    shar_sync_batch_size: int = _setting("SHAR_SYNC_BATCH_SIZE", lambda n, r: _int(n, r, minimum=1), 50)
+    shar_sync_batch_delay: float = _setting("SHAR_SYNC_BATCH_DELAY", _float, 1.0)
+    shar_notifications_enabled: bool = _setting("SHAR_NOTIFICATIONS_ENABLED", _bool, True)
+    # Empty means "start and use the local engine" (sharlite); see shar_url().
+    shar_base_url: str = _setting("SHAR_BASE_URL", lambda n, r: _url(n, r) if r.strip() else "", "")
+    shar_timeout: float = _setting("SHAR_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), 30.0)
+    log_level: str = _setting("LOG_LEVEL", _level, "INFO")
+    shar_log_level: str = _setting("SHAR_LOG_LEVEL", _level, "INFO")
+    database_url: str = _setting("DATABASE_URL", _text, "")
+    redis_url: str = _setting("REDIS_URL", _text, "")
+    secret_key: str = _setting("SECRET_KEY", _text, "")
+    port: int = _setting("PORT", lambda n, r: _int(n, r, minimum=1), 5000)
+    instance_dir: str = _setting("SHARBOARD_INSTANCE_DIR", _text, str(DEFAULT_INSTANCE_DIR))
+    local_shar_port: int = _setting("SHARLITE_PORT", lambda n, r: _int(n, r, minimum=1), 8080)
+    max_bpmn_bytes: int = _setting("SHARBOARD_MAX_BPMN_BYTES", lambda n, r: _int(n, r, minimum=1024), 5 * 1024 * 1024)
+    # Multiplies every retry wait and batch delay; tests set it small so they run in seconds.
+    time_scale: float = _setting("SHARBOARD_TIME_SCALE", _float, 1.0)
+    job_retention_days: int = _setting("SHARBOARD_JOB_RETENTION_DAYS", lambda n, r: _int(n, r, minimum=1), 30)
+    cleanup_days: int = _setting("SHARBOARD_CLEANUP_DAYS", lambda n, r: _int(n, r, minimum=1), 30)
+    cleanup_statuses: tuple[str, ...] = _setting("SHARBOARD_CLEANUP_STATUSES", _statuses, ("completed",))
+    stuck_minutes: int = _setting("SHARBOARD_STUCK_MINUTES", lambda n, r: _int(n, r, minimum=1), 30)
+    poll_interval: float = _setting("SHARBOARD_POLL_INTERVAL", lambda n, r: _float(n, r, minimum=0.5), 2.0)
+    base_url: str = _setting("SHARBOARD_BASE_URL", _text, "")
+    webhook_secret: str = _setting("SHARBOARD_WEBHOOK_SECRET", _text, "")
+    webhook_allowed_hosts: tuple[str, ...] = _setting("SHARBOARD_WEBHOOK_ALLOWED_HOSTS", _csv, ())
+    webhook_max_attempts: int = _setting("SHARBOARD_WEBHOOK_MAX_ATTEMPTS", lambda n, r: _int(n, r, minimum=1), 6)
+    mail_server: str = _setting("MAIL_SERVER", _text, "localhost")
+    mail_port: int = _setting("MAIL_PORT", lambda n, r: _int(n, r, minimum=1), 25)
+    mail_use_tls: bool = _setting("MAIL_USE_TLS", _bool, False)
+    mail_use_ssl: bool = _setting("MAIL_USE_SSL", _bool, False)
+    mail_username: str = _setting("MAIL_USERNAME", _text, "")
+    mail_password: str = _setting("MAIL_PASSWORD", _text, "")
+    mail_default_sender: str = _setting("MAIL_DEFAULT_SENDER", _text, "sharboard@localhost")
+    # Off unless asked: with no SMTP server configured, `flask shar up` must not spam errors.
+    mail_enabled: bool = _setting("MAIL_ENABLED", _bool, False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every setting from `environ` (default os.environ); overrides win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+                continue
+            raw = environ.get(f.metadata["env"])
+            if raw is not None:
+                values[f.name] = f.metadata["parse"](f.metadata["env"], raw)
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    @property
+    def queue_names(self) -> tuple[str, str, str]:
+        return (self.shar_workflow_queue, self.shar_instance_queue, self.shar_sync_queue)
+
+    @property
+    def uses_local_shar(self) -> bool:
+        return not self.shar_base_url
+
+    def shar_url(self) -> str:
+        return self.shar_base_url or f"http://127.0.0.1:{self.local_shar_port}"
+
+    def sqlalchemy_url(self) -> str:
+        url = self.database_url or f"sqlite:///{Path(self.instance_dir) / 'sharboard.db'}"
+        # Heroku-style URLs name the old driver; psycopg 3 is what we ship.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://"):]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+
+    def flask_config(self) -> dict[str, Any]:
+        """The Flask and extension keys derived from these settings."""
+        return {
+            "SECRET_KEY": self.secret_key or _dev_secret(Path(self.instance_dir)),
+            "SQLALCHEMY_DATABASE_URI": self.sqlalchemy_url(),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "MAX_CONTENT_LENGTH": self.max_bpmn_bytes + 1024 * 1024,
+            "MAIL_SERVER": self.mail_server,
+            "MAIL_PORT": self.mail_port,
+            "MAIL_USE_TLS": self.mail_use_tls,
+            "MAIL_USE_SSL": self.mail_use_ssl,
+            "MAIL_USERNAME": self.mail_username or None,
+            "MAIL_PASSWORD": self.mail_password or None,
+            "MAIL_DEFAULT_SENDER": self.mail_default_sender,
+            "MAIL_SUPPRESS_SEND": not self.mail_enabled,
+            "WTF_CSRF_TIME_LIMIT": None,
+        }
+
+    def log_level_number(self, *, shar: bool = False) -> int:
+        return logging.getLevelName(self.shar_log_level if shar else self.log_level)
+
+
+def _dev_secret(instance_dir: Path) -> str:
+    """A per-install secret kept on disk, so sessions survive restarts without SECRET_KEY."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,59 @@
+"""The errors sharboard's services raise; web, API and CLI translate them for their users.
+
+    SharboardError
+    ├── NotFound            unknown name or id, or not the caller's to see (404)
+    ├── PermissionDenied    the caller's role may not do this (403)
+    ├── InvalidInput        bad field values; .errors maps field -> messages (422)
+    ├── Conflict            the current state forbids the action (409)
+    │   └── InvalidTransition   a status change the status flow does not allow
+    └── ServiceUnavailable  work cannot be accepted now, e.g. queue down (503)
+
+SHAR's own errors live in app.shar.errors; BPMN refusals in app.bpmn.
+"""
+from __future__ import annotations
+
+
+class SharboardError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status_code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(SharboardError):
+    status_code = 404
+
+
+class PermissionDenied(SharboardError):
+    status_code = 403
+
+
+class InvalidInput(SharboardError):
+    status_code = 422
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+    @classmethod
+    def field(cls, name: str, message: str) -> InvalidInput:
+        return cls(message, {name: [message]})
+
+
+class Conflict(SharboardError):
+    status_code = 409
+
+
+class InvalidTransition(Conflict):
+    pass
+
+
+class ServiceUnavailable(SharboardError):
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,25 @@
+"""The data model; importing this package registers every table."""
+from app.models.activity import ActivityEvent
+from app.models.audit import AuditEntry, IdempotentResponse, PeriodicRun
+from app.models.instance import WorkflowInstance
+from app.models.job_record import JobAttempt, JobRecord
+from app.models.notification import Notification
+from app.models.user import ROLES, ApiToken, User
+from app.models.webhook import WebhookDelivery
+from app.models.workflow import Workflow
+
+__all__ = [
+    "ROLES",
+    "ActivityEvent",
+    "ApiToken",
+    "AuditEntry",
+    "IdempotentResponse",
+    "JobAttempt",
+    "JobRecord",
+    "Notification",
+    "PeriodicRun",
+    "User",
+    "WebhookDelivery",
+    "Workflow",
+    "WorkflowInstance",
+]

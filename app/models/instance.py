@@ -1,0 +1,60 @@
+"""Workflow instances, keyed by a UUID given out before SHAR is ever asked."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models._base import new_uuid, utcnow
+from app.models.user import User
+from app.models.workflow import Workflow
+
+
+class WorkflowInstance(db.Model):
+    __tablename__ = "workflow_instances"
+    __table_args__ = (
+        # The periodic sync reads running instances, least recently synced first.
+        Index("ix_instances_status_synced", "status", "last_synced_at"),
+        Index("ix_instances_creator_created", "created_by", "created_at"),
+        Index("ix_instances_created_at", "created_at"),
+        Index("ix_instances_workflow", "workflow_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    shar_instance_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="launching")
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    current_activities: Mapped[list[str]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    # How many launch requests went to SHAR for this row: above 1 means a retry after an
+    # unknown outcome, shown to operators instead of hidden.
+    launch_requests: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    launched_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    last_synced_at: Mapped[datetime | None]
+    # When status or current activities last changed: the stuck-instance detector reads it.
+    progressed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    workflow: Mapped[Workflow] = relationship()
+    creator: Mapped[User | None] = relationship()
+
+    @property
+    def workflow_name(self) -> str:
+        return self.workflow.name
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.launched_at and self.completed_at:
+            return (self.completed_at - self.launched_at).total_seconds()
+        return None
+
+    def __repr__(self) -> str:
+        return f"<WorkflowInstance {self.id} {self.status}>"

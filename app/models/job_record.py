@@ -1,0 +1,70 @@
+"""The SQL mirror of every background job and each of its attempts.
+
+Huey holds only a job id; everything an operator needs (state, attempts, errors,
+tracebacks, waits) lives here, so nothing about a job is known only to Redis.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models._base import utcnow
+
+JOB_STATES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled")
+
+
+class JobRecord(db.Model):
+    __tablename__ = "job_records"
+    __table_args__ = (
+        Index("ix_jobs_state_updated", "state", "updated_at"),
+        Index("ix_jobs_target", "target_type", "target_id"),
+        Index("ix_jobs_queue_state", "queue", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_type: Mapped[str] = mapped_column(String(40))
+    queue: Mapped[str] = mapped_column(String(100))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=1)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when the last hand-over to the queue failed (e.g. Redis down); the reconciler retries.
+    enqueue_error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    attempt_rows: Mapped[list[JobAttempt]] = relationship(
+        back_populates="job", order_by="JobAttempt.number", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<JobRecord {self.id} {self.job_type} {self.state} {self.attempts}/{self.max_attempts}>"
+
+
+class JobAttempt(db.Model):
+    __tablename__ = "job_attempts"
+    __table_args__ = (Index("ix_job_attempts_job", "job_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job_records.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    waited_seconds: Mapped[float] = mapped_column(default=0.0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    # running | succeeded | retry | failed | interrupted (worker died mid-attempt)
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    job: Mapped[JobRecord] = relationship(back_populates="attempt_rows")

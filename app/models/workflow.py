@@ -1,0 +1,42 @@
+"""Workflows: one row per uploaded version of a named BPMN definition."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models._base import utcnow
+from app.models.user import User
+
+
+class Workflow(db.Model):
+    __tablename__ = "workflows"
+    __table_args__ = (
+        UniqueConstraint("name", "version", name="uq_workflows_name_version"),
+        Index("ix_workflows_status", "status"),
+        Index("ix_workflows_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(default=1)
+    description: Mapped[str] = mapped_column(Text, default="")
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    bpmn_sha256: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="creating")
+    error: Mapped[str | None] = mapped_column(Text)
+    shar_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    activated_at: Mapped[datetime | None]
+
+    creator: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Workflow {self.name} v{self.version} {self.status}>"

@@ -1,0 +1,204 @@
+"""The SHAR gateway client: the only code in sharboard that talks to SHAR.
+
+It speaks the contract in shar-gateway-api.md over one pooled httpx client, checks
+that every answer has the contract's shape, and translates every failure into the
+typed errors of app.shar.errors at this boundary.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from app.logging_setup import SHAR_LOGGER
+from app.shar.errors import SharError, SharNotFound, SharPermanentError, SharRetryableError
+
+logger = logging.getLogger(f"{SHAR_LOGGER}.client")
+INSTANCE_STATUSES = ("running", "completed", "failed")
+
+
+@dataclass(frozen=True)
+class SharInstance:
+    """What SHAR says of one instance; extension fields are empty when SHAR lacks them."""
+
+    id: str
+    workflow_name: str
+    status: str
+    variables: dict[str, Any]
+    created_at: str | None = None
+    current_activities: tuple[str, ...] | None = None
+    error: str | None = None
+    completed_at: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class SharHealth:
+    healthy: bool
+    status: str
+    version: str | None
+    detail: str = ""
+
+
+class SharClient:
+    """A thin, typed face over the gateway's HTTP endpoints."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            headers={"Accept": "application/json", "User-Agent": "sharboard"},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- workflows ---------------------------------------------------------------
+    def create_workflow(self, name: str, bpmn_xml: str) -> dict[str, Any]:
+        """POST /api/v1/workflows; SHAR's answer as it came."""
+        body = self._request("POST", "/api/v1/workflows", json={"name": name, "bpmn_xml": bpmn_xml})
+        return _expect_object(body, "name", what="workflow creation")
+
+    def list_workflows(self) -> list[dict[str, Any]]:
+        return _expect_list(self._request("GET", "/api/v1/workflows"), what="workflow list")
+
+    def get_workflow(self, name: str) -> dict[str, Any]:
+        body = self._request("GET", f"/api/v1/workflows/{_seg(name)}")
+        return _expect_object(body, "name", what="workflow")
+
+    def delete_workflow(self, name: str) -> dict[str, Any]:
+        return _expect_object(self._request("DELETE", f"/api/v1/workflows/{_seg(name)}"), what="workflow deletion")
+
+    # -- instances ---------------------------------------------------------------
+    def launch_instance(self, workflow_name: str, variables: dict[str, Any]) -> SharInstance:
+        body = self._request(
+            "POST", f"/api/v1/workflows/{_seg(workflow_name)}/instances",
+            json={"workflow_name": workflow_name, "variables": variables},
+        )
+        return _instance(body)
+
+    def list_instances(self) -> list[SharInstance]:
+        return [_instance(item) for item in _expect_list(self._request("GET", "/api/v1/instances"), what="instance list")]
+
+    def get_instance(self, instance_id: str) -> SharInstance:
+        return _instance(self._request("GET", f"/api/v1/instances/{_seg(instance_id)}"))
+
+    def complete_instance(self, instance_id: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Complete the instance's waiting task; variables are sent only when given."""
+        kwargs: dict[str, Any] = {"json": {"variables": variables}} if variables else {}
+        body = self._request("POST", f"/api/v1/instances/{_seg(instance_id)}/complete", **kwargs)
+        return _expect_object(body, what="instance completion")
+
+    # -- health ------------------------------------------------------------------
+    def health(self) -> SharHealth:
+        """GET /health; unreachable or 503 reads as unhealthy, never raises."""
+        try:
+            response = self._http.get("/health")
+        except httpx.HTTPError as exc:
+            return SharHealth(False, "unreachable", None, _describe_transport_error(exc))
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        status = body.get("status", "unknown") if isinstance(body, dict) else "unknown"
+        healthy = response.status_code == 200 and status == "healthy"
+        return SharHealth(healthy, status, body.get("version") if isinstance(body, dict) else None,
+                          "" if healthy else f"HTTP {response.status_code}")
+
+    # -- plumbing ----------------------------------------------------------------
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        logger.debug("shar request", extra={"method": method, "path": path})
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise SharRetryableError(f"SHAR did not answer {method} {path} in time: {exc.__class__.__name__}") from exc
+        except httpx.TransportError as exc:
+            raise SharRetryableError(f"SHAR unreachable for {method} {path}: {_describe_transport_error(exc)}") from exc
+        logger.debug("shar response", extra={"method": method, "path": path, "status": response.status_code})
+        if response.is_success:
+            try:
+                return response.json()
+            except ValueError as exc:
+                raise SharPermanentError(f"SHAR answered {method} {path} with a body that is not JSON",
+                                         status=response.status_code) from exc
+        raise _error_for(response, f"{method} {path}")
+
+
+def _error_for(response: httpx.Response, what: str) -> SharError:
+    message = _error_message(response)
+    status = response.status_code
+    if status == 404:
+        return SharNotFound(message or f"SHAR has no such resource for {what}", status=status)
+    if status >= 500 or status in (408, 429):
+        return SharRetryableError(message or f"SHAR failed {what}", status=status)
+    return SharPermanentError(message or f"SHAR refused {what}", status=status)
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:500]
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"]
+    return str(body)[:500]
+
+
+def _describe_transport_error(exc: httpx.HTTPError) -> str:
+    return str(exc) or exc.__class__.__name__
+
+
+def _seg(value: str) -> str:
+    """One URL path segment: names may hold spaces or slashes."""
+    return quote(value, safe="")
+
+
+def _expect_object(body: Any, *keys: str, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict) or any(k not in body for k in keys):
+        raise SharPermanentError(f"SHAR's answer to {what} is not what the contract says: {str(body)[:200]}")
+    return body
+
+
+def _expect_list(body: Any, *, what: str) -> list[Any]:
+    if not isinstance(body, list):
+        raise SharPermanentError(f"SHAR's answer to {what} is not a list: {str(body)[:200]}")
+    return body
+
+
+def _instance(body: Any) -> SharInstance:
+    data = _expect_object(body, "id", "status", what="an instance")
+    if data["status"] not in INSTANCE_STATUSES:
+        raise SharPermanentError(f"SHAR reported an unknown instance status {data['status']!r}")
+    activities = data.get("current_activities")
+    return SharInstance(
+        id=str(data["id"]),
+        workflow_name=str(data.get("workflow_name", "")),
+        status=data["status"],
+        variables=data.get("variables") if isinstance(data.get("variables"), dict) else {},
+        created_at=data.get("created_at"),
+        current_activities=tuple(activities) if isinstance(activities, list) else None,
+        error=data.get("error") if isinstance(data.get("error"), str) else None,
+        completed_at=data.get("completed_at"),
+        raw=data,
+    )
+
+
+_clients: dict[tuple[str, float], SharClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(base_url: str, timeout: float) -> SharClient:
+    """The process-wide pooled client for this gateway (one connection pool per process)."""
+    key = (base_url, timeout)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = SharClient(base_url, timeout=timeout)
+        return _clients[key]
