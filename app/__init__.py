@@ -1,9 +1,11 @@
 """sharboard: an operator dashboard for the SHAR BPMN engine."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import Engine, event
 
 from app.config import REPO_ROOT, Settings
 
@@ -15,6 +17,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings.log_level, settings.shar_log_level)
+    Path(settings.instance_dir).mkdir(parents=True, exist_ok=True)
     app = Flask(
         __name__,
         template_folder=str(REPO_ROOT / "templates"),
@@ -36,9 +39,28 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-    from app import cli  # noqa: F401
+    with app.app_context():
+        _tune_sqlite(db.engine)
+    from app import cli, queues
+    from app.events import connect_listeners
 
+    queues.init_app(app, app.config["SHARBOARD_SETTINGS"])
+    connect_listeners()
     cli.init_app(app)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL and a busy timeout: the web app, consumers and scheduler share one SQLite file."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def _register_blueprints(app: Flask) -> None:

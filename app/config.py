@@ -119,6 +119,7 @@ class Settings:
     max_bpmn_bytes: int = _setting("SHARBOARD_MAX_BPMN_BYTES", lambda n, r: _int(n, r, minimum=1024), 5 * 1024 * 1024)
     # Multiplies every retry wait and batch delay; tests set it small so they run in seconds.
     time_scale: float = _setting("SHARBOARD_TIME_SCALE", _float, 1.0)
+    reconcile_interval: float = _setting("SHARBOARD_RECONCILE_INTERVAL", lambda n, r: _float(n, r, minimum=0.2), 30.0)
     job_retention_days: int = _setting("SHARBOARD_JOB_RETENTION_DAYS", lambda n, r: _int(n, r, minimum=1), 30)
     cleanup_days: int = _setting("SHARBOARD_CLEANUP_DAYS", lambda n, r: _int(n, r, minimum=1), 30)
     cleanup_statuses: tuple[str, ...] = _setting("SHARBOARD_CLEANUP_STATUSES", _statuses, ("completed",))
@@ -207,3 +208,10 @@ def _dev_secret(instance_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def current_settings() -> Settings:
+    """The Settings of the app in context."""
+    from flask import current_app
+
+    return current_app.config["SHARBOARD_SETTINGS"]

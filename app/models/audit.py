@@ -47,3 +47,5 @@ class PeriodicRun(db.Model):
     last_started_at: Mapped[datetime | None]
     last_finished_at: Mapped[datetime | None]
     last_result: Mapped[str | None] = mapped_column(Text)
+    # Held while a run is under way, so two schedulers or consumers never overlap.
+    lease_until: Mapped[datetime | None]

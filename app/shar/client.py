@@ -202,3 +202,11 @@ def client_for(base_url: str, timeout: float) -> SharClient:
         if key not in _clients:
             _clients[key] = SharClient(base_url, timeout=timeout)
         return _clients[key]
+
+
+def current_client() -> SharClient:
+    """The pooled client for the gateway of the app in context."""
+    from app.config import current_settings
+
+    settings = current_settings()
+    return client_for(settings.shar_url(), settings.shar_timeout)

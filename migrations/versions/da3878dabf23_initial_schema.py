@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 22938a53ac97
+Revision ID: da3878dabf23
 Revises: 
-Create Date: 2026-11-28 19:16:39.768784
+Create Date: 2026-11-28 19:23:32.189410
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '22938a53ac97'
+revision = 'da3878dabf23'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -37,6 +37,7 @@ def upgrade():
     sa.Column('last_started_at', sa.DateTime(), nullable=True),
     sa.Column('last_finished_at', sa.DateTime(), nullable=True),
     sa.Column('last_result', sa.Text(), nullable=True),
+    sa.Column('lease_until', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_periodic_runs'))
     )
     op.create_table('users',

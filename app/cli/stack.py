@@ -1,0 +1,86 @@
+"""`flask shar up`: the whole stack in one command; `flask shar engine`: the local SHAR engine."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+import httpx
+from flask_migrate import upgrade
+
+from app.cli import shar_cli
+from app.cli.output import fail
+from app.cli.processes import ProcessGroup, flask_command
+from app.cli.users import ensure_user
+from app.config import Settings, current_settings
+
+
+@shar_cli.command("up")
+@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Worker processes per queue consumer.")
+def up(workers: int) -> None:
+    """Migrate the database, create the first admin, and run every process until Ctrl-C."""
+    settings = current_settings()
+    upgrade()
+    _first_admin()
+    group = ProcessGroup()
+    if settings.uses_local_shar:
+        group.start("shar-engine", engine_command(settings))
+    group.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{settings.port}",
+                        "--workers", "2", "--threads", "4", "--timeout", "60", "wsgi:app"])
+    for name in settings.queue_names:
+        group.start(f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name,
+                                                      "--workers", str(workers)))
+    group.start("scheduler", flask_command("shar", "queue", "scheduler"))
+    try:
+        if settings.uses_local_shar:
+            _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
+        _wait_for(f"http://127.0.0.1:{settings.port}/healthz", "web app")
+    except RuntimeError as exc:
+        group.stop()
+        fail(str(exc))
+    click.echo(f"sharboard is up on http://localhost:{settings.port}  (SHAR: {settings.shar_url()}); "
+               "Ctrl-C stops everything")
+    raise SystemExit(group.wait())
+
+
+@shar_cli.command("engine")
+def engine() -> None:
+    """Run the local SHAR engine (sharlite) in the foreground."""
+    os.execv(sys.executable, engine_command(current_settings()))
+
+
+def engine_command(settings: Settings) -> list[str]:
+    db_path = Path(settings.instance_dir) / "sharlite.db"
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    return [sys.executable, "-m", "app.sharlite", "--host", "127.0.0.1", "--port",
+            str(settings.local_shar_port), "--db", str(db_path)]
+
+
+def _first_admin() -> None:
+    email = os.environ.get("SHARBOARD_ADMIN_EMAIL", "admin@localhost")
+    password = os.environ.get("SHARBOARD_ADMIN_PASSWORD")
+    from app.extensions import db
+    from app.models import User
+
+    if db.session.query(User).filter_by(role="admin").first():
+        return
+    user, password_used = ensure_user(email, password, role="admin", name="Administrator")
+    if password is None:
+        click.echo(f"created admin {user.email} with password {password_used}")
+    else:
+        click.echo(f"created admin {user.email}")
+
+
+def _wait_for(url: str, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{what} did not answer {url} within {timeout:.0f} s")

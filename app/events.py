@@ -1,0 +1,57 @@
+"""In-process events (blinker signals) and the one safe way to fire them.
+
+Notifications, callbacks and the activity log are listeners of these events, not code
+inside the jobs. `fire` calls each listener on its own: a failing listener is logged
+and never fails the job or undoes the status change that caused the event.
+
+    signal                     sender     keyword arguments
+    workflow_created           Workflow   shar_response
+    workflow_creation_failed   Workflow   workflow_name, error_message
+    instance_launched          Instance   shar_response
+    instance_launch_failed     Instance   error_message
+    instance_completed         Instance
+    instance_failed            Instance   error_message      (SHAR reported it failed)
+    instance_synced            Instance   previous_status, new_status, callback_url
+    instance_sync_failed       Instance   error_message, callback_url
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blinker import NamedSignal, Namespace
+
+from app.extensions import db
+
+logger = logging.getLogger("sharboard.events")
+signals = Namespace()
+
+workflow_created = signals.signal("workflow-created")
+workflow_creation_failed = signals.signal("workflow-creation-failed")
+instance_launched = signals.signal("instance-launched")
+instance_launch_failed = signals.signal("instance-launch-failed")
+instance_completed = signals.signal("instance-completed")
+instance_failed = signals.signal("instance-failed")
+instance_synced = signals.signal("instance-synced")
+instance_sync_failed = signals.signal("instance-sync-failed")
+
+
+def fire(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
+    """Send `signal`, isolating each listener's failure from the caller and the others."""
+    logger.info("event", extra={"event": signal.name, "subject": repr(sender)})
+    for receiver in list(signal.receivers_for(sender)):
+        try:
+            receiver(sender, **kwargs)
+        except Exception:
+            db.session.rollback()
+            logger.exception("event listener failed", extra={"event": signal.name,
+                                                              "listener": getattr(receiver, "__qualname__", repr(receiver))})
+
+
+def connect_listeners() -> None:
+    """Connect the listeners that ship with sharboard (idempotent)."""
+    from app.notifications import listeners as notification_listeners
+    from app.webhooks import listeners as webhook_listeners
+
+    notification_listeners.connect()
+    webhook_listeners.connect()

@@ -1,0 +1,128 @@
+"""Running one attempt of a job: claim it, record the attempt, run its handler, then
+succeed, schedule the next attempt after the spec's wait, or fail for good.
+
+Every step is written to SQL before the next begins, so a worker killed mid-attempt
+leaves an attempt without an end, which the reconciler marks `interrupted`.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import timedelta
+
+from huey.exceptions import TaskTimeout
+from sqlalchemy import or_, update
+from sqlalchemy.exc import OperationalError
+
+from app.config import current_settings
+from app.extensions import db
+from app.jobs.dispatch import enqueue
+from app.jobs.errors import RetryableJobError
+from app.jobs.specs import JobSpec, spec_for
+from app.models import JobAttempt, JobRecord
+from app.models._base import utcnow
+from app.shar.errors import SharRetryableError
+
+logger = logging.getLogger("sharboard.shar.jobs")
+RETRYABLE = (SharRetryableError, RetryableJobError, TaskTimeout, OperationalError, OSError)
+# A scheduled message may arrive a little before its SQL time; allow for clock skew.
+EARLY_TOLERANCE = timedelta(seconds=2)
+
+
+def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
+    """Run the next attempt of job `job_id`, if it is due and nobody else runs it."""
+    job = db.session.get(JobRecord, job_id)
+    if job is None:
+        logger.warning("job record missing", extra={"job_id": job_id})
+        return None
+    if not _claim(job):
+        logger.info("job not claimed (done, running elsewhere or not yet due)",
+                    extra={"job_id": job.id, "state": job.state})
+        return job
+    spec = spec_for(job.job_type)
+    attempt = JobAttempt(job_id=job.id, number=job.attempts, waited_seconds=_waited(job))
+    db.session.add(attempt)
+    db.session.commit()
+    logger.info("job attempt started", extra=_log(job, attempt))
+    try:
+        spec.handler(job)
+    except Exception as exc:  # the boundary of a job: every failure is recorded
+        db.session.rollback()
+        _attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry)
+    else:
+        now = utcnow()
+        attempt.outcome, attempt.ended_at = "succeeded", now
+        job.state, job.finished_at, job.next_attempt_at = "succeeded", now, None
+        db.session.commit()
+        logger.info("job succeeded", extra=_log(job, attempt))
+    return job
+
+
+def _claim(job: JobRecord) -> bool:
+    """Move the job to running and count the attempt, unless someone else did first."""
+    now = utcnow()
+    result = db.session.execute(
+        update(JobRecord)
+        .where(JobRecord.id == job.id, JobRecord.state.in_(("queued", "retrying")),
+               or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now + EARLY_TOLERANCE))
+        .values(state="running", attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(job)
+    return result.rowcount == 1
+
+
+def _waited(job: JobRecord) -> float:
+    """Seconds since the previous attempt ended (or since the job was queued)."""
+    previous = db.session.query(JobAttempt.ended_at).filter(
+        JobAttempt.job_id == job.id, JobAttempt.ended_at.is_not(None)
+    ).order_by(JobAttempt.number.desc()).limit(1).scalar()
+    since = previous or job.created_at
+    return max((utcnow() - since).total_seconds(), 0.0)
+
+
+def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exception, *,
+                    allow_retry: bool) -> None:
+    now = utcnow()
+    message = f"{exc}" or exc.__class__.__name__
+    retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
+    attempt.ended_at, attempt.error = now, message
+    attempt.traceback = traceback.format_exc()
+    attempt.outcome = "retry" if retry else "failed"
+    job.last_error = message
+    if retry:
+        wait = spec.wait_before(job.attempts + 1, time_scale=current_settings().time_scale)
+        job.state, job.next_attempt_at = "retrying", now + timedelta(seconds=wait)
+        db.session.commit()
+        logger.warning("job attempt failed; will retry", extra={**_log(job, attempt), "wait": wait, "error": message})
+        enqueue(job, delay=wait)
+        return
+    job.state, job.finished_at, job.next_attempt_at = "failed", now, None
+    db.session.commit()
+    logger.error("job failed", extra={**_log(job, attempt), "error": message})
+    fail_for_good(job, spec, exc)
+
+
+def fail_for_good(job: JobRecord, spec: JobSpec, exc: BaseException) -> None:
+    """Run the spec's final-failure handler; its own failure never undoes the job's state."""
+    if spec.on_failure is None:
+        return
+    try:
+        spec.on_failure(job, exc)
+    except Exception:
+        db.session.rollback()
+        logger.exception("final-failure handler raised", extra={"job_id": job.id, "job_type": job.job_type})
+
+
+def _log(job: JobRecord, attempt: JobAttempt) -> dict[str, object]:
+    return {"job_id": job.id, "job_type": job.job_type, "queue": job.queue,
+            "target": f"{job.target_type}:{job.target_id}", "attempt": attempt.number,
+            "max_attempts": job.max_attempts}
+
+
+def note_attempt(job: JobRecord, **detail: object) -> None:
+    """Add details (e.g. an HTTP status) to the running attempt of `job`; the caller commits."""
+    attempt = db.session.query(JobAttempt).filter_by(job_id=job.id, number=job.attempts).one_or_none()
+    if attempt is not None:
+        attempt.detail = {**(attempt.detail or {}), **detail}

@@ -1,0 +1,133 @@
+"""The periodic scheduler: one small loop that starts the periodic work on time.
+
+Due times are kept in SQL (periodic_runs) and claimed with a compare-and-set, so a
+restarted or doubled scheduler neither skips nor repeats a run. Huey's own crontab
+works in whole minutes; SHAR_SYNC_INTERVAL is in seconds, hence this loop.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from flask import Flask
+from sqlalchemy import update
+
+from app.config import Settings, current_settings
+from app.extensions import db
+from app.jobs.admin import prune_finished
+from app.jobs.dispatch import submit
+from app.jobs.reconcile import reconcile
+from app.models import PeriodicRun
+from app.models._base import utcnow
+
+logger = logging.getLogger("sharboard.scheduler")
+Due = Callable[[datetime, datetime | None, Settings], bool | None]
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    due: Due  # None: not due, and record `now` as the start (first sight of a daily entry)
+    action: Callable[[Settings], object]
+
+
+def every(seconds: Callable[[Settings], float]) -> Due:
+    def due(now: datetime, last: datetime | None, settings: Settings) -> bool:
+        return last is None or (now - last).total_seconds() >= seconds(settings)
+    return due
+
+
+def daily_at(at: time) -> Due:
+    """Due once a day at `at` UTC; a scheduler first started after it waits for the next day."""
+    def due(now: datetime, last: datetime | None, settings: Settings) -> bool | None:
+        slot = datetime.combine(now.date(), at)
+        if slot > now:
+            slot -= timedelta(days=1)
+        if last is None:
+            return None
+        return last < slot
+    return due
+
+
+def _submit_periodic_sync(settings: Settings) -> object:
+    return submit("periodic_sync", target_type="system", target_id="periodic_sync")
+
+
+def _submit_cleanup(settings: Settings) -> object:
+    return submit("cleanup", target_type="system", target_id="cleanup",
+                  payload={"days": settings.cleanup_days, "statuses": list(settings.cleanup_statuses)})
+
+
+ENTRIES: tuple[Periodic, ...] = (
+    Periodic("schedule:periodic_sync", every(lambda s: s.shar_sync_interval), _submit_periodic_sync),
+    Periodic("schedule:reconcile", every(lambda s: s.reconcile_interval), lambda s: reconcile()),
+    Periodic("schedule:cleanup", daily_at(time(2, 0)), _submit_cleanup),
+    Periodic("schedule:prune_jobs", daily_at(time(3, 0)), lambda s: prune_finished(s.job_retention_days)),
+)
+
+
+def tick(entries: tuple[Periodic, ...] = ENTRIES) -> list[str]:
+    """Start whatever is due now; returns the names started."""
+    settings = current_settings()
+    started = []
+    for entry in entries:
+        now = utcnow()
+        row = db.session.get(PeriodicRun, entry.name)
+        last = row.last_started_at if row else None
+        verdict = entry.due(now, last, settings)
+        if verdict is False or not _claim(entry.name, last, now):
+            continue
+        if verdict is None:
+            continue  # first sight of a daily entry: remember it, run at the next slot
+        try:
+            result = entry.action(settings)
+        except Exception as exc:
+            db.session.rollback()
+            logger.exception("periodic entry failed", extra={"entry": entry.name})
+            _finish(entry.name, f"failed: {exc}")
+        else:
+            _finish(entry.name, str(result)[:500])
+            started.append(entry.name)
+    return started
+
+
+def _claim(name: str, seen: datetime | None, now: datetime) -> bool:
+    if seen is None and db.session.get(PeriodicRun, name) is None:
+        db.session.add(PeriodicRun(name=name, last_started_at=now))
+        try:
+            db.session.commit()
+            return True
+        except Exception:
+            db.session.rollback()
+            return False
+    condition = PeriodicRun.last_started_at.is_(None) if seen is None else PeriodicRun.last_started_at == seen
+    result = db.session.execute(update(PeriodicRun).where(PeriodicRun.name == name, condition)
+                                .values(last_started_at=now).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _finish(name: str, result: str) -> None:
+    db.session.execute(update(PeriodicRun).where(PeriodicRun.name == name)
+                       .values(last_finished_at=utcnow(), last_result=result)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def run_scheduler(app: Flask, stop: threading.Event, *, interval: float = 1.0) -> None:
+    """Tick every `interval` seconds until `stop` is set."""
+    logger.info("scheduler started")
+    while not stop.is_set():
+        with app.app_context():
+            try:
+                tick()
+            except Exception:
+                db.session.rollback()
+                logger.exception("scheduler tick failed")  # the database may be briefly away
+            finally:
+                db.session.remove()
+        stop.wait(interval)
+    logger.info("scheduler stopped")

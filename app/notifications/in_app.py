@@ -1,0 +1,44 @@
+"""In-app notifications: stored once per user, kind and subject, then emailed if wanted."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+
+from app.config import current_settings
+from app.extensions import db
+from app.jobs.dispatch import submit
+from app.models import ActivityEvent, Notification, User
+
+logger = logging.getLogger("sharboard.notifications")
+
+
+def notify(user_id: int | None, *, kind: str, subject_type: str, subject_id: str | int, title: str,
+           body: str, link: str) -> Notification | None:
+    """Store the notification and queue its email; None when it exists already (exactly once)."""
+    settings = current_settings()
+    if user_id is None or not settings.shar_notifications_enabled:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    note = Notification(user_id=user.id, kind=kind, subject_type=subject_type, subject_id=str(subject_id),
+                        title=title, body=body, link=link)
+    db.session.add(note)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A racing worker stored it first: that one also sends the email.
+        db.session.rollback()
+        logger.info("notification already sent", extra={"kind": kind, "subject_id": str(subject_id)})
+        return None
+    db.session.add(ActivityEvent(subject_type=subject_type, subject_id=str(subject_id), kind="notified",
+                                 message=f"{user.email} notified: {title}", data={"notification_id": note.id}))
+    db.session.commit()
+    if user.email_notifications:
+        submit("send_email", target_type="notification", target_id=note.id)
+    return note
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.query(Notification).filter_by(user_id=user_id, read_at=None).count()

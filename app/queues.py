@@ -1,0 +1,81 @@
+"""The three Huey queues, one Huey instance each, on Redis or on Huey's SQLite storage.
+
+Each queue carries a single task, `execute_job(job_id)`: what to do is in the job's SQL
+record, so Huey only ever holds an id and a lost Redis loses no job.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from huey import Huey, RedisHuey, SqliteHuey
+
+from app.config import Settings
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+logger = logging.getLogger("sharboard.queues")
+EXTENSION_KEY = "sharboard.queues"
+
+
+class Queues:
+    """The Huey instances of one app, by queue name."""
+
+    def __init__(self, app: Flask, settings: Settings) -> None:
+        self.settings = settings
+        self._hueys: dict[str, Huey] = {name: _build_huey(name, settings) for name in settings.queue_names}
+        self._tasks = {name: _register_task(huey, app) for name, huey in self._hueys.items()}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._hueys)
+
+    def huey(self, queue: str) -> Huey:
+        try:
+            return self._hueys[queue]
+        except KeyError:
+            raise KeyError(f"unknown queue {queue!r}; known: {', '.join(self._hueys)}") from None
+
+    def enqueue(self, queue: str, job_id: int, *, delay: float = 0.0, timeout: float | None = None) -> None:
+        """Hand a job id to Huey; raises whatever the storage raises (e.g. Redis down)."""
+        task = self._tasks[queue]
+        if delay > 0:
+            task.schedule(args=(job_id,), delay=delay, timeout=timeout)
+        else:
+            self._hueys[queue].enqueue(task.s(job_id, timeout=timeout))
+
+    def counts(self, queue: str) -> dict[str, int]:
+        """Pending and scheduled messages in Huey's storage for `queue`."""
+        huey = self.huey(queue)
+        return {"pending": huey.pending_count(), "scheduled": huey.scheduled_count()}
+
+
+def _build_huey(name: str, settings: Settings) -> Huey:
+    if settings.redis_url:
+        return RedisHuey(name, url=settings.redis_url, results=False)
+    path = Path(settings.instance_dir) / "huey.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(name, filename=str(path), results=False)
+
+
+def _register_task(huey: Huey, app: Flask):  # type: ignore[no-untyped-def]
+    @huey.task(name="execute_job")
+    def execute_job(job_id: int) -> None:
+        from app.jobs.runner import run_job
+
+        with app.app_context():
+            run_job(job_id)
+
+    return execute_job
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions[EXTENSION_KEY] = Queues(app, settings)
+
+
+def current_queues() -> Queues:
+    from flask import current_app
+
+    return current_app.extensions[EXTENSION_KEY]

@@ -1,0 +1,65 @@
+"""The JSON shapes of workflows and instances, shared by the API, callbacks and the CLI."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.models import JobRecord, Workflow, WorkflowInstance
+from app.models._base import iso
+
+
+def workflow_dict(workflow: Workflow, *, with_bpmn: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": workflow.id,
+        "name": workflow.name,
+        "version": workflow.version,
+        "description": workflow.description,
+        "status": workflow.status,
+        "error": workflow.error,
+        "summary": workflow.summary,
+        "created_by": workflow.created_by,
+        "created_at": iso(workflow.created_at),
+        "updated_at": iso(workflow.updated_at),
+        "activated_at": iso(workflow.activated_at),
+    }
+    if with_bpmn:
+        data["bpmn_xml"] = workflow.bpmn_xml
+    return data
+
+
+def instance_dict(instance: WorkflowInstance) -> dict[str, Any]:
+    return {
+        "id": instance.id,
+        "workflow_name": instance.workflow.name,
+        "workflow_version": instance.workflow.version,
+        "shar_instance_id": instance.shar_instance_id,
+        "status": instance.status,
+        "variables": instance.variables,
+        "current_activities": instance.current_activities,
+        "error": instance.error,
+        "created_by": instance.created_by,
+        "launch_requests": instance.launch_requests,
+        "created_at": iso(instance.created_at),
+        "launched_at": iso(instance.launched_at),
+        "completed_at": iso(instance.completed_at),
+        "last_synced_at": iso(instance.last_synced_at),
+        "duration_seconds": instance.duration_seconds,
+    }
+
+
+def job_dict(job: JobRecord) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "job_type": job.job_type,
+        "queue": job.queue,
+        "target_type": job.target_type,
+        "target_id": job.target_id,
+        "state": job.state,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "last_error": job.last_error,
+        "enqueue_error": job.enqueue_error,
+        "created_at": iso(job.created_at),
+        "updated_at": iso(job.updated_at),
+        "next_attempt_at": iso(job.next_attempt_at),
+        "finished_at": iso(job.finished_at),
+    }

@@ -1,0 +1,1 @@
+"""Callbacks: the seed's payloads, signed, delivered by jobs, to allowed addresses only."""
