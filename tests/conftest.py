@@ -1,0 +1,105 @@
+"""Fixtures shared by every test: real SHAR engine, SMTP server, Redis queues, apps on their own databases."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask
+
+from tests.support.servers import SmtpSink, WebhookReceiver
+from tests.support.stack import REDIS_URL, Processes, build_app, unique_queues
+
+
+@pytest.fixture(scope="session")
+def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The local SHAR engine over real HTTP, shared by the session; faults reset per test."""
+    from app.sharlite.server import EngineServer
+
+    server = EngineServer(str(tmp_path_factory.mktemp("sharlite") / "engine.db"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shar(engine_server: Any) -> Any:
+    engine_server.set_faults(latency_ms=0, error_rate=0.0, outage=False)
+    httpx.delete(f"{engine_server.url}/_sharlite/requests")
+    return engine_server
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def overrides(tmp_path: Path, shar: Any, smtp: SmtpSink) -> dict[str, Any]:
+    """Settings for one test: its own SQLite file, its own Redis queue names, the test servers."""
+    smtp.messages.clear()
+    return {
+        "instance_dir": str(tmp_path / "instance"),
+        "database_url": f"sqlite:///{tmp_path / 'sharboard.db'}",
+        "redis_url": REDIS_URL,
+        **unique_queues(),
+        "shar_base_url": shar.url,
+        "shar_timeout": 5.0,
+        "time_scale": 0.01,
+        "secret_key": "test-secret",
+        "mail_enabled": True,
+        "mail_server": "127.0.0.1",
+        "mail_port": smtp.port,
+        "reconcile_interval": 0.5,
+        "log_level": "WARNING",
+    }
+
+
+@pytest.fixture
+def app(overrides: dict[str, Any]) -> Iterator[Flask]:
+    """An app on its own migrated database, with an app context pushed."""
+    application = build_app(**overrides)
+    with application.app_context():
+        yield application
+        _flush_queues(application)
+
+
+@pytest.fixture
+def processes(overrides: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Processes]:
+    """Real consumer/scheduler processes sharing the test app's settings; logs shown on failure."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    procs = Processes(overrides, log_dir)
+    yield procs
+    procs.stop()
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(procs.logs())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _flush_queues(application: Flask) -> None:
+    from app.queues import current_queues
+
+    for name in current_queues().names:
+        try:
+            current_queues().huey(name).storage.flush_all()
+        except Exception:
+            pass

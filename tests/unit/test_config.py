@@ -1,0 +1,46 @@
+"""Settings: the seed's defaults, and a clear error naming a bad variable."""
+import pytest
+
+from app.config import ConfigError, Settings
+
+
+def test_defaults_are_the_seeds() -> None:
+    s = Settings.from_env({})
+    assert s.shar_async_enabled is True
+    assert s.queue_names == ("shar-workflows", "shar-instances", "shar-sync")
+    assert s.shar_sync_interval == 300
+    assert s.shar_notifications_enabled is True
+    assert s.shar_timeout == 30.0
+    assert s.log_level == "INFO" and s.shar_log_level == "INFO"
+    assert s.port == 5000
+    assert s.uses_local_shar and s.shar_url() == "http://127.0.0.1:8080"
+
+
+def test_environment_values_are_read() -> None:
+    s = Settings.from_env({"SHAR_ASYNC_ENABLED": "false", "SHAR_SYNC_QUEUE": "sync2", "SHAR_SYNC_INTERVAL": "60",
+                           "SHAR_BASE_URL": "http://shar.internal:8080/", "LOG_LEVEL": "debug",
+                           "DATABASE_URL": "postgres://u@h/db", "SHARBOARD_CLEANUP_STATUSES": "completed,failed"})
+    assert s.shar_async_enabled is False
+    assert s.shar_sync_queue == "sync2"
+    assert s.shar_sync_interval == 60
+    assert s.shar_url() == "http://shar.internal:8080"
+    assert s.log_level == "DEBUG"
+    assert s.sqlalchemy_url() == "postgresql+psycopg://u@h/db"
+    assert s.cleanup_statuses == ("completed", "failed")
+
+
+@pytest.mark.parametrize(("var", "value"), [
+    ("SHAR_ASYNC_ENABLED", "maybe"),
+    ("SHAR_SYNC_INTERVAL", "5m"),
+    ("SHAR_SYNC_INTERVAL", "0"),
+    ("SHAR_TIMEOUT", "soon"),
+    ("SHAR_BASE_URL", "shar:8080"),
+    ("LOG_LEVEL", "loud"),
+    ("SHAR_LOG_LEVEL", "verbose"),
+    ("SHAR_WORKFLOW_QUEUE", "two words"),
+    ("PORT", "http"),
+    ("SHARBOARD_CLEANUP_STATUSES", "running"),
+])
+def test_bad_value_names_the_variable(var: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=var):
+        Settings.from_env({var: value})
