@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from tests.support.servers import SmtpSink, WebhookReceiver
-from tests.support.stack import REDIS_URL, Processes, build_app, unique_queues
+from tests.support.stack import REDIS_URL, Processes, build_app, settings_env, unique_queues
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +73,26 @@ def app(overrides: dict[str, Any]) -> Iterator[Flask]:
     with application.app_context():
         yield application
         _flush_queues(application)
+
+
+@pytest.fixture
+def make_app(overrides: dict[str, Any], processes: Processes) -> Iterator[Any]:
+    """Build an app with extra settings (the consumer processes get the same ones)."""
+    contexts = []
+
+    def make(**extra: Any) -> Flask:
+        settings = {**overrides, **extra}
+        processes.env.update(settings_env(**settings))
+        application = build_app(**settings)
+        ctx = application.app_context()
+        ctx.push()
+        contexts.append((application, ctx))
+        return application
+
+    yield make
+    for application, ctx in reversed(contexts):
+        _flush_queues(application)
+        ctx.pop()
 
 
 @pytest.fixture
