@@ -4,6 +4,7 @@
     ├── NotFound            unknown name or id, or not the caller's to see (404)
     ├── PermissionDenied    the caller's role may not do this (403)
     ├── InvalidInput        bad field values; .errors maps field -> messages (422)
+    │   └── PayloadTooLarge     an upload over the size limit (413)
     ├── Conflict            the current state forbids the action (409)
     │   └── InvalidTransition   a status change the status flow does not allow
     └── ServiceUnavailable  work cannot be accepted now, e.g. queue down (503)
@@ -41,6 +42,10 @@ class InvalidInput(SharboardError):
     @classmethod
     def field(cls, name: str, message: str) -> InvalidInput:
         return cls(message, {name: [message]})
+
+
+class PayloadTooLarge(InvalidInput):
+    status_code = 413
 
 
 class Conflict(SharboardError):

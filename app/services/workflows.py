@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.bpmn import BpmnValidationError, validate_bpmn
 from app.config import current_settings
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, PayloadTooLarge
 from app.events import fire, workflow_created, workflow_creation_failed
 from app.extensions import db
 from app.jobs.dispatch import submit
@@ -106,7 +106,8 @@ def _check_bpmn(bpmn_xml: object, max_bytes: int) -> dict:
     try:
         return validate_bpmn(bpmn_xml, max_bytes=max_bytes).to_dict()
     except BpmnValidationError as exc:
-        raise InvalidInput.field("bpmn_xml", exc.message) from None
+        error = PayloadTooLarge if exc.code == "too_large" else InvalidInput
+        raise error.field("bpmn_xml", exc.message) from None
 
 
 # -- jobs ------------------------------------------------------------------------------
