@@ -1,0 +1,10 @@
+"""BPMN uploads: safe parsing, validation and a summary of what a file holds."""
+from app.bpmn.validation import (
+    DEFAULT_MAX_BYTES,
+    BpmnSummary,
+    BpmnValidationError,
+    ProcessSummary,
+    validate_bpmn,
+)
+
+__all__ = ["DEFAULT_MAX_BYTES", "BpmnSummary", "BpmnValidationError", "ProcessSummary", "validate_bpmn"]
