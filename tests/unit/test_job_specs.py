@@ -1,0 +1,30 @@
+"""Retry schedules and error grouping: pure logic."""
+from app.jobs.admin import error_shape
+from app.jobs.specs import JobSpec, exponential_waits, spec_for
+
+
+def test_seed_schedules() -> None:
+    create, launch, sync = spec_for("create_workflow"), spec_for("launch_instance"), spec_for("sync_instance")
+    assert (create.max_attempts, create.timeout) == (3, 300)
+    assert [create.wait_before(n) for n in (2, 3)] == [10, 30]
+    assert (launch.max_attempts, [launch.wait_before(n) for n in (2, 3)]) == (3, [5, 15])
+    assert (sync.max_attempts, sync.wait_before(2), sync.timeout) == (2, 5, 120)
+    assert spec_for("periodic_sync").max_attempts == 1
+
+
+def test_time_scale_shortens_waits() -> None:
+    assert spec_for("create_workflow").wait_before(3, time_scale=0.01) == 0.3
+
+
+def test_webhook_backoff_is_capped_and_jittered() -> None:
+    assert exponential_waits(10, 60, 5) == (10, 20, 40, 60, 60)
+    spec = JobSpec("x", "shar_sync_queue", 6, exponential_waits(10, 3600, 5), 60, lambda j: None, jitter=True)
+    waits = {spec.wait_before(3) for _ in range(50)}
+    assert all(10 <= w <= 20 for w in waits) and len(waits) > 1
+
+
+def test_error_shape_groups_alike_errors() -> None:
+    a = error_shape("SHAR unreachable for POST /api/v1/workflows/'Order 1': [Errno 111] Connection refused")
+    b = error_shape("SHAR unreachable for POST /api/v1/workflows/'Invoice': [Errno 111] Connection refused")
+    assert a == b
+    assert error_shape("instance 3f2b6c1e-1111-2222-3333-444455556666 failed") == "instance … failed"
