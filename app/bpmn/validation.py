@@ -97,7 +97,11 @@ class BpmnSummary:
 
 def validate_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> BpmnSummary:
     """Check an uploaded BPMN file against size, safe-XML, BPMN and security rules; summarise it."""
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    except UnicodeEncodeError as exc:
+        raise BpmnValidationError(f"BPMN text cannot be encoded as UTF-8: {exc.reason} at character {exc.start}",
+                                  code="not_xml") from None
     _check_size(raw, max_bytes)
     is_text = isinstance(data, str)
     _refuse_doctype(raw, is_text=is_text)

@@ -27,6 +27,7 @@ def with_condition(condition: str, *, language: str | None = None) -> str:
     """A valid document whose only sequence flow, Flow_1, carries condition as its text."""
     lang = f' language="{language}"' if language else ""
     escaped = condition.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escaped.replace("{", "{{").replace("}", "}}")  # definitions() formats the body
     return definitions(f"""
   <{{p}}process id="Process_1">
     <{{p}}startEvent id="Start_1"/>
