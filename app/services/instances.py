@@ -144,3 +144,25 @@ def complete_in_shar(job_record: JobRecord) -> None:
     record_activity(instance, "task_completed", "waiting task completed in SHAR")
     db.session.commit()
     queue_sync(instance.id)
+
+
+def retry_launch_with_variables(job_id: int, variables: Any, *, actor: User | None = None) -> JobRecord:
+    """Correct a failed launch's variables and retry it; the change is audited and on the timeline."""
+    from app.jobs.admin import retry_job
+    from app.services.audit import audit
+
+    record = db.session.get(JobRecord, job_id)
+    if record is None or record.job_type != "launch_instance":
+        raise NotFound(f"no failed launch job {job_id}")
+    instance = _instance(record)
+    variables = check_variables(variables)
+    if instance.status != "failed" or instance.shar_instance_id:
+        raise Conflict(f"instance {instance.id} is {instance.status}; only a failed launch can be corrected")
+    before = dict(instance.variables)
+    instance.variables = variables
+    record_activity(instance, "variables_corrected", "variables corrected before a retry",
+                    before=before, after=variables, by=actor.email if actor else None)
+    audit(actor, "launch.correct_and_retry", "instance", instance.id, before={"variables": before},
+          after={"variables": variables})
+    db.session.commit()
+    return retry_job(job_id)
