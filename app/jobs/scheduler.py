@@ -61,7 +61,14 @@ def _submit_cleanup(settings: Settings) -> object:
                   payload={"days": settings.cleanup_days, "statuses": list(settings.cleanup_statuses)})
 
 
+def _check_health(settings: Settings) -> object:
+    from app.services.health import check_shar_health
+
+    return check_shar_health()["status"]
+
+
 ENTRIES: tuple[Periodic, ...] = (
+    Periodic("schedule:shar_health", every(lambda s: 15.0), _check_health),
     Periodic("schedule:periodic_sync", every(lambda s: s.shar_sync_interval), _submit_periodic_sync),
     Periodic("schedule:reconcile", every(lambda s: s.reconcile_interval), lambda s: reconcile()),
     Periodic("schedule:cleanup", daily_at(time(2, 0)), _submit_cleanup),

@@ -1,0 +1,35 @@
+"""What every template may use: final statuses, the poll interval, and time filters."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+
+from app.config import current_settings
+from app.status import TERMINAL
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_globals)
+    app.add_template_filter(_when, "when")
+    app.add_template_filter(_duration, "duration")
+
+
+def _globals() -> dict[str, Any]:
+    return {"terminal_statuses": TERMINAL, "poll_interval": current_settings().poll_interval}
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

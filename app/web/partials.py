@@ -1,0 +1,29 @@
+"""Responses for polled fragments: an ETag and 304 when nothing changed."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Response, render_template, request
+
+
+def cached_fragment(template: str, *, version: str, **context: Any) -> Response:
+    """Render `template` unless the client already holds the fragment of this `version`.
+
+    `version` is what the fragment depends on (e.g. status and update time), so an
+    unchanged fragment costs one indexed read and no rendering. `no-cache` makes the
+    browser revalidate each poll; on 304 it hands htmx the copy it already has.
+    """
+    etag = hashlib.sha256(f"{template}|{version}".encode()).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        response = Response(render_template(template, **context), mimetype="text/html")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache, private"
+    return response
+
+
+def is_fragment_request() -> bool:
+    """An htmx request that wants a fragment rather than a full page (not a boosted navigation)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"

@@ -1,0 +1,21 @@
+"""Forms of the workflow pages."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+
+class UploadForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    file = FileField("BPMN file", validators=[FileRequired("choose a .bpmn file")])
+    mode = RadioField("When", choices=[("async", "Queue it and return at once"),
+                                       ("wait", "Wait until SHAR has it")], default="async")
+
+
+class LaunchForm(FlaskForm):
+    # Either key/value rows (keys[] and values[] from the page) or raw JSON; the route merges them.
+    variables_json = TextAreaField("Variables (JSON)", validators=[Optional()])
+    callback_url = StringField("Callback URL", validators=[Optional(), Length(max=2000)])
