@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from htmx_flask import Htmx
 from sqlalchemy import Engine, event
 
 from app.config import REPO_ROOT, Settings
@@ -39,6 +40,10 @@ def _init_extensions(app: Flask) -> None:
     mail.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    Htmx(app)
+    from app.web.access import init_app as init_access
+
+    init_access()
     with app.app_context():
         _tune_sqlite(db.engine)
     from app import cli, queues
@@ -64,6 +69,15 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.health import bp as health_bp
+    from app import admin, health
+    from app.web import context, errors
+    from app.web.auth.routes import bp as auth_bp
+    from app.web.instances.routes import bp as instances_bp
+    from app.web.notifications.routes import bp as notifications_bp
+    from app.web.overview.routes import bp as overview_bp
+    from app.web.workflows.routes import bp as workflows_bp
 
-    app.register_blueprint(health_bp)
+    for blueprint in (health.bp, auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp):
+        app.register_blueprint(blueprint)
+    context.init_app(app)
+    errors.init_app(app)

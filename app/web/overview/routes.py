@@ -21,7 +21,7 @@ def index() -> str:
     mine = current_user.id if current_user.role == "user" else None
     health, checked_at = last_shar_health()
     backlog = dict(db.session.execute(select(JobRecord.queue, func.count()).where(
-        JobRecord.state.in_(("queued", "retrying", "running"))).group_by(JobRecord.queue)))
+        JobRecord.state.in_(("queued", "retrying", "running"))).group_by(JobRecord.queue)).all())
     failed_jobs = db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.state == "failed"))
     stuck = stuck_instances_query()
     if mine is not None:

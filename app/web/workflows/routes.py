@@ -149,7 +149,7 @@ def _list_context() -> dict[str, Any]:
     workflows = list(db.session.scalars(query.limit(500)))
     counts = dict(db.session.execute(
         select(WorkflowInstance.workflow_id, func.count()).where(
-            WorkflowInstance.workflow_id.in_([w.id for w in workflows])).group_by(WorkflowInstance.workflow_id)))
+            WorkflowInstance.workflow_id.in_([w.id for w in workflows])).group_by(WorkflowInstance.workflow_id)).all())
     polling = any(w.status not in TERMINAL for w in workflows)
     return {"workflows": workflows, "counts": counts, "search": search, "status": status, "polling": polling,
             "poll_interval": current_settings().poll_interval}
