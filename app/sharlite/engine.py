@@ -1,0 +1,234 @@
+"""Running BPMN instances with SpiffWorkflow, and keeping them in the store."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from app.sharlite import expressions
+from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load
+from app.sharlite.store import Store
+
+ISO_TIME = re.compile(r"^R?\d*/?P(?!$)[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?$")
+WAITING_KINDS = {"UserTask", "ManualTask", "ServiceTask", "NoneTask", "IntermediateCatchEvent", "ReceiveTask",
+                 "BoundaryEvent", "SendTask"}
+PERSON_KINDS = {"UserTask", "ManualTask"}
+
+
+class NotFound(LookupError):
+    pass
+
+
+class NothingToComplete(RuntimeError):
+    pass
+
+
+class RestrictedScriptEngine(PythonScriptEngine):
+    """Evaluates conditions with the restricted evaluator; runs no scripts."""
+
+    def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
+        text = expressions.strip_wrapping(expression).strip("\"'")
+        if ISO_TIME.match(text):
+            return text  # a timer's duration or date, written unquoted as modellers do
+        return expressions.evaluate(expression, {**(external_context or {}), **task.data})
+
+    def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> Any:
+        raise RefusedBpmn("sharlite runs no scripts")
+
+    def validate(self, expression: str) -> None:
+        expressions.compile_expression(expression)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Engine:
+    """The workflows and instances of one sharlite, thread-safe behind one lock."""
+
+    def __init__(self, store: Store, *, task_delay: float = 0.0) -> None:
+        self.store = store
+        self.task_delay = task_delay
+        self.script_engine = RestrictedScriptEngine()
+        self.serializer = BpmnWorkflowSerializer()
+        self._specs: dict[tuple[str, int], LoadedProcess] = {}
+        self._lock = threading.RLock()
+
+    # -- workflows ---------------------------------------------------------------
+    def create_workflow(self, name: str, bpmn_xml: str) -> dict[str, Any]:
+        loaded = load(bpmn_xml)  # raises RefusedBpmn before anything is stored
+        with self._lock:
+            version = self.store.add_version(name, bpmn_xml, now_iso())
+            self._specs[(name, version)] = loaded
+        return {"id": name, "name": name, "status": "created", "version": version}
+
+    def workflow(self, name: str) -> dict[str, Any]:
+        row = self.store.latest_version(name)
+        if row is None:
+            raise NotFound(f"workflow {name} not found")
+        return {"id": name, "name": name, "status": "active", "version": row["version"]}
+
+    def workflows(self) -> list[dict[str, Any]]:
+        return [self.workflow(name) for name in self.store.workflow_names()]
+
+    def delete_workflow(self, name: str) -> None:
+        if not self.store.delete_workflow(name):
+            raise NotFound(f"workflow {name} not found")
+
+    # -- instances ---------------------------------------------------------------
+    def launch(self, name: str, variables: dict[str, Any]) -> dict[str, Any]:
+        row = self.store.latest_version(name)
+        if row is None:
+            raise NotFound(f"workflow {name} not found")
+        loaded = self._spec(name, row["version"], row["bpmn_xml"])
+        workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.set_data(**variables)
+        record = {"id": str(uuid.uuid4()), "workflow_name": name, "version": row["version"], "status": "running",
+                  "variables": dict(variables), "error": None, "created_at": now_iso(), "completed_at": None}
+        with self._lock:
+            self._advance(workflow, record, loaded)
+        return self.view(record)
+
+    def instance(self, instance_id: str) -> dict[str, Any]:
+        return self.view(self._record(instance_id))
+
+    def instances(self) -> list[dict[str, Any]]:
+        return [self.view(r) for r in self.store.instances()]
+
+    def complete(self, instance_id: str, variables: dict[str, Any] | None = None) -> str:
+        """Complete the first task that waits for a person; returns its id."""
+        with self._lock:
+            record = self._record(instance_id)
+            if record["status"] != "running":
+                raise NothingToComplete(f"instance {instance_id} is {record['status']}")
+            workflow = self._workflow(record)
+            waiting = [t for t in workflow.get_tasks(state=TaskState.READY)
+                       if type(t.task_spec).__name__ in PERSON_KINDS]
+            if not waiting:
+                raise NothingToComplete(f"instance {instance_id} has no waiting user task")
+            task = waiting[0]
+            task.set_data(**(variables or {}))
+            task.run()
+            self._advance(workflow, record, self._loaded(record))
+            return task.task_spec.bpmn_id
+
+    def tick(self) -> int:
+        """Advance instances whose timers or delayed service tasks may be due; returns how many."""
+        due = self.store.due_instances(time.time())
+        for instance_id in due:
+            with self._lock:
+                record = self._record(instance_id)
+                if record["status"] == "running":
+                    self._advance(self._workflow(record), record, self._loaded(record))
+        return len(due)
+
+    # -- internals ---------------------------------------------------------------
+    def _spec(self, name: str, version: int, bpmn_xml: str) -> LoadedProcess:
+        key = (name, version)
+        if key not in self._specs:
+            self._specs[key] = load(bpmn_xml)
+        return self._specs[key]
+
+    def _loaded(self, record: dict[str, Any]) -> LoadedProcess:
+        row = self.store.version(record["workflow_name"], record["version"])
+        return self._spec(record["workflow_name"], record["version"], row["bpmn_xml"])
+
+    def _record(self, instance_id: str) -> dict[str, Any]:
+        record = self.store.instance(instance_id)
+        if record is None:
+            raise NotFound(f"instance {instance_id} not found")
+        return record
+
+    def _workflow(self, record: dict[str, Any]) -> BpmnWorkflow:
+        workflow = self.serializer.deserialize_json(record["state"])
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def _advance(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess) -> None:
+        """Run every task that can run now, then store the instance's new state."""
+        services = loaded.automatic_task_ids
+        try:
+            while True:
+                workflow.refresh_timers()
+                workflow.do_engine_steps()
+                due = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id in services
+                       and time.time() - t.last_state_change >= self.task_delay]
+                if not due:
+                    break
+                for task in due:
+                    task.run()
+        except Exception as exc:  # a condition that fails, no branch taken, ...: the instance fails
+            record.update(status="failed", error=f"{exc.__class__.__name__}: {exc}", completed_at=now_iso())
+        tasks = workflow.get_tasks()
+        error_end = next((t for t in tasks if t.state == TaskState.COMPLETED
+                          and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
+                          and type(t.task_spec).__name__ == "EndEvent"), None)
+        if record["status"] == "running" and error_end is not None:
+            definition = error_end.task_spec.event_definition
+            code = getattr(definition, "code", None) or getattr(definition, "name", None) or "error"
+            record.update(status="failed", completed_at=now_iso(),
+                          error=f"error end event {error_end.task_spec.bpmn_id} reached: {code}")
+        elif record["status"] == "running" and workflow.is_completed():
+            record.update(status="completed", completed_at=now_iso())
+        record["current_activities"] = [] if record["status"] != "running" else sorted({
+            t.task_spec.bpmn_id for t in tasks
+            if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
+            and t.task_spec.bpmn_id and type(t.task_spec).__name__ in WAITING_KINDS})
+        record["completed_activities"] = [t.task_spec.bpmn_id for t in sorted(
+            (t for t in tasks if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id),
+            key=lambda t: t.last_state_change)]
+        record["variables"] = _variables(workflow, tasks, record["variables"])
+        record["wake_at"] = self._wake_at(tasks, services) if record["status"] == "running" else None
+        record["state"] = self.serializer.serialize_json(workflow)
+        self.store.save_instance(record)
+
+    def _wake_at(self, tasks: list[Any], services: frozenset[str]) -> float | None:
+        wake: float | None = None
+        for task in tasks:
+            kind = type(task.task_spec).__name__
+            if task.state == TaskState.WAITING and kind in ("IntermediateCatchEvent", "BoundaryEvent"):
+                candidate = time.time() + 0.2  # timers: look again shortly
+            elif task.state == TaskState.READY and task.task_spec.bpmn_id in services:
+                candidate = task.last_state_change + self.task_delay
+            else:
+                continue
+            wake = candidate if wake is None else min(wake, candidate)
+        return wake
+
+    @staticmethod
+    def view(record: dict[str, Any]) -> dict[str, Any]:
+        """The contract's instance object, with the extension fields."""
+        data = {key: record[key] for key in ("id", "workflow_name", "status", "variables", "created_at",
+                                             "current_activities", "completed_activities")}
+        data["workflow_version"] = record["version"]
+        if record.get("error"):
+            data["error"] = record["error"]
+        if record.get("completed_at"):
+            data["completed_at"] = record["completed_at"]
+        return data
+
+
+def _variables(workflow: BpmnWorkflow, tasks: list[Any], fallback: dict[str, Any]) -> dict[str, Any]:
+    if workflow.is_completed():
+        return dict(workflow.data) or fallback
+    live = [t for t in tasks if t.state in (TaskState.READY, TaskState.WAITING)]
+    merged: dict[str, Any] = {}
+    for task in sorted(live, key=lambda t: t.last_state_change):
+        merged.update(task.data)
+    return _jsonable(merged or fallback)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return json.loads(json.dumps(data, default=str))

@@ -1,0 +1,189 @@
+"""sharlite's HTTP face: the gateway contract, plus /_sharlite/* controls for tests."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.serving import make_server
+
+from app.sharlite.bpmn_loader import RefusedBpmn
+from app.sharlite.engine import Engine, NotFound, NothingToComplete
+from app.sharlite.faults import Faults, RequestLog
+from app.sharlite.store import Store
+
+VERSION = "sharlite-1.0"
+logger = logging.getLogger("sharlite")
+
+
+def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
+    """The Flask app serving one engine."""
+    app = Flask("sharlite")
+
+    def error(status: int, message: str) -> tuple[Response, int]:
+        return jsonify({"error": message}), status
+
+    def body() -> dict[str, Any] | None:
+        data = request.get_json(silent=True)
+        return data if isinstance(data, dict) else None
+
+    @app.before_request
+    def inject_faults() -> Any:
+        g.started = time.time()
+        if request.path.startswith("/_sharlite"):
+            return None
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        if faults.outage:
+            if request.path == "/health":
+                return jsonify(_health("unhealthy")), 503
+            return error(503, "SHAR outage (injected)")
+        if request.path.startswith("/api/") and faults.should_fail():
+            return error(500, "injected fault")
+        return None
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        if request.path.startswith("/api/"):
+            log.add(method=request.method, path=request.path, status=response.status_code, time=g.started)
+        return response
+
+    @app.post("/api/v1/workflows")
+    def create_workflow() -> Any:
+        data = body()
+        if data is None or not isinstance(data.get("name"), str) or not isinstance(data.get("bpmn_xml"), str) \
+                or not data["name"].strip():
+            return error(400, "body must be JSON with string fields name and bpmn_xml")
+        try:
+            return jsonify(engine.create_workflow(data["name"], data["bpmn_xml"])), 201
+        except RefusedBpmn as exc:
+            return error(500, f"workflow refused: {exc}")
+
+    @app.get("/api/v1/workflows")
+    def list_workflows() -> Any:
+        return jsonify(engine.workflows())
+
+    @app.get("/api/v1/workflows/<path:name>")
+    def get_workflow(name: str) -> Any:
+        try:
+            return jsonify(engine.workflow(name))
+        except NotFound as exc:
+            return error(404, str(exc))
+
+    @app.delete("/api/v1/workflows/<path:name>")
+    def delete_workflow(name: str) -> Any:
+        try:
+            engine.delete_workflow(name)
+        except NotFound as exc:
+            return error(404, str(exc))
+        return jsonify({"message": f"workflow {name} deleted"})
+
+    @app.post("/api/v1/workflows/<path:name>/instances")
+    def launch(name: str) -> Any:
+        data = body()
+        if data is None:
+            return error(400, "body must be a JSON object")
+        variables = data.get("variables", {})
+        if not isinstance(variables, dict):
+            return error(400, "variables must be an object")
+        try:
+            return jsonify(engine.launch(name, variables)), 201
+        except NotFound as exc:
+            return error(404, str(exc))
+        except RefusedBpmn as exc:
+            return error(500, f"launch refused: {exc}")
+
+    @app.get("/api/v1/instances")
+    def list_instances() -> Any:
+        return jsonify(engine.instances())
+
+    @app.get("/api/v1/instances/<instance_id>")
+    def get_instance(instance_id: str) -> Any:
+        try:
+            return jsonify(engine.instance(instance_id))
+        except NotFound as exc:
+            return error(404, str(exc))
+
+    @app.post("/api/v1/instances/<instance_id>/complete")
+    def complete(instance_id: str) -> Any:
+        data = body() or {}
+        variables = data.get("variables") or {}
+        if not isinstance(variables, dict):
+            return error(400, "variables must be an object")
+        try:
+            task_id = engine.complete(instance_id, variables)
+        except NotFound as exc:
+            return error(404, str(exc))
+        except NothingToComplete as exc:
+            return error(409, str(exc))
+        return jsonify({"message": f"task {task_id} completed"})
+
+    @app.get("/health")
+    def health() -> Any:
+        return jsonify(_health("healthy"))
+
+    @app.route("/_sharlite/faults", methods=["GET", "PUT"])
+    def fault_settings() -> Any:
+        if request.method == "PUT":
+            faults.update(**(body() or {}))
+        return jsonify(faults.as_dict())
+
+    @app.route("/_sharlite/requests", methods=["GET", "DELETE"])
+    def requests_log() -> Any:
+        if request.method == "DELETE":
+            log.clear()
+            return jsonify({"cleared": True})
+        return jsonify(log.entries())
+
+    return app
+
+
+def _health(status: str) -> dict[str, Any]:
+    return {"status": status, "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "version": VERSION}
+
+
+class EngineServer:
+    """A sharlite on a background thread: for tests, benchmarks and the process launcher."""
+
+    def __init__(self, db_path: str, host: str = "127.0.0.1", port: int = 0, *, task_delay: float = 0.0,
+                 latency_ms: int = 0, error_rate: float = 0.0, outage: bool = False) -> None:
+        self.store = Store(db_path)
+        self.engine = Engine(self.store, task_delay=task_delay)
+        self.faults = Faults(latency_ms, error_rate, outage)
+        self.log = RequestLog()
+        self._server = make_server(host, port, create_engine_app(self.engine, self.faults, self.log), threaded=True)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> EngineServer:
+        self._threads = [threading.Thread(target=self._server.serve_forever, daemon=True, name="sharlite-http"),
+                         threading.Thread(target=self._advance, daemon=True, name="sharlite-timers")]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(5)
+        self.store.close()
+
+    def set_faults(self, **values: Any) -> None:
+        self.faults.update(**values)
+
+    def _advance(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                self.engine.tick()
+            except Exception:
+                logger.exception("advancing instances failed")

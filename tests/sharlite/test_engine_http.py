@@ -1,0 +1,168 @@
+"""The local SHAR engine over real HTTP: the contract, real BPMN execution, policy, persistence, faults."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.sharlite.server import EngineServer
+from tests.support.factories import bpmn
+
+
+@pytest.fixture
+def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    server = EngineServer(str(tmp_path / "engine.db")).start()
+    yield server
+    server.stop()
+
+
+def _create(engine, name: str, fixture: str | None = None) -> httpx.Response:  # type: ignore[no-untyped-def]
+    return httpx.post(f"{engine.url}/api/v1/workflows", json={"name": name, "bpmn_xml": bpmn(fixture or name)})
+
+
+def _launch(engine, name: str, variables: dict | None = None) -> dict:  # type: ignore[no-untyped-def]
+    response = httpx.post(f"{engine.url}/api/v1/workflows/{name}/instances",
+                          json={"workflow_name": name, "variables": variables or {}})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _get(engine, instance_id: str) -> dict:  # type: ignore[no-untyped-def]
+    return httpx.get(f"{engine.url}/api/v1/instances/{instance_id}").json()
+
+
+def test_every_call_of_the_contract(engine) -> None:  # type: ignore[no-untyped-def]
+    created = _create(engine, "Order", "user_task")
+    assert created.status_code == 201
+    assert {k: created.json()[k] for k in ("id", "name", "status")} == {"id": "Order", "name": "Order", "status": "created"}
+    assert httpx.get(f"{engine.url}/api/v1/workflows").json()[0]["name"] == "Order"
+    assert httpx.get(f"{engine.url}/api/v1/workflows/Order").json()["status"] == "active"
+    instance = _launch(engine, "Order", {"orderId": "12345"})
+    assert instance["status"] == "running" and instance["workflow_name"] == "Order"
+    assert instance["variables"]["orderId"] == "12345" and instance["created_at"].endswith("Z")
+    assert [i["id"] for i in httpx.get(f"{engine.url}/api/v1/instances").json()] == [instance["id"]]
+    done = httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/complete")
+    assert done.status_code == 200 and "message" in done.json()
+    assert _get(engine, instance["id"])["status"] == "completed"
+    assert httpx.delete(f"{engine.url}/api/v1/workflows/Order").json()["message"]
+    assert httpx.get(f"{engine.url}/api/v1/workflows/Order").status_code == 404
+    health = httpx.get(f"{engine.url}/health")
+    assert health.status_code == 200 and health.json()["status"] == "healthy" and health.json()["version"]
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"name": "x"}', b'{"bpmn_xml": "<x/>"}', b"[]"])
+def test_bad_create_bodies_are_400(engine, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    response = httpx.post(f"{engine.url}/api/v1/workflows", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]
+
+
+def test_unknown_names_are_404(engine) -> None:  # type: ignore[no-untyped-def]
+    assert httpx.get(f"{engine.url}/api/v1/instances/nope").status_code == 404
+    assert httpx.post(f"{engine.url}/api/v1/workflows/nope/instances", json={"variables": {}}).status_code == 404
+    assert httpx.post(f"{engine.url}/api/v1/instances/nope/complete").status_code == 404
+
+
+def test_user_task_waits_until_completed(engine) -> None:  # type: ignore[no-untyped-def]
+    _create(engine, "Review", "user_task")
+    instance = _launch(engine, "Review")
+    time.sleep(0.3)
+    waiting = _get(engine, instance["id"])
+    assert waiting["status"] == "running" and waiting["current_activities"] == ["review"]
+    httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/complete", json={"variables": {"approved": True}})
+    done = _get(engine, instance["id"])
+    assert done["status"] == "completed" and done["variables"]["approved"] is True and done["completed_at"]
+    again = httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/complete")
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(("amount", "branch", "other"), [(5000, "big", "small"), (5, "small", "big")])
+def test_exclusive_gateway_takes_the_branch_its_condition_selects(engine, amount: int, branch: str,
+                                                                 other: str) -> None:  # type: ignore[no-untyped-def]
+    _create(engine, "Approval", "exclusive_gateway")
+    instance = _get(engine, _launch(engine, "Approval", {"amount": amount})["id"])
+    assert instance["status"] == "completed"
+    assert branch in instance["completed_activities"] and other not in instance["completed_activities"]
+
+
+def test_parallel_split_joins_again(engine) -> None:  # type: ignore[no-untyped-def]
+    _create(engine, "Parallel", "parallel")
+    instance = _get(engine, _launch(engine, "Parallel")["id"])
+    assert instance["status"] == "completed"
+    done = instance["completed_activities"]
+    assert {"pack", "invoice"} <= set(done) and done.index("ship") > max(done.index("pack"), done.index("invoice"))
+    assert done.count("ship") == 1  # the join waited for both branches, then continued once
+
+
+def test_timer_fires_later(engine) -> None:  # type: ignore[no-untyped-def]
+    _create(engine, "Timer", "timer")
+    instance = _launch(engine, "Timer")
+    assert instance["status"] == "running" and instance["current_activities"] == ["wait"]
+    deadline = time.time() + 5
+    while _get(engine, instance["id"])["status"] == "running" and time.time() < deadline:
+        time.sleep(0.1)
+    assert _get(engine, instance["id"])["status"] == "completed"
+
+
+def test_error_end_event_fails_the_instance(engine) -> None:  # type: ignore[no-untyped-def]
+    _create(engine, "Payment", "error_end")
+    instance = _get(engine, _launch(engine, "Payment")["id"])
+    assert instance["status"] == "failed" and "PAYMENT_DECLINED" in instance["error"]
+
+
+@pytest.mark.parametrize(("fixture", "reason"), [("script_task", "script tasks"), ("unsafe_condition", "Call")])
+def test_code_in_bpmn_is_refused_and_nothing_runs(engine, fixture: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    marker = Path("/tmp/sharboard-pwned")
+    marker.unlink(missing_ok=True)
+    response = _create(engine, "Evil", fixture)
+    assert response.status_code == 500 and reason in response.json()["error"]
+    assert httpx.get(f"{engine.url}/api/v1/workflows/Evil").status_code == 404
+    assert httpx.post(f"{engine.url}/api/v1/workflows/Evil/instances", json={"variables": {}}).status_code == 404
+    assert not marker.exists() and not os.path.exists("/tmp/sharboard-pwned")
+
+
+def test_service_task_delay(tmp_path: Path) -> None:
+    server = EngineServer(str(tmp_path / "slow.db"), task_delay=0.6).start()
+    try:
+        _create(server, "Parallel", "parallel")
+        instance = _launch(server, "Parallel")
+        assert instance["status"] == "running" and set(instance["current_activities"]) == {"pack", "invoice"}
+        time.sleep(2.5)
+        assert _get(server, instance["id"])["status"] == "completed"
+    finally:
+        server.stop()
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    db = str(tmp_path / "keep.db")
+    first = EngineServer(db).start()
+    _create(first, "Review", "user_task")
+    instance = _launch(first, "Review", {"n": 1})
+    first.stop()
+    second = EngineServer(db).start()
+    try:
+        assert _get(second, instance["id"])["current_activities"] == ["review"]
+        assert httpx.post(f"{second.url}/api/v1/instances/{instance['id']}/complete").status_code == 200
+        assert _get(second, instance["id"])["status"] == "completed"
+        assert httpx.get(f"{second.url}/api/v1/workflows/Review").status_code == 200
+    finally:
+        second.stop()
+
+
+def test_faults_are_set_at_start_and_at_run_time(tmp_path: Path) -> None:
+    server = EngineServer(str(tmp_path / "f.db"), outage=True).start()
+    try:
+        assert httpx.get(f"{server.url}/health").status_code == 503
+        assert _create(server, "Review", "user_task").status_code == 503
+        httpx.put(f"{server.url}/_sharlite/faults", json={"outage": False, "latency_ms": 300})
+        started = time.monotonic()
+        assert _create(server, "Review", "user_task").status_code == 201
+        assert time.monotonic() - started >= 0.3
+        server.set_faults(latency_ms=0, error_rate=1.0)
+        assert httpx.get(f"{server.url}/api/v1/workflows").status_code == 500
+        log = httpx.get(f"{server.url}/_sharlite/requests").json()
+        assert [entry["status"] for entry in log] == [503, 201, 500]
+    finally:
+        server.stop()

@@ -1,0 +1,37 @@
+"""The restricted condition evaluator: what it accepts, what it refuses."""
+import pytest
+
+from app.sharlite.expressions import EvaluationError, UnsafeExpression, compile_expression, evaluate
+
+
+@pytest.mark.parametrize(("text", "variables", "expected"), [
+    ("amount > 1000", {"amount": 1200}, True),
+    ("= amount > 1000", {"amount": 10}, False),
+    ("${amount >= 1000 and vip}", {"amount": 1000, "vip": True}, True),
+    ("status == \"ok\" or not ready", {"status": "no", "ready": False}, True),
+    ("(a + b) * 2 % 7", {"a": 1, "b": 2}, 6),
+    ("x in [1, 2, 3]", {"x": 2}, True),
+    ("name != null", {"name": "a"}, True),
+    ("1 < x <= 3", {"x": 3}, True),
+])
+def test_accepts_simple_expressions(text: str, variables: dict, expected: object) -> None:
+    assert evaluate(text, variables) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "__import__('os').system('x')", "open('/etc/passwd')", "a.__class__", "x[0]", "lambda: 1",
+    "[x for x in y]", "_secret > 1", "2 ** 100000", "{'a': 1}", "f'{x}'", "a if b else c", "x := 1",
+])
+def test_refuses_everything_else(text: str) -> None:
+    with pytest.raises(UnsafeExpression):
+        compile_expression(text)
+
+
+def test_no_huge_strings_from_multiplication() -> None:
+    with pytest.raises(EvaluationError):
+        evaluate("s * 1000000000", {"s": "a"})
+
+
+def test_unknown_variable_is_an_evaluation_error() -> None:
+    with pytest.raises(EvaluationError, match="missing"):
+        evaluate("missing > 1", {})
