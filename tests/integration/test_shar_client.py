@@ -1,0 +1,76 @@
+"""The SHAR client against the local engine over real HTTP: every call, and every error typed."""
+from __future__ import annotations
+
+import pytest
+
+from app.shar import SharClient, SharNotFound, SharPermanentError, SharRetryableError
+from tests.support.factories import bpmn
+from tests.support.servers import free_port
+
+
+@pytest.fixture
+def client(shar):  # type: ignore[no-untyped-def]
+    c = SharClient(shar.url, timeout=2.0)
+    yield c
+    c.close()
+
+
+def test_every_call_of_the_contract(client: SharClient) -> None:
+    created = client.create_workflow("ClientFlow", bpmn("user_task"))
+    assert created["name"] == "ClientFlow" and created["status"] == "created"
+    assert "ClientFlow" in [w["name"] for w in client.list_workflows()]
+    assert client.get_workflow("ClientFlow")["status"] == "active"
+    launched = client.launch_instance("ClientFlow", {"orderId": "1"})
+    assert launched.status == "running" and launched.variables["orderId"] == "1"
+    assert launched.id in [i.id for i in client.list_instances()]
+    read = client.get_instance(launched.id)
+    assert read.current_activities == ("review",)  # the extension, detected and used
+    assert client.complete_instance(launched.id)["message"]
+    assert client.get_instance(launched.id).status == "completed"
+    assert client.delete_workflow("ClientFlow")["message"]
+    assert client.health().healthy
+
+
+def test_unknown_instance_is_not_found(client: SharClient) -> None:
+    with pytest.raises(SharNotFound) as info:
+        client.get_instance("no-such-instance")
+    assert info.value.status == 404 and "not found" in info.value.message
+
+
+def test_conflict_is_permanent(client: SharClient) -> None:
+    client.create_workflow("Quick", bpmn("parallel"))
+    done = client.launch_instance("Quick", {})
+    with pytest.raises(SharPermanentError) as info:
+        client.complete_instance(done.id)
+    assert info.value.status == 409 and not info.value.retryable
+
+
+def test_outage_raises_the_retryable_error(client: SharClient, shar) -> None:  # type: ignore[no-untyped-def]
+    shar.set_faults(outage=True)
+    with pytest.raises(SharRetryableError) as info:
+        client.create_workflow("Down", bpmn("user_task"))
+    assert info.value.status == 503 and "outage" in info.value.message
+    assert not client.health().healthy
+
+
+def test_refused_connection_and_timeout_are_retryable(shar) -> None:  # type: ignore[no-untyped-def]
+    nobody = SharClient(f"http://127.0.0.1:{free_port()}", timeout=1.0)
+    with pytest.raises(SharRetryableError, match="unreachable"):
+        nobody.list_workflows()
+    assert nobody.health().status == "unreachable"
+    shar.set_faults(latency_ms=1500)
+    slow = SharClient(shar.url, timeout=0.5)
+    with pytest.raises(SharRetryableError, match="in time"):
+        slow.list_workflows()
+
+
+def test_answer_off_the_contract_is_permanent(shar) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.servers import WebhookReceiver
+
+    # A server that answers 200 with a body that is not the contract's shape.
+    odd = WebhookReceiver()
+    try:
+        with pytest.raises(SharPermanentError, match="contract"):
+            SharClient(odd.url("")).create_workflow("X", "<x/>")
+    finally:
+        odd.stop()
