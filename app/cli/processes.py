@@ -21,7 +21,7 @@ class ProcessGroup:
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
         self.children[name] = subprocess.Popen(list(argv), env={**os.environ, **(env or {})})
-        logger.info("started", extra={"process": name, "pid": self.children[name].pid})
+        logger.info("started", extra={"child": name, "pid": self.children[name].pid})
 
     def wait(self) -> int:
         """Block until a child exits or we get SIGINT/SIGTERM; then stop the rest."""
@@ -55,7 +55,7 @@ class ProcessGroup:
             try:
                 proc.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                logger.warning("killing", extra={"process": name})
+                logger.warning("killing", extra={"child": name})
                 proc.kill()
                 proc.wait()
         return max((abs(p.returncode or 0) for p in self.children.values()), default=0)

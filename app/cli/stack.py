@@ -26,21 +26,21 @@ def up(workers: int) -> None:
     upgrade()
     _first_admin()
     group = ProcessGroup()
-    if settings.uses_local_shar:
-        group.start("shar-engine", engine_command(settings))
-    group.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{settings.port}",
-                        "--workers", "2", "--threads", "4", "--timeout", "60", "wsgi:app"])
-    for name in settings.queue_names:
-        group.start(f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name,
-                                                      "--workers", str(workers)))
-    group.start("scheduler", flask_command("shar", "queue", "scheduler"))
     try:
+        if settings.uses_local_shar:
+            group.start("shar-engine", engine_command(settings))
+        group.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{settings.port}",
+                            "--workers", "2", "--threads", "4", "--timeout", "60", "wsgi:app"])
+        for name in settings.queue_names:
+            group.start(f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name,
+                                                          "--workers", str(workers)))
+        group.start("scheduler", flask_command("shar", "queue", "scheduler"))
         if settings.uses_local_shar:
             _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
         _wait_for(f"http://127.0.0.1:{settings.port}/healthz", "web app")
-    except RuntimeError as exc:
+    except BaseException as exc:  # never leave children running behind a failed start
         group.stop()
-        fail(str(exc))
+        fail(str(exc) or exc.__class__.__name__)
     click.echo(f"sharboard is up on http://localhost:{settings.port}  (SHAR: {settings.shar_url()}); "
                "Ctrl-C stops everything")
     raise SystemExit(group.wait())
