@@ -1,0 +1,73 @@
+"""Pages and polled fragments: uploads with field errors, badges with ETags that stop polling."""
+from __future__ import annotations
+
+import io
+
+from app.services.workflows import create_workflow
+from tests.support.factories import bpmn, refresh
+
+
+def _upload(post, name: str, content: bytes, mode: str = "async"):  # type: ignore[no-untyped-def]
+    return post("/workflows", {"name": name, "mode": mode, "file": (io.BytesIO(content), "w.bpmn")},
+                page="/workflows", content_type="multipart/form-data")
+
+
+def test_upload_queues_and_lists_the_row_at_once(client, sign_in, post) -> None:
+    sign_in("user")
+    response = _upload(post, "OrderProcess", bpmn("user_task").encode())
+    assert response.status_code == 302
+    page = client.get("/workflows").get_data(as_text=True)
+    assert "OrderProcess" in page and 'data-status="creating"' in page
+    assert 'hx-get="/workflows/_rows' in page  # the list polls while a badge is moving
+
+
+def test_upload_errors_are_shown_next_to_the_field(client, sign_in, post) -> None:
+    sign_in("user")
+    for content, message in [(b"<html></html>", "not a BPMN 2.0 file"), (b"not xml at all", "line"),
+                             (bpmn("script_task").encode(), "script task")]:
+        response = _upload(post, "Broken", content)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert 'class="field-error"' in page and message.lower() in page.lower(), message
+
+
+def test_badge_fragment_has_an_etag_and_stops_polling_when_final(client, sign_in, app) -> None:
+    user = sign_in("user")
+    workflow = create_workflow("Badge", bpmn("user_task"), created_by=user.id, async_=False).workflow
+    assert refresh(workflow).status == "active"
+    first = client.get(f"/workflows/_badge/{workflow.id}")
+    assert first.status_code == 200 and first.headers["ETag"]
+    body = first.get_data(as_text=True)
+    assert 'data-status="active"' in body and "hx-trigger" not in body  # final: no more polling
+    again = client.get(f"/workflows/_badge/{workflow.id}", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+
+
+def test_moving_badge_keeps_polling(client, sign_in, app) -> None:
+    user = sign_in("user")
+    workflow = create_workflow("Moving", bpmn("user_task"), created_by=user.id).workflow
+    body = client.get(f"/workflows/_badge/{workflow.id}").get_data(as_text=True)
+    assert 'data-status="creating"' in body and 'hx-trigger="every 2.0s"' in body
+
+
+def test_bpmn_is_served_as_inert_xml(client, sign_in, app) -> None:
+    user = sign_in("user")
+    create_workflow("Xml", bpmn("user_task"), created_by=user.id)
+    response = client.get("/workflows/Xml/v1.bpmn")
+    assert response.mimetype == "application/xml"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_vendored_assets_are_served_locally(client) -> None:
+    for path in ("/static/vendor/htmx/htmx.min.js", "/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js",
+                 "/static/vendor/bpmn-js/bpmn-js.css", "/static/css/app.css", "/static/js/diagram.js"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_unknown_page_is_404_html_and_json_for_api(client, sign_in) -> None:
+    sign_in("user")
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and "text/html" in page.content_type
+    api = client.get("/api/no-such-thing")
+    assert api.status_code == 404 and api.get_json()["success"] is False
