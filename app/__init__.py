@@ -69,7 +69,8 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, health
+    from app import admin, api, health
+    from app.extensions import csrf
     from app.web import context, errors
     from app.web.auth.routes import bp as auth_bp
     from app.web.instances.routes import bp as instances_bp
@@ -77,7 +78,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.overview.routes import bp as overview_bp
     from app.web.workflows.routes import bp as workflows_bp
 
-    for blueprint in (health.bp, auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp):
+    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    for blueprint in (health.bp, auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp,
+                      api.bp, api.docs_bp):
         app.register_blueprint(blueprint)
     context.init_app(app)
     errors.init_app(app)

@@ -1,0 +1,150 @@
+"""The OpenAPI 3 document of the JSON API, served at /api/openapi.json."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from app.api import docs_bp
+from app.api.responses import json_response
+
+WORKFLOW_STATUSES = ["creating", "active", "inactive", "failed"]
+INSTANCE_STATUSES = ["launching", "running", "completed", "failed", "cancelled"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _envelope(data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["success", "message", "data"],
+            "properties": {"success": {"type": "boolean"}, "message": {"type": "string"}, "data": data}}
+
+
+def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {401: "no valid token", 403: "role may not", 404: "unknown or not yours", 409: "state forbids it",
+            413: "upload over the limit", 422: "invalid input", 502: "SHAR refused (blocking call)",
+            503: "cannot accept work now"}
+    return {str(code): _answer(text[code], _ref("Error")) for code in codes}
+
+
+def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "string"}}
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200}}
+PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+          {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
+QUEUED = _answer("queued", _envelope({"type": "object"}))
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["success", "message"], "properties": {
+        "success": {"type": "boolean", "enum": [False]}, "message": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "data": {"type": "object"}}},
+    "Placeholder": {"type": "object", "required": ["id", "status", "async"], "properties": {
+        "id": {"type": ["integer", "string"]}, "name": {"type": "string"}, "workflow_name": {"type": "string"},
+        "status": {"type": "string"}, "async": {"type": "boolean"}}},
+    "Workflow": {"type": "object", "required": ["id", "name", "version", "status"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "version": {"type": "integer"},
+        "status": {"type": "string", "enum": WORKFLOW_STATUSES}, "error": {"type": ["string", "null"]}}},
+    "Instance": {"type": "object", "required": ["id", "workflow_name", "status", "variables"], "properties": {
+        "id": {"type": "string"}, "workflow_name": {"type": "string"},
+        "status": {"type": "string", "enum": INSTANCE_STATUSES}, "variables": {"type": "object"},
+        "current_activities": {"type": "array", "items": {"type": "string"}}}},
+    "Statistics": {"type": "object", "required": ["total", "running", "completed", "failed"], "properties": {
+        "total": {"type": "integer"}, "running": {"type": "integer"}, "completed": {"type": "integer"},
+        "failed": {"type": "integer"}, "average_duration_seconds": {"type": ["number", "null"]},
+        "success_rate": {"type": ["number", "null"]}}},
+    "Page": {"type": "object", "required": ["items", "page", "per_page", "total"], "properties": {
+        "items": {"type": "array"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+        "total": {"type": "integer"}}},
+}
+CREATE = {"type": "object", "required": ["name", "bpmn_xml"], "properties": {
+    "name": {"type": "string"}, "bpmn_xml": {"type": "string"}, "description": {"type": "string"},
+    "async": {"type": "boolean"}, "callback_url": {"type": "string"}}}
+LAUNCH = {"type": "object", "properties": {"variables": {"type": "object"}, "async": {"type": "boolean"},
+                                           "callback_url": {"type": "string"}}}
+
+PATHS: dict[str, Any] = {
+    "/api/shar/workflows": {
+        "post": {"summary": "Create a workflow (a new version if the name exists)", "parameters": [IDEMPOTENCY],
+                 "requestBody": _body(CREATE),
+                 "responses": {"202": _answer("creation queued", _envelope(_ref("Placeholder"))),
+                               "201": _answer("created (async=false)", _envelope(_ref("Placeholder"))),
+                               "200": _answer("unchanged: same BPMN as the latest version", _envelope(_ref("Placeholder"))),
+                               **_errors(401, 403, 409, 413, 422, 502, 503)}},
+        "get": {"summary": "Latest version of each workflow, with statistics",
+                "parameters": [*PAGING, {"name": "status", "in": "query", "schema": {"type": "string", "enum": WORKFLOW_STATUSES}}],
+                "responses": {"200": _answer("a page", _envelope(_ref("Page"))), **_errors(401, 422, 503)}}},
+    "/api/shar/workflows/{name}": {
+        "get": {"summary": "A workflow's latest version", "parameters": [NAME],
+                "responses": {"200": _answer("the workflow", _envelope(_ref("Workflow"))), **_errors(401, 404, 503)}},
+        "delete": {"summary": "Make it inactive and remove it from SHAR (a job)", "parameters": [NAME],
+                   "responses": {"202": _answer("deletion queued", _envelope(_ref("Workflow"))),
+                                 **_errors(401, 403, 404, 409, 503)}}},
+    "/api/shar/workflows/{workflow_id}/status": {
+        "get": {"summary": "Status for polling", "parameters": [
+            {"name": "workflow_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _answer("status", {"type": "object", "required": ["status", "ready"], "properties": {
+                "status": {"type": "string", "enum": WORKFLOW_STATUSES}, "ready": {"type": "boolean"}}}),
+                "304": {"description": "not modified"}, **_errors(401, 404, 503)}}},
+    "/api/shar/workflows/{name}/launch": {
+        "post": {"summary": "Launch an instance", "parameters": [NAME, IDEMPOTENCY], "requestBody": _body(LAUNCH, False),
+                 "responses": {"202": _answer("launch queued", _envelope(_ref("Placeholder"))),
+                               "201": _answer("launched (async=false)", _envelope(_ref("Placeholder"))),
+                               **_errors(401, 403, 404, 409, 422, 502, 503)}}},
+    "/api/shar/workflows/{name}/statistics": {
+        "get": {"summary": "Statistics of one workflow", "parameters": [NAME],
+                "responses": {"200": _answer("statistics", _envelope(_ref("Statistics"))), **_errors(401, 404, 503)}}},
+    "/api/shar/statistics": {
+        "get": {"summary": "Statistics of all instances",
+                "responses": {"200": _answer("statistics", _envelope(_ref("Statistics"))), **_errors(401, 503)}}},
+    "/api/shar/instances": {
+        "get": {"summary": "Instances you may see", "parameters": [
+            *PAGING, {"name": "status", "in": "query", "schema": {"type": "string", "enum": INSTANCE_STATUSES}},
+            {"name": "workflow", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": _answer("a page", _envelope(_ref("Page"))), **_errors(401, 422, 503)}}},
+    "/api/shar/instances/{instance_id}": {
+        "get": {"summary": "One instance", "parameters": [INSTANCE_ID],
+                "responses": {"200": _answer("the instance", _envelope(_ref("Instance"))), **_errors(401, 404, 503)}}},
+    "/api/shar/instances/{instance_id}/complete": {
+        "post": {"summary": "Complete the waiting user task", "parameters": [INSTANCE_ID, IDEMPOTENCY],
+                 "requestBody": _body({"type": "object", "properties": {"variables": {"type": "object"}}}, False),
+                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
+    "/api/shar/instances/{instance_id}/sync": {
+        "post": {"summary": "Sync from SHAR now (a job)", "parameters": [INSTANCE_ID, IDEMPOTENCY],
+                 "requestBody": _body({"type": "object", "properties": {"callback_url": {"type": "string"}}}, False),
+                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
+    "/api/shar/instances/{instance_id}/variables": {
+        "patch": {"summary": "Change the variables of an instance not yet in SHAR", "parameters": [INSTANCE_ID],
+                  "requestBody": _body({"type": "object", "required": ["variables"],
+                                        "properties": {"variables": {"type": "object"}}}),
+                  "responses": {"200": _answer("updated", _envelope(_ref("Instance"))),
+                                **_errors(401, 403, 404, 409, 422, 503)}}},
+    "/api/shar/instances/{instance_id}/cancel": {
+        "post": {"summary": "Stop tracking an instance", "parameters": [INSTANCE_ID, IDEMPOTENCY],
+                 "responses": {"200": _answer("cancelled", _envelope(_ref("Instance"))),
+                               **_errors(401, 403, 404, 409, 422, 503)}}},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "sharboard API", "version": "1.0.0",
+             "description": "SHAR operations, answered at once; background jobs call SHAR."},
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS,
+                   "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+}
+
+
+@docs_bp.get("/openapi.json")
+def document() -> Response:
+    return json_response(DOCUMENT)

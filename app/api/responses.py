@@ -1,0 +1,78 @@
+"""The API's envelopes: `{"success": true, "message", "data"}` and errors with per-field messages."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Response, request
+
+
+def ok(message: str, data: Any, status: int = 200, *, etag: bool = False) -> Response:
+    return json_response({"success": True, "message": message, "data": data}, status, etag=etag)
+
+
+def fail(message: str, status: int, errors: dict[str, list[str]] | None = None,
+         headers: dict[str, str] | None = None) -> Response:
+    response = json_response({"success": False, "message": message, "errors": errors or {}}, status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def json_response(body: Any, status: int = 200, *, etag: bool = False) -> Response:
+    """A JSON response; with `etag`, a strong ETag and 304 when the client has this body."""
+    text = json.dumps(body, default=str)
+    response = Response(text, status=status, mimetype="application/json")
+    if etag:
+        response.set_etag(hashlib.sha256(text.encode()).hexdigest()[:32])
+        response.headers["Cache-Control"] = "no-cache, private"
+        response = response.make_conditional(request)
+    return response
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; InvalidInput naming the problem otherwise."""
+    from app.errors import InvalidInput
+
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput.field("body", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput.field("body", "the body must be a JSON object")
+    return data
+
+
+def flag(data: dict[str, Any], name: str, default: bool) -> bool:
+    from app.errors import InvalidInput
+
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise InvalidInput.field(name, f"{name} must be true or false")
+    return value
+
+
+def optional_text(data: dict[str, Any], name: str) -> str | None:
+    from app.errors import InvalidInput
+
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput.field(name, f"{name} must be a string")
+    return value or None
+
+
+def page_args(max_per_page: int = 100) -> tuple[int, int]:
+    from app.errors import InvalidInput
+
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 20))
+    except ValueError:
+        raise InvalidInput.field("page", "page and per_page must be whole numbers") from None
+    if page < 1 or not 1 <= per_page <= max_per_page:
+        raise InvalidInput.field("per_page", f"page must be at least 1 and per_page between 1 and {max_per_page}")
+    return page, per_page

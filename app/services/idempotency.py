@@ -1,0 +1,54 @@
+"""Idempotency-Key: the same key and body give the first answer again; another body is refused."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Conflict, InvalidInput
+from app.extensions import db
+from app.models import IdempotentResponse
+
+IN_PROGRESS = 0  # status code of a claimed key whose first request has not answered yet
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    status_code: int
+    body: str
+
+
+def request_hash(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def claim(user_id: int, key: str, digest: str) -> StoredAnswer | None:
+    """Claim `key` for this request; returns the stored answer when the key was used before."""
+    if not key or len(key) > 200:
+        raise InvalidInput.field("Idempotency-Key", "Idempotency-Key must be 1 to 200 characters")
+    row = IdempotentResponse(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS, body="")
+    db.session.add(row)
+    try:
+        db.session.commit()
+        return None
+    except IntegrityError:
+        db.session.rollback()
+    existing = db.session.query(IdempotentResponse).filter_by(user_id=user_id, key=key).one()
+    if existing.request_hash != digest:
+        raise InvalidInput.field("Idempotency-Key", "this Idempotency-Key was used with a different request body")
+    if existing.status_code == IN_PROGRESS:
+        raise Conflict("a request with this Idempotency-Key is still being processed")
+    return StoredAnswer(existing.status_code, existing.body)
+
+
+def remember(user_id: int, key: str, status_code: int, body: str) -> None:
+    """Store the answer; server errors release the key so the client may retry."""
+    row = db.session.query(IdempotentResponse).filter_by(user_id=user_id, key=key).one_or_none()
+    if row is None:
+        return
+    if status_code >= 500:
+        db.session.delete(row)
+    else:
+        row.status_code, row.body = status_code, body
+    db.session.commit()

@@ -1,0 +1,44 @@
+"""Instance statistics computed in SQL: totals by status, average duration, success rate."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, literal_column, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.extensions import db
+from app.models import Workflow, WorkflowInstance
+
+
+def _duration_seconds() -> ColumnElement[float]:
+    """completed_at - launched_at in seconds, in the running database's own dialect."""
+    if db.engine.dialect.name == "sqlite":
+        return (func.julianday(WorkflowInstance.completed_at) - func.julianday(WorkflowInstance.launched_at)) * 86400.0
+    return func.extract(literal_column("'epoch'"), WorkflowInstance.completed_at - WorkflowInstance.launched_at)
+
+
+def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[int] | None = None) -> dict[str, Any]:
+    """total, by status, average duration of completed instances, and success rate of ended ones."""
+    completed = WorkflowInstance.status == "completed"
+    query = select(
+        func.count(),
+        func.sum(case((WorkflowInstance.status == "running", 1), else_=0)),
+        func.sum(case((completed, 1), else_=0)),
+        func.sum(case((WorkflowInstance.status == "failed", 1), else_=0)),
+        func.sum(case((WorkflowInstance.status == "launching", 1), else_=0)),
+        func.sum(case((WorkflowInstance.status == "cancelled", 1), else_=0)),
+        func.avg(case((completed & WorkflowInstance.launched_at.is_not(None), _duration_seconds()))),
+    ).select_from(WorkflowInstance)
+    if workflow_name is not None:
+        query = query.join(Workflow).where(Workflow.name == workflow_name)
+    if workflow_ids is not None:
+        query = query.where(WorkflowInstance.workflow_id.in_(workflow_ids))
+    total, running, done, failed, launching, cancelled, average = db.session.execute(query).one()
+    done, failed = int(done or 0), int(failed or 0)
+    ended = done + failed
+    return {
+        "total": int(total or 0), "launching": int(launching or 0), "running": int(running or 0),
+        "completed": done, "failed": failed, "cancelled": int(cancelled or 0),
+        "average_duration_seconds": round(float(average), 3) if average is not None else None,
+        "success_rate": round(done / ended, 4) if ended else None,
+    }

@@ -1,0 +1,149 @@
+"""Every error row of the API, idempotency, ETags and visibility."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app import create_app
+from app.extensions import db
+from app.models import JobRecord
+from tests.support.factories import bpmn
+
+
+def _create_sync(api, name: str = "Flow", fixture: str = "user_task"):  # type: ignore[no-untyped-def]
+    return api.post("/api/shar/workflows", json={"name": name, "bpmn_xml": bpmn(fixture), "async": False})
+
+
+def test_401_without_a_valid_token(app) -> None:
+    client = app.test_client()
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}):
+        response = client.get("/api/shar/workflows", headers=headers)
+        assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert response.get_json()["success"] is False
+
+
+def test_403_for_a_viewer_writing(api) -> None:
+    viewer = api.as_role("viewer")
+    assert viewer.get("/api/shar/workflows").status_code == 200
+    response = viewer.post("/api/shar/workflows", json={"name": "X", "bpmn_xml": bpmn("user_task")})
+    assert response.status_code == 403 and "read-only" in response.get_json()["message"]
+
+
+def test_422_names_the_bad_field(api) -> None:
+    cases = [
+        (b"{not json", "body"),
+        (b"[1, 2]", "body"),
+        (b'{"bpmn_xml": "<x/>"}', "name"),
+        (b'{"name": "X"}', "bpmn_xml"),
+        (b'{"name": "X", "bpmn_xml": "<html/>"}', "bpmn_xml"),
+        (b'{"name": "../etc", "bpmn_xml": "<x/>"}', "name"),
+        (b'{"name": "X", "bpmn_xml": "<x/>", "async": "yes"}', "async"),
+    ]
+    for raw, field in cases:
+        response = api.post("/api/shar/workflows", data=raw, content_type="application/json")
+        assert response.status_code == 422, raw
+        body = response.get_json()
+        assert body["success"] is False and field in body["errors"], (raw, body)
+
+
+def test_422_for_a_hostile_callback_and_variables_that_are_not_an_object(api) -> None:
+    refused = api.post("/api/shar/workflows", json={"name": "X", "bpmn_xml": bpmn("user_task"),
+                                                    "callback_url": "http://169.254.169.254/latest"})
+    assert refused.status_code == 422 and "callback_url" in refused.get_json()["errors"]
+    _create_sync(api)
+    bad = api.post("/api/shar/workflows/Flow/launch", json={"variables": [1, 2]})
+    assert bad.status_code == 422 and "variables" in bad.get_json()["errors"]
+
+
+def test_404_unknown_or_not_yours(api) -> None:
+    assert api.get("/api/shar/workflows/Nope").status_code == 404
+    assert api.post("/api/shar/workflows/Nope/launch", json={}).status_code == 404
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
+    other = api.as_role("user", "eve@example.com")
+    assert other.get(f"/api/shar/instances/{instance_id}").status_code == 404
+    assert other.get("/api/shar/instances").get_json()["data"]["total"] == 0
+    admin = api.as_role("admin")
+    assert admin.get(f"/api/shar/instances/{instance_id}").status_code == 200
+
+
+def test_409_when_the_state_forbids_it(api) -> None:
+    api.post("/api/shar/workflows", json={"name": "Busy", "bpmn_xml": bpmn("user_task")})  # still creating
+    launch = api.post("/api/shar/workflows/Busy/launch", json={})
+    assert launch.status_code == 409 and "creating" in launch.get_json()["message"]
+    _create_sync(api, "Auto", "parallel")
+    instance_id = api.post("/api/shar/workflows/Auto/launch", json={"async": False}).get_json()["data"]["id"]
+    complete = api.post(f"/api/shar/instances/{instance_id}/complete", json={})
+    assert complete.status_code == 409 and "not waiting" in complete.get_json()["message"]
+
+
+def test_413_over_the_upload_limit(make_app) -> None:
+    from app.models import ApiToken
+    from tests.support.factories import make_user
+
+    app = make_app(max_bpmn_bytes=2048)
+    row, token = ApiToken.issue(make_user(), "test")
+    db.session.add(row)
+    db.session.commit()
+    huge = bpmn("user_task") + "<!--" + "x" * 4000 + "-->"
+    response = app.test_client().post("/api/shar/workflows", json={"name": "Big", "bpmn_xml": huge},
+                                      headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 413 and "bpmn_xml" in response.get_json()["errors"]
+
+
+def test_503_with_retry_after_when_the_database_is_down(tmp_path) -> None:
+    app = create_app(instance_dir=str(tmp_path), secret_key="x",
+                     database_url="postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=1")
+    response = app.test_client().get("/api/shar/workflows", headers={"Authorization": "Bearer shb_x"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert response.get_json()["success"] is False
+
+
+def test_idempotency_key_replays_and_queues_one_job(api) -> None:
+    payload = {"name": "Once", "bpmn_xml": bpmn("user_task")}
+    headers = {"Idempotency-Key": "create-once-1"}
+    first = api.post("/api/shar/workflows", json=payload, headers=headers)
+    second = api.post("/api/shar/workflows", json=payload, headers=headers)
+    assert first.status_code == second.status_code == 202
+    assert first.get_json() == second.get_json() and second.headers["Idempotent-Replayed"] == "true"
+    assert db.session.scalar(select(func.count()).select_from(JobRecord)) == 1
+    changed = api.post("/api/shar/workflows", json={**payload, "description": "other"}, headers=headers)
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.get_json()["errors"]
+
+
+def test_status_endpoints_answer_304_when_unchanged(api) -> None:
+    workflow_id = _create_sync(api).get_json()["data"]["id"]
+    first = api.get(f"/api/shar/workflows/{workflow_id}/status")
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = api.get(f"/api/shar/workflows/{workflow_id}/status", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_instances_list_complete_sync_variables_cancel_and_statistics(api) -> None:
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"variables": {"a": 1}, "async": False}
+                           ).get_json()["data"]["id"]
+    listed = api.get("/api/shar/instances?status=running&workflow=Flow").get_json()["data"]
+    assert [i["id"] for i in listed["items"]] == [instance_id]
+    assert api.get("/api/shar/instances?status=bogus").status_code == 422
+    shown = api.get(f"/api/shar/instances/{instance_id}").get_json()["data"]
+    assert shown["current_activities"] == ["review"]
+    assert api.post(f"/api/shar/instances/{instance_id}/complete", json={}).status_code == 202
+    assert api.post(f"/api/shar/instances/{instance_id}/sync", json={}).status_code == 202
+    patched = api.patch(f"/api/shar/instances/{instance_id}/variables", json={"variables": {"b": 2}})
+    assert patched.status_code == 409  # SHAR cannot change a launched instance's variables
+    cancelled = api.post(f"/api/shar/instances/{instance_id}/cancel", json={})
+    assert cancelled.status_code == 200 and cancelled.get_json()["data"]["status"] == "cancelled"
+    stats = api.get("/api/shar/statistics").get_json()["data"]
+    assert stats["total"] == 1 and stats["cancelled"] == 1
+    per_workflow = api.get("/api/shar/workflows/Flow/statistics").get_json()["data"]
+    assert per_workflow["workflow"] == "Flow" and per_workflow["total"] == 1
+    listing = api.get("/api/shar/workflows?status=active").get_json()["data"]
+    assert listing["items"][0]["statistics"]["total"] == 1
+
+
+def test_delete_makes_the_workflow_inactive_and_keeps_history(api) -> None:
+    _create_sync(api)
+    response = api.delete("/api/shar/workflows/Flow")
+    assert response.status_code == 202 and response.get_json()["data"]["status"] == "inactive"
+    assert api.get("/api/shar/workflows/Flow").get_json()["data"]["status"] == "inactive"
+    assert api.post("/api/shar/workflows/Flow/launch", json={}).status_code == 409
