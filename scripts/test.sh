@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  # Browser tests drive Debian's Chromium; no browser is downloaded by the test tools.
+# Browser tests drive Debian's Chromium (no browser is downloaded by the test tools);
+# the seed's CLI loop test needs jq.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
   else
-    echo "chromium is missing: sudo apt-get install -y chromium" >&2
+    echo "missing: ${missing[*]} (sudo apt-get install -y ${missing[*]})" >&2
     exit 1
   fi
 fi

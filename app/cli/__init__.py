@@ -8,7 +8,7 @@ shar_cli = AppGroup("shar", help="Operate sharboard: the stack, queues, SHAR, wo
 
 
 def init_app(app: Flask) -> None:
-    from app.cli import queue, stack, users  # noqa: F401  (registers their commands)
+    from app.cli import operations, queue, stack, users, workflows  # noqa: F401  (registers their commands)
 
     if "shar" not in app.cli.commands:
         app.cli.add_command(shar_cli)

@@ -18,3 +18,30 @@ def emit_json(data: Any) -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def service_errors(func):  # type: ignore[no-untyped-def]
+    """Turn a service's SharboardError into one line on stderr and a non-zero exit."""
+    import functools
+
+    from app.errors import SharboardError
+
+    @functools.wraps(func)
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return func(*args, **kwargs)
+        except SharboardError as exc:
+            fail(exc.message if not getattr(exc, "errors", None) else
+                 f"{exc.message} ({'; '.join(f'{k}: {v[0]}' for k, v in exc.errors.items())})")
+    return wrapped
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A plain text table for people; scripts use --format=json."""
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r.get(c, "") if r.get(c) is not None else "-")) for r in rows)) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        click.echo("  ".join(str(row.get(c) if row.get(c) is not None else "-").ljust(widths[c]) for c in columns))

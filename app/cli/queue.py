@@ -7,7 +7,7 @@ import click
 from flask import current_app
 
 from app.cli import shar_cli
-from app.cli.output import fail
+from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.processes import ProcessGroup, flask_command
 from app.config import current_settings
 from app.queues import current_queues
@@ -38,10 +38,16 @@ def start(queue_name: str | None, workers: int) -> None:
 
 def run_consumer(queue_name: str, workers: int) -> None:
     """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
+    from app.jobs.heartbeat import start_heartbeat
+
     huey = current_queues().huey(queue_name)
     consumer = huey.create_consumer(workers=workers, worker_type="process", periodic=False,
                                     check_worker_health=True, initial_delay=0.05, max_delay=1.0)
-    consumer.run()
+    stop = start_heartbeat(current_app._get_current_object(), queue_name)  # type: ignore[attr-defined]
+    try:
+        consumer.run()
+    finally:
+        stop.set()
 
 
 @queue_group.command("scheduler")
@@ -56,3 +62,72 @@ def scheduler(interval: float) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     run_scheduler(current_app._get_current_object(), stop, interval=interval)  # type: ignore[attr-defined]
+
+
+@queue_group.command("status")
+@FORMAT_OPTION
+def status(fmt: str) -> None:
+    """Per queue: pending, scheduled, failed, and whether a consumer is alive."""
+    rows = queue_status()
+    if fmt == "json":
+        emit_json(rows)
+    else:
+        table(rows, ["queue", "pending", "scheduled", "running", "failed", "workers"])
+    if any(r.get("error") for r in rows):
+        raise SystemExit(1)
+
+
+def queue_status() -> list[dict[str, object]]:
+    from app.extensions import db
+    from app.jobs.admin import counts_by_state
+    from app.jobs.heartbeat import consumer_alive
+
+    rows: list[dict[str, object]] = []
+    for name in current_settings().queue_names:
+        row: dict[str, object] = {"queue": name}
+        try:
+            row.update(current_queues().counts(name))
+        except Exception as exc:  # report a dead Redis rather than crash the status command
+            row.update(pending=None, scheduled=None, error=f"{exc.__class__.__name__}: {exc}")
+        jobs = counts_by_state(name)
+        row.update(running=jobs.get("running", 0), failed=jobs.get("failed", 0),
+                   workers=consumer_alive(name))
+        rows.append(row)
+    db.session.remove()
+    return rows
+
+
+@queue_group.command("sync")
+def trigger_sync() -> None:
+    """Queue the periodic sync now."""
+    from app.jobs.dispatch import submit
+
+    job = submit("periodic_sync", target_type="system", target_id="periodic_sync")
+    if job.enqueue_error:
+        fail(f"periodic sync stored but not queued: {job.enqueue_error}")
+    click.echo(f"periodic sync queued (job {job.id})")
+
+
+@queue_group.command("clear")
+def clear() -> None:
+    """Clear failed jobs."""
+    from app.jobs.admin import flush_failed
+
+    click.echo(f"cleared {flush_failed()} failed jobs")
+
+
+@queue_group.command("monitor")
+@click.option("--interval", type=float, default=2.0, show_default=True)
+@click.option("--count", type=int, default=0, help="Stop after this many refreshes (0: until Ctrl-C).")
+def monitor(interval: float, count: int) -> None:
+    """Queue sizes, refreshing."""
+    import time
+
+    shown = 0
+    while count == 0 or shown < count:
+        click.echo(time.strftime("%H:%M:%S") + "  " + "  ".join(
+            f"{r['queue']}: pending={r['pending']} scheduled={r['scheduled']} failed={r['failed']}"
+            f" workers={'yes' if r['workers'] else 'no'}" for r in queue_status()))
+        shown += 1
+        if count == 0 or shown < count:
+            time.sleep(interval)

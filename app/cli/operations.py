@@ -1,0 +1,222 @@
+"""`flask shar health|sync|cleanup|statistics`, `failed ...` and `batch ...`."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from app.cli import shar_cli
+from app.cli.output import FORMAT_OPTION, emit_json, fail, table
+from app.config import current_settings
+from app.errors import SharboardError
+from app.extensions import db
+from app.jobs import admin as jobs
+from app.models import WorkflowInstance
+from app.serializers import job_dict
+from app.services.instances import complete_task, launch_instance
+from app.services.statistics import instance_statistics
+from app.services.sync import batch_sync, cleanup_instances
+from app.services.workflows import create_workflow
+from app.shar import current_client
+
+
+@shar_cli.command("health")
+@FORMAT_OPTION
+def health(fmt: str) -> None:
+    """SHAR's health; exits 1 when SHAR is unhealthy or unreachable."""
+    result = current_client().health()
+    if fmt == "json":
+        emit_json({**asdict(result), "url": current_settings().shar_url()})
+    else:
+        click.echo(f"SHAR at {current_settings().shar_url()}: {result.status}"
+                   + (f" ({result.version})" if result.version else "") + (f" {result.detail}" if result.detail else ""))
+    if not result.healthy:
+        raise SystemExit(1)
+
+
+@shar_cli.command("sync")
+@click.option("--status", default="running", show_default=True, help="Sync instances in this status.")
+@click.option("--force", is_flag=True, help="Sync even those synced in the last interval.")
+@FORMAT_OPTION
+def sync(status: str, force: bool, fmt: str) -> None:
+    """Queue a sync of instances (running ones by default)."""
+    settings = current_settings()
+    query = select(WorkflowInstance.id).where(WorkflowInstance.status == status)
+    if not force:
+        from datetime import timedelta
+
+        from app.models._base import utcnow
+
+        recent = utcnow() - timedelta(seconds=settings.shar_sync_interval)
+        query = query.where((WorkflowInstance.last_synced_at.is_(None)) | (WorkflowInstance.last_synced_at < recent))
+    ids = list(db.session.scalars(query))
+    queued = batch_sync(ids, queue=settings.shar_sync_queue, delay=settings.shar_sync_batch_delay)
+    if fmt == "json":
+        emit_json({"status": status, "candidates": len(ids), "queued": queued})
+    else:
+        click.echo(f"queued {queued} syncs of {len(ids)} {status} instances")
+
+
+@shar_cli.command("cleanup")
+@click.option("--days", type=click.IntRange(0, None), default=30, show_default=True)
+@click.option("--status", "statuses", multiple=True, default=("completed",), show_default=True)
+@click.option("--force", is_flag=True, help="Do not ask.")
+@FORMAT_OPTION
+def cleanup(days: int, statuses: tuple[str, ...], force: bool, fmt: str) -> None:
+    """Delete instances that ended more than --days ago in --status."""
+    count = cleanup_instances(days=days, statuses=statuses, dry_run=True)
+    if count and not force and not click.confirm(f"Delete {count} instances ({', '.join(statuses)}, older than {days} days)?"):
+        fail("nothing deleted")
+    deleted = cleanup_instances(days=days, statuses=statuses) if count else 0
+    if fmt == "json":
+        emit_json({"deleted": deleted, "days": days, "statuses": list(statuses)})
+    else:
+        click.echo(f"deleted {deleted} instances")
+
+
+@shar_cli.command("statistics")
+@click.option("--workflow", "workflow_name")
+@FORMAT_OPTION
+def statistics(workflow_name: str | None, fmt: str) -> None:
+    """Totals, average duration and success rate."""
+    data = instance_statistics(workflow_name=workflow_name)
+    if fmt == "json":
+        emit_json(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>26}: {value if value is not None else '-'}")
+
+
+@shar_cli.group("failed")
+def failed_group() -> None:
+    """Failed jobs."""
+
+
+@failed_group.command("list")
+@click.option("--queue")
+@click.option("--type", "job_type")
+@FORMAT_OPTION
+def failed_list(queue: str | None, job_type: str | None, fmt: str) -> None:
+    rows = [job_dict(j) for j in jobs.failed_jobs(queue=queue, job_type=job_type)]
+    if fmt == "json":
+        emit_json(rows)
+    else:
+        table(rows, ["id", "job_type", "queue", "target_id", "attempts", "finished_at", "last_error"])
+
+
+@failed_group.command("retry")
+@click.argument("job_id")
+@FORMAT_OPTION
+def failed_retry(job_id: str, fmt: str) -> None:
+    """Retry one failed job by id, or `all`."""
+    if job_id == "all":
+        ids = [j.id for j in jobs.failed_jobs(limit=100_000)]
+    elif job_id.isdigit():
+        ids = [int(job_id)]
+    else:
+        fail("give a job id or `all`")
+    report = jobs.retry_jobs(ids)
+    if fmt == "json":
+        emit_json({"requeued": report.requeued, "skipped": report.skipped})
+    else:
+        click.echo(f"requeued {len(report.requeued)}, skipped {len(report.skipped)}")
+        for skipped, why in report.skipped.items():
+            click.echo(f"  {skipped}: {why}")
+    if job_id != "all" and report.skipped:
+        fail(next(iter(report.skipped.values())))
+
+
+@failed_group.command("flush")
+@FORMAT_OPTION
+def failed_flush(fmt: str) -> None:
+    """Delete every failed job record."""
+    count = jobs.flush_failed()
+    emit_json({"deleted": count}) if fmt == "json" else click.echo(f"deleted {count} failed jobs")
+
+
+@shar_cli.group("batch")
+def batch_group() -> None:
+    """Many operations from a JSON file."""
+
+
+def _items(file: Path | None, inline: tuple[str, ...], key: str) -> list[Any]:
+    if file is not None:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            fail(f"cannot read {file}: {exc}")
+        if not isinstance(data, list):
+            fail(f"{file} must hold a JSON array")
+        return data
+    return [{key: value} for value in inline]
+
+
+def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
+    results = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            results.append({"index": index, "ok": False, "error": "each item must be a JSON object"})
+            continue
+        try:
+            outcome = "would run" if dry_run else action(item)
+            results.append({"index": index, "ok": True, "result": outcome})
+        except (SharboardError, OSError, KeyError) as exc:
+            db.session.rollback()
+            results.append({"index": index, "ok": False, "error": getattr(exc, "message", str(exc))})
+    if fmt == "json":
+        emit_json(results)
+    else:
+        for r in results:
+            click.echo(f"#{r['index']}: " + (str(r["result"]) if r["ok"] else f"FAILED {r['error']}"))
+    if any(not r["ok"] for r in results):
+        raise SystemExit(1)
+
+
+@batch_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True)
+@FORMAT_OPTION
+def batch_import(file: Path, dry_run: bool, fmt: str) -> None:
+    """Create workflows from [{"name", "file" or "bpmn_xml", "description"?}, ...]."""
+    def create(item: dict[str, Any]) -> str:
+        xml = item.get("bpmn_xml") or (file.parent / item["file"]).read_text(encoding="utf-8")
+        workflow = create_workflow(item["name"], xml, description=item.get("description", "")).workflow
+        return f"{workflow.name} v{workflow.version} {workflow.status}"
+    _run_batch(_items(file, (), "name"), create, dry_run, fmt)
+
+
+@batch_group.command("launch")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option("--workflow", "workflows", multiple=True, help="Launch this workflow (repeatable) instead of a file.")
+@click.option("--dry-run", is_flag=True)
+@FORMAT_OPTION
+def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, fmt: str) -> None:
+    """Launch instances from [{"workflow", "variables"?}, ...] or --workflow options."""
+    if file is None and not workflows:
+        fail("give a JSON file or --workflow")
+
+    def launch(item: dict[str, Any]) -> str:
+        instance = launch_instance(item["workflow"], item.get("variables") or {})
+        return f"{instance.id} {instance.status}"
+    _run_batch(_items(file, workflows, "workflow"), launch, dry_run, fmt)
+
+
+@batch_group.command("complete")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option("--instance", "instances", multiple=True, help="Complete this instance's task (repeatable).")
+@click.option("--dry-run", is_flag=True)
+@FORMAT_OPTION
+def batch_complete(file: Path | None, instances: tuple[str, ...], dry_run: bool, fmt: str) -> None:
+    """Complete waiting tasks from [{"instance", "variables"?}, ...] or --instance options."""
+    if file is None and not instances:
+        fail("give a JSON file or --instance")
+
+    def complete(item: dict[str, Any]) -> str:
+        return f"job {complete_task(item['instance'], variables=item.get('variables')).id} queued"
+    _run_batch(_items(file, instances, "instance"), complete, dry_run, fmt)
+
+

@@ -1,0 +1,102 @@
+"""`flask shar ...` commands: JSON output, one-line failures, non-zero exits."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.extensions import db
+from app.models import ApiToken
+from app.services.workflows import create_workflow
+from tests.support.factories import FIXTURES, bpmn, make_user, refresh
+
+
+@pytest.fixture
+def run(app):  # type: ignore[no-untyped-def]
+    runner = app.test_cli_runner(mix_stderr=False) if "mix_stderr" in app.test_cli_runner.__code__.co_varnames \
+        else app.test_cli_runner()
+
+    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+        return runner.invoke(args=["shar", *args], input=input)
+    return invoke
+
+
+def test_workflow_create_list_export_as_json(run, tmp_path: Path) -> None:
+    created = run("workflow", "create", "OrderProcess", str(FIXTURES / "user_task.bpmn"), "--sync", "--format=json")
+    assert created.exit_code == 0, created.output
+    data = json.loads(created.stdout)
+    assert data["name"] == "OrderProcess" and data["status"] == "active" and isinstance(data["id"], int)
+    listed = json.loads(run("workflow", "list", "--format=json").stdout)
+    assert isinstance(listed, list) and listed[0]["name"] == "OrderProcess" and listed[0]["status"] == "active"
+    out = tmp_path / "out.bpmn"
+    assert run("workflow", "export", "OrderProcess", f"--output={out}").exit_code == 0
+    assert out.read_text() == bpmn("user_task")
+    exported = json.loads(run("workflow", "export", "OrderProcess", "--format=json").stdout)
+    assert exported["bpmn_xml"] == bpmn("user_task")
+
+
+def test_failures_are_one_line_on_stderr_with_a_nonzero_exit(run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text("<html/>")
+    for args in (("workflow", "create", "Bad", str(bad)), ("workflow", "launch", "Nope"),
+                 ("instance", "show", "no-such-id"), ("workflow", "launch", "Nope", "--variables", "[1]"),
+                 ("failed", "retry", "12345")):
+        result = run(*args)
+        assert result.exit_code != 0, args
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, (args, result.stderr)
+
+
+def test_launch_wait_show_complete_and_statistics(run, app) -> None:
+    create_workflow("Flow", bpmn("user_task"), async_=False)
+    launched = run("workflow", "launch", "Flow", "--variables", '{"orderId": "1"}', "--format=json")
+    instance_id = json.loads(launched.stdout)["id"]
+    shown = json.loads(run("instance", "show", instance_id, "--format=json").stdout)
+    assert shown["status"] == "launching" and shown["variables"] == {"orderId": "1"}
+    listed = json.loads(run("instance", "list", "--workflow=Flow", "--format=json").stdout)
+    assert [i["id"] for i in listed] == [instance_id]
+    stats = json.loads(run("statistics", "--format=json").stdout)
+    assert stats["total"] == 1 and stats["launching"] == 1
+    assert run("instance", "complete", instance_id).exit_code == 1  # not running yet: nothing waits
+
+
+def test_health_exits_nonzero_when_shar_is_down(run, shar) -> None:
+    assert run("health").exit_code == 0
+    shar.set_faults(outage=True)
+    result = run("health", "--format=json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["healthy"] is False
+
+
+def test_queue_status_failed_and_cleanup(run, app, shar) -> None:
+    status = json.loads(run("queue", "status", "--format=json").stdout)
+    assert [row["queue"] for row in status] == list(app.config["SHARBOARD_SETTINGS"].queue_names)
+    assert all(row["workers"] is False and row["pending"] == 0 for row in status)
+    shar.set_faults(outage=True)
+    workflow = create_workflow("Down", bpmn("user_task"), async_=False).workflow
+    assert refresh(workflow).status == "failed"
+    failed = json.loads(run("failed", "list", "--format=json").stdout)
+    assert [f["job_type"] for f in failed] == ["create_workflow"]
+    shar.set_faults(outage=False)
+    retried = json.loads(run("failed", "retry", "all", "--format=json").stdout)
+    assert retried["requeued"] == [failed[0]["id"]]
+    assert json.loads(run("cleanup", "--days=0", "--force", "--format=json").stdout)["deleted"] == 0
+    assert run("cleanup", "--days=0", input="n\n").exit_code == 0  # nothing to delete, nothing asked
+
+
+def test_batch_dry_run_and_launch(run, tmp_path: Path, app) -> None:
+    create_workflow("Flow", bpmn("user_task"), async_=False)
+    spec = tmp_path / "launch.json"
+    spec.write_text(json.dumps([{"workflow": "Flow", "variables": {"n": 1}}, {"workflow": "Nope"}]))
+    dry = run("batch", "launch", str(spec), "--dry-run", "--format=json")
+    assert dry.exit_code == 0 and all(r["result"] == "would run" for r in json.loads(dry.stdout))
+    real = run("batch", "launch", str(spec), "--format=json")
+    results = json.loads(real.stdout)
+    assert real.exit_code == 1 and results[0]["ok"] and not results[1]["ok"] and "Nope" in results[1]["error"]
+
+
+def test_token_create_prints_only_the_token(run, app) -> None:
+    make_user("ann@example.com")
+    result = run("token", "create", "--user=ann@example.com")
+    token = result.stdout.strip()
+    assert result.exit_code == 0 and result.stdout == token + "\n" and token.startswith("shb_")
+    assert db.session.query(ApiToken).filter_by(token_hash=ApiToken.hash(token)).one()
