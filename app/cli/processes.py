@@ -1,4 +1,4 @@
-"""Running several long-lived child processes and stopping them all together."""
+"""Running several long-lived child processes and stopping them all together, grandchildren included."""
 from __future__ import annotations
 
 import logging
@@ -15,12 +15,17 @@ logger = logging.getLogger("sharboard.processes")
 
 @dataclass
 class ProcessGroup:
-    """Children started together; if one dies or we are interrupted, all are stopped."""
+    """Children started together; if one dies or we are interrupted, all are stopped.
+
+    Each child leads its own process group, so stopping it also stops what it started
+    (Huey's worker processes, gunicorn's workers): nothing is left running behind us.
+    """
 
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.children[name] = subprocess.Popen(list(argv), env={**os.environ, **(env or {})})
+        self.children[name] = subprocess.Popen(list(argv), env={**os.environ, **(env or {})},
+                                               start_new_session=True)
         logger.info("started", extra={"child": name, "pid": self.children[name].pid})
 
     def wait(self) -> int:
@@ -46,19 +51,34 @@ class ProcessGroup:
             code = self.stop()
         return code
 
-    def stop(self, timeout: float = 15.0) -> int:
-        for proc in self.children.values():
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + timeout
-        for name, proc in self.children.items():
-            try:
-                proc.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                logger.warning("killing", extra={"child": name})
-                proc.kill()
-                proc.wait()
+    def stop(self, timeout: float = 5.0) -> int:
+        """SIGINT (graceful: jobs finish), then SIGTERM, then SIGKILL, to each child's whole group."""
+        for sig, grace in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            alive = [p for p in self.children.values() if _group_alive(p)]
+            if not alive:
+                break
+            for proc in alive:
+                _signal_group(proc, sig)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and any(_group_alive(p) for p in alive):
+                time.sleep(0.1)
         return max((abs(p.returncode or 0) for p in self.children.values()), default=0)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
+    proc.poll()  # reap the leader if it exited
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def flask_command(*args: str) -> list[str]:

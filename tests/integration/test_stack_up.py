@@ -26,6 +26,7 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
     env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
                 "SHARBOARD_ADMIN_EMAIL": "boss@example.com", "LOG_LEVEL": "WARNING"})
+    assert _processes_started_for(tmp_path) == []
     proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -41,5 +42,18 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     time.sleep(0.5)
     assert not _answers(f"http://127.0.0.1:{web}/healthz")
     assert not _answers(f"http://127.0.0.1:{engine}/health")
-    leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
-    assert leftovers == [], f"processes left running: {leftovers}"
+    wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
+
+
+def _processes_started_for(instance_dir: Path) -> list[int]:
+    """PIDs whose environment names this test's instance directory: the stack's processes."""
+    marker = f"SHARBOARD_INSTANCE_DIR={instance_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

@@ -80,15 +80,10 @@ class Processes:
         proc.wait()
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        """Stop every consumer and its worker processes (their whole process groups)."""
+        from app.cli.processes import ProcessGroup
+
+        ProcessGroup(children=dict(self.procs)).stop(timeout=5.0)
         self.procs.clear()
 
     def logs(self) -> str:
