@@ -38,16 +38,26 @@ def start(queue_name: str | None, workers: int) -> None:
 
 def run_consumer(queue_name: str, workers: int) -> None:
     """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
-    from app.jobs.heartbeat import start_heartbeat
+    import os
 
-    huey = current_queues().huey(queue_name)
-    consumer = huey.create_consumer(workers=workers, worker_type="process", periodic=False,
-                                    check_worker_health=True, initial_delay=0.05, max_delay=1.0)
-    stop = start_heartbeat(current_app._get_current_object(), queue_name)  # type: ignore[attr-defined]
-    try:
-        consumer.run()
-    finally:
-        stop.set()
+    from app.extensions import db
+    from app.jobs.heartbeat import HeartbeatConsumer
+    from app.jobs.specs import all_specs
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def _fresh_pool_in_worker() -> None:
+        # A forked worker must not share the parent's pooled connections (with SQLite
+        # that shares its locks): drop them without closing the parent's.
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_fresh_pool_in_worker)
+    all_specs()  # import every handler before forking, so workers import nothing on their first job
+    consumer = HeartbeatConsumer(current_queues().huey(queue_name), app=app, queue=queue_name, workers=workers,
+                                 worker_type="process", periodic=False, check_worker_health=True,
+                                 initial_delay=0.05, max_delay=1.0)
+    consumer.run()
 
 
 @queue_group.command("scheduler")

@@ -1,11 +1,18 @@
-"""Consumer heartbeats in SQL, so the admin page and `queue status` can tell a live consumer."""
+"""Consumer heartbeats in SQL, so the admin page and `queue status` can tell a live consumer.
+
+The beat is written from the consumer's own main loop, not from a thread: Huey forks
+its worker processes from that loop, and a fork while another thread holds a lock (an
+import lock, a connection pool's) leaves the child deadlocked.
+"""
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
+from huey.consumer import Consumer
 
 from app.extensions import db
 from app.models import PeriodicRun
@@ -34,21 +41,22 @@ def consumer_alive(queue: str) -> bool:
     return bool(row and row.lease_until and row.lease_until > utcnow())
 
 
-def start_heartbeat(app: Flask, queue: str) -> threading.Event:
-    """Beat every few seconds from a daemon thread until the returned event is set."""
-    stop = threading.Event()
+class HeartbeatConsumer(Consumer):
+    """Huey's consumer, beating for its queue every few seconds from its main loop."""
 
-    def run() -> None:
-        while not stop.is_set():
-            with app.app_context():
+    def __init__(self, huey: Any, *, app: Flask, queue: str, **options: Any) -> None:
+        super().__init__(huey, **options)
+        self._app, self._queue, self._next_beat = app, queue, 0.0
+
+    def loop(self, health_check_ts: float | None = None) -> float | None:
+        if time.monotonic() >= self._next_beat:
+            self._next_beat = time.monotonic() + INTERVAL
+            with self._app.app_context():
                 try:
-                    beat(queue)
+                    beat(self._queue)
                 except Exception:
                     db.session.rollback()
                     logger.warning("heartbeat failed", exc_info=True)
                 finally:
                     db.session.remove()
-            stop.wait(INTERVAL)
-
-    threading.Thread(target=run, daemon=True, name=f"heartbeat-{queue}").start()
-    return stop
+        return super().loop(health_check_ts)
