@@ -109,7 +109,7 @@ def _record_progress(instance: WorkflowInstance, variables: dict, activities: li
     values: dict[str, object] = {"variables": variables or instance.variables, "last_synced_at": now,
                                  "current_activities": activities}
     if activities != list(instance.current_activities or ()):
-        values["progressed_at"] = now
+        values["progressed_at"] = values["updated_at"] = now
     # Only while still running: a racing sync may have completed it meanwhile.
     db.session.execute(update(WorkflowInstance)
                        .where(WorkflowInstance.id == instance.id, WorkflowInstance.status == "running")

@@ -2,23 +2,27 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, render_template, request
 
 
-def cached_fragment(template: str, *, version: str, **context: Any) -> Response:
+def cached_fragment(template: str, *, version: str, context: Callable[[], dict[str, Any]] | None = None,
+                    **values: Any) -> Response:
     """Render `template` unless the client already holds the fragment of this `version`.
 
     `version` is what the fragment depends on (e.g. status and update time), so an
-    unchanged fragment costs one indexed read and no rendering. `no-cache` makes the
+    unchanged fragment costs one indexed read and no rendering; `context`, when given,
+    is called for the template's values only when the fragment is rendered. `no-cache` makes the
     browser revalidate each poll; on 304 it hands htmx the copy it already has.
     """
     etag = hashlib.sha256(f"{template}|{version}".encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        response = Response(render_template(template, **context), mimetype="text/html")
+        response = Response(render_template(template, **(context() if context else {}), **values),
+                            mimetype="text/html")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "no-cache, private"
     return response

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound
@@ -31,9 +31,10 @@ def index() -> str:
 @bp.get("/_rows")
 @login_required
 def rows() -> Response:
-    context = _list_context()
-    version = "|".join(f"{i.id}:{i.status}:{i.updated_at}" for i in context["instances"])
-    return cached_fragment("instances/_rows.html", version=version, **context)
+    """The list's body, polled as one fragment; versioned by one aggregate read."""
+    listed = _filtered_query().subquery()
+    count, newest = db.session.execute(select(func.count(), func.max(listed.c.updated_at))).one()
+    return cached_fragment("instances/_rows.html", version=f"{count}:{newest}", context=_list_context)
 
 
 @bp.get("/<instance_id>")
@@ -48,7 +49,7 @@ def live(instance_id: str) -> Response:
     """Status, activities and timeline of one instance, polled until its status is final."""
     instance = _instance_or_404(instance_id)
     version = f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{_last_event_id(instance)}"
-    return cached_fragment("instances/_live.html", version=version, **_show_context(instance))
+    return cached_fragment("instances/_live.html", version=version, context=lambda: _show_context(instance))
 
 
 @bp.post("/<instance_id>/complete")
@@ -99,17 +100,22 @@ def _last_event_id(instance: WorkflowInstance) -> int:
         .order_by(ActivityEvent.id.desc()).limit(1)) or 0
 
 
-def _list_context() -> dict[str, Any]:
+def _filtered_query():  # type: ignore[no-untyped-def]
     query = visible_instances(current_user).join(Workflow)
+    if request.args.get("status") in INSTANCE_STATUSES:
+        query = query.where(WorkflowInstance.status == request.args["status"])
+    if (request.args.get("workflow") or "").strip():
+        query = query.where(Workflow.name == request.args["workflow"].strip())
+    if request.args.get("mine") == "1":
+        query = query.where(WorkflowInstance.created_by == current_user.id)
+    return query
+
+
+def _list_context() -> dict[str, Any]:
     status = request.args.get("status") or ""
     workflow = (request.args.get("workflow") or "").strip()
     mine = request.args.get("mine") == "1"
-    if status in INSTANCE_STATUSES:
-        query = query.where(WorkflowInstance.status == status)
-    if workflow:
-        query = query.where(Workflow.name == workflow)
-    if mine:
-        query = query.where(WorkflowInstance.created_by == current_user.id)
+    query = _filtered_query()
     instances = list(db.session.scalars(query.order_by(WorkflowInstance.created_at.desc()).limit(PAGE_SIZE)))
     return {"instances": instances, "status": status, "workflow_filter": workflow, "mine": mine,
             "statuses": INSTANCE_STATUSES, "polling": any(i.status not in TERMINAL for i in instances),

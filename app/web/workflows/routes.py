@@ -59,10 +59,16 @@ def upload() -> Any:
 @bp.get("/_rows")
 @login_required
 def rows() -> Response:
-    """The list's body, polled as one fragment while any badge is still moving."""
-    context = _list_context()
-    version = "|".join(f"{w.id}:{w.status}:{w.updated_at}:{context['counts'].get(w.id)}" for w in context["workflows"])
-    return cached_fragment("workflows/_rows.html", version=version, **context)
+    """The list's body, polled as one fragment while any badge is still moving.
+
+    Its version is one aggregate read (rows, newest change, instance count), so an
+    unchanged list answers 304 without loading or rendering a row.
+    """
+    listed = _filtered_query().subquery()
+    count, newest = db.session.execute(select(func.count(), func.max(listed.c.updated_at))).one()
+    instances = db.session.scalar(select(func.count()).select_from(WorkflowInstance))
+    return cached_fragment("workflows/_rows.html", version=f"{count}:{newest}:{instances}",
+                           context=_list_context)
 
 
 @bp.get("/_badge/<int:workflow_id>")
@@ -138,15 +144,20 @@ def _workflow_or_404(name: str) -> Workflow:
         abort(404)
 
 
-def _list_context() -> dict[str, Any]:
-    query = latest_versions_query().order_by(Workflow.name)
+def _filtered_query():  # type: ignore[no-untyped-def]
+    query = latest_versions_query()
     search = (request.args.get("q") or "").strip()
-    status = request.args.get("status") or ""
     if search:
         query = query.where(Workflow.name.ilike(f"%{search}%"))
-    if status:
-        query = query.where(Workflow.status == status)
-    workflows = list(db.session.scalars(query.limit(500)))
+    if request.args.get("status"):
+        query = query.where(Workflow.status == request.args["status"])
+    return query
+
+
+def _list_context() -> dict[str, Any]:
+    search = (request.args.get("q") or "").strip()
+    status = request.args.get("status") or ""
+    workflows = list(db.session.scalars(_filtered_query().order_by(Workflow.name).limit(500)))
     counts = dict(db.session.execute(
         select(WorkflowInstance.workflow_id, func.count()).where(
             WorkflowInstance.workflow_id.in_([w.id for w in workflows])).group_by(WorkflowInstance.workflow_id)).all())
