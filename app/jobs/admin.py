@@ -31,13 +31,19 @@ def failed_jobs(*, queue: str | None = None, job_type: str | None = None, limit:
     return list(db.session.scalars(query.limit(limit)))
 
 
-def retry_job(job_id: int) -> JobRecord:
-    """Give a failed job a fresh set of attempts and queue it; its row moves back first."""
+def _failed_job(job_id: int, action: str) -> JobRecord:
+    """The failed job `job_id`; NotFound or Conflict (naming `action`) otherwise."""
     job = db.session.get(JobRecord, job_id)
     if job is None:
         raise NotFound(f"no job {job_id}")
     if job.state != "failed":
-        raise Conflict(f"job {job_id} is {job.state}; only failed jobs can be retried")
+        raise Conflict(f"job {job_id} is {job.state}; only failed jobs can be {action}")
+    return job
+
+
+def retry_job(job_id: int) -> JobRecord:
+    """Give a failed job a fresh set of attempts and queue it; its row moves back first."""
+    job = _failed_job(job_id, "retried")
     spec = spec_for(job.job_type)
     if spec.on_retry is not None:
         spec.on_retry(job)
@@ -63,12 +69,7 @@ def retry_jobs(job_ids: Iterable[int]) -> RetryReport:
 
 
 def delete_job(job_id: int) -> None:
-    job = db.session.get(JobRecord, job_id)
-    if job is None:
-        raise NotFound(f"no job {job_id}")
-    if job.state != "failed":
-        raise Conflict(f"job {job_id} is {job.state}; only failed jobs can be deleted")
-    db.session.delete(job)
+    db.session.delete(_failed_job(job_id, "deleted"))
     db.session.commit()
 
 
