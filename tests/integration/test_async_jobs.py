@@ -61,8 +61,12 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
 
     complete_task(instance.id)
     wait_until(lambda: _status(instance) == "completed", what="instance to complete after its task")
-    notes = db.session.scalars(select(Notification).where(Notification.subject_id == instance.id)).all()
-    assert [n.kind for n in notes] == ["instance_completed"]
+    # The completed event fires right after the status is committed: wait for its listener.
+    notes = wait_until(lambda: db.session.scalars(select(Notification).where(
+        Notification.subject_id == instance.id)).all(), what="the completion notification")
+    time.sleep(0.5)
+    assert [n.kind for n in db.session.scalars(select(Notification).where(
+        Notification.subject_id == instance.id))] == ["instance_completed"] == [n.kind for n in notes]
     wait_until(lambda: smtp.messages, what="the completion email")
     message = smtp.messages[0]
     assert message["Subject"] == "Workflow Instance Completed: Review"
@@ -96,7 +100,8 @@ def test_outage_retries_three_times_then_fails_and_admin_retry_recovers(make_app
                                   .order_by(JobAttempt.number)).all()
     assert [a.outcome for a in attempts] == ["retry", "retry", "failed"]
     assert all(a.traceback for a in attempts)
-    assert db.session.scalars(select(Notification).where(Notification.kind == "workflow_failed")).one()
+    wait_until(lambda: db.session.scalars(select(Notification).where(Notification.kind == "workflow_failed")).all(),
+               what="the failure notification")
 
     wait_until(lambda: receiver.requests, what="the failure callback")
     callback = receiver.requests[0].json()
