@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import JobRecord
 from tests.support.factories import bpmn
-from tests.support.servers import wait_until
 
 
 def _job_count() -> int:

@@ -1,7 +1,6 @@
 """The async heart, end to end: real Redis, real Huey consumer processes, the local SHAR engine over HTTP."""
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from typing import Any
@@ -15,7 +14,6 @@ from app.jobs.admin import retry_job
 from app.jobs.reconcile import reconcile
 from app.models import ActivityEvent, JobAttempt, JobRecord, Notification, WebhookDelivery
 from app.services.instances import complete_task, launch_instance
-from app.services.sync import queue_sync
 from app.services.workflows import create_workflow
 from app.webhooks.signing import SIGNATURE_HEADER, verify, webhook_secret
 from tests.support.factories import bpmn, make_user, refresh
