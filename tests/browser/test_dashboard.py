@@ -94,10 +94,18 @@ def test_failed_create_is_retried_from_the_admin_page(app, processes, live_url, 
 
 
 def test_plain_user_is_kept_out(app, live_url, page) -> None:
+    from app.services.instances import launch_instance
+    from app.services.workflows import create_workflow
+    from tests.support.factories import bpmn
+
+    owner = make_user("owner@example.com", "user", PASSWORD)
+    create_workflow("Private", bpmn("user_task"), created_by=owner.id, async_=False)
+    theirs = launch_instance("Private", {"secret": 1}, created_by=owner.id, async_=False)
     make_user("bob@example.com", "user", PASSWORD)
     _sign_in(page, live_url, "bob@example.com")
     response = page.goto(f"{live_url}/admin/failed-jobs")
     assert response.status == 403
     expect(page.locator("h1")).to_contain_text("Not allowed")
-    response = page.goto(f"{live_url}/instances/00000000-0000-0000-0000-000000000000")
+    response = page.goto(f"{live_url}/instances/{theirs.id}")
     assert response.status == 404
+    expect(page.locator("h1")).to_contain_text("Not found")
