@@ -144,6 +144,9 @@ def batch_group() -> None:
 
 
 def _items(file: Path | None, inline: tuple[str, ...], key: str) -> list[Any]:
+    """The batch's items: the JSON array in `file`, or one {key: value} per repeated option."""
+    if file is None and not inline:
+        fail(f"give a JSON file or --{key}")
     if file is not None:
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
@@ -196,9 +199,6 @@ def batch_import(file: Path, dry_run: bool, fmt: str) -> None:
 @FORMAT_OPTION
 def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Launch instances from [{"workflow", "variables"?}, ...] or --workflow options."""
-    if file is None and not workflows:
-        fail("give a JSON file or --workflow")
-
     def launch(item: dict[str, Any]) -> str:
         instance = launch_instance(item["workflow"], item.get("variables") or {})
         return f"{instance.id} {instance.status}"
@@ -212,9 +212,6 @@ def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, f
 @FORMAT_OPTION
 def batch_complete(file: Path | None, instances: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Complete waiting tasks from [{"instance", "variables"?}, ...] or --instance options."""
-    if file is None and not instances:
-        fail("give a JSON file or --instance")
-
     def complete(item: dict[str, Any]) -> str:
         return f"job {complete_task(item['instance'], variables=item.get('variables')).id} queued"
     _run_batch(_items(file, instances, "instance"), complete, dry_run, fmt)

@@ -100,3 +100,24 @@ def test_token_create_prints_only_the_token(run, app) -> None:
     token = result.stdout.strip()
     assert result.exit_code == 0 and result.stdout == token + "\n" and token.startswith("shb_")
     assert db.session.query(ApiToken).filter_by(token_hash=ApiToken.hash(token)).one()
+
+
+def test_batch_import_and_complete_need_their_input(run, tmp_path: Path) -> None:
+    spec = tmp_path / "import.json"
+    spec.write_text(json.dumps([{"name": "Imported", "file": str(FIXTURES / "user_task.bpmn")}]))
+    imported = run("batch", "import", str(spec), "--format=json")
+    assert imported.exit_code == 0 and json.loads(imported.stdout)[0]["result"].startswith("Imported v1")
+    missing = run("batch", "complete")
+    assert missing.exit_code == 1 and missing.stderr == "error: give a JSON file or --instance\n"
+
+
+def test_workflow_delete_asks_unless_forced(run, app) -> None:
+    create_workflow("Gone", bpmn("user_task"), async_=False)
+    assert run("workflow", "delete", "Gone", input="n\n").exit_code == 1
+    assert run("workflow", "delete", "Gone", "--force").exit_code == 0
+    assert json.loads(run("workflow", "list", "--format=json").stdout)[0]["status"] == "inactive"
+
+
+def test_queue_monitor_prints_each_refresh(run) -> None:
+    result = run("queue", "monitor", "--count=2", "--interval=0.1")
+    assert result.exit_code == 0 and result.stdout.count("pending=") == 6
