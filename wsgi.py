@@ -1,4 +1,11 @@
 """The WSGI entry point: `flask` and gunicorn find the app here."""
-from app import create_app
+import sys
 
-app = create_app()
+from app import create_app
+from app.config import ConfigError
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    # One clear line naming the variable, not a traceback.
+    sys.exit(f"sharboard: configuration error: {exc}")

@@ -69,6 +69,12 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
     message = smtp.messages[0]
     assert message["Subject"] == "Workflow Instance Completed: Review"
     assert message["To"] == user.email
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert instance.id in part and "Review" in part and "completed" in part
+        assert f"/instances/{instance.id}" in part  # the link to the instance page
+    assert "Duration" in text and "Started" in text and "Ended" in text
     kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.subject_id == instance.id))]
     assert kinds.count("status_completed") == 1
 

@@ -44,3 +44,18 @@ def test_environment_values_are_read() -> None:
 def test_bad_value_names_the_variable(var: str, value: str) -> None:
     with pytest.raises(ConfigError, match=var):
         Settings.from_env({var: value})
+
+
+def test_a_bad_value_stops_start_up_with_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.stack import REPO
+
+    env = {**os.environ, "SHAR_SYNC_INTERVAL": "soon", "SHARBOARD_INSTANCE_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "flask", "shar", "health"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "sharboard: configuration error: SHAR_SYNC_INTERVAL must be a whole number" in result.stderr
+    assert "Traceback" not in result.stderr
