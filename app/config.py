@@ -192,6 +192,9 @@ class Settings:
             "MAIL_DEFAULT_SENDER": self.mail_default_sender,
             "MAIL_SUPPRESS_SEND": not self.mail_enabled,
             "WTF_CSRF_TIME_LIMIT": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_HTTPONLY": True,
         }
 
     def log_level_number(self, *, shar: bool = False) -> int:

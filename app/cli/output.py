@@ -31,9 +31,17 @@ def service_errors(func):  # type: ignore[no-untyped-def]
         try:
             return func(*args, **kwargs)
         except SharboardError as exc:
-            fail(exc.message if not getattr(exc, "errors", None) else
-                 f"{exc.message} ({'; '.join(f'{k}: {v[0]}' for k, v in exc.errors.items())})")
+            fail(one_line(exc))
     return wrapped
+
+
+def one_line(exc: Exception) -> str:
+    """A service error as one line: its message and, for bad input, the first problem per field."""
+    message = getattr(exc, "message", None) or str(exc)
+    errors = getattr(exc, "errors", None)
+    if errors:
+        message = f"{message} ({'; '.join(f'{k}: {v[0]}' for k, v in errors.items())})"
+    return " ".join(message.split())
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:

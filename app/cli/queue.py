@@ -108,36 +108,48 @@ def queue_status() -> list[dict[str, object]]:
 
 
 @queue_group.command("sync")
-def trigger_sync() -> None:
+@FORMAT_OPTION
+def trigger_sync(fmt: str) -> None:
     """Queue the periodic sync now."""
     from app.jobs.dispatch import submit
 
     job = submit("periodic_sync", target_type="system", target_id="periodic_sync")
     if job.enqueue_error:
         fail(f"periodic sync stored but not queued: {job.enqueue_error}")
-    click.echo(f"periodic sync queued (job {job.id})")
+    if fmt == "json":
+        emit_json({"job_id": job.id, "queue": job.queue, "queued": True})
+    else:
+        click.echo(f"periodic sync queued (job {job.id})")
 
 
 @queue_group.command("clear")
-def clear() -> None:
+@FORMAT_OPTION
+def clear(fmt: str) -> None:
     """Clear failed jobs."""
     from app.jobs.admin import flush_failed
 
-    click.echo(f"cleared {flush_failed()} failed jobs")
+    count = flush_failed()
+    emit_json({"cleared": count}) if fmt == "json" else click.echo(f"cleared {count} failed jobs")
 
 
 @queue_group.command("monitor")
 @click.option("--interval", type=float, default=2.0, show_default=True)
 @click.option("--count", type=int, default=0, help="Stop after this many refreshes (0: until Ctrl-C).")
-def monitor(interval: float, count: int) -> None:
-    """Queue sizes, refreshing."""
+@FORMAT_OPTION
+def monitor(interval: float, count: int, fmt: str) -> None:
+    """Queue sizes, refreshing (with --format=json: one JSON array per line and refresh)."""
+    import json
     import time
 
     shown = 0
     while count == 0 or shown < count:
-        click.echo(time.strftime("%H:%M:%S") + "  " + "  ".join(
-            f"{r['queue']}: pending={r['pending']} scheduled={r['scheduled']} failed={r['failed']}"
-            f" workers={'yes' if r['workers'] else 'no'}" for r in queue_status()))
+        rows = queue_status()
+        if fmt == "json":
+            click.echo(json.dumps(rows, default=str))
+        else:
+            click.echo(time.strftime("%H:%M:%S") + "  " + "  ".join(
+                f"{r['queue']}: pending={r['pending']} scheduled={r['scheduled']} failed={r['failed']}"
+                f" workers={'yes' if r['workers'] else 'no'}" for r in rows))
         shown += 1
         if count == 0 or shown < count:
             time.sleep(interval)

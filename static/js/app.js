@@ -3,3 +3,9 @@ document.addEventListener("htmx:configRequest", function (event) {
   var meta = document.querySelector("meta[name=csrf-token]");
   if (meta) { event.detail.headers["X-CSRFToken"] = meta.getAttribute("content"); }
 });
+
+// Forms that need a second thought carry data-confirm (no inline handlers: the CSP forbids them).
+document.addEventListener("submit", function (event) {
+  var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) { event.preventDefault(); }
+}, true);
