@@ -18,10 +18,12 @@ from app.jobs import admin as jobs
 from app.models import WorkflowInstance
 from app.serializers import job_dict
 from app.services.instances import complete_task, launch_instance
+from app.services.lookups import get_workflow
 from app.services.statistics import instance_statistics
 from app.services.sync import batch_sync, cleanup_instances
 from app.services.workflows import create_workflow
 from app.shar import current_client
+from app.status import INSTANCE_STATUSES
 
 
 @shar_cli.command("health")
@@ -39,7 +41,8 @@ def health(fmt: str) -> None:
 
 
 @shar_cli.command("sync")
-@click.option("--status", default="running", show_default=True, help="Sync instances in this status.")
+@click.option("--status", type=click.Choice(INSTANCE_STATUSES), default="running", show_default=True,
+              help="Sync instances in this status.")
 @click.option("--force", is_flag=True, help="Sync even those synced in the last interval.")
 @FORMAT_OPTION
 def sync(status: str, force: bool, fmt: str) -> None:
@@ -63,13 +66,15 @@ def sync(status: str, force: bool, fmt: str) -> None:
 
 @shar_cli.command("cleanup")
 @click.option("--days", type=click.IntRange(0, None), default=30, show_default=True)
-@click.option("--status", "statuses", multiple=True, default=("completed",), show_default=True)
+@click.option("--status", "statuses", type=click.Choice(INSTANCE_STATUSES), multiple=True, default=("completed",),
+              show_default=True)
 @click.option("--force", is_flag=True, help="Do not ask.")
 @FORMAT_OPTION
 def cleanup(days: int, statuses: tuple[str, ...], force: bool, fmt: str) -> None:
     """Delete instances that ended more than --days ago in --status."""
     count = cleanup_instances(days=days, statuses=statuses, dry_run=True)
-    if count and not force and not click.confirm(f"Delete {count} instances ({', '.join(statuses)}, older than {days} days)?"):
+    if count and not force and not click.confirm(f"Delete {count} instances ({', '.join(statuses)}, older than {days} days)?",
+                                                      err=True):
         fail("nothing deleted")
     deleted = cleanup_instances(days=days, statuses=statuses) if count else 0
     if fmt == "json":
@@ -83,6 +88,8 @@ def cleanup(days: int, statuses: tuple[str, ...], force: bool, fmt: str) -> None
 @FORMAT_OPTION
 def statistics(workflow_name: str | None, fmt: str) -> None:
     """Totals, average duration and success rate."""
+    if workflow_name:
+        get_workflow(workflow_name)  # an unknown name is an error, not a row of zeros
     data = instance_statistics(workflow_name=workflow_name)
     if fmt == "json":
         emit_json(data)

@@ -6,7 +6,7 @@ import secrets
 import click
 
 from app.cli import shar_cli
-from app.cli.output import fail
+from app.cli.output import FORMAT_OPTION, emit_json, fail
 from app.extensions import db
 from app.models import ROLES, ApiToken, User
 
@@ -21,13 +21,18 @@ def user_group() -> None:
 @click.option("--password", help="Generated and printed when omitted.")
 @click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
 @click.option("--name", default="")
-def create_user(email: str, password: str | None, role: str, name: str) -> None:
+@FORMAT_OPTION
+def create_user(email: str, password: str | None, role: str, name: str, fmt: str) -> None:
     """Create a user."""
     if db.session.query(User).filter_by(email=email.lower()).first():
         fail(f"a user {email} exists already")
     generated = password is None
     user, password = ensure_user(email, password, role=role, name=name)
-    click.echo(f"created {role} {user.email}" + (f" with password {password}" if generated else ""))
+    if fmt == "json":
+        emit_json({"id": user.id, "email": user.email, "role": user.role,
+                   "password": password if generated else None})
+    else:
+        click.echo(f"created {role} {user.email}" + (f" with password {password}" if generated else ""))
 
 
 @shar_cli.group("token")

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from app.cli import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, service_errors, table
 from app.extensions import db
-from app.models import Workflow, WorkflowInstance
-from app.serializers import instance_dict, workflow_dict
+from app.models import JobRecord, Workflow, WorkflowInstance
+from app.serializers import instance_dict, job_dict, workflow_dict
 from app.services.instances import complete_task, launch_instance
 from app.services.lookups import get_instance, get_workflow, latest_versions_query
 from app.services.sync import sync_now
 from app.services.workflows import create_workflow, delete_workflow
+from app.status import INSTANCE_STATUSES
 
 
 def parse_variables(raw: str | None) -> dict:
@@ -57,6 +58,7 @@ def create(name: str, file: Path, description: str, blocking: bool, fmt: str) ->
         click.echo(f"{workflow.name} v{workflow.version}: {workflow.status}" + ("" if result.created else " (unchanged)"))
     if workflow.status == "failed":
         fail(f"creation failed: {workflow.error}")
+    _warn_if_not_queued("workflow", workflow.id)
 
 
 @workflow_group.command("list")
@@ -80,6 +82,8 @@ def list_workflows(fmt: str) -> None:
 def launch(name: str, variables: str | None, wait: bool, timeout: float, fmt: str) -> None:
     """Launch an instance of NAME."""
     instance = launch_instance(name, parse_variables(variables))
+    if _warn_if_not_queued("instance", instance.id) and wait:
+        fail(f"instance {instance.id} is stored but the queue is unavailable; not waiting")
     deadline = time.monotonic() + timeout
     while wait and instance.status == "launching" and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -93,14 +97,18 @@ def launch(name: str, variables: str | None, wait: bool, timeout: float, fmt: st
 @workflow_group.command("delete")
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Do not ask.")
+@FORMAT_OPTION
 @service_errors
-def delete(name: str, force: bool) -> None:
+def delete(name: str, force: bool, fmt: str) -> None:
     """Make NAME inactive and remove it from SHAR."""
     get_workflow(name)
-    if not force and not click.confirm(f"Delete workflow {name}?"):
+    if not force and not click.confirm(f"Delete workflow {name}?", err=True):
         fail("not deleted")
-    delete_workflow(name)
-    click.echo(f"{name} is inactive; removal from SHAR is queued")
+    workflow = delete_workflow(name)
+    if fmt == "json":
+        emit_json(workflow_dict(workflow))
+    else:
+        click.echo(f"{name} is inactive; removal from SHAR is queued")
 
 
 @workflow_group.command("export")
@@ -126,7 +134,7 @@ def instance_group() -> None:
 
 @instance_group.command("list")
 @click.option("--workflow", "workflow_name")
-@click.option("--status")
+@click.option("--status", type=click.Choice(INSTANCE_STATUSES))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @FORMAT_OPTION
 def list_instances(workflow_name: str | None, status: str | None, limit: int, fmt: str) -> None:
@@ -164,11 +172,28 @@ def show(instance_id: str, refresh: bool, fmt: str) -> None:
 @instance_group.command("complete")
 @click.argument("instance_id")
 @click.option("--variables", help="A JSON object merged into the instance.")
+@FORMAT_OPTION
 @service_errors
-def complete(instance_id: str, variables: str | None) -> None:
+def complete(instance_id: str, variables: str | None, fmt: str) -> None:
     """Queue the completion of the instance's waiting user task."""
     job = complete_task(instance_id, variables=parse_variables(variables))
-    click.echo(f"completion queued (job {job.id})")
+    if fmt == "json":
+        emit_json(job_dict(job))
+    else:
+        click.echo(f"completion queued (job {job.id})")
+    _warn_if_not_queued("instance", instance_id)
+
+
+def _warn_if_not_queued(target_type: str, target_id: object) -> bool:
+    """Say on stderr when the newest job for the target is stored but Redis refused it."""
+    job = db.session.scalars(select(JobRecord).where(JobRecord.target_type == target_type,
+                                                     JobRecord.target_id == str(target_id))
+                             .order_by(JobRecord.id.desc()).limit(1)).first()
+    if job is None or not job.enqueue_error:
+        return False
+    click.echo(f"warning: job {job.id} is stored but not queued ({job.enqueue_error}); "
+               "it is queued when the queue is back", err=True)
+    return True
 
 
 def _show_instance(instance: WorkflowInstance, fmt: str) -> None:
