@@ -41,7 +41,7 @@ def workflow_group() -> None:
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--description", default="")
-@click.option("--sync", "blocking", is_flag=True, help="Wait for SHAR instead of queueing.")
+@click.option("--sync", "blocking", is_flag=True, help="Wait for SHAR instead of queueing (default: SHAR_ASYNC_ENABLED).")
 @FORMAT_OPTION
 @service_errors
 def create(name: str, file: Path, description: str, blocking: bool, fmt: str) -> None:
@@ -50,7 +50,7 @@ def create(name: str, file: Path, description: str, blocking: bool, fmt: str) ->
         xml = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text")
-    result = create_workflow(name, xml, description=description, async_=not blocking)
+    result = create_workflow(name, xml, description=description, async_=False if blocking else None)
     workflow = result.workflow
     if fmt == "json":
         emit_json({"id": workflow.id, "name": workflow.name, "status": workflow.status, "version": workflow.version})

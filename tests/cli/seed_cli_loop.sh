@@ -1,13 +1,12 @@
-#!/usr/bin/env bash
-# The seed's "CLI Integration" loop, with `flask shar` in place of the artisan commands.
-set -euo pipefail
-WORKFLOW_ID=$(flask shar workflow create OrderProcess "$1" --format=json | jq -r '.id')
-echo "created $WORKFLOW_ID"
+# The seed's "CLI Integration" loop as written, with `flask shar workflow create` and
+# `flask shar workflow list` in place of the artisan commands (nothing else changed).
+# Create workflow and wait for completion
+WORKFLOW_ID=$(flask shar workflow create OrderProcess workflow.bpmn --format=json | jq -r '.id')
 
 # Poll until ready
 while true; do
     STATUS=$(flask shar workflow list --format=json | jq -r ".[] | select(.name==\"OrderProcess\") | .status")
-
+    
     if [ "$STATUS" = "active" ]; then
         echo "Workflow is ready!"
         break
@@ -16,6 +15,6 @@ while true; do
         exit 1
     else
         echo "Waiting for workflow creation..."
-        sleep 1
+        sleep 5
     fi
 done
