@@ -4,22 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from app.extensions import db
 from app.models import ApiToken
 from app.services.workflows import create_workflow
 from tests.support.factories import FIXTURES, bpmn, make_user, refresh
-
-
-@pytest.fixture
-def run(app):  # type: ignore[no-untyped-def]
-    runner = app.test_cli_runner(mix_stderr=False) if "mix_stderr" in app.test_cli_runner.__code__.co_varnames \
-        else app.test_cli_runner()
-
-    def invoke(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-        return runner.invoke(args=["shar", *args], input=input)
-    return invoke
 
 
 def test_workflow_create_list_export_as_json(run, tmp_path: Path) -> None:
