@@ -17,7 +17,7 @@ from app.models import JobRecord, Workflow
 from app.serializers import workflow_dict
 from app.services.instances import launch_instance
 from app.services.lookups import get_workflow, get_workflow_by_id, latest_versions_query
-from app.services.statistics import instance_statistics
+from app.services.statistics import instance_statistics, statistics_by_workflow_name
 from app.services.workflows import create_workflow, delete_workflow
 from app.status import WORKFLOW_STATUSES
 
@@ -70,12 +70,9 @@ def list_workflows() -> Response:
             raise InvalidInput.field("status", f"status must be one of {', '.join(WORKFLOW_STATUSES)}")
         query = query.where(Workflow.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    workflows = db.session.scalars(query.order_by(Workflow.name).offset((page - 1) * per_page).limit(per_page))
-    items = []
-    for workflow in workflows:
-        item = workflow_dict(workflow)
-        item["statistics"] = instance_statistics(workflow_name=workflow.name)
-        items.append(item)
+    workflows = list(db.session.scalars(query.order_by(Workflow.name).offset((page - 1) * per_page).limit(per_page)))
+    statistics = statistics_by_workflow_name([w.name for w in workflows])
+    items = [{**workflow_dict(w), "statistics": statistics[w.name]} for w in workflows]
     return ok("Workflows", {"items": items, "page": page, "per_page": per_page, "total": total}, etag=True)
 
 

@@ -17,23 +17,19 @@ def _duration_seconds() -> ColumnElement[float]:
     return func.extract(literal_column("'epoch'"), WorkflowInstance.completed_at - WorkflowInstance.launched_at)
 
 
-def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[int] | None = None) -> dict[str, Any]:
-    """total, by status, average duration of completed instances, and success rate of ended ones."""
+def _columns() -> list[ColumnElement[Any]]:
     completed = WorkflowInstance.status == "completed"
-    query = select(
-        func.count(),
-        func.sum(case((WorkflowInstance.status == "running", 1), else_=0)),
-        func.sum(case((completed, 1), else_=0)),
-        func.sum(case((WorkflowInstance.status == "failed", 1), else_=0)),
-        func.sum(case((WorkflowInstance.status == "launching", 1), else_=0)),
-        func.sum(case((WorkflowInstance.status == "cancelled", 1), else_=0)),
-        func.avg(case((completed & WorkflowInstance.launched_at.is_not(None), _duration_seconds()))),
-    ).select_from(WorkflowInstance)
-    if workflow_name is not None:
-        query = query.join(Workflow).where(Workflow.name == workflow_name)
-    if workflow_ids is not None:
-        query = query.where(WorkflowInstance.workflow_id.in_(workflow_ids))
-    total, running, done, failed, launching, cancelled, average = db.session.execute(query).one()
+
+    def count(status: str) -> ColumnElement[Any]:
+        return func.sum(case((WorkflowInstance.status == status, 1), else_=0))
+
+    return [func.count(WorkflowInstance.id), count("running"), count("completed"), count("failed"), count("launching"),
+            count("cancelled"),
+            func.avg(case((completed & WorkflowInstance.launched_at.is_not(None), _duration_seconds())))]
+
+
+def _as_dict(total: Any, running: Any, done: Any, failed: Any, launching: Any, cancelled: Any,
+             average: Any) -> dict[str, Any]:
     done, failed = int(done or 0), int(failed or 0)
     ended = done + failed
     return {
@@ -42,3 +38,23 @@ def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[
         "average_duration_seconds": round(float(average), 3) if average is not None else None,
         "success_rate": round(done / ended, 4) if ended else None,
     }
+
+
+def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[int] | None = None) -> dict[str, Any]:
+    """total, by status, average duration of completed instances, and success rate of ended ones."""
+    query = select(*_columns()).select_from(WorkflowInstance)
+    if workflow_name is not None:
+        query = query.join(Workflow).where(Workflow.name == workflow_name)
+    if workflow_ids is not None:
+        query = query.where(WorkflowInstance.workflow_id.in_(workflow_ids))
+    return _as_dict(*db.session.execute(query).one())
+
+
+def statistics_by_workflow_name(names: list[str]) -> dict[str, dict[str, Any]]:
+    """instance_statistics for each of `names` (all versions of each), in one grouped query."""
+    rows = db.session.execute(
+        select(Workflow.name, *_columns()).select_from(WorkflowInstance).join(Workflow)
+        .where(Workflow.name.in_(names)).group_by(Workflow.name)
+    )
+    found = {name: _as_dict(*values) for name, *values in rows}
+    return {name: found.get(name) or _as_dict(0, 0, 0, 0, 0, 0, None) for name in names}

@@ -43,3 +43,12 @@ def api(app: Flask, token_for: Callable[..., str]) -> Any:
             return call
 
     return Api(token)
+
+
+def bearer_for(role: str = "user", email: str | None = None) -> dict[str, str]:
+    """A new user of `role` in the current app's database, and the header carrying their token."""
+    user = make_user(email or f"{role}-{role}@example.com", role)
+    token, plain = ApiToken.issue(user, "test")
+    db.session.add(token)
+    db.session.commit()
+    return {"Authorization": f"Bearer {plain}"}
