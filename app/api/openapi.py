@@ -6,7 +6,7 @@ from typing import Any
 from flask import Response
 
 from app.api import docs_bp
-from app.api.responses import json_response
+from app.api.responses import MAX_PAGE, json_response
 
 WORKFLOW_STATUSES = ["creating", "active", "inactive", "failed"]
 INSTANCE_STATUSES = ["launching", "running", "completed", "failed", "cancelled"]
@@ -39,7 +39,7 @@ def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 INSTANCE_ID = {"name": "instance_id", "in": "path", "required": True, "schema": {"type": "string"}}
 IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200}}
-PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
 QUEUED = _answer("queued", _envelope({"type": "object"}))
 

@@ -7,6 +7,9 @@ from typing import Any
 
 from flask import Response, request
 
+MAX_PAGE = 1_000_000  # keeps the row offset inside a 64-bit integer
+MAX_ID = 2**63 - 1  # the largest id SQL stores; larger ids are unknown (404), never an overflow
+
 
 def ok(message: str, data: Any, status: int = 200, *, etag: bool = False) -> Response:
     return json_response({"success": True, "message": message, "data": data}, status, etag=etag)
@@ -73,6 +76,7 @@ def page_args(max_per_page: int = 100) -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
         raise InvalidInput.field("page", "page and per_page must be whole numbers") from None
-    if page < 1 or not 1 <= per_page <= max_per_page:
-        raise InvalidInput.field("per_page", f"page must be at least 1 and per_page between 1 and {max_per_page}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= max_per_page:
+        raise InvalidInput.field("per_page", f"page must be between 1 and {MAX_PAGE} and per_page between 1 "
+                                             f"and {max_per_page}")
     return page, per_page

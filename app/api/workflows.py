@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.api import bp
 from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
-from app.api.responses import flag, json_body, json_response, ok, optional_text, page_args
+from app.api.responses import MAX_ID, flag, json_body, json_response, ok, optional_text, page_args
 from app.config import current_settings
 from app.errors import InvalidInput
 from app.extensions import db
@@ -86,7 +86,7 @@ def show_workflow(name: str) -> Response:
     return ok("Workflow", data, etag=True)
 
 
-@bp.get("/workflows/<int:workflow_id>/status")
+@bp.get(f"/workflows/<int(max={MAX_ID}):workflow_id>/status")
 @token_required()
 def workflow_status(workflow_id: int) -> Response:
     workflow = get_workflow_by_id(workflow_id)
