@@ -7,14 +7,16 @@ from sqlalchemy import func, select
 from app.api import bp
 from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
-from app.api.responses import json_body, ok, optional_text, page_args
-from app.errors import InvalidInput
+from app.api.responses import flag, json_body, json_response, ok, optional_text, page_args
+from app.errors import Conflict, InvalidInput
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance
 from app.serializers import instance_dict, job_dict
 from app.services.instances import cancel_instance, complete_task, update_variables
 from app.services.lookups import get_instance, visible_instances
-from app.services.sync import queue_sync
+from app.services.sync import queue_sync, sync_now
+from app.services.workflows import check_callback
+from app.shar import SharError
 from app.status import INSTANCE_STATUSES
 
 
@@ -57,9 +59,20 @@ def complete_instance(instance_id: str) -> Response:
 @idempotent
 def sync_instance(instance_id: str) -> Response:
     data = json_body()
-    get_instance(instance_id, api_user())
-    job = queue_sync(instance_id, callback_url=optional_text(data, "callback_url"), created_by=api_user().id)
-    return ok("Instance sync queued successfully", {"instance_id": instance_id, "job": job_dict(job)}, 202)
+    instance = get_instance(instance_id, api_user())
+    callback_url = optional_text(data, "callback_url")
+    if flag(data, "async", True):
+        job = queue_sync(instance_id, callback_url=callback_url, created_by=api_user().id)
+        return ok("Instance sync queued successfully", {"instance_id": instance_id, "job": job_dict(job)}, 202)
+    callback_url = check_callback(callback_url)
+    if instance.status != "running":
+        raise Conflict(f"instance {instance.id} is {instance.status}; only running instances are synced")
+    try:
+        sync_now(instance, callback_url=callback_url)
+    except SharError as exc:
+        return json_response({"success": False, "message": f"Instance sync failed: {exc}",
+                              "data": instance_dict(instance), "errors": {"shar": [str(exc)]}}, 502)
+    return ok("Instance synced", instance_dict(instance))
 
 
 @bp.patch("/instances/<instance_id>/variables")

@@ -120,8 +120,10 @@ PATHS: dict[str, Any] = {
                  "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/sync": {
         "post": {"summary": "Sync from SHAR now (a job)", "parameters": [INSTANCE_ID, IDEMPOTENCY],
-                 "requestBody": _body({"type": "object", "properties": {"callback_url": {"type": "string"}}}, False),
-                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
+                 "requestBody": _body({"type": "object", "properties": {"callback_url": {"type": "string"},
+                                                                        "async": {"type": "boolean"}}}, False),
+                 "responses": {"202": QUEUED, "200": _answer("synced (async=false)", _envelope(_ref("Instance"))),
+                               **_errors(401, 403, 404, 409, 422, 502, 503)}}},
     "/api/shar/instances/{instance_id}/variables": {
         "patch": {"summary": "Change the variables of an instance not yet in SHAR", "parameters": [INSTANCE_ID],
                   "requestBody": _body({"type": "object", "required": ["variables"],

@@ -211,3 +211,18 @@ def test_statistics_average_duration_and_success_rate_in_sql(api) -> None:
     listed = api.get("/api/shar/workflows").get_json()["data"]["items"][0]["statistics"]
     assert listed == {k: v for k, v in data.items() if k != "workflow"}
 
+
+
+def test_blocking_sync_reads_shar_now_and_answers_502_when_shar_is_down(api, shar) -> None:
+    _active(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
+    synced = api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
+    assert synced.status_code == 200 and synced.get_json()["data"]["current_activities"] == ["review"]
+    assert _count(JobRecord, JobRecord.job_type == "sync_instance") == 0
+    shar.set_faults(outage=True)
+    down = api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
+    assert down.status_code == 502 and down.get_json()["errors"]["shar"]
+    shar.set_faults(outage=False)
+    api.post(f"/api/shar/instances/{instance_id}/cancel", json={})
+    ended = api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
+    assert ended.status_code == 409 and "cancelled" in ended.get_json()["message"]
