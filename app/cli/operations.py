@@ -187,16 +187,25 @@ def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
 
 
 @batch_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option("--bpmn", "bpmn_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Create a workflow from this BPMN file, named after it (repeatable) instead of a JSON file.")
 @click.option("--dry-run", is_flag=True)
 @FORMAT_OPTION
-def batch_import(file: Path, dry_run: bool, fmt: str) -> None:
-    """Create workflows from [{"name", "file" or "bpmn_xml", "description"?}, ...]."""
+def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool, fmt: str) -> None:
+    """Create workflows from [{"name", "file" or "bpmn_xml", "description"?}, ...] or --bpmn options."""
+    base = file.parent if file is not None else Path.cwd()
+
     def create(item: dict[str, Any]) -> str:
-        xml = item.get("bpmn_xml") or (file.parent / item["file"]).read_text(encoding="utf-8")
+        xml = item.get("bpmn_xml") or (base / item["file"]).read_text(encoding="utf-8")
         workflow = create_workflow(item["name"], xml, description=item.get("description", "")).workflow
         return f"{workflow.name} v{workflow.version} {workflow.status}"
-    _run_batch(_items(file, (), "name"), create, dry_run, fmt)
+    if file is None and not bpmn_files:
+        fail("give a JSON file or --bpmn")
+    items = _items(file, tuple(str(path) for path in bpmn_files), "file")
+    if file is None:
+        items = [{**item, "name": Path(item["file"]).stem} for item in items]
+    _run_batch(items, create, dry_run, fmt)
 
 
 @batch_group.command("launch")

@@ -123,6 +123,9 @@ def test_batch_complete_and_import_dry_run(run, tmp_path) -> None:  # type: igno
     spec.write_text(json.dumps([{"name": "Later", "file": str(FIXTURES / "parallel.bpmn")}]))
     assert run("batch", "import", str(spec), "--dry-run").exit_code == 0
     assert "Later" not in {w["name"] for w in json.loads(run("workflow", "list", "--format=json").stdout)}
+    by_option = run("batch", "import", "--bpmn", str(FIXTURES / "parallel.bpmn"), "--format=json")
+    assert by_option.exit_code == 0 and json.loads(by_option.stdout)[0]["result"] == "parallel v1 creating"
+    assert run("batch", "import").stderr == "error: give a JSON file or --bpmn\n"
 
 
 def test_user_create_then_token_create_gives_a_working_api_token(run, app) -> None:
