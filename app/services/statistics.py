@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import case, extract, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.extensions import db
@@ -14,7 +14,7 @@ def _duration_seconds() -> ColumnElement[float]:
     """completed_at - launched_at in seconds, in the running database's own dialect."""
     if db.engine.dialect.name == "sqlite":
         return (func.julianday(WorkflowInstance.completed_at) - func.julianday(WorkflowInstance.launched_at)) * 86400.0
-    return func.extract(literal_column("'epoch'"), WorkflowInstance.completed_at - WorkflowInstance.launched_at)
+    return extract("epoch", WorkflowInstance.completed_at - WorkflowInstance.launched_at)
 
 
 def _columns() -> list[ColumnElement[Any]]:
