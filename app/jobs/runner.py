@@ -68,9 +68,14 @@ def _claim(job: JobRecord) -> bool:
         .values(state="running", attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    if result.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(job)
+        return False
+    # Not committed here: run_job commits the claim together with its attempt row, so a
+    # worker killed in between leaves no `running` job without an attempt to mark interrupted.
     db.session.refresh(job)
-    return result.rowcount == 1
+    return True
 
 
 def _waited(job: JobRecord) -> float:
