@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.api import bp
 from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
-from app.api.responses import flag, json_body, json_response, ok, optional_text, page_args
+from app.api.responses import flag, json_body, json_response, ok, optional_text, page_args, queued_message
 from app.errors import Conflict, InvalidInput
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance
@@ -51,7 +51,7 @@ def show_instance(instance_id: str) -> Response:
 def complete_instance(instance_id: str) -> Response:
     data = json_body()
     job = complete_task(instance_id, user=api_user(), variables=data.get("variables"))
-    return ok("Task completion queued successfully", {"instance_id": instance_id, "job": job_dict(job)}, 202)
+    return ok(queued_message("Task completion", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
 
 @bp.post("/instances/<instance_id>/sync")
@@ -63,7 +63,7 @@ def sync_instance(instance_id: str) -> Response:
     callback_url = optional_text(data, "callback_url")
     if flag(data, "async", True):
         job = queue_sync(instance_id, callback_url=callback_url, created_by=api_user().id)
-        return ok("Instance sync queued successfully", {"instance_id": instance_id, "job": job_dict(job)}, 202)
+        return ok(queued_message("Instance sync", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
     callback_url = check_callback(callback_url)
     if instance.status != "running":
         raise Conflict(f"instance {instance.id} is {instance.status}; only running instances are synced")

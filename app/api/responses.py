@@ -23,6 +23,13 @@ def fail(message: str, status: int, errors: dict[str, list[str]] | None = None,
     return response
 
 
+def queued_message(what: str, job: Any) -> str:
+    """"<what> queued successfully", or, when Redis refused the job, that it is stored and queued later."""
+    if job is not None and job.enqueue_error:
+        return f"{what} stored; the queue is unavailable, so it will be queued when the queue is back"
+    return f"{what} queued successfully"
+
+
 def json_response(body: Any, status: int = 200, *, etag: bool = False) -> Response:
     """A JSON response; with `etag`, a strong ETag and 304 when the client has this body."""
     text = json.dumps(body, default=str)

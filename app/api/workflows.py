@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.api import bp
 from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
-from app.api.responses import MAX_ID, flag, json_body, json_response, ok, optional_text, page_args
+from app.api.responses import MAX_ID, flag, json_body, json_response, ok, optional_text, page_args, queued_message
 from app.config import current_settings
 from app.errors import InvalidInput
 from app.extensions import db
@@ -122,8 +122,4 @@ def _queued_message(what: str, target_type: str, target_id: Any) -> str:
     job = db.session.scalars(select(JobRecord).where(JobRecord.target_type == target_type,
                                                      JobRecord.target_id == str(target_id))
                              .order_by(JobRecord.id.desc()).limit(1)).first()
-    if job is not None and job.enqueue_error:
-        return f"{what} stored; the queue is unavailable, so it will be queued when the queue is back"
-    return f"{what} queued successfully"
-
-
+    return queued_message(what, job)

@@ -99,6 +99,11 @@ def test_a_dead_redis_answers_with_the_placeholder_and_says_the_job_waits(make_a
     launched = client.post("/api/shar/workflows/Later/launch", json={"variables": {"a": 1}}, headers=headers)
     assert launched.status_code == 202 and launched.get_json()["data"]["status"] == "launching"
     assert "will be queued when the queue is back" in launched.get_json()["message"]
+    instance_id = launched.get_json()["data"]["id"]
+    run_job(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one().id)
+    synced = client.post(f"/api/shar/instances/{instance_id}/sync", json={}, headers=headers)
+    assert synced.status_code == 202 and synced.get_json()["message"] == (
+        "Instance sync stored; the queue is unavailable, so it will be queued when the queue is back")
 
 
 def test_idempotent_launch_retried_makes_one_instance_and_one_job(api) -> None:
