@@ -4,4 +4,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/shar")
 docs_bp = Blueprint("api_docs", __name__, url_prefix="/api")
 
-from app.api import errors, instances, openapi, workflows  # noqa: E402,F401  (routes and handlers)
+from app.api import errors, instances, openapi, workflows  # noqa: F401  (routes and handlers)

@@ -7,7 +7,15 @@ from sqlalchemy import func, select
 from app.api import bp
 from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
-from app.api.responses import flag, json_body, json_response, ok, optional_text, page_args, queued_message
+from app.api.responses import (
+    flag,
+    json_body,
+    json_response,
+    ok,
+    optional_text,
+    page_args,
+    queued_message,
+)
 from app.errors import Conflict, InvalidInput
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance

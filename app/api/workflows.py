@@ -9,7 +9,16 @@ from sqlalchemy import func, select
 from app.api import bp
 from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
-from app.api.responses import MAX_ID, flag, json_body, json_response, ok, optional_text, page_args, queued_message
+from app.api.responses import (
+    MAX_ID,
+    flag,
+    json_body,
+    json_response,
+    ok,
+    optional_text,
+    page_args,
+    queued_message,
+)
 from app.config import current_settings
 from app.errors import InvalidInput
 from app.extensions import db

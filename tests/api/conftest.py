@@ -33,7 +33,7 @@ def api(app: Flask, token_for: Callable[..., str]) -> Any:
         def __init__(self, bearer: str) -> None:
             self.headers = {"Authorization": f"Bearer {bearer}"}
 
-        def as_role(self, role: str, email: str | None = None) -> "Api":
+        def as_role(self, role: str, email: str | None = None) -> Api:
             return Api(token_for(role, email))
 
         def __getattr__(self, method: str) -> Callable[..., Any]:

@@ -7,7 +7,14 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.jobs.runner import run_job
-from app.models import ApiToken, IdempotentResponse, JobRecord, User, Workflow, WorkflowInstance
+from app.models import (
+    ApiToken,
+    IdempotentResponse,
+    JobRecord,
+    User,
+    Workflow,
+    WorkflowInstance,
+)
 from app.models._base import utcnow
 from app.services import idempotency
 from tests.api.conftest import bearer_for
