@@ -20,6 +20,12 @@ def api_user() -> User:
     return g.api_user
 
 
+def own_instances_only() -> int | None:
+    """The caller's id when they may see only their own instances (plain users); None for all."""
+    user = api_user()
+    return user.id if user.role == "user" else None
+
+
 def token_required(*, write: bool = False) -> Callable[[F], F]:
     """401 without a valid token; 403 when `write` and the user is a read-only viewer."""
     def decorate(view: F) -> F:
@@ -28,6 +34,7 @@ def token_required(*, write: bool = False) -> Callable[[F], F]:
             user = _user_from_header(request.headers.get("Authorization", ""))
             if user is None:
                 return fail("a valid API token is required (Authorization: Bearer <token>)", 401,
+                            {"Authorization": ["missing, unknown, revoked, or its user is deactivated"]},
                             headers={"WWW-Authenticate": 'Bearer realm="sharboard"'})
             if write and not user.can_write:
                 return fail(f"the {user.role} role is read-only", 403)

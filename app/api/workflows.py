@@ -7,7 +7,7 @@ from flask import Response, request
 from sqlalchemy import func, select
 
 from app.api import bp
-from app.api.auth import api_user, token_required
+from app.api.auth import api_user, own_instances_only, token_required
 from app.api.idempotent import idempotent
 from app.api.responses import (
     MAX_ID,
@@ -20,7 +20,7 @@ from app.api.responses import (
     queued_message,
 )
 from app.config import current_settings
-from app.errors import InvalidInput
+from app.errors import InvalidInput, PermissionDenied
 from app.extensions import db
 from app.models import JobRecord, Workflow
 from app.serializers import workflow_dict
@@ -80,7 +80,7 @@ def list_workflows() -> Response:
         query = query.where(Workflow.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     workflows = list(db.session.scalars(query.order_by(Workflow.name).offset((page - 1) * per_page).limit(per_page)))
-    statistics = statistics_by_workflow_name([w.name for w in workflows])
+    statistics = statistics_by_workflow_name([w.name for w in workflows], created_by=own_instances_only())
     items = [{**workflow_dict(w), "statistics": statistics[w.name]} for w in workflows]
     return ok("Workflows", {"items": items, "page": page, "per_page": per_page, "total": total}, etag=True)
 
@@ -107,8 +107,6 @@ def workflow_status(workflow_id: int) -> Response:
 def delete_workflow_route(name: str) -> Response:
     workflow = get_workflow(name)
     if not (api_user().is_admin or workflow.created_by == api_user().id):
-        from app.errors import PermissionDenied
-
         raise PermissionDenied("only an admin or the workflow's creator may delete it")
     workflow = delete_workflow(name, actor=api_user())
     return ok("Workflow deletion queued; it is inactive and its history is kept", workflow_dict(workflow), 202)
@@ -118,13 +116,14 @@ def delete_workflow_route(name: str) -> Response:
 @token_required()
 def workflow_statistics(name: str) -> Response:
     get_workflow(name)
-    return ok("Statistics", {"workflow": name, **instance_statistics(workflow_name=name)}, etag=True)
+    return ok("Statistics", {"workflow": name, **instance_statistics(workflow_name=name,
+                                                                     created_by=own_instances_only())}, etag=True)
 
 
 @bp.get("/statistics")
 @token_required()
 def all_statistics() -> Response:
-    return ok("Statistics", instance_statistics(), etag=True)
+    return ok("Statistics", instance_statistics(created_by=own_instances_only()), etag=True)
 
 
 def _queued_message(what: str, target_type: str, target_id: Any) -> str:

@@ -40,9 +40,15 @@ def _as_dict(total: Any, running: Any, done: Any, failed: Any, launching: Any, c
     }
 
 
-def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[int] | None = None) -> dict[str, Any]:
-    """total, by status, average duration of completed instances, and success rate of ended ones."""
+def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[int] | None = None,
+                        created_by: int | None = None) -> dict[str, Any]:
+    """total, by status, average duration of completed instances, and success rate of ended ones.
+
+    `created_by` limits it to one user's instances (what a plain user may see).
+    """
     query = select(*_columns()).select_from(WorkflowInstance)
+    if created_by is not None:
+        query = query.where(WorkflowInstance.created_by == created_by)
     if workflow_name is not None:
         query = query.join(Workflow).where(Workflow.name == workflow_name)
     if workflow_ids is not None:
@@ -50,11 +56,12 @@ def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[
     return _as_dict(*db.session.execute(query).one())
 
 
-def statistics_by_workflow_name(names: list[str]) -> dict[str, dict[str, Any]]:
+def statistics_by_workflow_name(names: list[str], *, created_by: int | None = None) -> dict[str, dict[str, Any]]:
     """instance_statistics for each of `names` (all versions of each), in one grouped query."""
-    rows = db.session.execute(
-        select(Workflow.name, *_columns()).select_from(WorkflowInstance).join(Workflow)
-        .where(Workflow.name.in_(names)).group_by(Workflow.name)
-    )
+    query = (select(Workflow.name, *_columns()).select_from(WorkflowInstance).join(Workflow)
+             .where(Workflow.name.in_(names)).group_by(Workflow.name))
+    if created_by is not None:
+        query = query.where(WorkflowInstance.created_by == created_by)
+    rows = db.session.execute(query)
     found = {name: _as_dict(*values) for name, *values in rows}
     return {name: found.get(name) or _as_dict(0, 0, 0, 0, 0, 0, None) for name in names}

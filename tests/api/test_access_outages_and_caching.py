@@ -217,10 +217,11 @@ def test_statistics_average_duration_and_success_rate_in_sql(api) -> None:
                                     completed_at=now + timedelta(seconds=seconds) if seconds else None)
         db.session.add(instance)
     db.session.commit()
-    data = api.get("/api/shar/workflows/Flow/statistics").get_json()["data"]
+    admin = api.as_role("admin")  # the rows belong to no user: only an admin (or viewer) counts them
+    data = admin.get("/api/shar/workflows/Flow/statistics").get_json()["data"]
     assert (data["total"], data["completed"], data["failed"], data["running"]) == (4, 2, 1, 1)
     assert data["average_duration_seconds"] == 20.0 and data["success_rate"] == round(2 / 3, 4)
-    listed = api.get("/api/shar/workflows").get_json()["data"]["items"][0]["statistics"]
+    listed = admin.get("/api/shar/workflows").get_json()["data"]["items"][0]["statistics"]
     assert listed == {k: v for k, v in data.items() if k != "workflow"}
 
 
@@ -238,3 +239,16 @@ def test_blocking_sync_reads_shar_now_and_answers_502_when_shar_is_down(api, sha
     api.post(f"/api/shar/instances/{instance_id}/cancel", json={})
     ended = api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
     assert ended.status_code == 409 and "cancelled" in ended.get_json()["message"]
+
+
+def test_statistics_count_only_a_plain_users_own_instances(api) -> None:
+    _active(api)
+    api.post("/api/shar/workflows/Flow/launch", json={})
+    other = api.as_role("user", "eve@example.com")
+    other.post("/api/shar/workflows/Flow/launch", json={})
+    other.post("/api/shar/workflows/Flow/launch", json={})
+    admin = api.as_role("admin")
+    for client, expected in ((api, 1), (other, 2), (admin, 3), (api.as_role("viewer"), 3)):
+        assert client.get("/api/shar/statistics").get_json()["data"]["launching"] == expected
+        assert client.get("/api/shar/workflows/Flow/statistics").get_json()["data"]["total"] == expected
+        assert client.get("/api/shar/workflows").get_json()["data"]["items"][0]["statistics"]["total"] == expected
