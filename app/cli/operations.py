@@ -37,7 +37,7 @@ def health(fmt: str) -> None:
         click.echo(f"SHAR at {current_settings().shar_url()}: {result.status}"
                    + (f" ({result.version})" if result.version else "") + (f" {result.detail}" if result.detail else ""))
     if not result.healthy:
-        raise SystemExit(1)
+        fail(f"SHAR is {result.status}" + (f": {result.detail}" if result.detail else ""))
 
 
 @shar_cli.command("sync")
@@ -182,8 +182,9 @@ def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
     else:
         for r in results:
             click.echo(f"#{r['index']}: " + (str(r["result"]) if r["ok"] else f"FAILED {r['error']}"))
-    if any(not r["ok"] for r in results):
-        raise SystemExit(1)
+    failed = [r for r in results if not r["ok"]]
+    if failed:
+        fail(f"{len(failed)} of {len(results)} items failed (first: #{failed[0]['index']}: {failed[0]['error']})")
 
 
 @batch_group.command("import")

@@ -83,8 +83,9 @@ def status(fmt: str) -> None:
         emit_json(rows)
     else:
         table(rows, ["queue", "pending", "scheduled", "running", "failed", "workers"])
-    if any(r.get("error") for r in rows):
-        raise SystemExit(1)
+    broken = [r for r in rows if r.get("error")]
+    if broken:
+        fail(f"cannot read queue {broken[0]['queue']}: {broken[0]['error']}")
 
 
 def queue_status() -> list[dict[str, object]]:

@@ -53,6 +53,7 @@ def test_health_exits_nonzero_when_shar_is_down(run, shar) -> None:
     shar.set_faults(outage=True)
     result = run("health", "--format=json")
     assert result.exit_code == 1 and json.loads(result.stdout)["healthy"] is False
+    assert result.stderr.startswith("error: SHAR is ") and result.stderr.count("\n") == 1
 
 
 def test_queue_status_failed_and_cleanup(run, app, shar) -> None:
@@ -80,6 +81,7 @@ def test_batch_dry_run_and_launch(run, tmp_path: Path, app) -> None:
     real = run("batch", "launch", str(spec), "--format=json")
     results = json.loads(real.stdout)
     assert real.exit_code == 1 and results[0]["ok"] and not results[1]["ok"] and "Nope" in results[1]["error"]
+    assert real.stderr == "error: 1 of 2 items failed (first: #1: no workflow named 'Nope')\n"
 
 
 def test_token_create_prints_only_the_token(run, app) -> None:

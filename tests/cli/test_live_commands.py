@@ -148,6 +148,7 @@ def test_a_dead_redis_stores_the_job_and_says_so_on_stderr(make_app) -> None:
     assert db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.enqueue_error.is_not(None))) == 1
     status = run("queue", "status", "--format=json")
     assert status.exit_code == 1 and all(row["pending"] is None and row["error"] for row in json.loads(status.stdout))
+    assert status.stderr.startswith("error: cannot read queue ") and status.stderr.count("\n") == 1
 
 
 def test_a_dead_database_is_one_line_on_stderr(tmp_path) -> None:  # type: ignore[no-untyped-def]
