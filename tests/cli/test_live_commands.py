@@ -158,3 +158,14 @@ def test_a_dead_database_is_one_line_on_stderr(tmp_path) -> None:  # type: ignor
         result = cli_runner(app)(*args)
         assert result.exit_code == 1 and result.stdout == "", args
         assert result.stderr.startswith("error: the database is unavailable") and result.stderr.count("\n") == 1
+
+
+def test_queue_start_without_a_queue_runs_every_consumer_and_refuses_an_unknown_queue(run, processes) -> None:
+    unknown = run("queue", "start", "--queue=nope")
+    assert unknown.exit_code == 1 and unknown.stderr.startswith("error: unknown queue 'nope'")
+    parent = processes.start("all-queues", "shar", "queue", "start", "--workers", "1")
+    wait_until(lambda: all(_queue_workers(run).values()), timeout=25, what="a consumer on every queue")
+    workflow = create_workflow("Served", bpmn("user_task")).workflow
+    wait_until(lambda: refresh(workflow).status == "active", what="the creation job to run")
+    processes.stop()  # SIGINT, then TERM, to the process group
+    assert parent.poll() is not None
