@@ -46,9 +46,10 @@ def _init_extensions(app: Flask) -> None:
     init_access()
     with app.app_context():
         _tune_sqlite(db.engine)
-    from app import cli, queues
+    from app import cli, queues, tasks
     from app.events import connect_listeners
 
+    tasks.init_app(app)
     queues.init_app(app, app.config["SHARBOARD_SETTINGS"])
     connect_listeners()
     cli.init_app(app)

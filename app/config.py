@@ -136,6 +136,9 @@ class Settings:
     mail_username: str = _setting("MAIL_USERNAME", _text, "")
     mail_password: str = _setting("MAIL_PASSWORD", _text, "")
     mail_default_sender: str = _setting("MAIL_DEFAULT_SENDER", _text, "sharboard@localhost")
+    # The first admin that `flask shar up` creates; a password is generated and printed when unset.
+    admin_email: str = _setting("SHARBOARD_ADMIN_EMAIL", _text, "admin@localhost")
+    admin_password: str = _setting("SHARBOARD_ADMIN_PASSWORD", _text, "")
     # Off unless asked: with no SMTP server configured, `flask shar up` must not spam errors.
     mail_enabled: bool = _setting("MAIL_ENABLED", _bool, False)
 

@@ -7,9 +7,11 @@
     │   └── PayloadTooLarge     an upload over the size limit (413)
     ├── Conflict            the current state forbids the action (409)
     │   └── InvalidTransition   a status change the status flow does not allow
-    └── ServiceUnavailable  work cannot be accepted now, e.g. queue down (503)
+    ├── ServiceUnavailable  work cannot be accepted now, e.g. queue down (503)
+    └── UpstreamFailed      SHAR answered with an error or not at all, in a blocking call (502)
 
-SHAR's own errors live in app.shar.errors; BPMN refusals in app.bpmn.
+SHAR's own errors live in app.shar.errors; services translate them into UpstreamFailed
+where a caller waits on SHAR, so front doors never import the SHAR client or its errors.
 """
 from __future__ import annotations
 
@@ -62,3 +64,7 @@ class ServiceUnavailable(SharboardError):
     def __init__(self, message: str, retry_after: int = 30) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UpstreamFailed(SharboardError):
+    status_code = 502

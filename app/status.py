@@ -1,8 +1,8 @@
-"""The status flow of workflows and instances, and the one way to change a status.
+"""The one way to change a workflow's or an instance's status, and a job's state.
 
-A change is a compare-and-set UPDATE (`... WHERE status = <expected>`): when two
+A status change is a compare-and-set UPDATE (`... WHERE status = <expected>`): when two
 workers race over one row only one wins, and only the winner fires events, which is
-what makes completion notices exactly-once.
+what makes completion notices exactly-once. The allowed moves are in app.states.
 """
 from __future__ import annotations
 
@@ -12,26 +12,17 @@ from sqlalchemy import update
 
 from app.errors import InvalidTransition
 from app.extensions import db
-from app.models import ActivityEvent, Workflow, WorkflowInstance
+from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
-
-WORKFLOW_TRANSITIONS: dict[str, frozenset[str]] = {
-    "creating": frozenset({"active", "failed"}),
-    "active": frozenset({"inactive"}),
-    "failed": frozenset({"creating", "inactive"}),  # creating again: an admin retry
-    "inactive": frozenset(),
-}
-INSTANCE_TRANSITIONS: dict[str, frozenset[str]] = {
-    "launching": frozenset({"running", "failed", "cancelled"}),
-    "running": frozenset({"completed", "failed", "cancelled"}),
-    "failed": frozenset({"launching"}),  # an admin retry of a failed launch
-    "completed": frozenset(),
-    "cancelled": frozenset(),
-}
-WORKFLOW_STATUSES = tuple(WORKFLOW_TRANSITIONS)
-INSTANCE_STATUSES = tuple(INSTANCE_TRANSITIONS)
-# Badges stop polling at these: nothing will change without a person acting.
-TERMINAL = frozenset({"active", "inactive", "completed", "failed", "cancelled"})
+from app.states import (
+    ENDED_INSTANCE,
+    INSTANCE_TRANSITIONS,
+    JOB_TRANSITIONS,
+    WORKFLOW_TRANSITIONS,
+    InstanceStatus,
+    WorkflowStatus,
+    can_move,
+)
 
 Row = Workflow | WorkflowInstance
 
@@ -39,14 +30,15 @@ Row = Workflow | WorkflowInstance
 def allowed(row: Row, new_status: str) -> bool:
     """Whether the status flow allows `row` to move to `new_status`."""
     table = WORKFLOW_TRANSITIONS if isinstance(row, Workflow) else INSTANCE_TRANSITIONS
-    return new_status in table.get(row.status, frozenset())
+    return can_move(table, row.status, new_status)
 
 
 def change_status(row: Row, new_status: str, *, message: str = "", **values: Any) -> bool:
     """Move `row` to `new_status` with `values`, if no one changed it meanwhile.
 
     Returns False when another worker already moved the row (the caller lost the race);
-    raises InvalidTransition when the flow forbids the change. Commits on success.
+    raises InvalidTransition when the flow forbids the change. Commits on success, with
+    whatever the caller added to the session (an audit entry, say).
     """
     old_status = row.status
     if not allowed(row, new_status):
@@ -56,9 +48,9 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
     values = {"status": new_status, "updated_at": now, **values}
     if isinstance(row, WorkflowInstance):
         values.setdefault("progressed_at", now)
-        if new_status in ("completed", "failed", "cancelled"):
+        if new_status in ENDED_INSTANCE:
             values.setdefault("completed_at", now)
-    elif new_status == "active":
+    elif new_status == WorkflowStatus.ACTIVE:
         values.setdefault("activated_at", now)
     result = db.session.execute(
         update(model)
@@ -71,10 +63,23 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
         db.session.refresh(row)
         return False
     record_activity(row, f"status_{new_status}", message or f"{old_status} → {new_status}",
-                    previous_status=old_status, new_status=new_status)
+                    previous_status=str(old_status), new_status=str(new_status))
     db.session.commit()
     db.session.refresh(row)
     return True
+
+
+def move_job(job: JobRecord, new_state: str, **values: Any) -> None:
+    """Set a job's state (and `values`) on the loaded row; the caller commits.
+
+    Only the claim races (it is a compare-and-set in the runner); every other move is made
+    by the one worker or operator holding the job, so the table check is enough here.
+    """
+    if not can_move(JOB_TRANSITIONS, job.state, new_state):
+        raise InvalidTransition(f"job {job.id} is {job.state}; it cannot become {new_state}")
+    job.state = new_state
+    for name, value in values.items():
+        setattr(job, name, value)
 
 
 def record_activity(row: Row, kind: str, message: str, **data: Any) -> ActivityEvent:
@@ -91,3 +96,6 @@ def _label(row: Row) -> str:
     if isinstance(row, Workflow):
         return f"workflow {row.name} v{row.version}"
     return f"instance {row.id}"
+
+
+__all__ = ["InstanceStatus", "WorkflowStatus", "allowed", "change_status", "move_job", "record_activity"]

@@ -2,27 +2,23 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlalchemy import select
 
 from app.admin import bp
 from app.config import current_settings
-from app.extensions import db
-from app.models import AuditEntry, User
-from app.services.monitoring import stuck_instances_query
-from app.web.access import admin_required
+from app.services.audit import audit_entries
+from app.services.monitoring import stuck_instances
+from app.web.access import current_actor, login_required
 
 
 @bp.get("/audit")
-@admin_required
+@login_required
 def audit_log() -> str:
-    entries = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(300)))
-    actors = {u.id: u.email for u in db.session.scalars(select(User))}
-    return render_template("admin/audit.html", entries=entries, actors=actors)
+    return render_template("admin/audit.html", entries=audit_entries(actor=current_actor()))
 
 
 @bp.get("/stuck")
-@admin_required
+@login_required
 def stuck() -> str:
     minutes = request.args.get("minutes", type=int) or current_settings().stuck_minutes
-    instances = list(db.session.scalars(stuck_instances_query(minutes).limit(500)))
-    return render_template("admin/stuck.html", instances=instances, minutes=minutes)
+    return render_template("admin/stuck.html", instances=stuck_instances(actor=current_actor(), minutes=minutes),
+                           minutes=minutes)

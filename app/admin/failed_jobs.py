@@ -4,121 +4,101 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
-from sqlalchemy import select
+from flask import flash, redirect, render_template, request, url_for
 
 from app.admin import bp
 from app.errors import Conflict, InvalidInput, NotFound
-from app.extensions import db
-from app.jobs import admin as jobs
-from app.jobs.specs import all_specs
-from app.models import JobAttempt, JobRecord, WorkflowInstance
-from app.services.audit import audit
-from app.services.instances import retry_launch_with_variables
-from app.web.access import admin_required
+from app.services import failed_jobs as service
+from app.services.instances import correct_failed_launch
+from app.web.access import current_actor, login_required
 from app.web.partials import is_fragment_request
 
 
 @bp.get("/failed-jobs")
-@admin_required
+@login_required
 def failed_jobs() -> str:
+    actor = current_actor()
     queue, job_type = request.args.get("queue") or None, request.args.get("type") or None
-    return render_template("admin/failed_jobs.html", jobs=jobs.failed_jobs(queue=queue, job_type=job_type),
-                           groups=jobs.failed_groups(), queue=queue or "", job_type=job_type or "",
-                           job_types=sorted(all_specs()), queues=sorted({j.queue for j in jobs.failed_jobs()}))
+    return render_template("admin/failed_jobs.html",
+                           jobs=service.failed_jobs(actor=actor, queue=queue, job_type=job_type),
+                           groups=service.failed_groups(actor=actor), queue=queue or "", job_type=job_type or "",
+                           job_types=service.job_types(), queues=service.failed_queues(actor=actor))
 
 
 @bp.get("/jobs/<int:job_id>")
-@admin_required
+@login_required
 def job_detail(job_id: int) -> str:
-    job = db.session.get(JobRecord, job_id) or abort(404)
-    attempts = list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
-                                       .order_by(JobAttempt.number)))
-    instance = db.session.get(WorkflowInstance, job.target_id) if job.target_type == "instance" else None
-    return render_template("admin/job_detail.html", job=job, attempts=attempts, instance=instance)
+    detail = service.job_detail(job_id, actor=current_actor())
+    return render_template("admin/job_detail.html", job=detail.job, attempts=detail.attempts,
+                           instance=detail.instance)
 
 
 @bp.post("/failed-jobs/<int:job_id>/retry")
-@admin_required
+@login_required
 def retry(job_id: int) -> Any:
     try:
-        job = jobs.retry_job(job_id)
+        service.retry_failed_job(job_id, actor=current_actor())
     except (NotFound, Conflict) as exc:
         return _answer(exc.message, "error", job_id)
-    audit(current_user, "job.retry", "job", job.id, before={"state": "failed"}, after={"state": job.state})
-    db.session.commit()
     return _answer(f"job {job_id} queued again", "success", job_id, removed=True)
 
 
 @bp.post("/failed-jobs/<int:job_id>/delete")
-@admin_required
+@login_required
 def delete(job_id: int) -> Any:
     try:
-        jobs.delete_job(job_id)
+        service.delete_failed_job(job_id, actor=current_actor())
     except (NotFound, Conflict) as exc:
         return _answer(exc.message, "error", job_id)
-    audit(current_user, "job.delete", "job", job_id)
-    db.session.commit()
     return _answer(f"job {job_id} deleted", "success", job_id, removed=True)
 
 
 @bp.post("/failed-jobs/retry-all")
-@admin_required
+@login_required
 def retry_all() -> Any:
-    queue, job_type = request.form.get("queue") or None, request.form.get("type") or None
-    report = jobs.retry_jobs([j.id for j in jobs.failed_jobs(queue=queue, job_type=job_type, limit=10_000)])
-    audit(current_user, "job.retry_all", "job", "*", after={"requeued": report.requeued, "skipped": report.skipped})
-    db.session.commit()
-    return _report(report)
+    return _report(service.retry_all_failed(actor=current_actor(), queue=request.form.get("queue") or None,
+                                            job_type=request.form.get("type") or None))
 
 
 @bp.post("/failed-jobs/flush")
-@admin_required
+@login_required
 def flush() -> Any:
-    count = jobs.flush_failed()
-    audit(current_user, "job.flush", "job", "*", after={"deleted": count})
-    db.session.commit()
+    count = service.flush_failed_jobs(actor=current_actor())
     flash(f"{count} failed jobs deleted", "success")
     return redirect(url_for(".failed_jobs"))
 
 
 @bp.get("/failed-jobs/groups/preview")
-@admin_required
+@login_required
 def group_preview() -> str:
-    group = _group(request.args.get("job_type", ""), request.args.get("error_shape", ""))
-    return render_template("admin/_group_preview.html", group=group)
+    group = service.failed_group(request.args.get("job_type", ""), request.args.get("error_shape", ""),
+                                 actor=current_actor())
+    template = "admin/_group_preview.html" if is_fragment_request() else "admin/group_preview.html"
+    return render_template(template, group=group)
 
 
 @bp.post("/failed-jobs/groups/retry")
-@admin_required
+@login_required
 def group_retry() -> Any:
-    group = _group(request.form.get("job_type", ""), request.form.get("error_shape", ""))
-    report = jobs.retry_jobs(group["job_ids"] if group else [])
-    audit(current_user, "job.retry_group", "job", "*",
-          before={"job_type": request.form.get("job_type"), "error_shape": request.form.get("error_shape")},
-          after={"requeued": report.requeued, "skipped": report.skipped})
-    db.session.commit()
-    return _report(report)
+    return _report(service.retry_failed_group(request.form.get("job_type", ""), request.form.get("error_shape", ""),
+                                              actor=current_actor()))
 
 
 @bp.post("/jobs/<int:job_id>/correct-and-retry")
-@admin_required
+@login_required
 def correct_and_retry(job_id: int) -> Any:
     try:
         variables = json.loads(request.form.get("variables") or "{}")
-        retry_launch_with_variables(job_id, variables, actor=current_user)
     except ValueError as exc:
         flash(f"variables are not valid JSON: {exc}", "error")
-    except (NotFound, Conflict, InvalidInput) as exc:
+        return redirect(url_for(".job_detail", job_id=job_id))
+    try:
+        correct_failed_launch(job_id, variables, actor=current_actor())
+    except (Conflict, InvalidInput) as exc:
         flash(exc.message, "error")
     else:
         flash("variables corrected; launch queued again", "success")
     return redirect(url_for(".job_detail", job_id=job_id))
-
-
-def _group(job_type: str, error_shape: str) -> dict[str, Any] | None:
-    return next((g for g in jobs.failed_groups() if g["job_type"] == job_type and g["error_shape"] == error_shape), None)
 
 
 def _answer(message: str, category: str, job_id: int, *, removed: bool = False) -> Any:
@@ -129,7 +109,7 @@ def _answer(message: str, category: str, job_id: int, *, removed: bool = False) 
     return redirect(url_for(".failed_jobs"))
 
 
-def _report(report: jobs.RetryReport) -> Any:
+def _report(report: service.RetryReport) -> Any:
     if is_fragment_request():
         return render_template("admin/_retry_report.html", report=report)
     flash(f"{len(report.requeued)} requeued, {len(report.skipped)} skipped", "success")

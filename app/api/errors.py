@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from app.api import bp
 from app.api.responses import fail
 from app.errors import InvalidInput, ServiceUnavailable, SharboardError
-from app.extensions import db
+from app.services.transactions import discard_changes
 
 logger = logging.getLogger("sharboard.api")
 
@@ -29,7 +29,7 @@ def _too_large(exc: RequestEntityTooLarge) -> Any:
 
 @bp.errorhandler(OperationalError)
 def _database_down(exc: OperationalError) -> Any:
-    db.session.rollback()
+    discard_changes()
     logger.error("database unavailable", extra={"error": str(exc)})
     return fail("the service cannot accept work right now; try again shortly", 503, headers={"Retry-After": "30"})
 

@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 
 from flask import Response, g, make_response, request
 
-from app.extensions import db
 from app.services import idempotency
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,8 +29,7 @@ def idempotent(view: F) -> F:
         try:
             response = make_response(view(*args, **kwargs))
         except Exception:
-            db.session.rollback()  # nothing a failed request left in the session may be committed with the release
-            idempotency.remember(user_id, key, 500, "")
+            idempotency.release_after_error(user_id, key)
             raise
         idempotency.remember(user_id, key, response.status_code, response.get_data(as_text=True))
         return response

@@ -6,10 +6,11 @@ from typing import Any
 from flask import Response
 
 from app.api import docs_bp
+from app import states
 from app.api.responses import MAX_PAGE, json_response
 
-WORKFLOW_STATUSES = ["creating", "active", "inactive", "failed"]
-INSTANCE_STATUSES = ["launching", "running", "completed", "failed", "cancelled"]
+WORKFLOW_STATUSES = list(states.WORKFLOW_STATUSES)
+INSTANCE_STATUSES = list(states.INSTANCE_STATUSES)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -89,6 +90,13 @@ PATHS: dict[str, Any] = {
         "delete": {"summary": "Make it inactive and remove it from SHAR (a job)", "parameters": [NAME],
                    "responses": {"202": _answer("deletion queued", _envelope(_ref("Workflow"))),
                                  **_errors(401, 403, 404, 409, 503)}}},
+    "/api/shar/workflows/{name}/owner": {
+        "put": {"summary": "Hand the workflow name to another user (admins)", "parameters": [NAME],
+                "requestBody": _body({"type": "object", "required": ["owner"],
+                                      "properties": {"owner": {"type": "string", "description": "the new owner's e-mail"}}}),
+                "responses": {"200": _answer("handed over", _envelope({"type": "object", "properties": {
+                    "name": {"type": "string"}, "owner": {"type": ["string", "null"]}}})),
+                    **_errors(401, 403, 404, 422, 503)}}},
     "/api/shar/workflows/{workflow_id}/status": {
         "get": {"summary": "Status for polling", "parameters": [
             {"name": "workflow_id", "in": "path", "required": True, "schema": {"type": "integer"}}],

@@ -1,13 +1,10 @@
-"""API: workflows — create (async by default), read, poll status, delete, statistics."""
+"""API: workflows — create (async by default), read, poll status, delete, hand over, statistics."""
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, request
-from sqlalchemy import func, select
 
 from app.api import bp
-from app.api.auth import api_user, own_instances_only, token_required
+from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
 from app.api.responses import (
     MAX_ID,
@@ -20,25 +17,21 @@ from app.api.responses import (
     queued_message,
 )
 from app.config import current_settings
-from app.errors import InvalidInput, PermissionDenied
-from app.extensions import db
-from app.models import JobRecord, Workflow
 from app.serializers import workflow_dict
+from app.services import workflows as service
 from app.services.instances import launch_instance
-from app.services.lookups import get_workflow, get_workflow_by_id, latest_versions_query
-from app.services.statistics import instance_statistics, statistics_by_workflow_name
-from app.services.workflows import create_workflow, delete_workflow
-from app.status import WORKFLOW_STATUSES
+from app.services.statistics import statistics
 
 
 @bp.post("/workflows")
-@token_required(write=True)
+@token_required
 @idempotent
-def create_workflow_route() -> Response:
+def create_workflow() -> Response:
     data = json_body()
     async_ = flag(data, "async", current_settings().shar_async_enabled)
-    result = create_workflow(data.get("name"), data.get("bpmn_xml"), description=optional_text(data, "description") or "",
-                             created_by=api_user().id, callback_url=optional_text(data, "callback_url"), async_=async_)
+    result = service.create_workflow(data.get("name"), data.get("bpmn_xml"), actor=api_user(),
+                                     description=optional_text(data, "description") or "",
+                                     callback_url=optional_text(data, "callback_url"), async_=async_)
     workflow = result.workflow
     body = {"id": workflow.id, "name": workflow.name, "status": workflow.status, "async": async_}
     if not result.created:
@@ -48,86 +41,76 @@ def create_workflow_route() -> Response:
             return json_response({"success": False, "message": f"Workflow creation failed: {workflow.error}",
                                   "data": body, "errors": {"shar": [workflow.error or "unknown error"]}}, 502)
         return ok("Workflow created successfully", body, 201)
-    return ok(_queued_message("Workflow creation", "workflow", workflow.id), body, 202)
+    return ok(queued_message("Workflow creation", result.job), body, 202)
 
 
 @bp.post("/workflows/<name>/launch")
-@token_required(write=True)
+@token_required
 @idempotent
 def launch_workflow(name: str) -> Response:
     data = json_body()
     async_ = flag(data, "async", current_settings().shar_async_enabled)
-    instance = launch_instance(name, data.get("variables"), created_by=api_user().id,
+    launched = launch_instance(name, data.get("variables"), actor=api_user(),
                                callback_url=optional_text(data, "callback_url"), async_=async_)
+    instance = launched.instance
     body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status, "async": async_}
     if not async_:
         if instance.status == "failed":
             return json_response({"success": False, "message": f"Workflow instance launch failed: {instance.error}",
                                   "data": body, "errors": {"shar": [instance.error or "unknown error"]}}, 502)
         return ok("Workflow instance launched successfully", body, 201)
-    return ok(_queued_message("Workflow instance launch", "instance", instance.id), body, 202)
+    return ok(queued_message("Workflow instance launch", launched.job), body, 202)
 
 
 @bp.get("/workflows")
-@token_required()
+@token_required
 def list_workflows() -> Response:
     page, per_page = page_args()
-    query = latest_versions_query()
-    status = request.args.get("status")
-    if status:
-        if status not in WORKFLOW_STATUSES:
-            raise InvalidInput.field("status", f"status must be one of {', '.join(WORKFLOW_STATUSES)}")
-        query = query.where(Workflow.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    workflows = list(db.session.scalars(query.order_by(Workflow.name).offset((page - 1) * per_page).limit(per_page)))
-    statistics = statistics_by_workflow_name([w.name for w in workflows], created_by=own_instances_only())
-    items = [{**workflow_dict(w), "statistics": statistics[w.name]} for w in workflows]
-    return ok("Workflows", {"items": items, "page": page, "per_page": per_page, "total": total}, etag=True)
+    listing = service.list_workflows(actor=api_user(), status=request.args.get("status") or None, page=page,
+                                     per_page=per_page)
+    items = [{**workflow_dict(w), "statistics": listing.statistics[w.name]} for w in listing.items]
+    return ok("Workflows", {"items": items, "page": page, "per_page": per_page, "total": listing.total}, etag=True)
 
 
 @bp.get("/workflows/<name>")
-@token_required()
+@token_required
 def show_workflow(name: str) -> Response:
-    workflow = get_workflow(name)
-    data = workflow_dict(workflow)
-    data["versions"] = [v for (v,) in db.session.execute(
-        select(Workflow.version).where(Workflow.name == name).order_by(Workflow.version))]
+    data = workflow_dict(service.get_workflow(name, actor=api_user()))
+    data["versions"] = service.version_numbers(name, actor=api_user())
+    owner = service.workflow_owner(name)
+    data["owner"] = owner.email if owner else None
     return ok("Workflow", data, etag=True)
 
 
 @bp.get(f"/workflows/<int(max={MAX_ID}):workflow_id>/status")
-@token_required()
+@token_required
 def workflow_status(workflow_id: int) -> Response:
-    workflow = get_workflow_by_id(workflow_id)
+    workflow = service.get_workflow_by_id(workflow_id, actor=api_user())
     return json_response({"status": workflow.status, "ready": workflow.status == "active"}, etag=True)
 
 
 @bp.delete("/workflows/<name>")
-@token_required(write=True)
-def delete_workflow_route(name: str) -> Response:
-    workflow = get_workflow(name)
-    if not (api_user().is_admin or workflow.created_by == api_user().id):
-        raise PermissionDenied("only an admin or the workflow's creator may delete it")
-    workflow = delete_workflow(name, actor=api_user())
-    return ok("Workflow deletion queued; it is inactive and its history is kept", workflow_dict(workflow), 202)
+@token_required
+def delete_workflow(name: str) -> Response:
+    result = service.delete_workflow(name, actor=api_user())
+    return ok("Workflow deletion queued; it is inactive and its history is kept", workflow_dict(result.workflow), 202)
+
+
+@bp.put("/workflows/<name>/owner")
+@token_required
+def transfer_workflow(name: str) -> Response:
+    data = json_body()
+    row = service.transfer_workflow(name, optional_text(data, "owner") or "", actor=api_user())
+    return ok("Workflow handed over", {"name": name, "owner": row.owner.email if row.owner else None})
 
 
 @bp.get("/workflows/<name>/statistics")
-@token_required()
+@token_required
 def workflow_statistics(name: str) -> Response:
-    get_workflow(name)
-    return ok("Statistics", {"workflow": name, **instance_statistics(workflow_name=name,
-                                                                     created_by=own_instances_only())}, etag=True)
+    return ok("Statistics", {"workflow": name, **statistics(actor=api_user(), workflow_name=name)}, etag=True)
 
 
 @bp.get("/statistics")
-@token_required()
+@token_required
 def all_statistics() -> Response:
-    return ok("Statistics", instance_statistics(created_by=own_instances_only()), etag=True)
-
-
-def _queued_message(what: str, target_type: str, target_id: Any) -> str:
-    job = db.session.scalars(select(JobRecord).where(JobRecord.target_type == target_type,
-                                                     JobRecord.target_id == str(target_id))
-                             .order_by(JobRecord.id.desc()).limit(1)).first()
-    return queued_message(what, job)
+    return ok("Statistics", statistics(actor=api_user()), etag=True)

@@ -17,7 +17,6 @@ class SharGroup(AppGroup):
 
         from app.cli.output import fail, one_line
         from app.errors import SharboardError
-        from app.shar.errors import SharError
 
         try:
             return super().invoke(ctx)
@@ -27,8 +26,6 @@ class SharGroup(AppGroup):
             fail(f"the database is unavailable: {str(exc.orig or exc).splitlines()[0]}")
         except RedisError as exc:
             fail(f"the queue (Redis) is unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-        except SharError as exc:
-            fail(f"SHAR: {str(exc).splitlines()[0]}")
 
 
 shar_cli = SharGroup("shar", help="Operate sharboard: the stack, queues, SHAR, workflows and users.")

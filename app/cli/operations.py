@@ -2,42 +2,39 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from app.cli import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
-from app.config import current_settings
 from app.errors import SharboardError
-from app.extensions import db
-from app.jobs import admin as jobs
-from app.models import WorkflowInstance
 from app.serializers import job_dict
+from app.services import failed_jobs
+from app.services.actors import CLI
+from app.services.health import shar_health_now
 from app.services.instances import complete_task, launch_instance
-from app.services.lookups import get_workflow
-from app.services.statistics import instance_statistics
-from app.services.sync import batch_sync, cleanup_instances
+from app.services.statistics import statistics as instance_statistics
+from app.services.sync import cleanup_instances, queue_syncs
+from app.services.transactions import discard_changes
 from app.services.workflows import create_workflow
-from app.shar import current_client
-from app.status import INSTANCE_STATUSES
+from app.states import INSTANCE_STATUSES
 
 
 @shar_cli.command("health")
 @FORMAT_OPTION
 def health(fmt: str) -> None:
     """SHAR's health; exits 1 when SHAR is unhealthy or unreachable."""
-    result = current_client().health()
+    result = shar_health_now(actor=CLI)
     if fmt == "json":
-        emit_json({**asdict(result), "url": current_settings().shar_url()})
+        emit_json(result)
     else:
-        click.echo(f"SHAR at {current_settings().shar_url()}: {result.status}"
-                   + (f" ({result.version})" if result.version else "") + (f" {result.detail}" if result.detail else ""))
-    if not result.healthy:
-        fail(f"SHAR is {result.status}" + (f": {result.detail}" if result.detail else ""))
+        click.echo(f"SHAR at {result['url']}: {result['status']}"
+                   + (f" ({result['version']})" if result["version"] else "")
+                   + (f" {result['detail']}" if result["detail"] else ""))
+    if not result["healthy"]:
+        fail(f"SHAR is {result['status']}" + (f": {result['detail']}" if result["detail"] else ""))
 
 
 @shar_cli.command("sync")
@@ -47,21 +44,11 @@ def health(fmt: str) -> None:
 @FORMAT_OPTION
 def sync(status: str, force: bool, fmt: str) -> None:
     """Queue a sync of instances (running ones by default)."""
-    settings = current_settings()
-    query = select(WorkflowInstance.id).where(WorkflowInstance.status == status)
-    if not force:
-        from datetime import timedelta
-
-        from app.models._base import utcnow
-
-        recent = utcnow() - timedelta(seconds=settings.shar_sync_interval)
-        query = query.where((WorkflowInstance.last_synced_at.is_(None)) | (WorkflowInstance.last_synced_at < recent))
-    ids = list(db.session.scalars(query))
-    queued = batch_sync(ids, queue=settings.shar_sync_queue, delay=settings.shar_sync_batch_delay)
+    batch = queue_syncs(actor=CLI, status=status, force=force)
     if fmt == "json":
-        emit_json({"status": status, "candidates": len(ids), "queued": queued})
+        emit_json({"status": status, "candidates": batch.candidates, "queued": batch.queued})
     else:
-        click.echo(f"queued {queued} syncs of {len(ids)} {status} instances")
+        click.echo(f"queued {batch.queued} syncs of {batch.candidates} {status} instances")
 
 
 @shar_cli.command("cleanup")
@@ -72,11 +59,11 @@ def sync(status: str, force: bool, fmt: str) -> None:
 @FORMAT_OPTION
 def cleanup(days: int, statuses: tuple[str, ...], force: bool, fmt: str) -> None:
     """Delete instances that ended more than --days ago in --status."""
-    count = cleanup_instances(days=days, statuses=statuses, dry_run=True)
+    count = cleanup_instances(actor=CLI, days=days, statuses=statuses, dry_run=True)
     if count and not force and not click.confirm(f"Delete {count} instances ({', '.join(statuses)}, older than {days} days)?",
                                                       err=True):
         fail("nothing deleted")
-    deleted = cleanup_instances(days=days, statuses=statuses) if count else 0
+    deleted = cleanup_instances(actor=CLI, days=days, statuses=statuses) if count else 0
     if fmt == "json":
         emit_json({"deleted": deleted, "days": days, "statuses": list(statuses)})
     else:
@@ -88,9 +75,7 @@ def cleanup(days: int, statuses: tuple[str, ...], force: bool, fmt: str) -> None
 @FORMAT_OPTION
 def statistics(workflow_name: str | None, fmt: str) -> None:
     """Totals, average duration and success rate."""
-    if workflow_name:
-        get_workflow(workflow_name)  # an unknown name is an error, not a row of zeros
-    data = instance_statistics(workflow_name=workflow_name)
+    data = instance_statistics(actor=CLI, workflow_name=workflow_name)
     if fmt == "json":
         emit_json(data)
     else:
@@ -108,7 +93,7 @@ def failed_group() -> None:
 @click.option("--type", "job_type")
 @FORMAT_OPTION
 def failed_list(queue: str | None, job_type: str | None, fmt: str) -> None:
-    rows = [job_dict(j) for j in jobs.failed_jobs(queue=queue, job_type=job_type)]
+    rows = [job_dict(j) for j in failed_jobs.failed_jobs(actor=CLI, queue=queue, job_type=job_type)]
     if fmt == "json":
         emit_json(rows)
     else:
@@ -121,12 +106,11 @@ def failed_list(queue: str | None, job_type: str | None, fmt: str) -> None:
 def failed_retry(job_id: str, fmt: str) -> None:
     """Retry one failed job by id, or `all`."""
     if job_id == "all":
-        ids = [j.id for j in jobs.failed_jobs(limit=100_000)]
+        report = failed_jobs.retry_all_failed(actor=CLI)
     elif job_id.isdigit():
-        ids = [int(job_id)]
+        report = failed_jobs.retry_failed_jobs([int(job_id)], actor=CLI, action="job.retry")
     else:
         fail("give a job id or `all`")
-    report = jobs.retry_jobs(ids)
     if fmt == "json":
         emit_json({"requeued": report.requeued, "skipped": report.skipped})
     else:
@@ -140,8 +124,8 @@ def failed_retry(job_id: str, fmt: str) -> None:
 @failed_group.command("flush")
 @FORMAT_OPTION
 def failed_flush(fmt: str) -> None:
-    """Delete every failed job record."""
-    count = jobs.flush_failed()
+    """Delete every failed job record (also `flask shar queue clear`)."""
+    count = failed_jobs.flush_failed_jobs(actor=CLI)
     emit_json({"deleted": count}) if fmt == "json" else click.echo(f"deleted {count} failed jobs")
 
 
@@ -175,7 +159,7 @@ def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
             outcome = "would run" if dry_run else action(item)
             results.append({"index": index, "ok": True, "result": outcome})
         except (SharboardError, OSError, KeyError) as exc:
-            db.session.rollback()
+            discard_changes()
             results.append({"index": index, "ok": False, "error": getattr(exc, "message", str(exc))})
     if fmt == "json":
         emit_json(results)
@@ -199,7 +183,7 @@ def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool,
 
     def create(item: dict[str, Any]) -> str:
         xml = item.get("bpmn_xml") or (base / item["file"]).read_text(encoding="utf-8")
-        workflow = create_workflow(item["name"], xml, description=item.get("description", "")).workflow
+        workflow = create_workflow(item["name"], xml, actor=CLI, description=item.get("description", "")).workflow
         return f"{workflow.name} v{workflow.version} {workflow.status}"
     if file is None and not bpmn_files:
         fail("give a JSON file or --bpmn")
@@ -217,7 +201,7 @@ def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool,
 def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Launch instances from [{"workflow", "variables"?}, ...] or --workflow options."""
     def launch(item: dict[str, Any]) -> str:
-        instance = launch_instance(item["workflow"], item.get("variables") or {})
+        instance = launch_instance(item["workflow"], item.get("variables") or {}, actor=CLI).instance
         return f"{instance.id} {instance.status}"
     _run_batch(_items(file, workflows, "workflow"), launch, dry_run, fmt)
 
@@ -230,7 +214,7 @@ def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, f
 def batch_complete(file: Path | None, instances: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Complete waiting tasks from [{"instance", "variables"?}, ...] or --instance options."""
     def complete(item: dict[str, Any]) -> str:
-        return f"job {complete_task(item['instance'], variables=item.get('variables')).id} queued"
+        return f"job {complete_task(item['instance'], actor=CLI, variables=item.get('variables')).id} queued"
     _run_batch(_items(file, instances, "instance"), complete, dry_run, fmt)
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 import httpx
-from flask_migrate import upgrade
 
 from app.cli import shar_cli
 from app.cli.output import fail
 from app.cli.processes import ProcessGroup, flask_command
-from app.cli.users import ensure_user
 from app.config import Settings, current_settings
+from app.runtime import migrate_database
+from app.services.actors import CLI as SYSTEM_SETUP
+from app.services.users import ensure_admin
 
 
 @shar_cli.command("up")
@@ -23,8 +24,8 @@ from app.config import Settings, current_settings
 def up(workers: int) -> None:
     """Migrate the database, create the first admin, and run every process until Ctrl-C."""
     settings = current_settings()
-    upgrade()
-    _first_admin()
+    migrate_database()
+    _first_admin(settings)
     group = ProcessGroup()
     try:
         if settings.uses_local_shar:
@@ -59,19 +60,10 @@ def engine_command(settings: Settings) -> list[str]:
             str(settings.local_shar_port), "--db", str(db_path)]
 
 
-def _first_admin() -> None:
-    email = os.environ.get("SHARBOARD_ADMIN_EMAIL", "admin@localhost")
-    password = os.environ.get("SHARBOARD_ADMIN_PASSWORD")
-    from app.extensions import db
-    from app.models import User
-
-    if db.session.query(User).filter_by(role="admin").first():
-        return
-    user, password_used = ensure_user(email, password, role="admin", name="Administrator")
-    if password is None:
-        click.echo(f"created admin {user.email} with password {password_used}")
-    else:
-        click.echo(f"created admin {user.email}")
+def _first_admin(settings: Settings) -> None:
+    new = ensure_admin(settings.admin_email, settings.admin_password or None, actor=SYSTEM_SETUP)
+    if new is not None:
+        click.echo(f"created admin {new.user.email}" + (f" with password {new.password}" if new.generated else ""))
 
 
 def _wait_for(url: str, what: str, timeout: float = 60.0) -> None:

@@ -1,14 +1,13 @@
 """`flask shar user create` and `flask shar token create`."""
 from __future__ import annotations
 
-import secrets
-
 import click
 
 from app.cli import shar_cli
-from app.cli.output import FORMAT_OPTION, emit_json, fail
-from app.extensions import db
-from app.models import ROLES, ApiToken, User
+from app.cli.output import FORMAT_OPTION, emit_json
+from app.models import ROLES
+from app.services import users as service
+from app.services.actors import CLI
 
 
 @shar_cli.group("user")
@@ -24,15 +23,12 @@ def user_group() -> None:
 @FORMAT_OPTION
 def create_user(email: str, password: str | None, role: str, name: str, fmt: str) -> None:
     """Create a user."""
-    if db.session.query(User).filter_by(email=email.lower()).first():
-        fail(f"a user {email} exists already")
-    generated = password is None
-    user, password = ensure_user(email, password, role=role, name=name)
+    new = service.create_user(email, actor=CLI, password=password, role=role, name=name)
     if fmt == "json":
-        emit_json({"id": user.id, "email": user.email, "role": user.role,
-                   "password": password if generated else None})
+        emit_json({"id": new.user.id, "email": new.user.email, "role": new.user.role,
+                   "password": new.password if new.generated else None})
     else:
-        click.echo(f"created {role} {user.email}" + (f" with password {password}" if generated else ""))
+        click.echo(f"created {role} {new.user.email}" + (f" with password {new.password}" if new.generated else ""))
 
 
 @shar_cli.group("token")
@@ -45,22 +41,4 @@ def token_group() -> None:
 @click.option("--name", default="cli")
 def create_token(email: str, name: str) -> None:
     """Create an API token; prints the token alone on stdout."""
-    user = db.session.query(User).filter_by(email=email.lower()).first()
-    if user is None:
-        fail(f"no user {email}")
-    token, plain = ApiToken.issue(user, name)
-    db.session.add(token)
-    db.session.commit()
-    click.echo(plain)
-
-
-def ensure_user(email: str, password: str | None, *, role: str, name: str = "") -> tuple[User, str]:
-    """The user with this e-mail, created if missing; returns it and its (maybe generated) password."""
-    password = password or secrets.token_urlsafe(12)
-    user = db.session.query(User).filter_by(email=email.lower()).first()
-    if user is None:
-        user = User(email=email.lower(), name=name or email.split("@")[0], role=role)
-        user.set_password(password)
-        db.session.add(user)
-        db.session.commit()
-    return user, password
+    click.echo(service.issue_token(actor=CLI, email=email, name=name).plain)

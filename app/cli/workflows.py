@@ -6,18 +6,15 @@ import time
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from app.cli import shar_cli
-from app.cli.output import FORMAT_OPTION, emit_json, fail, service_errors, table
-from app.extensions import db
-from app.models import JobRecord, Workflow, WorkflowInstance
+from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.serializers import instance_dict, job_dict, workflow_dict
-from app.services.instances import complete_task, launch_instance
-from app.services.lookups import get_instance, get_workflow, latest_versions_query
-from app.services.sync import sync_now
-from app.services.workflows import create_workflow, delete_workflow
-from app.status import INSTANCE_STATUSES
+from app.services import instances as instance_service
+from app.services import workflows as workflow_service
+from app.services.actors import CLI
+from app.services.sync import sync_instance_now
+from app.states import INSTANCE_STATUSES
 
 
 def parse_variables(raw: str | None) -> dict:
@@ -34,7 +31,7 @@ def parse_variables(raw: str | None) -> dict:
 
 @shar_cli.group("workflow")
 def workflow_group() -> None:
-    """Create, list, launch, delete and export workflows."""
+    """Create, list, launch, delete, hand over and export workflows."""
 
 
 @workflow_group.command("create")
@@ -43,14 +40,14 @@ def workflow_group() -> None:
 @click.option("--description", default="")
 @click.option("--sync", "blocking", is_flag=True, help="Wait for SHAR instead of queueing (default: SHAR_ASYNC_ENABLED).")
 @FORMAT_OPTION
-@service_errors
 def create(name: str, file: Path, description: str, blocking: bool, fmt: str) -> None:
     """Create workflow NAME from a BPMN FILE (queued unless --sync)."""
     try:
         xml = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text")
-    result = create_workflow(name, xml, description=description, async_=False if blocking else None)
+    result = workflow_service.create_workflow(name, xml, actor=CLI, description=description,
+                                              async_=False if blocking else None)
     workflow = result.workflow
     if fmt == "json":
         emit_json({"id": workflow.id, "name": workflow.name, "status": workflow.status, "version": workflow.version})
@@ -58,14 +55,14 @@ def create(name: str, file: Path, description: str, blocking: bool, fmt: str) ->
         click.echo(f"{workflow.name} v{workflow.version}: {workflow.status}" + ("" if result.created else " (unchanged)"))
     if workflow.status == "failed":
         fail(f"creation failed: {workflow.error}")
-    _warn_if_not_queued("workflow", workflow.id)
+    warn_if_not_queued(result.job)
 
 
 @workflow_group.command("list")
 @FORMAT_OPTION
 def list_workflows(fmt: str) -> None:
     """The latest version of each workflow."""
-    rows = [workflow_dict(w) for w in db.session.scalars(latest_versions_query().order_by(Workflow.name))]
+    rows = [workflow_dict(w) for w in workflow_service.list_workflows(actor=CLI, with_total=False).items]
     if fmt == "json":
         emit_json(rows)
     else:
@@ -78,17 +75,16 @@ def list_workflows(fmt: str) -> None:
 @click.option("--wait", is_flag=True, help="Wait until the instance has left `launching`.")
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @FORMAT_OPTION
-@service_errors
 def launch(name: str, variables: str | None, wait: bool, timeout: float, fmt: str) -> None:
     """Launch an instance of NAME."""
-    instance = launch_instance(name, parse_variables(variables))
-    if _warn_if_not_queued("instance", instance.id) and wait:
+    launched = instance_service.launch_instance(name, parse_variables(variables), actor=CLI)
+    instance = launched.instance
+    if warn_if_not_queued(launched.job) and wait:
         fail(f"instance {instance.id} is stored but the queue is unavailable; not waiting")
     deadline = time.monotonic() + timeout
     while wait and instance.status == "launching" and time.monotonic() < deadline:
         time.sleep(0.5)
-        db.session.expire_all()
-        instance = db.session.get(WorkflowInstance, instance.id)
+        instance = instance_service.get_instance(instance.id, actor=CLI, fresh=True)
     _show_instance(instance, fmt)
     if wait and instance.status in ("launching", "failed"):
         fail(f"instance {instance.id} is {instance.status}" + (f": {instance.error}" if instance.error else ""))
@@ -98,27 +94,37 @@ def launch(name: str, variables: str | None, wait: bool, timeout: float, fmt: st
 @click.argument("name")
 @click.option("--force", is_flag=True, help="Do not ask.")
 @FORMAT_OPTION
-@service_errors
 def delete(name: str, force: bool, fmt: str) -> None:
     """Make NAME inactive and remove it from SHAR."""
-    get_workflow(name)
+    workflow_service.get_workflow(name, actor=CLI)
     if not force and not click.confirm(f"Delete workflow {name}?", err=True):
         fail("not deleted")
-    workflow = delete_workflow(name)
+    result = workflow_service.delete_workflow(name, actor=CLI)
     if fmt == "json":
-        emit_json(workflow_dict(workflow))
+        emit_json(workflow_dict(result.workflow))
     else:
         click.echo(f"{name} is inactive; removal from SHAR is queued")
+    warn_if_not_queued(result.job)
+
+
+@workflow_group.command("transfer")
+@click.argument("name")
+@click.argument("owner_email")
+@FORMAT_OPTION
+def transfer(name: str, owner_email: str, fmt: str) -> None:
+    """Hand workflow NAME to the user OWNER_EMAIL."""
+    row = workflow_service.transfer_workflow(name, owner_email, actor=CLI)
+    owner = row.owner.email if row.owner else None
+    emit_json({"name": name, "owner": owner}) if fmt == "json" else click.echo(f"{name} now belongs to {owner}")
 
 
 @workflow_group.command("export")
 @click.argument("name")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default stdout).")
 @click.option("--format", "fmt", type=click.Choice(["bpmn", "json"]), default="bpmn", show_default=True)
-@service_errors
 def export(name: str, output: Path | None, fmt: str) -> None:
     """Write NAME's latest BPMN (or its JSON with the BPMN inside)."""
-    workflow = get_workflow(name)
+    workflow = workflow_service.get_workflow(name, actor=CLI)
     text = workflow.bpmn_xml if fmt == "bpmn" else json.dumps(workflow_dict(workflow, with_bpmn=True), indent=2)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -139,12 +145,9 @@ def instance_group() -> None:
 @FORMAT_OPTION
 def list_instances(workflow_name: str | None, status: str | None, limit: int, fmt: str) -> None:
     """Newest instances first."""
-    query = select(WorkflowInstance).join(Workflow).order_by(WorkflowInstance.created_at.desc()).limit(limit)
-    if workflow_name:
-        query = query.where(Workflow.name == workflow_name)
-    if status:
-        query = query.where(WorkflowInstance.status == status)
-    rows = [instance_dict(i) for i in db.session.scalars(query)]
+    filters = instance_service.InstanceFilter(status=status, workflow=workflow_name)
+    listing = instance_service.list_instances(actor=CLI, filters=filters, per_page=limit, with_total=False)
+    rows = [instance_dict(i) for i in listing.items]
     if fmt == "json":
         emit_json(rows)
     else:
@@ -155,17 +158,11 @@ def list_instances(workflow_name: str | None, status: str | None, limit: int, fm
 @click.argument("instance_id")
 @click.option("--sync", "refresh", is_flag=True, help="Read it from SHAR first.")
 @FORMAT_OPTION
-@service_errors
 def show(instance_id: str, refresh: bool, fmt: str) -> None:
     """One instance."""
-    instance = get_instance(instance_id)
-    if refresh:
-        from app.shar import SharError
-
-        try:
-            sync_now(instance)
-        except SharError as exc:
-            fail(f"SHAR: {exc}")
+    instance = instance_service.get_instance(instance_id, actor=CLI)
+    if refresh and instance.status == "running":
+        instance = sync_instance_now(instance_id, actor=CLI)
     _show_instance(instance, fmt)
 
 
@@ -173,31 +170,28 @@ def show(instance_id: str, refresh: bool, fmt: str) -> None:
 @click.argument("instance_id")
 @click.option("--variables", help="A JSON object merged into the instance.")
 @FORMAT_OPTION
-@service_errors
 def complete(instance_id: str, variables: str | None, fmt: str) -> None:
     """Queue the completion of the instance's waiting user task."""
-    job = complete_task(instance_id, variables=parse_variables(variables))
+    job = instance_service.complete_task(instance_id, actor=CLI, variables=parse_variables(variables))
     if fmt == "json":
         emit_json(job_dict(job))
     else:
         click.echo(f"completion queued (job {job.id})")
-    _warn_if_not_queued("instance", instance_id)
+    warn_if_not_queued(job)
 
 
-def _warn_if_not_queued(target_type: str, target_id: object) -> bool:
-    """Say on stderr when the newest job for the target is stored but Redis refused it."""
-    job = db.session.scalars(select(JobRecord).where(JobRecord.target_type == target_type,
-                                                     JobRecord.target_id == str(target_id))
-                             .order_by(JobRecord.id.desc()).limit(1)).first()
-    if job is None or not job.enqueue_error:
+def warn_if_not_queued(job: object) -> bool:
+    """Say on stderr when the operation's job is stored but the queue refused it."""
+    error = getattr(job, "enqueue_error", None)
+    if not error:
         return False
-    click.echo(f"warning: job {job.id} is stored but not queued ({job.enqueue_error}); "
+    click.echo(f"warning: job {getattr(job, 'id', '?')} is stored but not queued ({error}); "
                "it is queued when the queue is back", err=True)
     return True
 
 
-def _show_instance(instance: WorkflowInstance, fmt: str) -> None:
-    data = instance_dict(instance)
+def _show_instance(instance: object, fmt: str) -> None:
+    data = instance_dict(instance)  # type: ignore[arg-type]
     if fmt == "json":
         emit_json(data)
     else:

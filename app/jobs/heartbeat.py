@@ -15,7 +15,7 @@ from flask import Flask
 from huey.consumer import Consumer
 
 from app.extensions import db
-from app.models import PeriodicRun
+from app.models import ConsumerHeartbeat
 from app.models._base import utcnow
 
 logger = logging.getLogger("sharboard.heartbeat")
@@ -24,21 +24,21 @@ INTERVAL = 5.0
 TTL = timedelta(seconds=INTERVAL * 3)
 
 
-def _key(queue: str) -> str:
-    return f"consumer:{queue}"
-
-
 def beat(queue: str) -> None:
-    row = db.session.get(PeriodicRun, _key(queue)) or PeriodicRun(name=_key(queue))
     now = utcnow()
-    row.last_finished_at, row.lease_until = now, now + TTL
+    row = db.session.get(ConsumerHeartbeat, queue) or ConsumerHeartbeat(queue=queue)
+    row.beat_at, row.alive_until = now, now + TTL
     db.session.add(row)
     db.session.commit()
 
 
 def consumer_alive(queue: str) -> bool:
-    row = db.session.get(PeriodicRun, _key(queue))
-    return bool(row and row.lease_until and row.lease_until > utcnow())
+    row = db.session.get(ConsumerHeartbeat, queue)
+    return bool(row and row.alive_until > utcnow())
+
+
+def last_beat(queue: str) -> ConsumerHeartbeat | None:
+    return db.session.get(ConsumerHeartbeat, queue)
 
 
 class HeartbeatConsumer(Consumer):

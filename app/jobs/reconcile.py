@@ -15,6 +15,8 @@ from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
+from app.states import OPEN_JOB_STATES, JobState
+from app.status import move_job
 
 logger = logging.getLogger("sharboard.shar.reconcile")
 
@@ -38,7 +40,7 @@ def reconcile() -> ReconcileReport:
     report = ReconcileReport()
     settings = current_settings()
     now = utcnow()
-    open_jobs = db.session.scalars(select(JobRecord).where(JobRecord.state.in_(("queued", "retrying", "running"))))
+    open_jobs = db.session.scalars(select(JobRecord).where(JobRecord.state.in_(OPEN_JOB_STATES)))
     for job in list(open_jobs):
         spec = spec_for(job.job_type)
         stale = timedelta(seconds=spec.effective_timeout(settings))
@@ -74,11 +76,11 @@ def _recover_interrupted(job: JobRecord, report: ReconcileReport) -> None:
     job.last_error = message
     report.interrupted.append(job.id)
     if job.attempts < job.max_attempts:
-        job.state, job.next_attempt_at = "queued", None
+        move_job(job, JobState.QUEUED, next_attempt_at=None)
         db.session.commit()
         _requeue(job, now, report)
         return
-    job.state, job.finished_at = "failed", now
+    move_job(job, JobState.FAILED, finished_at=now)
     db.session.commit()
     report.failed.append(job.id)
     fail_for_good(job, spec_for(job.job_type), WorkerLost(message))

@@ -22,6 +22,8 @@ from app.jobs.specs import JobSpec, spec_for
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
 from app.shar.errors import SharRetryableError
+from app.states import JobState
+from app.status import move_job
 
 logger = logging.getLogger("sharboard.shar.jobs")
 RETRYABLE = (SharRetryableError, RetryableJobError, TaskTimeout, OperationalError, OSError)
@@ -52,7 +54,7 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
     else:
         now = utcnow()
         attempt.outcome, attempt.ended_at = "succeeded", now
-        job.state, job.finished_at, job.next_attempt_at = "succeeded", now, None
+        move_job(job, JobState.SUCCEEDED, finished_at=now, next_attempt_at=None)
         db.session.commit()
         logger.info("job succeeded", extra=_log(job, attempt))
     return job
@@ -63,9 +65,9 @@ def _claim(job: JobRecord) -> bool:
     now = utcnow()
     result = db.session.execute(
         update(JobRecord)
-        .where(JobRecord.id == job.id, JobRecord.state.in_(("queued", "retrying")),
+        .where(JobRecord.id == job.id, JobRecord.state.in_((JobState.QUEUED, JobState.RETRYING)),
                or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now + EARLY_TOLERANCE))
-        .values(state="running", attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
+        .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -98,12 +100,12 @@ def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exc
     job.last_error = message
     if retry:
         wait = spec.wait_before(job.attempts + 1, time_scale=current_settings().time_scale)
-        job.state, job.next_attempt_at = "retrying", now + timedelta(seconds=wait)
+        move_job(job, JobState.RETRYING, next_attempt_at=now + timedelta(seconds=wait))
         db.session.commit()
         logger.warning("job attempt failed; will retry", extra={**_log(job, attempt), "wait": wait, "error": message})
         enqueue(job, delay=wait)
         return
-    job.state, job.finished_at, job.next_attempt_at = "failed", now, None
+    move_job(job, JobState.FAILED, finished_at=now, next_attempt_at=None)
     db.session.commit()
     logger.error("job failed", extra={**_log(job, attempt), "error": message})
     fail_for_good(job, spec, exc)

@@ -1,8 +1,9 @@
 """The periodic scheduler: one small loop that starts the periodic work on time.
 
-Due times are kept in SQL (periodic_runs) and claimed with a compare-and-set, so a
+Due times are kept in SQL (schedule_runs) and claimed with a compare-and-set, so a
 restarted or doubled scheduler neither skips nor repeats a run. Huey's own crontab
-works in whole minutes; SHAR_SYNC_INTERVAL is in seconds, hence this loop.
+works in whole minutes; SHAR_SYNC_INTERVAL is in seconds, hence this loop. What runs
+when is declared in app.tasks.schedule.
 """
 from __future__ import annotations
 
@@ -17,10 +18,7 @@ from sqlalchemy import update
 
 from app.config import Settings, current_settings
 from app.extensions import db
-from app.jobs.admin import prune_finished
-from app.jobs.dispatch import submit
-from app.jobs.reconcile import reconcile
-from app.models import PeriodicRun
+from app.models import ScheduleRun
 from app.models._base import utcnow
 
 logger = logging.getLogger("sharboard.scheduler")
@@ -52,37 +50,13 @@ def daily_at(at: time) -> Due:
     return due
 
 
-def _submit_periodic_sync(settings: Settings) -> object:
-    return submit("periodic_sync", target_type="system", target_id="periodic_sync")
-
-
-def _submit_cleanup(settings: Settings) -> object:
-    return submit("cleanup", target_type="system", target_id="cleanup",
-                  payload={"days": settings.cleanup_days, "statuses": list(settings.cleanup_statuses)})
-
-
-def _check_health(settings: Settings) -> object:
-    from app.services.health import check_shar_health
-
-    return check_shar_health()["status"]
-
-
-ENTRIES: tuple[Periodic, ...] = (
-    Periodic("schedule:shar_health", every(lambda s: 15.0), _check_health),
-    Periodic("schedule:periodic_sync", every(lambda s: s.shar_sync_interval), _submit_periodic_sync),
-    Periodic("schedule:reconcile", every(lambda s: s.reconcile_interval), lambda s: reconcile()),
-    Periodic("schedule:cleanup", daily_at(time(2, 0)), _submit_cleanup),
-    Periodic("schedule:prune_jobs", daily_at(time(3, 0)), lambda s: prune_finished(s.job_retention_days)),
-)
-
-
-def tick(entries: tuple[Periodic, ...] = ENTRIES) -> list[str]:
+def tick(entries: tuple[Periodic, ...]) -> list[str]:
     """Start whatever is due now; returns the names started."""
     settings = current_settings()
     started = []
     for entry in entries:
         now = utcnow()
-        row = db.session.get(PeriodicRun, entry.name)
+        row = db.session.get(ScheduleRun, entry.name)
         last = row.last_started_at if row else None
         verdict = entry.due(now, last, settings)
         if verdict is False or not _claim(entry.name, last, now):
@@ -102,35 +76,36 @@ def tick(entries: tuple[Periodic, ...] = ENTRIES) -> list[str]:
 
 
 def _claim(name: str, seen: datetime | None, now: datetime) -> bool:
-    if seen is None and db.session.get(PeriodicRun, name) is None:
-        db.session.add(PeriodicRun(name=name, last_started_at=now))
+    if seen is None and db.session.get(ScheduleRun, name) is None:
+        db.session.add(ScheduleRun(name=name, last_started_at=now))
         try:
             db.session.commit()
             return True
         except Exception:
             db.session.rollback()
             return False
-    condition = PeriodicRun.last_started_at.is_(None) if seen is None else PeriodicRun.last_started_at == seen
-    result = db.session.execute(update(PeriodicRun).where(PeriodicRun.name == name, condition)
+    condition = ScheduleRun.last_started_at.is_(None) if seen is None else ScheduleRun.last_started_at == seen
+    result = db.session.execute(update(ScheduleRun).where(ScheduleRun.name == name, condition)
                                 .values(last_started_at=now).execution_options(synchronize_session=False))
     db.session.commit()
     return result.rowcount == 1
 
 
 def _finish(name: str, result: str) -> None:
-    db.session.execute(update(PeriodicRun).where(PeriodicRun.name == name)
+    db.session.execute(update(ScheduleRun).where(ScheduleRun.name == name)
                        .values(last_finished_at=utcnow(), last_result=result)
                        .execution_options(synchronize_session=False))
     db.session.commit()
 
 
-def run_scheduler(app: Flask, stop: threading.Event, *, interval: float = 1.0) -> None:
+def run_scheduler(app: Flask, stop: threading.Event, entries: tuple[Periodic, ...], *,
+                  interval: float = 1.0) -> None:
     """Tick every `interval` seconds until `stop` is set."""
     logger.info("scheduler started")
     while not stop.is_set():
         with app.app_context():
             try:
-                tick()
+                tick(entries)
             except Exception:
                 db.session.rollback()
                 logger.exception("scheduler tick failed")  # the database may be briefly away

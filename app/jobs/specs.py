@@ -1,16 +1,20 @@
 """What each kind of job is: its queue, attempts, waits, time limit, and the code it runs.
 
 The numbers for SHAR jobs are the seed's. A handler receives the JobRecord; it raises
-to fail the attempt. `on_failure` runs once, when the last attempt has failed.
+to fail the attempt. `on_failure` runs once, when the last attempt has failed. The specs
+themselves are declared in app.tasks, and installed on the app by create_app: this
+package never imports the services whose work it runs.
 """
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from app.config import Settings
     from app.models import JobRecord
 
@@ -49,35 +53,39 @@ class JobSpec:
         return wait * time_scale
 
 
-_SPECS: dict[str, JobSpec] = {}
+class JobRegistry:
+    """The job kinds an app knows, by type: built once from app.tasks, held by the app."""
+
+    def __init__(self, specs: Iterable[JobSpec]) -> None:
+        self._specs: dict[str, JobSpec] = {}
+        for spec in specs:
+            if spec.job_type in self._specs:
+                raise ValueError(f"job type {spec.job_type!r} is defined twice")
+            self._specs[spec.job_type] = spec
+
+    def spec(self, job_type: str) -> JobSpec:
+        try:
+            return self._specs[job_type]
+        except KeyError:
+            raise KeyError(f"no handler for job type {job_type!r}") from None
+
+    def all(self) -> dict[str, JobSpec]:
+        return dict(self._specs)
 
 
-def register(spec: JobSpec) -> JobSpec:
-    _SPECS[spec.job_type] = spec
-    return spec
+EXTENSION_KEY = "sharboard.jobs"
 
 
-def job(job_type: str, *, queue: str, attempts: int, waits: tuple[float, ...] = (),
-        timeout: int = 300, on_failure: FailureHandler | None = None,
-        on_retry: Handler | None = None, jitter: bool = False) -> Callable[[Handler], Handler]:
-    """Decorator: make the function the handler of `job_type`."""
-    def decorate(func: Handler) -> Handler:
-        register(JobSpec(job_type, queue, attempts, waits, timeout, func, on_failure, jitter, on_retry))
-        return func
-    return decorate
+def install(app: Flask, registry: JobRegistry) -> None:
+    app.extensions[EXTENSION_KEY] = registry
 
 
 def spec_for(job_type: str) -> JobSpec:
-    _load_handlers()
-    try:
-        return _SPECS[job_type]
-    except KeyError:
-        raise KeyError(f"no handler for job type {job_type!r}") from None
+    return _registry().spec(job_type)
 
 
 def all_specs() -> dict[str, JobSpec]:
-    _load_handlers()
-    return dict(_SPECS)
+    return _registry().all()
 
 
 def exponential_waits(base: float, cap: float, count: int) -> tuple[float, ...]:
@@ -85,8 +93,7 @@ def exponential_waits(base: float, cap: float, count: int) -> tuple[float, ...]:
     return tuple(min(base * 2 ** i, cap) for i in range(count))
 
 
-def _load_handlers() -> None:
-    # The services define the handlers; importing them registers every spec.
-    from app.notifications import email  # noqa: F401
-    from app.services import instances, sync, workflows  # noqa: F401
-    from app.webhooks import delivery  # noqa: F401
+def _registry() -> JobRegistry:
+    from flask import current_app
+
+    return current_app.extensions[EXTENSION_KEY]

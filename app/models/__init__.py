@@ -1,12 +1,13 @@
 """The data model; importing this package registers every table."""
 from app.models.activity import ActivityEvent
-from app.models.audit import AuditEntry, IdempotentResponse, PeriodicRun
+from app.models.audit import AuditEntry, IdempotentResponse
 from app.models.instance import WorkflowInstance
 from app.models.job_record import JobAttempt, JobRecord
 from app.models.notification import Notification
+from app.models.periodic import ConsumerHeartbeat, Lease, ScheduleRun, SharHealthCheck
 from app.models.user import ROLES, ApiToken, User
 from app.models.webhook import WebhookDelivery
-from app.models.workflow import Workflow
+from app.models.workflow import Workflow, WorkflowName
 
 __all__ = [
     "ROLES",
@@ -17,9 +18,13 @@ __all__ = [
     "JobAttempt",
     "JobRecord",
     "Notification",
-    "PeriodicRun",
+    "ConsumerHeartbeat",
+    "Lease",
+    "ScheduleRun",
+    "SharHealthCheck",
     "User",
     "WebhookDelivery",
     "Workflow",
+    "WorkflowName",
     "WorkflowInstance",
 ]

@@ -17,6 +17,8 @@ class AuditEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Who acted, as shown: a user's e-mail, or a system actor such as `system:cli`.
+    actor_name: Mapped[str] = mapped_column(String(255), default="")
     action: Mapped[str] = mapped_column(String(60))
     target_type: Mapped[str] = mapped_column(String(30))
     target_id: Mapped[str] = mapped_column(String(36))
@@ -36,16 +38,3 @@ class IdempotentResponse(db.Model):
     status_code: Mapped[int]
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class PeriodicRun(db.Model):
-    """When each periodic task last ran: shown on the admin queues page."""
-
-    __tablename__ = "periodic_runs"
-
-    name: Mapped[str] = mapped_column(String(60), primary_key=True)
-    last_started_at: Mapped[datetime | None]
-    last_finished_at: Mapped[datetime | None]
-    last_result: Mapped[str | None] = mapped_column(Text)
-    # Held while a run is under way, so two schedulers or consumers never overlap.
-    lease_until: Mapped[datetime | None]

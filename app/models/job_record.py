@@ -14,7 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models._base import utcnow
 
-JOB_STATES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled")
 
 
 class JobRecord(db.Model):

@@ -40,3 +40,15 @@ class Workflow(db.Model):
 
     def __repr__(self) -> str:
         return f"<Workflow {self.name} v{self.version} {self.status}>"
+
+
+class WorkflowName(db.Model):
+    """A workflow name and its owner: the creator of its first version, or whom an admin
+    handed it to. Only the owner or an admin may add versions or delete it."""
+    __tablename__ = "workflow_names"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User | None] = relationship()

@@ -38,7 +38,3 @@ def notify(user_id: int | None, *, kind: str, subject_type: str, subject_id: str
     if user.email_notifications:
         submit("send_email", target_type="notification", target_id=note.id)
     return note
-
-
-def unread_count(user_id: int) -> int:
-    return db.session.query(Notification).filter_by(user_id=user_id, read_at=None).count()

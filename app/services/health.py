@@ -1,38 +1,42 @@
-"""SHAR's health as last seen by the scheduler: web pages read this, never SHAR itself."""
+"""SHAR's health: checked by the scheduler and stored, so pages never wait on SHAR; asked
+directly only by the CLI's `health` command."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from app.extensions import db
-from app.models import PeriodicRun
 from app.config import current_settings
+from app.extensions import db
+from app.models import SharHealthCheck
+from app.models._base import utcnow
+from app.services.actors import Actor
 from app.shar import client_for
 
-CHECK_NAME = "shar_health"
+CHECK_NAME = "shar"
 
 
 def check_shar_health() -> dict[str, Any]:
     """Ask SHAR (from the scheduler) and store the answer for the pages."""
     settings = current_settings()
     # A short timeout: the scheduler's other duties must not wait on a hanging SHAR.
-    health = client_for(settings.shar_url(), min(settings.shar_timeout, 5.0)).health()
-    result = asdict(health)
-    row = db.session.get(PeriodicRun, CHECK_NAME) or PeriodicRun(name=CHECK_NAME)
-    row.last_result = json.dumps(result)
-    from app.models._base import utcnow
-
-    row.last_finished_at = utcnow()
+    result = asdict(client_for(settings.shar_url(), min(settings.shar_timeout, 5.0)).health())
+    row = db.session.get(SharHealthCheck, CHECK_NAME) or SharHealthCheck(name=CHECK_NAME)
+    row.result, row.checked_at = result, utcnow()
     db.session.add(row)
     db.session.commit()
     return result
 
 
+def shar_health_now(*, actor: Actor) -> dict[str, Any]:
+    """SHAR's health asked now, with its URL (never raises: an unreachable SHAR is a status)."""
+    settings = current_settings()
+    return {**asdict(client_for(settings.shar_url(), settings.shar_timeout).health()), "url": settings.shar_url()}
+
+
 def last_shar_health() -> tuple[dict[str, Any] | None, datetime | None]:
     """The stored health and when it was checked; (None, None) before the first check."""
-    row = db.session.get(PeriodicRun, CHECK_NAME)
-    if row is None or not row.last_result:
+    row = db.session.get(SharHealthCheck, CHECK_NAME)
+    if row is None:
         return None, None
-    return json.loads(row.last_result), row.last_finished_at
+    return row.result, row.checked_at

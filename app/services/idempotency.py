@@ -52,3 +52,9 @@ def remember(user_id: int, key: str, status_code: int, body: str) -> None:
     else:
         row.status_code, row.body = status_code, body
     db.session.commit()
+
+
+def release_after_error(user_id: int, key: str) -> None:
+    """The request raised: drop what it left in the session, then free the key for a retry."""
+    db.session.rollback()  # nothing the failed request added may be committed with the release
+    remember(user_id, key, 500, "")

@@ -1,80 +1,144 @@
-"""Launching, completing, cancelling instances and editing their variables; the jobs that call SHAR."""
+"""Instances: launch, list, read, complete a waiting task, cancel, edit variables, correct a
+failed launch; and the SHAR calls their jobs make."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import func, select
 
 from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.events import fire, instance_launch_failed, instance_launched
 from app.extensions import db
 from app.jobs.dispatch import submit
-from app.jobs.specs import job
-from app.models import JobRecord, User, WorkflowInstance
+from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services.lookups import get_instance, latest_workflow
-from app.services.workflows import check_callback
+from app.services.access import find_instance, require_admin, require_writer, visible_instances
+from app.services.actors import Actor
+from app.services.audit import audit
+from app.services.callbacks import check_callback
+from app.services.workflows import latest_workflow
 from app.shar import current_client
+from app.states import INSTANCE_STATUSES, TERMINAL, InstanceStatus, WorkflowStatus
 from app.status import change_status, record_activity
 
 
-def launch_instance(workflow_name: str, variables: Any = None, *, created_by: int | None = None,
-                    callback_url: str | None = None, async_: bool | None = None) -> WorkflowInstance:
+@dataclass(frozen=True)
+class Launched:
+    instance: WorkflowInstance
+    job: JobRecord
+
+
+@dataclass(frozen=True)
+class InstanceList:
+    items: list[WorkflowInstance]
+    total: int | None
+
+    @property
+    def polling(self) -> bool:
+        return any(i.status not in TERMINAL for i in self.items)
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    status: str | None = None
+    workflow: str | None = None
+    mine: bool = False
+
+
+# -- operations ------------------------------------------------------------------------
+
+def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, callback_url: str | None = None,
+                    async_: bool | None = None) -> Launched:
     """Store a `launching` placeholder with a new UUID and launch it in SHAR (in a job by default)."""
+    require_writer(actor)
     variables = check_variables(variables)
     callback_url = check_callback(callback_url)
     workflow = latest_workflow(workflow_name)
     if workflow is None:
         raise NotFound(f"no workflow named {workflow_name!r}")
-    if workflow.status != "active":
+    if workflow.status != WorkflowStatus.ACTIVE:
         raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
-    instance = WorkflowInstance(workflow=workflow, status="launching", variables=variables,
-                                created_by=created_by, callback_url=callback_url)
+    instance = WorkflowInstance(workflow=workflow, status=InstanceStatus.LAUNCHING, variables=variables,
+                                created_by=actor.id, callback_url=callback_url)
     db.session.add(instance)
     db.session.flush()
     record_activity(instance, "placeholder_created", f"launch of {workflow.name} v{workflow.version} queued")
+    audit(actor, "instance.launch", "instance", instance.id, after={"workflow": workflow.name,
+                                                                    "version": workflow.version})
     async_ = current_settings().shar_async_enabled if async_ is None else async_
-    submit("launch_instance", target_type="instance", target_id=instance.id, created_by=created_by,
-           inline=not async_)
+    job = submit("launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id,
+                 inline=not async_)
     db.session.refresh(instance)
-    return instance
+    return Launched(instance, job)
 
 
-def complete_task(instance_id: str, *, user: User | None = None, variables: Any = None) -> JobRecord:
-    """Queue the completion of the instance's waiting task; Conflict when nothing waits."""
-    instance = get_instance(instance_id, user)
+def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> JobRecord:
+    """Queue the completion of the instance's waiting user task; Conflict when nothing waits."""
+    instance = find_instance(instance_id, actor)
+    require_writer(actor)
     variables = check_variables(variables)
-    if instance.status != "running":
+    if instance.status != InstanceStatus.RUNNING:
         raise Conflict(f"instance {instance.id} is {instance.status}; only a running instance has a task to complete")
     waiting = waiting_user_tasks(instance)
     if not waiting:
         raise Conflict(f"instance {instance.id} is not waiting at a user task")
-    record_activity(instance, "completion_requested", f"completion of {', '.join(waiting)} requested",
-                    by=user.email if user else None)
-    return submit("complete_instance", target_type="instance", target_id=instance.id,
-                  created_by=user.id if user else None, payload={"variables": variables})
+    record_activity(instance, "task_completion_requested", f"completion of {', '.join(waiting)} requested",
+                    by=actor.email)
+    audit(actor, "instance.complete_task", "instance", instance.id, after={"tasks": waiting})
+    return submit("complete_task", target_type="instance", target_id=instance.id, created_by=actor.id,
+                  payload={"variables": variables})
 
 
-def cancel_instance(instance_id: str, *, user: User | None = None) -> WorkflowInstance:
+def cancel_instance(instance_id: str, *, actor: Actor) -> WorkflowInstance:
     """Stop tracking an instance: the SHAR gateway has no cancel call, so this is sharboard's own."""
-    instance = get_instance(instance_id, user)
-    if not change_status(instance, "cancelled", message=f"cancelled by {user.email if user else 'the CLI'}"):
+    instance = find_instance(instance_id, actor)
+    require_writer(actor)
+    before = instance.status
+    audit(actor, "instance.cancel", "instance", instance.id, before={"status": before}, after={"status": "cancelled"})
+    if not change_status(instance, InstanceStatus.CANCELLED, message=f"cancelled by {actor.email}"):
         raise Conflict(f"instance {instance.id} changed while cancelling; try again")
     return instance
 
 
-def update_variables(instance_id: str, variables: Any, *, user: User | None = None) -> WorkflowInstance:
+def update_variables(instance_id: str, variables: Any, *, actor: Actor) -> WorkflowInstance:
     """Merge `variables` into an instance not yet in SHAR (launching, or failed before launch)."""
-    instance = get_instance(instance_id, user)
+    instance = find_instance(instance_id, actor)
+    require_writer(actor)
     variables = check_variables(variables)
-    if instance.status not in ("launching", "failed") or instance.shar_instance_id:
+    if instance.status not in (InstanceStatus.LAUNCHING, InstanceStatus.FAILED) or instance.shar_instance_id:
         raise Conflict(f"instance {instance.id} is {instance.status} in SHAR; SHAR offers no way to change "
                        "the variables of a launched instance")
     before = dict(instance.variables)
     instance.variables = {**before, **variables}
     record_activity(instance, "variables_changed", "variables changed", before=before, after=instance.variables,
-                    by=user.email if user else None)
+                    by=actor.email)
+    audit(actor, "instance.update_variables", "instance", instance.id, before={"variables": before},
+          after={"variables": instance.variables})
     db.session.commit()
     return instance
+
+
+def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRecord:
+    """Correct a failed launch's variables and retry it (admins); audited and on the timeline."""
+    from app.services.failed_jobs import requeue_failed_job
+
+    require_admin(actor)
+    record = db.session.get(JobRecord, job_id)
+    if record is None or record.job_type != "launch_instance":
+        raise NotFound(f"no failed launch job {job_id}")
+    instance = _instance(record.target_id)
+    variables = check_variables(variables)
+    if instance.status != InstanceStatus.FAILED or instance.shar_instance_id:
+        raise Conflict(f"instance {instance.id} is {instance.status}; only a failed launch can be corrected")
+    before = dict(instance.variables)
+    instance.variables = variables
+    record_activity(instance, "variables_corrected", "variables corrected before a retry",
+                    before=before, after=variables, by=actor.email)
+    audit(actor, "launch.correct_and_retry", "instance", instance.id, before={"variables": before},
+          after={"variables": variables})
+    return requeue_failed_job(job_id)
 
 
 def check_variables(variables: Any) -> dict[str, Any]:
@@ -91,33 +155,73 @@ def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:
     return [a for a in instance.current_activities or () if a in people]
 
 
-# -- jobs ------------------------------------------------------------------------------
+# -- reading ---------------------------------------------------------------------------
 
-def _instance(job_record: JobRecord) -> WorkflowInstance:
-    instance = db.session.get(WorkflowInstance, job_record.target_id)
+def get_instance(instance_id: str, *, actor: Actor, fresh: bool = False) -> WorkflowInstance:
+    """The instance if `actor` may see it; `fresh` reads it again from the database (pollers)."""
+    if fresh:
+        db.session.expire_all()
+    return find_instance(instance_id, actor)
+
+
+def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), page: int = 1, per_page: int = 50,
+                   with_total: bool = True) -> InstanceList:
+    """The instances `actor` may see, newest first."""
+    query = _filtered(actor, filters)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) if with_total else None
+    rows = list(db.session.scalars(query.order_by(WorkflowInstance.created_at.desc())
+                                   .offset((page - 1) * per_page).limit(per_page)))
+    return InstanceList(rows, total)
+
+
+def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter()) -> str:
+    """What the polled list depends on, in one aggregate read."""
+    listed = _filtered(actor, filters).subquery()
+    count, newest = db.session.execute(select(func.count(), func.max(listed.c.updated_at))).one()
+    return f"{count}:{newest}"
+
+
+def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
+    """An instance's activity, oldest first (the caller found it with the actor's visibility)."""
+    return list(db.session.scalars(select(ActivityEvent).where(
+        ActivityEvent.subject_type == "instance", ActivityEvent.subject_id == instance.id)
+        .order_by(ActivityEvent.created_at, ActivityEvent.id)))
+
+
+def live_version(instance: WorkflowInstance) -> str:
+    """What the instance's live fragment depends on."""
+    last_event = db.session.scalar(select(ActivityEvent.id).where(
+        ActivityEvent.subject_type == "instance", ActivityEvent.subject_id == instance.id)
+        .order_by(ActivityEvent.id.desc()).limit(1)) or 0
+    return f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{last_event}"
+
+
+def _filtered(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]
+    query = visible_instances(actor)
+    if filters.status:
+        if filters.status not in INSTANCE_STATUSES:
+            raise InvalidInput.field("status", f"status must be one of {', '.join(INSTANCE_STATUSES)}")
+        query = query.where(WorkflowInstance.status == filters.status)
+    if filters.workflow:
+        query = query.join(Workflow).where(Workflow.name == filters.workflow)
+    if filters.mine:
+        query = query.where(WorkflowInstance.created_by == actor.id)
+    return query
+
+
+# -- the work of the jobs (app.tasks calls these) ---------------------------------------
+
+def _instance(instance_id: str) -> WorkflowInstance:
+    instance = db.session.get(WorkflowInstance, instance_id)
     if instance is None:
-        raise NotFound(f"instance {job_record.target_id} no longer exists")
+        raise NotFound(f"instance {instance_id} no longer exists")
     return instance
 
 
-def _launch_failed(job_record: JobRecord, exc: BaseException) -> None:
-    instance = _instance(job_record)
-    if change_status(instance, "failed", error=str(exc)):
-        fire(instance_launch_failed, instance, error_message=str(exc))
-
-
-def _launch_retry(job_record: JobRecord) -> None:
-    instance = _instance(job_record)
-    if instance.status == "failed":
-        change_status(instance, "launching", error=None, completed_at=None, message="retried by an operator")
-
-
-@job("launch_instance", queue="shar_instance_queue", attempts=3, waits=(5, 15, 30), timeout=300,
-     on_failure=_launch_failed, on_retry=_launch_retry)
-def launch_in_shar(job_record: JobRecord) -> None:
+def launch_in_shar(instance_id: str) -> None:
     """Launch the instance in SHAR; each request is counted before it is sent."""
-    instance = _instance(job_record)
-    if instance.status != "launching":
+    instance = _instance(instance_id)
+    if instance.status != InstanceStatus.LAUNCHING:
         return
     if instance.launch_requests:
         # The earlier request may have reached SHAR; say so rather than hide a possible duplicate.
@@ -127,42 +231,33 @@ def launch_in_shar(job_record: JobRecord) -> None:
     db.session.commit()
     answer = current_client().launch_instance(instance.workflow.name, instance.variables)
     now = utcnow()
-    if change_status(instance, "running", shar_instance_id=answer.id, launched_at=now, last_synced_at=now,
-                     current_activities=list(answer.current_activities or ()), variables=answer.variables or instance.variables):
+    if change_status(instance, InstanceStatus.RUNNING, shar_instance_id=answer.id, launched_at=now,
+                     last_synced_at=now, current_activities=list(answer.current_activities or ()),
+                     variables=answer.variables or instance.variables):
         fire(instance_launched, instance, shar_response=answer.raw)
 
 
-@job("complete_instance", queue="shar_instance_queue", attempts=3, waits=(5, 15, 30), timeout=300)
-def complete_in_shar(job_record: JobRecord) -> None:
-    """Complete the waiting task in SHAR, then sync at once so the new state shows."""
-    from app.services.sync import queue_sync
+def launch_failed(instance_id: str, error: str) -> None:
+    instance = _instance(instance_id)
+    if change_status(instance, InstanceStatus.FAILED, error=error):
+        fire(instance_launch_failed, instance, error_message=error)
 
-    instance = _instance(job_record)
-    if instance.status != "running":
+
+def launch_retried(instance_id: str) -> None:
+    instance = _instance(instance_id)
+    if instance.status == InstanceStatus.FAILED:
+        change_status(instance, InstanceStatus.LAUNCHING, error=None, completed_at=None,
+                      message="retried by an operator")
+
+
+def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None) -> None:
+    """Complete the waiting task in SHAR, then sync at once so the new state shows."""
+    from app.services.sync import submit_sync
+
+    instance = _instance(instance_id)
+    if instance.status != InstanceStatus.RUNNING:
         return
-    current_client().complete_instance(instance.shar_instance_id, job_record.payload.get("variables") or None)
+    current_client().complete_instance(instance.shar_instance_id, variables or None)
     record_activity(instance, "task_completed", "waiting task completed in SHAR")
     db.session.commit()
-    queue_sync(instance.id)
-
-
-def retry_launch_with_variables(job_id: int, variables: Any, *, actor: User | None = None) -> JobRecord:
-    """Correct a failed launch's variables and retry it; the change is audited and on the timeline."""
-    from app.jobs.admin import retry_job
-    from app.services.audit import audit
-
-    record = db.session.get(JobRecord, job_id)
-    if record is None or record.job_type != "launch_instance":
-        raise NotFound(f"no failed launch job {job_id}")
-    instance = _instance(record)
-    variables = check_variables(variables)
-    if instance.status != "failed" or instance.shar_instance_id:
-        raise Conflict(f"instance {instance.id} is {instance.status}; only a failed launch can be corrected")
-    before = dict(instance.variables)
-    instance.variables = variables
-    record_activity(instance, "variables_corrected", "variables corrected before a retry",
-                    before=before, after=variables, by=actor.email if actor else None)
-    audit(actor, "launch.correct_and_retry", "instance", instance.id, before={"variables": before},
-          after={"variables": variables})
-    db.session.commit()
-    return retry_job(job_id)
+    submit_sync(instance)

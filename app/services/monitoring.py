@@ -1,24 +1,96 @@
-"""What operators watch: stuck instances and counts by status."""
+"""What operators watch: the overview, queues and consumers, stuck instances."""
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from app.config import current_settings
 from app.extensions import db
-from app.models import WorkflowInstance
+from app.jobs.heartbeat import last_beat
+from app.models import ActivityEvent, ConsumerHeartbeat, JobRecord, Lease, WorkflowInstance
 from app.models._base import utcnow
-from app.services.lookups import latest_versions_query
+from app.queues import current_queues
+from app.services.access import instance_owner_filter, require_admin, visible_instances
+from app.services.actors import Actor
+from app.services.failed_jobs import counts_by_state
+from app.services.health import last_shar_health
+from app.services.sync import last_periodic_sync
+from app.services.workflows import _filtered as latest_workflows
+from app.states import OPEN_JOB_STATES, InstanceStatus, JobState
 
 
-def stuck_instances_query(minutes: int | None = None):  # type: ignore[no-untyped-def]
-    """Running or launching instances whose status and activities have not changed for `minutes`."""
-    minutes = minutes or current_settings().stuck_minutes
-    cutoff = utcnow() - timedelta(minutes=minutes)
-    return (select(WorkflowInstance)
-            .where(WorkflowInstance.status.in_(("launching", "running")), WorkflowInstance.progressed_at < cutoff)
-            .order_by(WorkflowInstance.progressed_at.asc()))
+@dataclass(frozen=True)
+class Overview:
+    workflow_counts: dict[str, int]
+    instance_counts: dict[str, int]
+    health: dict[str, Any] | None
+    health_checked_at: datetime | None
+    backlog: dict[str, int]
+    failed_jobs: int
+    stuck: list[WorkflowInstance]
+    recent: list[ActivityEvent]
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    name: str
+    broker: dict[str, Any]  # pending and scheduled in Huey's storage, or the error reading it
+    jobs: dict[str, int]  # job records by state
+    consumer: ConsumerHeartbeat | None
+
+    @property
+    def consumer_alive(self) -> bool:
+        return bool(self.consumer and self.consumer.alive_until > utcnow())
+
+
+@dataclass(frozen=True)
+class QueuesPage:
+    rows: list[QueueRow]
+    last_sync: Lease | None
+    health: dict[str, Any] | None
+    health_checked_at: datetime | None
+
+
+def overview(*, actor: Actor) -> Overview:
+    """The dashboard's first page, scoped to what `actor` may see."""
+    owner = instance_owner_filter(actor)
+    health, checked_at = last_shar_health()
+    backlog = dict(db.session.execute(select(JobRecord.queue, func.count()).where(
+        JobRecord.state.in_(OPEN_JOB_STATES)).group_by(JobRecord.queue)).all())
+    failed = db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.state == JobState.FAILED))
+    stuck = _stuck_query(current_settings().stuck_minutes)
+    if owner is not None:
+        stuck = stuck.where(WorkflowInstance.created_by == owner)
+    return Overview(workflow_counts(), instance_counts(owner), health, checked_at, backlog, failed or 0,
+                    list(db.session.scalars(stuck.limit(10))), _recent_activity(actor))
+
+
+def queues_page(*, actor: Actor) -> QueuesPage:
+    require_admin(actor)
+    health, checked_at = last_shar_health()
+    return QueuesPage(queue_rows(actor=actor), last_periodic_sync(), health, checked_at)
+
+
+def queue_rows(*, actor: Actor) -> list[QueueRow]:
+    """Per queue: the broker's counts (or why it cannot be read), job records by state, consumer."""
+    require_admin(actor)
+    rows = []
+    for name in current_settings().queue_names:
+        try:
+            broker: dict[str, Any] = current_queues().counts(name)
+        except Exception as exc:  # noqa: BLE001  (a dead Redis is reported in the row, not a crash)
+            broker = {"error": f"{exc.__class__.__name__}: {exc}"}
+        rows.append(QueueRow(name, broker, counts_by_state(name), last_beat(name)))
+    return rows
+
+
+def stuck_instances(*, actor: Actor, minutes: int | None = None, limit: int = 500) -> list[WorkflowInstance]:
+    """Launching or running instances unchanged for `minutes` (admins)."""
+    require_admin(actor)
+    return list(db.session.scalars(_stuck_query(minutes or current_settings().stuck_minutes).limit(limit)))
 
 
 def instance_counts(created_by: int | None = None) -> dict[str, int]:
@@ -29,9 +101,22 @@ def instance_counts(created_by: int | None = None) -> dict[str, int]:
 
 
 def workflow_counts() -> dict[str, int]:
-    latest = latest_versions_query().subquery()
+    latest = latest_workflows("", None).subquery()
     rows = db.session.execute(select(latest.c.status, func.count()).group_by(latest.c.status))
     return {status: count for status, count in rows}
 
 
-__all__ = ["instance_counts", "stuck_instances_query", "workflow_counts"]
+def _stuck_query(minutes: int):  # type: ignore[no-untyped-def]
+    cutoff = utcnow() - timedelta(minutes=minutes)
+    return (select(WorkflowInstance)
+            .where(WorkflowInstance.status.in_((InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)),
+                   WorkflowInstance.progressed_at < cutoff)
+            .order_by(WorkflowInstance.progressed_at.asc()))
+
+
+def _recent_activity(actor: Actor) -> list[ActivityEvent]:
+    query = select(ActivityEvent).order_by(ActivityEvent.id.desc()).limit(15)
+    if instance_owner_filter(actor) is not None:
+        mine = visible_instances(actor).with_only_columns(WorkflowInstance.id)
+        query = query.where(ActivityEvent.subject_type == "instance", ActivityEvent.subject_id.in_(mine))
+    return list(db.session.scalars(query))

@@ -6,8 +6,11 @@ from typing import Any
 from sqlalchemy import case, extract, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.errors import NotFound
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance
+from app.services.access import instance_owner_filter
+from app.services.actors import Actor
 
 
 def _duration_seconds() -> ColumnElement[float]:
@@ -65,3 +68,11 @@ def statistics_by_workflow_name(names: list[str], *, created_by: int | None = No
     rows = db.session.execute(query)
     found = {name: _as_dict(*values) for name, *values in rows}
     return {name: found.get(name) or _as_dict(0, 0, 0, 0, 0, 0, None) for name in names}
+
+
+def statistics(*, actor: Actor, workflow_name: str | None = None) -> dict[str, Any]:
+    """instance_statistics over the instances `actor` may see; an unknown workflow is NotFound."""
+    if workflow_name is not None and db.session.scalar(
+            select(Workflow.id).where(Workflow.name == workflow_name).limit(1)) is None:
+        raise NotFound(f"no workflow named {workflow_name!r}")
+    return instance_statistics(workflow_name=workflow_name, created_by=instance_owner_filter(actor))

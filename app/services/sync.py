@@ -1,46 +1,174 @@
-"""Reading instance state back from SHAR: one instance, all running ones in batches, the
-periodic sync, and the cleanup of old instances."""
+"""Reading instance state back from SHAR: one instance (queued or now), every running one
+in batches, the periodic sync, and the cleanup of old instances."""
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
 from app.config import current_settings
-from app.errors import Conflict
-from app.events import (fire, instance_completed, instance_failed, instance_sync_failed,
-                        instance_synced)
+from app.errors import Conflict, UpstreamFailed
+from app.events import fire, instance_completed, instance_failed, instance_sync_failed, instance_synced
 from app.extensions import db
-from app.jobs.dispatch import enqueue
-from app.jobs.specs import job, spec_for
-from app.models import ActivityEvent, JobRecord, PeriodicRun, WorkflowInstance
+from app.jobs import leases
+from app.jobs.dispatch import enqueue, submit
+from app.jobs.specs import spec_for
+from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow
-from app.services.lookups import get_instance
-from app.shar import current_client
+from app.services.access import find_instance, require_admin, require_writer
+from app.services.actors import Actor
+from app.services.audit import audit
+from app.services.callbacks import check_callback
+from app.shar import SharError, current_client
+from app.states import OPEN_JOB_STATES, InstanceStatus
 from app.status import change_status
 
 logger = logging.getLogger("sharboard.shar.sync")
-OPEN_JOB_STATES = ("queued", "running", "retrying")
+PERIODIC_SYNC = "periodic_sync"
 
 
-def queue_sync(instance_id: str, *, callback_url: str | None = None, created_by: int | None = None) -> JobRecord:
-    """Queue a sync of one instance (a callback URL gets the outcome)."""
-    from app.jobs.dispatch import submit
-    from app.services.workflows import check_callback
+@dataclass(frozen=True)
+class SyncBatch:
+    status: str
+    candidates: int
+    queued: int
 
-    instance = get_instance(instance_id)
-    if instance.status not in ("running",) and not callback_url:
+
+# -- operations ------------------------------------------------------------------------
+
+def request_sync(instance_id: str, *, actor: Actor, callback_url: str | None = None) -> JobRecord:
+    """Queue a sync of one instance (a callback URL gets the outcome, whatever the status)."""
+    instance = find_instance(instance_id, actor)
+    require_writer(actor)
+    callback_url = check_callback(callback_url)
+    if instance.status != InstanceStatus.RUNNING and not callback_url:
         raise Conflict(f"instance {instance.id} is {instance.status}; only running instances are synced")
+    audit(actor, "instance.sync", "instance", instance.id)
+    return submit_sync(instance, callback_url=callback_url, created_by=actor.id)
+
+
+def sync_instance_now(instance_id: str, *, actor: Actor, callback_url: str | None = None) -> WorkflowInstance:
+    """Read the instance from SHAR here and now (the blocking `async=false` variant)."""
+    instance = find_instance(instance_id, actor)
+    require_writer(actor)
+    callback_url = check_callback(callback_url)
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(f"instance {instance.id} is {instance.status}; only running instances are synced")
+    audit(actor, "instance.sync", "instance", instance.id, after={"blocking": True})
+    db.session.commit()
+    try:
+        apply_shar_state(instance, callback_url=callback_url)
+    except SharError as exc:
+        raise UpstreamFailed(f"SHAR: {exc}") from exc
+    return instance
+
+
+def queue_syncs(*, actor: Actor, status: str = InstanceStatus.RUNNING, force: bool = False) -> SyncBatch:
+    """Queue syncs of every instance in `status` (those synced within the interval only with `force`)."""
+    require_admin(actor)
+    settings = current_settings()
+    query = select(WorkflowInstance.id).where(WorkflowInstance.status == status)
+    if not force:
+        recent = utcnow() - timedelta(seconds=settings.shar_sync_interval)
+        query = query.where((WorkflowInstance.last_synced_at.is_(None)) | (WorkflowInstance.last_synced_at < recent))
+    ids = list(db.session.scalars(query))
+    audit(actor, "instance.sync_many", "instance", "*", after={"status": status, "candidates": len(ids)})
+    queued = batch_sync(ids, queue=settings.shar_sync_queue, delay=settings.shar_sync_batch_delay)
+    return SyncBatch(status, len(ids), queued)
+
+
+def start_periodic_sync(*, actor: Actor) -> JobRecord:
+    """Queue the periodic sync now (an operator's button, or the scheduler's due time)."""
+    require_admin(actor)
+    audit(actor, "queue.periodic_sync", "job", PERIODIC_SYNC)
+    return submit_periodic_sync(created_by=actor.id)
+
+
+def submit_periodic_sync(*, created_by: int | None = None) -> JobRecord:
+    """The scheduler's due-time start; operators go through start_periodic_sync."""
+    return submit(PERIODIC_SYNC, target_type="system", target_id=PERIODIC_SYNC, created_by=created_by)
+
+
+def last_periodic_sync():  # type: ignore[no-untyped-def]
+    return leases.last_run(PERIODIC_SYNC)
+
+
+def cleanup_instances(*, actor: Actor, days: int, statuses: Sequence[str], dry_run: bool = False) -> int:
+    """Delete instances that ended more than `days` ago in one of `statuses`; returns the count."""
+    require_admin(actor)
+    ids = _ended_before(days, statuses)
+    if dry_run or not ids:
+        return len(ids)
+    audit(actor, "instance.cleanup", "instance", "*", after={"days": days, "statuses": list(statuses),
+                                                              "deleted": len(ids)})
+    return _delete_instances(ids)
+
+
+# -- the work of the jobs (app.tasks calls these) ---------------------------------------
+
+def submit_sync(instance: WorkflowInstance, *, callback_url: str | None = None,
+                created_by: int | None = None) -> JobRecord:
     return submit("sync_instance", target_type="instance", target_id=instance.id, created_by=created_by,
-                  payload={"callback_url": check_callback(callback_url)})
+                  payload={"callback_url": callback_url})
+
+
+def sync_from_shar(instance_id: str, callback_url: str | None) -> None:
+    """Read one instance's status and variables from SHAR (the sync job)."""
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is None:
+        return  # cleaned up since the sync was queued
+    apply_shar_state(instance, callback_url=callback_url)
+
+
+def sync_failed(instance_id: str, error: str, callback_url: str | None) -> None:
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is not None:
+        fire(instance_sync_failed, instance, error_message=error, callback_url=callback_url)
+
+
+def daily_cleanup(days: int, statuses: Sequence[str]) -> int:
+    """The scheduled cleanup (the daily 02:00 run): the same deletion, by the settings."""
+    return _delete_instances(_ended_before(days, statuses))
+
+
+def _ended_before(days: int, statuses: Sequence[str]) -> list[str]:
+    cutoff = utcnow() - timedelta(days=days)
+    return list(db.session.scalars(select(WorkflowInstance.id).where(
+        WorkflowInstance.status.in_(tuple(statuses)),
+        WorkflowInstance.completed_at.is_not(None), WorkflowInstance.completed_at < cutoff)))
+
+
+def _delete_instances(ids: list[str]) -> int:
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.session.execute(delete(ActivityEvent).where(ActivityEvent.subject_type == "instance",
+                                                       ActivityEvent.subject_id.in_(chunk)))
+        db.session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(chunk)))
+    db.session.commit()
+    return len(ids)
+
+
+def periodic_sync(lease_seconds: float) -> dict[str, object]:
+    """Queue syncs of all running instances, unless another periodic sync is under way."""
+    if not leases.acquire(PERIODIC_SYNC, lease_seconds):
+        logger.info("periodic sync skipped: another one is running")
+        return {"skipped": True}
+    try:
+        count = sync_all_running()
+    except Exception as exc:
+        leases.release(PERIODIC_SYNC, f"failed: {exc}")
+        raise
+    leases.release(PERIODIC_SYNC, f"queued {count} syncs")
+    return {"queued": count}
 
 
 def sync_all_running() -> int:
     """Queue a sync of every running instance, in batches; returns how many were queued."""
     ids = list(db.session.scalars(
-        select(WorkflowInstance.id).where(WorkflowInstance.status == "running")
+        select(WorkflowInstance.id).where(WorkflowInstance.status == InstanceStatus.RUNNING)
         .order_by(WorkflowInstance.last_synced_at.asc().nulls_first())
     ))
     settings = current_settings()
@@ -78,10 +206,10 @@ def batch_sync(instance_ids: Sequence[str], *, queue: str, delay: float,
     return len(jobs)
 
 
-def sync_now(instance: WorkflowInstance, *, callback_url: str | None = None) -> str:
+def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = None) -> str:
     """Read the instance from SHAR and apply what changed; returns the new status."""
     previous = instance.status
-    if previous != "running" or not instance.shar_instance_id:
+    if previous != InstanceStatus.RUNNING or not instance.shar_instance_id:
         fire(instance_synced, instance, previous_status=previous, new_status=previous, callback_url=callback_url)
         return previous
     remote = current_client().get_instance(instance.shar_instance_id)
@@ -90,13 +218,13 @@ def sync_now(instance: WorkflowInstance, *, callback_url: str | None = None) -> 
         else list(instance.current_activities or ())
     if remote.status == "completed":
         completed_at = _parse_time(remote.completed_at) or now
-        if change_status(instance, "completed", variables=remote.variables, current_activities=[],
+        if change_status(instance, InstanceStatus.COMPLETED, variables=remote.variables, current_activities=[],
                          last_synced_at=now, completed_at=completed_at):
             fire(instance_completed, instance)
     elif remote.status == "failed":
         error = remote.error or "SHAR reports the instance failed"
-        if change_status(instance, "failed", variables=remote.variables, current_activities=activities,
-                         last_synced_at=now, error=error):
+        if change_status(instance, InstanceStatus.FAILED, variables=remote.variables,
+                         current_activities=activities, last_synced_at=now, error=error):
             fire(instance_failed, instance, error_message=error)
     else:
         _record_progress(instance, remote.variables, activities, now)
@@ -112,7 +240,7 @@ def _record_progress(instance: WorkflowInstance, variables: dict, activities: li
         values["progressed_at"] = values["updated_at"] = now
     # Only while still running: a racing sync may have completed it meanwhile.
     db.session.execute(update(WorkflowInstance)
-                       .where(WorkflowInstance.id == instance.id, WorkflowInstance.status == "running")
+                       .where(WorkflowInstance.id == instance.id, WorkflowInstance.status == InstanceStatus.RUNNING)
                        .values(**values).execution_options(synchronize_session=False))
     db.session.commit()
     db.session.refresh(instance)
@@ -127,93 +255,3 @@ def _parse_time(value: str | None) -> datetime | None:
     except ValueError:
         return None
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-
-
-# -- periodic work -----------------------------------------------------------------------
-
-def acquire_lease(name: str, seconds: float) -> bool:
-    """Take the named lease for `seconds` unless someone holds it: never two runs at once."""
-    now = utcnow()
-    if db.session.get(PeriodicRun, name) is None:
-        db.session.add(PeriodicRun(name=name))
-        try:
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-    result = db.session.execute(
-        update(PeriodicRun)
-        .where(PeriodicRun.name == name,
-               (PeriodicRun.lease_until.is_(None)) | (PeriodicRun.lease_until < now))
-        .values(lease_until=now + timedelta(seconds=seconds), last_started_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
-
-
-def release_lease(name: str, result: str) -> None:
-    db.session.execute(update(PeriodicRun).where(PeriodicRun.name == name)
-                       .values(lease_until=None, last_finished_at=utcnow(), last_result=result)
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
-
-
-def cleanup_instances(*, days: int, statuses: Sequence[str], dry_run: bool = False) -> int:
-    """Delete instances that ended more than `days` ago in one of `statuses`; returns the count."""
-    cutoff = utcnow() - timedelta(days=days)
-    ids = list(db.session.scalars(select(WorkflowInstance.id).where(
-        WorkflowInstance.status.in_(tuple(statuses)),
-        WorkflowInstance.completed_at.is_not(None), WorkflowInstance.completed_at < cutoff)))
-    if dry_run or not ids:
-        return len(ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        db.session.execute(delete(ActivityEvent).where(ActivityEvent.subject_type == "instance",
-                                                       ActivityEvent.subject_id.in_(chunk)))
-        db.session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(chunk)))
-    db.session.commit()
-    return len(ids)
-
-
-# -- jobs ------------------------------------------------------------------------------
-
-def _sync_failed(job_record: JobRecord, exc: BaseException) -> None:
-    instance = db.session.get(WorkflowInstance, job_record.target_id)
-    if instance is not None:
-        fire(instance_sync_failed, instance, error_message=str(exc),
-             callback_url=job_record.payload.get("callback_url"))
-
-
-@job("sync_instance", queue="shar_sync_queue", attempts=2, waits=(5, 15), timeout=120, on_failure=_sync_failed)
-def sync_from_shar(job_record: JobRecord) -> None:
-    """Read one instance's status and variables from SHAR."""
-    instance = db.session.get(WorkflowInstance, job_record.target_id)
-    if instance is None:
-        return  # cleaned up since the sync was queued
-    sync_now(instance, callback_url=job_record.payload.get("callback_url"))
-
-
-@job("periodic_sync", queue="shar_sync_queue", attempts=1, timeout=120)
-def periodic_sync(job_record: JobRecord) -> None:
-    """Queue syncs of all running instances, unless another periodic sync is under way."""
-    spec = spec_for("periodic_sync")
-    if not acquire_lease("periodic_sync", spec.effective_timeout(current_settings())):
-        logger.info("periodic sync skipped: another one is running")
-        job_record.payload = {**job_record.payload, "skipped": True}
-        return
-    try:
-        count = sync_all_running()
-    except Exception as exc:
-        release_lease("periodic_sync", f"failed: {exc}")
-        raise
-    release_lease("periodic_sync", f"queued {count} syncs")
-    job_record.payload = {**job_record.payload, "queued": count}
-
-
-@job("cleanup", queue="shar_sync_queue", attempts=1, timeout=300)
-def cleanup(job_record: JobRecord) -> None:
-    """Delete old ended instances (the daily 02:00 run)."""
-    settings = current_settings()
-    days = int(job_record.payload.get("days", settings.cleanup_days))
-    statuses = job_record.payload.get("statuses") or list(settings.cleanup_statuses)
-    job_record.payload = {**job_record.payload, "deleted": cleanup_instances(days=days, statuses=statuses)}

@@ -1,53 +1,105 @@
-"""Creating, versioning and deleting workflows; the jobs that do it in SHAR."""
+"""Workflows: upload (a new version of a name), list, read, delete, hand a name to another
+owner; and the SHAR calls their jobs make."""
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.bpmn import BpmnValidationError, validate_bpmn
 from app.config import current_settings
-from app.errors import Conflict, InvalidInput, PayloadTooLarge
+from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from app.events import fire, workflow_created, workflow_creation_failed
 from app.extensions import db
 from app.jobs.dispatch import submit
-from app.jobs.specs import job
-from app.models import JobRecord, User, Workflow
-from app.services.lookups import get_workflow, get_workflow_by_id, latest_workflow
+from app.models import JobRecord, User, Workflow, WorkflowInstance, WorkflowName
+from app.services.access import (
+    instance_owner_filter,
+    may_change_workflow,
+    require_admin,
+    require_workflow_owner,
+    require_writer,
+    visible_instances,
+)
+from app.services.actors import Actor
+from app.services.audit import audit
+from app.services.callbacks import check_callback
+from app.services.statistics import statistics_by_workflow_name
 from app.shar import SharNotFound, current_client
+from app.states import TERMINAL, WORKFLOW_STATUSES, WorkflowStatus
 from app.status import change_status, record_activity
-from app.webhooks.address_policy import AddressRefused, check_callback_url
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,199}$")
+LIST_LIMIT = 500
 
 
 @dataclass(frozen=True)
 class CreateResult:
     workflow: Workflow
     created: bool  # False: the BPMN equals the latest version's, nothing new was made
+    job: JobRecord | None = None
 
 
-def create_workflow(name: str, bpmn_xml: str, *, description: str = "", created_by: int | None = None,
+@dataclass(frozen=True)
+class DeleteResult:
+    workflow: Workflow
+    job: JobRecord
+
+
+@dataclass(frozen=True)
+class WorkflowList:
+    items: list[Workflow]
+    total: int
+    # Instance statistics per workflow name, over the instances the actor may see.
+    statistics: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def polling(self) -> bool:
+        return any(w.status not in TERMINAL for w in self.items)
+
+
+@dataclass(frozen=True)
+class WorkflowPage:
+    workflow: Workflow
+    owner: User | None
+    versions: list[Workflow]
+    instances: list[WorkflowInstance]
+    can_change: bool  # the actor may add versions and delete (owner or admin)
+
+
+# -- operations ------------------------------------------------------------------------
+
+def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description: str = "",
                     callback_url: str | None = None, async_: bool | None = None) -> CreateResult:
     """Store a `creating` placeholder (a new version if the name exists) and create it in SHAR.
 
     Asynchronously by default: returns at once and a job calls SHAR. With async_=False
     the call is made here, with the same status rules, records and events.
     """
+    require_writer(actor)
     settings = current_settings()
     name = _check_name(name)
     summary = _check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
+    assert isinstance(bpmn_xml, str)
     callback_url = check_callback(callback_url)
+    owner = db.session.get(WorkflowName, name)
+    if owner is not None:
+        require_workflow_owner(actor, name, owner.owner_id, owner.owner.email if owner.owner else None)
     digest = hashlib.sha256(bpmn_xml.encode()).hexdigest()
     latest = latest_workflow(name)
-    if latest is not None and latest.bpmn_sha256 == digest and latest.status in ("creating", "active"):
+    if latest is not None and latest.bpmn_sha256 == digest and latest.status in (WorkflowStatus.CREATING,
+                                                                                  WorkflowStatus.ACTIVE):
         return CreateResult(latest, created=False)
+    if owner is None:
+        db.session.add(WorkflowName(name=name, owner_id=actor.id))
     workflow = Workflow(
         name=name, version=(latest.version + 1) if latest else 1, description=description or "",
-        bpmn_xml=bpmn_xml, bpmn_sha256=digest, summary=summary, status="creating",
-        created_by=created_by, callback_url=callback_url,
+        bpmn_xml=bpmn_xml, bpmn_sha256=digest, summary=summary, status=WorkflowStatus.CREATING,
+        created_by=actor.id, callback_url=callback_url,
     )
     db.session.add(workflow)
     try:
@@ -56,38 +108,136 @@ def create_workflow(name: str, bpmn_xml: str, *, description: str = "", created_
         db.session.rollback()
         raise Conflict(f"another version of {name!r} was uploaded at the same moment; try again") from None
     record_activity(workflow, "placeholder_created", f"version {workflow.version} stored; creation queued")
+    audit(actor, "workflow.create", "workflow", workflow.id, after={"name": name, "version": workflow.version})
     async_ = settings.shar_async_enabled if async_ is None else async_
-    submit("create_workflow", target_type="workflow", target_id=workflow.id, created_by=created_by,
-           inline=not async_)
+    job = submit("create_workflow", target_type="workflow", target_id=workflow.id, created_by=actor.id,
+                 inline=not async_)
     db.session.refresh(workflow)
-    return CreateResult(workflow, created=True)
+    return CreateResult(workflow, created=True, job=job)
 
 
-def delete_workflow(name: str, *, actor: User | None = None) -> Workflow:
+def delete_workflow(name: str, *, actor: Actor) -> DeleteResult:
     """Make every version inactive now (no new launches) and remove it from SHAR in a job."""
-    latest = get_workflow(name)
-    if latest.status == "inactive":
+    latest = get_workflow(name, actor=actor)
+    owner = db.session.get(WorkflowName, name)
+    require_workflow_owner(actor, name, owner.owner_id if owner else latest.created_by,
+                           owner.owner.email if owner and owner.owner else None)
+    if latest.status == WorkflowStatus.INACTIVE:
         raise Conflict(f"workflow {name!r} is already inactive")
-    for version in db.session.scalars(db.select(Workflow).where(Workflow.name == name)):
-        if version.status in ("active", "failed"):
-            change_status(version, "inactive", message="deleted")
-        elif version.status == "creating":
-            raise Conflict(f"workflow {name!r} v{version.version} is still being created; delete it once it is active or failed")
-    submit("delete_workflow", target_type="workflow", target_id=latest.id,
-           created_by=actor.id if actor else None, payload={"name": name})
+    versions = list(db.session.scalars(select(Workflow).where(Workflow.name == name)))
+    creating = [v for v in versions if v.status == WorkflowStatus.CREATING]
+    if creating:
+        raise Conflict(f"workflow {name!r} v{creating[0].version} is still being created; delete it once it is "
+                       "active or failed")
+    audit(actor, "workflow.delete", "workflow", latest.id, before={"name": name, "status": latest.status})
+    for version in versions:
+        if version.status in (WorkflowStatus.ACTIVE, WorkflowStatus.FAILED):
+            change_status(version, WorkflowStatus.INACTIVE, message=f"deleted by {actor.email}")
+    job = submit("delete_workflow", target_type="workflow", target_id=latest.id, created_by=actor.id,
+                 payload={"name": name})
     db.session.refresh(latest)
-    return latest
+    return DeleteResult(latest, job)
 
 
-def check_callback(url: str | None) -> str | None:
-    """The callback URL if the operator's address policy allows it; InvalidInput otherwise."""
-    if not url:
-        return None
-    try:
-        check_callback_url(url, current_settings())
-    except AddressRefused as exc:
-        raise InvalidInput.field("callback_url", str(exc)) from None
-    return url
+def transfer_workflow(name: str, new_owner_email: str, *, actor: Actor) -> WorkflowName:
+    """Hand workflow name `name` to another user (admins only)."""
+    require_admin(actor)
+    get_workflow(name, actor=actor)
+    user = db.session.scalars(select(User).where(User.email == (new_owner_email or "").strip().lower())).first()
+    if user is None or not user.active:
+        raise InvalidInput.field("owner", f"no active user {new_owner_email!r}")
+    row = db.session.get(WorkflowName, name) or WorkflowName(name=name)
+    before = row.owner.email if row.owner else None
+    row.owner_id = user.id
+    db.session.add(row)
+    audit(actor, "workflow.transfer", "workflow_name", name, before={"owner": before}, after={"owner": user.email})
+    db.session.commit()
+    return row
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def latest_workflow(name: str) -> Workflow | None:
+    """The newest version of workflow `name`, or None."""
+    return db.session.scalars(
+        select(Workflow).where(Workflow.name == name).order_by(Workflow.version.desc()).limit(1)
+    ).first()
+
+
+def get_workflow(name: str, *, actor: Actor) -> Workflow:
+    """The newest version of `name`. Every role sees every workflow; instances are what is private."""
+    workflow = latest_workflow(name)
+    if workflow is None:
+        raise NotFound(f"no workflow named {name!r}")
+    return workflow
+
+
+def get_workflow_by_id(workflow_id: int, *, actor: Actor) -> Workflow:
+    workflow = db.session.get(Workflow, workflow_id)
+    if workflow is None:
+        raise NotFound(f"no workflow with id {workflow_id}")
+    return workflow
+
+
+def get_version(name: str, version: int, *, actor: Actor) -> Workflow:
+    workflow = db.session.scalars(select(Workflow).where(Workflow.name == name, Workflow.version == version)).first()
+    if workflow is None:
+        raise NotFound(f"no version {version} of workflow {name!r}")
+    return workflow
+
+
+def version_numbers(name: str, *, actor: Actor) -> list[int]:
+    return list(db.session.scalars(select(Workflow.version).where(Workflow.name == name).order_by(Workflow.version)))
+
+
+def list_workflows(*, actor: Actor, search: str = "", status: str | None = None, page: int = 1,
+                   per_page: int = LIST_LIMIT, with_total: bool = True) -> WorkflowList:
+    """The newest version of each workflow, by name, with the actor's instance statistics."""
+    query = _filtered(search, status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) if with_total else 0
+    items = list(db.session.scalars(query.order_by(Workflow.name).offset((page - 1) * per_page).limit(per_page)))
+    statistics = statistics_by_workflow_name([w.name for w in items], created_by=instance_owner_filter(actor))
+    return WorkflowList(items, total or 0, statistics)
+
+
+def workflow_list_version(*, actor: Actor, search: str = "", status: str | None = None) -> str:
+    """What the polled list depends on, in one aggregate read: rows, newest change, instances."""
+    listed = _filtered(search, status).subquery()
+    count, newest = db.session.execute(select(func.count(), func.max(listed.c.updated_at))).one()
+    instances = db.session.scalar(select(func.count()).select_from(visible_instances(actor).subquery()))
+    return f"{count}:{newest}:{instances}"
+
+
+def workflow_page(name: str, *, actor: Actor, instance_limit: int = 50) -> WorkflowPage:
+    """One workflow: its newest version, owner, every version, and the actor's newest instances."""
+    workflow = get_workflow(name, actor=actor)
+    owner = db.session.get(WorkflowName, name)
+    versions = list(db.session.scalars(select(Workflow).where(Workflow.name == name)
+                                       .order_by(Workflow.version.desc())))
+    instances = list(db.session.scalars(
+        visible_instances(actor).join(Workflow).where(Workflow.name == name)
+        .order_by(WorkflowInstance.created_at.desc()).limit(instance_limit)))
+    owner_id = owner.owner_id if owner else workflow.created_by
+    return WorkflowPage(workflow, owner.owner if owner else None, versions, instances,
+                        may_change_workflow(actor, owner_id))
+
+
+def workflow_owner(name: str) -> User | None:
+    row = db.session.get(WorkflowName, name)
+    return row.owner if row else None
+
+
+def _filtered(search: str, status: str | None):  # type: ignore[no-untyped-def]
+    newest = (select(Workflow.name, func.max(Workflow.version).label("version"))
+              .group_by(Workflow.name).subquery())
+    query = select(Workflow).join(newest, (Workflow.name == newest.c.name) & (Workflow.version == newest.c.version))
+    if search:
+        query = query.where(Workflow.name.ilike(f"%{search.strip()}%"))
+    if status:
+        if status not in WORKFLOW_STATUSES:
+            raise InvalidInput.field("status", f"status must be one of {', '.join(WORKFLOW_STATUSES)}")
+        query = query.where(Workflow.status == status)
+    return query
 
 
 def _check_name(name: object) -> str:
@@ -110,36 +260,32 @@ def _check_bpmn(bpmn_xml: object, max_bytes: int) -> dict:
         raise error.field("bpmn_xml", exc.message) from None
 
 
-# -- jobs ------------------------------------------------------------------------------
+# -- the work of the jobs (app.tasks calls these) ---------------------------------------
 
-def _create_failed(job_record: JobRecord, exc: BaseException) -> None:
-    workflow = get_workflow_by_id(int(job_record.target_id))
-    if change_status(workflow, "failed", error=str(exc)):
-        fire(workflow_creation_failed, workflow, workflow_name=workflow.name, error_message=str(exc))
-
-
-def _create_retry(job_record: JobRecord) -> None:
-    workflow = get_workflow_by_id(int(job_record.target_id))
-    if workflow.status == "failed":
-        change_status(workflow, "creating", error=None, message="retried by an operator")
-
-
-@job("create_workflow", queue="shar_workflow_queue", attempts=3, waits=(10, 30, 60), timeout=300,
-     on_failure=_create_failed, on_retry=_create_retry)
-def create_in_shar(job_record: JobRecord) -> None:
+def create_in_shar(workflow_id: int) -> None:
     """Send the BPMN to SHAR; on success the workflow becomes active."""
-    workflow = get_workflow_by_id(int(job_record.target_id))
-    if workflow.status != "creating":
+    workflow = _by_id(workflow_id)
+    if workflow.status != WorkflowStatus.CREATING:
         return  # done by an earlier delivery of this job, or cancelled by a delete
     answer = current_client().create_workflow(workflow.name, workflow.bpmn_xml)
-    if change_status(workflow, "active", shar_response=answer, error=None):
+    if change_status(workflow, WorkflowStatus.ACTIVE, shar_response=answer, error=None):
         fire(workflow_created, workflow, shar_response=answer)
 
 
-@job("delete_workflow", queue="shar_workflow_queue", attempts=3, waits=(10, 30, 60), timeout=300)
-def delete_in_shar(job_record: JobRecord) -> None:
+def creation_failed(workflow_id: int, error: str) -> None:
+    workflow = _by_id(workflow_id)
+    if change_status(workflow, WorkflowStatus.FAILED, error=error):
+        fire(workflow_creation_failed, workflow, workflow_name=workflow.name, error_message=error)
+
+
+def creation_retried(workflow_id: int) -> None:
+    workflow = _by_id(workflow_id)
+    if workflow.status == WorkflowStatus.FAILED:
+        change_status(workflow, WorkflowStatus.CREATING, error=None, message="retried by an operator")
+
+
+def delete_in_shar(name: str) -> None:
     """Remove the workflow from SHAR; one SHAR no longer knows counts as removed."""
-    name = job_record.payload["name"]
     try:
         current_client().delete_workflow(name)
     except SharNotFound:
@@ -148,3 +294,10 @@ def delete_in_shar(job_record: JobRecord) -> None:
     if workflow is not None:
         record_activity(workflow, "deleted_in_shar", f"{name} removed from SHAR")
         db.session.commit()
+
+
+def _by_id(workflow_id: int) -> Workflow:
+    workflow = db.session.get(Workflow, workflow_id)
+    if workflow is None:
+        raise NotFound(f"no workflow with id {workflow_id}")
+    return workflow

@@ -1,49 +1,22 @@
-"""Who may see and do what: sign-in, admin-only pages, and read-only viewers."""
+"""Sign-in for the pages, and who acts: the signed-in user. Roles are checked by the services."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
-from flask import abort
 from flask_login import current_user, login_required
 
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 from app.models import User
+from app.services.users import load_session_user
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-__all__ = ["admin_required", "init_app", "login_required", "writer_required"]
-
-
-def admin_required(view: F) -> F:
-    """Signed-in admins only; others get 403."""
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapped  # type: ignore[return-value]
+__all__ = ["current_actor", "init_app", "login_required"]
 
 
-def writer_required(view: F) -> F:
-    """Users and admins; viewers are read-only everywhere, so they get 403."""
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.can_write:
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapped  # type: ignore[return-value]
+def current_actor() -> User:
+    """The signed-in user, as the actor of the operation a page calls."""
+    return current_user._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def init_app() -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    login_manager.user_loader(load_session_user)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from app.config import current_settings
-from app.status import TERMINAL
+from app.states import TERMINAL
 
 
 def init_app(app: Flask) -> None:

@@ -4,14 +4,31 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
-from app.extensions import db
+from app.errors import ServiceUnavailable, SharboardError
+from app.services.transactions import discard_changes
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SharboardError, _service_error)
     app.register_error_handler(Exception, _unexpected)
+
+
+def _service_error(exc: SharboardError) -> Any:
+    """A service's refusal, once for every page: its status code and its message.
+
+    The API blueprint answers in its own envelope first; this serves the pages. Whatever
+    the refused operation left in the session is dropped.
+    """
+    discard_changes()
+    http_error = default_exceptions.get(exc.status_code, InternalServerError)(description=exc.message)
+    response = _http_error(http_error)
+    if isinstance(exc, ServiceUnavailable):
+        body, code = response
+        return body, code, {"Retry-After": str(exc.retry_after)}
+    return response
 
 
 def wants_json() -> bool:
@@ -31,7 +48,7 @@ def _http_error(exc: HTTPException) -> Any:
 
 
 def _unexpected(exc: Exception) -> Any:
-    db.session.rollback()
+    discard_changes()
     from flask import current_app
 
     current_app.logger.exception("unhandled error", exc_info=exc)

@@ -9,12 +9,10 @@ import httpx
 from flask import current_app
 
 from app.config import current_settings
-from app.errors import NotFound
 from app.extensions import db
 from app.jobs.dispatch import submit
 from app.jobs.errors import PermanentJobError, RetryableJobError
 from app.jobs.runner import note_attempt
-from app.jobs.specs import exponential_waits, job
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
 from app.webhooks.address_policy import AddressRefused, check_callback_url
@@ -34,15 +32,6 @@ def schedule_delivery(url: str, payload: dict[str, Any], *, subject_type: str, s
     return delivery
 
 
-def replay_delivery(delivery_id: int) -> WebhookDelivery:
-    """Send a stored delivery's body again, as a new delivery that points back to it."""
-    original = db.session.get(WebhookDelivery, delivery_id)
-    if original is None:
-        raise NotFound(f"no webhook delivery {delivery_id}")
-    return schedule_delivery(original.url, json.loads(original.body), subject_type=original.subject_type,
-                             subject_id=original.subject_id, replay_of=original.id)
-
-
 def _delivery(job_record: JobRecord) -> WebhookDelivery:
     delivery = db.session.get(WebhookDelivery, int(job_record.target_id))
     if delivery is None:
@@ -50,7 +39,7 @@ def _delivery(job_record: JobRecord) -> WebhookDelivery:
     return delivery
 
 
-def _delivery_failed(job_record: JobRecord, exc: BaseException) -> None:
+def delivery_failed(job_record: JobRecord, exc: BaseException) -> None:
     delivery = _delivery(job_record)
     if delivery.state == "pending":
         delivery.state = "failed"
@@ -59,8 +48,6 @@ def _delivery_failed(job_record: JobRecord, exc: BaseException) -> None:
     db.session.commit()
 
 
-@job("deliver_webhook", queue="shar_sync_queue", attempts=6, waits=exponential_waits(10, 3600, 5),
-     timeout=60, jitter=True, on_failure=_delivery_failed)
 def deliver(job_record: JobRecord) -> None:
     """POST the stored body to the callback URL, signed; 2xx is delivered."""
     delivery = _delivery(job_record)

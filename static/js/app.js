@@ -4,8 +4,10 @@ document.addEventListener("htmx:configRequest", function (event) {
   if (meta) { event.detail.headers["X-CSRFToken"] = meta.getAttribute("content"); }
 });
 
-// Forms that need a second thought carry data-confirm (no inline handlers: the CSP forbids them).
+// The one confirmation mechanism: forms that need a second thought carry data-confirm (no
+// inline handlers: the CSP forbids them). Caught before the form sees the event, so a
+// refusal stops a plain submit and an htmx one alike.
 document.addEventListener("submit", function (event) {
   var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
-  if (message && !window.confirm(message)) { event.preventDefault(); }
+  if (message && !window.confirm(message)) { event.preventDefault(); event.stopPropagation(); }
 }, true);

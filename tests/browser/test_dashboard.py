@@ -99,8 +99,8 @@ def test_plain_user_is_kept_out(app, live_url, page) -> None:
     from tests.support.factories import bpmn
 
     owner = make_user("owner@example.com", "user", PASSWORD)
-    create_workflow("Private", bpmn("user_task"), created_by=owner.id, async_=False)
-    theirs = launch_instance("Private", {"secret": 1}, created_by=owner.id, async_=False)
+    create_workflow("Private", bpmn("user_task"), actor=owner, async_=False)
+    theirs = launch_instance("Private", {"secret": 1}, actor=owner, async_=False).instance
     make_user("bob@example.com", "user", PASSWORD)
     _sign_in(page, live_url, "bob@example.com")
     response = page.goto(f"{live_url}/admin/failed-jobs")

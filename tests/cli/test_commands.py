@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from app.services.actors import CLI
 from app.extensions import db
 from app.models import ApiToken
 from app.services.workflows import create_workflow
@@ -36,7 +37,7 @@ def test_failures_are_one_line_on_stderr_with_a_nonzero_exit(run, tmp_path: Path
 
 
 def test_launch_wait_show_complete_and_statistics(run, app) -> None:
-    create_workflow("Flow", bpmn("user_task"), async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
     launched = run("workflow", "launch", "Flow", "--variables", '{"orderId": "1"}', "--format=json")
     instance_id = json.loads(launched.stdout)["id"]
     shown = json.loads(run("instance", "show", instance_id, "--format=json").stdout)
@@ -61,7 +62,7 @@ def test_queue_status_failed_and_cleanup(run, app, shar) -> None:
     assert [row["queue"] for row in status] == list(app.config["SHARBOARD_SETTINGS"].queue_names)
     assert all(row["workers"] is False and row["pending"] == 0 for row in status)
     shar.set_faults(outage=True)
-    workflow = create_workflow("Down", bpmn("user_task"), async_=False).workflow
+    workflow = create_workflow("Down", bpmn("user_task"), async_=False, actor=CLI).workflow
     assert refresh(workflow).status == "failed"
     failed = json.loads(run("failed", "list", "--format=json").stdout)
     assert [f["job_type"] for f in failed] == ["create_workflow"]
@@ -73,7 +74,7 @@ def test_queue_status_failed_and_cleanup(run, app, shar) -> None:
 
 
 def test_batch_dry_run_and_launch(run, tmp_path: Path, app) -> None:
-    create_workflow("Flow", bpmn("user_task"), async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
     spec = tmp_path / "launch.json"
     spec.write_text(json.dumps([{"workflow": "Flow", "variables": {"n": 1}}, {"workflow": "Nope"}]))
     dry = run("batch", "launch", str(spec), "--dry-run", "--format=json")
@@ -102,7 +103,7 @@ def test_batch_import_and_complete_need_their_input(run, tmp_path: Path) -> None
 
 
 def test_workflow_delete_asks_unless_forced(run, app) -> None:
-    create_workflow("Gone", bpmn("user_task"), async_=False)
+    create_workflow("Gone", bpmn("user_task"), async_=False, actor=CLI)
     assert run("workflow", "delete", "Gone", input="n\n").exit_code == 1
     assert run("workflow", "delete", "Gone", "--force").exit_code == 0
     assert json.loads(run("workflow", "list", "--format=json").stdout)[0]["status"] == "inactive"

@@ -5,6 +5,7 @@ import json
 
 from sqlalchemy import func, select
 
+from app.services.actors import CLI
 from app import create_app
 from app.extensions import db
 from app.models import JobRecord, WorkflowInstance
@@ -43,7 +44,7 @@ def test_queue_status_sees_consumers_by_their_heartbeat_and_notices_one_die(run,
 
 def test_launch_wait_show_sync_complete_statistics_cleanup(run, processes) -> None:
     processes.start_consumers()
-    create_workflow("Flow", bpmn("user_task"), async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
     launched = run("workflow", "launch", "Flow", "--variables", '{"orderId": "7"}', "--wait", "--format=json")
     assert launched.exit_code == 0, launched.output
     instance_id = json.loads(launched.stdout)["id"]
@@ -55,7 +56,7 @@ def test_launch_wait_show_sync_complete_statistics_cleanup(run, processes) -> No
 
     completed = run("instance", "complete", instance_id, "--format=json")
     assert completed.exit_code == 0, completed.output
-    assert json.loads(completed.stdout)["job_type"] == "complete_instance"
+    assert json.loads(completed.stdout)["job_type"] == "complete_task"
     wait_until(lambda: _instance(instance_id).status == "completed", timeout=20, what="the instance to complete")
 
     stats = json.loads(run("statistics", "--workflow=Flow", "--format=json").stdout)
@@ -72,7 +73,7 @@ def test_launch_wait_show_sync_complete_statistics_cleanup(run, processes) -> No
 
 
 def test_sync_queues_running_instances_once_and_force_includes_fresh_ones(run) -> None:
-    create_workflow("Flow", bpmn("user_task"), async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
     launched = json.loads(run("workflow", "launch", "Flow", "--format=json").stdout)
     # a launch job on a queue without consumers: run it here, as a consumer would
     from app.jobs.runner import run_job
@@ -99,26 +100,26 @@ def test_queue_sync_runs_the_periodic_sync_in_a_consumer(run, processes) -> None
 
 def test_queue_clear_and_failed_flush_delete_failed_jobs(run, shar) -> None:
     shar.set_faults(outage=True)
-    create_workflow("Down1", bpmn("user_task"), async_=False)
+    create_workflow("Down1", bpmn("user_task"), async_=False, actor=CLI)
     assert len(json.loads(run("failed", "list", "--format=json").stdout)) == 1
     assert json.loads(run("queue", "clear", "--format=json").stdout) == {"cleared": 1}
     assert json.loads(run("failed", "list", "--format=json").stdout) == []
-    create_workflow("Down2", bpmn("user_task"), async_=False)
+    create_workflow("Down2", bpmn("user_task"), async_=False, actor=CLI)
     assert json.loads(run("failed", "flush", "--format=json").stdout) == {"deleted": 1}
     assert json.loads(run("failed", "list", "--format=json").stdout) == []
 
 
 def test_batch_complete_and_import_dry_run(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    create_workflow("Flow", bpmn("user_task"), async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
     from app.services.instances import launch_instance
 
-    instance = launch_instance("Flow", {}, async_=False)
+    instance = launch_instance("Flow", {}, async_=False, actor=CLI).instance
     dry = run("batch", "complete", "--instance", instance.id, "--dry-run", "--format=json")
     assert dry.exit_code == 0 and json.loads(dry.stdout)[0]["result"] == "would run"
-    assert _jobs("complete_instance") == []
+    assert _jobs("complete_task") == []
     done = run("batch", "complete", "--instance", instance.id, "--format=json")
     assert done.exit_code == 0 and json.loads(done.stdout)[0]["ok"]
-    assert len(_jobs("complete_instance")) == 1
+    assert len(_jobs("complete_task")) == 1
     spec = tmp_path / "import.json"
     spec.write_text(json.dumps([{"name": "Later", "file": str(FIXTURES / "parallel.bpmn")}]))
     assert run("batch", "import", str(spec), "--dry-run").exit_code == 0
@@ -165,7 +166,7 @@ def test_queue_start_without_a_queue_runs_every_consumer_and_refuses_an_unknown_
     assert unknown.exit_code == 1 and unknown.stderr.startswith("error: unknown queue 'nope'")
     parent = processes.start("all-queues", "shar", "queue", "start", "--workers", "1")
     wait_until(lambda: all(_queue_workers(run).values()), timeout=25, what="a consumer on every queue")
-    workflow = create_workflow("Served", bpmn("user_task")).workflow
+    workflow = create_workflow("Served", bpmn("user_task"), actor=CLI).workflow
     wait_until(lambda: refresh(workflow).status == "active", what="the creation job to run")
     processes.stop()  # SIGINT, then TERM, to the process group
     assert parent.poll() is not None

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs.admin import retry_job
+from app.services.actors import CLI
+from app.services.failed_jobs import retry_failed_job
 from app.jobs.reconcile import reconcile
 from app.models import ActivityEvent, JobAttempt, JobRecord, Notification, WebhookDelivery
 from app.services.instances import complete_task, launch_instance
@@ -29,8 +30,8 @@ def _shar_requests(shar: Any, method: str, path_part: str) -> list[dict[str, Any
     return [r for r in log if r["method"] == method and path_part in r["path"]]
 
 
-def _active_workflow(name: str, user_id: int) -> Any:
-    workflow = create_workflow(name, bpmn("user_task"), created_by=user_id).workflow
+def _active_workflow(name: str, user: Any) -> Any:
+    workflow = create_workflow(name, bpmn("user_task"), actor=user).workflow
     wait_until(lambda: _status(workflow) == "active", what=f"{name} to become active")
     return refresh(workflow)
 
@@ -38,26 +39,28 @@ def _active_workflow(name: str, user_id: int) -> Any:
 def test_create_goes_from_creating_to_active(app, processes) -> None:
     user = make_user()
     processes.start_consumers()
-    result = create_workflow("OrderProcess", bpmn("user_task"), created_by=user.id)
+    result = create_workflow("OrderProcess", bpmn("user_task"), actor=user)
     assert result.created and result.workflow.status == "creating"
     wait_until(lambda: _status(result.workflow) == "active", what="workflow to become active")
     workflow = refresh(result.workflow)
     assert workflow.shar_response["name"] == "OrderProcess"
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow")).one()
-    assert (job.state, job.attempts) == ("succeeded", 1)
+    # The job records its success just after the status change it made commits.
+    wait_until(lambda: refresh(job).state == "succeeded", what="the job to record its success")
+    assert job.attempts == 1
 
 
 def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
     user = make_user()
     processes.start_consumers()
-    _active_workflow("Review", user.id)
-    instance = launch_instance("Review", {"orderId": "12345"}, created_by=user.id)
+    _active_workflow("Review", user)
+    instance = launch_instance("Review", {"orderId": "12345"}, actor=user).instance
     assert instance.status == "launching"
     wait_until(lambda: _status(instance) == "running", what="instance to run")
     instance = refresh(instance)
     assert instance.shar_instance_id and instance.current_activities == ["review"]
 
-    complete_task(instance.id)
+    complete_task(instance.id, actor=user)
     wait_until(lambda: _status(instance) == "completed", what="instance to complete after its task")
     # The completed event fires right after the status is committed: wait for its listener.
     notes = wait_until(lambda: db.session.scalars(select(Notification).where(
@@ -87,7 +90,7 @@ def test_outage_retries_three_times_then_fails_and_admin_retry_recovers(make_app
     user = make_user()
     shar.set_faults(outage=True)
     processes.start_consumers()
-    workflow = create_workflow("Outage", bpmn("user_task"), created_by=user.id,
+    workflow = create_workflow("Outage", bpmn("user_task"), actor=user,
                                callback_url=receiver.url("/created")).workflow
     wait_until(lambda: _status(workflow) == "failed", timeout=50, what="workflow to fail after 3 attempts")
     posts = _shar_requests(shar, "POST", "/api/v1/workflows")
@@ -115,7 +118,7 @@ def test_outage_retries_three_times_then_fails_and_admin_retry_recovers(make_app
     assert "outage" in callback["data"]["error"]
 
     shar.set_faults(outage=False)
-    retry_job(job.id)
+    retry_failed_job(job.id, actor=CLI)
     assert _status(workflow) in ("creating", "active")
     wait_until(lambda: _status(workflow) == "active", what="retried workflow to become active")
     wait_until(lambda: len(receiver.requests) == 2, what="the success callback")
@@ -125,10 +128,10 @@ def test_outage_retries_three_times_then_fails_and_admin_retry_recovers(make_app
 def test_permanent_error_is_tried_once(app, processes, shar) -> None:
     user = make_user()
     processes.start_consumers()
-    _active_workflow("Gone", user.id)
+    _active_workflow("Gone", user)
     httpx.delete(f"{shar.url}/api/v1/workflows/Gone")  # SHAR forgets it: a launch now gets 404
     httpx.delete(f"{shar.url}/_sharlite/requests")
-    instance = launch_instance("Gone", {}, created_by=user.id)
+    instance = launch_instance("Gone", {}, actor=user).instance
     wait_until(lambda: _status(instance) == "failed", what="launch to fail")
     assert len(_shar_requests(shar, "POST", "/instances")) == 1
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
@@ -140,7 +143,7 @@ def test_callback_is_signed_seed_payload(make_app, processes, receiver) -> None:
     app = make_app(webhook_allowed_hosts=(f"127.0.0.1:{receiver.port}",))
     user = make_user()
     processes.start_consumers()
-    workflow = create_workflow("Signed", bpmn("user_task"), created_by=user.id,
+    workflow = create_workflow("Signed", bpmn("user_task"), actor=user,
                                callback_url=receiver.url("/wf")).workflow
     wait_until(lambda: receiver.requests, what="the callback")
     request = receiver.requests[0]
@@ -157,7 +160,7 @@ def test_callback_is_signed_seed_payload(make_app, processes, receiver) -> None:
     wait_until(lambda: refresh(delivery).state == "delivered", what="delivery to be recorded")
     assert refresh(delivery).last_status_code == 200
 
-    instance = launch_instance("Signed", {"a": 1}, created_by=user.id, callback_url=receiver.url("/inst"))
+    instance = launch_instance("Signed", {"a": 1}, actor=user, callback_url=receiver.url("/inst")).instance
     wait_until(lambda: len(receiver.requests) == 2, what="the launch callback")
     launched = receiver.requests[1].json()
     assert launched["job_type"] == "launch_instance" and launched["request_id"] == instance.id
@@ -172,7 +175,7 @@ def test_internal_callback_addresses_are_refused(app, url: str) -> None:
 
     user = make_user()
     with pytest.raises(InvalidInput) as info:
-        create_workflow("Refused", bpmn("user_task"), created_by=user.id, callback_url=url)
+        create_workflow("Refused", bpmn("user_task"), actor=user, callback_url=url)
     assert "callback_url" in info.value.errors
     assert db.session.scalars(select(JobRecord)).all() == []
 
@@ -185,7 +188,7 @@ def test_redis_down_keeps_the_row_and_reconciler_queues_it(tmp_path, make_app, p
         user = make_user()
         redis.terminate()
         redis.wait()
-        result = create_workflow("NoRedis", bpmn("user_task"), created_by=user.id)
+        result = create_workflow("NoRedis", bpmn("user_task"), actor=user)
         workflow = refresh(result.workflow)
         assert workflow.status == "creating"
         job = db.session.scalars(select(JobRecord)).one()
@@ -222,18 +225,18 @@ def _pingable(port: int) -> bool:
 def test_racing_syncs_give_one_completion_notice(app, processes, shar, smtp) -> None:
     user = make_user()
     processes.start_consumers(workers=3)
-    _active_workflow("Race", user.id)
-    instance = launch_instance("Race", {}, created_by=user.id)
+    _active_workflow("Race", user)
+    instance = launch_instance("Race", {}, actor=user).instance
     wait_until(lambda: _status(instance) == "running", what="instance to run")
     instance = refresh(instance)
     httpx.post(f"{shar.url}/api/v1/instances/{instance.shar_instance_id}/complete")  # completed behind our back
     # Many syncs at once over three worker processes, plus one in this process.
     from app.jobs.dispatch import submit
-    from app.services.sync import sync_now
+    from app.services.sync import apply_shar_state
 
     for _ in range(6):
         submit("sync_instance", target_type="instance", target_id=instance.id)
-    sync_now(refresh(instance))
+    apply_shar_state(refresh(instance))
     wait_until(lambda: db.session.scalar(select(db.func.count()).select_from(JobRecord).where(
         JobRecord.job_type == "sync_instance", JobRecord.state == "succeeded")) == 6, what="all syncs to finish")
     assert _status(instance) == "completed"

@@ -13,7 +13,7 @@ from tests.support.databases import pg_available, postgres_database
 
 EXPECTED_TABLES = {"users", "api_tokens", "workflows", "workflow_instances", "activity_events", "notifications",
                    "job_records", "job_attempts", "webhook_deliveries", "audit_log", "idempotent_responses",
-                   "periodic_runs"}
+                   "schedule_runs", "leases", "consumer_heartbeats", "shar_health_checks", "workflow_names"}
 
 
 def _roundtrip(url: str, tmp_path: Path) -> None:

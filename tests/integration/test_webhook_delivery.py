@@ -20,6 +20,8 @@ def test_failing_receiver_is_retried_and_each_attempt_logged(make_app, processes
     assert len(receiver.requests) == 3
     assert receiver.requests[0].body == receiver.requests[2].body  # the same signed body each time
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "deliver_webhook")).one()
+    # The attempt records its end just after the delivery row it changed commits.
+    wait_until(lambda: refresh(job).state == "succeeded", what="the job to record its success")
     attempts = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
                                   .order_by(JobAttempt.number)).all()
     assert [a.detail.get("status_code") for a in attempts] == [503, 500, 200]

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.jobs.reconcile import reconcile
-from app.models import JobAttempt, JobRecord, PeriodicRun
+from app.models import JobAttempt, JobRecord, Lease
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
@@ -17,7 +17,7 @@ def test_worker_killed_mid_job_is_recovered_and_visible(app, processes, shar) ->
     user = make_user()
     shar.set_faults(latency_ms=4000)  # the create hangs in SHAR while we kill its worker
     processes.start_consumers()
-    workflow = create_workflow("Killed", bpmn("user_task"), created_by=user.id).workflow
+    workflow = create_workflow("Killed", bpmn("user_task"), actor=user).workflow
     job = db.session.scalars(select(JobRecord)).one()
     wait_until(lambda: refresh(job).state == "running", what="the attempt to start")
     consumer = next(name for name in processes.procs if "workflows" in name)
@@ -35,10 +35,10 @@ def test_worker_killed_mid_job_is_recovered_and_visible(app, processes, shar) ->
 def test_launch_resent_after_unknown_outcome_is_recorded(app, processes, shar) -> None:
     user = make_user()
     processes.start_consumers()
-    workflow = create_workflow("Twice", bpmn("user_task"), created_by=user.id).workflow
+    workflow = create_workflow("Twice", bpmn("user_task"), actor=user).workflow
     wait_until(lambda: refresh(workflow).status == "active", what="workflow active")
     shar.set_faults(latency_ms=4000)
-    instance = launch_instance("Twice", {}, created_by=user.id)
+    instance = launch_instance("Twice", {}, actor=user).instance
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
     wait_until(lambda: refresh(instance).launch_requests == 1, what="the launch request to be counted")
     processes.kill(next(name for name in processes.procs if "instances" in name))
@@ -59,9 +59,9 @@ def test_periodic_sync_completes_instances_and_never_overlaps(make_app, processe
     make_app(shar_sync_interval=1, shar_sync_batch_size=2, shar_sync_batch_delay=0.5)
     user = make_user()
     processes.start_consumers(workers=2)
-    workflow = create_workflow("Periodic", bpmn("user_task"), created_by=user.id).workflow
+    workflow = create_workflow("Periodic", bpmn("user_task"), actor=user).workflow
     wait_until(lambda: refresh(workflow).status == "active", what="workflow active")
-    instances = [launch_instance("Periodic", {"n": n}, created_by=user.id) for n in range(5)]
+    instances = [launch_instance("Periodic", {"n": n}, actor=user).instance for n in range(5)]
     wait_until(lambda: all(refresh(i).status == "running" for i in instances), what="instances running")
     for instance in instances:
         httpx.post(f"{shar.url}/api/v1/instances/{refresh(instance).shar_instance_id}/complete")
@@ -69,7 +69,7 @@ def test_periodic_sync_completes_instances_and_never_overlaps(make_app, processe
     processes.start("scheduler2", "shar", "queue", "scheduler", "--interval", "0.2")
     wait_until(lambda: all(refresh(i).status == "completed" for i in instances), timeout=30,
                what="the periodic sync to complete every instance")
-    run = db.session.get(PeriodicRun, "periodic_sync")
+    run = db.session.get(Lease, "periodic_sync")
     assert run is not None and run.last_finished_at is not None
     # Two schedulers, yet each interval produced one periodic_sync job at most.
     jobs = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "periodic_sync")

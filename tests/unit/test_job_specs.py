@@ -1,6 +1,11 @@
 """Retry schedules and error grouping: pure logic."""
-from app.jobs.admin import error_shape
-from app.jobs.specs import JobSpec, exponential_waits, spec_for
+import pytest
+
+from app.jobs.specs import JobRegistry, JobSpec, exponential_waits
+from app.services.failed_jobs import error_shape
+from app.tasks import SPECS
+
+spec_for = JobRegistry(SPECS).spec
 
 
 def test_seed_schedules() -> None:
@@ -28,3 +33,11 @@ def test_error_shape_groups_alike_errors() -> None:
     b = error_shape("SHAR unreachable for POST /api/v1/workflows/'Invoice': [Errno 111] Connection refused")
     assert a == b
     assert error_shape("instance 3f2b6c1e-1111-2222-3333-444455556666 failed") == "instance … failed"
+
+
+def test_registry_lists_every_job_kind_once() -> None:
+    registry = JobRegistry(SPECS)
+    assert set(registry.all()) == {"create_workflow", "delete_workflow", "launch_instance", "complete_task",
+                                   "sync_instance", "periodic_sync", "cleanup", "send_email", "deliver_webhook"}
+    with pytest.raises(ValueError, match="defined twice"):
+        JobRegistry([*SPECS, SPECS[0]])

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.services.actors import CLI
 from app.extensions import db
 from app.models import AuditEntry, JobRecord, User, WebhookDelivery, WorkflowInstance
 from app.models._base import utcnow
@@ -20,7 +21,7 @@ HTMX = {"HX-Request": "true"}
 def _failed_creates(shar, count: int) -> list[JobRecord]:  # type: ignore[no-untyped-def]
     shar.set_faults(outage=True)
     for n in range(count):
-        create_workflow(f"Down{n}", bpmn("user_task"), async_=False)
+        create_workflow(f"Down{n}", bpmn("user_task"), async_=False, actor=CLI)
     shar.set_faults(outage=False)
     return list(db.session.scalars(select(JobRecord).where(JobRecord.state == "failed")))
 
@@ -30,9 +31,9 @@ def test_group_preview_then_retry_reports_requeued(client, sign_in, post, shar) 
     jobs = _failed_creates(shar, 3)
     page = client.get("/admin/failed-jobs").get_data(as_text=True)
     assert "By error" in page and ">3<" in page
-    from app.jobs.admin import failed_groups
+    from app.services.failed_jobs import failed_groups
 
-    group = failed_groups()[0]
+    group = failed_groups(actor=CLI)[0]
     preview = client.get("/admin/failed-jobs/groups/preview", query_string={
         "job_type": group["job_type"], "error_shape": group["error_shape"]}, headers=HTMX).get_data(as_text=True)
     assert "<strong>3</strong> failed" in preview and "Retry 3" in preview
@@ -54,9 +55,9 @@ def test_retry_one_answers_a_row_fragment_and_second_retry_is_refused(client, si
 
 def test_failed_launch_variables_corrected_and_retried(client, sign_in, post, shar) -> None:
     admin = sign_in("admin")
-    create_workflow("Flow", bpmn("user_task"), async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
     shar.set_faults(outage=True)
-    instance = launch_instance("Flow", {"amount": "12x"}, created_by=admin.id, async_=False)
+    instance = launch_instance("Flow", {"amount": "12x"}, actor=admin, async_=False).instance
     shar.set_faults(outage=False)
     assert refresh(instance).status == "failed"
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
@@ -101,8 +102,8 @@ def test_users_roles_and_tokens_are_audited(client, sign_in, post) -> None:
 
 def test_stuck_instances_are_flagged(client, sign_in, app) -> None:
     user = sign_in("admin")
-    create_workflow("Flow", bpmn("user_task"), async_=False)
-    instance = launch_instance("Flow", {}, created_by=user.id, async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
+    instance = launch_instance("Flow", {}, actor=user, async_=False).instance
     db.session.execute(WorkflowInstance.__table__.update().where(WorkflowInstance.id == instance.id)
                        .values(progressed_at=utcnow() - timedelta(hours=2)))
     db.session.commit()
@@ -133,8 +134,8 @@ def test_notifications_mark_read_and_email_preference(client, sign_in, post, app
 
 def test_viewer_cannot_change_anything_even_with_a_valid_form(client, sign_in, post, app) -> None:
     owner = make_user("owner@example.com")
-    create_workflow("Flow", bpmn("user_task"), async_=False)
-    instance = launch_instance("Flow", {}, created_by=owner.id, async_=False)
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
+    instance = launch_instance("Flow", {}, actor=owner, async_=False).instance
     sign_in("viewer")
     assert client.get(f"/instances/{instance.id}").status_code == 200  # viewers read everything
     for url in (f"/instances/{instance.id}/complete", f"/instances/{instance.id}/sync",

@@ -73,9 +73,9 @@ def test_viewer_is_read_only_on_the_server(client, sign_in, post) -> None:
 
 def test_user_gets_404_on_another_users_instance(client, sign_in, app) -> None:
     owner = make_user("owner@example.com")
-    workflow = create_workflow("Mine", bpmn("user_task"), created_by=owner.id, async_=False).workflow
+    workflow = create_workflow("Mine", bpmn("user_task"), actor=owner, async_=False).workflow
     assert refresh(workflow).status == "active"
-    instance = launch_instance("Mine", {}, created_by=owner.id, async_=False)
+    instance = launch_instance("Mine", {}, actor=owner, async_=False).instance
     sign_in("user", "other@example.com")
     assert client.get(f"/instances/{instance.id}").status_code == 404
     assert instance.id not in client.get("/instances").get_data(as_text=True)

@@ -33,7 +33,7 @@ def test_upload_errors_are_shown_next_to_the_field(client, sign_in, post) -> Non
 
 def test_badge_fragment_has_an_etag_and_stops_polling_when_final(client, sign_in, app) -> None:
     user = sign_in("user")
-    workflow = create_workflow("Badge", bpmn("user_task"), created_by=user.id, async_=False).workflow
+    workflow = create_workflow("Badge", bpmn("user_task"), actor=user, async_=False).workflow
     assert refresh(workflow).status == "active"
     first = client.get(f"/workflows/_badge/{workflow.id}")
     assert first.status_code == 200 and first.headers["ETag"]
@@ -45,14 +45,14 @@ def test_badge_fragment_has_an_etag_and_stops_polling_when_final(client, sign_in
 
 def test_moving_badge_keeps_polling(client, sign_in, app) -> None:
     user = sign_in("user")
-    workflow = create_workflow("Moving", bpmn("user_task"), created_by=user.id).workflow
+    workflow = create_workflow("Moving", bpmn("user_task"), actor=user).workflow
     body = client.get(f"/workflows/_badge/{workflow.id}").get_data(as_text=True)
     assert 'data-status="creating"' in body and 'hx-trigger="every 2.0s"' in body
 
 
 def test_bpmn_is_served_as_inert_xml(client, sign_in, app) -> None:
     user = sign_in("user")
-    create_workflow("Xml", bpmn("user_task"), created_by=user.id)
+    create_workflow("Xml", bpmn("user_task"), actor=user)
     response = client.get("/workflows/Xml/v1.bpmn")
     assert response.mimetype == "application/xml"
     assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import User
+from app.services.users import authenticate
 from app.web.auth.forms import LoginForm
+from app.web.partials import safe_next
 
 bp = Blueprint("auth", __name__)
 GENERIC_ERROR = "That e-mail and password do not match an active account."
@@ -22,13 +20,13 @@ def login() -> Any:
         return redirect(url_for("overview.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalars(select(User).where(User.email == form.email.data.strip().lower())).first()
+        user = authenticate(form.email.data, form.password.data)
         # One message for every failure, so the form does not reveal which accounts exist.
-        if user is None or not user.active or not user.check_password(form.password.data):
+        if user is None:
             form.password.errors = [GENERIC_ERROR]
             return render_template("auth/login.html", form=form), 401
         login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next"), url_for("overview.index")))
     return render_template("auth/login.html", form=form)
 
 
@@ -37,13 +35,3 @@ def logout() -> Any:
     logout_user()
     flash("Signed out.", "info")
     return redirect(url_for(".login"))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: `next` must not send a user to another site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
-                and "\\" not in target:
-            return target
-    return url_for("overview.index")

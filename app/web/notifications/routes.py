@@ -3,15 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
-from sqlalchemy import func, select, update
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from app.config import current_settings
-from app.extensions import db
-from app.models import Notification
-from app.models._base import utcnow
-from app.web.partials import cached_fragment, is_fragment_request
+from app.services import notifications as service
+from app.services.users import set_email_notifications
+from app.web.access import current_actor, login_required
+from app.web.partials import cached_fragment, is_fragment_request, safe_next
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -19,40 +16,29 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @bp.get("")
 @login_required
 def index() -> str:
-    notes = list(db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                                    .order_by(Notification.created_at.desc()).limit(200)))
-    return render_template("notifications/index.html", notes=notes)
+    return render_template("notifications/index.html", notes=service.list_notifications(actor=current_actor()))
 
 
 @bp.get("/_bell")
 @login_required
 def bell() -> Response:
-    unread, newest = db.session.execute(
-        select(func.count(), func.max(Notification.id)).where(Notification.user_id == current_user.id,
-                                                              Notification.read_at.is_(None))).one()
-    return cached_fragment("notifications/_bell.html", version=f"{unread}:{newest}", unread=unread,
-                           poll_interval=current_settings().poll_interval)
+    unread, newest = service.unread_state(actor=current_actor())
+    return cached_fragment("notifications/_bell.html", version=f"{unread}:{newest}", unread=unread)
 
 
 @bp.post("/<int:note_id>/read")
 @login_required
 def mark_read(note_id: int) -> Any:
-    note = db.session.get(Notification, note_id)
-    if note is None or note.user_id != current_user.id:
-        abort(404)
-    note.read_at = note.read_at or utcnow()
-    db.session.commit()
+    note = service.mark_read(note_id, actor=current_actor())
     if is_fragment_request():
         return render_template("notifications/_note.html", note=note)
-    return redirect(request.form.get("next") or url_for(".index"))
+    return redirect(safe_next(request.form.get("next"), url_for(".index")))
 
 
 @bp.post("/read-all")
 @login_required
 def mark_all_read() -> Any:
-    db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
-                                                  Notification.read_at.is_(None)).values(read_at=utcnow()))
-    db.session.commit()
+    service.mark_all_read(actor=current_actor())
     flash("all notifications marked read", "success")
     return redirect(url_for(".index"))
 
@@ -60,7 +46,7 @@ def mark_all_read() -> Any:
 @bp.post("/preferences")
 @login_required
 def preferences() -> Any:
-    current_user.email_notifications = request.form.get("email_notifications") == "on"
-    db.session.commit()
-    flash("emails are " + ("on" if current_user.email_notifications else "off"), "success")
+    enabled = request.form.get("email_notifications") == "on"
+    set_email_notifications(actor=current_actor(), enabled=enabled)
+    flash("emails are " + ("on" if enabled else "off"), "success")
     return redirect(url_for(".index"))

@@ -19,3 +19,7 @@ class LaunchForm(FlaskForm):
     # Either key/value rows (keys[] and values[] from the page) or raw JSON; the route merges them.
     variables_json = TextAreaField("Variables (JSON)", validators=[Optional()])
     callback_url = StringField("Callback URL", validators=[Optional(), Length(max=2000)])
+
+
+class TransferForm(FlaskForm):
+    owner = StringField("New owner (e-mail)", validators=[DataRequired(), Length(max=255)])

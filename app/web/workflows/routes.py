@@ -4,21 +4,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
-from app.config import current_settings
-from app.errors import Conflict, InvalidInput, NotFound
-from app.extensions import db
-from app.models import Workflow, WorkflowInstance
+from app.errors import Conflict, InvalidInput
+from app.services import workflows as service
 from app.services.instances import launch_instance
-from app.services.lookups import get_workflow, latest_versions_query, visible_instances
-from app.services.workflows import create_workflow, delete_workflow
-from app.status import TERMINAL
-from app.web.access import writer_required
+from app.web.access import current_actor, login_required
 from app.web.partials import cached_fragment
-from app.web.workflows.forms import LaunchForm, UploadForm
+from app.web.workflows.forms import LaunchForm, TransferForm, UploadForm
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
 
@@ -31,7 +24,6 @@ def index() -> str:
 
 @bp.post("")
 @login_required
-@writer_required
 def upload() -> Any:
     form = UploadForm()
     if form.validate_on_submit():
@@ -41,8 +33,9 @@ def upload() -> Any:
             form.file.errors.append("the file is not UTF-8 text; a BPMN file is XML")
         else:
             try:
-                result = create_workflow(form.name.data, xml, description=form.description.data or "",
-                                         created_by=current_user.id, async_=form.mode.data != "wait")
+                result = service.create_workflow(form.name.data, xml, actor=current_actor(),
+                                                 description=form.description.data or "",
+                                                 async_=form.mode.data != "wait")
             except InvalidInput as exc:
                 _attach_errors(form, exc)
             except Conflict as exc:
@@ -59,22 +52,17 @@ def upload() -> Any:
 @bp.get("/_rows")
 @login_required
 def rows() -> Response:
-    """The list's body, polled as one fragment while any badge is still moving.
-
-    Its version is one aggregate read (rows, newest change, instance count), so an
-    unchanged list answers 304 without loading or rendering a row.
-    """
-    listed = _filtered_query().subquery()
-    count, newest = db.session.execute(select(func.count(), func.max(listed.c.updated_at))).one()
-    instances = db.session.scalar(select(func.count()).select_from(WorkflowInstance))
-    return cached_fragment("workflows/_rows.html", version=f"{count}:{newest}:{instances}",
-                           context=_list_context)
+    """The list's body, polled as one fragment while any badge is still moving; an unchanged
+    list answers 304 after one aggregate read, without loading or rendering a row."""
+    search, status = _filters()
+    version = service.workflow_list_version(actor=current_actor(), search=search, status=status)
+    return cached_fragment("workflows/_rows.html", version=version, context=_list_context)
 
 
 @bp.get("/_badge/<int:workflow_id>")
 @login_required
 def badge(workflow_id: int) -> Response:
-    workflow = db.session.get(Workflow, workflow_id) or abort(404)
+    workflow = service.get_workflow_by_id(workflow_id, actor=current_actor())
     return cached_fragment("workflows/_badge.html", version=f"{workflow.status}:{workflow.updated_at}",
                            workflow=workflow)
 
@@ -82,32 +70,25 @@ def badge(workflow_id: int) -> Response:
 @bp.get("/<name>")
 @login_required
 def show(name: str) -> str:
-    workflow = _workflow_or_404(name)
-    return render_template("workflows/show.html", **_show_context(workflow, LaunchForm()))
+    return render_template("workflows/show.html", **_show_context(name, LaunchForm()))
 
 
 @bp.get("/<name>/v<int:version>.bpmn")
 @login_required
 def bpmn(name: str, version: int) -> Response:
-    workflow = db.session.scalars(select(Workflow).where(Workflow.name == name, Workflow.version == version)).first()
-    if workflow is None:
-        abort(404)
+    workflow = service.get_version(name, version, actor=current_actor())
     response = Response(workflow.bpmn_xml, mimetype="application/xml")
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'"
     return response
 
 
 @bp.post("/<name>/launch")
 @login_required
-@writer_required
 def launch(name: str) -> Any:
-    workflow = _workflow_or_404(name)
     form = LaunchForm()
     if form.validate_on_submit():
         try:
-            variables = _variables_from_form(form)
-            instance = launch_instance(name, variables, created_by=current_user.id,
+            launched = launch_instance(name, _variables_from_form(form), actor=current_actor(),
                                        callback_url=form.callback_url.data or None)
         except InvalidInput as exc:
             for field, messages in exc.errors.items():
@@ -116,20 +97,16 @@ def launch(name: str) -> Any:
         except Conflict as exc:
             form.variables_json.errors = [*form.variables_json.errors, exc.message]
         else:
-            flash(f"instance of {name} is {instance.status}", "success")
-            return redirect(url_for("instances.show", instance_id=instance.id))
-    return render_template("workflows/show.html", **_show_context(workflow, form)), 422
+            flash(f"instance of {name} is {launched.instance.status}", "success")
+            return redirect(url_for("instances.show", instance_id=launched.instance.id))
+    return render_template("workflows/show.html", **_show_context(name, form)), 422
 
 
 @bp.post("/<name>/delete")
 @login_required
-@writer_required
 def delete(name: str) -> Any:
-    workflow = _workflow_or_404(name)
-    if not (current_user.is_admin or workflow.created_by == current_user.id):
-        abort(403)
     try:
-        delete_workflow(name, actor=current_user)
+        service.delete_workflow(name, actor=current_actor())
     except Conflict as exc:
         flash(exc.message, "error")
     else:
@@ -137,43 +114,35 @@ def delete(name: str) -> Any:
     return redirect(url_for(".show", name=name))
 
 
-def _workflow_or_404(name: str) -> Workflow:
-    try:
-        return get_workflow(name)
-    except NotFound:
-        abort(404)
+@bp.post("/<name>/owner")
+@login_required
+def transfer(name: str) -> Any:
+    form = TransferForm()
+    if form.validate_on_submit():
+        try:
+            row = service.transfer_workflow(name, form.owner.data, actor=current_actor())
+        except InvalidInput as exc:
+            flash(exc.message, "error")
+        else:
+            flash(f"{name} now belongs to {row.owner.email if row.owner else 'nobody'}", "success")
+    return redirect(url_for(".show", name=name))
 
 
-def _filtered_query():  # type: ignore[no-untyped-def]
-    query = latest_versions_query()
-    search = (request.args.get("q") or "").strip()
-    if search:
-        query = query.where(Workflow.name.ilike(f"%{search}%"))
-    if request.args.get("status"):
-        query = query.where(Workflow.status == request.args["status"])
-    return query
+def _filters() -> tuple[str, str | None]:
+    return (request.args.get("q") or "").strip(), request.args.get("status") or None
 
 
 def _list_context() -> dict[str, Any]:
-    search = (request.args.get("q") or "").strip()
-    status = request.args.get("status") or ""
-    workflows = list(db.session.scalars(_filtered_query().order_by(Workflow.name).limit(500)))
-    counts = dict(db.session.execute(
-        select(WorkflowInstance.workflow_id, func.count()).where(
-            WorkflowInstance.workflow_id.in_([w.id for w in workflows])).group_by(WorkflowInstance.workflow_id)).all())
-    polling = any(w.status not in TERMINAL for w in workflows)
-    return {"workflows": workflows, "counts": counts, "search": search, "status": status, "polling": polling,
-            "poll_interval": current_settings().poll_interval}
+    search, status = _filters()
+    listing = service.list_workflows(actor=current_actor(), search=search, status=status, with_total=False)
+    return {"workflows": listing.items, "statistics": listing.statistics, "search": search, "status": status or "",
+            "polling": listing.polling}
 
 
-def _show_context(workflow: Workflow, form: LaunchForm) -> dict[str, Any]:
-    versions = list(db.session.scalars(select(Workflow).where(Workflow.name == workflow.name)
-                                       .order_by(Workflow.version.desc())))
-    instances = list(db.session.scalars(
-        visible_instances(current_user).join(Workflow).where(Workflow.name == workflow.name)
-        .order_by(WorkflowInstance.created_at.desc()).limit(50)))
-    return {"workflow": workflow, "versions": versions, "instances": instances, "form": form,
-            "poll_interval": current_settings().poll_interval}
+def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
+    page = service.workflow_page(name, actor=current_actor())
+    return {"workflow": page.workflow, "owner": page.owner, "versions": page.versions, "instances": page.instances,
+            "can_change": page.can_change, "form": form, "transfer_form": TransferForm()}
 
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:

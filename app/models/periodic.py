@@ -1,0 +1,51 @@
+"""Bookkeeping of the periodic work: scheduler entries, leases, consumer heartbeats and
+SHAR's last health check. Four concepts, four tables."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+
+class ScheduleRun(db.Model):
+    """When a scheduler entry last started: claimed by compare-and-set, so a doubled
+    scheduler never starts an entry twice."""
+    __tablename__ = "schedule_runs"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_result: Mapped[str | None] = mapped_column(Text)
+
+
+class Lease(db.Model):
+    """Held while a run of the named work is under way, so two runs never overlap."""
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    held_until: Mapped[datetime | None]
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    last_result: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsumerHeartbeat(db.Model):
+    """The last beat of a queue's consumer; alive while `alive_until` is in the future."""
+    __tablename__ = "consumer_heartbeats"
+
+    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
+    beat_at: Mapped[datetime]
+    alive_until: Mapped[datetime]
+
+
+class SharHealthCheck(db.Model):
+    """SHAR's health as the scheduler last saw it: pages read this, never SHAR itself."""
+    __tablename__ = "shar_health_checks"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    checked_at: Mapped[datetime]

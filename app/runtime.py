@@ -1,0 +1,49 @@
+"""The long-running processes: a queue's consumer and the periodic scheduler. The CLI starts
+them by name; this module owns how they run."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+from flask import Flask
+
+from app.extensions import db
+
+
+def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
+    """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
+    from app.jobs.heartbeat import HeartbeatConsumer
+    from app.queues import current_queues
+
+    def _fresh_pool_in_worker() -> None:
+        # A forked worker must not share the parent's pooled connections (with SQLite
+        # that shares its locks): drop them without closing the parent's.
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_fresh_pool_in_worker)
+    # Every handler is imported already (app.tasks, by create_app), so workers forked below
+    # import nothing on their first job.
+    consumer = HeartbeatConsumer(current_queues().huey(queue_name), app=app, queue=queue_name, workers=workers,
+                                 worker_type="process", periodic=False, check_worker_health=True,
+                                 initial_delay=0.05, max_delay=1.0)
+    consumer.run()
+
+
+def run_scheduler(app: Flask, *, interval: float = 1.0) -> None:
+    """Tick the periodic entries until SIGINT or SIGTERM."""
+    from app.jobs.scheduler import run_scheduler as loop
+    from app.tasks.schedule import ENTRIES
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    loop(app, stop, ENTRIES, interval=interval)
+
+
+def migrate_database() -> None:
+    """Bring the database schema up to the newest migration."""
+    from flask_migrate import upgrade
+
+    upgrade()

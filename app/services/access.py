@@ -1,0 +1,83 @@
+"""Visibility and permission, decided once: who sees which rows, who may change what.
+
+    role     sees                                  may change
+    admin    everything                            everything, and runs the admin pages
+    viewer   every workflow and instance           nothing
+    user     every workflow; their own instances   their own instances; the workflow
+                                                   names they own (new versions, delete)
+
+Services call these before acting; front doors never check roles themselves.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from app.errors import NotFound, PermissionDenied
+from app.extensions import db
+from app.models import Notification, WorkflowInstance
+from app.services.actors import Actor
+
+
+def sees_all_instances(actor: Actor) -> bool:
+    return actor.role in ("admin", "viewer")
+
+
+def instance_owner_filter(actor: Actor) -> int | None:
+    """The user id whose instances `actor` is limited to; None when they see all."""
+    return None if sees_all_instances(actor) else actor.id
+
+
+def visible_instances(actor: Actor) -> Select[tuple[WorkflowInstance]]:
+    """Instances `actor` may see."""
+    query = select(WorkflowInstance)
+    owner = instance_owner_filter(actor)
+    if owner is not None:
+        query = query.where(WorkflowInstance.created_by == owner)
+    return query
+
+
+def find_instance(instance_id: str, actor: Actor) -> WorkflowInstance:
+    """The instance if `actor` may see it; NotFound otherwise (no existence leak)."""
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is None or not may_see_instance(actor, instance):
+        raise NotFound(f"no instance {instance_id}")
+    return instance
+
+
+def may_see_instance(actor: Actor, instance: WorkflowInstance) -> bool:
+    owner = instance_owner_filter(actor)
+    return owner is None or instance.created_by == owner
+
+
+def require_writer(actor: Actor) -> None:
+    """Viewers are read-only everywhere."""
+    if not actor.can_write:
+        raise PermissionDenied(f"the {actor.role} role is read-only")
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("only an admin may do this")
+
+
+def require_workflow_owner(actor: Actor, name: str, owner_id: int | None, owner_email: str | None) -> None:
+    """Only the owner of a workflow name, or an admin, may add versions to it or delete it."""
+    require_writer(actor)
+    if may_change_workflow(actor, owner_id):
+        return
+    owner = owner_email or "an admin"
+    raise PermissionDenied(f"workflow {name!r} belongs to {owner}: only its owner or an admin may add "
+                           "versions to it or delete it")
+
+
+def may_change_workflow(actor: Actor, owner_id: int | None) -> bool:
+    """Whether `actor` may add versions to, or delete, a workflow name owned by `owner_id`."""
+    return actor.can_write and (actor.is_admin or (owner_id is not None and owner_id == actor.id))
+
+
+def find_notification(note_id: int, actor: Actor) -> Notification:
+    """One of `actor`'s own notifications; nobody reads another's."""
+    note = db.session.get(Notification, note_id)
+    if note is None or note.user_id != actor.id:
+        raise NotFound(f"no notification {note_id}")
+    return note

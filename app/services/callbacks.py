@@ -1,0 +1,19 @@
+"""The callback URL rule shared by every operation that takes one."""
+from __future__ import annotations
+
+from app.config import current_settings
+from app.errors import InvalidInput
+from app.webhooks.address_policy import AddressRefused, check_callback_url
+
+
+def check_callback(url: object) -> str | None:
+    """The callback URL if the operator's address policy allows it; InvalidInput otherwise."""
+    if url is None or url == "":
+        return None
+    if not isinstance(url, str):
+        raise InvalidInput.field("callback_url", "callback_url must be a string")
+    try:
+        check_callback_url(url, current_settings())
+    except AddressRefused as exc:
+        raise InvalidInput.field("callback_url", str(exc)) from None
+    return url

@@ -1,0 +1,195 @@
+"""Failed jobs, for operators: list, group by error, retry (one, many, a group), delete, flush."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from app.errors import Conflict, NotFound
+from app.extensions import db
+from app.jobs.dispatch import enqueue
+from app.jobs.specs import all_specs, spec_for
+from app.models import JobAttempt, JobRecord, WorkflowInstance
+from app.models._base import utcnow
+from app.services.access import require_admin
+from app.services.actors import Actor
+from app.services.audit import audit
+from app.states import FINISHED_JOB_STATES, JobState
+from app.status import move_job
+
+_VOLATILE = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|\b\d+(\.\d+)?\b|'[^']*'|\"[^\"]*\"", re.I)
+
+
+@dataclass
+class RetryReport:
+    requeued: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    job: JobRecord
+    attempts: list[JobAttempt]
+    instance: WorkflowInstance | None
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def failed_jobs(*, actor: Actor, queue: str | None = None, job_type: str | None = None,
+                limit: int = 200) -> list[JobRecord]:
+    require_admin(actor)
+    query = select(JobRecord).where(JobRecord.state == JobState.FAILED).order_by(JobRecord.finished_at.desc())
+    if queue:
+        query = query.where(JobRecord.queue == queue)
+    if job_type:
+        query = query.where(JobRecord.job_type == job_type)
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def failed_queues(*, actor: Actor) -> list[str]:
+    require_admin(actor)
+    return list(db.session.scalars(select(JobRecord.queue).where(JobRecord.state == JobState.FAILED)
+                                   .distinct().order_by(JobRecord.queue)))
+
+
+def job_types() -> list[str]:
+    return sorted(all_specs())
+
+
+def error_shape(message: str | None) -> str:
+    """The error with ids, numbers and quoted names blurred, so alike failures group together."""
+    return _VOLATILE.sub("…", message or "")[:300]
+
+
+def failed_groups(*, actor: Actor) -> list[dict[str, Any]]:
+    """Failed jobs grouped by job type and error shape, largest group first."""
+    require_admin(actor)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for job_id, job_type, error in db.session.execute(
+            select(JobRecord.id, JobRecord.job_type, JobRecord.last_error).where(JobRecord.state == JobState.FAILED)):
+        groups.setdefault((job_type, error_shape(error)), []).append(job_id)
+    return sorted(({"job_type": t, "error_shape": s, "count": len(ids), "job_ids": ids}
+                   for (t, s), ids in groups.items()), key=lambda g: -g["count"])
+
+
+def failed_group(job_type: str, shape: str, *, actor: Actor) -> dict[str, Any] | None:
+    return next((g for g in failed_groups(actor=actor) if g["job_type"] == job_type and g["error_shape"] == shape),
+                None)
+
+
+def job_detail(job_id: int, *, actor: Actor) -> JobDetail:
+    require_admin(actor)
+    job = db.session.get(JobRecord, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    attempts = list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
+                                       .order_by(JobAttempt.number)))
+    instance = db.session.get(WorkflowInstance, job.target_id) if job.target_type == "instance" else None
+    return JobDetail(job, attempts, instance)
+
+
+def counts_by_state(queue: str) -> dict[str, int]:
+    rows = db.session.execute(select(JobRecord.state, func.count()).where(JobRecord.queue == queue)
+                              .group_by(JobRecord.state))
+    return {state: count for state, count in rows}
+
+
+# -- operations ------------------------------------------------------------------------
+
+def retry_failed_job(job_id: int, *, actor: Actor) -> JobRecord:
+    """Give a failed job a fresh set of attempts and queue it; audited."""
+    require_admin(actor)
+    _failed_job(job_id, "retried")
+    audit(actor, "job.retry", "job", job_id, before={"state": "failed"}, after={"state": "queued"})
+    return requeue_failed_job(job_id)
+
+
+def retry_failed_jobs(job_ids: Iterable[int], *, actor: Actor, action: str = "job.retry_many",
+                      detail: dict[str, Any] | None = None) -> RetryReport:
+    """Retry each job; those that cannot be retried are reported with the reason. One audit entry."""
+    require_admin(actor)
+    report = RetryReport()
+    for job_id in list(job_ids):
+        try:
+            requeue_failed_job(job_id)
+        except (NotFound, Conflict) as exc:
+            db.session.rollback()
+            report.skipped[job_id] = exc.message
+        else:
+            report.requeued.append(job_id)
+    audit(actor, action, "job", "*", before=detail, after={"requeued": report.requeued, "skipped": report.skipped})
+    db.session.commit()
+    return report
+
+
+def retry_all_failed(*, actor: Actor, queue: str | None = None, job_type: str | None = None) -> RetryReport:
+    ids = [j.id for j in failed_jobs(actor=actor, queue=queue, job_type=job_type, limit=100_000)]
+    return retry_failed_jobs(ids, actor=actor, action="job.retry_all", detail={"queue": queue, "job_type": job_type})
+
+
+def retry_failed_group(job_type: str, shape: str, *, actor: Actor) -> RetryReport:
+    group = failed_group(job_type, shape, actor=actor)
+    return retry_failed_jobs(group["job_ids"] if group else [], actor=actor, action="job.retry_group",
+                             detail={"job_type": job_type, "error_shape": shape})
+
+
+def delete_failed_job(job_id: int, *, actor: Actor) -> None:
+    require_admin(actor)
+    job = _failed_job(job_id, "deleted")
+    audit(actor, "job.delete", "job", job_id, before={"job_type": job.job_type, "last_error": job.last_error})
+    db.session.delete(job)
+    db.session.commit()
+
+
+def flush_failed_jobs(*, actor: Actor) -> int:
+    """Delete every failed job record; returns how many. (`queue clear` is the same command.)"""
+    require_admin(actor)
+    ids = list(db.session.scalars(select(JobRecord.id).where(JobRecord.state == JobState.FAILED)))
+    audit(actor, "job.flush", "job", "*", after={"deleted": len(ids)})
+    if ids:
+        db.session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(ids)))
+        db.session.execute(delete(JobRecord).where(JobRecord.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
+
+
+# -- machinery shared with other services ------------------------------------------------
+
+def requeue_failed_job(job_id: int) -> JobRecord:
+    """Move a failed job (and its row: failed -> creating ...) back to queued; commits what the
+    caller added to the session with it, then hands it to the queue."""
+    job = _failed_job(job_id, "retried")
+    spec = spec_for(job.job_type)
+    if spec.on_retry is not None:
+        spec.on_retry(job)
+    move_job(job, JobState.QUEUED, finished_at=None, next_attempt_at=None,
+             max_attempts=job.attempts + spec.max_attempts)
+    db.session.commit()
+    enqueue(job)
+    return job
+
+
+def prune_finished(days: int) -> int:
+    """Delete succeeded, cancelled and failed job records older than `days` (the retention)."""
+    cutoff = utcnow() - timedelta(days=days)
+    ids = list(db.session.scalars(select(JobRecord.id).where(
+        JobRecord.state.in_(FINISHED_JOB_STATES), JobRecord.finished_at < cutoff)))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(chunk)))
+        db.session.execute(delete(JobRecord).where(JobRecord.id.in_(chunk)))
+    db.session.commit()
+    return len(ids)
+
+
+def _failed_job(job_id: int, action: str) -> JobRecord:
+    job = db.session.get(JobRecord, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}")
+    if job.state != JobState.FAILED:
+        raise Conflict(f"job {job_id} is {job.state}; only failed jobs can be {action}")
+    return job

@@ -1,0 +1,29 @@
+"""Jobs that launch instances and complete their waiting tasks in SHAR."""
+from __future__ import annotations
+
+from app.jobs.specs import JobSpec
+from app.models import JobRecord
+from app.services import instances
+
+
+def launch_instance(job: JobRecord) -> None:
+    instances.launch_in_shar(job.target_id)
+
+
+def launch_failed(job: JobRecord, exc: BaseException) -> None:
+    instances.launch_failed(job.target_id, str(exc))
+
+
+def launch_retried(job: JobRecord) -> None:
+    instances.launch_retried(job.target_id)
+
+
+def complete_task(job: JobRecord) -> None:
+    instances.complete_task_in_shar(job.target_id, job.payload.get("variables"))
+
+
+SPECS = (
+    JobSpec("launch_instance", "shar_instance_queue", 3, (5, 15, 30), 300, launch_instance,
+            on_failure=launch_failed, on_retry=launch_retried),
+    JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task),
+)

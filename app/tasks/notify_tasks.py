@@ -1,0 +1,12 @@
+"""Jobs that tell people and systems what happened: notification e-mails and callbacks."""
+from __future__ import annotations
+
+from app.jobs.specs import JobSpec, exponential_waits
+from app.notifications.email import send_notification_email
+from app.webhooks.delivery import deliver, delivery_failed
+
+SPECS = (
+    JobSpec("send_email", "shar_sync_queue", 3, (30, 120), 60, send_notification_email),
+    JobSpec("deliver_webhook", "shar_sync_queue", 6, exponential_waits(10, 3600, 5), 60, deliver,
+            on_failure=delivery_failed, jitter=True),
+)

@@ -1,0 +1,26 @@
+"""What the scheduler starts, and when: the periodic entries, each a call to a service."""
+from __future__ import annotations
+
+from datetime import time
+
+from app.config import Settings
+from app.jobs.dispatch import submit
+from app.jobs.reconcile import reconcile
+from app.jobs.scheduler import Periodic, daily_at, every
+from app.services.failed_jobs import prune_finished
+from app.services.health import check_shar_health
+from app.services.sync import submit_periodic_sync
+
+
+def _cleanup(settings: Settings) -> object:
+    return submit("cleanup", target_type="system", target_id="cleanup",
+                  payload={"days": settings.cleanup_days, "statuses": list(settings.cleanup_statuses)})
+
+
+ENTRIES: tuple[Periodic, ...] = (
+    Periodic("schedule:shar_health", every(lambda s: 15.0), lambda s: check_shar_health()["status"]),
+    Periodic("schedule:periodic_sync", every(lambda s: s.shar_sync_interval), lambda s: submit_periodic_sync()),
+    Periodic("schedule:reconcile", every(lambda s: s.reconcile_interval), lambda s: reconcile()),
+    Periodic("schedule:cleanup", daily_at(time(2, 0)), _cleanup),
+    Periodic("schedule:prune_jobs", daily_at(time(3, 0)), lambda s: prune_finished(s.job_retention_days)),
+)

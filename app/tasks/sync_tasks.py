@@ -1,0 +1,35 @@
+"""Jobs that read instances back from SHAR, fan out the periodic sync, and clean up."""
+from __future__ import annotations
+
+from app.config import current_settings
+from app.jobs.specs import JobSpec, spec_for
+from app.models import JobRecord
+from app.services import sync
+
+
+def sync_instance(job: JobRecord) -> None:
+    sync.sync_from_shar(job.target_id, job.payload.get("callback_url"))
+
+
+def sync_failed(job: JobRecord, exc: BaseException) -> None:
+    sync.sync_failed(job.target_id, str(exc), job.payload.get("callback_url"))
+
+
+def periodic_sync(job: JobRecord) -> None:
+    # The lease lasts as long as this job may: a killed run frees it by itself.
+    outcome = sync.periodic_sync(spec_for("periodic_sync").effective_timeout(current_settings()))
+    job.payload = {**job.payload, **outcome}
+
+
+def cleanup(job: JobRecord) -> None:
+    settings = current_settings()
+    days = int(job.payload.get("days", settings.cleanup_days))
+    statuses = job.payload.get("statuses") or list(settings.cleanup_statuses)
+    job.payload = {**job.payload, "deleted": sync.daily_cleanup(days, statuses)}
+
+
+SPECS = (
+    JobSpec("sync_instance", "shar_sync_queue", 2, (5, 15), 120, sync_instance, on_failure=sync_failed),
+    JobSpec("periodic_sync", "shar_sync_queue", 1, (), 120, periodic_sync),
+    JobSpec("cleanup", "shar_sync_queue", 1, (), 300, cleanup),
+)

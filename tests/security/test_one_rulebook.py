@@ -1,0 +1,246 @@
+"""One rulebook: every write operation, through every front door (pages, API, CLI), is allowed
+to the actors the services allow, refused to the others with the same status, and leaves
+exactly one audit entry when it runs and none when it is refused."""
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask, g
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ApiToken, AuditEntry, JobRecord, User, WebhookDelivery, WorkflowInstance
+from app.models._base import utcnow
+from app.services.actors import CLI
+from app.services.instances import launch_instance
+from app.services.workflows import create_workflow
+from tests.support.factories import bpmn, make_user
+
+PASSWORD = "correct-horse-1"
+SECOND_VERSION = bpmn("user_task").replace("Review an order", "Review an order, v2")
+
+
+@dataclass
+class World:
+    app: Flask
+    ann: User  # owns the workflow "Flow" and the instance
+    bob: User  # another plain user
+    viewer: User
+    admin: User
+    instance_id: str
+    failed_job_id: int
+    failed_launch_job_id: int
+    delivery_id: int
+    tokens: dict[str, str]
+
+    def user(self, name: str) -> User:
+        return getattr(self, name)
+
+
+@pytest.fixture
+def world(app: Flask) -> World:
+    users = {name: make_user(f"{name}@example.com", role, PASSWORD)
+             for name, role in (("ann", "user"), ("bob", "user"), ("viewer", "viewer"), ("admin", "admin"))}
+    create_workflow("Flow", bpmn("user_task"), actor=users["ann"], async_=False)
+    instance = launch_instance("Flow", {"n": 1}, actor=users["ann"], async_=False).instance
+    assert instance.status == "running", instance.error
+    failed = JobRecord(job_type="sync_instance", queue="q", target_type="instance", target_id=instance.id,
+                       state="failed", attempts=2, max_attempts=2, last_error="SHAR unreachable", finished_at=utcnow())
+    # A launch that failed before reaching SHAR: the one correct-and-retry and PATCH variables accept.
+    stalled = launch_instance("Flow", {"n": "x"}, actor=users["ann"]).instance
+    stalled.status, stalled.error = "failed", "SHAR refused the variables"
+    launch_job = db.session.scalars(select(JobRecord).where(JobRecord.target_id == stalled.id)).one()
+    launch_job.state, launch_job.finished_at, launch_job.last_error = "failed", utcnow(), "refused"
+    delivery = WebhookDelivery(job_type="launch_instance", url="http://127.0.0.1:9/hook",
+                               body='{"job_type": "launch_instance"}',
+                               subject_type="instance", subject_id=instance.id, state="failed")
+    ended = WorkflowInstance(workflow=instance.workflow, status="completed", created_by=users["ann"].id,
+                             completed_at=utcnow() - timedelta(days=90))
+    db.session.add_all([failed, delivery, ended])
+    db.session.commit()
+    tokens = {}
+    for name, user in users.items():
+        token, plain = ApiToken.issue(user, "test")
+        db.session.add(token)
+        tokens[name] = plain
+    db.session.commit()
+    return World(app, users["ann"], users["bob"], users["viewer"], users["admin"], instance.id, failed.id,
+                 launch_job.id, delivery.id, tokens)
+
+
+def audit_count(action: str) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+
+
+def web_as(world: World, name: str) -> Callable[..., Any]:
+    """A signed-in browser: call(method, url, data) posts forms with a CSRF token."""
+    client: FlaskClient = world.app.test_client()
+    _forget_signed_in_user()
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    signed = client.post("/login", data={"email": f"{name}@example.com", "password": PASSWORD, "csrf_token": token})
+    assert signed.status_code == 302
+
+    def call(url: str, data: dict[str, Any] | None = None) -> Any:
+        _forget_signed_in_user()
+        csrf = _csrf(client.get("/notifications").get_data(as_text=True))
+        return client.post(url, data={**(data or {}), "csrf_token": csrf}, content_type="multipart/form-data")
+    return call
+
+
+def _forget_signed_in_user() -> None:
+    # The test's app context is shared by every request; Flask-Login and Flask-WTF cache in `g`.
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+def api_as(world: World, name: str) -> Callable[..., Any]:
+    client = world.app.test_client()
+
+    def call(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        return getattr(client, method)(url, json=body or {}, headers={"Authorization": f"Bearer {world.tokens[name]}"})
+    return call
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
+        re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, f"no CSRF token on the page: {html[:300]}"
+    return match.group(1)
+
+
+# -- the pages ---------------------------------------------------------------------------
+
+WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str, Any]]]]] = [
+    # action, allowed, refused, refused status, (url, form)
+    ("workflow.create", "ann", "bob", 403,
+     lambda w: ("/workflows", {"name": "Flow", "mode": "async",
+                               "file": (io.BytesIO(SECOND_VERSION.encode()), "flow.bpmn")})),
+    ("workflow.delete", "ann", "bob", 403, lambda w: ("/workflows/Flow/delete", {})),
+    ("workflow.transfer", "admin", "ann", 403, lambda w: ("/workflows/Flow/owner", {"owner": "bob@example.com"})),
+    ("instance.launch", "bob", "viewer", 403, lambda w: ("/workflows/Flow/launch", {"variables_json": "{}"})),
+    ("instance.complete_task", "ann", "bob", 404, lambda w: (f"/instances/{w.instance_id}/complete", {})),
+    ("instance.sync", "ann", "bob", 404, lambda w: (f"/instances/{w.instance_id}/sync", {})),
+    ("instance.cancel", "ann", "viewer", 403, lambda w: (f"/instances/{w.instance_id}/cancel", {})),
+    ("job.retry", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/retry", {})),
+    ("job.delete", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/delete", {})),
+    ("job.retry_all", "admin", "ann", 403, lambda w: ("/admin/failed-jobs/retry-all", {})),
+    ("job.retry_group", "admin", "viewer", 403,
+     lambda w: ("/admin/failed-jobs/groups/retry", {"job_type": "sync_instance", "error_shape": "SHAR unreachable"})),
+    ("job.flush", "admin", "ann", 403, lambda w: ("/admin/failed-jobs/flush", {})),
+    ("launch.correct_and_retry", "admin", "ann", 403,
+     lambda w: (f"/admin/jobs/{w.failed_launch_job_id}/correct-and-retry", {"variables": '{"n": 2}'})),
+    ("queue.periodic_sync", "admin", "viewer", 403, lambda w: ("/admin/queues/periodic-sync", {})),
+    ("user.create", "admin", "ann", 403,
+     lambda w: ("/admin/users", {"email": "new@example.com", "password": "long-enough-1", "role": "user"})),
+    ("user.update", "admin", "ann", 403, lambda w: (f"/admin/users/{w.bob.id}", {"role": "viewer", "active": "on"})),
+    ("token.create", "admin", "ann", 403, lambda w: (f"/admin/users/{w.bob.id}/tokens", {"name": "ci"})),
+    ("token.revoke", "admin", "ann", 403,
+     lambda w: (f"/admin/tokens/{w.bob.tokens[0].id}/revoke", {})),
+    ("webhook.replay", "admin", "ann", 403, lambda w: (f"/admin/webhooks/{w.delivery_id}/replay", {})),
+]
+
+
+@pytest.mark.parametrize(("action", "allowed", "refused", "status", "request_for"), WEB_CASES,
+                         ids=[case[0] for case in WEB_CASES])
+def test_pages_allow_refuse_and_audit_once(world: World, action: str, allowed: str, refused: str, status: int,
+                                           request_for: Callable[[World], tuple[str, dict[str, Any]]]) -> None:
+    before = audit_count(action)
+    url, form = request_for(world)
+    denied = web_as(world, refused)(url, form)
+    assert denied.status_code == status, denied.get_data(as_text=True)[:500]
+    assert audit_count(action) == before
+    url, form = request_for(world)  # a fresh upload stream
+    done = web_as(world, allowed)(url, form)
+    assert done.status_code in (200, 302), done.get_data(as_text=True)[:500]
+    assert audit_count(action) == before + 1
+
+
+# -- the API -----------------------------------------------------------------------------
+
+API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict[str, Any]]]]] = [
+    ("workflow.create", "ann", "bob", 403,
+     lambda w: ("post", "/api/shar/workflows", {"name": "Flow", "bpmn_xml": SECOND_VERSION})),
+    ("workflow.delete", "ann", "bob", 403, lambda w: ("delete", "/api/shar/workflows/Flow", {})),
+    ("workflow.transfer", "admin", "ann", 403,
+     lambda w: ("put", "/api/shar/workflows/Flow/owner", {"owner": "bob@example.com"})),
+    ("instance.launch", "bob", "viewer", 403, lambda w: ("post", "/api/shar/workflows/Flow/launch", {})),
+    ("instance.complete_task", "ann", "bob", 404,
+     lambda w: ("post", f"/api/shar/instances/{w.instance_id}/complete", {})),
+    ("instance.sync", "ann", "bob", 404, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/sync", {})),
+    ("instance.update_variables", "ann", "viewer", 403,
+     lambda w: ("patch", f"/api/shar/instances/{_stalled(w)}/variables", {"variables": {"n": 3}})),
+    ("instance.cancel", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/cancel", {})),
+]
+
+
+def _stalled(world: World) -> str:
+    return db.session.get(JobRecord, world.failed_launch_job_id).target_id
+
+
+@pytest.mark.parametrize(("action", "allowed", "refused", "status", "request_for"), API_CASES,
+                         ids=[case[0] for case in API_CASES])
+def test_api_allows_refuses_and_audits_once(world: World, action: str, allowed: str, refused: str, status: int,
+                                            request_for: Callable[[World], tuple[str, str, dict[str, Any]]]) -> None:
+    before = audit_count(action)
+    denied = api_as(world, refused)(*request_for(world))
+    assert denied.status_code == status and denied.get_json()["success"] is False, denied.get_json()
+    assert audit_count(action) == before
+    done = api_as(world, allowed)(*request_for(world))
+    assert done.status_code in (200, 201, 202), done.get_json()
+    assert audit_count(action) == before + 1
+
+
+def test_a_plain_user_cannot_take_over_anothers_workflow_name(world: World) -> None:
+    bob = api_as(world, "bob")
+    refused = bob("post", "/api/shar/workflows", {"name": "Flow", "bpmn_xml": SECOND_VERSION})
+    assert refused.status_code == 403
+    assert "belongs to ann@example.com" in refused.get_json()["message"]
+    assert bob("delete", "/api/shar/workflows/Flow").status_code == 403
+    # Nothing changed: one version, still active, still Ann's.
+    shown = api_as(world, "ann")("get", "/api/shar/workflows/Flow").get_json()["data"]
+    assert (shown["versions"], shown["status"], shown["owner"]) == ([1], "active", "ann@example.com")
+
+
+# -- the command line --------------------------------------------------------------------
+
+CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
+    ("workflow.create", lambda w, tmp: ["workflow", "create", "Flow", _file(tmp, SECOND_VERSION)]),
+    ("workflow.delete", lambda w, tmp: ["workflow", "delete", "Flow", "--force"]),
+    ("workflow.transfer", lambda w, tmp: ["workflow", "transfer", "Flow", "bob@example.com"]),
+    ("instance.launch", lambda w, tmp: ["workflow", "launch", "Flow"]),
+    ("instance.complete_task", lambda w, tmp: ["instance", "complete", w.instance_id]),
+    ("job.retry", lambda w, tmp: ["failed", "retry", str(w.failed_job_id)]),
+    ("job.flush", lambda w, tmp: ["failed", "flush"]),
+    ("job.flush", lambda w, tmp: ["queue", "clear"]),
+    ("user.create", lambda w, tmp: ["user", "create", "cli-made@example.com"]),
+    ("token.create", lambda w, tmp: ["token", "create", "--user", "bob@example.com"]),
+    ("instance.sync_many", lambda w, tmp: ["sync", "--force"]),
+    ("instance.cleanup", lambda w, tmp: ["cleanup", "--days", "30", "--force"]),
+    ("queue.periodic_sync", lambda w, tmp: ["queue", "sync"]),
+]
+
+
+def _file(tmp: Any, text: str) -> str:
+    path = tmp / "flow.bpmn"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(("action", "command"), CLI_CASES, ids=[f"{c[0]}-{n}" for n, c in enumerate(CLI_CASES)])
+def test_cli_acts_as_the_system_and_audits_once(world: World, tmp_path: Any, action: str,
+                                                command: Callable[[World, Any], list[str]]) -> None:
+    before = audit_count(action)
+    result = world.app.test_cli_runner().invoke(args=["shar", *command(world, tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert audit_count(action) == before + 1
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                               .order_by(AuditEntry.id.desc()).limit(1)).one()
+    assert (entry.actor_id, entry.actor_name) == (None, CLI.email)

@@ -1,0 +1,99 @@
+"""The layers hold: front doors reach only services, jobs never reach back into services,
+the SHAR client and the job machinery stay behind the services, and no modules import
+each other in a circle (function-level imports included)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "app"
+FRONT_DOORS = ("app.web", "app.admin", "app.api", "app.cli")
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(APP.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path in APP.rglob("*.py"):
+        name = _module_name(path)
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names if alias.name.startswith("app"))
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                if base.startswith("app"):
+                    found.add(base)
+                    found.update(f"{base}.{alias.name}" for alias in node.names)
+        graph[name] = found
+    modules = set(graph)
+    return {name: {i for i in targets if i in modules and i != name} for name, targets in graph.items()}
+
+
+def _under(module: str, *packages: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def test_front_doors_reach_only_services_and_the_error_tree() -> None:
+    forbidden = ("app.shar", "app.jobs", "app.queues", "app.tasks", "app.sharlite", "app.status")
+    wrong = {(m, i) for m, targets in _imports().items() if _under(m, *FRONT_DOORS)
+             for i in targets if _under(i, *forbidden)}
+    assert wrong == set()
+
+
+def test_front_doors_run_no_sql() -> None:
+    offenders = [str(p) for door in FRONT_DOORS for p in (APP.parent / door.replace(".", "/")).rglob("*.py")
+                 if "db.session" in p.read_text() or "from sqlalchemy" in p.read_text()]
+    assert offenders == []
+
+
+def test_job_machinery_never_imports_what_it_runs() -> None:
+    wrong = {(m, i) for m, targets in _imports().items() if _under(m, "app.jobs")
+             for i in targets if _under(i, "app.services", "app.tasks", *FRONT_DOORS)}
+    assert wrong == set()
+
+
+def test_services_never_import_front_doors_or_tasks() -> None:
+    wrong = {(m, i) for m, targets in _imports().items() if _under(m, "app.services")
+             for i in targets if _under(i, "app.tasks", *FRONT_DOORS)}
+    assert wrong == set()
+
+
+def test_pure_libraries_stay_pure() -> None:
+    graph = _imports()
+    assert {i for m, t in graph.items() if _under(m, "app.bpmn") for i in t if not _under(i, "app.bpmn")} == set()
+    assert {i for m, t in graph.items() if _under(m, "app.sharlite")
+            for i in t if not _under(i, "app.sharlite", "app.bpmn")} == set()
+    assert {i for m, t in graph.items() if m == "app.states" for i in t} == set()
+
+
+def test_no_import_circles() -> None:
+    graph = _imports()
+    # A package's __init__ importing its own submodules is how it assembles itself, not a circle.
+    edges = {m: {i for i in t if not (m + "." == i[: len(m) + 1] and (APP.parent / m.replace(".", "/")).is_dir())}
+             for m, t in graph.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module)
+    assert cycles == []
