@@ -47,11 +47,15 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         _tune_sqlite(db.engine)
     from app import cli, queues, tasks
-    from app.events import connect_listeners
+    from app.jobs.runner import run_job
+    from app.notifications import listeners as notification_listeners
+    from app.webhooks import listeners as webhook_listeners
 
     tasks.init_app(app)
-    queues.init_app(app, app.config["SHARBOARD_SETTINGS"])
-    connect_listeners()
+    queues.init_app(app, app.config["SHARBOARD_SETTINGS"], execute=run_job)
+    # Listeners connect once per process (connecting is idempotent: blinker keeps one of each).
+    notification_listeners.connect()
+    webhook_listeners.connect()
     cli.init_app(app)
 
 

@@ -46,12 +46,3 @@ def fire(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
             db.session.rollback()
             logger.exception("event listener failed", extra={"event": signal.name,
                                                               "listener": getattr(receiver, "__qualname__", repr(receiver))})
-
-
-def connect_listeners() -> None:
-    """Connect the listeners that ship with sharboard (idempotent)."""
-    from app.notifications import listeners as notification_listeners
-    from app.webhooks import listeners as webhook_listeners
-
-    notification_listeners.connect()
-    webhook_listeners.connect()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -23,10 +24,10 @@ EXTENSION_KEY = "sharboard.queues"
 class Queues:
     """The Huey instances of one app, by queue name."""
 
-    def __init__(self, app: Flask, settings: Settings) -> None:
+    def __init__(self, app: Flask, settings: Settings, execute: Callable[[int], object]) -> None:
         self.settings = settings
         self._hueys: dict[str, Huey] = {name: _build_huey(name, settings) for name in settings.queue_names}
-        self._tasks = {name: _register_task(huey, app) for name, huey in self._hueys.items()}
+        self._tasks = {name: _register_task(huey, app, execute) for name, huey in self._hueys.items()}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -60,19 +61,18 @@ def _build_huey(name: str, settings: Settings) -> Huey:
     return SqliteHuey(name, filename=str(path), results=False)
 
 
-def _register_task(huey: Huey, app: Flask):  # type: ignore[no-untyped-def]
+def _register_task(huey: Huey, app: Flask, execute: Callable[[int], object]):  # type: ignore[no-untyped-def]
     @huey.task(name="execute_job")
     def execute_job(job_id: int) -> None:
-        from app.jobs.runner import run_job
-
         with app.app_context():
-            run_job(job_id)
+            execute(job_id)
 
     return execute_job
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    app.extensions[EXTENSION_KEY] = Queues(app, settings)
+def init_app(app: Flask, settings: Settings, execute: Callable[[int], object]) -> None:
+    """`execute(job_id)` is what a consumer runs for each message: the job runner."""
+    app.extensions[EXTENSION_KEY] = Queues(app, settings, execute)
 
 
 def current_queues() -> Queues:

@@ -1,7 +1,6 @@
 """Submitting jobs: the SQL record is committed first, then Huey is handed its id."""
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -10,9 +9,8 @@ from app.extensions import db
 from app.jobs.specs import spec_for
 from app.models import JobRecord
 from app.models._base import utcnow
-from app.queues import current_queues
-
-logger = logging.getLogger("sharboard.shar.jobs")
+from app.jobs.handover import enqueue
+from app.jobs.runner import run_job
 
 
 def submit(job_type: str, *, target_type: str, target_id: str | int, payload: dict[str, Any] | None = None,
@@ -34,26 +32,7 @@ def submit(job_type: str, *, target_type: str, target_id: str | int, payload: di
     db.session.add(job)
     db.session.commit()
     if inline:
-        from app.jobs.runner import run_job
-
         run_job(job.id, allow_retry=False)
     else:
         enqueue(job, delay=delay)
     return job
-
-
-def enqueue(job: JobRecord, *, delay: float = 0.0) -> bool:
-    """Hand `job` to its Huey queue; on failure note why on the record and return False."""
-    spec = spec_for(job.job_type)
-    settings = current_settings()
-    try:
-        current_queues().enqueue(job.queue, job.id, delay=delay, timeout=spec.effective_timeout(settings))
-    except Exception as exc:  # any storage failure (Redis down, SQLite locked) must not lose the job
-        logger.warning("could not queue job", extra={"job_id": job.id, "queue": job.queue, "error": str(exc)})
-        job.enqueue_error = f"{exc.__class__.__name__}: {exc}"[:1000]
-        db.session.commit()
-        return False
-    if job.enqueue_error:
-        job.enqueue_error = None
-        db.session.commit()
-    return True

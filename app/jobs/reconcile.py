@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.config import current_settings
 from app.extensions import db
-from app.jobs.dispatch import enqueue
+from app.jobs.handover import enqueue
 from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
 from app.models import JobAttempt, JobRecord

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.jobs.dispatch import enqueue
+from app.jobs.handover import enqueue
 from app.jobs.specs import all_specs, spec_for
 from app.models import JobAttempt, JobRecord, WorkflowInstance
 from app.models._base import utcnow

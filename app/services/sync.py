@@ -14,7 +14,8 @@ from app.errors import Conflict, UpstreamFailed
 from app.events import fire, instance_completed, instance_failed, instance_sync_failed, instance_synced
 from app.extensions import db
 from app.jobs import leases
-from app.jobs.dispatch import enqueue, submit
+from app.jobs.dispatch import submit
+from app.jobs.handover import enqueue
 from app.jobs.specs import spec_for
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow
