@@ -6,8 +6,8 @@ record, so Huey only ever holds an id and a lost Redis loses no job.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from huey import Huey, RedisHuey, SqliteHuey

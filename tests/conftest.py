@@ -10,7 +10,13 @@ import pytest
 from flask import Flask
 
 from tests.support.servers import SmtpSink, WebhookReceiver
-from tests.support.stack import REDIS_URL, Processes, build_app, settings_env, unique_queues
+from tests.support.stack import (
+    REDIS_URL,
+    Processes,
+    build_app,
+    settings_env,
+    unique_queues,
+)
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +70,18 @@ def overrides(tmp_path: Path, shar: Any, smtp: SmtpSink) -> dict[str, Any]:
         "reconcile_interval": 0.5,
         "log_level": "WARNING",
     }
+
+
+@pytest.fixture
+def offline_app(tmp_path: Path) -> Iterator[Flask]:
+    """The first tier: an app on its own SQLite file that needs no server at all (no Redis:
+    Huey's SQLite storage; no SHAR: nothing is queued to a consumer; no SMTP: mail off).
+    For page, template and unit tests of what the services decide."""
+    application = build_app(instance_dir=str(tmp_path / "instance"), database_url=f"sqlite:///{tmp_path / 'o.db'}",
+                            redis_url="", shar_base_url="http://127.0.0.1:9", secret_key="test-secret",
+                            mail_enabled=False, log_level="WARNING")
+    with application.app_context():
+        yield application
 
 
 @pytest.fixture

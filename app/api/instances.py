@@ -6,7 +6,15 @@ from flask import Response, request
 from app.api import bp
 from app.api.auth import api_user, token_required
 from app.api.idempotent import idempotent
-from app.api.responses import flag, json_body, json_response, ok, optional_text, page_args, queued_message
+from app.api.responses import (
+    flag,
+    json_body,
+    json_response,
+    ok,
+    optional_text,
+    page_args,
+    queued_message,
+)
 from app.errors import InvalidInput, UpstreamFailed
 from app.serializers import instance_dict, job_dict
 from app.services import instances as service

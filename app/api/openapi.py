@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import Response
 
-from app.api import docs_bp
 from app import states
+from app.api import docs_bp
 from app.api.responses import MAX_PAGE, json_response
 
 WORKFLOW_STATUSES = list(states.WORKFLOW_STATUSES)

@@ -6,11 +6,11 @@ from typing import Any
 
 from app.config import current_settings
 from app.extensions import db
+from app.jobs.handover import enqueue
+from app.jobs.runner import run_job
 from app.jobs.specs import spec_for
 from app.models import JobRecord
 from app.models._base import utcnow
-from app.jobs.handover import enqueue
-from app.jobs.runner import run_job
 
 
 def submit(job_type: str, *, target_type: str, target_id: str | int, payload: dict[str, Any] | None = None,

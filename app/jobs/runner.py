@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError
 
 from app.config import current_settings
 from app.extensions import db
-from app.jobs.handover import enqueue
 from app.jobs.errors import RetryableJobError
+from app.jobs.handover import enqueue
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow

@@ -15,7 +15,6 @@ from app.extensions import db
 from app.models._base import utcnow
 
 
-
 class JobRecord(db.Model):
     __tablename__ = "job_records"
     __table_args__ = (

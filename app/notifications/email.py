@@ -6,7 +6,14 @@ from flask_mail import Message
 
 from app.extensions import db, mail
 from app.jobs.errors import PermanentJobError
-from app.models import ActivityEvent, JobRecord, Notification, User, WorkflowInstance, Workflow
+from app.models import (
+    ActivityEvent,
+    JobRecord,
+    Notification,
+    User,
+    Workflow,
+    WorkflowInstance,
+)
 from app.models._base import utcnow
 from app.notifications.links import absolute
 

@@ -14,7 +14,12 @@ from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services.access import find_instance, require_admin, require_writer, visible_instances
+from app.services.access import (
+    find_instance,
+    require_admin,
+    require_writer,
+    visible_instances,
+)
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback

@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 from app.config import current_settings
 from app.extensions import db
 from app.jobs.heartbeat import last_beat
-from app.models import ActivityEvent, ConsumerHeartbeat, JobRecord, Lease, WorkflowInstance
+from app.models import (
+    ActivityEvent,
+    ConsumerHeartbeat,
+    JobRecord,
+    Lease,
+    WorkflowInstance,
+)
 from app.models._base import utcnow
 from app.queues import current_queues
 from app.services.access import instance_owner_filter, require_admin, visible_instances

@@ -11,7 +11,13 @@ from sqlalchemy import delete, select, update
 
 from app.config import current_settings
 from app.errors import Conflict, UpstreamFailed
-from app.events import fire, instance_completed, instance_failed, instance_sync_failed, instance_synced
+from app.events import (
+    fire,
+    instance_completed,
+    instance_failed,
+    instance_sync_failed,
+    instance_synced,
+)
 from app.extensions import db
 from app.jobs import leases
 from app.jobs.dispatch import submit

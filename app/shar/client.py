@@ -15,7 +15,12 @@ from urllib.parse import quote
 import httpx
 
 from app.logging_setup import SHAR_LOGGER
-from app.shar.errors import SharError, SharNotFound, SharPermanentError, SharRetryableError
+from app.shar.errors import (
+    SharError,
+    SharNotFound,
+    SharPermanentError,
+    SharRetryableError,
+)
 
 logger = logging.getLogger(f"{SHAR_LOGGER}.client")
 INSTANCE_STATUSES = ("running", "completed", "failed")

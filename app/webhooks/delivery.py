@@ -16,7 +16,13 @@ from app.jobs.runner import note_attempt
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
 from app.webhooks.address_policy import AddressRefused, check_callback_url
-from app.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign, webhook_secret
+from app.webhooks.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+    webhook_secret,
+)
 
 DELIVERY_TIMEOUT = 10.0
 

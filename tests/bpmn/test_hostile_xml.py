@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.bpmn import BpmnValidationError, validate_bpmn
-from app.bpmn import validation
+from app.bpmn import BpmnValidationError, validate_bpmn, validation
 from tests.bpmn.helpers import MODEL_NS
 
 BODY = f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}"><bpmn:process id="P">{{}}</bpmn:process></bpmn:definitions>'

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from app.bpmn import DEFAULT_MAX_BYTES, BpmnSummary, BpmnValidationError, ProcessSummary, validate_bpmn
+from app.bpmn import (
+    DEFAULT_MAX_BYTES,
+    BpmnSummary,
+    BpmnValidationError,
+    ProcessSummary,
+    validate_bpmn,
+)
 from tests.bpmn.helpers import MODEL_NS, definitions, with_condition
 
 KNOWN_CODES = {"too_large", "not_xml", "dtd_forbidden", "entity_forbidden", "not_bpmn", "wrong_root",

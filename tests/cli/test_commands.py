@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.services.actors import CLI
 from app.extensions import db
 from app.models import ApiToken
+from app.services.actors import CLI
 from app.services.workflows import create_workflow
 from tests.support.factories import FIXTURES, bpmn, make_user, refresh
 

@@ -5,10 +5,10 @@ import json
 
 from sqlalchemy import func, select
 
-from app.services.actors import CLI
 from app import create_app
 from app.extensions import db
 from app.models import JobRecord, WorkflowInstance
+from app.services.actors import CLI
 from app.services.workflows import create_workflow
 from tests.cli.conftest import cli_runner
 from tests.support.factories import FIXTURES, bpmn, refresh

@@ -10,10 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.jobs.reconcile import reconcile
+from app.models import (
+    ActivityEvent,
+    JobAttempt,
+    JobRecord,
+    Notification,
+    WebhookDelivery,
+)
 from app.services.actors import CLI
 from app.services.failed_jobs import retry_failed_job
-from app.jobs.reconcile import reconcile
-from app.models import ActivityEvent, JobAttempt, JobRecord, Notification, WebhookDelivery
 from app.services.instances import complete_task, launch_instance
 from app.services.workflows import create_workflow
 from app.webhooks.signing import SIGNATURE_HEADER, verify, webhook_secret

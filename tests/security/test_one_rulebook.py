@@ -4,24 +4,30 @@ exactly one audit entry when it runs and none when it is refused."""
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask import Flask, g
-from flask.testing import FlaskClient
+from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, AuditEntry, JobRecord, User, WebhookDelivery, WorkflowInstance
+from app.models import (
+    ApiToken,
+    AuditEntry,
+    JobRecord,
+    User,
+    WebhookDelivery,
+    WorkflowInstance,
+)
 from app.models._base import utcnow
 from app.services.actors import CLI
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
+from tests.support.web import Browser
 
 PASSWORD = "correct-horse-1"
 SECOND_VERSION = bpmn("user_task").replace("Review an order", "Review an order, v2")
@@ -81,24 +87,8 @@ def audit_count(action: str) -> int:
 
 
 def web_as(world: World, name: str) -> Callable[..., Any]:
-    """A signed-in browser: call(method, url, data) posts forms with a CSRF token."""
-    client: FlaskClient = world.app.test_client()
-    _forget_signed_in_user()
-    token = _csrf(client.get("/login").get_data(as_text=True))
-    signed = client.post("/login", data={"email": f"{name}@example.com", "password": PASSWORD, "csrf_token": token})
-    assert signed.status_code == 302
-
-    def call(url: str, data: dict[str, Any] | None = None) -> Any:
-        _forget_signed_in_user()
-        csrf = _csrf(client.get("/notifications").get_data(as_text=True))
-        return client.post(url, data={**(data or {}), "csrf_token": csrf}, content_type="multipart/form-data")
-    return call
-
-
-def _forget_signed_in_user() -> None:
-    # The test's app context is shared by every request; Flask-Login and Flask-WTF cache in `g`.
-    g.pop("_login_user", None)
-    g.pop("csrf_token", None)
+    """A signed-in browser: call(url, form) posts the form with a CSRF token."""
+    return Browser(world.app, f"{name}@example.com", PASSWORD).post
 
 
 def api_as(world: World, name: str) -> Callable[..., Any]:
@@ -107,13 +97,6 @@ def api_as(world: World, name: str) -> Callable[..., Any]:
     def call(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
         return getattr(client, method)(url, json=body or {}, headers={"Authorization": f"Bearer {world.tokens[name]}"})
     return call
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert match, f"no CSRF token on the page: {html[:300]}"
-    return match.group(1)
 
 
 # -- the pages ---------------------------------------------------------------------------

@@ -1,7 +1,12 @@
 """The restricted condition evaluator: what it accepts, what it refuses."""
 import pytest
 
-from app.sharlite.expressions import EvaluationError, UnsafeExpression, compile_expression, evaluate
+from app.sharlite.expressions import (
+    EvaluationError,
+    UnsafeExpression,
+    compile_expression,
+    evaluate,
+)
 
 
 @pytest.mark.parametrize(("text", "variables", "expected"), [

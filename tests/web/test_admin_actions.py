@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.services.actors import CLI
 from app.extensions import db
 from app.models import AuditEntry, JobRecord, User, WebhookDelivery, WorkflowInstance
 from app.models._base import utcnow
+from app.services.actors import CLI
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from app.webhooks.delivery import schedule_delivery
