@@ -74,7 +74,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, api, health
+    from app import admin, api, liveness
     from app.extensions import csrf
     from app.web import context, errors, security_headers
     from app.web.auth.routes import bp as auth_bp
@@ -84,7 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.workflows.routes import bp as workflows_bp
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
-    for blueprint in (health.bp, auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp,
+    for blueprint in (liveness.bp, auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp,
                       api.bp, api.docs_bp):
         app.register_blueprint(blueprint)
     context.init_app(app)

@@ -200,8 +200,6 @@ class Settings:
             "REMEMBER_COOKIE_HTTPONLY": True,
         }
 
-    def log_level_number(self, *, shar: bool = False) -> int:
-        return logging.getLevelName(self.shar_log_level if shar else self.log_level)
 
 
 def _dev_secret(instance_dir: Path) -> str:

@@ -20,21 +20,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def service_errors(func):  # type: ignore[no-untyped-def]
-    """Turn a service's SharboardError into one line on stderr and a non-zero exit."""
-    import functools
-
-    from app.errors import SharboardError
-
-    @functools.wraps(func)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return func(*args, **kwargs)
-        except SharboardError as exc:
-            fail(one_line(exc))
-    return wrapped
-
-
 def one_line(exc: Exception) -> str:
     """A service error as one line: its message and, for bad input, the first problem per field."""
     message = getattr(exc, "message", None) or str(exc)

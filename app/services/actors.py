@@ -1,8 +1,9 @@
 """Who performs an operation. Every service operation takes one as its keyword-only `actor`.
 
-A signed-in user (or an API token's user) acts as themselves. Work that no person starts
-acts as a named system actor: the command line, the scheduler, a job worker. System
-actors have the admin role: whoever can run `flask shar` on the server owns it already.
+A signed-in user (or an API token's user) acts as themselves; the command line acts as the
+system actor `system:cli`, with the admin role: whoever can run `flask shar` on the server
+owns it already. Scheduled work (the periodic sync, the cleanup) calls the services' job
+functions, which take no actor and write no audit entry: nobody chose to run them.
 """
 from __future__ import annotations
 
@@ -33,8 +34,6 @@ class SystemActor:
 
 
 CLI = SystemActor("cli")
-SCHEDULER = SystemActor("scheduler")
-WORKER = SystemActor("worker")
 
 Actor = Union[User, SystemActor]
 

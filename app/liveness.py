@@ -1,10 +1,11 @@
-"""A liveness endpoint for load balancers and the `flask shar up` start check."""
+"""Liveness (`/healthz`): the process answers and reaches its database. Not SHAR's health
+(app.services.health) nor a consumer's heartbeat (app.jobs.heartbeat)."""
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from app.extensions import db
 
-bp = Blueprint("health", __name__)
+bp = Blueprint("liveness", __name__)
 
 
 @bp.get("/healthz")
