@@ -71,6 +71,7 @@ def _tune_sqlite(engine: Engine) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app import admin, api, health
     from app.extensions import csrf
+    from app.security import rate_limits
     from app.web import context, errors, security_headers
     from app.web.auth.routes import bp as auth_bp
     from app.web.instances.routes import bp as instances_bp
@@ -84,4 +85,5 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     context.init_app(app)
     errors.init_app(app)
+    rate_limits.init_app(app, auth_bp=auth_bp, api_bp=api.bp)
     security_headers.init_app(app)

@@ -89,6 +89,22 @@ def _statuses(name: str, raw: str) -> tuple[str, ...]:
     return values
 
 
+def _rate(name: str, raw: str) -> str:
+    """A Flask-Limiter rate such as "10 per 15 minutes" (several joined by ";")."""
+    from limits import parse_many
+
+    value = raw.strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '10 per 15 minutes', not {raw!r}") from None
+    return value
+
+
+def _optional_bool(name: str, raw: str) -> bool | None:
+    return _bool(name, raw) if raw.strip() else None
+
+
 def _setting(env: str, parse: Callable[[str, str], Any], default: Any) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse})
 
@@ -138,6 +154,14 @@ class Settings:
     mail_default_sender: str = _setting("MAIL_DEFAULT_SENDER", _text, "sharboard@localhost")
     # Off unless asked: with no SMTP server configured, `flask shar up` must not spam errors.
     mail_enabled: bool = _setting("MAIL_ENABLED", _bool, False)
+    # Sign-in and API rate limits (Flask-Limiter rates; Redis storage when REDIS_URL is set).
+    signin_limit_per_email: str = _setting("SHARBOARD_SIGNIN_LIMIT_PER_EMAIL", _rate, "10 per 15 minutes")
+    signin_limit_per_address: str = _setting("SHARBOARD_SIGNIN_LIMIT_PER_ADDRESS", _rate, "50 per 15 minutes")
+    api_rate_limit: str = _setting("SHARBOARD_API_RATE_LIMIT", _rate, "600 per minute")
+    # None: on exactly when SHARBOARD_BASE_URL is https; see cookie_secure().
+    session_cookie_secure: bool | None = _setting("SESSION_COOKIE_SECURE", _optional_bool, None)
+    json_max_depth: int = _setting("SHARBOARD_JSON_MAX_DEPTH", lambda n, r: _int(n, r, minimum=1), 32)
+    json_max_bytes: int = _setting("SHARBOARD_JSON_MAX_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -195,7 +219,15 @@ class Settings:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SECURE": self.cookie_secure(),
+            "REMEMBER_COOKIE_SECURE": self.cookie_secure(),
         }
+
+    def cookie_secure(self) -> bool:
+        """Session cookies only over HTTPS: as set, else on when the dashboard's own URL is https."""
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.base_url.strip().lower().startswith("https://")
 
     def log_level_number(self, *, shar: bool = False) -> int:
         return logging.getLevelName(self.shar_log_level if shar else self.log_level)

@@ -6,10 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
-
-from app.extensions import db
-from app.models import User
+from app.security.passwords import authenticate
 from app.web.auth.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -22,9 +19,9 @@ def login() -> Any:
         return redirect(url_for("overview.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalars(select(User).where(User.email == form.email.data.strip().lower())).first()
-        # One message for every failure, so the form does not reveal which accounts exist.
-        if user is None or not user.active or not user.check_password(form.password.data):
+        # One message and the same hashing work for every failure: the form does not reveal which accounts exist.
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
             form.password.errors = [GENERIC_ERROR]
             return render_template("auth/login.html", form=form), 401
         login_user(user)
