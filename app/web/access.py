@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 from app.models import User
+from app.security import sessions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,5 +46,4 @@ def init_app() -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        return sessions.load_user(user_id)  # "<id>:<session key>"; a replaced key signs the session out

@@ -5,8 +5,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
+
 from app.security.passwords import authenticate
+from app.security.sessions import sign_out
 from app.web.auth.forms import LoginForm
 
 bp = Blueprint("auth", __name__)
@@ -31,7 +33,7 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
-    logout_user()
+    sign_out()  # ends this user's every session, so a copied cookie stops working too
     flash("Signed out.", "info")
     return redirect(url_for(".login"))
 
