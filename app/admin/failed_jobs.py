@@ -1,13 +1,13 @@
 """Admin: failed jobs, like Horizon's page, plus groups by error and correct-and-retry for launches."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import json_input
 from app.admin import bp
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
@@ -106,10 +106,12 @@ def group_retry() -> Any:
 @admin_required
 def correct_and_retry(job_id: int) -> Any:
     try:
-        variables = json.loads(request.form.get("variables") or "{}")
+        variables = json_input.loads(request.form.get("variables") or "{}", what="the variables", field="variables")
+    except InvalidInput as exc:  # too large, too deep, not (strict) JSON: the page again, with the reason
+        flash(exc.message, "error")
+        return job_detail(job_id), 422
+    try:
         retry_launch_with_variables(job_id, variables, actor=current_user)
-    except ValueError as exc:
-        flash(f"variables are not valid JSON: {exc}", "error")
     except (NotFound, Conflict, InvalidInput) as exc:
         flash(exc.message, "error")
     else:

@@ -22,6 +22,7 @@ from app.api.responses import (
 from app.config import current_settings
 from app.errors import InvalidInput, PermissionDenied
 from app.extensions import db
+from app.json_input import upload_body_limit
 from app.models import JobRecord, Workflow
 from app.serializers import workflow_dict
 from app.services.instances import launch_instance
@@ -35,7 +36,7 @@ from app.status import WORKFLOW_STATUSES
 @token_required(write=True)
 @idempotent
 def create_workflow_route() -> Response:
-    data = json_body()
+    data = json_body(max_bytes=upload_body_limit())  # the body carries the BPMN
     async_ = flag(data, "async", current_settings().shar_async_enabled)
     result = create_workflow(data.get("name"), data.get("bpmn_xml"), description=optional_text(data, "description") or "",
                              created_by=api_user().id, callback_url=optional_text(data, "callback_url"), async_=async_)

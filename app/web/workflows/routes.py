@@ -1,13 +1,13 @@
 """Workflow pages: the list with live badges, upload, one workflow with its diagram, launch."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from app import json_input
 from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
@@ -177,25 +177,9 @@ def _show_context(workflow: Workflow, form: LaunchForm) -> dict[str, Any]:
 
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
-    """Variables from the key/value rows, then the raw JSON on top; typed values from JSON literals."""
-    variables: dict[str, Any] = {}
-    for key, raw in zip(request.form.getlist("keys"), request.form.getlist("values"), strict=False):
-        key = key.strip()
-        if not key:
-            continue
-        try:
-            variables[key] = json.loads(raw)
-        except ValueError:
-            variables[key] = raw  # plain text stays a string
-    if form.variables_json.data and form.variables_json.data.strip():
-        try:
-            parsed = json.loads(form.variables_json.data)
-        except ValueError as exc:
-            raise InvalidInput.field("variables", f"variables are not valid JSON: {exc}") from None
-        if not isinstance(parsed, dict):
-            raise InvalidInput.field("variables", "variables must be a JSON object, e.g. {\"amount\": 1200}")
-        variables.update(parsed)
-    return variables
+    """Variables from the key/value rows, then the raw JSON on top (checked by app.json_input)."""
+    return json_input.form_variables(zip(request.form.getlist("keys"), request.form.getlist("values"), strict=False),
+                                     form.variables_json.data)
 
 
 def _attach_errors(form: UploadForm, exc: InvalidInput) -> None:
