@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
 
 from app.security.passwords import authenticate
+from app.security.redirects import safe_next
 from app.security.sessions import sign_out
 from app.web.auth.forms import LoginForm
 
@@ -27,7 +27,7 @@ def login() -> Any:
             form.password.errors = [GENERIC_ERROR]
             return render_template("auth/login.html", form=form), 401
         login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
@@ -37,12 +37,3 @@ def logout() -> Any:
     flash("Signed out.", "info")
     return redirect(url_for(".login"))
 
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: `next` must not send a user to another site."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
-                and "\\" not in target:
-            return target
-    return url_for("overview.index")

@@ -11,6 +11,7 @@ from app.config import current_settings
 from app.extensions import db
 from app.models import Notification
 from app.models._base import utcnow
+from app.security.redirects import safe_next
 from app.web.partials import cached_fragment, is_fragment_request
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -44,7 +45,7 @@ def mark_read(note_id: int) -> Any:
     db.session.commit()
     if is_fragment_request():
         return render_template("notifications/_note.html", note=note)
-    return redirect(request.form.get("next") or url_for(".index"))
+    return redirect(safe_next(request.form.get("next") or request.args.get("next"), "notifications.index"))
 
 
 @bp.post("/read-all")
