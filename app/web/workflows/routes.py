@@ -12,6 +12,7 @@ from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance
+from app.security.form_keys import one_time_form
 from app.services.instances import launch_instance
 from app.services.lookups import get_workflow, latest_versions_query, visible_instances
 from app.services.workflows import create_workflow, delete_workflow
@@ -101,6 +102,7 @@ def bpmn(name: str, version: int) -> Response:
 @bp.post("/<name>/launch")
 @login_required
 @writer_required
+@one_time_form
 def launch(name: str) -> Any:
     workflow = _workflow_or_404(name)
     form = LaunchForm()
