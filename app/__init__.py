@@ -1,7 +1,6 @@
 """sharboard: an operator dashboard for the SHAR BPMN engine."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -9,6 +8,7 @@ from htmx_flask import Htmx
 from sqlalchemy import Engine, event
 
 from app.config import REPO_ROOT, Settings
+from app.security.files import secure_instance_files
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings.log_level, settings.shar_log_level)
-    Path(settings.instance_dir).mkdir(parents=True, exist_ok=True)
+    secure_instance_files(settings)  # the instance dir and its SQLite files, 0700/0600, before any is opened
     app = Flask(
         __name__,
         template_folder=str(REPO_ROOT / "templates"),
