@@ -41,8 +41,8 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
         swallow_errors=True,  # a storage outage must not take sign-in down...
         in_memory_fallback_enabled=True,  # ...so the limits keep counting in memory meanwhile
     )
-    failed = lambda response: response.status_code == 401  # noqa: E731
-    not_signin = lambda: request.endpoint != SIGNIN_ENDPOINT  # noqa: E731
+    failed = lambda response: response.status_code == 401
+    not_signin = lambda: request.endpoint != SIGNIN_ENDPOINT
     limiter.limit(lambda: current_settings().signin_limit_per_email, key_func=_email_key, methods=["POST"],
                   deduct_when=failed, exempt_when=not_signin, scope="signin-email",
                   error_message="too many failed sign-ins for this e-mail address")(auth_bp)

@@ -99,3 +99,28 @@ def test_unknown_and_known_emails_both_run_one_password_hash(client, app, monkey
         assert _sign_in(client, email, "wrong").status_code == 401
         assert len(checked) == 1, email
         assert checked[0] == passwords.dummy_hash().split("$", 1)[0], email
+
+
+def test_limits_are_kept_in_redis_when_redis_url_is_set(app, client) -> None:
+    import redis
+
+    from app.config import current_settings
+    from app.security.rate_limits import _key_prefix
+    from tests.support.stack import REDIS_URL
+
+    prefix = _key_prefix(current_settings())
+    store = redis.Redis.from_url(REDIS_URL)
+    assert not store.keys(f"*{prefix}*")
+    assert _sign_in(client, "ann@example.com", "wrong").status_code == 401
+    assert store.keys(f"*{prefix}*signin*"), "the failed sign-in was not counted in Redis"
+    store.delete(*store.keys(f"*{prefix}*"))
+
+
+def test_sign_in_still_works_when_the_limit_storage_is_down(make_app) -> None:
+    # Nothing listens on port 9: Redis is "down"; sign-in answers as usual, the limits count in memory.
+    app = make_app(redis_url="redis://127.0.0.1:9/0", signin_limit_per_email="2 per 30 seconds")
+    client = app.test_client()
+    make_user("ann@example.com", "user", PASSWORD)
+    assert _sign_in(client, "ann@example.com", "wrong").status_code == 401
+    assert _sign_in(client, "ann@example.com", "wrong").status_code == 401
+    assert _sign_in(client, "ann@example.com", PASSWORD).status_code == 429  # counted in memory meanwhile
