@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from app import json_input
 from app.cli import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, service_errors, table
+from app.errors import InvalidInput
 from app.extensions import db
 from app.models import JobRecord, Workflow, WorkflowInstance
 from app.serializers import instance_dict, job_dict, workflow_dict
@@ -23,13 +25,10 @@ from app.status import INSTANCE_STATUSES
 def parse_variables(raw: str | None) -> dict:
     if not raw:
         return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        fail(f"--variables is not valid JSON: {exc}")
-    if not isinstance(value, dict):
-        fail("--variables must be a JSON object")
-    return value
+    try:  # strict JSON within the size and depth limits (app.json_input)
+        return json_input.loads_object(raw, what="--variables", field="variables")
+    except InvalidInput as exc:
+        fail(exc.message)
 
 
 @shar_cli.group("workflow")

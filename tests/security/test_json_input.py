@@ -131,3 +131,12 @@ def test_correct_and_retry_refuses_bad_variables_with_422(client, sign_in, post,
     assert response.status_code == 422
     assert words in response.get_data(as_text=True)
     assert refresh(instance).variables == {"amount": "12x"} and refresh(job).state == "failed"
+
+
+@pytest.mark.parametrize(("text", "words"), BAD_VARIABLES)
+def test_cli_launch_refuses_bad_variables(app, flow, text, words) -> None:
+    from tests.cli.conftest import cli_runner
+
+    result = cli_runner(app)("workflow", "launch", "Flow", "--variables", text)
+    assert result.exit_code == 1 and words in result.output
+    assert _instances() == 0
