@@ -21,6 +21,8 @@ def is_safe_path(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def safe_next(target: str | None, default_endpoint: str = "overview.index", **values: object) -> str:
-    """`target` when it is a same-site path, else the URL of `default_endpoint`."""
-    return target if is_safe_path(target) else url_for(default_endpoint, **values)  # type: ignore[return-value]
+def safe_next(target: str | None, default: str = "overview.index", **values: object) -> str:
+    """`target` when it is a same-site path, else `default`: a URL path ("/...") or an endpoint name."""
+    if is_safe_path(target):
+        return target  # type: ignore[return-value]
+    return default if default.startswith("/") else url_for(default, **values)

@@ -64,3 +64,12 @@ def test_mark_read_next_to_a_page_of_the_site_is_followed(client, sign_in, post)
     note = _note(user.id)
     response = post(f"/notifications/{note.id}/read", {"next": "/instances"}, page="/notifications")
     assert response.headers["Location"] == "/instances"
+
+
+def test_safe_next_takes_a_default_url_or_endpoint(app) -> None:
+    from app.security.redirects import safe_next
+
+    with app.test_request_context():
+        assert safe_next("//evil.example", "/instances") == "/instances"
+        assert safe_next("https://evil.example", "notifications.index") == "/notifications"
+        assert safe_next("/workflows", "/instances") == "/workflows"
