@@ -1,7 +1,6 @@
 """sharboard: an operator dashboard for the SHAR BPMN engine."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -9,6 +8,7 @@ from htmx_flask import Htmx
 from sqlalchemy import Engine, event
 
 from app.config import REPO_ROOT, Settings
+from app.security.files import secure_instance_files
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings.log_level, settings.shar_log_level)
-    Path(settings.instance_dir).mkdir(parents=True, exist_ok=True)
+    secure_instance_files(settings)  # the instance dir and its SQLite files, 0700/0600, before any is opened
     app = Flask(
         __name__,
         template_folder=str(REPO_ROOT / "templates"),
@@ -76,6 +76,7 @@ def _tune_sqlite(engine: Engine) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app import admin, api, liveness
     from app.extensions import csrf
+    from app.security import rate_limits
     from app.web import context, errors, security_headers
     from app.web.auth.routes import bp as auth_bp
     from app.web.instances.routes import bp as instances_bp
@@ -89,4 +90,5 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     context.init_app(app)
     errors.init_app(app)
+    rate_limits.init_app(app, auth_bp=auth_bp, api_bp=api.bp)
     security_headers.init_app(app)

@@ -5,7 +5,6 @@ names the variable, so an operator never runs with a half-understood configurati
 """
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -89,6 +88,22 @@ def _statuses(name: str, raw: str) -> tuple[str, ...]:
     return values
 
 
+def _rate(name: str, raw: str) -> str:
+    """A Flask-Limiter rate such as "10 per 15 minutes" (several joined by ";")."""
+    from limits import parse_many
+
+    value = raw.strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a rate such as '10 per 15 minutes', not {raw!r}") from None
+    return value
+
+
+def _optional_bool(name: str, raw: str) -> bool | None:
+    return _bool(name, raw) if raw.strip() else None
+
+
 def _setting(env: str, parse: Callable[[str, str], Any], default: Any) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse})
 
@@ -141,6 +156,14 @@ class Settings:
     admin_password: str = _setting("SHARBOARD_ADMIN_PASSWORD", _text, "")
     # Off unless asked: with no SMTP server configured, `flask shar up` must not spam errors.
     mail_enabled: bool = _setting("MAIL_ENABLED", _bool, False)
+    # Sign-in and API rate limits (Flask-Limiter rates; Redis storage when REDIS_URL is set).
+    signin_limit_per_email: str = _setting("SHARBOARD_SIGNIN_LIMIT_PER_EMAIL", _rate, "10 per 15 minutes")
+    signin_limit_per_address: str = _setting("SHARBOARD_SIGNIN_LIMIT_PER_ADDRESS", _rate, "50 per 15 minutes")
+    api_rate_limit: str = _setting("SHARBOARD_API_RATE_LIMIT", _rate, "600 per minute")
+    # None: on exactly when SHARBOARD_BASE_URL is https; see cookie_secure().
+    session_cookie_secure: bool | None = _setting("SESSION_COOKIE_SECURE", _optional_bool, None)
+    json_max_depth: int = _setting("SHARBOARD_JSON_MAX_DEPTH", lambda n, r: _int(n, r, minimum=1), 32)
+    json_max_bytes: int = _setting("SHARBOARD_JSON_MAX_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -198,8 +221,15 @@ class Settings:
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SECURE": self.cookie_secure(),
+            "REMEMBER_COOKIE_SECURE": self.cookie_secure(),
         }
 
+    def cookie_secure(self) -> bool:
+        """Session cookies only over HTTPS: as set, else on when the dashboard's own URL is https."""
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.base_url.strip().lower().startswith("https://")
 
 
 def _dev_secret(instance_dir: Path) -> str:
@@ -207,10 +237,15 @@ def _dev_secret(instance_dir: Path) -> str:
     path = instance_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    instance_dir.mkdir(parents=True, exist_ok=True)
+    instance_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    # 0600 from creation: never readable by others, not even between a write and a chmod.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it just now
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     return key
 
 

@@ -1,11 +1,11 @@
 """Admin: failed jobs, like Horizon's page, plus groups by error and correct-and-retry for launches."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
+from app import json_input
 from app.admin import bp
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services import failed_jobs as service
@@ -88,10 +88,10 @@ def group_retry() -> Any:
 @login_required
 def correct_and_retry(job_id: int) -> Any:
     try:
-        variables = json.loads(request.form.get("variables") or "{}")
-    except ValueError as exc:
-        flash(f"variables are not valid JSON: {exc}", "error")
-        return redirect(url_for(".job_detail", job_id=job_id))
+        variables = json_input.loads(request.form.get("variables") or "{}", what="the variables", field="variables")
+    except InvalidInput as exc:  # too large, too deep, not (strict) JSON: the page again, with the reason
+        flash(exc.message, "error")
+        return job_detail(job_id), 422
     try:
         correct_failed_launch(job_id, variables, actor=current_actor())
     except (Conflict, InvalidInput) as exc:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from flask import Response, g, make_response, request
 
+from app.json_input import canonical
 from app.services import idempotency
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,7 +21,8 @@ def idempotent(view: F) -> F:
         if key is None:
             return view(*args, **kwargs)
         user_id = g.api_user.id
-        digest = idempotency.request_hash(request.method, request.path, request.get_data(cache=True))
+        # The parsed body: the same JSON with other whitespace or key order is the same request.
+        digest = idempotency.request_hash(request.method, request.path, canonical(request.get_data(cache=True)))
         stored = idempotency.claim(user_id, key, digest)
         if stored is not None:
             response = Response(stored.body, status=stored.status_code, mimetype="application/json")

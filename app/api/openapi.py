@@ -29,7 +29,8 @@ def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     text = {401: "no valid token", 403: "role may not", 404: "unknown or not yours", 409: "state forbids it",
             413: "upload over the limit", 422: "invalid input", 502: "SHAR refused (blocking call)",
-            503: "cannot accept work now"}
+            503: "cannot accept work now", 429: "rate limit of this token reached; see Retry-After"}
+    codes = (*codes, 429) if 401 in codes else codes  # every token-checked route is rate-limited per token
     return {str(code): _answer(text[code], _ref("Error")) for code in codes}
 
 

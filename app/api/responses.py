@@ -41,20 +41,14 @@ def json_response(body: Any, status: int = 200, *, etag: bool = False) -> Respon
     return response
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object; InvalidInput naming the problem otherwise."""
-    from app.errors import InvalidInput
+def json_body(*, max_bytes: int | None = None) -> dict[str, Any]:
+    """The request's JSON object; InvalidInput naming the problem otherwise (app.json_input: size, depth, strict)."""
+    from app import json_input
 
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput.field("body", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidInput.field("body", "the body must be a JSON object")
-    return data
+    return json_input.loads_object(raw, max_bytes=max_bytes)
 
 
 def flag(data: dict[str, Any], name: str, default: bool) -> bool:

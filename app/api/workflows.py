@@ -17,6 +17,7 @@ from app.api.responses import (
     queued_message,
 )
 from app.config import current_settings
+from app.json_input import upload_body_limit
 from app.serializers import workflow_dict
 from app.services import workflows as service
 from app.services.instances import launch_instance
@@ -27,7 +28,7 @@ from app.services.statistics import statistics
 @token_required
 @idempotent
 def create_workflow() -> Response:
-    data = json_body()
+    data = json_body(max_bytes=upload_body_limit())  # the body carries the BPMN
     async_ = flag(data, "async", current_settings().shar_async_enabled)
     result = service.create_workflow(data.get("name"), data.get("bpmn_xml"), actor=api_user(),
                                      description=optional_text(data, "description") or "",

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from app import json_input
 from app.cli import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
+from app.errors import InvalidInput
 from app.serializers import instance_dict, job_dict, workflow_dict
 from app.services import instances as instance_service
 from app.services import workflows as workflow_service
@@ -20,13 +22,10 @@ from app.states import INSTANCE_STATUSES
 def parse_variables(raw: str | None) -> dict:
     if not raw:
         return {}
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        fail(f"--variables is not valid JSON: {exc}")
-    if not isinstance(value, dict):
-        fail("--variables must be a JSON object")
-    return value
+    try:  # strict JSON within the size and depth limits (app.json_input)
+        return json_input.loads_object(raw, what="--variables", field="variables")
+    except InvalidInput as exc:
+        fail(exc.message)
 
 
 @shar_cli.group("workflow")

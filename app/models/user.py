@@ -28,11 +28,19 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     email_notifications: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of the signed-in session; replaced on sign-out and password change (app.security.sessions).
+    session_key: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.session_key = secrets.token_hex(16)  # a new password ends every existing session
+
+    def get_id(self) -> str:  # what Flask-Login keeps in the session: see app.security.sessions
+        from app.security.sessions import session_id
+
+        return session_id(self)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -2,11 +2,13 @@
 failed launch; and the SHAR calls their jobs make."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 
+from app import json_input
 from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound
 from app.events import fire, instance_launch_failed, instance_launched
@@ -147,10 +149,17 @@ def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRe
 
 
 def check_variables(variables: Any) -> dict[str, Any]:
+    """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode), within the
+    size and depth limits, whichever front door parsed them."""
     if variables is None:
         return {}
     if not isinstance(variables, dict):
         raise InvalidInput.field("variables", "variables must be a JSON object")
+    try:
+        text = json.dumps(variables, allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        raise InvalidInput.field("variables", "variables must be strict JSON: no NaN or Infinity") from None
+    json_input.loads(text, what="the variables", field="variables")
     return variables
 
 

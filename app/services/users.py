@@ -12,6 +12,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.models import ROLES, ApiToken, User
 from app.models._base import utcnow
+from app.security import passwords, sessions
 from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
@@ -114,20 +115,19 @@ def revoke_token(token_id: int, *, actor: Actor) -> ApiToken:
 # -- signing in ---------------------------------------------------------------------------
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None (one answer for every failure)."""
-    user = find_user(email)
-    if user is None or not user.active or not user.check_password(password):
-        return None
-    return user
+    """The active user with this e-mail and password, or None: one answer, and the same hashing
+    work, for every failure (app.security.passwords)."""
+    return passwords.authenticate(email, password)
 
 
-def load_session_user(user_id: str) -> User | None:
-    """The signed-in user of a session, if still active."""
-    try:
-        user = db.session.get(User, int(user_id))
-    except ValueError:
-        return None
-    return user if user is not None and user.active else None
+def load_session_user(stored_id: str) -> User | None:
+    """The signed-in user a session names, while its session key is current (app.security.sessions)."""
+    return sessions.load_user(stored_id)
+
+
+def sign_out() -> None:
+    """Sign the current user out here and in every copy of their session."""
+    sessions.sign_out()
 
 
 def user_for_token(plain: str) -> User | None:

@@ -1,10 +1,9 @@
-"""Fragments for htmx: ETag'd polled responses, telling fragment requests apart, safe `next=`."""
+"""Fragments for htmx: ETag'd polled responses, and telling fragment requests apart."""
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Response, render_template, request
 from htmx_flask import request as htmx_request
@@ -33,12 +32,3 @@ def cached_fragment(template: str, *, version: str, context: Callable[[], dict[s
 def is_fragment_request() -> bool:
     """An htmx request that wants a fragment rather than a full page (not a boosted navigation)."""
     return bool(htmx_request.htmx) and not htmx_request.htmx.boosted
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """`target` when it is a same-site path; `default` otherwise, so `next=` never leaves the site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return default

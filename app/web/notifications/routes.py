@@ -13,10 +13,11 @@ from flask import (
     url_for,
 )
 
+from app.security.redirects import safe_next
 from app.services import notifications as service
 from app.services.users import set_email_notifications
 from app.web.access import current_actor, login_required
-from app.web.partials import cached_fragment, is_fragment_request, safe_next
+from app.web.partials import cached_fragment, is_fragment_request
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -40,7 +41,7 @@ def mark_read(note_id: int) -> Any:
     note = service.mark_read(note_id, actor=current_actor())
     if is_fragment_request():
         return render_template("notifications/_note.html", note=note)
-    return redirect(safe_next(request.form.get("next"), url_for(".index")))
+    return redirect(safe_next(request.form.get("next") or request.args.get("next"), "notifications.index"))
 
 
 @bp.post("/read-all")

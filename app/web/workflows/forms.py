@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import RadioField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from app.security.form_keys import new_form_key
 
 
 class UploadForm(FlaskForm):
@@ -19,6 +21,7 @@ class LaunchForm(FlaskForm):
     # Either key/value rows (keys[] and values[] from the page) or raw JSON; the route merges them.
     variables_json = TextAreaField("Variables (JSON)", validators=[Optional()])
     callback_url = StringField("Callback URL", validators=[Optional(), Length(max=2000)])
+    form_key = HiddenField(default=new_form_key)  # one-time: a second post shows the first instance
 
 
 class TransferForm(FlaskForm):

@@ -1,7 +1,6 @@
 """Workflow pages: the list with live badges, upload, one workflow with its diagram, launch."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import (
@@ -14,7 +13,9 @@ from flask import (
     url_for,
 )
 
+from app import json_input
 from app.errors import Conflict, InvalidInput
+from app.security.form_keys import one_time_form
 from app.services import workflows as service
 from app.services.instances import launch_instance
 from app.web.access import current_actor, login_required
@@ -92,6 +93,7 @@ def bpmn(name: str, version: int) -> Response:
 
 @bp.post("/<name>/launch")
 @login_required
+@one_time_form
 def launch(name: str) -> Any:
     form = LaunchForm()
     if form.validate_on_submit():
@@ -154,25 +156,9 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
 
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
-    """Variables from the key/value rows, then the raw JSON on top; typed values from JSON literals."""
-    variables: dict[str, Any] = {}
-    for key, raw in zip(request.form.getlist("keys"), request.form.getlist("values"), strict=False):
-        key = key.strip()
-        if not key:
-            continue
-        try:
-            variables[key] = json.loads(raw)
-        except ValueError:
-            variables[key] = raw  # plain text stays a string
-    if form.variables_json.data and form.variables_json.data.strip():
-        try:
-            parsed = json.loads(form.variables_json.data)
-        except ValueError as exc:
-            raise InvalidInput.field("variables", f"variables are not valid JSON: {exc}") from None
-        if not isinstance(parsed, dict):
-            raise InvalidInput.field("variables", "variables must be a JSON object, e.g. {\"amount\": 1200}")
-        variables.update(parsed)
-    return variables
+    """Variables from the key/value rows, then the raw JSON on top (checked by app.json_input)."""
+    return json_input.form_variables(zip(request.form.getlist("keys"), request.form.getlist("values"), strict=False),
+                                     form.variables_json.data)
 
 
 def _attach_errors(form: UploadForm, exc: InvalidInput) -> None:

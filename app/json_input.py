@@ -1,0 +1,180 @@
+"""JSON from users, parsed and checked in one place: API bodies, launch-form variables, correct-and-retry.
+
+Every problem is an InvalidInput (422) whose message names it, never a 500:
+
+- size: more than `SHARBOARD_JSON_MAX_BYTES` (an API body carrying BPMN may be larger);
+- depth: nesting deeper than `SHARBOARD_JSON_MAX_DEPTH` (checked before parsing, so
+  100,000 `[` cannot exhaust the parser's recursion);
+- strictness: `NaN`, `Infinity`, `-Infinity` and numbers too large for a double
+  (`1e999`) are not JSON values; strings (and keys) must be valid Unicode (no lone
+  surrogates such as `"\\ud800"`), and the bytes must be UTF-8.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from app.errors import InvalidInput
+
+DEFAULT_MAX_DEPTH = 32
+DEFAULT_MAX_BYTES = 1024 * 1024
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+class _NotStrict(ValueError):
+    pass
+
+
+def _limits() -> tuple[int, int]:
+    try:
+        from app.config import current_settings
+
+        settings = current_settings()
+        return settings.json_max_depth, settings.json_max_bytes
+    except (RuntimeError, KeyError):  # outside an app: the defaults
+        return DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES
+
+
+def loads(raw: bytes | str, *, what: str = "the body", field: str = "body", max_bytes: int | None = None,
+          max_depth: int | None = None) -> Any:
+    """Parse strict JSON within the size and depth limits; InvalidInput naming the problem otherwise."""
+    default_depth, default_bytes = _limits()
+    max_depth = max_depth or default_depth
+    max_bytes = max_bytes or default_bytes
+    size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        raise InvalidInput.field(field, f"{what} is too large: {size} bytes, the limit is {max_bytes}")
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput.field(field, f"{what} is not valid UTF-8 (byte {exc.start})") from None
+    else:
+        text = raw
+    depth = nesting_depth(text)
+    if depth > max_depth:
+        raise InvalidInput.field(field, f"{what} is nested too deeply: more than {max_depth} levels of "
+                                        f"arrays and objects")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NotStrict as exc:
+        raise InvalidInput.field(field, f"{what} is not strict JSON: {exc}") from None
+    except RecursionError:  # the depth check makes this unreachable; kept so it can never be a 500
+        raise InvalidInput.field(field, f"{what} is nested too deeply") from None
+    except ValueError as exc:
+        raise InvalidInput.field(field, f"{what} is not valid JSON: {exc}") from None
+    problem = _invalid_unicode(value)
+    if problem:
+        raise InvalidInput.field(field, f"{what} is not strict JSON: {problem}")
+    return value
+
+
+def loads_object(raw: bytes | str, *, what: str = "the body", field: str = "body", example: str = "",
+                 **limits: Any) -> dict[str, Any]:
+    """`loads`, and the value must be a JSON object."""
+    value = loads(raw, what=what, field=field, **limits)
+    if not isinstance(value, dict):
+        raise InvalidInput.field(field, f"{what} must be a JSON object{example}")
+    return value
+
+
+def form_variables(rows: Iterable[tuple[str, str]], text: str | None) -> dict[str, Any]:
+    """Launch-form variables: key/value rows (a value that is strict JSON is typed, other text stays a
+    string), then the raw JSON object on top. Over-size values and bad JSON text are InvalidInput."""
+    _, max_bytes = _limits()
+    variables: dict[str, Any] = {}
+    for key, raw in rows:
+        key = key.strip()
+        if not key:
+            continue
+        if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise InvalidInput.field("variables", f"the value of {key} is too large: the limit is {max_bytes} bytes")
+        try:
+            variables[key] = loads(raw, what=f"the value of {key}", field="variables")
+        except InvalidInput:
+            variables[key] = raw  # plain text stays a string
+    if text and text.strip():
+        variables.update(loads_object(text, what="the variables", field="variables",
+                                      example=', e.g. {"amount": 1200}'))
+    return variables
+
+
+def nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, outside strings; linear and without recursion."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def upload_body_limit() -> int:
+    """The size limit of an API body that carries a BPMN document (as a JSON string) beside other fields."""
+    from app.config import current_settings
+
+    settings = current_settings()
+    return settings.max_bpmn_bytes * 2 + settings.json_max_bytes  # escaping can double the XML's size
+
+
+def canonical(raw: bytes) -> bytes:
+    """The body as parsed JSON, re-serialised one way (sorted keys, no spaces); raw bytes when not JSON.
+
+    Idempotency-Key compares this, so the same JSON with other whitespace or key order
+    is the same request.
+    """
+    if not raw.strip():
+        return b""
+    try:
+        value = loads(raw, max_bytes=len(raw))
+    except InvalidInput:
+        return raw
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def canonical_digest(raw: bytes) -> str:
+    return hashlib.sha256(canonical(raw)).hexdigest()
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotStrict(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotStrict(f"the number {text[:40]} is too large")
+    return value
+
+
+def _invalid_unicode(value: Any) -> str | None:
+    """A message when a string or key holds a lone surrogate; the value's depth is already bounded."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not _valid(item):
+                return "a string contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if not _valid(key):
+                    return "a key contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _valid(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -1,0 +1,110 @@
+"""Rate limits (Flask-Limiter): sign-in per e-mail and per client address, the API per token.
+
+One Limiter per app (Flask-Limiter keeps its storage and key prefix on the Limiter, so a
+module-level one would be shared by every app a process builds). Storage is Redis when
+REDIS_URL is set, so every web worker counts together; memory otherwise. Keys carry a
+prefix derived from the database URL: two deployments sharing one Redis never mix.
+
+Sign-in counts failed attempts only (a 401), and checks before the view runs: once the
+limit is reached even the right password is refused with 429 until the window passes.
+A 429 carries Retry-After; the API answers in its JSON envelope (its blueprint's
+HTTPException handler), people get an HTML page saying how long to wait.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, render_template, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+
+from app.config import Settings, current_settings
+
+SIGNIN_ENDPOINT = "auth.login"
+EXTENSION_KEY = "sharboard_limiter"
+
+
+def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
+    """Create this app's Limiter and put the limits on the sign-in form and on the API."""
+    settings: Settings = app.config["SHARBOARD_SETTINGS"]
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=settings.redis_url or "memory://",
+        key_prefix=_key_prefix(settings),
+        strategy="fixed-window",
+        # Flask-Limiter's own headers would put Retry-After on every answer; ours go on 429s only.
+        headers_enabled=False,
+        swallow_errors=True,  # a storage outage must not take sign-in down...
+        in_memory_fallback_enabled=True,  # ...so the limits keep counting in memory meanwhile
+    )
+    failed = lambda response: response.status_code == 401
+    not_signin = lambda: request.endpoint != SIGNIN_ENDPOINT
+    limiter.limit(lambda: current_settings().signin_limit_per_email, key_func=_email_key, methods=["POST"],
+                  deduct_when=failed, exempt_when=not_signin, scope="signin-email",
+                  error_message="too many failed sign-ins for this e-mail address")(auth_bp)
+    limiter.limit(lambda: current_settings().signin_limit_per_address, key_func=get_remote_address,
+                  methods=["POST"], deduct_when=failed, exempt_when=not_signin, scope="signin-address",
+                  error_message="too many failed sign-ins from your address")(auth_bp)
+    limiter.limit(lambda: current_settings().api_rate_limit, key_func=_token_key, scope="api-token",
+                  error_message="too many requests with this API token; wait for the time in Retry-After")(api_bp)
+    app.register_error_handler(RateLimitExceeded, _too_many_requests_page)
+    app.after_request(_retry_after_on_429)
+    app.extensions[EXTENSION_KEY] = limiter
+    return limiter
+
+
+def current_limiter() -> Limiter:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def _key_prefix(settings: Settings) -> str:
+    return "sharboard-rl:" + hashlib.sha256(settings.sqlalchemy_url().encode()).hexdigest()[:16]
+
+
+def _email_key() -> str:
+    """The e-mail as typed (normalised), hashed: addresses are not stored in Redis."""
+    email = (request.form.get("email") or "").strip().lower()
+    return "email:" + hashlib.sha256(email.encode()).hexdigest() if email else ""
+
+
+def _token_key() -> str:
+    """The bearer token (its hash); requests without one are counted per client address."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()
+    return "address:" + (get_remote_address() or "unknown")
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the breached limit of this request resets (at least 1)."""
+    try:
+        limit = current_limiter().current_limit
+    except (KeyError, RuntimeError):
+        limit = None
+    if limit is None:
+        return 1
+    return max(1, math.ceil(limit.reset_at - time.time()))
+
+
+def _too_many_requests_page(exc: RateLimitExceeded) -> Any:
+    """People get a page saying what happened and how long to wait (the API answers JSON itself)."""
+    from app.web.errors import wants_json
+
+    seconds = retry_after_seconds()
+    headers = {"Retry-After": str(seconds)}
+    if wants_json():
+        from flask import jsonify
+
+        return jsonify({"success": False, "message": exc.description, "errors": {}}), 429, headers
+    return render_template("errors/429.html", message=exc.description, seconds=seconds,
+                           minutes=math.ceil(seconds / 60)), 429, headers
+
+
+def _retry_after_on_429(response: Any) -> Any:
+    if response.status_code == 429 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = str(retry_after_seconds())
+    return response

@@ -1,0 +1,143 @@
+"""Bad JSON is a 422 naming the problem, never a 500: API bodies, the launch form, correct-and-retry.
+Idempotency-Key compares the parsed body."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.json_input import nesting_depth
+from app.models import JobRecord, WorkflowInstance
+from app.services.actors import CLI
+from app.services.instances import launch_instance
+from app.services.workflows import create_workflow
+from tests.support.factories import bpmn, refresh
+
+DEEP = "[" * 100_000
+BAD_VARIABLES = [  # (variables text, words the message must contain)
+    (DEEP, "nested too deeply"),
+    ('{"x": NaN}', "NaN"),
+    ('{"x": Infinity}', "Infinity"),
+    ('{"x": -Infinity}', "-Infinity"),
+    ('{"x": 1e999}', "too large"),
+    ('{"x": "\\ud800"}', "lone surrogate"),
+    ('{"\\udfff": 1}', "lone surrogate"),
+]
+
+
+def _instances() -> int:
+    return db.session.scalar(select(func.count()).select_from(WorkflowInstance))
+
+
+@pytest.fixture
+def flow(app, shar):  # type: ignore[no-untyped-def]
+    return create_workflow("Flow", bpmn("user_task"), actor=CLI, async_=False).workflow
+
+
+@pytest.mark.parametrize(("text", "words"), BAD_VARIABLES)
+def test_api_launch_refuses_bad_json_with_422(api, flow, text, words) -> None:
+    body = DEEP if text == DEEP else '{"variables": ' + text + "}"
+    response = api.post("/api/shar/workflows/Flow/launch", data=body.encode(), content_type="application/json")
+    assert response.status_code == 422, response.get_data(as_text=True)[:300]
+    assert words in response.get_json()["message"]
+    assert _instances() == 0
+
+
+def test_every_api_body_is_depth_checked(api, flow) -> None:
+    instance = launch_instance("Flow", {}, actor=CLI, async_=False).instance
+    for method, path in (("post", "/api/shar/workflows"), ("post", f"/api/shar/instances/{instance.id}/complete"),
+                         ("post", f"/api/shar/instances/{instance.id}/sync"),
+                         ("patch", f"/api/shar/instances/{instance.id}/variables"),
+                         ("post", "/api/shar/workflows/Flow/launch")):
+        response = getattr(api, method)(path, data=DEEP.encode(), content_type="application/json")
+        assert response.status_code == 422 and "nested too deeply" in response.get_json()["message"], path
+
+
+def test_api_body_over_the_json_size_limit_is_422(make_app, shar) -> None:
+    from tests.api.conftest import bearer_for
+
+    app = make_app(json_max_bytes=1024)
+    create_workflow("Flow", bpmn("user_task"), actor=CLI, async_=False)
+    body = json.dumps({"variables": {"text": "x" * 4000}})
+    response = app.test_client().post("/api/shar/workflows/Flow/launch", data=body, content_type="application/json",
+                                      headers=bearer_for("user", "ann@example.com"))
+    assert response.status_code == 422
+    assert "too large" in response.get_json()["message"] and "1024" in response.get_json()["message"]
+    # A workflow upload may carry a BPMN larger than the JSON limit: its own limit is the BPMN's.
+    assert len(bpmn("user_task")) > 1024
+    upload = app.test_client().post("/api/shar/workflows", json={"name": "Big", "bpmn_xml": bpmn("user_task"),
+                                                                 "async": False},
+                                    headers=bearer_for("user", "bob@example.com"))
+    assert upload.status_code in (201, 202), upload.get_data(as_text=True)
+
+
+def test_depth_within_the_limit_is_accepted(api, flow) -> None:
+    nested: object = 1
+    for _ in range(30):
+        nested = [nested]
+    response = api.post("/api/shar/workflows/Flow/launch", json={"variables": {"deep": nested}, "async": True})
+    assert response.status_code == 202, response.get_data(as_text=True)
+
+
+def test_the_same_json_reserialised_replays_the_stored_answer(api, flow) -> None:
+    headers = {"Idempotency-Key": "same-json"}
+    first = api.post("/api/shar/workflows/Flow/launch", data=b'{"variables": {"n": 42, "m": [1, 2]}, "async": true}',
+                     content_type="application/json", headers=headers)
+    again = api.post("/api/shar/workflows/Flow/launch",
+                     data=b'{\n  "async":true,\n  "variables":{"m":[1,2],"n":42}\n}',
+                     content_type="application/json", headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.headers.get("Idempotent-Replayed") == "true" and first.get_json() == again.get_json()
+    assert _instances() == 1
+    changed = api.post("/api/shar/workflows/Flow/launch", data=b'{"variables": {"n": 43, "m": [1, 2]}, "async": true}',
+                       content_type="application/json", headers=headers)
+    assert changed.status_code == 422 and "Idempotency-Key" in changed.get_json()["errors"]
+
+
+def test_nesting_depth_ignores_brackets_in_strings() -> None:
+    assert nesting_depth('{"a": "[[[[[[", "b": [[1]]}') == 3
+    assert nesting_depth('["\\"[[[", {"x": []}]') == 3
+
+
+@pytest.mark.parametrize(("text", "words"), BAD_VARIABLES)
+def test_launch_form_refuses_bad_variables_with_422(client, sign_in, post, flow, text, words) -> None:
+    sign_in("user")
+    response = post("/workflows/Flow/launch", {"variables_json": text}, page="/workflows/Flow")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert words.replace("-", "") in page.replace("-", "") or words in page
+    assert _instances() == 0
+
+
+def test_launch_form_keeps_plain_text_rows_as_strings(client, sign_in, post, flow) -> None:
+    sign_in("user")
+    response = post("/workflows/Flow/launch", {"keys": ["a", "b", "c"], "values": ["NaN", "12", "[[[" * 20]},
+                    page="/workflows/Flow")
+    assert response.status_code == 302
+    instance = db.session.scalars(select(WorkflowInstance)).one()
+    assert instance.variables == {"a": "NaN", "b": 12, "c": "[[[" * 20}
+
+
+@pytest.mark.parametrize(("text", "words"), BAD_VARIABLES)
+def test_correct_and_retry_refuses_bad_variables_with_422(client, sign_in, post, shar, text, words) -> None:
+    admin = sign_in("admin")
+    create_workflow("Flow", bpmn("user_task"), actor=CLI, async_=False)
+    shar.set_faults(outage=True)
+    instance = launch_instance("Flow", {"amount": "12x"}, actor=admin, async_=False).instance
+    shar.set_faults(outage=False)
+    job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
+    response = post(f"/admin/jobs/{job.id}/correct-and-retry", {"variables": text}, page=f"/admin/jobs/{job.id}")
+    assert response.status_code == 422
+    assert words in response.get_data(as_text=True)
+    assert refresh(instance).variables == {"amount": "12x"} and refresh(job).state == "failed"
+
+
+@pytest.mark.parametrize(("text", "words"), BAD_VARIABLES)
+def test_cli_launch_refuses_bad_variables(app, flow, text, words) -> None:
+    from tests.cli.conftest import cli_runner
+
+    result = cli_runner(app)("workflow", "launch", "Flow", "--variables", text)
+    assert result.exit_code == 1 and words in result.output
+    assert _instances() == 0
