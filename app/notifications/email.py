@@ -12,7 +12,7 @@ from app.models._base import utcnow
 from app.notifications.links import absolute
 
 
-@job("send_email", queue="shar_sync_queue", attempts=3, waits=(30, 120), timeout=60)
+@job("send_email", queue="shar_notify_queue", attempts=3, waits=(30, 120), timeout=60)
 def send_notification_email(job_record: JobRecord) -> None:
     """Email one notification to its user, once."""
     note = db.session.get(Notification, int(job_record.target_id))

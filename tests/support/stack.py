@@ -38,7 +38,7 @@ def unique_queues() -> dict[str, str]:
     """Queue names no other test run uses: the test's own keys in the shared Redis."""
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     return {"shar_workflow_queue": f"{prefix}shar-workflows", "shar_instance_queue": f"{prefix}shar-instances",
-            "shar_sync_queue": f"{prefix}shar-sync"}
+            "shar_sync_queue": f"{prefix}shar-sync", "shar_notify_queue": f"{prefix}shar-notify"}
 
 
 def build_app(**overrides: Any) -> Flask:
@@ -57,7 +57,8 @@ class Processes:
         self.env = {**clean, **settings_env(**overrides), "FLASK_APP": "wsgi.py", "PYTHONUNBUFFERED": "1"}
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.queues = [overrides["shar_workflow_queue"], overrides["shar_instance_queue"], overrides["shar_sync_queue"]]
+        self.queues = [overrides["shar_workflow_queue"], overrides["shar_instance_queue"], overrides["shar_sync_queue"],
+                       overrides["shar_notify_queue"]]
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name.replace(':', '_')}.log", "ab")  # noqa: SIM115
