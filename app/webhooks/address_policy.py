@@ -28,6 +28,10 @@ class AddressRefused(ValueError):
     """The URL may not be called; the message says why."""
 
 
+class ResolveTimeout(AddressRefused):
+    """The name did not resolve in time: not a verdict on the address, worth another try later."""
+
+
 def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None = None) -> list[str]:
     """Return the addresses `url` may be delivered to, or raise AddressRefused."""
     parts = urlsplit(url.strip())
@@ -115,6 +119,23 @@ def _allowed(host: str, port: int, ip: ipaddress.IPv4Address | ipaddress.IPv6Add
         elif ip is not None and entry in (str(ip), f"{ip}:{port}"):
             return True
     return False
+
+
+def resolver_within(seconds: float, resolve: Resolver | None = None) -> Resolver:
+    """A resolver (default: the system's) that gives up after `seconds`: a slow DNS server must not hold a worker."""
+    lookup = resolve or _resolve
+    import concurrent.futures
+
+    def resolve(host: str, port: int) -> list[str]:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-dns")
+        try:
+            return pool.submit(lookup, host, port).result(timeout=seconds)
+        except concurrent.futures.TimeoutError:
+            raise ResolveTimeout(f"callback host {host} did not resolve within {seconds:g} s") from None
+        finally:
+            pool.shutdown(wait=False)  # a lookup still running ends on its own; nobody waits for it
+
+    return resolve
 
 
 def _resolve(host: str, port: int) -> list[str]:

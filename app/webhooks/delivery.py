@@ -23,7 +23,7 @@ from app.jobs.specs import exponential_waits, job, spec_for
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
 from app.notifications.text import clip
-from app.webhooks.address_policy import AddressRefused, check_callback_url
+from app.webhooks.address_policy import AddressRefused, ResolveTimeout, check_callback_url, resolver_within
 from app.webhooks.signing import (DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign, standard_headers,
                                   webhook_secret)
 from app.webhooks.transport import DEFAULT_KEEP_BYTES, DeliveryFailed, post
@@ -83,8 +83,14 @@ def deliver(job_record: JobRecord) -> None:
         return
     settings = current_settings()
     delivery.attempts += 1
+    started = time.monotonic()  # one deadline for the whole attempt: resolving included
     try:
-        addresses = check_callback_url(delivery.url, settings)
+        addresses = check_callback_url(delivery.url, settings, resolve=resolver_within(settings.webhook_timeout))
+    except ResolveTimeout as exc:  # a slow DNS server: try again later
+        delivery.last_error = clip(str(exc))
+        note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))
+        db.session.commit()
+        raise RetryableJobError(delivery.last_error) from None
     except AddressRefused as exc:
         delivery.state, delivery.last_error = "refused", clip(str(exc))
         db.session.commit()
@@ -95,10 +101,9 @@ def deliver(job_record: JobRecord) -> None:
                SIGNATURE_HEADER: sign(body, secret), DELIVERY_HEADER: str(delivery.id),
                EVENT_HEADER: delivery.job_type,
                **standard_headers(f"sharboard-delivery-{delivery.id}", body, secret)}
-    started = time.monotonic()
     try:
-        answer = post(delivery.url, body, headers, addresses=addresses,
-                      deadline=settings.webhook_timeout, keep_bytes=RESPONSE_KEEP_BYTES)
+        answer = post(delivery.url, body, headers, addresses=addresses, deadline=settings.webhook_timeout,
+                      started=started, keep_bytes=RESPONSE_KEEP_BYTES)
     except DeliveryFailed as exc:
         delivery.last_error = clip(str(exc))
         note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))

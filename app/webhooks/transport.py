@@ -129,13 +129,18 @@ class _PinnedBackend(httpcore.NetworkBackend):
 
 
 def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str], deadline: float,
-         keep_bytes: int = DEFAULT_KEEP_BYTES, ssl_context: ssl.SSLContext | None = None) -> Answer:
+         started: float | None = None, keep_bytes: int = DEFAULT_KEEP_BYTES,
+         ssl_context: ssl.SSLContext | None = None) -> Answer:
     """POST `body` to `url`, connecting only to `addresses` (the vetted answers for its host).
 
-    Returns the answer (whatever its status, redirects included, never followed) with at most
-    `keep_bytes` of its body; raises DeliveryFailed when no complete answer came in time.
+    The deadline is `deadline` seconds from `started` (a time.monotonic() value; default: now),
+    so a caller can count its own preparation (e.g. the DNS lookup) in it. Returns the answer
+    (whatever its status, redirects included, never followed) with at most `keep_bytes` of its
+    body; raises DeliveryFailed when no complete answer came in time.
     """
-    clock = _Deadline(deadline)
+    clock = _Deadline(deadline, time.monotonic() if started is None else started)
+    if clock.expired:
+        raise DeliveryFailed(f"no complete answer within the {deadline:g} s deadline")
     try:
         parsed = httpx.URL(url.strip())  # IDNA host names become their ASCII (punycode) form
         target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port,

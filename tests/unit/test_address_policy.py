@@ -61,3 +61,25 @@ def test_allowing_one_port_does_not_allow_another() -> None:
     settings = Settings.from_env({"SHARBOARD_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:8111"})
     with pytest.raises(AddressRefused):
         check_callback_url("http://127.0.0.1:8112/hook", settings, resolve=resolver({"127.0.0.1": ["127.0.0.1"]}))
+
+
+def test_a_slow_lookup_gives_up_within_its_time() -> None:
+    import threading
+    import time
+
+    from app.webhooks.address_policy import ResolveTimeout, resolver_within
+
+    release = threading.Event()
+
+    def stalled(host: str, port: int) -> list[str]:  # a DNS server that does not answer
+        release.wait(5)
+        return ["93.184.216.34"]
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(ResolveTimeout, match="did not resolve within 0.3 s"):
+            resolver_within(0.3, stalled)("slow.example", 443)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 2
+    assert resolver_within(5)("127.0.0.1", 80) == ["127.0.0.1"]  # the system resolver, bounded
