@@ -9,7 +9,14 @@ from flask_mail import Message
 from app.extensions import db, mail
 from app.jobs.errors import PermanentJobError
 from app.jobs.specs import job
-from app.models import ActivityEvent, JobRecord, Notification, User, WorkflowInstance, Workflow
+from app.models import (
+    ActivityEvent,
+    JobRecord,
+    Notification,
+    User,
+    Workflow,
+    WorkflowInstance,
+)
 from app.models._base import utcnow
 from app.notifications.links import absolute
 from app.notifications.text import clip

@@ -23,9 +23,20 @@ from app.jobs.specs import exponential_waits, job, spec_for
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
 from app.notifications.text import clip
-from app.webhooks.address_policy import AddressRefused, ResolveTimeout, check_callback_url, resolver_within
-from app.webhooks.signing import (DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign, standard_headers,
-                                  webhook_secret)
+from app.webhooks.address_policy import (
+    AddressRefused,
+    ResolveTimeout,
+    check_callback_url,
+    resolver_within,
+)
+from app.webhooks.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+    standard_headers,
+    webhook_secret,
+)
 from app.webhooks.transport import DEFAULT_KEEP_BYTES, DeliveryFailed, post
 
 RESPONSE_KEEP_BYTES = DEFAULT_KEEP_BYTES  # of an answer's body, kept for the attempt record

@@ -152,23 +152,22 @@ def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str]
     backend = _PinnedBackend(parsed.raw_host.decode("ascii").lower(), addresses, clock)
     timeouts = {"connect": deadline, "read": deadline, "write": deadline, "pool": deadline}
     try:
-        with httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend, max_connections=1,
-                                     max_keepalive_connections=0, retries=0) as pool:
-            with pool.stream("POST", target, headers=list(headers.items()), content=body,
-                             extensions={"timeout": timeouts}) as response:
-                kept = bytearray()
-                read = 0
-                complete = True
-                for chunk in response.iter_stream():
-                    read += len(chunk)
-                    kept += chunk[: max(keep_bytes - len(kept), 0)]
-                    if read > keep_bytes:
-                        complete = False
-                        break  # leaving the block closes the connection; the rest is never read
-                answer_headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                                  for k, v in response.headers}
-                return Answer(response.status, answer_headers, bytes(kept), read, complete, backend.peer,
-                              time.monotonic() - clock.started)
+        pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend, max_connections=1,
+                                       max_keepalive_connections=0, retries=0)
+        with pool, pool.stream("POST", target, headers=list(headers.items()), content=body,
+                               extensions={"timeout": timeouts}) as response:
+            kept = bytearray()
+            read = 0
+            complete = True
+            for chunk in response.iter_stream():
+                read += len(chunk)
+                kept += chunk[: max(keep_bytes - len(kept), 0)]
+                if read > keep_bytes:
+                    complete = False
+                    break  # leaving the block closes the connection; the rest is never read
+            answer_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+            return Answer(response.status, answer_headers, bytes(kept), read, complete, backend.peer,
+                          time.monotonic() - clock.started)
     except _DeadlineExceeded as exc:
         raise DeliveryFailed(str(exc)) from None
     except httpcore.TimeoutException as exc:

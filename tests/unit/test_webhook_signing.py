@@ -5,7 +5,13 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from app.webhooks.signing import sign, standard_headers, standard_key, standard_secret, verify
+from app.webhooks.signing import (
+    sign,
+    standard_headers,
+    standard_key,
+    standard_secret,
+    verify,
+)
 
 BODY = b'{"job_type": "launch_instance", "status": "success"}'
 
