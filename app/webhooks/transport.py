@@ -154,7 +154,10 @@ def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str]
     try:
         pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend, max_connections=1,
                                        max_keepalive_connections=0, retries=0)
-        with pool, pool.stream("POST", target, headers=list(headers.items()), content=body,
+        # Host as httpx writes it (IPv6 literals in brackets, default ports left out).
+        sent = [("Host", parsed.netloc.decode("ascii"))] if not any(k.lower() == "host" for k in headers) else []
+        sent += list(headers.items())
+        with pool, pool.stream("POST", target, headers=sent, content=body,
                                extensions={"timeout": timeouts}) as response:
             kept = bytearray()
             read = 0

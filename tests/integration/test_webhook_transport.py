@@ -128,3 +128,36 @@ def test_https_certificate_is_checked_against_the_name_not_the_address(tls_serve
     with pytest.raises(DeliveryFailed, match="CERTIFICATE_VERIFY_FAILED|match"):
         post(f"https://127.0.0.1:{tls_server['port']}/x", b"{}", {}, addresses=["127.0.0.1"], deadline=5,
              ssl_context=trust)
+
+
+def test_an_ipv6_literal_is_sent_with_a_bracketed_host() -> None:
+    import socket
+
+    class Server6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            hosts.append(self.headers["Host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    try:
+        server = Server6(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        answer = post(f"http://[::1]:{port}/x", b"{}", {}, addresses=["::1"], deadline=5)
+        assert answer.status == 204 and answer.peer == "::1"
+        assert hosts == [f"[::1]:{port}"]
+    finally:
+        server.shutdown()
+        server.server_close()
