@@ -71,6 +71,13 @@ def _queue(name: str, raw: str) -> str:
     return value
 
 
+def _deadline(name: str, raw: str) -> float:
+    value = _float(name, raw, minimum=0.1)
+    if value > 50:  # the delivery job's own time limit is 60 s
+        raise ConfigError(f"{name} must be at most 50 seconds, not {raw!r}")
+    return value
+
+
 def _text(name: str, raw: str) -> str:
     return raw.strip()
 
@@ -116,6 +123,8 @@ class Settings:
     shar_workflow_queue: str = _setting("SHAR_WORKFLOW_QUEUE", _queue, "shar-workflows")
     shar_instance_queue: str = _setting("SHAR_INSTANCE_QUEUE", _queue, "shar-instances")
     shar_sync_queue: str = _setting("SHAR_SYNC_QUEUE", _queue, "shar-sync")
+    # Callbacks and e-mails: their own queue, so a slow receiver or SMTP server never delays syncs.
+    shar_notify_queue: str = _setting("SHAR_NOTIFY_QUEUE", _queue, "shar-notify")
     shar_sync_interval: int = _setting("SHAR_SYNC_INTERVAL", lambda n, r: _int(n, r, minimum=1), 300)
     shar_sync_batch_size: int = _setting("SHAR_SYNC_BATCH_SIZE", lambda n, r: _int(n, r, minimum=1), 50)
     shar_sync_batch_delay: float = _setting("SHAR_SYNC_BATCH_DELAY", _float, 1.0)
@@ -144,6 +153,8 @@ class Settings:
     webhook_secret: str = _setting("SHARBOARD_WEBHOOK_SECRET", _text, "")
     webhook_allowed_hosts: tuple[str, ...] = _setting("SHARBOARD_WEBHOOK_ALLOWED_HOSTS", _csv, ())
     webhook_max_attempts: int = _setting("SHARBOARD_WEBHOOK_MAX_ATTEMPTS", lambda n, r: _int(n, r, minimum=1), 6)
+    # One total deadline per delivery attempt: connect, TLS, send and read together.
+    webhook_timeout: float = _setting("SHARBOARD_WEBHOOK_TIMEOUT", lambda n, r: _deadline(n, r), 10.0)
     mail_server: str = _setting("MAIL_SERVER", _text, "localhost")
     mail_port: int = _setting("MAIL_PORT", lambda n, r: _int(n, r, minimum=1), 25)
     mail_use_tls: bool = _setting("MAIL_USE_TLS", _bool, False)
@@ -183,8 +194,8 @@ class Settings:
         return cls(**values)
 
     @property
-    def queue_names(self) -> tuple[str, str, str]:
-        return (self.shar_workflow_queue, self.shar_instance_queue, self.shar_sync_queue)
+    def queue_names(self) -> tuple[str, str, str, str]:
+        return (self.shar_workflow_queue, self.shar_instance_queue, self.shar_sync_queue, self.shar_notify_queue)
 
     @property
     def uses_local_shar(self) -> bool:

@@ -1,4 +1,8 @@
-"""The three Huey queues, one Huey instance each, on Redis or on Huey's SQLite storage.
+"""The four Huey queues, one Huey instance each, on Redis or on Huey's SQLite storage.
+
+The seed's three (SHAR_WORKFLOW_QUEUE, SHAR_INSTANCE_QUEUE, SHAR_SYNC_QUEUE) carry the SHAR
+work; the fourth, SHAR_NOTIFY_QUEUE, carries callbacks and e-mails, so a slow receiver or SMTP
+server never holds a worker that a sync is waiting for. The names are Settings.queue_names.
 
 Each queue carries a single task, `execute_job(job_id)`: what to do is in the job's SQL
 record, so Huey only ever holds an id and a lost Redis loses no job.

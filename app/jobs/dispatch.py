@@ -25,7 +25,7 @@ def submit(job_type: str, *, target_type: str, target_id: str | int, payload: di
     spec = spec_for(job_type)
     job = JobRecord(
         job_type=job_type, queue=queue or spec.queue(current_settings()),
-        target_type=target_type, target_id=str(target_id), max_attempts=spec.max_attempts,
+        target_type=target_type, target_id=str(target_id), max_attempts=spec.attempts(current_settings()),
         payload=payload or {}, created_by=created_by,
         next_attempt_at=utcnow() + timedelta(seconds=delay) if delay > 0 else None,
     )

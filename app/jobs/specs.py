@@ -35,6 +35,12 @@ class JobSpec:
     jitter: bool = False
     # Runs when an admin retries a failed job: moves its row back (failed -> creating ...).
     on_retry: Handler | None = None
+    # A Settings field that overrides max_attempts (the operator's SHARBOARD_WEBHOOK_MAX_ATTEMPTS).
+    attempts_setting: str | None = None
+
+    def attempts(self, settings: Settings) -> int:
+        """How many attempts a job of this kind gets: the setting when there is one."""
+        return int(getattr(settings, self.attempts_setting)) if self.attempts_setting else self.max_attempts
 
     def effective_timeout(self, settings: Settings) -> float:
         """The time limit of one attempt; scaled with the waits, never below 10 s."""

@@ -1,6 +1,8 @@
 """Notification emails (plain text and HTML), sent by a job so SMTP never blocks a worker's SHAR call."""
 from __future__ import annotations
 
+from email.charset import QP, Charset
+
 from flask import render_template
 from flask_mail import Message
 
@@ -16,6 +18,12 @@ from app.models import (
 )
 from app.models._base import utcnow
 from app.notifications.links import absolute
+from app.notifications.text import clip
+
+# UTF-8 with quoted-printable bodies: Flask-Mail sends UTF-8 as 8bit with lines as long as the
+# text, and SMTP servers refuse lines over 998 characters (a long error would lose the e-mail).
+MAIL_CHARSET = Charset("utf-8")
+MAIL_CHARSET.body_encoding = QP
 
 
 def send_notification_email(job_record: JobRecord) -> None:
@@ -29,7 +37,7 @@ def send_notification_email(job_record: JobRecord) -> None:
     if user is None or not user.email_notifications:
         return
     context = _context(note)
-    message = Message(subject=note.title, recipients=[user.email],
+    message = Message(subject=note.title, recipients=[user.email], charset=MAIL_CHARSET,  # type: ignore[arg-type]
                       body=render_template("email/notification.txt", **context),
                       html=render_template("email/notification.html", **context))
     mail.send(message)
@@ -39,8 +47,20 @@ def send_notification_email(job_record: JobRecord) -> None:
     db.session.commit()
 
 
+class _ClippedError:
+    """A row as the templates see it, with its `error` cut short (it may hold megabytes)."""
+
+    def __init__(self, row: object) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(self._row, name)
+        return clip(value) if name == "error" and isinstance(value, str) else value
+
+
 def _context(note: Notification) -> dict[str, object]:
     instance = db.session.get(WorkflowInstance, note.subject_id) if note.subject_type == "instance" else None
     workflow = instance.workflow if instance else (
         db.session.get(Workflow, int(note.subject_id)) if note.subject_type == "workflow" else None)
-    return {"note": note, "instance": instance, "workflow": workflow, "link": absolute(note.link)}
+    return {"note": note, "instance": _ClippedError(instance) if instance else None,
+            "workflow": _ClippedError(workflow) if workflow else None, "link": absolute(note.link)}

@@ -9,6 +9,9 @@ from app.config import current_settings
 from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, Notification, User
+from app.notifications.text import ERROR_CHARS, TITLE_CHARS, clip
+
+BODY_CHARS = 2 * ERROR_CHARS  # a notification's text, its e-mail's too
 
 logger = logging.getLogger("sharboard.notifications")
 
@@ -22,6 +25,7 @@ def notify(user_id: int | None, *, kind: str, subject_type: str, subject_id: str
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         return None
+    title, body = clip(title, TITLE_CHARS), clip(body, BODY_CHARS)  # errors may carry megabyte values
     note = Notification(user_id=user.id, kind=kind, subject_type=subject_type, subject_id=str(subject_id),
                         title=title, body=body, link=link)
     db.session.add(note)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from app.config import current_settings
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.jobs.handover import enqueue
@@ -167,7 +168,7 @@ def requeue_failed_job(job_id: int) -> JobRecord:
     if spec.on_retry is not None:
         spec.on_retry(job)
     move_job(job, JobState.QUEUED, finished_at=None, next_attempt_at=None,
-             max_attempts=job.attempts + spec.max_attempts)
+             max_attempts=job.attempts + spec.attempts(current_settings()))
     db.session.commit()
     enqueue(job)
     return job

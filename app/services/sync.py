@@ -203,7 +203,7 @@ def batch_sync(instance_ids: Sequence[str], *, queue: str, delay: float,
         wait = (index // batch_size) * delay * settings.time_scale
         for instance_id in todo[index:index + batch_size]:
             record = JobRecord(job_type="sync_instance", queue=queue, target_type="instance",
-                               target_id=instance_id, max_attempts=spec.max_attempts, payload={},
+                               target_id=instance_id, max_attempts=spec.attempts(settings), payload={},
                                next_attempt_at=now + timedelta(seconds=wait) if wait else None)
             jobs.append((record, wait))
     db.session.add_all(record for record, _ in jobs)

@@ -4,7 +4,7 @@ service call it makes. create_app installs the registry; nothing registers by im
     workflow_tasks   create_workflow, delete_workflow                (shar-workflows)
     instance_tasks   launch_instance, complete_task                  (shar-instances)
     sync_tasks       sync_instance, periodic_sync, cleanup           (shar-sync)
-    notify_tasks     send_email, deliver_webhook
+    notify_tasks     send_email, deliver_webhook                     (shar-notify)
     schedule         the scheduler's periodic entries (not jobs: what starts them)
 """
 from __future__ import annotations

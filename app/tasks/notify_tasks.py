@@ -1,4 +1,5 @@
-"""Jobs that tell people and systems what happened: notification e-mails and callbacks."""
+"""Jobs that tell people and systems what happened: notification e-mails and callbacks, on their
+own queue so a slow receiver or SMTP server never holds a worker a sync waits for."""
 from __future__ import annotations
 
 from app.jobs.specs import JobSpec, exponential_waits
@@ -6,7 +7,7 @@ from app.notifications.email import send_notification_email
 from app.webhooks.delivery import deliver, delivery_failed
 
 SPECS = (
-    JobSpec("send_email", "shar_sync_queue", 3, (30, 120), 60, send_notification_email),
-    JobSpec("deliver_webhook", "shar_sync_queue", 6, exponential_waits(10, 3600, 5), 60, deliver,
-            on_failure=delivery_failed, jitter=True),
+    JobSpec("send_email", "shar_notify_queue", 3, (30, 120), 60, send_notification_email),
+    JobSpec("deliver_webhook", "shar_notify_queue", 6, exponential_waits(10, 3600, 5), 60, deliver,
+            on_failure=delivery_failed, jitter=True, attempts_setting="webhook_max_attempts"),
 )

@@ -3,8 +3,13 @@
 Only http and https, and never loopback, private, link-local, multicast, reserved or
 cloud-metadata addresses unless the operator allows the host in
 SHARBOARD_WEBHOOK_ALLOWED_HOSTS (entries: `host`, `host:port` or a CIDR like 10.0.0.0/8).
+IPv6 addresses that wrap an IPv4 address (IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96,
+6to4 2002::/16, Teredo 2001::/32, NAT64 64:ff9b::/96) are judged by the address they wrap
+as well, so 2002:7f00:1:: (127.0.0.1 in 6to4) is internal.
+
 The check is made on every address the name resolves to, when the request is accepted
-and again just before each delivery, so a DNS change cannot slip past it.
+and again just before each delivery; the delivery then connects only to the addresses
+this check returned (transport.py pins them), so a DNS change cannot slip past it.
 """
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-da
 
 class AddressRefused(ValueError):
     """The URL may not be called; the message says why."""
+
+
+class ResolveTimeout(AddressRefused):
+    """The name did not resolve in time: not a verdict on the address, worth another try later."""
 
 
 def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None = None) -> list[str]:
@@ -45,12 +54,47 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None
     if not addresses:
         raise AddressRefused(f"callback host {host} does not resolve")
     for address in addresses:
-        ip = ipaddress.ip_address(address)
-        if _is_internal(ip) and not _allowed(host, port, ip, settings.webhook_allowed_hosts):
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            raise AddressRefused(f"callback host {host} resolves to {address!r}, not an IP address") from None
+        wrapped = _wrapped_ipv4(ip)
+        # A wrapper is judged by what it wraps (NAT64 of a public address is how IPv6-only
+        # networks reach IPv4 hosts); anything else by itself.
+        internal = any(_is_internal(inner) for _, inner in wrapped) if wrapped else _is_internal(ip)
+        if internal:
+            if _allowed(host, port, ip, settings.webhook_allowed_hosts):
+                continue
+            what = "".join(f", a {kind} address wrapping {inner}" for kind, inner in wrapped)
             raise AddressRefused(
-                f"callback host {host} resolves to {address}, an internal address; "
+                f"callback host {host} resolves to {address}{what}, an internal address; "
                 "allow it in SHARBOARD_WEBHOOK_ALLOWED_HOSTS if that is intended")
     return addresses
+
+
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def _wrapped_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries inside it, with the kind of wrapper."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", ip.ipv4_mapped))
+    elif ip in IPV4_COMPATIBLE and int(ip) > 1:  # :: and ::1 are themselves internal
+        found.append(("IPv4-compatible", low32))
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        found += [("Teredo", server), ("Teredo", client)]
+    if ip in NAT64 or ip in NAT64_LOCAL:
+        found.append(("NAT64", low32))
+    return found
 
 
 def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -75,6 +119,23 @@ def _allowed(host: str, port: int, ip: ipaddress.IPv4Address | ipaddress.IPv6Add
         elif ip is not None and entry in (str(ip), f"{ip}:{port}"):
             return True
     return False
+
+
+def resolver_within(seconds: float, resolve: Resolver | None = None) -> Resolver:
+    """A resolver (default: the system's) that gives up after `seconds`: a slow DNS server must not hold a worker."""
+    lookup = resolve or _resolve
+    import concurrent.futures
+
+    def resolve(host: str, port: int) -> list[str]:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="callback-dns")
+        try:
+            return pool.submit(lookup, host, port).result(timeout=seconds)
+        except concurrent.futures.TimeoutError:
+            raise ResolveTimeout(f"callback host {host} did not resolve within {seconds:g} s") from None
+        finally:
+            pool.shutdown(wait=False)  # a lookup still running ends on its own; nobody waits for it
+
+    return resolve
 
 
 def _resolve(host: str, port: int) -> list[str]:

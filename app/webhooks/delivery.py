@@ -1,11 +1,16 @@
-"""Delivering callbacks: one signed POST per attempt, retried with capped, jittered backoff."""
+"""Delivering callbacks: one signed POST per attempt, retried with capped, jittered backoff.
+
+Each attempt connects only to the address vetted just before it (pinned, see transport.py),
+within one total deadline (SHARBOARD_WEBHOOK_TIMEOUT), reads at most 4 KiB of the answer and
+never follows a redirect. Deliveries run on the notify queue (SHAR_NOTIFY_QUEUE), apart from
+syncs, and are tried at most SHARBOARD_WEBHOOK_MAX_ATTEMPTS times.
+"""
 from __future__ import annotations
 
 import json
 import time
 from typing import Any
 
-import httpx
 from flask import current_app
 
 from app.config import current_settings
@@ -15,21 +20,29 @@ from app.jobs.errors import PermanentJobError, RetryableJobError
 from app.jobs.runner import note_attempt
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
-from app.webhooks.address_policy import AddressRefused, check_callback_url
+from app.notifications.text import clip
+from app.webhooks.address_policy import (
+    AddressRefused,
+    ResolveTimeout,
+    check_callback_url,
+    resolver_within,
+)
 from app.webhooks.signing import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
     sign,
+    standard_headers,
     webhook_secret,
 )
+from app.webhooks.transport import DEFAULT_KEEP_BYTES, DeliveryFailed, post
 
-DELIVERY_TIMEOUT = 10.0
+RESPONSE_KEEP_BYTES = DEFAULT_KEEP_BYTES  # of an answer's body, kept for the attempt record
 
 
 def schedule_delivery(url: str, payload: dict[str, Any], *, subject_type: str, subject_id: str | int,
                       replay_of: int | None = None) -> WebhookDelivery:
-    """Store the exact body to send and queue its delivery."""
+    """Store the exact body to send and queue its delivery (committing the caller's session)."""
     delivery = WebhookDelivery(job_type=payload["job_type"], url=url, body=json.dumps(payload, sort_keys=True),
                                subject_type=subject_type, subject_id=str(subject_id), replay_of=replay_of)
     db.session.add(delivery)
@@ -49,8 +62,8 @@ def delivery_failed(job_record: JobRecord, exc: BaseException) -> None:
     delivery = _delivery(job_record)
     if delivery.state == "pending":
         delivery.state = "failed"
-    delivery.last_error = str(exc)
-    _timeline(delivery, "callback_failed", f"callback to {delivery.url} failed: {exc}")
+    delivery.last_error = clip(delivery.last_error or str(exc))
+    _timeline(delivery, "callback_failed", clip(f"callback to {delivery.url} failed: {delivery.last_error}"))
     db.session.commit()
 
 
@@ -61,40 +74,55 @@ def deliver(job_record: JobRecord) -> None:
         return
     settings = current_settings()
     delivery.attempts += 1
+    started = time.monotonic()  # one deadline for the whole attempt: resolving included
     try:
-        check_callback_url(delivery.url, settings)
-    except AddressRefused as exc:
-        delivery.state, delivery.last_error = "refused", str(exc)
+        addresses = check_callback_url(delivery.url, settings, resolve=resolver_within(settings.webhook_timeout))
+    except ResolveTimeout as exc:  # a slow DNS server: try again later
+        delivery.last_error = clip(str(exc))
+        note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))
         db.session.commit()
-        raise PermanentJobError(str(exc)) from None
+        raise RetryableJobError(delivery.last_error) from None
+    except AddressRefused as exc:
+        delivery.state, delivery.last_error = "refused", clip(str(exc))
+        db.session.commit()
+        raise PermanentJobError(delivery.last_error) from None
     body = delivery.body.encode()
     secret = webhook_secret(settings.webhook_secret, current_app.config["SECRET_KEY"])
     headers = {"Content-Type": "application/json", "User-Agent": "sharboard-webhooks",
                SIGNATURE_HEADER: sign(body, secret), DELIVERY_HEADER: str(delivery.id),
-               EVENT_HEADER: delivery.job_type}
-    started = time.monotonic()
+               EVENT_HEADER: delivery.job_type,
+               **standard_headers(f"sharboard-delivery-{delivery.id}", body, secret)}
     try:
-        # No redirects: a redirect could point at an address the policy refuses.
-        response = httpx.post(delivery.url, content=body, headers=headers, timeout=DELIVERY_TIMEOUT,
-                              follow_redirects=False)
-    except httpx.HTTPError as exc:
-        delivery.last_error = f"{exc.__class__.__name__}: {exc}"
+        answer = post(delivery.url, body, headers, addresses=addresses, deadline=settings.webhook_timeout,
+                      started=started, keep_bytes=RESPONSE_KEEP_BYTES)
+    except DeliveryFailed as exc:
+        delivery.last_error = clip(str(exc))
         note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))
         db.session.commit()
-        raise RetryableJobError(f"callback to {delivery.url} failed: {delivery.last_error}") from exc
-    delivery.last_status_code = response.status_code
-    note_attempt(job_record, status_code=response.status_code, elapsed_ms=_ms(started))
-    if response.is_success:
+        raise RetryableJobError(clip(f"callback to {delivery.url} failed: {delivery.last_error}")) from None
+    delivery.last_status_code = answer.status
+    note_attempt(job_record, status_code=answer.status, elapsed_ms=_ms(started), peer=answer.peer,
+                 response_bytes_read=answer.body_bytes_read, response_complete=answer.body_complete,
+                 response_body=answer.text)
+    if 200 <= answer.status < 300:
         delivery.state, delivery.delivered_at, delivery.last_error = "delivered", utcnow(), None
-        _timeline(delivery, "callback_delivered", f"callback delivered to {delivery.url} (HTTP {response.status_code})")
+        _timeline(delivery, "callback_delivered", f"callback delivered to {delivery.url} (HTTP {answer.status})")
         db.session.commit()
         return
-    delivery.last_error = f"HTTP {response.status_code}: {response.text[:200]}"
+    if 300 <= answer.status < 400:
+        # Never followed: the target could be an address the policy refuses.
+        location = clip(answer.headers.get("location", "no Location"), 300)
+        delivery.last_error = clip(f"HTTP {answer.status}: redirect to {location} not followed "
+                                   "(callbacks are never redirected; configure the final URL)")
+        db.session.commit()
+        raise PermanentJobError(clip(f"callback to {delivery.url} answered a redirect (HTTP {answer.status}); "
+                                     "not followed"))
+    delivery.last_error = clip(f"HTTP {answer.status}: {answer.text}", 500)
     db.session.commit()
-    error = f"callback to {delivery.url} answered HTTP {response.status_code}"
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        raise RetryableJobError(error)
-    raise PermanentJobError(error)
+    error = f"callback to {delivery.url} answered HTTP {answer.status}"
+    if answer.status >= 500 or answer.status in (408, 429):
+        raise RetryableJobError(clip(error))
+    raise PermanentJobError(clip(error))
 
 
 def _timeline(delivery: WebhookDelivery, kind: str, message: str) -> None:

@@ -22,6 +22,9 @@ class ReceivedRequest:
     headers: dict[str, str]
     body: bytes
     at: float
+    # With `standard_secret` set: True when the `standardwebhooks` package verified the
+    # request, else that package's error message.
+    standard_verified: bool | str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -29,29 +32,97 @@ class ReceivedRequest:
 
 @dataclass
 class WebhookReceiver:
-    """An HTTP server that records every POST and answers with the status tests choose."""
+    """An HTTP server that records every POST and answers as the test chooses.
+
+    `mode`: "normal" (status from `status_codes`, then 200), "drip_headers" / "drip_body"
+    (one byte every `drip_interval` seconds, for ever), "huge" (a 200 whose body is
+    `huge_bytes` long, generated as it is sent), "redirect" (302 to `redirect_location`),
+    "hold" (answer only once `release` is set). `body_bytes_sent` counts what the receiver
+    managed to send of its answers' bodies.
+    """
 
     status_codes: list[int] = field(default_factory=list)  # answered in turn, then 200
     requests: list[ReceivedRequest] = field(default_factory=list)
+    mode: str = "normal"
+    drip_interval: float = 1.0
+    huge_bytes: int = 1 << 30
+    redirect_location: str = ""
+    standard_secret: str | bytes | None = None
+    body_bytes_sent: int = 0
+    answers_cut_off: int = 0
+    release: threading.Event = field(default_factory=threading.Event)
+    holding: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
-                receiver.requests.append(ReceivedRequest(self.path, dict(self.headers), body, time.time()))
+                request = ReceivedRequest(self.path, dict(self.headers), body, time.time())
+                if receiver.standard_secret is not None:
+                    request.standard_verified = _standard_verify(receiver.standard_secret, body, dict(self.headers))
+                receiver.requests.append(request)
+                try:
+                    self._answer()
+                except (BrokenPipeError, ConnectionResetError):
+                    receiver.answers_cut_off += 1
+                self.close_connection = True
+
+            def _answer(self) -> None:
+                mode = receiver.mode
+                if mode == "drip_headers":
+                    for byte in b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n" * 1000:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(receiver.drip_interval)  # the slow receiver itself, not a wait
+                    return
+                if mode == "hold":
+                    receiver.holding.set()
+                    receiver.release.wait(120)
+                if mode == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status = receiver.status_codes.pop(0) if receiver.status_codes else 200
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                if mode == "drip_body":
+                    self.send_header("Content-Length", "1000000")
+                    self.end_headers()
+                    for _ in range(1000000):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        receiver.body_bytes_sent += 1
+                        time.sleep(receiver.drip_interval)
+                    return
+                if mode == "huge":
+                    self.send_header("Content-Length", str(receiver.huge_bytes))
+                    self.end_headers()
+                    chunk = b"E" * 65536
+                    left = receiver.huge_bytes
+                    while left > 0:
+                        piece = chunk[:left]
+                        self.wfile.write(piece)
+                        receiver.body_bytes_sent += len(piece)
+                        left -= len(piece)
+                    return
+                answer = b'{"received": true}'
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b'{"received": true}')
+                self.wfile.write(answer)
+                receiver.body_bytes_sent += len(answer)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -63,8 +134,20 @@ class WebhookReceiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def _standard_verify(secret: str | bytes, body: bytes, headers: dict[str, str]) -> bool | str:
+    """Verify with the `standardwebhooks` package from PyPI (not with sharboard's own code)."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError as exc:
+        return str(exc)
+    return True
 
 
 class SmtpSink:

@@ -38,7 +38,7 @@ def unique_queues() -> dict[str, str]:
     """Queue names no other test run uses: the test's own keys in the shared Redis."""
     prefix = f"t{uuid.uuid4().hex[:8]}-"
     return {"shar_workflow_queue": f"{prefix}shar-workflows", "shar_instance_queue": f"{prefix}shar-instances",
-            "shar_sync_queue": f"{prefix}shar-sync"}
+            "shar_sync_queue": f"{prefix}shar-sync", "shar_notify_queue": f"{prefix}shar-notify"}
 
 
 def build_app(**overrides: Any) -> Flask:
@@ -57,12 +57,17 @@ class Processes:
         self.env = {**clean, **settings_env(**overrides), "FLASK_APP": "wsgi.py", "PYTHONUNBUFFERED": "1"}
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.queues = [overrides["shar_workflow_queue"], overrides["shar_instance_queue"], overrides["shar_sync_queue"]]
+        # Processes whose name a later start() reused (start_consumers twice): still ours to stop.
+        self.replaced: list[subprocess.Popen[bytes]] = []
+        self.queues = [overrides["shar_workflow_queue"], overrides["shar_instance_queue"], overrides["shar_sync_queue"],
+                       overrides["shar_notify_queue"]]
 
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name.replace(':', '_')}.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen([sys.executable, "-m", "flask", *args], cwd=REPO, env=self.env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if name in self.procs:
+            self.replaced.append(self.procs[name])
         self.procs[name] = proc
         return proc
 
@@ -83,8 +88,10 @@ class Processes:
         """Stop every consumer and its worker processes (their whole process groups)."""
         from app.cli.processes import ProcessGroup
 
-        ProcessGroup(children=dict(self.procs)).stop(timeout=5.0)
+        children = {**{f"replaced:{i}": p for i, p in enumerate(self.replaced)}, **self.procs}
+        ProcessGroup(children=children).stop(timeout=5.0)
         self.procs.clear()
+        self.replaced.clear()
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))

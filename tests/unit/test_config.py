@@ -7,7 +7,9 @@ from app.config import ConfigError, Settings
 def test_defaults_are_the_seeds() -> None:
     s = Settings.from_env({})
     assert s.shar_async_enabled is True
-    assert s.queue_names == ("shar-workflows", "shar-instances", "shar-sync")
+    # The seed's three queues, and a fourth for callbacks and e-mails.
+    assert s.queue_names == ("shar-workflows", "shar-instances", "shar-sync", "shar-notify")
+    assert s.webhook_timeout == 10.0 and s.webhook_max_attempts == 6
     assert s.shar_sync_interval == 300
     assert s.shar_notifications_enabled is True
     assert s.shar_timeout == 30.0
@@ -59,3 +61,19 @@ def test_a_bad_value_stops_start_up_with_one_line(tmp_path) -> None:  # type: ig
     assert result.returncode != 0
     assert "sharboard: configuration error: SHAR_SYNC_INTERVAL must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "value", "message"), [
+    ("SHARBOARD_WEBHOOK_TIMEOUT", "0", "at least 0.1"),
+    ("SHARBOARD_WEBHOOK_TIMEOUT", "120", "at most 50"),
+    ("SHAR_NOTIFY_QUEUE", "has space", "without spaces"),
+])
+def test_webhook_and_notify_settings_are_checked(env: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        Settings.from_env({env: value})
+    assert env in str(info.value)
+
+
+def test_notify_queue_and_webhook_deadline_are_read() -> None:
+    s = Settings.from_env({"SHAR_NOTIFY_QUEUE": "hooks", "SHARBOARD_WEBHOOK_TIMEOUT": "2.5"})
+    assert s.queue_names[-1] == "hooks" and s.webhook_timeout == 2.5

@@ -41,3 +41,11 @@ def test_registry_lists_every_job_kind_once() -> None:
                                    "sync_instance", "periodic_sync", "cleanup", "send_email", "deliver_webhook"}
     with pytest.raises(ValueError, match="defined twice"):
         JobRegistry([*SPECS, SPECS[0]])
+
+
+def test_webhook_attempts_follow_the_operators_setting() -> None:
+    from app.config import Settings
+
+    spec = JobRegistry(SPECS).spec("deliver_webhook")
+    assert spec.attempts(Settings.from_env({}, webhook_max_attempts=3)) == 3
+    assert JobRegistry(SPECS).spec("launch_instance").attempts(Settings.from_env({})) == 3
