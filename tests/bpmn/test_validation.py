@@ -289,7 +289,7 @@ def test_bytes_in_utf16_are_read() -> None:
 
 # -- never a crash ---------------------------------------------------------------------
 
-CORPUS_SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn-corpus" / "miwg-reference"
+CORPUS_SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn-corpus" / "miwg-reference"
 
 
 def _outcome(data: bytes) -> str:
