@@ -159,7 +159,7 @@ class Engine:
             try:
                 task.run()
             except Exception as exc:  # noqa: BLE001 - a missing data input, ...: refused, nothing stored
-                raise CannotComplete(f"task {task.task_spec.bpmn_id} cannot complete: {_reason(exc)}; the "
+                raise CannotComplete(f"task {task.task_spec.bpmn_id} cannot complete: {_reason(exc, name_element=False)}; the "
                                      "instance still waits there (send the missing variables)") from None
             self._advance(workflow, record, self._loaded(record))
             return task.task_spec.bpmn_id
@@ -293,12 +293,16 @@ def _timer_due(task: Any) -> float | None:
     return time.time() + 1.0  # not computed yet: look again soon
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, *, name_element: bool = True) -> str:
     """Why an instance failed, for people: no Python exception names, no object reprs, bounded."""
     message = clean(str(exc.args[0]) if exc.args else "") or "the engine could not continue"
+    for attr, what in (("data_input", "input"), ("data_output", "output")):
+        ref = getattr(exc, attr, None)
+        if ref is not None:
+            message = f"its data {what} {getattr(ref, 'bpmn_id', None) or ref} is missing"
     spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
     element = getattr(spec, "bpmn_id", None)
-    if element and element not in message:
+    if name_element and element and element not in message:
         message = f"at {element}: {message}"
     return message[:1000]
 
