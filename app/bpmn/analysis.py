@@ -167,8 +167,10 @@ class _Analyser:
     def _problem(self, rule: str, code: str, el: etree._Element, message: str) -> None:
         self.result.problems.append(finding(rule, code, el, message))
 
-    def _warn(self, rule: str, el: etree._Element, message: str) -> None:
-        self.result.shar_warnings.append(finding(rule, "shar_profile", el, f"SHAR would refuse this: {message}"))
+    def _warn(self, rule: str, el: etree._Element, message: str, *, refused: bool = True) -> None:
+        # refused: SHAR's parser or validation rejects the file; otherwise SHAR loads it but cannot run it as drawn.
+        prefix = "SHAR would refuse this" if refused else "SHAR would not run this as drawn"
+        self.result.shar_warnings.append(finding(rule, "shar_profile", el, f"{prefix}: {message}"))
 
     def _ignore(self, el: etree._Element, reason: str) -> None:
         self.result.not_executed.append({"tag": local(el), "element_id": el.get("id"), "name": el.get("name"),
@@ -435,13 +437,14 @@ class _Analyser:
                                "a service task needs <zeebe:taskDefinition type=\"...\"/> naming its worker")
             elif kind == "callActivity" and el.find(f"{_M}extensionElements/{{{ZEEBE_NS}}}calledElement") is None:
                 self._warn("shar:call-activity", el,
-                           "a call activity names its process with <zeebe:calledElement processId=\"...\"/>")
+                           "a call activity names its process with <zeebe:calledElement processId=\"...\"/>",
+                           refused=False)
             elif kind == "messageEventDefinition" and el.get("messageRef") in self.messages:
                 message = self.messages[el.get("messageRef")]
                 if message.find(f"{_M}extensionElements/{{{ZEEBE_NS}}}subscription") is None:
                     self._warn("shar:message-correlation", el.getparent(),
                                f"message {message.get('name')!r} has no <zeebe:subscription correlationKey="
-                               "\"=...\"/>, so SHAR cannot correlate it")
+                               "\"=...\"/>, so SHAR cannot correlate it", refused=False)
             elif kind == "conditionExpression":
                 self._shar_condition(el, outputs)
 
@@ -452,7 +455,7 @@ class _Analyser:
             return
         if not original.startswith("="):
             self._warn("shar:expression-prefix", flow,
-                       f"condition {original[:60]!r} is not a FEEL expression starting with '='")
+                       f"condition {original[:60]!r} is not a FEEL expression starting with '='", refused=False)
         try:
             body = translate(original, language_of(original, condition.get("language"), self.default_language))
         except UnsafeExpression:
