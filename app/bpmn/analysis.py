@@ -292,7 +292,7 @@ class _Analyser:
                     self._problem("conditional-flow", "cannot_run", flow,
                                   f"a condition on a flow leaving {kind} {node.get('id')} is not supported; "
                                   "put an exclusive gateway after the element and move the condition there")
-        for timer in node.iter(f"{_M}timerEventDefinition"):
+        for timer in node.findall(f"{_M}timerEventDefinition"):  # direct: a sub-process's own are checked inside
             self._check_timer(node, timer)
         for loop in node.findall(f"{_M}multiInstanceLoopCharacteristics"):
             self._check_multi_instance(node, loop)
@@ -366,9 +366,9 @@ class _Analyser:
             self._problem("timer-repetitions", "over_budget", node,
                           f"its timeCycle {text!r} repeats without end; give a count of at most "
                           f"{MAX_TIMER_REPETITIONS} (R{MAX_TIMER_REPETITIONS}/...)")
-        elif int(match.group(1)) > MAX_TIMER_REPETITIONS:
+        elif _too_big(match.group(1), MAX_TIMER_REPETITIONS):
             self._problem("timer-repetitions", "over_budget", node,
-                          f"its timeCycle repeats {int(match.group(1)):,} times; the limit is "
+                          f"its timeCycle repeats {_shown_number(match.group(1))} times; the limit is "
                           f"{MAX_TIMER_REPETITIONS}")
 
     def _check_multi_instance(self, node: etree._Element, loop: etree._Element) -> None:
@@ -381,11 +381,12 @@ class _Analyser:
             return
         if not text:
             return
-        if re.fullmatch(r"[+]?\d+", text.strip("=\"' ")):
-            if int(text.strip("=\"' ")) > MAX_LOOP_CARDINALITY:
+        literal = text.strip("=\"' ")
+        if re.fullmatch(r"\+?\d+", literal):
+            if _too_big(literal, MAX_LOOP_CARDINALITY):
                 self._problem("loop-cardinality", "over_budget", node,
-                              f"its loopCardinality {int(text.strip(chr(61) + chr(34) + chr(39) + ' ')):,} is "
-                              f"over the limit of {MAX_LOOP_CARDINALITY:,} instances")
+                              f"its loopCardinality {_shown_number(literal)} is over the limit of "
+                              f"{MAX_LOOP_CARDINALITY:,} instances")
             return
         language = language_of(text, cardinality.get("language"), self.default_language)
         try:
@@ -474,6 +475,17 @@ def _names(text: str) -> set[str]:
         return set()
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in LITERAL_NAMES
             and n.id != EMPTY_FUNCTION}
+
+
+def _too_big(digits: str, limit: int) -> bool:
+    # Length first: int() of thousands of digits is slow, and refused past 4,300 digits.
+    digits = digits.lstrip("+").lstrip("0") or "0"
+    return len(digits) > len(str(limit)) or int(digits) > limit
+
+
+def _shown_number(digits: str) -> str:
+    digits = digits.lstrip("+").lstrip("0") or "0"
+    return f"{int(digits):,}" if len(digits) <= 18 else f"of {len(digits):,} digits"
 
 
 def _nats_safe(name: str) -> bool:

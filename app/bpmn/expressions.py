@@ -203,11 +203,15 @@ def _map_outside_strings(body: str, mapper: object) -> str:
 def _syntax_reason(shown: str, language: str, detail: str) -> str:
     if language == "xpath":
         return f"XPath is not supported: {_quote(shown)} does not map onto a simple comparison ({detail})"
+    code_only = _STRING.sub('""', shown)
+    spaced = re.search(r"[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*(==|=|!=|<|>)", code_only)
+    if language == "feel" and spaced:
+        return (f"FEEL is not supported: {_quote(shown)} uses a name with spaces; sharlite maps only simple "
+                "comparisons of one-word variables (a > 5, a = \"x\")")
     if language == "feel":
         return (f"FEEL is not supported: {_quote(shown)} is beyond the simple comparisons sharlite maps "
                 "(a > 5, a = \"x\", and, or, not(...))")
-    code_only = _STRING.sub('""', shown)
-    if re.search(r"[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*(==|=|!=|<|>)", code_only):
+    if spaced:
         return f"{_quote(shown)} is not a simple expression: variable names may not contain spaces"
     if re.search(r"\w+:\w+\s*\(", code_only):
         return f"{_quote(shown)} calls a function ({detail}); only simple comparisons are supported"

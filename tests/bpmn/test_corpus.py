@@ -45,7 +45,7 @@ REFUSED = {
     "miwg-bpmn-io-18.6.1/C.9.0-export.bpmn": ("cannot_run", "gateway-condition", "Flow_1qhwarq", 5),
     "miwg-bpmn-io-18.6.1/C.9.0-roundtrip.bpmn": ("cannot_run", "call-activity", "Activity_ManualCheck", 3),
     "miwg-bpmn-io-18.6.1/C.9.1-export.bpmn": ("empty_timer", "empty-timer", "Event_0r6z74c", 2),
-    "miwg-bpmn-io-18.6.1/C.9.2-export.bpmn": ("empty_timer", "empty-timer", "Event_0s3q36a", 6),
+    "miwg-bpmn-io-18.6.1/C.9.2-export.bpmn": ("empty_timer", "empty-timer", "Event_0s3q36a", 5),
     "miwg-bpmn-io-18.6.1/C.9.2-roundtrip.bpmn": ("cannot_run", "multi-instance", "CallActivity_RequestDocument", 2),
     "miwg-reference/C.1.1.bpmn": ("unsafe_expression", "condition", "invoiceApproved", 4),
     "miwg-reference/C.3.0.bpmn": ("cannot_run", "gateway-condition", "_b99800c3-c340-460c-a43e-098014a365d0", 7),

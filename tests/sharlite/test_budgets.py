@@ -73,7 +73,8 @@ def _cycle(cycle: str) -> str:
 
 
 @pytest.mark.parametrize(("document", "rule"), [
-    (_mi("100000000"), "loop-cardinality"), (_mi("1001"), "loop-cardinality"),
+    (_mi("100000000"), "loop-cardinality"), (_mi("1001"), "loop-cardinality"), (_mi("9" * 5000), "loop-cardinality"),
+    (_cycle("R" + "9" * 5000 + "/PT0S"), "timer-repetitions"),
     (_cycle("R1000000/PT0S"), "timer-repetitions"), (_cycle("R/PT1S"), "timer-repetitions"),
 ])
 def test_literals_over_the_caps_are_refused_at_upload(document: str, rule: str) -> None:
