@@ -225,12 +225,17 @@ def _dtd_error() -> BpmnValidationError:
                                code="dtd_forbidden")
 
 
-def _parser(*, is_text: bool) -> etree.XMLParser:
+def _parser(*, is_text: bool, recover: bool = False) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
         dtd_validation=False, attribute_defaults=False, remove_pis=False,
-        encoding="utf-8" if is_text else None,
+        encoding="utf-8" if is_text else None, recover=recover,
     )
+
+
+# libxml2 reports a namespace name that is not an absolute URI as an error, though the XML is
+# well-formed (IBM Process Designer writes such names): only those are let through.
+_NAMESPACE_URI_WARNINGS = frozenset({etree.ErrorTypes.WAR_NS_URI, etree.ErrorTypes.WAR_NS_URI_RELATIVE})
 
 
 _ENTITY_ERRORS = frozenset({
@@ -242,11 +247,19 @@ _ENTITY_ERRORS = frozenset({
 
 def _parse(raw: bytes, *, is_text: bool) -> etree._Element:
     try:
-        root = etree.fromstring(raw, _parser(is_text=is_text))
+        parser = _parser(is_text=is_text)
+        try:
+            root = etree.fromstring(raw, parser)
+        except etree.XMLSyntaxError:
+            # The parser's own log: the exception's may hold earlier parses of this thread.
+            log = parser.error_log
+            if not log or any(e.type not in _NAMESPACE_URI_WARNINGS for e in log):
+                raise
+            root = etree.fromstring(raw, _parser(is_text=is_text, recover=True))
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
-        raise BpmnValidationError(f"BPMN file could not be parsed as XML: {type(exc).__name__}: {exc}",
+        raise BpmnValidationError(f"BPMN file could not be parsed as XML: {str(exc)[:200] or 'unreadable'}",
                                   code="not_xml") from None
     if root is None:
         raise BpmnValidationError("BPMN file holds no XML element", code="not_xml")
