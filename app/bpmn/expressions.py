@@ -59,7 +59,7 @@ def language_of(text: str, declared: str | None = None, document_default: str | 
     body = text.strip()
     own = (declared or "").strip().lower()
     default = (document_default or "").strip().lower()
-    if "feel" in own or body.startswith("=") and not body.startswith("=="):
+    if "feel" in own or (body.startswith("=") and not body.startswith("==")):
         return "feel"
     if _WRAPPED.match(body) or "juel" in own:
         return "juel"
@@ -141,7 +141,7 @@ def _disallowed(node: ast.AST) -> str | None:
 def _is_literal(node: ast.AST) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         node = node.operand
-    return isinstance(node, ast.Constant) or isinstance(node, ast.Name) and node.id in LITERAL_NAMES
+    return isinstance(node, ast.Constant) or (isinstance(node, ast.Name) and node.id in LITERAL_NAMES)
 
 
 def _map_tokens(body: str, *, juel: bool) -> str:

@@ -6,11 +6,13 @@ never wait for it.
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +27,8 @@ from app.bpmn.specs import clean
 from app.sharlite import expressions
 from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load
 from app.sharlite.store import Store
+
+logger = logging.getLogger("sharlite")
 
 # Per advance (a launch, a completion, a timer): at most this many task steps and seconds.
 STEP_BUDGET = 20_000
@@ -93,6 +97,13 @@ class Engine:
         self._locks: dict[str, threading.RLock] = {}
         self._locks_guard = threading.Lock()
         self._workflow_lock = threading.Lock()  # versions only: held for a store write, never for a run
+        # Timers advance on a few threads, so one heavy instance never delays the others' timers.
+        self._timer_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sharlite-timer")
+        self._in_flight: set[str] = set()
+        self._in_flight_guard = threading.Lock()
+
+    def close(self) -> None:
+        self._timer_pool.shutdown(wait=True, cancel_futures=True)
 
     def _lock(self, instance_id: str) -> threading.RLock:
         with self._locks_guard:
@@ -159,20 +170,35 @@ class Engine:
             try:
                 task.run()
             except Exception as exc:  # noqa: BLE001 - a missing data input, ...: refused, nothing stored
-                raise CannotComplete(f"task {task.task_spec.bpmn_id} cannot complete: {_reason(exc, name_element=False)}; the "
-                                     "instance still waits there (send the missing variables)") from None
+                reason = _reason(exc, name_element=False)
+                raise CannotComplete(f"task {task.task_spec.bpmn_id} cannot complete: {reason}; the instance still "
+                                     "waits there (send the missing variables)") from None
             self._advance(workflow, record, self._loaded(record))
             return task.task_spec.bpmn_id
 
     def tick(self) -> int:
-        """Advance instances whose timers or delayed service tasks may be due; returns how many."""
-        due = self.store.due_instances(time.time())
-        for instance_id in due:
+        """Start advancing instances whose timers or delayed service tasks are due; returns how many started."""
+        started = 0
+        for instance_id in self.store.due_instances(time.time()):
+            with self._in_flight_guard:
+                if instance_id in self._in_flight:
+                    continue  # still advancing from an earlier tick
+                self._in_flight.add(instance_id)
+            self._timer_pool.submit(self._tick_one, instance_id)
+            started += 1
+        return started
+
+    def _tick_one(self, instance_id: str) -> None:
+        try:
             with self._lock(instance_id):
                 record = self._record(instance_id)
                 if record["status"] == "running":
                     self._advance(self._workflow(record), record, self._loaded(record))
-        return len(due)
+        except Exception:
+            logger.exception("advancing instance %s failed", instance_id)
+        finally:
+            with self._in_flight_guard:
+                self._in_flight.discard(instance_id)
 
     # -- internals ---------------------------------------------------------------
     def _spec(self, name: str, version: int, bpmn_xml: str) -> LoadedProcess:

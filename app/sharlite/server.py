@@ -181,6 +181,7 @@ class EngineServer:
         self._server.server_close()
         for thread in self._threads:
             thread.join(5)
+        self.engine.close()
         self.store.close()
 
     def set_faults(self, **values: Any) -> None:

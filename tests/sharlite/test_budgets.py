@@ -125,16 +125,22 @@ def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> 
 def test_a_heavy_launch_does_not_block_another_users_launch(engine) -> None:  # type: ignore[no-untyped-def]
     _create(engine, "FanOut", "multi_instance")
     _create(engine, "Review", "user_task")
-    heavy: dict[str, httpx.Response] = {}
-    thread = threading.Thread(target=lambda: heavy.setdefault("answer", _launch(engine, "FanOut", {"n": 1000})))
+    heavy: dict[str, object] = {}
+
+    def run_heavy() -> None:
+        heavy["answer"] = _launch(engine, "FanOut", {"n": 1000})  # about 5 s of work on a quiet machine
+        heavy["done"] = time.monotonic()
+
+    thread = threading.Thread(target=run_heavy)
     thread.start()
-    time.sleep(0.5)  # let the heavy launch get going (about 5 s of work)
+    time.sleep(0.5)  # let the heavy launch get going
     started = time.monotonic()
-    light = _launch(engine, "Review", {"who": "someone else"}, timeout=10)
-    waited = time.monotonic() - started
-    heavy_still_running = thread.is_alive()
-    thread.join(60)
+    light = _launch(engine, "Review", {"who": "someone else"}, timeout=30)
+    light_done = time.monotonic()
+    thread.join(120)
     assert light.status_code == 201 and light.json()["current_activities"] == ["review"]
-    assert heavy_still_running, "the heavy launch ended too soon to prove anything"
-    assert waited < 2.0, f"the light launch waited {waited:.1f} s behind the heavy one"
-    assert heavy["answer"].status_code == 201 and heavy["answer"].json()["status"] == "completed"
+    answer = heavy["answer"]
+    assert isinstance(answer, httpx.Response) and answer.json()["status"] == "completed"
+    # Behind one engine-wide lock the light launch would end after the heavy one; it ends well before.
+    assert light_done < heavy["done"] - 1.0, "the light launch waited for the heavy one"  # type: ignore[operator]
+    assert light_done - started < 3.0, f"the light launch took {light_done - started:.1f} s"
