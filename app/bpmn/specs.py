@@ -66,6 +66,7 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
     """Specs of every executable process; raises SpecsRefused pointing at what SpiffWorkflow refused."""
     parser = SharliteParser()
     built: dict[str, BuiltProcess] = {}
+    process_id: str | None = None
     try:
         parser.add_bpmn_xml(prepared, filename="upload.bpmn")
         for process_id in process_ids:
@@ -73,6 +74,8 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
                                              parser.get_subprocess_specs(process_id))
     except ValidationException as exc:
         raise SpecsRefused([_from_validation(exc, prepared)]) from None
+    except RecursionError:
+        raise SpecsRefused([Finding("engine", "cannot_run", "process", process_id, None, None, TOO_DEEP)]) from None
     except Exception as exc:  # noqa: BLE001 - Spiff raises many kinds; all mean "cannot build this"
         raise SpecsRefused([Finding("engine", "cannot_run", "definitions", None, None, None,
                                     f"the engine cannot build this process: {clean(str(exc)) or 'no detail'}")]) \
@@ -85,9 +88,19 @@ def automatic_task_ids(prepared: etree._Element) -> frozenset[str]:
                      if el.get("id"))
 
 
+_EXCEPTION = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\((['\"]?)(.*?)\1\)", re.S)
+_EXCEPTION_PREFIX = re.compile(r"\b[A-Z]\w*(?:Error|Exception): ")
+TOO_DEEP = ("the flow is chained or nested too deeply for the engine to build (a few hundred elements in a row); "
+            "split it into sub-processes or call activities")
+
+
 def clean(text: str) -> str:
-    """A Spiff message without object reprs or addresses."""
+    """A Spiff message without object reprs, addresses or Python exception names."""
+    if "maximum recursion depth" in text:
+        return TOO_DEEP
     text = _REPR.sub(lambda m: f"<{m.group(1)}>", text)
+    text = _EXCEPTION.sub(lambda m: m.group(2), text)
+    text = _EXCEPTION_PREFIX.sub("", text)
     return _ADDRESS.sub("", text).strip().rstrip(".")
 
 

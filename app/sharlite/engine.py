@@ -269,7 +269,12 @@ class Engine:
             key=lambda t: t.last_state_change)]
         record["variables"] = _variables(workflow, tasks, record["variables"])
         record["wake_at"] = self._wake_at(tasks, services) if record["status"] == "running" else None
-        record["state"] = self.serializer.serialize_json(workflow)
+        try:
+            record["state"] = self.serializer.serialize_json(workflow)
+        except Exception as exc:  # noqa: BLE001 - e.g. a task tree too deep to store: fail, never a 500
+            record.update(status="failed", error=f"the instance's state cannot be stored: {_reason(exc)}",
+                          completed_at=record.get("completed_at") or now_iso(), wake_at=None,
+                          current_activities=[], state=record.get("state") or "{}")
         self.store.save_instance(record)
 
     def _wake_at(self, tasks: list[Any], services: frozenset[str]) -> float | None:

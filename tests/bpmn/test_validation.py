@@ -357,3 +357,13 @@ def test_truncated_and_corrupted_files_are_refused_never_crash() -> None:
 @pytest.mark.parametrize("data", ["\ud800", "<a>\x00</a>", "\ufeff\ufeff<a/>", b"\xef\xbb\xbf", b"<?xml?>"])
 def test_odd_inputs_are_refused_never_crash(data: bytes | str) -> None:
     assert refusal(data).code in {"not_xml", "empty"}
+
+
+def test_a_chain_too_long_for_the_engine_is_refused_with_a_reason_not_an_exception_name() -> None:
+    tasks = "".join(f'<{{p}}task id="t{i}"/>' for i in range(1000))
+    flows = "".join(f'<{{p}}sequenceFlow id="f{i}" sourceRef="t{i}" targetRef="t{i + 1}"/>' for i in range(999))
+    body = (f'<{{p}}process id="P"><{{p}}startEvent id="S"/><{{p}}sequenceFlow id="f" sourceRef="S" '
+            f'targetRef="t0"/>{tasks}{flows}</{{p}}process>')
+    error = refusal(definitions(body))
+    assert error.code == "cannot_run" and "too deeply" in error.message
+    assert "Error" not in error.message and "0x" not in error.message
