@@ -63,7 +63,13 @@ class RestrictedScriptEngine(PythonScriptEngine):
         text = expressions.strip_wrapping(expression).strip("\"'")
         if ISO_TIME.match(text):
             return text  # a timer's duration or date, written unquoted as modellers do
-        value = expressions.evaluate(expression, {**(external_context or {}), **task.data})
+        try:
+            value = expressions.evaluate(expression, {**(external_context or {}), **task.data})
+        except (expressions.EvaluationError, expressions.UnsafeExpression) as exc:
+            shown = " ".join(expression.split())
+            shown = shown if len(shown) <= 80 else shown[:79] + "…"
+            raise expressions.EvaluationError(f"at {task.task_spec.bpmn_id}: the expression {shown!r} failed: {exc}") \
+                from None
         if getattr(task.task_spec, "cardinality", None) == expression:
             # The upload caps literal cardinalities; one read from a variable is capped here.
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LOOP_CARDINALITY:

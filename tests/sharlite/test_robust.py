@@ -83,3 +83,16 @@ def test_an_empty_timer_is_refused_at_deploy_with_its_element(engine) -> None:  
     assert response.status_code == 422
     assert '<intermediateCatchEvent> "wait" at line 6' in response.json()["error"]
     assert "[empty-timer]" in response.json()["error"]
+
+
+@pytest.mark.parametrize(("variables", "reason"), [
+    ({}, "at split: the expression 'amount > 1000' failed: unknown variable 'amount'"),
+    ({"amount": "x" * 100_000}, "at split: the expression 'amount > 1000' failed: cannot compare 'xxxx"),
+])
+def test_a_failing_condition_fails_the_instance_naming_element_and_cause(engine, variables: dict,  # type: ignore[no-untyped-def]
+                                                                         reason: str) -> None:
+    _create(engine, "Approval", bpmn("exclusive_gateway"))
+    instance = _launch(engine, "Approval", variables).json()
+    assert instance["status"] == "failed" and instance["error"].startswith(reason)
+    assert len(instance["error"]) < 400  # a huge value is never copied into the reason
+    assert "Error" not in instance["error"] and "0x" not in instance["error"]
