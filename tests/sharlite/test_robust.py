@@ -96,3 +96,26 @@ def test_a_failing_condition_fails_the_instance_naming_element_and_cause(engine,
     assert instance["status"] == "failed" and instance["error"].startswith(reason)
     assert len(instance["error"]) < 400  # a huge value is never copied into the reason
     assert "Error" not in instance["error"] and "0x" not in instance["error"]
+
+
+def test_validator_and_engine_share_one_condition_length_limit(engine) -> None:  # type: ignore[no-untyped-def]
+    from app.bpmn import BpmnValidationError, validate_bpmn
+    from app.bpmn.expressions import MAX_EXPRESSION_CHARS
+    from app.sharlite import expressions
+
+    assert expressions.MAX_LENGTH == MAX_EXPRESSION_CHARS == 2000
+    base = "= amount &gt; 1000"
+
+    def document(condition: str) -> str:
+        return bpmn("exclusive_gateway").replace(base, condition)
+
+    assert base in bpmn("exclusive_gateway")
+    longest = "amount" + " " * (MAX_EXPRESSION_CHARS - len("amount") - len("!=0")) + "!=0"
+    assert len(longest) == MAX_EXPRESSION_CHARS
+    assert validate_bpmn(document(longest)).processes
+    assert _create(engine, "Longest", document(longest)).status_code == 201
+    too_long = longest + "0"
+    with pytest.raises(BpmnValidationError, match="at most 2,000"):
+        validate_bpmn(document(too_long))
+    refused = _create(engine, "TooLong", document(too_long))
+    assert refused.status_code == 422 and "at most 2,000" in refused.json()["error"]
