@@ -144,3 +144,38 @@ def test_a_heavy_launch_does_not_block_another_users_launch(engine) -> None:  # 
     # Behind one engine-wide lock the light launch would end after the heavy one; it ends well before.
     assert light_done < heavy["done"] - 1.0, "the light launch waited for the heavy one"  # type: ignore[operator]
     assert light_done - started < 3.0, f"the light launch took {light_done - started:.1f} s"
+
+
+def test_concurrent_launches_and_completions_of_one_workflow_stay_correct(engine) -> None:  # type: ignore[no-untyped-def]
+    # No engine-wide lock any more: specs, script engine and store are shared by many threads at once.
+    _create(engine, "Parallel", "parallel")
+    _create(engine, "Review", "user_task")
+    results: list[tuple[str, dict]] = []
+    errors: list[str] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(6):
+                done = _launch(engine, "Parallel", {"k": n * 100 + i}).json()
+                review = _launch(engine, "Review", {"k": n * 100 + i}).json()
+                completed = httpx.post(f"{engine.url}/api/v1/instances/{review['id']}/complete",
+                                       json={"variables": {"ok": n}}, timeout=30)
+                assert completed.status_code == 200, completed.text
+                results.append(("parallel", done))
+                results.append(("review", httpx.get(f"{engine.url}/api/v1/instances/{review['id']}").json()))
+        except Exception as exc:  # noqa: BLE001 - reported below with the thread's number
+            errors.append(f"worker {n}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert len(results) == 48
+    for kind, instance in results:
+        assert instance["status"] == "completed", instance
+        if kind == "parallel":
+            assert instance["completed_activities"].count("ship") == 1
+        else:
+            assert instance["variables"]["ok"] in range(4)
