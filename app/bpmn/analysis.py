@@ -113,8 +113,11 @@ def is_executable(process: etree._Element) -> bool:
     return (process.get("isExecutable") or "true").strip().lower() in ("true", "1")
 
 
+_DRAWN_AS = "{urn:sharboard:analysis}drawnAs"  # the tag an element had before the analysis replaced it
+
+
 def finding(rule: str, code: str, el: etree._Element, message: str) -> Finding:
-    return Finding(rule=rule, code=code, tag=local(el) or str(el.tag), element_id=el.get("id"),
+    return Finding(rule=rule, code=code, tag=el.get(_DRAWN_AS) or local(el) or str(el.tag), element_id=el.get("id"),
                    name=el.get("name"), line=el.sourceline, message=message)
 
 
@@ -198,8 +201,16 @@ class _Analyser:
             if reason:
                 self._ignore(el, f"data association of {owner.get('id')} ignored: {reason}")
                 owner.remove(el)
+        # Associations are dropped only when they touch a drawn-only element: one linking a
+        # compensation boundary event to its handler is part of execution.
+        drawn_only = {el.get("id") for el in self.root.iter(f"{_M}textAnnotation", f"{_M}group",
+                                                            f"{_M}dataStoreReference", f"{_M}dataStore")}
         for tag, what in _NOT_EXECUTED.items():
             for el in list(self.root.iter(f"{_M}{tag}")):
+                if tag == "association" and el.get("sourceRef") in self.by_id \
+                        and el.get("targetRef") in self.by_id \
+                        and not {el.get("sourceRef"), el.get("targetRef")} & drawn_only:
+                    continue
                 self._ignore(el, f"{what} does not affect execution")
                 el.getparent().remove(el)
         for container in list(self.root.iter(*(f"{_M}{t}" for t in CONTAINERS))):
@@ -225,9 +236,12 @@ class _Analyser:
     def _replace_with_task(self, container: etree._Element) -> None:
         task = etree.Element(f"{_M}task", {k: v for k, v in container.attrib.items()
                                            if k in ("id", "name")})
+        task.set(_DRAWN_AS, local(container))
         task.sourceline = container.sourceline
         for child in container:
-            if is_bpmn(child) and local(child) in ("incoming", "outgoing"):
+            # Its markers are kept (a multi-instance still runs n times), so their checks still apply.
+            if is_bpmn(child) and local(child) in ("incoming", "outgoing", "standardLoopCharacteristics",
+                                                   "multiInstanceLoopCharacteristics"):
                 task.append(copy.deepcopy(child))
         container.getparent().replace(container, task)
 

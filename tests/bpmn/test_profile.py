@@ -119,3 +119,20 @@ def test_what_does_not_map_is_named(text: str, language: str, named: str) -> Non
     with pytest.raises(UnsafeExpression) as caught:
         compile_condition(text, language)
     assert named.lower() in str(caught.value).lower()
+
+
+def test_an_association_between_flow_elements_is_kept_only_annotation_links_are_dropped() -> None:
+    extra = ('<bpmn:association id="compensation" sourceRef="charge" targetRef="end"/>'
+             '<bpmn:textAnnotation id="note"/><bpmn:association id="noteLink" sourceRef="note" targetRef="charge"/>')
+    ignored = {n["element_id"] for n in validate_bpmn(document(extra=extra)).to_dict()["not_executed"]}
+    assert ignored == {"note", "noteLink"}
+
+
+def test_an_empty_multi_instance_sub_process_keeps_its_marker_and_its_checks() -> None:
+    from app.bpmn import BpmnValidationError
+
+    sub = ('<bpmn:subProcess id="many" name="Many"><bpmn:multiInstanceLoopCharacteristics/></bpmn:subProcess>'
+           '<bpmn:sequenceFlow id="f8" sourceRef="start" targetRef="many"/>')
+    with pytest.raises(BpmnValidationError) as caught:
+        validate_bpmn(document(extra=sub))
+    assert caught.value.problems[0]["tag"] == "subProcess" and caught.value.problems[0]["rule"] == "multi-instance"
