@@ -113,7 +113,8 @@ def is_executable(process: etree._Element) -> bool:
     return (process.get("isExecutable") or "true").strip().lower() in ("true", "1")
 
 
-_DRAWN_AS = "{urn:sharboard:analysis}drawnAs"  # the tag an element had before the analysis replaced it
+_DRAWN_AS = "{urn:sharboard:analysis}drawnAs"
+OUTPUT_SOURCE = "{urn:sharboard:analysis}source"  # an output mapping's source, translated for the evaluator  # the tag an element had before the analysis replaced it
 
 
 def finding(rule: str, code: str, el: etree._Element, message: str) -> Finding:
@@ -320,6 +321,26 @@ class _Analyser:
                           f"its messageRef {node.get('messageRef')} names no <message> of this file")
         if kind == "callActivity":
             self._check_call(node)
+        for output in node.findall(f"{_M}extensionElements/{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output"):
+            self._check_output(node, output)
+
+    def _check_output(self, node: etree._Element, output: etree._Element) -> None:
+        """A Zeebe output mapping: the engine sets ``target`` from ``source`` when the task completes, as SHAR does."""
+        source, target = (output.get("source") or "").strip(), (output.get("target") or "").strip()
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", target):
+            self._problem("output-mapping", "cannot_run", node,
+                          f"its output mapping target {target!r} is not a plain variable name; use one word")
+            return
+        if not source.startswith("="):
+            output.set(OUTPUT_SOURCE, repr(source))  # a static value, as in Zeebe
+            return
+        try:
+            compile_condition(source, "feel")
+        except UnsafeExpression as exc:
+            self._problem("output-mapping", "unsafe_expression", node,
+                          f"its output mapping to {target} is refused: {exc}")
+            return
+        output.set(OUTPUT_SOURCE, translate(source, "feel"))
 
     def _condition_text(self, flow: etree._Element) -> str | None:
         """The condition as written, or None (an empty one, even ``${}``, is removed: no condition)."""

@@ -83,6 +83,20 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
     return built
 
 
+def output_mappings(prepared: etree._Element) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Zeebe output mappings checked by the analysis: element id -> ((translated source, target), ...)."""
+    from app.bpmn.analysis import OUTPUT_SOURCE, ZEEBE_NS
+
+    found: dict[str, tuple[tuple[str, str], ...]] = {}
+    for mapping in prepared.iter(f"{{{ZEEBE_NS}}}ioMapping"):
+        owner = mapping.getparent().getparent() if mapping.getparent() is not None else None
+        pairs = tuple((o.get(OUTPUT_SOURCE), o.get("target")) for o in mapping.findall(f"{{{ZEEBE_NS}}}output")
+                      if o.get(OUTPUT_SOURCE) is not None)
+        if owner is not None and owner.get("id") and pairs:
+            found[owner.get("id")] = pairs
+    return found
+
+
 def automatic_task_ids(prepared: etree._Element) -> frozenset[str]:
     return frozenset(el.get("id") for tag in AUTOMATIC_TASKS for el in prepared.iter(f"{{{BPMN_NS}}}{tag}")
                      if el.get("id"))

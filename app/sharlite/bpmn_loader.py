@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.bpmn import BpmnValidationError, inspect_bpmn
-from app.bpmn.specs import automatic_task_ids
+from app.bpmn.specs import automatic_task_ids, output_mappings
 
 # The engine is not the upload form: a deployed file may be larger than a form's default limit.
 MAX_BPMN_BYTES = 20 * 1024 * 1024
@@ -33,6 +33,8 @@ class LoadedProcess:
     # Service, business-rule, send and plain tasks: they complete by themselves (after the optional delay).
     automatic_task_ids: frozenset[str]
     processes: list[dict[str, Any]] = field(default_factory=list)
+    # Zeebe output mappings, applied when the task completes: element id -> ((source, target), ...).
+    outputs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def launchable(self) -> None:
         """Raise RefusedBpmn, naming the processes, when nothing here can be launched."""
@@ -50,8 +52,9 @@ def load(bpmn_xml: str) -> LoadedProcess:
         raise RefusedBpmn(exc.message, exc.problems) from None
     executable = inspection.analysis.executable_ids
     automatic = automatic_task_ids(inspection.analysis.prepared)
+    outputs = output_mappings(inspection.analysis.prepared)
     if not executable:
-        return LoadedProcess(None, None, {}, automatic, inspection.analysis.processes)
+        return LoadedProcess(None, None, {}, automatic, inspection.analysis.processes, outputs)
     chosen = inspection.built[executable[0]]
     return LoadedProcess(chosen.process_id, chosen.spec, chosen.subprocess_specs, automatic,
-                         inspection.analysis.processes)
+                         inspection.analysis.processes, outputs)

@@ -174,6 +174,7 @@ class Engine:
             task = waiting[0]
             task.set_data(**(variables or {}))
             try:
+                self._map_outputs(task, self._loaded(record))
                 task.run()
             except Exception as exc:  # noqa: BLE001 - a missing data input, ...: refused, nothing stored
                 reason = _reason(exc, name_element=False)
@@ -252,6 +253,7 @@ class Engine:
                     break
                 for task in due:
                     spend()
+                    self._map_outputs(task, loaded)  # the worker answered nothing; the mappings still apply
                     task.run()
         except Exception as exc:  # noqa: BLE001 - a condition that fails, a budget, ...: the instance fails
             record.update(status="failed", error=_reason(exc), completed_at=now_iso())
@@ -282,6 +284,17 @@ class Engine:
                           completed_at=record.get("completed_at") or now_iso(), wake_at=None,
                           current_activities=[], state=record.get("state") or "{}")
         self.store.save_instance(record)
+
+    @staticmethod
+    def _map_outputs(task: Any, loaded: LoadedProcess) -> None:
+        """Set each Zeebe output mapping's target from its source, as SHAR does when a task completes."""
+        for source, target in loaded.outputs.get(task.task_spec.bpmn_id, ()):
+            try:
+                value = expressions.evaluate(source, dict(task.data))
+            except expressions.EvaluationError as exc:
+                raise expressions.EvaluationError(
+                    f"at {task.task_spec.bpmn_id}: the output mapping to {target} failed: {exc}") from None
+            task.data[target] = value
 
     def _wake_at(self, tasks: list[Any], services: frozenset[str]) -> float | None:
         wake: float | None = None

@@ -85,7 +85,7 @@ def test_data_stores_annotations_groups_and_empty_sub_processes_do_not_stop_a_ru
     try:
         assert httpx.post(f"{server.url}/api/v1/workflows", json={"name": "Drawn", "bpmn_xml": text}).status_code == 201
         instance = httpx.post(f"{server.url}/api/v1/workflows/Drawn/instances",
-                              json={"variables": {"amount": 5}}).json()
+                              json={"variables": {"a": 5}}).json()  # charge maps a to amount
         assert instance["status"] == "completed" and "later" in instance["completed_activities"]
     finally:
         server.stop()
@@ -136,3 +136,35 @@ def test_an_empty_multi_instance_sub_process_keeps_its_marker_and_its_checks() -
     with pytest.raises(BpmnValidationError) as caught:
         validate_bpmn(document(extra=sub))
     assert caught.value.problems[0]["tag"] == "subProcess" and caught.value.problems[0]["rule"] == "multi-instance"
+
+
+@pytest.mark.parametrize(("a", "branch"), [(500, "end"), (5, "end2")])
+def test_zeebe_output_mappings_set_variables_when_a_task_completes(tmp_path, a: int, branch: str) -> None:  # type: ignore[no-untyped-def]
+    text = document(outputs='<zeebe:output source="=a * 2" target="amount"/>'
+                            '<zeebe:output source="charged" target="state"/>')
+    assert validate_bpmn(text).to_dict()["shar_warnings"] == []
+    server = EngineServer(str(tmp_path / "mapping.db")).start()
+    try:
+        assert httpx.post(f"{server.url}/api/v1/workflows", json={"name": "Mapped", "bpmn_xml": text}).status_code == 201
+        instance = httpx.post(f"{server.url}/api/v1/workflows/Mapped/instances",
+                              json={"variables": {"a": a}}).json()
+        assert instance["status"] == "completed", instance
+        assert branch in instance["completed_activities"]
+        assert instance["variables"]["amount"] == a * 2 and instance["variables"]["state"] == "charged"
+        failed = httpx.post(f"{server.url}/api/v1/workflows/Mapped/instances", json={"variables": {}}).json()
+        assert failed["status"] == "failed"
+        assert failed["error"].startswith("at charge: the output mapping to amount failed: unknown variable 'a'")
+    finally:
+        server.stop()
+
+
+def test_an_output_mapping_that_does_not_map_is_refused_with_its_element() -> None:
+    from app.bpmn import BpmnValidationError
+
+    with pytest.raises(BpmnValidationError) as caught:
+        validate_bpmn(document(outputs='<zeebe:output source="=count(items)" target="n"/>'))
+    problem = caught.value.problems[0]
+    assert (problem["rule"], problem["element_id"]) == ("output-mapping", "charge")
+    assert "FEEL is not supported" in problem["message"] or "function call" in problem["message"]
+    with pytest.raises(BpmnValidationError, match="not a plain variable name"):
+        validate_bpmn(document(outputs='<zeebe:output source="=a" target="order.total"/>'))

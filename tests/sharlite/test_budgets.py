@@ -94,7 +94,7 @@ def test_cardinality_from_a_variable_over_the_cap_fails_the_instance_with_a_reas
     _create(engine, "FanOut", "multi_instance")
     started = time.monotonic()
     instance = _launch(engine, "FanOut", {"n": 10 ** 8}).json()
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 5  # refused before any child is made (10**8 would never end)
     assert instance["status"] == "failed" and "loopCardinality of each" in instance["error"]
     assert "1,000" in instance["error"]
 
@@ -105,7 +105,7 @@ def test_an_advance_over_its_time_budget_fails_with_a_reason(tmp_path: Path) -> 
         _create(server, "FanOut", "multi_instance")
         started = time.monotonic()
         instance = _launch(server, "FanOut", {"n": 1000}).json()
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 10  # the whole run takes 5 s or more
         assert instance["status"] == "failed" and "over budget" in instance["error"] and "0.3 s" in instance["error"]
     finally:
         server.stop()
@@ -122,7 +122,16 @@ def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> 
         server.stop()
 
 
-def test_a_heavy_launch_does_not_block_another_users_launch(engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_heavy_launch_does_not_block_another_users_launch(tmp_path: Path) -> None:
+    # A generous time budget: on a loaded machine the heavy launch must still finish, not fail over budget.
+    engine = _server(tmp_path, time_budget=120)
+    try:
+        _heavy_and_light(engine)
+    finally:
+        engine.stop()
+
+
+def _heavy_and_light(engine: EngineServer) -> None:
     _create(engine, "FanOut", "multi_instance")
     _create(engine, "Review", "user_task")
     heavy: dict[str, object] = {}
