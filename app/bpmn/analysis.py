@@ -113,8 +113,8 @@ def is_executable(process: etree._Element) -> bool:
     return (process.get("isExecutable") or "true").strip().lower() in ("true", "1")
 
 
-_DRAWN_AS = "{urn:sharboard:analysis}drawnAs"
-OUTPUT_SOURCE = "{urn:sharboard:analysis}source"  # an output mapping's source, translated for the evaluator  # the tag an element had before the analysis replaced it
+_DRAWN_AS = "{urn:sharboard:analysis}drawnAs"  # the tag an element had before the analysis replaced it
+OUTPUT_SOURCE = "{urn:sharboard:analysis}source"  # an output mapping's source, translated for the evaluator
 
 
 def finding(rule: str, code: str, el: etree._Element, message: str) -> Finding:

@@ -145,7 +145,8 @@ def test_zeebe_output_mappings_set_variables_when_a_task_completes(tmp_path, a: 
     assert validate_bpmn(text).to_dict()["shar_warnings"] == []
     server = EngineServer(str(tmp_path / "mapping.db")).start()
     try:
-        assert httpx.post(f"{server.url}/api/v1/workflows", json={"name": "Mapped", "bpmn_xml": text}).status_code == 201
+        created = httpx.post(f"{server.url}/api/v1/workflows", json={"name": "Mapped", "bpmn_xml": text})
+        assert created.status_code == 201
         instance = httpx.post(f"{server.url}/api/v1/workflows/Mapped/instances",
                               json={"variables": {"a": a}}).json()
         assert instance["status"] == "completed", instance
