@@ -3,8 +3,11 @@ from app.bpmn.validation import (
     DEFAULT_MAX_BYTES,
     BpmnSummary,
     BpmnValidationError,
+    Inspection,
     ProcessSummary,
+    inspect_bpmn,
     validate_bpmn,
 )
 
-__all__ = ["DEFAULT_MAX_BYTES", "BpmnSummary", "BpmnValidationError", "ProcessSummary", "validate_bpmn"]
+__all__ = ["DEFAULT_MAX_BYTES", "BpmnSummary", "BpmnValidationError", "Inspection", "ProcessSummary",
+           "inspect_bpmn", "validate_bpmn"]

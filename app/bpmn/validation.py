@@ -9,21 +9,28 @@ Steps, each refusing with a BpmnValidationError whose ``code`` says why:
     not_xml               anything the parser refuses, with its line and column
     not_bpmn / wrong_root the root is not BPMN 2.0 ``definitions``
     no_process            no ``process`` element
-    script_task           a ``scriptTask`` anywhere: the dashboard never runs code from uploads
-    unsafe_expression     a sequence-flow condition that is not a simple expression
+
+Then the one analysis of what can run (app.bpmn.analysis, shared with sharlite) lists every
+problem, capped at MAX_PROBLEMS; the refusal's ``code`` is the first problem's (script_task,
+unsafe_expression, empty_timer, over_budget, cannot_run, missing_id) and ``problems`` holds them
+all as dicts {rule, element_id, tag, name, line, message}. Last, the engine's specs are built
+(app.bpmn.specs), so a file accepted here is a file sharlite deploys.
 """
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from typing import Any
 from xml.parsers import expat
 
 from lxml import etree
 
+from app.bpmn.analysis import MAX_PROBLEMS, Analysis, Finding, analyse
+from app.bpmn.expressions import MAX_EXPRESSION_CHARS
+from app.bpmn.specs import BuiltProcess, SpecsRefused, build_specs
+
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-MAX_CONDITION_CHARS = 4000
+MAX_CONDITION_CHARS = MAX_EXPRESSION_CHARS  # the engine's limit: one number for both
 
 _M = f"{{{BPMN_MODEL_NS}}}"
 
@@ -53,20 +60,25 @@ _KNOWN_NAMESPACES = {
 class BpmnValidationError(ValueError):
     """An upload refused; ``code`` is for machines, ``message`` for people."""
 
-    def __init__(self, message: str, *, code: str, line: int | None = None, column: int | None = None) -> None:
+    def __init__(self, message: str, *, code: str, line: int | None = None, column: int | None = None,
+                 problems: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.line = line
         self.column = column
+        # Every reason (capped), each {rule, element_id, tag, name, line, message}.
+        self.problems = problems or []
 
 
 @dataclass(frozen=True)
 class ProcessSummary:
     id: str
     name: str | None
+    # The engine's reading: isExecutable absent or "true" (SpiffWorkflow's default).
     is_executable: bool
     element_counts: dict[str, int]
+    pool: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,13 +90,17 @@ class BpmnSummary:
     exporter_version: str | None
     # Ids of the tasks that wait for a person; app.services.instances reads them from to_dict().
     user_task_ids: tuple[str, ...] = field(default=())
+    # What SHAR's own parser would refuse although sharlite runs it: {rule, element_id, tag, name, line, message}.
+    shar_warnings: tuple[dict[str, Any], ...] = field(default=())
+    # Drawn but ignored by the engine: {tag, element_id, name, line, reason}.
+    not_executed: tuple[dict[str, Any], ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable copy."""
         return {
             "processes": [
-                {"id": p.id, "name": p.name, "is_executable": p.is_executable,
-                 "element_counts": dict(p.element_counts)}
+                {"id": p.id, "name": p.name, "executable": p.is_executable, "is_executable": p.is_executable,
+                 "pool": p.pool, "element_counts": dict(p.element_counts)}
                 for p in self.processes
             ],
             "element_counts": dict(self.element_counts),
@@ -92,11 +108,28 @@ class BpmnSummary:
             "exporter": self.exporter,
             "exporter_version": self.exporter_version,
             "user_task_ids": list(self.user_task_ids),
+            "executable_process_ids": [p.id for p in self.processes if p.is_executable],
+            "shar_warnings": [dict(w) for w in self.shar_warnings],
+            "not_executed": [dict(n) for n in self.not_executed],
         }
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """Everything the one verdict found: the summary, the analysis and the engine's specs."""
+
+    summary: BpmnSummary
+    analysis: Analysis
+    built: dict[str, BuiltProcess]
 
 
 def validate_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> BpmnSummary:
     """Check an uploaded BPMN file against size, safe-XML, BPMN and security rules; summarise it."""
+    return inspect_bpmn(data, max_bytes=max_bytes).summary
+
+
+def inspect_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inspection:
+    """validate_bpmn's verdict with the analysis and the built specs (sharlite deploys from these)."""
     try:
         raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     except UnicodeEncodeError as exc:
@@ -110,9 +143,30 @@ def validate_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> B
     processes = root.findall(f"{_M}process")
     if not processes:
         _refuse_no_process(root)
-    _refuse_script_tasks(root)
-    _check_conditions(root)
-    return _summarise(root, processes)
+    analysis = analyse(root)
+    if analysis.problems:
+        raise refusal(analysis.problems)
+    try:
+        built = build_specs(analysis.prepared, analysis.executable_ids)
+    except SpecsRefused as exc:
+        raise refusal(exc.findings) from None
+    return Inspection(_summarise(root, processes, analysis), analysis, built)
+
+
+def refusal(problems: list[Finding]) -> BpmnValidationError:
+    """One error carrying every problem (capped): the message lists them, ``problems`` holds them."""
+    shown = problems[:MAX_PROBLEMS]
+    lines = [p.describe() for p in shown]
+    if len(problems) > len(shown):
+        lines.append(f"... and {len(problems) - len(shown)} more")
+    if len(lines) == 1:
+        message = f"this BPMN cannot run: {lines[0]}"
+    else:
+        message = f"this BPMN cannot run ({len(problems)} problems): " + "; ".join(
+            f"{n}) {line}" for n, line in enumerate(lines, 1))
+    first = shown[0]
+    return BpmnValidationError(message, code=first.code, line=first.line,
+                               problems=[p.to_dict() for p in shown])
 
 
 # -- size --------------------------------------------------------------------------------
@@ -171,12 +225,17 @@ def _dtd_error() -> BpmnValidationError:
                                code="dtd_forbidden")
 
 
-def _parser(*, is_text: bool) -> etree.XMLParser:
+def _parser(*, is_text: bool, recover: bool = False) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
         dtd_validation=False, attribute_defaults=False, remove_pis=False,
-        encoding="utf-8" if is_text else None,
+        encoding="utf-8" if is_text else None, recover=recover,
     )
+
+
+# libxml2 reports a namespace name that is not an absolute URI as an error, though the XML is
+# well-formed (IBM Process Designer writes such names): only those are let through.
+_NAMESPACE_URI_WARNINGS = frozenset({etree.ErrorTypes.WAR_NS_URI, etree.ErrorTypes.WAR_NS_URI_RELATIVE})
 
 
 _ENTITY_ERRORS = frozenset({
@@ -188,11 +247,19 @@ _ENTITY_ERRORS = frozenset({
 
 def _parse(raw: bytes, *, is_text: bool) -> etree._Element:
     try:
-        root = etree.fromstring(raw, _parser(is_text=is_text))
+        parser = _parser(is_text=is_text)
+        try:
+            root = etree.fromstring(raw, parser)
+        except etree.XMLSyntaxError:
+            # The parser's own log: the exception's may hold earlier parses of this thread.
+            log = parser.error_log
+            if not log or any(e.type not in _NAMESPACE_URI_WARNINGS for e in log):
+                raise
+            root = etree.fromstring(raw, _parser(is_text=is_text, recover=True))
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
-        raise BpmnValidationError(f"BPMN file could not be parsed as XML: {type(exc).__name__}: {exc}",
+        raise BpmnValidationError(f"BPMN file could not be parsed as XML: {str(exc)[:200] or 'unreadable'}",
                                   code="not_xml") from None
     if root is None:
         raise BpmnValidationError("BPMN file holds no XML element", code="not_xml")
@@ -240,119 +307,28 @@ def _refuse_no_process(root: etree._Element) -> None:
     raise BpmnValidationError(f"BPMN file defines no process{detail}", code="no_process")
 
 
-def _refuse_script_tasks(root: etree._Element) -> None:
-    ids = [task.get("id") or "(no id)" for task in root.iter(f"{_M}scriptTask")]
-    if ids:
-        noun = "script task" if len(ids) == 1 else "script tasks"
-        raise BpmnValidationError(
-            f"{noun} {', '.join(ids)} not allowed: the dashboard never runs code from uploaded files",
-            code="script_task")
-
-
-# -- conditions --------------------------------------------------------------------------
-
-_BIN_OPS: dict[type, str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%",
-                             ast.FloorDiv: "//"}
-_CMP_OPS: dict[type, str] = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
-                             ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in"}
-_OTHER_OPS: dict[type, str] = {ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|",
-                               ast.BitXor: "^", ast.BitAnd: "&", ast.MatMult: "@", ast.Invert: "~",
-                               ast.Is: "is", ast.IsNot: "is not"}
-_ALLOWED_NODES = (ast.Expression, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Name, ast.Constant,
-                  ast.List, ast.Tuple, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Load,
-                  *_BIN_OPS, *_CMP_OPS)
-_CONSTANT_TYPES = (str, int, float, bool, type(None))
-_CONSTRUCTS: dict[type, str] = {
-    ast.Call: "a function call", ast.Attribute: "attribute access", ast.Subscript: "subscripting",
-    ast.Lambda: "a lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression",
-    ast.IfExp: "a conditional expression", ast.NamedExpr: "an assignment expression",
-    ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string", ast.Starred: "unpacking",
-    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice",
-}
-
-
-def _check_conditions(root: etree._Element) -> None:
-    for condition in root.iter(f"{_M}conditionExpression"):
-        owner = condition.getparent()
-        flow_id = (owner.get("id") if owner is not None else None) or "(no id)"
-        text = "".join(t for t in condition.itertext() if isinstance(t, str))
-        problem = _condition_problem(text)
-        if problem:
-            raise BpmnValidationError(f"condition of flow {flow_id} {problem}", code="unsafe_expression")
-
-
-def _strip_wrapping(text: str) -> str:
-    body = text.strip()
-    if body.startswith("="):
-        return body[1:].strip()
-    if body[:2] in ("${", "#{") and body.endswith("}"):
-        return body[2:-1].strip()
-    return body
-
-
-def _condition_problem(text: str) -> str | None:
-    """Why a condition is not a simple expression, or None when it is one (or empty)."""
-    body = _strip_wrapping(text)
-    if not body:
-        return None
-    if len(body) > MAX_CONDITION_CHARS:
-        return f"is {len(body)} characters long; conditions may have at most {MAX_CONDITION_CHARS}"
-    try:
-        tree = ast.parse(body, mode="eval")
-    except SyntaxError as exc:
-        return f"is not a simple expression ({_shorten(body)!r}: {exc.msg})"
-    except (ValueError, RecursionError, MemoryError):
-        return f"is not a simple expression ({_shorten(body)!r}: too complex)"
-    for node in ast.walk(tree):
-        construct = _disallowed(node)
-        if construct:
-            return f"uses {construct}, which is not allowed"
-    return None
-
-
-def _disallowed(node: ast.AST) -> str | None:
-    if not isinstance(node, _ALLOWED_NODES):
-        if type(node) in _OTHER_OPS:
-            return f"the operator {_OTHER_OPS[type(node)]}"
-        return _CONSTRUCTS.get(type(node), f"a {type(node).__name__} expression")
-    if isinstance(node, ast.Name) and node.id.startswith("_"):
-        return f"the name {node.id!r} (names may not start with '_')"
-    if isinstance(node, ast.Constant) and not isinstance(node.value, _CONSTANT_TYPES):
-        return f"a {type(node.value).__name__} constant"
-    if isinstance(node, (ast.List, ast.Tuple)) and not all(_is_literal(item) for item in node.elts):
-        return "a list whose items are not all constants"
-    return None
-
-
-def _is_literal(node: ast.AST) -> bool:
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        node = node.operand
-    return isinstance(node, ast.Constant)
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 # -- summary -----------------------------------------------------------------------------
 
-def _summarise(root: etree._Element, processes: list[etree._Element]) -> BpmnSummary:
+def _summarise(root: etree._Element, processes: list[etree._Element], analysis: Analysis) -> BpmnSummary:
     summaries, overall, person_tasks = [], {}, []
+    infos = {info["id"]: info for info in analysis.processes}
     for process in processes:
+        info = infos.get(process.get("id") or "", {})
         counts: dict[str, int] = {}
         _count_flow_elements(process, counts, person_tasks)
         for name, n in counts.items():
             overall[name] = overall.get(name, 0) + n
         summaries.append(ProcessSummary(
-            id=process.get("id") or "", name=process.get("name"),
-            is_executable=(process.get("isExecutable") or "").strip().lower() in ("true", "1"),
-            element_counts=dict(sorted(counts.items())),
+            id=process.get("id") or "", name=info.get("name", process.get("name")),
+            is_executable=bool(info.get("executable")), element_counts=dict(sorted(counts.items())),
+            pool=info.get("pool"),
         ))
     return BpmnSummary(
         processes=tuple(summaries), element_counts=dict(sorted(overall.items())),
         target_namespace=root.get("targetNamespace"), exporter=root.get("exporter"),
         exporter_version=root.get("exporterVersion"), user_task_ids=tuple(person_tasks),
+        shar_warnings=tuple(w.to_dict() for w in analysis.shar_warnings),
+        not_executed=tuple(analysis.not_executed),
     )
 
 

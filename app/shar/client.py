@@ -138,6 +138,7 @@ class SharClient:
 
 
 def _error_for(response: httpx.Response, what: str) -> SharError:
+    """5xx, 408 and 429 may pass; any other 4xx (sharlite's 422 refusals) will be answered again."""
     message = _error_message(response)
     status = response.status_code
     if status == 404:

@@ -1,10 +1,18 @@
-"""Running BPMN instances with SpiffWorkflow, and keeping them in the store."""
+"""Running BPMN instances with SpiffWorkflow, and keeping them in the store.
+
+Each instance has its own lock (never one lock for the engine), and every advance runs under a
+budget of steps and seconds: an instance over budget fails with a reason, and other instances
+never wait for it.
+"""
 from __future__ import annotations
 
+import logging
+import math
 import re
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +24,17 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from app.bpmn.analysis import MAX_LOOP_CARDINALITY
+from app.bpmn.specs import clean
 from app.sharlite import expressions
 from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load
 from app.sharlite.store import Store
+
+logger = logging.getLogger("sharlite")
+
+# Per advance (a launch, a completion, a timer): at most this many task steps and seconds.
+STEP_BUDGET = 20_000
+TIME_BUDGET_SECONDS = 10.0
 
 ISO_TIME = re.compile(r"^R?\d*/?P(?!$)[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?$")
 WAITING_KINDS = {"UserTask", "ManualTask", "ServiceTask", "NoneTask", "IntermediateCatchEvent", "ReceiveTask",
@@ -34,6 +50,14 @@ class NothingToComplete(RuntimeError):
     pass
 
 
+class CannotComplete(RuntimeError):
+    """The waiting task refused to complete (a data input is missing, ...); nothing was changed."""
+
+
+class OverBudget(RuntimeError):
+    """An advance took more steps or time than its budget."""
+
+
 class RestrictedScriptEngine(PythonScriptEngine):
     """Evaluates conditions with the restricted evaluator; runs no scripts."""
 
@@ -41,7 +65,19 @@ class RestrictedScriptEngine(PythonScriptEngine):
         text = expressions.strip_wrapping(expression).strip("\"'")
         if ISO_TIME.match(text):
             return text  # a timer's duration or date, written unquoted as modellers do
-        return expressions.evaluate(expression, {**(external_context or {}), **task.data})
+        try:
+            value = expressions.evaluate(expression, {**(external_context or {}), **task.data})
+        except (expressions.EvaluationError, expressions.UnsafeExpression) as exc:
+            shown = " ".join(expression.split())
+            shown = shown if len(shown) <= 80 else shown[:79] + "…"
+            raise expressions.EvaluationError(f"at {task.task_spec.bpmn_id}: the expression {shown!r} failed: {exc}") \
+                from None
+        if getattr(task.task_spec, "cardinality", None) == expression:
+            # The upload caps literal cardinalities; one read from a variable is capped here.
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LOOP_CARDINALITY:
+                raise OverBudget(f"loopCardinality of {task.task_spec.bpmn_id} is {str(value)[:40]}; it must be "
+                                 f"a whole number from 0 to {MAX_LOOP_CARDINALITY:,}")
+        return value
 
     def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> Any:
         raise RefusedBpmn("sharlite runs no scripts")
@@ -55,20 +91,36 @@ def now_iso() -> str:
 
 
 class Engine:
-    """The workflows and instances of one sharlite, thread-safe behind one lock."""
+    """The workflows and instances of one sharlite: one lock per instance, a budget per advance."""
 
-    def __init__(self, store: Store, *, task_delay: float = 0.0) -> None:
+    def __init__(self, store: Store, *, task_delay: float = 0.0, step_budget: int = STEP_BUDGET,
+                 time_budget: float = TIME_BUDGET_SECONDS) -> None:
         self.store = store
         self.task_delay = task_delay
+        self.step_budget = step_budget
+        self.time_budget = time_budget
         self.script_engine = RestrictedScriptEngine()
         self.serializer = BpmnWorkflowSerializer()
         self._specs: dict[tuple[str, int], LoadedProcess] = {}
-        self._lock = threading.RLock()
+        self._locks: dict[str, threading.RLock] = {}
+        self._locks_guard = threading.Lock()
+        self._workflow_lock = threading.Lock()  # versions only: held for a store write, never for a run
+        # Timers advance on a few threads, so one heavy instance never delays the others' timers.
+        self._timer_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sharlite-timer")
+        self._in_flight: set[str] = set()
+        self._in_flight_guard = threading.Lock()
+
+    def close(self) -> None:
+        self._timer_pool.shutdown(wait=True, cancel_futures=True)
+
+    def _lock(self, instance_id: str) -> threading.RLock:
+        with self._locks_guard:
+            return self._locks.setdefault(instance_id, threading.RLock())
 
     # -- workflows ---------------------------------------------------------------
     def create_workflow(self, name: str, bpmn_xml: str) -> dict[str, Any]:
         loaded = load(bpmn_xml)  # raises RefusedBpmn before anything is stored
-        with self._lock:
+        with self._workflow_lock:
             version = self.store.add_version(name, bpmn_xml, now_iso())
             self._specs[(name, version)] = loaded
         return {"id": name, "name": name, "status": "created", "version": version}
@@ -91,13 +143,15 @@ class Engine:
         row = self.store.latest_version(name)
         if row is None:
             raise NotFound(f"workflow {name} not found")
+        _check_variables(variables)
         loaded = self._spec(name, row["version"], row["bpmn_xml"])
+        loaded.launchable()
         workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**variables)
         record = {"id": str(uuid.uuid4()), "workflow_name": name, "version": row["version"], "status": "running",
                   "variables": dict(variables), "error": None, "created_at": now_iso(), "completed_at": None}
-        with self._lock:
+        with self._lock(record["id"]):
             self._advance(workflow, record, loaded)
         return self.view(record)
 
@@ -109,7 +163,8 @@ class Engine:
 
     def complete(self, instance_id: str, variables: dict[str, Any] | None = None) -> str:
         """Complete the first task that waits for a person; returns its id."""
-        with self._lock:
+        _check_variables(variables or {})
+        with self._lock(instance_id):
             record = self._record(instance_id)
             if record["status"] != "running":
                 raise NothingToComplete(f"instance {instance_id} is {record['status']}")
@@ -120,19 +175,39 @@ class Engine:
                 raise NothingToComplete(f"instance {instance_id} has no waiting user task")
             task = waiting[0]
             task.set_data(**(variables or {}))
-            task.run()
+            try:
+                self._map_outputs(task, self._loaded(record))
+                task.run()
+            except Exception as exc:  # noqa: BLE001 - a missing data input, ...: refused, nothing stored
+                reason = _reason(exc, name_element=False)
+                raise CannotComplete(f"task {task.task_spec.bpmn_id} cannot complete: {reason}; the instance still "
+                                     "waits there (send the missing variables)") from None
             self._advance(workflow, record, self._loaded(record))
             return task.task_spec.bpmn_id
 
     def tick(self) -> int:
-        """Advance instances whose timers or delayed service tasks may be due; returns how many."""
-        due = self.store.due_instances(time.time())
-        for instance_id in due:
-            with self._lock:
+        """Start advancing instances whose timers or delayed service tasks are due; returns how many started."""
+        started = 0
+        for instance_id in self.store.due_instances(time.time()):
+            with self._in_flight_guard:
+                if instance_id in self._in_flight:
+                    continue  # still advancing from an earlier tick
+                self._in_flight.add(instance_id)
+            self._timer_pool.submit(self._tick_one, instance_id)
+            started += 1
+        return started
+
+    def _tick_one(self, instance_id: str) -> None:
+        try:
+            with self._lock(instance_id):
                 record = self._record(instance_id)
                 if record["status"] == "running":
                     self._advance(self._workflow(record), record, self._loaded(record))
-        return len(due)
+        except Exception:
+            logger.exception("advancing instance %s failed", instance_id)
+        finally:
+            with self._in_flight_guard:
+                self._in_flight.discard(instance_id)
 
     # -- internals ---------------------------------------------------------------
     def _spec(self, name: str, version: int, bpmn_xml: str) -> LoadedProcess:
@@ -159,18 +234,31 @@ class Engine:
     def _advance(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess) -> None:
         """Run every task that can run now, then store the instance's new state."""
         services = loaded.automatic_task_ids
+        steps = 0
+        started = time.monotonic()
+
+        def spend(_task: Any = None) -> None:
+            nonlocal steps
+            steps += 1
+            if steps > self.step_budget:
+                raise OverBudget(f"over budget: more than {self.step_budget:,} steps in one advance")
+            if time.monotonic() - started > self.time_budget:
+                raise OverBudget(f"over budget: more than {self.time_budget:g} s of work in one advance")
+
         try:
             while True:
                 workflow.refresh_timers()
-                workflow.do_engine_steps()
+                workflow.do_engine_steps(did_complete_task=spend)
                 due = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id in services
                        and time.time() - t.last_state_change >= self.task_delay]
                 if not due:
                     break
                 for task in due:
+                    spend()
+                    self._map_outputs(task, loaded)  # the worker answered nothing; the mappings still apply
                     task.run()
-        except Exception as exc:  # a condition that fails, no branch taken, ...: the instance fails
-            record.update(status="failed", error=f"{exc.__class__.__name__}: {exc}", completed_at=now_iso())
+        except Exception as exc:  # noqa: BLE001 - a condition that fails, a budget, ...: the instance fails
+            record.update(status="failed", error=_reason(exc), completed_at=now_iso())
         tasks = workflow.get_tasks()
         error_end = next((t for t in tasks if t.state == TaskState.COMPLETED
                           and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
@@ -191,15 +279,33 @@ class Engine:
             key=lambda t: t.last_state_change)]
         record["variables"] = _variables(workflow, tasks, record["variables"])
         record["wake_at"] = self._wake_at(tasks, services) if record["status"] == "running" else None
-        record["state"] = self.serializer.serialize_json(workflow)
+        try:
+            record["state"] = self.serializer.serialize_json(workflow)
+        except Exception as exc:  # noqa: BLE001 - e.g. a task tree too deep to store: fail, never a 500
+            record.update(status="failed", error=f"the instance's state cannot be stored: {_reason(exc)}",
+                          completed_at=record.get("completed_at") or now_iso(), wake_at=None,
+                          current_activities=[], state=record.get("state") or "{}")
         self.store.save_instance(record)
+
+    @staticmethod
+    def _map_outputs(task: Any, loaded: LoadedProcess) -> None:
+        """Set each Zeebe output mapping's target from its source, as SHAR does when a task completes."""
+        for source, target in loaded.outputs.get(task.task_spec.bpmn_id, ()):
+            try:
+                value = expressions.evaluate(source, dict(task.data))
+            except expressions.EvaluationError as exc:
+                raise expressions.EvaluationError(
+                    f"at {task.task_spec.bpmn_id}: the output mapping to {target} failed: {exc}") from None
+            task.data[target] = value
 
     def _wake_at(self, tasks: list[Any], services: frozenset[str]) -> float | None:
         wake: float | None = None
         for task in tasks:
             kind = type(task.task_spec).__name__
-            if task.state == TaskState.WAITING and kind in ("IntermediateCatchEvent", "BoundaryEvent"):
-                candidate = time.time() + 0.2  # timers: look again shortly
+            if task.state == TaskState.WAITING and kind in ("IntermediateCatchEvent", "BoundaryEvent", "StartEvent"):
+                candidate = _timer_due(task)  # timers wake at their due time, not in a polling loop
+                if candidate is None:
+                    continue
             elif task.state == TaskState.READY and task.task_spec.bpmn_id in services:
                 candidate = task.last_state_change + self.task_delay
             else:
@@ -218,6 +324,52 @@ class Engine:
         if record.get("completed_at"):
             data["completed_at"] = record["completed_at"]
         return data
+
+
+def _timer_due(task: Any) -> float | None:
+    """When a waiting timer is due (epoch seconds), from the value Spiff stored; None when not a timer."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if definition is None or "Timer" not in type(definition).__name__:
+        return None
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):
+        value = value.get("next")
+    if isinstance(value, str):
+        try:
+            due = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return time.time() + 1.0
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        return due.timestamp()
+    return time.time() + 1.0  # not computed yet: look again soon
+
+
+def _reason(exc: BaseException, *, name_element: bool = True) -> str:
+    """Why an instance failed, for people: no Python exception names, no object reprs, bounded."""
+    message = clean(str(exc.args[0]) if exc.args else "") or "the engine could not continue"
+    for attr, what in (("data_input", "input"), ("data_output", "output")):
+        ref = getattr(exc, attr, None)
+        if ref is not None:
+            message = f"its data {what} {getattr(ref, 'bpmn_id', None) or ref} is missing"
+    spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+    element = getattr(spec, "bpmn_id", None)
+    if name_element and element and element not in message:
+        message = f"at {element}: {message}"
+    return message[:1000]
+
+
+def _check_variables(variables: dict[str, Any]) -> None:
+    """Variables must be strict JSON: NaN and Infinity are refused (422), never stored."""
+    pending: list[Any] = [variables]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RefusedBpmn(f"variables hold {value}, which is not JSON; send a number or null")
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def _variables(workflow: BpmnWorkflow, tasks: list[Any], fallback: dict[str, Any]) -> dict[str, Any]:

@@ -1,118 +1,147 @@
-"""A restricted evaluator for gateway conditions: never Python's eval of uploaded text.
+"""The restricted evaluator for conditions: never Python's eval of uploaded text.
 
-Accepted: comparisons, and/or/not, + - * / % //, parentheses, string/number/boolean
-literals, lists of literals, `in`, and variable names. A leading `=` (Zeebe) or a
-`${...}` / `#{...}` wrapper (Camunda 7) is stripped first.
+What it accepts is decided by app.bpmn.expressions (shared with the upload validator): simple
+comparisons, and/or/not, arithmetic, literals, ``in``, variable names; JUEL ``${...}`` and FEEL
+``=...`` simple forms are mapped onto it. Evaluation runs under a budget so one expression can
+never hold the engine: a count of operations, a size for integers and one for strings.
 """
 from __future__ import annotations
 
 import ast
 import operator
-import re
 from typing import Any
 
-MAX_LENGTH = 2000
-LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+from app.bpmn.expressions import (
+    EMPTY_FUNCTION,
+    LITERAL_NAMES,
+    MAX_EXPRESSION_CHARS,
+    UnsafeExpression,
+    compile_condition,
+    compile_translated,
+    language_of,
+)
+
+MAX_LENGTH = MAX_EXPRESSION_CHARS
+MAX_OPERATIONS = 10_000
+MAX_INT_BITS = 4_096          # about 1,233 decimal digits
+MAX_STRING_CHARS = 100_000
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv}
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
             ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
             ast.NotIn: lambda a, b: a not in b}
-_WRAPPED = re.compile(r"^[$#]\{(.*)\}$", re.S)
 
-
-class UnsafeExpression(ValueError):
-    """The expression uses something the evaluator does not allow (or does not parse)."""
+__all__ = ["EvaluationError", "OverBudget", "UnsafeExpression", "compile_expression", "evaluate", "strip_wrapping"]
 
 
 class EvaluationError(ValueError):
     """A valid expression failed on these variables (unknown name, wrong types)."""
 
 
+class OverBudget(EvaluationError):
+    """The expression would take more work or memory than one expression may."""
+
+
 def strip_wrapping(text: str) -> str:
+    """The body of ``${...}``, ``#{...}`` or ``=...`` (used to recognise timer literals)."""
     text = text.strip()
-    match = _WRAPPED.match(text)
-    if match:
-        text = match.group(1).strip()
+    if text[:2] in ("${", "#{") and text.endswith("}"):
+        text = text[2:-1].strip()
     if text.startswith("=") and not text.startswith("=="):
         text = text[1:].strip()
     return text
 
 
 def compile_expression(text: str) -> ast.Expression:
-    """Parse and check `text`; raises UnsafeExpression naming the first thing not allowed."""
-    body = strip_wrapping(text)
-    if len(body) > MAX_LENGTH:
-        raise UnsafeExpression(f"expression is longer than {MAX_LENGTH} characters")
-    try:
-        tree = ast.parse(body, mode="eval")
-    except SyntaxError as exc:
-        raise UnsafeExpression(f"expression {body!r} does not parse: {exc.msg}") from None
-    for node in ast.walk(tree):
-        _check(node)
-    return tree
+    """Parse and check `text`; raises UnsafeExpression naming what is not allowed."""
+    if EMPTY_FUNCTION in text:  # already translated by the analysis (app.bpmn)
+        return compile_translated(text.strip())
+    return compile_condition(text, language_of(text))
 
 
 def evaluate(text: str, variables: dict[str, Any]) -> Any:
-    """Evaluate `text` over `variables`."""
-    return _eval(compile_expression(text).body, variables)
+    """Evaluate `text` over `variables`, within the budget."""
+    return _Evaluator(variables).run(compile_expression(text).body)
 
 
-def _check(node: ast.AST) -> None:
-    allowed = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
-               ast.BinOp, ast.Compare, ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple,
-               *_BINARY, *_COMPARE)
-    if not isinstance(node, allowed):
-        raise UnsafeExpression(f"{type(node).__name__} is not allowed in a condition")
-    if isinstance(node, ast.Name) and node.id.startswith("_"):
-        raise UnsafeExpression(f"name {node.id!r} is not allowed (names may not start with '_')")
-    if isinstance(node, ast.Constant) and not isinstance(node.value, (str, int, float, bool, type(None))):
-        raise UnsafeExpression(f"literal {node.value!r} is not allowed")
+class _Evaluator:
+    def __init__(self, variables: dict[str, Any]) -> None:
+        self.variables = variables
+        self.operations = 0
 
+    def run(self, node: ast.AST) -> Any:
+        self.operations += 1
+        if self.operations > MAX_OPERATIONS:
+            raise OverBudget(f"the expression needs more than {MAX_OPERATIONS:,} operations")
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in self.variables:
+                return self.variables[node.id]
+            if node.id in LITERAL_NAMES:
+                return LITERAL_NAMES[node.id]
+            raise EvaluationError(f"unknown variable {node.id!r}")
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [self.run(item) for item in node.elts]
+        if isinstance(node, ast.Call):  # only _empty(x): JUEL's empty
+            value = self.run(node.args[0])
+            return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
+        if isinstance(node, ast.BoolOp):
+            if isinstance(node.op, ast.And):
+                return all(self.run(v) for v in node.values)
+            return any(self.run(v) for v in node.values)
+        if isinstance(node, ast.UnaryOp):
+            value = self.run(node.operand)
+            if isinstance(node.op, ast.Not):
+                return not value
+            _number(value)
+            return -value if isinstance(node.op, ast.USub) else +value
+        if isinstance(node, ast.BinOp):
+            return self._binary(node)
+        if isinstance(node, ast.Compare):
+            left = self.run(node.left)
+            for op, comparator in zip(node.ops, node.comparators, strict=True):
+                right = self.run(comparator)
+                try:
+                    if not _COMPARE[type(op)](left, right):
+                        return False
+                except TypeError:
+                    raise EvaluationError(f"cannot compare {_short(left)} and {_short(right)}") from None
+                left = right
+            return True
+        raise UnsafeExpression(f"{type(node).__name__} is not allowed")
 
-def _eval(node: ast.AST, variables: dict[str, Any]) -> Any:
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name):
-        if node.id in variables:
-            return variables[node.id]
-        if node.id in LITERAL_NAMES:
-            return LITERAL_NAMES[node.id]
-        raise EvaluationError(f"unknown variable {node.id!r}")
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_eval(item, variables) for item in node.elts]
-    if isinstance(node, ast.BoolOp):
-        values = (_eval(v, variables) for v in node.values)
-        return all(values) if isinstance(node.op, ast.And) else any(values)
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, variables)
-        if isinstance(node.op, ast.Not):
-            return not value
-        _number(value)
-        return -value if isinstance(node.op, ast.USub) else +value
-    if isinstance(node, ast.BinOp):
-        left, right = _eval(node.left, variables), _eval(node.right, variables)
-        if not (isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str)):
-            _number(left)  # no str * int: a condition must not be able to build huge strings
-            _number(right)
+    def _binary(self, node: ast.BinOp) -> Any:
+        left, right = self.run(node.left), self.run(node.right)
+        if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+            if len(left) + len(right) > MAX_STRING_CHARS:
+                raise OverBudget(f"the expression would build a string over {MAX_STRING_CHARS:,} characters")
+            return left + right
+        _number(left)  # no str * int: a condition must not be able to build huge strings
+        _number(right)
+        for value in (left, right):
+            if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+                raise OverBudget(f"an integer over {MAX_INT_BITS:,} bits is too large to compute with")
+        if isinstance(node.op, ast.Mult) and isinstance(left, int) and isinstance(right, int) \
+                and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise OverBudget(f"the product would be an integer over {MAX_INT_BITS:,} bits")
         try:
-            return _BINARY[type(node.op)](left, right)
+            result = _BINARY[type(node.op)](left, right)
         except (ArithmeticError, TypeError) as exc:
-            raise EvaluationError(str(exc)) from None
-    if isinstance(node, ast.Compare):
-        left = _eval(node.left, variables)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, variables)
-            try:
-                if not _COMPARE[type(op)](left, right):
-                    return False
-            except TypeError as exc:
-                raise EvaluationError(f"cannot compare {left!r} and {right!r}: {exc}") from None
-            left = right
-        return True
-    raise UnsafeExpression(f"{type(node).__name__} is not allowed")
+            raise EvaluationError(str(exc)[:200]) from None
+        if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
+            raise OverBudget(f"the result would be an integer over {MAX_INT_BITS:,} bits")
+        return result
 
 
 def _number(value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise EvaluationError(f"{value!r} is not a number")
+        raise EvaluationError(f"{_short(value)} is not a number")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A value for an error message: never a megabyte variable copied into errors and e-mails."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of {len(str(abs(value))) if value.bit_length() < 10_000 else 'many'} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 1]}… ({len(text):,} characters)"

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.serving import make_server
 
 from app.sharlite.bpmn_loader import RefusedBpmn
-from app.sharlite.engine import Engine, NotFound, NothingToComplete
+from app.sharlite.engine import CannotComplete, Engine, NotFound, NothingToComplete
 from app.sharlite.faults import Faults, RequestLog
 from app.sharlite.store import Store
 
@@ -59,8 +59,8 @@ def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
             return error(400, "body must be JSON with string fields name and bpmn_xml")
         try:
             return jsonify(engine.create_workflow(data["name"], data["bpmn_xml"])), 201
-        except RefusedBpmn as exc:
-            return error(500, f"workflow refused: {exc}")
+        except RefusedBpmn as exc:  # permanent: the same file will be refused again
+            return error(422, f"workflow refused: {exc}")
 
     @app.get("/api/v1/workflows")
     def list_workflows() -> Any:
@@ -94,7 +94,7 @@ def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
         except NotFound as exc:
             return error(404, str(exc))
         except RefusedBpmn as exc:
-            return error(500, f"launch refused: {exc}")
+            return error(422, f"launch refused: {exc}")
 
     @app.get("/api/v1/instances")
     def list_instances() -> Any:
@@ -119,6 +119,10 @@ def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
             return error(404, str(exc))
         except NothingToComplete as exc:
             return error(409, str(exc))
+        except CannotComplete as exc:
+            return error(422, str(exc))
+        except RefusedBpmn as exc:
+            return error(422, f"completion refused: {exc}")
         return jsonify({"message": f"task {task_id} completed"})
 
     @app.get("/health")
@@ -149,9 +153,10 @@ class EngineServer:
     """A sharlite on a background thread: for tests, benchmarks and the process launcher."""
 
     def __init__(self, db_path: str, host: str = "127.0.0.1", port: int = 0, *, task_delay: float = 0.0,
-                 latency_ms: int = 0, error_rate: float = 0.0, outage: bool = False) -> None:
+                 latency_ms: int = 0, error_rate: float = 0.0, outage: bool = False,
+                 engine_options: dict[str, Any] | None = None) -> None:
         self.store = Store(db_path)
-        self.engine = Engine(self.store, task_delay=task_delay)
+        self.engine = Engine(self.store, task_delay=task_delay, **(engine_options or {}))
         self.faults = Faults(latency_ms, error_rate, outage)
         self.log = RequestLog()
         self._server = make_server(host, port, create_engine_app(self.engine, self.faults, self.log), threaded=True)
@@ -176,6 +181,7 @@ class EngineServer:
         self._server.server_close()
         for thread in self._threads:
             thread.join(5)
+        self.engine.close()
         self.store.close()
 
     def set_faults(self, **values: Any) -> None:

@@ -104,8 +104,8 @@ def test_undeclared_entity_reference_is_refused_as_entity() -> None:
 
 
 def test_predefined_entities_and_character_references_are_plain_text() -> None:
-    summary = validate_bpmn(BODY.format('<bpmn:task id="T" name="a &amp; b &#233; &lt;"/>'))
-    assert summary.element_counts == {"task": 1}
+    summary = validate_bpmn(BODY.format('<bpmn:startEvent id="S"/><bpmn:task id="T" name="a &amp; b &#233; &lt;"/>'))
+    assert summary.element_counts == {"startEvent": 1, "task": 1}
 
 
 @pytest.mark.parametrize(("document", "line", "column"), [
@@ -121,3 +121,18 @@ def test_malformed_xml_reports_line_and_column(document: str, line: int, column:
     assert error.line == line
     assert error.column == column  # as libxml2 reports it
     assert f"line {line}, column {column}" in error.message
+
+
+@pytest.mark.parametrize("uri", ["not a uri", "http://x y", "ibm bpm/ext"])
+def test_a_namespace_name_that_is_not_a_uri_is_still_well_formed(uri: str) -> None:
+    # IBM Process Designer writes such names; libxml2 reports them as errors, the XML is well-formed.
+    document = (f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}" xmlns:ext="{uri}"><bpmn:process id="P">'
+                '<bpmn:startEvent id="S" ext:x="1"/></bpmn:process></bpmn:definitions>')
+    assert validate_bpmn(document).element_counts == {"startEvent": 1}
+
+
+def test_a_namespace_warning_does_not_hide_a_real_error() -> None:
+    document = f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}" xmlns:ext="not a uri"><bpmn:process id="P">'
+    with pytest.raises(BpmnValidationError) as caught:
+        validate_bpmn(document)
+    assert caught.value.code == "not_xml"

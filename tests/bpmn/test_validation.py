@@ -132,7 +132,10 @@ def test_script_task_is_refused_with_its_id() -> None:
 
 def test_every_script_task_is_named() -> None:
     body = '<{p}process id="P"><{p}scriptTask id="S1"/><{p}task id="T"/><{p}scriptTask id="S2"/></{p}process>'
-    assert "S1, S2" in refusal(definitions(body)).message
+    error = refusal(definitions(body))
+    assert [p["element_id"] for p in error.problems] == ["S1", "S2", "P"]  # P: no start event
+    assert error.problems[2]["rule"] == "no-start-event"
+    assert '"S1"' in error.message and '"S2"' in error.message and "3 problems" in error.message
 
 
 UNSAFE = {
@@ -150,8 +153,8 @@ UNSAFE = {
     "x is None": "the operator is",
     "{'a': 1}": "a dict",
     "f'{x}'": "an f-string",
-    "b'x' == y": "a bytes constant",
-    "x in [y, 1]": "a list whose items are not all constants",
+    "b'x' == y": "a bytes literal",
+    "x in [y, 1]": "a list whose items are not all literals",
 }
 
 
@@ -159,27 +162,34 @@ UNSAFE = {
 def test_unsafe_condition_is_refused_naming_flow_and_construct(condition: str, construct: str) -> None:
     error = refusal(with_condition(condition))
     assert error.code == "unsafe_expression"
-    assert error.message.startswith("condition of flow Flow_1 uses ")
-    assert construct in error.message
+    assert error.message.startswith('this BPMN cannot run: <sequenceFlow> "Flow_1" at line 8: its condition is refused')
+    assert construct in error.message and error.message.endswith("[condition]")
+    assert error.problems == [{"rule": "condition", "element_id": "Flow_1", "tag": "sequenceFlow", "name": None,
+                               "line": 8, "message": error.message.removeprefix("this BPMN cannot run: ")}]
 
 
 def test_function_call_message_reads_plainly() -> None:
-    assert refusal(with_condition("open('f')")).message == \
-        "condition of flow Flow_1 uses a function call, which is not allowed"
+    assert refusal(with_condition("open('f')")).message == (
+        'this BPMN cannot run: <sequenceFlow> "Flow_1" at line 8: its condition is refused: "open(\'f\')" uses a '
+        'function call, which is not allowed; write a simple comparison such as ${amount > 100} or '
+        '=status = "ok" [condition]')
 
 
-@pytest.mark.parametrize("condition", ["amount >", "!approved", "Service Level == 'x'", "x = 1", "a; b",
+@pytest.mark.parametrize("condition", ["amount >", "Service Level == 'x'", "x = 1", "a; b",
                                        "(" * 300 + "x" + ")" * 300, "not " * 5000 + "x"])
 def test_condition_that_does_not_parse_is_refused(condition: str) -> None:
     error = refusal(with_condition(condition))
     assert error.code == "unsafe_expression"
-    assert error.message.startswith("condition of flow Flow_1 ")
+    assert '<sequenceFlow> "Flow_1" at line 8: its condition is refused' in error.message
 
 
 SAFE = ["amount > 1000", "= amount > 1000", "=amount > 1000", "${amount > 1000}", "#{amount > 1000}",
         'status == "ok" and not vip', "x in [1, 2]", "x not in (-1, 'a', None)", "= not(approved)",
         "true", "approved == false or total == null",
-        "(a + b - c * d / e % f // g) >= -1.5", "1 < x <= 10", "", "   ", "${}"]
+        "(a + b - c * d / e % f // g) >= -1.5", "1 < x <= 10", "", "   ", "${}",
+        # JUEL and FEEL forms mapped onto the evaluator
+        "${!approved}", "${a && !b || c == 'x'}", "${x eq 5 and not empty y}", '=a = "x"', "= a > 5",
+        '${s == "a&&b!"}']
 
 
 @pytest.mark.parametrize("condition", SAFE)
@@ -187,25 +197,42 @@ def test_simple_condition_is_accepted(condition: str) -> None:
     assert validate_bpmn(with_condition(condition)).element_counts["sequenceFlow"] == 2
 
 
-@pytest.mark.parametrize("language", ["https://www.omg.org/spec/DMN/20191111/FEEL/", "javascript", "groovy"])
-def test_condition_language_does_not_change_the_check(language: str) -> None:
-    assert validate_bpmn(with_condition("amount > 1", language=language)).processes
-    assert refusal(with_condition("java.lang.Runtime.getRuntime()", language=language)).code == \
-        "unsafe_expression"
+def test_feel_language_maps_simple_comparisons_and_names_the_rest() -> None:
+    feel = "https://www.omg.org/spec/DMN/20191111/FEEL/"
+    assert validate_bpmn(with_condition('amount > 1 and status = "ok"', language=feel)).processes
+    error = refusal(with_condition("some x in xs satisfies x > 1", language=feel))
+    assert error.code == "unsafe_expression" and "FEEL is not supported: " in error.message
 
 
-def test_timers_are_not_conditions() -> None:
+@pytest.mark.parametrize(("language", "named"), [("javascript", "JavaScript"), ("groovy", "Groovy"),
+                                                 ("http://groovy.codehaus.org/", "Groovy")])
+def test_other_condition_languages_are_named_and_refused(language: str, named: str) -> None:
+    error = refusal(with_condition("amount > 1", language=language))
+    assert error.code == "unsafe_expression" and f"{named} is not supported" in error.message
+
+
+def test_xpath_is_named_when_the_condition_is_beyond_a_comparison() -> None:
+    error = refusal(with_condition("bpmn:getDataObject('x')", language="http://www.w3.org/1999/XPath"))
+    assert "XPath is not supported" in error.message
+    assert validate_bpmn(with_condition("true", language="http://www.w3.org/1999/XPath")).processes
+
+
+def test_timer_expressions_are_refused_never_evaluated() -> None:
     body = ('<{p}process id="P"><{p}intermediateCatchEvent id="Wait"><{p}timerEventDefinition id="Td">'
             "<{p}timeDuration>${{__import__('os')}}</{p}timeDuration><{p}timeCycle>R3/PT10H</{p}timeCycle>"
             "</{p}timerEventDefinition></{p}intermediateCatchEvent></{p}process>")
-    assert validate_bpmn(definitions(body)).element_counts == {"intermediateCatchEvent": 1}
+    error = refusal(definitions(body))
+    assert ("timer-expression", "Wait") in [(p["rule"], p["element_id"]) for p in error.problems]
 
 
 def test_condition_inside_a_sub_process_is_checked() -> None:
-    body = ('<{p}process id="P"><{p}subProcess id="Sub"><{p}sequenceFlow id="Inner" sourceRef="a" targetRef="b">'
-            "<{p}conditionExpression>open('x')</{p}conditionExpression></{p}sequenceFlow>"
+    body = ('<{p}process id="P"><{p}startEvent id="S"/><{p}subProcess id="Sub"><{p}startEvent id="a"/>'
+            '<{p}exclusiveGateway id="b"/><{p}endEvent id="c"/>'
+            '<{p}sequenceFlow id="In" sourceRef="a" targetRef="b"/><{p}sequenceFlow id="Inner" sourceRef="b" '
+            "targetRef=\"c\"><{p}conditionExpression>open('x')</{p}conditionExpression></{p}sequenceFlow>"
             "</{p}subProcess></{p}process>")
-    assert "flow Inner uses a function call" in refusal(definitions(body)).message
+    error = refusal(definitions(body))
+    assert [p["element_id"] for p in error.problems] == ["Inner"] and "a function call" in error.message
 
 
 # -- summary ---------------------------------------------------------------------------
@@ -220,18 +247,20 @@ NESTED = """
       <{p}incoming>F1</{p}incoming>
       <{p}startEvent id="SubStart"/>
       <{p}userTask id="Approve"/>
-      <{p}transaction id="Tx"><{p}serviceTask id="Pay"/><{p}manualTask id="Count"/></{p}transaction>
+      <{p}transaction id="Tx"><{p}startEvent id="TxStart"/><{p}serviceTask id="Pay"/><{p}manualTask id="Count"/>
+      </{p}transaction>
       <{p}sequenceFlow id="SF" sourceRef="SubStart" targetRef="Approve"/>
     </{p}subProcess>
     <{p}exclusiveGateway id="G"/>
     <{p}parallelGateway id="PG"/>
-    <{p}intermediateCatchEvent id="Timer"><{p}timerEventDefinition/></{p}intermediateCatchEvent>
+    <{p}intermediateCatchEvent id="Timer"><{p}timerEventDefinition><{p}timeDuration>PT1H</{p}timeDuration>
+      </{p}timerEventDefinition></{p}intermediateCatchEvent>
     <{p}endEvent id="End"/>
     <{p}sequenceFlow id="F1" sourceRef="Start" targetRef="Sub"/>
     <{p}textAnnotation id="Note"><{p}text>not a flow element</{p}text></{p}textAnnotation>
   </{p}process>
   <{p}process id="Other" isExecutable="false"><{p}task id="T1"/><{p}userTask id="U2"/></{p}process>
-  <{p}process id="Defaulted"><{p}task id="T2"/></{p}process>
+  <{p}process id="Defaulted"><{p}startEvent id="S2"/><{p}task id="T2"/></{p}process>
   <{p}collaboration id="C"><{p}participant id="Pa" processRef="Main"/></{p}collaboration>
 """
 
@@ -245,17 +274,17 @@ def nested() -> BpmnSummary:
 def test_summary_lists_processes_with_their_flow_elements(nested: BpmnSummary) -> None:
     assert nested.processes[0] == ProcessSummary(
         id="Main", name="Main flow", is_executable=True,
-        element_counts={"startEvent": 2, "subProcess": 1, "userTask": 1, "transaction": 1, "serviceTask": 1,
+        element_counts={"startEvent": 3, "subProcess": 1, "userTask": 1, "transaction": 1, "serviceTask": 1,
                         "manualTask": 1, "sequenceFlow": 2, "exclusiveGateway": 1, "parallelGateway": 1,
                         "intermediateCatchEvent": 1, "endEvent": 1})
     assert [(p.id, p.name, p.is_executable) for p in nested.processes[1:]] == [
-        ("Other", None, False), ("Defaulted", None, False)]
+        ("Other", None, False), ("Defaulted", None, True)]  # absent isExecutable: the engine runs it
 
 
 def test_summary_totals_and_definitions_attributes(nested: BpmnSummary) -> None:
     assert nested.element_counts["task"] == 2
     assert nested.element_counts["userTask"] == 2
-    assert nested.element_counts["startEvent"] == 2
+    assert nested.element_counts["startEvent"] == 4
     assert "textAnnotation" not in nested.element_counts
     assert (nested.target_namespace, nested.exporter, nested.exporter_version) == (
         "http://example.com/t", "Camunda Modeler", "5.0")
@@ -268,7 +297,9 @@ def test_summary_dict_survives_json(nested: BpmnSummary) -> None:
     assert data["processes"][0]["id"] == "Main" and data["processes"][0]["is_executable"] is True
     assert data["element_counts"] == nested.element_counts
     assert set(data) == {"processes", "element_counts", "target_namespace", "exporter", "exporter_version",
-                         "user_task_ids"}
+                         "user_task_ids", "executable_process_ids", "shar_warnings", "not_executed"}
+    assert data["processes"][0]["executable"] is True and data["executable_process_ids"] == ["Main", "Defaulted"]
+    assert [(n["tag"], n["element_id"]) for n in data["not_executed"]] == [("textAnnotation", "Note")]
 
 
 def test_definitions_without_optional_attributes_give_none() -> None:
@@ -279,7 +310,7 @@ def test_definitions_without_optional_attributes_give_none() -> None:
 @pytest.mark.parametrize(("value", "expected"), [("true", True), (" TRUE ", True), ("1", True),
                                                  ("false", False), ("0", False), ("yes", False)])
 def test_is_executable_reads_the_xsd_boolean(value: str, expected: bool) -> None:
-    body = f'<{{p}}process id="P" isExecutable="{value}"/>'
+    body = f'<{{p}}process id="P" isExecutable="{value}"><{{p}}startEvent id="S"/></{{p}}process>'
     assert validate_bpmn(definitions(body)).processes[0].is_executable is expected
 
 
@@ -295,7 +326,7 @@ def test_bytes_in_utf16_are_read() -> None:
 
 # -- never a crash ---------------------------------------------------------------------
 
-CORPUS_SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "bpmn-corpus" / "miwg-reference"
+CORPUS_SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn-corpus" / "miwg-reference"
 
 
 def _outcome(data: bytes) -> str:
@@ -332,3 +363,13 @@ def test_truncated_and_corrupted_files_are_refused_never_crash() -> None:
 @pytest.mark.parametrize("data", ["\ud800", "<a>\x00</a>", "\ufeff\ufeff<a/>", b"\xef\xbb\xbf", b"<?xml?>"])
 def test_odd_inputs_are_refused_never_crash(data: bytes | str) -> None:
     assert refusal(data).code in {"not_xml", "empty"}
+
+
+def test_a_chain_too_long_for_the_engine_is_refused_with_a_reason_not_an_exception_name() -> None:
+    tasks = "".join(f'<{{p}}task id="t{i}"/>' for i in range(1000))
+    flows = "".join(f'<{{p}}sequenceFlow id="f{i}" sourceRef="t{i}" targetRef="t{i + 1}"/>' for i in range(999))
+    body = (f'<{{p}}process id="P"><{{p}}startEvent id="S"/><{{p}}sequenceFlow id="f" sourceRef="S" '
+            f'targetRef="t0"/>{tasks}{flows}</{{p}}process>')
+    error = refusal(definitions(body))
+    assert error.code == "cannot_run" and "too deeply" in error.message
+    assert "Error" not in error.message and "0x" not in error.message

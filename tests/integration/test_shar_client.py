@@ -1,6 +1,7 @@
 """The SHAR client against the local engine over real HTTP: every call, and every error typed."""
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from app.shar import SharClient, SharNotFound, SharPermanentError, SharRetryableError
@@ -74,3 +75,32 @@ def test_answer_off_the_contract_is_permanent(shar) -> None:  # type: ignore[no-
             SharClient(odd.url("")).create_workflow("X", "<x/>")
     finally:
         odd.stop()
+
+
+def test_a_refused_bpmn_is_permanent_with_the_engines_reason(client: SharClient) -> None:
+    with pytest.raises(SharPermanentError) as info:
+        client.create_workflow("Evil", bpmn("script_task"))
+    assert info.value.status == 422 and not info.value.retryable
+    assert "script tasks are not allowed" in info.value.message and "line" in info.value.message
+
+
+def test_a_refused_launch_is_permanent(client: SharClient) -> None:
+    client.create_workflow("Diagram", bpmn("user_task").replace('isExecutable="true"', 'isExecutable="false"'))
+    with pytest.raises(SharPermanentError) as info:
+        client.launch_instance("Diagram", {})
+    assert info.value.status == 422 and "isExecutable" in info.value.message
+
+
+@pytest.mark.parametrize(("status", "kind"), [
+    (400, SharPermanentError), (401, SharPermanentError), (403, SharPermanentError), (409, SharPermanentError),
+    (410, SharPermanentError), (413, SharPermanentError), (422, SharPermanentError), (404, SharNotFound),
+    (408, SharRetryableError), (429, SharRetryableError), (500, SharRetryableError), (502, SharRetryableError),
+    (503, SharRetryableError), (504, SharRetryableError),
+])
+def test_statuses_are_classified_permanent_or_retryable(status: int, kind: type) -> None:
+    from app.shar.client import _error_for
+
+    response = httpx.Response(status, json={"error": f"answer {status}"})
+    error = _error_for(response, "POST /api/v1/workflows")
+    assert type(error) is kind and error.status == status and error.message == f"answer {status}"
+    assert error.retryable is (kind is SharRetryableError)

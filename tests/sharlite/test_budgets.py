@@ -1,0 +1,190 @@
+"""Budgets: one heavy instance never holds the engine; over budget fails with a reason, fast."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.bpmn import BpmnValidationError, validate_bpmn
+from app.sharlite.expressions import EvaluationError, OverBudget, evaluate
+from app.sharlite.server import EngineServer
+from tests.support.factories import bpmn
+
+
+def _server(tmp_path: Path, **options: float) -> EngineServer:
+    return EngineServer(str(tmp_path / "budget.db"), engine_options=options).start()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[EngineServer]:
+    server = _server(tmp_path)
+    yield server
+    server.stop()
+
+
+def _create(server: EngineServer, name: str, fixture: str) -> None:
+    response = httpx.post(f"{server.url}/api/v1/workflows", json={"name": name, "bpmn_xml": bpmn(fixture)})
+    assert response.status_code == 201, response.text
+
+
+def _launch(server: EngineServer, name: str, variables: dict, timeout: float = 60) -> httpx.Response:
+    return httpx.post(f"{server.url}/api/v1/workflows/{name}/instances", json={"variables": variables},
+                      timeout=timeout)
+
+
+# -- expressions -----------------------------------------------------------------------
+
+def test_a_product_of_huge_integers_is_over_budget_at_once() -> None:
+    a = 10 ** 3999  # a 4,000-digit integer
+    started = time.monotonic()
+    with pytest.raises(OverBudget, match="bits"):
+        evaluate(" * ".join(["a"] * 400) + " > 0", {"a": a})
+    assert time.monotonic() - started < 0.5
+
+
+def test_concatenating_a_megabyte_string_is_over_budget_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(OverBudget, match="string"):
+        evaluate(" + ".join(["s"] * 300) + " == ''", {"s": "x" * 1_000_000})
+    assert time.monotonic() - started < 0.5
+
+
+def test_small_arithmetic_still_works_and_errors_do_not_copy_huge_values() -> None:
+    assert evaluate("a * a > 100 and s + s == 'xx'", {"a": 12, "s": "x"}) is True
+    with pytest.raises(EvaluationError) as caught:
+        evaluate("s > 1", {"s": "y" * 1_000_000})
+    assert len(str(caught.value)) < 200
+
+
+# -- the validator refuses literal values over the caps --------------------------------
+
+def _mi(cardinality: str) -> str:
+    return bpmn("multi_instance").replace("<bpmn:loopCardinality>n</bpmn:loopCardinality>",
+                                          f"<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>")
+
+
+def _cycle(cycle: str) -> str:
+    return bpmn("timer").replace("<bpmn2:timeDuration>PT1S</bpmn2:timeDuration>",
+                                 f"<bpmn2:timeCycle>{cycle}</bpmn2:timeCycle>")
+
+
+@pytest.mark.parametrize(("document", "rule"), [
+    (_mi("100000000"), "loop-cardinality"), (_mi("1001"), "loop-cardinality"), (_mi("9" * 5000), "loop-cardinality"),
+    (_cycle("R" + "9" * 5000 + "/PT0S"), "timer-repetitions"),
+    (_cycle("R1000000/PT0S"), "timer-repetitions"), (_cycle("R/PT1S"), "timer-repetitions"),
+])
+def test_literals_over_the_caps_are_refused_at_upload(document: str, rule: str) -> None:
+    with pytest.raises(BpmnValidationError) as caught:
+        validate_bpmn(document)
+    assert caught.value.code == "over_budget" and caught.value.problems[0]["rule"] == rule
+
+
+@pytest.mark.parametrize("document", [_mi("1000"), _mi("n"), _cycle("R5/PT0S")])
+def test_values_within_the_caps_are_accepted(document: str) -> None:
+    assert validate_bpmn(document).processes
+
+
+# -- the engine ------------------------------------------------------------------------
+
+def test_cardinality_from_a_variable_over_the_cap_fails_the_instance_with_a_reason(engine) -> None:  # type: ignore[no-untyped-def]
+    _create(engine, "FanOut", "multi_instance")
+    started = time.monotonic()
+    instance = _launch(engine, "FanOut", {"n": 10 ** 8}).json()
+    assert time.monotonic() - started < 5  # refused before any child is made (10**8 would never end)
+    assert instance["status"] == "failed" and "loopCardinality of each" in instance["error"]
+    assert "1,000" in instance["error"]
+
+
+def test_an_advance_over_its_time_budget_fails_with_a_reason(tmp_path: Path) -> None:
+    server = _server(tmp_path, time_budget=0.3)
+    try:
+        _create(server, "FanOut", "multi_instance")
+        started = time.monotonic()
+        instance = _launch(server, "FanOut", {"n": 1000}).json()
+        assert time.monotonic() - started < 10  # the whole run takes 5 s or more
+        assert instance["status"] == "failed" and "over budget" in instance["error"] and "0.3 s" in instance["error"]
+    finally:
+        server.stop()
+
+
+def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> None:
+    server = _server(tmp_path, step_budget=50)
+    try:
+        _create(server, "FanOut", "multi_instance")
+        assert _launch(server, "FanOut", {"n": 5}).json()["status"] == "completed"
+        instance = _launch(server, "FanOut", {"n": 100}).json()
+        assert instance["status"] == "failed" and "more than 50 steps" in instance["error"]
+    finally:
+        server.stop()
+
+
+def test_a_heavy_launch_does_not_block_another_users_launch(tmp_path: Path) -> None:
+    # A generous time budget: on a loaded machine the heavy launch must still finish, not fail over budget.
+    engine = _server(tmp_path, time_budget=120)
+    try:
+        _heavy_and_light(engine)
+    finally:
+        engine.stop()
+
+
+def _heavy_and_light(engine: EngineServer) -> None:
+    _create(engine, "FanOut", "multi_instance")
+    _create(engine, "Review", "user_task")
+    heavy: dict[str, object] = {}
+
+    def run_heavy() -> None:
+        heavy["answer"] = _launch(engine, "FanOut", {"n": 1000})  # about 5 s of work on a quiet machine
+        heavy["done"] = time.monotonic()
+
+    thread = threading.Thread(target=run_heavy)
+    thread.start()
+    time.sleep(0.5)  # let the heavy launch get going
+    started = time.monotonic()
+    light = _launch(engine, "Review", {"who": "someone else"}, timeout=30)
+    light_done = time.monotonic()
+    thread.join(120)
+    assert light.status_code == 201 and light.json()["current_activities"] == ["review"]
+    answer = heavy["answer"]
+    assert isinstance(answer, httpx.Response) and answer.json()["status"] == "completed"
+    # Behind one engine-wide lock the light launch would end after the heavy one; it ends well before.
+    assert light_done < heavy["done"] - 1.0, "the light launch waited for the heavy one"  # type: ignore[operator]
+    assert light_done - started < 3.0, f"the light launch took {light_done - started:.1f} s"
+
+
+def test_concurrent_launches_and_completions_of_one_workflow_stay_correct(engine) -> None:  # type: ignore[no-untyped-def]
+    # No engine-wide lock any more: specs, script engine and store are shared by many threads at once.
+    _create(engine, "Parallel", "parallel")
+    _create(engine, "Review", "user_task")
+    results: list[tuple[str, dict]] = []
+    errors: list[str] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(6):
+                done = _launch(engine, "Parallel", {"k": n * 100 + i}).json()
+                review = _launch(engine, "Review", {"k": n * 100 + i}).json()
+                completed = httpx.post(f"{engine.url}/api/v1/instances/{review['id']}/complete",
+                                       json={"variables": {"ok": n}}, timeout=30)
+                assert completed.status_code == 200, completed.text
+                results.append(("parallel", done))
+                results.append(("review", httpx.get(f"{engine.url}/api/v1/instances/{review['id']}").json()))
+        except Exception as exc:  # noqa: BLE001 - reported below with the thread's number
+            errors.append(f"worker {n}: {exc}")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert len(results) == 48
+    for kind, instance in results:
+        assert instance["status"] == "completed", instance
+        if kind == "parallel":
+            assert instance["completed_activities"].count("ship") == 1
+        else:
+            assert instance["variables"]["ok"] in range(4)
