@@ -257,7 +257,9 @@ def _check_bpmn(bpmn_xml: object, max_bytes: int) -> dict:
         return validate_bpmn(bpmn_xml, max_bytes=max_bytes).to_dict()
     except BpmnValidationError as exc:
         error = PayloadTooLarge if exc.code == "too_large" else InvalidInput
-        raise error.field("bpmn_xml", exc.message) from None
+        # Every reason, each naming its element and line, so one upload shows all there is to fix.
+        reasons = [p["message"] for p in exc.problems] or [exc.message]
+        raise error(exc.message, {"bpmn_xml": reasons}) from None
 
 
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------
