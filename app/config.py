@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.states import ENDED_INSTANCE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = REPO_ROOT / "instance"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -87,7 +89,7 @@ def _csv(name: str, raw: str) -> tuple[str, ...]:
 
 
 def _statuses(name: str, raw: str) -> tuple[str, ...]:
-    allowed = {"completed", "failed", "cancelled"}
+    allowed = {str(s) for s in ENDED_INSTANCE}
     values = _csv(name, raw)
     bad = [v for v in values if v not in allowed]
     if bad or not values:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._base import utcnow
+from app.states import JobState
 
 
 class JobRecord(db.Model):
@@ -21,6 +22,8 @@ class JobRecord(db.Model):
         Index("ix_jobs_state_updated", "state", "updated_at"),
         Index("ix_jobs_target", "target_type", "target_id"),
         Index("ix_jobs_queue_state", "queue", "state"),
+        # The failed-jobs page: newest failures first.
+        Index("ix_jobs_state_finished", "state", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,7 +31,7 @@ class JobRecord(db.Model):
     queue: Mapped[str] = mapped_column(String(100))
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[str] = mapped_column(String(36))
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=1)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -198,14 +198,14 @@ def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFil
 def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
     """An instance's activity, oldest first (the caller found it with the actor's visibility)."""
     return list(db.session.scalars(select(ActivityEvent).where(
-        ActivityEvent.subject_type == "instance", ActivityEvent.subject_id == instance.id)
+        ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
         .order_by(ActivityEvent.created_at, ActivityEvent.id)))
 
 
 def live_version(instance: WorkflowInstance) -> str:
     """What the instance's live fragment depends on."""
     last_event = db.session.scalar(select(ActivityEvent.id).where(
-        ActivityEvent.subject_type == "instance", ActivityEvent.subject_id == instance.id)
+        ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
         .order_by(ActivityEvent.id.desc()).limit(1)) or 0
     return f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{last_event}"
 

@@ -151,8 +151,8 @@ def _ended_before(days: int, statuses: Sequence[str]) -> list[str]:
 def _delete_instances(ids: list[str]) -> int:
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
-        db.session.execute(delete(ActivityEvent).where(ActivityEvent.subject_type == "instance",
-                                                       ActivityEvent.subject_id.in_(chunk)))
+        db.session.execute(delete(ActivityEvent).where(ActivityEvent.target_type == "instance",
+                                                       ActivityEvent.target_id.in_(chunk)))
         db.session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(chunk)))
     db.session.commit()
     return len(ids)

@@ -66,7 +66,7 @@ def world(app: Flask) -> World:
     launch_job.state, launch_job.finished_at, launch_job.last_error = "failed", utcnow(), "refused"
     delivery = WebhookDelivery(job_type="launch_instance", url="http://127.0.0.1:9/hook",
                                body='{"job_type": "launch_instance"}',
-                               subject_type="instance", subject_id=instance.id, state="failed")
+                               target_type="instance", target_id=instance.id, state="failed")
     ended = WorkflowInstance(workflow=instance.workflow, status="completed", created_by=users["ann"].id,
                              completed_at=utcnow() - timedelta(days=90))
     db.session.add_all([failed, delivery, ended])
