@@ -129,7 +129,8 @@ class Settings:
     shar_notify_queue: str = _setting("SHAR_NOTIFY_QUEUE", _queue, "shar-notify")
     shar_sync_interval: int = _setting("SHAR_SYNC_INTERVAL", lambda n, r: _int(n, r, minimum=1), 300)
     shar_sync_batch_size: int = _setting("SHAR_SYNC_BATCH_SIZE", lambda n, r: _int(n, r, minimum=1), 50)
-    shar_sync_batch_delay: float = _setting("SHAR_SYNC_BATCH_DELAY", _float, 1.0)
+    # 0: batches go at once and the sync workers set the pace (as fast as SHAR answers them).
+    shar_sync_batch_delay: float = _setting("SHAR_SYNC_BATCH_DELAY", _float, 0.0)
     shar_notifications_enabled: bool = _setting("SHAR_NOTIFICATIONS_ENABLED", _bool, True)
     # Empty means "start and use the local engine" (sharlite); see shar_url().
     shar_base_url: str = _setting("SHAR_BASE_URL", lambda n, r: _url(n, r) if r.strip() else "", "")
