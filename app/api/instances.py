@@ -27,9 +27,11 @@ def list_instances() -> Response:
     page, per_page = page_args()
     filters = service.InstanceFilter(status=request.args.get("status") or None,
                                      workflow=request.args.get("workflow") or None)
-    listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page)
+    listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
+                                     after=request.args.get("after") or None)
     return ok("Instances", {"items": [instance_dict(i) for i in listing.items], "page": page, "per_page": per_page,
-                            "total": listing.total}, etag=True)
+                            "total": listing.total, "total_capped": listing.total_capped,
+                            "next_cursor": listing.next_cursor}, etag=True)
 
 
 @bp.get("/instances/<instance_id>")

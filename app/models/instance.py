@@ -21,6 +21,8 @@ class WorkflowInstance(db.Model):
         Index("ix_instances_status_synced", "status", "last_synced_at"),
         Index("ix_instances_creator_created", "created_by", "created_at"),
         Index("ix_instances_created_at", "created_at"),
+        # Lists filtered by status, newest first.
+        Index("ix_instances_status_created", "status", "created_at"),
         Index("ix_instances_workflow", "workflow_id", "status"),
     )
 

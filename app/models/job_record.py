@@ -24,6 +24,7 @@ class JobRecord(db.Model):
         Index("ix_jobs_queue_state", "queue", "state"),
         # The failed-jobs page: newest failures first.
         Index("ix_jobs_state_finished", "state", "finished_at"),
+        Index("ix_jobs_state_type_shape", "state", "job_type", "error_shape"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +37,8 @@ class JobRecord(db.Model):
     max_attempts: Mapped[int] = mapped_column(default=1)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # last_error with its ids and numbers blurred: failed jobs are grouped by it in SQL.
+    error_shape: Mapped[str | None] = mapped_column(String(300))
     # Set when the last hand-over to the queue failed (e.g. Redis down); the reconciler retries.
     enqueue_error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -25,7 +25,8 @@ class Workflow(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(default=1)
     description: Mapped[str] = mapped_column(Text, default="")
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # Loaded only when asked for (deploy, download, export): launches and lists never need it.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     bpmn_sha256: Mapped[str] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=WorkflowStatus.CREATING)

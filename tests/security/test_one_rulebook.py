@@ -58,7 +58,8 @@ def world(app: Flask) -> World:
     instance = launch_instance("Flow", {"n": 1}, actor=users["ann"], async_=False).instance
     assert instance.status == "running", instance.error
     failed = JobRecord(job_type="sync_instance", queue="q", target_type="instance", target_id=instance.id,
-                       state="failed", attempts=2, max_attempts=2, last_error="SHAR unreachable", finished_at=utcnow())
+                       state="failed", attempts=2, max_attempts=2, last_error="SHAR unreachable",
+                       error_shape="SHAR unreachable", finished_at=utcnow())
     # A launch that failed before reaching SHAR: the one correct-and-retry and PATCH variables accept.
     stalled = launch_instance("Flow", {"n": "x"}, actor=users["ann"]).instance
     stalled.status, stalled.error = "failed", "SHAR refused the variables"
