@@ -14,6 +14,7 @@ from app.api.responses import (
     optional_text,
     page_args,
     queued_message,
+    versioned,
 )
 from app.errors import InvalidInput, UpstreamFailed
 from app.serializers import instance_dict, job_dict
@@ -37,7 +38,8 @@ def list_instances() -> Response:
 @bp.get("/instances/<instance_id>")
 @token_required
 def show_instance(instance_id: str) -> Response:
-    return ok("Instance", instance_dict(service.get_instance(instance_id, actor=api_user())), etag=True)
+    instance = service.get_instance(instance_id, actor=api_user())
+    return versioned(service.instance_version(instance), lambda: ok("Instance", instance_dict(instance)))
 
 
 @bp.post("/instances/<instance_id>/complete")

@@ -237,6 +237,11 @@ def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
         .order_by(ActivityEvent.created_at, ActivityEvent.id)))
 
 
+def instance_version(instance: WorkflowInstance) -> str:
+    """What an instance's JSON depends on: every write to the row moves updated_at or last_synced_at."""
+    return f"instance:{instance.id}:{instance.status}:{instance.updated_at}:{instance.last_synced_at}"
+
+
 def live_version(instance: WorkflowInstance) -> str:
     """What the instance's live fragment depends on."""
     last_event = db.session.scalar(select(ActivityEvent.id).where(
