@@ -1,0 +1,40 @@
+"""Rows 5 and 6: the JSON instance list and the polled list fragment at 200,000 rows vs 200 rows.
+
+    .venv/bin/python bench/list_scaling.py [--size tiny|default]
+
+Seeds 200 instances, measures, seeds up to 200,000, measures again: wrk, 16 connections,
+8 s each. The JSON list is `GET /api/shar/instances` (first page); the fragment is
+`GET /instances/_rows` polled with the ETag of a first read (unchanged, 304), as htmx does.
+Goal: each ≤ 2× its time at 200 rows.
+"""
+from __future__ import annotations
+
+from stack import (create_workflow, note, result, running_stack, seed_instances, size_parser, wrk)
+
+
+def main() -> None:
+    args = size_parser(__doc__ or "").parse_args()
+    small, large, seconds = {"tiny": (200, 2_000, 2), "default": (200, 200_000, 8),
+                             "large": (200, 1_000_000, 15)}[args.size]
+    with running_stack() as stack:
+        workflow_id = create_workflow(stack)
+        web = stack.web()
+        cookie = stack.cookie_header(web)
+        figures: dict[str, dict[int, float]] = {"JSON instance list": {}, "list fragment /instances/_rows (304)": {}}
+        for rows in (small, large):
+            seed_instances(stack, workflow_id, rows - stack.scalar("SELECT count(*) FROM workflow_instances"))
+            etag = web.get("/instances/_rows", headers={"HX-Request": "true"}).headers["ETag"]
+            json_list = wrk(f"{stack.url}/api/shar/instances", seconds=seconds, headers=stack.auth)
+            fragment = wrk(f"{stack.url}/instances/_rows", seconds=seconds,
+                           headers={"Cookie": cookie, "HX-Request": "true", "If-None-Match": etag})
+            for label, load in zip(figures, (json_list, fragment), strict=True):
+                figures[label][rows] = load.mean_ms
+                note(f"{label} at {rows:,} rows: mean {load.mean_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
+                     f"{load.rate:.0f} req/s, {load.errors} errors")
+        for label, by_rows in figures.items():
+            result(f"{label} at {large:,} rows", f"{by_rows[large]:.1f} ms mean", by_rows[large] / by_rows[small],
+                   f"{small} rows {by_rows[small]:.1f} ms", "<= 2x")
+
+
+if __name__ == "__main__":
+    main()
