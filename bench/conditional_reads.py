@@ -28,7 +28,8 @@ def main() -> None:
         for label, (path, headers) in cases.items():
             first = (api if label.startswith("API") else web).get(path)
             etag = first.headers["ETag"]
-            load = wrk(f"{stack.url}{path}", seconds=seconds, headers={**headers, "If-None-Match": etag})
+            load = wrk(f"{stack.url}{path}", seconds=seconds, headers={**headers, "If-None-Match": etag},
+                        expect=304)
             check = (api if label.startswith("API") else web).get(path, headers={"If-None-Match": etag})
             note(f"{label}: {load.rate:.0f} req/s, mean {load.mean_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
                  f"{load.errors} errors, answers HTTP {check.status_code}")

@@ -22,7 +22,7 @@ def main() -> None:
         health = wrk(f"{stack.url}/healthz", seconds=seconds)
         launch = wrk(f"{stack.url}/api/shar/workflows/Bench/launch", seconds=seconds, method="POST",
                      headers={**stack.auth, "Content-Type": "application/json"},
-                     body=json.dumps({"variables": {"amount": 5}}))
+                     body=json.dumps({"variables": {"amount": 5}}), expect=202)
         note(f"healthz: {health.rate:.0f} req/s, mean {health.mean_ms:.1f} ms, p99 {health.p99_ms:.1f} ms")
         note(f"launch:  {launch.rate:.0f} req/s, mean {launch.mean_ms:.1f} ms, p99 {launch.p99_ms:.1f} ms, "
              f"{launch.errors} errors")

@@ -324,13 +324,13 @@ ERRORS = ("SHAR answered 500: launch refused: variable 'amount' is missing in ta
 
 def seed_failed_jobs(stack: Stack, count: int) -> None:
     """`count` failed launch jobs with four kinds of error, each with its own ids and numbers."""
-    cases = " ".join(f"WHEN {i} THEN replace(replace(replace(%(e{i})s, '{{n}}', n::text), '{{m}}', (n % 97)::text),"
+    cases = " ".join(f"WHEN {i} THEN replace(replace(replace(%(e{i})s, '{{n}}', n::text), '{{m}}', (n %% 97)::text),"
                      f" '{{uuid}}', md5(n::text))" for i in range(len(ERRORS)))
     stack.sql(
         "INSERT INTO job_records (job_type, queue, target_type, target_id, state, attempts, max_attempts, payload,"
         " last_error, created_by, created_at, updated_at, finished_at) "
         f"SELECT 'launch_instance', %(queue)s, 'instance', md5(n::text), 'failed', 3, 3, '{{}}'::json,"
-        f" CASE n % {len(ERRORS)} {cases} END, %(user)s,"
+        f" CASE n %% {len(ERRORS)} {cases} END, %(user)s,"
         " now() - make_interval(secs => n), now() - make_interval(secs => n), now() - make_interval(secs => n) "
         "FROM generate_series(1, %(count)s) AS n",
         {"queue": stack.queues["instance"], "user": stack.admin_id, "count": count,
@@ -372,24 +372,29 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
 def wrk(url: str, *, seconds: float = 10, connections: int = 16, method: str = "GET",
-        headers: dict[str, str] | None = None, body: str = "") -> Load:
-    """`wrk` against a loopback `url` for `seconds`; requests answered other than 2xx/3xx count as errors."""
+        headers: dict[str, str] | None = None, body: str = "", expect: int = 200) -> Load:
+    """`wrk` against a loopback `url` for `seconds`, after checking one request answers `expect`.
+
+    Requests answered other than 2xx/3xx count as errors.
+    """
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("load goes to loopback addresses only")
-    script = ""
-    for name, value in (headers or {}).items():
-        script += f'wrk.headers["{name}"] = "{value}"\n'
-    script += f'wrk.method = "{method}"\n'
-    if body:
-        script += f"wrk.body = [[{body}]]\n"
+    answer = httpx.request(method, url, headers=headers, content=body or None, timeout=60, follow_redirects=False)
+    if answer.status_code != expect:
+        raise RuntimeError(f"{method} {url} answers HTTP {answer.status_code}, not {expect}: {answer.text[:300]}")
+    script = "".join(f"wrk.headers[{_lua(name)}] = {_lua(value)}\n" for name, value in (headers or {}).items())
+    script += f"wrk.method = {_lua(method)}\n" + (f"wrk.body = {_lua(body)}\n" if body else "")
     path = Path(tempfile.mkstemp(suffix=".lua")[1])
     path.write_text(script)
     try:
-        out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(int(seconds), 1)}s",
+        done = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(int(seconds), 1)}s",
                               "--timeout", "30s", "--latency", "-s", str(path), url],
-                             capture_output=True, text=True, timeout=seconds + 60).stdout
+                              capture_output=True, text=True, timeout=seconds + 60)
     finally:
         path.unlink()
+    out = done.stdout
+    if done.returncode or done.stderr.strip():
+        raise RuntimeError(f"wrk failed: {done.stderr}{out}")
     mean = re.search(r"Latency\s+([\d.]+)(us|ms|s|m)\b", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", out)
     total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
@@ -399,6 +404,11 @@ def wrk(url: str, *, seconds: float = 10, connections: int = 16, method: str = "
     return Load(requests=int(total.group(1)), seconds=float(total.group(2)) * _UNITS[total.group(3)] / 1000,
                 mean_ms=float(mean.group(1)) * _UNITS[mean.group(2)], p99_ms=float(p99.group(1)) * _UNITS[p99.group(2)],
                 errors=int(errors.group(1)) if errors else 0)
+
+
+def _lua(text: str) -> str:
+    """A Lua string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def fire(requests: Sequence[Callable[[httpx.AsyncClient], Any]], *, concurrency: int = 16,
