@@ -162,15 +162,15 @@ class Stack:
         out = subprocess.run(["ps", "-o", "pid=", "-g", str(leader)], capture_output=True, text=True).stdout
         return [int(p) for p in out.split()]
 
-    def rss_mib(self, name: str) -> float:
-        """Resident memory of child `name` with all its processes, in MiB."""
+    def memory_mib(self, name: str) -> float:
+        """Proportional set size (shared pages split among sharers) of child `name` and all its processes, MiB."""
         total = 0
         for pid in self.pids(name):
             try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
                         total += int(line.split()[1])
-            except FileNotFoundError:
+            except (FileNotFoundError, ProcessLookupError):
                 continue
         return total / 1024
 
@@ -343,7 +343,7 @@ def clone_engine_instances(stack: Stack, count: int) -> list[str]:
     answer = httpx.post(f"{stack.engine_url}/api/v1/workflows/Bench/instances", json={"variables": {}}, timeout=30)
     answer.raise_for_status()
     template = answer.json()["id"]
-    ids = [f"{tag}-{n}" for tag in (stack.tag,) for n in range(count)]
+    ids = [f"{stack.tag}-{uuid.uuid4().hex}" for _ in range(count)]
     with sqlite3.connect(stack.tmp / "sharlite.db", timeout=30) as conn:
         conn.executemany("INSERT INTO instances SELECT ?, workflow_name, version, status, state, variables,"
                          " current_activities, completed_activities, error, created_at, completed_at, wake_at"

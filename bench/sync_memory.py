@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/sync_memory.py [--size tiny|default|large] [--workers 2]
 
-A first sync of 100 instances warms the consumer up; its resident memory is read, N
+A first sync of 100 instances warms the consumer up; its memory (PSS of all its processes) is read, N
 instances are synced by the periodic sync, and it is read again. Default N = 5,000
 (about 2 minutes); `--size large` is the goal's 20,000 (about 7 minutes).
 Goal: grows < 50 MiB at 20,000. The ratio is the time against N × latency ÷ workers.
@@ -21,11 +21,11 @@ def main() -> None:
     with running_stack(latency_ms=LATENCY_MS, workers=args.workers, consumers=("sync",)) as stack:
         workflow_id = create_workflow(stack)
         sync_all(stack, workflow_id, 100)
-        before = stack.rss_mib("consumer:sync")
+        before = stack.memory_mib("consumer:sync")
         seconds = sync_all(stack, workflow_id, count)
-        after = stack.rss_mib("consumer:sync")
+        after = stack.memory_mib("consumer:sync")
         ideal = count * LATENCY_MS / 1000 / args.workers
-        note(f"sync consumer RSS (all processes): {before:.1f} MiB after warm-up, {after:.1f} MiB after "
+        note(f"sync consumer PSS (all its processes): {before:.1f} MiB after warm-up, {after:.1f} MiB after "
              f"{count:,} syncs in {seconds:.1f} s")
         result(f"sync consumer memory over {count:,} syncs", f"+{after - before:.1f} MiB ({before:.0f} -> {after:.0f})",
                seconds / ideal, f"time vs N x latency / workers = {ideal:.1f} s", "< 50 MiB at 20,000")
