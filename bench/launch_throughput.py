@@ -15,7 +15,7 @@ def main() -> None:
     parser = size_parser(__doc__ or "")
     parser.add_argument("--workers", type=int, default=1, help="Huey workers per consumer (flask shar up: 1)")
     args = parser.parse_args()
-    count = {"tiny": 30, "default": 1000, "large": 3000}[args.size]
+    count = {"tiny": 30, "default": 600, "large": 3000}[args.size]
     with running_stack(workers=args.workers) as stack:
         create_workflow(stack)
         engine = fire([lambda c: c.post(f"{stack.engine_url}/api/v1/workflows/Bench/instances",

@@ -382,6 +382,8 @@ def wrk(url: str, *, seconds: float = 10, connections: int = 16, method: str = "
     answer = httpx.request(method, url, headers=headers, content=body or None, timeout=60, follow_redirects=False)
     if answer.status_code != expect:
         raise RuntimeError(f"{method} {url} answers HTTP {answer.status_code}, not {expect}: {answer.text[:300]}")
+    if not shutil.which("wrk") or os.environ.get("BENCH_LOAD") == "httpx":
+        return _httpx_load(url, seconds=seconds, connections=connections, method=method, headers=headers, body=body)
     script = "".join(f"wrk.headers[{_lua(name)}] = {_lua(value)}\n" for name, value in (headers or {}).items())
     script += f"wrk.method = {_lua(method)}\n" + (f"wrk.body = {_lua(body)}\n" if body else "")
     path = Path(tempfile.mkstemp(suffix=".lua")[1])
@@ -404,6 +406,34 @@ def wrk(url: str, *, seconds: float = 10, connections: int = 16, method: str = "
     return Load(requests=int(total.group(1)), seconds=float(total.group(2)) * _UNITS[total.group(3)] / 1000,
                 mean_ms=float(mean.group(1)) * _UNITS[mean.group(2)], p99_ms=float(p99.group(1)) * _UNITS[p99.group(2)],
                 errors=int(errors.group(1)) if errors else 0)
+
+
+def _httpx_load(url: str, *, seconds: float, connections: int, method: str, headers: dict[str, str] | None,
+                body: str) -> Load:
+    """wrk's stand-in where it is not installed: `connections` asyncio loops for `seconds`."""
+    async def run() -> Load:
+        latencies: list[float] = []
+        errors = 0
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
+            started = time.perf_counter()
+            deadline = started + seconds
+
+            async def loop() -> None:
+                nonlocal errors
+                while time.perf_counter() < deadline:
+                    began = time.perf_counter()
+                    try:
+                        answer = await client.request(method, url, content=body or None)
+                        errors += answer.status_code >= 400
+                    except httpx.HTTPError:
+                        errors += 1
+                    latencies.append(time.perf_counter() - began)
+            await asyncio.gather(*(loop() for _ in range(connections)))
+            return Load(len(latencies), time.perf_counter() - started, 1000 * sum(latencies) / max(len(latencies), 1),
+                        1000 * percentile(latencies, 99), errors)
+    note("wrk is not installed (apt-get install wrk): measuring with an httpx loop, whose own CPU cost is higher")
+    return asyncio.run(run())
 
 
 def _lua(text: str) -> str:

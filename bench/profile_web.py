@@ -1,0 +1,97 @@
+"""Where a request's time goes: py-spy samples gunicorn's workers under wrk load, summarised by function.
+
+    .venv/bin/python bench/profile_web.py launch [--seconds 15]
+    .venv/bin/python bench/profile_web.py failed-jobs [--seconds 15]
+
+`launch`: POST /api/shar/workflows/Bench/launch (SHAR at 2 s, as in launch_latency.py).
+`failed-jobs`: the admin page with 100,000 failed jobs (as in failed_jobs_page.py).
+Prints the share of samples in each function (inclusive, of app and library code) and
+the leaf functions (where the CPU is), and keeps py-spy's raw stacks in --out.
+Needs py-spy (`pip install py-spy`) and ptrace rights (root, or CAP_SYS_PTRACE).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from stack import Stack, create_workflow, note, running_stack, seed_failed_jobs, wrk
+
+FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^:]+):\d+\)$")
+
+
+def summarise(raw: str, top: int = 25) -> str:
+    """Inclusive and leaf shares per function from py-spy's raw (collapsed) stacks."""
+    inclusive: collections.Counter[str] = collections.Counter()
+    leaf: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [_name(f) for f in stack.split(";")]
+        total += int(count)
+        for name in set(frames):
+            inclusive[name] += int(count)
+        leaf[frames[-1]] += int(count)
+    lines = [f"{total} samples (busy threads only)", "", "inclusive (a function and what it calls):"]
+    lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in inclusive.most_common(top * 3)
+              if ("app/" in name or "sqlalchemy" in name or "jinja" in name or "psycopg" in name)][:top]
+    lines += ["", "leaf (where the CPU is):"]
+    lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in leaf.most_common(top)]
+    return "\n".join(lines)
+
+
+def _name(frame: str) -> str:
+    match = FRAME.match(frame.strip())
+    if not match:
+        return frame.strip()
+    path = match["file"]
+    short = path.split("site-packages/")[-1] if "site-packages/" in path else path.split("/wt-bench/")[-1]
+    return f"{match['func']} ({short})"
+
+
+def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread) -> str:
+    """py-spy on the web process group while `load` runs; the summary."""
+    leader = stack.group.children["web"].pid
+    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "--pid",
+                            str(leader), "--duration", str(seconds), "--rate", "200", "--format", "raw",
+                            "--output", str(out), "--nonblocking"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    load.start()
+    load.join()
+    output = spy.communicate(timeout=seconds + 60)[0].decode(errors="replace")
+    if spy.returncode:
+        raise RuntimeError(f"py-spy failed: {output}")
+    return summarise(out.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("case", choices=("launch", "failed-jobs"))
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/sharboard-profile.txt"))
+    args = parser.parse_args()
+    with running_stack(consumers=("workflow",) if args.case == "launch" else ()) as stack:
+        if args.case == "launch":
+            create_workflow(stack)
+            stack.set_latency(2000)
+            load = threading.Thread(target=wrk, args=(f"{stack.url}/api/shar/workflows/Bench/launch",), kwargs={
+                "seconds": args.seconds, "method": "POST", "expect": 202,
+                "headers": {**stack.auth, "Content-Type": "application/json"},
+                "body": json.dumps({"variables": {"amount": 5}})})
+        else:
+            seed_failed_jobs(stack, 100_000)
+            cookie = stack.cookie_header(stack.web())
+            load = threading.Thread(target=wrk, args=(f"{stack.url}/admin/failed-jobs",), kwargs={
+                "seconds": args.seconds, "connections": 2, "headers": {"Cookie": cookie}})
+        note(f"profiling {args.case} for {args.seconds} s")
+        print(profile(stack, args.seconds, args.out, load))
+
+
+if __name__ == "__main__":
+    main()

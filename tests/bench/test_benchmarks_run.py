@@ -1,0 +1,32 @@
+"""Each benchmark in bench/ runs at tiny size against the real stack and prints its figure and ratio.
+
+No timing is asserted: this only keeps the benchmarks working as the app changes.
+Needs PostgreSQL and Redis on 127.0.0.1 (as the rest of the suite); wrk is used when
+installed, else the benchmarks' httpx loop.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import pg_available
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+BENCHMARKS = ["launch_latency", "launch_throughput", "conditional_reads", "pollers", "list_scaling",
+              "failed_jobs_page", "periodic_sync", "sync_memory", "sync_throughput", "polling_partials"]
+RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
+
+pytestmark = pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_benchmark_prints_its_figure_and_ratio(name: str) -> None:
+    done = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), "--size", "tiny"], cwd=BENCH.parent,
+                          capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stdout + done.stderr[-6000:]
+    assert RESULT.search(done.stdout), done.stdout + done.stderr[-3000:]
