@@ -316,7 +316,8 @@ def seed_instances(stack: Stack, workflow_id: int, count: int, *, status: str = 
     stack.sql("ANALYZE workflow_instances")
 
 
-ERRORS = ("SHAR answered 500: launch refused: variable 'amount' is missing in task Task_{n}",
+# Each blurs to one shape (app.jobs.admin.error_shape), so 100,000 jobs make four groups.
+ERRORS = ("SHAR answered 500: launch refused: variable 'amount' is missing (task {n})",
           "SHAR answered 503: connection to http://shar-{m}.internal:8080 timed out after 30.0 s",
           "instance {uuid} no longer exists",
           "SHAR answered 404: workflow 'Order{m}' not found")
@@ -325,7 +326,7 @@ ERRORS = ("SHAR answered 500: launch refused: variable 'amount' is missing in ta
 def seed_failed_jobs(stack: Stack, count: int) -> None:
     """`count` failed launch jobs with four kinds of error, each with its own ids and numbers."""
     cases = " ".join(f"WHEN {i} THEN replace(replace(replace(%(e{i})s, '{{n}}', n::text), '{{m}}', (n %% 97)::text),"
-                     f" '{{uuid}}', md5(n::text))" for i in range(len(ERRORS)))
+                     f" '{{uuid}}', md5(n::text)::uuid::text)" for i in range(len(ERRORS)))
     stack.sql(
         "INSERT INTO job_records (job_type, queue, target_type, target_id, state, attempts, max_attempts, payload,"
         " last_error, created_by, created_at, updated_at, finished_at) "
