@@ -20,40 +20,56 @@ import sys
 import threading
 from pathlib import Path
 
-from stack import Stack, create_workflow, note, running_stack, seed_failed_jobs, wrk
+from stack import REPO, Stack, create_workflow, note, running_stack, seed_failed_jobs, wrk
 
-FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^:]+):\d+\)$")
+FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^:]+):(?P<line>\d+)\)$")
 
 
 def summarise(raw: str, top: int = 25) -> str:
     """Inclusive and leaf shares per function from py-spy's raw (collapsed) stacks."""
     inclusive: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
+    sql_from: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = [_name(f) for f in stack.split(";")]
+        frames = stack.split(";")
+        names = [_name(f) for f in frames]
         total += int(count)
-        for name in set(frames):
+        for name in set(names):
             inclusive[name] += int(count)
-        leaf[frames[-1]] += int(count)
-    lines = [f"{total} samples (busy threads only)", "", "inclusive (a function and what it calls):"]
-    lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in inclusive.most_common(top * 3)
-              if ("app/" in name or "sqlalchemy" in name or "jinja" in name or "psycopg" in name)][:top]
-    lines += ["", "leaf (where the CPU is):"]
-    lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in leaf.most_common(top)]
+        leaf[names[-1]] += int(count)
+        if any("psycopg/" in f for f in frames):  # time in the database driver: charge the app line that asked
+            asked = [_name(f, line=True) for f in frames if _is_app(f)]
+            sql_from[asked[-1] if asked else "(outside app code)"] += int(count)
+    share = lambda n: f"  {100 * n / total:5.1f} %  "  # noqa: E731
+    lines = [f"{total} samples (busy threads only)", "", "inclusive, app code (a function and what it calls):"]
+    lines += [share(n) + name for name, n in inclusive.most_common() if _is_app(name)][:top]
+    lines += ["", "inclusive, libraries:"]
+    lines += [share(n) + name for name, n in inclusive.most_common(top * 4)
+              if any(lib in name for lib in ("sqlalchemy", "jinja", "psycopg", "redis", "flask/", "werkzeug"))][:top]
+    lines += ["", "time in the database driver, by the app line that asked:"]
+    lines += [share(n) + name for name, n in sql_from.most_common(top)]
+    lines += ["", "leaf (where the CPU is, or the wait):"]
+    lines += [share(n) + name for name, n in leaf.most_common(top)]
     return "\n".join(lines)
 
 
-def _name(frame: str) -> str:
+def _is_app(frame: str) -> bool:
+    """A frame in sharboard's own code (py-spy names files by module path: app/api/auth.py)."""
+    match = re.search(r"\((app/[^:)]+)", frame)
+    return bool(match) and (REPO / match.group(1)).is_file()  # type: ignore[union-attr]
+
+
+def _name(frame: str, *, line: bool = False) -> str:
     match = FRAME.match(frame.strip())
     if not match:
         return frame.strip()
     path = match["file"]
-    short = path.split("site-packages/")[-1] if "site-packages/" in path else path.split("/wt-bench/")[-1]
-    return f"{match['func']} ({short})"
+    short = path.split("site-packages/")[-1] if "site-packages/" in path else re.sub(r"^.*?/(app/)", r"\1", path)
+    return f"{match['func']} ({short}{':' + match['line'] if line else ''})"
 
 
 def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread) -> str:
@@ -72,10 +88,14 @@ def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread) -> st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("case", choices=("launch", "failed-jobs"))
+    parser.add_argument("case", choices=("launch", "failed-jobs", "summarise"))
+    parser.add_argument("raw", nargs="?", type=Path, help="with summarise: a raw file kept by --out")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("/tmp/sharboard-profile.txt"))
     args = parser.parse_args()
+    if args.case == "summarise":
+        print(summarise(args.raw.read_text()))
+        return
     with running_stack(consumers=("workflow",) if args.case == "launch" else ()) as stack:
         if args.case == "launch":
             create_workflow(stack)
