@@ -8,7 +8,15 @@ Goal: each ≥ 0.7× /healthz requests per second.
 """
 from __future__ import annotations
 
-from stack import (create_workflow, note, result, running_stack, seed_instances, size_parser, wrk)
+from stack import (
+    create_workflow,
+    note,
+    result,
+    running_stack,
+    seed_instances,
+    size_parser,
+    wrk,
+)
 
 
 def main() -> None:

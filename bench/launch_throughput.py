@@ -8,7 +8,15 @@ Goal: end-to-end rate ≥ 0.5× the engine's.
 """
 from __future__ import annotations
 
-from stack import create_workflow, fire, note, result, running_stack, size_parser, wait_until
+from stack import (
+    create_workflow,
+    fire,
+    note,
+    result,
+    running_stack,
+    size_parser,
+    wait_until,
+)
 
 
 def main() -> None:

@@ -10,7 +10,15 @@ Goal: each ≤ 2× its time at 200 rows.
 """
 from __future__ import annotations
 
-from stack import (create_workflow, note, result, running_stack, seed_instances, size_parser, wrk)
+from stack import (
+    create_workflow,
+    note,
+    result,
+    running_stack,
+    seed_instances,
+    size_parser,
+    wrk,
+)
 
 
 def main() -> None:

@@ -9,8 +9,17 @@ Goal: ≤ 1.5× the ideal time, and 20,000 measured.
 """
 from __future__ import annotations
 
-from stack import (Stack, clone_engine_instances, create_workflow, note, result, running_stack, seed_instances,
-                   size_parser, wait_until)
+from stack import (
+    Stack,
+    clone_engine_instances,
+    create_workflow,
+    note,
+    result,
+    running_stack,
+    seed_instances,
+    size_parser,
+    wait_until,
+)
 
 LATENCY_MS = 20
 

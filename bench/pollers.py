@@ -15,7 +15,16 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from stack import (Load, create_workflow, note, percentile, result, running_stack, seed_instances, size_parser)
+from stack import (
+    Load,
+    create_workflow,
+    note,
+    percentile,
+    result,
+    running_stack,
+    seed_instances,
+    size_parser,
+)
 
 INTERVAL = 2.0
 
@@ -67,7 +76,7 @@ def poll(url: str, headers: dict[str, str], browsers: int, seconds: float) -> tu
                         finished.append(time.perf_counter())
                         latencies.append(finished[-1] - began)
                         break
-                    except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError):
+                    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                         if connection is not None:
                             connection[1].close()
                         connection = None

@@ -20,7 +20,15 @@ import sys
 import threading
 from pathlib import Path
 
-from stack import REPO, Stack, create_workflow, note, running_stack, seed_failed_jobs, wrk
+from stack import (
+    REPO,
+    Stack,
+    create_workflow,
+    note,
+    running_stack,
+    seed_failed_jobs,
+    wrk,
+)
 
 FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^:]+):(?P<line>\d+)\)$")
 
@@ -44,7 +52,7 @@ def summarise(raw: str, top: int = 25) -> str:
         if any("psycopg/" in f for f in frames):  # time in the database driver: charge the app line that asked
             asked = [_name(f, line=True) for f in frames if _is_app(f)]
             sql_from[asked[-1] if asked else "(outside app code)"] += int(count)
-    share = lambda n: f"  {100 * n / total:5.1f} %  "  # noqa: E731
+    share = lambda n: f"  {100 * n / total:5.1f} %  "
     lines = [f"{total} samples (busy threads only)", "", "inclusive, app code (a function and what it calls):"]
     lines += [share(n) + name for name, n in inclusive.most_common() if _is_app(name)][:top]
     lines += ["", "inclusive, libraries:"]

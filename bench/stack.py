@@ -39,8 +39,8 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.cli.processes import ProcessGroup  # noqa: E402
-from app.models.user import ApiToken  # noqa: E402
+from app.cli.processes import ProcessGroup
+from app.models.user import ApiToken
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -151,7 +151,7 @@ class Stack:
     def flask(self, *args: str, timeout: float = 120) -> str:
         """Run one `flask …` command against this stack; its output, or an error naming it."""
         done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=REPO, env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
         if done.returncode:
             raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return done.stdout
@@ -159,7 +159,8 @@ class Stack:
     def pids(self, name: str) -> list[int]:
         """The leader and every process in child `name`'s process group (e.g. Huey's workers)."""
         leader = self.group.children[name].pid
-        out = subprocess.run(["ps", "-o", "pid=", "-g", str(leader)], capture_output=True, text=True).stdout
+        out = subprocess.run(["ps", "-o", "pid=", "-g", str(leader)], capture_output=True, text=True,
+                             check=False).stdout
         return [int(p) for p in out.split()]
 
     def memory_mib(self, name: str) -> float:
@@ -392,7 +393,7 @@ def wrk(url: str, *, seconds: float = 10, connections: int = 16, method: str = "
     try:
         done = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(int(seconds), 1)}s",
                               "--timeout", "30s", "--latency", "-s", str(path), url],
-                              capture_output=True, text=True, timeout=seconds + 60)
+                              capture_output=True, text=True, timeout=seconds + 60, check=False)
     finally:
         path.unlink()
     out = done.stdout

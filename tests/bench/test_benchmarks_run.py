@@ -27,6 +27,6 @@ pytestmark = pytest.mark.skipif(not pg_available(), reason="the benchmarks run o
 @pytest.mark.parametrize("name", BENCHMARKS)
 def test_benchmark_prints_its_figure_and_ratio(name: str) -> None:
     done = subprocess.run([sys.executable, str(BENCH / f"{name}.py"), "--size", "tiny"], cwd=BENCH.parent,
-                          capture_output=True, text=True, timeout=110)
+                          capture_output=True, text=True, timeout=110, check=False)
     assert done.returncode == 0, done.stdout + done.stderr[-6000:]
     assert RESULT.search(done.stdout), done.stdout + done.stderr[-3000:]
