@@ -4,7 +4,8 @@
 
 Seeds N running instances in the engine and in PostgreSQL, runs `flask shar queue sync`,
 and times until every instance has been synced. Default 2,000; `--size large` runs 5,000
-and 20,000, which takes well over 3 minutes (about 10 at the fixed 50 syncs/s).
+and 20,000, which takes well over 3 minutes (about 10 at the fixed 50 syncs/s on a quiet
+machine, 45 on a loaded one).
 Goal: ≤ 1.5× the ideal time, and 20,000 measured.
 """
 from __future__ import annotations
