@@ -217,7 +217,7 @@ def running_stack(*, latency_ms: int = 0, workers: int = 1, web_workers: int = 2
                  "SHAR_WORKFLOW_QUEUE": stack.queues["workflow"], "SHAR_INSTANCE_QUEUE": stack.queues["instance"],
                  "SHAR_SYNC_QUEUE": stack.queues["sync"], "LOG_LEVEL": "WARNING", "SHAR_LOG_LEVEL": "WARNING",
                  "SHAR_NOTIFICATIONS_ENABLED": "false", **(extra_env or {})}
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
     try:
         admin.execute(f'CREATE DATABASE "{stack.db_name}"')
@@ -242,18 +242,29 @@ def running_stack(*, latency_ms: int = 0, workers: int = 1, web_workers: int = 2
         note("the stack's logs, last lines:\n" + stack.logs())
         raise
     finally:
-        for client in stack._clients:
-            client.close()
-        stack.group.stop(timeout=5.0)
-        admin.execute(f'DROP DATABASE IF EXISTS "{stack.db_name}" WITH (FORCE)')
-        admin.close()
-        _drop_redis_keys(stack)
-        signal.signal(signal.SIGTERM, previous)
-        shutil.rmtree(tmp, ignore_errors=True)
+        _ignore_interrupts()  # a second Ctrl-C must not cut the clean-up short
+        try:
+            for client in stack._clients:
+                client.close()
+            stack.group.stop(timeout=5.0)
+            admin.execute(f'DROP DATABASE IF EXISTS "{stack.db_name}" WITH (FORCE)')
+            admin.close()
+            _drop_redis_keys(stack)
+            shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: stop the benchmark; further ones are ignored until the stack is cleaned up."""
+    _ignore_interrupts()
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _ignore_interrupts() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _admin_and_token(stack: Stack) -> None:
