@@ -10,6 +10,8 @@ Goal: ≤ 1.5× the ideal time, and 20,000 measured.
 """
 from __future__ import annotations
 
+import time
+
 from stack import (
     Stack,
     clone_engine_instances,
@@ -19,7 +21,6 @@ from stack import (
     running_stack,
     seed_instances,
     size_parser,
-    wait_until,
 )
 
 LATENCY_MS = 20
@@ -32,11 +33,25 @@ def sync_all(stack: Stack, workflow_id: int, count: int) -> float:
         seed_instances(stack, workflow_id, count - have, shar_ids=clone_engine_instances(stack, count - have))
     stack.sql("UPDATE workflow_instances SET last_synced_at = NULL")
     stack.flask("shar", "queue", "sync")
-    wait_until(lambda: stack.scalar("SELECT count(*) FROM workflow_instances WHERE last_synced_at IS NULL") == 0,
-               timeout=3600, every=0.5, what=f"{count} instances synced")
+    _wait_for_all_synced(stack, count)
     # From the periodic sync job's creation to the last instance synced, both stamped by the app.
     return float(stack.scalar("SELECT extract(epoch FROM (SELECT max(last_synced_at) FROM workflow_instances) -"
                         " (SELECT max(created_at) FROM job_records WHERE job_type = 'periodic_sync'))"))
+
+
+def _wait_for_all_synced(stack: Stack, count: int, stall: float = 120.0) -> None:
+    """Until no instance is left unsynced; an error naming the job states if nothing moves for `stall` s."""
+    left, moved = count, time.monotonic()
+    while left:
+        time.sleep(0.5)
+        now_left = stack.scalar("SELECT count(*) FROM workflow_instances WHERE last_synced_at IS NULL")
+        if now_left < left:
+            left, moved = now_left, time.monotonic()
+        elif time.monotonic() - moved > stall:
+            states = stack.sql("SELECT job_type, state, count(*) FROM job_records WHERE job_type LIKE '%%sync%%'"
+                               " GROUP BY 1, 2 ORDER BY 1, 2")
+            raise RuntimeError(f"sync stalled: {left:,} of {count:,} instances not synced and nothing moved for "
+                               f"{stall:.0f} s; sync jobs by state: {states} (see the consumer's log)")
 
 
 def main() -> None:

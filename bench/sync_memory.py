@@ -17,10 +17,10 @@ def main() -> None:
     parser = size_parser(__doc__ or "")
     parser.add_argument("--workers", type=int, default=2, help="Huey workers on the sync consumer")
     args = parser.parse_args()
-    count = {"tiny": 200, "default": 5_000, "large": 20_000}[args.size]
+    warm, count = {"tiny": (20, 40), "default": (100, 5_000), "large": (100, 20_000)}[args.size]
     with running_stack(latency_ms=LATENCY_MS, workers=args.workers, consumers=("sync",)) as stack:
         workflow_id = create_workflow(stack)
-        sync_all(stack, workflow_id, 100)
+        sync_all(stack, workflow_id, warm)
         before = stack.memory_mib("consumer:sync")
         seconds = sync_all(stack, workflow_id, count)
         after = stack.memory_mib("consumer:sync")
