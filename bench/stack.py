@@ -325,7 +325,7 @@ def seed_instances(stack: Stack, workflow_id: int, count: int, *, status: str = 
     stack.sql("ANALYZE workflow_instances")
 
 
-# Each blurs to one shape (app.jobs.admin.error_shape), so 100,000 jobs make four groups.
+# Each blurs to one shape (app.jobs.errors.error_shape), so 100,000 jobs make four groups.
 ERRORS = ("SHAR answered 500: launch refused: variable 'amount' is missing (task {n})",
           "SHAR answered 503: connection to http://shar-{m}.internal:8080 timed out after 30.0 s",
           "instance {uuid} no longer exists",
@@ -336,15 +336,21 @@ def seed_failed_jobs(stack: Stack, count: int) -> None:
     """`count` failed launch jobs with four kinds of error, each with its own ids and numbers."""
     cases = " ".join(f"WHEN {i} THEN replace(replace(replace(%(e{i})s, '{{n}}', n::text), '{{m}}', (n %% 97)::text),"
                      f" '{{uuid}}', md5(n::text)::uuid::text)" for i in range(len(ERRORS)))
+    # The shape the runner stores when a job fails (app.jobs.errors.error_shape), one per kind.
+    from app.jobs.errors import error_shape
+
+    shapes = " ".join(f"WHEN {i} THEN %(s{i})s" for i in range(len(ERRORS)))
     stack.sql(
         "INSERT INTO job_records (job_type, queue, target_type, target_id, state, attempts, max_attempts, payload,"
-        " last_error, created_by, created_at, updated_at, finished_at) "
+        " last_error, error_shape, created_by, created_at, updated_at, finished_at) "
         f"SELECT 'launch_instance', %(queue)s, 'instance', md5(n::text), 'failed', 3, 3, '{{}}'::json,"
-        f" CASE n %% {len(ERRORS)} {cases} END, %(user)s,"
+        f" CASE n %% {len(ERRORS)} {cases} END, CASE n %% {len(ERRORS)} {shapes} END, %(user)s,"
         " now() - make_interval(secs => n), now() - make_interval(secs => n), now() - make_interval(secs => n) "
         "FROM generate_series(1, %(count)s) AS n",
         {"queue": stack.queues["instance"], "user": stack.admin_id, "count": count,
-         **{f"e{i}": text for i, text in enumerate(ERRORS)}})
+         **{f"e{i}": text for i, text in enumerate(ERRORS)},
+         **{f"s{i}": error_shape(text.format(n=7, m=7, uuid="3f2b6c1e-1111-2222-3333-444455556666"))
+            for i, text in enumerate(ERRORS)}})
     stack.sql("ANALYZE job_records")
 
 
