@@ -279,7 +279,7 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         "variables": untagged(answer.variables) or instance.variables,
     }
     if answer.status == "completed":
-        values = ending_values(instance, **values, current_activities=[], completed_at=now,
+        values = ending_values(instance, **{**values, "current_activities": []}, completed_at=now,
                                shar_completed_at=parse_shar_time(answer.completed_at))
         if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
             fire(instance_launched, instance, shar_response=answer.raw)
