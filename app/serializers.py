@@ -43,6 +43,9 @@ def instance_dict(instance: WorkflowInstance) -> dict[str, Any]:
         "completed_at": iso(instance.completed_at),
         "last_synced_at": iso(instance.last_synced_at),
         "duration_seconds": instance.duration_seconds,
+        "duration_clock": instance.duration_clock,
+        "shar_created_at": iso(instance.shar_created_at),
+        "shar_completed_at": iso(instance.shar_completed_at),
     }
 
 

@@ -32,7 +32,7 @@ shar_cli = SharGroup("shar", help="Operate sharboard: the stack, queues, SHAR, w
 
 
 def init_app(app: Flask) -> None:
-    from app.cli import operations, queue, stack, users, workflows  # noqa: F401  (registers their commands)
+    from app.cli import operations, queue, stack, untracked, users, workflows  # noqa: F401  (registers their commands)
 
     if "shar" not in app.cli.commands:
         app.cli.add_command(shar_cli)

@@ -5,6 +5,7 @@ from app.models.instance import WorkflowInstance
 from app.models.job_record import JobAttempt, JobRecord
 from app.models.notification import Notification
 from app.models.periodic import ConsumerHeartbeat, Lease, ScheduleRun, SharHealthCheck
+from app.models.shar_instance import UntrackedSharInstance
 from app.models.user import ROLES, ApiToken, User
 from app.models.webhook import WebhookDelivery
 from app.models.workflow import Workflow, WorkflowName
@@ -22,6 +23,7 @@ __all__ = [
     "Lease",
     "ScheduleRun",
     "SharHealthCheck",
+    "UntrackedSharInstance",
     "User",
     "WebhookDelivery",
     "Workflow",

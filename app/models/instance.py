@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -43,6 +43,14 @@ class WorkflowInstance(db.Model):
     launched_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]
+    # SHAR's own clock, as SHAR reported it (the launch answer, later syncs).
+    shar_created_at: Mapped[datetime | None]
+    shar_completed_at: Mapped[datetime | None]
+    # Set once, when the instance ends (app.services.durations): SHAR's two times when both are
+    # known, else ours (launched_at to completed_at); never negative. The clock says which,
+    # with "-clamped" when a negative difference was raised to 0.
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    duration_clock: Mapped[str | None] = mapped_column(String(24))
     # When status or current activities last changed: the stuck-instance detector reads it.
     progressed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -52,12 +60,6 @@ class WorkflowInstance(db.Model):
     @property
     def workflow_name(self) -> str:
         return self.workflow.name
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.launched_at and self.completed_at:
-            return (self.completed_at - self.launched_at).total_seconds()
-        return None
 
     def __repr__(self) -> str:
         return f"<WorkflowInstance {self.id} {self.status}>"

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, tuple_
 from app import json_input
 from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound
-from app.events import fire, instance_launch_failed, instance_launched
+from app.events import fire, instance_completed, instance_failed, instance_launch_failed, instance_launched
 from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
@@ -28,8 +28,10 @@ from app.services.access import (
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
+from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
+from app.services.durations import ending_values, parse_shar_time
 from app.services.workflows import latest_workflow
-from app.shar import current_client
+from app.shar import SharInstance, current_client
 from app.states import INSTANCE_STATUSES, TERMINAL, InstanceStatus, WorkflowStatus
 from app.status import change_status, record_activity
 
@@ -112,7 +114,8 @@ def cancel_instance(instance_id: str, *, actor: Actor) -> WorkflowInstance:
     require_writer(actor)
     before = instance.status
     audit(actor, "instance.cancel", "instance", instance.id, before={"status": before}, after={"status": "cancelled"})
-    if not change_status(instance, InstanceStatus.CANCELLED, message=f"cancelled by {actor.email}"):
+    if not change_status(instance, InstanceStatus.CANCELLED, message=f"cancelled by {actor.email}",
+                         **ending_values(instance, completed_at=utcnow())):
         raise Conflict(f"instance {instance.id} changed while cancelling; try again")
     return instance
 
@@ -273,21 +276,61 @@ def _instance(instance_id: str) -> WorkflowInstance:
 
 
 def launch_in_shar(instance_id: str) -> None:
-    """Launch the instance in SHAR; each request is counted before it is sent."""
+    """Launch the instance in SHAR, tagged with its id; each request is counted before it is sent.
+
+    A re-send (an earlier request's outcome is unknown) first asks SHAR for an instance carrying
+    this row's id and adopts it instead of launching a second one.
+    """
     instance = _instance(instance_id)
     if instance.status != InstanceStatus.LAUNCHING:
         return
+    client = current_client()
     if instance.launch_requests:
-        # The earlier request may have reached SHAR; say so rather than hide a possible duplicate.
+        found = sorted(client.instances_with_variable(CORRELATION_VARIABLE, instance.id),
+                       key=lambda i: (parse_shar_time(i.created_at) or datetime.max, i.id))
+        if found:
+            answer = found[0]
+            record_activity(instance, "launch_adopted",
+                            f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
+                            "the launch is not sent again", shar_instance_id=answer.id,
+                            launch_requests=instance.launch_requests,
+                            others=[i.id for i in found[1:]])
+            _apply_launch_answer(instance, answer)
+            return
+        # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
         record_activity(instance, "launch_resent",
-                        f"launch request {instance.launch_requests + 1} sent; an earlier request's outcome is unknown")
+                        f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
+                        "was found in SHAR")
     instance.launch_requests += 1
     db.session.commit()
-    answer = current_client().launch_instance(instance.workflow.name, instance.variables)
+    answer = client.launch_instance(instance.workflow.name, tagged(instance.variables, instance.id))
+    _apply_launch_answer(instance, answer)
+
+
+def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> None:
+    """Use the launch answer's status and times: an instance that ended during its launch ends
+    here, and its completion (or failure) event fires once, with the launch event."""
     now = utcnow()
-    if change_status(instance, InstanceStatus.RUNNING, shar_instance_id=answer.id, launched_at=now,
-                     last_synced_at=now, current_activities=list(answer.current_activities or ()),
-                     variables=answer.variables or instance.variables):
+    values: dict[str, Any] = {
+        "shar_instance_id": answer.id, "launched_at": now, "last_synced_at": now,
+        "shar_created_at": parse_shar_time(answer.created_at),
+        "current_activities": list(answer.current_activities or ()),
+        "variables": untagged(answer.variables) or instance.variables,
+    }
+    if answer.status == "completed":
+        values = ending_values(instance, **{**values, "current_activities": []}, completed_at=now,
+                               shar_completed_at=parse_shar_time(answer.completed_at))
+        if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
+            fire(instance_launched, instance, shar_response=answer.raw)
+            fire(instance_completed, instance)
+    elif answer.status == "failed":
+        error = answer.error or "SHAR reports the instance failed"
+        values = ending_values(instance, **values, completed_at=now, error=error,
+                               shar_completed_at=parse_shar_time(answer.completed_at))
+        if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", **values):
+            fire(instance_launched, instance, shar_response=answer.raw)
+            fire(instance_failed, instance, error_message=error)
+    elif change_status(instance, InstanceStatus.RUNNING, **values):
         fire(instance_launched, instance, shar_response=answer.raw)
 
 
@@ -300,8 +343,8 @@ def launch_failed(instance_id: str, error: str) -> None:
 def launch_retried(instance_id: str) -> None:
     instance = _instance(instance_id)
     if instance.status == InstanceStatus.FAILED:
-        change_status(instance, InstanceStatus.LAUNCHING, error=None, completed_at=None,
-                      message="retried by an operator")
+        change_status(instance, InstanceStatus.LAUNCHING, error=None, completed_at=None, duration_seconds=None,
+                      duration_clock=None, message="retried by an operator")
 
 
 def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
 
@@ -29,6 +29,8 @@ from app.services.access import find_instance, require_admin, require_writer
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
+from app.services.correlation import untagged
+from app.services.durations import ending_values, parse_shar_time
 from app.shar import SharError, current_client
 from app.states import OPEN_JOB_STATES, InstanceStatus
 from app.status import change_status
@@ -228,26 +230,32 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
     now = utcnow()
     activities = list(remote.current_activities) if remote.current_activities is not None \
         else list(instance.current_activities or ())
+    variables = untagged(remote.variables)
+    shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":
-        completed_at = _parse_time(remote.completed_at) or now
-        if change_status(instance, InstanceStatus.COMPLETED, variables=remote.variables, current_activities=[],
-                         last_synced_at=now, completed_at=completed_at):
+        values = ending_values(instance, variables=variables, current_activities=[], last_synced_at=now,
+                               completed_at=now, shar_created_at=shar_created_at,
+                               shar_completed_at=parse_shar_time(remote.completed_at))
+        if change_status(instance, InstanceStatus.COMPLETED, **values):
             fire(instance_completed, instance)
     elif remote.status == "failed":
         error = remote.error or "SHAR reports the instance failed"
-        if change_status(instance, InstanceStatus.FAILED, variables=remote.variables,
-                         current_activities=activities, last_synced_at=now, error=error):
+        values = ending_values(instance, variables=variables, current_activities=activities, last_synced_at=now,
+                               error=error, completed_at=now, shar_created_at=shar_created_at,
+                               shar_completed_at=parse_shar_time(remote.completed_at))
+        if change_status(instance, InstanceStatus.FAILED, **values):
             fire(instance_failed, instance, error_message=error)
     else:
-        _record_progress(instance, remote.variables, activities, now)
+        _record_progress(instance, variables, activities, now, shar_created_at)
     fire(instance_synced, instance, previous_status=previous, new_status=instance.status,
          callback_url=callback_url)
     return instance.status
 
 
-def _record_progress(instance: WorkflowInstance, variables: dict, activities: list[str], now: datetime) -> None:
+def _record_progress(instance: WorkflowInstance, variables: dict, activities: list[str], now: datetime,
+                     shar_created_at: datetime | None = None) -> None:
     values: dict[str, object] = {"variables": variables or instance.variables, "last_synced_at": now,
-                                 "current_activities": activities}
+                                 "current_activities": activities, "shar_created_at": shar_created_at}
     if activities != list(instance.current_activities or ()):
         values["progressed_at"] = values["updated_at"] = now
     # Only while still running: a racing sync may have completed it meanwhile.
@@ -256,14 +264,3 @@ def _record_progress(instance: WorkflowInstance, variables: dict, activities: li
                        .values(**values).execution_options(synchronize_session=False))
     db.session.commit()
     db.session.refresh(instance)
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 time from SHAR as naive UTC; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed

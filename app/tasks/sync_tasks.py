@@ -4,7 +4,7 @@ from __future__ import annotations
 from app.config import current_settings
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobRecord
-from app.services import sync
+from app.services import sync, untracked
 
 
 def sync_instance(job: JobRecord) -> None:
@@ -28,8 +28,13 @@ def cleanup(job: JobRecord) -> None:
     job.payload = {**job.payload, "deleted": sync.daily_cleanup(days, statuses)}
 
 
+def scan_shar_instances(job: JobRecord) -> None:
+    job.payload = {**job.payload, **untracked.scan_shar_instances()}
+
+
 SPECS = (
     JobSpec("sync_instance", "shar_sync_queue", 2, (5, 15), 120, sync_instance, on_failure=sync_failed),
     JobSpec("periodic_sync", "shar_sync_queue", 1, (), 120, periodic_sync),
     JobSpec("cleanup", "shar_sync_queue", 1, (), 300, cleanup),
+    JobSpec("scan_shar_instances", "shar_sync_queue", 2, (5, 15), 120, scan_shar_instances),
 )

@@ -214,7 +214,8 @@ def test_statistics_average_duration_and_success_rate_in_sql(api) -> None:
     rows = [("completed", 10), ("completed", 30), ("failed", 5), ("running", None)]
     for status, seconds in rows:
         instance = WorkflowInstance(workflow_id=workflow_id, status=status, variables={}, launched_at=now,
-                                    completed_at=now + timedelta(seconds=seconds) if seconds else None)
+                                    completed_at=now + timedelta(seconds=seconds) if seconds else None,
+                                    duration_seconds=seconds, duration_clock="sharboard" if seconds else None)
         db.session.add(instance)
     db.session.commit()
     admin = api.as_role("admin")  # the rows belong to no user: only an admin (or viewer) counts them

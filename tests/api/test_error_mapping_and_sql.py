@@ -11,6 +11,7 @@ from app.api.errors import _service_error
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance
 from app.models._base import utcnow
+from app.services.durations import measure
 from app.services.statistics import instance_statistics, statistics_by_workflow_name
 from tests.support.databases import pg_available, postgres_database
 from tests.support.stack import build_app
@@ -44,8 +45,11 @@ def _fill_and_measure() -> tuple[dict, dict]:
     db.session.flush()
     for status, seconds, flow in (("completed", 10, 0), ("completed", 30, 0), ("failed", 5, 0),
                                   ("running", None, 0), ("completed", 4, 1)):
+        completed_at = now + timedelta(seconds=seconds) if seconds else None
+        duration, clock = measure(shar_created_at=None, shar_completed_at=None, launched_at=now,
+                                  completed_at=completed_at)
         db.session.add(WorkflowInstance(workflow_id=flows[flow].id, status=status, variables={}, launched_at=now,
-                                        completed_at=now + timedelta(seconds=seconds) if seconds else None))
+                                        completed_at=completed_at, duration_seconds=duration, duration_clock=clock))
     db.session.commit()
     return instance_statistics(), statistics_by_workflow_name(["A", "B", "Empty"])
 

@@ -1,12 +1,15 @@
 """Nothing is lost: a worker killed mid-job, the periodic sync, and the scheduler's single runs."""
 from __future__ import annotations
 
+import threading
+
 import httpx
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.jobs.reconcile import reconcile
-from app.models import JobAttempt, JobRecord, Lease
+from app.models import JobAttempt, JobRecord, Lease, WorkflowInstance
+from app.services.correlation import CORRELATION_VARIABLE
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
@@ -32,27 +35,55 @@ def test_worker_killed_mid_job_is_recovered_and_visible(app, processes, shar) ->
     assert refresh(job).attempts == 2
 
 
-def test_launch_resent_after_unknown_outcome_is_recorded(app, processes, shar) -> None:
+class _LatencyThatSignals(int):
+    """sharlite's latency setting that also tells the test when a launch request has arrived."""
+
+    def __new__(cls, value: int, arrived: threading.Event) -> _LatencyThatSignals:
+        made = super().__new__(cls, value)
+        made.arrived = arrived  # type: ignore[attr-defined]
+        return made
+
+    def __bool__(self) -> bool:
+        from flask import request
+
+        if request.method == "POST" and request.path.endswith("/instances"):
+            self.arrived.set()  # type: ignore[attr-defined]
+        return True
+
+
+def test_launch_killed_mid_request_is_adopted_not_sent_twice(app, processes, shar) -> None:
+    """The worker dies while SHAR is still making the instance: the retry finds it by the
+    correlation variable and adopts it. One SHAR instance, one row (issue 9, item 5)."""
     user = make_user()
     processes.start_consumers()
     workflow = create_workflow("Twice", bpmn("user_task"), actor=user).workflow
-    wait_until(lambda: refresh(workflow).status == "active", what="workflow active")
-    shar.set_faults(latency_ms=4000)
+    wait_until(lambda: refresh(workflow).status == "active", timeout=60, what="workflow active")
+    arrived = threading.Event()
+    shar.faults.latency_ms = _LatencyThatSignals(4000, arrived)
     instance = launch_instance("Twice", {}, actor=user).instance
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
-    wait_until(lambda: refresh(instance).launch_requests == 1, what="the launch request to be counted")
+    # Kill only once SHAR holds the request (inside the injected latency): it will make the instance.
+    assert arrived.wait(60), "the launch request never reached SHAR"
+    assert refresh(instance).launch_requests == 1
     processes.kill(next(name for name in processes.procs if "instances" in name))
     shar.set_faults(latency_ms=0)
     wait_until(lambda: reconcile().interrupted, timeout=25, interval=1.0, what="the reconciler")
     processes.start_consumers()
-    wait_until(lambda: refresh(instance).status == "running", what="the relaunched instance")
+    wait_until(lambda: refresh(instance).status == "running", timeout=60, what="the adopted instance")
     instance = refresh(instance)
-    assert instance.launch_requests == 2
+    assert instance.launch_requests == 1  # the re-send found the first request's instance instead
+    assert refresh(job).attempts == 2
+    in_shar = [i["id"] for i in httpx.get(f"{shar.url}/api/v1/instances").json()
+               if i["variables"].get(CORRELATION_VARIABLE) == instance.id]
+    assert in_shar == [instance.shar_instance_id]
+    launches = [e for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
+                if e["method"] == "POST" and e["path"].endswith("/Twice/instances")]
+    assert len(launches) == 1
+    assert db.session.scalar(select(func.count()).select_from(WorkflowInstance)) == 1
     from app.models import ActivityEvent
 
     kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id))]
-    assert "launch_resent" in kinds
-    assert refresh(job).attempts == 2
+    assert "launch_adopted" in kinds and "launch_resent" not in kinds
 
 
 def test_periodic_sync_completes_instances_and_never_overlaps(make_app, processes, shar) -> None:

@@ -18,6 +18,7 @@ from app.models import (
     ApiToken,
     AuditEntry,
     JobRecord,
+    UntrackedSharInstance,
     User,
     WebhookDelivery,
     WorkflowInstance,
@@ -70,7 +71,10 @@ def world(app: Flask) -> World:
                                target_type="instance", target_id=instance.id, state="failed")
     ended = WorkflowInstance(workflow=instance.workflow, status="completed", created_by=users["ann"].id,
                              completed_at=utcnow() - timedelta(days=90))
-    db.session.add_all([failed, delivery, ended])
+    # What a scan of SHAR found that no row tracks: for the adopt and ignore actions.
+    strays = [UntrackedSharInstance(shar_instance_id=f"stray-{n}", workflow_name="Flow", status="running",
+                                    variables={}) for n in (1, 2)]
+    db.session.add_all([failed, delivery, ended, *strays])
     db.session.commit()
     tokens = {}
     for name, user in users.items():
@@ -129,6 +133,10 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
     ("token.revoke", "admin", "ann", 403,
      lambda w: (f"/admin/tokens/{w.bob.tokens[0].id}/revoke", {})),
     ("webhook.replay", "admin", "ann", 403, lambda w: (f"/admin/webhooks/{w.delivery_id}/replay", {})),
+    ("shar_instance.scan", "admin", "ann", 403, lambda w: ("/admin/shar-instances/scan", {})),
+    ("shar_instance.adopt", "admin", "ann", 403,
+     lambda w: ("/admin/shar-instances/stray-1/adopt", {"workflow_name": "Flow"})),
+    ("shar_instance.ignore", "admin", "viewer", 403, lambda w: ("/admin/shar-instances/stray-2/ignore", {})),
 ]
 
 
@@ -209,6 +217,9 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("instance.sync_many", lambda w, tmp: ["sync", "--force"]),
     ("instance.cleanup", lambda w, tmp: ["cleanup", "--days", "30", "--force"]),
     ("queue.periodic_sync", lambda w, tmp: ["queue", "sync"]),
+    ("shar_instance.scan", lambda w, tmp: ["untracked", "scan"]),
+    ("shar_instance.adopt", lambda w, tmp: ["untracked", "adopt", "stray-1", "--workflow", "Flow"]),
+    ("shar_instance.ignore", lambda w, tmp: ["untracked", "ignore", "stray-2"]),
 ]
 
 

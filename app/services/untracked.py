@@ -1,0 +1,167 @@
+"""SHAR instances the dashboard does not track, for admins: a scan of SHAR's list finds them,
+an admin adopts one (a row now tracks it) or ignores it (remembered, never listed again).
+
+An instance is untracked when no row has its SHAR id and its correlation variable does not
+name a row still being launched (that launch's job adopts it). One whose correlation variable
+names a row that tracks another SHAR instance is a duplicate launch, listed as such.
+Web requests never call SHAR: the scan is a job; the page shows what the last scan found.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from app.errors import Conflict, InvalidInput, NotFound
+from app.extensions import db
+from app.jobs.dispatch import submit
+from app.models import JobRecord, UntrackedSharInstance, WorkflowInstance
+from app.models._base import utcnow
+from app.services.access import require_admin
+from app.services.actors import Actor
+from app.services.audit import audit
+from app.services.correlation import correlation_of, untagged
+from app.services.durations import measure, parse_shar_time
+from app.services.workflows import latest_workflow
+from app.shar import current_client
+from app.states import InstanceStatus
+from app.status import record_activity
+
+SCAN = "scan_shar_instances"
+ADOPTED, IGNORED = "adopted", "ignored"
+_STATUS = {"running": InstanceStatus.RUNNING, "completed": InstanceStatus.COMPLETED,
+           "failed": InstanceStatus.FAILED}
+
+
+@dataclass(frozen=True)
+class UntrackedPage:
+    items: list[UntrackedSharInstance]
+    ignored: int
+    last_scan: JobRecord | None
+
+
+# -- operations ------------------------------------------------------------------------
+
+def untracked_page(*, actor: Actor) -> UntrackedPage:
+    """What the last scan found that waits for a decision, oldest first."""
+    require_admin(actor)
+    row = UntrackedSharInstance
+    items = list(db.session.scalars(select(row).where(row.decision.is_(None))
+                                    .order_by(row.first_seen_at, row.shar_instance_id)))
+    ignored = len(db.session.scalars(select(UntrackedSharInstance.shar_instance_id)
+                                     .where(UntrackedSharInstance.decision == IGNORED)).all())
+    last_scan = db.session.scalars(select(JobRecord).where(JobRecord.job_type == SCAN)
+                                   .order_by(JobRecord.id.desc()).limit(1)).first()
+    return UntrackedPage(items, ignored, last_scan)
+
+
+def request_scan(*, actor: Actor) -> JobRecord:
+    """Queue a scan of SHAR's instance list (the list call is SHAR's; a job makes it)."""
+    require_admin(actor)
+    audit(actor, "shar_instance.scan", "job", SCAN)
+    return submit(SCAN, target_type="system", target_id=SCAN, created_by=actor.id)
+
+
+def adopt_shar_instance(shar_instance_id: str, workflow_name: str, *, actor: Actor) -> WorkflowInstance:
+    """Track an untracked SHAR instance as an instance of `workflow_name` (its newest version)."""
+    require_admin(actor)
+    entry = _open_entry(shar_instance_id)
+    workflow_name = (workflow_name or "").strip()
+    if not workflow_name:
+        raise InvalidInput.field("workflow_name", "name the workflow the instance belongs to")
+    workflow = latest_workflow(workflow_name)
+    if workflow is None:
+        raise NotFound(f"no workflow named {workflow_name!r}")
+    if db.session.scalar(select(WorkflowInstance.id).where(WorkflowInstance.shar_instance_id == shar_instance_id)):
+        raise Conflict(f"SHAR instance {shar_instance_id} is already tracked")
+    now = utcnow()
+    status = _STATUS.get(entry.status, InstanceStatus.RUNNING)
+    ended = status != InstanceStatus.RUNNING
+    seconds, clock = measure(shar_created_at=entry.shar_created_at, shar_completed_at=entry.shar_completed_at,
+                             launched_at=None, completed_at=None) if ended else (None, None)
+    instance = WorkflowInstance(workflow=workflow, status=status, shar_instance_id=shar_instance_id,
+                                variables=untagged(entry.variables), created_by=actor.id, launch_requests=0,
+                                launched_at=now, last_synced_at=entry.last_seen_at,
+                                shar_created_at=entry.shar_created_at, shar_completed_at=entry.shar_completed_at,
+                                completed_at=now if ended else None, duration_seconds=seconds, duration_clock=clock)
+    db.session.add(instance)
+    db.session.flush()
+    record_activity(instance, "adopted", f"SHAR instance {shar_instance_id} adopted by {actor.email} as an "
+                    f"instance of {workflow.name} v{workflow.version}", shar_instance_id=shar_instance_id,
+                    shar_status=entry.status, by=actor.email)
+    entry.decision, entry.decided_by, entry.decided_at, entry.instance_id = ADOPTED, actor.id, now, instance.id
+    audit(actor, "shar_instance.adopt", "shar_instance", shar_instance_id,
+          after={"instance_id": instance.id, "workflow": workflow.name, "version": workflow.version,
+                 "status": str(status)})
+    db.session.commit()
+    if status == InstanceStatus.RUNNING:
+        from app.services.sync import submit_sync
+
+        submit_sync(instance)  # read its current state from SHAR at once
+    return instance
+
+
+def ignore_shar_instance(shar_instance_id: str, *, actor: Actor) -> UntrackedSharInstance:
+    """Never list this SHAR instance again (remembered across scans)."""
+    require_admin(actor)
+    entry = _open_entry(shar_instance_id)
+    entry.decision, entry.decided_by, entry.decided_at = IGNORED, actor.id, utcnow()
+    audit(actor, "shar_instance.ignore", "shar_instance", shar_instance_id,
+          after={"workflow_name": entry.workflow_name, "status": entry.status})
+    db.session.commit()
+    return entry
+
+
+def _open_entry(shar_instance_id: str) -> UntrackedSharInstance:
+    entry = db.session.get(UntrackedSharInstance, shar_instance_id)
+    if entry is None:
+        raise NotFound(f"no untracked SHAR instance {shar_instance_id}")
+    if entry.decision is not None:
+        raise Conflict(f"SHAR instance {shar_instance_id} was already {entry.decision}")
+    return entry
+
+
+# -- the work of the job (app.tasks calls this) -----------------------------------------
+
+def scan_shar_instances() -> dict[str, int]:
+    """Read SHAR's instance list and record the instances no row tracks; returns counts."""
+    remote = current_client().list_instances()
+    ids = [r.id for r in remote]
+    tracked: set[str] = set()
+    for start in range(0, len(ids), 500):
+        tracked.update(db.session.scalars(select(WorkflowInstance.shar_instance_id).where(
+            WorkflowInstance.shar_instance_id.in_(ids[start:start + 500]))))
+    correlated = {c for c in (correlation_of(r.variables) for r in remote) if c}
+    launching: set[str] = set()
+    for chunk in _chunks(sorted(correlated)):
+        launching.update(db.session.scalars(select(WorkflowInstance.id).where(
+            WorkflowInstance.id.in_(chunk), WorkflowInstance.status == InstanceStatus.LAUNCHING)))
+    now = utcnow()
+    untracked: set[str] = set()
+    for item in remote:
+        if item.id in tracked or correlation_of(item.variables) in launching:
+            continue
+        untracked.add(item.id)
+        entry = db.session.get(UntrackedSharInstance, item.id)
+        if entry is None:
+            entry = UntrackedSharInstance(shar_instance_id=item.id, first_seen_at=now)
+            db.session.add(entry)
+        entry.last_seen_at = now
+        if entry.decision is None:
+            entry.workflow_name, entry.status = item.workflow_name, item.status
+            entry.variables = item.variables
+            entry.correlation_id = correlation_of(item.variables)
+            entry.shar_created_at = parse_shar_time(item.created_at)
+            entry.shar_completed_at = parse_shar_time(item.completed_at)
+    # What waits for a decision but is tracked now, or gone from SHAR, is no longer listed.
+    open_ids = set(db.session.scalars(select(UntrackedSharInstance.shar_instance_id)
+                                      .where(UntrackedSharInstance.decision.is_(None))))
+    stale = sorted(open_ids - untracked)
+    for chunk in _chunks(stale):
+        db.session.execute(delete(UntrackedSharInstance).where(UntrackedSharInstance.shar_instance_id.in_(chunk)))
+    db.session.commit()
+    return {"listed": len(remote), "untracked": len(untracked), "dropped": len(stale)}
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i:i + size] for i in range(0, len(values), size)]

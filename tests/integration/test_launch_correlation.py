@@ -1,0 +1,126 @@
+"""No duplicate launches (issue 9, item 5): every launch carries the row's id to SHAR; a re-send
+first looks for it and adopts what it finds; SHAR instances no row tracks are listed for
+admins, who adopt or ignore them (pages and CLI, one audit entry each)."""
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ActivityEvent, AuditEntry, UntrackedSharInstance, WorkflowInstance
+from app.services import untracked
+from app.services.correlation import CORRELATION_VARIABLE
+from app.services.instances import launch_in_shar, launch_instance
+from app.services.workflows import create_workflow
+from tests.support.factories import bpmn, make_user, refresh
+from tests.support.web import Browser
+
+PASSWORD = "correct-horse-1"
+
+
+def _placeholder(name: str, user) -> WorkflowInstance:  # type: ignore[no-untyped-def]
+    """A launching row whose first launch request went out and was never answered."""
+    instance = launch_instance(name, {"n": 1}, actor=user).instance  # queued; no consumer runs in these tests
+    instance.launch_requests = 1
+    db.session.commit()
+    return instance
+
+
+def _kinds(instance: WorkflowInstance) -> list[str]:
+    return [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id))]
+
+
+def _launch_posts(shar, name: str) -> int:  # type: ignore[no-untyped-def]
+    return len([e for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
+                if e["method"] == "POST" and e["path"] == f"/api/v1/workflows/{name}/instances"])
+
+
+def _audits(action: str) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
+
+
+def test_a_resend_adopts_the_instance_an_earlier_request_made(app, shar) -> None:
+    user = make_user()
+    create_workflow("Adopts", bpmn("user_task"), actor=user, async_=False)
+    instance = _placeholder("Adopts", user)
+    made = httpx.post(f"{shar.url}/api/v1/workflows/Adopts/instances",
+                      json={"workflow_name": "Adopts", "variables": {"n": 1, CORRELATION_VARIABLE: instance.id}}).json()
+    httpx.delete(f"{shar.url}/_sharlite/requests")
+    launch_in_shar(instance.id)
+    instance = refresh(instance)
+    assert (instance.status, instance.shar_instance_id, instance.launch_requests) == ("running", made["id"], 1)
+    assert _launch_posts(shar, "Adopts") == 0
+    assert "launch_adopted" in _kinds(instance) and "launch_resent" not in _kinds(instance)
+    assert instance.variables == {"n": 1}
+
+
+def test_a_resend_with_nothing_in_shar_is_sent_tagged_and_recorded(app, shar) -> None:
+    user = make_user()
+    create_workflow("Resends", bpmn("user_task"), actor=user, async_=False)
+    instance = _placeholder("Resends", user)
+    launch_in_shar(instance.id)
+    instance = refresh(instance)
+    assert (instance.status, instance.launch_requests) == ("running", 2)
+    assert _launch_posts(shar, "Resends") == 1
+    assert "launch_resent" in _kinds(instance)
+    remote = httpx.get(f"{shar.url}/api/v1/instances/{instance.shar_instance_id}").json()
+    assert remote["variables"][CORRELATION_VARIABLE] == instance.id
+
+
+def test_untracked_instances_are_listed_and_adopted_or_ignored_by_admins_only(app, shar) -> None:
+    admin = make_user("admin@example.com", "admin", PASSWORD)
+    make_user("ann@example.com", "user", PASSWORD)
+    create_workflow("Stray", bpmn("user_task"), actor=admin, async_=False)
+    tracked = launch_instance("Stray", {}, actor=admin, async_=False).instance
+    strays = [httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances",
+                         json={"workflow_name": "Stray", "variables": {"k": k}}).json()["id"] for k in (1, 2)]
+    # A duplicate of the tracked row (its correlation variable names it): listed, marked as such.
+    duplicate = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
+        "workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: tracked.id}}).json()["id"]
+    # One still being launched: its own job adopts it, so it is not listed.
+    in_flight = _placeholder("Stray", admin)
+    pending = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
+        "workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: in_flight.id}}).json()["id"]
+
+    untracked.scan_shar_instances()  # the scan job's work
+    listed = {u.shar_instance_id: u for u in db.session.scalars(select(UntrackedSharInstance))}
+    assert set(strays) | {duplicate} <= set(listed)
+    assert tracked.shar_instance_id not in listed and pending not in listed
+    assert listed[duplicate].correlation_id == tracked.id
+
+    ann = Browser(app, "ann@example.com", PASSWORD)
+    assert ann.get("/admin/shar-instances").status_code == 403
+    assert ann.post(f"/admin/shar-instances/{strays[0]}/adopt", {"workflow_name": "Stray"}).status_code == 403
+    assert _audits("shar_instance.adopt") == 0
+
+    web = Browser(app, "admin@example.com", PASSWORD)
+    page = web.get("/admin/shar-instances").get_data(as_text=True)
+    assert f'data-shar-id="{strays[0]}"' in page and f'data-shar-id="{strays[1]}"' in page
+    assert "a duplicate launch of instance" in page
+    assert "Untracked SHAR instances" in web.get("/admin/queues").get_data(as_text=True)
+    done = web.post(f"/admin/shar-instances/{strays[0]}/adopt", {"workflow_name": "Stray"})
+    assert done.status_code == 302
+    assert _audits("shar_instance.adopt") == 1
+    adopted = db.session.scalars(select(WorkflowInstance).where(WorkflowInstance.shar_instance_id == strays[0])).one()
+    assert (adopted.status, adopted.workflow.name, adopted.variables) == ("running", "Stray", {"k": 1})
+    assert "adopted" in _kinds(adopted)
+
+    cli = app.test_cli_runner()
+    result = cli.invoke(args=["shar", "untracked", "ignore", strays[1]])
+    assert result.exit_code == 0, result.output
+    assert _audits("shar_instance.ignore") == 1
+    again = cli.invoke(args=["shar", "untracked", "ignore", strays[1]])
+    assert again.exit_code == 1 and "already ignored" in again.output
+    assert _audits("shar_instance.ignore") == 1
+    adopt_cli = cli.invoke(args=["shar", "untracked", "adopt", duplicate, "--workflow", "Nope"])
+    assert adopt_cli.exit_code == 1 and "no workflow named" in adopt_cli.output
+
+    # A later scan lists neither again: one is tracked, the other remembered as ignored.
+    untracked.scan_shar_instances()
+    db.session.expire_all()
+    page = web.get("/admin/shar-instances").get_data(as_text=True)
+    assert f'data-shar-id="{strays[0]}"' not in page and f'data-shar-id="{strays[1]}"' not in page
+    assert f'data-shar-id="{duplicate}"' in page
+    listing = cli.invoke(args=["shar", "untracked", "list", "--format", "json"])
+    assert listing.exit_code == 0 and duplicate in listing.output and strays[1] not in listing.output
