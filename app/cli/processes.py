@@ -60,9 +60,14 @@ class ProcessGroup:
             return 0
         return exited.returncode if exited.returncode and exited.returncode > 0 else 1
 
-    def stop(self, timeout: float = 5.0) -> int:
-        """SIGINT (graceful: jobs finish), then SIGTERM, then SIGKILL, to each child's whole group."""
-        for sig, grace in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    def stop(self, timeout: float = 5.0, *, graceful: bool = True) -> int:
+        """SIGINT (graceful: jobs finish), then SIGTERM, then SIGKILL, to each child's whole group.
+
+        `graceful=False` begins with SIGTERM: for children still starting, which have no job to
+        finish and which a SIGINT would interrupt mid-import with a traceback.
+        """
+        steps = ((signal.SIGINT, timeout),) if graceful else ()
+        for sig, grace in (*steps, (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             alive = [p for p in self.children.values() if _group_alive(p)]
             if not alive:
                 break

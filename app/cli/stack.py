@@ -49,7 +49,7 @@ def up(workers: int) -> None:
         code = group.wait()
     except Interrupted:  # asked to stop while starting: stop what started, and that is success
         _ignore_stop_signals()
-        group.stop()
+        group.stop(graceful=False)
         click.echo("stopped")
         code = 0
     except BaseException as exc:  # never leave children running behind a failed start

@@ -111,3 +111,24 @@ def _processes_started_for(instance_dir: Path) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path, sig) -> None:
+    web, engine = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
+    env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
+                "LOG_LEVEL": "WARNING"})
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        # Start-up is under way once `up` has children, and over once the web app answers.
+        wait_until(lambda: len(_processes_started_for(tmp_path)) > 1, timeout=60, interval=0.02,
+                   what="up to start its children")
+        assert not _answers(f"http://127.0.0.1:{web}/healthz")
+    finally:
+        os.kill(proc.pid, sig)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "error:" not in output and "Traceback" not in output, output
+    wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
