@@ -8,7 +8,7 @@ import signal
 import time
 from pathlib import Path
 
-MARKER = "SHARBOARD_TEST_SESSION"
+MARKER = "PYTEST_SHARBOARD_SESSION"  # not SHAR*: test env filters drop SHAR* variables
 
 
 def marked_processes(value: str) -> dict[int, str]:
