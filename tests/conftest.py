@@ -1,6 +1,8 @@
 """Fixtures shared by every test: real SHAR engine, SMTP server, Redis queues, apps on their own databases."""
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ import httpx
 import pytest
 from flask import Flask
 
+from tests.support import leaks
 from tests.support.servers import SmtpSink, WebhookReceiver
 from tests.support.stack import (
     REDIS_URL,
@@ -17,6 +20,46 @@ from tests.support.stack import (
     settings_env,
     unique_queues,
 )
+
+
+# -- nothing left running ----------------------------------------------------------------
+# Every process the suite starts inherits this marker; after each test none may be left.
+_LEAKED: list[str] = []
+# How long a test's processes may take to go after its teardown (a consumer finishing a
+# job on SIGINT, then SIGTERM, then SIGKILL of its group: Processes.stop's own budget).
+LEAK_GRACE = float(os.environ.get("SHARBOARD_LEAK_GRACE", "20"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ[leaks.MARKER] = f"{uuid.uuid4().hex}-{os.getpid()}"
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Autouse, so set up first and torn down last: after every other fixture of the test has
+    stopped what it started, any marked process still alive is a leak. It is killed (so one
+    leak does not spread to later tests) and the session fails at its end."""
+    yield
+    survivors = leaks.wait_for_none(os.environ[leaks.MARKER], LEAK_GRACE)
+    if survivors:
+        leaks.kill_all(survivors)
+        _LEAKED.extend(f"{request.node.nodeid}: pid {pid} {cmd}" for pid, cmd in survivors.items())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    survivors = leaks.wait_for_none(os.environ[leaks.MARKER], 5.0)
+    if survivors:
+        leaks.kill_all(survivors)
+        _LEAKED.extend(f"(end of session): pid {pid} {cmd}" for pid, cmd in survivors.items())
+    if _LEAKED:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _LEAKED:
+        terminalreporter.section("processes left running by tests (killed; the run fails)", red=True)
+        for line in _LEAKED:
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")

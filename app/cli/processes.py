@@ -29,31 +29,45 @@ class ProcessGroup:
         logger.info("started", extra={"child": name, "pid": self.children[name].pid})
 
     def wait(self) -> int:
-        """Block until a child exits or we get SIGINT/SIGTERM; then stop the rest."""
-        stopping = False
+        """Block until a child exits or we get SIGINT/SIGTERM; then stop the rest.
+
+        Returns 0 when a signal asked us to stop (what the children answer to being stopped
+        is not a failure), else the exit code of the child that stopped by itself (1 when it
+        ended with 0 or by a signal). The handlers stay in place while the children are being
+        stopped: a second Ctrl-C or a SIGTERM then must not kill us half way and orphan them.
+        """
+        received: list[int] = []
 
         def _stop(signum: int, frame: object) -> None:
-            nonlocal stopping
-            stopping = True
+            received.append(signum)
 
         previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        exited: subprocess.Popen[bytes] | None = None
         try:
-            while not stopping:
+            while not received and exited is None:
                 for name, proc in self.children.items():
                     if proc.poll() is not None:
                         print(f"{name} exited with code {proc.returncode}; stopping the others", file=sys.stderr)
-                        stopping = True
+                        exited = proc
                         break
-                time.sleep(0.5)
+                else:
+                    time.sleep(0.2)
+            self.stop()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            code = self.stop()
-        return code
+        if exited is None:
+            return 0
+        return exited.returncode if exited.returncode and exited.returncode > 0 else 1
 
-    def stop(self, timeout: float = 5.0) -> int:
-        """SIGINT (graceful: jobs finish), then SIGTERM, then SIGKILL, to each child's whole group."""
-        for sig, grace in ((signal.SIGINT, timeout), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    def stop(self, timeout: float = 5.0, *, graceful: bool = True) -> int:
+        """SIGINT (graceful: jobs finish), then SIGTERM, then SIGKILL, to each child's whole group.
+
+        `graceful=False` begins with SIGTERM: for children still starting, which have no job to
+        finish and which a SIGINT would interrupt mid-import with a traceback.
+        """
+        steps = ((signal.SIGINT, timeout),) if graceful else ()
+        for sig, grace in (*steps, (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
             alive = [p for p in self.children.values() if _group_alive(p)]
             if not alive:
                 break

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,10 @@ def up(workers: int | None) -> None:
     migrate_database()
     _first_admin(settings)
     group = ProcessGroup()
+    # Until group.wait() takes over, SIGINT and SIGTERM stop the start-up itself: without
+    # this, a SIGTERM would kill us and leave the children already started running.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupted)
     try:
         if settings.uses_local_shar:
             group.start("shar-engine", engine_command(settings))
@@ -38,12 +43,33 @@ def up(workers: int | None) -> None:
         if settings.uses_local_shar:
             _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
         _wait_for(f"http://127.0.0.1:{settings.port}/healthz", "web app")
+        click.echo(f"sharboard is up on http://localhost:{settings.port}  (SHAR: {settings.shar_url()}); "
+                   "Ctrl-C stops everything")
+        code = group.wait()
+    except Interrupted:  # asked to stop while starting: stop what started, and that is success
+        _ignore_stop_signals()
+        group.stop(graceful=False)
+        click.echo("stopped")
+        code = 0
     except BaseException as exc:  # never leave children running behind a failed start
+        _ignore_stop_signals()
         group.stop()
         fail(str(exc) or exc.__class__.__name__)
-    click.echo(f"sharboard is up on http://localhost:{settings.port}  (SHAR: {settings.shar_url()}); "
-               "Ctrl-C stops everything")
-    raise SystemExit(group.wait())
+    _ignore_stop_signals()
+    raise SystemExit(code)
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived while `up` was starting the stack."""
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _ignore_stop_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def default_workers() -> int:

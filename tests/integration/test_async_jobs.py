@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from typing import Any
 
 import httpx
@@ -34,6 +33,17 @@ def _status(row: Any) -> str:
 def _shar_requests(shar: Any, method: str, path_part: str) -> list[dict[str, Any]]:
     log = httpx.get(f"{shar.url}/_sharlite/requests").json()
     return [r for r in log if r["method"] == method and path_part in r["path"]]
+
+
+def _jobs(job_type: str) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(db.func.count()).select_from(JobRecord).where(JobRecord.job_type == job_type))
+
+
+def _all_ended(job_type: str) -> bool:
+    db.session.expire_all()
+    return not db.session.scalars(select(JobRecord).where(
+        JobRecord.job_type == job_type, JobRecord.state.in_(("queued", "running", "retrying")))).first()
 
 
 def _active_workflow(name: str, user: Any) -> Any:
@@ -71,7 +81,8 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
     # The completed event fires right after the status is committed: wait for its listener.
     notes = wait_until(lambda: db.session.scalars(select(Notification).where(
         Notification.target_id == instance.id)).all(), what="the completion notification")
-    time.sleep(0.5)
+    # Nothing more happens: every sync of it has ended (their listeners ran in the same jobs).
+    wait_until(lambda: _all_ended("sync_instance"), what="every sync to end")
     assert [n.kind for n in db.session.scalars(select(Notification).where(
         Notification.target_id == instance.id))] == ["instance_completed"] == [n.kind for n in notes]
     wait_until(lambda: smtp.messages, what="the completion email")
@@ -249,7 +260,9 @@ def test_racing_syncs_give_one_completion_notice(app, processes, shar, smtp) -> 
     notes = db.session.scalars(select(Notification).where(Notification.target_id == instance.id)).all()
     assert len(notes) == 1
     wait_until(lambda: smtp.messages, what="the email")
-    time.sleep(1.0)
+    # Nothing more happens: every e-mail job has ended, and there was one.
+    wait_until(lambda: _all_ended("send_email"), what="every e-mail job to end")
+    assert _jobs("send_email") == 1
     assert len(smtp.messages) == 1
     completed = db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id,
                                                                ActivityEvent.kind == "status_completed")).all()

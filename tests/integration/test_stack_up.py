@@ -5,10 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.servers import free_port, wait_until
 from tests.support.stack import REPO
@@ -39,9 +39,63 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         os.killpg(proc.pid, signal.SIGINT)
         output, _ = proc.communicate(timeout=40)
     assert "created admin boss@example.com with password" in output
-    time.sleep(0.5)
+    assert proc.returncode == 0 and "error:" not in output, output
+    # `up` returns once every child has been stopped: nothing may answer any more.
     assert not _answers(f"http://127.0.0.1:{web}/healthz")
     assert not _answers(f"http://127.0.0.1:{engine}/health")
+    wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signal(tmp_path: Path, sig) -> None:
+    """A job submitted to the stack's database completes through `up`'s own consumers and
+    engine; its scheduler ticks; SIGINT (Ctrl-C) or SIGTERM (a supervisor) stops it all with 0."""
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.config import Settings
+    from app.extensions import db
+    from app.models import JobRecord, ScheduleRun
+    from app.services.instances import launch_instance
+    from app.services.workflows import create_workflow
+    from tests.support.factories import bpmn, make_user, refresh
+
+    web, engine = free_port(), free_port()
+    stack_env = {"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
+                 "LOG_LEVEL": "WARNING", "SHARBOARD_RECONCILE_INTERVAL": "0.5"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up", "--workers", "1"], cwd=REPO,
+                            env={**env, **stack_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{web}/healthz"), timeout=90, what="the web app")
+        # The same settings as the stack (its SQLite file, Huey's SQLite storage, its engine).
+        app = create_app(Settings.from_env(stack_env))
+        with app.app_context():
+            user = make_user()
+            workflow = create_workflow("UpFlow", bpmn("user_task"), actor=user).workflow
+            wait_until(lambda: refresh(workflow).status == "active", timeout=60,
+                       what="the create job to complete through up's consumer")
+            instance = launch_instance("UpFlow", {"k": 1}, actor=user).instance
+            wait_until(lambda: refresh(instance).status == "running", timeout=60,
+                       what="the launch job to complete through up's consumer")
+
+            def states() -> dict[str, str]:
+                db.session.expire_all()
+                return {j.job_type: j.state for j in db.session.scalars(select(JobRecord))}
+
+            # Each job records its success just after the change it made; the scheduler's
+            # periodic sync is started by up's scheduler and run by up's shar-sync consumer.
+            wait_until(lambda: all(states().get(kind) == "succeeded" for kind in
+                                   ("create_workflow", "launch_instance", "periodic_sync")),
+                       timeout=60, what="create, launch and the scheduler's periodic sync to succeed")
+            assert db.session.get(ScheduleRun, "schedule:reconcile") is not None
+            db.session.remove()
+    finally:
+        os.kill(proc.pid, sig)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "error:" not in output and "Traceback" not in output, output
     wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
 
 
@@ -57,3 +111,24 @@ def _processes_started_for(instance_dir: Path) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path, sig) -> None:
+    web, engine = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
+    env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
+                "LOG_LEVEL": "WARNING"})
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        # Start-up is under way once `up` has children, and over once the web app answers.
+        wait_until(lambda: len(_processes_started_for(tmp_path)) > 1, timeout=60, interval=0.02,
+                   what="up to start its children")
+        assert not _answers(f"http://127.0.0.1:{web}/healthz")
+    finally:
+        os.kill(proc.pid, sig)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "error:" not in output and "Traceback" not in output, output
+    wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")

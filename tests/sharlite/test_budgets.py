@@ -13,6 +13,7 @@ from app.bpmn import BpmnValidationError, validate_bpmn
 from app.sharlite.expressions import EvaluationError, OverBudget, evaluate
 from app.sharlite.server import EngineServer
 from tests.support.factories import bpmn
+from tests.support.servers import wait_until
 
 
 def _server(tmp_path: Path, **options: float) -> EngineServer:
@@ -140,9 +141,12 @@ def _heavy_and_light(engine: EngineServer) -> None:
         heavy["answer"] = _launch(engine, "FanOut", {"n": 1000})  # about 5 s of work on a quiet machine
         heavy["done"] = time.monotonic()
 
+    locks_before = len(engine.engine._locks)
     thread = threading.Thread(target=run_heavy)
     thread.start()
-    time.sleep(0.5)  # let the heavy launch get going
+    # The heavy launch is under way once it holds its instance's lock.
+    wait_until(lambda: len(engine.engine._locks) > locks_before, timeout=30, interval=0.01,
+               what="the heavy launch to start advancing")
     started = time.monotonic()
     light = _launch(engine, "Review", {"who": "someone else"}, timeout=30)
     light_done = time.monotonic()

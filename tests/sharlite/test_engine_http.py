@@ -10,6 +10,7 @@ import pytest
 
 from app.sharlite.server import EngineServer
 from tests.support.factories import bpmn
+from tests.support.servers import wait_until
 
 
 @pytest.fixture
@@ -68,7 +69,10 @@ def test_unknown_names_are_404(engine) -> None:  # type: ignore[no-untyped-def]
 def test_user_task_waits_until_completed(engine) -> None:  # type: ignore[no-untyped-def]
     _create(engine, "Review", "user_task")
     instance = _launch(engine, "Review")
-    time.sleep(0.3)
+    # Nothing more happens to it: a later marker, a PT1S timer launched after it, fires first.
+    _create(engine, "Marker", "timer")
+    marker = _launch(engine, "Marker")
+    wait_until(lambda: _get(engine, marker["id"])["status"] == "completed", timeout=10, what="the marker timer")
     waiting = _get(engine, instance["id"])
     assert waiting["status"] == "running" and waiting["current_activities"] == ["review"]
     httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/complete", json={"variables": {"approved": True}})
@@ -100,9 +104,7 @@ def test_timer_fires_later(engine) -> None:  # type: ignore[no-untyped-def]
     _create(engine, "Timer", "timer")
     instance = _launch(engine, "Timer")
     assert instance["status"] == "running" and instance["current_activities"] == ["wait"]
-    deadline = time.time() + 5
-    while _get(engine, instance["id"])["status"] == "running" and time.time() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: _get(engine, instance["id"])["status"] != "running", timeout=5, what="the timer")
     assert _get(engine, instance["id"])["status"] == "completed"
 
 
@@ -130,7 +132,9 @@ def test_service_task_delay(tmp_path: Path) -> None:
         _create(server, "Parallel", "parallel")
         instance = _launch(server, "Parallel")
         assert instance["status"] == "running" and set(instance["current_activities"]) == {"pack", "invoice"}
-        time.sleep(2.5)
+        # Two delayed service tasks (0.6 s each, in parallel) then the rest: done within seconds.
+        wait_until(lambda: _get(server, instance["id"])["status"] != "running", timeout=10,
+                   what="the delayed tasks")
         assert _get(server, instance["id"])["status"] == "completed"
     finally:
         server.stop()

@@ -1,0 +1,348 @@
+"""Soak: N launches through the whole pipeline on PostgreSQL + Redis, under fire.
+
+    python -m bench.soak --launches 1000          # the full soak (documented in docs/reliability.md)
+    python -m bench.soak --launches 40 --json     # the small one the test suite runs
+
+Each launch goes service -> SQL job -> Redis/Huey -> consumer -> sharlite (launch), then the
+waiting task is completed by a complete_task job, whose sync (or the scheduler's periodic sync)
+brings the row to `completed`. Meanwhile sharlite answers 5 % of API calls with 500, the
+consumer of the instance queue is SIGKILLed (and started again), and the private Redis
+server is stopped and started again (losing what it held: the reconciler re-queues it).
+
+At the end: every row must be completed (0 lost), sharlite must hold exactly one instance per
+launch (0 duplicated: launches are told apart by their variable `n`), every row must equal
+the engine's instance (status, id), and each instance must have exactly one completion notice.
+
+Needs PostgreSQL (SHARBOARD_TEST_PG, default postgresql://postgres@127.0.0.1:5432/postgres)
+and `redis-server` on the PATH; a private Redis is started on a free port (never 6379).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("SHARBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BPMN = REPO / "tests" / "fixtures" / "bpmn" / "user_task.bpmn"
+
+
+@dataclass
+class SoakResult:
+    launches: int
+    seconds: float = 0.0
+    completed: int = 0
+    failed: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    untracked_in_shar: int = 0
+    mismatched: int = 0
+    unsettled: int = 0
+    notices_not_one: int = 0
+    shar_errors_injected: int = 0
+    launch_attempts_interrupted: int = 0
+    redis_restarts: int = 0
+    consumers_killed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.duplicated or self.untracked_in_shar or self.mismatched
+                    or self.notices_not_one or self.failed)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Redis:
+    """A private redis-server on its own port, which the soak stops and starts again."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port, self.workdir, self.proc = port, workdir, None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.workdir)],
+                                     stdout=subprocess.DEVNULL, start_new_session=True)
+        wait_for(self.pingable, 10, "the private redis to start")
+
+    def pingable(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Children:
+    """The soak's own child processes, each leading its own process group, logs in files."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.retired: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, argv: list[str]) -> None:
+        log = open(self.log_dir / f"{name.replace(':', '_')}.log", "ab")  # noqa: SIM115
+        if name in self.procs:
+            self.retired.append(self.procs[name])
+        self.procs[name] = subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def kill(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def stop(self) -> None:
+        from app.cli.processes import ProcessGroup
+
+        children = {**{f"retired:{i}": p for i, p in enumerate(self.retired)}, **self.procs}
+        ProcessGroup(children=children).stop(timeout=5.0)
+
+
+def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2, timeout: float = 280.0,
+             keep: bool = False, say: Any = print) -> SoakResult:
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from app import create_app
+    from app.config import Settings
+    from app.extensions import db
+    from app.models import JobAttempt, JobRecord, Notification, WorkflowInstance
+    from app.services.instances import complete_task, launch_instance
+    from app.services.workflows import create_workflow
+
+    result = SoakResult(launches)
+    tmp = Path(tempfile.mkdtemp(prefix="sharboard-soak-"))
+    (tmp / "logs").mkdir()
+    dbname = f"sharboard_soak_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    database_url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{dbname}"
+    redis = Redis(free_port(), tmp)
+    engine_port = free_port()
+    prefix = f"soak{uuid.uuid4().hex[:6]}-"
+    settings = {
+        "instance_dir": str(tmp / "instance"), "database_url": database_url,
+        "redis_url": f"redis://127.0.0.1:{redis.port}/0",
+        "shar_workflow_queue": f"{prefix}workflows", "shar_instance_queue": f"{prefix}instances",
+        "shar_sync_queue": f"{prefix}sync", "shar_notify_queue": f"{prefix}notify",
+        "shar_base_url": f"http://127.0.0.1:{engine_port}", "shar_timeout": 5.0, "time_scale": 0.01,
+        "secret_key": "soak", "mail_enabled": False, "reconcile_interval": 0.5, "log_level": "WARNING",
+        "shar_sync_interval": 10, "shar_sync_batch_size": 500, "shar_sync_batch_delay": 0.0,
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "MAIL_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(_settings_env(Settings, settings))
+    env.update({"FLASK_APP": "wsgi.py", "PYTHONUNBUFFERED": "1"})
+    children = Children(env, tmp / "logs")
+    engine_url = settings["shar_base_url"]
+    started = time.monotonic()
+    try:
+        redis.start()
+        children.start("sharlite", [sys.executable, "-m", "app.sharlite", "--port", str(engine_port),
+                                    "--db", str(tmp / "sharlite.db")])
+        wait_for(lambda: _answers(f"{engine_url}/health"), 30, "sharlite")
+        app = create_app(**settings)
+        ctx = app.app_context()
+        ctx.push()
+        upgrade()
+        from app.models import User
+
+        user = User(email="soak@example.com", name="soak", role="user")
+        user.set_password("soak-password-1")
+        db.session.add(user)
+        db.session.commit()
+
+        queues = [settings[k] for k in ("shar_workflow_queue", "shar_instance_queue", "shar_sync_queue",
+                                        "shar_notify_queue")]
+        for queue in queues:
+            children.start(f"consumer:{queue}", [sys.executable, "-m", "flask", "shar", "queue", "start",
+                                                 "--queue", queue, "--workers", str(workers)])
+        children.start("scheduler", [sys.executable, "-m", "flask", "shar", "queue", "scheduler",
+                                     "--interval", "0.2"])
+        workflow = create_workflow("Soak", BPMN.read_text(), actor=user).workflow
+        wait_for(lambda: _fresh(db, workflow).status == "active", 60, "the workflow to become active")
+        httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": error_rate})
+        say(f"soak: {launches} launches, {error_rate:.0%} SHAR errors, PostgreSQL {dbname}, redis :{redis.port}")
+
+        instance_queue = settings["shar_instance_queue"]
+        ids: list[str] = []
+        completing: set[str] = set()
+        kill_at, redis_at = launches // 3, (2 * launches) // 3
+        deadline = time.monotonic() + timeout
+
+        def complete_running() -> None:
+            db.session.expire_all()
+            running = db.session.scalars(select(WorkflowInstance.id).where(
+                WorkflowInstance.status == "running", WorkflowInstance.id.in_(ids))).all()
+            for instance_id in running:
+                if instance_id not in completing:
+                    completing.add(instance_id)
+                    complete_task(instance_id, actor=user)
+
+        for n in range(launches):
+            ids.append(launch_instance("Soak", {"n": n}, actor=user).instance.id)
+            if n == kill_at:  # a consumer dies mid-run, as a crash would; it is started again
+                wait_for(lambda: db.session.scalar(select(func.count()).select_from(JobRecord).where(
+                    JobRecord.job_type == "launch_instance", JobRecord.state != "queued")), 60,
+                    "the launches to be under way", interval=0.05)
+                children.kill(f"consumer:{instance_queue}")
+                result.consumers_killed += 1
+                children.start(f"consumer:{instance_queue}",
+                               [sys.executable, "-m", "flask", "shar", "queue", "start", "--queue",
+                                instance_queue, "--workers", str(workers)])
+            if n == redis_at:  # Redis goes away and comes back empty
+                complete_running()
+                redis.stop()
+                launch_instance("Soak", {"n": -1}, actor=user)  # placeholder made while Redis is down
+                redis.start()
+                result.redis_restarts += 1
+            if n % 20 == 19:
+                complete_running()
+        # The launch made while Redis was down is a launch too.
+        ids.extend(db.session.scalars(select(WorkflowInstance.id).where(
+            WorkflowInstance.variables["n"].as_integer() == -1)).all())
+        result.launches = len(ids)
+
+        def settled() -> bool:
+            complete_running()
+            open_jobs = db.session.scalar(select(func.count()).select_from(JobRecord).where(
+                JobRecord.state.in_(("queued", "running", "retrying"))))
+            done = db.session.scalar(select(func.count()).select_from(WorkflowInstance).where(
+                WorkflowInstance.status.in_(("completed", "failed"))))
+            return done == len(ids) and open_jobs == 0
+
+        last_report = 0.0
+        while not settled():
+            if time.monotonic() > deadline:
+                result.problems.append("not settled before the deadline")
+                break
+            if time.monotonic() - last_report > 10:
+                last_report = time.monotonic()
+                counts = Counter(db.session.scalars(select(WorkflowInstance.status)).all())
+                say(f"  {time.monotonic() - started:5.0f} s  {dict(counts)}")
+            time.sleep(0.5)
+        result.seconds = round(time.monotonic() - started, 1)
+
+        # -- the verdict ---------------------------------------------------------------
+        httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": 0.0})
+        log = httpx.get(f"{engine_url}/_sharlite/requests").json()
+        result.shar_errors_injected = sum(1 for r in log if r["status"] == 500)
+        shar = {i["id"]: i for i in httpx.get(f"{engine_url}/api/v1/instances").json()}
+        db.session.expire_all()
+        rows = db.session.scalars(select(WorkflowInstance)).all()
+        by_status = Counter(r.status for r in rows)
+        result.completed, result.failed = by_status["completed"], by_status["failed"]
+        result.lost = len(ids) - result.completed - result.failed
+        per_launch = Counter(i["variables"].get("n") for i in shar.values() if i["workflow_name"] == "Soak")
+        result.duplicated = sum(count - 1 for count in per_launch.values() if count > 1)
+        tracked = {r.shar_instance_id for r in rows if r.shar_instance_id}
+        result.untracked_in_shar = len(set(shar) - tracked)
+        for row in rows:
+            remote = shar.get(row.shar_instance_id or "")
+            if row.status not in ("completed", "failed"):
+                result.unsettled += 1  # still on its way (counted as lost above): not a mismatch
+                continue
+            if row.status == "failed" and remote is None:
+                continue
+            if remote is None or remote["status"] != row.status:
+                result.mismatched += 1
+                result.problems.append(f"{row.id}: row {row.status}, SHAR {remote and remote['status']}")
+        notices = Counter(db.session.scalars(select(Notification.target_id).where(
+            Notification.kind == "instance_completed")).all())
+        result.notices_not_one = sum(1 for r in rows if r.status == "completed" and notices[r.id] != 1)
+        result.launch_attempts_interrupted = db.session.scalar(
+            select(func.count()).select_from(JobAttempt).where(JobAttempt.outcome == "interrupted"))
+        if result.failed:
+            result.problems.extend(f"{r.id} failed: {r.error}" for r in rows if r.status == "failed")
+        db.session.remove()
+        ctx.pop()
+        return result
+    finally:
+        children.stop()
+        redis.stop()
+        if not keep:
+            from sqlalchemy import create_engine  # drop every pooled connection first
+
+            create_engine(database_url).dispose()
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        say(f"logs: {tmp / 'logs'}")
+
+
+def _fresh(db: Any, row: Any) -> Any:
+    db.session.expire_all()
+    return db.session.get(type(row), row.id)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _settings_env(settings_cls: Any, overrides: dict[str, Any]) -> dict[str, str]:
+    from dataclasses import fields
+
+    env = {}
+    for f in fields(settings_cls):
+        if f.name in overrides:
+            value = overrides[f.name]
+            env[f.metadata["env"]] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--launches", type=int, default=1000)
+    parser.add_argument("--error-rate", type=float, default=0.05)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per queue consumer")
+    parser.add_argument("--timeout", type=float, default=280.0, help="seconds allowed to settle")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run_soak(args.launches, error_rate=args.error_rate, workers=args.workers, timeout=args.timeout,
+                      say=lambda m: print(m, file=sys.stderr))
+    summary = {**asdict(result), "ok": result.ok}
+    summary["problems"] = summary["problems"][:20]
+    print(json.dumps(summary, indent=2))
+    raise SystemExit(0 if result.ok else 1)
+
+
+if __name__ == "__main__":
+    main()

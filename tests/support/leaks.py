@@ -1,0 +1,50 @@
+"""Nothing a test starts may outlive it: every process the suite starts carries a marker in its
+environment (set once per session, inherited by consumers, schedulers, `flask shar up`, engines,
+private Redis servers and all their children), so survivors are found by scanning /proc."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+MARKER = "PYTEST_SHARBOARD_SESSION"  # not SHAR*: test env filters drop SHAR* variables
+
+
+def marked_processes(value: str) -> dict[int, str]:
+    """Live processes (not this one) whose environment carries MARKER=value: pid -> command line."""
+    needle = f"{MARKER}={value}".encode()
+    found: dict[int, str] = {}
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            status = (entry / "status").read_text()
+            if "\nState:\tZ" in status:
+                continue  # a zombie holds nothing; its parent (ours) reaps it
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        found[int(entry.name)] = cmdline
+    return found
+
+
+def wait_for_none(value: str, timeout: float) -> dict[int, str]:
+    """Poll until no marked process is left or `timeout` passes; returns the survivors."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = marked_processes(value)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def kill_all(pids: dict[int, str]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
