@@ -70,11 +70,45 @@
     box.appendChild(list);
   }
 
-  // Lay out a file without diagram information with bpmn-auto-layout (vendored, no CDN).
+  var BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+
+  // The layout follows each node's <incoming>/<outgoing>, which hand-written and generated files
+  // often leave out (the sequence flows' sourceRef/targetRef say the same): add the missing ones.
+  function withFlowRefs(xml) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    var byId = {};
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_NS, "*"), function (el) {
+      var id = el.getAttribute("id");
+      if (id && !byId[id]) { byId[id] = el; }
+    });
+    function refer(node, tag, flowId) {
+      if (!node) { return; }
+      var present = Array.prototype.some.call(node.children, function (c) {
+        return c.namespaceURI === BPMN_NS && c.localName === tag && c.textContent.trim() === flowId;
+      });
+      if (present) { return; }
+      var ref = doc.createElementNS(BPMN_NS, node.prefix ? node.prefix + ":" + tag : tag);
+      ref.textContent = flowId;
+      var before = Array.prototype.find.call(node.children, function (c) {
+        return !(c.namespaceURI === BPMN_NS && /^(documentation|extensionElements|incoming|outgoing)$/.test(c.localName));
+      });
+      node.insertBefore(ref, before || null);
+    }
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_NS, "sequenceFlow"), function (flow) {
+      var id = flow.getAttribute("id");
+      if (!id) { return; }
+      refer(byId[flow.getAttribute("sourceRef")], "outgoing", id);
+      refer(byId[flow.getAttribute("targetRef")], "incoming", id);
+    });
+    return new XMLSerializer().serializeToString(doc);
+  }
+
+  // Lay out a file without diagram information with bpmn-auto-layout (vendored, no CDN). It lays
+  // out the file's first process; shapes it cannot place are listed as undrawn below.
   function prepare(xml, container) {
     if (hasShapes(xml)) { return Promise.resolve(xml); }
     if (!window.BpmnAutoLayout) { return Promise.reject(new Error("the file has no diagram information")); }
-    return window.BpmnAutoLayout.layoutProcess(xml).then(function (laidOut) {
+    return window.BpmnAutoLayout.layoutProcess(withFlowRefs(xml)).then(function (laidOut) {
       container.setAttribute("data-layout", "auto");
       note(container, "diagram-auto-layout", "muted small diagram-note").textContent =
         "This file has no diagram information: laid out automatically.";

@@ -120,5 +120,5 @@ def _list_context() -> dict[str, Any]:
 
 def _show_context(instance: Any) -> dict[str, Any]:
     return {"instance": instance, "timeline": service.timeline(instance),
-            "waiting": service.waiting_user_tasks(instance), "messages": service.waiting_messages(instance),
+            "waiting": service.waiting_user_tasks(instance), "message_waits": service.waiting_messages(instance),
             "polling": instance.status not in service.TERMINAL}
