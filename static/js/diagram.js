@@ -74,8 +74,12 @@
 
   // The layout follows each node's <incoming>/<outgoing>, which hand-written and generated files
   // often leave out (the sequence flows' sourceRef/targetRef say the same): add the missing ones.
-  function withFlowRefs(xml) {
+  // bpmn-auto-layout lays out the first process: put `processId`'s first when it is given.
+  function withFlowRefs(xml, processId) {
     var doc = new DOMParser().parseFromString(xml, "application/xml");
+    var processes = doc.getElementsByTagNameNS(BPMN_NS, "process");
+    var chosen = Array.prototype.find.call(processes, function (p) { return p.getAttribute("id") === processId; });
+    if (chosen && processes[0] !== chosen) { processes[0].parentNode.insertBefore(chosen, processes[0]); }
     var byId = {};
     Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_NS, "*"), function (el) {
       var id = el.getAttribute("id");
@@ -108,7 +112,8 @@
   function prepare(xml, container) {
     if (hasShapes(xml)) { return Promise.resolve(xml); }
     if (!window.BpmnAutoLayout) { return Promise.reject(new Error("the file has no diagram information")); }
-    return window.BpmnAutoLayout.layoutProcess(withFlowRefs(xml)).then(function (laidOut) {
+    var processId = container.getAttribute("data-process") || "";
+    return window.BpmnAutoLayout.layoutProcess(withFlowRefs(xml, processId)).then(function (laidOut) {
       container.setAttribute("data-layout", "auto");
       note(container, "diagram-auto-layout", "muted small diagram-note").textContent =
         "This file has no diagram information: laid out automatically.";

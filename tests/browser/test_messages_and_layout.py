@@ -59,6 +59,9 @@ def test_a_file_without_diagram_information_is_laid_out_and_launch_chooses_the_p
     expect(page.locator("#instance-status")).to_have_attribute("data-status", "running")
     expect(page.locator("#instance-process")).to_have_text("Shop")
     expect(page.locator(".status-line code.activity")).to_have_text("s_ship")
+    # The instance's own process is the one laid out, so its waiting task is highlighted.
+    expect(page.locator("#diagram[data-rendered=true] .current-activity")).to_have_count(1)
+    expect(page.locator("#diagram-missing")).to_contain_text("c_pay")
     assert violations == []
 
 
