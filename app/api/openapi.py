@@ -52,7 +52,7 @@ SCHEMAS: dict[str, Any] = {
         "data": {"type": "object"}}},
     "Placeholder": {"type": "object", "required": ["id", "status", "async"], "properties": {
         "id": {"type": ["integer", "string"]}, "name": {"type": "string"}, "workflow_name": {"type": "string"},
-        "status": {"type": "string"}, "async": {"type": "boolean"}, "process_id": {"type": ["string", "null"]}}},
+        "status": {"type": "string"}, "async": {"type": "boolean"}}},
     "Workflow": {"type": "object", "required": ["id", "name", "version", "status"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "version": {"type": "integer"},
         "status": {"type": "string", "enum": WORKFLOW_STATUSES}, "error": {"type": ["string", "null"]}}},

@@ -55,8 +55,7 @@ def launch_workflow(name: str) -> Response:
                                callback_url=optional_text(data, "callback_url"), async_=async_,
                                process_id=data.get("process_id"))
     instance = launched.instance
-    body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status, "async": async_,
-            "process_id": instance.process_id}
+    body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status, "async": async_}
     if not async_:
         if instance.status == "failed":
             return json_response({"success": False, "message": f"Workflow instance launch failed: {instance.error}",
