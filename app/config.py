@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.states import ENDED_INSTANCE
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = REPO_ROOT / "instance"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -87,7 +89,7 @@ def _csv(name: str, raw: str) -> tuple[str, ...]:
 
 
 def _statuses(name: str, raw: str) -> tuple[str, ...]:
-    allowed = {"completed", "failed", "cancelled"}
+    allowed = {str(s) for s in ENDED_INSTANCE}
     values = _csv(name, raw)
     bad = [v for v in values if v not in allowed]
     if bad or not values:
@@ -127,7 +129,8 @@ class Settings:
     shar_notify_queue: str = _setting("SHAR_NOTIFY_QUEUE", _queue, "shar-notify")
     shar_sync_interval: int = _setting("SHAR_SYNC_INTERVAL", lambda n, r: _int(n, r, minimum=1), 300)
     shar_sync_batch_size: int = _setting("SHAR_SYNC_BATCH_SIZE", lambda n, r: _int(n, r, minimum=1), 50)
-    shar_sync_batch_delay: float = _setting("SHAR_SYNC_BATCH_DELAY", _float, 1.0)
+    # 0: batches go at once and the sync workers set the pace (as fast as SHAR answers them).
+    shar_sync_batch_delay: float = _setting("SHAR_SYNC_BATCH_DELAY", _float, 0.0)
     shar_notifications_enabled: bool = _setting("SHAR_NOTIFICATIONS_ENABLED", _bool, True)
     # Empty means "start and use the local engine" (sharlite); see shar_url().
     shar_base_url: str = _setting("SHAR_BASE_URL", lambda n, r: _url(n, r) if r.strip() else "", "")

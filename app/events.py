@@ -38,7 +38,7 @@ instance_sync_failed = signals.signal("instance-sync-failed")
 
 def fire(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
     """Send `signal`, isolating each listener's failure from the caller and the others."""
-    logger.info("event", extra={"event": signal.name, "subject": repr(sender)})
+    logger.info("event", extra={"event": signal.name, "target": repr(sender)})
     for receiver in list(signal.receivers_for(sender)):
         try:
             receiver(sender, **kwargs)

@@ -10,11 +10,12 @@ record, so Huey only ever holds an id and a lost Redis loses no job.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from huey import Huey, RedisHuey, SqliteHuey
+from huey.storage import RedisStorage
 
 from app.config import Settings
 
@@ -50,6 +51,20 @@ class Queues:
             task.schedule(args=(job_id,), delay=delay, timeout=timeout)
         else:
             self._hueys[queue].enqueue(task.s(job_id, timeout=timeout))
+
+    def enqueue_many(self, queue: str, job_ids: Sequence[int], *, timeout: float | None = None) -> None:
+        """Hand many job ids to Huey at once: one Redis round trip (a pipeline), or one call each
+        on Huey's SQLite storage. Raises whatever the storage raises; then none is assumed queued."""
+        task, huey = self._tasks[queue], self._hueys[queue]
+        storage = huey.storage
+        if not isinstance(storage, RedisStorage) or storage.priority:
+            for job_id in job_ids:
+                huey.enqueue(task.s(job_id, timeout=timeout))
+            return
+        pipe = storage.conn.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.lpush(storage.queue_key, huey.serialize_task(task.s(job_id, timeout=timeout)))
+        pipe.execute()
 
     def counts(self, queue: str) -> dict[str, int]:
         """Pending and scheduled messages in Huey's storage for `queue`."""

@@ -85,8 +85,8 @@ def move_job(job: JobRecord, new_state: str, **values: Any) -> None:
 def record_activity(row: Row, kind: str, message: str, **data: Any) -> ActivityEvent:
     """Add a timeline entry for `row` to the session (the caller commits)."""
     event = ActivityEvent(
-        subject_type="workflow" if isinstance(row, Workflow) else "instance",
-        subject_id=str(row.id), kind=kind, message=message, data=data,
+        target_type="workflow" if isinstance(row, Workflow) else "instance",
+        target_id=str(row.id), kind=kind, message=message, data=data,
     )
     db.session.add(event)
     return event

@@ -14,6 +14,7 @@ from app.api.responses import (
     optional_text,
     page_args,
     queued_message,
+    versioned,
 )
 from app.errors import InvalidInput, UpstreamFailed
 from app.serializers import instance_dict, job_dict
@@ -27,15 +28,18 @@ def list_instances() -> Response:
     page, per_page = page_args()
     filters = service.InstanceFilter(status=request.args.get("status") or None,
                                      workflow=request.args.get("workflow") or None)
-    listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page)
+    listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
+                                     after=request.args.get("after") or None)
     return ok("Instances", {"items": [instance_dict(i) for i in listing.items], "page": page, "per_page": per_page,
-                            "total": listing.total}, etag=True)
+                            "total": listing.total, "total_capped": listing.total_capped,
+                            "next_cursor": listing.next_cursor}, etag=True)
 
 
 @bp.get("/instances/<instance_id>")
 @token_required
 def show_instance(instance_id: str) -> Response:
-    return ok("Instance", instance_dict(service.get_instance(instance_id, actor=api_user())), etag=True)
+    instance = service.get_instance(instance_id, actor=api_user())
+    return versioned(service.instance_version(instance), lambda: ok("Instance", instance_dict(instance)))
 
 
 @bp.post("/instances/<instance_id>/complete")

@@ -67,7 +67,8 @@ SCHEMAS: dict[str, Any] = {
         "success_rate": {"type": ["number", "null"]}}},
     "Page": {"type": "object", "required": ["items", "page", "per_page", "total"], "properties": {
         "items": {"type": "array"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
-        "total": {"type": "integer"}}},
+        "total": {"type": "integer", "description": "exact up to 10,000; see total_capped"},
+        "total_capped": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
 }
 CREATE = {"type": "object", "required": ["name", "bpmn_xml"], "properties": {
     "name": {"type": "string"}, "bpmn_xml": {"type": "string"}, "description": {"type": "string"},
@@ -127,7 +128,9 @@ PATHS: dict[str, Any] = {
     "/api/shar/instances": {
         "get": {"summary": "Instances you may see", "parameters": [
             *PAGING, {"name": "status", "in": "query", "schema": {"type": "string", "enum": INSTANCE_STATUSES}},
-            {"name": "workflow", "in": "query", "schema": {"type": "string"}}],
+            {"name": "workflow", "in": "query", "schema": {"type": "string"}},
+            {"name": "after", "in": "query", "schema": {"type": "string"},
+             "description": "next_cursor of the previous page (keyset paging; page is ignored)"}],
             "responses": {"200": _answer("a page", _envelope(_ref("Page"))), **_errors(401, 422, 503)}}},
     "/api/shar/instances/{instance_id}": {
         "get": {"summary": "One instance", "parameters": [INSTANCE_ID],

@@ -19,9 +19,9 @@ from app.services.users import ensure_admin
 
 
 @shar_cli.command("up")
-@click.option("--workers", type=click.IntRange(1, 16), default=1, show_default=True,
-              help="Worker processes per queue consumer.")
-def up(workers: int) -> None:
+@click.option("--workers", type=click.IntRange(1, 16), default=None,
+              help="Worker processes per queue consumer (default: one per CPU core, at least 2).")
+def up(workers: int | None) -> None:
     """Migrate the database, create the first admin, and run every process until Ctrl-C."""
     settings = current_settings()
     migrate_database()
@@ -30,11 +30,10 @@ def up(workers: int) -> None:
     try:
         if settings.uses_local_shar:
             group.start("shar-engine", engine_command(settings))
-        group.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{settings.port}",
-                            "--workers", "2", "--threads", "4", "--timeout", "60", "wsgi:app"])
+        group.start("web", web_command(settings))
         for name in settings.queue_names:
             group.start(f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name,
-                                                          "--workers", str(workers)))
+                                                          "--workers", str(workers or default_workers())))
         group.start("scheduler", flask_command("shar", "queue", "scheduler"))
         if settings.uses_local_shar:
             _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
@@ -45,6 +44,20 @@ def up(workers: int) -> None:
     click.echo(f"sharboard is up on http://localhost:{settings.port}  (SHAR: {settings.shar_url()}); "
                "Ctrl-C stops everything")
     raise SystemExit(group.wait())
+
+
+def default_workers() -> int:
+    """Queue workers wait on SHAR far more than they compute: one per core, never fewer than two."""
+    return max(2, os.cpu_count() or 1)
+
+
+def web_command(settings: Settings) -> list[str]:
+    # Keep-alive longer than the poll interval, so a polling page reuses its connection
+    # instead of reconnecting on every poll (gunicorn's default, 2 s, equals the interval).
+    keep_alive = int(settings.poll_interval * 3) + 1
+    return [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{settings.port}",
+            "--workers", str(max(2, os.cpu_count() or 1)), "--threads", "8", "--timeout", "60",
+            "--keep-alive", str(keep_alive), "wsgi:app"]
 
 
 @shar_cli.command("engine")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import update
+
 from app.config import current_settings
 from app.extensions import db
 from app.jobs.specs import spec_for
@@ -27,3 +29,21 @@ def enqueue(job: JobRecord, *, delay: float = 0.0) -> bool:
         job.enqueue_error = None
         db.session.commit()
     return True
+
+
+def enqueue_many(job_type: str, queue: str, job_ids: list[int]) -> int:
+    """Hand a batch of just-recorded jobs of one kind to their queue in one go; when the queue
+    refuses, every one of them keeps the reason for the reconciler. Returns how many went."""
+    if not job_ids:
+        return 0
+    timeout = spec_for(job_type).effective_timeout(current_settings())
+    try:
+        current_queues().enqueue_many(queue, job_ids, timeout=timeout)
+    except Exception as exc:  # Redis down: nothing is lost, the records wait for the reconciler
+        logger.warning("could not queue jobs", extra={"queue": queue, "count": len(job_ids), "error": str(exc)})
+        db.session.execute(update(JobRecord).where(JobRecord.id.in_(job_ids))
+                           .values(enqueue_error=f"{exc.__class__.__name__}: {exc}"[:1000])
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        return 0
+    return len(job_ids)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.config import current_settings
 from app.extensions import db
+from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue
 from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
@@ -73,7 +74,7 @@ def _recover_interrupted(job: JobRecord, report: ReconcileReport) -> None:
     for attempt in db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id,
                                                                JobAttempt.ended_at.is_(None))):
         attempt.outcome, attempt.ended_at, attempt.error = "interrupted", now, message
-    job.last_error = message
+    job.last_error, job.error_shape = message, error_shape(message)
     report.interrupted.append(job.id)
     if job.attempts < job.max_attempts:
         move_job(job, JobState.QUEUED, next_attempt_at=None)

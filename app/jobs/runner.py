@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.config import current_settings
 from app.extensions import db
-from app.jobs.errors import RetryableJobError
+from app.jobs.errors import RetryableJobError, error_shape
 from app.jobs.handover import enqueue
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobAttempt, JobRecord
@@ -97,7 +97,7 @@ def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exc
     attempt.ended_at, attempt.error = now, message
     attempt.traceback = traceback.format_exc()
     attempt.outcome = "retry" if retry else "failed"
-    job.last_error = message
+    job.last_error, job.error_shape = message, error_shape(message)
     if retry:
         wait = spec.wait_before(job.attempts + 1, time_scale=current_settings().time_scale)
         move_job(job, JobState.RETRYING, next_attempt_at=now + timedelta(seconds=wait))

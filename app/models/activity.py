@@ -14,13 +14,13 @@ from app.models._base import utcnow
 class ActivityEvent(db.Model):
     __tablename__ = "activity_events"
     __table_args__ = (
-        Index("ix_activity_subject", "subject_type", "subject_id", "created_at"),
+        Index("ix_activity_target", "target_type", "target_id", "created_at"),
         Index("ix_activity_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subject_type: Mapped[str] = mapped_column(String(16))  # workflow | instance
-    subject_id: Mapped[str] = mapped_column(String(36))
+    target_type: Mapped[str] = mapped_column(String(16))  # workflow | instance
+    target_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(40))
     message: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._base import new_uuid, utcnow
+from app.states import InstanceStatus
 from app.models.user import User
 from app.models.workflow import Workflow
 
@@ -20,13 +21,15 @@ class WorkflowInstance(db.Model):
         Index("ix_instances_status_synced", "status", "last_synced_at"),
         Index("ix_instances_creator_created", "created_by", "created_at"),
         Index("ix_instances_created_at", "created_at"),
+        # Lists filtered by status, newest first.
+        Index("ix_instances_status_created", "status", "created_at"),
         Index("ix_instances_workflow", "workflow_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
     shar_instance_id: Mapped[str | None] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="launching")
+    status: Mapped[str] = mapped_column(String(16), default=InstanceStatus.LAUNCHING)
     variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     current_activities: Mapped[list[str]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)

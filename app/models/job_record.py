@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._base import utcnow
+from app.states import JobState
 
 
 class JobRecord(db.Model):
@@ -21,6 +22,9 @@ class JobRecord(db.Model):
         Index("ix_jobs_state_updated", "state", "updated_at"),
         Index("ix_jobs_target", "target_type", "target_id"),
         Index("ix_jobs_queue_state", "queue", "state"),
+        # The failed-jobs page: newest failures first.
+        Index("ix_jobs_state_finished", "state", "finished_at"),
+        Index("ix_jobs_state_type_shape", "state", "job_type", "error_shape"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,11 +32,13 @@ class JobRecord(db.Model):
     queue: Mapped[str] = mapped_column(String(100))
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[str] = mapped_column(String(36))
-    state: Mapped[str] = mapped_column(String(16), default="queued")
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=1)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # last_error with its ids and numbers blurred: failed jobs are grouped by it in SQL.
+    error_shape: Mapped[str | None] = mapped_column(String(300))
     # Set when the last hand-over to the queue failed (e.g. Redis down); the reconciler retries.
     enqueue_error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -14,15 +14,15 @@ class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhooks_state_created", "state", "created_at"),
-        Index("ix_webhooks_subject", "subject_type", "subject_id"),
+        Index("ix_webhooks_target", "target_type", "target_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_type: Mapped[str] = mapped_column(String(40))
     url: Mapped[str] = mapped_column(String(2000))
     body: Mapped[str] = mapped_column(Text)
-    subject_type: Mapped[str] = mapped_column(String(16))
-    subject_id: Mapped[str] = mapped_column(String(36))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(36))
     # pending | delivered | failed | refused (address not allowed)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._base import utcnow
+from app.states import WorkflowStatus
 from app.models.user import User
 
 
@@ -24,10 +25,11 @@ class Workflow(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(default=1)
     description: Mapped[str] = mapped_column(Text, default="")
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # Loaded only when asked for (deploy, download, export): launches and lists never need it.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     bpmn_sha256: Mapped[str] = mapped_column(String(64))
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="creating")
+    status: Mapped[str] = mapped_column(String(16), default=WorkflowStatus.CREATING)
     error: Mapped[str | None] = mapped_column(Text)
     shar_response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -42,7 +42,7 @@ def send_notification_email(job_record: JobRecord) -> None:
                       html=render_template("email/notification.html", **context))
     mail.send(message)
     note.emailed_at = utcnow()
-    db.session.add(ActivityEvent(subject_type=note.subject_type, subject_id=note.subject_id, kind="email_sent",
+    db.session.add(ActivityEvent(target_type=note.target_type, target_id=note.target_id, kind="email_sent",
                                  message=f"email sent to {user.email}", data={"notification_id": note.id}))
     db.session.commit()
 
@@ -59,8 +59,8 @@ class _ClippedError:
 
 
 def _context(note: Notification) -> dict[str, object]:
-    instance = db.session.get(WorkflowInstance, note.subject_id) if note.subject_type == "instance" else None
+    instance = db.session.get(WorkflowInstance, note.target_id) if note.target_type == "instance" else None
     workflow = instance.workflow if instance else (
-        db.session.get(Workflow, int(note.subject_id)) if note.subject_type == "workflow" else None)
+        db.session.get(Workflow, int(note.target_id)) if note.target_type == "workflow" else None)
     return {"note": note, "instance": _ClippedError(instance) if instance else None,
             "workflow": _ClippedError(workflow) if workflow else None, "link": absolute(note.link)}

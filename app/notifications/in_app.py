@@ -1,4 +1,4 @@
-"""In-app notifications: stored once per user, kind and subject, then emailed if wanted."""
+"""In-app notifications: stored once per user, kind and target, then emailed if wanted."""
 from __future__ import annotations
 
 import logging
@@ -16,7 +16,7 @@ BODY_CHARS = 2 * ERROR_CHARS  # a notification's text, its e-mail's too
 logger = logging.getLogger("sharboard.notifications")
 
 
-def notify(user_id: int | None, *, kind: str, subject_type: str, subject_id: str | int, title: str,
+def notify(user_id: int | None, *, kind: str, target_type: str, target_id: str | int, title: str,
            body: str, link: str) -> Notification | None:
     """Store the notification and queue its email; None when it exists already (exactly once)."""
     settings = current_settings()
@@ -26,7 +26,7 @@ def notify(user_id: int | None, *, kind: str, subject_type: str, subject_id: str
     if user is None or not user.active:
         return None
     title, body = clip(title, TITLE_CHARS), clip(body, BODY_CHARS)  # errors may carry megabyte values
-    note = Notification(user_id=user.id, kind=kind, subject_type=subject_type, subject_id=str(subject_id),
+    note = Notification(user_id=user.id, kind=kind, target_type=target_type, target_id=str(target_id),
                         title=title, body=body, link=link)
     db.session.add(note)
     try:
@@ -34,9 +34,9 @@ def notify(user_id: int | None, *, kind: str, subject_type: str, subject_id: str
     except IntegrityError:
         # A racing worker stored it first: that one also sends the email.
         db.session.rollback()
-        logger.info("notification already sent", extra={"kind": kind, "subject_id": str(subject_id)})
+        logger.info("notification already sent", extra={"kind": kind, "target_id": str(target_id)})
         return None
-    db.session.add(ActivityEvent(subject_type=subject_type, subject_id=str(subject_id), kind="notified",
+    db.session.add(ActivityEvent(target_type=target_type, target_id=str(target_id), kind="notified",
                                  message=f"{user.email} notified: {title}", data={"notification_id": note.id}))
     db.session.commit()
     if user.email_notifications:

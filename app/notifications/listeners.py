@@ -13,7 +13,7 @@ from app.notifications.text import clip
 def on_instance_completed(instance: WorkflowInstance, **_: Any) -> None:
     name = instance.workflow.name
     duration = instance.duration_seconds
-    notify(instance.created_by, kind="instance_completed", subject_type="instance", subject_id=instance.id,
+    notify(instance.created_by, kind="instance_completed", target_type="instance", target_id=instance.id,
            title=f"Workflow Instance Completed: {name}",
            body=f"Instance {instance.id} of {name} completed" + (f" in {duration:.0f} s." if duration is not None else "."),
            link=instance_path(instance.id))
@@ -21,13 +21,13 @@ def on_instance_completed(instance: WorkflowInstance, **_: Any) -> None:
 
 def on_instance_failed(instance: WorkflowInstance, *, error_message: str, **_: Any) -> None:
     name = instance.workflow.name
-    notify(instance.created_by, kind="instance_failed", subject_type="instance", subject_id=instance.id,
+    notify(instance.created_by, kind="instance_failed", target_type="instance", target_id=instance.id,
            title=f"Workflow Instance Failed: {name}",
            body=f"Instance {instance.id} of {name} failed: {clip(error_message)}", link=instance_path(instance.id))
 
 
 def on_workflow_creation_failed(workflow: Workflow, *, error_message: str, **_: Any) -> None:
-    notify(workflow.created_by, kind="workflow_failed", subject_type="workflow", subject_id=workflow.id,
+    notify(workflow.created_by, kind="workflow_failed", target_type="workflow", target_id=workflow.id,
            title=f"Workflow Creation Failed: {workflow.name}",
            body=f"Version {workflow.version} of {workflow.name} could not be created in SHAR: {clip(error_message)}",
            link=workflow_path(workflow.name))

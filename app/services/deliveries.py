@@ -46,8 +46,8 @@ def replay_delivery(delivery_id: int, *, actor: Actor) -> WebhookDelivery:
     original = _delivery(delivery_id)
     entry = audit(actor, "webhook.replay", "webhook", delivery_id)
     # Committed with the new delivery and its job; the copy's id is known only after that.
-    copy = schedule_delivery(original.url, json.loads(original.body), subject_type=original.subject_type,
-                             subject_id=original.subject_id, replay_of=original.id)
+    copy = schedule_delivery(original.url, json.loads(original.body), target_type=original.target_type,
+                             target_id=original.target_id, replay_of=original.id)
     entry.after = {"replay_id": copy.id}
     db.session.commit()
     return copy

@@ -1,7 +1,6 @@
 """Failed jobs, for operators: list, group by error, retry (one, many, a group), delete, flush."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,8 +20,6 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.states import FINISHED_JOB_STATES, JobState
 from app.status import move_job
-
-_VOLATILE = re.compile(r"[0-9a-f]{8}-[0-9a-f-]{27}|\b\d+(\.\d+)?\b|'[^']*'|\"[^\"]*\"", re.I)
 
 
 @dataclass
@@ -61,25 +58,25 @@ def job_types() -> list[str]:
     return sorted(all_specs())
 
 
-def error_shape(message: str | None) -> str:
-    """The error with ids, numbers and quoted names blurred, so alike failures group together."""
-    return _VOLATILE.sub("…", message or "")[:300]
-
-
-def failed_groups(*, actor: Actor) -> list[dict[str, Any]]:
-    """Failed jobs grouped by job type and error shape, largest group first."""
+def failed_groups(*, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+    """Failed jobs grouped by job type and error shape (stored when each failed), largest first."""
     require_admin(actor)
-    groups: dict[tuple[str, str], list[int]] = {}
-    for job_id, job_type, error in db.session.execute(
-            select(JobRecord.id, JobRecord.job_type, JobRecord.last_error).where(JobRecord.state == JobState.FAILED)):
-        groups.setdefault((job_type, error_shape(error)), []).append(job_id)
-    return sorted(({"job_type": t, "error_shape": s, "count": len(ids), "job_ids": ids}
-                   for (t, s), ids in groups.items()), key=lambda g: -g["count"])
+    count = func.count().label("count")
+    rows = db.session.execute(
+        select(JobRecord.job_type, JobRecord.error_shape, count).where(JobRecord.state == JobState.FAILED)
+        .group_by(JobRecord.job_type, JobRecord.error_shape).order_by(count.desc()).limit(limit))
+    return [{"job_type": t, "error_shape": shape or "", "count": n} for t, shape, n in rows]
 
 
-def failed_group(job_type: str, shape: str, *, actor: Actor) -> dict[str, Any] | None:
-    return next((g for g in failed_groups(actor=actor) if g["job_type"] == job_type and g["error_shape"] == shape),
-                None)
+def failed_group(job_type: str, shape: str, *, actor: Actor, limit: int = 10_000) -> dict[str, Any] | None:
+    """One group with the ids of its jobs (up to `limit`), or None when it has none any more."""
+    require_admin(actor)
+    ids = list(db.session.scalars(select(JobRecord.id).where(
+        JobRecord.state == JobState.FAILED, JobRecord.job_type == job_type,
+        func.coalesce(JobRecord.error_shape, "") == shape).order_by(JobRecord.id).limit(limit)))
+    if not ids:
+        return None
+    return {"job_type": job_type, "error_shape": shape, "count": len(ids), "job_ids": ids}
 
 
 def job_detail(job_id: int, *, actor: Actor) -> JobDetail:

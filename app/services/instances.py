@@ -2,11 +2,14 @@
 failed launch; and the SHAR calls their jobs make."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from app import json_input
 from app.config import current_settings
@@ -40,11 +43,17 @@ class Launched:
 @dataclass(frozen=True)
 class InstanceList:
     items: list[WorkflowInstance]
-    total: int | None
+    total: int | None  # exact up to TOTAL_CAP; None when not asked for
+    total_capped: bool = False  # more than TOTAL_CAP match: `total` is the cap
+    next_cursor: str | None = None  # pass as `after` for the next page (keyset paging)
 
     @property
     def polling(self) -> bool:
         return any(i.status not in TERMINAL for i in self.items)
+
+
+# Counting every match scans the table: totals are exact up to this many, and say so past it.
+TOTAL_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,6 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
     async_ = current_settings().shar_async_enabled if async_ is None else async_
     job = submit("launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id,
                  inline=not async_)
-    db.session.refresh(instance)
     return Launched(instance, job)
 
 
@@ -254,33 +262,65 @@ def get_instance(instance_id: str, *, actor: Actor, fresh: bool = False) -> Work
 
 
 def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), page: int = 1, per_page: int = 50,
-                   with_total: bool = True) -> InstanceList:
-    """The instances `actor` may see, newest first."""
+                   after: str | None = None, with_total: bool = True) -> InstanceList:
+    """The instances `actor` may see, newest first: by page, or after a cursor (keyset paging,
+    which costs the same on the last page as on the first)."""
     query = _filtered(actor, filters)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) if with_total else None
-    rows = list(db.session.scalars(query.order_by(WorkflowInstance.created_at.desc())
-                                   .offset((page - 1) * per_page).limit(per_page)))
-    return InstanceList(rows, total)
+    total, capped = None, False
+    if with_total:
+        total = db.session.scalar(select(func.count()).select_from(query.limit(TOTAL_CAP + 1).subquery()))
+        capped = total > TOTAL_CAP
+        total = min(total, TOTAL_CAP)
+    ordered = query.order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
+    if after:
+        created_at, instance_id = _cursor_position(after)
+        ordered = ordered.where(tuple_(WorkflowInstance.created_at, WorkflowInstance.id) < (created_at, instance_id))
+    else:
+        ordered = ordered.offset((page - 1) * per_page)
+    rows = list(db.session.scalars(ordered.limit(per_page)))
+    cursor = _cursor(rows[-1]) if len(rows) == per_page else None
+    return InstanceList(rows, total, capped, cursor)
 
 
-def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter()) -> str:
-    """What the polled list depends on, in one aggregate read."""
-    listed = _filtered(actor, filters).subquery()
-    count, newest = db.session.execute(select(func.count(), func.max(listed.c.updated_at))).one()
-    return f"{count}:{newest}"
+def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), limit: int = 50) -> str:
+    """What the polled list (its newest `limit` rows) depends on: those rows' ids, statuses and
+    change times, read by index, so an unchanged list costs the same at 200 rows as at 200,000."""
+    rows = db.session.execute(_filtered(actor, filters).with_only_columns(
+        WorkflowInstance.id, WorkflowInstance.status, WorkflowInstance.updated_at)
+        .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc()).limit(limit)).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:32]
+
+
+def _cursor(instance: WorkflowInstance) -> str:
+    raw = f"{instance.created_at.isoformat()}|{instance.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_position(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, instance_id = raw.split("|", 1)
+        return datetime.fromisoformat(created_at), instance_id
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput.field("after", "after must be the next_cursor of a previous page") from None
 
 
 def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
     """An instance's activity, oldest first (the caller found it with the actor's visibility)."""
     return list(db.session.scalars(select(ActivityEvent).where(
-        ActivityEvent.subject_type == "instance", ActivityEvent.subject_id == instance.id)
+        ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
         .order_by(ActivityEvent.created_at, ActivityEvent.id)))
+
+
+def instance_version(instance: WorkflowInstance) -> str:
+    """What an instance's JSON depends on: every write to the row moves updated_at or last_synced_at."""
+    return f"instance:{instance.id}:{instance.status}:{instance.updated_at}:{instance.last_synced_at}"
 
 
 def live_version(instance: WorkflowInstance) -> str:
     """What the instance's live fragment depends on."""
     last_event = db.session.scalar(select(ActivityEvent.id).where(
-        ActivityEvent.subject_type == "instance", ActivityEvent.subject_id == instance.id)
+        ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
         .order_by(ActivityEvent.id.desc()).limit(1)) or 0
     return f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{last_event}"
 

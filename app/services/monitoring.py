@@ -124,5 +124,5 @@ def _recent_activity(actor: Actor) -> list[ActivityEvent]:
     query = select(ActivityEvent).order_by(ActivityEvent.id.desc()).limit(15)
     if instance_owner_filter(actor) is not None:
         mine = visible_instances(actor).with_only_columns(WorkflowInstance.id)
-        query = query.where(ActivityEvent.subject_type == "instance", ActivityEvent.subject_id.in_(mine))
+        query = query.where(ActivityEvent.target_type == "instance", ActivityEvent.target_id.in_(mine))
     return list(db.session.scalars(query))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
@@ -132,7 +133,9 @@ def sign_out() -> None:
 
 def user_for_token(plain: str) -> User | None:
     """The active user holding this unrevoked API token, or None."""
-    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain))).first()
+    # Token and user in one query: this runs on every API call.
+    row = db.session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
+                             .where(ApiToken.token_hash == ApiToken.hash(plain))).first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     now = utcnow()

@@ -40,11 +40,11 @@ from app.webhooks.transport import DEFAULT_KEEP_BYTES, DeliveryFailed, post
 RESPONSE_KEEP_BYTES = DEFAULT_KEEP_BYTES  # of an answer's body, kept for the attempt record
 
 
-def schedule_delivery(url: str, payload: dict[str, Any], *, subject_type: str, subject_id: str | int,
+def schedule_delivery(url: str, payload: dict[str, Any], *, target_type: str, target_id: str | int,
                       replay_of: int | None = None) -> WebhookDelivery:
     """Store the exact body to send and queue its delivery (committing the caller's session)."""
     delivery = WebhookDelivery(job_type=payload["job_type"], url=url, body=json.dumps(payload, sort_keys=True),
-                               subject_type=subject_type, subject_id=str(subject_id), replay_of=replay_of)
+                               target_type=target_type, target_id=str(target_id), replay_of=replay_of)
     db.session.add(delivery)
     db.session.flush()
     submit("deliver_webhook", target_type="webhook", target_id=delivery.id)
@@ -126,7 +126,7 @@ def deliver(job_record: JobRecord) -> None:
 
 
 def _timeline(delivery: WebhookDelivery, kind: str, message: str) -> None:
-    db.session.add(ActivityEvent(subject_type=delivery.subject_type, subject_id=delivery.subject_id,
+    db.session.add(ActivityEvent(target_type=delivery.target_type, target_id=delivery.target_id,
                                  kind=kind, message=message, data={"delivery_id": delivery.id}))
 
 

@@ -43,8 +43,8 @@ def on_instance_sync_failed(instance: WorkflowInstance, *, error_message: str,
         _send(callback_url, sync_payload(instance, error=error_message), "instance", instance.id)
 
 
-def _send(url: str, payload: dict[str, Any], subject_type: str, subject_id: str | int) -> None:
-    schedule_delivery(url, payload, subject_type=subject_type, subject_id=subject_id)
+def _send(url: str, payload: dict[str, Any], target_type: str, target_id: str | int) -> None:
+    schedule_delivery(url, payload, target_type=target_type, target_id=target_id)
 
 
 def connect() -> None:

@@ -38,7 +38,7 @@ def sync_payload(instance: WorkflowInstance, *, previous_status: str | None = No
     return _envelope("sync_instance", {"instance_id": instance.id}, instance.id, error, data)
 
 
-def _envelope(job_type: str, subject: dict[str, Any], request_id: int | str, error: str | None,
+def _envelope(job_type: str, target: dict[str, Any], request_id: int | str, error: str | None,
               data: dict[str, Any]) -> dict[str, Any]:
     # An error may quote megabyte variable values: never send those on.
     if error is not None:
@@ -47,6 +47,6 @@ def _envelope(job_type: str, subject: dict[str, Any], request_id: int | str, err
         row = data.get(key)
         if isinstance(row, dict) and isinstance(row.get("error"), str):
             data[key] = {**row, "error": clip(row["error"])}
-    return {"job_type": job_type, **subject, "request_id": request_id,
+    return {"job_type": job_type, **target, "request_id": request_id,
             "status": "failed" if error is not None else "success", "data": data,
             "timestamp": iso(utcnow())}

@@ -70,10 +70,10 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
     wait_until(lambda: _status(instance) == "completed", what="instance to complete after its task")
     # The completed event fires right after the status is committed: wait for its listener.
     notes = wait_until(lambda: db.session.scalars(select(Notification).where(
-        Notification.subject_id == instance.id)).all(), what="the completion notification")
+        Notification.target_id == instance.id)).all(), what="the completion notification")
     time.sleep(0.5)
     assert [n.kind for n in db.session.scalars(select(Notification).where(
-        Notification.subject_id == instance.id))] == ["instance_completed"] == [n.kind for n in notes]
+        Notification.target_id == instance.id))] == ["instance_completed"] == [n.kind for n in notes]
     wait_until(lambda: smtp.messages, what="the completion email")
     message = smtp.messages[0]
     assert message["Subject"] == "Workflow Instance Completed: Review"
@@ -84,7 +84,7 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
         assert instance.id in part and "Review" in part and "completed" in part
         assert f"/instances/{instance.id}" in part  # the link to the instance page
     assert "Duration" in text and "Started" in text and "Ended" in text
-    kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.subject_id == instance.id))]
+    kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id))]
     assert kinds.count("status_completed") == 1
 
 
@@ -246,11 +246,11 @@ def test_racing_syncs_give_one_completion_notice(app, processes, shar, smtp) -> 
     wait_until(lambda: db.session.scalar(select(db.func.count()).select_from(JobRecord).where(
         JobRecord.job_type == "sync_instance", JobRecord.state == "succeeded")) == 6, what="all syncs to finish")
     assert _status(instance) == "completed"
-    notes = db.session.scalars(select(Notification).where(Notification.subject_id == instance.id)).all()
+    notes = db.session.scalars(select(Notification).where(Notification.target_id == instance.id)).all()
     assert len(notes) == 1
     wait_until(lambda: smtp.messages, what="the email")
     time.sleep(1.0)
     assert len(smtp.messages) == 1
-    completed = db.session.scalars(select(ActivityEvent).where(ActivityEvent.subject_id == instance.id,
+    completed = db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id,
                                                                ActivityEvent.kind == "status_completed")).all()
     assert len(completed) == 1

@@ -48,3 +48,66 @@ def test_migrations_on_postgresql(tmp_path: Path) -> None:
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
     with postgres_database() as url:
         _roundtrip(url, tmp_path)
+
+
+def test_one_rulebook_migration_keeps_the_data(tmp_path: Path) -> None:
+    """Workflow names get the creator of their first version as owner; periodic_runs rows move
+    to their four tables; old completion jobs take the new name."""
+    from sqlalchemy import text
+
+    app = create_app(database_url=f"sqlite:///{tmp_path / 'd.db'}", instance_dir=str(tmp_path), secret_key="x")
+    with app.app_context():
+        upgrade(revision="da3878dabf23")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (id, email, name, password_hash, role, active, email_notifications,"
+                              " created_at) VALUES (1, 'ann@example.com', 'ann', 'x', 'user', 1, 1, '2026-01-01'),"
+                              " (2, 'bob@example.com', 'bob', 'x', 'user', 1, 1, '2026-01-01')"))
+            for version, creator in ((1, 1), (2, 2)):
+                conn.execute(text("INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary,"
+                                  " status, created_by, created_at, updated_at) VALUES ('Flow', :v, '', '<x/>', :h,"
+                                  " '{}', 'active', :c, '2026-01-01', '2026-01-01')"),
+                             {"v": version, "h": str(version), "c": creator})
+            conn.execute(text("INSERT INTO periodic_runs (name, last_started_at, last_finished_at, last_result,"
+                              " lease_until) VALUES ('consumer:q1', NULL, '2026-01-01 10:00:00', NULL,"
+                              " '2026-01-01 10:00:15'), ('shar_health', NULL, '2026-01-01 10:00:00',"
+                              " '{\"healthy\": true, \"status\": \"healthy\"}', NULL), ('schedule:reconcile',"
+                              " '2026-01-01 09:00:00', '2026-01-01 09:00:01', 'ok', NULL), ('periodic_sync',"
+                              " '2026-01-01 08:00:00', '2026-01-01 08:00:02', 'queued 3 syncs', NULL)"))
+            conn.execute(text("INSERT INTO job_records (job_type, queue, target_type, target_id, state, attempts,"
+                              " max_attempts, payload, created_at, updated_at) VALUES ('complete_instance', 'q',"
+                              " 'instance', 'i', 'failed', 1, 3, '{}', '2026-01-01', '2026-01-01')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT name, owner_id FROM workflow_names")).all() == [("Flow", 1)]
+            assert conn.execute(text("SELECT queue FROM consumer_heartbeats")).scalars().all() == ["q1"]
+            assert "healthy" in conn.execute(text("SELECT result FROM shar_health_checks")).scalar_one()
+            assert conn.execute(text("SELECT last_result FROM schedule_runs")).scalars().all() == ["ok"]
+            assert conn.execute(text("SELECT last_result FROM leases")).scalars().all() == ["queued 3 syncs"]
+            assert conn.execute(text("SELECT job_type FROM job_records")).scalars().all() == ["complete_task"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_sqlite_migrations_keep_rows_that_point_at_users(tmp_path: Path) -> None:
+    """A batch migration copies and drops `users` on SQLite; with foreign keys on, that would
+    null every creator and delete every token. Migrations run with them off."""
+    from sqlalchemy import text
+
+    app = create_app(database_url=f"sqlite:///{tmp_path / 'k.db'}", instance_dir=str(tmp_path), secret_key="x")
+    with app.app_context():
+        upgrade(revision="5c2d8e41a7b3")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO users (id, email, name, password_hash, role, active, email_notifications,"
+                              " created_at) VALUES (1, 'ann@example.com', 'ann', 'x', 'user', 1, 1, '2026-01-01')"))
+            conn.execute(text("INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES"
+                              " (1, 't', 'h', 'shb_', '2026-01-01')"))
+            conn.execute(text("INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary,"
+                              " status, created_by, created_at, updated_at) VALUES ('Flow', 1, '', '<x/>', 'h',"
+                              " '{}', 'active', 1, '2026-01-01', '2026-01-01')"))
+        upgrade()  # includes a batch migration of `users`
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT created_by FROM workflows")).scalar_one() == 1
+            assert conn.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 1
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        db.session.remove()
+        db.engine.dispose()

@@ -26,7 +26,7 @@ def test_failing_receiver_is_retried_and_each_attempt_logged(make_app, processes
     receiver.status_codes = [503, 500]
     processes.start_consumers()
     delivery = schedule_delivery(receiver.url("/retry"), {"job_type": "create_workflow", "status": "success"},
-                                 subject_type="workflow", subject_id=1)
+                                 target_type="workflow", target_id=1)
     wait_until(lambda: refresh(delivery).state == "delivered", timeout=30, what="the third attempt to deliver")
     assert len(receiver.requests) == 3
     assert receiver.requests[0].body == receiver.requests[2].body  # the same signed body each time
@@ -43,7 +43,7 @@ def test_failing_receiver_is_retried_and_each_attempt_logged(make_app, processes
 def test_address_is_checked_again_at_delivery_time(app, processes) -> None:
     # Stored while allowed (e.g. before the operator changed the policy): still refused when sent.
     delivery = WebhookDelivery(job_type="create_workflow", url="http://127.0.0.1:9/hook", body="{}",
-                               subject_type="workflow", subject_id="1")
+                               target_type="workflow", target_id="1")
     db.session.add(delivery)
     db.session.flush()
     from app.jobs.dispatch import submit
@@ -85,7 +85,7 @@ def _wait_failed(delivery: WebhookDelivery, job: JobRecord) -> None:
 
 def _send(receiver: WebhookReceiver, path: str = "/hook") -> WebhookDelivery:
     return schedule_delivery(receiver.url(path), {"job_type": "create_workflow", "status": "success"},
-                             subject_type="workflow", subject_id=1)
+                             target_type="workflow", target_id=1)
 
 
 def test_deliveries_run_on_the_notify_queue_and_honour_max_attempts(make_app, processes, receiver) -> None:

@@ -50,7 +50,7 @@ def test_launch_resent_after_unknown_outcome_is_recorded(app, processes, shar) -
     assert instance.launch_requests == 2
     from app.models import ActivityEvent
 
-    kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.subject_id == instance.id))]
+    kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id))]
     assert "launch_resent" in kinds
     assert refresh(job).attempts == 2
 

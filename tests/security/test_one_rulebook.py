@@ -62,7 +62,8 @@ def world(app: Flask) -> World:
     waiting = launch_instance("Inbox", {}, actor=users["ann"], async_=False).instance
     assert waiting.current_activities == ["payment"], waiting.error
     failed = JobRecord(job_type="sync_instance", queue="q", target_type="instance", target_id=instance.id,
-                       state="failed", attempts=2, max_attempts=2, last_error="SHAR unreachable", finished_at=utcnow())
+                       state="failed", attempts=2, max_attempts=2, last_error="SHAR unreachable",
+                       error_shape="SHAR unreachable", finished_at=utcnow())
     # A launch that failed before reaching SHAR: the one correct-and-retry and PATCH variables accept.
     stalled = launch_instance("Flow", {"n": "x"}, actor=users["ann"]).instance
     stalled.status, stalled.error = "failed", "SHAR refused the variables"
@@ -70,7 +71,7 @@ def world(app: Flask) -> World:
     launch_job.state, launch_job.finished_at, launch_job.last_error = "failed", utcnow(), "refused"
     delivery = WebhookDelivery(job_type="launch_instance", url="http://127.0.0.1:9/hook",
                                body='{"job_type": "launch_instance"}',
-                               subject_type="instance", subject_id=instance.id, state="failed")
+                               target_type="instance", target_id=instance.id, state="failed")
     ended = WorkflowInstance(workflow=instance.workflow, status="completed", created_by=users["ann"].id,
                              completed_at=utcnow() - timedelta(days=90))
     db.session.add_all([failed, delivery, ended])

@@ -42,7 +42,7 @@ def test_sign_in_next_to_a_page_of_the_site_is_followed(client, app) -> None:
 
 
 def _note(user_id: int) -> Notification:
-    note = Notification(user_id=user_id, kind="instance_completed", subject_type="instance", subject_id="x",
+    note = Notification(user_id=user_id, kind="instance_completed", target_type="instance", target_id="x",
                         title="done", body="done", link="/instances")
     db.session.add(note)
     db.session.commit()

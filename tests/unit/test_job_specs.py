@@ -2,7 +2,7 @@
 import pytest
 
 from app.jobs.specs import JobRegistry, JobSpec, exponential_waits
-from app.services.failed_jobs import error_shape
+from app.jobs.errors import error_shape
 from app.tasks import SPECS
 
 spec_for = JobRegistry(SPECS).spec

@@ -75,7 +75,7 @@ def test_failed_launch_variables_corrected_and_retried(client, sign_in, post, sh
 def test_webhook_replay_makes_a_new_delivery(client, sign_in, post, app) -> None:
     sign_in("admin")
     original = schedule_delivery("https://hooks.example.com/x", {"job_type": "create_workflow", "status": "success"},
-                                 subject_type="workflow", subject_id=1)
+                                 target_type="workflow", target_id=1)
     db.session.commit()
     response = post(f"/admin/webhooks/{original.id}/replay", page="/admin/webhooks")
     assert response.status_code == 302
@@ -116,10 +116,10 @@ def test_notifications_mark_read_and_email_preference(client, sign_in, post, app
     from app.notifications.in_app import notify
 
     user = sign_in("user")
-    note = notify(user.id, kind="instance_completed", subject_type="instance", subject_id="x-1",
+    note = notify(user.id, kind="instance_completed", target_type="instance", target_id="x-1",
                   title="Workflow Instance Completed: Flow", body="done", link="/instances/x-1")
-    assert note is not None and notify(user.id, kind="instance_completed", subject_type="instance",
-                                       subject_id="x-1", title="again", body="", link="") is None  # exactly once
+    assert note is not None and notify(user.id, kind="instance_completed", target_type="instance",
+                                       target_id="x-1", title="again", body="", link="") is None  # exactly once
     assert 'data-count="1"' in client.get("/notifications/_bell").get_data(as_text=True)
     fragment = post(f"/notifications/{note.id}/read", page="/notifications", headers=HTMX).get_data(as_text=True)
     assert "unread" not in fragment.split(">")[0]
@@ -127,7 +127,7 @@ def test_notifications_mark_read_and_email_preference(client, sign_in, post, app
     post("/notifications/preferences", {}, page="/notifications")
     assert refresh(user).email_notifications is False
     before = db.session.scalar(select(db.func.count()).select_from(JobRecord).where(JobRecord.job_type == "send_email"))
-    notify(user.id, kind="instance_failed", subject_type="instance", subject_id="x-2", title="t", body="b", link="/")
+    notify(user.id, kind="instance_failed", target_type="instance", target_id="x-2", title="t", body="b", link="/")
     after = db.session.scalar(select(db.func.count()).select_from(JobRecord).where(JobRecord.job_type == "send_email"))
     assert after == before  # the user turned email off: no email job
 

@@ -1,0 +1,52 @@
+"""The query plans behind rows 5–7 on PostgreSQL: EXPLAIN ANALYZE at 200,000 instances and 100,000 failed jobs.
+
+    .venv/bin/python bench/query_plans.py [--size tiny|default]
+
+The statements are written out by hand to match what the app runs (see each label's
+source); the plan and its time are what to compare before and after a change.
+"""
+from __future__ import annotations
+
+from stack import (
+    create_workflow,
+    note,
+    result,
+    running_stack,
+    seed_failed_jobs,
+    seed_instances,
+    size_parser,
+)
+
+QUERIES = {
+    "list fragment version (app/web/instances/routes.py rows)":
+        "SELECT count(*), max(i.updated_at) FROM workflow_instances i JOIN workflows w ON w.id = i.workflow_id",
+    "JSON list total (app/api/instances.py list_instances)":
+        "SELECT count(*) FROM (SELECT i.id FROM workflow_instances i) AS listed",
+    "JSON list first page (app/api/instances.py list_instances)":
+        "SELECT * FROM workflow_instances ORDER BY created_at DESC LIMIT 20",
+    "failed jobs, newest 200 (app/jobs/admin.py failed_jobs)":
+        "SELECT * FROM job_records WHERE state = 'failed' ORDER BY finished_at DESC LIMIT 200",
+    "failed groups input (app/jobs/admin.py failed_groups)":
+        "SELECT id, job_type, last_error FROM job_records WHERE state = 'failed'",
+}
+
+
+def main() -> None:
+    args = size_parser(__doc__ or "").parse_args()
+    instances, failed = {"tiny": (2_000, 1_000), "default": (200_000, 100_000), "large": (1_000_000, 500_000)}[args.size]
+    with running_stack(consumers=()) as stack:
+        seed_instances(stack, create_workflow(stack), instances)
+        seed_failed_jobs(stack, failed)
+        times: dict[str, float] = {}
+        for label, sql in QUERIES.items():
+            plan = [row[0] for row in stack.sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")]
+            note(f"{label}:\n    " + "\n    ".join(plan))
+            times[label] = float(plan[-1].split(":")[1].split()[0])  # "Execution Time: 12.345 ms"
+        baseline = next(label for label in QUERIES if "first page" in label)
+        for label, ms in times.items():
+            result(f"{label} at {instances:,} instances / {failed:,} failed jobs", f"{ms:.2f} ms",
+                   ms / times[baseline], f"the JSON list's first page by index ({times[baseline]:.2f} ms)",
+                   "an index read, not a scan")
+
+if __name__ == "__main__":
+    main()

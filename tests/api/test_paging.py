@@ -1,0 +1,54 @@
+"""Keyset paging and capped totals on the instance list: the last page costs what the first does."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import insert
+
+from app.extensions import db
+from app.models import WorkflowInstance
+from app.models._base import utcnow
+from app.services import instances as instance_service
+from app.services.actors import CLI
+from app.services.workflows import create_workflow
+from tests.support.factories import bpmn
+
+
+def _instances(count: int, owner_id: int) -> list[str]:
+    workflow = create_workflow("Paged", bpmn("user_task"), actor=CLI).workflow
+    start = utcnow()
+    ids = [f"00000000-0000-0000-0000-{n:012d}" for n in range(count)]
+    db.session.execute(insert(WorkflowInstance), [
+        {"id": i, "workflow_id": workflow.id, "status": "running", "variables": {}, "current_activities": [],
+         "created_by": owner_id, "created_at": start + timedelta(seconds=n % 3)}  # ties broken by id
+        for n, i in enumerate(ids)])
+    db.session.commit()
+    return ids
+
+
+def test_cursor_pages_walk_every_instance_once_newest_first(api, app) -> None:  # type: ignore[no-untyped-def]
+    from app.models import User
+
+    owner = db.session.query(User).filter_by(email="ann@example.com").one()  # the `api` client's user
+    _instances(8, owner.id)
+    seen, cursor = [], None
+    while True:
+        url = "/api/shar/instances?per_page=3" + (f"&after={cursor}" if cursor else "")
+        data = api.get(url).get_json()["data"]
+        seen += [item["id"] for item in data["items"]]
+        cursor = data["next_cursor"]
+        assert data["total"] == 8 and data["total_capped"] is False
+        if cursor is None:
+            break
+    assert len(seen) == 8 and len(set(seen)) == 8
+    assert seen == [i["id"] for i in api.get("/api/shar/instances?per_page=8").get_json()["data"]["items"]]
+    assert api.get("/api/shar/instances?after=not-a-cursor").status_code == 422
+
+
+def test_totals_stop_counting_at_the_cap(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _instances(7, None)  # type: ignore[arg-type]
+    monkeypatch.setattr(instance_service, "TOTAL_CAP", 5)
+    listing = instance_service.list_instances(actor=CLI, per_page=2)
+    assert (listing.total, listing.total_capped) == (5, True)
+    version = instance_service.instance_list_version(actor=CLI)
+    assert version == instance_service.instance_list_version(actor=CLI)

@@ -1,0 +1,39 @@
+"""Each benchmark in bench/ runs at tiny size against the real stack and prints its figure and ratio.
+
+No timing is asserted: this only keeps the benchmarks working as the app changes. Each
+takes 10–30 s on a quiet machine; the generous timeouts are for a machine others share.
+Needs PostgreSQL and Redis on 127.0.0.1 (as the rest of the suite); wrk is used when
+installed, else the benchmarks' httpx loop.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import pg_available
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+BENCHMARKS = ["launch_latency", "launch_throughput", "conditional_reads", "pollers", "list_scaling",
+              "failed_jobs_page", "periodic_sync", "sync_memory", "sync_throughput", "polling_partials", "query_plans"]
+RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
+
+pytestmark = pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_benchmark_prints_its_figure_and_ratio(name: str) -> None:
+    proc = subprocess.Popen([sys.executable, str(BENCH / f"{name}.py"), "--size", "tiny"], cwd=BENCH.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        proc.terminate()  # SIGTERM: the benchmark stops its stack and drops its database first
+        stdout, stderr = proc.communicate(timeout=45)
+        pytest.fail(f"{name} did not finish within 240 s:\n{stderr[-3000:]}")
+    assert proc.returncode == 0, stdout + stderr[-6000:]
+    assert RESULT.search(stdout), stdout + stderr[-3000:]
