@@ -1,7 +1,7 @@
 """workflow_instances.process_id: launch chooses the process of a multi-process file
 
 Revision ID: 9e4b7c21d5a8
-Revises: 7e3f1a9c2b54
+Revises: 9b1d4e7a3c20
 Create Date: 2026-11-29 06:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9e4b7c21d5a8'
-down_revision = '7e3f1a9c2b54'
+down_revision = '9b1d4e7a3c20'
 branch_labels = None
 depends_on = None
 
