@@ -32,6 +32,7 @@ def instance_dict(instance: WorkflowInstance) -> dict[str, Any]:
         "workflow_name": instance.workflow.name,
         "workflow_version": instance.workflow.version,
         "shar_instance_id": instance.shar_instance_id,
+        "process_id": instance.process_id,
         "status": instance.status,
         "variables": instance.variables,
         "current_activities": instance.current_activities,

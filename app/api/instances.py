@@ -1,4 +1,4 @@
-"""API: instances — list, read, complete a waiting task, sync, edit variables, cancel."""
+"""API: instances — list, read, complete a waiting task, deliver a message, sync, edit variables, cancel."""
 from __future__ import annotations
 
 from flask import Response, request
@@ -49,6 +49,15 @@ def complete_task(instance_id: str) -> Response:
     data = json_body()
     job = service.complete_task(instance_id, actor=api_user(), variables=data.get("variables"))
     return ok(queued_message("Task completion", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
+
+
+@bp.post("/instances/<instance_id>/messages")
+@token_required
+@idempotent
+def deliver_message(instance_id: str) -> Response:
+    data = json_body()
+    job = service.deliver_message(instance_id, data.get("name"), actor=api_user(), variables=data.get("variables"))
+    return ok(queued_message("Message delivery", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
 
 @bp.post("/instances/<instance_id>/sync")

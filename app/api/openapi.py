@@ -59,7 +59,8 @@ SCHEMAS: dict[str, Any] = {
     "Instance": {"type": "object", "required": ["id", "workflow_name", "status", "variables"], "properties": {
         "id": {"type": "string"}, "workflow_name": {"type": "string"},
         "status": {"type": "string", "enum": INSTANCE_STATUSES}, "variables": {"type": "object"},
-        "current_activities": {"type": "array", "items": {"type": "string"}}}},
+        "current_activities": {"type": "array", "items": {"type": "string"}},
+        "process_id": {"type": ["string", "null"]}}},
     "Statistics": {"type": "object", "required": ["total", "running", "completed", "failed"], "properties": {
         "total": {"type": "integer"}, "running": {"type": "integer"}, "completed": {"type": "integer"},
         "failed": {"type": "integer"}, "average_duration_seconds": {"type": ["number", "null"]},
@@ -73,7 +74,15 @@ CREATE = {"type": "object", "required": ["name", "bpmn_xml"], "properties": {
     "name": {"type": "string"}, "bpmn_xml": {"type": "string"}, "description": {"type": "string"},
     "async": {"type": "boolean"}, "callback_url": {"type": "string"}}}
 LAUNCH = {"type": "object", "properties": {"variables": {"type": "object"}, "async": {"type": "boolean"},
-                                           "callback_url": {"type": "string"}}}
+                                           "callback_url": {"type": "string"},
+                                           "process_id": {"type": "string", "description":
+                                                          "the process of a file with several (default: its only "
+                                                          "executable one; 422 lists the choices)"}}}
+MESSAGE = {"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": 200,
+             "description": "the message's name (<message name=...>; a receive task without a messageRef "
+                            "waits for its own name, else its id)"},
+    "variables": {"type": "object", "description": "the message's payload, merged into the instance"}}}
 
 PATHS: dict[str, Any] = {
     "/api/shar/workflows": {
@@ -129,6 +138,12 @@ PATHS: dict[str, Any] = {
     "/api/shar/instances/{instance_id}/complete": {
         "post": {"summary": "Complete the waiting user task", "parameters": [INSTANCE_ID, IDEMPOTENCY],
                  "requestBody": _body({"type": "object", "properties": {"variables": {"type": "object"}}}, False),
+                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
+    "/api/shar/instances/{instance_id}/messages": {
+        "post": {"summary": "Deliver a message to an instance waiting at a message event or receive task (a job)",
+                 "description": "Sent to SHAR as the contract extension POST /api/v1/instances/{id}/messages "
+                                "(docs/messages.md). 409 when the instance waits for no message of that name.",
+                 "parameters": [INSTANCE_ID, IDEMPOTENCY], "requestBody": _body(MESSAGE),
                  "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/sync": {
         "post": {"summary": "Sync from SHAR now (a job)", "parameters": [INSTANCE_ID, IDEMPOTENCY],

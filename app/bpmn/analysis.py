@@ -53,6 +53,7 @@ _DATA = frozenset({"dataObject", "dataObjectReference", "dataStoreReference", "d
 _NOT_EXECUTED = {"textAnnotation": "a text annotation", "association": "an association",
                  "group": "a group", "dataStoreReference": "a data store reference",
                  "dataStore": "a data store"}
+_MESSAGE_CATCHERS = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask"})
 _CONDITIONAL_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway"})
 _NATS_SAFE = re.compile(r"\A[-/_=.a-zA-Z0-9]+\Z")
 _ISO_DURATION = re.compile(r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
@@ -93,6 +94,8 @@ class Analysis:
     problems: list[Finding] = field(default_factory=list)
     shar_warnings: list[Finding] = field(default_factory=list)
     not_executed: list[dict[str, Any]] = field(default_factory=list)
+    # Where an instance waits for a message: element id -> the message name to deliver there.
+    message_waits: dict[str, str] = field(default_factory=dict)
     prepared: etree._Element | None = None
 
     @property
@@ -316,13 +319,33 @@ class _Analyser:
             if ref and ref not in self.messages:
                 self._problem("message-ref", "cannot_run", node,
                               f"its messageRef {ref} names no <message> of this file; declare it or fix the ref")
+            elif kind in _MESSAGE_CATCHERS:
+                self._waits_for_message(node, definition)
         if kind == "receiveTask" and node.get("messageRef") and node.get("messageRef") not in self.messages:
             self._problem("message-ref", "cannot_run", node,
                           f"its messageRef {node.get('messageRef')} names no <message> of this file")
+        elif kind == "receiveTask" and node.find(f"{_M}messageEventDefinition") is None:
+            self._waits_for_message(node, node)
         if kind == "callActivity":
             self._check_call(node)
         for output in node.findall(f"{_M}extensionElements/{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output"):
             self._check_output(node, output)
+
+    def _waits_for_message(self, node: etree._Element, holder: etree._Element) -> None:
+        """Record the message `node` waits for; one without a messageRef (a receive task that would
+        otherwise pass straight through) waits for a message named after it (its name, else its id)."""
+        ref = holder.get("messageRef")
+        if ref:
+            name = self.messages[ref].get("name") or ref
+        else:
+            name = " ".join((node.get("name") or "").split()) or node.get("id") or ""
+            ref = f"sharboard_message_{node.get('id')}"
+            if self.root.find(f"{_M}message[@id='{ref}']") is None:
+                message = etree.Element(f"{_M}message", id=ref, name=name)
+                self.root.insert(0, message)
+            holder.set("messageRef", ref)
+        if node.get("id"):
+            self.result.message_waits[node.get("id")] = name
 
     def _check_output(self, node: etree._Element, output: etree._Element) -> None:
         """A Zeebe output mapping: the engine sets ``target`` from ``source`` when the task completes, as SHAR does."""

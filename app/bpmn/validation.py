@@ -94,6 +94,8 @@ class BpmnSummary:
     shar_warnings: tuple[dict[str, Any], ...] = field(default=())
     # Drawn but ignored by the engine: {tag, element_id, name, line, reason}.
     not_executed: tuple[dict[str, Any], ...] = field(default=())
+    # Where instances wait for a message: element id -> message name (what an operator delivers).
+    message_waits: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable copy."""
@@ -111,6 +113,7 @@ class BpmnSummary:
             "executable_process_ids": [p.id for p in self.processes if p.is_executable],
             "shar_warnings": [dict(w) for w in self.shar_warnings],
             "not_executed": [dict(n) for n in self.not_executed],
+            "message_waits": dict(self.message_waits),
         }
 
 
@@ -328,7 +331,7 @@ def _summarise(root: etree._Element, processes: list[etree._Element], analysis: 
         target_namespace=root.get("targetNamespace"), exporter=root.get("exporter"),
         exporter_version=root.get("exporterVersion"), user_task_ids=tuple(person_tasks),
         shar_warnings=tuple(w.to_dict() for w in analysis.shar_warnings),
-        not_executed=tuple(analysis.not_executed),
+        not_executed=tuple(analysis.not_executed), message_waits=dict(analysis.message_waits),
     )
 
 

@@ -71,12 +71,13 @@ def list_workflows(fmt: str) -> None:
 @workflow_group.command("launch")
 @click.argument("name")
 @click.option("--variables", help="A JSON object.")
+@click.option("--process", "process_id", help="The process to start (default: the file's only executable one).")
 @click.option("--wait", is_flag=True, help="Wait until the instance has left `launching`.")
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @FORMAT_OPTION
-def launch(name: str, variables: str | None, wait: bool, timeout: float, fmt: str) -> None:
+def launch(name: str, variables: str | None, process_id: str | None, wait: bool, timeout: float, fmt: str) -> None:
     """Launch an instance of NAME."""
-    launched = instance_service.launch_instance(name, parse_variables(variables), actor=CLI)
+    launched = instance_service.launch_instance(name, parse_variables(variables), actor=CLI, process_id=process_id)
     instance = launched.instance
     if warn_if_not_queued(launched.job) and wait:
         fail(f"instance {instance.id} is stored but the queue is unavailable; not waiting")
@@ -134,7 +135,7 @@ def export(name: str, output: Path | None, fmt: str) -> None:
 
 @shar_cli.group("instance")
 def instance_group() -> None:
-    """List, show and complete instances."""
+    """List, show and complete instances, and deliver messages to them."""
 
 
 @instance_group.command("list")
@@ -176,6 +177,21 @@ def complete(instance_id: str, variables: str | None, fmt: str) -> None:
         emit_json(job_dict(job))
     else:
         click.echo(f"completion queued (job {job.id})")
+    warn_if_not_queued(job)
+
+
+@instance_group.command("message")
+@click.argument("instance_id")
+@click.argument("name")
+@click.option("--variables", help="A JSON object: the message's payload, merged into the instance.")
+@FORMAT_OPTION
+def message(instance_id: str, name: str, variables: str | None, fmt: str) -> None:
+    """Queue the delivery of message NAME to an instance waiting at a message event or receive task."""
+    job = instance_service.deliver_message(instance_id, name, actor=CLI, variables=parse_variables(variables))
+    if fmt == "json":
+        emit_json(job_dict(job))
+    else:
+        click.echo(f"message {name} queued for delivery (job {job.id})")
     warn_if_not_queued(job)
 
 

@@ -35,6 +35,9 @@ class WorkflowInstance(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     callback_url: Mapped[str | None] = mapped_column(String(2000))
+    # The process of the workflow's file this instance runs (None: the engine's default, for rows
+    # launched before a process could be chosen).
+    process_id: Mapped[str | None] = mapped_column(String(200))
     # How many launch requests went to SHAR for this row: above 1 means a retry after an
     # unknown outcome, shown to operators instead of hidden.
     launch_requests: Mapped[int] = mapped_column(default=0)

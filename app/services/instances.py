@@ -68,8 +68,10 @@ class InstanceFilter:
 # -- operations ------------------------------------------------------------------------
 
 def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, callback_url: str | None = None,
-                    async_: bool | None = None) -> Launched:
-    """Store a `launching` placeholder with a new UUID and launch it in SHAR (in a job by default)."""
+                    async_: bool | None = None, process_id: str | None = None) -> Launched:
+    """Store a `launching` placeholder with a new UUID and launch it in SHAR (in a job by default).
+
+    `process_id` chooses the process of a file with several; it defaults to the only executable one."""
     require_writer(actor)
     variables = check_variables(variables)
     callback_url = check_callback(callback_url)
@@ -78,13 +80,16 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
         raise NotFound(f"no workflow named {workflow_name!r}")
     if workflow.status != WorkflowStatus.ACTIVE:
         raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
+    process_id = choose_process(workflow, process_id)
     instance = WorkflowInstance(workflow=workflow, status=InstanceStatus.LAUNCHING, variables=variables,
-                                created_by=actor.id, callback_url=callback_url)
+                                created_by=actor.id, callback_url=callback_url, process_id=process_id)
     db.session.add(instance)
     db.session.flush()
-    record_activity(instance, "placeholder_created", f"launch of {workflow.name} v{workflow.version} queued")
+    record_activity(instance, "placeholder_created", f"launch of {workflow.name} v{workflow.version}"
+                    + (f" (process {process_id})" if process_id else "") + " queued")
     audit(actor, "instance.launch", "instance", instance.id, after={"workflow": workflow.name,
-                                                                    "version": workflow.version})
+                                                                    "version": workflow.version,
+                                                                    "process_id": process_id})
     async_ = current_settings().shar_async_enabled if async_ is None else async_
     job = submit("launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id,
                  inline=not async_)
@@ -106,6 +111,38 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     audit(actor, "instance.complete_task", "instance", instance.id, after={"tasks": waiting})
     return submit("complete_task", target_type="instance", target_id=instance.id, created_by=actor.id,
                   payload={"variables": variables})
+
+
+MAX_MESSAGE_NAME = 200
+
+
+def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any = None) -> JobRecord:
+    """Queue the delivery of message `name` (with `variables`) to an instance waiting at a message
+    start, catch event or receive task; Conflict when it waits for no message of that name."""
+    instance = find_instance(instance_id, actor)
+    require_writer(actor)
+    name = check_message_name(name)
+    variables = check_variables(variables)
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(f"instance {instance.id} is {instance.status}; only a running instance can take a message")
+    expected = waiting_messages(instance)
+    if "message_waits" in instance.workflow.summary and name not in expected.values():
+        waits = ", ".join(f"{m!r} at {a}" for a, m in expected.items())
+        raise Conflict(f"instance {instance.id} is not waiting for a message named {name!r}"
+                       + (f"; it waits for {waits}" if waits else "; it waits for no message"))
+    record_activity(instance, "message_requested", f"message {name} queued for delivery", by=actor.email)
+    audit(actor, "instance.deliver_message", "instance", instance.id, after={"name": name, "variables": variables})
+    return submit("deliver_message", target_type="instance", target_id=instance.id, created_by=actor.id,
+                  payload={"name": name, "variables": variables})
+
+
+def check_message_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput.field("name", "the message name is required")
+    name = name.strip()
+    if len(name) > MAX_MESSAGE_NAME or any(ord(c) < 32 for c in name):
+        raise InvalidInput.field("name", f"a message name is at most {MAX_MESSAGE_NAME} printable characters")
+    return name
 
 
 def cancel_instance(instance_id: str, *, actor: Actor) -> WorkflowInstance:
@@ -159,6 +196,38 @@ def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRe
     return requeue_failed_job(job_id)
 
 
+def choose_process(workflow: Workflow, process_id: Any) -> str | None:
+    """The process a launch starts: the one asked for, else the only executable one.
+
+    InvalidInput (422) names the choices when the file has several executable processes and none
+    was chosen, when the chosen one is not in the file, and when it is marked not executable."""
+    if process_id is not None and not isinstance(process_id, str):
+        raise InvalidInput.field("process_id", "process_id must be a string")
+    process_id = (process_id or "").strip() or None
+    processes = workflow.summary.get("processes") or []
+    executable = [p["id"] for p in processes if p.get("executable", p.get("is_executable"))]
+    choices = ", ".join(executable) or "none"
+    if process_id is None:
+        if len(executable) == 1:
+            return executable[0]
+        if not executable:
+            if not processes:
+                return None  # a summary from before processes were listed: the engine's default
+            raise InvalidInput.field("process_id", f"no process of {workflow.name} is executable (each is marked "
+                                     'isExecutable="false" and kept as a diagram); nothing can be launched')
+        raise InvalidInput.field("process_id", f"{workflow.name} has {len(executable)} executable processes; "
+                                 f"choose one with process_id: {choices}")
+    known = {p["id"]: p for p in processes}
+    if process_id not in known:
+        raise InvalidInput.field("process_id", f"{workflow.name} has no process {process_id!r}; "
+                                 f"choose one of: {choices}")
+    if process_id not in executable:
+        raise InvalidInput.field("process_id", f"process {process_id} is marked not executable "
+                                 '(isExecutable="false"): it is kept as a diagram and cannot be launched; '
+                                 f"executable processes: {choices}")
+    return process_id
+
+
 def check_variables(variables: Any) -> dict[str, Any]:
     """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode), within the
     size and depth limits, whichever front door parsed them."""
@@ -178,6 +247,12 @@ def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:
     """The current activities that wait for a person (user or manual tasks)."""
     people = set(instance.workflow.summary.get("user_task_ids", ()))
     return [a for a in instance.current_activities or () if a in people]
+
+
+def waiting_messages(instance: WorkflowInstance) -> dict[str, str]:
+    """The current activities that wait for a message: element id -> the message name."""
+    waits = instance.workflow.summary.get("message_waits") or {}
+    return {a: waits[a] for a in instance.current_activities or () if a in waits}
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -303,7 +378,8 @@ def launch_in_shar(instance_id: str) -> None:
                         "was found in SHAR")
     instance.launch_requests += 1
     db.session.commit()
-    answer = client.launch_instance(instance.workflow.name, tagged(instance.variables, instance.id))
+    answer = client.launch_instance(instance.workflow.name, tagged(instance.variables, instance.id),
+                                    process_id=instance.process_id)
     _apply_launch_answer(instance, answer)
 
 
@@ -356,5 +432,18 @@ def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None) ->
         return
     current_client().complete_instance(instance.shar_instance_id, variables or None)
     record_activity(instance, "task_completed", "waiting task completed in SHAR")
+    db.session.commit()
+    submit_sync(instance)
+
+
+def deliver_message_in_shar(instance_id: str, name: str, variables: dict[str, Any] | None) -> None:
+    """Deliver the message in SHAR, then sync at once so the new state shows."""
+    from app.services.sync import submit_sync
+
+    instance = _instance(instance_id)
+    if instance.status != InstanceStatus.RUNNING:
+        return
+    current_client().deliver_message(instance.shar_instance_id, name, variables or {})
+    record_activity(instance, "message_delivered", f"message {name} delivered in SHAR")
     db.session.commit()
     submit_sync(instance)

@@ -83,11 +83,14 @@ class SharClient:
         return _expect_object(self._request("DELETE", f"/api/v1/workflows/{_seg(name)}"), what="workflow deletion")
 
     # -- instances ---------------------------------------------------------------
-    def launch_instance(self, workflow_name: str, variables: dict[str, Any]) -> SharInstance:
-        body = self._request(
-            "POST", f"/api/v1/workflows/{_seg(workflow_name)}/instances",
-            json={"workflow_name": workflow_name, "variables": variables},
-        )
+    def launch_instance(self, workflow_name: str, variables: dict[str, Any],
+                        process_id: str | None = None) -> SharInstance:
+        """Launch an instance; `process_id` (a contract extension the reference gateway ignores)
+        chooses the process of a file with several, and is sent only when given."""
+        payload: dict[str, Any] = {"workflow_name": workflow_name, "variables": variables}
+        if process_id:
+            payload["process_id"] = process_id
+        body = self._request("POST", f"/api/v1/workflows/{_seg(workflow_name)}/instances", json=payload)
         return _instance(body)
 
     def list_instances(self) -> list[SharInstance]:
@@ -107,6 +110,13 @@ class SharClient:
         kwargs: dict[str, Any] = {"json": {"variables": variables}} if variables else {}
         body = self._request("POST", f"/api/v1/instances/{_seg(instance_id)}/complete", **kwargs)
         return _expect_object(body, what="instance completion")
+
+    def deliver_message(self, instance_id: str, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST /api/v1/instances/{id}/messages (contract extension, see docs/messages.md): deliver
+        message `name` with `variables` to the instance's waiting message event or receive task."""
+        body = self._request("POST", f"/api/v1/instances/{_seg(instance_id)}/messages",
+                             json={"name": name, "variables": variables or {}})
+        return _expect_object(body, what="message delivery")
 
     # -- health ------------------------------------------------------------------
     def health(self) -> SharHealth:

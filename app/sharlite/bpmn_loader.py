@@ -35,13 +35,27 @@ class LoadedProcess:
     processes: list[dict[str, Any]] = field(default_factory=list)
     # Zeebe output mappings, applied when the task completes: element id -> ((source, target), ...).
     outputs: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # Every executable process's specs, by process id: a launch may choose one (contract extension).
+    built: dict[str, Any] = field(default_factory=dict)
 
-    def launchable(self) -> None:
-        """Raise RefusedBpmn, naming the processes, when nothing here can be launched."""
+    def launchable(self, process_id: str | None = None) -> tuple[Any, dict[str, Any]]:
+        """The (spec, subprocess specs) a launch starts: `process_id`'s, else the first executable
+        process's; RefusedBpmn, naming the processes, when that cannot be launched."""
+        if process_id:
+            if process_id in self.built:
+                chosen = self.built[process_id]
+                return chosen.spec, chosen.subprocess_specs
+            known = {p["id"]: p for p in self.processes}
+            runnable = ", ".join(self.built) or "none"
+            if process_id in known:
+                raise RefusedBpmn(f"process {process_id} is marked not executable (isExecutable=\"false\"): it is "
+                                  f"kept as a diagram; executable processes: {runnable}")
+            raise RefusedBpmn(f"this workflow has no process {process_id}; executable processes: {runnable}")
         if self.spec is None:
             listed = ", ".join(f"{p['id']} (isExecutable=\"false\")" for p in self.processes) or "none"
             raise RefusedBpmn(f"no process of this workflow is executable: {listed}; it is kept as a diagram. "
                               "Mark the process to run isExecutable=\"true\" and upload it again")
+        return self.spec, self.subprocess_specs
 
 
 def load(bpmn_xml: str) -> LoadedProcess:
@@ -57,4 +71,4 @@ def load(bpmn_xml: str) -> LoadedProcess:
         return LoadedProcess(None, None, {}, automatic, inspection.analysis.processes, outputs)
     chosen = inspection.built[executable[0]]
     return LoadedProcess(chosen.process_id, chosen.spec, chosen.subprocess_specs, automatic,
-                         inspection.analysis.processes, outputs)
+                         inspection.analysis.processes, outputs, dict(inspection.built))

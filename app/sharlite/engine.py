@@ -21,6 +21,8 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -48,6 +50,10 @@ class NotFound(LookupError):
 
 class NothingToComplete(RuntimeError):
     pass
+
+
+class NoMessageWaiting(RuntimeError):
+    """The instance waits for no message of that name; nothing was changed."""
 
 
 class CannotComplete(RuntimeError):
@@ -139,17 +145,19 @@ class Engine:
             raise NotFound(f"workflow {name} not found")
 
     # -- instances ---------------------------------------------------------------
-    def launch(self, name: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def launch(self, name: str, variables: dict[str, Any], process_id: str | None = None) -> dict[str, Any]:
+        """Start the workflow's process `process_id` (contract extension), by default its first executable one."""
         row = self.store.latest_version(name)
         if row is None:
             raise NotFound(f"workflow {name} not found")
         _check_variables(variables)
         loaded = self._spec(name, row["version"], row["bpmn_xml"])
-        loaded.launchable()
-        workflow = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        spec, subprocess_specs = loaded.launchable(process_id)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**variables)
         record = {"id": str(uuid.uuid4()), "workflow_name": name, "version": row["version"], "status": "running",
+                  "process_id": spec.name,
                   "variables": dict(variables), "error": None, "created_at": now_iso(), "completed_at": None}
         with self._lock(record["id"]):
             self._advance(workflow, record, loaded)
@@ -184,6 +192,27 @@ class Engine:
                                      "waits there (send the missing variables)") from None
             self._advance(workflow, record, self._loaded(record))
             return task.task_spec.bpmn_id
+
+    def deliver_message(self, instance_id: str, name: str, variables: dict[str, Any] | None = None) -> list[str]:
+        """Deliver message `name` (contract extension): every message start, catch event or receive
+        task of the instance waiting for it catches it, with `variables` as its payload; returns their ids."""
+        _check_variables(variables or {})
+        with self._lock(instance_id):
+            record = self._record(instance_id)
+            if record["status"] != "running":
+                raise NoMessageWaiting(f"instance {instance_id} is {record['status']}")
+            workflow = self._workflow(record)
+            waiting = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY)
+                       if _waits_for_message(t, name)]
+            if not waiting:
+                raise NoMessageWaiting(f"instance {instance_id} is not waiting for a message named {name!r}")
+            try:
+                workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=dict(variables or {})))
+            except Exception as exc:  # noqa: BLE001 - Spiff's "not waiting": nothing was changed
+                raise NoMessageWaiting(f"instance {instance_id} cannot take message {name!r}: "
+                                       f"{_reason(exc, name_element=False)}") from None
+            self._advance(workflow, record, self._loaded(record))
+            return waiting
 
     def tick(self) -> int:
         """Start advancing instances whose timers or delayed service tasks are due; returns how many started."""
@@ -273,7 +302,7 @@ class Engine:
         record["current_activities"] = [] if record["status"] != "running" else sorted({
             t.task_spec.bpmn_id for t in tasks
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
-            and t.task_spec.bpmn_id and type(t.task_spec).__name__ in WAITING_KINDS})
+            and t.task_spec.bpmn_id and (type(t.task_spec).__name__ in WAITING_KINDS or _waits_for_message(t))})
         record["completed_activities"] = [t.task_spec.bpmn_id for t in sorted(
             (t for t in tasks if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id),
             key=lambda t: t.last_state_change)]
@@ -319,11 +348,21 @@ class Engine:
         data = {key: record[key] for key in ("id", "workflow_name", "status", "variables", "created_at",
                                              "current_activities", "completed_activities")}
         data["workflow_version"] = record["version"]
+        if record.get("process_id"):
+            data["process_id"] = record["process_id"]
         if record.get("error"):
             data["error"] = record["error"]
         if record.get("completed_at"):
             data["completed_at"] = record["completed_at"]
         return data
+
+
+def _waits_for_message(task: Any, name: str | None = None) -> bool:
+    """A message start, catch event, boundary event or receive task waiting for a message (named `name`)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, MessageEventDefinition) or task.state not in (TaskState.WAITING, TaskState.READY):
+        return False
+    return name is None or definition.name == name
 
 
 def _timer_due(task: Any) -> float | None:

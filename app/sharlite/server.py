@@ -11,7 +11,13 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.serving import make_server
 
 from app.sharlite.bpmn_loader import RefusedBpmn
-from app.sharlite.engine import CannotComplete, Engine, NotFound, NothingToComplete
+from app.sharlite.engine import (
+    CannotComplete,
+    Engine,
+    NoMessageWaiting,
+    NotFound,
+    NothingToComplete,
+)
 from app.sharlite.faults import Faults, RequestLog
 from app.sharlite.store import Store
 
@@ -89,8 +95,11 @@ def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
         variables = data.get("variables", {})
         if not isinstance(variables, dict):
             return error(400, "variables must be an object")
+        process_id = data.get("process_id")  # contract extension: which process of the file to start
+        if process_id is not None and not isinstance(process_id, str):
+            return error(400, "process_id must be a string")
         try:
-            return jsonify(engine.launch(name, variables)), 201
+            return jsonify(engine.launch(name, variables, process_id or None)), 201
         except NotFound as exc:
             return error(404, str(exc))
         except RefusedBpmn as exc:
@@ -124,6 +133,27 @@ def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
         except RefusedBpmn as exc:
             return error(422, f"completion refused: {exc}")
         return jsonify({"message": f"task {task_id} completed"})
+
+    @app.post("/api/v1/instances/<instance_id>/messages")
+    def deliver_message(instance_id: str) -> Any:
+        """Contract extension: deliver a message {name, variables?} to the instance's waiting
+        message start, catch event or receive task. 404 unknown instance, 409 nothing waits for it."""
+        data = body()
+        if data is None or not isinstance(data.get("name"), str) or not data["name"].strip():
+            return error(400, "body must be JSON with a string field name (and an optional object variables)")
+        variables = data.get("variables") or {}
+        if not isinstance(variables, dict):
+            return error(400, "variables must be an object")
+        try:
+            caught = engine.deliver_message(instance_id, data["name"].strip(), variables)
+        except NotFound as exc:
+            return error(404, str(exc))
+        except NoMessageWaiting as exc:
+            return error(409, str(exc))
+        except RefusedBpmn as exc:
+            return error(422, f"message refused: {exc}")
+        return jsonify({"message": f"message {data['name'].strip()} delivered", "caught_by": caught,
+                        "instance": engine.instance(instance_id)}), 202
 
     @app.get("/health")
     def health() -> Any:

@@ -2,7 +2,7 @@
 service call it makes. create_app installs the registry; nothing registers by import.
 
     workflow_tasks   create_workflow, delete_workflow                (shar-workflows)
-    instance_tasks   launch_instance, complete_task                  (shar-instances)
+    instance_tasks   launch_instance, complete_task, deliver_message (shar-instances)
     sync_tasks       sync_instance, periodic_sync, cleanup,          (shar-sync)
                      scan_shar_instances
     notify_tasks     send_email, deliver_webhook                     (shar-notify)

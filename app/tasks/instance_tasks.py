@@ -1,4 +1,4 @@
-"""Jobs that launch instances and complete their waiting tasks in SHAR."""
+"""Jobs that launch instances, complete their waiting tasks and deliver their messages in SHAR."""
 from __future__ import annotations
 
 from app.jobs.specs import JobSpec
@@ -22,8 +22,13 @@ def complete_task(job: JobRecord) -> None:
     instances.complete_task_in_shar(job.target_id, job.payload.get("variables"))
 
 
+def deliver_message(job: JobRecord) -> None:
+    instances.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"))
+
+
 SPECS = (
     JobSpec("launch_instance", "shar_instance_queue", 3, (5, 15, 30), 300, launch_instance,
             on_failure=launch_failed, on_retry=launch_retried),
     JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task),
+    JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message),
 )

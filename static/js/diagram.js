@@ -16,6 +16,111 @@
     return raw ? raw.split(",") : [];
   }
 
+  var BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI";
+
+  // True when the file draws at least one shape; files without diagram information are laid out here.
+  function hasShapes(xml) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    return doc.getElementsByTagNameNS(BPMNDI_NS, "BPMNShape").length > 0;
+  }
+
+  // The flow elements of the file that the diagram does not draw (no BPMNShape or BPMNEdge).
+  function undrawn(viewer) {
+    var registry = viewer.get("elementRegistry");
+    var definitions = viewer.getDefinitions();
+    var missing = [];
+    function visit(container) {
+      (container.flowElements || []).forEach(function (el) {
+        if (el.$type !== "bpmn:DataObject" && !registry.get(el.id)) {
+          missing.push({ id: el.id, name: el.name || "", type: el.$type.replace("bpmn:", "") });
+        }
+        if (el.flowElements) { visit(el); }
+      });
+    }
+    (definitions && definitions.rootElements || []).forEach(function (root) {
+      if (root.$type === "bpmn:Process") { visit(root); }
+    });
+    return missing;
+  }
+
+  function note(container, id, cls) {
+    var existing = document.getElementById(id);
+    if (existing) { return existing; }
+    var el = document.createElement("div");
+    el.id = id;
+    el.className = cls;
+    container.parentNode.insertBefore(el, container.nextSibling);
+    return el;
+  }
+
+  function showUndrawn(container, missing) {
+    if (!missing.length) { return; }
+    var box = note(container, "diagram-missing", "alert warning small");
+    box.textContent = missing.length + " element" + (missing.length === 1 ? " has" : "s have") +
+      " no shape in this file's diagram and " + (missing.length === 1 ? "is" : "are") + " not drawn:";
+    var list = document.createElement("ul");
+    missing.slice(0, 50).forEach(function (m) {
+      var item = document.createElement("li");
+      var code = document.createElement("code");
+      code.textContent = m.id;
+      item.appendChild(code);
+      item.appendChild(document.createTextNode(" " + m.type + (m.name ? " \u201c" + m.name + "\u201d" : "")));
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+  }
+
+  var BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+
+  // The layout follows each node's <incoming>/<outgoing>, which hand-written and generated files
+  // often leave out (the sequence flows' sourceRef/targetRef say the same): add the missing ones.
+  // bpmn-auto-layout lays out the first process: put `processId`'s first when it is given.
+  function withFlowRefs(xml, processId) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    var processes = doc.getElementsByTagNameNS(BPMN_NS, "process");
+    var chosen = Array.prototype.find.call(processes, function (p) { return p.getAttribute("id") === processId; });
+    if (chosen && processes[0] !== chosen) { processes[0].parentNode.insertBefore(chosen, processes[0]); }
+    var byId = {};
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_NS, "*"), function (el) {
+      var id = el.getAttribute("id");
+      if (id && !byId[id]) { byId[id] = el; }
+    });
+    function refer(node, tag, flowId) {
+      if (!node) { return; }
+      var present = Array.prototype.some.call(node.children, function (c) {
+        return c.namespaceURI === BPMN_NS && c.localName === tag && c.textContent.trim() === flowId;
+      });
+      if (present) { return; }
+      var ref = doc.createElementNS(BPMN_NS, node.prefix ? node.prefix + ":" + tag : tag);
+      ref.textContent = flowId;
+      var before = Array.prototype.find.call(node.children, function (c) {
+        return !(c.namespaceURI === BPMN_NS && /^(documentation|extensionElements|incoming|outgoing)$/.test(c.localName));
+      });
+      node.insertBefore(ref, before || null);
+    }
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS(BPMN_NS, "sequenceFlow"), function (flow) {
+      var id = flow.getAttribute("id");
+      if (!id) { return; }
+      refer(byId[flow.getAttribute("sourceRef")], "outgoing", id);
+      refer(byId[flow.getAttribute("targetRef")], "incoming", id);
+    });
+    return new XMLSerializer().serializeToString(doc);
+  }
+
+  // Lay out a file without diagram information with bpmn-auto-layout (vendored, no CDN). It lays
+  // out the file's first process; shapes it cannot place are listed as undrawn below.
+  function prepare(xml, container) {
+    if (hasShapes(xml)) { return Promise.resolve(xml); }
+    if (!window.BpmnAutoLayout) { return Promise.reject(new Error("the file has no diagram information")); }
+    var processId = container.getAttribute("data-process") || "";
+    return window.BpmnAutoLayout.layoutProcess(withFlowRefs(xml, processId)).then(function (laidOut) {
+      container.setAttribute("data-layout", "auto");
+      note(container, "diagram-auto-layout", "muted small diagram-note").textContent =
+        "This file has no diagram information: laid out automatically.";
+      return laidOut;
+    });
+  }
+
   function draw(container) {
     if (typeof window.BpmnJS === "undefined") {
       container.textContent = "The diagram viewer could not be loaded.";
@@ -24,9 +129,11 @@
     var viewer = new window.BpmnJS({ container: container });
     fetch(container.getAttribute("data-bpmn-url"), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
+      .then(function (xml) { return prepare(xml, container); })
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {
         viewer.get("canvas").zoom("fit-viewport");
+        showUndrawn(container, undrawn(viewer));
         container.setAttribute("data-rendered", "true");
         var live = container.getAttribute("data-live");
         if (live) {

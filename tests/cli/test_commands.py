@@ -112,3 +112,15 @@ def test_workflow_delete_asks_unless_forced(run, app) -> None:
 def test_queue_monitor_prints_each_refresh(run) -> None:
     result = run("queue", "monitor", "--count=2", "--interval=0.1")
     assert result.exit_code == 0 and result.stdout.count("pending=") == 2 * 4  # two refreshes of four queues
+
+
+def test_launch_chooses_the_process_with_process(run, app) -> None:
+    create_workflow("Orders", bpmn("two_processes"), async_=False, actor=CLI)
+    unchosen = run("workflow", "launch", "Orders")
+    assert unchosen.exit_code != 0
+    assert "choose one with process_id: Customer, Shop" in unchosen.stderr
+    refused = run("workflow", "launch", "Orders", "--process", "Bank")
+    assert refused.exit_code != 0 and "marked not executable" in refused.stderr
+    launched = run("workflow", "launch", "Orders", "--process", "Customer", "--format=json")
+    assert launched.exit_code == 0, launched.output
+    assert json.loads(launched.stdout)["process_id"] == "Customer"

@@ -42,6 +42,7 @@ class World:
     viewer: User
     admin: User
     instance_id: str
+    message_instance_id: str  # Ann's, waiting at a receive task for "payment-received"
     failed_job_id: int
     failed_launch_job_id: int
     delivery_id: int
@@ -58,6 +59,9 @@ def world(app: Flask) -> World:
     create_workflow("Flow", bpmn("user_task"), actor=users["ann"], async_=False)
     instance = launch_instance("Flow", {"n": 1}, actor=users["ann"], async_=False).instance
     assert instance.status == "running", instance.error
+    create_workflow("Inbox", bpmn("messages"), actor=users["ann"], async_=False)
+    waiting = launch_instance("Inbox", {}, actor=users["ann"], async_=False).instance
+    assert waiting.current_activities == ["payment"], waiting.error
     failed = JobRecord(job_type="sync_instance", queue="q", target_type="instance", target_id=instance.id,
                        state="failed", attempts=2, max_attempts=2, last_error="SHAR unreachable",
                        error_shape="SHAR unreachable", finished_at=utcnow())
@@ -82,7 +86,7 @@ def world(app: Flask) -> World:
         db.session.add(token)
         tokens[name] = plain
     db.session.commit()
-    return World(app, users["ann"], users["bob"], users["viewer"], users["admin"], instance.id, failed.id,
+    return World(app, users["ann"], users["bob"], users["viewer"], users["admin"], instance.id, waiting.id, failed.id,
                  launch_job.id, delivery.id, tokens)
 
 
@@ -116,6 +120,8 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
     ("instance.launch", "bob", "viewer", 403, lambda w: ("/workflows/Flow/launch", {"variables_json": "{}"})),
     ("instance.complete_task", "ann", "bob", 404, lambda w: (f"/instances/{w.instance_id}/complete", {})),
     ("instance.sync", "ann", "bob", 404, lambda w: (f"/instances/{w.instance_id}/sync", {})),
+    ("instance.deliver_message", "ann", "bob", 404,
+     lambda w: (f"/instances/{w.message_instance_id}/messages", {"name": "payment-received", "variables_json": "{}"})),
     ("instance.cancel", "ann", "viewer", 403, lambda w: (f"/instances/{w.instance_id}/cancel", {})),
     ("job.retry", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/retry", {})),
     ("job.delete", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/delete", {})),
@@ -167,6 +173,8 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
     ("instance.complete_task", "ann", "bob", 404,
      lambda w: ("post", f"/api/shar/instances/{w.instance_id}/complete", {})),
     ("instance.sync", "ann", "bob", 404, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/sync", {})),
+    ("instance.deliver_message", "ann", "viewer", 403,
+     lambda w: ("post", f"/api/shar/instances/{w.message_instance_id}/messages", {"name": "payment-received"})),
     ("instance.update_variables", "ann", "viewer", 403,
      lambda w: ("patch", f"/api/shar/instances/{_stalled(w)}/variables", {"variables": {"n": 3}})),
     ("instance.cancel", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/cancel", {})),
@@ -209,6 +217,8 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("workflow.transfer", lambda w, tmp: ["workflow", "transfer", "Flow", "bob@example.com"]),
     ("instance.launch", lambda w, tmp: ["workflow", "launch", "Flow"]),
     ("instance.complete_task", lambda w, tmp: ["instance", "complete", w.instance_id]),
+    ("instance.deliver_message", lambda w, tmp: ["instance", "message", w.message_instance_id, "payment-received",
+                                                 "--variables", '{"paid": 1}']),
     ("job.retry", lambda w, tmp: ["failed", "retry", str(w.failed_job_id)]),
     ("job.flush", lambda w, tmp: ["failed", "flush"]),
     ("job.flush", lambda w, tmp: ["queue", "clear"]),

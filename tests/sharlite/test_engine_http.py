@@ -171,3 +171,49 @@ def test_faults_are_set_at_start_and_at_run_time(tmp_path: Path) -> None:
         assert [entry["status"] for entry in log] == [503, 201, 500]
     finally:
         server.stop()
+
+
+def test_launch_starts_the_process_named_in_the_process_id_extension(engine) -> None:  # type: ignore[no-untyped-def]
+    assert _create(engine, "Orders", "two_processes").status_code == 201
+    default = _launch(engine, "Orders")
+    assert default["current_activities"] == ["c_pay"]  # the reference gateway's reading: the first one
+    chosen = httpx.post(f"{engine.url}/api/v1/workflows/Orders/instances",
+                        json={"workflow_name": "Orders", "variables": {}, "process_id": "Shop"})
+    assert chosen.status_code == 201 and chosen.json()["current_activities"] == ["s_ship"]
+    refused = httpx.post(f"{engine.url}/api/v1/workflows/Orders/instances",
+                         json={"workflow_name": "Orders", "variables": {}, "process_id": "Bank"})
+    assert refused.status_code == 422 and "marked not executable" in refused.json()["error"]
+
+
+def _deliver(engine, instance_id: str, name: str, variables: dict | None = None) -> httpx.Response:  # type: ignore[no-untyped-def]
+    return httpx.post(f"{engine.url}/api/v1/instances/{instance_id}/messages",
+                      json={"name": name, "variables": variables or {}})
+
+
+def test_receive_tasks_and_catch_events_wait_for_their_messages(engine) -> None:  # type: ignore[no-untyped-def]
+    assert _create(engine, "Delivery", "messages").status_code == 201
+    instance = _launch(engine, "Delivery", {"orderId": 7})
+    # A receive task without a messageRef waits for a message named after it instead of passing through.
+    assert (instance["status"], instance["current_activities"]) == ("running", ["payment"])
+    wrong = _deliver(engine, instance["id"], "order-shipped")
+    assert wrong.status_code == 409 and "not waiting for a message named 'order-shipped'" in wrong.json()["error"]
+    paid = _deliver(engine, instance["id"], "payment-received", {"paid": 12})
+    assert paid.status_code == 202 and paid.json()["caught_by"] == ["payment"]
+    assert _get(engine, instance["id"])["current_activities"] == ["shipped"]
+    shipped = _deliver(engine, instance["id"], "order-shipped")
+    assert shipped.status_code == 202
+    done = _get(engine, instance["id"])
+    assert (done["status"], done["variables"]) == ("completed", {"orderId": 7, "paid": 12})
+    assert _deliver(engine, instance["id"], "order-shipped").status_code == 409  # completed: nothing waits
+    assert _deliver(engine, "no-such-instance", "order-shipped").status_code == 404
+    assert httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/messages", json={"name": ""}).status_code == 400
+
+
+def test_a_message_start_event_waits_and_starts_on_its_message(engine) -> None:  # type: ignore[no-untyped-def]
+    assert _create(engine, "Intake", "message_start").status_code == 201
+    instance = _launch(engine, "Intake")
+    assert (instance["status"], instance["current_activities"]) == ("running", ["placed"])
+    started = _deliver(engine, instance["id"], "order-placed", {"orderId": 9})
+    assert started.status_code == 202
+    shown = _get(engine, instance["id"])
+    assert (shown["current_activities"], shown["variables"]) == (["review"], {"orderId": 9})

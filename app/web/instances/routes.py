@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 
+from app import json_input
 from app.errors import Conflict, InvalidInput
 from app.services import instances as service
 from app.services.sync import request_sync
@@ -61,6 +62,20 @@ def complete(instance_id: str) -> Any:
                 "completion queued; the status updates by itself")
 
 
+@bp.post("/<instance_id>/messages")
+@login_required
+def message(instance_id: str) -> Any:
+    name = (request.form.get("name") or "").strip()
+    try:
+        variables = json_input.form_variables((), request.form.get("variables_json") or "")
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".show", instance_id=instance_id))
+    return _act(instance_id, lambda: service.deliver_message(instance_id, name, actor=current_actor(),
+                                                             variables=variables),
+                f"message {name} queued for delivery; the status updates by itself")
+
+
 @bp.post("/<instance_id>/sync")
 @login_required
 def sync(instance_id: str) -> Any:
@@ -105,4 +120,5 @@ def _list_context() -> dict[str, Any]:
 
 def _show_context(instance: Any) -> dict[str, Any]:
     return {"instance": instance, "timeline": service.timeline(instance),
-            "waiting": service.waiting_user_tasks(instance), "polling": instance.status not in service.TERMINAL}
+            "waiting": service.waiting_user_tasks(instance), "message_waits": service.waiting_messages(instance),
+            "polling": instance.status not in service.TERMINAL}

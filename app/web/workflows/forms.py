@@ -21,6 +21,8 @@ class LaunchForm(FlaskForm):
     # Either key/value rows (keys[] and values[] from the page) or raw JSON; the route merges them.
     variables_json = TextAreaField("Variables (JSON)", validators=[Optional()])
     callback_url = StringField("Callback URL", validators=[Optional(), Length(max=2000)])
+    # Rendered as a <select> of the file's processes when it has more than one.
+    process_id = StringField("Process", validators=[Optional(), Length(max=200)])
     form_key = HiddenField(default=new_form_key)  # one-time: a second post shows the first instance
 
 

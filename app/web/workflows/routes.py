@@ -99,10 +99,12 @@ def launch(name: str) -> Any:
     if form.validate_on_submit():
         try:
             launched = launch_instance(name, _variables_from_form(form), actor=current_actor(),
-                                       callback_url=form.callback_url.data or None)
+                                       callback_url=form.callback_url.data or None,
+                                       process_id=form.process_id.data or None)
         except InvalidInput as exc:
             for field, messages in exc.errors.items():
-                target = form.callback_url if field == "callback_url" else form.variables_json
+                target = {"callback_url": form.callback_url, "process_id": form.process_id}.get(field,
+                                                                                                 form.variables_json)
                 target.errors = [*target.errors, *messages]
         except Conflict as exc:
             form.variables_json.errors = [*form.variables_json.errors, exc.message]
