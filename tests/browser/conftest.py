@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from tests.support import leaks
 from tests.support.stack import REPO
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -34,12 +35,16 @@ def browser() -> Iterator[Any]:
 
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     profile = tempfile.mkdtemp(prefix="sharboard-chromium-")
-    with sync_playwright() as playwright:
+    with leaks.unmarked():  # shared by the session's tests and stopped below, not a leak of one
+        playwright = sync_playwright().start()
         instance = playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS,
                                               f"--user-data-dir={profile}"][:-1])
+    try:
         yield instance
+    finally:
         instance.close()
-    shutil.rmtree(profile, ignore_errors=True)
+        playwright.stop()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

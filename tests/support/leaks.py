@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 MARKER = "PYTEST_SHARBOARD_SESSION"  # not SHAR*: test env filters drop SHAR* variables
@@ -48,3 +50,15 @@ def kill_all(pids: dict[int, str]) -> None:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+@contextmanager
+def unmarked() -> Iterator[None]:
+    """Start here what a session-scoped fixture owns and stops itself (the browser): it outlives
+    each test by design, so it must not carry the marker the per-test check looks for."""
+    value = os.environ.pop(MARKER, None)
+    try:
+        yield
+    finally:
+        if value is not None:
+            os.environ[MARKER] = value
