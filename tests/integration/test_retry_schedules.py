@@ -54,7 +54,11 @@ def test_launch_retries_on_the_spec_schedule_then_fails(make_app, processes, sha
     httpx.delete(f"{shar.url}/_sharlite/requests")
     instance = launch_instance("RetryLaunch", {}, actor=user).instance
     wait_until(lambda: refresh(instance).status == "failed", timeout=40, what="the launch to fail for good")
-    _assert_schedule(_requests(shar, "POST", "/api/v1/workflows/RetryLaunch/instances"), "launch_instance")
+    # Attempt 1 sends the launch; a re-send first asks SHAR's list for the correlation variable
+    # (and, SHAR being down, fails there): one request opens each attempt.
+    opened = sorted(_requests(shar, "POST", "/api/v1/workflows/RetryLaunch/instances")[:1]
+                    + _requests(shar, "GET", "/api/v1/instances"))
+    _assert_schedule(opened, "launch_instance")
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
     assert (job.state, job.attempts) == ("failed", 3)
 
