@@ -1,5 +1,7 @@
 """The one way to change a workflow's or an instance's status, and a job's state.
 
+An instance that ends gets its duration here (app.durations), so no caller can forget it.
+
 A status change is a compare-and-set UPDATE (`... WHERE status = <expected>`): when two
 workers race over one row only one wins, and only the winner fires events, which is
 what makes completion notices exactly-once. The allowed moves are in app.states.
@@ -10,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from app.durations import with_duration
 from app.errors import InvalidTransition
 from app.extensions import db
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
@@ -50,6 +53,9 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
         values.setdefault("progressed_at", now)
         if new_status in ENDED_INSTANCE:
             values.setdefault("completed_at", now)
+            values = with_duration(row, values)
+        elif old_status in ENDED_INSTANCE:  # an operator's retry: the row starts over
+            values.update(completed_at=None, duration_seconds=None, duration_clock=None)
     elif new_status == WorkflowStatus.ACTIVE:
         values.setdefault("activated_at", now)
     result = db.session.execute(

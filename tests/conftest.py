@@ -21,7 +21,6 @@ from tests.support.stack import (
     unique_queues,
 )
 
-
 # -- nothing left running ----------------------------------------------------------------
 # Every process the suite starts inherits this marker; after each test none may be left.
 _LEAKED: list[str] = []

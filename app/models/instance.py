@@ -9,9 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._base import new_uuid, utcnow
-from app.states import InstanceStatus
 from app.models.user import User
 from app.models.workflow import Workflow
+from app.states import InstanceStatus
 
 
 class WorkflowInstance(db.Model):
@@ -49,7 +49,7 @@ class WorkflowInstance(db.Model):
     # SHAR's own clock, as SHAR reported it (the launch answer, later syncs).
     shar_created_at: Mapped[datetime | None]
     shar_completed_at: Mapped[datetime | None]
-    # Set once, when the instance ends (app.services.durations): SHAR's two times when both are
+    # Set once, when the instance ends (app.durations): SHAR's two times when both are
     # known, else ours (launched_at to completed_at); never negative. The clock says which,
     # with "-clamped" when a negative difference was raised to 0.
     duration_seconds: Mapped[float | None] = mapped_column(Float)

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models._base import utcnow
-from app.states import WorkflowStatus
 from app.models.user import User
+from app.states import WorkflowStatus
 
 
 class Workflow(db.Model):

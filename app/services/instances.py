@@ -13,8 +13,15 @@ from sqlalchemy import func, select, tuple_
 
 from app import json_input
 from app.config import current_settings
+from app.durations import parse_shar_time
 from app.errors import Conflict, InvalidInput, NotFound
-from app.events import fire, instance_completed, instance_failed, instance_launch_failed, instance_launched
+from app.events import (
+    fire,
+    instance_completed,
+    instance_failed,
+    instance_launch_failed,
+    instance_launched,
+)
 from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
@@ -29,7 +36,6 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
-from app.services.durations import ending_values, parse_shar_time
 from app.services.workflows import latest_workflow
 from app.shar import SharInstance, current_client
 from app.states import INSTANCE_STATUSES, TERMINAL, InstanceStatus, WorkflowStatus
@@ -151,8 +157,7 @@ def cancel_instance(instance_id: str, *, actor: Actor) -> WorkflowInstance:
     require_writer(actor)
     before = instance.status
     audit(actor, "instance.cancel", "instance", instance.id, before={"status": before}, after={"status": "cancelled"})
-    if not change_status(instance, InstanceStatus.CANCELLED, message=f"cancelled by {actor.email}",
-                         **ending_values(instance, completed_at=utcnow())):
+    if not change_status(instance, InstanceStatus.CANCELLED, message=f"cancelled by {actor.email}"):
         raise Conflict(f"instance {instance.id} changed while cancelling; try again")
     return instance
 
@@ -394,15 +399,13 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         "variables": untagged(answer.variables) or instance.variables,
     }
     if answer.status == "completed":
-        values = ending_values(instance, **{**values, "current_activities": []}, completed_at=now,
-                               shar_completed_at=parse_shar_time(answer.completed_at))
+        values.update(current_activities=[], completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
         if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
             fire(instance_launched, instance, shar_response=answer.raw)
             fire(instance_completed, instance)
     elif answer.status == "failed":
         error = answer.error or "SHAR reports the instance failed"
-        values = ending_values(instance, **values, completed_at=now, error=error,
-                               shar_completed_at=parse_shar_time(answer.completed_at))
+        values.update(completed_at=now, error=error, shar_completed_at=parse_shar_time(answer.completed_at))
         if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", **values):
             fire(instance_launched, instance, shar_response=answer.raw)
             fire(instance_failed, instance, error_message=error)
@@ -419,8 +422,7 @@ def launch_failed(instance_id: str, error: str) -> None:
 def launch_retried(instance_id: str) -> None:
     instance = _instance(instance_id)
     if instance.status == InstanceStatus.FAILED:
-        change_status(instance, InstanceStatus.LAUNCHING, error=None, completed_at=None, duration_seconds=None,
-                      duration_clock=None, message="retried by an operator")
+        change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried by an operator")
 
 
 def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None) -> None:

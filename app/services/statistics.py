@@ -24,7 +24,7 @@ def _columns() -> list[ColumnElement[Any]]:
 
     return [func.count(WorkflowInstance.id), count("running"), count("completed"), count("failed"), count("launching"),
             count("cancelled"),
-            # The stored duration (app.services.durations): the same number pages and e-mails show.
+            # The stored duration (app.durations): the same number pages and e-mails show.
             func.avg(case((completed, WorkflowInstance.duration_seconds)))]
 
 

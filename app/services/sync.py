@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 
 from app.config import current_settings
+from app.durations import parse_shar_time
 from app.errors import Conflict, UpstreamFailed
 from app.events import (
     fire,
@@ -30,7 +31,6 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import untagged
-from app.services.durations import ending_values, parse_shar_time
 from app.shar import SharError, current_client
 from app.states import OPEN_JOB_STATES, InstanceStatus
 from app.status import change_status
@@ -233,17 +233,15 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
     variables = untagged(remote.variables)
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":
-        values = ending_values(instance, variables=variables, current_activities=[], last_synced_at=now,
-                               completed_at=now, shar_created_at=shar_created_at,
-                               shar_completed_at=parse_shar_time(remote.completed_at))
-        if change_status(instance, InstanceStatus.COMPLETED, **values):
+        if change_status(instance, InstanceStatus.COMPLETED, variables=variables, current_activities=[],
+                         last_synced_at=now, completed_at=now, shar_created_at=shar_created_at,
+                         shar_completed_at=parse_shar_time(remote.completed_at)):
             fire(instance_completed, instance)
     elif remote.status == "failed":
         error = remote.error or "SHAR reports the instance failed"
-        values = ending_values(instance, variables=variables, current_activities=activities, last_synced_at=now,
-                               error=error, completed_at=now, shar_created_at=shar_created_at,
-                               shar_completed_at=parse_shar_time(remote.completed_at))
-        if change_status(instance, InstanceStatus.FAILED, **values):
+        if change_status(instance, InstanceStatus.FAILED, variables=variables, current_activities=activities,
+                         last_synced_at=now, error=error, completed_at=now, shar_created_at=shar_created_at,
+                         shar_completed_at=parse_shar_time(remote.completed_at)):
             fire(instance_failed, instance, error_message=error)
     else:
         _record_progress(instance, variables, activities, now, shar_created_at)

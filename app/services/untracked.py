@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
+from app.durations import measure, parse_shar_time
 from app.errors import Conflict, InvalidInput, NotFound
 from app.extensions import db
 from app.jobs.dispatch import submit
@@ -21,7 +22,6 @@ from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.correlation import correlation_of, untagged
-from app.services.durations import measure, parse_shar_time
 from app.services.workflows import latest_workflow
 from app.shar import current_client
 from app.states import InstanceStatus

@@ -8,10 +8,10 @@ import pytest
 
 from app import errors
 from app.api.errors import _service_error
+from app.durations import measure
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services.durations import measure
 from app.services.statistics import instance_statistics, statistics_by_workflow_name
 from tests.support.databases import pg_available, postgres_database
 from tests.support.stack import build_app

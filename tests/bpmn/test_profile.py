@@ -5,7 +5,12 @@ import httpx
 import pytest
 
 from app.bpmn import validate_bpmn
-from app.bpmn.expressions import UnsafeExpression, compile_condition, language_of, translate
+from app.bpmn.expressions import (
+    UnsafeExpression,
+    compile_condition,
+    language_of,
+    translate,
+)
 from app.sharlite.server import EngineServer
 
 ZEEBE = "http://camunda.org/schema/zeebe/1.0"

@@ -13,11 +13,11 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
+from app.durations import measure
 from app.extensions import db
 from app.jobs.runner import run_job
 from app.models import JobRecord, Notification, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE
-from app.services.durations import measure
 from app.services.instances import launch_instance
 from app.services.statistics import instance_statistics
 from app.services.sync import apply_shar_state
@@ -155,3 +155,24 @@ def test_migration_repairs_durations_on_postgresql(tmp_path: Path) -> None:
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
     with postgres_database() as url:
         _repair(url, tmp_path)
+
+
+def test_every_end_stores_a_duration_and_a_retry_clears_it(app) -> None:  # type: ignore[no-untyped-def]
+    """The duration is set by the one status change, whichever path ends the instance."""
+    from app.services.actors import CLI
+    from app.status import change_status
+
+    workflow = create_workflow("Ends", bpmn("user_task"), actor=CLI).workflow
+    instance = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0)
+    db.session.add(instance)
+    db.session.commit()
+    # Cancelled: no SHAR times, so ours; the clock of the change is later than T0.
+    assert change_status(instance, "cancelled")
+    assert instance.duration_seconds > 0 and instance.duration_clock == "sharboard"
+    failed = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0 + timedelta(days=9999))
+    db.session.add(failed)
+    db.session.commit()
+    assert change_status(failed, "failed", error="boom")
+    assert (failed.duration_seconds, failed.duration_clock) == (0.0, "sharboard-clamped")
+    assert change_status(failed, "launching")  # an operator's retry starts the row over
+    assert (failed.completed_at, failed.duration_seconds, failed.duration_clock) == (None, None, None)

@@ -7,7 +7,12 @@ import httpx
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ActivityEvent, AuditEntry, UntrackedSharInstance, WorkflowInstance
+from app.models import (
+    ActivityEvent,
+    AuditEntry,
+    UntrackedSharInstance,
+    WorkflowInstance,
+)
 from app.services import untracked
 from app.services.correlation import CORRELATION_VARIABLE
 from app.services.instances import launch_in_shar, launch_instance

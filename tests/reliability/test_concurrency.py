@@ -13,7 +13,14 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.jobs.dispatch import submit
 from app.jobs.runner import run_job
-from app.models import ActivityEvent, ApiToken, JobAttempt, JobRecord, Notification, WorkflowInstance
+from app.models import (
+    ActivityEvent,
+    ApiToken,
+    JobAttempt,
+    JobRecord,
+    Notification,
+    WorkflowInstance,
+)
 from app.services.instances import launch_instance
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow

@@ -1,8 +1,8 @@
 """Retry schedules and error grouping: pure logic."""
 import pytest
 
-from app.jobs.specs import JobRegistry, JobSpec, exponential_waits
 from app.jobs.errors import error_shape
+from app.jobs.specs import JobRegistry, JobSpec, exponential_waits
 from app.tasks import SPECS
 
 spec_for = JobRegistry(SPECS).spec

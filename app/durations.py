@@ -4,7 +4,8 @@ SHAR's `created_at` and `completed_at` come from one clock (SHAR's), so their di
 the duration whenever both are known. Otherwise ours: `launched_at` (when SHAR's answer
 reached us) to `completed_at` (when we learned the instance ended). Never negative: a
 negative difference (clock skew, or times taken at the two ends of one request) is raised to
-0 and the clock says so. Statistics, pages, API answers, notifications and e-mails all read
+0 and the clock says so. app.status.change_status stores it whenever an instance
+ends. Statistics, pages, API answers, notifications and e-mails all read
 the stored `duration_seconds`, so they agree.
 """
 from __future__ import annotations
@@ -31,8 +32,8 @@ def measure(*, shar_created_at: datetime | None, shar_completed_at: datetime | N
     return seconds, clock
 
 
-def ending_values(instance: Any, **values: Any) -> dict[str, Any]:
-    """`values` for change_status to an ended status, with the duration added.
+def with_duration(instance: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` of a change to an ended status, with the duration added (app.status calls this).
 
     `values` wins over the row's own fields (the times being written with the change).
     """
