@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.errors import NotFound
 from app.extensions import db
 from app.models import JobAttempt, JobRecord, WebhookDelivery
 from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
+from app.services.rows import required
 from app.webhooks.delivery import schedule_delivery
 
 
@@ -54,7 +54,4 @@ def replay_delivery(delivery_id: int, *, actor: Actor) -> WebhookDelivery:
 
 
 def _delivery(delivery_id: int) -> WebhookDelivery:
-    delivery = db.session.get(WebhookDelivery, delivery_id)
-    if delivery is None:
-        raise NotFound(f"no webhook delivery {delivery_id}")
-    return delivery
+    return required(WebhookDelivery, delivery_id, "webhook delivery")

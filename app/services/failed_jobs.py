@@ -18,6 +18,7 @@ from app.models._base import utcnow
 from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
+from app.services.rows import required
 from app.states import FINISHED_JOB_STATES, JobState
 from app.status import move_job
 
@@ -81,9 +82,7 @@ def failed_group(job_type: str, shape: str, *, actor: Actor, limit: int = 10_000
 
 def job_detail(job_id: int, *, actor: Actor) -> JobDetail:
     require_admin(actor)
-    job = db.session.get(JobRecord, job_id)
-    if job is None:
-        raise NotFound(f"no job {job_id}")
+    job = required(JobRecord, job_id, "job")
     attempts = list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
                                        .order_by(JobAttempt.number)))
     instance = db.session.get(WorkflowInstance, job.target_id) if job.target_type == "instance" else None
@@ -185,9 +184,7 @@ def prune_finished(days: int) -> int:
 
 
 def _failed_job(job_id: int, action: str) -> JobRecord:
-    job = db.session.get(JobRecord, job_id)
-    if job is None:
-        raise NotFound(f"no job {job_id}")
+    job = required(JobRecord, job_id, "job")
     if job.state != JobState.FAILED:
         raise Conflict(f"job {job_id} is {job.state}; only failed jobs can be {action}")
     return job

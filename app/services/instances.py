@@ -36,6 +36,7 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
+from app.services.rows import required
 from app.services.workflows import latest_workflow
 from app.shar import SharInstance, current_client
 from app.states import INSTANCE_STATUSES, TERMINAL, InstanceStatus, WorkflowStatus
@@ -349,10 +350,7 @@ def _filtered(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------
 
 def _instance(instance_id: str) -> WorkflowInstance:
-    instance = db.session.get(WorkflowInstance, instance_id)
-    if instance is None:
-        raise NotFound(f"instance {instance_id} no longer exists")
-    return instance
+    return required(WorkflowInstance, instance_id, "instance")
 
 
 def launch_in_shar(instance_id: str) -> None:

@@ -24,7 +24,7 @@ from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
 from app.services.health import last_shar_health
 from app.services.sync import last_periodic_sync
-from app.services.workflows import _filtered as latest_workflows
+from app.services.workflows import latest_versions
 from app.states import OPEN_JOB_STATES, InstanceStatus, JobState
 
 
@@ -107,7 +107,7 @@ def instance_counts(created_by: int | None = None) -> dict[str, int]:
 
 
 def workflow_counts() -> dict[str, int]:
-    latest = latest_workflows("", None).subquery()
+    latest = latest_versions().subquery()
     rows = db.session.execute(select(latest.c.status, func.count()).group_by(latest.c.status))
     return {status: count for status, count in rows}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app.durations import measure, parse_shar_time
 from app.errors import Conflict, InvalidInput, NotFound
@@ -22,6 +22,7 @@ from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.correlation import correlation_of, untagged
+from app.services.rows import required
 from app.services.workflows import latest_workflow
 from app.shar import current_client
 from app.states import InstanceStatus
@@ -48,8 +49,7 @@ def untracked_page(*, actor: Actor) -> UntrackedPage:
     row = UntrackedSharInstance
     items = list(db.session.scalars(select(row).where(row.decision.is_(None))
                                     .order_by(row.first_seen_at, row.shar_instance_id)))
-    ignored = len(db.session.scalars(select(UntrackedSharInstance.shar_instance_id)
-                                     .where(UntrackedSharInstance.decision == IGNORED)).all())
+    ignored = db.session.scalar(select(func.count()).select_from(row).where(row.decision == IGNORED))
     last_scan = db.session.scalars(select(JobRecord).where(JobRecord.job_type == SCAN)
                                    .order_by(JobRecord.id.desc()).limit(1)).first()
     return UntrackedPage(items, ignored, last_scan)
@@ -113,9 +113,7 @@ def ignore_shar_instance(shar_instance_id: str, *, actor: Actor) -> UntrackedSha
 
 
 def _open_entry(shar_instance_id: str) -> UntrackedSharInstance:
-    entry = db.session.get(UntrackedSharInstance, shar_instance_id)
-    if entry is None:
-        raise NotFound(f"no untracked SHAR instance {shar_instance_id}")
+    entry = required(UntrackedSharInstance, shar_instance_id, "untracked SHAR instance")
     if entry.decision is not None:
         raise Conflict(f"SHAR instance {shar_instance_id} was already {entry.decision}")
     return entry
@@ -128,9 +126,9 @@ def scan_shar_instances() -> dict[str, int]:
     remote = current_client().list_instances()
     ids = [r.id for r in remote]
     tracked: set[str] = set()
-    for start in range(0, len(ids), 500):
+    for chunk in _chunks(ids):
         tracked.update(db.session.scalars(select(WorkflowInstance.shar_instance_id).where(
-            WorkflowInstance.shar_instance_id.in_(ids[start:start + 500]))))
+            WorkflowInstance.shar_instance_id.in_(chunk))))
     correlated = {c for c in (correlation_of(r.variables) for r in remote) if c}
     launching: set[str] = set()
     for chunk in _chunks(sorted(correlated)):
@@ -138,11 +136,14 @@ def scan_shar_instances() -> dict[str, int]:
             WorkflowInstance.id.in_(chunk), WorkflowInstance.status == InstanceStatus.LAUNCHING)))
     now = utcnow()
     untracked: set[str] = set()
-    for item in remote:
-        if item.id in tracked or correlation_of(item.variables) in launching:
-            continue
+    candidates = [r for r in remote if r.id not in tracked and correlation_of(r.variables) not in launching]
+    known: dict[str, UntrackedSharInstance] = {}
+    for chunk in _chunks([r.id for r in candidates]):
+        known.update((e.shar_instance_id, e) for e in db.session.scalars(
+            select(UntrackedSharInstance).where(UntrackedSharInstance.shar_instance_id.in_(chunk))))
+    for item in candidates:
         untracked.add(item.id)
-        entry = db.session.get(UntrackedSharInstance, item.id)
+        entry = known.get(item.id)
         if entry is None:
             entry = UntrackedSharInstance(shar_instance_id=item.id, first_seen_at=now)
             db.session.add(entry)

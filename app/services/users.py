@@ -17,6 +17,7 @@ from app.security import passwords, sessions
 from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
+from app.services.rows import required
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 MIN_PASSWORD = 8
@@ -104,9 +105,7 @@ def issue_token(*, actor: Actor, user_id: int | None = None, email: str | None =
 
 def revoke_token(token_id: int, *, actor: Actor) -> ApiToken:
     require_admin(actor)
-    token = db.session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"no token {token_id}")
+    token = required(ApiToken, token_id, "token")
     token.revoked_at = token.revoked_at or utcnow()
     audit(actor, "token.revoke", "user", token.user_id, after={"token_id": token.id})
     db.session.commit()
@@ -155,10 +154,7 @@ def set_email_notifications(*, actor: Actor, enabled: bool) -> None:
 
 
 def _user(user_id: int | None) -> User:
-    user = db.session.get(User, user_id) if user_id is not None else None
-    if user is None:
-        raise NotFound(f"no user {user_id}")
-    return user
+    return required(User, user_id, "user")
 
 
 def _check_email(email: object) -> str:

@@ -28,6 +28,7 @@ from app.services.access import (
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
+from app.services.rows import required
 from app.services.statistics import statistics_by_workflow_name
 from app.shar import SharNotFound, current_client
 from app.states import TERMINAL, WORKFLOW_STATUSES, WorkflowStatus
@@ -173,10 +174,7 @@ def get_workflow(name: str, *, actor: Actor) -> Workflow:
 
 
 def get_workflow_by_id(workflow_id: int, *, actor: Actor) -> Workflow:
-    workflow = db.session.get(Workflow, workflow_id)
-    if workflow is None:
-        raise NotFound(f"no workflow with id {workflow_id}")
-    return workflow
+    return required(Workflow, workflow_id, "workflow with id")
 
 
 def get_version(name: str, version: int, *, actor: Actor) -> Workflow:
@@ -193,7 +191,7 @@ def version_numbers(name: str, *, actor: Actor) -> list[int]:
 def list_workflows(*, actor: Actor, search: str = "", status: str | None = None, page: int = 1,
                    per_page: int = LIST_LIMIT, with_total: bool = True) -> WorkflowList:
     """The newest version of each workflow, by name, with the actor's instance statistics."""
-    query = _filtered(search, status)
+    query = latest_versions(search, status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) if with_total else 0
     items = list(db.session.scalars(query.order_by(Workflow.name).offset((page - 1) * per_page).limit(per_page)))
     statistics = statistics_by_workflow_name([w.name for w in items], created_by=instance_owner_filter(actor))
@@ -203,7 +201,7 @@ def list_workflows(*, actor: Actor, search: str = "", status: str | None = None,
 def workflow_list_version(*, actor: Actor, search: str = "", status: str | None = None) -> str:
     """What the polled list depends on: its rows and newest change (few: one per name), and the
     newest launch the actor may see (read from an index, never a count over every instance)."""
-    listed = _filtered(search, status).subquery()
+    listed = latest_versions(search, status).subquery()
     count, newest = db.session.execute(select(func.count(), func.max(listed.c.updated_at))).one()
     launched = db.session.scalar(visible_instances(actor).with_only_columns(func.max(WorkflowInstance.created_at)))
     return f"{count}:{newest}:{launched}"
@@ -228,7 +226,8 @@ def workflow_owner(name: str) -> User | None:
     return row.owner if row else None
 
 
-def _filtered(search: str, status: str | None):  # type: ignore[no-untyped-def]
+def latest_versions(search: str = "", status: str | None = None):  # type: ignore[no-untyped-def]
+    """The newest version of each workflow name (filtered by name and status), as a query."""
     newest = (select(Workflow.name, func.max(Workflow.version).label("version"))
               .group_by(Workflow.name).subquery())
     query = select(Workflow).join(newest, (Workflow.name == newest.c.name) & (Workflow.version == newest.c.version))
@@ -267,7 +266,7 @@ def _check_bpmn(bpmn_xml: object, max_bytes: int) -> dict:
 
 def create_in_shar(workflow_id: int) -> None:
     """Send the BPMN to SHAR; on success the workflow becomes active."""
-    workflow = _by_id(workflow_id)
+    workflow = required(Workflow, workflow_id, "workflow with id")
     if workflow.status != WorkflowStatus.CREATING:
         return  # done by an earlier delivery of this job, or cancelled by a delete
     answer = current_client().create_workflow(workflow.name, workflow.bpmn_xml)
@@ -276,13 +275,13 @@ def create_in_shar(workflow_id: int) -> None:
 
 
 def creation_failed(workflow_id: int, error: str) -> None:
-    workflow = _by_id(workflow_id)
+    workflow = required(Workflow, workflow_id, "workflow with id")
     if change_status(workflow, WorkflowStatus.FAILED, error=error):
         fire(workflow_creation_failed, workflow, workflow_name=workflow.name, error_message=error)
 
 
 def creation_retried(workflow_id: int) -> None:
-    workflow = _by_id(workflow_id)
+    workflow = required(Workflow, workflow_id, "workflow with id")
     if workflow.status == WorkflowStatus.FAILED:
         change_status(workflow, WorkflowStatus.CREATING, error=None, message="retried by an operator")
 
@@ -297,10 +296,3 @@ def delete_in_shar(name: str) -> None:
     if workflow is not None:
         record_activity(workflow, "deleted_in_shar", f"{name} removed from SHAR")
         db.session.commit()
-
-
-def _by_id(workflow_id: int) -> Workflow:
-    workflow = db.session.get(Workflow, workflow_id)
-    if workflow is None:
-        raise NotFound(f"no workflow with id {workflow_id}")
-    return workflow
