@@ -3,18 +3,17 @@
 Every problem is an InvalidInput (422) whose message names it, never a 500:
 
 - size: more than `SHARBOARD_JSON_MAX_BYTES` (an API body carrying BPMN may be larger);
-- depth: nesting deeper than `SHARBOARD_JSON_MAX_DEPTH` (checked before parsing, so
-  100,000 `[` cannot exhaust the parser's recursion);
+- depth: nesting deeper than `SHARBOARD_JSON_MAX_DEPTH` (measured on the parsed value; a
+  document deeper than Python's recursion limit, such as 100,000 `[`, stops the parser with
+  a RecursionError, which is the same refusal);
 - strictness: `NaN`, `Infinity`, `-Infinity` and numbers too large for a double
   (`1e999`) are not JSON values; strings (and keys) must be valid Unicode (no lone
   surrogates such as `"\\ud800"`), and the bytes must be UTF-8.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,8 +21,6 @@ from app.errors import InvalidInput
 
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_BYTES = 1024 * 1024
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKET = re.compile(r"[\[\]{}]")
 
 
 class _NotStrict(ValueError):
@@ -56,22 +53,43 @@ def loads(raw: bytes | str, *, what: str = "the body", field: str = "body", max_
             raise InvalidInput.field(field, f"{what} is not valid UTF-8 (byte {exc.start})") from None
     else:
         text = raw
-    depth = nesting_depth(text)
-    if depth > max_depth:
-        raise InvalidInput.field(field, f"{what} is nested too deeply: more than {max_depth} levels of "
-                                        f"arrays and objects")
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except _NotStrict as exc:
         raise InvalidInput.field(field, f"{what} is not strict JSON: {exc}") from None
-    except RecursionError:  # the depth check makes this unreachable; kept so it can never be a 500
-        raise InvalidInput.field(field, f"{what} is nested too deeply") from None
+    except RecursionError:
+        raise InvalidInput.field(field, f"{what} is nested too deeply: more than {max_depth} levels of "
+                                        "arrays and objects") from None
     except ValueError as exc:
         raise InvalidInput.field(field, f"{what} is not valid JSON: {exc}") from None
-    problem = _invalid_unicode(value)
-    if problem:
-        raise InvalidInput.field(field, f"{what} is not strict JSON: {problem}")
+    check_value(value, what=what, field=field, max_depth=max_depth)
     return value
+
+
+def check_value(value: Any, *, what: str = "the value", field: str = "body", max_depth: int | None = None) -> None:
+    """The rules of `loads` for a value already parsed (by another front door): depth, finite
+    numbers, valid Unicode. One iterative walk, so no value can exhaust the stack."""
+    max_depth = max_depth or _limits()[0]
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth >= max_depth:
+                raise InvalidInput.field(field, f"{what} is nested too deeply: more than {max_depth} levels of "
+                                                "arrays and objects")
+            children = item.values() if isinstance(item, dict) else item
+            if isinstance(item, dict) and not all(isinstance(k, str) and _valid(k) for k in item):
+                raise InvalidInput.field(field, f"{what} is not strict JSON: a key contains a lone surrogate "
+                                                "(\\ud800-\\udfff), which is not valid Unicode")
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, str):
+            if not _valid(item):
+                raise InvalidInput.field(field, f"{what} is not strict JSON: a string contains a lone surrogate "
+                                                "(\\ud800-\\udfff), which is not valid Unicode")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidInput.field(field, f"{what} is not strict JSON: {item} is not a JSON number")
+        elif item is not None and not isinstance(item, (bool, int, float)):
+            raise InvalidInput.field(field, f"{what} holds a {type(item).__name__}, which is not a JSON value")
 
 
 def loads_object(raw: bytes | str, *, what: str = "the body", field: str = "body", example: str = "",
@@ -104,18 +122,6 @@ def form_variables(rows: Iterable[tuple[str, str]], text: str | None) -> dict[st
     return variables
 
 
-def nesting_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects, outside strings; linear and without recursion."""
-    depth = deepest = 0
-    for match in _BRACKET.finditer(_STRING.sub("", text)):
-        if match.group() in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
 def upload_body_limit() -> int:
     """The size limit of an API body that carries a BPMN document (as a JSON string) beside other fields."""
     from app.config import current_settings
@@ -139,10 +145,6 @@ def canonical(raw: bytes) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def canonical_digest(raw: bytes) -> str:
-    return hashlib.sha256(canonical(raw)).hexdigest()
-
-
 def _refuse_constant(name: str) -> Any:
     raise _NotStrict(f"{name} is not a JSON number")
 
@@ -152,24 +154,6 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise _NotStrict(f"the number {text[:40]} is too large")
     return value
-
-
-def _invalid_unicode(value: Any) -> str | None:
-    """A message when a string or key holds a lone surrogate; the value's depth is already bounded."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not _valid(item):
-                return "a string contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                if not _valid(key):
-                    return "a key contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
-                stack.append(child)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
 
 
 def _valid(text: str) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -241,11 +240,7 @@ def check_variables(variables: Any) -> dict[str, Any]:
         return {}
     if not isinstance(variables, dict):
         raise InvalidInput.field("variables", "variables must be a JSON object")
-    try:
-        text = json.dumps(variables, allow_nan=False)
-    except (ValueError, TypeError, RecursionError):
-        raise InvalidInput.field("variables", "variables must be strict JSON: no NaN or Infinity") from None
-    json_input.loads(text, what="the variables", field="variables")
+    json_input.check_value(variables, what="the variables", field="variables")
     return variables
 
 

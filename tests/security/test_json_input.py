@@ -7,8 +7,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from app.errors import InvalidInput
 from app.extensions import db
-from app.json_input import nesting_depth
+from app.json_input import check_value, loads
 from app.models import JobRecord, WorkflowInstance
 from app.services.actors import CLI
 from app.services.instances import launch_instance
@@ -96,9 +97,25 @@ def test_the_same_json_reserialised_replays_the_stored_answer(api, flow) -> None
     assert changed.status_code == 422 and "Idempotency-Key" in changed.get_json()["errors"]
 
 
-def test_nesting_depth_ignores_brackets_in_strings() -> None:
-    assert nesting_depth('{"a": "[[[[[[", "b": [[1]]}') == 3
-    assert nesting_depth('["\\"[[[", {"x": []}]') == 3
+def test_depth_counts_arrays_and_objects_not_brackets_in_strings() -> None:
+    assert loads('{"a": "[[[[[[", "b": [[1]]}', max_depth=3) == {"a": "[[[[[[", "b": [[1]]}
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        loads('{"a": "[[[[[[", "b": [[1]]}', max_depth=2)
+    assert loads('["\\"[[[", {"x": []}]', max_depth=3)
+
+
+def test_values_parsed_elsewhere_obey_the_same_rules() -> None:
+    check_value({"a": [1, 2.5, "ok", None, True]})
+    for bad, reason in (({"x": float("nan")}, "not a JSON number"), ({"x": float("inf")}, "not a JSON number"),
+                        ({"x": "\ud800"}, "lone surrogate"), ({"\udfff": 1}, "lone surrogate"),
+                        ({"x": {1, 2}}, "not a JSON value")):
+        with pytest.raises(InvalidInput, match=reason):
+            check_value(bad)
+    deep: dict = {}
+    for _ in range(100_000):  # built iteratively; checking it must not recurse
+        deep = {"d": deep}
+    with pytest.raises(InvalidInput, match="nested too deeply"):
+        check_value(deep, max_depth=32)
 
 
 @pytest.mark.parametrize(("text", "words"), BAD_VARIABLES)
