@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.config import current_settings
 from app.services.audit import audit_entries
 from app.services.monitoring import stuck_instances

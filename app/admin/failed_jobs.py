@@ -6,7 +6,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from app import json_input
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services import failed_jobs as service
 from app.services.instances import correct_failed_launch

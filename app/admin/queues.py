@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, url_for
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.models._base import utcnow
 from app.services.monitoring import queues_page
 from app.services.sync import start_periodic_sync

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services import untracked as service
 from app.web.access import current_actor, login_required

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.errors import Conflict, InvalidInput
 from app.models import ROLES
 from app.services import users as service

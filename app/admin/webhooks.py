@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.services import deliveries as service
 from app.web.access import current_actor, login_required
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.api import bp
+from app.api.blueprints import bp
 from app.api.responses import fail
 from app.errors import InvalidInput, ServiceUnavailable, SharboardError
 from app.services.transactions import discard_changes

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from app.api import bp
 from app.api.auth import api_user, token_required
+from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
     flag,

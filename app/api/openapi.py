@@ -6,7 +6,7 @@ from typing import Any
 from flask import Response
 
 from app import states
-from app.api import docs_bp
+from app.api.blueprints import docs_bp
 from app.api.responses import MAX_PAGE, json_response
 
 WORKFLOW_STATUSES = list(states.WORKFLOW_STATUSES)

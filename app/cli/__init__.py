@@ -1,38 +1,12 @@
 """`flask shar ...`: the command line. Each module adds one family of commands."""
 from __future__ import annotations
 
-from typing import Any
-
-import click
 from flask import Flask
-from flask.cli import AppGroup
 
-
-class SharGroup(AppGroup):
-    """The `shar` group: an error a command did not handle becomes one line on stderr and exit 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        from redis.exceptions import RedisError
-        from sqlalchemy.exc import OperationalError
-
-        from app.cli.output import fail, one_line
-        from app.errors import SharboardError
-
-        try:
-            return super().invoke(ctx)
-        except SharboardError as exc:
-            fail(one_line(exc))
-        except OperationalError as exc:
-            fail(f"the database is unavailable: {str(exc.orig or exc).splitlines()[0]}")
-        except RedisError as exc:
-            fail(f"the queue (Redis) is unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-
-
-shar_cli = SharGroup("shar", help="Operate sharboard: the stack, queues, SHAR, workflows and users.")
+from app.cli import operations, queue, stack, untracked, users, workflows  # noqa: F401  (registers their commands)
+from app.cli.group import shar_cli
 
 
 def init_app(app: Flask) -> None:
-    from app.cli import operations, queue, stack, untracked, users, workflows  # noqa: F401  (registers their commands)
-
     if "shar" not in app.cli.commands:
         app.cli.add_command(shar_cli)

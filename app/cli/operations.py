@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from app.cli import shar_cli
+from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.errors import SharboardError
 from app.serializers import job_dict

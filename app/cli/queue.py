@@ -7,7 +7,7 @@ import time
 import click
 from flask import current_app
 
-from app.cli import shar_cli
+from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.processes import ProcessGroup, flask_command
 from app.config import current_settings

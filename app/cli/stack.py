@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import httpx
 
-from app.cli import shar_cli
+from app.cli.group import shar_cli
 from app.cli.output import fail
 from app.cli.processes import ProcessGroup, flask_command
 from app.config import Settings, current_settings

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import shar_cli
+from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, table
 from app.models._base import iso
 from app.services import untracked as service

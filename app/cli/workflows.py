@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from app import json_input
-from app.cli import shar_cli
+from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.errors import InvalidInput
 from app.serializers import instance_dict, job_dict, workflow_dict

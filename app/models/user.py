@@ -13,6 +13,12 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models._base import utcnow
 
+
+def new_session_key() -> str:
+    """A fresh session key: replacing a user's key ends every session made with the old one."""
+    return secrets.token_hex(16)
+
+
 ROLES = ("user", "viewer", "admin")
 TOKEN_PREFIX = "shb_"
 
@@ -29,18 +35,17 @@ class User(UserMixin, db.Model):
     email_notifications: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Part of the signed-in session; replaced on sign-out and password change (app.security.sessions).
-    session_key: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
+    session_key: Mapped[str] = mapped_column(String(64), default=new_session_key)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
-        self.session_key = secrets.token_hex(16)  # a new password ends every existing session
+        self.session_key = new_session_key()  # a new password ends every existing session
 
-    def get_id(self) -> str:  # what Flask-Login keeps in the session: see app.security.sessions
-        from app.security.sessions import session_id
-
-        return session_id(self)
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: "<id>:<key>" (app.security.sessions checks it)."""
+        return f"{self.id}:{self.session_key}"
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

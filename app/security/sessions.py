@@ -8,21 +8,11 @@ stops loading its user at once, on every worker.
 from __future__ import annotations
 
 import hmac
-import secrets
 
 from flask_login import current_user, logout_user
 
 from app.extensions import db
-from app.models import User
-
-
-def new_session_key() -> str:
-    return secrets.token_hex(16)
-
-
-def session_id(user: User) -> str:
-    """What Flask-Login keeps in the session for `user`."""
-    return f"{user.id}:{user.session_key}"
+from app.models.user import User, new_session_key
 
 
 def load_user(stored_id: str) -> User | None:

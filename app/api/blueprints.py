@@ -1,0 +1,5 @@
+"""The API's blueprints, apart from their routes so route modules and the package import them in one direction."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/shar")
+docs_bp = Blueprint("api_docs", __name__, url_prefix="/api")
