@@ -22,10 +22,12 @@ from app.jobs.specs import JobSpec, spec_for
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
 from app.shar.errors import SharRetryableError
-from app.states import JobState
+from app.states import JOB_TRANSITIONS, JobState
 from app.status import move_job
 
 logger = logging.getLogger("sharboard.shar.jobs")
+# The states a job may be claimed from: those the transition table lets become running.
+CLAIMABLE = tuple(state for state, targets in JOB_TRANSITIONS.items() if JobState.RUNNING in targets)
 RETRYABLE = (SharRetryableError, RetryableJobError, TaskTimeout, OperationalError, OSError)
 # A scheduled message may arrive a little before its SQL time; allow for clock skew.
 EARLY_TOLERANCE = timedelta(seconds=2)
@@ -65,7 +67,7 @@ def _claim(job: JobRecord) -> bool:
     now = utcnow()
     result = db.session.execute(
         update(JobRecord)
-        .where(JobRecord.id == job.id, JobRecord.state.in_((JobState.QUEUED, JobState.RETRYING)),
+        .where(JobRecord.id == job.id, JobRecord.state.in_(CLAIMABLE),
                or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now + EARLY_TOLERANCE))
         .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
         .execution_options(synchronize_session=False)

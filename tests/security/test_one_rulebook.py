@@ -4,6 +4,7 @@ exactly one audit entry when it runs and none when it is refused."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -95,6 +96,15 @@ def audit_count(action: str) -> int:
     return db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action))
 
 
+# The reasons services give for a 403: the page must show one of them.
+REASONS = re.compile(r"only an admin may do this|role is read-only|only its owner or an admin")
+
+
+def newest_entry(action: str) -> AuditEntry:
+    return db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
+                              .order_by(AuditEntry.id.desc()).limit(1)).one()
+
+
 def web_as(world: World, name: str) -> Callable[..., Any]:
     """A signed-in browser: call(url, form) posts the form with a CSRF token."""
     return Browser(world.app, f"{name}@example.com", PASSWORD).post
@@ -156,9 +166,12 @@ def test_pages_allow_refuse_and_audit_once(world: World, action: str, allowed: s
     assert denied.status_code == status, denied.get_data(as_text=True)[:500]
     assert audit_count(action) == before
     url, form = request_for(world)  # a fresh upload stream
+    if status == 403:  # the page gives the service's reason, not a bare status
+        assert REASONS.search(denied.get_data(as_text=True)), denied.get_data(as_text=True)[:500]
     done = web_as(world, allowed)(url, form)
     assert done.status_code in (200, 302), done.get_data(as_text=True)[:500]
     assert audit_count(action) == before + 1
+    assert newest_entry(action).actor_id == world.user(allowed).id
 
 
 # -- the API -----------------------------------------------------------------------------
@@ -173,6 +186,9 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
     ("instance.complete_task", "ann", "bob", 404,
      lambda w: ("post", f"/api/shar/instances/{w.instance_id}/complete", {})),
     ("instance.sync", "ann", "bob", 404, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/sync", {})),
+    # The blocking variant is another service operation with its own checks.
+    ("instance.sync", "ann", "viewer", 403,
+     lambda w: ("post", f"/api/shar/instances/{w.instance_id}/sync", {"async": False})),
     ("instance.deliver_message", "ann", "viewer", 403,
      lambda w: ("post", f"/api/shar/instances/{w.message_instance_id}/messages", {"name": "payment-received"})),
     ("instance.update_variables", "ann", "viewer", 403,
@@ -196,6 +212,7 @@ def test_api_allows_refuses_and_audits_once(world: World, action: str, allowed: 
     done = api_as(world, allowed)(*request_for(world))
     assert done.status_code in (200, 201, 202), done.get_json()
     assert audit_count(action) == before + 1
+    assert newest_entry(action).actor_id == world.user(allowed).id
 
 
 def test_a_plain_user_cannot_take_over_anothers_workflow_name(world: World) -> None:
@@ -220,11 +237,16 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("instance.deliver_message", lambda w, tmp: ["instance", "message", w.message_instance_id, "payment-received",
                                                  "--variables", '{"paid": 1}']),
     ("job.retry", lambda w, tmp: ["failed", "retry", str(w.failed_job_id)]),
+    ("job.retry_all", lambda w, tmp: ["failed", "retry", "all"]),
     ("job.flush", lambda w, tmp: ["failed", "flush"]),
     ("job.flush", lambda w, tmp: ["queue", "clear"]),
     ("user.create", lambda w, tmp: ["user", "create", "cli-made@example.com"]),
     ("token.create", lambda w, tmp: ["token", "create", "--user", "bob@example.com"]),
     ("instance.sync_many", lambda w, tmp: ["sync", "--force"]),
+    ("instance.sync", lambda w, tmp: ["instance", "show", w.instance_id, "--sync"]),
+    ("instance.launch", lambda w, tmp: ["batch", "launch", "--workflow", "Flow"]),
+    ("workflow.create", lambda w, tmp: ["batch", "import", "--bpmn", _file(tmp, SECOND_VERSION, "Batched")]),
+    ("instance.complete_task", lambda w, tmp: ["batch", "complete", "--instance", w.instance_id]),
     ("instance.cleanup", lambda w, tmp: ["cleanup", "--days", "30", "--force"]),
     ("queue.periodic_sync", lambda w, tmp: ["queue", "sync"]),
     ("shar_instance.scan", lambda w, tmp: ["untracked", "scan"]),
@@ -233,8 +255,8 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
 ]
 
 
-def _file(tmp: Any, text: str) -> str:
-    path = tmp / "flow.bpmn"
+def _file(tmp: Any, text: str, stem: str = "flow") -> str:
+    path = tmp / f"{stem}.bpmn"
     path.write_text(text)
     return str(path)
 

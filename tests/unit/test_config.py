@@ -77,3 +77,9 @@ def test_webhook_and_notify_settings_are_checked(env: str, value: str, message: 
 def test_notify_queue_and_webhook_deadline_are_read() -> None:
     s = Settings.from_env({"SHAR_NOTIFY_QUEUE": "hooks", "SHARBOARD_WEBHOOK_TIMEOUT": "2.5"})
     assert s.queue_names[-1] == "hooks" and s.webhook_timeout == 2.5
+
+
+def test_webhook_attempts_are_read_from_their_variable() -> None:
+    from app.config import Settings
+
+    assert Settings.from_env({"SHARBOARD_WEBHOOK_MAX_ATTEMPTS": "2"}).webhook_max_attempts == 2
