@@ -216,13 +216,19 @@ class Settings:
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         return url
 
+    @property
+    def request_body_limit(self) -> int:
+        """The largest request body: an API upload carries the BPMN as a JSON string, and escaping
+        can double the XML's size, beside the other fields."""
+        return self.max_bpmn_bytes * 2 + self.json_max_bytes
+
     def flask_config(self) -> dict[str, Any]:
         """The Flask and extension keys derived from these settings."""
         return {
             "SECRET_KEY": self.secret_key or _dev_secret(Path(self.instance_dir)),
             "SQLALCHEMY_DATABASE_URI": self.sqlalchemy_url(),
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-            "MAX_CONTENT_LENGTH": self.max_bpmn_bytes + 1024 * 1024,
+            "MAX_CONTENT_LENGTH": self.request_body_limit,
             "MAIL_SERVER": self.mail_server,
             "MAIL_PORT": self.mail_port,
             "MAIL_USE_TLS": self.mail_use_tls,

@@ -123,11 +123,10 @@ def form_variables(rows: Iterable[tuple[str, str]], text: str | None) -> dict[st
 
 
 def upload_body_limit() -> int:
-    """The size limit of an API body that carries a BPMN document (as a JSON string) beside other fields."""
+    """The size limit of an API body that carries a BPMN document (Settings.request_body_limit)."""
     from app.config import current_settings
 
-    settings = current_settings()
-    return settings.max_bpmn_bytes * 2 + settings.json_max_bytes  # escaping can double the XML's size
+    return current_settings().request_body_limit
 
 
 def canonical(raw: bytes) -> bytes:

@@ -33,7 +33,12 @@ class ResolveTimeout(AddressRefused):
 
 
 def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None = None) -> list[str]:
-    """Return the addresses `url` may be delivered to, or raise AddressRefused."""
+    """Return the addresses `url` may be delivered to, or raise AddressRefused.
+
+    The name is looked up within SHARBOARD_WEBHOOK_TIMEOUT (ResolveTimeout past it), whether a
+    web request is accepting the URL or a worker is about to deliver to it.
+    """
+    resolve = resolve or resolver_within(settings.webhook_timeout)
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise AddressRefused(f"callback URL must use http or https, not {parts.scheme or 'no scheme'!r}")
@@ -47,10 +52,10 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None
     except ValueError:
         raise AddressRefused("callback URL has an invalid port") from None
     if _allowed(host, port, None, settings.webhook_allowed_hosts):
-        return list((resolve or _resolve)(host, port))
+        return list(resolve(host, port))
     if host in METADATA_HOSTS:
         raise AddressRefused(f"callback host {host} is a cloud metadata service")
-    addresses = (resolve or _resolve)(host, port)
+    addresses = resolve(host, port)
     if not addresses:
         raise AddressRefused(f"callback host {host} does not resolve")
     for address in addresses:

@@ -25,7 +25,6 @@ from app.webhooks.address_policy import (
     AddressRefused,
     ResolveTimeout,
     check_callback_url,
-    resolver_within,
 )
 from app.webhooks.signing import (
     DELIVERY_HEADER,
@@ -76,7 +75,7 @@ def deliver(job_record: JobRecord) -> None:
     delivery.attempts += 1
     started = time.monotonic()  # one deadline for the whole attempt: resolving included
     try:
-        addresses = check_callback_url(delivery.url, settings, resolve=resolver_within(settings.webhook_timeout))
+        addresses = check_callback_url(delivery.url, settings)
     except ResolveTimeout as exc:  # a slow DNS server: try again later
         delivery.last_error = clip(str(exc))
         note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))

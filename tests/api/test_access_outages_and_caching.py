@@ -1,6 +1,7 @@
 """More error rows and rules: tokens, roles, ownership, 413/502/Redis down, idempotent launches, ETags, paging."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -69,13 +70,24 @@ def test_403_for_a_viewer_on_every_write_and_for_deleting_someone_elses_workflow
 
 
 def test_413_when_the_request_body_is_over_the_limit(make_app) -> None:
-    app = make_app(max_bpmn_bytes=1024)  # the request limit is the BPMN limit plus 1 MiB
+    app = make_app(max_bpmn_bytes=1024)  # the request limit is twice the BPMN limit plus the JSON limit (1 MiB)
     body = b'{"name": "Big", "bpmn_xml": "' + b"x" * (1024 * 1024 + 2048) + b'"}'
     response = app.test_client().post("/api/shar/workflows", data=body, content_type="application/json",
                                       headers=bearer_for())
     assert response.status_code == 413
     assert response.get_json() == {"success": False, "message": "the request body is over the upload limit",
                                    "errors": {"bpmn_xml": ["the upload is too large"]}}
+
+
+def test_a_bpmn_within_its_limit_is_not_refused_for_its_json_escaping(make_app) -> None:
+    """Quotes double in a JSON string: a BPMN under SHARBOARD_MAX_BPMN_BYTES must still get in."""
+    app = make_app(max_bpmn_bytes=2 * 1024 * 1024)
+    xml = bpmn("user_task").replace("<bpmn:process", "<!--" + '"' * 2_000_000 + "--><bpmn:process", 1)
+    # Under the BPMN limit, yet over the old request limit (the BPMN limit plus 1 MiB) once escaped.
+    assert len(xml.encode()) < 2 * 1024 * 1024 and len(json.dumps(xml)) > 3 * 1024 * 1024
+    response = app.test_client().post("/api/shar/workflows", json={"name": "Quoted", "bpmn_xml": xml},
+                                      headers=bearer_for())
+    assert response.status_code == 202, response.get_json()
 
 
 def test_502_when_a_blocking_create_or_launch_fails_in_shar(api, shar) -> None:

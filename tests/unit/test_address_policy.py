@@ -83,3 +83,16 @@ def test_a_slow_lookup_gives_up_within_its_time() -> None:
         release.set()
     assert time.monotonic() - started < 2
     assert resolver_within(5)("127.0.0.1", 80) == ["127.0.0.1"]  # the system resolver, bounded
+
+
+def test_a_slow_name_lookup_is_cut_off_wherever_the_url_is_checked(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Accepting a callback URL in a web request uses the same time limit as delivering to it."""
+    import time
+
+    from app.webhooks import address_policy
+
+    monkeypatch.setattr(address_policy, "_resolve", lambda host, port: time.sleep(5) or ["93.184.216.34"])
+    started = time.monotonic()
+    with pytest.raises(address_policy.ResolveTimeout, match="did not resolve within 0.2 s"):
+        check_callback_url("https://slow.example.com/x", Settings.from_env({"SHARBOARD_WEBHOOK_TIMEOUT": "0.2"}))
+    assert time.monotonic() - started < 2
