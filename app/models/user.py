@@ -8,7 +8,7 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models._base import utcnow
@@ -46,9 +46,6 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """What Flask-Login keeps in the session: "<id>:<key>" (app.security.sessions checks it)."""
         return f"{self.id}:{self.session_key}"
-
-    def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -7,8 +7,8 @@ prefix derived from the database URL: two deployments sharing one Redis never mi
 
 Sign-in counts failed attempts only (a 401), and checks before the view runs: once the
 limit is reached even the right password is refused with 429 until the window passes.
-A 429 carries Retry-After; the API answers in its JSON envelope (its blueprint's
-HTTPException handler), people get an HTML page saying how long to wait.
+A 429 carries Retry-After (set here, on 429s only); clients that want JSON (the API) get the
+API's error envelope, people get an HTML page saying how long to wait.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from app.config import Settings, current_settings
+from app.models import ApiToken
 
 SIGNIN_ENDPOINT = "auth.login"
 EXTENSION_KEY = "sharboard_limiter"
@@ -52,7 +53,6 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
     limiter.limit(lambda: current_settings().api_rate_limit, key_func=_token_key, scope="api-token",
                   error_message="too many requests with this API token; wait for the time in Retry-After")(api_bp)
     app.register_error_handler(RateLimitExceeded, _too_many_requests_page)
-    app.after_request(_retry_after_on_429)
     app.extensions[EXTENSION_KEY] = limiter
     return limiter
 
@@ -72,10 +72,10 @@ def _email_key() -> str:
 
 
 def _token_key() -> str:
-    """The bearer token (its hash); requests without one are counted per client address."""
+    """The bearer token (its stored hash); requests without one are counted per client address."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return "token:" + hashlib.sha256(token.strip().encode()).hexdigest()
+        return "token:" + ApiToken.hash(token.strip())
     return "address:" + (get_remote_address() or "unknown")
 
 
@@ -91,7 +91,7 @@ def retry_after_seconds() -> int:
 
 
 def _too_many_requests_page(exc: RateLimitExceeded) -> Any:
-    """People get a page saying what happened and how long to wait (the API answers JSON itself)."""
+    """People get a page saying what happened and how long to wait; JSON clients the API's envelope."""
     from app.web.errors import wants_json
 
     seconds = retry_after_seconds()
@@ -102,9 +102,3 @@ def _too_many_requests_page(exc: RateLimitExceeded) -> Any:
         return jsonify({"success": False, "message": exc.description, "errors": {}}), 429, headers
     return render_template("errors/429.html", message=exc.description, seconds=seconds,
                            minutes=math.ceil(seconds / 60)), 429, headers
-
-
-def _retry_after_on_429(response: Any) -> Any:
-    if response.status_code == 429 and "Retry-After" not in response.headers:
-        response.headers["Retry-After"] = str(retry_after_seconds())
-    return response

@@ -41,7 +41,6 @@ class Answer:
     body_bytes_read: int  # what was read off the connection (kept or not)
     body_complete: bool  # False when the body was cut off at keep_bytes
     peer: str = ""  # the address actually connected to
-    elapsed: float = 0.0
 
     @property
     def text(self) -> str:
@@ -169,8 +168,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str]
                     complete = False
                     break  # leaving the block closes the connection; the rest is never read
             answer_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
-            return Answer(response.status, answer_headers, bytes(kept), read, complete, backend.peer,
-                          time.monotonic() - clock.started)
+            return Answer(response.status, answer_headers, bytes(kept), read, complete, backend.peer)
     except _DeadlineExceeded as exc:
         raise DeliveryFailed(str(exc)) from None
     except httpcore.TimeoutException as exc:
