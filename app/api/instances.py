@@ -14,8 +14,8 @@ from app.api.responses import (
     optional_text,
     page_args,
     queued_message,
-    versioned,
 )
+from app.conditional import versioned
 from app.errors import InvalidInput, UpstreamFailed
 from app.serializers import instance_dict, job_dict
 from app.services import instances as service

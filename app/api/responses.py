@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request
@@ -39,16 +38,6 @@ def json_response(body: Any, status: int = 200, *, etag: bool = False) -> Respon
         response.set_etag(hashlib.sha256(text.encode()).hexdigest()[:32])
         response.headers["Cache-Control"] = "no-cache, private"
         response = response.make_conditional(request)
-    return response
-
-
-def versioned(version: str, build: Callable[[], Response]) -> Response:
-    """A response whose ETag is `version` (what its body depends on): 304 before the body is
-    built when the client holds it, so an unchanged poll costs one indexed read."""
-    etag = hashlib.sha256(version.encode()).hexdigest()[:32]
-    response = Response(status=304) if request.if_none_match.contains(etag) else build()
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "no-cache, private"
     return response
 
 

@@ -1,12 +1,13 @@
 """Fragments for htmx: ETag'd polled responses, and telling fragment requests apart."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from htmx_flask import request as htmx_request
+
+from app.conditional import versioned
 
 
 def cached_fragment(template: str, *, version: str, context: Callable[[], dict[str, Any]] | None = None,
@@ -15,18 +16,10 @@ def cached_fragment(template: str, *, version: str, context: Callable[[], dict[s
 
     `version` is what the fragment depends on (e.g. status and update time), so an
     unchanged fragment costs one indexed read and no rendering; `context`, when given,
-    is called for the template's values only when the fragment is rendered. `no-cache` makes the
-    browser revalidate each poll; on 304 it hands htmx the copy it already has.
+    is called for the template's values only when the fragment is rendered.
     """
-    etag = hashlib.sha256(f"{template}|{version}".encode()).hexdigest()[:32]
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        response = Response(render_template(template, **(context() if context else {}), **values),
-                            mimetype="text/html")
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = "no-cache, private"
-    return response
+    return versioned(f"{template}|{version}", lambda: Response(
+        render_template(template, **(context() if context else {}), **values), mimetype="text/html"))
 
 
 def is_fragment_request() -> bool:

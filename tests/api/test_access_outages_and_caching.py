@@ -171,6 +171,14 @@ def test_etags_change_with_the_status_and_304_otherwise(api) -> None:
     shown = api.get(f"/api/shar/instances/{instance_id}")
     assert api.get(f"/api/shar/instances/{instance_id}",
                    headers={"If-None-Match": shown.headers["ETag"]}).status_code == 304
+    # The instance's ETag is its row's version: launched, then synced, it answers in full again.
+    launch = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
+    run_job(launch.id)
+    running = api.get(f"/api/shar/instances/{instance_id}", headers={"If-None-Match": shown.headers["ETag"]})
+    assert running.status_code == 200 and running.get_json()["data"]["status"] == "running"
+    api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
+    assert api.get(f"/api/shar/instances/{instance_id}",
+                   headers={"If-None-Match": running.headers["ETag"]}).status_code == 200
     assert api.get("/api/shar/workflows/999/status").status_code == 404
 
 
