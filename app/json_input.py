@@ -115,11 +115,24 @@ def form_variables(rows: Iterable[tuple[str, str]], text: str | None) -> dict[st
         try:
             variables[key] = loads(raw, what=f"the value of {key}", field="variables")
         except InvalidInput:
+            if _is_json(raw):
+                raise  # JSON that breaks a rule (too deep, a lone surrogate) is refused, not kept as text
             variables[key] = raw  # plain text stays a string
     if text and text.strip():
         variables.update(loads_object(text, what="the variables", field="variables",
                                       example=', e.g. {"amount": 1200}'))
     return variables
+
+
+def _is_json(raw: str) -> bool:
+    """Whether `raw` is strict JSON, however deep (`NaN` typed in a row is text, as it is not JSON)."""
+    try:
+        json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return True
 
 
 def upload_body_limit() -> int:

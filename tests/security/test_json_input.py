@@ -158,3 +158,15 @@ def test_cli_launch_refuses_bad_variables(app, flow, text, words) -> None:
     result = cli_runner(app)("workflow", "launch", "Flow", "--variables", text)
     assert result.exit_code == 1 and words in result.output
     assert _instances() == 0
+
+
+def test_a_form_row_that_is_json_breaking_a_rule_is_refused_not_kept_as_text() -> None:
+    from app.json_input import form_variables
+
+    assert form_variables([("note", "hello [world")], None) == {"note": "hello [world"}  # plain text
+    assert form_variables([("n", "12")], None) == {"n": 12}
+    assert form_variables([("v", "NaN")], None) == {"v": "NaN"}  # not JSON: text
+    for raw, reason in (("[" * 40 + "]" * 40, "nested too deeply"), ('["\\ud800"]', "lone surrogate"),
+                        ("[" * 5000 + "]" * 5000, "nested too deeply")):
+        with pytest.raises(InvalidInput, match=reason):
+            form_variables([("v", raw)], None)
