@@ -1,4 +1,6 @@
-"""Idempotency-Key: the same key and body give the first answer again; another body is refused."""
+"""Keys that make a request act once: the API's Idempotency-Key, and the pages' one-time form
+keys (app.web.form_keys). The same key and request give the first answer again; another
+request with the key is refused; a key whose first request is still running is a conflict."""
 from __future__ import annotations
 
 import hashlib
@@ -23,10 +25,12 @@ def request_hash(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
 
-def claim(user_id: int, key: str, digest: str) -> StoredAnswer | None:
-    """Claim `key` for this request; returns the stored answer when the key was used before."""
+def claim(user_id: int, key: str, digest: str, *, what: str = "Idempotency-Key") -> StoredAnswer | None:
+    """Claim `key` for this request; returns the stored answer when the key was used before.
+
+    `what` names the key in refusals (the header, or "form key")."""
     if not key or len(key) > 200:
-        raise InvalidInput.field("Idempotency-Key", "Idempotency-Key must be 1 to 200 characters")
+        raise InvalidInput.field(what, f"{what} must be 1 to 200 characters")
     row = IdempotentResponse(user_id=user_id, key=key, request_hash=digest, status_code=IN_PROGRESS, body="")
     db.session.add(row)
     try:
@@ -36,9 +40,9 @@ def claim(user_id: int, key: str, digest: str) -> StoredAnswer | None:
         db.session.rollback()
     existing = db.session.query(IdempotentResponse).filter_by(user_id=user_id, key=key).one()
     if existing.request_hash != digest:
-        raise InvalidInput.field("Idempotency-Key", "this Idempotency-Key was used with a different request body")
+        raise InvalidInput.field(what, f"this {what} was used with a different request")
     if existing.status_code == IN_PROGRESS:
-        raise Conflict("a request with this Idempotency-Key is still being processed")
+        raise Conflict(f"a request with this {what} is still being processed")
     return StoredAnswer(existing.status_code, existing.body)
 
 
@@ -51,6 +55,12 @@ def remember(user_id: int, key: str, status_code: int, body: str) -> None:
         db.session.delete(row)
     else:
         row.status_code, row.body = status_code, body
+    db.session.commit()
+
+
+def release(user_id: int, key: str) -> None:
+    """Free `key`: its request did nothing worth replaying (a form sent back with errors)."""
+    db.session.query(IdempotentResponse).filter_by(user_id=user_id, key=key).delete()
     db.session.commit()
 
 

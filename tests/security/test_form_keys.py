@@ -77,3 +77,24 @@ def test_keys_belong_to_one_user(app, client, sign_in, flow) -> None:
         answer = other.post("/workflows/Flow/launch", data={"csrf_token": csrf, "form_key": key})
     assert answer.status_code == 302
     assert _instances() == 2
+
+
+def test_a_key_still_being_answered_is_409_and_one_from_another_form_is_refused(client, sign_in, post, flow) -> None:  # type: ignore[no-untyped-def]
+    """The form keys live in the idempotency service: its rules hold for them too."""
+    from app.extensions import db
+    from app.models import IdempotentResponse
+    from app.services import idempotency
+
+    user = sign_in("user")
+    running, other = "k" * 24, "o" * 24
+    db.session.add_all([
+        IdempotentResponse(user_id=user.id, key=f"form:{running}", status_code=idempotency.IN_PROGRESS, body="",
+                           request_hash=idempotency.request_hash("POST", "/workflows/Flow/launch", b"")),
+        IdempotentResponse(user_id=user.id, key=f"form:{other}", status_code=302, body="/instances/x",
+                           request_hash=idempotency.request_hash("POST", "/workflows/Other/launch", b""))])
+    db.session.commit()
+    page = "/workflows/Flow"
+    busy = post("/workflows/Flow/launch", {"variables_json": "{}", "form_key": running}, page=page)
+    assert busy.status_code == 409 and "still being processed" in busy.get_data(as_text=True)
+    elsewhere = post("/workflows/Flow/launch", {"variables_json": "{}", "form_key": other}, page=page)
+    assert elsewhere.status_code == 422 and "different request" in elsewhere.get_data(as_text=True)

@@ -6,7 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.security.form_keys import new_form_key
+from app.web.form_keys import new_form_key
 
 
 class UploadForm(FlaskForm):

@@ -15,10 +15,10 @@ from flask import (
 
 from app import json_input
 from app.errors import Conflict, InvalidInput
-from app.security.form_keys import one_time_form
 from app.services import workflows as service
 from app.services.instances import launch_instance
 from app.web.access import current_actor, login_required
+from app.web.form_keys import one_time_form
 from app.web.partials import cached_fragment
 from app.web.workflows.forms import LaunchForm, TransferForm, UploadForm
 
