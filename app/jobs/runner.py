@@ -24,6 +24,7 @@ from app.models._base import utcnow
 from app.shar.errors import SharRetryableError
 from app.states import JOB_TRANSITIONS, JobState
 from app.status import move_job
+from app.text import clip
 
 logger = logging.getLogger("sharboard.shar.jobs")
 # The states a job may be claimed from: those the transition table lets become running.
@@ -94,7 +95,7 @@ def _waited(job: JobRecord) -> float:
 def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exception, *,
                     allow_retry: bool) -> None:
     now = utcnow()
-    message = f"{exc}" or exc.__class__.__name__
+    message = clip(f"{exc}" or exc.__class__.__name__)  # may quote megabyte values: bounded here, once
     retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
     attempt.ended_at, attempt.error = now, message
     attempt.traceback = traceback.format_exc()

@@ -18,7 +18,6 @@ from app.models import (
 )
 from app.models._base import utcnow
 from app.notifications.links import absolute
-from app.notifications.text import clip
 
 # UTF-8 with quoted-printable bodies: Flask-Mail sends UTF-8 as 8bit with lines as long as the
 # text, and SMTP servers refuse lines over 998 characters (a long error would lose the e-mail).
@@ -47,20 +46,8 @@ def send_notification_email(job_record: JobRecord) -> None:
     db.session.commit()
 
 
-class _ClippedError:
-    """A row as the templates see it, with its `error` cut short (it may hold megabytes)."""
-
-    def __init__(self, row: object) -> None:
-        self._row = row
-
-    def __getattr__(self, name: str) -> object:
-        value = getattr(self._row, name)
-        return clip(value) if name == "error" and isinstance(value, str) else value
-
-
 def _context(note: Notification) -> dict[str, object]:
     instance = db.session.get(WorkflowInstance, note.target_id) if note.target_type == "instance" else None
     workflow = instance.workflow if instance else (
         db.session.get(Workflow, int(note.target_id)) if note.target_type == "workflow" else None)
-    return {"note": note, "instance": _ClippedError(instance) if instance else None,
-            "workflow": _ClippedError(workflow) if workflow else None, "link": absolute(note.link)}
+    return {"note": note, "instance": instance, "workflow": workflow, "link": absolute(note.link)}

@@ -7,7 +7,6 @@ from app import events
 from app.models import Workflow, WorkflowInstance
 from app.notifications.in_app import notify
 from app.notifications.links import instance_path, workflow_path
-from app.notifications.text import clip
 
 
 def on_instance_completed(instance: WorkflowInstance, **_: Any) -> None:
@@ -23,13 +22,13 @@ def on_instance_failed(instance: WorkflowInstance, *, error_message: str, **_: A
     name = instance.workflow.name
     notify(instance.created_by, kind="instance_failed", target_type="instance", target_id=instance.id,
            title=f"Workflow Instance Failed: {name}",
-           body=f"Instance {instance.id} of {name} failed: {clip(error_message)}", link=instance_path(instance.id))
+           body=f"Instance {instance.id} of {name} failed: {error_message}", link=instance_path(instance.id))
 
 
 def on_workflow_creation_failed(workflow: Workflow, *, error_message: str, **_: Any) -> None:
     notify(workflow.created_by, kind="workflow_failed", target_type="workflow", target_id=workflow.id,
            title=f"Workflow Creation Failed: {workflow.name}",
-           body=f"Version {workflow.version} of {workflow.name} could not be created in SHAR: {clip(error_message)}",
+           body=f"Version {workflow.version} of {workflow.name} could not be created in SHAR: {error_message}",
            link=workflow_path(workflow.name))
 
 

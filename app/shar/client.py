@@ -21,6 +21,7 @@ from app.shar.errors import (
     SharPermanentError,
     SharRetryableError,
 )
+from app.text import clip
 
 logger = logging.getLogger(f"{SHAR_LOGGER}.client")
 INSTANCE_STATUSES = ("running", "completed", "failed")
@@ -168,10 +169,10 @@ def _error_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:500]
+        return clip(response.text.strip(), 500)
     if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return body["error"]
-    return str(body)[:500]
+        return clip(body["error"])
+    return clip(str(body), 500)
 
 
 def _describe_transport_error(exc: httpx.HTTPError) -> str:
@@ -207,7 +208,7 @@ def _instance(body: Any) -> SharInstance:
         variables=data.get("variables") if isinstance(data.get("variables"), dict) else {},
         created_at=data.get("created_at"),
         current_activities=tuple(activities) if isinstance(activities, list) else None,
-        error=data.get("error") if isinstance(data.get("error"), str) else None,
+        error=clip(data["error"]) if isinstance(data.get("error"), str) else None,
         completed_at=data.get("completed_at"),
         raw=data,
     )

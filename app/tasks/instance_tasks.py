@@ -11,7 +11,7 @@ def launch_instance(job: JobRecord) -> None:
 
 
 def launch_failed(job: JobRecord, exc: BaseException) -> None:
-    instances.launch_failed(job.target_id, str(exc))
+    instances.launch_failed(job.target_id, job.last_error or str(exc))
 
 
 def launch_retried(job: JobRecord) -> None:

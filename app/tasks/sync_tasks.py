@@ -12,7 +12,7 @@ def sync_instance(job: JobRecord) -> None:
 
 
 def sync_failed(job: JobRecord, exc: BaseException) -> None:
-    sync.sync_failed(job.target_id, str(exc), job.payload.get("callback_url"))
+    sync.sync_failed(job.target_id, job.last_error or str(exc), job.payload.get("callback_url"))
 
 
 def periodic_sync(job: JobRecord) -> None:

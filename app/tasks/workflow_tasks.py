@@ -11,7 +11,7 @@ def create_workflow(job: JobRecord) -> None:
 
 
 def creation_failed(job: JobRecord, exc: BaseException) -> None:
-    workflows.creation_failed(int(job.target_id), str(exc))
+    workflows.creation_failed(int(job.target_id), job.last_error or str(exc))
 
 
 def creation_retried(job: JobRecord) -> None:

@@ -20,7 +20,7 @@ from app.jobs.errors import PermanentJobError, RetryableJobError
 from app.jobs.runner import note_attempt
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
-from app.notifications.text import clip
+from app.text import clip
 from app.webhooks.address_policy import (
     AddressRefused,
     ResolveTimeout,
@@ -98,7 +98,7 @@ def deliver(job_record: JobRecord) -> None:
         delivery.last_error = clip(str(exc))
         note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))
         db.session.commit()
-        raise RetryableJobError(clip(f"callback to {delivery.url} failed: {delivery.last_error}")) from None
+        raise RetryableJobError(f"callback to {delivery.url} failed: {delivery.last_error}") from None
     delivery.last_status_code = answer.status
     note_attempt(job_record, status_code=answer.status, elapsed_ms=_ms(started), peer=answer.peer,
                  response_bytes_read=answer.body_bytes_read, response_complete=answer.body_complete,
@@ -114,14 +114,14 @@ def deliver(job_record: JobRecord) -> None:
         delivery.last_error = clip(f"HTTP {answer.status}: redirect to {location} not followed "
                                    "(callbacks are never redirected; configure the final URL)")
         db.session.commit()
-        raise PermanentJobError(clip(f"callback to {delivery.url} answered a redirect (HTTP {answer.status}); "
-                                     "not followed"))
+        raise PermanentJobError(f"callback to {delivery.url} answered a redirect (HTTP {answer.status}); "
+                                "not followed")
     delivery.last_error = clip(f"HTTP {answer.status}: {answer.text}", 500)
     db.session.commit()
     error = f"callback to {delivery.url} answered HTTP {answer.status}"
     if answer.status >= 500 or answer.status in (408, 429):
-        raise RetryableJobError(clip(error))
-    raise PermanentJobError(clip(error))
+        raise RetryableJobError(error)
+    raise PermanentJobError(error)
 
 
 def _timeline(delivery: WebhookDelivery, kind: str, message: str) -> None:

@@ -5,7 +5,6 @@ from typing import Any
 
 from app.models import Workflow, WorkflowInstance
 from app.models._base import iso, utcnow
-from app.notifications.text import clip
 from app.serializers import instance_dict, workflow_dict
 
 
@@ -40,13 +39,6 @@ def sync_payload(instance: WorkflowInstance, *, previous_status: str | None = No
 
 def _envelope(job_type: str, target: dict[str, Any], request_id: int | str, error: str | None,
               data: dict[str, Any]) -> dict[str, Any]:
-    # An error may quote megabyte variable values: never send those on.
-    if error is not None:
-        data["error"] = clip(error)
-    for key in ("workflow", "instance"):
-        row = data.get(key)
-        if isinstance(row, dict) and isinstance(row.get("error"), str):
-            data[key] = {**row, "error": clip(row["error"])}
     return {"job_type": job_type, **target, "request_id": request_id,
             "status": "failed" if error is not None else "success", "data": data,
             "timestamp": iso(utcnow())}

@@ -47,6 +47,7 @@ class WebhookReceiver:
     drip_interval: float = 1.0
     huge_bytes: int = 1 << 30
     redirect_location: str = ""
+    answer_body: bytes | None = None  # "normal" mode's body (default {"received": true})
     standard_secret: str | bytes | None = None
     body_bytes_sent: int = 0
     answers_cut_off: int = 0
@@ -112,7 +113,7 @@ class WebhookReceiver:
                         receiver.body_bytes_sent += len(piece)
                         left -= len(piece)
                     return
-                answer = b'{"received": true}'
+                answer = receiver.answer_body if receiver.answer_body is not None else b'{"received": true}'
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)

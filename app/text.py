@@ -1,7 +1,9 @@
 """Bounding texts that come from outside (receivers' answers, SHAR errors, variable values).
 
 A megabyte error body must never be copied into a stored error, a notification, an e-mail or
-a callback payload: every such text goes through `clip` first.
+a callback payload. Texts are clipped where they enter: the job runner (every job's error, which
+is what failure handlers pass on), the SHAR client (SHAR's error texts), webhook deliveries (a
+receiver's answer), and the notification store (its columns).
 """
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ def clip(text: str | None, limit: int = ERROR_CHARS) -> str:
         return ""
     if len(text) <= limit:
         return text
-    note = f"… [{len(text) - limit:,} more characters cut]"
-    keep = max(limit - len(note), 0)
-    return (text[:keep] + note)[:limit]
+    # The note's own length depends on the count it states: settle the count first.
+    keep = limit
+    for _ in range(3):
+        note = f"… [{len(text) - keep:,} more characters cut]"
+        keep = max(limit - len(note), 0)
+    return (text[:keep] + f"… [{len(text) - keep:,} more characters cut]")[:limit]
