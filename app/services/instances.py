@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -420,25 +421,24 @@ def launch_retried(instance_id: str) -> None:
 
 def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None) -> None:
     """Complete the waiting task in SHAR, then sync at once so the new state shows."""
-    from app.services.sync import submit_sync
-
-    instance = _instance(instance_id)
-    if instance.status != InstanceStatus.RUNNING:
-        return
-    current_client().complete_instance(instance.shar_instance_id, variables or None)
-    record_activity(instance, "task_completed", "waiting task completed in SHAR")
-    db.session.commit()
-    submit_sync(instance)
+    _act_in_shar(instance_id, lambda client, shar_id: client.complete_instance(shar_id, variables or None),
+                 "task_completed", "waiting task completed in SHAR")
 
 
 def deliver_message_in_shar(instance_id: str, name: str, variables: dict[str, Any] | None) -> None:
     """Deliver the message in SHAR, then sync at once so the new state shows."""
+    _act_in_shar(instance_id, lambda client, shar_id: client.deliver_message(shar_id, name, variables or {}),
+                 "message_delivered", f"message {name} delivered in SHAR")
+
+
+def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str, message: str) -> None:
+    """Make one SHAR call for a running instance, record it, and queue a sync to show its effect."""
     from app.services.sync import submit_sync
 
     instance = _instance(instance_id)
     if instance.status != InstanceStatus.RUNNING:
         return
-    current_client().deliver_message(instance.shar_instance_id, name, variables or {})
-    record_activity(instance, "message_delivered", f"message {name} delivered in SHAR")
+    call(current_client(), instance.shar_instance_id)
+    record_activity(instance, kind, message)
     db.session.commit()
     submit_sync(instance)
