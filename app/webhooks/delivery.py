@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app
 
@@ -76,15 +76,10 @@ def deliver(job_record: JobRecord) -> None:
     started = time.monotonic()  # one deadline for the whole attempt: resolving included
     try:
         addresses = check_callback_url(delivery.url, settings)
-    except ResolveTimeout as exc:  # a slow DNS server: try again later
-        delivery.last_error = clip(str(exc))
-        note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))
-        db.session.commit()
-        raise RetryableJobError(delivery.last_error) from None
+    except ResolveTimeout as exc:  # a slow DNS server is no verdict on the address: try again later
+        _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
     except AddressRefused as exc:
-        delivery.state, delivery.last_error = "refused", clip(str(exc))
-        db.session.commit()
-        raise PermanentJobError(delivery.last_error) from None
+        _fail(job_record, delivery, str(exc), retry=False, state="refused")
     body = delivery.body.encode()
     secret = webhook_secret(settings.webhook_secret, current_app.config["SECRET_KEY"])
     headers = {"Content-Type": "application/json", "User-Agent": "sharboard-webhooks",
@@ -95,10 +90,7 @@ def deliver(job_record: JobRecord) -> None:
         answer = post(delivery.url, body, headers, addresses=addresses, deadline=settings.webhook_timeout,
                       started=started, keep_bytes=RESPONSE_KEEP_BYTES)
     except DeliveryFailed as exc:
-        delivery.last_error = clip(str(exc))
-        note_attempt(job_record, error=delivery.last_error, elapsed_ms=_ms(started))
-        db.session.commit()
-        raise RetryableJobError(f"callback to {delivery.url} failed: {delivery.last_error}") from None
+        _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
     delivery.last_status_code = answer.status
     note_attempt(job_record, status_code=answer.status, elapsed_ms=_ms(started), peer=answer.peer,
                  response_bytes_read=answer.body_bytes_read, response_complete=answer.body_complete,
@@ -111,17 +103,23 @@ def deliver(job_record: JobRecord) -> None:
     if 300 <= answer.status < 400:
         # Never followed: the target could be an address the policy refuses.
         location = clip(answer.headers.get("location", "no Location"), 300)
-        delivery.last_error = clip(f"HTTP {answer.status}: redirect to {location} not followed "
-                                   "(callbacks are never redirected; configure the final URL)")
-        db.session.commit()
-        raise PermanentJobError(f"callback to {delivery.url} answered a redirect (HTTP {answer.status}); "
-                                "not followed")
-    delivery.last_error = clip(f"HTTP {answer.status}: {answer.text}", 500)
+        _fail(job_record, delivery, f"HTTP {answer.status}: redirect to {location} not followed "
+                                    "(callbacks are never redirected; configure the final URL)", retry=False)
+    _fail(job_record, delivery, f"HTTP {answer.status}: {answer.text}",
+          retry=answer.status >= 500 or answer.status in (408, 429))
+
+
+def _fail(job_record: JobRecord, delivery: WebhookDelivery, error: str, *, retry: bool, state: str | None = None,
+          **detail: object) -> NoReturn:
+    """Record why this attempt failed, on the delivery and its attempt, then end the attempt:
+    retried after the backoff, or given up (with `state`, e.g. refused)."""
+    delivery.last_error = clip(error, 500)  # a receiver's text is bounded where it is stored
+    if state is not None:
+        delivery.state = state
+    note_attempt(job_record, error=delivery.last_error, **detail)
     db.session.commit()
-    error = f"callback to {delivery.url} answered HTTP {answer.status}"
-    if answer.status >= 500 or answer.status in (408, 429):
-        raise RetryableJobError(error)
-    raise PermanentJobError(error)
+    message = f"callback to {delivery.url} failed: {delivery.last_error}"
+    raise RetryableJobError(message) if retry else PermanentJobError(message)
 
 
 def _timeline(delivery: WebhookDelivery, kind: str, message: str) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.extensions import db
+from app.jobs.runner import run_job
 from app.models import ActivityEvent, JobAttempt, JobRecord, WebhookDelivery
 from app.webhooks.delivery import schedule_delivery
 from app.webhooks.signing import (
@@ -219,3 +220,20 @@ def test_a_sync_runs_while_a_delivery_hangs(make_app, processes, receiver, shar)
     assert len(receiver.requests) == 1 and refresh(delivery).state == "pending"
     receiver.release.set()
     wait_until(lambda: refresh(delivery).state == "delivered", timeout=30, what="the held callback to be delivered")
+
+
+def test_a_slow_name_lookup_is_retried_not_refused(make_app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """ResolveTimeout is a kind of AddressRefused: the delivery must treat it as temporary."""
+    import time
+
+    from app.webhooks import address_policy
+
+    make_app(webhook_timeout=0.2)
+    delivery = schedule_delivery("https://slow.example.com/hook", {"job_type": "create_workflow"},
+                                 target_type="workflow", target_id=1)
+    monkeypatch.setattr(address_policy, "_resolve", lambda host, port: time.sleep(3) or ["93.184.216.34"])
+    job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "deliver_webhook")).one()
+    run_job(job.id)
+    assert (refresh(job).state, refresh(delivery).state) == ("retrying", "pending")
+    attempt = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)).one()
+    assert "did not resolve within" in attempt.detail["error"] and attempt.outcome == "retry"
