@@ -217,6 +217,16 @@ class Settings:
         return url
 
     @property
+    def sharlite_db_path(self) -> Path:
+        """The local engine's SQLite file (`flask shar up` starts the engine on it)."""
+        return Path(self.instance_dir) / "sharlite.db"
+
+    @property
+    def huey_db_path(self) -> Path:
+        """Huey's SQLite storage, the queues' home when REDIS_URL is unset."""
+        return Path(self.instance_dir) / "huey.db"
+
+    @property
     def request_body_limit(self) -> int:
         """The largest request body: an API upload carries the BPMN as a JSON string, and escaping
         can double the XML's size, beside the other fields."""

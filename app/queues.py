@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from huey import Huey, RedisHuey, SqliteHuey
@@ -75,7 +74,7 @@ class Queues:
 def _build_huey(name: str, settings: Settings) -> Huey:
     if settings.redis_url:
         return RedisHuey(name, url=settings.redis_url, results=False)
-    path = Path(settings.instance_dir) / "huey.db"
+    path = settings.huey_db_path
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(path), results=False)
 

@@ -5,7 +5,6 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import click
 import httpx
@@ -93,7 +92,7 @@ def engine() -> None:
 
 
 def engine_command(settings: Settings) -> list[str]:
-    db_path = Path(settings.instance_dir) / "sharlite.db"
+    db_path = settings.sharlite_db_path
     db_path.parent.mkdir(parents=True, exist_ok=True)
     return [sys.executable, "-m", "app.sharlite", "--host", "127.0.0.1", "--port",
             str(settings.local_shar_port), "--db", str(db_path)]

@@ -40,16 +40,15 @@ def narrow(path: Path) -> None:
 
 def data_files(settings: Settings) -> list[Path]:
     """The SQLite files this configuration uses."""
-    instance_dir = Path(settings.instance_dir)
     files = []
     url = make_url(settings.sqlalchemy_url())
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):
         files.append(Path(url.database))
     if settings.uses_local_shar:
-        files.append(instance_dir / "sharlite.db")
+        files.append(settings.sharlite_db_path)
     if not settings.redis_url:
-        files.append(instance_dir / "huey.db")
+        files.append(settings.huey_db_path)
     return files
 
 
