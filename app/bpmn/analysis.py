@@ -55,6 +55,9 @@ _NOT_EXECUTED = {"textAnnotation": "a text annotation", "association": "an assoc
                  "dataStore": "a data store"}
 _MESSAGE_CATCHERS = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask"})
 _CONDITIONAL_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway"})
+# Expressions the engine evaluates besides flow conditions and cardinalities, by tag.
+_OTHER_EXPRESSIONS = {"completionCondition": "completion condition", "loopCondition": "loop condition",
+                      "condition": "condition"}
 _NATS_SAFE = re.compile(r"\A[-/_=.a-zA-Z0-9]+\Z")
 _ISO_DURATION = re.compile(r"^P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -167,6 +170,8 @@ class _Analyser:
                 continue
             if is_executable(process):
                 self._check_container(process, top=True)
+                self._check_other_expressions(process)
+        self._check_correlations()
         self._shar_profile()
         return self.result
 
@@ -390,6 +395,44 @@ class _Analyser:
         for child in list(condition):
             condition.remove(child)
         condition.text = translate(text, language)
+
+    def _check_other_expressions(self, process: etree._Element) -> None:
+        """Loop, completion and conditional-event conditions pass the same check as a flow's condition:
+        the engine evaluates every one of them, so none may reach it unchecked or untranslated."""
+        for el in process.iter(*(f"{_M}{tag}" for tag in _OTHER_EXPRESSIONS)):
+            owner = el.getparent()  # the element a modeller clicks: the event or task, not its definition
+            while owner is not None and (not owner.get("id") or local(owner).endswith(("Definition", "Characteristics"))):
+                owner = owner.getparent()
+            self._check_expression(owner if owner is not None else el, el, _OTHER_EXPRESSIONS[local(el)])
+
+    def _check_correlations(self) -> None:
+        """Correlation retrieval expressions: evaluated when a message arrives, whichever process waits."""
+        for retrieval in self.root.iter(f"{_M}correlationPropertyRetrievalExpression"):
+            owner = retrieval.getparent() if retrieval.getparent() is not None else retrieval
+            for el in retrieval:
+                if local(el) in ("formalExpression", "messagePath"):
+                    self._check_expression(owner, el, "correlation retrieval expression")
+
+    def _check_expression(self, owner: etree._Element, el: etree._Element, what: str) -> None:
+        text = "".join(t for t in el.itertext() if isinstance(t, str)).strip()
+        if not re.sub(r"^[$#]\{\s*\}$|^=$", "", text).strip():
+            if local(el) == "condition":
+                self._problem("condition", "cannot_run", owner,
+                              "its conditional event has no condition; write one such as ${amount > 100}")
+            else:
+                el.getparent().remove(el)  # an empty one means none, as for a flow
+            return
+        language = language_of(text, el.get("language"), self.default_language)
+        try:
+            compile_condition(text, language)
+        except UnsafeExpression as exc:
+            self._problem("condition", "unsafe_expression", owner,
+                          f"its {what} is refused: {exc}; write a simple comparison such as "
+                          "${amount > 100} or =status = \"ok\"")
+            return
+        for child in list(el):
+            el.remove(child)
+        el.text = translate(text, language)
 
     def _check_timer(self, node: etree._Element, timer: etree._Element) -> None:
         parts = [c for c in timer if local(c) in ("timeDate", "timeDuration", "timeCycle")]

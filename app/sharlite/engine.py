@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition,
@@ -64,15 +65,36 @@ class OverBudget(RuntimeError):
     """An advance took more steps or time than its budget."""
 
 
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """Where SpiffWorkflow evaluates text: the restricted evaluator, never Python's eval or exec.
+
+    SpiffWorkflow reaches the environment directly, bypassing the script engine, for correlation
+    retrieval expressions, ad-hoc completion conditions and conditional paths: the restriction
+    must live here, or those texts would run as Python.
+    """
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
+        return expressions.evaluate(expression, {**(external_context or {}), **context})
+
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
+        raise RefusedBpmn("sharlite runs no scripts")
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
+        raise RefusedBpmn("sharlite calls no services from the engine")
+
+
 class RestrictedScriptEngine(PythonScriptEngine):
     """Evaluates conditions with the restricted evaluator; runs no scripts."""
+
+    def __init__(self) -> None:
+        super().__init__(environment=RestrictedEnvironment())
 
     def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         text = expressions.strip_wrapping(expression).strip("\"'")
         if ISO_TIME.match(text):
             return text  # a timer's duration or date, written unquoted as modellers do
         try:
-            value = expressions.evaluate(expression, {**(external_context or {}), **task.data})
+            value = self.environment.evaluate(expression, task.data, external_context)
         except (expressions.EvaluationError, expressions.UnsafeExpression) as exc:
             shown = " ".join(expression.split())
             shown = shown if len(shown) <= 80 else shown[:79] + "…"
@@ -87,6 +109,9 @@ class RestrictedScriptEngine(PythonScriptEngine):
 
     def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> Any:
         raise RefusedBpmn("sharlite runs no scripts")
+
+    def call_service(self, task: Any, **kwargs: Any) -> Any:
+        raise RefusedBpmn("sharlite calls no services from the engine")
 
     def validate(self, expression: str) -> None:
         expressions.compile_expression(expression)

@@ -154,9 +154,12 @@ def _heavy_and_light(engine: EngineServer) -> None:
     assert light.status_code == 201 and light.json()["current_activities"] == ["review"]
     answer = heavy["answer"]
     assert isinstance(answer, httpx.Response) and answer.json()["status"] == "completed"
-    # Behind one engine-wide lock the light launch would end after the heavy one; it ends well before.
-    assert light_done < heavy["done"] - 1.0, "the light launch waited for the heavy one"  # type: ignore[operator]
-    assert light_done - started < 3.0, f"the light launch took {light_done - started:.1f} s"
+    # Behind one engine-wide lock the light launch would end after the heavy one; it ends well before,
+    # in a small part of the heavy one's time (however fast this machine runs the heavy one).
+    heavy_took = heavy["done"] - started  # type: ignore[operator]
+    light_took = light_done - started
+    assert light_done < heavy["done"], "the light launch waited for the heavy one"  # type: ignore[operator]
+    assert light_took < min(3.0, heavy_took / 3), f"the light launch took {light_took:.2f} s, the heavy {heavy_took:.2f} s"
 
 
 def test_concurrent_launches_and_completions_of_one_workflow_stay_correct(engine) -> None:  # type: ignore[no-untyped-def]
