@@ -114,7 +114,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
         raise RefusedBpmn("sharlite calls no services from the engine")
 
     def validate(self, expression: str) -> None:
-        expressions.compile_expression(expression)
+        expressions.compile_prepared(expression)
 
 
 def now_iso() -> str:

@@ -1,24 +1,24 @@
 """The restricted evaluator for conditions: never Python's eval of uploaded text.
 
 What it accepts is decided by app.bpmn.expressions (shared with the upload validator): simple
-comparisons, and/or/not, arithmetic, literals, ``in``, variable names; JUEL ``${...}`` and FEEL
-``=...`` simple forms are mapped onto it. Evaluation runs under a budget so one expression can
+comparisons, and/or/not, arithmetic, literals, ``in``, variable names. The engine sees only text the
+analysis has already translated (JUEL ``${...}`` and FEEL ``=...`` mapped onto this language), so it
+compiles that text as it is: translating twice would change its meaning (FEEL ``=lt > 3`` names a
+variable ``lt``, which JUEL reads as ``<``). Evaluation runs under a budget so one expression can
 never hold the engine: a count of operations, a size for integers and one for strings.
 """
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from typing import Any
 
 from app.bpmn.expressions import (
-    EMPTY_FUNCTION,
     LITERAL_NAMES,
     MAX_EXPRESSION_CHARS,
     UnsafeExpression,
-    compile_condition,
     compile_translated,
-    language_of,
 )
 
 MAX_LENGTH = MAX_EXPRESSION_CHARS
@@ -31,7 +31,7 @@ _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, as
             ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
             ast.NotIn: lambda a, b: a not in b}
 
-__all__ = ["EvaluationError", "OverBudget", "UnsafeExpression", "compile_expression", "evaluate", "strip_wrapping"]
+__all__ = ["EvaluationError", "OverBudget", "UnsafeExpression", "compile_prepared", "evaluate", "strip_wrapping"]
 
 
 class EvaluationError(ValueError):
@@ -52,16 +52,16 @@ def strip_wrapping(text: str) -> str:
     return text
 
 
-def compile_expression(text: str) -> ast.Expression:
-    """Parse and check `text`; raises UnsafeExpression naming what is not allowed."""
-    if EMPTY_FUNCTION in text:  # already translated by the analysis (app.bpmn)
-        return compile_translated(text.strip())
-    return compile_condition(text, language_of(text))
+@functools.lru_cache(maxsize=4096)
+def compile_prepared(text: str) -> ast.Expression:
+    """Parse and check text the analysis prepared; raises UnsafeExpression naming what is not allowed.
+    Cached: a gateway's condition is evaluated for every instance that passes it."""
+    return compile_translated(text.strip())
 
 
 def evaluate(text: str, variables: dict[str, Any]) -> Any:
-    """Evaluate `text` over `variables`, within the budget."""
-    return _Evaluator(variables).run(compile_expression(text).body)
+    """Evaluate prepared `text` over `variables`, within the budget."""
+    return _Evaluator(variables).run(compile_prepared(text).body)
 
 
 class _Evaluator:

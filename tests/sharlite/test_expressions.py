@@ -1,12 +1,24 @@
-"""The restricted condition evaluator: what it accepts, what it refuses."""
+"""The restricted condition evaluator: what it accepts, what it refuses.
+
+Texts go the way a file's do: translated once by the upload's analysis, then evaluated as they are.
+"""
+from typing import Any
+
 import pytest
 
-from app.sharlite.expressions import (
-    EvaluationError,
-    UnsafeExpression,
-    compile_expression,
-    evaluate,
-)
+from app.bpmn.expressions import compile_condition, language_of, translate
+from app.sharlite.expressions import EvaluationError, UnsafeExpression, compile_prepared
+from app.sharlite.expressions import evaluate as evaluate_prepared
+
+
+def evaluate(text: str, variables: dict[str, Any]) -> Any:
+    return evaluate_prepared(translate(text, language_of(text)), variables)
+
+
+def compile_expression(text: str) -> object:
+    tree = compile_condition(text, language_of(text))  # the upload's check
+    compile_prepared(translate(text, language_of(text)))  # and the engine's, on what the upload wrote
+    return tree
 
 
 @pytest.mark.parametrize(("text", "variables", "expected"), [
@@ -30,6 +42,16 @@ def test_accepts_simple_expressions(text: str, variables: dict, expected: object
 def test_refuses_everything_else(text: str) -> None:
     with pytest.raises(UnsafeExpression):
         compile_expression(text)
+
+
+@pytest.mark.parametrize(("text", "variables", "expected"), [
+    ("=lt > 3", {"lt": 5}, True),       # FEEL: a variable named lt, not JUEL's "<"
+    ("= div = 2", {"div": 2}, True),
+    ("=mod != 1", {"mod": 1}, False),
+])
+def test_a_translated_text_is_not_translated_again(text: str, variables: dict, expected: object) -> None:
+    # Accepted at upload means it runs: the engine must not re-read FEEL names as JUEL operators.
+    assert evaluate(text, variables) == expected
 
 
 def test_no_huge_strings_from_multiplication() -> None:
