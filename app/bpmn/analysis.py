@@ -308,7 +308,7 @@ class _Analyser:
                                       f"leaves gateway {node.get('id')} without a condition and is not its "
                                       "default flow; add a condition or make it the default")
                     continue
-                self._check_condition(flow, text)
+                self._check_expression(flow, flow.find(f"{_M}conditionExpression"), "condition")
         elif kind != "eventBasedGateway":
             for flow in flows:
                 if self._condition_text(flow) is not None:
@@ -381,21 +381,6 @@ class _Analyser:
             return None
         return text
 
-    def _check_condition(self, flow: etree._Element, text: str) -> None:
-        condition = flow.find(f"{_M}conditionExpression")
-        language = language_of(text, condition.get("language"), self.default_language)
-        try:
-            compile_condition(text, language)
-        except UnsafeExpression as exc:
-            self._problem("condition", "unsafe_expression", flow,
-                          f"its condition is refused: {exc}; write a simple comparison such as "
-                          "${amount > 100} or =status = \"ok\"")
-            return
-        # The engine sees only the translated text: one meaning, whatever the file's language.
-        for child in list(condition):
-            condition.remove(child)
-        condition.text = translate(text, language)
-
     def _check_other_expressions(self, process: etree._Element) -> None:
         """Loop, completion and conditional-event conditions pass the same check as a flow's condition:
         the engine evaluates every one of them, so none may reach it unchecked or untranslated."""
@@ -430,9 +415,8 @@ class _Analyser:
                           f"its {what} is refused: {exc}; write a simple comparison such as "
                           "${amount > 100} or =status = \"ok\"")
             return
-        for child in list(el):
-            el.remove(child)
-        el.text = translate(text, language)
+        # The engine sees only the translated text: one meaning, whatever the file's language.
+        _set_text(el, translate(text, language))
 
     def _check_timer(self, node: etree._Element, timer: etree._Element) -> None:
         parts = [c for c in timer if local(c) in ("timeDate", "timeDuration", "timeCycle")]
@@ -456,9 +440,11 @@ class _Analyser:
                 self._problem("timer-value", "cannot_run", node,
                               f"its timeDate {text!r} is not an ISO 8601 date-time such as 2030-01-01T09:00:00Z")
             elif kind == "timeCycle":
-                self._check_cycle(node, text, value)
+                self._check_cycle(node, part, text, value)
+            else:
+                _set_text(part, repr(value))
 
-    def _check_cycle(self, node: etree._Element, text: str, value: str) -> None:
+    def _check_cycle(self, node: etree._Element, part: etree._Element, text: str, value: str) -> None:
         match = _ISO_CYCLE.match(value)
         if not match or not (_ISO_DURATION.match(match.group(2).split("/")[-1])):
             self._problem("timer-value", "cannot_run", node,
@@ -471,6 +457,8 @@ class _Analyser:
             self._problem("timer-repetitions", "over_budget", node,
                           f"its timeCycle repeats {_shown_number(match.group(1))} times; the limit is "
                           f"{MAX_TIMER_REPETITIONS}")
+        else:
+            _set_text(part, repr(value))
 
     def _check_multi_instance(self, node: etree._Element, loop: etree._Element) -> None:
         cardinality = loop.find(f"{_M}loopCardinality")
@@ -488,6 +476,8 @@ class _Analyser:
                 self._problem("loop-cardinality", "over_budget", node,
                               f"its loopCardinality {_shown_number(literal)} is over the limit of "
                               f"{MAX_LOOP_CARDINALITY:,} instances")
+            else:
+                _set_text(cardinality, str(int(literal)))  # "3" or =3 as written: the number 3 for the engine
             return
         language = language_of(text, cardinality.get("language"), self.default_language)
         try:
@@ -567,6 +557,13 @@ class _Analyser:
         if missing:
             self._warn("shar:undefined-variable", flow,
                        f"condition uses {', '.join(missing)}, which no zeebe:output mapping of the file declares")
+
+
+def _set_text(el: etree._Element, text: str) -> None:
+    """Replace what `el` holds with `text` in the prepared copy (what the engine evaluates)."""
+    for child in list(el):
+        el.remove(child)
+    el.text = text
 
 
 def _names(text: str) -> set[str]:

@@ -92,7 +92,7 @@ class RestrictedScriptEngine(PythonScriptEngine):
     def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         text = expressions.strip_wrapping(expression).strip("\"'")
         if ISO_TIME.match(text):
-            return text  # a timer's duration or date, written unquoted as modellers do
+            return text  # an instance stored before the upload wrote timers as string constants
         try:
             value = self.environment.evaluate(expression, task.data, external_context)
         except (expressions.EvaluationError, expressions.UnsafeExpression) as exc:
