@@ -33,6 +33,7 @@ def instance_dict(instance: WorkflowInstance) -> dict[str, Any]:
         "workflow_version": instance.workflow.version,
         "shar_instance_id": instance.shar_instance_id,
         "process_id": instance.process_id,
+        "start_message": instance.start_message,
         "status": instance.status,
         "variables": instance.variables,
         "current_activities": instance.current_activities,

@@ -60,7 +60,7 @@ SCHEMAS: dict[str, Any] = {
         "id": {"type": "string"}, "workflow_name": {"type": "string"},
         "status": {"type": "string", "enum": INSTANCE_STATUSES}, "variables": {"type": "object"},
         "current_activities": {"type": "array", "items": {"type": "string"}},
-        "process_id": {"type": ["string", "null"]}}},
+        "process_id": {"type": ["string", "null"]}, "start_message": {"type": ["string", "null"]}}},
     "Statistics": {"type": "object", "required": ["total", "running", "completed", "failed"], "properties": {
         "total": {"type": "integer"}, "running": {"type": "integer"}, "completed": {"type": "integer"},
         "failed": {"type": "integer"}, "average_duration_seconds": {"type": ["number", "null"]},
@@ -77,7 +77,11 @@ LAUNCH = {"type": "object", "properties": {"variables": {"type": "object"}, "asy
                                            "callback_url": {"type": "string"},
                                            "process_id": {"type": "string", "description":
                                                           "the process of a file with several (default: its only "
-                                                          "executable one; 422 lists the choices)"}}}
+                                                          "executable one; 422 lists the choices)"},
+                                           "message": {"type": "string", "maxLength": 200, "description":
+                                                       "start the instance by this message, at its process's "
+                                                       "message start event of that name (422 lists the "
+                                                       "message starts; a sharlite contract extension)"}}}
 MESSAGE = {"type": "object", "required": ["name"], "properties": {
     "name": {"type": "string", "minLength": 1, "maxLength": 200,
              "description": "the message's name (<message name=...>; a receive task without a messageRef "

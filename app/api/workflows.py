@@ -53,7 +53,7 @@ def launch_workflow(name: str) -> Response:
     async_ = flag(data, "async", current_settings().shar_async_enabled)
     launched = launch_instance(name, data.get("variables"), actor=api_user(),
                                callback_url=optional_text(data, "callback_url"), async_=async_,
-                               process_id=data.get("process_id"))
+                               process_id=data.get("process_id"), message=data.get("message"))
     instance = launched.instance
     body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status, "async": async_}
     if not async_:

@@ -99,6 +99,8 @@ class Analysis:
     not_executed: list[dict[str, Any]] = field(default_factory=list)
     # Where an instance waits for a message: element id -> the message name to deliver there.
     message_waits: dict[str, str] = field(default_factory=dict)
+    # The messages that start each process (its top-level message start events): process id -> names.
+    message_starts: dict[str, list[str]] = field(default_factory=dict)
     prepared: etree._Element | None = None
 
     @property
@@ -351,6 +353,11 @@ class _Analyser:
             holder.set("messageRef", ref)
         if node.get("id"):
             self.result.message_waits[node.get("id")] = name
+        parent = node.getparent()
+        if local(node) == "startEvent" and parent is not None and local(parent) == "process" and parent.get("id"):
+            starts = self.result.message_starts.setdefault(parent.get("id"), [])
+            if name not in starts:
+                starts.append(name)
 
     def _check_output(self, node: etree._Element, output: etree._Element) -> None:
         """A Zeebe output mapping: the engine sets ``target`` from ``source`` when the task completes, as SHAR does."""

@@ -96,6 +96,8 @@ class BpmnSummary:
     not_executed: tuple[dict[str, Any], ...] = field(default=())
     # Where instances wait for a message: element id -> message name (what an operator delivers).
     message_waits: dict[str, str] = field(default_factory=dict)
+    # The messages that start each process: process id -> message names (a launch may start by one).
+    message_starts: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable copy."""
@@ -114,6 +116,7 @@ class BpmnSummary:
             "shar_warnings": [dict(w) for w in self.shar_warnings],
             "not_executed": [dict(n) for n in self.not_executed],
             "message_waits": dict(self.message_waits),
+            "message_starts": {k: list(v) for k, v in self.message_starts.items()},
         }
 
 
@@ -332,6 +335,7 @@ def _summarise(root: etree._Element, processes: list[etree._Element], analysis: 
         exporter_version=root.get("exporterVersion"), user_task_ids=tuple(person_tasks),
         shar_warnings=tuple(w.to_dict() for w in analysis.shar_warnings),
         not_executed=tuple(analysis.not_executed), message_waits=dict(analysis.message_waits),
+        message_starts={k: list(v) for k, v in analysis.message_starts.items()},
     )
 
 

@@ -72,12 +72,15 @@ def list_workflows(fmt: str) -> None:
 @click.argument("name")
 @click.option("--variables", help="A JSON object.")
 @click.option("--process", "process_id", help="The process to start (default: the file's only executable one).")
+@click.option("--message", help="Start it by this message, at the process's message start event.")
 @click.option("--wait", is_flag=True, help="Wait until the instance has left `launching`.")
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @FORMAT_OPTION
-def launch(name: str, variables: str | None, process_id: str | None, wait: bool, timeout: float, fmt: str) -> None:
+def launch(name: str, variables: str | None, process_id: str | None, message: str | None, wait: bool,
+           timeout: float, fmt: str) -> None:
     """Launch an instance of NAME."""
-    launched = instance_service.launch_instance(name, parse_variables(variables), actor=CLI, process_id=process_id)
+    launched = instance_service.launch_instance(name, parse_variables(variables), actor=CLI, process_id=process_id,
+                                                message=message)
     instance = launched.instance
     if warn_if_not_queued(launched.job) and wait:
         fail(f"instance {instance.id} is stored but the queue is unavailable; not waiting")

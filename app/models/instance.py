@@ -38,6 +38,8 @@ class WorkflowInstance(db.Model):
     # The process of the workflow's file this instance runs (None: the engine's default, for rows
     # launched before a process could be chosen).
     process_id: Mapped[str | None] = mapped_column(String(200))
+    # The message that starts it at its process's message start event (None: a plain launch).
+    start_message: Mapped[str | None] = mapped_column(String(200))
     # How many launch requests went to SHAR for this row: above 1 means a retry after an
     # unknown outcome, shown to operators instead of hidden.
     launch_requests: Mapped[int] = mapped_column(default=0)

@@ -75,10 +75,11 @@ class InstanceFilter:
 # -- operations ------------------------------------------------------------------------
 
 def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, callback_url: str | None = None,
-                    async_: bool | None = None, process_id: str | None = None) -> Launched:
+                    async_: bool | None = None, process_id: str | None = None, message: Any = None) -> Launched:
     """Store a `launching` placeholder with a new UUID and launch it in SHAR (in a job by default).
 
-    `process_id` chooses the process of a file with several; it defaults to the only executable one."""
+    `process_id` chooses the process of a file with several; it defaults to the only executable one.
+    `message` starts the instance by that message, at its process's message start event."""
     require_writer(actor)
     variables = check_variables(variables)
     callback_url = check_callback(callback_url)
@@ -88,15 +89,19 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
     if workflow.status != WorkflowStatus.ACTIVE:
         raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
     process_id = choose_process(workflow, process_id)
+    message = check_start_message(workflow, process_id, message)
     instance = WorkflowInstance(workflow=workflow, status=InstanceStatus.LAUNCHING, variables=variables,
-                                created_by=actor.id, callback_url=callback_url, process_id=process_id)
+                                created_by=actor.id, callback_url=callback_url, process_id=process_id,
+                                start_message=message)
     db.session.add(instance)
     db.session.flush()
     record_activity(instance, "placeholder_created", f"launch of {workflow.name} v{workflow.version}"
-                    + (f" (process {process_id})" if process_id else "") + " queued")
+                    + (f" (process {process_id})" if process_id else "")
+                    + (f" by message {message}" if message else "") + " queued")
     audit(actor, "instance.launch", "instance", instance.id, after={"workflow": workflow.name,
                                                                     "version": workflow.version,
-                                                                    "process_id": process_id})
+                                                                    "process_id": process_id,
+                                                                    "message": message})
     async_ = current_settings().shar_async_enabled if async_ is None else async_
     job = submit("launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id,
                  inline=not async_)
@@ -143,12 +148,12 @@ def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any
                   payload={"name": name, "variables": variables})
 
 
-def check_message_name(name: Any) -> str:
+def check_message_name(name: Any, *, field: str = "name") -> str:
     if not isinstance(name, str) or not name.strip():
-        raise InvalidInput.field("name", "the message name is required")
+        raise InvalidInput.field(field, "the message name is required")
     name = name.strip()
     if len(name) > MAX_MESSAGE_NAME or any(ord(c) < 32 for c in name):
-        raise InvalidInput.field("name", f"a message name is at most {MAX_MESSAGE_NAME} printable characters")
+        raise InvalidInput.field(field, f"a message name is at most {MAX_MESSAGE_NAME} printable characters")
     return name
 
 
@@ -200,6 +205,26 @@ def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRe
     audit(actor, "launch.correct_and_retry", "instance", instance.id, before={"variables": before},
           after={"variables": variables})
     return requeue_failed_job(job_id)
+
+
+def check_start_message(workflow: Workflow, process_id: str | None, message: Any) -> str | None:
+    """The message a launch starts by (None: a plain launch); InvalidInput when the process has no
+    message start event of that name, listing the ones it has."""
+    if message is None or (isinstance(message, str) and not message.strip()):
+        return None
+    name = check_message_name(message, field="message")
+    starts_by_process = workflow.summary.get("message_starts")
+    if starts_by_process is None:
+        return name  # summarised before message starts were recorded: the engine decides
+    if process_id is None:
+        executable = workflow.summary.get("executable_process_ids") or []
+        process_id = executable[0] if len(executable) == 1 else None
+    starts = starts_by_process.get(process_id or "", [])
+    if name not in starts:
+        raise InvalidInput.field("message", f"process {process_id} of {workflow.name} has no message start event for "
+                                 f"message {name!r}; " + (f"its message starts: {', '.join(starts)}" if starts
+                                                          else "it starts without a message"))
+    return name
 
 
 def choose_process(workflow: Workflow, process_id: Any) -> str | None:
@@ -378,7 +403,7 @@ def launch_in_shar(instance_id: str) -> None:
     instance.launch_requests += 1
     db.session.commit()
     answer = client.launch_instance(instance.workflow.name, tagged(instance.variables, instance.id),
-                                    process_id=instance.process_id)
+                                    process_id=instance.process_id, message=instance.start_message)
     _apply_launch_answer(instance, answer)
 
 

@@ -85,12 +85,15 @@ class SharClient:
 
     # -- instances ---------------------------------------------------------------
     def launch_instance(self, workflow_name: str, variables: dict[str, Any],
-                        process_id: str | None = None) -> SharInstance:
-        """Launch an instance; `process_id` (a contract extension the reference gateway ignores)
-        chooses the process of a file with several, and is sent only when given."""
+                        process_id: str | None = None, message: str | None = None) -> SharInstance:
+        """Launch an instance; `process_id` chooses the process of a file with several, `message` starts
+        it at its message start event of that name (contract extensions the reference gateway ignores;
+        each is sent only when given)."""
         payload: dict[str, Any] = {"workflow_name": workflow_name, "variables": variables}
         if process_id:
             payload["process_id"] = process_id
+        if message:
+            payload["message"] = message
         body = self._request("POST", f"/api/v1/workflows/{_seg(workflow_name)}/instances", json=payload)
         return _instance(body)
 

@@ -170,14 +170,25 @@ class Engine:
             raise NotFound(f"workflow {name} not found")
 
     # -- instances ---------------------------------------------------------------
-    def launch(self, name: str, variables: dict[str, Any], process_id: str | None = None) -> dict[str, Any]:
-        """Start the workflow's process `process_id` (contract extension), by default its first executable one."""
+    def launch(self, name: str, variables: dict[str, Any], process_id: str | None = None,
+               message: str | None = None) -> dict[str, Any]:
+        """Start the workflow's process `process_id` (contract extension), by default its first executable one.
+        With `message` (contract extension) the instance starts at the message start event of that name, in
+        the same step: it never waits at the start; RefusedBpmn when the process has no such start."""
         row = self.store.latest_version(name)
         if row is None:
             raise NotFound(f"workflow {name} not found")
         _check_variables(variables)
         loaded = self._spec(name, row["version"], row["bpmn_xml"])
         spec, subprocess_specs = loaded.launchable(process_id)
+        if message is not None:
+            starts = sorted({ts.event_definition.name for ts in spec.task_specs.values()
+                             if type(ts).__name__ == "StartEvent"
+                             and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)})
+            if message not in starts:
+                raise RefusedBpmn(f"process {spec.name} has no message start event for message {message!r}; "
+                                  + (f"its message starts: {', '.join(starts)}" if starts
+                                     else "it starts without a message: launch it without one"))
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**variables)
@@ -185,7 +196,9 @@ class Engine:
                   "process_id": spec.name,
                   "variables": dict(variables), "error": None, "created_at": now_iso(), "completed_at": None}
         with self._lock(record["id"]):
-            self._advance(workflow, record, loaded)
+            self._advance(workflow, record, loaded,
+                          start_message=BpmnEvent(MessageEventDefinition(message), payload=dict(variables))
+                          if message is not None else None)
         return self.view(record)
 
     def instance(self, instance_id: str) -> dict[str, Any]:
@@ -285,8 +298,10 @@ class Engine:
         workflow.script_engine = self.script_engine
         return workflow
 
-    def _advance(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess) -> None:
-        """Run every task that can run now, then store the instance's new state."""
+    def _advance(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess, *,
+                 start_message: BpmnEvent | None = None) -> None:
+        """Run every task that can run now, then store the instance's new state. `start_message` is
+        caught once the start events wait, inside the same budget, before anything is stored."""
         services = loaded.automatic_task_ids
         steps = 0
         started = time.monotonic()
@@ -303,6 +318,10 @@ class Engine:
             while True:
                 workflow.refresh_timers()
                 workflow.do_engine_steps(did_complete_task=spend)
+                if start_message is not None:
+                    workflow.send_event(start_message)
+                    start_message = None
+                    continue
                 due = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id in services
                        and time.time() - t.last_state_change >= self.task_delay]
                 if not due:

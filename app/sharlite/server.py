@@ -98,8 +98,12 @@ def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
         process_id = data.get("process_id")  # contract extension: which process of the file to start
         if process_id is not None and not isinstance(process_id, str):
             return error(400, "process_id must be a string")
+        message = data.get("message")  # contract extension: start at the message start event of this name
+        if message is not None and (not isinstance(message, str) or not message.strip()):
+            return error(400, "message must be a non-empty string")
         try:
-            return jsonify(engine.launch(name, variables, process_id or None)), 201
+            return jsonify(engine.launch(name, variables, process_id or None,
+                                         message.strip() if message else None)), 201
         except NotFound as exc:
             return error(404, str(exc))
         except RefusedBpmn as exc:

@@ -63,3 +63,56 @@ def test_a_message_start_instance_shows_its_start_event_and_others_cannot_messag
     viewer = api.as_role("viewer")
     assert viewer.post(f"/api/shar/instances/{instance.id}/messages", json={"name": "order-placed"}).status_code \
         in (403, 404)
+
+
+def test_a_message_start_process_starts_by_message_in_one_step(app, api, processes) -> None:  # type: ignore[no-untyped-def]
+    # One launch, one SHAR call: the instance never waits at its message start event.
+    create_workflow("Intake", bpmn("message_start"), actor=CLI, async_=False)
+    started = api.post("/api/shar/workflows/Intake/launch",
+                       json={"async": False, "message": "order-placed", "variables": {"orderId": 9}})
+    assert started.status_code == 201, started.get_json()
+    shown = api.get(f"/api/shar/instances/{started.get_json()['data']['id']}").get_json()["data"]
+    assert (shown["status"], shown["current_activities"], shown["start_message"]) == \
+        ("running", ["review"], "order-placed")
+    assert shown["variables"]["orderId"] == 9
+
+    # A name the process does not start by is refused in the request, naming the ones it has; nothing stored.
+    before = WorkflowInstance.query.count()
+    wrong = api.post("/api/shar/workflows/Intake/launch", json={"message": "order-cancelled"})
+    assert wrong.status_code == 422
+    assert "has no message start event for message 'order-cancelled'; its message starts: order-placed" in \
+        wrong.get_json()["errors"]["message"][0]
+    assert WorkflowInstance.query.count() == before
+
+    processes.start_consumers()  # the CLI's launch goes through the queue
+    by_cli = cli_runner(app)("workflow", "launch", "Intake", "--message", "order-placed", "--wait", "--timeout", "20",
+                             "--format=json")
+    assert by_cli.exit_code == 0, by_cli.output
+    assert json.loads(by_cli.stdout)["current_activities"] == ["review"]
+
+
+def test_a_process_without_message_starts_refuses_a_start_message(app, api) -> None:  # type: ignore[no-untyped-def]
+    create_workflow("Review", bpmn("user_task"), actor=CLI, async_=False)
+    refused = api.post("/api/shar/workflows/Review/launch", json={"message": "go"})
+    assert refused.status_code == 422
+    assert "it starts without a message" in refused.get_json()["errors"]["message"][0]
+
+
+def test_the_engine_refuses_a_start_message_it_cannot_catch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The engine's own answer (a row summarised before message starts were recorded reaches it): 422, permanent.
+    import httpx
+
+    from app.sharlite.server import EngineServer
+
+    server = EngineServer(str(tmp_path / "engine.db")).start()
+    try:
+        assert httpx.post(f"{server.url}/api/v1/workflows", json={"name": "Intake",
+                          "bpmn_xml": bpmn("message_start")}).status_code == 201
+        answer = httpx.post(f"{server.url}/api/v1/workflows/Intake/instances", json={"message": "nope"})
+        assert answer.status_code == 422 and "its message starts: order-placed" in answer.json()["error"]
+        assert httpx.get(f"{server.url}/api/v1/instances").json() == []
+        ok = httpx.post(f"{server.url}/api/v1/workflows/Intake/instances",
+                        json={"message": "order-placed", "variables": {"a": 1}})
+        assert ok.status_code == 201 and ok.json()["current_activities"] == ["review"]
+    finally:
+        server.stop()

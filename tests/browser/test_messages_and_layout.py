@@ -93,3 +93,23 @@ def test_an_operator_delivers_messages_from_the_instance_page(app, processes, li
     expect(page.locator("#instance-status")).to_have_attribute("data-status", "completed")
     assert '"paid": 12' in page.locator("pre.json").inner_text()
     assert violations == []
+
+
+def test_a_message_start_process_is_started_by_message_from_the_launch_form(
+        app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
+    ann = make_user("ann@example.com", "user", PASSWORD)
+    create_workflow("Intake", bpmn("message_start"), actor=ann, async_=False)
+    processes.start_consumers()
+    violations = _no_csp_violations(page)
+    _sign_in(page, live_url, "ann@example.com")
+
+    page.goto(f"{live_url}/workflows/Intake")
+    expect(page.locator("#message option[value=order-placed]")).to_have_count(1)
+    page.select_option("#message", "order-placed")
+    page.fill("#launch-form textarea[name=variables_json]", '{"orderId": 9}')
+    page.click("#launch-form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/instances/[0-9a-f-]{36}$"))
+    # Started by the message in one step: past the start event, at the review task.
+    expect(page.locator(".status-line code.activity")).to_have_text("review")
+    expect(page.locator("#instance-status")).to_have_attribute("data-status", "running")
+    assert violations == []

@@ -23,6 +23,8 @@ class LaunchForm(FlaskForm):
     callback_url = StringField("Callback URL", validators=[Optional(), Length(max=2000)])
     # Rendered as a <select> of the file's processes when it has more than one.
     process_id = StringField("Process", validators=[Optional(), Length(max=200)])
+    # Shown when a process of the file starts with a message: start the instance by that message.
+    message = StringField("Start by message", validators=[Optional(), Length(max=200)])
     form_key = HiddenField(default=new_form_key)  # one-time: a second post shows the first instance
 
 

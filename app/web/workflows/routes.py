@@ -100,11 +100,12 @@ def launch(name: str) -> Any:
         try:
             launched = launch_instance(name, _variables_from_form(form), actor=current_actor(),
                                        callback_url=form.callback_url.data or None,
-                                       process_id=form.process_id.data or None)
+                                       process_id=form.process_id.data or None,
+                                       message=form.message.data or None)
         except InvalidInput as exc:
             for field, messages in exc.errors.items():
-                target = {"callback_url": form.callback_url, "process_id": form.process_id}.get(field,
-                                                                                                 form.variables_json)
+                target = {"callback_url": form.callback_url, "process_id": form.process_id,
+                          "message": form.message}.get(field, form.variables_json)
                 target.errors = [*target.errors, *messages]
         except Conflict as exc:
             form.variables_json.errors = [*form.variables_json.errors, exc.message]
