@@ -24,14 +24,20 @@
     return doc.getElementsByTagNameNS(BPMNDI_NS, "BPMNShape").length > 0;
   }
 
-  // The flow elements of the file that the diagram does not draw (no BPMNShape or BPMNEdge).
+  // The flow elements of the file that no diagram of the file draws (no BPMNShape or BPMNEdge):
+  // counted over every diagram, not only the one on screen.
   function undrawn(viewer) {
-    var registry = viewer.get("elementRegistry");
     var definitions = viewer.getDefinitions();
+    var drawn = {};
+    (definitions && definitions.diagrams || []).forEach(function (diagram) {
+      ((diagram.plane && diagram.plane.planeElement) || []).forEach(function (di) {
+        if (di.bpmnElement) { drawn[di.bpmnElement.id] = true; }
+      });
+    });
     var missing = [];
     function visit(container) {
       (container.flowElements || []).forEach(function (el) {
-        if (el.$type !== "bpmn:DataObject" && !registry.get(el.id)) {
+        if (el.$type !== "bpmn:DataObject" && !drawn[el.id]) {
           missing.push({ id: el.id, name: el.name || "", type: el.$type.replace("bpmn:", "") });
         }
         if (el.flowElements) { visit(el); }
@@ -107,18 +113,86 @@
     return new XMLSerializer().serializeToString(doc);
   }
 
+  function parse(xml) { return new DOMParser().parseFromString(xml, "application/xml"); }
+
   // Lay out a file without diagram information with bpmn-auto-layout (vendored, no CDN). It lays
-  // out the file's first process; shapes it cannot place are listed as undrawn below.
+  // out a file's first process, so each process is laid out in turn (`processId`'s first, which
+  // the viewer opens) and their diagrams are joined into one file: every process can be drawn.
   function prepare(xml, container) {
     if (hasShapes(xml)) { return Promise.resolve(xml); }
     if (!window.BpmnAutoLayout) { return Promise.reject(new Error("the file has no diagram information")); }
-    var processId = container.getAttribute("data-process") || "";
-    return window.BpmnAutoLayout.layoutProcess(withFlowRefs(xml, processId)).then(function (laidOut) {
+    var chosen = container.getAttribute("data-process") || "";
+    var ids = Array.prototype.map.call(parse(xml).getElementsByTagNameNS(BPMN_NS, "process"),
+      function (p) { return p.getAttribute("id"); }).filter(Boolean);
+    ids.sort(function (a, b) { return (b === chosen) - (a === chosen); });
+    if (!ids.length) { return Promise.reject(new Error("the file has no process to draw")); }
+    var laidOut = [];
+    return ids.reduce(function (done, id) {
+      return done.then(function () {
+        return window.BpmnAutoLayout.layoutProcess(withFlowRefs(xml, id)).then(function (out) { laidOut.push([id, out]); });
+      });
+    }, Promise.resolve()).then(function () {
+      var joined = parse(laidOut[0][1]);
+      laidOut.slice(1).forEach(function (entry) {
+        var diagrams = parse(entry[1]).getElementsByTagNameNS(BPMNDI_NS, "BPMNDiagram");
+        Array.prototype.forEach.call(diagrams, function (diagram, index) {
+          // Each layout names its diagram and plane alike: make the ids unique before joining.
+          diagram.setAttribute("id", "auto_" + entry[0] + "_diagram_" + index);
+          Array.prototype.forEach.call(diagram.getElementsByTagNameNS(BPMNDI_NS, "BPMNPlane"), function (plane) {
+            plane.setAttribute("id", "auto_" + entry[0] + "_plane_" + index);
+          });
+          joined.documentElement.appendChild(joined.importNode(diagram, true));
+        });
+      });
       container.setAttribute("data-layout", "auto");
       note(container, "diagram-auto-layout", "muted small diagram-note").textContent =
         "This file has no diagram information: laid out automatically.";
-      return laidOut;
+      return new XMLSerializer().serializeToString(joined);
     });
+  }
+
+  // A file with several processes (or pools drawn apart) has a diagram each: offer a choice.
+  function topDiagrams(viewer) {
+    return ((viewer.getDefinitions() || {}).diagrams || []).filter(function (d) {
+      var element = d.plane && d.plane.bpmnElement;
+      return element && (element.$type === "bpmn:Process" || element.$type === "bpmn:Collaboration");
+    });
+  }
+
+  function offerDiagrams(viewer, container, shown) {
+    var diagrams = topDiagrams(viewer);
+    if (diagrams.length < 2 || document.getElementById("diagram-choice")) { return; }
+    var label = document.createElement("label");
+    label.className = "small diagram-choice";
+    label.textContent = "Diagram ";
+    var select = document.createElement("select");
+    select.id = "diagram-choice";
+    diagrams.forEach(function (d) {
+      var element = d.plane.bpmnElement;
+      var option = document.createElement("option");
+      option.value = d.id;
+      option.setAttribute("data-process", element.id);
+      option.textContent = (element.name || element.id) + (element.name ? " (" + element.id + ")" : "");
+      option.selected = d === shown;
+      select.appendChild(option);
+    });
+    select.addEventListener("change", function () {
+      var diagram = diagrams.filter(function (d) { return d.id === select.value; })[0];
+      viewer.open(diagram).then(function () {
+        viewer.get("canvas").zoom("fit-viewport");
+        container.setAttribute("data-diagram", diagram.plane.bpmnElement.id);
+        var live = container.getAttribute("data-live");
+        if (live) { highlight(viewer, activitiesOf(live)); }
+      });
+    });
+    label.appendChild(select);
+    container.parentNode.insertBefore(label, container);
+  }
+
+  // The diagram to open first: the one of the chosen process (an instance's own), else the file's first.
+  function firstDiagram(viewer, processId) {
+    var diagrams = topDiagrams(viewer);
+    return diagrams.filter(function (d) { return d.plane.bpmnElement.id === processId; })[0] || diagrams[0];
   }
 
   function draw(container) {
@@ -132,6 +206,12 @@
       .then(function (xml) { return prepare(xml, container); })
       .then(function (xml) { return viewer.importXML(xml); })
       .then(function () {
+        var shown = firstDiagram(viewer, container.getAttribute("data-process") || "");
+        return shown && shown !== topDiagrams(viewer)[0] ? viewer.open(shown).then(function () { return shown; }) : shown;
+      })
+      .then(function (shown) {
+        offerDiagrams(viewer, container, shown);
+        if (shown) { container.setAttribute("data-diagram", shown.plane.bpmnElement.id); }
         viewer.get("canvas").zoom("fit-viewport");
         showUndrawn(container, undrawn(viewer));
         container.setAttribute("data-rendered", "true");

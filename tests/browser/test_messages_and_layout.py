@@ -1,5 +1,6 @@
-"""In Chromium: a file without diagram information is laid out in the browser, a launch chooses
-the process of a file with several, and an operator delivers messages from the instance page."""
+"""In Chromium: a file without diagram information is laid out in the browser (every process, one
+diagram each), a launch chooses the process of a file with several, a message-start process starts
+by message, and an operator delivers messages from the instance page."""
 from __future__ import annotations
 
 import re
@@ -43,8 +44,13 @@ def test_a_file_without_diagram_information_is_laid_out_and_launch_chooses_the_p
     expect(page.locator("#diagram-auto-layout")).to_contain_text("laid out automatically")
     assert page.locator("#diagram svg g.djs-element").count() >= 5  # drawn although the file has no DI
     assert page.locator("#diagram svg g.djs-connection").count() >= 2  # with its sequence flows
-    # bpmn-auto-layout lays out the first process; the others' elements are listed as having no shape.
-    expect(page.locator("#diagram-missing")).to_contain_text("s_ship")
+    # Every process is laid out, one diagram each, the launchable one first; nothing is left undrawn.
+    expect(diagram).to_have_attribute("data-diagram", "Customer")
+    expect(page.locator("#diagram-choice option")).to_have_count(3)
+    expect(page.locator("#diagram-missing")).to_have_count(0)
+    page.select_option("#diagram-choice", label="Clear a payment (Bank)")
+    expect(diagram).to_have_attribute("data-diagram", "Bank")
+    expect(page.locator("#diagram svg [data-element-id=b_start]")).to_have_count(1)
     expect(page.locator("#processes tbody tr")).to_have_count(3)
     expect(page.locator("#processes tr[data-process=Bank]")).to_contain_text("cannot be launched")
     expect(page.locator("#processes tr[data-process=Shop]")).to_contain_text("Shop")  # the pool
@@ -59,9 +65,10 @@ def test_a_file_without_diagram_information_is_laid_out_and_launch_chooses_the_p
     expect(page.locator("#instance-status")).to_have_attribute("data-status", "running")
     expect(page.locator("#instance-process")).to_have_text("Shop")
     expect(page.locator(".status-line code.activity")).to_have_text("s_ship")
-    # The instance's own process is the one laid out, so its waiting task is highlighted.
-    expect(page.locator("#diagram[data-rendered=true] .current-activity")).to_have_count(1)
-    expect(page.locator("#diagram-missing")).to_contain_text("c_pay")
+    # The instance's own process is the diagram shown, so its waiting task is highlighted.
+    expect(page.locator("#diagram[data-rendered=true]")).to_have_attribute("data-diagram", "Shop")
+    expect(page.locator("#diagram .current-activity")).to_have_count(1)
+    expect(page.locator("#diagram-missing")).to_have_count(0)
     assert violations == []
 
 
