@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/profile_web.py launch [--seconds 15]
     .venv/bin/python bench/profile_web.py failed-jobs [--seconds 15]
+    .venv/bin/python bench/profile_web.py api-304|live-304 [--seconds 15]
 
 `launch`: POST /api/shar/workflows/Bench/launch (SHAR at 2 s, as in launch_latency.py).
 `failed-jobs`: the admin page with 100,000 failed jobs (as in failed_jobs_page.py).
+`api-304`, `live-304`: an unchanged instance read with If-None-Match (as in conditional_reads.py).
 Prints the share of samples in each function (inclusive, of app and library code) and
 the leaf functions (where the CPU is), and keeps py-spy's raw stacks in --out.
 Needs py-spy (`pip install py-spy`) and ptrace rights (root, or CAP_SYS_PTRACE).
@@ -27,6 +29,7 @@ from stack import (
     note,
     running_stack,
     seed_failed_jobs,
+    seed_instances,
     wrk,
 )
 
@@ -96,7 +99,7 @@ def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread) -> st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("case", choices=("launch", "failed-jobs", "summarise"))
+    parser.add_argument("case", choices=("launch", "failed-jobs", "api-304", "live-304", "summarise"))
     parser.add_argument("raw", nargs="?", type=Path, help="with summarise: a raw file kept by --out")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("/tmp/sharboard-profile.txt"))
@@ -112,6 +115,18 @@ def main() -> None:
                 "seconds": args.seconds, "method": "POST", "expect": 202,
                 "headers": {**stack.auth, "Content-Type": "application/json"},
                 "body": json.dumps({"variables": {"amount": 5}})})
+        elif args.case in ("api-304", "live-304"):
+            workflow_id = create_workflow(stack)
+            seed_instances(stack, workflow_id, 200)
+            instance_id = stack.scalar("SELECT id FROM workflow_instances ORDER BY created_at DESC LIMIT 1")
+            if args.case == "api-304":
+                path, client, headers = f"/api/shar/instances/{instance_id}", stack.api(), dict(stack.auth)
+            else:
+                web = stack.web()
+                path, client, headers = f"/instances/{instance_id}/_live", web, {"Cookie": stack.cookie_header(web)}
+            headers["If-None-Match"] = client.get(path).headers["ETag"]
+            load = threading.Thread(target=wrk, args=(f"{stack.url}{path}",), kwargs={
+                "seconds": args.seconds, "headers": headers, "expect": 304})
         else:
             seed_failed_jobs(stack, 100_000)
             cookie = stack.cookie_header(stack.web())
