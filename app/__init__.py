@@ -7,6 +7,7 @@ from flask import Flask
 from htmx_flask import Htmx
 from sqlalchemy import Engine, event
 
+from app import metrics
 from app.config import REPO_ROOT, Settings
 from app.security.files import secure_instance_files
 
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings.log_level, settings.shar_log_level)
     secure_instance_files(settings)  # the instance dir and its SQLite files, 0700/0600, before any is opened
+    metrics.configure(settings.metrics_dir)  # before anything is counted (see app.metrics)
     app = Flask(
         __name__,
         template_folder=str(REPO_ROOT / "templates"),
@@ -85,8 +87,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.workflows.routes import bp as workflows_bp
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    csrf.exempt(api.probes_bp)
     for blueprint in (liveness.bp, auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp,
-                      api.bp, api.docs_bp):
+                      api.bp, api.docs_bp, api.probes_bp):
         app.register_blueprint(blueprint)
     context.init_app(app)
     errors.init_app(app)

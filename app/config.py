@@ -142,6 +142,8 @@ class Settings:
     secret_key: str = _setting("SECRET_KEY", _text, "")
     port: int = _setting("PORT", lambda n, r: _int(n, r, minimum=1), 5000)
     instance_dir: str = _setting("SHARBOARD_INSTANCE_DIR", _text, str(DEFAULT_INSTANCE_DIR))
+    # prometheus_client's own variable: one directory for every process of the stack on this machine.
+    prometheus_dir: str = _setting("PROMETHEUS_MULTIPROC_DIR", _text, "")
     local_shar_port: int = _setting("SHARLITE_PORT", lambda n, r: _int(n, r, minimum=1), 8080)
     max_bpmn_bytes: int = _setting("SHARBOARD_MAX_BPMN_BYTES", lambda n, r: _int(n, r, minimum=1024), 5 * 1024 * 1024)
     # Multiplies every retry wait and batch delay; tests set it small so they run in seconds.
@@ -225,6 +227,11 @@ class Settings:
     def huey_db_path(self) -> Path:
         """Huey's SQLite storage, the queues' home when REDIS_URL is unset."""
         return Path(self.instance_dir) / "huey.db"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Where every process of the stack writes its Prometheus counts."""
+        return Path(self.prometheus_dir) if self.prometheus_dir else Path(self.instance_dir) / "metrics"
 
     @property
     def request_body_limit(self) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,9 @@ LEAK_GRACE = float(os.environ.get("SHARBOARD_LEAK_GRACE", "20"))
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ[leaks.MARKER] = f"{uuid.uuid4().hex}-{os.getpid()}"
+    # One Prometheus directory for the session, shared by the test process and every consumer it
+    # starts (as `flask shar up` shares one); metric tests compare counts before and after.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sharboard-metrics-")
 
 
 @pytest.fixture(autouse=True)

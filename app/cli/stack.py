@@ -9,6 +9,7 @@ import time
 import click
 import httpx
 
+from app import metrics
 from app.cli.group import shar_cli
 from app.cli.output import fail
 from app.cli.processes import ProcessGroup, flask_command
@@ -26,6 +27,7 @@ def up(workers: int | None) -> None:
     settings = current_settings()
     migrate_database()
     _first_admin(settings)
+    metrics.reset_directory()  # every child counts into it (they inherit PROMETHEUS_MULTIPROC_DIR)
     group = ProcessGroup()
     # Until group.wait() takes over, SIGINT and SIGTERM stop the start-up itself: without
     # this, a SIGTERM would kill us and leave the children already started running.

@@ -7,6 +7,7 @@ leaves an attempt without an end, which the reconciler marks `interrupted`.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from huey.exceptions import TaskTimeout
 from sqlalchemy import or_, update
 from sqlalchemy.exc import OperationalError
 
+from app import metrics
 from app.config import current_settings
 from app.extensions import db
 from app.jobs.errors import RetryableJobError, error_shape
@@ -49,17 +51,20 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
     db.session.add(attempt)
     db.session.commit()
     logger.info("job attempt started", extra=_log(job, attempt))
+    started = time.monotonic()
     try:
         spec.handler(job)
     except Exception as exc:  # the boundary of a job: every failure is recorded
         db.session.rollback()
-        _attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry)
+        outcome = _attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry)
     else:
         now = utcnow()
         attempt.outcome, attempt.ended_at = "succeeded", now
         move_job(job, JobState.SUCCEEDED, finished_at=now, next_attempt_at=None)
         db.session.commit()
         logger.info("job succeeded", extra=_log(job, attempt))
+        outcome = "succeeded"
+    metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
     return job
 
 
@@ -93,7 +98,8 @@ def _waited(job: JobRecord) -> float:
 
 
 def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exception, *,
-                    allow_retry: bool) -> None:
+                    allow_retry: bool) -> str:
+    """Record the failed attempt; returns "retried" or "failed" (for good)."""
     now = utcnow()
     message = clip(f"{exc}" or exc.__class__.__name__)  # may quote megabyte values: bounded here, once
     retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
@@ -107,11 +113,12 @@ def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exc
         db.session.commit()
         logger.warning("job attempt failed; will retry", extra={**_log(job, attempt), "wait": wait, "error": message})
         enqueue(job, delay=wait)
-        return
+        return "retried"
     move_job(job, JobState.FAILED, finished_at=now, next_attempt_at=None)
     db.session.commit()
     logger.error("job failed", extra={**_log(job, attempt), "error": message})
     fail_for_good(job, spec, exc)
+    return "failed"
 
 
 def fail_for_good(job: JobRecord, spec: JobSpec, exc: BaseException) -> None:

@@ -37,6 +37,8 @@ class JobSpec:
     on_retry: Handler | None = None
     # A Settings field that overrides max_attempts (the operator's SHARBOARD_WEBHOOK_MAX_ATTEMPTS).
     attempts_setting: str | None = None
+    # What the job delivers to someone outside (webhook, email): its attempts are counted as deliveries too.
+    delivers: str | None = None
 
     def attempts(self, settings: Settings) -> int:
         """How many attempts a job of this kind gets: the setting when there is one."""

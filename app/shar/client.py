@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from app import metrics
 from app.logging_setup import SHAR_LOGGER
 from app.shar.errors import (
     SharError,
@@ -141,19 +143,30 @@ class SharClient:
     # -- plumbing ----------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         logger.debug("shar request", extra={"method": method, "path": path})
+        started = time.monotonic()
+
+        def ended(error: str | None = None) -> None:
+            metrics.shar_call(method, path, time.monotonic() - started, error)
+
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
+            ended("timeout")
             raise SharRetryableError(f"SHAR did not answer {method} {path} in time: {exc.__class__.__name__}") from exc
         except httpx.TransportError as exc:
+            ended("unreachable")
             raise SharRetryableError(f"SHAR unreachable for {method} {path}: {_describe_transport_error(exc)}") from exc
         logger.debug("shar response", extra={"method": method, "path": path, "status": response.status_code})
         if response.is_success:
             try:
-                return response.json()
+                body = response.json()
             except ValueError as exc:
+                ended("bad_body")
                 raise SharPermanentError(f"SHAR answered {method} {path} with a body that is not JSON",
                                          status=response.status_code) from exc
+            ended()
+            return body
+        ended(f"http_{response.status_code // 100}xx")
         raise _error_for(response, f"{method} {path}")
 
 

@@ -7,7 +7,7 @@ from app.notifications.email import send_notification_email
 from app.webhooks.delivery import deliver, delivery_failed
 
 SPECS = (
-    JobSpec("send_email", "shar_notify_queue", 3, (30, 120), 60, send_notification_email),
+    JobSpec("send_email", "shar_notify_queue", 3, (30, 120), 60, send_notification_email, delivers="email"),
     JobSpec("deliver_webhook", "shar_notify_queue", 6, exponential_waits(10, 3600, 5), 60, deliver,
-            on_failure=delivery_failed, jitter=True, attempts_setting="webhook_max_attempts"),
+            on_failure=delivery_failed, jitter=True, attempts_setting="webhook_max_attempts", delivers="webhook"),
 )
