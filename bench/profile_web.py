@@ -1,6 +1,7 @@
 """Where a request's time goes: py-spy samples gunicorn's workers under wrk load, summarised by function.
 
     .venv/bin/python bench/profile_web.py launch [--seconds 15]
+    .venv/bin/python bench/profile_web.py launch-worker [--seconds 15]   (the instance consumer)
     .venv/bin/python bench/profile_web.py failed-jobs [--seconds 15]
     .venv/bin/python bench/profile_web.py api-304|live-304 [--seconds 15]
 
@@ -26,6 +27,7 @@ from stack import (
     REPO,
     Stack,
     create_workflow,
+    fire,
     note,
     running_stack,
     seed_failed_jobs,
@@ -83,9 +85,9 @@ def _name(frame: str, *, line: bool = False) -> str:
     return f"{match['func']} ({short}{':' + match['line'] if line else ''})"
 
 
-def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread) -> str:
-    """py-spy on the web process group while `load` runs; the summary."""
-    leader = stack.group.children["web"].pid
+def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread, process: str = "web") -> str:
+    """py-spy on one process group (gunicorn's, or a consumer's) while `load` runs; the summary."""
+    leader = stack.group.children[process].pid
     spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "--pid",
                             str(leader), "--duration", str(seconds), "--rate", "200", "--format", "raw",
                             "--output", str(out), "--nonblocking"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -99,7 +101,8 @@ def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread) -> st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("case", choices=("launch", "failed-jobs", "api-304", "live-304", "summarise"))
+    parser.add_argument("case", choices=("launch", "launch-worker", "failed-jobs", "api-304", "live-304",
+                                         "summarise"))
     parser.add_argument("raw", nargs="?", type=Path, help="with summarise: a raw file kept by --out")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("/tmp/sharboard-profile.txt"))
@@ -107,8 +110,20 @@ def main() -> None:
     if args.case == "summarise":
         print(summarise(args.raw.read_text()))
         return
-    with running_stack(consumers=("workflow",) if args.case == "launch" else ()) as stack:
-        if args.case == "launch":
+    consumers = {"launch": ("workflow",), "launch-worker": ("workflow", "instance")}.get(args.case, ())
+    with running_stack(consumers=consumers) as stack:
+        process = "web"
+        if args.case == "launch-worker":  # the instance consumer working through queued launches
+            create_workflow(stack)
+            url = f"{stack.url}/api/shar/workflows/Bench/launch"
+            count = 3000
+
+            def post_all() -> None:
+                fire([lambda c: c.post(url, json={"variables": {"n": 1}}, headers=stack.auth)] * count)
+
+            load = threading.Thread(target=post_all)
+            process = "consumer:instance"
+        elif args.case == "launch":
             create_workflow(stack)
             stack.set_latency(2000)
             load = threading.Thread(target=wrk, args=(f"{stack.url}/api/shar/workflows/Bench/launch",), kwargs={
@@ -133,7 +148,7 @@ def main() -> None:
             load = threading.Thread(target=wrk, args=(f"{stack.url}/admin/failed-jobs",), kwargs={
                 "seconds": args.seconds, "connections": 2, "headers": {"Cookie": cookie}})
         note(f"profiling {args.case} for {args.seconds} s")
-        print(profile(stack, args.seconds, args.out, load))
+        print(profile(stack, args.seconds, args.out, load, process))
 
 
 if __name__ == "__main__":

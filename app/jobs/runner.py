@@ -38,67 +38,70 @@ EARLY_TOLERANCE = timedelta(seconds=2)
 
 def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
     """Run the next attempt of job `job_id`, if it is due and nobody else runs it."""
-    job = db.session.get(JobRecord, job_id)
+    job = _claim(job_id)
     if job is None:
-        logger.warning("job record missing", extra={"job_id": job_id})
-        return None
-    if not _claim(job):
-        logger.info("job not claimed (done, running elsewhere or not yet due)",
-                    extra={"job_id": job.id, "state": job.state})
+        job = db.session.get(JobRecord, job_id)
+        if job is None:
+            logger.warning("job record missing", extra={"job_id": job_id})
+        else:
+            logger.info("job not claimed (done, running elsewhere or not yet due)",
+                        extra={"job_id": job.id, "state": job.state})
         return job
     spec = spec_for(job.job_type)
     attempt = JobAttempt(job_id=job.id, number=job.attempts, waited_seconds=_waited(job))
+    fields = _log(job, attempt)  # read now: after a commit, reading them would load the rows again
     db.session.add(attempt)
     db.session.commit()
-    logger.info("job attempt started", extra=_log(job, attempt))
+    logger.info("job attempt started", extra=fields)
     started = time.monotonic()
     try:
         spec.handler(job)
     except Exception as exc:  # the boundary of a job: every failure is recorded
         db.session.rollback()
-        outcome = _attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry)
+        outcome = _attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry, fields=fields)
     else:
         now = utcnow()
         attempt.outcome, attempt.ended_at = "succeeded", now
         move_job(job, JobState.SUCCEEDED, finished_at=now, next_attempt_at=None)
         db.session.commit()
-        logger.info("job succeeded", extra=_log(job, attempt))
+        logger.info("job succeeded", extra=fields)
         outcome = "succeeded"
     metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
     return job
 
 
-def _claim(job: JobRecord) -> bool:
-    """Move the job to running and count the attempt, unless someone else did first."""
+def _claim(job_id: int) -> JobRecord | None:
+    """Move the job to running and count the attempt, unless someone else did first (or it is
+    not due): one UPDATE ... RETURNING, whose row is the job as claimed (None when not claimed)."""
     now = utcnow()
-    result = db.session.execute(
+    claimed = db.session.scalars(
         update(JobRecord)
-        .where(JobRecord.id == job.id, JobRecord.state.in_(CLAIMABLE),
+        .where(JobRecord.id == job_id, JobRecord.state.in_(CLAIMABLE),
                or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now + EARLY_TOLERANCE))
         .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+        .returning(JobRecord)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if claimed is None:
         db.session.rollback()
-        db.session.refresh(job)
-        return False
     # Not committed here: run_job commits the claim together with its attempt row, so a
     # worker killed in between leaves no `running` job without an attempt to mark interrupted.
-    db.session.refresh(job)
-    return True
+    return claimed
 
 
 def _waited(job: JobRecord) -> float:
-    """Seconds since the previous attempt ended (or since the job was queued)."""
-    previous = db.session.query(JobAttempt.ended_at).filter(
-        JobAttempt.job_id == job.id, JobAttempt.ended_at.is_not(None)
-    ).order_by(JobAttempt.number.desc()).limit(1).scalar()
+    """Seconds since the previous attempt ended (or, for the first, since the job was queued)."""
+    previous = None
+    if job.attempts > 1:
+        previous = db.session.query(JobAttempt.ended_at).filter(
+            JobAttempt.job_id == job.id, JobAttempt.ended_at.is_not(None)
+        ).order_by(JobAttempt.number.desc()).limit(1).scalar()
     since = previous or job.created_at
     return max((utcnow() - since).total_seconds(), 0.0)
 
 
 def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exception, *,
-                    allow_retry: bool) -> str:
+                    allow_retry: bool, fields: dict[str, object]) -> str:
     """Record the failed attempt; returns "retried" or "failed" (for good)."""
     now = utcnow()
     message = clip(f"{exc}" or exc.__class__.__name__)  # may quote megabyte values: bounded here, once
@@ -111,12 +114,12 @@ def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exc
         wait = spec.wait_before(job.attempts + 1, time_scale=current_settings().time_scale)
         move_job(job, JobState.RETRYING, next_attempt_at=now + timedelta(seconds=wait))
         db.session.commit()
-        logger.warning("job attempt failed; will retry", extra={**_log(job, attempt), "wait": wait, "error": message})
+        logger.warning("job attempt failed; will retry", extra={**fields, "wait": wait, "error": message})
         enqueue(job, delay=wait)
         return "retried"
     move_job(job, JobState.FAILED, finished_at=now, next_attempt_at=None)
     db.session.commit()
-    logger.error("job failed", extra={**_log(job, attempt), "error": message})
+    logger.error("job failed", extra={**fields, "error": message})
     fail_for_good(job, spec, exc)
     return "failed"
 

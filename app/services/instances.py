@@ -400,10 +400,11 @@ def launch_in_shar(instance_id: str) -> None:
         record_activity(instance, "launch_resent",
                         f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
                         "was found in SHAR")
-    instance.launch_requests += 1
+    request = (instance.workflow.name, tagged(instance.variables, instance.id))
+    options = {"process_id": instance.process_id, "message": instance.start_message}  # read before the commit
+    instance.launch_requests += 1  # expires them, and each read after it would load the rows again
     db.session.commit()
-    answer = client.launch_instance(instance.workflow.name, tagged(instance.variables, instance.id),
-                                    process_id=instance.process_id, message=instance.start_message)
+    answer = client.launch_instance(*request, **options)
     _apply_launch_answer(instance, answer)
 
 
