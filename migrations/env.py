@@ -96,10 +96,14 @@ def run_migrations_online():
             # The pragma only takes effect outside a transaction, hence before Alembic's.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
+        from app.models._base import schema_filter
+
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            # An index the models declare for one database only (the GIN index of
+            # workflow_instances.variables on PostgreSQL) is not expected on the other.
+            **{"include_object": schema_filter(connection.dialect.name), **conf_args}
         )
 
         with context.begin_transaction():

@@ -19,6 +19,7 @@ from app.conditional import versioned
 from app.errors import InvalidInput, UpstreamFailed
 from app.serializers import instance_dict, job_dict
 from app.services import instances as service
+from app.services import variable_filters
 from app.services.sync import request_sync, sync_instance_now
 
 
@@ -27,12 +28,22 @@ from app.services.sync import request_sync, sync_instance_now
 def list_instances() -> Response:
     page, per_page = page_args()
     filters = service.InstanceFilter(status=request.args.get("status") or None,
-                                     workflow=request.args.get("workflow") or None)
+                                     workflow=request.args.get("workflow") or None,
+                                     variables=_variable_conditions())
     listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
                                      after=request.args.get("after") or None)
     return ok("Instances", {"items": [instance_dict(i) for i in listing.items], "page": page, "per_page": per_page,
                             "total": listing.total, "total_capped": listing.total_capped,
                             "next_cursor": listing.next_cursor}, etag=True)
+
+
+def _variable_conditions() -> tuple[variable_filters.Condition, ...]:
+    """`var=amount>=100` (the condition syntax, repeatable) and `var.NAME[__op]=VALUE` (the key form)."""
+    found: list[variable_filters.Condition] = list(request.args.getlist("var"))
+    for key in request.args:
+        if key.startswith("var."):
+            found += [variable_filters.keyed(key[len("var."):], value) for value in request.args.getlist(key)]
+    return tuple(found)
 
 
 @bp.get("/instances/<instance_id>")

@@ -8,6 +8,7 @@ from flask import Response
 from app import states
 from app.api.blueprints import docs_bp
 from app.api.responses import MAX_PAGE, json_response
+from app.services.variable_filters import MAX_CONDITIONS, MAX_NAME, MAX_VALUE
 
 WORKFLOW_STATUSES = list(states.WORKFLOW_STATUSES)
 INSTANCE_STATUSES = list(states.INSTANCE_STATUSES)
@@ -44,6 +45,14 @@ IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False, "sc
 PAGING = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}}]
 QUEUED = _answer("queued", _envelope({"type": "object"}))
+VAR_DESCRIPTION = (
+    "A condition on a top-level variable, `NAME OP VALUE` (e.g. `orderId=A1`, `amount >= 100`): NAME is "
+    f"letters, digits, `_` and `-` (at most {MAX_NAME}), OP one of `=`, `!=`, `<`, `<=`, `>`, `>=`, VALUE "
+    f"the rest without surrounding spaces (at most {MAX_VALUE}). `=` matches a string equal to VALUE and, "
+    "when VALUE is a JSON number or `true`/`false`, that number or boolean too (`amount=5` matches 5 and "
+    "\"5\"); `!=` matches instances having the variable with another value; `<`, `<=`, `>`, `>=` compare "
+    "numbers only (VALUE must be a number; only number variables match). Repeat for AND, at most "
+    f"{MAX_CONDITIONS}; a bad condition is a 422 naming it under `errors.var`.")
 
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["success", "message"], "properties": {
@@ -133,8 +142,17 @@ PATHS: dict[str, Any] = {
         "get": {"summary": "Instances you may see", "parameters": [
             *PAGING, {"name": "status", "in": "query", "schema": {"type": "string", "enum": INSTANCE_STATUSES}},
             {"name": "workflow", "in": "query", "schema": {"type": "string"}},
+            {"name": "var", "in": "query", "style": "form", "explode": True,
+             "schema": {"type": "array", "maxItems": MAX_CONDITIONS, "items": {"type": "string"}},
+             "description": VAR_DESCRIPTION, "examples": {
+                 "equality": {"value": ["orderId=A1"]}, "range": {"value": ["amount>=100", "amount<500"]}}},
             {"name": "after", "in": "query", "schema": {"type": "string"},
              "description": "next_cursor of the previous page (keyset paging; page is ignored)"}],
+            "description": "Filter by variables with `var=CONDITION` (repeatable) or, one variable per key, "
+                           "`var.NAME=VALUE` (equality) and `var.NAME__ne|__lt|__lte|__gt|__gte=VALUE` "
+                           "(`var.NAME__eq=VALUE` for a name that itself ends in such a suffix), e.g. "
+                           "`?var.orderId=A1&var.amount__gte=100`. Both forms follow the rules of `var`, "
+                           "share its limit of 5 conditions, and are joined by AND.",
             "responses": {"200": _answer("a page", _envelope(_ref("Page"))), **_errors(401, 422, 503)}}},
     "/api/shar/instances/{instance_id}": {
         "get": {"summary": "One instance", "parameters": [INSTANCE_ID],

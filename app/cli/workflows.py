@@ -144,11 +144,15 @@ def instance_group() -> None:
 @instance_group.command("list")
 @click.option("--workflow", "workflow_name")
 @click.option("--status", type=click.Choice(INSTANCE_STATUSES))
+@click.option("--var", "variables", multiple=True, metavar="CONDITION",
+              help="Only instances whose variable matches: 'orderId=A1', 'amount>=100' (=, !=, <, <=, >, >=; "
+                   "repeat for AND).")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @FORMAT_OPTION
-def list_instances(workflow_name: str | None, status: str | None, limit: int, fmt: str) -> None:
+def list_instances(workflow_name: str | None, status: str | None, variables: tuple[str, ...], limit: int,
+                   fmt: str) -> None:
     """Newest instances first."""
-    filters = instance_service.InstanceFilter(status=status, workflow=workflow_name)
+    filters = instance_service.InstanceFilter(status=status, workflow=workflow_name, variables=variables)
     listing = instance_service.list_instances(actor=CLI, filters=filters, per_page=limit, with_total=False)
     rows = [instance_dict(i) for i in listing.items]
     if fmt == "json":

@@ -5,10 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models._base import new_uuid, utcnow
+from app.models._base import new_uuid, only_on, utcnow
 from app.models.user import User
 from app.models.workflow import Workflow
 from app.states import InstanceStatus
@@ -24,13 +25,18 @@ class WorkflowInstance(db.Model):
         # Lists filtered by status, newest first.
         Index("ix_instances_status_created", "status", "created_at"),
         Index("ix_instances_workflow", "workflow_id", "status"),
+        # Finding instances by a variable's value (app.services.variable_filters): containment
+        # (`variables @> '{"orderId": "A1"}'`) reads this on PostgreSQL; SQLite scans.
+        only_on("postgresql", Index("ix_instances_variables", "variables", postgresql_using="gin",
+                                    postgresql_ops={"variables": "jsonb_path_ops"})),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
     shar_instance_id: Mapped[str | None] = mapped_column(String(200), index=True)
     status: Mapped[str] = mapped_column(String(16), default=InstanceStatus.LAUNCHING)
-    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # JSONB on PostgreSQL (indexed, see above), JSON text on SQLite.
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)
     current_activities: Mapped[list[str]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -26,6 +26,7 @@ from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
+from app.services import variable_filters
 from app.services.access import (
     find_instance,
     require_admin,
@@ -70,6 +71,9 @@ class InstanceFilter:
     status: str | None = None
     workflow: str | None = None
     mine: bool = False
+    # Conditions on variables, joined by AND: `orderId = A1` texts, or (name, op, value) parts;
+    # their syntax and SQL are app.services.variable_filters'.
+    variables: tuple[variable_filters.Condition, ...] = ()
 
 
 # -- operations ------------------------------------------------------------------------
@@ -267,7 +271,21 @@ def check_variables(variables: Any) -> dict[str, Any]:
     if not isinstance(variables, dict):
         raise InvalidInput.field("variables", "variables must be a JSON object")
     json_input.check_value(variables, what="the variables", field="variables")
+    if _holds_nul(variables):
+        raise InvalidInput.field("variables", "the variables hold the character U+0000 (NUL), which PostgreSQL "
+                                              "cannot store in a JSONB column")
     return variables
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string or key anywhere in `value` (depth already checked) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in k or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:
@@ -365,6 +383,10 @@ def _filtered(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped
         query = query.join(Workflow).where(Workflow.name == filters.workflow)
     if filters.mine:
         query = query.where(WorkflowInstance.created_by == actor.id)
+    if filters.variables:
+        dialect = db.session.get_bind().dialect.name
+        for condition in variable_filters.conditions(filters.variables):
+            query = query.where(variable_filters.where(WorkflowInstance.variables, condition, dialect))
     return query
 
 

@@ -28,8 +28,9 @@ PAGE_SIZE = 50
 
 @bp.get("")
 @login_required
-def index() -> str:
-    return render_template("instances/index.html", **_list_context())
+def index() -> Any:
+    context = _list_context()
+    return render_template("instances/index.html", **context), 422 if context["filter_error"] else 200
 
 
 @bp.get("/_rows")
@@ -108,14 +109,22 @@ def _filters() -> service.InstanceFilter:
     status = request.args.get("status")
     return service.InstanceFilter(status=status if status in INSTANCE_STATUSES else None,
                                   workflow=(request.args.get("workflow") or "").strip() or None,
-                                  mine=request.args.get("mine") == "1")
+                                  mine=request.args.get("mine") == "1",
+                                  variables=tuple(v for v in request.args.getlist("var") if v.strip()))
 
 
 def _list_context() -> dict[str, Any]:
     filters = _filters()
-    listing = service.list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE, with_total=False)
-    return {"instances": listing.items, "status": filters.status or "", "workflow_filter": filters.workflow or "",
-            "mine": filters.mine, "statuses": INSTANCE_STATUSES, "polling": listing.polling}
+    try:
+        listing = service.list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE,
+                                         with_total=False)
+    except InvalidInput as exc:  # a bad variable condition: said next to the filter, nothing listed
+        instances, polling, error = [], False, exc.message
+    else:
+        instances, polling, error = listing.items, listing.polling, None
+    return {"instances": instances, "status": filters.status or "", "workflow_filter": filters.workflow or "",
+            "mine": filters.mine, "var_filters": list(filters.variables), "filter_error": error,
+            "statuses": INSTANCE_STATUSES, "polling": polling}
 
 
 def _show_context(instance: Any) -> dict[str, Any]:
