@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 
 from tests.support import leaks
+from tests.support.databases import pg_available, postgres_database
 from tests.support.servers import SmtpSink, WebhookReceiver
 from tests.support.stack import (
     REDIS_URL,
@@ -116,6 +117,20 @@ def overrides(tmp_path: Path, shar: Any, smtp: SmtpSink) -> dict[str, Any]:
         "reconcile_interval": 0.5,
         "log_level": "WARNING",
     }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, overrides: dict[str, Any]) -> Iterator[str]:
+    """The test runs on SQLite, then on PostgreSQL: request it before `app`/`api`, whose
+    `overrides` it points at a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    if not pg_available():
+        pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
+    with postgres_database() as url:
+        overrides["database_url"] = url
+        yield "postgresql"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from app.models.audit import AuditEntry, IdempotentResponse
 from app.models.instance import WorkflowInstance
 from app.models.job_record import JobAttempt, JobRecord
 from app.models.notification import Notification
-from app.models.periodic import ConsumerHeartbeat, Lease, ScheduleRun, SharHealthCheck
+from app.models.periodic import ConsumerHeartbeat, Lease, QueueSample, ScheduleRun, SharHealthCheck
 from app.models.shar_instance import UntrackedSharInstance
 from app.models.user import ROLES, ApiToken, User
 from app.models.webhook import WebhookDelivery
@@ -20,6 +20,7 @@ __all__ = [
     "JobRecord",
     "Notification",
     "ConsumerHeartbeat",
+    "QueueSample",
     "Lease",
     "ScheduleRun",
     "SharHealthCheck",

@@ -22,6 +22,8 @@ class WorkflowInstance(db.Model):
         Index("ix_instances_status_synced", "status", "last_synced_at"),
         Index("ix_instances_creator_created", "created_by", "created_at"),
         Index("ix_instances_created_at", "created_at"),
+        # Trends: instances that ended in a window (app.services.trends).
+        Index("ix_instances_completed_at", "completed_at"),
         # Lists filtered by status, newest first.
         Index("ix_instances_status_created", "status", "created_at"),
         Index("ix_instances_workflow", "workflow_id", "status"),

@@ -1,11 +1,11 @@
-"""Bookkeeping of the periodic work: scheduler entries, leases, consumer heartbeats and
-SHAR's last health check. Four concepts, four tables."""
+"""Bookkeeping of the periodic work: scheduler entries, leases, consumer heartbeats, SHAR's last
+health check, and the queue samples behind the trends. Five concepts, five tables."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -49,3 +49,15 @@ class SharHealthCheck(db.Model):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     checked_at: Mapped[datetime]
+
+
+class QueueSample(db.Model):
+    """A queue's open and failed jobs at one moment: the scheduler samples every minute (trends)."""
+    __tablename__ = "queue_samples"
+    __table_args__ = (Index("ix_queue_samples_sampled_at", "sampled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sampled_at: Mapped[datetime]
+    queue: Mapped[str] = mapped_column(String(100))
+    open_jobs: Mapped[int]
+    failed_jobs: Mapped[int]

@@ -10,6 +10,7 @@ from app.jobs.scheduler import Periodic, daily_at, every
 from app.services.failed_jobs import prune_finished
 from app.services.health import check_shar_health
 from app.services.sync import submit_periodic_sync
+from app.services.trends import sample_queues
 
 
 def _cleanup(settings: Settings) -> object:
@@ -21,6 +22,7 @@ ENTRIES: tuple[Periodic, ...] = (
     Periodic("schedule:shar_health", every(lambda s: 15.0), lambda s: check_shar_health()["status"]),
     Periodic("schedule:periodic_sync", every(lambda s: s.shar_sync_interval), lambda s: submit_periodic_sync()),
     Periodic("schedule:reconcile", every(lambda s: s.reconcile_interval), lambda s: reconcile()),
+    Periodic("schedule:sample_queues", every(lambda s: 60.0), lambda s: sample_queues()),
     Periodic("schedule:cleanup", daily_at(time(2, 0)), _cleanup),
     Periodic("schedule:prune_jobs", daily_at(time(3, 0)), lambda s: prune_finished(s.job_retention_days)),
 )

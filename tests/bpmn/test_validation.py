@@ -298,7 +298,7 @@ def test_summary_dict_survives_json(nested: BpmnSummary) -> None:
     assert data["element_counts"] == nested.element_counts
     assert set(data) == {"processes", "element_counts", "target_namespace", "exporter", "exporter_version",
                          "user_task_ids", "executable_process_ids", "shar_warnings", "not_executed",
-                         "message_waits"}
+                         "message_waits", "message_starts"}
     assert data["processes"][0]["executable"] is True and data["executable_process_ids"] == ["Main", "Defaulted"]
     assert [(n["tag"], n["element_id"]) for n in data["not_executed"]] == [("textAnnotation", "Note")]
 
