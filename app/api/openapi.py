@@ -8,6 +8,8 @@ from flask import Response
 from app import states
 from app.api.blueprints import docs_bp
 from app.api.responses import MAX_PAGE, json_response
+from app.bpmn.diff import FIELDS as DIFF_FIELDS
+from app.services.version_diffs import MAX_VERSION
 from app.services.variable_filters import MAX_CONDITIONS, MAX_NAME, MAX_VALUE
 
 WORKFLOW_STATUSES = list(states.WORKFLOW_STATUSES)
@@ -79,6 +81,45 @@ SCHEMAS: dict[str, Any] = {
         "total": {"type": "integer", "description": "exact up to 10,000; see total_capped"},
         "total_capped": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}}},
 }
+_TEXT = {"type": ["string", "null"]}
+_CHANGES = {"type": "array", "items": {"type": "object", "required": ["field", "old", "new"], "properties": {
+    "field": {"type": "string", "enum": [*DIFF_FIELDS, "executable"]}, "old": _TEXT, "new": _TEXT}}}
+_ELEMENT = {"type": "object", "required": ["id", *DIFF_FIELDS], "properties": {
+    "id": {"type": "string"}, **{f: _TEXT for f in DIFF_FIELDS}, "tag": {"type": "string"}, "changes": _CHANGES}}
+_DIFFERENCE = {"type": "object", "required": ["id", "tag", "name", "process", "field", "old", "new"], "properties": {
+    "id": {"type": "string"}, "tag": {"type": "string"}, "name": _TEXT, "process": _TEXT,
+    "field": {"type": "string", "enum": ["condition", "timer"]}, "old": _TEXT, "new": _TEXT}}
+_PROCESS = {"type": "object", "required": ["id", "name", "executable"], "properties": {
+    "id": {"type": "string"}, "name": _TEXT, "executable": {"type": "boolean"}, "changes": _CHANGES}}
+_DIFF_LISTS = {"processes_added": _PROCESS, "processes_removed": _PROCESS, "processes_changed": _PROCESS,
+               "added": _ELEMENT, "removed": _ELEMENT, "changed": _ELEMENT, "conditions": _DIFFERENCE,
+               "timers": _DIFFERENCE}
+SCHEMAS["VersionDiff"] = {
+    "type": "object", "required": ["identical", "limit", "unchanged", "without_id", *_DIFF_LISTS, "more"],
+    "description": "Compared by element id across every process: flow nodes and sequence flows added, removed "
+                   "and changed (with each field that differs), the conditions and timers that differ (old -> "
+                   "new), and processes added, removed and changed. Each list holds at most `limit` entries; "
+                   "`more` counts those left off.",
+    "properties": {
+        "identical": {"type": "boolean"}, "limit": {"type": "integer"}, "unchanged": {"type": "integer"},
+        "without_id": {"type": "integer", "description": "elements without an id, which cannot be compared"},
+        **{name: {"type": "array", "items": item} for name, item in _DIFF_LISTS.items()},
+        "more": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+SCHEMAS["Comparison"] = {
+    "type": "object", "required": ["name", "from_version", "to_version", "running", "running_total", "diff"],
+    "properties": {
+        "name": {"type": "string"},
+        "from_version": {"type": ["integer", "null"], "description": "null: no active version to compare with"},
+        "to_version": {"type": ["integer", "null"], "description": "null: the uploaded file"},
+        "new_workflow": {"type": "boolean"}, "next_version": {"type": ["integer", "null"]},
+        "versions": {"type": "array", "items": {"type": "integer"}},
+        "running": {"type": "array", "description": "instances launching or running, by version, of those you may see",
+                    "items": {"type": "object", "required": ["version", "instances"], "properties": {
+                        "version": {"type": "integer"}, "instances": {"type": "integer"}}}},
+        "running_total": {"type": "integer"}, "running_counts_all": {"type": "boolean"},
+        "warnings": {"type": "array", "items": {"type": "object"}}, "may_upload": {"type": "boolean"},
+        "diff": {"anyOf": [_ref("VersionDiff"), {"type": "null"}]}}}
+VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
 CREATE = {"type": "object", "required": ["name", "bpmn_xml"], "properties": {
     "name": {"type": "string"}, "bpmn_xml": {"type": "string"}, "description": {"type": "string"},
     "async": {"type": "boolean"}, "callback_url": {"type": "string"}}}
@@ -121,6 +162,20 @@ PATHS: dict[str, Any] = {
                 "responses": {"200": _answer("handed over", _envelope({"type": "object", "properties": {
                     "name": {"type": "string"}, "owner": {"type": ["string", "null"]}}})),
                     **_errors(401, 403, 404, 422, 503)}}},
+    "/api/shar/workflows/{name}/diff": {
+        "get": {"summary": "What changed between two versions, and the instances still running them",
+                "parameters": [NAME, {"name": "from", "in": "query", "required": True, "schema": VERSION},
+                               {"name": "to", "in": "query", "required": True, "schema": VERSION}],
+                "responses": {"200": _answer("the diff", _envelope(_ref("Comparison"))),
+                              **_errors(401, 404, 409, 422, 503)}},
+        "post": {"summary": "What uploading a file would change against the deployed (latest active) version",
+                 "description": "The file gets the upload's checks (a refused file is a 422 naming every problem, "
+                                "as POST /api/shar/workflows); nothing is stored or queued.",
+                 "parameters": [NAME],
+                 "requestBody": _body({"type": "object", "required": ["bpmn_xml"],
+                                       "properties": {"bpmn_xml": {"type": "string"}}}),
+                 "responses": {"200": _answer("the diff (null with no active version)", _envelope(_ref("Comparison"))),
+                               **_errors(401, 409, 413, 422, 503)}}},
     "/api/shar/workflows/{workflow_id}/status": {
         "get": {"summary": "Status for polling", "parameters": [
             {"name": "workflow_id", "in": "path", "required": True, "schema": {"type": "integer"}}],

@@ -1,4 +1,5 @@
-"""API: workflows — create (async by default), read, poll status, delete, hand over, statistics."""
+"""API: workflows — create (async by default), read, poll status, delete, hand over, statistics, and the
+diff of two versions or of an upload against the deployed one."""
 from __future__ import annotations
 
 from flask import Response, request
@@ -19,6 +20,7 @@ from app.api.responses import (
 from app.config import current_settings
 from app.json_input import upload_body_limit
 from app.serializers import workflow_dict
+from app.services import version_diffs
 from app.services import workflows as service
 from app.services.instances import launch_instance
 from app.services.statistics import statistics
@@ -82,6 +84,28 @@ def show_workflow(name: str) -> Response:
     owner = service.workflow_owner(name)
     data["owner"] = owner.email if owner else None
     return ok("Workflow", data, etag=True)
+
+
+@bp.get("/workflows/<name>/diff")
+@token_required
+def diff_versions(name: str) -> Response:
+    comparison = version_diffs.compare_versions(name, request.args.get("from"), request.args.get("to"),
+                                                actor=api_user())
+    return ok(f"Version {comparison.from_version} against version {comparison.to_version}", comparison.to_dict(),
+              etag=True)
+
+
+@bp.post("/workflows/<name>/diff")
+@token_required
+def preview_upload(name: str) -> Response:
+    data = json_body(max_bytes=upload_body_limit())  # the body carries the BPMN
+    comparison = version_diffs.preview_upload(name, data.get("bpmn_xml"), actor=api_user())
+    if comparison.from_version is None:
+        message = "A new workflow: nothing to compare with" if comparison.new_workflow else \
+            "No version is active: nothing deployed to compare with"
+    else:
+        message = f"The file against version {comparison.from_version}, the deployed one; nothing was stored"
+    return ok(message, comparison.to_dict())
 
 
 @bp.get(f"/workflows/<int(max={MAX_ID}):workflow_id>/status")

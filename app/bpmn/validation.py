@@ -136,16 +136,7 @@ def validate_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> B
 
 def inspect_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inspection:
     """validate_bpmn's verdict with the analysis and the built specs (sharlite deploys from these)."""
-    try:
-        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    except UnicodeEncodeError as exc:
-        raise BpmnValidationError(f"BPMN text cannot be encoded as UTF-8: {exc.reason} at character {exc.start}",
-                                  code="not_xml") from None
-    _check_size(raw, max_bytes)
-    is_text = isinstance(data, str)
-    _refuse_doctype(raw, is_text=is_text)
-    root = _parse(raw, is_text=is_text)
-    _check_root(root)
+    root = parse_definitions(data, max_bytes=max_bytes)
     processes = root.findall(f"{_M}process")
     if not processes:
         _refuse_no_process(root)
@@ -157,6 +148,22 @@ def inspect_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> In
     except SpecsRefused as exc:
         raise refusal(exc.findings) from None
     return Inspection(_summarise(root, processes, analysis), analysis, built)
+
+
+def parse_definitions(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
+    """The safe parse every reader of an uploaded file goes through: the size limit, no DOCTYPE
+    or entity, well-formed XML, a BPMN 2.0 ``definitions`` root (refusals as BpmnValidationError)."""
+    try:
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    except UnicodeEncodeError as exc:
+        raise BpmnValidationError(f"BPMN text cannot be encoded as UTF-8: {exc.reason} at character {exc.start}",
+                                  code="not_xml") from None
+    _check_size(raw, max_bytes)
+    is_text = isinstance(data, str)
+    _refuse_doctype(raw, is_text=is_text)
+    root = _parse(raw, is_text=is_text)
+    _check_root(root)
+    return root
 
 
 def refusal(problems: list[Finding]) -> BpmnValidationError:

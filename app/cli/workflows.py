@@ -13,6 +13,7 @@ from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.errors import InvalidInput
 from app.serializers import instance_dict, job_dict, workflow_dict
 from app.services import instances as instance_service
+from app.services import version_diffs
 from app.services import workflows as workflow_service
 from app.services.actors import CLI
 from app.services.sync import sync_instance_now
@@ -30,7 +31,7 @@ def parse_variables(raw: str | None) -> dict:
 
 @shar_cli.group("workflow")
 def workflow_group() -> None:
-    """Create, list, launch, delete, hand over and export workflows."""
+    """Create, list, launch, delete, hand over, export and diff workflows."""
 
 
 @workflow_group.command("create")
@@ -41,11 +42,7 @@ def workflow_group() -> None:
 @FORMAT_OPTION
 def create(name: str, file: Path, description: str, blocking: bool, fmt: str) -> None:
     """Create workflow NAME from a BPMN FILE (queued unless --sync)."""
-    try:
-        xml = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        fail(f"{file} is not UTF-8 text")
-    result = workflow_service.create_workflow(name, xml, actor=CLI, description=description,
+    result = workflow_service.create_workflow(name, _read_bpmn(file), actor=CLI, description=description,
                                               async_=False if blocking else None)
     workflow = result.workflow
     if fmt == "json":
@@ -136,6 +133,29 @@ def export(name: str, output: Path | None, fmt: str) -> None:
         click.echo(text)
 
 
+@workflow_group.command("diff")
+@click.argument("name")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--from", "from_version", type=int, help="The older version.")
+@click.option("--to", "to_version", type=int, help="The newer version.")
+@FORMAT_OPTION
+def diff(name: str, file: Path | None, from_version: int | None, to_version: int | None, fmt: str) -> None:
+    """What changed between versions --from and --to of NAME, or what FILE would change against its
+    deployed version (nothing is stored); and the instances still running."""
+    if file is not None:
+        if from_version is not None or to_version is not None:
+            fail("give either FILE or --from and --to")
+        comparison = version_diffs.preview_upload(name, _read_bpmn(file), actor=CLI)
+    elif from_version is None or to_version is None:
+        fail("give --from and --to, or a FILE to compare with the deployed version")
+    else:
+        comparison = version_diffs.compare_versions(name, from_version, to_version, actor=CLI)
+    if fmt == "json":
+        emit_json(comparison.to_dict())
+    else:
+        _show_comparison(comparison)
+
+
 @shar_cli.group("instance")
 def instance_group() -> None:
     """List, show and complete instances, and deliver messages to them."""
@@ -200,6 +220,59 @@ def message(instance_id: str, name: str, variables: str | None, fmt: str) -> Non
     else:
         click.echo(f"message {name} queued for delivery (job {job.id})")
     warn_if_not_queued(job)
+
+
+def _read_bpmn(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text")
+
+
+def _show_comparison(comparison: version_diffs.Comparison) -> None:
+    if comparison.to_version is not None:
+        click.echo(f"{comparison.name}: v{comparison.from_version} -> v{comparison.to_version}")
+    elif comparison.from_version is not None:
+        click.echo(f"{comparison.name}: v{comparison.from_version} (deployed) -> the file "
+                   f"(would be v{comparison.next_version})")
+    else:
+        click.echo(f"{comparison.name}: a new workflow, nothing to compare with" if comparison.new_workflow
+                   else f"{comparison.name}: no version is active, nothing deployed to compare with")
+    for version, count in sorted(comparison.running.items()):
+        click.echo(f"{count} {'instance still runs' if count == 1 else 'instances still run'} version {version}")
+    if not comparison.counts_all:
+        click.echo("(counting your own instances only)")
+    for warning in comparison.warnings:
+        click.echo(f"warning: {warning.get('message')}")
+    d = comparison.diff
+    if d is None:
+        return
+    if d.identical:
+        click.echo(f"no difference ({d.unchanged} elements)")
+        return
+    more = {name: f" (+{n} more)" if n else "" for name, n in d.more.items()}
+    click.echo(f"added {len(d.added)}{more['added']}, removed {len(d.removed)}{more['removed']}, "
+               f"changed {len(d.changed)}{more['changed']}, unchanged {d.unchanged}")
+    for title, processes in (("process added", d.processes_added), ("process removed", d.processes_removed)):
+        for process in processes:
+            click.echo(f"{title}: {process.id}" + (f" ({process.name})" if process.name else ""))
+    for process in d.processes_changed:
+        click.echo(f"process changed: {process.id}: " + _changes(process.changes))
+    for entry in d.conditions + d.timers:
+        click.echo(f"{entry.field} of {entry.element.id}: {_value(entry.old)} -> {_value(entry.new)}")
+    for sign, elements in (("+", d.added), ("-", d.removed)):
+        for element in elements:
+            click.echo(f"{sign} {element.tag} {element.id}" + (f" {element.name!r}" if element.name else ""))
+    for change in d.changed:
+        click.echo(f"~ {change.element.tag} {change.element.id}: {_changes(change.changes)}")
+
+
+def _changes(changes: tuple) -> str:  # type: ignore[type-arg]
+    return "; ".join(f"{c.field} {_value(c.old)} -> {_value(c.new)}" for c in changes)
+
+
+def _value(value: str | None) -> str:
+    return "none" if value is None else repr(value)
 
 
 def warn_if_not_queued(job: object) -> bool:

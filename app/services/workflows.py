@@ -83,8 +83,8 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
     """
     require_writer(actor)
     settings = current_settings()
-    name = _check_name(name)
-    summary = _check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
+    name = check_name(name)
+    summary = check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
     assert isinstance(bpmn_xml, str)
     callback_url = check_callback(callback_url)
     owner = db.session.get(WorkflowName, name)
@@ -240,7 +240,8 @@ def latest_versions(search: str = "", status: str | None = None):  # type: ignor
     return query
 
 
-def _check_name(name: object) -> str:
+def check_name(name: object) -> str:
+    """A workflow name as stored: trimmed, and within NAME_PATTERN (InvalidInput otherwise)."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput.field("name", "name is required")
     name = name.strip()
@@ -250,7 +251,8 @@ def _check_name(name: object) -> str:
     return name
 
 
-def _check_bpmn(bpmn_xml: object, max_bytes: int) -> dict:
+def check_bpmn(bpmn_xml: object, max_bytes: int) -> dict:
+    """The upload's verdict: its summary, or InvalidInput (PayloadTooLarge) naming every problem."""
     if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
         raise InvalidInput.field("bpmn_xml", "bpmn_xml is required")
     try:

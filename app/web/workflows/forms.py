@@ -17,6 +17,16 @@ class UploadForm(FlaskForm):
                                        ("wait", "Wait until SHAR has it")], default="async")
 
 
+class PreviewedUploadForm(FlaskForm):
+    """The upload of a file just compared: the preview page carries its text back in hidden fields,
+    with its SHA-256 to restore the line breaks a browser's form submission turns into CRLF."""
+    name = HiddenField(validators=[DataRequired(), Length(max=200)])
+    description = HiddenField(validators=[Optional(), Length(max=2000)])
+    mode = HiddenField(default="async")
+    bpmn_xml = HiddenField(validators=[DataRequired("the compared file did not come back; choose it again")])
+    bpmn_sha256 = HiddenField()
+
+
 class LaunchForm(FlaskForm):
     # Either key/value rows (keys[] and values[] from the page) or raw JSON; the route merges them.
     variables_json = TextAreaField("Variables (JSON)", validators=[Optional()])

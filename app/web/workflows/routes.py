@@ -1,11 +1,15 @@
-"""Workflow pages: the list with live badges, upload, one workflow with its diagram, launch."""
+"""Workflow pages: the list with live badges, upload (compared first if asked), one workflow with its
+diagram, launch, and the diff of two versions."""
 from __future__ import annotations
 
+import hashlib
+import string
 from typing import Any
 
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -15,6 +19,7 @@ from flask import (
 
 from app import json_input
 from app.errors import Conflict, InvalidInput
+from app.services import version_diffs
 from app.services import workflows as service
 from app.services.instances import launch_instance
 from app.services.trends import trends
@@ -22,9 +27,11 @@ from app.web.access import current_actor, login_required
 from app.web.charts import trend_charts
 from app.web.form_keys import one_time_form
 from app.web.partials import cached_fragment
-from app.web.workflows.forms import LaunchForm, TransferForm, UploadForm
+from app.web.workflows.forms import LaunchForm, PreviewedUploadForm, TransferForm, UploadForm
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
+# What a URL-encoded form sends as one character: letters, digits, "_.-~", and space (as "+").
+_KEPT = (string.ascii_letters + string.digits + "_.-~ ").encode()
 
 
 @bp.get("")
@@ -38,25 +45,50 @@ def index() -> str:
 def upload() -> Any:
     form = UploadForm()
     if form.validate_on_submit():
-        try:
-            xml = form.file.data.read().decode("utf-8")
-        except UnicodeDecodeError:
-            form.file.errors.append("the file is not UTF-8 text; a BPMN file is XML")
-        else:
+        xml = _file_text(form)
+        if xml is not None:
+            done = _create(form, xml)
+            if done is not None:
+                return done
+    return render_template("workflows/index.html", form=form, **_list_context()), 422
+
+
+@bp.post("/_preview")
+@login_required
+def preview() -> Any:
+    """The upload form's "Compare" button: the diff against the deployed version, nothing stored.
+    The page carries the file's text back for a confirming upload (see PreviewedUploadForm)."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        xml = _file_text(form)
+        if xml is not None:
             try:
-                result = service.create_workflow(form.name.data, xml, actor=current_actor(),
-                                                 description=form.description.data or "",
-                                                 async_=form.mode.data != "wait")
+                comparison = version_diffs.preview_upload(form.name.data, xml, actor=current_actor())
             except InvalidInput as exc:
                 _attach_errors(form, exc)
-            except Conflict as exc:
-                form.name.errors.append(exc.message)
             else:
-                workflow = result.workflow
-                flash(f"{workflow.name} v{workflow.version} is {workflow.status}" if result.created
-                      else f"{workflow.name} v{workflow.version} already has this BPMN; nothing changed",
-                      "success" if workflow.status != "failed" else "error")
-                return redirect(url_for(".index"))
+                confirm = PreviewedUploadForm(formdata=None, name=comparison.name, description=form.description.data,
+                                              mode=form.mode.data, bpmn_xml=xml, bpmn_sha256=_sha256(xml))
+                again = UploadForm(formdata=None, name=comparison.name, description=form.description.data,
+                                   mode=form.mode.data)
+                return render_template("workflows/preview.html", comparison=comparison, confirm=confirm,
+                                       again=again, carried=_fits_in_a_form(xml))
+    return render_template("workflows/index.html", form=form, **_list_context()), 422
+
+
+@bp.post("/_upload")
+@login_required
+def upload_previewed() -> Any:
+    """The preview page's "Upload this version": the compared text, as create_workflow takes any upload."""
+    confirm = PreviewedUploadForm()
+    form = UploadForm(formdata=None, name=confirm.name.data, description=confirm.description.data,
+                      mode=confirm.mode.data or "async")
+    if confirm.validate_on_submit():
+        done = _create(form, _as_chosen(confirm.bpmn_xml.data, confirm.bpmn_sha256.data or ""))
+        if done is not None:
+            return done
+    else:
+        form.file.errors = [message for messages in confirm.errors.values() for message in messages]
     return render_template("workflows/index.html", form=form, **_list_context()), 422
 
 
@@ -82,6 +114,15 @@ def badge(workflow_id: int) -> Response:
 @login_required
 def show(name: str) -> str:
     return render_template("workflows/show.html", **_show_context(name, LaunchForm()))
+
+
+@bp.get("/<name>/diff")
+@login_required
+def diff(name: str) -> str:
+    """Two versions side by side: /workflows/NAME/diff?from=1&to=2, a page to share."""
+    comparison = version_diffs.compare_versions(name, request.args.get("from"), request.args.get("to"),
+                                                actor=current_actor())
+    return render_template("workflows/diff.html", comparison=comparison)
 
 
 @bp.get("/<name>/v<int:version>.bpmn")
@@ -168,6 +209,54 @@ def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
     """Variables from the key/value rows, then the raw JSON on top (checked by app.json_input)."""
     return json_input.form_variables(zip(request.form.getlist("keys"), request.form.getlist("values"), strict=False),
                                      form.variables_json.data)
+
+
+def _file_text(form: UploadForm) -> str | None:
+    """The chosen file as text, or None with the reason on the form."""
+    try:
+        return form.file.data.read().decode("utf-8")
+    except UnicodeDecodeError:
+        form.file.errors = [*form.file.errors, "the file is not UTF-8 text; a BPMN file is XML"]
+        return None
+
+
+def _create(form: UploadForm, xml: str) -> Response | None:
+    """create_workflow from the form's fields: a redirect to the list, or None with the reasons on the form."""
+    try:
+        result = service.create_workflow(form.name.data, xml, actor=current_actor(),
+                                         description=form.description.data or "", async_=form.mode.data != "wait")
+    except InvalidInput as exc:
+        _attach_errors(form, exc)
+    except Conflict as exc:
+        form.name.errors = [*form.name.errors, exc.message]
+    else:
+        workflow = result.workflow
+        flash(f"{workflow.name} v{workflow.version} is {workflow.status}" if result.created
+              else f"{workflow.name} v{workflow.version} already has this BPMN; nothing changed",
+              "success" if workflow.status != "failed" else "error")
+        return redirect(url_for(".index"))
+    return None
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _as_chosen(text: str, digest: str) -> str:
+    """The compared file's text as it was chosen: a form sends every line break as CRLF, so a file
+    written with LF comes back with LF when its digest says so (XML reads both the same)."""
+    if _sha256(text) != digest and _sha256(text.replace("\r\n", "\n")) == digest:
+        return text.replace("\r\n", "\n")
+    return text
+
+
+def _fits_in_a_form(text: str) -> bool:
+    """Whether the text, URL-encoded with CRLF line breaks as a browser posts it, stays under the
+    request size limit; a larger file is chosen again instead of carried back. Counted, not encoded:
+    a byte outside _KEPT takes 3 characters, a line break 6 (%0D%0A)."""
+    raw = text.encode()
+    encoded = len(raw) + 2 * len(raw.translate(None, _KEPT)) + 3 * raw.count(b"\n")
+    return encoded + 8192 <= (current_app.config.get("MAX_CONTENT_LENGTH") or float("inf"))
 
 
 def _attach_errors(form: UploadForm, exc: InvalidInput) -> None:

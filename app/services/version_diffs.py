@@ -1,0 +1,119 @@
+"""Version diffs: what changed between two versions of a workflow name, or between its deployed
+version and a file about to be uploaded, and how many instances still run the older versions.
+
+Reads only: nothing is stored, audited or queued. Visibility is get_version's (every role sees
+every workflow); the instance counts are over the instances the actor may see, as every other
+count of the dashboard is (access.visible_instances).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.bpmn import BpmnValidationError
+from app.bpmn.diff import VersionDiff, diff_bpmn
+from app.config import current_settings
+from app.errors import Conflict, InvalidInput
+from app.extensions import db
+from app.models import Workflow, WorkflowInstance, WorkflowName
+from app.services.access import may_change_workflow, sees_all_instances, visible_instances
+from app.services.actors import Actor
+from app.services.workflows import check_bpmn, check_name, get_version, version_numbers
+from app.states import InstanceStatus, WorkflowStatus
+
+STILL_RUNNING = (InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer: larger numbers name no version
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str
+    # The older side: a stored version, or None when nothing is deployed to compare an upload with.
+    from_version: int | None
+    # The newer side: a stored version, or None for the uploaded file.
+    to_version: int | None
+    diff: VersionDiff | None  # None: nothing to compare with
+    # Instances launching or running that the actor may see, by version (only versions having some).
+    running: dict[int, int]
+    counts_all: bool  # the counts cover every instance (admins, viewers), not only the actor's own
+    versions: list[int]  # every version of the name, oldest first
+    # Of a preview only: no version of the name exists; what the upload would be numbered; what a
+    # real SHAR would refuse in it; whether the actor may upload it.
+    new_workflow: bool = False
+    next_version: int | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    may_upload: bool = False
+
+    @property
+    def running_total(self) -> int:
+        return sum(self.running.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "from_version": self.from_version, "to_version": self.to_version,
+            "new_workflow": self.new_workflow, "next_version": self.next_version, "versions": list(self.versions),
+            "running": [{"version": v, "instances": n} for v, n in sorted(self.running.items())],
+            "running_total": self.running_total, "running_counts_all": self.counts_all,
+            "warnings": [dict(w) for w in self.warnings], "may_upload": self.may_upload,
+            "diff": self.diff.to_dict() if self.diff is not None else None,
+        }
+
+
+def compare_versions(name: str, a: object, b: object, *, actor: Actor) -> Comparison:
+    """Version `a` of `name` against version `b` (numbers, or their digits as text)."""
+    first, second = version_number(a, "from"), version_number(b, "to")
+    old, new = get_version(name, first, actor=actor), get_version(name, second, actor=actor)
+    return Comparison(name=old.name, from_version=first, to_version=second, diff=_diff(old, new.bpmn_xml),
+                      running=_running(old.name, actor, versions=(first, second)),
+                      counts_all=sees_all_instances(actor), versions=version_numbers(old.name, actor=actor))
+
+
+def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Comparison:
+    """What uploading `bpmn_xml` as the next version of `name` would change against its latest active
+    version, with the instances that still run its versions. The file gets create_workflow's check
+    (InvalidInput or PayloadTooLarge naming every problem); nothing is stored or queued."""
+    name = check_name(name)
+    summary = check_bpmn(bpmn_xml, current_settings().max_bpmn_bytes)
+    assert isinstance(bpmn_xml, str)
+    versions = version_numbers(name, actor=actor)
+    deployed = db.session.scalars(
+        select(Workflow).where(Workflow.name == name, Workflow.status == WorkflowStatus.ACTIVE)
+        .order_by(Workflow.version.desc()).limit(1)).first()
+    owner = db.session.get(WorkflowName, name)
+    return Comparison(
+        name=name, from_version=deployed.version if deployed else None, to_version=None,
+        diff=_diff(deployed, bpmn_xml) if deployed else None, running=_running(name, actor),
+        counts_all=sees_all_instances(actor), versions=versions, new_workflow=not versions,
+        next_version=(versions[-1] + 1) if versions else 1, warnings=list(summary.get("shar_warnings", [])),
+        # create_workflow's rule: a new name is any writer's; an owned one its owner's or an admin's.
+        may_upload=may_change_workflow(actor, owner.owner_id) if owner else actor.can_write,
+    )
+
+
+def version_number(value: object, field_name: str) -> int:
+    """A version number from a caller: an int, or its digits as text, between 1 and MAX_VERSION."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_VERSION:
+        raise InvalidInput.field(field_name, f"{field_name} must be a version number (1 or more)")
+    return value
+
+
+def _diff(old: Workflow, new_xml: str) -> VersionDiff:
+    # Stored versions passed the upload check of their day; a lower limit since then still reads them.
+    limit = max(current_settings().max_bpmn_bytes, len(old.bpmn_xml.encode()), len(new_xml.encode()))
+    try:
+        return diff_bpmn(old.bpmn_xml, new_xml, max_bytes=limit)
+    except BpmnValidationError as exc:
+        raise Conflict(f"these versions of {old.name!r} cannot be compared: {exc.message}") from None
+
+
+def _running(name: str, actor: Actor, versions: tuple[int, ...] | None = None) -> dict[int, int]:
+    query = (visible_instances(actor).join(Workflow, WorkflowInstance.workflow_id == Workflow.id)
+             .where(Workflow.name == name, WorkflowInstance.status.in_(STILL_RUNNING))
+             .with_only_columns(Workflow.version, func.count()).group_by(Workflow.version))
+    if versions is not None:
+        query = query.where(Workflow.version.in_(versions))
+    return {version: count for version, count in db.session.execute(query)}
