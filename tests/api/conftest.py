@@ -1,7 +1,7 @@
 """API test helpers: tokens for users of each role, and a client that sends them."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -9,7 +9,15 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import ApiToken
+from tests.support.databases import on_database
 from tests.support.factories import make_user
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, overrides: dict[str, Any]) -> Iterator[str]:
+    """Each test that asks for it runs on SQLite and on PostgreSQL (.ci/run starts it). Request it
+    before `api`/`app`: it points their `overrides` at the database."""
+    yield from on_database(request.param, overrides, pytest.fail)
 
 
 @pytest.fixture

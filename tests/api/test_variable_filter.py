@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -32,19 +31,6 @@ ROWS: dict[str, tuple[str, dict[str, Any]]] = {
     "a7": ("ann", {"amount": 5.0}),
     "b1": ("bob", {"orderId": "A1", "amount": 5}),
 }
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, overrides: dict[str, Any]) -> Iterator[str]:
-    """Request it before `api`/`app`: it points their `overrides` at the database."""
-    if request.param == "sqlite":
-        yield "sqlite"
-        return
-    if not pg_available():
-        pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
-    with postgres_database() as url:
-        overrides["database_url"] = url
-        yield "postgresql"
 
 
 def _seed() -> dict[str, str]:

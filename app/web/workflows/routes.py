@@ -16,7 +16,7 @@ from flask import (
 from app import json_input
 from app.errors import Conflict, InvalidInput
 from app.services import workflows as service
-from app.services.instances import launch_instance
+from app.services.instances import CountsState, element_counts, element_counts_state, launch_instance
 from app.web.access import current_actor, login_required
 from app.web.form_keys import one_time_form
 from app.web.partials import cached_fragment
@@ -80,6 +80,18 @@ def badge(workflow_id: int) -> Response:
 @login_required
 def show(name: str) -> str:
     return render_template("workflows/show.html", **_show_context(name, LaunchForm()))
+
+
+@bp.get("/<name>/_counts")
+@login_required
+def counts(name: str) -> Response:
+    """How many instances wait at, or failed at, each element of one version (`?version=N`; all
+    versions without it): the diagram's badges, polled while an instance is launching or running.
+    Unchanged counts answer 304 after one small grouped read, without counting or rendering."""
+    version = request.args.get("version") or None
+    state = element_counts_state(name, version, actor=current_actor())
+    return cached_fragment("workflows/_counts.html", version=state.version,
+                           context=lambda: _counts_context(name, version, state))
 
 
 @bp.get("/<name>/v<int:version>.bpmn")
@@ -154,8 +166,16 @@ def _list_context() -> dict[str, Any]:
 
 def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
     page = service.workflow_page(name, actor=current_actor())
+    version = page.workflow.version  # the diagram drawn is this version's: its counts are its instances'
+    state = element_counts_state(name, version, actor=current_actor())
     return {"workflow": page.workflow, "owner": page.owner, "versions": page.versions, "instances": page.instances,
-            "can_change": page.can_change, "form": form, "transfer_form": TransferForm()}
+            "can_change": page.can_change, "form": form, "transfer_form": TransferForm(),
+            **_counts_context(name, version, state)}
+
+
+def _counts_context(name: str, version: int | str | None, state: CountsState) -> dict[str, Any]:
+    return {"counts": element_counts(name, version, actor=current_actor()), "counts_moving": state.moving,
+            "counts_workflow": name, "counts_version": version}
 
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
