@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from tests.support import leaks
-from tests.support.databases import pg_available, postgres_database
+from tests.support.databases import on_database
 from tests.support.servers import SmtpSink, WebhookReceiver
 from tests.support.stack import (
     REDIS_URL,
@@ -121,16 +121,9 @@ def overrides(tmp_path: Path, shar: Any, smtp: SmtpSink) -> dict[str, Any]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, overrides: dict[str, Any]) -> Iterator[str]:
-    """The test runs on SQLite, then on PostgreSQL: request it before `app`/`api`, whose
-    `overrides` it points at a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield "sqlite"
-        return
-    if not pg_available():
-        pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
-    with postgres_database() as url:
-        overrides["database_url"] = url
-        yield "postgresql"
+    """The test runs on SQLite, then on PostgreSQL (.ci/run starts it): request it before
+    `app`/`api`/`make_app`/`processes`, whose `overrides` it points at a fresh database."""
+    yield from on_database(request.param, overrides, pytest.fail)
 
 
 @pytest.fixture

@@ -29,7 +29,9 @@ def list_instances() -> Response:
     page, per_page = page_args()
     filters = service.InstanceFilter(status=request.args.get("status") or None,
                                      workflow=request.args.get("workflow") or None,
-                                     variables=_variable_conditions())
+                                     variables=_variable_conditions(),
+                                     version=request.args.get("version") or None,
+                                     activity=request.args.get("activity") or None)
     listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
                                      after=request.args.get("after") or None)
     return ok("Instances", {"items": [instance_dict(i) for i in listing.items], "page": page, "per_page": per_page,

@@ -9,6 +9,7 @@ from app import states
 from app.api.blueprints import docs_bp
 from app.api.responses import MAX_PAGE, json_response
 from app.bpmn.diff import FIELDS as DIFF_FIELDS
+from app.services.activities import MAX_ELEMENT_ID
 from app.services.version_diffs import MAX_VERSION
 from app.services.variable_filters import MAX_CONDITIONS, MAX_NAME, MAX_VALUE
 
@@ -197,6 +198,11 @@ PATHS: dict[str, Any] = {
         "get": {"summary": "Instances you may see", "parameters": [
             *PAGING, {"name": "status", "in": "query", "schema": {"type": "string", "enum": INSTANCE_STATUSES}},
             {"name": "workflow", "in": "query", "schema": {"type": "string"}},
+            {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1},
+             "description": "one version of `workflow` (422 without `workflow`)"},
+            {"name": "activity", "in": "query", "schema": {"type": "string", "maxLength": MAX_ELEMENT_ID},
+             "description": "an element id: instances whose current activities hold it (a running instance "
+                            "waits there; a failed one failed there)"},
             {"name": "var", "in": "query", "style": "form", "explode": True,
              "schema": {"type": "array", "maxItems": MAX_CONDITIONS, "items": {"type": "string"}},
              "description": VAR_DESCRIPTION, "examples": {

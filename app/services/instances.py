@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import case, distinct, func, select, tuple_
 
 from app import json_input
 from app.config import current_settings
@@ -26,9 +26,10 @@ from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services import variable_filters
+from app.services import activities, variable_filters
 from app.services.access import (
     find_instance,
+    instance_owner_filter,
     require_admin,
     require_writer,
     visible_instances,
@@ -74,6 +75,10 @@ class InstanceFilter:
     # Conditions on variables, joined by AND: `orderId = A1` texts, or (name, op, value) parts;
     # their syntax and SQL are app.services.variable_filters'.
     variables: tuple[variable_filters.Condition, ...] = ()
+    # One version of `workflow` (a whole number; text from a URL is checked), and an element id
+    # among the instances' current activities (where a running one waits, where a failed one stopped).
+    version: int | str | None = None
+    activity: str | None = None
 
 
 # -- operations ------------------------------------------------------------------------
@@ -289,15 +294,20 @@ def _holds_nul(value: Any) -> bool:
 
 
 def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:
-    """The current activities that wait for a person (user or manual tasks)."""
+    """The current activities that wait for a person (user or manual tasks); only a running instance
+    waits (a failed one keeps the activities where it stopped)."""
     people = set(instance.workflow.summary.get("user_task_ids", ()))
-    return [a for a in instance.current_activities or () if a in people]
+    return [a for a in _waiting_at(instance) if a in people]
 
 
 def waiting_messages(instance: WorkflowInstance) -> dict[str, str]:
     """The current activities that wait for a message: element id -> the message name."""
     waits = instance.workflow.summary.get("message_waits") or {}
-    return {a: waits[a] for a in instance.current_activities or () if a in waits}
+    return {a: waits[a] for a in _waiting_at(instance) if a in waits}
+
+
+def _waiting_at(instance: WorkflowInstance) -> list[str]:
+    return list(instance.current_activities or ()) if instance.status == InstanceStatus.RUNNING else []
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -381,13 +391,94 @@ def _filtered(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped
         query = query.where(WorkflowInstance.status == filters.status)
     if filters.workflow:
         query = query.join(Workflow).where(Workflow.name == filters.workflow)
+    if filters.version is not None:
+        if not filters.workflow:
+            raise InvalidInput.field("version", "a version filter needs a workflow name")
+        query = query.where(Workflow.version == _version_number(filters.version))
     if filters.mine:
         query = query.where(WorkflowInstance.created_by == actor.id)
     if filters.variables:
-        dialect = db.session.get_bind().dialect.name
         for condition in variable_filters.conditions(filters.variables):
-            query = query.where(variable_filters.where(WorkflowInstance.variables, condition, dialect))
+            query = query.where(variable_filters.where(WorkflowInstance.variables, condition, _dialect()))
+    if filters.activity:
+        query = query.where(activities.holds(WorkflowInstance.current_activities, _element_id(filters.activity),
+                                             _dialect()))
     return query
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _version_number(value: int | str) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
+        raise InvalidInput.field("version", f"version must be a whole number from 1; {str(value)[:20]!r} is not")
+    return int(text)
+
+
+def _element_id(value: str) -> str:
+    if len(value) > activities.MAX_ELEMENT_ID or any(ord(c) < 32 for c in value):
+        raise InvalidInput.field("activity", f"activity must be an element id: at most {activities.MAX_ELEMENT_ID} "
+                                             "characters, no control characters")
+    return value
+
+
+# -- where a workflow's instances are (the counts on its diagram) ---------------------
+
+# Counted on the diagram: running instances wait at their current activities; a failed one keeps
+# the activities where it was when it failed (app.services.sync), so it counts there.
+COUNTED = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
+# The counts may still move while one of these is under way (a launch ends running or failed).
+MOVING = (InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class CountsState:
+    version: str  # what the counts depend on (the ETag of the polled fragment)
+    moving: bool  # an instance is launching or running: the counts may change, so they are polled
+
+
+def element_counts(workflow_name: str, version: int | str | None = None, *,
+                   actor: Actor) -> dict[str, dict[str, int]]:
+    """{element id: {"waiting": n, "failed": n}} over the instances `actor` may see of one version
+    of `workflow_name` (all its versions when `version` is None): how many running instances wait
+    at each element now, and how many failed instances failed there. One grouped query."""
+    if not workflow_name:
+        return {}
+    element = activities.elements(WorkflowInstance.current_activities, _dialect())
+
+    def counted(status: str) -> Any:
+        return func.count(distinct(case((WorkflowInstance.status == status, WorkflowInstance.id))))
+
+    rows = db.session.execute(
+        _filtered(actor, InstanceFilter(workflow=workflow_name, version=version))
+        .with_only_columns(element.c.value, counted(InstanceStatus.RUNNING), counted(InstanceStatus.FAILED),
+                           maintain_column_froms=True)
+        .where(WorkflowInstance.status.in_(COUNTED))
+        .group_by(element.c.value))
+    return {str(element_id): {"waiting": waiting, "failed": failed} for element_id, waiting, failed in rows}
+
+
+def element_counts_state(workflow_name: str, version: int | str | None = None, *, actor: Actor) -> CountsState:
+    """What element_counts(...) depends on, from one small grouped read by the (workflow_id, status)
+    index: per status counted or moving, how many and the latest change. NotFound for an unknown
+    workflow or version."""
+    known = select(Workflow.id).where(Workflow.name == workflow_name).limit(1)
+    if version is not None:
+        known = known.where(Workflow.version == _version_number(version))
+    if db.session.scalar(known) is None:
+        raise NotFound(f"no workflow named {workflow_name!r}" if version is None
+                       else f"no version {version} of workflow {workflow_name!r}")
+    rows = db.session.execute(
+        _filtered(actor, InstanceFilter(workflow=workflow_name, version=version))
+        .with_only_columns(WorkflowInstance.status, func.count(), func.max(WorkflowInstance.updated_at),
+                           maintain_column_froms=True)
+        .where(WorkflowInstance.status.in_(sorted({*MOVING, *COUNTED})))
+        .group_by(WorkflowInstance.status).order_by(WorkflowInstance.status)).all()
+    seen = f"{workflow_name}|{version}|{instance_owner_filter(actor)}|{[tuple(r) for r in rows]}"
+    return CountsState(hashlib.sha256(seen.encode()).hexdigest()[:32],
+                       any(status in MOVING for status, _, _ in rows))
 
 
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------

@@ -239,6 +239,9 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
             fire(instance_completed, instance)
     elif remote.status == "failed":
         error = remote.error or "SHAR reports the instance failed"
+        # Where it failed: the activities SHAR names, else (SHAR may clear them when an instance
+        # fails) the ones it was last seen at, so the diagram can count the failure there.
+        activities = activities or list(instance.current_activities or ())
         if change_status(instance, InstanceStatus.FAILED, variables=variables, current_activities=activities,
                          last_synced_at=now, error=error, completed_at=now, shar_created_at=shar_created_at,
                          shar_completed_at=parse_shar_time(remote.completed_at)):

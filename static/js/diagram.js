@@ -1,5 +1,7 @@
 // Draws BPMN diagrams with bpmn-js (served from static/vendor) and highlights the
-// current activities, which the instance page's live fragment lists in data-activities.
+// current activities, which the instance page's live fragment lists in data-activities. On the
+// workflow page it draws, on each element, how many instances wait or failed there (the polled
+// counts fragment), as links to those instances.
 (function () {
   "use strict";
 
@@ -14,6 +16,49 @@
     var live = selector && document.querySelector(selector);
     var raw = live ? live.getAttribute("data-activities") : "";
     return raw ? raw.split(",") : [];
+  }
+
+  // The counts fragment (data-counts on the container names it) lists, by element, links to the
+  // instances waiting there and to those that failed there: element id -> those links.
+  function countLinks(selector) {
+    var box = selector && document.querySelector(selector);
+    var found = {};
+    if (box) {
+      box.querySelectorAll("[data-element]").forEach(function (item) {
+        var links = item.querySelectorAll("a[data-kind]");
+        if (links.length) { found[item.getAttribute("data-element")] = links; }
+      });
+    }
+    return found;
+  }
+
+  // Badges on the elements with counts: copies of the fragment's links (real links, built with
+  // DOM calls), named with the element. Returns element id -> where a click on the element goes
+  // (its waiting instances, else its failed ones).
+  function drawCounts(viewer, selector) {
+    var overlays = viewer.get("overlays");
+    var canvas = viewer.get("canvas");
+    var registry = viewer.get("elementRegistry");
+    overlays.remove({ type: "instance-counts" });
+    registry.getAll().forEach(function (el) { canvas.removeMarker(el.id, "has-counts"); });
+    var links = countLinks(selector);
+    var targets = {};
+    Object.keys(links).forEach(function (id) {
+      var element = registry.get(id);
+      if (!element || element.waypoints) { return; }
+      var name = element.businessObject && element.businessObject.name;
+      var box = document.createElement("div");
+      box.className = "count-badges";
+      Array.prototype.forEach.call(links[id], function (link) {
+        var badge = link.cloneNode(true);
+        badge.setAttribute("aria-label", link.textContent.trim() + " at " + (name ? name + " (" + id + ")" : id));
+        box.appendChild(badge);
+      });
+      overlays.add(id, "instance-counts", { position: { bottom: -4, left: 0 }, html: box });
+      canvas.addMarker(id, "has-counts");
+      targets[id] = links[id][0].href;
+    });
+    return targets;
   }
 
   var BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI";
@@ -159,7 +204,7 @@
     });
   }
 
-  function offerDiagrams(viewer, container, shown) {
+  function offerDiagrams(viewer, container, shown, decorate) {
     var diagrams = topDiagrams(viewer);
     if (diagrams.length < 2 || document.getElementById("diagram-choice")) { return; }
     var label = document.createElement("label");
@@ -181,8 +226,7 @@
       viewer.open(diagram).then(function () {
         viewer.get("canvas").zoom("fit-viewport");
         container.setAttribute("data-diagram", diagram.plane.bpmnElement.id);
-        var live = container.getAttribute("data-live");
-        if (live) { highlight(viewer, activitiesOf(live)); }
+        decorate();
       });
     });
     label.appendChild(select);
@@ -201,6 +245,18 @@
       return;
     }
     var viewer = new window.BpmnJS({ container: container });
+    var live = container.getAttribute("data-live");
+    var counts = container.getAttribute("data-counts");
+    var targets = {};
+    // What the page's polled fragments say, drawn on the diagram shown: again after each swap.
+    function decorate() {
+      if (live) { highlight(viewer, activitiesOf(live)); }
+      if (counts) { targets = drawCounts(viewer, counts); }
+    }
+    viewer.get("eventBus").on("element.click", function (event) {
+      var href = targets[event.element.id];
+      if (href) { window.location.assign(href); }
+    });
     fetch(container.getAttribute("data-bpmn-url"), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
       .then(function (xml) { return prepare(xml, container); })
@@ -210,16 +266,13 @@
         return shown && shown !== topDiagrams(viewer)[0] ? viewer.open(shown).then(function () { return shown; }) : shown;
       })
       .then(function (shown) {
-        offerDiagrams(viewer, container, shown);
+        offerDiagrams(viewer, container, shown, decorate);
         if (shown) { container.setAttribute("data-diagram", shown.plane.bpmnElement.id); }
         viewer.get("canvas").zoom("fit-viewport");
         showUndrawn(container, undrawn(viewer));
+        decorate();
         container.setAttribute("data-rendered", "true");
-        var live = container.getAttribute("data-live");
-        if (live) {
-          highlight(viewer, activitiesOf(live));
-          document.body.addEventListener("htmx:afterSwap", function () { highlight(viewer, activitiesOf(live)); });
-        }
+        if (live || counts) { document.body.addEventListener("htmx:afterSwap", decorate); }
       })
       .catch(function (err) {
         container.setAttribute("data-rendered", "error");

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 
@@ -31,3 +32,17 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def on_database(kind: str, overrides: dict[str, Any], missing: Callable[[str], Any]) -> Iterator[str]:
+    """The body of a `database` fixture parametrised with "sqlite" and "postgresql": yields `kind`
+    with the test's `overrides` pointed at that database (SQLite is their default); `missing` is
+    called (pytest.fail, pytest.skip) when PostgreSQL is not reachable."""
+    if kind == "sqlite":
+        yield "sqlite"
+        return
+    if not pg_available():
+        missing("PostgreSQL is not reachable on 127.0.0.1:5432")
+    with postgres_database() as url:
+        overrides["database_url"] = url
+        yield "postgresql"

@@ -110,7 +110,9 @@ def _filters() -> service.InstanceFilter:
     return service.InstanceFilter(status=status if status in INSTANCE_STATUSES else None,
                                   workflow=(request.args.get("workflow") or "").strip() or None,
                                   mine=request.args.get("mine") == "1",
-                                  variables=tuple(v for v in request.args.getlist("var") if v.strip()))
+                                  variables=tuple(v for v in request.args.getlist("var") if v.strip()),
+                                  version=(request.args.get("version") or "").strip() or None,
+                                  activity=(request.args.get("activity") or "").strip() or None)
 
 
 def _list_context() -> dict[str, Any]:
@@ -118,12 +120,13 @@ def _list_context() -> dict[str, Any]:
     try:
         listing = service.list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE,
                                          with_total=False)
-    except InvalidInput as exc:  # a bad variable condition: said next to the filter, nothing listed
+    except InvalidInput as exc:  # a bad condition, version or element: said next to the filter, nothing listed
         instances, polling, error = [], False, exc.message
     else:
         instances, polling, error = listing.items, listing.polling, None
     return {"instances": instances, "status": filters.status or "", "workflow_filter": filters.workflow or "",
             "mine": filters.mine, "var_filters": list(filters.variables), "filter_error": error,
+            "version_filter": filters.version or "", "activity_filter": filters.activity or "",
             "statuses": INSTANCE_STATUSES, "polling": polling}
 
 

@@ -21,7 +21,7 @@ from app import json_input
 from app.errors import Conflict, InvalidInput
 from app.services import version_diffs
 from app.services import workflows as service
-from app.services.instances import launch_instance
+from app.services.instances import CountsState, element_counts, element_counts_state, launch_instance
 from app.services.trends import trends
 from app.web.access import current_actor, login_required
 from app.web.charts import trend_charts
@@ -125,6 +125,18 @@ def diff(name: str) -> str:
     return render_template("workflows/diff.html", comparison=comparison)
 
 
+@bp.get("/<name>/_counts")
+@login_required
+def counts(name: str) -> Response:
+    """How many instances wait at, or failed at, each element of one version (`?version=N`; all
+    versions without it): the diagram's badges, polled while an instance is launching or running.
+    Unchanged counts answer 304 after one small grouped read, without counting or rendering."""
+    version = request.args.get("version") or None
+    state = element_counts_state(name, version, actor=current_actor())
+    return cached_fragment("workflows/_counts.html", version=state.version,
+                           context=lambda: _counts_context(name, version, state))
+
+
 @bp.get("/<name>/v<int:version>.bpmn")
 @login_required
 def bpmn(name: str, version: int) -> Response:
@@ -197,12 +209,20 @@ def _list_context() -> dict[str, Any]:
 
 def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
     page = service.workflow_page(name, actor=current_actor())
+    version = page.workflow.version  # the diagram drawn is this version's: its counts are its instances'
+    state = element_counts_state(name, version, actor=current_actor())
     window = request.args.get("window", "24h")
     shown = None if window == "off" else trends(window, actor=current_actor(), workflow_name=page.workflow.name)
     return {"workflow": page.workflow, "owner": page.owner, "versions": page.versions, "instances": page.instances,
             "can_change": page.can_change, "form": form, "transfer_form": TransferForm(),
             "trends": shown, "charts": trend_charts(shown) if shown else [],
-            "url_for_window": lambda w: url_for("workflows.show", name=page.workflow.name, window=w) + "#trends"}
+            "url_for_window": lambda w: url_for("workflows.show", name=page.workflow.name, window=w) + "#trends",
+            **_counts_context(name, version, state)}
+
+
+def _counts_context(name: str, version: int | str | None, state: CountsState) -> dict[str, Any]:
+    return {"counts": element_counts(name, version, actor=current_actor()), "counts_moving": state.moving,
+            "counts_workflow": name, "counts_version": version}
 
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
