@@ -27,7 +27,9 @@ from app.models._base import utcnow
 from app.queues import current_queues
 from app.services.health import check_shar_health
 from app.services.instances import launch_instance
+from app.services.trends import sample_queues
 from app.services.workflows import create_workflow
+from tests.browser.conftest import screenshot
 from tests.support.factories import bpmn, make_user
 
 PASSWORD = "browser-pass-1"
@@ -105,6 +107,7 @@ def _report(found: dict[str, list[dict[str, Any]]]) -> str:
 def test_every_daily_page_has_no_wcag_a_or_aa_violations(
         app, live_url, browser) -> None:  # type: ignore[no-untyped-def]
     ids = _world()
+    sample_queues()  # the overview's queue charts have a sample to draw
     # The app's CSP (script-src 'self') blocks the inline <script> that add_script_tag makes ("Executing
     # inline script violates ... 'script-src 'self''"), so this test's own browser context alone bypasses
     # the CSP to inject axe-core; the app still sends the same strict CSP and every other test enforces it.
@@ -131,6 +134,8 @@ def test_every_daily_page_has_no_wcag_a_or_aa_violations(
         expect(page.locator(".who .user")).to_contain_text("ops@example.com")
 
         check("overview", "/", ".stat")
+        check("overview, 7-day trends", "/?window=7d", "#chart-instances")
+        screenshot(page, "overview-trends")
         check("workflows", "/workflows", "tr[data-workflow=Broken]")
         check("workflow", "/workflows/OrderReview", "#diagram[data-rendered=true]")
         check("instances", "/instances", "table")
