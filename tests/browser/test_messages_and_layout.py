@@ -30,15 +30,20 @@ def _no_csp_violations(page: Any) -> list[str]:
     return violations
 
 
-def test_a_file_without_diagram_information_is_laid_out_and_launch_chooses_the_process(
-        app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
+def _open_workflow(page: Any, live_url: str, processes: Any, name: str, fixture: str) -> list[str]:
+    """Ann's workflow `name` (from `fixture`), consumers running, its page open; CSP violations collected."""
     ann = make_user("ann@example.com", "user", PASSWORD)
-    create_workflow("Orders", bpmn("two_processes"), actor=ann, async_=False)
+    create_workflow(name, bpmn(fixture), actor=ann, async_=False)
     processes.start_consumers()
     violations = _no_csp_violations(page)
     _sign_in(page, live_url, "ann@example.com")
+    page.goto(f"{live_url}/workflows/{name}")
+    return violations
 
-    page.goto(f"{live_url}/workflows/Orders")
+
+def test_a_file_without_diagram_information_is_laid_out_and_launch_chooses_the_process(
+        app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
+    violations = _open_workflow(page, live_url, processes, "Orders", "two_processes")
     diagram = page.locator("#diagram[data-rendered=true]")
     expect(diagram).to_have_attribute("data-layout", "auto")
     expect(page.locator("#diagram-auto-layout")).to_contain_text("laid out automatically")
@@ -104,13 +109,7 @@ def test_an_operator_delivers_messages_from_the_instance_page(app, processes, li
 
 def test_a_message_start_process_is_started_by_message_from_the_launch_form(
         app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
-    ann = make_user("ann@example.com", "user", PASSWORD)
-    create_workflow("Intake", bpmn("message_start"), actor=ann, async_=False)
-    processes.start_consumers()
-    violations = _no_csp_violations(page)
-    _sign_in(page, live_url, "ann@example.com")
-
-    page.goto(f"{live_url}/workflows/Intake")
+    violations = _open_workflow(page, live_url, processes, "Intake", "message_start")
     expect(page.locator("#message option[value=order-placed]")).to_have_count(1)
     page.select_option("#message", "order-placed")
     page.fill("#launch-form textarea[name=variables_json]", '{"orderId": 9}')
