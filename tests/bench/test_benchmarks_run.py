@@ -18,7 +18,8 @@ from tests.support.databases import pg_available
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 BENCHMARKS = ["launch_latency", "launch_throughput", "conditional_reads", "pollers", "list_scaling",
-              "failed_jobs_page", "periodic_sync", "sync_memory", "sync_throughput", "polling_partials", "query_plans"]
+              "failed_jobs_page", "periodic_sync", "sync_memory", "sync_throughput", "polling_partials", "query_plans",
+              "overview_trends"]
 RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
 
 pytestmark = pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL")
