@@ -179,7 +179,7 @@ def _percentile(values: list[float], pct: int) -> float:
 
 
 def _queue_series(starts: list[datetime], step: timedelta) -> dict[str, list[Bucket]]:
-    """Per queue, the highest open and failed counts sampled in each interval."""
+    """Per queue, the highest open and failed counts sampled in each interval (none where nothing was sampled)."""
     sampled = _bucket(QueueSample.sampled_at, step)
     rows = db.session.execute(
         select(sampled, QueueSample.queue, func.max(QueueSample.open_jobs), func.max(QueueSample.failed_jobs))
@@ -187,5 +187,5 @@ def _queue_series(starts: list[datetime], step: timedelta) -> dict[str, list[Buc
     found: dict[str, dict[datetime, dict[str, float]]] = {}
     for key, queue, open_jobs, failed in rows:
         found.setdefault(queue, {})[_parse(key)] = {"open": open_jobs, "failed": failed}
-    return {queue: [Bucket(s, by_start.get(s, {"open": 0, "failed": 0})) for s in starts]
-            for queue, by_start in sorted(found.items())}
+    # An interval without a sample (the scheduler was not running) has no values: not zero jobs.
+    return {queue: [Bucket(s, by_start.get(s, {})) for s in starts] for queue, by_start in sorted(found.items())}

@@ -32,7 +32,7 @@ class Chart:
     description: str
     series: list[str]
     shapes: list[Shape] = field(default_factory=list)
-    lines: dict[str, str] = field(default_factory=dict)  # series -> SVG points
+    lines: dict[str, list[tuple[float, float, str]]] = field(default_factory=dict)  # series -> (x, y, label)
     x_labels: list[tuple[float, str]] = field(default_factory=list)
     y_labels: list[tuple[float, str]] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)  # the text alternative: one row per interval
@@ -65,14 +65,13 @@ def lines(chart_id: str, title: str, points: Sequence[tuple[datetime, dict[str, 
     top = _nice_max(max((v.get(s, 0) for _, v in points for s in series), default=0))
     slot = (WIDTH - LEFT - RIGHT) / max(len(points), 1)
     drawn = {}
-    for name in series:
-        drawn[name] = " ".join(
-            f"{LEFT + (i + 0.5) * slot:.1f},{HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * v.get(name, 0) / top:.1f}"
-            for i, (_, v) in enumerate(points))
+    for name in series:  # an interval without a value (nothing sampled) is left out of the line
+        drawn[name] = [(LEFT + (i + 0.5) * slot, HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * v[name] / top,
+                        f"{tick(start)}: {v[name]:g} {name}") for i, (start, v) in enumerate(points) if name in v]
     peaks = {s: max((v.get(s, 0) for _, v in points), default=0) for s in series}
     description = f"{title}: highest " + ", ".join(f"{s} {peaks[s]:g}" for s in series) + "."
     return Chart(chart_id, title, description, series, [], drawn, _x_labels(points, slot, tick), _y_labels(top),
-                 [[tick(start), *(f"{v.get(s, 0):g}" for s in series)] for start, v in points])
+                 [[tick(start), *(f"{v[s]:g}" if s in v else "—" for s in series)] for start, v in points])
 
 
 def _nice_max(value: float) -> float:
@@ -107,8 +106,9 @@ def trend_charts(trends: Trends) -> list[Chart]:
         merged: list[tuple[datetime, dict[str, float]]] = [(b.start, {}) for b in next(iter(trends.queues.values()))]
         for name, buckets in trends.queues.items():
             for (_, values), bucket in zip(merged, buckets, strict=True):
-                values[f"{name} open"] = bucket.values["open"]
-                values[f"{name} failed"] = bucket.values["failed"]
+                if bucket.values:
+                    values[f"{name} open"] = bucket.values["open"]
+                    values[f"{name} failed"] = bucket.values["failed"]
         names = list(trends.queues)
         charts.append(lines("chart-queues", f"Open jobs per queue, {window} (sampled every minute)", merged,
                             [f"{n} open" for n in names], tick))
