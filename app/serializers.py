@@ -1,10 +1,13 @@
-"""The JSON shapes of workflows and instances, shared by the API, callbacks and the CLI."""
+"""The JSON shapes of workflows, instances, jobs and bulk operations, shared by the API, callbacks and the CLI."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.models import JobRecord, Workflow, WorkflowInstance
+from app.models import BulkOperation, JobRecord, Workflow, WorkflowInstance
 from app.models._base import iso
+
+if TYPE_CHECKING:
+    from app.services.bulk import BulkPreview
 
 
 def workflow_dict(workflow: Workflow, *, with_bpmn: bool = False) -> dict[str, Any]:
@@ -68,3 +71,16 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
         "next_attempt_at": iso(job.next_attempt_at),
         "finished_at": iso(job.finished_at),
     }
+
+
+def bulk_preview_dict(preview: BulkPreview) -> dict[str, Any]:
+    return {**{name: getattr(preview, name) for name in ("action", "filter", "count", "matched", "skipped",
+                                                          "applies_to")},
+            "sample": [instance_dict(i) for i in preview.sample]}
+
+
+def bulk_operation_dict(operation: BulkOperation) -> dict[str, Any]:
+    return {**{name: getattr(operation, name) for name in ("id", "action", "filter", "state", "total", "done",
+                                                            "failed", "skipped", "errors")},
+            "requested_by": operation.requested_by_name,
+            **{name: iso(getattr(operation, name)) for name in ("created_at", "updated_at", "finished_at")}}

@@ -1,4 +1,5 @@
-"""API: instances — list, read, complete a waiting task, deliver a message, sync, edit variables, cancel."""
+"""API: instances — list, read, complete a waiting task, deliver a message, sync, edit variables, cancel,
+and bulk actions (sync, cancel, retry the instances a filter selects) with their progress."""
 from __future__ import annotations
 
 from flask import Response, request
@@ -7,6 +8,7 @@ from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
+    MAX_ID,
     flag,
     json_body,
     json_response,
@@ -17,7 +19,8 @@ from app.api.responses import (
 )
 from app.conditional import versioned
 from app.errors import InvalidInput, UpstreamFailed
-from app.serializers import instance_dict, job_dict
+from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
+from app.services import bulk
 from app.services import instances as service
 from app.services import variable_filters
 from app.services.sync import request_sync, sync_instance_now
@@ -31,7 +34,8 @@ def list_instances() -> Response:
                                      workflow=request.args.get("workflow") or None,
                                      variables=_variable_conditions(),
                                      version=request.args.get("version") or None,
-                                     activity=request.args.get("activity") or None)
+                                     activity=request.args.get("activity") or None,
+                                     older_than=request.args.get("older_than") or None)
     listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
                                      after=request.args.get("after") or None)
     return ok("Instances", {"items": [instance_dict(i) for i in listing.items], "page": page, "per_page": per_page,
@@ -107,3 +111,26 @@ def update_instance_variables(instance_id: str) -> Response:
 def cancel_instance(instance_id: str) -> Response:
     return ok("Instance cancelled; sharboard no longer tracks it",
               instance_dict(service.cancel_instance(instance_id, actor=api_user())))
+
+
+@bp.post("/instances/bulk")
+@token_required
+@idempotent
+def bulk_action() -> Response:
+    """`{"action", "filter", "preview"}`: the preview (200), or the operation started (202)."""
+    data = json_body()
+    filters, action = bulk.instance_filter(data.get("filter")), data.get("action")
+    if flag(data, "preview", False):
+        preview = bulk.preview_bulk(filters, action, actor=api_user())
+        return ok(f"Bulk {action} would apply to {preview.count} of {preview.matched} filtered instances",
+                  bulk_preview_dict(preview))
+    started = bulk.start_bulk(filters, action, actor=api_user())
+    return ok(queued_message(f"Bulk {action} of {started.operation.total} instances", started.job),
+              {**bulk_operation_dict(started.operation), "job": job_dict(started.job)}, 202)
+
+
+@bp.get(f"/instances/bulk/<int(max={MAX_ID}):operation_id>")
+@token_required
+def show_bulk(operation_id: int) -> Response:
+    operation = bulk.get_bulk(operation_id, actor=api_user())
+    return versioned(bulk.bulk_version(operation), lambda: ok("Bulk operation", bulk_operation_dict(operation)))

@@ -10,6 +10,8 @@ from app.api.blueprints import docs_bp
 from app.api.responses import MAX_PAGE, json_response
 from app.bpmn.diff import FIELDS as DIFF_FIELDS
 from app.services.activities import MAX_ELEMENT_ID
+from app.services.bulk import ACTIONS as BULK_ACTIONS
+from app.services.bulk import MAX_INSTANCES as BULK_MAX
 from app.services.version_diffs import MAX_VERSION
 from app.services.variable_filters import MAX_CONDITIONS, MAX_NAME, MAX_VALUE
 
@@ -121,6 +123,50 @@ SCHEMAS["Comparison"] = {
         "warnings": {"type": "array", "items": {"type": "object"}}, "may_upload": {"type": "boolean"},
         "diff": {"anyOf": [_ref("VersionDiff"), {"type": "null"}]}}}
 VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
+AGE_DESCRIPTION = ("only instances created longer ago than this: a whole number and a unit, `s`, `m`, `h`, `d` or "
+                   "`w` (e.g. `30m`, `2h`, `3d`); 422 naming `older_than` otherwise")
+_BULK_FILTER = {"type": "object", "additionalProperties": False,
+                "description": "the instances of the list's filters (those you may see): every field is optional",
+                "properties": {
+                    "status": {"type": "string", "enum": INSTANCE_STATUSES}, "workflow": {"type": "string"},
+                    "version": {"type": "integer", "minimum": 1, "description": "one version of `workflow`"},
+                    "activity": {"type": "string", "maxLength": MAX_ELEMENT_ID},
+                    "var": {"anyOf": [{"type": "string"}, {"type": "array", "maxItems": MAX_CONDITIONS,
+                                                           "items": {"type": "string"}}],
+                            "description": VAR_DESCRIPTION},
+                    "older_than": {"type": "string", "description": AGE_DESCRIPTION},
+                    "mine": {"type": "boolean", "description": "only your own instances (admins and viewers)"}}}
+BULK = {"type": "object", "required": ["action"], "properties": {
+    "action": {"type": "string", "enum": list(BULK_ACTIONS),
+               "description": "sync: running instances (a sync job each); cancel: launching or running ones; "
+                              "retry: failed launches (admins; their launch job is retried)"},
+    "filter": _BULK_FILTER,
+    "preview": {"type": "boolean", "description": "true: only count them and show the newest 10; nothing is "
+                                                  "stored"}}}
+SCHEMAS["BulkPreview"] = {
+    "type": "object", "required": ["action", "filter", "count", "matched", "skipped", "applies_to", "sample"],
+    "properties": {
+        "action": {"type": "string", "enum": list(BULK_ACTIONS)}, "filter": {"type": "object"},
+        "count": {"type": "integer",
+                  "description": f"the filtered instances the action applies to (at most {BULK_MAX})"},
+        "matched": {"type": "integer", "description": "the filtered instances"},
+        "skipped": {"type": "integer", "description": "the filtered instances it does not apply to"},
+        "applies_to": {"type": "string"},
+        "sample": {"type": "array", "maxItems": 10, "items": _ref("Instance")}}}
+SCHEMAS["BulkOperation"] = {
+    "type": "object", "required": ["id", "action", "filter", "state", "total", "done", "failed"],
+    "description": "done + failed count the instances the job has reached; state becomes finished when it "
+                   "reached them all",
+    "properties": {
+        "id": {"type": "integer"}, "action": {"type": "string", "enum": list(BULK_ACTIONS)},
+        "filter": {"type": "object"}, "state": {"type": "string", "enum": ["running", "finished"]},
+        "total": {"type": "integer"}, "done": {"type": "integer"}, "failed": {"type": "integer"},
+        "skipped": {"type": "integer"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "instance_id": {"type": ["string", "null"]}, "error": {"type": "string"}}}},
+        "requested_by": {"type": "string"}, "created_at": {"type": "string"},
+        "updated_at": {"type": "string"}, "finished_at": {"type": ["string", "null"]},
+        "job": {"type": "object"}}}
 CREATE = {"type": "object", "required": ["name", "bpmn_xml"], "properties": {
     "name": {"type": "string"}, "bpmn_xml": {"type": "string"}, "description": {"type": "string"},
     "async": {"type": "boolean"}, "callback_url": {"type": "string"}}}
@@ -203,6 +249,7 @@ PATHS: dict[str, Any] = {
             {"name": "activity", "in": "query", "schema": {"type": "string", "maxLength": MAX_ELEMENT_ID},
              "description": "an element id: instances whose current activities hold it (a running instance "
                             "waits there; a failed one failed there)"},
+            {"name": "older_than", "in": "query", "schema": {"type": "string"}, "description": AGE_DESCRIPTION},
             {"name": "var", "in": "query", "style": "form", "explode": True,
              "schema": {"type": "array", "maxItems": MAX_CONDITIONS, "items": {"type": "string"}},
              "description": VAR_DESCRIPTION, "examples": {
@@ -215,6 +262,23 @@ PATHS: dict[str, Any] = {
                            "`?var.orderId=A1&var.amount__gte=100`. Both forms follow the rules of `var`, "
                            "share its limit of 5 conditions, and are joined by AND.",
             "responses": {"200": _answer("a page", _envelope(_ref("Page"))), **_errors(401, 422, 503)}}},
+    "/api/shar/instances/bulk": {
+        "post": {"summary": "Sync, cancel or retry the instances a filter selects, as one operation (a job)",
+                 "description": "With `preview: true`, how many of the filtered instances the action applies to, "
+                                "how many it skips, and the newest 10, nothing stored. Otherwise the operation "
+                                "starts: the ids it covers are taken now (422 above "
+                                f"{BULK_MAX:,}: narrow the filter; 409 when none), one audit entry is written, "
+                                "and one job runs the instance operation on each, as you, counting done and "
+                                "failed; poll GET /api/shar/instances/bulk/{operation_id}.",
+                 "parameters": [IDEMPOTENCY], "requestBody": _body(BULK),
+                 "responses": {"200": _answer("the preview", _envelope(_ref("BulkPreview"))),
+                               "202": _answer("started", _envelope(_ref("BulkOperation"))),
+                               **_errors(401, 403, 409, 422, 503)}}},
+    "/api/shar/instances/bulk/{operation_id}": {
+        "get": {"summary": "A bulk operation's progress (yours, or any for admins)", "parameters": [
+            {"name": "operation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _answer("the operation", _envelope(_ref("BulkOperation"))),
+                          "304": {"description": "not modified"}, **_errors(401, 404, 503)}}},
     "/api/shar/instances/{instance_id}": {
         "get": {"summary": "One instance", "parameters": [INSTANCE_ID],
                 "responses": {"200": _answer("the instance", _envelope(_ref("Instance"))), **_errors(401, 404, 503)}}},

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -11,13 +13,16 @@ from app import json_input
 from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.errors import InvalidInput
-from app.serializers import instance_dict, job_dict, workflow_dict
+from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict, workflow_dict
+from app.services import bulk
 from app.services import instances as instance_service
 from app.services import version_diffs
 from app.services import workflows as workflow_service
 from app.services.actors import CLI
 from app.services.sync import sync_instance_now
 from app.states import INSTANCE_STATUSES
+
+Row = TypeVar("Row")
 
 
 def parse_variables(raw: str | None) -> dict:
@@ -78,13 +83,9 @@ def launch(name: str, variables: str | None, process_id: str | None, message: st
     """Launch an instance of NAME."""
     launched = instance_service.launch_instance(name, parse_variables(variables), actor=CLI, process_id=process_id,
                                                 message=message)
-    instance = launched.instance
-    if warn_if_not_queued(launched.job) and wait:
-        fail(f"instance {instance.id} is stored but the queue is unavailable; not waiting")
-    deadline = time.monotonic() + timeout
-    while wait and instance.status == "launching" and time.monotonic() < deadline:
-        time.sleep(0.5)
-        instance = instance_service.get_instance(instance.id, actor=CLI, fresh=True)
+    instance = follow(launched.job, launched.instance, f"instance {launched.instance.id}", wait=wait, timeout=timeout,
+                      busy=lambda i: i.status == "launching",
+                      again=lambda i: instance_service.get_instance(i.id, actor=CLI, fresh=True))
     _show_instance(instance, fmt)
     if wait and instance.status in ("launching", "failed"):
         fail(f"instance {instance.id} is {instance.status}" + (f": {instance.error}" if instance.error else ""))
@@ -158,27 +159,84 @@ def diff(name: str, file: Path | None, from_version: int | None, to_version: int
 
 @shar_cli.group("instance")
 def instance_group() -> None:
-    """List, show and complete instances, and deliver messages to them."""
+    """List, show and complete instances, deliver messages to them, and act on many at once."""
+
+
+def filter_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The instance filter's options, passed to the command as InstanceFilter's fields."""
+    options = [
+        click.option("--workflow"),
+        click.option("--status", type=click.Choice(INSTANCE_STATUSES)),
+        click.option("--activity", metavar="ELEMENT_ID",
+                     help="Only instances at this element (running ones wait there, failed ones failed there)."),
+        click.option("--var", "variables", multiple=True, metavar="CONDITION",
+                     help="Only instances whose variable matches: 'orderId=A1', 'amount>=100' (=, !=, <, <=, >, >=; "
+                          "repeat for AND)."),
+        click.option("--older-than", metavar="AGE", help="Only instances started longer ago than AGE: 30m, 2h, 3d."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @instance_group.command("list")
-@click.option("--workflow", "workflow_name")
-@click.option("--status", type=click.Choice(INSTANCE_STATUSES))
-@click.option("--var", "variables", multiple=True, metavar="CONDITION",
-              help="Only instances whose variable matches: 'orderId=A1', 'amount>=100' (=, !=, <, <=, >, >=; "
-                   "repeat for AND).")
+@filter_options
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @FORMAT_OPTION
-def list_instances(workflow_name: str | None, status: str | None, variables: tuple[str, ...], limit: int,
-                   fmt: str) -> None:
+def list_instances(limit: int, fmt: str, **filters: Any) -> None:
     """Newest instances first."""
-    filters = instance_service.InstanceFilter(status=status, workflow=workflow_name, variables=variables)
-    listing = instance_service.list_instances(actor=CLI, filters=filters, per_page=limit, with_total=False)
+    listing = instance_service.list_instances(actor=CLI, filters=instance_service.InstanceFilter(**filters),
+                                              per_page=limit, with_total=False)
     rows = [instance_dict(i) for i in listing.items]
     if fmt == "json":
         emit_json(rows)
     else:
         table(rows, ["id", "workflow_name", "status", "launched_at", "completed_at"])
+
+
+@instance_group.command("bulk")
+@click.argument("action", type=click.Choice(list(bulk.ACTIONS)))
+@filter_options
+@click.option("--yes", is_flag=True, help="Start it without asking.")
+@click.option("--wait", is_flag=True, help="Wait until it has finished; exit 1 when any instance failed.")
+@click.option("--timeout", type=float, default=600.0, show_default=True)
+@FORMAT_OPTION
+def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **filters: Any) -> None:
+    """Sync, cancel or retry the instances a filter selects, as one operation (a job): shows how many
+    it applies to and the newest of them, asks, then starts it."""
+    instance_filter = instance_service.InstanceFilter(**filters)
+    preview = bulk.preview_bulk(instance_filter, action, actor=CLI)
+    if fmt == "text":
+        _show_preview(preview)
+    if not preview.count:
+        emit_json({"preview": bulk_preview_dict(preview), "operation": None}) if fmt == "json" \
+            else click.echo("nothing to do")
+        return
+    if not yes and not click.confirm(f"{action} {preview.count} instances?", err=True):
+        fail("not started")
+    started = bulk.start_bulk(instance_filter, action, actor=CLI)
+    operation = follow(started.job, started.operation, f"bulk operation {started.operation.id}", wait=wait,
+                       timeout=timeout, busy=lambda o: o.state == "running",
+                       again=lambda o: bulk.get_bulk(o.id, actor=CLI, fresh=True))
+    if fmt == "json":
+        emit_json({"preview": bulk_preview_dict(preview), "operation": bulk_operation_dict(operation)})
+    else:
+        click.echo(f"bulk {action} {operation.id}: {operation.state}; done {operation.done}, failed "
+                   f"{operation.failed} of {operation.total}")
+        for error in operation.errors:
+            click.echo(f"  {error.get('instance_id') or '-'}: {error.get('error')}")
+    if wait and operation.state == "running":
+        fail(f"bulk operation {operation.id} is still running after {timeout:g} s")
+    if wait and operation.failed:
+        fail(f"{operation.failed} of {operation.total} instances failed")
+
+
+def _show_preview(preview: bulk.BulkPreview) -> None:
+    click.echo(f"{preview.action} would apply to {preview.count} of the {preview.matched} filtered instances"
+               + (f"; it skips {preview.skipped}: {preview.skipped_reason}" if preview.skipped else ""))
+    if preview.sample:
+        click.echo(f"the newest {len(preview.sample)}:" if preview.count > len(preview.sample) else "they are:")
+        table([instance_dict(i) for i in preview.sample], ["id", "workflow_name", "status", "created_at"])
 
 
 @instance_group.command("show")
@@ -273,6 +331,19 @@ def _changes(changes: tuple) -> str:  # type: ignore[type-arg]
 
 def _value(value: str | None) -> str:
     return "none" if value is None else repr(value)
+
+
+def follow(job: object, row: Row, what: str, *, wait: bool, timeout: float, busy: Callable[[Row], bool],
+           again: Callable[[Row], Row]) -> Row:
+    """After an operation that queued `job`: say when the job is stored but not queued (and then do
+    not wait); with `wait`, read `row` `again` until it is no longer `busy` or `timeout` has passed."""
+    if warn_if_not_queued(job) and wait:
+        fail(f"{what} is stored but the queue is unavailable; not waiting")
+    deadline = time.monotonic() + timeout
+    while wait and busy(row) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        row = again(row)
+    return row
 
 
 def warn_if_not_queued(job: object) -> bool:

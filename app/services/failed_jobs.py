@@ -15,11 +15,11 @@ from app.jobs.handover import enqueue
 from app.jobs.specs import all_specs, spec_for
 from app.models import JobAttempt, JobRecord, WorkflowInstance
 from app.models._base import utcnow
-from app.services.access import require_admin
+from app.services.access import find_instance, require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.rows import required
-from app.states import FINISHED_JOB_STATES, JobState
+from app.states import FINISHED_JOB_STATES, InstanceStatus, JobState
 from app.status import move_job
 
 
@@ -97,12 +97,32 @@ def counts_by_state(queue: str) -> dict[str, int]:
 
 # -- operations ------------------------------------------------------------------------
 
-def retry_failed_job(job_id: int, *, actor: Actor) -> JobRecord:
-    """Give a failed job a fresh set of attempts and queue it; audited."""
+def retry_failed_job(job_id: int, *, actor: Actor, bulk: int | None = None) -> JobRecord:
+    """Give a failed job a fresh set of attempts and queue it; audited (as part of bulk operation
+    `bulk`, by its one entry)."""
     require_admin(actor)
     _failed_job(job_id, "retried")
-    audit(actor, "job.retry", "job", job_id, before={"state": "failed"}, after={"state": "queued"})
+    if bulk is None:
+        audit(actor, "job.retry", "job", job_id, before={"state": "failed"}, after={"state": "queued"})
     return requeue_failed_job(job_id)
+
+
+def failed_launch_job(instance_id: str, *, actor: Actor) -> int:
+    """The failed launch job of an instance whose launch failed: what retrying the instance retries.
+    Conflict for any other instance (one that failed in SHAR cannot be run again: SHAR has no retry)."""
+    instance = find_instance(instance_id, actor)
+    if instance.status != InstanceStatus.FAILED or instance.shar_instance_id:
+        raise Conflict(f"instance {instance.id} is {instance.status}"
+                       + (" in SHAR" if instance.shar_instance_id else "")
+                       + "; only an instance whose launch failed can be retried")
+    job_id = db.session.scalar(select(JobRecord.id).where(
+        JobRecord.target_type == "instance", JobRecord.target_id == instance.id,
+        JobRecord.job_type == "launch_instance", JobRecord.state == JobState.FAILED)
+        .order_by(JobRecord.id.desc()).limit(1))
+    if job_id is None:
+        raise Conflict(f"instance {instance.id} has no failed launch job to retry (finished jobs are pruned "
+                       "after their retention)")
+    return job_id
 
 
 def retry_failed_jobs(job_ids: Iterable[int], *, actor: Actor, action: str = "job.retry_many",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, distinct, func, select, tuple_
@@ -79,6 +80,8 @@ class InstanceFilter:
     # among the instances' current activities (where a running one waits, where a failed one stopped).
     version: int | str | None = None
     activity: str | None = None
+    # Only instances created longer ago than this: a duration such as `30m`, `2h`, `3d` (parse_age).
+    older_than: str | None = None
 
 
 # -- operations ------------------------------------------------------------------------
@@ -166,13 +169,17 @@ def check_message_name(name: Any, *, field: str = "name") -> str:
     return name
 
 
-def cancel_instance(instance_id: str, *, actor: Actor) -> WorkflowInstance:
-    """Stop tracking an instance: the SHAR gateway has no cancel call, so this is sharboard's own."""
+def cancel_instance(instance_id: str, *, actor: Actor, bulk: int | None = None) -> WorkflowInstance:
+    """Stop tracking an instance: the SHAR gateway has no cancel call, so this is sharboard's own.
+    As part of bulk operation `bulk`, its one audit entry covers this, and the timeline names it."""
     instance = find_instance(instance_id, actor)
     require_writer(actor)
     before = instance.status
-    audit(actor, "instance.cancel", "instance", instance.id, before={"status": before}, after={"status": "cancelled"})
-    if not change_status(instance, InstanceStatus.CANCELLED, message=f"cancelled by {actor.email}"):
+    if bulk is None:
+        audit(actor, "instance.cancel", "instance", instance.id, before={"status": before},
+              after={"status": "cancelled"})
+    message = f"cancelled by {actor.email}" + (f" (bulk operation {bulk})" if bulk is not None else "")
+    if not change_status(instance, InstanceStatus.CANCELLED, message=message):
         raise Conflict(f"instance {instance.id} changed while cancelling; try again")
     return instance
 
@@ -403,6 +410,8 @@ def _filtered(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped
     if filters.activity:
         query = query.where(activities.holds(WorkflowInstance.current_activities, _element_id(filters.activity),
                                              _dialect()))
+    if filters.older_than:
+        query = query.where(WorkflowInstance.created_at < utcnow() - parse_age(filters.older_than))
     return query
 
 
@@ -415,6 +424,22 @@ def _version_number(value: int | str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
         raise InvalidInput.field("version", f"version must be a whole number from 1; {str(value)[:20]!r} is not")
     return int(text)
+
+
+AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_AGE = timedelta(days=100 * 365)
+_AGE = re.compile(r"([0-9]{1,9})\s*([smhdw])")
+
+
+def parse_age(value: str) -> timedelta:
+    """An age filter: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`30m`, `2h`, `3d`), up to
+    100 years; InvalidInput naming `older_than` otherwise."""
+    match = _AGE.fullmatch(str(value).strip().lower())
+    age = timedelta(seconds=int(match.group(1)) * AGE_UNITS[match.group(2)]) if match else None
+    if age is None or not timedelta(0) < age <= MAX_AGE:
+        raise InvalidInput.field("older_than", "older_than is a duration: a whole number and a unit, s, m, h, d or "
+                                               f"w (e.g. 30m, 2h, 3d), at most 100 years; {str(value)[:20]!r} is not")
+    return age
 
 
 def _element_id(value: str) -> str:

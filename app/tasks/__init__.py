@@ -3,6 +3,7 @@ service call it makes. create_app installs the registry; nothing registers by im
 
     workflow_tasks   create_workflow, delete_workflow                (shar-workflows)
     instance_tasks   launch_instance, complete_task, deliver_message (shar-instances)
+                     bulk_operation
     sync_tasks       sync_instance, periodic_sync, cleanup,          (shar-sync)
                      scan_shar_instances
     notify_tasks     send_email, deliver_webhook                     (shar-notify)

@@ -1,9 +1,11 @@
-"""Jobs that launch instances, complete their waiting tasks and deliver their messages in SHAR."""
+"""Jobs that launch instances, complete their waiting tasks and deliver their messages in SHAR, and
+the bulk operations that sync, cancel or retry many instances."""
 from __future__ import annotations
 
-from app.jobs.specs import JobSpec
+from app.config import current_settings
+from app.jobs.specs import JobSpec, spec_for
 from app.models import JobRecord
-from app.services import instances
+from app.services import bulk, instances
 
 
 def launch_instance(job: JobRecord) -> None:
@@ -26,9 +28,21 @@ def deliver_message(job: JobRecord) -> None:
     instances.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"))
 
 
+def bulk_operation(job: JobRecord) -> None:
+    # The lease lasts as long as this attempt may: a killed run frees it by itself.
+    bulk.run_bulk(int(job.target_id), spec_for("bulk_operation").effective_timeout(current_settings()))
+
+
+def bulk_operation_failed(job: JobRecord, exc: BaseException) -> None:
+    bulk.bulk_failed(int(job.target_id), job.last_error or str(exc))
+
+
 SPECS = (
     JobSpec("launch_instance", "shar_instance_queue", 3, (5, 15, 30), 300, launch_instance,
             on_failure=launch_failed, on_retry=launch_retried),
     JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task),
     JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message),
+    # Resumable: each attempt goes on from the last batch the one before committed.
+    JobSpec("bulk_operation", "shar_instance_queue", 5, (5, 15, 30), 600, bulk_operation,
+            on_failure=bulk_operation_failed),
 )

@@ -25,27 +25,29 @@ def admin_token(token_for) -> str:  # type: ignore[no-untyped-def]
     return token_for("admin")
 
 
-def _known_path_parameters(operation: Any, workflow_id: int, instance_id: str) -> dict[str, Any]:
-    known = {"name": "Known", "workflow_id": workflow_id, "instance_id": instance_id}
+def _known_path_parameters(operation: Any, workflow_id: int, instance_id: str, operation_id: int) -> dict[str, Any]:
+    known = {"name": "Known", "workflow_id": workflow_id, "instance_id": instance_id, "operation_id": operation_id}
     return {p.name: known[p.name] for p in operation.path_parameters}
 
 
 def test_api_matches_its_openapi_document(app, admin_token, api) -> None:  # type: ignore[no-untyped-def]
-    # Something to find: an active workflow and an instance, made before the fuzzing starts.
+    # Something to find: an active workflow, an instance and a bulk operation, made before the fuzzing starts.
     owner = api.as_role("user", "seed@example.com")
     workflow_id = owner.post("/api/shar/workflows", json={"name": "Known", "bpmn_xml": bpmn("user_task"),
                                                           "async": False}).get_json()["data"]["id"]
     instance_id = owner.post("/api/shar/workflows/Known/launch", json={}).get_json()["data"]["id"]
+    operation_id = owner.post("/api/shar/instances/bulk", json={"action": "cancel", "filter": {"workflow": "Known"}}
+                              ).get_json()["data"]["id"]  # a bulk operation (no consumer runs it)
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 18
+    assert len(operations) == 20
     strategies = []
     for operation in operations:
         strategies.append(operation.as_strategy())  # random names and ids: mostly 404s and 422s
         strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))  # bodies and queries off the schema
         if operation.path_parameters:  # the real workflow and instance: the success answers
             strategies.append(operation.as_strategy(
-                path_parameters=_known_path_parameters(operation, workflow_id, instance_id)))
+                path_parameters=_known_path_parameters(operation, workflow_id, instance_id, operation_id)))
     statuses: set[int] = set()
     for strategy in strategies:
         @given(case=strategy)

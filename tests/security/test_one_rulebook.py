@@ -133,6 +133,8 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
     ("instance.deliver_message", "ann", "bob", 404,
      lambda w: (f"/instances/{w.message_instance_id}/messages", {"name": "payment-received", "variables_json": "{}"})),
     ("instance.cancel", "ann", "viewer", 403, lambda w: (f"/instances/{w.instance_id}/cancel", {})),
+    ("instance.bulk_cancel", "ann", "viewer", 403,
+     lambda w: ("/instances/bulk", {"action": "cancel", "workflow": "Flow", "status": "running"})),
     ("job.retry", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/retry", {})),
     ("job.delete", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/delete", {})),
     ("job.retry_all", "admin", "ann", 403, lambda w: ("/admin/failed-jobs/retry-all", {})),
@@ -194,6 +196,11 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
     ("instance.update_variables", "ann", "viewer", 403,
      lambda w: ("patch", f"/api/shar/instances/{_stalled(w)}/variables", {"variables": {"n": 3}})),
     ("instance.cancel", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/cancel", {})),
+    ("instance.bulk_sync", "ann", "viewer", 403,
+     lambda w: ("post", "/api/shar/instances/bulk", {"action": "sync", "filter": {"workflow": "Flow"}})),
+    # Retrying failed launches is an admin's, in bulk as one by one.
+    ("instance.bulk_retry", "admin", "ann", 403,
+     lambda w: ("post", "/api/shar/instances/bulk", {"action": "retry", "filter": {"workflow": "Flow"}})),
 ]
 
 
@@ -244,6 +251,7 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("token.create", lambda w, tmp: ["token", "create", "--user", "bob@example.com"]),
     ("instance.sync_many", lambda w, tmp: ["sync", "--force"]),
     ("instance.sync", lambda w, tmp: ["instance", "show", w.instance_id, "--sync"]),
+    ("instance.bulk_cancel", lambda w, tmp: ["instance", "bulk", "cancel", "--workflow", "Flow", "--yes"]),
     ("instance.launch", lambda w, tmp: ["batch", "launch", "--workflow", "Flow"]),
     ("workflow.create", lambda w, tmp: ["batch", "import", "--bpmn", _file(tmp, SECOND_VERSION, "Batched")]),
     ("instance.complete_task", lambda w, tmp: ["batch", "complete", "--instance", w.instance_id]),

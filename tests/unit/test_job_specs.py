@@ -39,7 +39,7 @@ def test_registry_lists_every_job_kind_once() -> None:
     registry = JobRegistry(SPECS)
     assert set(registry.all()) == {"create_workflow", "delete_workflow", "launch_instance", "complete_task",
                                    "deliver_message", "sync_instance", "periodic_sync", "cleanup",
-                                   "scan_shar_instances", "send_email", "deliver_webhook"}
+                                   "scan_shar_instances", "send_email", "deliver_webhook", "bulk_operation"}
     with pytest.raises(ValueError, match="defined twice"):
         JobRegistry([*SPECS, SPECS[0]])
 

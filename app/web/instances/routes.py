@@ -1,4 +1,5 @@
-"""Instance pages: the list, one instance with its timeline and diagram, and the actions on it."""
+"""Instance pages: the list, one instance with its timeline and diagram, the actions on it, and bulk
+actions on the list's filter (preview, confirm, progress)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,12 +15,16 @@ from flask import (
     url_for,
 )
 
+from werkzeug.datastructures import MultiDict
+
 from app import json_input
 from app.errors import Conflict, InvalidInput
+from app.services import bulk
 from app.services import instances as service
 from app.services.sync import request_sync
 from app.states import INSTANCE_STATUSES
 from app.web.access import current_actor, login_required
+from app.web.form_keys import new_form_key, one_time_form
 from app.web.partials import cached_fragment
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
@@ -39,6 +44,48 @@ def rows() -> Response:
     """The list's body, polled as one fragment; versioned by one aggregate read."""
     version = service.instance_list_version(actor=current_actor(), filters=_filters())
     return cached_fragment("instances/_rows.html", version=version, context=_list_context)
+
+
+@bp.get("/bulk/preview")
+@login_required
+def bulk_preview() -> Any:
+    """The list's "Bulk action" form: what the action would do to the filtered instances; nothing stored."""
+    filters = _filters(strict=True)
+    try:
+        preview = bulk.preview_bulk(filters, request.args.get("action", ""), actor=current_actor())
+    except InvalidInput as exc:  # a bad filter, an unknown action, too many: said on the list
+        return _list_with_error(filters, exc)
+    return render_template("instances/bulk_preview.html", preview=preview, filter_fields=_filter_fields(filters),
+                           form_key=new_form_key(), list_url=url_for(".index", **_filter_args(filters)))
+
+
+@bp.post("/bulk")
+@login_required
+@one_time_form
+def bulk_start() -> Any:
+    """The preview's Confirm: the operation starts; its progress page follows it."""
+    filters = _filters(request.form, strict=True)
+    try:
+        started = bulk.start_bulk(filters, request.form.get("action", ""), actor=current_actor())
+    except (Conflict, InvalidInput) as exc:
+        return _list_with_error(filters, exc)
+    flash(f"bulk {started.operation.action} of {started.operation.total} instances started", "success")
+    return redirect(url_for(".bulk_progress", operation_id=started.operation.id))
+
+
+@bp.get("/bulk/<int:operation_id>")
+@login_required
+def bulk_progress(operation_id: int) -> str:
+    return render_template("instances/bulk.html", operation=bulk.get_bulk(operation_id, actor=current_actor()))
+
+
+@bp.get("/bulk/<int:operation_id>/_progress")
+@login_required
+def bulk_progress_fragment(operation_id: int) -> Response:
+    """Done, failed and total, polled until the operation has finished."""
+    operation = bulk.get_bulk(operation_id, actor=current_actor())
+    return cached_fragment("instances/_bulk_progress.html", version=bulk.bulk_version(operation),
+                           operation=operation)
 
 
 @bp.get("/<instance_id>")
@@ -105,18 +152,43 @@ def _instance(instance_id: str):  # type: ignore[no-untyped-def]
     return service.get_instance(instance_id, actor=current_actor())
 
 
-def _filters() -> service.InstanceFilter:
-    status = request.args.get("status")
-    return service.InstanceFilter(status=status if status in INSTANCE_STATUSES else None,
-                                  workflow=(request.args.get("workflow") or "").strip() or None,
-                                  mine=request.args.get("mine") == "1",
-                                  variables=tuple(v for v in request.args.getlist("var") if v.strip()),
-                                  version=(request.args.get("version") or "").strip() or None,
-                                  activity=(request.args.get("activity") or "").strip() or None)
+def _filters(source: MultiDict[str, str] | None = None, *, strict: bool = False) -> service.InstanceFilter:
+    """The list's filter from its URL, or from a bulk form carrying it (`strict`: an unknown status
+    is refused by the service, never dropped, so an action never covers more than was shown)."""
+    args = request.args if source is None else source
+    status = args.get("status") or None
+    return service.InstanceFilter(status=status if strict or status in INSTANCE_STATUSES else None,
+                                  workflow=(args.get("workflow") or "").strip() or None,
+                                  mine=args.get("mine") == "1",
+                                  variables=tuple(v for v in args.getlist("var") if v.strip()),
+                                  version=(args.get("version") or "").strip() or None,
+                                  activity=(args.get("activity") or "").strip() or None,
+                                  older_than=(args.get("older_than") or "").strip() or None)
 
 
-def _list_context() -> dict[str, Any]:
-    filters = _filters()
+def _filter_args(filters: service.InstanceFilter) -> dict[str, Any]:
+    """The filter as URL arguments (the list's own), without its empty fields."""
+    args = {"status": filters.status, "workflow": filters.workflow, "version": filters.version,
+            "activity": filters.activity, "older_than": filters.older_than,
+            "var": [str(condition) for condition in filters.variables], "mine": "1" if filters.mine else None}
+    return {name: value for name, value in args.items() if value}
+
+
+def _filter_fields(filters: service.InstanceFilter) -> list[tuple[str, str]]:
+    """The filter as the (name, value) fields of a form, for the forms that carry it on."""
+    return [(name, str(item)) for name, value in _filter_args(filters).items()
+            for item in (value if isinstance(value, list) else [value])]
+
+
+def _list_with_error(filters: service.InstanceFilter, exc: InvalidInput | Conflict) -> Any:
+    """The list of `filters` with a refusal said above it (a bulk action's)."""
+    context = _list_context(filters)
+    return render_template("instances/index.html", **{**context, "filter_error": context["filter_error"]
+                                                       or exc.message}), exc.status_code
+
+
+def _list_context(filters: service.InstanceFilter | None = None) -> dict[str, Any]:
+    filters = filters or _filters()
     try:
         listing = service.list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE,
                                          with_total=False)
@@ -127,7 +199,8 @@ def _list_context() -> dict[str, Any]:
     return {"instances": instances, "status": filters.status or "", "workflow_filter": filters.workflow or "",
             "mine": filters.mine, "var_filters": list(filters.variables), "filter_error": error,
             "version_filter": filters.version or "", "activity_filter": filters.activity or "",
-            "statuses": INSTANCE_STATUSES, "polling": polling}
+            "older_than_filter": filters.older_than or "", "statuses": INSTANCE_STATUSES, "polling": polling,
+            "filter_fields": _filter_fields(filters), "bulk_actions": bulk.actions_for(current_actor())}
 
 
 def _show_context(instance: Any) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""Bulk operations: one action (sync, cancel, retry) over the instances a filter selected, run as
+one job that walks a snapshot of their ids and counts what it did."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models._base import utcnow
+
+
+class BulkOperation(db.Model):
+    __tablename__ = "bulk_operations"
+    __table_args__ = (Index("ix_bulk_operations_requester", "requested_by", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(10))  # sync | cancel | retry
+    # The instance filter as it was given (app.services.bulk.filter_dict).
+    filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Who asked, as shown (a user's e-mail or `system:cli`): the job acts as them.
+    requested_by_name: Mapped[str] = mapped_column(String(255), default="")
+    state: Mapped[str] = mapped_column(String(10), default="running")  # running | finished
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    failed: Mapped[int] = mapped_column(default=0)
+    # Filtered instances the action does not apply to (e.g. completed ones for a cancel), at the start.
+    skipped: Mapped[int] = mapped_column(default=0)
+    # The ids it covers, taken when it started (at most app.services.bulk.MAX_INSTANCES); read
+    # by the job only, so progress reads never load it.
+    instance_ids: Mapped[list[str]] = mapped_column(JSON, default=list, deferred=True)
+    # The first failures: [{"instance_id": ..., "error": ...}].
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<BulkOperation {self.id} {self.action} {self.state} {self.done}+{self.failed}/{self.total}>"

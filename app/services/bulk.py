@@ -1,0 +1,340 @@
+"""Bulk actions on instances: sync, cancel or retry the instances a filter selects, as one audited
+operation that runs as one job.
+
+    preview_bulk   how many of the filtered instances the action applies to, how many it skips,
+                   and the newest few; nothing is stored
+    start_bulk     the operation (with a snapshot of the ids it covers, at most MAX_INSTANCES),
+                   its one audit entry and its job, in one transaction
+    get_bulk       its progress, for its requester and admins
+    run_bulk       the job: walks the snapshot in batches, running the instance operation of each
+                   (request_sync, cancel_instance, the retry of a failed launch) as the requester,
+                   so every rule of that operation holds; counts done and failed per batch
+
+A filter only ever covers the instances its requester may see (instances._filtered).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func
+
+from app.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SharboardError
+from app.extensions import db
+from app.jobs import leases
+from app.jobs.dispatch import submit
+from app.jobs.errors import RetryableJobError
+from app.jobs.runner import RETRYABLE
+from app.models import BulkOperation, JobRecord, User, WorkflowInstance
+from app.models._base import utcnow
+from app.services.access import require_admin, require_writer
+from app.services.actors import Actor, SystemActor, actor_label
+from app.services.audit import audit
+from app.services.failed_jobs import failed_launch_job, retry_failed_job
+from app.services.instances import InstanceFilter, _filtered, cancel_instance
+from app.services.rows import required
+from app.services.sync import request_sync
+from app.states import InstanceStatus
+from app.text import clip
+
+logger = logging.getLogger("sharboard.bulk")
+
+MAX_INSTANCES = 10_000  # one operation covers at most this many; above it, narrow the filter
+SAMPLE_SIZE = 10
+BATCH_SIZE = 100  # instances per committed step of the job
+MAX_ERRORS = 20  # failures kept on the operation, with their reasons
+RUNNING, FINISHED = "running", "finished"
+FILTER_FIELDS = ("status", "workflow", "version", "activity", "var", "older_than", "mine")
+
+
+@dataclass(frozen=True)
+class Action:
+    applies_to: str  # what it applies to, as the preview says it
+    verb: str
+    guard: Callable[[Actor], None]  # the role the instance operation needs, checked before anything runs
+    applies: Callable[[], Any]  # the SQL condition of the instances it applies to
+    run: Callable[[str, Actor, int], object]  # the instance operation, as part of bulk operation N
+
+
+def _sync(instance_id: str, actor: Actor, bulk: int) -> object:
+    return request_sync(instance_id, actor=actor, bulk=bulk)
+
+
+def _cancel(instance_id: str, actor: Actor, bulk: int) -> object:
+    return cancel_instance(instance_id, actor=actor, bulk=bulk)
+
+
+def _retry(instance_id: str, actor: Actor, bulk: int) -> object:
+    return retry_failed_job(failed_launch_job(instance_id, actor=actor), actor=actor, bulk=bulk)
+
+
+ACTIONS: dict[str, Action] = {
+    "sync": Action("running instances", "synced", require_writer,
+                   lambda: WorkflowInstance.status == InstanceStatus.RUNNING, _sync),
+    "cancel": Action("launching or running instances", "cancelled", require_writer,
+                     lambda: WorkflowInstance.status.in_((InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)), _cancel),
+    # A launch that failed before reaching SHAR is retried by its launch job (admins, as any failed
+    # job); an instance that failed in SHAR cannot be run again.
+    "retry": Action("failed launches (instances that failed before reaching SHAR)", "retried", require_admin,
+                    lambda: and_(WorkflowInstance.status == InstanceStatus.FAILED,
+                                 WorkflowInstance.shar_instance_id.is_(None)), _retry),
+}
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    action: str
+    filter: dict[str, Any]
+    count: int  # the filtered instances the action applies to
+    skipped: int  # the filtered instances it does not apply to
+    applies_to: str
+    sample: list[WorkflowInstance]  # the newest SAMPLE_SIZE of those it applies to
+
+    @property
+    def matched(self) -> int:
+        return self.count + self.skipped
+
+    @property
+    def verb(self) -> str:
+        return ACTIONS[self.action].verb
+
+    @property
+    def skipped_reason(self) -> str:
+        return f"only {self.applies_to} are {self.verb}"
+
+
+@dataclass(frozen=True)
+class BulkStarted:
+    operation: BulkOperation
+    job: JobRecord
+
+
+def actions_for(actor: Actor) -> list[str]:
+    """The bulk actions `actor` may start (none for viewers), for the forms that offer them."""
+    allowed = []
+    for name, spec in ACTIONS.items():
+        try:
+            spec.guard(actor)
+        except PermissionDenied:
+            continue
+        allowed.append(name)
+    return allowed
+
+
+# -- the filter: from JSON, and as an operation stores it ----------------------------------
+
+def instance_filter(data: Any) -> InstanceFilter:
+    """The filter of a bulk action from a JSON object (the API's body):
+    `status`, `workflow`, `version`, `activity`, `var` (a condition or a list), `older_than`, `mine`.
+    InvalidInput names the field that is wrong; the values are checked when the filter is used."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput.field("filter", "filter must be a JSON object")
+    unknown = sorted(set(data) - set(FILTER_FIELDS))
+    if unknown:
+        raise InvalidInput.field("filter", f"unknown filter field {unknown[0]!r}; the fields are "
+                                           + ", ".join(FILTER_FIELDS))
+    texts = {name: _text(data, name) for name in ("status", "workflow", "activity", "older_than")}
+    version = data.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, (int, str))):
+        raise InvalidInput.field("version", "version must be a whole number")
+    conditions = data.get("var") or []
+    if isinstance(conditions, str):
+        conditions = [conditions]
+    if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
+        raise InvalidInput.field("var", "var must be a condition (NAME OP VALUE) or a list of them")
+    mine = data.get("mine", False)
+    if not isinstance(mine, bool):
+        raise InvalidInput.field("mine", "mine must be true or false")
+    return InstanceFilter(variables=tuple(conditions), version=version if version != "" else None, mine=mine,
+                          **texts)
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput.field(name, f"{name} must be a string")
+    return (value or "").strip() or None
+
+
+def filter_dict(filters: InstanceFilter) -> dict[str, Any]:
+    """The filter as given, without its empty fields: what an operation stores and shows."""
+    data: dict[str, Any] = {"status": filters.status, "workflow": filters.workflow,
+                            "version": filters.version, "activity": filters.activity,
+                            "var": [c if isinstance(c, str) else " ".join(c) for c in filters.variables
+                                    if not isinstance(c, str) or c.strip()],
+                            "older_than": filters.older_than, "mine": filters.mine}
+    return {name: value for name, value in data.items() if value not in (None, "", [], False)}
+
+
+# -- operations ------------------------------------------------------------------------
+
+def preview_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkPreview:
+    """What `action` would do to the instances `filters` selects of those `actor` may see: how
+    many it applies to, how many it skips, and the newest SAMPLE_SIZE. Nothing is stored."""
+    spec = _action(action)
+    spec.guard(actor)
+    count, skipped = _counts(actor, filters, spec)
+    _check_limit(count)
+    sample = list(db.session.scalars(_newest_first(_applicable(actor, filters, spec)).limit(SAMPLE_SIZE)))
+    return BulkPreview(action, filter_dict(filters), count, skipped, spec.applies_to, sample)
+
+
+def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkStarted:
+    """Store the operation with the ids of the instances it covers (taken now), its one audit
+    entry, and queue its job. InvalidInput above MAX_INSTANCES; Conflict when none match."""
+    spec = _action(action)
+    spec.guard(actor)
+    count, skipped = _counts(actor, filters, spec)
+    _check_limit(count)
+    ids = list(db.session.scalars(_newest_first(_applicable(actor, filters, spec))
+                                  .with_only_columns(WorkflowInstance.id).limit(MAX_INSTANCES + 1)))
+    _check_limit(len(ids))  # more may have come since they were counted
+    if not ids:
+        raise Conflict(f"no {spec.applies_to} match this filter: nothing to {action}")
+    operation = BulkOperation(action=action, filter=filter_dict(filters), requested_by=actor.id,
+                              requested_by_name=actor_label(actor), state=RUNNING, total=len(ids),
+                              skipped=skipped + count - len(ids), instance_ids=ids, errors=[])
+    db.session.add(operation)
+    db.session.flush()
+    audit(actor, f"instance.bulk_{action}", "bulk_operation", operation.id,
+          after={"filter": operation.filter, "count": len(ids), "skipped": operation.skipped})
+    job = submit("bulk_operation", target_type="bulk_operation", target_id=operation.id, created_by=actor.id)
+    return BulkStarted(operation, job)
+
+
+def get_bulk(operation_id: int, *, actor: Actor, fresh: bool = False) -> BulkOperation:
+    """An operation, for its requester and admins (NotFound for anyone else); `fresh` reads it
+    again from the database (pollers)."""
+    if fresh:
+        db.session.expire_all()
+    operation = db.session.get(BulkOperation, operation_id)
+    if operation is None or not (actor.is_admin or (actor.id is not None and operation.requested_by == actor.id)):
+        raise NotFound(f"no bulk operation {operation_id}")
+    return operation
+
+
+def bulk_version(operation: BulkOperation) -> str:
+    """What an operation's progress depends on: every step of its job moves updated_at."""
+    return f"bulk:{operation.id}:{operation.state}:{operation.done}:{operation.failed}:{operation.updated_at}"
+
+
+def _action(action: Any) -> Action:
+    if action not in ACTIONS:
+        raise InvalidInput.field("action", f"action must be one of {', '.join(ACTIONS)}")
+    return ACTIONS[action]
+
+
+def _check_limit(count: int) -> None:
+    if count > MAX_INSTANCES:
+        raise InvalidInput.field("filter", f"{count:,} instances match; a bulk action covers at most "
+                                           f"{MAX_INSTANCES:,}: narrow the filter")
+
+
+def _applicable(actor: Actor, filters: InstanceFilter, spec: Action) -> Select[Any]:
+    return _filtered(actor, filters).where(spec.applies())
+
+
+def _newest_first(query: Select[Any]) -> Select[Any]:
+    return query.order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
+
+
+def _counts(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[int, int]:
+    """(applies, skipped) among the filtered instances `actor` may see: one read."""
+    applies = func.coalesce(func.sum(case((spec.applies(), 1), else_=0)), 0)
+    total, count = db.session.execute(_filtered(actor, filters).with_only_columns(
+        func.count(), applies, maintain_column_froms=True)).one()
+    return int(count), int(total) - int(count)
+
+
+# -- the work of the job (app.tasks calls these) ----------------------------------------
+
+def run_bulk(operation_id: int, lease_seconds: float) -> None:
+    """Walk the operation's snapshot from where it stands (done + failed: a retried attempt goes on
+    where the last committed batch ended), running the instance operation of each as the requester.
+
+    One instance refused (gone, changed meanwhile, no longer theirs to change) is counted failed
+    with its reason, never the whole job; what the job runner retries (the database or queue
+    away, a time limit) stops the attempt, and the next one goes on. A lease keeps a second
+    worker (a re-queued attempt) from walking the same operation at once."""
+    lease = f"bulk_operation:{operation_id}"
+    if not leases.acquire(lease, lease_seconds):
+        raise RetryableJobError(f"bulk operation {operation_id} is being run by another worker")
+    try:
+        _walk(operation_id)
+    except Exception as exc:
+        db.session.rollback()
+        leases.release(lease, f"stopped: {exc}")
+        raise
+    leases.release(lease, "finished")
+
+
+def bulk_failed(operation_id: int, error: str) -> None:
+    """The job failed for good: what it did not reach is counted failed, and the operation ends."""
+    operation = db.session.get(BulkOperation, operation_id)
+    if operation is None or operation.state == FINISHED:
+        return
+    left = operation.total - operation.done - operation.failed
+    if left:
+        _record(operation, 0, left, [{"instance_id": None,
+                                      "error": clip(f"the job stopped before {left} instances: {error}", 500)}])
+    _finish(operation)
+
+
+def _walk(operation_id: int) -> None:
+    operation = required(BulkOperation, operation_id, "bulk operation")
+    if operation.state == FINISHED:
+        return
+    ids, action, actor = list(operation.instance_ids), ACTIONS[operation.action], _requester(operation)
+    for start in range(operation.done + operation.failed, len(ids), BATCH_SIZE):
+        batch = ids[start:start + BATCH_SIZE]
+        failures = [failure for instance_id in batch
+                    if (failure := _one(action, instance_id, actor, operation_id)) is not None]
+        _record(operation, len(batch) - len(failures), len(failures), failures)
+        db.session.commit()
+    _finish(operation)
+
+
+def _one(action: Action, instance_id: str, actor: Actor | None, bulk: int) -> dict[str, Any] | None:
+    """Run the action on one instance; None when done, else the failure and its reason."""
+    if actor is None:
+        return {"instance_id": instance_id, "error": "the requesting user no longer exists or is deactivated"}
+    try:
+        action.run(instance_id, actor, bulk)
+    except RETRYABLE:
+        raise  # not this instance's fault: the attempt stops, and the runner's next one goes on from here
+    except Exception as exc:  # one instance never fails the operation
+        db.session.rollback()
+        if not isinstance(exc, SharboardError):
+            logger.exception("bulk operation %s: instance %s failed", bulk, instance_id)
+        reason = exc.message if isinstance(exc, SharboardError) else f"{type(exc).__name__}: {exc}"
+        return {"instance_id": instance_id, "error": clip(reason, 500)}
+    return None
+
+
+def _record(operation: BulkOperation, done: int, failed: int, failures: list[dict[str, Any]]) -> None:
+    """Count a step on the operation (the instance operations committed and expired it: it is read
+    again here); the caller commits."""
+    operation.done += done
+    operation.failed += failed
+    if failures and len(operation.errors) < MAX_ERRORS:
+        operation.errors = [*operation.errors, *failures][:MAX_ERRORS]
+    operation.updated_at = utcnow()
+
+
+def _finish(operation: BulkOperation) -> None:
+    operation.state, operation.finished_at = FINISHED, utcnow()
+    operation.updated_at = operation.finished_at
+    db.session.commit()
+
+
+def _requester(operation: BulkOperation) -> Actor | None:
+    """Who the operation acts as: the user who started it while still active, or the system actor."""
+    if operation.requested_by is None:
+        name = operation.requested_by_name
+        return SystemActor(name.removeprefix("system:")) if name.startswith("system:") else None
+    user = db.session.get(User, operation.requested_by)
+    return user if user is not None and user.active else None
