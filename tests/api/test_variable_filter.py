@@ -198,7 +198,7 @@ def test_list_page_filters_by_variable_and_polls_with_the_filter(api: Any, app: 
     assert ids["a5"] in rows and ids["a2"] not in rows
     # Several conditions in the URL: each its own field, joined by AND.
     both = ann.get("/instances?var=orderId%3DA1&var=amount%3D5&status=running").get_data(as_text=True)
-    assert ids["a1"] in both and ids["a2"] not in both and both.count('name="var"') == 2
+    assert ids["a1"] in both and ids["a2"] not in both and both.count('type="search" name="var"') == 2
     # A bad condition is said on the page, which lists nothing and does not poll.
     bad = ann.get("/instances?var=" + quote("amount > lots"))
     text_ = bad.get_data(as_text=True)

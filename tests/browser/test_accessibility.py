@@ -46,6 +46,8 @@ def _world() -> dict[str, str]:
     make_user("ann@example.com", "user", PASSWORD)
     make_user("vic@example.com", "viewer", PASSWORD)
     create_workflow("OrderReview", bpmn("user_task"), actor=admin, async_=False)
+    for fixture in ("user_task", "exclusive_gateway"):  # two versions: a diff to show
+        create_workflow("Versions", bpmn(fixture), actor=admin, async_=False)
     running = launch_instance("OrderReview", {"orderId": 12345}, actor=admin, async_=False).instance
     assert running.status == "running", running.error
     running.progressed_at = utcnow() - timedelta(days=2)  # listed as stuck
@@ -139,6 +141,8 @@ def test_every_daily_page_has_no_wcag_a_or_aa_violations(
         check("workflows", "/workflows", "tr[data-workflow=Broken]")
         check("workflow", "/workflows/OrderReview", "#diagram[data-rendered=true]")
         check("instances", "/instances", "table")
+        check("bulk preview", "/instances/bulk/preview?action=sync&status=running", "table")
+        check("version diff", "/workflows/Versions/diff?from=1&to=2", "h1")
         check("instance", f"/instances/{ids['running']}", "#diagram .current-activity")
         check("failed instance", f"/instances/{ids['stalled']}", "#diagram[data-rendered=true]")
         check("notifications", "/notifications", ".note.unread")
