@@ -137,6 +137,8 @@ def test_every_daily_page_has_no_wcag_a_or_aa_violations(
 
         check("overview", "/", ".stat")
         check("overview, 7-day trends", "/?window=7d", "#chart-instances")
+        expect(page.locator("#chart-instances rect.bar")).to_have_count(7 * 3)  # a day each: started, completed, failed
+        expect(page.locator("#chart-queues circle.dot").first).to_be_visible()  # the scheduler's sample
         screenshot(page, "overview-trends")
         check("workflows", "/workflows", "tr[data-workflow=Broken]")
         check("workflow", "/workflows/OrderReview", "#diagram[data-rendered=true]")
