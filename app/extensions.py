@@ -20,3 +20,15 @@ migrate = Migrate()
 mail = Mail()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds. For a step whose rows are its own (a job
+    it claimed, a row it just wrote): reading them after a plain commit loads each again, one
+    SELECT each, only to read back the values just written."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/profile_web.py launch [--seconds 15]
     .venv/bin/python bench/profile_web.py launch-worker [--seconds 15]   (the instance consumer)
+    .venv/bin/python bench/profile_web.py sync-worker [--seconds 15]     (the sync consumer, SHAR at 20 ms)
     .venv/bin/python bench/profile_web.py failed-jobs [--seconds 15]
     .venv/bin/python bench/profile_web.py api-304|live-304 [--seconds 15]
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from stack import (
     REPO,
     Stack,
+    clone_engine_instances,
     create_workflow,
     fire,
     note,
@@ -101,8 +103,8 @@ def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread, proce
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("case", choices=("launch", "launch-worker", "failed-jobs", "api-304", "live-304",
-                                         "summarise"))
+    parser.add_argument("case", choices=("launch", "launch-worker", "sync-worker", "failed-jobs", "api-304",
+                                         "live-304", "summarise"))
     parser.add_argument("raw", nargs="?", type=Path, help="with summarise: a raw file kept by --out")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("/tmp/sharboard-profile.txt"))
@@ -110,10 +112,17 @@ def main() -> None:
     if args.case == "summarise":
         print(summarise(args.raw.read_text()))
         return
-    consumers = {"launch": ("workflow",), "launch-worker": ("workflow", "instance")}.get(args.case, ())
-    with running_stack(consumers=consumers) as stack:
+    consumers = {"launch": ("workflow",), "launch-worker": ("workflow", "instance"),
+                 "sync-worker": ("sync",)}.get(args.case, ())
+    with running_stack(consumers=consumers, latency_ms=20 if args.case == "sync-worker" else 0,
+                       workers=2 if args.case == "sync-worker" else 1) as stack:
         process = "web"
-        if args.case == "launch-worker":  # the instance consumer working through queued launches
+        if args.case == "sync-worker":  # the sync consumer working through a periodic sync of 3,000 (SHAR at 20 ms)
+            workflow_id = create_workflow(stack)
+            seed_instances(stack, workflow_id, 3000, shar_ids=clone_engine_instances(stack, 3000))
+            load = threading.Thread(target=stack.flask, args=("shar", "queue", "sync"))
+            process = "consumer:sync"
+        elif args.case == "launch-worker":  # the instance consumer working through queued launches
             create_workflow(stack)
             url = f"{stack.url}/api/shar/workflows/Bench/launch"
             count = 3000

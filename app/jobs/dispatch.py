@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.config import current_settings
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.jobs.handover import enqueue
 from app.jobs.runner import run_job
 from app.jobs.specs import spec_for
@@ -30,22 +30,10 @@ def submit(job_type: str, *, target_type: str, target_id: str | int, payload: di
         next_attempt_at=utcnow() + timedelta(seconds=delay) if delay > 0 else None,
     )
     db.session.add(job)
-    _commit_keeping_loaded()
+    commit_keeping_loaded()  # what the request answers with next is what it just wrote
     if inline:
         run_job(job.id, allow_retry=False)
     else:
         enqueue(job, delay=delay)
     return job
 
-
-def _commit_keeping_loaded() -> None:
-    """Commit without expiring what the session holds. The job is the last write of the request
-    or job that submits it; what it wrote (the job, its placeholder row, the workflow it read) is
-    what it answers with next, and expiring it would load each of those rows again, one SELECT
-    each, only to read back the values just written."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True

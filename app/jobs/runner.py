@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from app import metrics
 from app.config import current_settings
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.jobs.errors import RetryableJobError, error_shape
 from app.jobs.handover import enqueue
 from app.jobs.specs import JobSpec, spec_for
@@ -49,9 +49,9 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
         return job
     spec = spec_for(job.job_type)
     attempt = JobAttempt(job_id=job.id, number=job.attempts, waited_seconds=_waited(job))
-    fields = _log(job, attempt)  # read now: after a commit, reading them would load the rows again
+    fields = _log(job, attempt)
     db.session.add(attempt)
-    db.session.commit()
+    commit_keeping_loaded()  # the claimed job is this worker's: its handler reads it without loading it again
     logger.info("job attempt started", extra=fields)
     started = time.monotonic()
     try:

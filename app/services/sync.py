@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import current_settings
 from app.durations import parse_shar_time
@@ -19,7 +20,7 @@ from app.events import (
     instance_sync_failed,
     instance_synced,
 )
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.jobs import leases
 from app.jobs.dispatch import submit
 from app.jobs.handover import enqueue, enqueue_many
@@ -263,8 +264,15 @@ def _record_progress(instance: WorkflowInstance, variables: dict, activities: li
     if activities != list(instance.current_activities or ()):
         values["progressed_at"] = values["updated_at"] = now
     # Only while still running: a racing sync may have completed it meanwhile.
-    db.session.execute(update(WorkflowInstance)
-                       .where(WorkflowInstance.id == instance.id, WorkflowInstance.status == InstanceStatus.RUNNING)
-                       .values(**values).execution_options(synchronize_session=False))
-    db.session.commit()
-    db.session.refresh(instance)
+    result = db.session.execute(update(WorkflowInstance)
+                                .where(WorkflowInstance.id == instance.id,
+                                       WorkflowInstance.status == InstanceStatus.RUNNING)
+                                .values(**values).execution_options(synchronize_session=False))
+    commit_keeping_loaded()
+    if result.rowcount == 1:  # what was written is what the row holds: no read back
+        for name, value in values.items():
+            set_committed_value(instance, name, value)
+        if "updated_at" not in values:
+            db.session.expire(instance, ["updated_at"])  # set by the column's onupdate, in the database
+    else:
+        db.session.refresh(instance)
