@@ -31,6 +31,7 @@ from app.services import activities, variable_filters
 from app.services.access import (
     find_instance,
     instance_owner_filter,
+    may_see_instance,
     require_admin,
     require_writer,
     visible_instances,
@@ -382,12 +383,17 @@ def instance_version(instance: WorkflowInstance) -> str:
     return f"instance:{instance.id}:{instance.status}:{instance.updated_at}:{instance.last_synced_at}"
 
 
-def live_version(instance: WorkflowInstance) -> str:
-    """What the instance's live fragment depends on."""
-    last_event = db.session.scalar(select(ActivityEvent.id).where(
-        ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
-        .order_by(ActivityEvent.id.desc()).limit(1)) or 0
-    return f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{last_event}"
+def live_instance(instance_id: str, *, actor: Actor) -> tuple[WorkflowInstance, str]:
+    """The instance if `actor` may see it, and what its live fragment depends on (its status and
+    change times, its newest timeline entry), in one query: it is polled every few seconds."""
+    last_event = (select(func.max(ActivityEvent.id))
+                  .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == WorkflowInstance.id)
+                  .scalar_subquery())
+    row = db.session.execute(select(WorkflowInstance, last_event).where(WorkflowInstance.id == instance_id)).first()
+    if row is None or not may_see_instance(actor, row[0]):
+        raise NotFound(f"no instance {instance_id}")
+    instance, last = row
+    return instance, f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{last or 0}"
 
 
 def _filtered(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]

@@ -98,9 +98,8 @@ def show(instance_id: str) -> str:
 @login_required
 def live(instance_id: str) -> Response:
     """Status, activities and timeline of one instance, polled until its status is final."""
-    instance = _instance(instance_id)
-    return cached_fragment("instances/_live.html", version=service.live_version(instance),
-                           context=lambda: _show_context(instance))
+    instance, version = service.live_instance(instance_id, actor=current_actor())
+    return cached_fragment("instances/_live.html", version=version, context=lambda: _show_context(instance))
 
 
 @bp.post("/<instance_id>/complete")
