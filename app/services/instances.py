@@ -225,18 +225,15 @@ def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRe
 
 
 def check_start_message(workflow: Workflow, process_id: str | None, message: Any) -> str | None:
-    """The message a launch starts by (None: a plain launch); InvalidInput when the process has no
-    message start event of that name, listing the ones it has."""
+    """The message a launch of `process_id` (as choose_process chose it) starts by, None for a plain
+    launch; InvalidInput when the process has no message start event of that name, listing its own."""
     if message is None or (isinstance(message, str) and not message.strip()):
         return None
     name = check_message_name(message, field="message")
     starts_by_process = workflow.summary.get("message_starts")
-    if starts_by_process is None:
-        return name  # summarised before message starts were recorded: the engine decides
-    if process_id is None:
-        executable = workflow.summary.get("executable_process_ids") or []
-        process_id = executable[0] if len(executable) == 1 else None
-    starts = starts_by_process.get(process_id or "", [])
+    if starts_by_process is None or process_id is None:
+        return name  # summarised before message starts (or processes) were recorded: the engine decides
+    starts = starts_by_process.get(process_id, [])
     if name not in starts:
         raise InvalidInput.field("message", f"process {process_id} of {workflow.name} has no message start event for "
                                  f"message {name!r}; " + (f"its message starts: {', '.join(starts)}" if starts
