@@ -1,4 +1,5 @@
-"""Charts drawn on the server as SVG: geometry here, markup in templates/_charts.html.
+"""Charts drawn on the server as SVG: geometry here, markup in templates/_charts.html, and the
+Trends card's context, which the overview and the workflow page share.
 
 No script, so they work under the strict CSP; colours come from CSS classes; every chart has a
 title, a one-sentence description and its numbers as a table (the text alternative).
@@ -9,7 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.services.trends import Trends
+from flask import request, url_for
+
+from app.services.trends import Trends, trends
+from app.web.access import current_actor
 
 WIDTH, HEIGHT = 640, 180
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 8, 24
@@ -115,3 +119,12 @@ def trend_charts(trends: Trends) -> list[Chart]:
         charts.append(lines("chart-failed", f"Failed jobs per queue, {window}", merged,
                             [f"{n} failed" for n in names], tick))
     return charts
+
+
+def trends_context(endpoint: str, *, workflow_name: str | None = None, **url_values: str) -> dict[str, object]:
+    """What a page's Trends card needs: the window from `?window=` (`off` hides the card), its
+    charts, and links to the page itself (`endpoint`, `url_values`) for the other windows."""
+    window = request.args.get("window", "24h")
+    shown = None if window == "off" else trends(window, actor=current_actor(), workflow_name=workflow_name)
+    return {"trends": shown, "charts": trend_charts(shown) if shown else [],
+            "url_for_window": lambda w: url_for(endpoint, window=w, **url_values) + "#trends"}

@@ -22,9 +22,8 @@ from app.errors import Conflict, InvalidInput
 from app.services import version_diffs
 from app.services import workflows as service
 from app.services.instances import CountsState, element_counts, element_counts_state, launch_instance
-from app.services.trends import trends
 from app.web.access import current_actor, login_required
-from app.web.charts import trend_charts
+from app.web.charts import trends_context
 from app.web.form_keys import one_time_form
 from app.web.partials import cached_fragment
 from app.web.workflows.forms import LaunchForm, PreviewedUploadForm, TransferForm, UploadForm
@@ -211,12 +210,9 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
     page = service.workflow_page(name, actor=current_actor())
     version = page.workflow.version  # the diagram drawn is this version's: its counts are its instances'
     state = element_counts_state(name, version, actor=current_actor())
-    window = request.args.get("window", "24h")
-    shown = None if window == "off" else trends(window, actor=current_actor(), workflow_name=page.workflow.name)
     return {"workflow": page.workflow, "owner": page.owner, "versions": page.versions, "instances": page.instances,
             "can_change": page.can_change, "form": form, "transfer_form": TransferForm(),
-            "trends": shown, "charts": trend_charts(shown) if shown else [],
-            "url_for_window": lambda w: url_for("workflows.show", name=page.workflow.name, window=w) + "#trends",
+            **trends_context("workflows.show", workflow_name=page.workflow.name, name=page.workflow.name),
             **_counts_context(name, version, state)}
 
 
