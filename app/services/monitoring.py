@@ -1,6 +1,7 @@
 """What operators watch: the overview, queues and consumers, stuck instances."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,13 +61,34 @@ class QueuesPage:
     health_checked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class JobCount:
+    queue: str
+    state: str
+    count: int
+    oldest_created_at: datetime
+
+
+def job_counts(states: Iterable[str]) -> list[JobCount]:
+    """Job records in `states` per queue and state, with the oldest one's creation: one grouped query
+    (the overview's backlog, the scheduler's queue samples and the metrics scrape all read it)."""
+    rows = db.session.execute(
+        select(JobRecord.queue, JobRecord.state, func.count(), func.min(JobRecord.created_at))
+        .where(JobRecord.state.in_(tuple(states))).group_by(JobRecord.queue, JobRecord.state))
+    return [JobCount(queue, str(state), count, oldest) for queue, state, count, oldest in rows]
+
+
 def overview(*, actor: Actor) -> Overview:
     """The dashboard's first page, scoped to what `actor` may see."""
     owner = instance_owner_filter(actor)
     health, checked_at = last_shar_health()
-    backlog = dict(db.session.execute(select(JobRecord.queue, func.count()).where(
-        JobRecord.state.in_(OPEN_JOB_STATES)).group_by(JobRecord.queue)).all())
-    failed = db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.state == JobState.FAILED))
+    backlog: dict[str, int] = {}
+    failed = 0
+    for row in job_counts((*OPEN_JOB_STATES, JobState.FAILED)):
+        if row.state == JobState.FAILED:
+            failed += row.count
+        else:
+            backlog[row.queue] = backlog.get(row.queue, 0) + row.count
     stuck = _stuck_query(current_settings().stuck_minutes)
     if owner is not None:
         stuck = stuck.where(WorkflowInstance.created_by == owner)

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from app.config import current_settings
 from app.extensions import db
-from app.models import JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.queues import current_queues
+from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.health import last_shar_health
-from app.services.access import require_admin
+from app.services.monitoring import instance_counts, job_counts
 from app.states import OPEN_JOB_STATES
 
 # The scheduler checks SHAR every 15 s: older than this, the stored answer says nothing.
@@ -95,23 +95,19 @@ def scrape_gauges(*, actor: Actor) -> list[Gauge]:
             continue
         depth += [({"queue": name, "kind": kind}, float(value)) for kind, value in counts.items()]
     now = utcnow()
-    open_jobs = db.session.execute(
-        select(JobRecord.queue, JobRecord.state, func.count(), func.min(JobRecord.created_at))
-        .where(JobRecord.state.in_(OPEN_JOB_STATES)).group_by(JobRecord.queue, JobRecord.state)).all()
+    open_jobs = job_counts(OPEN_JOB_STATES)
     oldest: dict[str, float] = {}
-    for queue, _state, _count, created in open_jobs:
-        age = max((now - created).total_seconds(), 0.0)
-        oldest[queue] = max(oldest.get(queue, 0.0), age)
-    instances = db.session.execute(select(WorkflowInstance.status, func.count())
-                                   .group_by(WorkflowInstance.status)).all()
+    for row in open_jobs:
+        oldest[row.queue] = max(oldest.get(row.queue, 0.0), (now - row.oldest_created_at).total_seconds(), 0.0)
     health, checked_at = last_shar_health()
     gauges: list[Gauge] = [
         ("sharboard_queue_depth", "Messages waiting in each queue's storage (pending, scheduled)", depth),
         ("sharboard_queue_oldest_job_age_seconds", "Age of the oldest open (queued, running, retrying) job",
          [({"queue": q}, age) for q, age in sorted(oldest.items())]),
         ("sharboard_jobs_open", "Open job records by queue and state",
-         [({"queue": q, "state": str(s)}, float(c)) for q, s, c, _ in open_jobs]),
-        ("sharboard_instances", "Workflow instances by status", [({"status": str(s)}, float(c)) for s, c in instances]),
+         [({"queue": r.queue, "state": r.state}, float(r.count)) for r in open_jobs]),
+        ("sharboard_instances", "Workflow instances by status",
+         [({"status": status}, float(n)) for status, n in instance_counts().items()]),
     ]
     if health is not None and checked_at is not None:
         gauges.append(("sharboard_shar_healthy", "SHAR's health as the scheduler last checked it (1 healthy)",

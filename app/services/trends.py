@@ -18,10 +18,11 @@ from sqlalchemy import delete, func, select
 
 from app.config import current_settings
 from app.extensions import db
-from app.models import JobRecord, QueueSample, Workflow, WorkflowInstance
+from app.models import QueueSample, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import instance_owner_filter
 from app.services.actors import Actor
+from app.services.monitoring import job_counts
 from app.states import OPEN_JOB_STATES, InstanceStatus, JobState
 
 WINDOWS = {"24h": (timedelta(hours=24), timedelta(hours=1)), "7d": (timedelta(days=7), timedelta(days=1))}
@@ -108,13 +109,10 @@ def _read_trends(window: str, owner: int | None, workflow_name: str | None) -> T
 def sample_queues() -> int:
     """Record each queue's open and failed jobs now (the scheduler, every minute); forget old samples."""
     now = utcnow()
-    rows = db.session.execute(select(JobRecord.queue, JobRecord.state, func.count())
-                              .where(JobRecord.state.in_((*OPEN_JOB_STATES, JobState.FAILED)))
-                              .group_by(JobRecord.queue, JobRecord.state)).all()
     per_queue: dict[str, dict[str, int]] = {q: {"open": 0, "failed": 0} for q in current_settings().queue_names}
-    for queue, state, n in rows:
-        entry = per_queue.setdefault(queue, {"open": 0, "failed": 0})
-        entry["failed" if state == JobState.FAILED else "open"] += n
+    for row in job_counts((*OPEN_JOB_STATES, JobState.FAILED)):
+        entry = per_queue.setdefault(row.queue, {"open": 0, "failed": 0})
+        entry["failed" if row.state == JobState.FAILED else "open"] += row.count
     db.session.add_all(QueueSample(sampled_at=now, queue=q, open_jobs=v["open"], failed_jobs=v["failed"])
                        for q, v in per_queue.items())
     db.session.execute(delete(QueueSample).where(QueueSample.sampled_at < now - SAMPLE_KEEP))

@@ -66,8 +66,9 @@ def test_trends_count_by_interval_and_version_on_both_databases(database, app) -
 
 def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, client, sign_in) -> None:  # type: ignore[no-untyped-def]
     _seed()
-    db.session.add(JobRecord(job_type="launch_instance", queue=app.config["SHARBOARD_SETTINGS"].shar_instance_queue,
-                             target_type="instance", target_id="x", state="failed", max_attempts=3))
+    queue = app.config["SHARBOARD_SETTINGS"].shar_instance_queue
+    db.session.add_all(JobRecord(job_type="launch_instance", queue=queue, target_type="instance", target_id=str(n),
+                                 state=state, max_attempts=3) for n, state in enumerate(("failed", "queued", "retrying")))
     db.session.commit()
     other = Workflow(name="Other", version=1, bpmn_xml="<x/>", bpmn_sha256="3", summary={}, status="active")
     db.session.add(other)
@@ -81,6 +82,8 @@ def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, 
     assert "Instances per hour, the last 24 hours: 6 started, 3 completed, 1 failed in all." in page
     assert 'id="chart-queues"' in page and 'id="chart-failed"' in page  # admins see the sampled queues
     assert re.search(r"<td>\d\d:00</td><td>3</td><td>3</td><td>0</td>", page)  # the table behind the bars
+    # The same job counts give the overview's backlog (open jobs per queue) and its failed jobs.
+    assert f"<tr><td>{queue}</td><td>2</td></tr>" in page and "1 failed job<" in page
     assert client.get("/?window=7d").get_data(as_text=True).count("<rect class=\"bar") == 7 * 3
     assert "chart-instances" not in client.get("/?window=off").get_data(as_text=True)
     workflow = client.get("/workflows/Orders").get_data(as_text=True)
