@@ -166,6 +166,7 @@ def filter_options(command: Callable[..., None]) -> Callable[..., None]:
     """The instance filter's options, passed to the command as InstanceFilter's fields."""
     options = [
         click.option("--workflow"),
+        click.option("--version", metavar="N", help="Only instances of this version of --workflow."),
         click.option("--status", type=click.Choice(INSTANCE_STATUSES)),
         click.option("--activity", metavar="ELEMENT_ID",
                      help="Only instances at this element (running ones wait there, failed ones failed there)."),

@@ -18,7 +18,7 @@ class BulkOperation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action: Mapped[str] = mapped_column(String(10))  # sync | cancel | retry
-    # The instance filter as it was given (app.services.bulk.filter_dict).
+    # The instance filter as it was given (InstanceFilter.as_dict).
     filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Who asked, as shown (a user's e-mail or `system:cli`): the job acts as them.

@@ -6,6 +6,8 @@
     user     every workflow; their own instances   their own instances; the workflow
                                                    names they own (new versions, delete)
 
+A bulk operation is seen by whoever started it and by admins.
+
 Services call these before acting; front doors never check roles themselves.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import Select, select
 
 from app.errors import NotFound, PermissionDenied
 from app.extensions import db
-from app.models import Notification, WorkflowInstance
+from app.models import BulkOperation, Notification, WorkflowInstance
 from app.services.actors import Actor
 
 
@@ -81,3 +83,11 @@ def find_notification(note_id: int, actor: Actor) -> Notification:
     if note is None or note.user_id != actor.id:
         raise NotFound(f"no notification {note_id}")
     return note
+
+
+def find_bulk_operation(operation_id: int, actor: Actor) -> BulkOperation:
+    """The bulk operation if `actor` started it or is an admin; NotFound otherwise (no existence leak)."""
+    operation = db.session.get(BulkOperation, operation_id)
+    if operation is None or not (actor.is_admin or (actor.id is not None and operation.requested_by == actor.id)):
+        raise NotFound(f"no bulk operation {operation_id}")
+    return operation

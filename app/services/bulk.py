@@ -6,11 +6,11 @@ operation that runs as one job.
     start_bulk     the operation (with a snapshot of the ids it covers, at most MAX_INSTANCES),
                    its one audit entry and its job, in one transaction
     get_bulk       its progress, for its requester and admins
-    run_bulk       the job: walks the snapshot in batches, running the instance operation of each
+    run_bulk       the job: walks the snapshot, running the instance operation of each
                    (request_sync, cancel_instance, the retry of a failed launch) as the requester,
-                   so every rule of that operation holds; counts done and failed per batch
+                   so every rule of that operation holds; each instance is counted in its own commit
 
-A filter only ever covers the instances its requester may see (instances._filtered).
+A filter only ever covers the instances its requester may see (instances.filtered_instances).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func
 
-from app.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SharboardError
+from app.errors import Conflict, InvalidInput, PermissionDenied, SharboardError
 from app.extensions import db
 from app.jobs import leases
 from app.jobs.dispatch import submit
@@ -29,11 +29,11 @@ from app.jobs.errors import RetryableJobError
 from app.jobs.runner import RETRYABLE
 from app.models import BulkOperation, JobRecord, User, WorkflowInstance
 from app.models._base import utcnow
-from app.services.access import require_admin, require_writer
+from app.services.access import find_bulk_operation, require_admin, require_writer
 from app.services.actors import Actor, SystemActor, actor_label
 from app.services.audit import audit
-from app.services.failed_jobs import failed_launch_job, retry_failed_job
-from app.services.instances import InstanceFilter, _filtered, cancel_instance
+from app.services.failed_jobs import failed_launch_job, requeue_failed_job
+from app.services.instances import InstanceFilter, cancel_instance, filtered_instances
 from app.services.rows import required
 from app.services.sync import request_sync
 from app.states import InstanceStatus
@@ -43,7 +43,6 @@ logger = logging.getLogger("sharboard.bulk")
 
 MAX_INSTANCES = 10_000  # one operation covers at most this many; above it, narrow the filter
 SAMPLE_SIZE = 10
-BATCH_SIZE = 100  # instances per committed step of the job
 MAX_ERRORS = 20  # failures kept on the operation, with their reasons
 RUNNING, FINISHED = "running", "finished"
 FILTER_FIELDS = ("status", "workflow", "version", "activity", "var", "older_than", "mine")
@@ -67,7 +66,8 @@ def _cancel(instance_id: str, actor: Actor, bulk: int) -> object:
 
 
 def _retry(instance_id: str, actor: Actor, bulk: int) -> object:
-    return retry_failed_job(failed_launch_job(instance_id, actor=actor), actor=actor, bulk=bulk)
+    require_admin(actor)  # as retry_failed_job, whose audit entry the operation's one entry replaces
+    return requeue_failed_job(failed_launch_job(instance_id, actor=actor))
 
 
 ACTIONS: dict[str, Action] = {
@@ -160,16 +160,6 @@ def _text(data: dict[str, Any], name: str) -> str | None:
     return (value or "").strip() or None
 
 
-def filter_dict(filters: InstanceFilter) -> dict[str, Any]:
-    """The filter as given, without its empty fields: what an operation stores and shows."""
-    data: dict[str, Any] = {"status": filters.status, "workflow": filters.workflow,
-                            "version": filters.version, "activity": filters.activity,
-                            "var": [c if isinstance(c, str) else " ".join(c) for c in filters.variables
-                                    if not isinstance(c, str) or c.strip()],
-                            "older_than": filters.older_than, "mine": filters.mine}
-    return {name: value for name, value in data.items() if value not in (None, "", [], False)}
-
-
 # -- operations ------------------------------------------------------------------------
 
 def preview_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkPreview:
@@ -180,7 +170,7 @@ def preview_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkP
     count, skipped = _counts(actor, filters, spec)
     _check_limit(count)
     sample = list(db.session.scalars(_newest_first(_applicable(actor, filters, spec)).limit(SAMPLE_SIZE)))
-    return BulkPreview(action, filter_dict(filters), count, skipped, spec.applies_to, sample)
+    return BulkPreview(action, filters.as_dict(), count, skipped, spec.applies_to, sample)
 
 
 def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkStarted:
@@ -195,9 +185,9 @@ def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkSta
     _check_limit(len(ids))  # more may have come since they were counted
     if not ids:
         raise Conflict(f"no {spec.applies_to} match this filter: nothing to {action}")
-    operation = BulkOperation(action=action, filter=filter_dict(filters), requested_by=actor.id,
+    operation = BulkOperation(action=action, filter=filters.as_dict(), requested_by=actor.id,
                               requested_by_name=actor_label(actor), state=RUNNING, total=len(ids),
-                              skipped=skipped + count - len(ids), instance_ids=ids, errors=[])
+                              skipped=max(skipped + count - len(ids), 0), instance_ids=ids, errors=[])
     db.session.add(operation)
     db.session.flush()
     audit(actor, f"instance.bulk_{action}", "bulk_operation", operation.id,
@@ -211,15 +201,12 @@ def get_bulk(operation_id: int, *, actor: Actor, fresh: bool = False) -> BulkOpe
     again from the database (pollers)."""
     if fresh:
         db.session.expire_all()
-    operation = db.session.get(BulkOperation, operation_id)
-    if operation is None or not (actor.is_admin or (actor.id is not None and operation.requested_by == actor.id)):
-        raise NotFound(f"no bulk operation {operation_id}")
-    return operation
+    return find_bulk_operation(operation_id, actor)
 
 
 def bulk_version(operation: BulkOperation) -> str:
     """What an operation's progress depends on: every step of its job moves updated_at."""
-    return f"bulk:{operation.id}:{operation.state}:{operation.done}:{operation.failed}:{operation.updated_at}"
+    return f"bulk:{operation.id}:{operation.updated_at}"
 
 
 def _action(action: Any) -> Action:
@@ -235,7 +222,7 @@ def _check_limit(count: int) -> None:
 
 
 def _applicable(actor: Actor, filters: InstanceFilter, spec: Action) -> Select[Any]:
-    return _filtered(actor, filters).where(spec.applies())
+    return filtered_instances(actor, filters).where(spec.applies())
 
 
 def _newest_first(query: Select[Any]) -> Select[Any]:
@@ -245,7 +232,7 @@ def _newest_first(query: Select[Any]) -> Select[Any]:
 def _counts(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[int, int]:
     """(applies, skipped) among the filtered instances `actor` may see: one read."""
     applies = func.coalesce(func.sum(case((spec.applies(), 1), else_=0)), 0)
-    total, count = db.session.execute(_filtered(actor, filters).with_only_columns(
+    total, count = db.session.execute(filtered_instances(actor, filters).with_only_columns(
         func.count(), applies, maintain_column_froms=True)).one()
     return int(count), int(total) - int(count)
 
@@ -253,8 +240,9 @@ def _counts(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[int, i
 # -- the work of the job (app.tasks calls these) ----------------------------------------
 
 def run_bulk(operation_id: int, lease_seconds: float) -> None:
-    """Walk the operation's snapshot from where it stands (done + failed: a retried attempt goes on
-    where the last committed batch ended), running the instance operation of each as the requester.
+    """Walk the operation's snapshot from where it stands (done + failed, each counted in its
+    instance's commit: a retried attempt goes on at the first instance not run), running the
+    instance operation of each as the requester.
 
     One instance refused (gone, changed meanwhile, no longer theirs to change) is counted failed
     with its reason, never the whole job; what the job runner retries (the database or queue
@@ -289,45 +277,42 @@ def _walk(operation_id: int) -> None:
     if operation.state == FINISHED:
         return
     ids, action, actor = list(operation.instance_ids), ACTIONS[operation.action], _requester(operation)
-    for start in range(operation.done + operation.failed, len(ids), BATCH_SIZE):
-        batch = ids[start:start + BATCH_SIZE]
-        failures = [failure for instance_id in batch
-                    if (failure := _one(action, instance_id, actor, operation_id)) is not None]
-        _record(operation, len(batch) - len(failures), len(failures), failures)
-        db.session.commit()
+    if actor is None:
+        bulk_failed(operation_id, "the requesting user no longer exists or is deactivated")
+        return
+    for instance_id in ids[operation.done + operation.failed:]:
+        _one(operation, action, instance_id, actor)
     _finish(operation)
 
 
-def _one(action: Action, instance_id: str, actor: Actor | None, bulk: int) -> dict[str, Any] | None:
-    """Run the action on one instance; None when done, else the failure and its reason."""
-    if actor is None:
-        return {"instance_id": instance_id, "error": "the requesting user no longer exists or is deactivated"}
+def _one(operation: BulkOperation, action: Action, instance_id: str, actor: Actor) -> None:
+    """Run the action on one instance, counted done in the instance operation's own commit (so a
+    retried attempt never runs an instance twice), or failed with its reason."""
+    operation.done += 1
     try:
-        action.run(instance_id, actor, bulk)
+        action.run(instance_id, actor, operation.id)
+        db.session.commit()  # the count, should the operation not have committed it
     except RETRYABLE:
         raise  # not this instance's fault: the attempt stops, and the runner's next one goes on from here
     except Exception as exc:  # one instance never fails the operation
         db.session.rollback()
         if not isinstance(exc, SharboardError):
-            logger.exception("bulk operation %s: instance %s failed", bulk, instance_id)
+            logger.exception("bulk operation %s: instance %s failed", operation.id, instance_id)
         reason = exc.message if isinstance(exc, SharboardError) else f"{type(exc).__name__}: {exc}"
-        return {"instance_id": instance_id, "error": clip(reason, 500)}
-    return None
+        _record(operation, 0, 1, [{"instance_id": instance_id, "error": clip(reason, 500)}])
+        db.session.commit()
 
 
 def _record(operation: BulkOperation, done: int, failed: int, failures: list[dict[str, Any]]) -> None:
-    """Count a step on the operation (the instance operations committed and expired it: it is read
-    again here); the caller commits."""
+    """Count instances on the operation; the caller commits."""
     operation.done += done
     operation.failed += failed
     if failures and len(operation.errors) < MAX_ERRORS:
         operation.errors = [*operation.errors, *failures][:MAX_ERRORS]
-    operation.updated_at = utcnow()
 
 
 def _finish(operation: BulkOperation) -> None:
     operation.state, operation.finished_at = FINISHED, utcnow()
-    operation.updated_at = operation.finished_at
     db.session.commit()
 
 

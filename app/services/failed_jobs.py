@@ -97,13 +97,11 @@ def counts_by_state(queue: str) -> dict[str, int]:
 
 # -- operations ------------------------------------------------------------------------
 
-def retry_failed_job(job_id: int, *, actor: Actor, bulk: int | None = None) -> JobRecord:
-    """Give a failed job a fresh set of attempts and queue it; audited (as part of bulk operation
-    `bulk`, by its one entry)."""
+def retry_failed_job(job_id: int, *, actor: Actor) -> JobRecord:
+    """Give a failed job a fresh set of attempts and queue it; audited."""
     require_admin(actor)
     _failed_job(job_id, "retried")
-    if bulk is None:
-        audit(actor, "job.retry", "job", job_id, before={"state": "failed"}, after={"state": "queued"})
+    audit(actor, "job.retry", "job", job_id, before={"state": "failed"}, after={"state": "queued"})
     return requeue_failed_job(job_id)
 
 

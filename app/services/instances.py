@@ -84,6 +84,15 @@ class InstanceFilter:
     # Only instances created longer ago than this: a duration such as `30m`, `2h`, `3d` (parse_age).
     older_than: str | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """The filter as given, without its empty fields: what a list URL, a form carrying the
+        filter on and a stored bulk operation hold (variable conditions as `NAME OP VALUE` texts)."""
+        data: dict[str, Any] = {"status": self.status, "workflow": self.workflow, "version": self.version,
+                                "activity": self.activity, "older_than": self.older_than, "mine": self.mine,
+                                "var": [c if isinstance(c, str) else " ".join(c) for c in self.variables
+                                        if not isinstance(c, str) or c.strip()]}
+        return {name: value for name, value in data.items() if value not in (None, "", [], False)}
+
 
 # -- operations ------------------------------------------------------------------------
 
@@ -328,7 +337,7 @@ def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), 
                    after: str | None = None, with_total: bool = True) -> InstanceList:
     """The instances `actor` may see, newest first: by page, or after a cursor (keyset paging,
     which costs the same on the last page as on the first)."""
-    query = _filtered(actor, filters)
+    query = filtered_instances(actor, filters)
     total, capped = None, False
     if with_total:
         total = db.session.scalar(select(func.count()).select_from(query.limit(TOTAL_CAP + 1).subquery()))
@@ -348,7 +357,7 @@ def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), 
 def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), limit: int = 50) -> str:
     """What the polled list (its newest `limit` rows) depends on: those rows' ids, statuses and
     change times, read by index, so an unchanged list costs the same at 200 rows as at 200,000."""
-    rows = db.session.execute(_filtered(actor, filters).with_only_columns(
+    rows = db.session.execute(filtered_instances(actor, filters).with_only_columns(
         WorkflowInstance.id, WorkflowInstance.status, WorkflowInstance.updated_at)
         .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc()).limit(limit)).all()
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:32]
@@ -393,7 +402,7 @@ def live_instance(instance_id: str, *, actor: Actor) -> tuple[WorkflowInstance, 
     return instance, f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{last or 0}"
 
 
-def _filtered(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]
+def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]
     query = visible_instances(actor)
     if filters.status:
         if filters.status not in INSTANCE_STATUSES:
@@ -480,7 +489,7 @@ def element_counts(workflow_name: str, version: int | str | None = None, *,
         return func.count(distinct(case((WorkflowInstance.status == status, WorkflowInstance.id))))
 
     rows = db.session.execute(
-        _filtered(actor, InstanceFilter(workflow=workflow_name, version=version))
+        filtered_instances(actor, InstanceFilter(workflow=workflow_name, version=version))
         .with_only_columns(element.c.value, counted(InstanceStatus.RUNNING), counted(InstanceStatus.FAILED),
                            maintain_column_froms=True)
         .where(WorkflowInstance.status.in_(COUNTED))
@@ -499,7 +508,7 @@ def element_counts_state(workflow_name: str, version: int | str | None = None, *
         raise NotFound(f"no workflow named {workflow_name!r}" if version is None
                        else f"no version {version} of workflow {workflow_name!r}")
     rows = db.session.execute(
-        _filtered(actor, InstanceFilter(workflow=workflow_name, version=version))
+        filtered_instances(actor, InstanceFilter(workflow=workflow_name, version=version))
         .with_only_columns(WorkflowInstance.status, func.count(), func.max(WorkflowInstance.updated_at),
                            maintain_column_froms=True)
         .where(WorkflowInstance.status.in_(sorted({*MOVING, *COUNTED})))

@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from sqlalchemy import func, insert, select
 
 from app.extensions import db
@@ -297,23 +299,25 @@ def test_bulk_retry_of_failed_launches_through_real_consumers(app, api, processe
     assert _audit_rows(action="instance.bulk_retry") == 1 and _audit_rows(action="job.retry") == 0
 
 
-def test_a_stopped_attempt_resumes_after_its_last_committed_batch(app, api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_twice(app, api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     from sqlalchemy.exc import OperationalError
 
+    from app.jobs import leases
+    from app.jobs.errors import RetryableJobError
+
     ids = _seed([("ann@example.com", "running", {}, [], 1)] * 5)
-    data = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
+    data = api.post(BULK, json={"action": "cancel", "filter": {}}).get_json()["data"]
     order = db.session.get(BulkOperation, data["id"]).instance_ids
-    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
-    sync = bulk.ACTIONS["sync"]
+    cancel = bulk.ACTIONS["cancel"]
 
     def database_lost_at_the_fourth(instance_id: str, actor: Any, operation: int) -> object:
         if instance_id == order[3]:
             raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
-        return sync.run(instance_id, actor, operation)
+        return cancel.run(instance_id, actor, operation)
 
-    monkeypatch.setitem(bulk.ACTIONS, "sync", replace(sync, run=database_lost_at_the_fourth))
+    monkeypatch.setitem(bulk.ACTIONS, "cancel", replace(cancel, run=database_lost_at_the_fourth))
     try:
         bulk.run_bulk(data["id"], 60)
     except OperationalError:
@@ -321,18 +325,23 @@ def test_a_stopped_attempt_resumes_after_its_last_committed_batch(app, api, monk
     else:
         raise AssertionError("the attempt should have stopped")
     stopped = api.get(f"{BULK}/{data['id']}").get_json()["data"]
-    assert (stopped["state"], stopped["done"], stopped["failed"]) == ("running", 2, 0)  # the first batch
+    assert (stopped["state"], stopped["done"], stopped["failed"]) == ("running", 3, 0)  # each counted with its cancel
 
-    monkeypatch.setitem(bulk.ACTIONS, "sync", sync)
-    bulk.run_bulk(data["id"], 60)  # the next attempt (the lease was released): from the third on
+    # A second worker on the same operation (a re-queued attempt while one still runs) does nothing.
+    assert leases.acquire(f"bulk_operation:{data['id']}", 60)
+    with pytest.raises(RetryableJobError):
+        bulk.run_bulk(data["id"], 60)
+    leases.release(f"bulk_operation:{data['id']}", "test")
+
+    monkeypatch.setitem(bulk.ACTIONS, "cancel", cancel)
+    bulk.run_bulk(data["id"], 60)  # the next attempt: from the fourth on, none cancelled twice
     shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
-    assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 5, 0)
+    assert (shown["state"], shown["done"], shown["failed"], shown["errors"]) == ("finished", 5, 0, [])
     db.session.expire_all()
-    jobs = list(db.session.scalars(select(JobRecord.target_id).where(JobRecord.job_type == "sync_instance")))
-    # The third was synced before the stop and again after it: at least once each, never skipped.
-    assert sorted(jobs) == sorted([*ids, order[2]])
+    assert {db.session.get(WorkflowInstance, i).status for i in ids} == {"cancelled"}
 
     # A job that fails for good (its attempts spent): what it did not reach is counted failed.
+    _seed([("ann@example.com", "running", {}, [], 1)] * 5)
     given_up = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
     bulk.bulk_failed(given_up["id"], "worker stopped during the attempt")
     shown = api.get(f"{BULK}/{given_up['id']}").get_json()["data"]
@@ -347,4 +356,5 @@ def test_a_stopped_attempt_resumes_after_its_last_committed_batch(app, api, monk
     bulk.run_bulk(again["id"], 60)
     ended = db.session.get(BulkOperation, again["id"])
     assert (ended.state, ended.done, ended.failed) == ("finished", 0, 5)
-    assert ended.errors[0]["error"] == "the requesting user no longer exists or is deactivated"
+    assert ended.errors == [{"instance_id": None, "error": "the job stopped before 5 instances: the requesting user "
+                                                          "no longer exists or is deactivated"}]  # once, not per instance

@@ -56,7 +56,8 @@ def bulk_preview() -> Any:
     except InvalidInput as exc:  # a bad filter, an unknown action, too many: said on the list
         return _list_with_error(filters, exc)
     return render_template("instances/bulk_preview.html", preview=preview, filter_fields=_filter_fields(filters),
-                           form_key=new_form_key(), list_url=url_for(".index", **_filter_args(filters)))
+                           form_key=new_form_key(), list_url=url_for(".index", **_filter_args(filters)),
+                           max_instances=bulk.MAX_INSTANCES)
 
 
 @bp.post("/bulk")
@@ -167,10 +168,8 @@ def _filters(source: MultiDict[str, str] | None = None, *, strict: bool = False)
 
 def _filter_args(filters: service.InstanceFilter) -> dict[str, Any]:
     """The filter as URL arguments (the list's own), without its empty fields."""
-    args = {"status": filters.status, "workflow": filters.workflow, "version": filters.version,
-            "activity": filters.activity, "older_than": filters.older_than,
-            "var": [str(condition) for condition in filters.variables], "mine": "1" if filters.mine else None}
-    return {name: value for name, value in args.items() if value}
+    args = filters.as_dict()
+    return {**args, "mine": "1"} if args.get("mine") else args
 
 
 def _filter_fields(filters: service.InstanceFilter) -> list[tuple[str, str]]:
