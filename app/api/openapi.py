@@ -12,8 +12,8 @@ from app.bpmn.diff import FIELDS as DIFF_FIELDS
 from app.services.activities import MAX_ELEMENT_ID
 from app.services.bulk import ACTIONS as BULK_ACTIONS
 from app.services.bulk import MAX_INSTANCES as BULK_MAX
-from app.services.version_diffs import MAX_VERSION
 from app.services.variable_filters import MAX_CONDITIONS, MAX_NAME, MAX_VALUE
+from app.services.workflows import MAX_VERSION
 
 WORKFLOW_STATUSES = list(states.WORKFLOW_STATUSES)
 INSTANCE_STATUSES = list(states.INSTANCE_STATUSES)

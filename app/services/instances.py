@@ -41,7 +41,7 @@ from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
 from app.services.rows import required
-from app.services.workflows import latest_workflow
+from app.services.workflows import latest_workflow, version_number
 from app.shar import SharInstance, current_client
 from app.states import INSTANCE_STATUSES, TERMINAL, InstanceStatus, WorkflowStatus
 from app.status import change_status, record_activity
@@ -413,7 +413,7 @@ def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[n
     if filters.version is not None:
         if not filters.workflow:
             raise InvalidInput.field("version", "a version filter needs a workflow name")
-        query = query.where(Workflow.version == _version_number(filters.version))
+        query = query.where(Workflow.version == version_number(filters.version))
     if filters.mine:
         query = query.where(WorkflowInstance.created_by == actor.id)
     if filters.variables:
@@ -429,13 +429,6 @@ def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[n
 
 def _dialect() -> str:
     return db.session.get_bind().dialect.name
-
-
-def _version_number(value: int | str) -> int:
-    text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= 2**31 - 1:
-        raise InvalidInput.field("version", f"version must be a whole number from 1; {str(value)[:20]!r} is not")
-    return int(text)
 
 
 AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -503,7 +496,7 @@ def element_counts_state(workflow_name: str, version: int | str | None = None, *
     workflow or version."""
     known = select(Workflow.id).where(Workflow.name == workflow_name).limit(1)
     if version is not None:
-        known = known.where(Workflow.version == _version_number(version))
+        known = known.where(Workflow.version == version_number(version))
     if db.session.scalar(known) is None:
         raise NotFound(f"no workflow named {workflow_name!r}" if version is None
                        else f"no version {version} of workflow {workflow_name!r}")

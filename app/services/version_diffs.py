@@ -20,11 +20,10 @@ from app.extensions import db
 from app.models import Workflow, WorkflowInstance, WorkflowName
 from app.services.access import may_change_workflow, sees_all_instances, visible_instances
 from app.services.actors import Actor
-from app.services.workflows import check_bpmn, check_name, get_version, version_numbers
+from app.services.workflows import check_bpmn, check_name, get_version, version_number, version_numbers
 from app.states import InstanceStatus, WorkflowStatus
 
 STILL_RUNNING = (InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)
-MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer: larger numbers name no version
 
 
 @dataclass(frozen=True)
@@ -90,15 +89,6 @@ def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Compariso
         # create_workflow's rule: a new name is any writer's; an owned one its owner's or an admin's.
         may_upload=may_change_workflow(actor, owner.owner_id) if owner else actor.can_write,
     )
-
-
-def version_number(value: object, field_name: str) -> int:
-    """A version number from a caller: an int, or its digits as text, between 1 and MAX_VERSION."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_VERSION:
-        raise InvalidInput.field(field_name, f"{field_name} must be a version number (1 or more)")
-    return value
 
 
 def _diff(old: Workflow, new_xml: str) -> VersionDiff:

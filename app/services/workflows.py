@@ -177,6 +177,18 @@ def get_workflow_by_id(workflow_id: int, *, actor: Actor) -> Workflow:
     return required(Workflow, workflow_id, "workflow with id")
 
 
+MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer: larger numbers name no version
+
+
+def version_number(value: object, field_name: str = "version") -> int:
+    """A version number from a caller: an int, or its digits as text, between 1 and MAX_VERSION."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_VERSION:
+        raise InvalidInput.field(field_name, f"{field_name} must be a version number (1 or more)")
+    return value
+
+
 def get_version(name: str, version: int, *, actor: Actor) -> Workflow:
     workflow = db.session.scalars(select(Workflow).where(Workflow.name == name, Workflow.version == version)).first()
     if workflow is None:

@@ -126,7 +126,8 @@ def test_the_list_finds_the_instances_at_an_element(database: str, api: Any) -> 
     assert found("workflow=Orders&version=2") == ["v2"]
     assert found("activity=nowhere") == []
     for query, field in (("version=1", "version"), ("workflow=Orders&version=x", "version"),
-                         ("workflow=Orders&version=0", "version"), ("activity=" + "a" * 201, "activity")):
+                         ("workflow=Orders&version=0", "version"), ("workflow=Orders&version=%C2%B2", "version"),
+                         ("workflow=Orders&version=" + "9" * 5000, "version"), ("activity=" + "a" * 201, "activity")):
         response = api.get(f"/api/shar/instances?{query}")
         assert response.status_code == 422 and list(response.get_json()["errors"]) == [field], query
     # The service the web list and the API share.
