@@ -492,22 +492,24 @@ def element_counts(workflow_name: str, version: int | str | None = None, *,
 
 def element_counts_state(workflow_name: str, version: int | str | None = None, *, actor: Actor) -> CountsState:
     """What element_counts(...) depends on, from one small grouped read by the (workflow_id, status)
-    index: per status counted or moving, how many and the latest change. NotFound for an unknown
-    workflow or version."""
-    known = select(Workflow.id).where(Workflow.name == workflow_name).limit(1)
-    if version is not None:
-        known = known.where(Workflow.version == version_number(version))
-    if db.session.scalar(known) is None:
-        raise NotFound(f"no workflow named {workflow_name!r}" if version is None
-                       else f"no version {version} of workflow {workflow_name!r}")
+    index: per status counted or moving, how many and the latest progress (`progressed_at` moves
+    when an instance's activities or status change, not on every sync as `updated_at` does).
+    NotFound for an unknown workflow or version, checked only when the read finds nothing."""
     rows = db.session.execute(
         filtered_instances(actor, InstanceFilter(workflow=workflow_name, version=version))
-        .with_only_columns(WorkflowInstance.status, func.count(), func.max(WorkflowInstance.updated_at),
+        .with_only_columns(WorkflowInstance.status, func.count(), func.max(WorkflowInstance.progressed_at),
                            maintain_column_froms=True)
         .where(WorkflowInstance.status.in_(sorted({*MOVING, *COUNTED})))
         .group_by(WorkflowInstance.status).order_by(WorkflowInstance.status)).all()
-    seen = f"{workflow_name}|{version}|{instance_owner_filter(actor)}|{[tuple(r) for r in rows]}"
-    return CountsState(hashlib.sha256(seen.encode()).hexdigest()[:32],
+    if not rows:
+        known = select(Workflow.id).where(Workflow.name == workflow_name).limit(1)
+        if version is not None:
+            known = known.where(Workflow.version == version_number(version))
+        if db.session.scalar(known) is None:
+            raise NotFound(f"no workflow named {workflow_name!r}" if version is None
+                           else f"no version {version} of workflow {workflow_name!r}")
+    # Raw: the fragment's ETag is made from it (app.conditional).
+    return CountsState(f"{workflow_name}|{version}|{instance_owner_filter(actor)}|{[tuple(r) for r in rows]}",
                        any(status in MOVING for status, _, _ in rows))
 
 

@@ -226,7 +226,7 @@
       viewer.open(diagram).then(function () {
         viewer.get("canvas").zoom("fit-viewport");
         container.setAttribute("data-diagram", diagram.plane.bpmnElement.id);
-        decorate();
+        decorate(true);  // another diagram: draw again
       });
     });
     label.appendChild(select);
@@ -248,10 +248,19 @@
     var live = container.getAttribute("data-live");
     var counts = container.getAttribute("data-counts");
     var targets = {};
-    // What the page's polled fragments say, drawn on the diagram shown: again after each swap.
-    function decorate() {
-      if (live) { highlight(viewer, activitiesOf(live)); }
-      if (counts) { targets = drawCounts(viewer, counts); }
+    var drawn = {};  // what each fragment held when last drawn
+    // What the page's polled fragments say, drawn on the diagram shown: again when one of them
+    // changed (a poll answered 304 reaches htmx as the same body, swapped in again).
+    function changed(selector, force) {
+      var fragment = selector && document.querySelector(selector);
+      var html = fragment ? fragment.innerHTML : "";
+      if (!force && drawn[selector] === html) { return false; }
+      drawn[selector] = html;
+      return Boolean(selector);
+    }
+    function decorate(force) {
+      if (changed(live, force === true)) { highlight(viewer, activitiesOf(live)); }
+      if (changed(counts, force === true)) { targets = drawCounts(viewer, counts); }
     }
     viewer.get("eventBus").on("element.click", function (event) {
       var href = targets[event.element.id];
@@ -270,7 +279,7 @@
         if (shown) { container.setAttribute("data-diagram", shown.plane.bpmnElement.id); }
         viewer.get("canvas").zoom("fit-viewport");
         showUndrawn(container, undrawn(viewer));
-        decorate();
+        decorate(true);
         container.setAttribute("data-rendered", "true");
         if (live || counts) { document.body.addEventListener("htmx:afterSwap", decorate); }
       })

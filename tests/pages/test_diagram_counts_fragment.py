@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 
 from app.extensions import db
 from app.models import WorkflowInstance
+from app.models._base import utcnow
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
 from tests.support.web import Browser
@@ -43,8 +46,25 @@ def test_the_counts_fragment_is_versioned_and_stops_polling(offline_app: Flask) 
     first = client.get("/workflows/Flow/_counts?version=1")
     assert first.status_code == 200 and first.headers["ETag"]
     assert _links(first.get_data(as_text=True)) == _links(page)
-    again = client.get("/workflows/Flow/_counts?version=1", headers={"If-None-Match": first.headers["ETag"]})
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        again = client.get("/workflows/Flow/_counts?version=1", headers={"If-None-Match": first.headers["ETag"]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
     assert again.status_code == 304 and again.get_data() == b""
+    # The poll's cost: (at most) the signed-in user and one grouped read; nothing counted or rendered.
+    reads = [s for s in statements if "workflow" in s]
+    assert len(statements) <= 2 and len(reads) == 1 and "GROUP BY" in reads[0], statements
+
+    rows[1].last_synced_at = utcnow()  # a sync that found nothing new: updated_at moves, no progress
+    db.session.commit()
+    quiet = client.get("/workflows/Flow/_counts?version=1", headers={"If-None-Match": first.headers["ETag"]})
+    assert quiet.status_code == 304
 
     rows[0].status = "failed"  # failed where it waited (app.services.sync keeps the place)
     db.session.commit()
