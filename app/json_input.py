@@ -78,14 +78,16 @@ def check_value(value: Any, *, what: str = "the value", field: str = "body", max
                 raise InvalidInput.field(field, f"{what} is nested too deeply: more than {max_depth} levels of "
                                                 "arrays and objects")
             children = item.values() if isinstance(item, dict) else item
-            if isinstance(item, dict) and not all(isinstance(k, str) and _valid(k) for k in item):
-                raise InvalidInput.field(field, f"{what} is not strict JSON: a key contains a lone surrogate "
-                                                "(\\ud800-\\udfff), which is not valid Unicode")
+            if isinstance(item, dict):
+                for key in item:
+                    flaw = _flaw(key, "key") if isinstance(key, str) else "is not strict JSON: a key is not a string"
+                    if flaw:
+                        raise InvalidInput.field(field, f"{what} {flaw}")
             stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, str):
-            if not _valid(item):
-                raise InvalidInput.field(field, f"{what} is not strict JSON: a string contains a lone surrogate "
-                                                "(\\ud800-\\udfff), which is not valid Unicode")
+            flaw = _flaw(item, "string")
+            if flaw:
+                raise InvalidInput.field(field, f"{what} {flaw}")
         elif isinstance(item, float) and not math.isfinite(item):
             raise InvalidInput.field(field, f"{what} is not strict JSON: {item} is not a JSON number")
         elif item is not None and not isinstance(item, (bool, int, float)):
@@ -168,9 +170,14 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _valid(text: str) -> bool:
+def _flaw(text: str, kind: str) -> str | None:
+    """What makes a string (`kind`: key or string) unacceptable, said after the input's name, or
+    None: a lone surrogate is not Unicode; U+0000 is, but PostgreSQL stores it in neither text nor
+    JSONB, so it is refused here, where every JSON input passes, rather than by one column."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return False
-    return True
+        return f"is not strict JSON: a {kind} contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
+    if "\x00" in text:
+        return f"cannot be stored: a {kind} contains the character U+0000 (NUL), which the database cannot hold"
+    return None

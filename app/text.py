@@ -23,3 +23,16 @@ def clip(text: str | None, limit: int = ERROR_CHARS) -> str:
         note = f"… [{len(text) - keep:,} more characters cut]"
         keep = max(limit - len(note), 0)
     return (text[:keep] + f"… [{len(text) - keep:,} more characters cut]")[:limit]
+
+
+def storable(value: object) -> object:
+    """`value` (parsed JSON from outside: SHAR's variables) with every U+0000 in its strings and keys
+    replaced by U+FFFD: PostgreSQL holds NUL in neither text nor JSONB, and a value SHAR sends is
+    kept, not refused (what users send is refused instead: app.json_input)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {str(storable(k)): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value

@@ -283,28 +283,14 @@ def choose_process(workflow: Workflow, process_id: Any) -> str | None:
 
 
 def check_variables(variables: Any) -> dict[str, Any]:
-    """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode), within the
-    size and depth limits, whichever front door parsed them."""
+    """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode, no U+0000),
+    within the size and depth limits, whichever front door parsed them."""
     if variables is None:
         return {}
     if not isinstance(variables, dict):
         raise InvalidInput.field("variables", "variables must be a JSON object")
     json_input.check_value(variables, what="the variables", field="variables")
-    if _holds_nul(variables):
-        raise InvalidInput.field("variables", "the variables hold the character U+0000 (NUL), which PostgreSQL "
-                                              "cannot store in a JSONB column")
     return variables
-
-
-def _holds_nul(value: Any) -> bool:
-    """Whether a string or key anywhere in `value` (depth already checked) holds U+0000."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in k or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    return False
 
 
 def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:

@@ -23,7 +23,7 @@ from app.shar.errors import (
     SharPermanentError,
     SharRetryableError,
 )
-from app.text import clip
+from app.text import clip, storable
 
 logger = logging.getLogger(f"{SHAR_LOGGER}.client")
 INSTANCE_STATUSES = ("running", "completed", "failed")
@@ -221,7 +221,7 @@ def _instance(body: Any) -> SharInstance:
         id=str(data["id"]),
         workflow_name=str(data.get("workflow_name", "")),
         status=data["status"],
-        variables=data.get("variables") if isinstance(data.get("variables"), dict) else {},
+        variables=storable(data["variables"]) if isinstance(data.get("variables"), dict) else {},  # type: ignore[arg-type]
         created_at=data.get("created_at"),
         current_activities=tuple(activities) if isinstance(activities, list) else None,
         error=clip(data["error"]) if isinstance(data.get("error"), str) else None,

@@ -1,6 +1,10 @@
 """The SHAR client against the local engine over real HTTP: every call, and every error typed."""
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import httpx
 import pytest
 
@@ -104,3 +108,30 @@ def test_statuses_are_classified_permanent_or_retryable(status: int, kind: type)
     error = _error_for(response, "POST /api/v1/workflows")
     assert type(error) is kind and error.status == status and error.message == f"answer {status}"
     assert error.retryable is (kind is SharRetryableError)
+
+
+def test_variables_from_shar_holding_nul_are_kept_storable() -> None:
+    # U+0000 is valid JSON, but PostgreSQL stores it nowhere: what SHAR sends is kept with U+FFFD
+    # in its place (a sync never fails on it); what users send is refused (app.json_input).
+    body = json.dumps({"id": "i-1", "status": "running",
+                       "variables": {"note": "a\u0000b", "k\u0000": ["\u0000"]}}).encode()
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        read = SharClient(f"http://127.0.0.1:{server.server_port}").get_instance("i-1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert read.variables == {"note": "a\ufffdb", "k\ufffd": ["\ufffd"]}
