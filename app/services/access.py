@@ -16,7 +16,7 @@ from sqlalchemy import Select, select
 
 from app.errors import NotFound, PermissionDenied
 from app.extensions import db
-from app.models import BulkOperation, Notification, WorkflowInstance
+from app.models import BulkOperation, Notification, WorkflowInstance, WorkflowName
 from app.services.actors import Actor
 
 
@@ -70,6 +70,19 @@ def require_workflow_owner(actor: Actor, name: str, owner_id: int | None, owner_
     owner = owner_email or "an admin"
     raise PermissionDenied(f"workflow {name!r} belongs to {owner}: only its owner or an admin may add "
                            "versions to it or delete it")
+
+
+def require_upload(actor: Actor, name: str, owner: WorkflowName | None) -> None:
+    """Uploading a version of `name` (`owner`: its row, None for a new name): any writer starts a
+    name; only its owner or an admin adds versions to it."""
+    require_writer(actor)
+    if owner is not None:
+        require_workflow_owner(actor, name, owner.owner_id, owner.owner.email if owner.owner else None)
+
+
+def may_upload(actor: Actor, owner: WorkflowName | None) -> bool:
+    """Whether require_upload would let `actor` upload (for the pages that offer it)."""
+    return may_change_workflow(actor, owner.owner_id) if owner is not None else actor.can_write
 
 
 def may_change_workflow(actor: Actor, owner_id: int | None) -> bool:

@@ -18,7 +18,7 @@ from app.config import current_settings
 from app.errors import Conflict, InvalidInput
 from app.extensions import db
 from app.models import Workflow, WorkflowInstance, WorkflowName
-from app.services.access import may_change_workflow, sees_all_instances, visible_instances
+from app.services.access import may_upload, sees_all_instances, visible_instances
 from app.services.actors import Actor
 from app.services.workflows import check_bpmn, check_name, get_version, version_number, version_numbers
 from app.states import InstanceStatus, WorkflowStatus
@@ -87,7 +87,7 @@ def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Compariso
         counts_all=sees_all_instances(actor), versions=versions, new_workflow=not versions,
         next_version=(versions[-1] + 1) if versions else 1, warnings=list(summary.get("shar_warnings", [])),
         # create_workflow's rule: a new name is any writer's; an owned one its owner's or an admin's.
-        may_upload=may_change_workflow(actor, owner.owner_id) if owner else actor.can_write,
+        may_upload=may_upload(actor, owner),
     )
 
 

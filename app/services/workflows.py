@@ -21,6 +21,7 @@ from app.services.access import (
     instance_owner_filter,
     may_change_workflow,
     require_admin,
+    require_upload,
     require_workflow_owner,
     require_writer,
     visible_instances,
@@ -87,9 +88,7 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
     summary = check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
     assert isinstance(bpmn_xml, str)
     callback_url = check_callback(callback_url)
-    owner = db.session.get(WorkflowName, name)
-    if owner is not None:
-        require_workflow_owner(actor, name, owner.owner_id, owner.owner.email if owner.owner else None)
+    require_upload(actor, name, db.session.get(WorkflowName, name))
     digest = hashlib.sha256(bpmn_xml.encode()).hexdigest()
     latest = latest_workflow(name)
     if latest is not None and latest.bpmn_sha256 == digest and latest.status in (WorkflowStatus.CREATING,
