@@ -88,7 +88,8 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
     summary = check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
     assert isinstance(bpmn_xml, str)
     callback_url = check_callback(callback_url)
-    require_upload(actor, name, db.session.get(WorkflowName, name))
+    owner = db.session.get(WorkflowName, name)
+    require_upload(actor, name, owner)
     digest = hashlib.sha256(bpmn_xml.encode()).hexdigest()
     latest = latest_workflow(name)
     if latest is not None and latest.bpmn_sha256 == digest and latest.status in (WorkflowStatus.CREATING,
