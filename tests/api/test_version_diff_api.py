@@ -2,6 +2,8 @@
 a file against the deployed one (nothing stored), with the instances still running the old ones."""
 from __future__ import annotations
 
+import hashlib
+
 import json
 import re
 from pathlib import Path
@@ -194,6 +196,13 @@ def test_pages_preview_then_upload_the_compared_file(app) -> None:  # type: igno
     assert refused.status_code == 422 and "script tasks are not allowed" in refused.get_data(as_text=True)
     lost = browser.post("/workflows/_upload", data={"name": "Expense", "mode": "async"})
     assert lost.status_code == 422 and "the compared file did not come back" in lost.get_data(as_text=True)
+    # A text that is not the compared file (its digest differs after the form's CRLF is undone, as
+    # with mixed line breaks) is never stored in its place: choose it again.
+    mixed = V1.replace("\n", "\r\n", 1)
+    changed = browser.post("/workflows/_upload", data={"name": "Expense", "mode": "async", "bpmn_xml": mixed + " ",
+                                                       "bpmn_sha256": hashlib.sha256(mixed.encode()).hexdigest()})
+    assert changed.status_code == 422 and "choose it again" in changed.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Workflow).where(Workflow.name == "Expense")) == 2
 
     # The confirming upload is a door to create_workflow: its rule holds there too.
     make_user("bob@example.com", "user", "pw-bob-12345")
@@ -203,7 +212,7 @@ def test_pages_preview_then_upload_the_compared_file(app) -> None:  # type: igno
     assert "You may not add versions to Expense" in seen and 'id="confirm-form"' not in seen
     creates = db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "workflow.create"))
     denied = bob.post("/workflows/_upload", data={"name": "Expense", "mode": "async", "bpmn_xml": V1,
-                                                   "bpmn_sha256": ""})
+                                                   "bpmn_sha256": hashlib.sha256(V1.encode()).hexdigest()})
     assert denied.status_code == 403 and "only its owner or an admin" in denied.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "workflow.create")) == creates

@@ -83,9 +83,13 @@ def upload_previewed() -> Any:
     form = UploadForm(formdata=None, name=confirm.name.data, description=confirm.description.data,
                       mode=confirm.mode.data or "async")
     if confirm.validate_on_submit():
-        done = _create(form, _as_chosen(confirm.bpmn_xml.data, confirm.bpmn_sha256.data or ""))
-        if done is not None:
-            return done
+        chosen = _as_chosen(confirm.bpmn_xml.data, confirm.bpmn_sha256.data or "")
+        if chosen is None:
+            form.file.errors = ["the compared file did not come back as it was compared; choose it again"]
+        else:
+            done = _create(form, chosen)
+            if done is not None:
+                return done
     else:
         form.file.errors = [message for messages in confirm.errors.values() for message in messages]
     return render_template("workflows/index.html", form=form, **_list_context()), 422
@@ -258,12 +262,14 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _as_chosen(text: str, digest: str) -> str:
-    """The compared file's text as it was chosen: a form sends every line break as CRLF, so a file
-    written with LF comes back with LF when its digest says so (XML reads both the same)."""
-    if _sha256(text) != digest and _sha256(text.replace("\r\n", "\n")) == digest:
-        return text.replace("\r\n", "\n")
-    return text
+def _as_chosen(text: str, digest: str) -> str | None:
+    """The compared file's text as it was chosen, or None when it is not that file: a form sends
+    every line break as CRLF, so a file written with LF comes back with LF when its digest says so;
+    a file of other line breaks (mixed, lone CR) cannot be restored and is chosen again."""
+    for candidate in (text, text.replace("\r\n", "\n")):
+        if _sha256(candidate) == digest:
+            return candidate
+    return None
 
 
 def _fits_in_a_form(text: str) -> bool:
