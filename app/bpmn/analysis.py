@@ -125,6 +125,25 @@ _DRAWN_AS = "{urn:sharboard:analysis}drawnAs"  # the tag an element had before t
 OUTPUT_SOURCE = "{urn:sharboard:analysis}source"  # an output mapping's source, translated for the evaluator
 
 
+TIMER_PARTS = ("timeDate", "timeDuration", "timeCycle")
+_NO_CONDITION = re.compile(r"^[$#]\{\s*\}$|^=$")
+
+
+def text_of(el: etree._Element) -> str:
+    """The element's text as written (its children's text included), stripped."""
+    return "".join(t for t in el.itertext() if isinstance(t, str)).strip()
+
+
+def written_condition(flow: etree._Element) -> str | None:
+    """A sequence flow's condition as written, or None when it has none (an empty one, even ``${}``
+    or ``=``, is no condition): what the engine and a version diff both read."""
+    condition = flow.find(f"{_M}conditionExpression")
+    if condition is None:
+        return None
+    text = text_of(condition)
+    return text if _NO_CONDITION.sub("", text).strip() else None
+
+
 def finding(rule: str, code: str, el: etree._Element, message: str) -> Finding:
     return Finding(rule=rule, code=code, tag=el.get(_DRAWN_AS) or local(el) or str(el.tag), element_id=el.get("id"),
                    name=el.get("name"), line=el.sourceline, message=message)
@@ -151,7 +170,7 @@ class _Analyser:
         for condition in self.root.iter(f"{_M}conditionExpression"):
             flow = condition.getparent()
             if flow is not None and flow.get("id"):
-                self.written[flow.get("id")] = "".join(t for t in condition.itertext() if isinstance(t, str))
+                self.written[flow.get("id")] = text_of(condition)
 
     def run(self) -> Analysis:
         pools = {p.get("processRef"): p.get("name") for p in self.root.iter(f"{_M}participant")
@@ -379,13 +398,10 @@ class _Analyser:
 
     def _condition_text(self, flow: etree._Element) -> str | None:
         """The condition as written, or None (an empty one, even ``${}``, is removed: no condition)."""
+        text = written_condition(flow)
         condition = flow.find(f"{_M}conditionExpression")
-        if condition is None:
-            return None
-        text = "".join(t for t in condition.itertext() if isinstance(t, str)).strip()
-        if not re.sub(r"^[$#]\{\s*\}$|^=$", "", text).strip():
-            flow.remove(condition)
-            return None
+        if text is None and condition is not None:
+            flow.remove(condition)  # the engine sees no condition either
         return text
 
     def _check_other_expressions(self, process: etree._Element) -> None:
@@ -406,8 +422,8 @@ class _Analyser:
                     self._check_expression(owner, el, "correlation retrieval expression")
 
     def _check_expression(self, owner: etree._Element, el: etree._Element, what: str) -> None:
-        text = "".join(t for t in el.itertext() if isinstance(t, str)).strip()
-        if not re.sub(r"^[$#]\{\s*\}$|^=$", "", text).strip():
+        text = text_of(el)
+        if not _NO_CONDITION.sub("", text).strip():
             if local(el) == "condition":
                 self._problem("condition", "cannot_run", owner,
                               "its conditional event has no condition; write one such as ${amount > 100}")
@@ -426,8 +442,8 @@ class _Analyser:
         _set_text(el, translate(text, language))
 
     def _check_timer(self, node: etree._Element, timer: etree._Element) -> None:
-        parts = [c for c in timer if local(c) in ("timeDate", "timeDuration", "timeCycle")]
-        texts = ["".join(t for t in c.itertext() if isinstance(t, str)).strip() for c in parts]
+        parts = [c for c in timer if local(c) in TIMER_PARTS]
+        texts = [text_of(c) for c in parts]
         if not parts or not any(texts):
             self._problem("empty-timer", "empty_timer", node,
                           "its timer has no time set; give it a timeDuration (e.g. PT5M), timeDate or timeCycle")
@@ -469,7 +485,7 @@ class _Analyser:
 
     def _check_multi_instance(self, node: etree._Element, loop: etree._Element) -> None:
         cardinality = loop.find(f"{_M}loopCardinality")
-        text = "".join(t for t in cardinality.itertext()).strip() if cardinality is not None else ""
+        text = text_of(cardinality) if cardinality is not None else ""
         if not text and loop.find(f"{_M}loopDataInputRef") is None:
             self._problem("multi-instance", "cannot_run", node,
                           "its multi-instance marker sets neither loopCardinality nor loopDataInputRef (a Zeebe "

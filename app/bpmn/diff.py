@@ -30,7 +30,16 @@ from typing import Any
 
 from lxml import etree
 
-from app.bpmn.analysis import BPMN_NS, CONTAINERS, is_bpmn, is_executable, local
+from app.bpmn.analysis import (
+    BPMN_NS,
+    CONTAINERS,
+    TIMER_PARTS,
+    is_bpmn,
+    is_executable,
+    local,
+    text_of,
+    written_condition,
+)
 from app.bpmn.validation import DEFAULT_MAX_BYTES, FLOW_ELEMENTS, parse_definitions
 
 LIMIT = 500
@@ -41,7 +50,6 @@ COMPARED = FLOW_ELEMENTS - {"dataObject", "dataObjectReference", "dataStoreRefer
 # The fields compared, in the order a change lists them.
 FIELDS = ("tag", "name", "process", "container", "source", "target", "condition", "default", "timer",
           "attached_to")
-_TIMER_PARTS = ("timeDuration", "timeDate", "timeCycle")
 _LISTS = ("processes_added", "processes_removed", "processes_changed", "added", "removed", "changed",
           "conditions", "timers")
 
@@ -242,11 +250,10 @@ def _read(root: etree._Element) -> tuple[dict[str, Process], dict[str, Element],
 def _element(el: etree._Element, eid: str, process: str | None, container: str | None) -> Element:
     tag = local(el)
     flow = tag == "sequenceFlow"
-    condition = el.find(f"{_M}conditionExpression") if flow else None
     return Element(
         id=_clip(eid), tag=tag, name=_name(el.get("name")), process=_clip(process), container=_clip(container),
         source=_attr(el, "sourceRef") if flow else None, target=_attr(el, "targetRef") if flow else None,
-        condition=(_clip(_text(condition)) or None) if condition is not None else None,
+        condition=_clip(written_condition(el)) if flow else None,
         default=_attr(el, "default"), timer=_timer(el), attached_to=_attr(el, "attachedToRef"),
     )
 
@@ -256,13 +263,9 @@ def _timer(el: etree._Element) -> str | None:
     definition = el.find(f"{_M}timerEventDefinition")
     if definition is None:
         return None
-    parts = [f"{local(part)} {_text(part)}".strip() for part in definition
-             if is_bpmn(part) and local(part) in _TIMER_PARTS]
+    parts = [f"{local(part)} {text_of(part)}".strip() for part in definition
+             if is_bpmn(part) and local(part) in TIMER_PARTS]
     return _clip("; ".join(parts) or "no time set")
-
-
-def _text(el: etree._Element) -> str:
-    return "".join(t for t in el.itertext() if isinstance(t, str)).strip()
 
 
 def _attr(el: etree._Element, name: str) -> str | None:

@@ -172,3 +172,11 @@ def test_two_tools_diff_only_by_what_differs() -> None:
         ("reviewInvoice", [("name", "Rechnung klären", "Rechnung klÃ¤ren")])]
     assert diff.added == diff.removed == diff.conditions == diff.timers == ()
     assert diff.unchanged == 40
+
+
+def test_an_empty_condition_reads_as_none_as_the_engine_reads_it() -> None:
+    # `${ }` or `=` is no condition for the validator and the engine: the diff says it was removed.
+    old = bpmn("exclusive_gateway")
+    emptied = old.replace("= amount &gt; 1000", "${ }")
+    assert [(d.old, d.new) for d in diff_bpmn(old, emptied).conditions] == [("= amount > 1000", None)]
+    assert diff_bpmn(emptied, old.replace("= amount &gt; 1000", "=")).conditions == ()
