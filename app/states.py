@@ -62,6 +62,8 @@ INSTANCE_STATUSES = tuple(s.value for s in InstanceStatus)
 JOB_STATES = tuple(s.value for s in JobState)
 # Instances whose life in SHAR is over: they end timers, durations and polling.
 ENDED_INSTANCE = frozenset({I.COMPLETED, I.FAILED, I.CANCELLED})
+# Not ended: its launch or its run is under way (what stuck checks, cancels and counts that may move read).
+UNDER_WAY_INSTANCE = (I.LAUNCHING, I.RUNNING)
 # Badges stop polling at these: nothing will change without a person acting.
 TERMINAL = frozenset({W.ACTIVE, W.INACTIVE, I.COMPLETED, I.FAILED, I.CANCELLED})
 OPEN_JOB_STATES = (J.QUEUED, J.RUNNING, J.RETRYING)

@@ -36,7 +36,7 @@ from app.services.failed_jobs import failed_launch_job, requeue_failed_job
 from app.services.instances import InstanceFilter, cancel_instance, filtered_instances
 from app.services.rows import required
 from app.services.sync import request_sync
-from app.states import InstanceStatus
+from app.states import UNDER_WAY_INSTANCE, InstanceStatus
 from app.text import clip
 
 logger = logging.getLogger("sharboard.bulk")
@@ -74,7 +74,7 @@ ACTIONS: dict[str, Action] = {
     "sync": Action("running instances", "synced", require_writer,
                    lambda: WorkflowInstance.status == InstanceStatus.RUNNING, _sync),
     "cancel": Action("launching or running instances", "cancelled", require_writer,
-                     lambda: WorkflowInstance.status.in_((InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)), _cancel),
+                     lambda: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE), _cancel),
     # A launch that failed before reaching SHAR is retried by its launch job (admins, as any failed
     # job); an instance that failed in SHAR cannot be run again.
     "retry": Action("failed launches (instances that failed before reaching SHAR)", "retried", require_admin,

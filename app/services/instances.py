@@ -43,7 +43,7 @@ from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
 from app.services.rows import required
 from app.services.workflows import latest_workflow, version_number
 from app.shar import SharInstance, current_client
-from app.states import INSTANCE_STATUSES, TERMINAL, InstanceStatus, WorkflowStatus
+from app.states import INSTANCE_STATUSES, TERMINAL, UNDER_WAY_INSTANCE, InstanceStatus, WorkflowStatus
 from app.status import change_status, record_activity
 
 
@@ -446,7 +446,7 @@ def _element_id(value: str) -> str:
 # the activities where it was when it failed (app.services.sync), so it counts there.
 COUNTED = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
 # The counts may still move while one of these is under way (a launch ends running or failed).
-MOVING = (InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)
+MOVING = UNDER_WAY_INSTANCE
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from app.services.failed_jobs import counts_by_state
 from app.services.health import last_shar_health
 from app.services.sync import last_periodic_sync
 from app.services.workflows import latest_versions
-from app.states import OPEN_JOB_STATES, InstanceStatus, JobState
+from app.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, JobState
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def workflow_counts() -> dict[str, int]:
 def _stuck_query(minutes: int):  # type: ignore[no-untyped-def]
     cutoff = utcnow() - timedelta(minutes=minutes)
     return (select(WorkflowInstance)
-            .where(WorkflowInstance.status.in_((InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)),
+            .where(WorkflowInstance.status.in_(UNDER_WAY_INSTANCE),
                    WorkflowInstance.progressed_at < cutoff)
             .order_by(WorkflowInstance.progressed_at.asc()))
 

@@ -21,9 +21,8 @@ from app.models import Workflow, WorkflowInstance, WorkflowName
 from app.services.access import may_upload, sees_all_instances, visible_instances
 from app.services.actors import Actor
 from app.services.workflows import check_bpmn, check_name, get_version, version_number, version_numbers
-from app.states import InstanceStatus, WorkflowStatus
+from app.states import UNDER_WAY_INSTANCE, WorkflowStatus
 
-STILL_RUNNING = (InstanceStatus.LAUNCHING, InstanceStatus.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def _diff(old: Workflow, new_xml: str) -> VersionDiff:
 
 def _running(name: str, actor: Actor, versions: tuple[int, ...] | None = None) -> dict[int, int]:
     query = (visible_instances(actor).join(Workflow, WorkflowInstance.workflow_id == Workflow.id)
-             .where(Workflow.name == name, WorkflowInstance.status.in_(STILL_RUNNING))
+             .where(Workflow.name == name, WorkflowInstance.status.in_(UNDER_WAY_INSTANCE))
              .with_only_columns(Workflow.version, func.count()).group_by(Workflow.version))
     if versions is not None:
         query = query.where(Workflow.version.in_(versions))
