@@ -54,6 +54,10 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
         if new_status in ENDED_INSTANCE:
             values.setdefault("completed_at", now)
             values = with_duration(row, values)
+            if new_status != InstanceStatus.FAILED:
+                # Ended where nothing waits; a failed instance keeps where it was (where it failed:
+                # the diagram counts it there), as its caller says.
+                values["current_activities"] = []
         elif old_status in ENDED_INSTANCE:  # an operator's retry: the row starts over
             values.update(completed_at=None, duration_seconds=None, duration_clock=None)
     elif new_status == WorkflowStatus.ACTIVE:

@@ -550,7 +550,7 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         "variables": untagged(answer.variables) or instance.variables,
     }
     if answer.status == "completed":
-        values.update(current_activities=[], completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
+        values.update(completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
         if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
             fire(instance_launched, instance, shar_response=answer.raw)
             fire(instance_completed, instance)

@@ -237,7 +237,7 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
     variables = untagged(remote.variables)
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":
-        if change_status(instance, InstanceStatus.COMPLETED, variables=variables, current_activities=[],
+        if change_status(instance, InstanceStatus.COMPLETED, variables=variables,
                          last_synced_at=now, completed_at=now, shar_created_at=shar_created_at,
                          shar_completed_at=parse_shar_time(remote.completed_at)):
             fire(instance_completed, instance)

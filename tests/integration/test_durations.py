@@ -158,21 +158,26 @@ def test_migration_repairs_durations_on_postgresql(tmp_path: Path) -> None:
 
 
 def test_every_end_stores_a_duration_and_a_retry_clears_it(app) -> None:  # type: ignore[no-untyped-def]
-    """The duration is set by the one status change, whichever path ends the instance."""
+    """The duration, and where the instance waits, are set by the one status change, whichever
+    path ends the instance: completed or cancelled wait nowhere; failed keeps where it failed."""
     from app.services.actors import CLI
     from app.status import change_status
 
     workflow = create_workflow("Ends", bpmn("user_task"), actor=CLI).workflow
-    instance = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0)
+    instance = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0,
+                                current_activities=["review"])
     db.session.add(instance)
     db.session.commit()
     # Cancelled: no SHAR times, so ours; the clock of the change is later than T0.
     assert change_status(instance, "cancelled")
     assert instance.duration_seconds > 0 and instance.duration_clock == "sharboard"
-    failed = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0 + timedelta(days=9999))
+    assert instance.current_activities == []
+    failed = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0 + timedelta(days=9999),
+                              current_activities=["review"])
     db.session.add(failed)
     db.session.commit()
     assert change_status(failed, "failed", error="boom")
     assert (failed.duration_seconds, failed.duration_clock) == (0.0, "sharboard-clamped")
+    assert failed.current_activities == ["review"]
     assert change_status(failed, "launching")  # an operator's retry starts the row over
     assert (failed.completed_at, failed.duration_seconds, failed.duration_clock) == (None, None, None)
