@@ -34,6 +34,18 @@ def test_readyz_names_each_check_and_needs_a_fresh_shar_check(app) -> None:  # t
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
 
+    # A check older than a minute (the scheduler stopped) says nothing of SHAR now: not ready.
+    from datetime import timedelta
+
+    from app.extensions import db
+    from app.models import SharHealthCheck
+    from app.models._base import utcnow
+
+    db.session.get(SharHealthCheck, "shar").checked_at = utcnow() - timedelta(seconds=61)
+    db.session.commit()
+    stale = client.get("/readyz")
+    assert stale.status_code == 503 and "is the scheduler running?" in stale.get_json()["checks"]["shar"]["detail"]
+
 
 def test_readyz_is_503_when_redis_is_down(overrides, tmp_path) -> None:  # type: ignore[no-untyped-def]
     down = build_app(**{**overrides, "redis_url": "redis://127.0.0.1:1/0"})
