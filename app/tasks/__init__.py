@@ -4,8 +4,8 @@ service call it makes. create_app installs the registry; nothing registers by im
     workflow_tasks   create_workflow, delete_workflow                (shar-workflows)
     instance_tasks   launch_instance, complete_task, deliver_message (shar-instances)
                      bulk_operation
-    sync_tasks       sync_instance, periodic_sync, cleanup,          (shar-sync)
-                     scan_shar_instances
+    sync_tasks       sync_instance, sync_instances, periodic_sync,   (shar-sync)
+                     cleanup, scan_shar_instances
     notify_tasks     send_email, deliver_webhook                     (shar-notify)
     schedule         the scheduler's periodic entries (not jobs: what starts them)
 """

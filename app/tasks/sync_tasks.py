@@ -15,6 +15,16 @@ def sync_failed(job: JobRecord, exc: BaseException) -> None:
     sync.sync_failed(job.target_id, job.last_error or str(exc), job.payload.get("callback_url"))
 
 
+def sync_instances(job: JobRecord) -> None:
+    # Half the attempt's time limit: the rest of a batch SHAR answers slowly goes on in a new job.
+    budget = spec_for(sync.SYNC_BATCH).effective_timeout(current_settings()) / 2
+    sync.sync_batch(job.payload["instance_ids"], since=job.created_at, budget_seconds=budget, queue=job.queue)
+
+
+def sync_instances_failed(job: JobRecord, exc: BaseException) -> None:
+    sync.sync_batch_failed(job.payload["instance_ids"], since=job.created_at, error=job.last_error or str(exc))
+
+
 def periodic_sync(job: JobRecord) -> None:
     # The lease lasts as long as this job may: a killed run frees it by itself.
     outcome = sync.periodic_sync(spec_for("periodic_sync").effective_timeout(current_settings()))
@@ -33,7 +43,8 @@ def scan_shar_instances(job: JobRecord) -> None:
 
 
 SPECS = (
-    JobSpec("sync_instance", "shar_sync_queue", 2, (5, 15), 120, sync_instance, on_failure=sync_failed),
+    JobSpec(sync.SYNC_ONE, "shar_sync_queue", 2, (5, 15), 120, sync_instance, on_failure=sync_failed),
+    JobSpec(sync.SYNC_BATCH, "shar_sync_queue", 2, (5, 15), 120, sync_instances, on_failure=sync_instances_failed),
     JobSpec("periodic_sync", "shar_sync_queue", 1, (), 120, periodic_sync),
     JobSpec("cleanup", "shar_sync_queue", 1, (), 300, cleanup),
     JobSpec("scan_shar_instances", "shar_sync_queue", 2, (5, 15), 120, scan_shar_instances),

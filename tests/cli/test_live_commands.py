@@ -85,7 +85,7 @@ def test_sync_queues_running_instances_once_and_force_includes_fresh_ones(run) -
     forced = json.loads(run("sync", "--status=running", "--force", "--format=json").stdout)
     assert forced == {"status": "running", "candidates": 1, "queued": 1}
     again = json.loads(run("sync", "--force", "--format=json").stdout)
-    assert again["queued"] == 0 and len(_jobs("sync_instance")) == 1  # one sync already waits
+    assert again["queued"] == 0 and len(_jobs("sync_instances")) == 1  # one sync (a batch of one) already waits
     assert run("sync", "--status=bogus").exit_code == 2
 
 

@@ -1,18 +1,26 @@
-"""The periodic sync's fan-out: one INSERT and one Redis round trip per batch, nothing queued
-twice, and a dead Redis leaves every record for the reconciler."""
+"""The periodic sync: fanned out as batch jobs (one INSERT and one Redis round trip per 500
+batches, nothing queued twice, a dead Redis leaves every record for the reconciler), and each
+batch run against the real engine over HTTP: SHAR down stops a batch and its retry goes on where
+it stopped; SHAR refusing one instance fails the batch naming it, the others synced; a slow
+batch hands its rest to a new job."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+import httpx
+from sqlalchemy import func, insert, select, update
 
 from app.extensions import db
+from app.jobs.runner import run_job
 from app.models import JobRecord, WorkflowInstance
+from app.models._base import utcnow
 from app.queues import current_queues
 from app.services.actors import CLI
-from app.services.sync import sync_all_running
+from app.services.instances import launch_instance
+from app.services.sync import SYNC_BATCH, sync_all_running, sync_batch
 from app.services.workflows import create_workflow
-from tests.support.factories import bpmn
+from tests.support.factories import bpmn, refresh
 
 
 def _running_instances(count: int) -> None:
@@ -24,27 +32,97 @@ def _running_instances(count: int) -> None:
     db.session.commit()
 
 
-def _sync_jobs() -> list[Any]:
-    return list(db.session.execute(select(JobRecord.state, JobRecord.enqueue_error, func.count())
-                                   .where(JobRecord.job_type == "sync_instance")
-                                   .group_by(JobRecord.state, JobRecord.enqueue_error)))
+def _batches() -> list[JobRecord]:
+    return list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == SYNC_BATCH).order_by(JobRecord.id)))
 
 
-def test_fan_out_records_and_queues_every_running_instance_once(make_app) -> None:  # type: ignore[no-untyped-def]
-    app = make_app(shar_sync_batch_size=500)
+def test_fan_out_records_and_queues_every_running_instance_once_in_batches(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(shar_sync_batch_size=50)
     _running_instances(2_000)
     assert sync_all_running() == 2_000
-    assert _sync_jobs() == [("queued", None, 2_000)]
-    assert current_queues().counts(app.config["SHARBOARD_SETTINGS"].shar_sync_queue)["pending"] == 2_000
+    batches = _batches()
+    assert len(batches) == 40 and {(b.state, b.enqueue_error, b.target_id) for b in batches} == {("queued", None, "50")}
+    ids = [i for b in batches for i in b.payload["instance_ids"]]
+    assert len(ids) == len(set(ids)) == 2_000
+    assert current_queues().counts(app.config["SHARBOARD_SETTINGS"].shar_sync_queue)["pending"] == 40
     # A second fan-out while those wait queues nothing new.
     assert sync_all_running() == 0
-    assert _sync_jobs() == [("queued", None, 2_000)]
+    assert len(_batches()) == 40
 
 
 def test_fan_out_with_redis_down_keeps_every_record_for_the_reconciler(make_app) -> None:  # type: ignore[no-untyped-def]
     make_app(redis_url="redis://127.0.0.1:1/0", shar_sync_batch_size=50)
     _running_instances(120)
     assert sync_all_running() == 0
-    rows = _sync_jobs()
-    assert len(rows) == 1 and rows[0][0] == "queued" and rows[0][2] == 120
-    assert "ConnectionError" in rows[0][1]
+    batches = _batches()
+    assert [len(b.payload["instance_ids"]) for b in batches] == [50, 50, 20]
+    assert all(b.state == "queued" and "ConnectionError" in b.enqueue_error for b in batches)
+
+
+def _launched(app: Any, count: int) -> list[WorkflowInstance]:
+    create_workflow("Batch", bpmn("user_task"), async_=False, actor=CLI)
+    instances = [launch_instance("Batch", {"n": n}, actor=CLI, async_=False).instance for n in range(count)]
+    assert all(i.status == "running" and i.shar_instance_id for i in instances)
+    # Synced at launch: make them due again.
+    db.session.execute(update(WorkflowInstance).values(last_synced_at=utcnow() - timedelta(hours=1)))
+    db.session.commit()
+    return instances
+
+
+def _gets(shar: Any, instance: WorkflowInstance) -> int:
+    log = httpx.get(f"{shar.url}/_sharlite/requests").json()
+    return sum(1 for r in log if r["method"] == "GET" and r["path"] == f"/api/v1/instances/{instance.shar_instance_id}")
+
+
+def test_a_batch_stopped_by_an_outage_goes_on_where_it_stopped(database, make_app, shar) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(shar_sync_batch_size=10)
+    instances = _launched(app, 3)
+    httpx.post(f"{shar.url}/api/v1/instances/{instances[0].shar_instance_id}/complete")
+    assert sync_all_running() == 3
+    batch = _batches()[0]
+    shar.set_faults(outage=True)
+    run_job(batch.id)
+    assert (refresh(batch).state, refresh(batch).attempts) == ("retrying", 1)
+    assert [refresh(i).status for i in instances] == ["running"] * 3
+    shar.set_faults(outage=False)
+    # Synced by someone else meanwhile: the retry does not read it again.
+    from app.services.sync import apply_shar_state
+    apply_shar_state(refresh(instances[1]))
+    before = [_gets(shar, i) for i in instances]
+    db.session.execute(update(JobRecord).where(JobRecord.id == batch.id).values(next_attempt_at=None))
+    db.session.commit()
+    run_job(batch.id)
+    assert refresh(batch).state == "succeeded"
+    assert [_gets(shar, i) - b for i, b in zip(instances, before)] == [1, 0, 1]
+    assert [refresh(i).status for i in instances] == ["completed", "running", "running"]
+    assert all(refresh(i).last_synced_at > batch.created_at for i in instances)
+
+
+def test_an_instance_shar_refuses_fails_the_batch_by_name_and_the_others_sync(database, make_app, shar) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(shar_sync_batch_size=10)
+    instances = _launched(app, 3)
+    unknown = instances[1]
+    db.session.execute(update(WorkflowInstance).where(WorkflowInstance.id == unknown.id)
+                       .values(shar_instance_id="no-such-instance"))
+    db.session.commit()
+    assert sync_all_running() == 3
+    batch = _batches()[0]
+    run_job(batch.id)
+    batch = refresh(batch)
+    assert batch.state == "failed" and batch.attempts == 1  # a refusal is not retried
+    assert batch.last_error.startswith("SHAR refused 1 of 3 instances: ") and unknown.id in batch.last_error
+    synced = [refresh(i).last_synced_at > batch.created_at for i in instances]
+    assert synced == [True, False, True]
+
+
+def test_a_batch_out_of_time_hands_the_rest_to_a_new_batch(make_app, shar) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(shar_sync_batch_size=10)
+    instances = _launched(app, 3)
+    shar.set_faults(latency_ms=50)
+    ids = [i.id for i in instances]
+    sync_batch(ids, since=utcnow(), budget_seconds=0.01, queue="q")
+    # One instance synced (a batch always makes progress), the other two queued as a new batch.
+    assert sum(refresh(i).last_synced_at > utcnow() - timedelta(minutes=1) for i in instances) == 1
+    (rest,) = _batches()
+    assert rest.payload["instance_ids"] == ids[1:] and rest.queue == "q"
+    assert db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.job_type == SYNC_BATCH)) == 1

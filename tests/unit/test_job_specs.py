@@ -38,7 +38,7 @@ def test_error_shape_groups_alike_errors() -> None:
 def test_registry_lists_every_job_kind_once() -> None:
     registry = JobRegistry(SPECS)
     assert set(registry.all()) == {"create_workflow", "delete_workflow", "launch_instance", "complete_task",
-                                   "deliver_message", "sync_instance", "periodic_sync", "cleanup",
+                                   "deliver_message", "sync_instance", "sync_instances", "periodic_sync", "cleanup",
                                    "scan_shar_instances", "send_email", "deliver_webhook", "bulk_operation"}
     with pytest.raises(ValueError, match="defined twice"):
         JobRegistry([*SPECS, SPECS[0]])
