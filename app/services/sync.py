@@ -42,6 +42,7 @@ PERIODIC_SYNC = "periodic_sync"
 SYNC_ONE = "sync_instance"  # one instance, asked for by someone (with a callback, perhaps)
 SYNC_BATCH = "sync_instances"  # a batch of the periodic or an operator's sync
 FANOUT_JOBS = 500  # batch jobs recorded by one INSERT and queued by one Redis round trip
+MIN_BATCHES = 16  # as many batches at least (instances allowing), for the sync workers to share
 
 
 class SharBatchRefused(SharError):
@@ -218,7 +219,8 @@ def _queue_batches(instance_ids: Sequence[str], *, queue: str, delay: float = 0.
     """Record a sync_instances job per batch, FANOUT_JOBS jobs an INSERT, and hand each INSERT's jobs
     to Huey in one round trip: 20,000 instances fan out in well under a second."""
     settings = current_settings()
-    batch_size = batch_size or settings.shar_sync_batch_size
+    # Smaller batches when there are few instances, so every sync worker gets a share.
+    batch_size = batch_size or min(settings.shar_sync_batch_size, max(1, -(-len(instance_ids) // MIN_BATCHES)))
     batches = [list(instance_ids[i:i + batch_size]) for i in range(0, len(instance_ids), batch_size)]
     attempts = spec_for(SYNC_BATCH).attempts(settings)
     queued = 0
