@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from app.db_pool import ping_when_idle
     from app.extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
@@ -48,6 +49,7 @@ def _init_extensions(app: Flask) -> None:
     init_access()
     with app.app_context():
         _tune_sqlite(db.engine)
+        ping_when_idle(db.engine)
     from app import cli, queues, tasks
     from app.jobs.runner import run_job
     from app.notifications import listeners as notification_listeners

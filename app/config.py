@@ -244,7 +244,8 @@ class Settings:
         return {
             "SECRET_KEY": self.secret_key or _dev_secret(Path(self.instance_dir)),
             "SQLALCHEMY_DATABASE_URI": self.sqlalchemy_url(),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            # No pool_pre_ping: app.db_pool pings only connections idle for a while.
+            "SQLALCHEMY_ENGINE_OPTIONS": {},
             "MAX_CONTENT_LENGTH": self.request_body_limit,
             "MAIL_SERVER": self.mail_server,
             "MAIL_PORT": self.mail_port,
