@@ -52,11 +52,15 @@ def _init_extensions(app: Flask) -> None:
         ping_when_idle(db.engine)
     from app import cli, queues, tasks
     from app.jobs.runner import run_job
+    from app.security import principals
     from app.notifications import listeners as notification_listeners
     from app.webhooks import listeners as webhook_listeners
 
     tasks.init_app(app)
     queues.init_app(app, app.config["SHARBOARD_SETTINGS"], execute=run_job)
+    principals.init_app(app, app.extensions[queues.EXTENSION_KEY].redis(),
+                        "sharboard:" + app.config["SHARBOARD_SETTINGS"].redis_namespace)
+    principals.connect()
     # Listeners connect once per process (connecting is idempotent: blinker keeps one of each).
     notification_listeners.connect()
     webhook_listeners.connect()

@@ -5,6 +5,8 @@ names the variable, so an operator never runs with a half-understood configurati
 """
 from __future__ import annotations
 
+import hashlib
+
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -217,6 +219,12 @@ class Settings:
         elif url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         return url
+
+    @property
+    def redis_namespace(self) -> str:
+        """What this deployment's Redis keys start with (beside Huey's queue names): two
+        deployments sharing one Redis never mix their rate limits or user memories."""
+        return hashlib.sha256(self.sqlalchemy_url().encode()).hexdigest()[:16]
 
     @property
     def sharlite_db_path(self) -> Path:

@@ -43,6 +43,11 @@ class Queues:
         except KeyError:
             raise KeyError(f"unknown queue {queue!r}; known: {', '.join(self._hueys)}") from None
 
+    def redis(self) -> object | None:
+        """A client of the queues' Redis (its connection pool), or None on Huey's SQLite storage."""
+        storage = next(iter(self._hueys.values())).storage
+        return storage.conn if isinstance(storage, RedisStorage) else None
+
     def enqueue(self, queue: str, job_id: int, *, delay: float = 0.0, timeout: float | None = None) -> None:
         """Hand a job id to Huey; raises whatever the storage raises (e.g. Redis down)."""
         task = self._tasks[queue]

@@ -62,7 +62,7 @@ def current_limiter() -> Limiter:
 
 
 def _key_prefix(settings: Settings) -> str:
-    return "sharboard-rl:" + hashlib.sha256(settings.sqlalchemy_url().encode()).hexdigest()[:16]
+    return "sharboard-rl:" + settings.redis_namespace
 
 
 def _email_key() -> str:

@@ -12,6 +12,7 @@ import hmac
 from flask_login import current_user, logout_user
 
 from app.extensions import db
+from app.security import principals
 from app.models.user import User, new_session_key
 
 
@@ -20,10 +21,17 @@ def load_user(stored_id: str) -> User | None:
     user_id, sep, key = (stored_id or "").partition(":")
     if not sep or not key or not user_id.isdigit():
         return None  # a session from before session keys, or garbage: sign in again
+    memory = principals.memory()
+    known = memory.recall(principals.session_key(stored_id))
+    if known is not None:
+        return principals.user_from(known, db.session)
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or not user.session_key:
         return None
-    return user if hmac.compare_digest(user.session_key.encode(), key.encode()) else None
+    if not hmac.compare_digest(user.session_key.encode(), key.encode()):
+        return None
+    memory.remember(principals.session_key(stored_id), user)
+    return user
 
 
 def end_all_sessions(user: User) -> None:
