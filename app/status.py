@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.durations import with_duration
 from app.errors import InvalidTransition
-from app.extensions import db
+from app.extensions import commit_keeping_loaded, db
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.states import (
@@ -74,8 +75,9 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
         return False
     record_activity(row, f"status_{new_status}", message or f"{old_status} → {new_status}",
                     previous_status=str(old_status), new_status=str(new_status))
-    db.session.commit()
-    db.session.refresh(row)
+    commit_keeping_loaded()
+    for name, value in values.items():  # what was written is what the row holds: no read back
+        set_committed_value(row, name, value)
     return True
 
 

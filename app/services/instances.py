@@ -26,7 +26,7 @@ from app.events import (
 from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
-from app.models._base import utcnow
+from app.models._base import new_uuid, utcnow
 from app.services import activities, variable_filters
 from app.services.access import (
     find_instance,
@@ -112,11 +112,12 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
         raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
     process_id = choose_process(workflow, process_id)
     message = check_start_message(workflow, process_id, message)
-    instance = WorkflowInstance(workflow=workflow, status=InstanceStatus.LAUNCHING, variables=variables,
-                                created_by=actor.id, callback_url=callback_url, process_id=process_id,
-                                start_message=message)
+    # Its id made here, not at a flush: the placeholder, its timeline entry, the audit entry and the
+    # job are written by the job's one commit.
+    instance = WorkflowInstance(id=new_uuid(), workflow=workflow, status=InstanceStatus.LAUNCHING,
+                                variables=variables, created_by=actor.id, callback_url=callback_url,
+                                process_id=process_id, start_message=message)
     db.session.add(instance)
-    db.session.flush()
     record_activity(instance, "placeholder_created", f"launch of {workflow.name} v{workflow.version}"
                     + (f" (process {process_id})" if process_id else "")
                     + (f" by message {message}" if message else "") + " queued")
