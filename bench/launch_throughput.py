@@ -5,10 +5,17 @@
 Baseline: N launches posted straight to the engine, 16 at a time. Then N launches through
 the API, 16 at a time, timed from the first request until every instance reads `running`.
 Goal: end-to-end rate ≥ 0.5× the engine's.
+
+Both stretches also print the CPU each part of the stack spent per launch (web, each consumer,
+the engine, PostgreSQL, Redis): the machine's cores divided by the sum is the most launches a
+second the whole stack could make here, whatever the concurrency.
 """
 from __future__ import annotations
 
+import os
+
 from stack import (
+    Stack,
     create_workflow,
     fire,
     note,
@@ -26,18 +33,32 @@ def main() -> None:
     count = {"tiny": 30, "default": 600, "large": 3000}[args.size]
     with running_stack(workers=args.workers) as stack:
         create_workflow(stack)
+        before = stack.cpu_seconds()
         engine = fire([lambda c: c.post(f"{stack.engine_url}/api/v1/workflows/Bench/instances",
                                         json={"variables": {"n": 1}})] * count)
         note(f"engine alone: {count} launches in {engine.seconds:.2f} s = {engine.rate:.0f}/s ({engine.errors} errors)")
+        before = _cpu_per_launch(stack, before, count, "engine alone")
         url = f"{stack.url}/api/shar/workflows/Bench/launch"
         posted = fire([lambda c: c.post(url, json={"variables": {"n": 1}}, headers=stack.auth)] * count)
         waited = wait_until(lambda: stack.scalar("SELECT count(*) FROM workflow_instances WHERE status = 'running'")
                             >= count, timeout=600, every=0.2, what=f"{count} instances running")
         total = posted.seconds + waited
+        _cpu_per_launch(stack, before, count, "end to end")
         note(f"API accepted {count} in {posted.seconds:.2f} s ({posted.errors} errors); all running after {total:.2f} s")
         rate = count / total
         result(f"launches end to end ({args.workers} worker(s))", f"{rate:.0f} launches/s",
                rate / engine.rate, f"engine alone {engine.rate:.0f}/s", ">= 0.5x")
+
+
+def _cpu_per_launch(stack: Stack, before: dict[str, float], count: int, what: str) -> dict[str, float]:
+    after = stack.cpu_seconds()
+    spent = {name: (after[name] - before.get(name, 0.0)) * 1000 / count for name in after}
+    parts = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(spent.items(), key=lambda i: -i[1]) if ms >= 0.05)
+    total = sum(spent.values())
+    cores = os.cpu_count() or 1
+    note(f"{what}: CPU ms per launch: {parts}; total {total:.1f} ms, so at most {cores * 1000 / total:.0f}/s"
+         f" on {cores} cores")
+    return after
 
 
 if __name__ == "__main__":

@@ -174,6 +174,27 @@ class Stack:
                 continue
         return total / 1024
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) used so far by each child's processes, and by PostgreSQL and
+        Redis (all their processes: run on a quiet machine). Differences of two readings say where a
+        measured stretch spent the machine."""
+        tick = os.sysconf("SC_CLK_TCK")
+        groups = {name: self.pids(name) for name in self.group.children}
+        for server in ("postgres", "redis-server"):
+            out = subprocess.run(["pgrep", "-x", server], capture_output=True, text=True, check=False).stdout
+            groups[server] = [int(p) for p in out.split()]
+        used: dict[str, float] = {}
+        for name, pids in groups.items():
+            total = 0
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            used[name] = total / tick
+        return used
+
     def logs(self, tail: int = 3000) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}"
                          for p in sorted((self.tmp / "logs").glob("*.log")))
