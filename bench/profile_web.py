@@ -87,12 +87,16 @@ def _name(frame: str, *, line: bool = False) -> str:
     return f"{match['func']} ({short}{':' + match['line'] if line else ''})"
 
 
-def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread, process: str = "web") -> str:
-    """py-spy on one process group (gunicorn's, or a consumer's) while `load` runs; the summary."""
+def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread, process: str = "web",
+            gil: bool = False) -> str:
+    """py-spy on one process group (gunicorn's, or a consumer's) while `load` runs; the summary.
+    `gil`: only the thread holding the GIL is sampled, so the shares are of Python CPU alone
+    (no waits on PostgreSQL, Redis or SHAR)."""
     leader = stack.group.children[process].pid
     spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "--pid",
                             str(leader), "--duration", str(seconds), "--rate", "200", "--format", "raw",
-                            "--output", str(out), "--nonblocking"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            "--output", str(out), "--nonblocking", *(["--gil"] if gil else [])],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     load.start()
     load.join()
     output = spy.communicate(timeout=seconds + 60)[0].decode(errors="replace")
@@ -107,6 +111,7 @@ def main() -> None:
                                          "live-304", "summarise"))
     parser.add_argument("raw", nargs="?", type=Path, help="with summarise: a raw file kept by --out")
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--gil", action="store_true", help="sample Python CPU only (the GIL's holder)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/sharboard-profile.txt"))
     args = parser.parse_args()
     if args.case == "summarise":
@@ -157,7 +162,7 @@ def main() -> None:
             load = threading.Thread(target=wrk, args=(f"{stack.url}/admin/failed-jobs",), kwargs={
                 "seconds": args.seconds, "connections": 2, "headers": {"Cookie": cookie}})
         note(f"profiling {args.case} for {args.seconds} s")
-        print(profile(stack, args.seconds, args.out, load, process))
+        print(profile(stack, args.seconds, args.out, load, process, gil=args.gil))
 
 
 if __name__ == "__main__":
