@@ -47,8 +47,13 @@ def find_instance(instance_id: str, actor: Actor) -> WorkflowInstance:
 
 
 def may_see_instance(actor: Actor, instance: WorkflowInstance) -> bool:
+    return may_see_owned_by(actor, instance.created_by)
+
+
+def may_see_owned_by(actor: Actor, created_by: int | None) -> bool:
+    """Whether `actor` may see an instance created by `created_by` (without loading the instance)."""
     owner = instance_owner_filter(actor)
-    return owner is None or instance.created_by == owner
+    return owner is None or created_by == owner
 
 
 def require_writer(actor: Actor) -> None:

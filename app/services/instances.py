@@ -31,7 +31,7 @@ from app.services import activities, variable_filters
 from app.services.access import (
     find_instance,
     instance_owner_filter,
-    may_see_instance,
+    may_see_owned_by,
     require_admin,
     require_writer,
     visible_instances,
@@ -371,22 +371,32 @@ def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
         .order_by(ActivityEvent.created_at, ActivityEvent.id)))
 
 
-def instance_version(instance: WorkflowInstance) -> str:
-    """What an instance's JSON depends on: every write to the row moves updated_at or last_synced_at."""
-    return f"instance:{instance.id}:{instance.status}:{instance.updated_at}:{instance.last_synced_at}"
+def instance_version(instance_id: str, *, actor: Actor) -> str:
+    """What an instance's JSON depends on (every write to the row moves updated_at or
+    last_synced_at), if `actor` may see it; NotFound otherwise, as find_instance."""
+    status, updated, synced = _version_row(instance_id, actor)
+    return f"instance:{instance_id}:{status}:{updated}:{synced}"
 
 
-def live_instance(instance_id: str, *, actor: Actor) -> tuple[WorkflowInstance, str]:
-    """The instance if `actor` may see it, and what its live fragment depends on (its status and
-    change times, its newest timeline entry), in one query: it is polled every few seconds."""
+def live_version(instance_id: str, *, actor: Actor) -> str:
+    """What an instance's live fragment depends on: its status and change times and its newest
+    timeline entry, in one query (it is polled every few seconds)."""
     last_event = (select(func.max(ActivityEvent.id))
                   .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == WorkflowInstance.id)
                   .scalar_subquery())
-    row = db.session.execute(select(WorkflowInstance, last_event).where(WorkflowInstance.id == instance_id)).first()
-    if row is None or not may_see_instance(actor, row[0]):
+    status, updated, synced, last = _version_row(instance_id, actor, last_event)
+    return f"{status}:{updated}:{synced}:{last or 0}"
+
+
+def _version_row(instance_id: str, actor: Actor, *extra: Any) -> tuple[Any, ...]:
+    """The columns a version is made of, read without loading the row (an unchanged poll
+    decodes no variables), after the visibility check of find_instance."""
+    row = db.session.execute(select(WorkflowInstance.status, WorkflowInstance.updated_at,
+                                    WorkflowInstance.last_synced_at, *extra, WorkflowInstance.created_by)
+                             .where(WorkflowInstance.id == instance_id)).first()
+    if row is None or not may_see_owned_by(actor, row[-1]):
         raise NotFound(f"no instance {instance_id}")
-    instance, last = row
-    return instance, f"{instance.status}:{instance.updated_at}:{instance.last_synced_at}:{last or 0}"
+    return tuple(row[:-1])
 
 
 def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]

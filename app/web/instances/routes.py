@@ -99,8 +99,9 @@ def show(instance_id: str) -> str:
 @login_required
 def live(instance_id: str) -> Response:
     """Status, activities and timeline of one instance, polled until its status is final."""
-    instance, version = service.live_instance(instance_id, actor=current_actor())
-    return cached_fragment("instances/_live.html", version=version, context=lambda: _show_context(instance))
+    version = service.live_version(instance_id, actor=current_actor())
+    return cached_fragment("instances/_live.html", version=version,
+                           context=lambda: _show_context(service.get_instance(instance_id, actor=current_actor())))
 
 
 @bp.post("/<instance_id>/complete")
