@@ -16,6 +16,7 @@ import time
 from urllib.parse import urlsplit
 
 from stack import (
+    BROWSER_AGENT,
     Load,
     create_workflow,
     note,
@@ -105,7 +106,8 @@ def main() -> None:
         web = stack.web()
         path = f"/instances/{instance_id}/_live"
         etag = web.get(path).headers["ETag"]
-        headers = {"Cookie": stack.cookie_header(web), "HX-Request": "true", "If-None-Match": etag}
+        headers = {"Cookie": stack.cookie_header(web), "HX-Request": "true", "If-None-Match": etag,
+                   "User-Agent": BROWSER_AGENT}
         health, health_reconnects = poll(f"{stack.url}/healthz", {}, browsers, seconds)
         live, live_reconnects = poll(f"{stack.url}{path}", headers, browsers, seconds)
         for label, load, reconnects in (("/healthz", health, health_reconnects), ("live fragment", live, live_reconnects)):

@@ -43,6 +43,9 @@ from app.cli.processes import ProcessGroup
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+# Every load and the signed-in client send one User-Agent, as a browser does: a session signed in
+# under another one is marked not fresh by Flask-Login and re-signed on every answer.
+BROWSER_AGENT = "sharboard-bench"
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.com", "bench-pass-123"
 BPMN = (REPO / "tests" / "fixtures" / "bpmn" / "user_task.bpmn").read_text()
 SIZES = ("tiny", "default", "large")
@@ -128,7 +131,7 @@ class Stack:
 
     def web(self) -> httpx.Client:
         """A client signed in to the web pages as the admin (the login form, CSRF token and all)."""
-        client = httpx.Client(base_url=self.url, timeout=60)
+        client = httpx.Client(base_url=self.url, timeout=60, headers={"User-Agent": BROWSER_AGENT})
         page = client.get("/login").text
         csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
         data = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, **({"csrf_token": csrf.group(1)} if csrf else {})}
@@ -433,6 +436,7 @@ def _wrk(url: str, *, seconds: float, connections: int, method: str, headers: di
          expect: int) -> Load:
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("load goes to loopback addresses only")
+    headers = {"User-Agent": BROWSER_AGENT, **(headers or {})}
     answer = httpx.request(method, url, headers=headers, content=body or None, timeout=60, follow_redirects=False)
     if answer.status_code != expect:
         raise RuntimeError(f"{method} {url} answers HTTP {answer.status_code}, not {expect}: {answer.text[:300]}")
