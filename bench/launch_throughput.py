@@ -1,6 +1,6 @@
 """Row 2: launches end to end (API → queue → engine → `running`) vs the engine's own launch rate.
 
-    .venv/bin/python bench/launch_throughput.py [--size tiny|default] [--workers 1]
+    .venv/bin/python bench/launch_throughput.py [--size tiny|default] [--workers N]
 
 Baseline: N launches posted straight to the engine, 16 at a time. Then N launches through
 the API, 16 at a time, timed from the first request until every instance reads `running`.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+from app.cli.stack import default_workers
 from stack import (
     Stack,
     create_workflow,
@@ -28,7 +29,8 @@ from stack import (
 
 def main() -> None:
     parser = size_parser(__doc__ or "")
-    parser.add_argument("--workers", type=int, default=1, help="Huey workers per consumer (flask shar up: 1)")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="Huey workers per consumer (default: what flask shar up runs on this machine)")
     args = parser.parse_args()
     count = {"tiny": 30, "default": 600, "large": 3000}[args.size]
     with running_stack(workers=args.workers) as stack:
