@@ -208,6 +208,27 @@ def test_one_instance_refused_is_counted_failed_not_the_operation(app, api) -> N
                                 "error": f"instance {ids[1]} is completed; it cannot become cancelled"}]
 
 
+def test_a_requester_demoted_or_deactivated_before_the_job_runs_changes_nothing(app, api) -> None:  # type: ignore[no-untyped-def]
+    ids = _seed([("ann@example.com", "running", {}, [], 1)] * 2)
+    demoted = api.post(BULK, json={"action": "cancel", "filter": {}}).get_json()["data"]
+    deactivated = api.post(BULK, json={"action": "cancel", "filter": {}}).get_json()["data"]
+    requester = _user("ann@example.com")  # the api fixture's token holder
+    admin = api.as_role("admin")
+    requester.role = "viewer"  # the rules of each instance's operation hold as the job runs it
+    db.session.commit()
+    bulk.run_bulk(demoted["id"], 60)
+    shown = admin.get(f"{BULK}/{demoted['id']}").get_json()["data"]
+    assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 2)
+    assert {e["error"] for e in shown["errors"]} == {"the viewer role is read-only"}
+    requester.role, requester.active = "user", False
+    db.session.commit()
+    bulk.run_bulk(deactivated["id"], 60)
+    shown = admin.get(f"{BULK}/{deactivated['id']}").get_json()["data"]
+    assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 2)
+    assert "no longer exists or is deactivated" in shown["errors"][0]["error"]
+    assert [refresh(db.session.get(WorkflowInstance, i)).status for i in ids] == ["running", "running"]
+
+
 def test_bulk_sync_and_cancel_through_real_consumers_and_the_cli(database, app, api, processes) -> None:  # type: ignore[no-untyped-def]
     ann = db.session.scalar(select(User).where(User.email == "ann@example.com"))
     create_workflow("Flow", bpmn("user_task"), actor=ann, async_=False)
