@@ -2,6 +2,7 @@
 them by name; this module owns how they run."""
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -23,6 +24,10 @@ def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
             db.engine.dispose(close=False)
 
     os.register_at_fork(after_in_child=_fresh_pool_in_worker)
+    # What this process holds when Huey forks a worker goes to the collector's permanent generation:
+    # a worker's first full collection would otherwise write the header of every object inherited
+    # from here, copying each of their pages (about 20 MiB a worker: bench/sync_memory.py).
+    os.register_at_fork(before=gc.freeze)
     # Every handler is imported already (app.tasks, by create_app), so workers forked below
     # import nothing on their first job.
     consumer = HeartbeatConsumer(current_queues().huey(queue_name), app=app, queue=queue_name, workers=workers,
