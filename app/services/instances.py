@@ -391,9 +391,11 @@ def live_version(instance_id: str, *, actor: Actor) -> str:
 def _version_row(instance_id: str, actor: Actor, *extra: Any) -> tuple[Any, ...]:
     """The columns a version is made of, read without loading the row (an unchanged poll
     decodes no variables), after the visibility check of find_instance."""
-    row = db.session.execute(select(WorkflowInstance.status, WorkflowInstance.updated_at,
-                                    WorkflowInstance.last_synced_at, *extra, WorkflowInstance.created_by)
-                             .where(WorkflowInstance.id == instance_id)).first()
+    # On the session's connection, not through the ORM: plain columns need none of its machinery,
+    # which was half of this read's CPU.
+    row = db.session.connection().execute(select(WorkflowInstance.status, WorkflowInstance.updated_at,
+                                                 WorkflowInstance.last_synced_at, *extra, WorkflowInstance.created_by)
+                                          .where(WorkflowInstance.id == instance_id)).first()
     if row is None or not may_see_owned_by(actor, row[-1]):
         raise NotFound(f"no instance {instance_id}")
     return tuple(row[:-1])
