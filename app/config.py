@@ -130,6 +130,7 @@ class Settings:
     # Callbacks and e-mails: their own queue, so a slow receiver or SMTP server never delays syncs.
     shar_notify_queue: str = _setting("SHAR_NOTIFY_QUEUE", _queue, "shar-notify")
     shar_sync_interval: int = _setting("SHAR_SYNC_INTERVAL", lambda n, r: _int(n, r, minimum=1), 300)
+    # Instances one periodic-sync job reads from SHAR (fewer when there are few: app.services.sync).
     shar_sync_batch_size: int = _setting("SHAR_SYNC_BATCH_SIZE", lambda n, r: _int(n, r, minimum=1), 50)
     # 0: batches go at once and the sync workers set the pace (as fast as SHAR answers them).
     shar_sync_batch_delay: float = _setting("SHAR_SYNC_BATCH_DELAY", _float, 0.0)
