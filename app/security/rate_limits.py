@@ -21,7 +21,7 @@ from flask import Blueprint, Flask, current_app, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
-from app.config import Settings, current_settings
+from app.config import Settings
 from app.models import ApiToken
 
 SIGNIN_ENDPOINT = "auth.login"
@@ -42,15 +42,16 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
         swallow_errors=True,  # a storage outage must not take sign-in down...
         in_memory_fallback_enabled=True,  # ...so the limits keep counting in memory meanwhile
     )
+    # The limits are this app's settings, parsed once here (a callable was parsed again on every request).
     failed = lambda response: response.status_code == 401
     not_signin = lambda: request.endpoint != SIGNIN_ENDPOINT
-    limiter.limit(lambda: current_settings().signin_limit_per_email, key_func=_email_key, methods=["POST"],
+    limiter.limit(settings.signin_limit_per_email, key_func=_email_key, methods=["POST"],
                   deduct_when=failed, exempt_when=not_signin, scope="signin-email",
                   error_message="too many failed sign-ins for this e-mail address")(auth_bp)
-    limiter.limit(lambda: current_settings().signin_limit_per_address, key_func=get_remote_address,
+    limiter.limit(settings.signin_limit_per_address, key_func=get_remote_address,
                   methods=["POST"], deduct_when=failed, exempt_when=not_signin, scope="signin-address",
                   error_message="too many failed sign-ins from your address")(auth_bp)
-    limiter.limit(lambda: current_settings().api_rate_limit, key_func=_token_key, scope="api-token",
+    limiter.limit(settings.api_rate_limit, key_func=_token_key, scope="api-token",
                   error_message="too many requests with this API token; wait for the time in Retry-After")(api_bp)
     app.register_error_handler(RateLimitExceeded, _too_many_requests_page)
     app.extensions[EXTENSION_KEY] = limiter
