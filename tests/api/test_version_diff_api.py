@@ -162,6 +162,8 @@ def test_pages_preview_then_upload_the_compared_file(app) -> None:  # type: igno
     create_workflow("Expense", V1, actor=ann, async_=False)
     browser = Browser(app, "ann@example.com", "pw-ann-12345")
     crlf_free = V2.replace("\r\n", "\n")
+    stored_before = [db.session.scalar(select(func.count()).select_from(model))
+                     for model in (Workflow, JobRecord, AuditEntry)]
 
     def upload(path: str, text: str, **extra: Any) -> Any:
         return browser.post(path, data={"name": "Expense", "description": "bigger threshold", "mode": "async",
@@ -173,7 +175,9 @@ def test_pages_preview_then_upload_the_compared_file(app) -> None:  # type: igno
     assert 'data-element="to_large" data-kind="condition"' in html and "= amount &gt; 5000" in html
     assert 'data-element="cool_off" data-kind="timer"' in html and "timeDuration PT4H" in html
     assert "No instance of Expense is launching or running" in html
-    assert db.session.scalar(select(func.count()).select_from(Workflow)) == 1
+    # The preview stored nothing: no version, no job, no audit entry.
+    assert [db.session.scalar(select(func.count()).select_from(model)) for model in (Workflow, JobRecord, AuditEntry)] \
+        == stored_before
 
     # The confirming form carries the text back; a browser sends its line breaks as CRLF.
     fields = dict(re.findall(r'<input id="(\w+)" name="\w+" type="hidden" value="([^"]*)"', html))
