@@ -32,6 +32,9 @@ from app.models import ApiToken, User
 logger = logging.getLogger("sharboard.security")
 EXTENSION_KEY = "sharboard.principals"
 REFRESH_SECONDS = 0.5
+# A bound on anything the session events cannot see (a change made straight in SQL): nothing is
+# remembered for longer than this, announced or not.
+MAX_AGE_SECONDS = 60.0
 MAX_ENTRIES = 10_000  # a bound on memory: beyond it the oldest half is forgotten
 _CHANGED = "sharboard.principals_changed"
 # The password hash is not kept: a remembered user loads it only if something asks for it.
@@ -50,12 +53,15 @@ class PrincipalMemory:
         """What was remembered under `key`, while nothing changed since; else None."""
         if not self._current():
             return None
-        return self._entries.get(key)
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry["remembered_at"] > MAX_AGE_SECONDS:
+            return None
+        return entry
 
     def remember(self, key: str, user: User, **extra: Any) -> None:
         if self._redis is None:
             return
-        entry = {"user": {name: getattr(user, name) for name in _COLUMNS}, **extra}
+        entry = {"user": {name: getattr(user, name) for name in _COLUMNS}, "remembered_at": time.monotonic(), **extra}
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 for stale in list(self._entries)[:MAX_ENTRIES // 2]:
@@ -127,6 +133,13 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
             return
 
 
+def _orm_execute(state: Any) -> None:
+    """An UPDATE or DELETE of users or tokens run through the session (`session.execute(update(User))`)."""
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ in (User, ApiToken):
+        state.session.info[_CHANGED] = True
+
+
 def _token_changed(token: ApiToken) -> bool:
     """Revoked or deleted: its `last_used_at` stamp (once a minute) changes nothing of who it is."""
     state = inspect(token)
@@ -147,5 +160,6 @@ def connect() -> None:
     """Listen to every session once per process (idempotent, like the event listeners)."""
     if not event.contains(Session, "before_flush", _before_flush):
         event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "do_orm_execute", _orm_execute)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", lambda session, _previous: _after_rollback(session))

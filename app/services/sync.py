@@ -289,9 +289,9 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
 
 
 def sync_batch_failed(instance_ids: Sequence[str], *, since: datetime, error: str) -> None:
-    """A batch failed for good: tell the listeners of each instance it did not sync."""
+    """A batch failed for good: tell the listeners of each running instance it did not sync."""
     for instance in db.session.scalars(select(WorkflowInstance).where(
-            WorkflowInstance.id.in_(tuple(instance_ids)),
+            WorkflowInstance.id.in_(tuple(instance_ids)), WorkflowInstance.status == InstanceStatus.RUNNING,
             or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since))):
         fire(instance_sync_failed, instance, error_message=error, callback_url=None)
 

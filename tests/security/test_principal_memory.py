@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from app import create_app
 from app.extensions import db
 from app.models import ApiToken
+from app.models._base import utcnow
+from app.security import principals
 from app.security.principals import REFRESH_SECONDS
 from app.services.actors import CLI
 from app.services.users import revoke_token, update_user
@@ -117,6 +119,25 @@ def test_without_redis_every_call_reads_its_token(make_app: Any) -> None:
     app = make_app(redis_url="redis://127.0.0.1:1/0")
     _, plain = _token()
     assert _who(app, plain) == 200
+    with _statements(app) as seen:
+        assert _who(app, plain) == 200
+    assert [s for s in seen if "api_tokens" in s]
+
+
+def test_a_change_made_with_an_update_statement_is_noticed_too(app: Flask, overrides: dict[str, Any]) -> None:
+    token_id, plain = _token()
+    assert _who(app, plain) == 200
+    other = _other_worker(overrides)
+    with other.app_context():
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=utcnow()))
+        db.session.commit()
+    wait_until(lambda: _who(app, plain) == 401, timeout=5, interval=0.05, what="the revocation to hold here")
+
+
+def test_nothing_is_remembered_past_its_age_limit(app: Flask, monkeypatch: Any) -> None:
+    _, plain = _token()
+    assert _who(app, plain) == 200
+    monkeypatch.setattr(principals, "MAX_AGE_SECONDS", 0.0)
     with _statements(app) as seen:
         assert _who(app, plain) == 200
     assert [s for s in seen if "api_tokens" in s]
