@@ -21,6 +21,7 @@ import hashlib
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -41,6 +42,12 @@ _CHANGED = "sharboard.principals_changed"
 _COLUMNS = tuple(column.key for column in inspect(User).column_attrs if column.key != "password_hash")
 
 
+@dataclass(frozen=True)
+class Recalled:
+    entry: dict[str, Any] | None  # what was remembered, or None: read the database
+    epoch: int  # the memory's epoch when asked: what is read after it is remembered only if still current
+
+
 class PrincipalMemory:
     def __init__(self, redis: Any, key: str) -> None:
         self._redis, self._key = redis, key
@@ -48,21 +55,27 @@ class PrincipalMemory:
         self._entries: dict[str, dict[str, Any]] = {}
         self._generation: bytes | None = None
         self._checked_at = float("-inf")
+        # Moves each time everything is forgotten: a row read before a change must not be
+        # remembered after it (the change was committed while the row was being read).
+        self._epoch = 0
 
-    def recall(self, key: str) -> dict[str, Any] | None:
-        """What was remembered under `key`, while nothing changed since; else None."""
+    def recall(self, key: str) -> Recalled:
+        """What was remembered under `key`, while nothing changed since (else its entry is None)."""
         if not self._current():
-            return None
+            return Recalled(None, self._epoch)
         entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry["remembered_at"] > MAX_AGE_SECONDS:
-            return None
-        return entry
+        if entry is not None and time.monotonic() - entry["remembered_at"] > MAX_AGE_SECONDS:
+            entry = None
+        return Recalled(entry, self._epoch)
 
-    def remember(self, key: str, user: User, **extra: Any) -> None:
+    def remember(self, key: str, recalled: Recalled, user: User, **extra: Any) -> None:
+        """Keep `user` under `key`, read after `recalled` was asked for, unless something changed since."""
         if self._redis is None:
             return
         entry = {"user": {name: getattr(user, name) for name in _COLUMNS}, "remembered_at": time.monotonic(), **extra}
         with self._lock:
+            if recalled.epoch != self._epoch:
+                return
             if len(self._entries) >= MAX_ENTRIES:
                 for stale in list(self._entries)[:MAX_ENTRIES // 2]:
                     del self._entries[stale]
@@ -71,7 +84,7 @@ class PrincipalMemory:
     def forget_all(self) -> None:
         """Something changed here: forget now, and tell every other process."""
         with self._lock:
-            self._entries.clear()
+            self._forget()
             self._checked_at = float("-inf")
         if self._redis is None:
             return
@@ -79,6 +92,10 @@ class PrincipalMemory:
             self._redis.incr(self._key)
         except Exception:  # the readers cannot read the counter either: they remember nothing meanwhile
             logger.warning("could not announce a user or token change", exc_info=True)
+
+    def _forget(self) -> None:  # under the lock
+        self._entries.clear()
+        self._epoch += 1
 
     def _current(self) -> bool:
         if self._redis is None:
@@ -92,7 +109,7 @@ class PrincipalMemory:
             generation = None
         with self._lock:
             if generation is None or generation != self._generation:
-                self._entries.clear()
+                self._forget()
             self._generation, self._checked_at = generation, now
         return generation is not None
 

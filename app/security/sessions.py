@@ -21,16 +21,16 @@ def load_user(stored_id: str) -> User | None:
     user_id, sep, key = (stored_id or "").partition(":")
     if not sep or not key or not user_id.isdigit():
         return None  # a session from before session keys, or garbage: sign in again
-    memory = principals.memory()
-    known = memory.recall(principals.session_key(stored_id))
-    if known is not None:
-        return principals.user_from(known, db.session)
+    memory, remembered_as = principals.memory(), principals.session_key(stored_id)
+    recalled = memory.recall(remembered_as)
+    if recalled.entry is not None:
+        return principals.user_from(recalled.entry, db.session)
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or not user.session_key:
         return None
     if not hmac.compare_digest(user.session_key.encode(), key.encode()):
         return None
-    memory.remember(principals.session_key(stored_id), user)
+    memory.remember(remembered_as, recalled, user)
     return user
 
 

@@ -135,10 +135,11 @@ def sign_out() -> None:
 def user_for_token(plain: str) -> User | None:
     """The active user holding this unrevoked API token, or None."""
     token_hash = ApiToken.hash(plain)
-    known = principals.memory().recall(principals.token_key(token_hash))
+    memory, key = principals.memory(), principals.token_key(token_hash)
+    recalled = memory.recall(key)
     now = utcnow()
-    if known is not None and now - known["last_used_at"] <= TOKEN_STAMP_EVERY:
-        return principals.user_from(known, db.session)
+    if recalled.entry is not None and now - recalled.entry["last_used_at"] <= TOKEN_STAMP_EVERY:
+        return principals.user_from(recalled.entry, db.session)
     # Token and user in one query: what a process does not remember yet.
     row = db.session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
                              .where(ApiToken.token_hash == token_hash)).first()
@@ -147,7 +148,7 @@ def user_for_token(plain: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > TOKEN_STAMP_EVERY:
         row.last_used_at = now
         commit_keeping_loaded()
-    principals.memory().remember(principals.token_key(token_hash), row.user, last_used_at=row.last_used_at)
+    memory.remember(key, recalled, row.user, last_used_at=row.last_used_at)
     return row.user
 
 

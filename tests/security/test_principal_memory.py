@@ -15,7 +15,7 @@ from sqlalchemy import event, update
 
 from app import create_app
 from app.extensions import db
-from app.models import ApiToken
+from app.models import ApiToken, User
 from app.models._base import utcnow
 from app.security import principals
 from app.security.principals import REFRESH_SECONDS
@@ -141,3 +141,36 @@ def test_nothing_is_remembered_past_its_age_limit(app: Flask, monkeypatch: Any) 
     with _statements(app) as seen:
         assert _who(app, plain) == 200
     assert [s for s in seen if "api_tokens" in s]
+
+
+def test_a_row_read_while_a_change_commits_is_not_remembered_after_it() -> None:
+    """The race between reading a user and a change: what was read before the change (here, or on
+    another process and noticed by the refresh) is not kept, whatever the order of the steps."""
+    import uuid
+
+    import redis
+
+    from tests.support.stack import REDIS_URL
+
+    client = redis.Redis.from_url(REDIS_URL)
+    key = f"test-principals:{uuid.uuid4().hex}"
+    here, elsewhere = principals.PrincipalMemory(client, key), principals.PrincipalMemory(client, key)
+    user = User(id=1, email="ann@example.com", role="user", active=True, session_key="k")
+    try:
+        asked = here.recall("token:a")
+        here.forget_all()  # a change committed here while the row was read
+        here.remember("token:a", asked, user)
+        assert here.recall("token:a").entry is None
+
+        asked = here.recall("token:b")
+        elsewhere.forget_all()  # ... or on another worker, noticed by the next refresh
+        time.sleep(REFRESH_SECONDS + 0.1)
+        assert here.recall("token:c").entry is None  # the refresh
+        here.remember("token:b", asked, user)
+        assert here.recall("token:b").entry is None
+
+        fresh = here.recall("token:b")
+        here.remember("token:b", fresh, user)
+        assert here.recall("token:b").entry is not None  # nothing changed meanwhile: kept
+    finally:
+        client.delete(key)
