@@ -45,10 +45,6 @@ FANOUT_JOBS = 500  # batch jobs recorded by one INSERT and queued by one Redis r
 MIN_BATCHES = 16  # as many batches at least (instances allowing), for the sync workers to share
 
 
-class SharBatchRefused(SharError):
-    """SHAR refused some instances of a sync batch (each named); the others were synced."""
-
-
 @dataclass(frozen=True)
 class SyncBatch:
     status: str
@@ -263,10 +259,9 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
     takes longer than `budget_seconds` (a slow SHAR), the rest goes on in a new batch job, so no
     attempt runs into its time limit.
     """
-    pending = set(instance_ids)
     rows = {row.id: row for row in db.session.scalars(
         select(WorkflowInstance).where(
-            WorkflowInstance.id.in_(pending), WorkflowInstance.status == InstanceStatus.RUNNING,
+            WorkflowInstance.id.in_(set(instance_ids)), WorkflowInstance.status == InstanceStatus.RUNNING,
             or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since)))}
     todo = [rows[i] for i in dict.fromkeys(instance_ids) if i in rows]
     refused: list[str] = []
@@ -279,13 +274,12 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
             break
         try:
             apply_shar_state(instance)
-        except SharError as exc:
-            db.session.rollback()
+        except SharError as exc:  # raised by the read, before anything of this instance was written
             if exc.retryable:
                 raise
             refused.append(f"{instance.id}: {exc}")
-    if refused:
-        raise SharBatchRefused(f"SHAR refused {len(refused)} of {len(todo)} instances: " + "; ".join(refused))
+    if refused:  # not retried: SHAR would refuse them again
+        raise UpstreamFailed(f"SHAR refused {len(refused)} of {len(todo)} instances: " + "; ".join(refused))
 
 
 def sync_batch_failed(instance_ids: Sequence[str], *, since: datetime, error: str) -> None:
