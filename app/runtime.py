@@ -12,11 +12,8 @@ from flask import Flask
 from app.extensions import db
 
 
-def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
-    """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
-    from app.jobs.heartbeat import HeartbeatConsumer
-    from app.queues import current_queues
-
+def prepare_forks(app: Flask) -> None:
+    """What every fork of this process (Huey's workers, also those it restarts) does around the fork."""
     def _fresh_pool_in_worker() -> None:
         # A forked worker must not share the parent's pooled connections (with SQLite
         # that shares its locks): drop them without closing the parent's.
@@ -28,6 +25,14 @@ def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
     # a worker's first full collection would otherwise write the header of every object inherited
     # from here, copying each of their pages (about 20 MiB a worker: bench/sync_memory.py).
     os.register_at_fork(before=gc.freeze)
+
+
+def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
+    """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
+    from app.jobs.heartbeat import HeartbeatConsumer
+    from app.queues import current_queues
+
+    prepare_forks(app)
     # Every handler is imported already (app.tasks, by create_app), so workers forked below
     # import nothing on their first job.
     consumer = HeartbeatConsumer(current_queues().huey(queue_name), app=app, queue=queue_name, workers=workers,

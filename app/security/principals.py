@@ -132,7 +132,7 @@ def session_key(stored_id: str) -> str:
 
 def user_from(entry: dict[str, Any], session: Session) -> User:
     """The remembered user, as a row of `session`, without loading it: its relationships still load on use."""
-    known = session.identity_map.get((User, (entry["user"]["id"],), None))
+    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((entry["user"]["id"],)))
     if known is not None:
         return known  # type: ignore[return-value]
     user = User(**entry["user"])
