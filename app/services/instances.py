@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select, tuple_
+from sqlalchemy import bindparam, case, distinct, func, select, tuple_
 
 from app import json_input
 from app.config import current_settings
@@ -374,28 +374,38 @@ def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
 def instance_version(instance_id: str, *, actor: Actor) -> str:
     """What an instance's JSON depends on (every write to the row moves updated_at or
     last_synced_at), if `actor` may see it; NotFound otherwise, as find_instance."""
-    status, updated, synced = _version_row(instance_id, actor)
+    status, updated, synced = _version_row(_INSTANCE_VERSION, instance_id, actor)
     return f"instance:{instance_id}:{status}:{updated}:{synced}"
 
 
 def live_version(instance_id: str, *, actor: Actor) -> str:
     """What an instance's live fragment depends on: its status and change times and its newest
     timeline entry, in one query (it is polled every few seconds)."""
-    last_event = (select(func.max(ActivityEvent.id))
-                  .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == WorkflowInstance.id)
-                  .scalar_subquery())
-    status, updated, synced, last = _version_row(instance_id, actor, last_event)
+    status, updated, synced, last = _version_row(_LIVE_VERSION, instance_id, actor)
     return f"{status}:{updated}:{synced}:{last or 0}"
 
 
-def _version_row(instance_id: str, actor: Actor, *extra: Any) -> tuple[Any, ...]:
+def _version_statement(*extra: Any) -> Any:
+    return (select(WorkflowInstance.status, WorkflowInstance.updated_at, WorkflowInstance.last_synced_at,
+                   *extra, WorkflowInstance.created_by)
+            .where(WorkflowInstance.id == bindparam("instance_id")))
+
+
+# Built once: these reads are what every poll costs, and building a statement and its cache key
+# cost more than running it.
+_INSTANCE_VERSION = _version_statement()
+_LIVE_VERSION = _version_statement(
+    select(func.max(ActivityEvent.id))
+    .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == WorkflowInstance.id)
+    .scalar_subquery())
+
+
+def _version_row(statement: Any, instance_id: str, actor: Actor) -> tuple[Any, ...]:
     """The columns a version is made of, read without loading the row (an unchanged poll
     decodes no variables), after the visibility check of find_instance."""
     # On the session's connection, not through the ORM: plain columns need none of its machinery,
     # which was half of this read's CPU.
-    row = db.session.connection().execute(select(WorkflowInstance.status, WorkflowInstance.updated_at,
-                                                 WorkflowInstance.last_synced_at, *extra, WorkflowInstance.created_by)
-                                          .where(WorkflowInstance.id == instance_id)).first()
+    row = db.session.connection().execute(statement, {"instance_id": instance_id}).first()
     if row is None or not may_see_owned_by(actor, row[-1]):
         raise NotFound(f"no instance {instance_id}")
     return tuple(row[:-1])

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.bpmn import BpmnValidationError, validate_bpmn
@@ -175,6 +175,19 @@ def get_workflow(name: str, *, actor: Actor) -> Workflow:
 
 def get_workflow_by_id(workflow_id: int, *, actor: Actor) -> Workflow:
     return required(Workflow, workflow_id, "workflow with id")
+
+
+# Built once: the badge is polled every few seconds per open page.
+_STATUS_VERSION = select(Workflow.status, Workflow.updated_at).where(Workflow.id == bindparam("workflow_id"))
+
+
+def workflow_status_version(workflow_id: int, *, actor: Actor) -> str:
+    """What a workflow's status badge depends on, read without loading the row; NotFound as
+    get_workflow_by_id."""
+    row = db.session.connection().execute(_STATUS_VERSION, {"workflow_id": workflow_id}).first()
+    if row is None:
+        raise NotFound(f"no workflow with id {workflow_id}")
+    return f"{row.status}:{row.updated_at}"
 
 
 MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer: larger numbers name no version

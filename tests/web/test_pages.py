@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 
 from app.services.workflows import create_workflow
+from app.states import WorkflowStatus
+from app.status import change_status
 from tests.support.factories import bpmn, refresh
 
 
@@ -41,6 +43,18 @@ def test_badge_fragment_has_an_etag_and_stops_polling_when_final(client, sign_in
     assert 'data-status="active"' in body and "hx-trigger" not in body  # final: no more polling
     again = client.get(f"/workflows/_badge/{workflow.id}", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.get_data() == b""
+
+
+def test_badge_etag_moves_with_the_status_and_unknown_workflows_are_404(client, sign_in, app) -> None:
+    user = sign_in("user")
+    workflow = create_workflow("Changing", bpmn("user_task"), actor=user).workflow
+    first = client.get(f"/workflows/_badge/{workflow.id}")
+    assert 'data-status="creating"' in first.get_data(as_text=True)
+    assert change_status(refresh(workflow), WorkflowStatus.ACTIVE)
+    moved = client.get(f"/workflows/_badge/{workflow.id}", headers={"If-None-Match": first.headers["ETag"]})
+    assert moved.status_code == 200 and 'data-status="active"' in moved.get_data(as_text=True)
+    assert moved.headers["ETag"] != first.headers["ETag"]
+    assert client.get("/workflows/_badge/999999").status_code == 404
 
 
 def test_moving_badge_keeps_polling(client, sign_in, app) -> None:

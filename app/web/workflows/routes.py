@@ -108,9 +108,9 @@ def rows() -> Response:
 @bp.get("/_badge/<int:workflow_id>")
 @login_required
 def badge(workflow_id: int) -> Response:
-    workflow = service.get_workflow_by_id(workflow_id, actor=current_actor())
-    return cached_fragment("workflows/_badge.html", version=f"{workflow.status}:{workflow.updated_at}",
-                           workflow=workflow)
+    return cached_fragment("workflows/_badge.html",
+                           version=service.workflow_status_version(workflow_id, actor=current_actor()),
+                           context=lambda: {"workflow": service.get_workflow_by_id(workflow_id, actor=current_actor())})
 
 
 @bp.get("/<name>")
