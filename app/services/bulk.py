@@ -9,6 +9,7 @@ operation that runs as one job.
     run_bulk       the job: walks the snapshot, running the instance operation of each
                    (request_sync, cancel_instance, the retry of a failed launch) as the requester,
                    so every rule of that operation holds; each instance is counted in its own commit
+                   (syncs: checked by the same rules a chunk at a time, and queued in batches)
 
 A filter only ever covers the instances its requester may see (instances.filtered_instances).
 """
@@ -35,7 +36,7 @@ from app.services.audit import audit
 from app.services.failed_jobs import failed_launch_job, requeue_failed_job
 from app.services.instances import InstanceFilter, cancel_instance, filtered_instances
 from app.services.rows import required
-from app.services.sync import request_sync
+from app.services.sync import batch_sync, request_sync, syncable
 from app.states import UNDER_WAY_INSTANCE, InstanceStatus
 from app.text import clip
 
@@ -44,6 +45,7 @@ logger = logging.getLogger("sharboard.bulk")
 MAX_INSTANCES = 10_000  # one operation covers at most this many; above it, narrow the filter
 SAMPLE_SIZE = 10
 MAX_ERRORS = 20  # failures kept on the operation, with their reasons
+CHUNK = 500  # instances checked and queued together by an action that takes many at once
 RUNNING, FINISHED = "running", "finished"
 FILTER_FIELDS = ("status", "workflow", "version", "activity", "var", "older_than", "mine")
 
@@ -55,10 +57,18 @@ class Action:
     guard: Callable[[Actor], None]  # the role the instance operation needs, checked before anything runs
     applies: Callable[[], Any]  # the SQL condition of the instances it applies to
     run: Callable[[str, Actor, int], object]  # the instance operation, as part of bulk operation N
+    # Instead of `run`, for a chunk at once: check the chunk (the allowed ids, and a reason for each
+    # other one), then queue the allowed ones, committing whatever the session holds with them.
+    check_many: Callable[[list[str], Actor], tuple[list[str], dict[str, str]]] | None = None
+    queue_many: Callable[[list[str]], object] | None = None
 
 
 def _sync(instance_id: str, actor: Actor, bulk: int) -> object:
     return request_sync(instance_id, actor=actor, bulk=bulk)
+
+
+def _syncable(instance_ids: list[str], actor: Actor) -> tuple[list[str], dict[str, str]]:
+    return syncable(instance_ids, actor=actor)
 
 
 def _cancel(instance_id: str, actor: Actor, bulk: int) -> object:
@@ -71,8 +81,11 @@ def _retry(instance_id: str, actor: Actor, bulk: int) -> object:
 
 
 ACTIONS: dict[str, Action] = {
+    # Syncs are queued in batches (a job per SHAR_SYNC_BATCH_SIZE instances, as the periodic sync),
+    # not a job per instance: 10,000 instances make a few hundred jobs.
     "sync": Action("running instances", "synced", require_writer,
-                   lambda: WorkflowInstance.status == InstanceStatus.RUNNING, _sync),
+                   lambda: WorkflowInstance.status == InstanceStatus.RUNNING, _sync,
+                   check_many=_syncable, queue_many=batch_sync),
     "cancel": Action("launching or running instances", "cancelled", require_writer,
                      lambda: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE), _cancel),
     # A launch that failed before reaching SHAR is retried by its launch job (admins, as any failed
@@ -280,9 +293,27 @@ def _walk(operation_id: int) -> None:
     if actor is None:
         bulk_failed(operation_id, "the requesting user no longer exists or is deactivated")
         return
-    for instance_id in ids[operation.done + operation.failed:]:
-        _one(operation, action, instance_id, actor)
+    if action.check_many is not None:
+        for start in range(operation.done + operation.failed, len(ids), CHUNK):
+            _many(operation, action, ids[start:start + CHUNK], actor)
+    else:
+        for instance_id in ids[operation.done + operation.failed:]:
+            _one(operation, action, instance_id, actor)
     _finish(operation)
+
+
+def _many(operation: BulkOperation, action: Action, instance_ids: list[str], actor: Actor) -> None:
+    """Check a chunk in one read, count it, and queue what it allows: the counts commit with the
+    queued jobs, so a retried attempt goes on after the chunk and never queues it twice."""
+    assert action.check_many is not None and action.queue_many is not None
+    try:
+        allowed, refused = action.check_many(instance_ids, actor)
+    except SharboardError as exc:  # a rule of the whole chunk (the requester's role)
+        allowed, refused = [], {instance_id: exc.message for instance_id in instance_ids}
+    _record(operation, len(allowed), len(refused),
+            [{"instance_id": i, "error": clip(reason, 500)} for i, reason in refused.items()])
+    action.queue_many(allowed)
+    db.session.commit()  # the counts, when nothing was queued
 
 
 def _one(operation: BulkOperation, action: Action, instance_id: str, actor: Actor) -> None:

@@ -28,7 +28,7 @@ from app.jobs.handover import enqueue, enqueue_many
 from app.jobs.specs import spec_for
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow
-from app.services.access import find_instance, require_admin, require_writer
+from app.services.access import find_instance, require_admin, require_writer, visible_instances
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
@@ -62,10 +62,34 @@ def request_sync(instance_id: str, *, actor: Actor, callback_url: str | None = N
     require_writer(actor)
     callback_url = check_callback(callback_url)
     if instance.status != InstanceStatus.RUNNING and not callback_url:
-        raise Conflict(f"instance {instance.id} is {instance.status}; only running instances are synced")
+        raise Conflict(_not_running(instance.id, instance.status))
     if bulk is None:
         audit(actor, "instance.sync", "instance", instance.id)
     return submit_sync(instance, callback_url=callback_url, created_by=actor.id)
+
+
+def syncable(instance_ids: Sequence[str], *, actor: Actor) -> tuple[list[str], dict[str, str]]:
+    """Of `instance_ids`, those `actor` may have synced now (visible to them, running), read in one
+    query, and for each other one the reason request_sync would refuse it with (a bulk
+    operation's check before it queues them with batch_sync)."""
+    require_writer(actor)
+    statuses = dict(db.session.execute(visible_instances(actor).with_only_columns(
+        WorkflowInstance.id, WorkflowInstance.status).where(WorkflowInstance.id.in_(set(instance_ids)))).all())
+    allowed: list[str] = []
+    refused: dict[str, str] = {}
+    for instance_id in dict.fromkeys(instance_ids):
+        status = statuses.get(instance_id)
+        if status is None:
+            refused[instance_id] = f"no instance {instance_id}"  # as find_instance: gone, or not theirs
+        elif status != InstanceStatus.RUNNING:
+            refused[instance_id] = _not_running(instance_id, status)
+        else:
+            allowed.append(instance_id)
+    return allowed, refused
+
+
+def _not_running(instance_id: str, status: str) -> str:
+    return f"instance {instance_id} is {status}; only running instances are synced"
 
 
 def sync_instance_now(instance_id: str, *, actor: Actor, callback_url: str | None = None) -> WorkflowInstance:
@@ -74,7 +98,7 @@ def sync_instance_now(instance_id: str, *, actor: Actor, callback_url: str | Non
     require_writer(actor)
     callback_url = check_callback(callback_url)
     if instance.status != InstanceStatus.RUNNING:
-        raise Conflict(f"instance {instance.id} is {instance.status}; only running instances are synced")
+        raise Conflict(_not_running(instance.id, instance.status))
     audit(actor, "instance.sync", "instance", instance.id, after={"blocking": True})
     db.session.commit()
     try:
@@ -94,8 +118,7 @@ def queue_syncs(*, actor: Actor, status: str = InstanceStatus.RUNNING, force: bo
         query = query.where((WorkflowInstance.last_synced_at.is_(None)) | (WorkflowInstance.last_synced_at < recent))
     ids = list(db.session.scalars(query))
     audit(actor, "instance.sync_many", "instance", "*", after={"status": status, "candidates": len(ids)})
-    queued = batch_sync(ids, queue=settings.shar_sync_queue, delay=settings.shar_sync_batch_delay)
-    return SyncBatch(status, len(ids), queued)
+    return SyncBatch(status, len(ids), batch_sync(ids))
 
 
 def start_periodic_sync(*, actor: Actor) -> JobRecord:
@@ -189,14 +212,14 @@ def sync_all_running() -> int:
         select(WorkflowInstance.id).where(WorkflowInstance.status == InstanceStatus.RUNNING)
         .order_by(WorkflowInstance.last_synced_at.asc().nulls_first())
     ))
-    settings = current_settings()
-    return batch_sync(ids, queue=settings.shar_sync_queue, delay=settings.shar_sync_batch_delay)
+    return batch_sync(ids)
 
 
-def batch_sync(instance_ids: Sequence[str], *, queue: str, delay: float,
+def batch_sync(instance_ids: Sequence[str], *, queue: str | None = None, delay: float | None = None,
                batch_size: int | None = None) -> int:
-    """Queue syncs of `instance_ids` on `queue`, SHAR_SYNC_BATCH_SIZE instances a job, and return
-    how many instances were queued.
+    """Queue syncs of `instance_ids` on `queue` (default SHAR_SYNC_QUEUE), SHAR_SYNC_BATCH_SIZE
+    instances a job, and return how many instances were queued (commits whatever the caller added
+    to the session with the jobs, as submit).
 
     One job a batch rather than one an instance: a job's bookkeeping (its claim, attempt, success
     and their commits) cost more than the SHAR call it wrapped, so the periodic sync of 20,000
@@ -205,9 +228,11 @@ def batch_sync(instance_ids: Sequence[str], *, queue: str, delay: float,
     workers pace the batches by how fast SHAR answers; SHAR_SYNC_BATCH_DELAY, when set, spaces
     them out further.
     """
+    settings = current_settings()
     waiting = _sync_waiting()
     todo = [i for i in dict.fromkeys(instance_ids) if i not in waiting]
-    return _queue_batches(todo, queue=queue, delay=delay, batch_size=batch_size)
+    return _queue_batches(todo, queue=queue or settings.shar_sync_queue,
+                          delay=settings.shar_sync_batch_delay if delay is None else delay, batch_size=batch_size)
 
 
 def _queue_batches(instance_ids: Sequence[str], *, queue: str, delay: float = 0.0,

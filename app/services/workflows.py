@@ -158,11 +158,13 @@ def transfer_workflow(name: str, new_owner_email: str, *, actor: Actor) -> Workf
 
 # -- reading ---------------------------------------------------------------------------
 
+# Built once: every launch reads it (building the statement cost more than running it).
+_LATEST = select(Workflow).where(Workflow.name == bindparam("name")).order_by(Workflow.version.desc()).limit(1)
+
+
 def latest_workflow(name: str) -> Workflow | None:
     """The newest version of workflow `name`, or None."""
-    return db.session.scalars(
-        select(Workflow).where(Workflow.name == name).order_by(Workflow.version.desc()).limit(1)
-    ).first()
+    return db.session.scalars(_LATEST, {"name": name}).first()
 
 
 def get_workflow(name: str, *, actor: Actor) -> Workflow:

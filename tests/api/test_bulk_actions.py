@@ -258,12 +258,15 @@ def test_bulk_sync_and_cancel_through_real_consumers_and_the_cli(database, app, 
     assert {k: operation[k] for k in ("action", "state", "total", "done", "failed")} == \
         {"action": "sync", "state": "finished", "total": 3, "done": 3, "failed": 0}
     assert operation["requested_by"] == "system:cli"
-    # Each instance got its sync job, which the sync consumer ran.
-    def synced_jobs() -> list[str]:
+    # The syncs were queued in batch jobs (none a job of its own), which the sync consumer ran.
+    def batches() -> tuple[list[str], list[str]]:
         db.session.expire_all()
-        return list(db.session.scalars(select(JobRecord.state).where(JobRecord.job_type == "sync_instance",
-                                                                     JobRecord.target_id.in_(running))))
-    wait_until(lambda: synced_jobs() == ["succeeded"] * 3, timeout=30, what="the three sync jobs")
+        jobs = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "sync_instances")).all()
+        return [job.state for job in jobs], sorted(i for job in jobs for i in job.payload["instance_ids"])
+    wait_until(lambda: set(batches()[0]) == {"succeeded"}, timeout=30, what="the sync batches")
+    assert batches()[1] == sorted(running)
+    assert not db.session.scalars(select(JobRecord).where(JobRecord.job_type == "sync_instance")).all()
+    assert all(db.session.get(WorkflowInstance, i).last_synced_at is not None for i in running)
 
     # The API, with an Idempotency-Key: sent twice, one operation.
     body = {"action": "cancel", "filter": {"workflow": "Flow", "status": "running", "var": ["n>=0"]}}
@@ -379,3 +382,65 @@ def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_t
     assert (ended.state, ended.done, ended.failed) == ("finished", 0, 5)
     assert ended.errors == [{"instance_id": None, "error": "the job stopped before 5 instances: the requesting user "
                                                           "no longer exists or is deactivated"}]  # once, not per instance
+
+
+def _sync_batches() -> list[list[str]]:
+    db.session.expire_all()
+    return [job.payload["instance_ids"] for job in
+            db.session.scalars(select(JobRecord).where(JobRecord.job_type == "sync_instances").order_by(JobRecord.id))]
+
+
+def test_bulk_sync_checks_and_queues_in_chunks_and_a_stopped_attempt_queues_none_twice(app, api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from sqlalchemy.exc import OperationalError
+
+    from app.services.sync import request_sync
+
+    ids = _seed([("ann@example.com", "running", {}, [], 1)] * 7)
+    data = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
+    order = db.session.get(BulkOperation, data["id"]).instance_ids
+    ended = db.session.get(WorkflowInstance, order[1])
+    ended.status = "completed"  # ended between the start and the job
+    db.session.commit()
+    request_sync(order[2], actor=_user("ann@example.com"))  # its own sync already waits
+    sync = bulk.ACTIONS["sync"]
+    calls: list[list[str]] = []
+
+    def queue_lost_at_the_third_chunk(instance_ids: list[str]) -> object:
+        calls.append(instance_ids)
+        if len(calls) == 3:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return sync.queue_many(instance_ids)  # type: ignore[misc]
+
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setitem(bulk.ACTIONS, "sync", replace(sync, queue_many=queue_lost_at_the_third_chunk))
+    with pytest.raises(OperationalError):
+        bulk.run_bulk(data["id"], 60)
+    stopped = api.get(f"{BULK}/{data['id']}").get_json()["data"]
+    # Two chunks counted with their jobs: the ended one failed with request_sync's reason, the one
+    # already waiting counted done but not queued again.
+    assert (stopped["state"], stopped["done"], stopped["failed"]) == ("running", 3, 1)
+    assert stopped["errors"] == [{"instance_id": order[1],
+                                  "error": f"instance {order[1]} is completed; only running instances are synced"}]
+    assert _sync_batches() == [[order[0]], [order[3]]]
+
+    monkeypatch.setitem(bulk.ACTIONS, "sync", sync)
+    bulk.run_bulk(data["id"], 60)  # the next attempt goes on at the third chunk
+    shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
+    assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 6, 1)
+    queued = [i for batch in _sync_batches() for i in batch]
+    assert sorted(queued) == sorted(set(ids) - {order[1], order[2]}) and len(queued) == len(set(queued))
+    assert _audit_rows(action="instance.bulk_sync") == 1 and _audit_rows(action="instance.sync") == 1
+
+
+def test_bulk_sync_of_a_demoted_requester_queues_nothing(app, api) -> None:  # type: ignore[no-untyped-def]
+    _seed([("ann@example.com", "running", {}, [], 1)] * 3)
+    data = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
+    _user("ann@example.com").role = "viewer"
+    db.session.commit()
+    bulk.run_bulk(data["id"], 60)
+    shown = api.as_role("admin").get(f"{BULK}/{data['id']}").get_json()["data"]
+    assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 3)
+    assert {e["error"] for e in shown["errors"]} == {"the viewer role is read-only"}
+    assert _sync_batches() == []
