@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -14,7 +14,10 @@ class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("user_id", "kind", "target_id", name="uq_notifications_once"),
-        Index("ix_notifications_user_unread", "user_id", "read_at", "created_at"),
+        # Newest first, as the notifications page and the bell read them (migration f3b8d2c6a915).
+        Index("ix_notifications_user_newest", "user_id", "created_at"),
+        Index("ix_notifications_user_unread_newest", "user_id", "created_at",
+              postgresql_where=text("read_at IS NULL"), sqlite_where=text("read_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -112,6 +112,29 @@ def test_stuck_instances_are_flagged(client, sign_in, app) -> None:
     assert instance.id[:8] not in client.get("/admin/stuck?minutes=500").get_data(as_text=True)
 
 
+def test_the_bell_counts_to_99_plus_and_still_moves_with_each_new_notification(database, client, sign_in, post, app) -> None:
+    from sqlalchemy import insert
+
+    from app.models import Notification
+    from app.notifications.in_app import notify
+
+    user = sign_in("user")
+    now = utcnow()
+    db.session.execute(insert(Notification), [
+        {"user_id": user.id, "kind": "instance_completed", "target_type": "instance", "target_id": f"x-{n}",
+         "title": "done", "created_at": now - timedelta(seconds=n)} for n in range(150)])
+    db.session.commit()
+    first = client.get("/notifications/_bell")
+    page = first.get_data(as_text=True)
+    assert ">99+</span>" in page and 'aria-label="99+ unread notifications"' in page
+    assert client.get("/notifications/_bell", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    notify(user.id, kind="instance_failed", target_type="instance", target_id="x-new", title="t", body="", link="/")
+    moved = client.get("/notifications/_bell", headers={"If-None-Match": first.headers["ETag"]})
+    assert moved.status_code == 200 and ">99+</span>" in moved.get_data(as_text=True)
+    post("/notifications/read-all", {}, page="/notifications")
+    assert 'data-count="0"' in client.get("/notifications/_bell").get_data(as_text=True)
+
+
 def test_notifications_mark_read_and_email_preference(client, sign_in, post, app) -> None:
     from app.notifications.in_app import notify
 

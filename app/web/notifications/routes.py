@@ -32,7 +32,8 @@ def index() -> str:
 @login_required
 def bell() -> Response:
     unread, newest = service.unread_state(actor=current_actor())
-    return cached_fragment("notifications/_bell.html", version=f"{unread}:{newest}", unread=unread)
+    shown = f"{service.BELL_CAP}+" if unread > service.BELL_CAP else str(unread)
+    return cached_fragment("notifications/_bell.html", version=f"{unread}:{newest}", unread=unread, shown=shown)
 
 
 @bp.post("/<int:note_id>/read")
