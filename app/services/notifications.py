@@ -1,7 +1,7 @@
 """A user's own notifications: the list, the bell's count, marking read."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app.extensions import db
 from app.models import Notification
@@ -16,16 +16,18 @@ def list_notifications(*, actor: Actor, limit: int = 200) -> list[Notification]:
 
 
 BELL_CAP = 99  # the bell shows "99+" beyond this
+# Built once: every open page polls the bell. created_at alone: the partial index
+# (user_id, created_at) WHERE read_at IS NULL gives it in order (a tie-break by id would sort them all).
+_NEWEST_UNREAD = (select(Notification.id)
+                  .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+                  .order_by(Notification.created_at.desc()).limit(BELL_CAP + 1))
 
 
 def unread_state(*, actor: Actor) -> tuple[int, int | None]:
     """How many are unread, counted up to BELL_CAP + 1, and the newest unread id (what the bell
     depends on). Capped because every open page polls it: it reads at most BELL_CAP + 1 index
     entries whether a user has 100 unread or 100,000."""
-    newest_first = db.session.scalars(
-        select(Notification.id).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
-        # created_at alone: the partial index gives it in order (a tie-break by id would sort them all).
-        .order_by(Notification.created_at.desc()).limit(BELL_CAP + 1)).all()
+    newest_first = db.session.connection().execute(_NEWEST_UNREAD, {"user_id": actor.id}).scalars().all()
     return len(newest_first), (newest_first[0] if newest_first else None)
 
 
