@@ -1,4 +1,5 @@
-"""The query plans behind rows 5–7 on PostgreSQL: EXPLAIN ANALYZE at 200,000 instances and 100,000 failed jobs.
+"""The query plans behind rows 5–7 on PostgreSQL: EXPLAIN ANALYZE at 200,000 instances and 100,000 failed jobs
+(and the bell, polled by every open page, for a user with 100,000 unread notifications).
 
     .venv/bin/python bench/query_plans.py [--size tiny|default]
 
@@ -32,6 +33,11 @@ QUERIES = {
     "failed groups (app/services/failed_jobs.py failed_groups)":
         "SELECT job_type, error_shape, count(*) AS count FROM job_records WHERE state = 'failed'"
         " GROUP BY job_type, error_shape ORDER BY count DESC LIMIT 100",
+    "the bell's newest unread, capped (app/services/notifications.py unread_state)":
+        "SELECT id FROM notifications WHERE user_id = (SELECT min(id) FROM users) AND read_at IS NULL"
+        " ORDER BY created_at DESC LIMIT 100",
+    "notifications page (app/services/notifications.py list_notifications)":
+        "SELECT * FROM notifications WHERE user_id = (SELECT min(id) FROM users) ORDER BY created_at DESC LIMIT 200",
 }
 
 
@@ -42,7 +48,11 @@ def main() -> None:
         seed_instances(stack, create_workflow(stack), instances)
         seed_failed_jobs(stack, failed)
         stack.sql("VACUUM ANALYZE workflow_instances")
+        stack.sql("INSERT INTO notifications (user_id, kind, target_type, target_id, title, body, link, created_at)"
+                  " SELECT (SELECT min(id) FROM users), 'instance_completed', 'instance', g::text, 'done', '', '',"
+                  " now() - g * interval '1 second' FROM generate_series(1, %s) g", (failed,))
         stack.sql("VACUUM ANALYZE job_records")
+        stack.sql("VACUUM ANALYZE notifications")
         times: dict[str, float] = {}
         for label, sql in QUERIES.items():
             plan = [row[0] for row in stack.sql(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")]
