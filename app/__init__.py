@@ -7,7 +7,7 @@ from flask import Flask
 from htmx_flask import Htmx
 from sqlalchemy import Engine, event
 
-from app import metrics
+from app import metrics, routing
 from app.config import REPO_ROOT, Settings
 from app.security.files import secure_instance_files
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.config.update(settings.flask_config())
     app.config["SHARBOARD_SETTINGS"] = settings
+    routing.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)
     return app

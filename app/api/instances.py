@@ -8,7 +8,6 @@ from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
-    MAX_ID,
     flag,
     json_body,
     json_response,
@@ -130,7 +129,7 @@ def bulk_action() -> Response:
               {**bulk_operation_dict(started.operation), "job": job_dict(started.job)}, 202)
 
 
-@bp.get(f"/instances/bulk/<int(max={MAX_ID}):operation_id>")
+@bp.get("/instances/bulk/<int:operation_id>")
 @token_required
 def show_bulk(operation_id: int) -> Response:
     operation = bulk.get_bulk(operation_id, actor=api_user())

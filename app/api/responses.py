@@ -8,7 +8,6 @@ from typing import Any
 from flask import Response, request
 
 MAX_PAGE = 1_000_000  # keeps the row offset inside a 64-bit integer
-MAX_ID = 2**63 - 1  # the largest id SQL stores; larger ids are unknown (404), never an overflow
 
 
 def ok(message: str, data: Any, status: int = 200, *, etag: bool = False) -> Response:

@@ -8,7 +8,6 @@ from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
-    MAX_ID,
     flag,
     json_body,
     json_response,
@@ -108,7 +107,7 @@ def preview_upload(name: str) -> Response:
     return ok(message, comparison.to_dict())
 
 
-@bp.get(f"/workflows/<int(max={MAX_ID}):workflow_id>/status")
+@bp.get("/workflows/<int:workflow_id>/status")
 @token_required
 def workflow_status(workflow_id: int) -> Response:
     workflow = service.get_workflow_by_id(workflow_id, actor=api_user())
