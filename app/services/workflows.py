@@ -259,7 +259,8 @@ def latest_versions(search: str = "", status: str | None = None):  # type: ignor
               .group_by(Workflow.name).subquery())
     query = select(Workflow).join(newest, (Workflow.name == newest.c.name) & (Workflow.version == newest.c.version))
     if search:
-        query = query.where(Workflow.name.ilike(f"%{search.strip()}%"))
+        # The text as typed: % and _ are characters of a name here, not wildcards.
+        query = query.where(Workflow.name.icontains(search.strip(), autoescape=True))
     if status:
         if status not in WORKFLOW_STATUSES:
             raise InvalidInput.field("status", f"status must be one of {', '.join(WORKFLOW_STATUSES)}")

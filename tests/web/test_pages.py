@@ -71,3 +71,16 @@ def test_bpmn_is_served_as_inert_xml(client, sign_in, app) -> None:
     assert response.mimetype == "application/xml"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_the_workflow_search_takes_percent_and_underscore_literally(database, client, sign_in, app) -> None:
+    user = sign_in("user")
+    for name in ("a_b", "axb", "Other"):
+        create_workflow(name, bpmn("user_task"), actor=user, async_=False)
+
+    def listed(q: str) -> set[str]:
+        page = client.get("/workflows", query_string={"q": q}).get_data(as_text=True)
+        return {name for name in ("a_b", "axb", "Other") if f">{name}<" in page}
+    assert listed("a_b") == {"a_b"}
+    assert listed("%") == set() and listed("_") == {"a_b"}
+    assert listed("A") == {"a_b", "axb"}  # still a case-insensitive substring
