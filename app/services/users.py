@@ -75,6 +75,9 @@ def update_user(user_id: int, *, actor: Actor, role: str, active: bool) -> User:
     if user.id == actor.id and (role != "admin" or not active):
         raise Conflict("you cannot demote or deactivate yourself")
     before = {"role": user.role, "active": user.active}
+    if user.active and not active:
+        # Deactivation ends their sessions: reactivating them later must not revive an old cookie.
+        sessions.end_all_sessions(user)
     user.role, user.active = role, active
     audit(actor, "user.update", "user", user.id, before=before, after={"role": role, "active": active})
     db.session.commit()

@@ -60,6 +60,18 @@ def test_a_password_change_ends_existing_sessions(app, client, sign_in) -> None:
     assert not _signed_in(thief)
 
 
+def test_deactivation_ends_sessions_so_reactivating_does_not_revive_them(app, client, sign_in) -> None:
+    from app.services.actors import CLI
+    from app.services.users import update_user
+
+    user = sign_in("user", "ann@example.com")
+    assert _signed_in(client)
+    update_user(user.id, actor=CLI, role="user", active=False)
+    assert not _signed_in(client)
+    update_user(user.id, actor=CLI, role="user", active=True)
+    assert not _signed_in(client)  # signing in again is needed
+
+
 def test_signing_out_elsewhere_ends_this_session_too(app, client, sign_in) -> None:
     sign_in("user", "ann@example.com")
     other = _copy_session(app, client)
