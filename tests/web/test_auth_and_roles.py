@@ -49,6 +49,18 @@ def test_pages_need_a_sign_in(client, app) -> None:
         assert response.status_code == 302 and "/login" in response.headers["Location"], url
 
 
+def test_a_polled_fragment_without_a_session_takes_the_browser_to_sign_in(client, app) -> None:
+    """htmx follows a redirect and would swap the sign-in page into the bell or a badge: it gets
+    HX-Redirect to the sign-in page instead, to come back to the page the browser was on."""
+    polled = client.get("/notifications/_bell", headers={
+        "HX-Request": "true", "HX-Current-URL": "http://localhost/instances?status=running"})
+    assert polled.status_code == 401 and polled.get_data() == b""
+    assert polled.headers["HX-Redirect"] == "/login?next=%2Finstances%3Fstatus%3Drunning"
+    page = client.get("/instances?status=running")
+    assert page.status_code == 302 and "HX-Redirect" not in page.headers
+    assert page.headers["Location"] == "/login?next=%2Finstances%3Fstatus%3Drunning"
+
+
 def test_plain_user_gets_403_on_admin_pages(client, sign_in) -> None:
     sign_in("user")
     for url in ("/admin/queues", "/admin/failed-jobs", "/admin/webhooks", "/admin/users", "/admin/audit",
