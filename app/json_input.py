@@ -54,7 +54,7 @@ def loads(raw: bytes | str, *, what: str = "the body", field: str = "body", max_
     else:
         text = raw
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_whole_number)
     except _NotStrict as exc:
         raise InvalidInput.field(field, f"{what} is not strict JSON: {exc}") from None
     except RecursionError:
@@ -161,6 +161,16 @@ def canonical(raw: bytes) -> bytes:
 
 def _refuse_constant(name: str) -> Any:
     raise _NotStrict(f"{name} is not a JSON number")
+
+
+MAX_INT_DIGITS = 4300  # Python's own bound on text to int (its error told the client to call sys.set_int_max_str_digits)
+
+
+def _whole_number(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _NotStrict(f"a whole number of {digits} digits is longer than the {MAX_INT_DIGITS} accepted")
+    return int(text)
 
 
 def _finite_float(text: str) -> float:

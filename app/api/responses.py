@@ -69,14 +69,19 @@ def optional_text(data: dict[str, Any], name: str) -> str | None:
 
 
 def page_args(max_per_page: int = 100) -> tuple[int, int]:
+    """`page` and `per_page` from the query; InvalidInput names the one that is wrong."""
+    return (_whole_number("page", 1, 1, MAX_PAGE), _whole_number("per_page", 20, 1, max_per_page))
+
+
+def _whole_number(name: str, default: int, low: int, high: int) -> int:
     from app.errors import InvalidInput
 
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", 20))
-    except ValueError:
-        raise InvalidInput.field("page", "page and per_page must be whole numbers") from None
-    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= max_per_page:
-        raise InvalidInput.field("per_page", f"page must be between 1 and {MAX_PAGE} and per_page between 1 "
-                                             f"and {max_per_page}")
-    return page, per_page
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    value = raw.strip()
+    # Digits only, and few of them: int() would take "+5", "1_0" and 5,000-digit numbers.
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
+    if number is None or not low <= number <= high:
+        raise InvalidInput.field(name, f"{name} must be a whole number between {low} and {high}")
+    return number

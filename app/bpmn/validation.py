@@ -292,6 +292,9 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> BpmnValidationError:
     if exc.code in _ENTITY_ERRORS or "amplification" in text:
         return BpmnValidationError(f"BPMN file uses an entity ({text}, line {line}, column {column}); "
                                    "entities are not allowed", code="entity_forbidden", line=line, column=column)
+    if text.startswith("Excessive depth in document"):  # libxml2's words name a parser option, not the problem
+        limit = text.split(":")[1].split(",")[0].strip() if ":" in text else "256"
+        text = f"elements are nested more than {limit} levels deep"
     return BpmnValidationError(f"BPMN file is not well-formed XML: {text} (line {line}, column {column})",
                                code="not_xml", line=line, column=column)
 

@@ -172,7 +172,9 @@ def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any
 
 
 def check_message_name(name: Any, *, field: str = "name") -> str:
-    if not isinstance(name, str) or not name.strip():
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput.field(field, "the message name must be a string")
+    if not name or not name.strip():
         raise InvalidInput.field(field, "the message name is required")
     name = name.strip()
     if len(name) > MAX_MESSAGE_NAME or any(ord(c) < 32 for c in name):

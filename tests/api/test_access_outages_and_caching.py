@@ -199,9 +199,10 @@ def test_workflow_list_pages_filters_and_limits(api) -> None:
     assert [w["name"] for w in page["items"]] == ["C", "D"] and page["total"] == 4
     active = api.get("/api/shar/workflows?status=active").get_json()["data"]
     assert [(w["name"], w["version"]) for w in active["items"]] == [("B", 1), ("C", 1)]  # A's latest is v2
-    for bad in ("per_page=101", "page=0", "page=x", "status=bogus"):
+    for bad, field in (("per_page=101", "per_page"), ("page=0", "page"), ("page=x", "page"), ("page=-1", "page"),
+                       ("per_page=1_0", "per_page"), ("page=" + "9" * 5000, "page"), ("status=bogus", "status")):
         response = api.get(f"/api/shar/workflows?{bad}")
-        assert response.status_code == 422 and response.get_json()["errors"], bad
+        assert response.status_code == 422 and list(response.get_json()["errors"]) == [field], bad
 
 
 def test_variables_patch_merges_before_launch_and_sync_takes_a_callback(make_app, processes, receiver) -> None:

@@ -136,3 +136,11 @@ def test_a_namespace_warning_does_not_hide_a_real_error() -> None:
     with pytest.raises(BpmnValidationError) as caught:
         validate_bpmn(document)
     assert caught.value.code == "not_xml"
+
+
+def test_nesting_past_the_parsers_limit_is_refused_in_plain_words() -> None:
+    deep = BODY.format("<a>" * 100_000 + "</a>" * 100_000)
+    with pytest.raises(BpmnValidationError) as refused:
+        validate_bpmn(deep)
+    assert "elements are nested more than 256 levels deep" in refused.value.message
+    assert "XML_PARSE_HUGE" not in refused.value.message  # the parser's option is not the user's to set

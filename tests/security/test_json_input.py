@@ -25,6 +25,7 @@ BAD_VARIABLES = [  # (variables text, words the message must contain)
     ('{"x": 1e999}', "too large"),
     ('{"x": "\\ud800"}', "lone surrogate"),
     ('{"\\udfff": 1}', "lone surrogate"),
+    ('{"x": ' + "7" * 5001 + "}", "a whole number of 5001 digits is longer than the 4300 accepted"),
 ]
 
 
