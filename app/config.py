@@ -144,6 +144,8 @@ class Settings:
     redis_url: str = _setting("REDIS_URL", _text, "")
     secret_key: str = _setting("SECRET_KEY", _text, "")
     port: int = _setting("PORT", lambda n, r: _int(n, r, minimum=1), 5000)
+    # The address `flask shar up` serves on: this machine only, unless asked (0.0.0.0: every interface).
+    host: str = _setting("SHARBOARD_HOST", _text, "127.0.0.1")
     instance_dir: str = _setting("SHARBOARD_INSTANCE_DIR", _text, str(DEFAULT_INSTANCE_DIR))
     # prometheus_client's own variable: one directory for every process of the stack on this machine.
     prometheus_dir: str = _setting("PROMETHEUS_MULTIPROC_DIR", _text, "")

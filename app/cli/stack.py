@@ -43,8 +43,9 @@ def up(workers: int | None) -> None:
         group.start("scheduler", flask_command("shar", "queue", "scheduler"))
         if settings.uses_local_shar:
             _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
-        _wait_for(f"http://127.0.0.1:{settings.port}/healthz", "web app")
-        click.echo(f"sharboard is up on http://localhost:{settings.port}  (SHAR: {settings.shar_url()}); "
+        local = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else _bracketed(settings.host)
+        _wait_for(f"http://{local}:{settings.port}/healthz", "web app")
+        click.echo(f"sharboard is up on http://{local}:{settings.port}  (SHAR: {settings.shar_url()}); "
                    "Ctrl-C stops everything")
         code = group.wait()
     except Interrupted:  # asked to stop while starting: stop what started, and that is success
@@ -82,9 +83,13 @@ def web_command(settings: Settings) -> list[str]:
     # Keep-alive longer than the poll interval, so a polling page reuses its connection
     # instead of reconnecting on every poll (gunicorn's default, 2 s, equals the interval).
     keep_alive = int(settings.poll_interval * 3) + 1
-    return [sys.executable, "-m", "gunicorn", "--bind", f"0.0.0.0:{settings.port}",
+    return [sys.executable, "-m", "gunicorn", "--bind", f"{_bracketed(settings.host)}:{settings.port}",
             "--workers", str(max(2, os.cpu_count() or 1)), "--threads", "8", "--timeout", "60",
             "--keep-alive", str(keep_alive), "wsgi:app"]
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host  # an IPv6 address
 
 
 @shar_cli.command("engine")

@@ -83,3 +83,14 @@ def test_webhook_attempts_are_read_from_their_variable() -> None:
     from app.config import Settings
 
     assert Settings.from_env({"SHARBOARD_WEBHOOK_MAX_ATTEMPTS": "2"}).webhook_max_attempts == 2
+
+
+def test_flask_shar_up_serves_this_machine_only_unless_asked() -> None:
+    from app.cli.stack import web_command
+
+    def bind(**environ: str) -> str:
+        command = web_command(Settings.from_env(environ))
+        return command[command.index("--bind") + 1]
+    assert bind() == "127.0.0.1:5000"
+    assert bind(SHARBOARD_HOST="0.0.0.0", PORT="8000") == "0.0.0.0:8000"
+    assert bind(SHARBOARD_HOST="::1") == "[::1]:5000"
