@@ -58,7 +58,8 @@ def test_readyz_is_503_when_redis_is_down(overrides, tmp_path) -> None:  # type:
 
 def test_metrics_count_real_jobs_across_processes(app, api, processes) -> None:  # type: ignore[no-untyped-def]
     admin = api.as_role("admin", "ops@example.com")
-    assert api.get("/metrics").status_code == 403  # a user's token: the counts are the whole system's
+    refused = api.get("/metrics")  # a user's token: the counts are the whole system's
+    assert refused.status_code == 403 and refused.get_json()["success"] is False  # the API's envelope, as a 401
     assert app.test_client().get("/metrics").status_code == 401
     before = admin.get("/metrics").get_data(as_text=True)
 
