@@ -138,7 +138,7 @@ _BULK_FILTER = {"type": "object", "additionalProperties": False,
                     "mine": {"type": "boolean", "description": "only your own instances (admins and viewers)"}}}
 BULK = {"type": "object", "required": ["action"], "properties": {
     "action": {"type": "string", "enum": list(BULK_ACTIONS),
-               "description": "sync: running instances (a sync job each); cancel: launching or running ones; "
+               "description": "sync: running instances (queued in batch jobs); cancel: launching or running ones; "
                               "retry: failed launches (admins; their launch job is retried)"},
     "filter": _BULK_FILTER,
     "preview": {"type": "boolean", "description": "true: only count them and show the newest 10; nothing is "
