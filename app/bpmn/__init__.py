@@ -1,4 +1,5 @@
-"""BPMN uploads: safe parsing, validation and a summary of what a file holds."""
+"""BPMN uploads: reading a file's encoding, safe parsing, validation and a summary of what a file holds."""
+from app.bpmn.encoding import declare_utf8, decode_xml
 from app.bpmn.validation import (
     DEFAULT_MAX_BYTES,
     BpmnSummary,
@@ -10,4 +11,4 @@ from app.bpmn.validation import (
 )
 
 __all__ = ["DEFAULT_MAX_BYTES", "BpmnSummary", "BpmnValidationError", "Inspection", "ProcessSummary",
-           "inspect_bpmn", "validate_bpmn"]
+           "declare_utf8", "decode_xml", "inspect_bpmn", "validate_bpmn"]

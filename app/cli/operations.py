@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
+from app.bpmn import BpmnValidationError, decode_xml
 from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
-from app.errors import SharboardError
+from app.errors import InvalidInput, SharboardError
 from app.serializers import job_dict
 from app.services import failed_jobs
 from app.services.actors import CLI
@@ -149,6 +150,14 @@ def _items(file: Path | None, inline: tuple[str, ...], key: str) -> list[Any]:
     return [{key: value} for value in inline]
 
 
+def _read_bpmn(file: Path) -> str:
+    """A BPMN file as text, read in the encoding it names; an unreadable one fails its item, not the batch."""
+    try:
+        return decode_xml(file.read_bytes())
+    except BpmnValidationError as exc:
+        raise InvalidInput.field("bpmn_xml", f"{file}: {exc.message}") from None
+
+
 def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
     results = []
     for index, item in enumerate(items):
@@ -182,7 +191,7 @@ def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool,
     base = file.parent if file is not None else Path.cwd()
 
     def create(item: dict[str, Any]) -> str:
-        xml = item.get("bpmn_xml") or (base / item["file"]).read_text(encoding="utf-8")
+        xml = item.get("bpmn_xml") or _read_bpmn(base / item["file"])
         workflow = create_workflow(item["name"], xml, actor=CLI, description=item.get("description", "")).workflow
         return f"{workflow.name} v{workflow.version} {workflow.status}"
     if file is None and not bpmn_files:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from app import json_input
+from app.bpmn import BpmnValidationError, decode_xml
 from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.errors import InvalidInput
@@ -282,10 +283,11 @@ def message(instance_id: str, name: str, variables: str | None, fmt: str) -> Non
 
 
 def _read_bpmn(file: Path) -> str:
+    """The file as text, read in the encoding it names (its byte order mark or XML declaration, else UTF-8)."""
     try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        fail(f"{file} is not UTF-8 text")
+        return decode_xml(file.read_bytes())
+    except BpmnValidationError as exc:
+        fail(f"{file}: {exc.message}")
 
 
 def _show_comparison(comparison: version_diffs.Comparison) -> None:

@@ -73,8 +73,8 @@ def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Compariso
     version, with the instances that still run its versions. The file gets create_workflow's check
     (InvalidInput or PayloadTooLarge naming every problem); nothing is stored or queued."""
     name = check_name(name)
-    summary = check_bpmn(bpmn_xml, current_settings().max_bpmn_bytes)
-    assert isinstance(bpmn_xml, str)
+    checked = check_bpmn(bpmn_xml, current_settings().max_bpmn_bytes)
+    bpmn_xml, summary = checked.text, checked.summary
     versions = version_numbers(name, actor=actor)
     deployed = db.session.scalars(
         select(Workflow).where(Workflow.name == name, Workflow.status == WorkflowStatus.ACTIVE)

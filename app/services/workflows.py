@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.bpmn import BpmnValidationError, validate_bpmn
+from app.bpmn import BpmnValidationError, declare_utf8, validate_bpmn
 from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from app.events import fire, workflow_created, workflow_creation_failed
@@ -44,6 +44,13 @@ class CreateResult:
     workflow: Workflow
     created: bool  # False: the BPMN equals the latest version's, nothing new was made
     job: JobRecord | None = None
+
+
+@dataclass(frozen=True)
+class CheckedBpmn:
+    """An upload that passed check_bpmn: its text as stored and sent to SHAR, and its summary."""
+    text: str
+    summary: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -85,8 +92,8 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
     require_writer(actor)
     settings = current_settings()
     name = check_name(name)
-    summary = check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
-    assert isinstance(bpmn_xml, str)
+    checked = check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
+    bpmn_xml, summary = checked.text, checked.summary
     callback_url = check_callback(callback_url)
     owner = db.session.get(WorkflowName, name)
     require_upload(actor, name, owner)
@@ -279,12 +286,16 @@ def check_name(name: object) -> str:
     return name
 
 
-def check_bpmn(bpmn_xml: object, max_bytes: int) -> dict:
-    """The upload's verdict: its summary, or InvalidInput (PayloadTooLarge) naming every problem."""
+def check_bpmn(bpmn_xml: object, max_bytes: int) -> CheckedBpmn:
+    """The upload's verdict: its text as stored and its summary, or InvalidInput (PayloadTooLarge)
+    naming every problem. Every door's upload comes through here as text (a file's bytes decoded
+    by app.bpmn.decode_xml, or a JSON string) and is sent to SHAR as UTF-8, whose XML decoder
+    refuses a declaration naming another encoding: such a declaration is made to say UTF-8."""
     if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
         raise InvalidInput.field("bpmn_xml", "bpmn_xml is required")
+    text = declare_utf8(bpmn_xml)
     try:
-        return validate_bpmn(bpmn_xml, max_bytes=max_bytes).to_dict()
+        return CheckedBpmn(text, validate_bpmn(text, max_bytes=max_bytes).to_dict())
     except BpmnValidationError as exc:
         error = PayloadTooLarge if exc.code == "too_large" else InvalidInput
         # Every reason, each naming its element and line, so one upload shows all there is to fix.

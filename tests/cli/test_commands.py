@@ -7,7 +7,7 @@ from pathlib import Path
 from app.extensions import db
 from app.models import ApiToken
 from app.services.actors import CLI
-from app.services.workflows import create_workflow
+from app.services.workflows import create_workflow, latest_workflow
 from tests.support.factories import FIXTURES, bpmn, make_user, refresh
 
 
@@ -124,3 +124,21 @@ def test_launch_chooses_the_process_with_process(run, app) -> None:
     launched = run("workflow", "launch", "Orders", "--process", "Customer", "--format=json")
     assert launched.exit_code == 0, launched.output
     assert json.loads(launched.stdout)["process_id"] == "Customer"
+
+
+def test_bpmn_files_are_read_in_the_encoding_they_declare(run, tmp_path: Path, app) -> None:
+    declaring = bpmn("user_task").replace("Review an order", "Café").replace('encoding="UTF-8"', 'encoding="{}"')
+    latin = tmp_path / "latin.bpmn"
+    latin.write_bytes(declaring.format("ISO-8859-1").encode("latin-1"))
+    created = run("workflow", "create", "Latin", str(latin), "--format=json")
+    assert created.exit_code == 0, created.output
+    assert latest_workflow("Latin").bpmn_xml == declaring.format("UTF-8")
+    imported = run("batch", "import", "--bpmn", str(latin), "--format=json")
+    assert imported.exit_code == 0, imported.output
+    assert latest_workflow("latin").bpmn_xml == declaring.format("UTF-8")  # named after the file
+    odd = tmp_path / "odd.bpmn"
+    odd.write_bytes(declaring.format("US-ASCII").encode("latin-1"))
+    refused = run("workflow", "create", "Odd", str(odd))
+    assert refused.exit_code == 1 and refused.stderr.startswith(f"error: {odd}: BPMN file cannot be read as US-ASCII")
+    failed = run("batch", "import", "--bpmn", str(odd), "--format=json")
+    assert failed.exit_code == 1 and "cannot be read as US-ASCII" in json.loads(failed.stdout)[0]["error"]

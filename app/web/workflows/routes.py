@@ -18,6 +18,7 @@ from flask import (
 )
 
 from app import json_input
+from app.bpmn import BpmnValidationError, decode_xml
 from app.errors import Conflict, InvalidInput
 from app.services import version_diffs
 from app.services import workflows as service
@@ -232,11 +233,12 @@ def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
 
 
 def _file_text(form: UploadForm) -> str | None:
-    """The chosen file as text, or None with the reason on the form."""
+    """The chosen file as text, read in the encoding it names (its byte order mark or XML declaration,
+    else UTF-8), or None with the reason on the form."""
     try:
-        return form.file.data.read().decode("utf-8")
-    except UnicodeDecodeError:
-        form.file.errors = [*form.file.errors, "the file is not UTF-8 text; a BPMN file is XML"]
+        return decode_xml(form.file.data.read())
+    except BpmnValidationError as exc:
+        form.file.errors = [*form.file.errors, exc.message]
         return None
 
 
