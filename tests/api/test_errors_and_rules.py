@@ -148,3 +148,44 @@ def test_delete_makes_the_workflow_inactive_and_keeps_history(api) -> None:
     assert response.status_code == 202 and response.get_json()["data"]["status"] == "inactive"
     assert api.get("/api/shar/workflows/Flow").get_json()["data"]["status"] == "inactive"
     assert api.post("/api/shar/workflows/Flow/launch", json={}).status_code == 409
+
+
+def _complete(api, instance_id: str):  # type: ignore[no-untyped-def]
+    return api.post(f"/api/shar/instances/{instance_id}/complete", json={"variables": {"n": 1}})
+
+
+def _completions() -> list[JobRecord]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "complete_task")
+                                   .order_by(JobRecord.id)))
+
+
+def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, api, shar) -> None:
+    from app.jobs.runner import run_job
+
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
+    first = _complete(api, instance_id)
+    assert first.status_code == 202
+    job_id = first.get_json()["data"]["job"]["id"]
+    for _ in range(2):  # sent three times: only the first is queued
+        again = _complete(api, instance_id)
+        assert again.status_code == 409, again.get_json()
+        assert again.get_json()["message"] == (f"a completion of instance {instance_id} is already queued "
+                                               f"(job {job_id}); wait for it to finish")
+    assert [job.id for job in _completions()] == [job_id]
+    # Its first attempt fails (SHAR down) and a retry waits: still one completion at a time.
+    shar.set_faults(outage=True)
+    run_job(job_id)
+    assert _completions()[0].state == "retrying"
+    retrying = _complete(api, instance_id)
+    assert retrying.status_code == 409
+    assert f"already queued for a retry (job {job_id})" in retrying.get_json()["message"]
+    # Once it has finished (failed for good here), a new completion is accepted.
+    run_job(job_id, allow_retry=False)
+    shar.set_faults(outage=False)
+    assert _completions()[0].state == "failed"
+    accepted = _complete(api, instance_id)
+    assert accepted.status_code == 202, accepted.get_json()
+    assert [job.id for job in _completions()] == [job_id, accepted.get_json()["data"]["job"]["id"]]
+
