@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -327,15 +328,40 @@ def choose_process(workflow: Workflow, process_id: Any) -> str | None:
     return process_id
 
 
+# The longest top-level variable name accepted (a filter condition reads names of up to
+# variable_filters.MAX_NAME characters, and only of its own characters: that limits finding, not storing).
+MAX_VARIABLE_NAME = 200
+
+
 def check_variables(variables: Any) -> dict[str, Any]:
     """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode, no U+0000),
-    within the size and depth limits, whichever front door parsed them."""
+    within the size and depth limits, whichever front door parsed them; each top-level name is
+    1 to MAX_VARIABLE_NAME characters without control characters (spaces, dots and any letter are
+    fine), so every stored name can be shown, typed and asked for."""
     if variables is None:
         return {}
     if not isinstance(variables, dict):
         raise InvalidInput.field("variables", "variables must be a JSON object")
     json_input.check_value(variables, what="the variables", field="variables")
+    for name in variables:
+        check_variable_name(name)
     return variables
+
+
+def check_variable_name(name: str) -> None:
+    """InvalidInput naming a top-level variable name that is empty, too long or holds a control
+    character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: tabs and line breaks included)."""
+    rule = f"a variable name is 1 to {MAX_VARIABLE_NAME} characters, without control characters"
+    if not name:
+        raise InvalidInput.field("variables", f"a variable has an empty name; {rule}")
+    if len(name) > MAX_VARIABLE_NAME:
+        raise InvalidInput.field("variables", f"the variable name {name[:40]!r}... is too long: {len(name)} "
+                                              f"characters; {rule}")
+    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        shown = repr(name[:60]) + ("..." if len(name) > 60 else "")
+        raise InvalidInput.field("variables", f"the variable name {shown} contains the control character "
+                                              f"U+{ord(control):04X}; {rule}")
 
 
 def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:

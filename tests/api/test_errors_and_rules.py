@@ -189,3 +189,26 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
     assert accepted.status_code == 202, accepted.get_json()
     assert [job.id for job in _completions()] == [job_id, accepted.get_json()["data"]["job"]["id"]]
 
+
+def test_422_names_an_empty_or_control_character_variable_name(database, api) -> None:
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
+    bad = [({"": 1}, "a variable has an empty name"),
+           ({"a\x01": 1}, "the variable name 'a\\x01' contains the control character U+0001"),
+           ({"line\nbreak": 1}, "U+000A"), ({"del\x7f": 1}, "U+007F"), ({"c1\x85": 1}, "U+0085"),
+           ({"x" * 201: 1}, "is too long: 201 characters")]
+    for variables, words in bad:
+        for path in ("/api/shar/workflows/Flow/launch", f"/api/shar/instances/{instance_id}/complete",
+                     f"/api/shar/instances/{instance_id}/messages"):
+            body = {"variables": variables, **({"name": "go"} if path.endswith("messages") else {})}
+            response = api.post(path, json=body)
+            assert response.status_code == 422, (path, variables, response.get_json())
+            assert words in response.get_json()["message"] and "variables" in response.get_json()["errors"], words
+    assert db.session.scalar(select(func.count()).select_from(JobRecord)
+                             .where(JobRecord.job_type != "create_workflow")) == 1  # the one launch above
+    # Names no filter can match are still stored: spaces, dots, any letter, 200 characters, nested keys.
+    fine = {"order id": 1, "customer.name": "x", "größe": 2, "名前": 3, "x" * 200: 4, "nested": {"": {"a\x01": 5}}}
+    launched = api.post("/api/shar/workflows/Flow/launch", json={"variables": fine, "async": False})
+    assert launched.status_code == 201, launched.get_json()
+    shown = api.get(f"/api/shar/instances/{launched.get_json()['data']['id']}").get_json()["data"]
+    assert shown["status"] == "running" and shown["variables"] == fine
