@@ -103,15 +103,32 @@ def loads_object(raw: bytes | str, *, what: str = "the body", field: str = "body
     return value
 
 
+def form_rows(keys: list[str], values: list[str]) -> list[tuple[str, str]]:
+    """The launch form's variable rows: its `keys` and `values` fields, paired in order. Each row of
+    the page sends one of each, so lists of different lengths cannot be paired: InvalidInput."""
+    if len(keys) != len(values):
+        names = f"{len(keys)} name" + ("" if len(keys) == 1 else "s")
+        texts = f"{len(values)} value" + ("" if len(values) == 1 else "s")
+        raise InvalidInput.field("variables", f"the variable rows do not pair up: {names} and {texts} were sent; "
+                                              "each row has a name and a value")
+    return list(zip(keys, values, strict=True))
+
+
 def form_variables(rows: Iterable[tuple[str, str]], text: str | None) -> dict[str, Any]:
     """Launch-form variables: key/value rows (a value that is strict JSON is typed, other text stays a
-    string), then the raw JSON object on top. Over-size values and bad JSON text are InvalidInput."""
+    string), then the raw JSON object on top. Over-size values and bad JSON text are InvalidInput, and
+    so are two rows of one name and a row with a value but no name (neither is dropped unsaid); a row
+    with neither is an empty row, skipped."""
     _, max_bytes = _limits()
     variables: dict[str, Any] = {}
-    for key, raw in rows:
+    for number, (key, raw) in enumerate(rows, 1):
         key = key.strip()
         if not key:
+            if raw.strip():
+                raise InvalidInput.field("variables", f"variable row {number} has a value but no name")
             continue
+        if key in variables:
+            raise InvalidInput.field("variables", f"the variable {key!r} is given in two rows; give each name once")
         if len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
             raise InvalidInput.field("variables", f"the value of {key} is too large: the limit is {max_bytes} bytes")
         try:

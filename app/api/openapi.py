@@ -284,6 +284,9 @@ PATHS: dict[str, Any] = {
                 "responses": {"200": _answer("the instance", _envelope(_ref("Instance"))), **_errors(401, 404, 503)}}},
     "/api/shar/instances/{instance_id}/complete": {
         "post": {"summary": "Complete the waiting user task", "parameters": [INSTANCE_ID, IDEMPOTENCY],
+                 "description": "Queued as a job. 409 when the instance is not running or waits at no user task, "
+                                "and while a completion of it is already queued, running or retrying (the "
+                                "message names that job).",
                  "requestBody": _body({"type": "object", "properties": {"variables": {"type": "object"}}}, False),
                  "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/messages": {

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, distinct, func, select, tuple_
+from sqlalchemy import bindparam, case, distinct, func, select, tuple_, update
 
 from app import json_input
 from app.config import current_settings
@@ -43,7 +44,15 @@ from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
 from app.services.rows import required
 from app.services.workflows import latest_workflow, version_number
 from app.shar import SharInstance, current_client
-from app.states import INSTANCE_STATUSES, TERMINAL, UNDER_WAY_INSTANCE, InstanceStatus, WorkflowStatus
+from app.states import (
+    INSTANCE_STATUSES,
+    OPEN_JOB_STATES,
+    TERMINAL,
+    UNDER_WAY_INSTANCE,
+    InstanceStatus,
+    JobState,
+    WorkflowStatus,
+)
 from app.status import change_status, record_activity
 
 
@@ -132,7 +141,9 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
 
 
 def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> JobRecord:
-    """Queue the completion of the instance's waiting user task; Conflict when nothing waits."""
+    """Queue the completion of the instance's waiting user task; Conflict when nothing waits, and
+    while a completion of it is already queued, running or retrying (only one of them could apply: the
+    others would fail in SHAR, finding no waiting task)."""
     instance = find_instance(instance_id, actor)
     require_writer(actor)
     variables = check_variables(variables)
@@ -141,11 +152,45 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     waiting = waiting_user_tasks(instance)
     if not waiting:
         raise Conflict(f"instance {instance.id} is not waiting at a user task")
+    # Held until the job is committed, so two requests at once decide one after the other: the
+    # second sees the first one's job.
+    _hold_instance(instance.id)
+    queued = open_completion(instance.id)
+    if queued is not None:
+        how = {JobState.RUNNING: "already running", JobState.RETRYING: "already queued for a retry"
+               }.get(JobState(queued.state), "already queued")
+        refusal = Conflict(f"a completion of instance {instance.id} is {how} (job {queued.id}); "
+                           "wait for it to finish")
+        db.session.rollback()  # nothing was written: let go of the instance at once
+        raise refusal
     record_activity(instance, "task_completion_requested", f"completion of {', '.join(waiting)} requested",
                     by=actor.email)
     audit(actor, "instance.complete_task", "instance", instance.id, after={"tasks": waiting})
     return submit("complete_task", target_type="instance", target_id=instance.id, created_by=actor.id,
                   payload={"variables": variables})
+
+
+def open_completion(instance_id: str) -> JobRecord | None:
+    """The oldest completion job of the instance that is queued, running or retrying, if any."""
+    return db.session.scalars(
+        select(JobRecord).where(JobRecord.target_type == "instance", JobRecord.target_id == instance_id,
+                                JobRecord.job_type == "complete_task", JobRecord.state.in_(OPEN_JOB_STATES))
+        .order_by(JobRecord.id).limit(1)).first()
+
+
+def _hold_instance(instance_id: str) -> None:
+    """Keep other requests from deciding about the instance until this transaction ends: on
+    PostgreSQL a lock of its row (SELECT ... FOR NO KEY UPDATE, which two such requests cannot both
+    hold); on SQLite, which has one writer at a time and reads outside a transaction, the
+    database's write lock, taken now by an UPDATE that changes nothing (updated_at set to itself,
+    so no version moves)."""
+    if _dialect() == "postgresql":
+        db.session.execute(select(WorkflowInstance.id).where(WorkflowInstance.id == instance_id)
+                           .with_for_update(key_share=True))
+    else:
+        db.session.execute(update(WorkflowInstance).where(WorkflowInstance.id == instance_id)
+                           .values(updated_at=WorkflowInstance.updated_at)
+                           .execution_options(synchronize_session=False))
 
 
 MAX_MESSAGE_NAME = 200
@@ -285,15 +330,40 @@ def choose_process(workflow: Workflow, process_id: Any) -> str | None:
     return process_id
 
 
+# The longest top-level variable name accepted (a filter condition reads names of up to
+# variable_filters.MAX_NAME characters, and only of its own characters: that limits finding, not storing).
+MAX_VARIABLE_NAME = 200
+
+
 def check_variables(variables: Any) -> dict[str, Any]:
     """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode, no U+0000),
-    within the size and depth limits, whichever front door parsed them."""
+    within the size and depth limits, whichever front door parsed them; each top-level name is
+    1 to MAX_VARIABLE_NAME characters without control characters (spaces, dots and any letter are
+    fine), so every stored name can be shown, typed and asked for."""
     if variables is None:
         return {}
     if not isinstance(variables, dict):
         raise InvalidInput.field("variables", "variables must be a JSON object")
     json_input.check_value(variables, what="the variables", field="variables")
+    for name in variables:
+        check_variable_name(name)
     return variables
+
+
+def check_variable_name(name: str) -> None:
+    """InvalidInput naming a top-level variable name that is empty, too long or holds a control
+    character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: tabs and line breaks included)."""
+    rule = f"a variable name is 1 to {MAX_VARIABLE_NAME} characters, without control characters"
+    if not name:
+        raise InvalidInput.field("variables", f"a variable has an empty name; {rule}")
+    if len(name) > MAX_VARIABLE_NAME:
+        raise InvalidInput.field("variables", f"the variable name {name[:40]!r}... is too long: {len(name)} "
+                                              f"characters; {rule}")
+    control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        shown = repr(name[:60]) + ("..." if len(name) > 60 else "")
+        raise InvalidInput.field("variables", f"the variable name {shown} contains the control character "
+                                              f"U+{ord(control):04X}; {rule}")
 
 
 def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:

@@ -148,3 +148,67 @@ def test_delete_makes_the_workflow_inactive_and_keeps_history(api) -> None:
     assert response.status_code == 202 and response.get_json()["data"]["status"] == "inactive"
     assert api.get("/api/shar/workflows/Flow").get_json()["data"]["status"] == "inactive"
     assert api.post("/api/shar/workflows/Flow/launch", json={}).status_code == 409
+
+
+def _complete(api, instance_id: str):  # type: ignore[no-untyped-def]
+    return api.post(f"/api/shar/instances/{instance_id}/complete", json={"variables": {"n": 1}})
+
+
+def _completions() -> list[JobRecord]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "complete_task")
+                                   .order_by(JobRecord.id)))
+
+
+def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, api, shar) -> None:
+    from app.jobs.runner import run_job
+
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
+    first = _complete(api, instance_id)
+    assert first.status_code == 202
+    job_id = first.get_json()["data"]["job"]["id"]
+    for _ in range(2):  # sent three times: only the first is queued
+        again = _complete(api, instance_id)
+        assert again.status_code == 409, again.get_json()
+        assert again.get_json()["message"] == (f"a completion of instance {instance_id} is already queued "
+                                               f"(job {job_id}); wait for it to finish")
+    assert [job.id for job in _completions()] == [job_id]
+    # Its first attempt fails (SHAR down) and a retry waits: still one completion at a time.
+    shar.set_faults(outage=True)
+    run_job(job_id)
+    assert _completions()[0].state == "retrying"
+    retrying = _complete(api, instance_id)
+    assert retrying.status_code == 409
+    assert f"already queued for a retry (job {job_id})" in retrying.get_json()["message"]
+    # Once it has finished (failed for good here), a new completion is accepted.
+    run_job(job_id, allow_retry=False)
+    shar.set_faults(outage=False)
+    assert _completions()[0].state == "failed"
+    accepted = _complete(api, instance_id)
+    assert accepted.status_code == 202, accepted.get_json()
+    assert [job.id for job in _completions()] == [job_id, accepted.get_json()["data"]["job"]["id"]]
+
+
+def test_422_names_an_empty_or_control_character_variable_name(database, api) -> None:
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
+    bad = [({"": 1}, "a variable has an empty name"),
+           ({"a\x01": 1}, "the variable name 'a\\x01' contains the control character U+0001"),
+           ({"line\nbreak": 1}, "U+000A"), ({"del\x7f": 1}, "U+007F"), ({"c1\x85": 1}, "U+0085"),
+           ({"x" * 201: 1}, "is too long: 201 characters")]
+    for variables, words in bad:
+        for path in ("/api/shar/workflows/Flow/launch", f"/api/shar/instances/{instance_id}/complete",
+                     f"/api/shar/instances/{instance_id}/messages"):
+            body = {"variables": variables, **({"name": "go"} if path.endswith("messages") else {})}
+            response = api.post(path, json=body)
+            assert response.status_code == 422, (path, variables, response.get_json())
+            assert words in response.get_json()["message"] and "variables" in response.get_json()["errors"], words
+    assert db.session.scalar(select(func.count()).select_from(JobRecord)
+                             .where(JobRecord.job_type != "create_workflow")) == 1  # the one launch above
+    # Names no filter can match are still stored: spaces, dots, any letter, 200 characters, nested keys.
+    fine = {"order id": 1, "customer.name": "x", "größe": 2, "名前": 3, "x" * 200: 4, "nested": {"": {"a\x01": 5}}}
+    launched = api.post("/api/shar/workflows/Flow/launch", json={"variables": fine, "async": False})
+    assert launched.status_code == 201, launched.get_json()
+    shown = api.get(f"/api/shar/instances/{launched.get_json()['data']['id']}").get_json()["data"]
+    assert shown["status"] == "running" and shown["variables"] == fine

@@ -1,6 +1,7 @@
 """Races, on SQLite and on PostgreSQL: two workers claiming one job, syncs racing to complete one
-instance, and requests racing with one Idempotency-Key. Each race starts its threads together
-at a barrier; each thread has its own app context, so its own session and connection."""
+instance, requests racing with one Idempotency-Key, and requests racing to complete one waiting
+task. Each race starts its threads together at a barrier; each thread has its own app context, so
+its own session and connection."""
 from __future__ import annotations
 
 import threading
@@ -109,3 +110,24 @@ def test_requests_racing_with_one_idempotency_key_make_one_instance(database, ap
     assert all(body == accepted[0] for body in accepted)  # the same answer, replayed
     assert _count(WorkflowInstance) == 1
     assert _count(JobRecord, JobRecord.job_type == "launch_instance") == 1
+
+
+def test_completions_racing_for_one_waiting_task_queue_one_job(database, app) -> None:
+    user = make_user()
+    create_workflow("Waits", bpmn("user_task"), actor=user, async_=False)
+    instance_ids = [launch_instance("Waits", {}, actor=user, async_=False).instance.id for _ in range(3)]
+    token, plain = ApiToken.issue(user, "race")
+    db.session.add(token)
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {plain}"}
+
+    for instance_id in instance_ids:
+        def complete(n: int, instance_id: str = instance_id) -> tuple[int, str]:
+            response = app.test_client().post(f"/api/shar/instances/{instance_id}/complete",
+                                              json={"variables": {"n": n}}, headers=headers)
+            return response.status_code, response.get_json()["message"]
+
+        results = _race(app, complete)
+        assert sorted(code for code, _ in results) == [202] + [409] * (RACERS - 1), results
+        assert all("is already queued (job" in message for code, message in results if code == 409), results
+        assert _count(JobRecord, JobRecord.job_type == "complete_task", JobRecord.target_id == instance_id) == 1

@@ -171,3 +171,19 @@ def test_a_form_row_that_is_json_breaking_a_rule_is_refused_not_kept_as_text() -
                         ("[" * 5000 + "]" * 5000, "nested too deeply")):
         with pytest.raises(InvalidInput, match=reason):
             form_variables([("v", raw)], None)
+
+
+def test_form_rows_pair_up_and_each_name_is_given_once() -> None:
+    from app.json_input import form_rows, form_variables
+
+    assert form_rows(["a", "b"], ["1", "x"]) == [("a", "1"), ("b", "x")]
+    for keys, values, counts in ((["a", "b"], ["1"], "2 names and 1 value"), (["a"], ["1", "2"], "1 name and 2 values"),
+                                 ([], ["1"], "0 names and 1 value")):
+        with pytest.raises(InvalidInput, match=f"do not pair up: {counts} were sent"):
+            form_rows(keys, values)
+    with pytest.raises(InvalidInput, match="the variable 'a' is given in two rows"):
+        form_variables([("a", "1"), ("b", "2"), ("a ", "3")], None)
+    with pytest.raises(InvalidInput, match="variable row 2 has a value but no name"):
+        form_variables([("a", "1"), (" ", "2")], None)
+    assert form_variables([("", ""), ("a", "1"), ("  ", " ")], None) == {"a": 1}  # empty rows: nothing sent
+    assert form_variables([("a", "1")], '{"a": 2}') == {"a": 2}  # the raw JSON wins over the rows, as the page says

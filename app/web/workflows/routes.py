@@ -228,7 +228,7 @@ def _counts_context(name: str, version: int | str | None, state: CountsState) ->
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
     """Variables from the key/value rows, then the raw JSON on top (checked by app.json_input)."""
-    return json_input.form_variables(zip(request.form.getlist("keys"), request.form.getlist("values"), strict=False),
+    return json_input.form_variables(json_input.form_rows(request.form.getlist("keys"), request.form.getlist("values")),
                                      form.variables_json.data)
 
 
