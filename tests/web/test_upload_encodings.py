@@ -52,7 +52,8 @@ def test_upload_refuses_an_unknown_encoding_or_bytes_it_cannot_read_naming_the_e
     sign_in("user")
     for content, said in [(_declaring("x-unknown-charset").encode(), "x-unknown-charset"),
                           (_declaring("US-ASCII").encode("latin-1"), "cannot be read as US-ASCII"),
-                          (_declaring("UTF-8").encode("latin-1"), "byte 0xE9")]:
+                          (_declaring("UTF-8").encode("latin-1"), "byte 0xE9"),
+                          (b"", "the file is empty"), (b"  \n", "the file is empty")]:
         response = _upload(post, "Odd", content)
         page = response.get_data(as_text=True)
         assert response.status_code == 422 and 'class="field-error"' in page and said in page, said

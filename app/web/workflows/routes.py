@@ -235,8 +235,12 @@ def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
 def _file_text(form: UploadForm) -> str | None:
     """The chosen file as text, read in the encoding it names (its byte order mark or XML declaration,
     else UTF-8), or None with the reason on the form."""
+    data = form.file.data.read()
+    if not data.strip():  # the service would say "bpmn_xml is required", the API's field, not this form's
+        form.file.errors = [*form.file.errors, "the file is empty; choose a BPMN file"]
+        return None
     try:
-        return decode_xml(form.file.data.read())
+        return decode_xml(data)
     except BpmnValidationError as exc:
         form.file.errors = [*form.file.errors, exc.message]
         return None
