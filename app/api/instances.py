@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from app.api.auth import api_user, token_required
+from app.api import openapi as doc
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
@@ -63,7 +64,7 @@ def show_instance(instance_id: str) -> Response:
 @token_required
 @idempotent
 def complete_task(instance_id: str) -> Response:
-    data = json_body()
+    data = json_body(doc.COMPLETE)
     job = service.complete_task(instance_id, actor=api_user(), variables=data.get("variables"))
     return ok(queued_message("Task completion", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
@@ -72,7 +73,7 @@ def complete_task(instance_id: str) -> Response:
 @token_required
 @idempotent
 def deliver_message(instance_id: str) -> Response:
-    data = json_body()
+    data = json_body(doc.MESSAGE)
     job = service.deliver_message(instance_id, data.get("name"), actor=api_user(), variables=data.get("variables"))
     return ok(queued_message("Message delivery", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
@@ -81,7 +82,7 @@ def deliver_message(instance_id: str) -> Response:
 @token_required
 @idempotent
 def sync_instance(instance_id: str) -> Response:
-    data = json_body()
+    data = json_body(doc.SYNC)
     callback_url = optional_text(data, "callback_url")
     if flag(data, "async", True):
         job = request_sync(instance_id, actor=api_user(), callback_url=callback_url)
@@ -98,7 +99,7 @@ def sync_instance(instance_id: str) -> Response:
 @bp.patch("/instances/<instance_id>/variables")
 @token_required
 def update_instance_variables(instance_id: str) -> Response:
-    data = json_body()
+    data = json_body(doc.VARIABLES)
     if "variables" not in data:
         raise InvalidInput.field("variables", "variables is required")
     return ok("Variables updated", instance_dict(service.update_variables(instance_id, data["variables"],
@@ -118,7 +119,7 @@ def cancel_instance(instance_id: str) -> Response:
 @idempotent
 def bulk_action() -> Response:
     """`{"action", "filter", "preview"}`: the preview (200), or the operation started (202)."""
-    data = json_body()
+    data = json_body(doc.BULK)
     filters, action = bulk.instance_filter(data.get("filter")), data.get("action")
     if flag(data, "preview", False):
         preview = bulk.preview_bulk(filters, action, actor=api_user())

@@ -41,7 +41,7 @@ def _errors(*codes: int) -> dict[str, Any]:
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": {"application/json": {"schema": schema}}}
+    return {"required": required, "content": {"application/json": {"schema": {**schema, "additionalProperties": False}}}}
 
 
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -179,6 +179,14 @@ LAUNCH = {"type": "object", "properties": {"variables": {"type": "object"}, "asy
                                                        "start the instance by this message, at its process's "
                                                        "message start event of that name (422 lists the "
                                                        "message starts; a sharlite contract extension)"}}}
+# The request bodies: the routes read their fields from these (app.api.responses.json_body), so a
+# field the document does not name is refused (422), never silently ignored.
+OWNER = {"type": "object", "required": ["owner"],
+         "properties": {"owner": {"type": "string", "description": "the new owner's e-mail"}}}
+PREVIEW = {"type": "object", "required": ["bpmn_xml"], "properties": {"bpmn_xml": {"type": "string"}}}
+COMPLETE = {"type": "object", "properties": {"variables": {"type": "object"}}}
+SYNC = {"type": "object", "properties": {"callback_url": {"type": "string"}, "async": {"type": "boolean"}}}
+VARIABLES = {"type": "object", "required": ["variables"], "properties": {"variables": {"type": "object"}}}
 MESSAGE = {"type": "object", "required": ["name"], "properties": {
     "name": {"type": "string", "minLength": 1, "maxLength": 200,
              "description": "the message's name (<message name=...>; a receive task without a messageRef "
@@ -204,8 +212,7 @@ PATHS: dict[str, Any] = {
                                  **_errors(401, 403, 404, 409, 503)}}},
     "/api/shar/workflows/{name}/owner": {
         "put": {"summary": "Hand the workflow name to another user (admins)", "parameters": [NAME],
-                "requestBody": _body({"type": "object", "required": ["owner"],
-                                      "properties": {"owner": {"type": "string", "description": "the new owner's e-mail"}}}),
+                "requestBody": _body(OWNER),
                 "responses": {"200": _answer("handed over", _envelope({"type": "object", "properties": {
                     "name": {"type": "string"}, "owner": {"type": ["string", "null"]}}})),
                     **_errors(401, 403, 404, 422, 503)}}},
@@ -219,8 +226,7 @@ PATHS: dict[str, Any] = {
                  "description": "The file gets the upload's checks (a refused file is a 422 naming every problem, "
                                 "as POST /api/shar/workflows); nothing is stored or queued.",
                  "parameters": [NAME],
-                 "requestBody": _body({"type": "object", "required": ["bpmn_xml"],
-                                       "properties": {"bpmn_xml": {"type": "string"}}}),
+                 "requestBody": _body(PREVIEW),
                  "responses": {"200": _answer("the diff (null with no active version)", _envelope(_ref("Comparison"))),
                                **_errors(401, 409, 413, 422, 503)}}},
     "/api/shar/workflows/{workflow_id}/status": {
@@ -287,7 +293,7 @@ PATHS: dict[str, Any] = {
                  "description": "Queued as a job. 409 when the instance is not running or waits at no user task, "
                                 "and while a completion of it is already queued, running or retrying (the "
                                 "message names that job).",
-                 "requestBody": _body({"type": "object", "properties": {"variables": {"type": "object"}}}, False),
+                 "requestBody": _body(COMPLETE, False),
                  "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/messages": {
         "post": {"summary": "Deliver a message to an instance waiting at a message event or receive task (a job)",
@@ -297,14 +303,12 @@ PATHS: dict[str, Any] = {
                  "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/sync": {
         "post": {"summary": "Sync from SHAR now (a job)", "parameters": [INSTANCE_ID, IDEMPOTENCY],
-                 "requestBody": _body({"type": "object", "properties": {"callback_url": {"type": "string"},
-                                                                        "async": {"type": "boolean"}}}, False),
+                 "requestBody": _body(SYNC, False),
                  "responses": {"202": QUEUED, "200": _answer("synced (async=false)", _envelope(_ref("Instance"))),
                                **_errors(401, 403, 404, 409, 422, 502, 503)}}},
     "/api/shar/instances/{instance_id}/variables": {
         "patch": {"summary": "Change the variables of an instance not yet in SHAR", "parameters": [INSTANCE_ID],
-                  "requestBody": _body({"type": "object", "required": ["variables"],
-                                        "properties": {"variables": {"type": "object"}}}),
+                  "requestBody": _body(VARIABLES),
                   "responses": {"200": _answer("updated", _envelope(_ref("Instance"))),
                                 **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/cancel": {

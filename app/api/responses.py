@@ -40,14 +40,23 @@ def json_response(body: Any, status: int = 200, *, etag: bool = False) -> Respon
     return response
 
 
-def json_body(*, max_bytes: int | None = None) -> dict[str, Any]:
-    """The request's JSON object; InvalidInput naming the problem otherwise (app.json_input: size, depth, strict)."""
+def json_body(schema: dict[str, Any], *, max_bytes: int | None = None) -> dict[str, Any]:
+    """The request's JSON object, holding only the fields `schema` (its OpenAPI document) names;
+    InvalidInput naming the problem otherwise (app.json_input: size, depth, strict). An unknown field
+    is refused rather than ignored: `{"varibles": ...}` would otherwise launch without variables."""
     from app import json_input
+    from app.errors import InvalidInput
 
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
-    return json_input.loads_object(raw, max_bytes=max_bytes)
+    data = json_input.loads_object(raw, max_bytes=max_bytes)
+    fields = list(schema["properties"])
+    unknown = [name for name in data if name not in schema["properties"]]
+    if unknown:
+        raise InvalidInput.field(unknown[0][:100], f"unknown field {unknown[0][:100]!r}; this request takes "
+                                                   + ", ".join(fields))
+    return data
 
 
 def flag(data: dict[str, Any], name: str, default: bool) -> bool:

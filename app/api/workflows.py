@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from app.api.auth import api_user, token_required
+from app.api import openapi as doc
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
@@ -29,7 +30,7 @@ from app.services.statistics import statistics
 @token_required
 @idempotent
 def create_workflow() -> Response:
-    data = json_body(max_bytes=upload_body_limit())  # the body carries the BPMN
+    data = json_body(doc.CREATE, max_bytes=upload_body_limit())  # the body carries the BPMN
     async_ = flag(data, "async", current_settings().shar_async_enabled)
     result = service.create_workflow(data.get("name"), data.get("bpmn_xml"), actor=api_user(),
                                      description=optional_text(data, "description") or "",
@@ -50,7 +51,7 @@ def create_workflow() -> Response:
 @token_required
 @idempotent
 def launch_workflow(name: str) -> Response:
-    data = json_body()
+    data = json_body(doc.LAUNCH)
     async_ = flag(data, "async", current_settings().shar_async_enabled)
     launched = launch_instance(name, data.get("variables"), actor=api_user(),
                                callback_url=optional_text(data, "callback_url"), async_=async_,
@@ -97,7 +98,7 @@ def diff_versions(name: str) -> Response:
 @bp.post("/workflows/<name>/diff")
 @token_required
 def preview_upload(name: str) -> Response:
-    data = json_body(max_bytes=upload_body_limit())  # the body carries the BPMN
+    data = json_body(doc.PREVIEW, max_bytes=upload_body_limit())  # the body carries the BPMN
     comparison = version_diffs.preview_upload(name, data.get("bpmn_xml"), actor=api_user())
     if comparison.from_version is None:
         message = "A new workflow: nothing to compare with" if comparison.new_workflow else \
@@ -124,7 +125,7 @@ def delete_workflow(name: str) -> Response:
 @bp.put("/workflows/<name>/owner")
 @token_required
 def transfer_workflow(name: str) -> Response:
-    data = json_body()
+    data = json_body(doc.OWNER)
     row = service.transfer_workflow(name, optional_text(data, "owner") or "", actor=api_user())
     return ok("Workflow handed over", {"name": name, "owner": row.owner.email if row.owner else None})
 

@@ -45,6 +45,20 @@ def test_422_names_the_bad_field(api) -> None:
         assert body["success"] is False and field in body["errors"], (raw, body)
 
 
+def test_an_unknown_body_field_is_refused_naming_it_not_ignored(api) -> None:
+    """A misspelt field would otherwise be dropped without a word (a launch without its variables)."""
+    assert _create_sync(api).status_code == 201
+    for path, body in [("/api/shar/workflows/Flow/launch", {"varibles": {"a": 1}}),
+                       ("/api/shar/workflows", {"name": "X", "bpmn_xml": bpmn("user_task"), "owner": "x"}),
+                       ("/api/shar/instances/bulk", {"action": "sync", "filters": {}})]:
+        response = api.post(path, json=body)
+        assert response.status_code == 422, (path, response.get_json())
+        unknown = next(name for name in body if name not in ("name", "bpmn_xml", "action"))
+        assert list(response.get_json()["errors"]) == [unknown]
+        assert f"unknown field {unknown!r}" in response.get_json()["message"]
+    assert db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.job_type != "create_workflow")) == 0
+
+
 def test_422_for_a_hostile_callback_and_variables_that_are_not_an_object(api) -> None:
     refused = api.post("/api/shar/workflows", json={"name": "X", "bpmn_xml": bpmn("user_task"),
                                                     "callback_url": "http://169.254.169.254/latest"})
