@@ -2,7 +2,8 @@
 
 One Limiter per app (Flask-Limiter keeps its storage and key prefix on the Limiter, so a
 module-level one would be shared by every app a process builds). Storage is Redis when
-REDIS_URL is set, so every web worker counts together; memory otherwise. Keys carry a
+REDIS_URL is set, so every web worker counts together (generous limits in small batches:
+app.security.rate_counts); memory otherwise. Keys carry a
 prefix derived from the database URL: two deployments sharing one Redis never mix.
 
 Sign-in counts failed attempts only (a 401), and checks before the view runs: once the
@@ -23,6 +24,7 @@ from flask_limiter.util import get_remote_address
 
 from app.config import Settings
 from app.models import ApiToken
+from app.security.rate_counts import storage_uri
 
 SIGNIN_ENDPOINT = "auth.login"
 EXTENSION_KEY = "sharboard_limiter"
@@ -34,7 +36,7 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
     limiter = Limiter(
         key_func=get_remote_address,
         app=app,
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=storage_uri(settings.redis_url),
         key_prefix=_key_prefix(settings),
         strategy="fixed-window",
         # Flask-Limiter's own headers would put Retry-After on every answer; ours go on 429s only.
