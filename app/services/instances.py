@@ -673,6 +673,17 @@ def launch_retried(instance_id: str) -> None:
         change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried by an operator")
 
 
+def completion_retried(instance_id: str) -> None:
+    """An operator retries a failed completion: refused while another completion of the instance is
+    queued, running or retrying (complete_task's rule: only one of them could apply)."""
+    _hold_instance(instance_id)
+    queued = open_completion(instance_id)
+    if queued is not None:
+        db.session.rollback()
+        raise Conflict(f"a completion of instance {instance_id} is already {queued.state} (job {queued.id}); "
+                       "retrying this one as well would complete the task twice")
+
+
 def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None) -> None:
     """Complete the waiting task in SHAR, then sync at once so the new state shows."""
     _act_in_shar(instance_id, lambda client, shar_id: client.complete_instance(shar_id, variables or None),

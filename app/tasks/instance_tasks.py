@@ -24,6 +24,10 @@ def complete_task(job: JobRecord) -> None:
     instances.complete_task_in_shar(job.target_id, job.payload.get("variables"))
 
 
+def completion_retried(job: JobRecord) -> None:
+    instances.completion_retried(job.target_id)
+
+
 def deliver_message(job: JobRecord) -> None:
     instances.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"))
 
@@ -40,7 +44,8 @@ def bulk_operation_failed(job: JobRecord, exc: BaseException) -> None:
 SPECS = (
     JobSpec("launch_instance", "shar_instance_queue", 3, (5, 15, 30), 300, launch_instance,
             on_failure=launch_failed, on_retry=launch_retried),
-    JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task),
+    JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task,
+            on_retry=completion_retried),
     JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message),
     # Resumable: each attempt goes on from the last batch the one before committed.
     JobSpec("bulk_operation", "shar_instance_queue", 5, (5, 15, 30), 600, bulk_operation,

@@ -1,6 +1,7 @@
 """Every error row of the API, idempotency, ETags and visibility."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app import create_app
@@ -201,7 +202,15 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
     assert _completions()[0].state == "failed"
     accepted = _complete(api, instance_id)
     assert accepted.status_code == 202, accepted.get_json()
-    assert [job.id for job in _completions()] == [job_id, accepted.get_json()["data"]["job"]["id"]]
+    second = accepted.get_json()["data"]["job"]["id"]
+    assert [job.id for job in _completions()] == [job_id, second]
+    # An admin retrying the failed one meanwhile is refused too: the task would be completed twice.
+    from app.errors import Conflict
+    from app.services.actors import CLI
+    from app.services.failed_jobs import retry_failed_job
+    with pytest.raises(Conflict, match=f"already queued \\(job {second}\\)"):
+        retry_failed_job(job_id, actor=CLI)
+    assert [job.state for job in _completions()] == ["failed", "queued"]
 
 
 def test_422_names_an_empty_or_control_character_variable_name(database, api) -> None:
