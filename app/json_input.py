@@ -54,7 +54,8 @@ def loads(raw: bytes | str, *, what: str = "the body", field: str = "body", max_
     else:
         text = raw
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_whole_number)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_whole_number,
+                           object_pairs_hook=_unique_keys)
     except _NotStrict as exc:
         raise InvalidInput.field(field, f"{what} is not strict JSON: {exc}") from None
     except RecursionError:
@@ -188,6 +189,16 @@ def _whole_number(text: str) -> int:
     if digits > MAX_INT_DIGITS:
         raise _NotStrict(f"a whole number of {digits} digits is longer than the {MAX_INT_DIGITS} accepted")
     return int(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are each given once: `{"a": 1, "a": 2}` would keep 2 without a word."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise _NotStrict(f"the key {twice[:100]!r} is given twice in one object")
+    return value
 
 
 def _finite_float(text: str) -> float:

@@ -26,6 +26,7 @@ BAD_VARIABLES = [  # (variables text, words the message must contain)
     ('{"x": "\\ud800"}', "lone surrogate"),
     ('{"\\udfff": 1}', "lone surrogate"),
     ('{"x": ' + "7" * 5001 + "}", "a whole number of 5001 digits is longer than the 4300 accepted"),
+    ('{"a": 1, "b": {"c": 1, "c": 2}}', "is given twice in one object"),
 ]
 
 
