@@ -354,7 +354,7 @@ def check_variable_name(name: str) -> None:
     """InvalidInput naming a top-level variable name that is empty, too long or holds a control
     character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: tabs and line breaks included)."""
     rule = f"a variable name is 1 to {MAX_VARIABLE_NAME} characters, without control characters"
-    if not name:
+    if not name.strip():  # empty, or only spaces: a name no one could see or type back
         raise InvalidInput.field("variables", f"a variable has an empty name; {rule}")
     if len(name) > MAX_VARIABLE_NAME:
         raise InvalidInput.field("variables", f"the variable name {name[:40]!r}... is too long: {len(name)} "

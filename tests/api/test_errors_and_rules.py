@@ -216,7 +216,7 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
 def test_422_names_an_empty_or_control_character_variable_name(database, api) -> None:
     _create_sync(api)
     instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
-    bad = [({"": 1}, "a variable has an empty name"),
+    bad = [({"": 1}, "a variable has an empty name"), ({"  ": 1}, "a variable has an empty name"),
            ({"a\x01": 1}, "the variable name 'a\\x01' contains the control character U+0001"),
            ({"line\nbreak": 1}, "U+000A"), ({"del\x7f": 1}, "U+007F"), ({"c1\x85": 1}, "U+0085"),
            ({"x" * 201: 1}, "is too long: 201 characters")]
