@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -48,6 +48,8 @@ class WorkflowName(db.Model):
     """A workflow name and its owner: the creator of its first version, or whom an admin
     handed it to. Only the owner or an admin may add versions or delete it."""
     __tablename__ = "workflow_names"
+    # Unique ignoring case: "Invoice" beside "invoice" would be taken for one another (migration a8c3e1f4d702).
+    __table_args__ = (Index("uq_workflow_names_lower", func.lower(text("name")), unique=True),)
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

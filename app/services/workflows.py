@@ -99,6 +99,8 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
     require_upload(actor, name, owner)
     digest = hashlib.sha256(bpmn_xml.encode()).hexdigest()
     latest = latest_workflow(name)
+    if latest is None:
+        _refuse_same_but_case(name)
     if latest is not None and latest.bpmn_sha256 == digest and latest.status in (WorkflowStatus.CREATING,
                                                                                   WorkflowStatus.ACTIVE):
         return CreateResult(latest, created=False)
@@ -122,6 +124,15 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
                  inline=not async_)
     db.session.refresh(workflow)
     return CreateResult(workflow, created=True, job=job)
+
+
+def _refuse_same_but_case(name: str) -> None:
+    """A new name may not differ from an existing one only in case: people would take one for the other."""
+    existing = db.session.scalar(select(Workflow.name).where(func.lower(Workflow.name) == name.lower(),
+                                                              Workflow.name != name).limit(1))
+    if existing is not None:
+        raise Conflict(f"a workflow named {existing!r} exists; names that differ only in case are not allowed: "
+                       f"upload a new version of {existing!r} or choose another name")
 
 
 def delete_workflow(name: str, *, actor: Actor) -> DeleteResult:

@@ -235,3 +235,23 @@ def test_422_names_an_empty_or_control_character_variable_name(database, api) ->
     assert launched.status_code == 201, launched.get_json()
     shown = api.get(f"/api/shar/instances/{launched.get_json()['data']['id']}").get_json()["data"]
     assert shown["status"] == "running" and shown["variables"] == fine
+
+
+def test_a_new_name_differing_from_another_only_in_case_is_refused(database, api) -> None:
+    assert _create_sync(api, "Invoice").status_code == 201
+    for name, token in (("invoice", api), ("INVOICE", api.as_role("user", "bob@example.com"))):
+        refused = token.post("/api/shar/workflows", json={"name": name, "bpmn_xml": bpmn("user_task"), "async": False})
+        assert refused.status_code == 409, refused.get_json()
+        assert "a workflow named 'Invoice' exists; names that differ only in case are not allowed" \
+            in refused.get_json()["message"]
+    assert _create_sync(api, "Invoice").status_code in (200, 201)  # the name itself takes new versions
+    from app.models import Workflow
+    assert set(db.session.scalars(select(Workflow.name))) == {"Invoice"}
+    # Two requests at once pass the check together: the database's index refuses the second name.
+    from sqlalchemy.exc import IntegrityError
+
+    from app.models import WorkflowName
+    db.session.add(WorkflowName(name="INVOICE"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()

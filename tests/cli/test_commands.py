@@ -130,9 +130,9 @@ def test_bpmn_files_are_read_in_the_encoding_they_declare(run, tmp_path: Path, a
     declaring = bpmn("user_task").replace("Review an order", "Café").replace('encoding="UTF-8"', 'encoding="{}"')
     latin = tmp_path / "latin.bpmn"
     latin.write_bytes(declaring.format("ISO-8859-1").encode("latin-1"))
-    created = run("workflow", "create", "Latin", str(latin), "--format=json")
+    created = run("workflow", "create", "Latin1", str(latin), "--format=json")
     assert created.exit_code == 0, created.output
-    assert latest_workflow("Latin").bpmn_xml == declaring.format("UTF-8")
+    assert latest_workflow("Latin1").bpmn_xml == declaring.format("UTF-8")
     imported = run("batch", "import", "--bpmn", str(latin), "--format=json")
     assert imported.exit_code == 0, imported.output
     assert latest_workflow("latin").bpmn_xml == declaring.format("UTF-8")  # named after the file
