@@ -6,7 +6,7 @@ import base64
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -166,8 +166,9 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     record_activity(instance, "task_completion_requested", f"completion of {', '.join(waiting)} requested",
                     by=actor.email)
     audit(actor, "instance.complete_task", "instance", instance.id, after={"tasks": waiting})
+    # The tasks it completes: a retried attempt checks they still wait (app.tasks passes them back).
     return submit("complete_task", target_type="instance", target_id=instance.id, created_by=actor.id,
-                  payload={"variables": variables})
+                  payload={"variables": variables, "waiting_at": waiting})
 
 
 def open_completion(instance_id: str) -> JobRecord | None:
@@ -212,8 +213,9 @@ def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any
                        + (f"; it waits for {waits}" if waits else "; it waits for no message"))
     record_activity(instance, "message_requested", f"message {name} queued for delivery", by=actor.email)
     audit(actor, "instance.deliver_message", "instance", instance.id, after={"name": name, "variables": variables})
+    waiting_at = [activity for activity, message in expected.items() if message == name]
     return submit("deliver_message", target_type="instance", target_id=instance.id, created_by=actor.id,
-                  payload={"name": name, "variables": variables})
+                  payload={"name": name, "variables": variables, "waiting_at": waiting_at})
 
 
 def check_message_name(name: Any, *, field: str = "name") -> str:
@@ -687,26 +689,51 @@ def completion_retried(instance_id: str) -> None:
                        "retrying this one as well would complete the task twice")
 
 
-def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None) -> None:
+def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None, *,
+                          waiting_at: Sequence[str] = (), retry: bool = False) -> None:
     """Complete the waiting task in SHAR, then sync at once so the new state shows."""
     _act_in_shar(instance_id, lambda client, shar_id: client.complete_instance(shar_id, variables or None),
-                 "task_completed", "waiting task completed in SHAR")
+                 "task_completed", "waiting task completed in SHAR", waiting_at=waiting_at, retry=retry)
 
 
-def deliver_message_in_shar(instance_id: str, name: str, variables: dict[str, Any] | None) -> None:
+def deliver_message_in_shar(instance_id: str, name: str, variables: dict[str, Any] | None, *,
+                            waiting_at: Sequence[str] = (), retry: bool = False) -> None:
     """Deliver the message in SHAR, then sync at once so the new state shows."""
     _act_in_shar(instance_id, lambda client, shar_id: client.deliver_message(shar_id, name, variables or {}),
-                 "message_delivered", f"message {name} delivered in SHAR")
+                 "message_delivered", f"message {name} delivered in SHAR", waiting_at=waiting_at, retry=retry)
 
 
-def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str, message: str) -> None:
-    """Make one SHAR call for a running instance, record it, and queue a sync to show its effect."""
+def act_failed(instance_id: str, what: str, error: str) -> None:
+    """A completion or message delivery failed for good: the instance's timeline says so."""
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is not None:
+        record_activity(instance, "action_failed", f"{what} failed: {error}", error=error)
+        db.session.commit()
+
+
+def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str, message: str, *,
+                 waiting_at: Sequence[str] = (), retry: bool = False) -> None:
+    """Make one SHAR call for a running instance, record it, and queue a sync to show its effect.
+
+    A retried attempt first asks SHAR whether the elements the request was for (`waiting_at`) still
+    wait: the attempt before may have reached SHAR before it was cut off (a timeout, a killed
+    worker), and calling again would complete the next task or deliver the message twice. When
+    none waits, the earlier attempt did it; when SHAR reports no activities, the call is made."""
     from app.services.sync import submit_sync
 
     instance = _instance(instance_id)
     if instance.status != InstanceStatus.RUNNING:
         return
-    call(current_client(), instance.shar_instance_id)
+    client = current_client()
+    if retry and waiting_at:
+        now_at = client.get_instance(instance.shar_instance_id).current_activities
+        if now_at is not None and not set(waiting_at) & set(now_at):
+            record_activity(instance, kind, f"{message} by an earlier attempt (it no longer waits at "
+                                            f"{', '.join(waiting_at)}): not sent again")
+            db.session.commit()
+            submit_sync(instance)
+            return
+    call(client, instance.shar_instance_id)
     record_activity(instance, kind, message)
     db.session.commit()
     submit_sync(instance)

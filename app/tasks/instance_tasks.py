@@ -21,7 +21,12 @@ def launch_retried(job: JobRecord) -> None:
 
 
 def complete_task(job: JobRecord) -> None:
-    instances.complete_task_in_shar(job.target_id, job.payload.get("variables"))
+    instances.complete_task_in_shar(job.target_id, job.payload.get("variables"),
+                                    waiting_at=job.payload.get("waiting_at") or (), retry=job.attempts > 1)
+
+
+def complete_failed(job: JobRecord, exc: BaseException) -> None:
+    instances.act_failed(job.target_id, "the task completion", job.last_error or str(exc))
 
 
 def completion_retried(job: JobRecord) -> None:
@@ -29,7 +34,13 @@ def completion_retried(job: JobRecord) -> None:
 
 
 def deliver_message(job: JobRecord) -> None:
-    instances.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"))
+    instances.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"),
+                                      waiting_at=job.payload.get("waiting_at") or (), retry=job.attempts > 1)
+
+
+def delivery_failed(job: JobRecord, exc: BaseException) -> None:
+    instances.act_failed(job.target_id, f"the delivery of message {job.payload.get('name')}",
+                         job.last_error or str(exc))
 
 
 def bulk_operation(job: JobRecord) -> None:
@@ -45,8 +56,9 @@ SPECS = (
     JobSpec("launch_instance", "shar_instance_queue", 3, (5, 15, 30), 300, launch_instance,
             on_failure=launch_failed, on_retry=launch_retried),
     JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task,
-            on_retry=completion_retried),
-    JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message),
+            on_failure=complete_failed, on_retry=completion_retried),
+    JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message,
+            on_failure=delivery_failed),
     # Resumable: each attempt goes on from the last batch the one before committed.
     JobSpec("bulk_operation", "shar_instance_queue", 5, (5, 15, 30), 600, bulk_operation,
             on_failure=bulk_operation_failed),

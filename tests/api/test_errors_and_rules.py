@@ -255,3 +255,41 @@ def test_a_new_name_differing_from_another_only_in_case_is_refused(database, api
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_a_retried_completion_that_already_reached_shar_does_not_complete_the_next_task(database, api, shar) -> None:
+    """The fault probe's case: an attempt completes `first` in SHAR and is cut off (a timeout, a killed
+    worker) before it is recorded; the retry must not complete `second`, which nobody approved."""
+    from app.jobs.runner import run_job
+    from app.models import ActivityEvent, WorkflowInstance
+    from app.services.instances import complete_task_in_shar
+    from app.shar import current_client
+
+    assert _create_sync(api, "TwoStep", "two_step").status_code == 201
+    instance_id = api.post("/api/shar/workflows/TwoStep/launch", json={"async": False}).get_json()["data"]["id"]
+    job_id = _complete(api, instance_id).get_json()["data"]["job"]["id"]
+    assert _completions()[0].payload["waiting_at"] == ["first"]
+    complete_task_in_shar(instance_id, {"n": 1})  # the first attempt reached SHAR...
+    job = db.session.get(JobRecord, job_id)
+    job.attempts = 1  # ...and was cut off: the reconciler marks it interrupted, the next attempt runs
+    db.session.commit()
+    run_job(job_id)
+    assert _completions()[0].state == "succeeded"
+    shar_id = db.session.get(WorkflowInstance, instance_id).shar_instance_id
+    assert current_client().get_instance(shar_id).current_activities == ("second",)  # second still waits
+    said = [e.message for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance_id))]
+    assert any("by an earlier attempt" in message and "not sent again" in message for message in said), said
+
+
+def test_a_completion_that_fails_for_good_says_so_on_the_timeline(database, api, shar) -> None:
+    from app.jobs.runner import run_job
+    from app.models import ActivityEvent
+
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
+    job_id = _complete(api, instance_id).get_json()["data"]["job"]["id"]
+    shar.set_faults(outage=True)
+    run_job(job_id, allow_retry=False)
+    shar.set_faults(outage=False)
+    said = [e.message for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance_id))]
+    assert any(message.startswith("the task completion failed: ") for message in said), said
