@@ -235,6 +235,10 @@ def cancel_instance(instance_id: str, *, actor: Actor, bulk: int | None = None) 
     instance = find_instance(instance_id, actor)
     require_writer(actor)
     before = instance.status
+    sending = _launch_being_sent(instance)
+    if sending is not None:
+        raise Conflict(f"the launch of instance {instance.id} is being sent to SHAR (job {sending}); cancel it "
+                       "once SHAR has answered (SHAR offers no cancel: it would run there untracked)")
     if bulk is None:
         audit(actor, "instance.cancel", "instance", instance.id, before={"status": before},
               after={"status": "cancelled"})
@@ -242,6 +246,15 @@ def cancel_instance(instance_id: str, *, actor: Actor, bulk: int | None = None) 
     if not change_status(instance, InstanceStatus.CANCELLED, message=message):
         raise Conflict(f"instance {instance.id} changed while cancelling; try again")
     return instance
+
+
+def _launch_being_sent(instance: WorkflowInstance) -> int | None:
+    """The launch job of a launching instance that is running now (its call to SHAR under way), if any."""
+    if instance.status != InstanceStatus.LAUNCHING:
+        return None
+    return db.session.scalar(select(JobRecord.id).where(
+        JobRecord.target_type == "instance", JobRecord.target_id == instance.id,
+        JobRecord.job_type == "launch_instance", JobRecord.state == JobState.RUNNING).limit(1))
 
 
 def update_variables(instance_id: str, variables: Any, *, actor: Actor) -> WorkflowInstance:
@@ -651,19 +664,31 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         "current_activities": list(answer.current_activities or ()),
         "variables": untagged(answer.variables) or instance.variables,
     }
-    if answer.status == "completed":
+    if instance.status == InstanceStatus.CANCELLED:
+        pass  # cancelled before the answer came back: kept below
+    elif answer.status == "completed":
         values.update(completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
         if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
             fire(instance_launched, instance, shar_response=answer.raw)
             fire(instance_completed, instance)
+            return
     elif answer.status == "failed":
         error = answer.error or "SHAR reports the instance failed"
         values.update(completed_at=now, error=error, shar_completed_at=parse_shar_time(answer.completed_at))
         if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", **values):
             fire(instance_launched, instance, shar_response=answer.raw)
             fire(instance_failed, instance, error_message=error)
+            return
     elif change_status(instance, InstanceStatus.RUNNING, **values):
         fire(instance_launched, instance, shar_response=answer.raw)
+        return
+    if instance.status == InstanceStatus.CANCELLED and not instance.shar_instance_id:
+        # Cancelled while the launch was on its way: SHAR has it (the gateway has no cancel), so the
+        # row keeps its SHAR id and says so, instead of losing track of an instance that runs.
+        instance.shar_instance_id = answer.id
+        record_activity(instance, "launched_after_cancel", f"SHAR had already started it as {answer.id} when it "
+                        "was cancelled; it runs there, untracked (SHAR offers no cancel)", shar_instance_id=answer.id)
+        db.session.commit()
 
 
 def launch_failed(instance_id: str, error: str) -> None:

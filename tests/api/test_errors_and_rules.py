@@ -293,3 +293,34 @@ def test_a_completion_that_fails_for_good_says_so_on_the_timeline(database, api,
     shar.set_faults(outage=False)
     said = [e.message for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance_id))]
     assert any(message.startswith("the task completion failed: ") for message in said), said
+
+
+def test_cancel_waits_for_a_launch_being_sent_and_a_launch_answered_after_a_cancel_is_kept(database, api, shar) -> None:
+    """The fault probe's case: cancelled while the launch was in SHAR, the instance ran there with
+    no trace of it here."""
+    from app.models import ActivityEvent, WorkflowInstance
+    from app.services.instances import _apply_launch_answer
+    from app.shar import current_client
+
+    _create_sync(api)
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={}).get_json()["data"]["id"]
+    job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
+    job.state = "running"  # claimed: its call to SHAR is under way
+    db.session.commit()
+    refused = api.post(f"/api/shar/instances/{instance_id}/cancel")
+    assert refused.status_code == 409, refused.get_json()
+    assert f"is being sent to SHAR (job {job.id})" in refused.get_json()["message"]
+    assert db.session.get(WorkflowInstance, instance_id).status == "launching"
+
+    # The narrow race left: the cancel lands between the job's claim and SHAR's answer.
+    answer = current_client().launch_instance("Flow", {})
+    job.state = "queued"
+    db.session.commit()
+    assert api.post(f"/api/shar/instances/{instance_id}/cancel").status_code == 200
+    instance = db.session.get(WorkflowInstance, instance_id)
+    _apply_launch_answer(instance, answer)
+    db.session.expire_all()
+    instance = db.session.get(WorkflowInstance, instance_id)
+    assert (instance.status, instance.shar_instance_id) == ("cancelled", answer.id)
+    said = [e.message for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance_id))]
+    assert any("it runs there, untracked" in message for message in said), said
