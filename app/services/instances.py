@@ -147,28 +147,36 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     instance = find_instance(instance_id, actor)
     require_writer(actor)
     variables = check_variables(variables)
-    if instance.status != InstanceStatus.RUNNING:
-        raise Conflict(f"instance {instance.id} is {instance.status}; only a running instance has a task to complete")
-    waiting = waiting_user_tasks(instance)
-    if not waiting:
-        raise Conflict(f"instance {instance.id} is not waiting at a user task")
-    # Held until the job is committed, so two requests at once decide one after the other: the
-    # second sees the first one's job.
+    # Held until the job is committed, so two requests at once decide one after the other, and read
+    # again under the hold: the other one's job may have completed the task meanwhile.
     _hold_instance(instance.id)
-    queued = open_completion(instance.id)
-    if queued is not None:
-        how = {JobState.RUNNING: "already running", JobState.RETRYING: "already queued for a retry"
-               }.get(JobState(queued.state), "already queued")
-        refusal = Conflict(f"a completion of instance {instance.id} is {how} (job {queued.id}); "
-                           "wait for it to finish")
+    db.session.refresh(instance)
+    try:
+        waiting = _completable(instance)
+    except Conflict:
         db.session.rollback()  # nothing was written: let go of the instance at once
-        raise refusal
+        raise
     record_activity(instance, "task_completion_requested", f"completion of {', '.join(waiting)} requested",
                     by=actor.email)
     audit(actor, "instance.complete_task", "instance", instance.id, after={"tasks": waiting})
     # The tasks it completes: a retried attempt checks they still wait (app.tasks passes them back).
     return submit("complete_task", target_type="instance", target_id=instance.id, created_by=actor.id,
                   payload={"variables": variables, "waiting_at": waiting})
+
+
+def _completable(instance: WorkflowInstance) -> list[str]:
+    """The user tasks a completion of `instance` would complete; Conflict when it cannot have one now."""
+    if instance.status != InstanceStatus.RUNNING:
+        raise Conflict(f"instance {instance.id} is {instance.status}; only a running instance has a task to complete")
+    waiting = waiting_user_tasks(instance)
+    if not waiting:
+        raise Conflict(f"instance {instance.id} is not waiting at a user task")
+    queued = open_completion(instance.id)
+    if queued is not None:
+        how = {JobState.RUNNING: "already running", JobState.RETRYING: "already queued for a retry"
+               }.get(JobState(queued.state), "already queued")
+        raise Conflict(f"a completion of instance {instance.id} is {how} (job {queued.id}); wait for it to finish")
+    return waiting
 
 
 def open_completion(instance_id: str) -> JobRecord | None:
