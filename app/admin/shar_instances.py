@@ -16,7 +16,7 @@ from app.web.access import current_actor, login_required
 def shar_instances() -> str:
     page = service.untracked_page(actor=current_actor())
     return render_template("admin/shar_instances.html", items=page.items, ignored=page.ignored,
-                           last_scan=page.last_scan)
+                           last_scan=page.last_scan, tracking_another=page.tracking_another)
 
 
 @bp.post("/shar-instances/scan")

@@ -3,7 +3,8 @@ an admin adopts one (a row now tracks it) or ignores it (remembered, never liste
 
 An instance is untracked when no row has its SHAR id and its correlation variable does not
 name a row still being launched (that launch's job adopts it). One whose correlation variable
-names a row that tracks another SHAR instance is a duplicate launch, listed as such.
+names a row that tracks another SHAR instance is a duplicate launch, listed as such; one whose row
+tracks none is that row's launch, which failed or was cancelled before SHAR answered.
 Web requests never call SHAR: the scan is a job; the page shows what the last scan found.
 """
 from __future__ import annotations
@@ -39,6 +40,10 @@ class UntrackedPage:
     items: list[UntrackedSharInstance]
     ignored: int
     last_scan: JobRecord | None
+    # Of the rows the items were launched for (their correlation ids), those tracking another SHAR
+    # instance: an item launched for one of them is a duplicate; for any other, the row's launch
+    # failed or was cancelled before SHAR answered, and the item is that row's only instance.
+    tracking_another: frozenset[str] = frozenset()
 
 
 # -- operations ------------------------------------------------------------------------
@@ -52,7 +57,12 @@ def untracked_page(*, actor: Actor) -> UntrackedPage:
     ignored = db.session.scalar(select(func.count()).select_from(row).where(row.decision == IGNORED))
     last_scan = db.session.scalars(select(JobRecord).where(JobRecord.job_type == SCAN)
                                    .order_by(JobRecord.id.desc()).limit(1)).first()
-    return UntrackedPage(items, ignored, last_scan)
+    launched_for = sorted({item.correlation_id for item in items if item.correlation_id})
+    tracking: set[str] = set()
+    for chunk in _chunks(launched_for):
+        tracking.update(db.session.scalars(select(WorkflowInstance.id).where(
+            WorkflowInstance.id.in_(chunk), WorkflowInstance.shar_instance_id.is_not(None))))
+    return UntrackedPage(items, ignored, last_scan, frozenset(tracking))
 
 
 def request_scan(*, actor: Actor) -> JobRecord:

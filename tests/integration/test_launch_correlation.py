@@ -83,6 +83,12 @@ def test_untracked_instances_are_listed_and_adopted_or_ignored_by_admins_only(ap
     # A duplicate of the tracked row (its correlation variable names it): listed, marked as such.
     duplicate = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
         "workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: tracked.id}}).json()["id"]
+    # The only SHAR instance of a row that tracks none (cancelled before SHAR answered): no duplicate.
+    orphaned = _placeholder("Stray", admin)
+    orphaned.status = "cancelled"
+    db.session.commit()
+    orphan = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
+        "workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: orphaned.id}}).json()["id"]
     # One still being launched: its own job adopts it, so it is not listed.
     in_flight = _placeholder("Stray", admin)
     pending = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
@@ -103,6 +109,9 @@ def test_untracked_instances_are_listed_and_adopted_or_ignored_by_admins_only(ap
     page = web.get("/admin/shar-instances").get_data(as_text=True)
     assert f'data-shar-id="{strays[0]}"' in page and f'data-shar-id="{strays[1]}"' in page
     assert "a duplicate launch of instance" in page
+    row = page[page.index(f'data-shar-id="{orphan}"'):]
+    row = row[:row.index("</tr>")]
+    assert "launched for instance" in row and "tracks no SHAR instance" in row and "duplicate" not in row
     assert "Untracked SHAR instances" in web.get("/admin/queues").get_data(as_text=True)
     done = web.post(f"/admin/shar-instances/{strays[0]}/adopt", {"workflow_name": "Stray"})
     assert done.status_code == 302
