@@ -171,12 +171,18 @@ def _completable(instance: WorkflowInstance) -> list[str]:
     waiting = waiting_user_tasks(instance)
     if not waiting:
         raise Conflict(f"instance {instance.id} is not waiting at a user task")
-    queued = open_completion(instance.id)
+    refuse_open_completion(instance.id)
+    return waiting
+
+
+def refuse_open_completion(instance_id: str) -> None:
+    """Conflict while a completion of the instance is queued, running or retrying: only one of them
+    could apply (a request's, or an operator's retry of a failed one)."""
+    queued = open_completion(instance_id)
     if queued is not None:
         how = {JobState.RUNNING: "already running", JobState.RETRYING: "already queued for a retry"
                }.get(JobState(queued.state), "already queued")
-        raise Conflict(f"a completion of instance {instance.id} is {how} (job {queued.id}); wait for it to finish")
-    return waiting
+        raise Conflict(f"a completion of instance {instance_id} is {how} (job {queued.id}); wait for it to finish")
 
 
 def open_completion(instance_id: str) -> JobRecord | None:
@@ -672,9 +678,10 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         "current_activities": list(answer.current_activities or ()),
         "variables": untagged(answer.variables) or instance.variables,
     }
-    if instance.status == InstanceStatus.CANCELLED:
-        pass  # cancelled before the answer came back: kept below
-    elif answer.status == "completed":
+    if instance.status == InstanceStatus.CANCELLED:  # cancelled before the answer came back
+        _keep_launched_after_cancel(instance, answer)
+        return
+    if answer.status == "completed":
         values.update(completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
         if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
             fire(instance_launched, instance, shar_response=answer.raw)
@@ -690,9 +697,14 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
     elif change_status(instance, InstanceStatus.RUNNING, **values):
         fire(instance_launched, instance, shar_response=answer.raw)
         return
-    if instance.status == InstanceStatus.CANCELLED and not instance.shar_instance_id:
-        # Cancelled while the launch was on its way: SHAR has it (the gateway has no cancel), so the
-        # row keeps its SHAR id and says so, instead of losing track of an instance that runs.
+    if instance.status == InstanceStatus.CANCELLED:  # the status change lost to a cancel
+        _keep_launched_after_cancel(instance, answer)
+
+
+def _keep_launched_after_cancel(instance: WorkflowInstance, answer: SharInstance) -> None:
+    """Cancelled while the launch was on its way: SHAR has it (the gateway has no cancel), so the
+    row keeps its SHAR id and says so, instead of losing track of an instance that runs."""
+    if not instance.shar_instance_id:
         instance.shar_instance_id = answer.id
         record_activity(instance, "launched_after_cancel", f"SHAR had already started it as {answer.id} when it "
                         "was cancelled; it runs there, untracked (SHAR offers no cancel)", shar_instance_id=answer.id)
@@ -715,11 +727,11 @@ def completion_retried(instance_id: str) -> None:
     """An operator retries a failed completion: refused while another completion of the instance is
     queued, running or retrying (complete_task's rule: only one of them could apply)."""
     _hold_instance(instance_id)
-    queued = open_completion(instance_id)
-    if queued is not None:
-        db.session.rollback()
-        raise Conflict(f"a completion of instance {instance_id} is already {queued.state} (job {queued.id}); "
-                       "retrying this one as well would complete the task twice")
+    try:
+        refuse_open_completion(instance_id)
+    except Conflict:
+        db.session.rollback()  # let go of the instance at once
+        raise
 
 
 def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None, *,
