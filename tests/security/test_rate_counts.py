@@ -77,3 +77,10 @@ def test_other_urls_are_left_to_flask_limiter() -> None:
     assert storage_uri("rediss://h:1/0") == "sharboard+rediss://h:1/0"
     assert storage_uri("") == "memory://"
     assert storage_uri("redis+unix:///tmp/r.sock") == "redis+unix:///tmp/r.sock"
+
+
+def test_the_app_counts_its_limits_through_the_batched_storage(app) -> None:  # type: ignore[no-untyped-def]
+    """The saving is in the wiring: an app on Redis must not fall back to a script call per request."""
+    from app.security.rate_limits import current_limiter
+
+    assert isinstance(current_limiter().storage, BatchedRedisStorage)
