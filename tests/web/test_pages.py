@@ -84,3 +84,31 @@ def test_the_workflow_search_takes_percent_and_underscore_literally(database, cl
     assert listed("a_b") == {"a_b"}
     assert listed("%") == set() and listed("_") == {"a_b"}
     assert listed("A") == {"a_b", "axb"}  # still a case-insensitive substring
+
+
+def test_the_live_fragment_is_304_until_its_status_or_timeline_moves(database, client, sign_in, app) -> None:
+    """What row 3 of issue 10 measures, and what its version must still catch: a new timeline entry
+    with no status change (the version reads the newest entry by time), a status change, and
+    nobody else's instance."""
+    from app.extensions import db
+    from app.services.instances import launch_instance
+    from app.status import record_activity
+    from tests.support.factories import make_user
+
+    user = sign_in("user")
+    create_workflow("Live", bpmn("user_task"), actor=user, async_=False)
+    instance = launch_instance("Live", {}, actor=user, async_=False).instance
+    url = f"/instances/{instance.id}/_live"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    record_activity(refresh(instance), "note", "a note on the timeline")
+    db.session.commit()
+    noted = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert noted.status_code == 200 and "a note on the timeline" in noted.get_data(as_text=True)
+    assert client.get(url, headers={"If-None-Match": noted.headers["ETag"]}).status_code == 304
+    assert change_status(refresh(instance), "cancelled")
+    cancelled = client.get(url, headers={"If-None-Match": noted.headers["ETag"]})
+    assert cancelled.status_code == 200 and cancelled.headers["ETag"] != noted.headers["ETag"]
+    other = launch_instance("Live", {}, actor=make_user("bob@example.com"), async_=False).instance
+    assert client.get(f"/instances/{other.id}/_live").status_code == 404
