@@ -59,16 +59,12 @@ class Action:
     run: Callable[[str, Actor, int], object]  # the instance operation, as part of bulk operation N
     # Instead of `run`, for a chunk at once: check the chunk (the allowed ids, and a reason for each
     # other one), then queue the allowed ones, committing whatever the session holds with them.
-    check_many: Callable[[list[str], Actor], tuple[list[str], dict[str, str]]] | None = None
+    check_many: Callable[..., tuple[list[str], dict[str, str]]] | None = None  # (ids, actor=)
     queue_many: Callable[[list[str]], object] | None = None
 
 
 def _sync(instance_id: str, actor: Actor, bulk: int) -> object:
     return request_sync(instance_id, actor=actor, bulk=bulk)
-
-
-def _syncable(instance_ids: list[str], actor: Actor) -> tuple[list[str], dict[str, str]]:
-    return syncable(instance_ids, actor=actor)
 
 
 def _cancel(instance_id: str, actor: Actor, bulk: int) -> object:
@@ -85,7 +81,7 @@ ACTIONS: dict[str, Action] = {
     # not a job per instance: 10,000 instances make a few hundred jobs.
     "sync": Action("running instances", "synced", require_writer,
                    lambda: WorkflowInstance.status == InstanceStatus.RUNNING, _sync,
-                   check_many=_syncable, queue_many=batch_sync),
+                   check_many=syncable, queue_many=batch_sync),
     "cancel": Action("launching or running instances", "cancelled", require_writer,
                      lambda: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE), _cancel),
     # A launch that failed before reaching SHAR is retried by its launch job (admins, as any failed
@@ -307,7 +303,7 @@ def _many(operation: BulkOperation, action: Action, instance_ids: list[str], act
     queued jobs, so a retried attempt goes on after the chunk and never queues it twice."""
     assert action.check_many is not None and action.queue_many is not None
     try:
-        allowed, refused = action.check_many(instance_ids, actor)
+        allowed, refused = action.check_many(instance_ids, actor=actor)
     except SharboardError as exc:  # a rule of the whole chunk (the requester's role)
         allowed, refused = [], {instance_id: exc.message for instance_id in instance_ids}
     _record(operation, len(allowed), len(refused),
