@@ -104,6 +104,16 @@ def loads_object(raw: bytes | str, *, what: str = "the body", field: str = "body
     return value
 
 
+def whole_number(value: object, field: str, low: int, high: int, *, what: str | None = None) -> int:
+    """A whole number from a caller, an int or its ASCII digits as text, between low and high;
+    InvalidInput naming `field` otherwise. int() alone would take "+5", "1_0" and 5,000-digit text."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 12:
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput.field(field, f"{field} must be {what or f'a whole number between {low} and {high}'}")
+    return value
+
+
 def form_rows(keys: list[str], values: list[str]) -> list[tuple[str, str]]:
     """The launch form's variable rows: its `keys` and `values` fields, paired in order. Each row of
     the page sends one of each, so lists of different lengths cannot be paired: InvalidInput."""

@@ -79,18 +79,7 @@ def optional_text(data: dict[str, Any], name: str) -> str | None:
 
 def page_args(max_per_page: int = 100) -> tuple[int, int]:
     """`page` and `per_page` from the query; InvalidInput names the one that is wrong."""
-    return (_whole_number("page", 1, 1, MAX_PAGE), _whole_number("per_page", 20, 1, max_per_page))
+    from app.json_input import whole_number
 
-
-def _whole_number(name: str, default: int, low: int, high: int) -> int:
-    from app.errors import InvalidInput
-
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    value = raw.strip()
-    # Digits only, and few of them: int() would take "+5", "1_0" and 5,000-digit numbers.
-    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
-    if number is None or not low <= number <= high:
-        raise InvalidInput.field(name, f"{name} must be a whole number between {low} and {high}")
-    return number
+    return (whole_number(request.args.get("page", 1), "page", 1, MAX_PAGE),
+            whole_number(request.args.get("per_page", 20), "per_page", 1, max_per_page))

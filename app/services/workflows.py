@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import json_input
 from app.bpmn import BpmnValidationError, declare_utf8, validate_bpmn
 from app.config import current_settings
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
@@ -215,11 +216,7 @@ MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer: larger numbers name n
 
 def version_number(value: object, field_name: str = "version") -> int:
     """A version number from a caller: an int, or its digits as text, between 1 and MAX_VERSION."""
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_VERSION:
-        raise InvalidInput.field(field_name, f"{field_name} must be a version number (1 or more)")
-    return value
+    return json_input.whole_number(value, field_name, 1, MAX_VERSION, what="a version number (1 or more)")
 
 
 def get_version(name: str, version: int, *, actor: Actor) -> Workflow:
