@@ -54,6 +54,22 @@ def _float(name: str, raw: str, *, minimum: float = 0.0) -> float:
     return value
 
 
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(name: str, raw: str) -> float:
+    """A duration: seconds (`90`), or a number with s, m, h or d (`30m`, `24h`)."""
+    text = raw.strip().lower()
+    unit = _UNIT_SECONDS.get(text[-1:], 0)
+    try:
+        value = float(text[:-1] if unit else text) * (unit or 1)
+    except ValueError:
+        raise ConfigError(f"{name} must be a duration such as 3600, 30m, 24h or 2d, not {raw!r}") from None
+    if not 1 <= value <= 365 * 86400:
+        raise ConfigError(f"{name} must be between 1 second and 365 days, not {raw!r}")
+    return value
+
+
 def _level(name: str, raw: str) -> str:
     value = raw.strip().upper()
     if value not in LOG_LEVELS:
@@ -138,6 +154,15 @@ class Settings:
     # Empty means "start and use the local engine" (sharlite); see shar_url().
     shar_base_url: str = _setting("SHAR_BASE_URL", lambda n, r: _url(n, r) if r.strip() else "", "")
     shar_timeout: float = _setting("SHAR_TIMEOUT", lambda n, r: _float(n, r, minimum=0.1), 30.0)
+    # An outage of SHAR (unreachable, 502/503/504, 429) holds the jobs that need it instead of failing
+    # them; past this many seconds a held job fails with that reason (app.jobs.outage).
+    outage_max_hold: float = _setting("SHARBOARD_OUTAGE_MAX_HOLD", _seconds, 86400.0)
+    # While SHAR is unreachable, how often the scheduler asks it whether it is back (seconds).
+    outage_probe_interval: float = _setting("SHARBOARD_OUTAGE_PROBE_INTERVAL",
+                                            lambda n, r: _float(n, r, minimum=0.2), 5.0)
+    # When SHAR is back, held jobs are queued again oldest first: this many in the first second,
+    # twice as many each second after (a ramp, so the backlog does not knock SHAR over again).
+    outage_ramp_start: int = _setting("SHARBOARD_OUTAGE_RAMP_START", lambda n, r: _int(n, r, minimum=1), 10)
     log_level: str = _setting("LOG_LEVEL", _level, "INFO")
     shar_log_level: str = _setting("SHAR_LOG_LEVEL", _level, "INFO")
     database_url: str = _setting("DATABASE_URL", _text, "")

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from app.services.bulk import BulkPreview
 
 
-def workflow_dict(workflow: Workflow, *, with_bpmn: bool = False) -> dict[str, Any]:
+def workflow_dict(workflow: Workflow, *, with_bpmn: bool = False, waiting_for_shar: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": workflow.id,
         "name": workflow.name,
@@ -23,13 +23,15 @@ def workflow_dict(workflow: Workflow, *, with_bpmn: bool = False) -> dict[str, A
         "created_at": iso(workflow.created_at),
         "updated_at": iso(workflow.updated_at),
         "activated_at": iso(workflow.activated_at),
+        # Its creation (or deletion) is held until SHAR is reachable again (services.outages).
+        "waiting_for_shar": waiting_for_shar,
     }
     if with_bpmn:
         data["bpmn_xml"] = workflow.bpmn_xml
     return data
 
 
-def instance_dict(instance: WorkflowInstance) -> dict[str, Any]:
+def instance_dict(instance: WorkflowInstance, *, waiting_for_shar: bool = False) -> dict[str, Any]:
     return {
         "id": instance.id,
         "workflow_name": instance.workflow.name,
@@ -51,6 +53,8 @@ def instance_dict(instance: WorkflowInstance) -> dict[str, Any]:
         "duration_clock": instance.duration_clock,
         "shar_created_at": iso(instance.shar_created_at),
         "shar_completed_at": iso(instance.shar_completed_at),
+        # Its launch, completion, message or sync is held until SHAR is reachable again (services.outages).
+        "waiting_for_shar": waiting_for_shar,
     }
 
 
@@ -70,6 +74,7 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
         "updated_at": iso(job.updated_at),
         "next_attempt_at": iso(job.next_attempt_at),
         "finished_at": iso(job.finished_at),
+        "held_since": iso(job.held_since),
     }
 
 

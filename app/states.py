@@ -27,6 +27,8 @@ class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     RETRYING = "retrying"
+    # Waiting for SHAR to be reachable again (app.jobs.outage): no attempt is counted while held.
+    HELD = "held"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -50,8 +52,10 @@ INSTANCE_TRANSITIONS: dict[str, frozenset[str]] = {
 JOB_TRANSITIONS: dict[str, frozenset[str]] = {
     J.QUEUED: frozenset({J.RUNNING, J.CANCELLED}),
     # queued again: the reconciler recovering an attempt whose worker died, attempts left
-    J.RUNNING: frozenset({J.SUCCEEDED, J.RETRYING, J.FAILED, J.QUEUED}),
+    J.RUNNING: frozenset({J.SUCCEEDED, J.RETRYING, J.FAILED, J.QUEUED, J.HELD}),
     J.RETRYING: frozenset({J.RUNNING, J.CANCELLED}),
+    # queued again when SHAR answers (a ramp, oldest first); failed past SHARBOARD_OUTAGE_MAX_HOLD
+    J.HELD: frozenset({J.QUEUED, J.FAILED, J.CANCELLED}),
     J.FAILED: frozenset({J.QUEUED}),  # an operator's retry
     J.SUCCEEDED: frozenset(),
     J.CANCELLED: frozenset(),
@@ -66,7 +70,7 @@ ENDED_INSTANCE = frozenset({I.COMPLETED, I.FAILED, I.CANCELLED})
 UNDER_WAY_INSTANCE = (I.LAUNCHING, I.RUNNING)
 # Badges stop polling at these: nothing will change without a person acting.
 TERMINAL = frozenset({W.ACTIVE, W.INACTIVE, I.COMPLETED, I.FAILED, I.CANCELLED})
-OPEN_JOB_STATES = (J.QUEUED, J.RUNNING, J.RETRYING)
+OPEN_JOB_STATES = (J.QUEUED, J.RUNNING, J.RETRYING, J.HELD)
 FINISHED_JOB_STATES = (J.SUCCEEDED, J.FAILED, J.CANCELLED)
 
 

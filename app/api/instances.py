@@ -20,7 +20,7 @@ from app.api.responses import (
 from app.conditional import versioned
 from app.errors import InvalidInput, UpstreamFailed
 from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
-from app.services import bulk
+from app.services import bulk, outages
 from app.services import instances as service
 from app.services import variable_filters
 from app.services.sync import request_sync, sync_instance_now
@@ -38,7 +38,9 @@ def list_instances() -> Response:
                                      older_than=request.args.get("older_than") or None)
     listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
                                      after=request.args.get("after") or None)
-    return ok("Instances", {"items": [instance_dict(i) for i in listing.items], "page": page, "per_page": per_page,
+    waiting = outages.waiting_for_shar("instance", [i.id for i in listing.items])
+    return ok("Instances", {"items": [instance_dict(i, waiting_for_shar=i.id in waiting) for i in listing.items],
+                            "page": page, "per_page": per_page,
                             "total": listing.total, "total_capped": listing.total_capped,
                             "next_cursor": listing.next_cursor}, etag=True)
 
@@ -57,7 +59,8 @@ def _variable_conditions() -> tuple[variable_filters.Condition, ...]:
 def show_instance(instance_id: str) -> Response:
     # The version first, from a few columns: an unchanged poll loads nothing more.
     return versioned(service.instance_version(instance_id, actor=api_user()),
-                     lambda: ok("Instance", instance_dict(service.get_instance(instance_id, actor=api_user()))))
+                     lambda: ok("Instance", instance_dict(service.get_instance(instance_id, actor=api_user()),
+                                                          waiting_for_shar=outages.is_waiting("instance", instance_id))))
 
 
 @bp.post("/instances/<instance_id>/complete")

@@ -35,7 +35,8 @@ def _answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     text = {401: "no valid token", 403: "role may not", 404: "unknown or not yours", 409: "state forbids it",
             413: "upload over the limit", 422: "invalid input", 502: "SHAR refused (blocking call)",
-            503: "cannot accept work now", 429: "rate limit of this token reached; see Retry-After"}
+            503: "cannot accept work now (the queue is down, or SHAR is unreachable for a blocking call: "
+                 "nothing was stored); see Retry-After", 429: "rate limit of this token reached; see Retry-After"}
     codes = (*codes, 429) if 401 in codes else codes  # every token-checked route is rate-limited per token
     return {str(code): _answer(text[code], _ref("Error")) for code in codes}
 
@@ -69,12 +70,16 @@ SCHEMAS: dict[str, Any] = {
         "status": {"type": "string"}, "async": {"type": "boolean"}}},
     "Workflow": {"type": "object", "required": ["id", "name", "version", "status"], "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "version": {"type": "integer"},
-        "status": {"type": "string", "enum": WORKFLOW_STATUSES}, "error": {"type": ["string", "null"]}}},
+        "status": {"type": "string", "enum": WORKFLOW_STATUSES}, "error": {"type": ["string", "null"]},
+        "waiting_for_shar": {"type": "boolean", "description": "its creation or deletion is held until SHAR is "
+                             "reachable again (nothing fails meanwhile)"}}},
     "Instance": {"type": "object", "required": ["id", "workflow_name", "status", "variables"], "properties": {
         "id": {"type": "string"}, "workflow_name": {"type": "string"},
         "status": {"type": "string", "enum": INSTANCE_STATUSES}, "variables": {"type": "object"},
         "current_activities": {"type": "array", "items": {"type": "string"}},
-        "process_id": {"type": ["string", "null"]}, "start_message": {"type": ["string", "null"]}}},
+        "process_id": {"type": ["string", "null"]}, "start_message": {"type": ["string", "null"]},
+        "waiting_for_shar": {"type": "boolean", "description": "its launch, completion, message or sync is held "
+                             "until SHAR is reachable again (nothing fails meanwhile)"}}},
     "Statistics": {"type": "object", "required": ["total", "running", "completed", "failed"], "properties": {
         "total": {"type": "integer"}, "running": {"type": "integer"}, "completed": {"type": "integer"},
         "failed": {"type": "integer"}, "average_duration_seconds": {"type": ["number", "null"]},

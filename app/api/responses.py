@@ -23,7 +23,10 @@ def fail(message: str, status: int, errors: dict[str, list[str]] | None = None,
 
 
 def queued_message(what: str, job: Any) -> str:
-    """"<what> queued successfully", or, when Redis refused the job, that it is stored and queued later."""
+    """"<what> queued successfully", or, when Redis refused the job or SHAR is unreachable, that it is
+    stored and runs later."""
+    if job is not None and job.state == "held":
+        return f"{what} stored; SHAR is unreachable, so it waits and runs as soon as SHAR answers"
     if job is not None and job.enqueue_error:
         return f"{what} stored; the queue is unavailable, so it will be queued when the queue is back"
     return f"{what} queued successfully"

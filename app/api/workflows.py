@@ -20,7 +20,7 @@ from app.api.responses import (
 from app.config import current_settings
 from app.json_input import upload_body_limit
 from app.serializers import workflow_dict
-from app.services import version_diffs
+from app.services import outages, version_diffs
 from app.services import workflows as service
 from app.services.instances import launch_instance
 from app.services.statistics import statistics
@@ -39,7 +39,7 @@ def create_workflow() -> Response:
     body = {"id": workflow.id, "name": workflow.name, "status": workflow.status, "async": async_}
     if not result.created:
         return ok(f"Workflow unchanged: version {workflow.version} already has this BPMN", body, 200)
-    if not async_:
+    if not async_ and not result.waiting_for_shar:
         if workflow.status != "active":
             return json_response({"success": False, "message": f"Workflow creation failed: {workflow.error}",
                                   "data": body, "errors": {"shar": [workflow.error or "unknown error"]}}, 502)
@@ -58,7 +58,7 @@ def launch_workflow(name: str) -> Response:
                                process_id=data.get("process_id"), message=data.get("message"))
     instance = launched.instance
     body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status, "async": async_}
-    if not async_:
+    if not async_ and not launched.waiting_for_shar:
         if instance.status == "failed":
             return json_response({"success": False, "message": f"Workflow instance launch failed: {instance.error}",
                                   "data": body, "errors": {"shar": [instance.error or "unknown error"]}}, 502)
@@ -72,14 +72,17 @@ def list_workflows() -> Response:
     page, per_page = page_args()
     listing = service.list_workflows(actor=api_user(), status=request.args.get("status") or None, page=page,
                                      per_page=per_page)
-    items = [{**workflow_dict(w), "statistics": listing.statistics[w.name]} for w in listing.items]
+    waiting = outages.waiting_for_shar("workflow", [w.id for w in listing.items])
+    items = [{**workflow_dict(w, waiting_for_shar=str(w.id) in waiting), "statistics": listing.statistics[w.name]}
+             for w in listing.items]
     return ok("Workflows", {"items": items, "page": page, "per_page": per_page, "total": listing.total}, etag=True)
 
 
 @bp.get("/workflows/<name>")
 @token_required
 def show_workflow(name: str) -> Response:
-    data = workflow_dict(service.get_workflow(name, actor=api_user()))
+    workflow = service.get_workflow(name, actor=api_user())
+    data = workflow_dict(workflow, waiting_for_shar=outages.is_waiting("workflow", workflow.id))
     data["versions"] = service.version_numbers(name, actor=api_user())
     owner = service.workflow_owner(name)
     data["owner"] = owner.email if owner else None

@@ -41,7 +41,9 @@ def reconcile() -> ReconcileReport:
     report = ReconcileReport()
     settings = current_settings()
     now = utcnow()
-    open_jobs = db.session.scalars(select(JobRecord).where(JobRecord.state.in_(OPEN_JOB_STATES)))
+    # Held jobs are app.jobs.release's: they are in no queue on purpose.
+    watched = tuple(state for state in OPEN_JOB_STATES if state != JobState.HELD)
+    open_jobs = db.session.scalars(select(JobRecord).where(JobRecord.state.in_(watched)))
     for job in list(open_jobs):
         spec = spec_for(job.job_type)
         stale = timedelta(seconds=spec.effective_timeout(settings))

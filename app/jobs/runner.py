@@ -1,5 +1,7 @@
 """Running one attempt of a job: claim it, record the attempt, run its handler, then
-succeed, schedule the next attempt after the spec's wait, or fail for good.
+succeed, schedule the next attempt after the spec's wait, or fail for good. A job that needs
+SHAR is held instead while SHAR cannot be reached (app.jobs.outage): not run, or its try not
+counted, until app.jobs.release queues it again.
 
 Every step is written to SQL before the next begins, so a worker killed mid-attempt
 leaves an attempt without an end, which the reconciler marks `interrupted`.
@@ -18,12 +20,13 @@ from sqlalchemy.exc import OperationalError
 from app import metrics
 from app.config import current_settings
 from app.extensions import commit_keeping_loaded, db
+from app.jobs import outage
 from app.jobs.errors import RetryableJobError, error_shape
 from app.jobs.handover import enqueue
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
-from app.shar.errors import SharRetryableError
+from app.shar.errors import SharRetryableError, SharUnavailable
 from app.states import JOB_TRANSITIONS, JobState
 from app.status import move_job
 from app.text import clip
@@ -48,6 +51,9 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
                         extra={"job_id": job.id, "state": job.state})
         return job
     spec = spec_for(job.job_type)
+    if spec.needs_shar and (down := outage.current()) is not None:
+        _hold(job, None, f"not sent: SHAR unreachable since {down.since:%H:%M:%S} UTC ({down.last_error})")
+        return job
     attempt = JobAttempt(job_id=job.id, number=job.attempts, waited_seconds=_waited(job))
     fields = _log(job, attempt)
     db.session.add(attempt)
@@ -56,6 +62,13 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
     started = time.monotonic()
     try:
         spec.handler(job)
+    except SharUnavailable as exc:
+        db.session.rollback()
+        if not spec.needs_shar:
+            raise  # a job declared as not needing SHAR called it: a bug to see, not an outage to hide
+        outage.opened(str(exc))
+        _hold(job, attempt, clip(str(exc)), sent=exc.sent)
+        outcome = "held"
     except Exception as exc:  # the boundary of a job: every failure is recorded
         db.session.rollback()
         outcome = _attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry, fields=fields)
@@ -87,6 +100,21 @@ def _claim(job_id: int) -> JobRecord | None:
     # Not committed here: run_job commits the claim together with its attempt row, so a
     # worker killed in between leaves no `running` job without an attempt to mark interrupted.
     return claimed
+
+
+def _hold(job: JobRecord, attempt: JobAttempt | None, message: str, *, sent: bool = False) -> None:
+    """Hold `job` until SHAR answers again: its claim is given back (no attempt counted), and a try
+    that may have reached SHAR is remembered (`held_tries`), so its next attempt checks first."""
+    now = utcnow()
+    if attempt is not None:
+        attempt.outcome, attempt.ended_at, attempt.error = "held", now, message
+    job.attempts -= 1
+    job.held_tries = (job.held_tries or 0) + (1 if sent else 0)
+    job.last_error = message
+    move_job(job, JobState.HELD, held_since=job.held_since or now, next_attempt_at=None)
+    db.session.commit()
+    logger.warning("job held: SHAR unreachable", extra={"job_id": job.id, "job_type": job.job_type,
+                                                         "error": message})
 
 
 def _waited(job: JobRecord) -> float:
@@ -143,6 +171,7 @@ def _log(job: JobRecord, attempt: JobAttempt) -> dict[str, object]:
 
 def note_attempt(job: JobRecord, **detail: object) -> None:
     """Add details (e.g. an HTTP status) to the running attempt of `job`; the caller commits."""
-    attempt = db.session.query(JobAttempt).filter_by(job_id=job.id, number=job.attempts).one_or_none()
+    # The newest row: a held try shares its number with the attempt after it.
+    attempt = db.session.query(JobAttempt).filter_by(job_id=job.id).order_by(JobAttempt.id.desc()).first()
     if attempt is not None:
         attempt.detail = {**(attempt.detail or {}), **detail}

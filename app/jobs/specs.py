@@ -39,6 +39,8 @@ class JobSpec:
     attempts_setting: str | None = None
     # What the job delivers to someone outside (webhook, email): its attempts are counted as deliveries too.
     delivers: str | None = None
+    # It calls SHAR: while SHAR cannot be reached it is held, not failed (app.jobs.outage).
+    needs_shar: bool = False
 
     def attempts(self, settings: Settings) -> int:
         """How many attempts a job of this kind gets: the setting when there is one."""

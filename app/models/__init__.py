@@ -5,7 +5,7 @@ from app.models.bulk import BulkOperation
 from app.models.instance import WorkflowInstance
 from app.models.job_record import JobAttempt, JobRecord
 from app.models.notification import Notification
-from app.models.periodic import ConsumerHeartbeat, Lease, QueueSample, ScheduleRun, SharHealthCheck
+from app.models.periodic import ConsumerHeartbeat, Lease, QueueSample, ScheduleRun, SharHealthCheck, SharOutage
 from app.models.shar_instance import UntrackedSharInstance
 from app.models.user import ROLES, ApiToken, User
 from app.models.webhook import WebhookDelivery
@@ -26,6 +26,7 @@ __all__ = [
     "Lease",
     "ScheduleRun",
     "SharHealthCheck",
+    "SharOutage",
     "UntrackedSharInstance",
     "User",
     "WebhookDelivery",

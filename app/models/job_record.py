@@ -46,10 +46,20 @@ class JobRecord(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     next_attempt_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Held while SHAR was unreachable (app.jobs.outage): since when (kept across re-holds, so the
+    # longest hold is bounded), and how many tries met the outage after sending (not counted as
+    # attempts, but one of them may have reached SHAR: a retried completion must check first).
+    held_since: Mapped[datetime | None]
+    held_tries: Mapped[int] = mapped_column(default=0)
 
     attempt_rows: Mapped[list[JobAttempt]] = relationship(
         back_populates="job", order_by="JobAttempt.number", cascade="all, delete-orphan"
     )
+
+    @property
+    def tried_before(self) -> bool:
+        """Whether an earlier try of this job may have reached SHAR (a counted attempt or a held one)."""
+        return self.attempts + (self.held_tries or 0) > 1
 
     def __repr__(self) -> str:
         return f"<JobRecord {self.id} {self.job_type} {self.state} {self.attempts}/{self.max_attempts}>"
@@ -65,7 +75,8 @@ class JobAttempt(db.Model):
     waited_seconds: Mapped[float] = mapped_column(default=0.0)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
-    # running | succeeded | retry | failed | interrupted (worker died mid-attempt)
+    # running | succeeded | retry | failed | interrupted (worker died mid-attempt) | held (SHAR
+    # unreachable: not counted, the job's attempts were given back)
     outcome: Mapped[str] = mapped_column(String(16), default="running")
     error: Mapped[str | None] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)

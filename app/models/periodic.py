@@ -1,5 +1,5 @@
 """Bookkeeping of the periodic work: scheduler entries, leases, consumer heartbeats, SHAR's last
-health check, and the queue samples behind the trends. Five concepts, five tables."""
+health check and outage, and the queue samples behind the trends. Six concepts, six tables."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -49,6 +49,18 @@ class SharHealthCheck(db.Model):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     checked_at: Mapped[datetime]
+
+
+class SharOutage(db.Model):
+    """SHAR's reachability as every process sees it (app.jobs.outage): `since` is set while SHAR
+    cannot be reached, and `ramp` is how many held jobs the next release may queue."""
+    __tablename__ = "shar_outages"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    ended_at: Mapped[datetime | None]
+    ramp: Mapped[int] = mapped_column(default=0)
 
 
 class QueueSample(db.Model):

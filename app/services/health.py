@@ -2,30 +2,48 @@
 directly only by the CLI's `health` command."""
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from app.config import current_settings
+from app.config import Settings, current_settings
 from app.extensions import db
+from app.jobs import outage
 from app.models import SharHealthCheck
 from app.models._base import utcnow
 from app.services.actors import Actor
 from app.shar import client_for
 
 CHECK_NAME = "shar"
+HEALTH_INTERVAL = 15.0
+logger = logging.getLogger("sharboard.shar.outage")
 
 
 def check_shar_health() -> dict[str, Any]:
-    """Ask SHAR (from the scheduler) and store the answer for the pages."""
+    """Ask SHAR (from the scheduler) and store the answer for the pages; it also opens or closes the
+    outage breaker (app.jobs.outage), which only this probe closes."""
     settings = current_settings()
     # A short timeout: the scheduler's other duties must not wait on a hanging SHAR.
-    result = asdict(client_for(settings.shar_url(), min(settings.shar_timeout, 5.0)).health())
+    health = client_for(settings.shar_url(), min(settings.shar_timeout, 5.0)).health()
+    result = asdict(health)
     row = db.session.get(SharHealthCheck, CHECK_NAME) or SharHealthCheck(name=CHECK_NAME)
     row.result, row.checked_at = result, utcnow()
     db.session.add(row)
+    if health.reachable:
+        if outage.closed(settings.outage_ramp_start):
+            logger.warning("SHAR reachable again: held jobs are released")
+    else:
+        outage.opened(f"health check: {health.status} {health.detail}".strip())
     db.session.commit()
     return result
+
+
+def health_due(now: datetime, last: datetime | None, settings: Settings) -> bool:
+    """The probe's schedule: every 15 s, and every SHARBOARD_OUTAGE_PROBE_INTERVAL while SHAR is
+    unreachable (so held work goes on soon after it answers)."""
+    every = settings.outage_probe_interval if outage.current() is not None else HEALTH_INTERVAL
+    return last is None or (now - last).total_seconds() >= every
 
 
 def shar_health_now(*, actor: Actor) -> dict[str, Any]:

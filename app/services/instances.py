@@ -28,7 +28,7 @@ from app.extensions import commit_keeping_loaded, db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import new_uuid, utcnow
-from app.services import activities, variable_filters
+from app.services import activities, outages, variable_filters
 from app.services.access import (
     find_instance,
     instance_owner_filter,
@@ -60,6 +60,11 @@ from app.status import change_status, record_activity
 class Launched:
     instance: WorkflowInstance
     job: JobRecord
+
+    @property
+    def waiting_for_shar(self) -> bool:
+        """Its job is held until SHAR answers (a blocking launch that met an outage is queued)."""
+        return self.job.state == JobState.HELD
 
 
 @dataclass(frozen=True)
@@ -180,8 +185,8 @@ def refuse_open_completion(instance_id: str) -> None:
     could apply (a request's, or an operator's retry of a failed one)."""
     queued = open_completion(instance_id)
     if queued is not None:
-        how = {JobState.RUNNING: "already running", JobState.RETRYING: "already queued for a retry"
-               }.get(JobState(queued.state), "already queued")
+        how = {JobState.RUNNING: "already running", JobState.RETRYING: "already queued for a retry",
+               JobState.HELD: "waiting for SHAR to be reachable"}.get(JobState(queued.state), "already queued")
         raise Conflict(f"a completion of instance {instance_id} is {how} (job {queued.id}); wait for it to finish")
 
 
@@ -476,14 +481,14 @@ def instance_version(instance_id: str, *, actor: Actor) -> str:
     """What an instance's JSON depends on (every write to the row moves updated_at or
     last_synced_at), if `actor` may see it; NotFound otherwise, as find_instance."""
     status, updated, synced = _version_row(_INSTANCE_VERSION, instance_id, actor)
-    return f"instance:{instance_id}:{status}:{updated}:{synced}"
+    return f"instance:{instance_id}:{status}:{updated}:{synced}:{outages.version_key()}"
 
 
 def live_version(instance_id: str, *, actor: Actor) -> str:
     """What an instance's live fragment depends on: its status and change times and its newest
     timeline entry, in one query (it is polled every few seconds)."""
     status, updated, synced, last = _version_row(_LIVE_VERSION, instance_id, actor)
-    return f"{status}:{updated}:{synced}:{last or 0}"
+    return f"{status}:{updated}:{synced}:{last or 0}:{outages.version_key()}"
 
 
 def _version_statement(*extra: Any) -> Any:

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import current_settings
 from app.durations import parse_shar_time
-from app.errors import Conflict, UpstreamFailed
+from app.errors import Conflict, ServiceUnavailable, UpstreamFailed
 from app.events import (
     fire,
     instance_completed,
@@ -22,7 +22,7 @@ from app.events import (
     instance_synced,
 )
 from app.extensions import commit_keeping_loaded, db
-from app.jobs import leases
+from app.jobs import leases, outage
 from app.jobs.dispatch import submit
 from app.jobs.handover import enqueue, enqueue_many
 from app.jobs.specs import spec_for
@@ -33,7 +33,7 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import untagged
-from app.shar import SharError, current_client
+from app.shar import SharError, SharUnavailable, current_client
 from app.states import OPEN_JOB_STATES, InstanceStatus
 from app.status import change_status
 
@@ -103,6 +103,9 @@ def sync_instance_now(instance_id: str, *, actor: Actor, callback_url: str | Non
     db.session.commit()
     try:
         apply_shar_state(instance, callback_url=callback_url)
+    except SharUnavailable as exc:
+        raise ServiceUnavailable(f"SHAR is unreachable: {exc}; nothing was changed, try again shortly",
+                                 retry_after=max(int(current_settings().outage_probe_interval), 1)) from exc
     except SharError as exc:
         raise UpstreamFailed(f"SHAR: {exc}") from exc
     return instance
@@ -193,7 +196,11 @@ def _delete_instances(ids: list[str]) -> int:
 
 
 def periodic_sync(lease_seconds: float) -> dict[str, object]:
-    """Queue syncs of all running instances, unless another periodic sync is under way."""
+    """Queue syncs of all running instances, unless another periodic sync is under way or SHAR is
+    unreachable (its batches would only be held; the next period after SHAR answers reads them all)."""
+    if (down := outage.current()) is not None:
+        logger.info("periodic sync skipped: SHAR unreachable")
+        return {"skipped": f"SHAR unreachable since {down.since:%H:%M:%S} UTC"}
     if not leases.acquire(PERIODIC_SYNC, lease_seconds):
         logger.info("periodic sync skipped: another one is running")
         return {"skipped": True}

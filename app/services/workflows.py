@@ -33,7 +33,7 @@ from app.services.callbacks import check_callback
 from app.services.rows import required
 from app.services.statistics import statistics_by_workflow_name
 from app.shar import SharNotFound, current_client
-from app.states import TERMINAL, WORKFLOW_STATUSES, WorkflowStatus
+from app.states import TERMINAL, WORKFLOW_STATUSES, JobState, WorkflowStatus
 from app.status import change_status, record_activity
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,199}$")
@@ -45,6 +45,11 @@ class CreateResult:
     workflow: Workflow
     created: bool  # False: the BPMN equals the latest version's, nothing new was made
     job: JobRecord | None = None
+
+    @property
+    def waiting_for_shar(self) -> bool:
+        """Its job is held until SHAR answers (a blocking create that met an outage is queued)."""
+        return self.job is not None and self.job.state == JobState.HELD
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from app.shar.errors import (
            SharNotFound,
            SharPermanentError,
            SharRetryableError,
+           SharUnavailable,
 )
 
 __all__ = ["SharClient", "SharError", "SharHealth", "SharInstance", "SharNotFound",
-           "SharPermanentError", "SharRetryableError", "client_for", "current_client"]
+           "SharPermanentError", "SharRetryableError", "SharUnavailable", "client_for", "current_client"]

@@ -22,11 +22,14 @@ from app.shar.errors import (
     SharNotFound,
     SharPermanentError,
     SharRetryableError,
+    SharUnavailable,
 )
 from app.text import clip, storable
 
 logger = logging.getLogger(f"{SHAR_LOGGER}.client")
 INSTANCE_STATUSES = ("running", "completed", "failed")
+# Answers that speak of SHAR as a whole, not of the request: a gateway or SHAR itself cannot serve now.
+OUTAGE_STATUSES = frozenset({429, 502, 503, 504})
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class SharHealth:
     status: str
     version: str | None
     detail: str = ""
+    # False when SHAR could not be reached or answered as a whole that it cannot serve (an outage);
+    # an unhealthy SHAR that answers is reachable.
+    reachable: bool = True
 
 
 class SharClient:
@@ -130,7 +136,7 @@ class SharClient:
         try:
             response = self._http.get("/health")
         except httpx.HTTPError as exc:
-            return SharHealth(False, "unreachable", None, _describe_transport_error(exc))
+            return SharHealth(False, "unreachable", None, _describe_transport_error(exc), reachable=False)
         try:
             body = response.json()
         except ValueError:
@@ -138,7 +144,8 @@ class SharClient:
         status = body.get("status", "unknown") if isinstance(body, dict) else "unknown"
         healthy = response.status_code == 200 and status == "healthy"
         return SharHealth(healthy, status, body.get("version") if isinstance(body, dict) else None,
-                          "" if healthy else f"HTTP {response.status_code}")
+                          "" if healthy else f"HTTP {response.status_code}",
+                          reachable=response.status_code not in OUTAGE_STATUSES)
 
     # -- plumbing ----------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -152,10 +159,12 @@ class SharClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             ended("timeout")
-            raise SharRetryableError(f"SHAR did not answer {method} {path} in time: {exc.__class__.__name__}") from exc
+            raise SharUnavailable(f"SHAR did not answer {method} {path} in time: {exc.__class__.__name__}",
+                                  sent=not isinstance(exc, httpx.ConnectTimeout)) from exc
         except httpx.TransportError as exc:
             ended("unreachable")
-            raise SharRetryableError(f"SHAR unreachable for {method} {path}: {_describe_transport_error(exc)}") from exc
+            raise SharUnavailable(f"SHAR unreachable for {method} {path}: {_describe_transport_error(exc)}",
+                                  sent=not isinstance(exc, httpx.ConnectError)) from exc
         logger.debug("shar response", extra={"method": method, "path": path, "status": response.status_code})
         if response.is_success:
             try:
@@ -171,12 +180,15 @@ class SharClient:
 
 
 def _error_for(response: httpx.Response, what: str) -> SharError:
-    """5xx, 408 and 429 may pass; any other 4xx (sharlite's 422 refusals) will be answered again."""
+    """502/503/504 and 429 say SHAR cannot serve now (an outage); a 500 or 408 may pass for this request;
+    any other 4xx (sharlite's 422 refusals) will be answered again."""
     message = _error_message(response)
     status = response.status_code
+    if status in OUTAGE_STATUSES:
+        return SharUnavailable(message or f"SHAR cannot serve {what} now", status=status)
     if status == 404:
         return SharNotFound(message or f"SHAR has no such resource for {what}", status=status)
-    if status >= 500 or status in (408, 429):
+    if status >= 500 or status == 408:
         return SharRetryableError(message or f"SHAR failed {what}", status=status)
     return SharPermanentError(message or f"SHAR refused {what}", status=status)
 

@@ -1,7 +1,9 @@
 """Errors raised by the SHAR client; every httpx error is translated into one of these.
 
     SharError                 base; .status (HTTP status or None) and .message (SHAR's text)
-    ├── SharRetryableError    worth trying again: connection refused, timeout, 5xx, 429
+    ├── SharRetryableError    worth trying again: a 500 or 408 for this one request
+    │   └── SharUnavailable   SHAR cannot be reached at all: connection refused or reset, DNS,
+    │                         timeouts, 502/503/504, 429 (an outage: jobs are held, not failed)
     └── SharPermanentError    will fail the same way again: 4xx, an answer off the contract
         └── SharNotFound      404: the workflow or instance does not exist in SHAR
 """
@@ -21,6 +23,15 @@ class SharError(Exception):
 
 class SharRetryableError(SharError):
     retryable = True
+
+
+class SharUnavailable(SharRetryableError):
+    """SHAR could not be reached, or said it cannot serve now. `sent` is False only when the
+    request certainly never reached SHAR (the connection was refused or never made)."""
+
+    def __init__(self, message: str, *, status: int | None = None, sent: bool = True) -> None:
+        super().__init__(message, status=status)
+        self.sent = sent
 
 
 class SharPermanentError(SharError):

@@ -22,7 +22,7 @@ def launch_retried(job: JobRecord) -> None:
 
 def complete_task(job: JobRecord) -> None:
     instances.complete_task_in_shar(job.target_id, job.payload.get("variables"),
-                                    waiting_at=job.payload.get("waiting_at") or (), retry=job.attempts > 1)
+                                    waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
 
 
 def complete_failed(job: JobRecord, exc: BaseException) -> None:
@@ -35,7 +35,7 @@ def completion_retried(job: JobRecord) -> None:
 
 def deliver_message(job: JobRecord) -> None:
     instances.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"),
-                                      waiting_at=job.payload.get("waiting_at") or (), retry=job.attempts > 1)
+                                      waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
 
 
 def delivery_failed(job: JobRecord, exc: BaseException) -> None:
@@ -54,11 +54,11 @@ def bulk_operation_failed(job: JobRecord, exc: BaseException) -> None:
 
 SPECS = (
     JobSpec("launch_instance", "shar_instance_queue", 3, (5, 15, 30), 300, launch_instance,
-            on_failure=launch_failed, on_retry=launch_retried),
+            on_failure=launch_failed, on_retry=launch_retried, needs_shar=True),
     JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task,
-            on_failure=complete_failed, on_retry=completion_retried),
+            on_failure=complete_failed, on_retry=completion_retried, needs_shar=True),
     JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message,
-            on_failure=delivery_failed),
+            on_failure=delivery_failed, needs_shar=True),
     # Resumable: each attempt goes on from the last batch the one before committed.
     JobSpec("bulk_operation", "shar_instance_queue", 5, (5, 15, 30), 600, bulk_operation,
             on_failure=bulk_operation_failed),

@@ -8,7 +8,8 @@ from app.jobs.dispatch import submit
 from app.jobs.reconcile import reconcile
 from app.jobs.scheduler import Periodic, daily_at, every
 from app.services.failed_jobs import prune_finished
-from app.services.health import check_shar_health
+from app.jobs.release import release_held
+from app.services.health import check_shar_health, health_due
 from app.services.sync import submit_periodic_sync
 from app.services.trends import sample_queues
 
@@ -19,7 +20,8 @@ def _cleanup(settings: Settings) -> object:
 
 
 ENTRIES: tuple[Periodic, ...] = (
-    Periodic("schedule:shar_health", every(lambda s: 15.0), lambda s: check_shar_health()["status"]),
+    Periodic("schedule:shar_health", health_due, lambda s: check_shar_health()["status"]),
+    Periodic("schedule:release_held", every(lambda s: 1.0), lambda s: release_held()),
     Periodic("schedule:periodic_sync", every(lambda s: s.shar_sync_interval), lambda s: submit_periodic_sync()),
     Periodic("schedule:reconcile", every(lambda s: s.reconcile_interval), lambda s: reconcile()),
     Periodic("schedule:sample_queues", every(lambda s: 60.0), lambda s: sample_queues()),

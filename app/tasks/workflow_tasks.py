@@ -24,6 +24,6 @@ def delete_workflow(job: JobRecord) -> None:
 
 SPECS = (
     JobSpec("create_workflow", "shar_workflow_queue", 3, (10, 30, 60), 300, create_workflow,
-            on_failure=creation_failed, on_retry=creation_retried),
-    JobSpec("delete_workflow", "shar_workflow_queue", 3, (10, 30, 60), 300, delete_workflow),
+            on_failure=creation_failed, on_retry=creation_retried, needs_shar=True),
+    JobSpec("delete_workflow", "shar_workflow_queue", 3, (10, 30, 60), 300, delete_workflow, needs_shar=True),
 )

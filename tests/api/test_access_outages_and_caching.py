@@ -91,14 +91,14 @@ def test_a_bpmn_within_its_limit_is_not_refused_for_its_json_escaping(make_app) 
 
 
 def test_502_when_a_blocking_create_or_launch_fails_in_shar(api, shar) -> None:
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     failed = api.post("/api/shar/workflows", json={"name": "Down", "bpmn_xml": bpmn("user_task"), "async": False})
     body = failed.get_json()
     assert failed.status_code == 502 and body["success"] is False and body["data"]["status"] == "failed"
     assert body["errors"]["shar"] and body["message"].startswith("Workflow creation failed")
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     _active(api)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     launch = api.post("/api/shar/workflows/Flow/launch", json={"async": False})
     assert launch.status_code == 502 and launch.get_json()["data"]["status"] == "failed"
 
@@ -248,16 +248,16 @@ def test_statistics_average_duration_and_success_rate_in_sql(api) -> None:
 
 
 
-def test_blocking_sync_reads_shar_now_and_answers_502_when_shar_is_down(api, shar) -> None:
+def test_blocking_sync_reads_shar_now_and_answers_502_when_shar_fails(api, shar) -> None:
     _active(api)
     instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
     synced = api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
     assert synced.status_code == 200 and synced.get_json()["data"]["current_activities"] == ["review"]
     assert _count(JobRecord, JobRecord.job_type == "sync_instance") == 0
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     down = api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
     assert down.status_code == 502 and down.get_json()["errors"]["shar"]
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     api.post(f"/api/shar/instances/{instance_id}/cancel", json={})
     ended = api.post(f"/api/shar/instances/{instance_id}/sync", json={"async": False})
     assert ended.status_code == 409 and "cancelled" in ended.get_json()["message"]

@@ -299,12 +299,12 @@ def test_bulk_retry_of_failed_launches_through_real_consumers(app, api, processe
     in_shar = launch_instance("Flow", {}, actor=ann, async_=False).instance
     in_shar.status, in_shar.error = "failed", "failed in SHAR"  # SHAR cannot run it again: not retried
     db.session.commit()
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     launches = [launch_instance("Flow", {"n": n}, actor=ann, async_=True).instance.id for n in range(2)]
     processes.start_consumers()
     wait_until(lambda: {refresh(db.session.get(WorkflowInstance, i)).status for i in launches} == {"failed"},
                timeout=60, what="the launches to fail in the outage")
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
 
     admin = api.as_role("admin", "ada@example.com")
     preview = admin.post(BULK, json={"action": "retry", "filter": {"status": "failed"}, "preview": True})

@@ -190,7 +190,7 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
                                                f"(job {job_id}); wait for it to finish")
     assert [job.id for job in _completions()] == [job_id]
     # Its first attempt fails (SHAR down) and a retry waits: still one completion at a time.
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     run_job(job_id)
     assert _completions()[0].state == "retrying"
     retrying = _complete(api, instance_id)
@@ -198,7 +198,7 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
     assert f"already queued for a retry (job {job_id})" in retrying.get_json()["message"]
     # Once it has finished (failed for good here), a new completion is accepted.
     run_job(job_id, allow_retry=False)
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     assert _completions()[0].state == "failed"
     accepted = _complete(api, instance_id)
     assert accepted.status_code == 202, accepted.get_json()
@@ -288,9 +288,9 @@ def test_a_completion_that_fails_for_good_says_so_on_the_timeline(database, api,
     _create_sync(api)
     instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
     job_id = _complete(api, instance_id).get_json()["data"]["job"]["id"]
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     run_job(job_id, allow_retry=False)
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     said = [e.message for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance_id))]
     assert any(message.startswith("the task completion failed: ") for message in said), said
 

@@ -72,7 +72,7 @@ def test_upload_launch_complete_and_get_notified(app, processes, live_url, page,
 
 def test_failed_create_is_retried_from_the_admin_page(app, processes, live_url, page, shar) -> None:
     make_user("ops@example.com", "admin", PASSWORD)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     processes.start_consumers()
     _sign_in(page, live_url, "ops@example.com")
     _upload(page, live_url, "Unlucky")
@@ -82,9 +82,9 @@ def test_failed_create_is_retried_from_the_admin_page(app, processes, live_url, 
     page.goto(f"{live_url}/admin/failed-jobs")
     row = page.locator("#failed-jobs tbody tr").first
     expect(row).to_contain_text("create_workflow")
-    expect(row).to_contain_text("outage")
+    expect(row).to_contain_text("injected fault")
     screenshot(page, "admin-failed-jobs")
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     row.locator("button", has_text="Retry").click()
     expect(page.locator("#failed-jobs tbody tr").first).to_contain_text("queued again")  # no page reload
     page.goto(f"{live_url}/workflows")

@@ -99,13 +99,13 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
     assert kinds.count("status_completed") == 1
 
 
-def test_outage_retries_three_times_then_fails_and_admin_retry_recovers(make_app, processes, shar,
+def test_a_failing_shar_retries_three_times_then_fails_and_admin_retry_recovers(make_app, processes, shar,
                                                                           receiver) -> None:
     # Waits of 10 s and 30 s scaled to 3 s and 9 s: long enough to measure against Huey's 1 s scheduler tick,
     # which may add up to a second to each wait (so the ratio lies between 9/4 and 10/3).
     make_app(time_scale=0.3, webhook_allowed_hosts=(f"127.0.0.1:{receiver.port}",))
     user = make_user()
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     processes.start_consumers()
     workflow = create_workflow("Outage", bpmn("user_task"), actor=user,
                                callback_url=receiver.url("/created")).workflow
@@ -118,7 +118,7 @@ def test_outage_retries_three_times_then_fails_and_admin_retry_recovers(make_app
     assert 2.2 <= second_wait / first_wait <= 3.4, (first_wait, second_wait)
 
     workflow = refresh(workflow)
-    assert "outage" in workflow.error
+    assert "injected fault" in workflow.error
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow")).one()
     assert (job.state, job.attempts) == ("failed", 3)
     attempts = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
@@ -132,9 +132,9 @@ def test_outage_retries_three_times_then_fails_and_admin_retry_recovers(make_app
     callback = receiver.requests[0].json()
     assert callback["job_type"] == "create_workflow" and callback["status"] == "failed"
     assert callback["workflow_name"] == "Outage" and callback["request_id"] == workflow.id
-    assert "outage" in callback["data"]["error"]
+    assert "injected fault" in callback["data"]["error"]
 
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     retry_failed_job(job.id, actor=CLI)
     assert _status(workflow) in ("creating", "active")
     wait_until(lambda: _status(workflow) == "active", what="retried workflow to become active")

@@ -50,7 +50,7 @@ def test_launch_retries_on_the_spec_schedule_then_fails(make_app, processes, sha
     user = make_user()
     processes.start_consumers()
     _active_workflow("RetryLaunch", user)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     httpx.delete(f"{shar.url}/_sharlite/requests")
     instance = launch_instance("RetryLaunch", {}, actor=user).instance
     wait_until(lambda: refresh(instance).status == "failed", timeout=40, what="the launch to fail for good")
@@ -71,7 +71,7 @@ def test_sync_retries_on_the_spec_schedule_then_fails(make_app, processes, shar)
     instance = launch_instance("RetrySync", {}, actor=user).instance
     wait_until(lambda: refresh(instance).status == "running", timeout=40, what="the instance to run")
     instance = refresh(instance)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     httpx.delete(f"{shar.url}/_sharlite/requests")
     job = submit_sync(instance)
     wait_until(lambda: refresh(job).state == "failed", timeout=30, what="the sync to fail for good")

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
-from app.shar import SharClient, SharNotFound, SharPermanentError, SharRetryableError
+from app.shar import SharClient, SharNotFound, SharPermanentError, SharRetryableError, SharUnavailable
 from tests.support.factories import bpmn
 from tests.support.servers import free_port
 
@@ -98,16 +99,42 @@ def test_a_refused_launch_is_permanent(client: SharClient) -> None:
 @pytest.mark.parametrize(("status", "kind"), [
     (400, SharPermanentError), (401, SharPermanentError), (403, SharPermanentError), (409, SharPermanentError),
     (410, SharPermanentError), (413, SharPermanentError), (422, SharPermanentError), (404, SharNotFound),
-    (408, SharRetryableError), (429, SharRetryableError), (500, SharRetryableError), (502, SharRetryableError),
-    (503, SharRetryableError), (504, SharRetryableError),
+    (408, SharRetryableError), (500, SharRetryableError),
+    # SHAR as a whole cannot serve: an outage, whose jobs are held rather than failed (app.jobs.outage).
+    (429, SharUnavailable), (502, SharUnavailable), (503, SharUnavailable), (504, SharUnavailable),
 ])
-def test_statuses_are_classified_permanent_or_retryable(status: int, kind: type) -> None:
+def test_statuses_are_classified_permanent_retryable_or_outage(status: int, kind: type) -> None:
     from app.shar.client import _error_for
 
     response = httpx.Response(status, json={"error": f"answer {status}"})
     error = _error_for(response, "POST /api/v1/workflows")
     assert type(error) is kind and error.status == status and error.message == f"answer {status}"
-    assert error.retryable is (kind is SharRetryableError)
+    assert error.retryable is issubclass(kind, SharRetryableError)
+
+
+def test_transport_failures_are_outages_saying_whether_the_request_may_have_been_sent() -> None:
+    """Refused: never sent. Cut off mid-answer or timed out: it may have reached SHAR."""
+    port = free_port()  # nobody listens on it
+    with pytest.raises(SharUnavailable) as refused:
+        SharClient(f"http://127.0.0.1:{port}", timeout=2).list_workflows()
+    assert refused.value.sent is False and "unreachable" in refused.value.message
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            time.sleep(1.0)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(SharUnavailable) as slow:
+            SharClient(f"http://127.0.0.1:{server.server_address[1]}", timeout=0.2).list_workflows()
+        assert slow.value.sent is True and "in time" in slow.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_variables_from_shar_holding_nul_are_kept_storable() -> None:

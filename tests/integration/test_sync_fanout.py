@@ -81,16 +81,16 @@ def _one_batch(instances: list[WorkflowInstance]) -> JobRecord:
     return batch
 
 
-def test_a_batch_stopped_by_an_outage_goes_on_where_it_stopped(database, make_app, shar) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_stopped_by_a_failing_shar_goes_on_where_it_stopped(database, make_app, shar) -> None:  # type: ignore[no-untyped-def]
     app = make_app(shar_sync_batch_size=10)
     instances = _launched(app, 3)
     httpx.post(f"{shar.url}/api/v1/instances/{instances[0].shar_instance_id}/complete")
     batch = _one_batch(instances)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     run_job(batch.id)
     assert (refresh(batch).state, refresh(batch).attempts) == ("retrying", 1)
     assert [refresh(i).status for i in instances] == ["running"] * 3
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     # Synced by someone else meanwhile: the retry does not read it again.
     from app.services.sync import apply_shar_state
     apply_shar_state(refresh(instances[1]))

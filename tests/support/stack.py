@@ -62,9 +62,9 @@ class Processes:
         self.queues = [overrides["shar_workflow_queue"], overrides["shar_instance_queue"], overrides["shar_sync_queue"],
                        overrides["shar_notify_queue"]]
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, *args: str, module: str = "flask") -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name.replace(':', '_')}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "flask", *args], cwd=REPO, env=self.env,
+        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO, env=self.env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         if name in self.procs:
             self.replaced.append(self.procs[name])
@@ -74,6 +74,11 @@ class Processes:
     def start_consumers(self, workers: int = 1) -> None:
         for queue in self.queues:
             self.start(f"consumer:{queue}", "shar", "queue", "start", "--queue", queue, "--workers", str(workers))
+
+    def start_engine(self, db_path: Path, port: int, name: str = "engine") -> subprocess.Popen[bytes]:
+        """The local SHAR engine as a process of its own, which a test can kill as an outage would
+        (the session's shared engine runs on a thread of the test process)."""
+        return self.start(name, "--port", str(port), "--db", str(db_path), module="app.sharlite")
 
     def start_scheduler(self, interval: float = 0.2) -> None:
         self.start("scheduler", "shar", "queue", "scheduler", "--interval", str(interval))

@@ -19,10 +19,10 @@ HTMX = {"HX-Request": "true"}
 
 
 def _failed_creates(shar, count: int) -> list[JobRecord]:  # type: ignore[no-untyped-def]
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     for n in range(count):
         create_workflow(f"Down{n}", bpmn("user_task"), async_=False, actor=CLI)
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     return list(db.session.scalars(select(JobRecord).where(JobRecord.state == "failed")))
 
 
@@ -56,9 +56,9 @@ def test_retry_one_answers_a_row_fragment_and_second_retry_is_refused(client, si
 def test_failed_launch_variables_corrected_and_retried(client, sign_in, post, shar) -> None:
     admin = sign_in("admin")
     create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     instance = launch_instance("Flow", {"amount": "12x"}, actor=admin, async_=False).instance
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     assert refresh(instance).status == "failed"
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
     page = client.get(f"/admin/jobs/{job.id}").get_data(as_text=True)
