@@ -67,7 +67,7 @@ def opened(error: str) -> None:
     message = clip(error, 500)
     _write({"since": func.coalesce(SharOutage.since, now), "last_error": message, "ramp": 0},
            {"since": now, "last_error": message, "ramp": 0})
-    _forget()
+    forget()
 
 
 def closed(ramp_start: int) -> bool:
@@ -76,7 +76,7 @@ def closed(ramp_start: int) -> bool:
     result = db.session.execute(update(SharOutage).where(SharOutage.name == NAME, SharOutage.since.is_not(None))
                                 .values(since=None, ended_at=utcnow(), ramp=ramp_start)
                                 .execution_options(synchronize_session=False))
-    _forget()
+    forget()
     return bool(result.rowcount)
 
 
@@ -109,5 +109,6 @@ def _write(values: dict[str, Any], first: dict[str, Any]) -> None:
         db.session.execute(statement.execution_options(synchronize_session=False))
 
 
-def _forget() -> None:
+def forget() -> None:
+    """Read the outage again at the next call (this process changed it, or what it holds)."""
     current_app.extensions.get(_CACHE, {}).pop("until", None)

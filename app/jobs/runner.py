@@ -113,6 +113,7 @@ def _hold(job: JobRecord, attempt: JobAttempt | None, message: str, *, sent: boo
     job.last_error = message
     move_job(job, JobState.HELD, held_since=job.held_since or now, next_attempt_at=None)
     db.session.commit()
+    outage.forget()  # the count of held jobs changed
     logger.warning("job held: SHAR unreachable", extra={"job_id": job.id, "job_type": job.job_type,
                                                          "error": message})
 

@@ -27,6 +27,7 @@ from app.services.access import (
     require_writer,
     visible_instances,
 )
+from app.services import outages
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
@@ -213,7 +214,7 @@ def workflow_status_version(workflow_id: int, *, actor: Actor) -> str:
     row = db.session.connection().execute(_STATUS_VERSION, {"workflow_id": workflow_id}).first()
     if row is None:
         raise NotFound(f"no workflow with id {workflow_id}")
-    return f"{row.status}:{row.updated_at}"
+    return f"{row.status}:{row.updated_at}:{outages.version_key()}"
 
 
 MAX_VERSION = 2**31 - 1  # the column is a 32-bit integer: larger numbers name no version

@@ -185,7 +185,8 @@ def _error_for(response: httpx.Response, what: str) -> SharError:
     message = _error_message(response)
     status = response.status_code
     if status in OUTAGE_STATUSES:
-        return SharUnavailable(message or f"SHAR cannot serve {what} now", status=status)
+        # 503 and 429 say the request was not served; behind a 502 or 504 SHAR may have done it.
+        return SharUnavailable(message or f"SHAR cannot serve {what} now", status=status, sent=status in (502, 504))
     if status == 404:
         return SharNotFound(message or f"SHAR has no such resource for {what}", status=status)
     if status >= 500 or status == 408:

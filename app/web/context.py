@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from app.config import current_settings
+from app.services import outages
 from app.states import TERMINAL
 
 
@@ -17,7 +18,13 @@ def init_app(app: Flask) -> None:
 
 
 def _globals() -> dict[str, Any]:
-    return {"terminal_statuses": TERMINAL, "poll_interval": current_settings().poll_interval}
+    return {"terminal_statuses": TERMINAL, "poll_interval": current_settings().poll_interval,
+            "shar_outage": _outage}
+
+
+def _outage() -> Any:
+    """The banner's facts, read only by templates that show it (a callable: other pages pay nothing)."""
+    return outages.current_outage()
 
 
 def _when(value: datetime | None) -> str:

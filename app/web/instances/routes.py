@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from app import json_input
 from app.errors import Conflict, InvalidInput
-from app.services import bulk
+from app.services import bulk, outages
 from app.services import instances as service
 from app.services.sync import request_sync
 from app.states import INSTANCE_STATUSES
@@ -205,4 +205,5 @@ def _list_context(filters: service.InstanceFilter | None = None) -> dict[str, An
 def _show_context(instance: Any) -> dict[str, Any]:
     return {"instance": instance, "timeline": service.timeline(instance),
             "waiting": service.waiting_user_tasks(instance), "message_waits": service.waiting_messages(instance),
-            "polling": instance.status not in service.TERMINAL}
+            "polling": instance.status not in service.TERMINAL,
+            "waiting_for_shar": outages.is_waiting("instance", instance.id)}

@@ -15,6 +15,7 @@ from flask import (
 
 from app.security.redirects import safe_next
 from app.services import notifications as service
+from app.services import outages
 from app.services.users import set_email_notifications
 from app.web.access import current_actor, login_required
 from app.web.partials import cached_fragment, is_fragment_request
@@ -33,7 +34,9 @@ def index() -> str:
 def bell() -> Response:
     unread, newest = service.unread_state(actor=current_actor())
     shown = f"{service.BELL_CAP}+" if unread > service.BELL_CAP else str(unread)
-    return cached_fragment("notifications/_bell.html", version=f"{unread}:{newest}", unread=unread, shown=shown)
+    # Every page polls the bell: it also brings the outage banner (services.outages), so its version holds it.
+    return cached_fragment("notifications/_bell.html", version=f"{unread}:{newest}:{outages.version_key()}",
+                           unread=unread, shown=shown)
 
 
 @bp.post("/<int:note_id>/read")

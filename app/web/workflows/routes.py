@@ -20,7 +20,7 @@ from flask import (
 from app import json_input
 from app.bpmn import BpmnValidationError, decode_xml
 from app.errors import Conflict, InvalidInput
-from app.services import version_diffs
+from app.services import outages, version_diffs
 from app.services import workflows as service
 from app.services.instances import CountsState, element_counts, element_counts_state, launch_instance
 from app.web.access import current_actor, login_required
@@ -111,7 +111,8 @@ def rows() -> Response:
 def badge(workflow_id: int) -> Response:
     return cached_fragment("workflows/_badge.html",
                            version=service.workflow_status_version(workflow_id, actor=current_actor()),
-                           context=lambda: {"workflow": service.get_workflow_by_id(workflow_id, actor=current_actor())})
+                           context=lambda: {"workflow": service.get_workflow_by_id(workflow_id, actor=current_actor()),
+                                            "waiting_for_shar": outages.is_waiting("workflow", workflow_id)})
 
 
 @bp.get("/<name>")
@@ -217,6 +218,7 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
     state = element_counts_state(name, version, actor=current_actor())
     return {"workflow": page.workflow, "owner": page.owner, "versions": page.versions, "instances": page.instances,
             "can_change": page.can_change, "form": form, "transfer_form": TransferForm(),
+            "waiting_for_shar": outages.is_waiting("workflow", page.workflow.id),
             **trends_context("workflows.show", workflow_name=page.workflow.name, name=page.workflow.name),
             **_counts_context(name, version, state)}
 
