@@ -34,6 +34,9 @@ def health(fmt: str) -> None:
         click.echo(f"SHAR at {result['url']}: {result['status']}"
                    + (f" ({result['version']})" if result["version"] else "")
                    + (f" {result['detail']}" if result["detail"] else ""))
+        if result["outage"]:
+            click.echo(f"outage: SHAR unreachable since {result['outage']['since']} UTC; "
+                       f"{result['outage']['held']} operations held until it answers")
     if not result["healthy"]:
         fail(f"SHAR is {result['status']}" + (f": {result['detail']}" if result["detail"] else ""))
 

@@ -14,6 +14,7 @@ from app.config import current_settings
 from app.services import failed_jobs
 from app.services.actors import CLI
 from app.services.monitoring import queue_rows
+from app.services.outages import current_outage
 from app.services.sync import start_periodic_sync
 from app.services.transactions import end_unit_of_work
 
@@ -60,7 +61,10 @@ def status(fmt: str) -> None:
     if fmt == "json":
         emit_json(rows)
     else:
-        table(rows, ["queue", "pending", "scheduled", "running", "failed", "workers"])
+        if (down := current_outage()) is not None:
+            click.echo(f"SHAR unreachable since {down.since:%Y-%m-%d %H:%M:%S} UTC: {down.held} operations held "
+                       "until it answers (nothing fails meanwhile)")
+        table(rows, ["queue", "pending", "scheduled", "running", "held", "failed", "workers"])
     broken = [r for r in rows if r.get("error")]
     if broken:
         fail(f"cannot read queue {broken[0]['queue']}: {broken[0]['error']}")
@@ -69,7 +73,8 @@ def status(fmt: str) -> None:
 def queue_status() -> list[dict[str, object]]:
     rows = [{"queue": r.name, "pending": r.broker.get("pending"), "scheduled": r.broker.get("scheduled"),
              **({"error": r.broker["error"]} if "error" in r.broker else {}),
-             "running": r.jobs.get("running", 0), "failed": r.jobs.get("failed", 0), "workers": r.consumer_alive}
+             "running": r.jobs.get("running", 0), "held": r.jobs.get("held", 0), "failed": r.jobs.get("failed", 0),
+             "workers": r.consumer_alive}
             for r in queue_rows(actor=CLI)]
     end_unit_of_work()
     return rows

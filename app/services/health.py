@@ -47,9 +47,13 @@ def health_due(now: datetime, last: datetime | None, settings: Settings) -> bool
 
 
 def shar_health_now(*, actor: Actor) -> dict[str, Any]:
-    """SHAR's health asked now, with its URL (never raises: an unreachable SHAR is a status)."""
+    """SHAR's health asked now, with its URL and the outage the dashboard holds work for, if any (never
+    raises: an unreachable SHAR is a status)."""
     settings = current_settings()
-    return {**asdict(client_for(settings.shar_url(), settings.shar_timeout).health()), "url": settings.shar_url()}
+    down = outage.current(fresh=True)
+    held = None if down is None else {"since": down.since.isoformat(), "held": down.held, "last_error": down.last_error}
+    return {**asdict(client_for(settings.shar_url(), settings.shar_timeout).health()), "url": settings.shar_url(),
+            "outage": held}
 
 
 def last_shar_health() -> tuple[dict[str, Any] | None, datetime | None]:

@@ -61,12 +61,12 @@ def test_queue_status_failed_and_cleanup(run, app, shar) -> None:
     status = json.loads(run("queue", "status", "--format=json").stdout)
     assert [row["queue"] for row in status] == list(app.config["SHARBOARD_SETTINGS"].queue_names)
     assert all(row["workers"] is False and row["pending"] == 0 for row in status)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     workflow = create_workflow("Down", bpmn("user_task"), async_=False, actor=CLI).workflow
     assert refresh(workflow).status == "failed"
     failed = json.loads(run("failed", "list", "--format=json").stdout)
     assert [f["job_type"] for f in failed] == ["create_workflow"]
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     retried = json.loads(run("failed", "retry", "all", "--format=json").stdout)
     assert retried["requeued"] == [failed[0]["id"]]
     assert json.loads(run("cleanup", "--days=0", "--force", "--format=json").stdout)["deleted"] == 0
@@ -142,3 +142,19 @@ def test_bpmn_files_are_read_in_the_encoding_they_declare(run, tmp_path: Path, a
     assert refused.exit_code == 1 and refused.stderr.startswith(f"error: {odd}: BPMN file cannot be read as US-ASCII")
     failed = run("batch", "import", "--bpmn", str(odd), "--format=json")
     assert failed.exit_code == 1 and "cannot be read as US-ASCII" in json.loads(failed.stdout)[0]["error"]
+
+
+def test_health_and_queue_status_say_when_work_is_held_for_an_outage(run, shar) -> None:
+    from app.services.health import check_shar_health
+
+    shar.set_faults(outage=True)
+    check_shar_health()  # the scheduler's probe: SHAR answers 503, the dashboard holds work
+    health = run("health")
+    assert health.exit_code == 1 and "outage: SHAR unreachable since" in health.stdout
+    assert json.loads(run("health", "--format=json").stdout)["outage"]["held"] == 0
+    status = run("queue", "status")
+    assert "SHAR unreachable since" in status.stdout and "HELD" in status.stdout.splitlines()[1]
+    shar.set_faults(outage=False)
+    check_shar_health()
+    assert "unreachable" not in run("queue", "status").stdout
+    assert json.loads(run("health", "--format=json").stdout)["outage"] is None

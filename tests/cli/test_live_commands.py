@@ -99,7 +99,7 @@ def test_queue_sync_runs_the_periodic_sync_in_a_consumer(run, processes) -> None
 
 
 def test_queue_clear_and_failed_flush_delete_failed_jobs(run, shar) -> None:
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     create_workflow("Down1", bpmn("user_task"), async_=False, actor=CLI)
     assert len(json.loads(run("failed", "list", "--format=json").stdout)) == 1
     assert json.loads(run("queue", "clear", "--format=json").stdout) == {"cleared": 1}

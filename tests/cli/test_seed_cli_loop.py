@@ -37,7 +37,7 @@ def test_seed_cli_loop_ends_with_workflow_is_ready(app, processes, tmp_path: Pat
 
 def test_seed_cli_loop_stops_on_failed_when_shar_is_down(app, processes, shar, tmp_path: Path) -> None:
     processes.start_consumers()
-    shar.set_faults(outage=True)  # every attempt of the creation job fails, then the workflow is failed
+    shar.set_faults(error_rate=1.0)  # SHAR fails every creation attempt (500s), then the workflow is failed
     workdir = tmp_path / "cwd"
     workdir.mkdir()
     shutil.copy(FIXTURES / "user_task.bpmn", workdir / "workflow.bpmn")

@@ -143,9 +143,9 @@ def test_launch_form_keeps_plain_text_rows_as_strings(client, sign_in, post, flo
 def test_correct_and_retry_refuses_bad_variables_with_422(client, sign_in, post, shar, text, words) -> None:
     admin = sign_in("admin")
     create_workflow("Flow", bpmn("user_task"), actor=CLI, async_=False)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     instance = launch_instance("Flow", {"amount": "12x"}, actor=admin, async_=False).instance
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
     response = post(f"/admin/jobs/{job.id}/correct-and-retry", {"variables": text}, page=f"/admin/jobs/{job.id}")
     assert response.status_code == 422
