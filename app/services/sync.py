@@ -295,11 +295,12 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
             WorkflowInstance.id.in_(set(instance_ids)), WorkflowInstance.status == InstanceStatus.RUNNING,
             or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since)))}
     todo = [rows[i] for i in dict.fromkeys(instance_ids) if i in rows]
+    ids = [i.id for i in todo]  # read now: a rollback expires the rows
     failed: dict[str, str] = {}
     started = time.monotonic()
     for index, instance in enumerate(todo):
         if index and time.monotonic() - started > budget_seconds:  # one instance at least: progress
-            _hand_over(todo[index:], queue=queue, why="out of time")
+            _hand_over(ids[index:], queue=queue, why="out of time")
             break
         try:
             apply_shar_state(instance)
@@ -307,7 +308,7 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
             if not index:
                 raise
             db.session.rollback()
-            _hand_over(todo[index:], queue=queue, why="stopped by a retryable error",
+            _hand_over(ids[index:], queue=queue, why="stopped by a retryable error",
                        wait=spec_for(SYNC_BATCH).wait_before(2, time_scale=current_settings().time_scale))
             break
         except Exception as exc:  # noqa: BLE001 - this instance's error: it fails alone, the batch goes on
@@ -316,8 +317,7 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
     return {"synced": len(todo) - len(failed), "failed": failed} if failed else {"synced": len(todo)}
 
 
-def _hand_over(rest: Sequence[WorkflowInstance], *, queue: str, why: str, wait: float = 0.0) -> None:
-    left = [i.id for i in rest]
+def _hand_over(left: list[str], *, queue: str, why: str, wait: float = 0.0) -> None:
     logger.info(f"sync batch {why}; the rest goes on in a new batch", extra={"left": len(left), "wait": wait})
     _queue_batches(left, queue=queue, start_in=wait)
 
@@ -334,6 +334,14 @@ def _instance_sync_failed(instance: WorkflowInstance, exc: Exception) -> str:
     db.session.commit()
     fire(instance_sync_failed, instance, error_message=reason, callback_url=None)
     return reason
+
+
+def sync_batch_failed(instance_ids: Sequence[str], *, since: datetime, error: str) -> None:
+    """A batch failed for good: tell the listeners of each running instance it did not sync."""
+    for instance in db.session.scalars(select(WorkflowInstance).where(
+            WorkflowInstance.id.in_(tuple(instance_ids)), WorkflowInstance.status == InstanceStatus.RUNNING,
+            or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since))):
+        fire(instance_sync_failed, instance, error_message=error, callback_url=None)
 
 
 def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = None) -> str:
