@@ -7,8 +7,11 @@ receiver's answer), and the notification store (its columns).
 """
 from __future__ import annotations
 
+import math
+
 ERROR_CHARS = 1000  # a stored error, a notification body, a payload's error
 TITLE_CHARS = 300  # a notification title (its column is String(300))
+_NON_FINITE = {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}  # as JSON spells them
 
 
 def clip(text: str | None, limit: int = ERROR_CHARS) -> str:
@@ -26,13 +29,36 @@ def clip(text: str | None, limit: int = ERROR_CHARS) -> str:
 
 
 def storable(value: object) -> object:
-    """`value` (parsed JSON from outside: SHAR's variables) with every U+0000 in its strings and keys
-    replaced by U+FFFD: PostgreSQL holds NUL in neither text nor JSONB, and a value SHAR sends is
-    kept, not refused (what users send is refused instead: app.json_input)."""
+    """`value` (parsed JSON from outside: SHAR's variables) in a form both databases store: every U+0000
+    in its strings and keys replaced by U+FFFD (PostgreSQL holds NUL in neither text nor JSONB), and
+    every non-finite number (an engine's `1e999` reaches us as `Infinity`, which no JSON column
+    takes) as its text, "Infinity", "-Infinity" or "NaN". A value SHAR sends is kept, not refused
+    (what users send is refused instead: app.json_input); altered_paths names what this changes."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[str(value)]
     if isinstance(value, dict):
         return {str(storable(k)): storable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [storable(v) for v in value]
     return value
+
+
+def altered_paths(value: object, path: str = "") -> list[str]:
+    """Where storable changes `value` (as it came, before storable), as paths like `order.items[2]`,
+    so what was kept in another form can be told (the SHAR client stores only storable's result)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [path]
+    if isinstance(value, dict):
+        found: list[str] = []
+        for key, item in value.items():
+            name = str(storable(key))  # the path is stored too: named as stored
+            here = f"{path}.{name}" if path else name
+            found += ([here] if "\x00" in str(key) else []) + altered_paths(item, here)
+        return list(dict.fromkeys(found))
+    if isinstance(value, list):
+        return [p for n, v in enumerate(value) for p in altered_paths(v, f"{path}[{n}]")]
+    return []

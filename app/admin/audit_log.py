@@ -20,5 +20,5 @@ def audit_log() -> str:
 @login_required
 def stuck() -> str:
     minutes = request.args.get("minutes", type=int) or current_settings().stuck_minutes
-    return render_template("admin/stuck.html", instances=stuck_instances(actor=current_actor(), minutes=minutes),
+    return render_template("admin/stuck.html", unchanged=stuck_instances(actor=current_actor(), minutes=minutes),
                            minutes=minutes)

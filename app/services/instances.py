@@ -413,6 +413,13 @@ def waiting_messages(instance: WorkflowInstance) -> dict[str, str]:
     return {a: waits[a] for a in _waiting_at(instance) if a in waits}
 
 
+def waits_for(instance: WorkflowInstance) -> list[str]:
+    """What the instance waits for, in words: a person at each user task, a message at each message
+    event or receive task; empty when nothing it waits for can come (unchanged, it is stuck)."""
+    return ([f"a person at {a}" for a in waiting_user_tasks(instance)]
+            + [f"message {name} at {a}" for a, name in waiting_messages(instance).items()])
+
+
 def _waiting_at(instance: WorkflowInstance) -> list[str]:
     return list(instance.current_activities or ()) if instance.status == InstanceStatus.RUNNING else []
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.config import current_settings
 from app.extensions import db
@@ -24,6 +25,7 @@ from app.services.access import instance_owner_filter, require_admin, visible_in
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
 from app.services.health import last_shar_health
+from app.services.instances import waits_for
 from app.services.sync import last_periodic_sync
 from app.services.workflows import latest_versions
 from app.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, JobState
@@ -39,6 +41,20 @@ class Overview:
     failed_jobs: int
     stuck: list[WorkflowInstance]
     recent: list[ActivityEvent]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An unchanged instance that waits for a person or a message, and what it waits for."""
+    instance: WorkflowInstance
+    waits_for: list[str]
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """Instances unchanged for a while: stuck (nothing to wait for) or waiting (not stuck)."""
+    stuck: list[WorkflowInstance]
+    waiting: list[Waiting]
 
 
 @dataclass(frozen=True)
@@ -115,10 +131,19 @@ def queue_rows(*, actor: Actor) -> list[QueueRow]:
     return rows
 
 
-def stuck_instances(*, actor: Actor, minutes: int | None = None, limit: int = 500) -> list[WorkflowInstance]:
-    """Launching or running instances unchanged for `minutes` (admins)."""
+def stuck_instances(*, actor: Actor, minutes: int | None = None, limit: int = 500) -> Unchanged:
+    """Launching or running instances unchanged for `minutes` (admins), split: those waiting for a
+    person or a message are not stuck (their wait is the work), the others are."""
     require_admin(actor)
-    return list(db.session.scalars(_stuck_query(minutes or current_settings().stuck_minutes).limit(limit)))
+    query = _stuck_query(minutes or current_settings().stuck_minutes).options(selectinload(WorkflowInstance.workflow))
+    unchanged = Unchanged([], [])
+    for instance in db.session.scalars(query.limit(limit)):
+        waits = waits_for(instance)
+        if waits:
+            unchanged.waiting.append(Waiting(instance, waits))
+        else:
+            unchanged.stuck.append(instance)
+    return unchanged
 
 
 def instance_counts(created_by: int | None = None) -> dict[str, int]:

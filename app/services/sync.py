@@ -25,6 +25,7 @@ from app.extensions import commit_keeping_loaded, db
 from app.jobs import leases, outage
 from app.jobs.dispatch import submit
 from app.jobs.handover import enqueue, enqueue_many
+from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow
@@ -33,9 +34,10 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import untagged
-from app.shar import SharError, SharUnavailable, current_client
+from app.shar import SharError, SharInstance, SharUnavailable, current_client
 from app.states import OPEN_JOB_STATES, InstanceStatus
-from app.status import change_status
+from app.status import change_status, record_activity
+from app.text import altered_paths, clip, storable
 
 logger = logging.getLogger("sharboard.shar.sync")
 PERIODIC_SYNC = "periodic_sync"
@@ -243,9 +245,10 @@ def batch_sync(instance_ids: Sequence[str], *, queue: str | None = None, delay: 
 
 
 def _queue_batches(instance_ids: Sequence[str], *, queue: str, delay: float = 0.0,
-                   batch_size: int | None = None) -> int:
+                   batch_size: int | None = None, start_in: float = 0.0) -> int:
     """Record a sync_instances job per batch, FANOUT_JOBS jobs an INSERT, and hand each INSERT's jobs
-    to Huey in one round trip: 20,000 instances fan out in well under a second."""
+    to Huey in one round trip: 20,000 instances fan out in well under a second. The first batch
+    starts in `start_in` seconds (already scaled), each next one `delay` later."""
     settings = current_settings()
     # Smaller batches when there are few instances, so every sync worker gets a share.
     batch_size = batch_size or min(settings.shar_sync_batch_size, max(1, -(-len(instance_ids) // MIN_BATCHES)))
@@ -254,7 +257,7 @@ def _queue_batches(instance_ids: Sequence[str], *, queue: str, delay: float = 0.
     queued = 0
     for first in range(0, len(batches), FANOUT_JOBS):
         part = batches[first:first + FANOUT_JOBS]
-        waits = [(first + n) * delay * settings.time_scale for n in range(len(part))]
+        waits = [start_in + (first + n) * delay * settings.time_scale for n in range(len(part))]
         now = utcnow()
         rows = [{"job_type": SYNC_BATCH, "queue": queue, "target_type": "instances", "target_id": str(len(batch)),
                  "state": "queued", "attempts": 0, "max_attempts": attempts, "payload": {"instance_ids": batch},
@@ -263,7 +266,7 @@ def _queue_batches(instance_ids: Sequence[str], *, queue: str, delay: float = 0.
                 for batch, wait in zip(part, waits)]
         ids = list(db.session.scalars(insert(JobRecord).returning(JobRecord.id, sort_by_parameter_order=True), rows))
         db.session.commit()  # recorded before any is queued: a lost hand-over is the reconciler's
-        if delay:  # paced batches are rare (an operator's setting): one message each
+        if any(waits):  # paced or postponed batches are rare (an operator's setting, a hand-over): one message each
             queued += sum(len(batch) for job_id, batch, wait in zip(ids, part, waits)
                           if enqueue(db.session.get(JobRecord, job_id), delay=wait))
         elif enqueue_many(SYNC_BATCH, queue, ids):
@@ -281,37 +284,66 @@ def _sync_waiting() -> set[str]:
     return waiting
 
 
-def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: float, queue: str) -> None:
+def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: float, queue: str) -> dict[str, object]:
     """Sync each instance of a batch that still runs and was not synced since `since` (the batch's
-    creation), so an attempt after a retry or a killed worker goes on where the last one stopped.
+    creation), so an attempt after a retry or a killed worker goes on where the last one stopped;
+    returns how many were synced and why each other one failed.
 
-    SHAR unreachable or overloaded stops the batch at once (the job retries the rest after its
-    wait). SHAR refusing one instance does not hold up the others: the job fails at the end, naming
-    each refused instance, and its final-failure handler tells their listeners. When the batch
-    takes longer than `budget_seconds` (a slow SHAR), the rest goes on in a new batch job, so no
-    attempt runs into its time limit.
+    An error of one instance (SHAR refusing it, the database refusing its write) fails that
+    instance's sync alone: its write is rolled back, its timeline says why, its listeners are told,
+    and the others sync. SHAR unreachable or overloaded (or the database gone) stops the batch: at
+    once when no instance was done yet (the job retries after its wait); after some progress, the
+    rest goes on in a new batch job after that wait, so a batch that keeps making progress never
+    runs out of attempts. When the batch takes longer than `budget_seconds` (a slow SHAR), the
+    rest goes on in a new batch job too, so no attempt runs into its time limit.
     """
     rows = {row.id: row for row in db.session.scalars(
         select(WorkflowInstance).where(
             WorkflowInstance.id.in_(set(instance_ids)), WorkflowInstance.status == InstanceStatus.RUNNING,
             or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since)))}
     todo = [rows[i] for i in dict.fromkeys(instance_ids) if i in rows]
-    refused: list[str] = []
+    ids = [i.id for i in todo]  # read now: a rollback expires the rows
+    failed: dict[str, str] = {}
     started = time.monotonic()
     for index, instance in enumerate(todo):
         if index and time.monotonic() - started > budget_seconds:  # one instance at least: progress
-            left = [i.id for i in todo[index:]]
-            logger.info("sync batch out of time; the rest goes on in a new batch", extra={"left": len(left)})
-            _queue_batches(left, queue=queue)
+            _hand_over(ids[index:], queue=queue, why="out of time")
             break
         try:
             apply_shar_state(instance)
-        except SharError as exc:  # raised by the read, before anything of this instance was written
-            if exc.retryable:
+        except RETRYABLE as exc:  # not this instance's fault: the next ones would fail alike
+            if not index:
                 raise
-            refused.append(f"{instance.id}: {exc}")
-    if refused:  # not retried: SHAR would refuse them again
-        raise UpstreamFailed(f"SHAR refused {len(refused)} of {len(todo)} instances: " + "; ".join(refused))
+            db.session.rollback()
+            if isinstance(exc, SharUnavailable):  # an outage: the rest is held as soon as a worker takes it
+                outage.opened(str(exc))
+                db.session.commit()
+            _hand_over(ids[index:], queue=queue, why="stopped by a retryable error",
+                       wait=spec_for(SYNC_BATCH).wait_before(2, time_scale=current_settings().time_scale))
+            break
+        except Exception as exc:  # noqa: BLE001 - this instance's error: it fails alone, the batch goes on
+            db.session.rollback()  # its write, if any: the session stays usable for the next one
+            failed[instance.id] = _instance_sync_failed(instance, exc)
+    return {"synced": len(todo) - len(failed), "failed": failed} if failed else {"synced": len(todo)}
+
+
+def _hand_over(left: list[str], *, queue: str, why: str, wait: float = 0.0) -> None:
+    logger.info(f"sync batch {why}; the rest goes on in a new batch", extra={"left": len(left), "wait": wait})
+    _queue_batches(left, queue=queue, start_in=wait)
+
+
+def _instance_sync_failed(instance: WorkflowInstance, exc: Exception) -> str:
+    """Record on the instance's timeline why its sync failed, tell its listeners; returns the reason."""
+    if isinstance(exc, SharError):
+        reason = f"SHAR refused: {exc}"
+    else:  # a database refusal quotes the statement and its values: its first line says why
+        logger.exception("syncing one instance of a batch failed", extra={"instance_id": instance.id})
+        reason = f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"
+    reason = clip(storable(reason))  # type: ignore[arg-type]
+    record_activity(instance, "sync_failed", f"sync failed: {reason}", error=reason)
+    db.session.commit()
+    fire(instance_sync_failed, instance, error_message=reason, callback_url=None)
+    return reason
 
 
 def sync_batch_failed(instance_ids: Sequence[str], *, since: datetime, error: str) -> None:
@@ -333,6 +365,7 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
     activities = list(remote.current_activities) if remote.current_activities is not None \
         else list(instance.current_activities or ())
     variables = untagged(remote.variables)
+    _note_kept_in_another_form(instance, remote, variables)
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":
         if change_status(instance, InstanceStatus.COMPLETED, variables=variables,
@@ -353,6 +386,20 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
     fire(instance_synced, instance, previous_status=previous, new_status=instance.status,
          callback_url=callback_url)
     return instance.status
+
+
+def _note_kept_in_another_form(instance: WorkflowInstance, remote: SharInstance, variables: dict) -> None:
+    """Say on the timeline (with the write that stores them) which variables SHAR sent in a form no
+    database stores, kept as storable() made them; once a change, not at every sync that reads
+    them again."""
+    sent = remote.raw.get("variables")
+    altered = altered_paths(untagged(sent)) if isinstance(sent, dict) else []
+    if altered and variables != instance.variables:
+        paths = ", ".join(altered)
+        record_activity(instance, "variables_kept_as_text",
+                        clip(f"SHAR sent variables no database stores as they are, kept as text (a number "
+                             f"past what JSON holds as \"Infinity\", \"-Infinity\" or \"NaN\", a NUL as U+FFFD): "
+                             f"{paths}"), paths=altered[:100])
 
 
 def _record_progress(instance: WorkflowInstance, variables: dict, activities: list[str], now: datetime,

@@ -18,7 +18,8 @@ def sync_failed(job: JobRecord, exc: BaseException) -> None:
 def sync_instances(job: JobRecord) -> None:
     # Half the attempt's time limit: the rest of a batch SHAR answers slowly goes on in a new job.
     budget = spec_for(sync.SYNC_BATCH).effective_timeout(current_settings()) / 2
-    sync.sync_batch(job.payload["instance_ids"], since=job.created_at, budget_seconds=budget, queue=job.queue)
+    outcome = sync.sync_batch(job.payload["instance_ids"], since=job.created_at, budget_seconds=budget, queue=job.queue)
+    job.payload = {**job.payload, **outcome}  # the instances that failed alone, named on the job too
 
 
 def sync_instances_failed(job: JobRecord, exc: BaseException) -> None:

@@ -1,4 +1,4 @@
-"""`next=` only ever leads to a path on this site: sign-in and marking a notification read."""
+"""`next=` only ever leads to a path on this site: sign-in, marking a notification read, an instance action."""
 from __future__ import annotations
 
 import pytest
@@ -73,3 +73,17 @@ def test_safe_next_takes_a_default_url_or_endpoint(app) -> None:
         assert safe_next("//evil.example", "/instances") == "/instances"
         assert safe_next("https://evil.example", "notifications.index") == "/notifications"
         assert safe_next("/workflows", "/instances") == "/workflows"
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil"])
+def test_an_instance_actions_next_stays_on_the_site(client, sign_in, post, shar, target: str) -> None:
+    from app.services.actors import CLI
+    from app.services.instances import launch_instance
+    from app.services.workflows import create_workflow
+    from tests.support.factories import bpmn
+
+    sign_in("admin")
+    create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
+    instance = launch_instance("Flow", {}, actor=CLI).instance  # launching: queued, never sent here
+    response = post(f"/instances/{instance.id}/cancel", {"next": target}, page="/admin/stuck")
+    assert response.status_code == 302 and response.headers["Location"] == f"/instances/{instance.id}"

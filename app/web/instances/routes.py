@@ -21,6 +21,7 @@ from app import json_input
 from app.errors import Conflict, InvalidInput
 from app.services import bulk, outages
 from app.services import instances as service
+from app.security.redirects import safe_next
 from app.services.sync import request_sync
 from app.states import INSTANCE_STATUSES
 from app.web.access import current_actor, login_required
@@ -139,14 +140,15 @@ def cancel(instance_id: str) -> Any:
 
 
 def _act(instance_id: str, action: Callable[[], object], done: str) -> Any:
-    """Run an action; a refusal that leaves the page useful (409, 422) is flashed on it."""
+    """Run an action; a refusal that leaves the page useful (409, 422) is flashed on it, the
+    instance's page or the list it was sent from (`next`, e.g. the stuck instances)."""
     try:
         action()
     except (Conflict, InvalidInput) as exc:
         flash(exc.message, "error")
     else:
         flash(done, "success")
-    return redirect(url_for(".show", instance_id=instance_id))
+    return redirect(safe_next(request.form.get("next"), "instances.show", instance_id=instance_id))
 
 
 def _instance(instance_id: str):  # type: ignore[no-untyped-def]
