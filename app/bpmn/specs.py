@@ -77,7 +77,11 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
     except RecursionError:
         raise SpecsRefused([Finding("engine", "cannot_run", "process", process_id, None, None, TOO_DEEP)]) from None
     except Exception as exc:  # noqa: BLE001 - Spiff raises many kinds; all mean "cannot build this"
-        raise SpecsRefused([Finding("engine", "cannot_run", "definitions", None, None, None,
+        # Pointed at the process being built (the first one while the file is read), never at <definitions>.
+        process_id = process_id or next(iter(process_ids), None)
+        process = next((el for el in prepared.iter(f"{{{BPMN_NS}}}process") if el.get("id") == process_id), None)
+        raise SpecsRefused([Finding("engine", "cannot_run", "process", process_id, None,
+                                    process.sourceline if process is not None else None,
                                     f"the engine cannot build this process: {clean(str(exc)) or 'no detail'}")]) \
             from None
     return built
@@ -102,6 +106,16 @@ def automatic_task_ids(prepared: etree._Element) -> frozenset[str]:
                      if el.get("id"))
 
 
+# SpiffWorkflow's texts that speak of its own code, in plain words (its parser bugs included: a
+# reference to an undeclared signal raises a TypeError about its raise_validation_exception).
+_SPIFF_WORDS = (
+    (re.compile(r"Unsupported Catch Event", re.S),
+     "the engine cannot catch this event; give it a timer, message, signal, error, escalation, conditional or "
+     "cancel definition"),
+    (re.compile(r"raise_validation_exception\(\) got an unexpected keyword argument", re.S),
+     "it refers to a message, signal, error or escalation this file does not declare; declare it or fix the ref"),
+)
+_RAW_XML = re.compile(r"b?(['\"])<[^>]*>.*?\1|<\w[^<>]*>.*?</[\w:]+>|%r['\"]?,?\s*", re.S)
 _EXCEPTION = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\((['\"]?)(.*?)\1\)", re.S)
 _EXCEPTION_PREFIX = re.compile(r"\b[A-Z]\w*(?:Error|Exception): ")
 TOO_DEEP = ("the flow is chained or nested too deeply for the engine to build (a few hundred elements in a row); "
@@ -112,9 +126,13 @@ def clean(text: str) -> str:
     """A Spiff message without object reprs, addresses or Python exception names."""
     if "maximum recursion depth" in text:
         return TOO_DEEP
+    for pattern, words in _SPIFF_WORDS:
+        if pattern.search(text):
+            return words
     text = _REPR.sub(lambda m: f"<{m.group(1)}>", text)
     text = _EXCEPTION.sub(lambda m: m.group(2), text)
     text = _EXCEPTION_PREFIX.sub("", text)
+    text = _RAW_XML.sub("", text)  # a copy of the element's XML: the finding already points at it
     return _ADDRESS.sub("", text).strip().rstrip(".")
 
 
