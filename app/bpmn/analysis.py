@@ -332,8 +332,8 @@ class _Analyser:
         if top and starts and all(definition is not None for definition in signals):
             self._problem("signal-start", "cannot_run", starts[0],
                           f"the process starts only by signal {self._signal_name(signals[0], starts[0])}, which "
-                          "sharlite cannot send, so no instance could start; add a none start event or use a "
-                          "message start event")
+                          "sharlite cannot send, so no instance could start; add a none start event, use a message "
+                          "start event, or mark the process isExecutable=\"false\"")
         if not top and container.get("triggeredByEvent") != "true" and local(container) != "adHocSubProcess" \
                 and len(starts) != 1:
             self._problem("subprocess-start", "cannot_run", container,
