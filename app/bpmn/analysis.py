@@ -167,6 +167,7 @@ class _Analyser:
                 self.by_id.setdefault(el.get("id"), el)
         self.default_language = self.root.get("expressionLanguage")
         self.messages = {m.get("id"): m for m in self.root.findall(f"{_M}message")}
+        self.thrown_signals: set[str] = set()  # filled once shared event definitions are inlined
         self.process_ids = {p.get("id") for p in self.root.findall(f"{_M}process") if p.get("id")}
         # Conditions as written, by flow id: the prepared copy holds them translated.
         self.written: dict[str, str] = {}
@@ -396,7 +397,8 @@ class _Analyser:
                 ref = definition.get(attribute)
                 if ref and (ref not in self.by_id or local(self.by_id[ref]) != declared):
                     self._problem("event-ref", "cannot_run", node,
-                                  f"its {attribute} {ref} names no <{declared}> of this file; declare it or fix the ref")
+                                  f"its {attribute} {ref} names no <{declared}> of this file; "
+                                  "declare it or fix the ref")
         if kind == "intermediateCatchEvent":
             self._check_signal_catch(node)
         for definition in node.findall(f"{_M}messageEventDefinition"):

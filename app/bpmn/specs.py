@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask
 
-from app.bpmn.analysis import AUTOMATIC_TASKS, BPMN_NS, Finding
+from app.bpmn.analysis import AUTOMATIC_TASKS, BPMN_NS, Finding, local
 
 _REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-fA-F]+>")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -73,7 +73,7 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
             built[process_id] = BuiltProcess(process_id, parser.get_spec(process_id),
                                              parser.get_subprocess_specs(process_id))
     except ValidationException as exc:
-        raise SpecsRefused([_from_validation(exc, prepared)]) from None
+        raise SpecsRefused([_from_validation(exc, prepared, process_id or next(iter(process_ids), None))]) from None
     except RecursionError:
         raise SpecsRefused([Finding("engine", "cannot_run", "process", process_id, None, None, TOO_DEEP)]) from None
     except Exception as exc:  # noqa: BLE001 - Spiff raises many kinds; all mean "cannot build this"
@@ -136,13 +136,16 @@ def clean(text: str) -> str:
     return _ADDRESS.sub("", text).strip().rstrip(".")
 
 
-def _from_validation(exc: ValidationException, prepared: etree._Element) -> Finding:
+def _from_validation(exc: ValidationException, prepared: etree._Element, process_id: str | None) -> Finding:
     element_id = getattr(exc, "id", "") or None
+    tag = (getattr(exc, "tag", "") or "").removeprefix("bpmn:")
+    if not element_id:  # a refusal naming no element points at the process, never at <definitions>
+        element_id, tag = process_id, "process"
     line = None
     if element_id:
         match = next((el for el in prepared.iter() if isinstance(el.tag, str) and el.get("id") == element_id), None)
         line = match.sourceline if match is not None else None
-    tag = (getattr(exc, "tag", "") or "definitions").removeprefix("bpmn:")
+        tag = tag or (local(match) if match is not None else "process")
     message = clean(str(exc.args[0]) if exc.args else str(exc))
     if message.startswith("Multiple outgoing flows are not supported for tasks of type"):
         message = "several outgoing flows are not supported here; join them with a gateway"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.bpmn import BpmnValidationError, inspect_bpmn
+from app.bpmn.expressions import UnsafeExpression, compile_condition, language_of
 from tests.bpmn.plain_words import ALL_FILES, HAZARDS, python_speak
 from tests.bpmn.test_corpus import CORPUS
 
@@ -63,3 +64,19 @@ def test_the_hazards_are_refused_or_run_as_drawn() -> None:
         "signal_ref_missing": ("refused", ["event-ref"]),
         "spaced_condition": ("refused", ["condition"]),
     }
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("${approved yes}", 'it cannot be read from "yes" on'),
+    ("[a b]", "it cannot be read from"),  # Python: "invalid syntax. Perhaps you forgot a comma?"
+    ("amount > (3", "the bracket ( is never closed"),
+    ("amount > 3)", "the bracket ) closes nothing"),
+    ("status == 'ok", "a quoted text is never closed"),  # Python: "... (detected at line 1)"
+    ("3days > 1", "a number runs into letters"),
+    ("amount >", "it ends before the expression is complete"),
+    ("amount … 3", "the character … cannot be used"),
+])
+def test_an_expression_that_does_not_parse_says_why_in_plain_words(text: str, words: str) -> None:
+    with pytest.raises(UnsafeExpression) as caught:
+        compile_condition(text, language_of(text))
+    assert words in str(caught.value) and not python_speak(str(caught.value)), str(caught.value)
