@@ -54,6 +54,9 @@ _NOT_EXECUTED = {"textAnnotation": "a text annotation", "association": "an assoc
                  "group": "a group", "dataStoreReference": "a data store reference",
                  "dataStore": "a data store"}
 _MESSAGE_CATCHERS = frozenset({"startEvent", "intermediateCatchEvent", "boundaryEvent", "receiveTask"})
+# What an event definition's reference must name: definition tag -> (attribute, declaration tag).
+_EVENT_REFS = {"signalEventDefinition": ("signalRef", "signal"), "errorEventDefinition": ("errorRef", "error"),
+               "escalationEventDefinition": ("escalationRef", "escalation")}
 _CONDITIONAL_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway"})
 # Expressions the engine evaluates besides flow conditions and cardinalities, by tag.
 _OTHER_EXPRESSIONS = {"completionCondition": "completion condition", "loopCondition": "loop condition",
@@ -164,6 +167,7 @@ class _Analyser:
                 self.by_id.setdefault(el.get("id"), el)
         self.default_language = self.root.get("expressionLanguage")
         self.messages = {m.get("id"): m for m in self.root.findall(f"{_M}message")}
+        self.thrown_signals: set[str] = set()  # filled once shared event definitions are inlined
         self.process_ids = {p.get("id") for p in self.root.findall(f"{_M}process") if p.get("id")}
         # Conditions as written, by flow id: the prepared copy holds them translated.
         self.written: dict[str, str] = {}
@@ -185,6 +189,8 @@ class _Analyser:
             })
         self._refuse_scripts()
         self._drop_not_executed()
+        self._inline_definition_refs()
+        self.thrown_signals = self._thrown_signals()
         for process in self.root.findall(f"{_M}process"):
             if not process.get("id"):
                 self._problem("missing-id", "missing_id", process, "the process has no id; give it one")
@@ -194,6 +200,7 @@ class _Analyser:
                 self._check_other_expressions(process)
         self._check_correlations()
         self._shar_profile()
+        self._name_unnamed()
         return self.result
 
     # -- helpers -----------------------------------------------------------------------
@@ -275,6 +282,45 @@ class _Analyser:
                 task.append(copy.deepcopy(child))
         container.getparent().replace(container, task)
 
+    def _inline_definition_refs(self) -> None:
+        """An event may point at a shared definition (``<eventDefinitionRef>``) instead of holding its
+        own; SpiffWorkflow reads only inline ones (the event would pass straight through, or never
+        start), so the prepared copy holds a copy of the definition in its place and every check applies."""
+        for ref in list(self.root.iter(f"{_M}eventDefinitionRef")):
+            event, target_id = ref.getparent(), text_of(ref)
+            target = self.by_id.get(target_id)
+            if target is None or not is_bpmn(target) or not local(target).endswith("EventDefinition"):
+                self._problem("event-ref", "cannot_run", event,
+                              f"its eventDefinitionRef {target_id or '(empty)'} names no event definition of this "
+                              "file; put the definition inside the event")
+                event.remove(ref)
+                continue
+            inline = copy.deepcopy(target)
+            inline.attrib.pop("id", None)  # ids stay unique: the shared definition keeps its own
+            event.replace(ref, inline)
+
+    def _thrown_signals(self) -> set[str]:
+        """The signals some throw or end event of the file throws (by name, as SpiffWorkflow matches them)."""
+        thrown = set()
+        for event in self.root.iter(f"{_M}intermediateThrowEvent", f"{_M}endEvent"):
+            for definition in event.findall(f"{_M}signalEventDefinition"):
+                thrown.add(self._signal_name(definition, event))
+        return thrown
+
+    def _signal_name(self, definition: etree._Element, event: etree._Element) -> str:
+        ref = definition.get("signalRef")
+        signal = self.by_id.get(ref or "")
+        if signal is not None:
+            return signal.get("name") or ref or ""
+        return event.get("name") or ""
+
+    def _name_unnamed(self) -> None:
+        """A message or signal without a name is named by its id in the prepared copy: SpiffWorkflow
+        fails on a missing name, and a message's waits (message_waits) already use the id."""
+        for el in self.root.iter(f"{_M}message", f"{_M}signal"):
+            if not (el.get("name") or "").strip() and el.get("id"):
+                el.set("name", el.get("id"))
+
     # -- what runs ---------------------------------------------------------------------
     def _check_container(self, container: etree._Element, *, top: bool) -> None:
         nodes = [c for c in container if is_bpmn(c)]
@@ -283,6 +329,12 @@ class _Analyser:
             self._problem("no-start-event", "cannot_run", container,
                           "the process has no start event; add one where instances begin, or mark the process "
                           "isExecutable=\"false\" to keep it as a diagram")
+        signals = [s.find(f"{_M}signalEventDefinition") for s in starts]
+        if top and starts and all(definition is not None for definition in signals):
+            self._problem("signal-start", "cannot_run", starts[0],
+                          f"the process starts only by signal {self._signal_name(signals[0], starts[0])}, which "
+                          "sharlite cannot send, so no instance could start; add a none start event, use a message "
+                          "start event, or mark the process isExecutable=\"false\"")
         if not top and container.get("triggeredByEvent") != "true" and local(container) != "adHocSubProcess" \
                 and len(starts) != 1:
             self._problem("subprocess-start", "cannot_run", container,
@@ -340,6 +392,15 @@ class _Analyser:
             self._check_timer(node, timer)
         for loop in node.findall(f"{_M}multiInstanceLoopCharacteristics"):
             self._check_multi_instance(node, loop)
+        for tag, (attribute, declared) in _EVENT_REFS.items():
+            for definition in node.findall(f"{_M}{tag}"):
+                ref = definition.get(attribute)
+                if ref and (ref not in self.by_id or local(self.by_id[ref]) != declared):
+                    self._problem("event-ref", "cannot_run", node,
+                                  f"its {attribute} {ref} names no <{declared}> of this file; "
+                                  "declare it or fix the ref")
+        if kind == "intermediateCatchEvent":
+            self._check_signal_catch(node)
         for definition in node.findall(f"{_M}messageEventDefinition"):
             ref = definition.get("messageRef")
             if ref and ref not in self.messages:
@@ -356,6 +417,25 @@ class _Analyser:
             self._check_call(node)
         for output in node.findall(f"{_M}extensionElements/{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output"):
             self._check_output(node, output)
+
+    def _check_signal_catch(self, node: etree._Element) -> None:
+        """A catch event waiting for a signal nothing throws would wait for ever: sharlite cannot send
+        one. After an event-based gateway another branch may fire, so only a lone wait is refused."""
+        definition = node.find(f"{_M}signalEventDefinition")
+        if definition is None:
+            return
+        if definition.get("signalRef") and definition.get("signalRef") not in self.by_id:
+            return  # refused as event-ref already
+        name = self._signal_name(definition, node)
+        incoming = {text_of(i) for i in node.findall(f"{_M}incoming")}
+        sources = [self.by_id.get(flow.get("sourceRef") or "") for flow in
+                   (self.by_id.get(i) for i in incoming) if flow is not None]
+        after_choice = any(s is not None and local(s) == "eventBasedGateway" for s in sources)
+        if name not in self.thrown_signals and not after_choice:
+            self._problem("signal-catch", "cannot_run", node,
+                          f"it waits for signal {name or '(unnamed)'}, which nothing in this file throws and "
+                          "sharlite cannot send: an instance would wait here for ever; throw the signal in "
+                          "this process or wait for a message instead")
 
     def _waits_for_message(self, node: etree._Element, holder: etree._Element) -> None:
         """Record the message `node` waits for; one without a messageRef (a receive task that would
@@ -533,10 +613,14 @@ class _Analyser:
                            f"process id {pid!r} is not NATS-safe; use only letters, digits and -/_=. "
                            "without a leading or trailing dot")
         for message in self.messages.values():
-            name = message.get("name") or ""
-            if not _nats_safe(name):
+            name = (message.get("name") or "").strip()
+            if not name:
                 self._warn("shar:message-name", message,
-                           f"message name {name!r} is not NATS-safe; use only letters, digits and -/_=. "
+                           "the message has no name; give it one of letters, digits and -/_=. (SHAR delivers "
+                           "messages by name)")
+            elif not _nats_safe(name):
+                self._warn("shar:message-name", message,
+                           f"message name \"{name}\" is not NATS-safe; use only letters, digits and -/_=. "
                            "without a leading or trailing dot")
         outputs = {o.get("target") for o in self.root.iter(f"{{{ZEEBE_NS}}}output") if o.get("target")}
         for el in self.root.iter():
@@ -558,7 +642,7 @@ class _Analyser:
                 message = self.messages[el.get("messageRef")]
                 if message.find(f"{_M}extensionElements/{{{ZEEBE_NS}}}subscription") is None:
                     self._warn("shar:message-correlation", el.getparent(),
-                               f"message {message.get('name')!r} has no <zeebe:subscription correlationKey="
+                               f"message {_message_label(message)} has no <zeebe:subscription correlationKey="
                                "\"=...\"/>, so SHAR cannot correlate it", refused=False)
             elif kind == "conditionExpression":
                 self._shar_condition(el, outputs)
@@ -580,6 +664,11 @@ class _Analyser:
         if missing:
             self._warn("shar:undefined-variable", flow,
                        f"condition uses {', '.join(missing)}, which no zeebe:output mapping of the file declares")
+
+
+def _message_label(message: etree._Element) -> str:
+    name = (message.get("name") or "").strip()
+    return f"\"{name}\"" if name else f"{message.get('id')} (which has no name)"
 
 
 def _set_text(el: etree._Element, text: str) -> None:

@@ -107,7 +107,7 @@ def compile_translated(body: str, *, shown: str | None = None, language: str = "
     try:
         tree = ast.parse(body, mode="eval")
     except SyntaxError as exc:
-        raise UnsafeExpression(_syntax_reason(shown, language, exc.msg)) from None
+        raise UnsafeExpression(_syntax_reason(shown, language, syntax_words(exc, body))) from None
     except (ValueError, RecursionError, MemoryError):
         raise UnsafeExpression(f"{_quote(shown)} is too deeply nested") from None
     for node in ast.walk(tree):
@@ -214,8 +214,36 @@ def _syntax_reason(shown: str, language: str, detail: str) -> str:
     if spaced:
         return f"{_quote(shown)} is not a simple expression: variable names may not contain spaces"
     if re.search(r"\w+:\w+\s*\(", code_only):
-        return f"{_quote(shown)} calls a function ({detail}); only simple comparisons are supported"
+        return f"{_quote(shown)} calls a function; only simple comparisons are supported"
     return f"{_quote(shown)} is not a simple expression ({detail})"
+
+
+_BRACKETS = re.compile(r"'([()\[\]{}])'")
+
+
+def syntax_words(exc: SyntaxError, body: str) -> str:
+    """Why the text does not parse, in plain words: Python's own text ("invalid syntax. Perhaps
+    you forgot a comma?", "unterminated string literal (detected at line 1)") speaks of Python,
+    which a modeller never wrote. The one translation every expression check uses."""
+    said = exc.msg or ""
+    bracket = _BRACKETS.search(said)
+    if "was never closed" in said and bracket:
+        return f"the bracket {bracket.group(1)} is never closed"
+    if said.startswith("unmatched") and bracket:
+        return f"the bracket {bracket.group(1)} closes nothing"
+    if "unterminated" in said:
+        return "a quoted text is never closed"
+    if said.startswith("invalid character"):
+        character = said.split("'")[1] if said.count("'") >= 2 else "?"
+        return f"the character {character} cannot be used"
+    if "literal" in said or "leading zeros" in said:
+        return "a number runs into letters"
+    # Python puts the offset past the end (or at 0) when the text stops too early.
+    rest = body[exc.offset - 1:].strip() if exc.offset and exc.lineno in (None, 1) else ""
+    if not rest:
+        return "it ends before the expression is complete"
+    word = re.match(r"\w+|\S", rest).group(0)  # type: ignore[union-attr]
+    return f"it cannot be read from \"{word}\" on"
 
 
 def _language_label(language: str) -> str:

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask
 
-from app.bpmn.analysis import AUTOMATIC_TASKS, BPMN_NS, Finding
+from app.bpmn.analysis import AUTOMATIC_TASKS, BPMN_NS, Finding, local
 
 _REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-fA-F]+>")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -73,11 +73,15 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
             built[process_id] = BuiltProcess(process_id, parser.get_spec(process_id),
                                              parser.get_subprocess_specs(process_id))
     except ValidationException as exc:
-        raise SpecsRefused([_from_validation(exc, prepared)]) from None
+        raise SpecsRefused([_from_validation(exc, prepared, process_id or next(iter(process_ids), None))]) from None
     except RecursionError:
         raise SpecsRefused([Finding("engine", "cannot_run", "process", process_id, None, None, TOO_DEEP)]) from None
     except Exception as exc:  # noqa: BLE001 - Spiff raises many kinds; all mean "cannot build this"
-        raise SpecsRefused([Finding("engine", "cannot_run", "definitions", None, None, None,
+        # Pointed at the process being built (the first one while the file is read), never at <definitions>.
+        process_id = process_id or next(iter(process_ids), None)
+        process = next((el for el in prepared.iter(f"{{{BPMN_NS}}}process") if el.get("id") == process_id), None)
+        raise SpecsRefused([Finding("engine", "cannot_run", "process", process_id, None,
+                                    process.sourceline if process is not None else None,
                                     f"the engine cannot build this process: {clean(str(exc)) or 'no detail'}")]) \
             from None
     return built
@@ -102,6 +106,16 @@ def automatic_task_ids(prepared: etree._Element) -> frozenset[str]:
                      if el.get("id"))
 
 
+# SpiffWorkflow's texts that speak of its own code, in plain words (its parser bugs included: a
+# reference to an undeclared signal raises a TypeError about its raise_validation_exception).
+_SPIFF_WORDS = (
+    (re.compile(r"Unsupported Catch Event", re.S),
+     "the engine cannot catch this event; give it a timer, message, signal, error, escalation, conditional or "
+     "cancel definition"),
+    (re.compile(r"raise_validation_exception\(\) got an unexpected keyword argument", re.S),
+     "it refers to a message, signal, error or escalation this file does not declare; declare it or fix the ref"),
+)
+_RAW_XML = re.compile(r"b?(['\"])<[^>]*>.*?\1|<\w[^<>]*>.*?</[\w:]+>|%r['\"]?,?\s*", re.S)
 _EXCEPTION = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\((['\"]?)(.*?)\1\)", re.S)
 _EXCEPTION_PREFIX = re.compile(r"\b[A-Z]\w*(?:Error|Exception): ")
 TOO_DEEP = ("the flow is chained or nested too deeply for the engine to build (a few hundred elements in a row); "
@@ -112,19 +126,26 @@ def clean(text: str) -> str:
     """A Spiff message without object reprs, addresses or Python exception names."""
     if "maximum recursion depth" in text:
         return TOO_DEEP
+    for pattern, words in _SPIFF_WORDS:
+        if pattern.search(text):
+            return words
     text = _REPR.sub(lambda m: f"<{m.group(1)}>", text)
     text = _EXCEPTION.sub(lambda m: m.group(2), text)
     text = _EXCEPTION_PREFIX.sub("", text)
+    text = _RAW_XML.sub("", text)  # a copy of the element's XML: the finding already points at it
     return _ADDRESS.sub("", text).strip().rstrip(".")
 
 
-def _from_validation(exc: ValidationException, prepared: etree._Element) -> Finding:
+def _from_validation(exc: ValidationException, prepared: etree._Element, process_id: str | None) -> Finding:
     element_id = getattr(exc, "id", "") or None
+    tag = (getattr(exc, "tag", "") or "").removeprefix("bpmn:")
+    if not element_id:  # a refusal naming no element points at the process, never at <definitions>
+        element_id, tag = process_id, "process"
     line = None
     if element_id:
         match = next((el for el in prepared.iter() if isinstance(el.tag, str) and el.get("id") == element_id), None)
         line = match.sourceline if match is not None else None
-    tag = (getattr(exc, "tag", "") or "definitions").removeprefix("bpmn:")
+        tag = tag or (local(match) if match is not None else "process")
     message = clean(str(exc.args[0]) if exc.args else str(exc))
     if message.startswith("Multiple outgoing flows are not supported for tasks of type"):
         message = "several outgoing flows are not supported here; join them with a gateway"

@@ -352,6 +352,10 @@ class Engine:
             key=lambda t: t.last_state_change)]
         record["variables"] = _variables(workflow, tasks, record["variables"])
         record["wake_at"] = self._wake_at(tasks, services) if record["status"] == "running" else None
+        if record["status"] == "running" and not record["current_activities"] and record["wake_at"] is None:
+            # Nothing anyone can send, complete or wait out would move it: failing says why, where
+            # "running" with no waiting element would say nothing for ever.
+            record.update(status="failed", error=_stuck_reason(tasks), completed_at=now_iso())
         try:
             record["state"] = self.serializer.serialize_json(workflow)
         except Exception as exc:  # noqa: BLE001 - e.g. a task tree too deep to store: fail, never a 500
@@ -426,6 +430,28 @@ def _timer_due(task: Any) -> float | None:
             due = due.replace(tzinfo=UTC)
         return due.timestamp()
     return time.time() + 1.0  # not computed yet: look again soon
+
+
+_WAITS_FOR = {"SignalEventDefinition": "a signal", "ConditionalEventDefinition": "a condition",
+              "EscalationEventDefinition": "an escalation", "ErrorEventDefinition": "an error",
+              "CancelEventDefinition": "a cancel event", "MessageEventDefinition": "a message"}
+
+
+def _stuck_reason(tasks: list[Any]) -> str:
+    """Why an instance that waits for nothing sharlite can deliver cannot go on, naming where it stopped."""
+    waiting = []
+    for task in tasks:
+        if task.state != TaskState.WAITING or not task.task_spec.bpmn_id:
+            continue
+        definition = type(getattr(task.task_spec, "event_definition", None)).__name__
+        what = _WAITS_FOR.get(definition) or ("flows that never arrive" if "Gateway" in type(task.task_spec).__name__
+                                              else "something sharlite cannot deliver")
+        waiting.append(f"{task.task_spec.bpmn_id} (waiting for {what})")
+    if not waiting:
+        return ("the instance stopped before reaching an end event, with nothing left to run or wait for; "
+                "check that every path of the process ends in an end event")
+    shown = ", ".join(sorted(set(waiting))[:5])
+    return f"nothing can move this instance on: it waits only at {shown}, which sharlite cannot deliver"
 
 
 def _reason(exc: BaseException, *, name_element: bool = True) -> str:
