@@ -10,6 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 CORRELATION_VARIABLE = "_sharboard_instance_id"
+# Variable names sharboard keeps for itself: no caller may send one (services.instances.check_variable_name),
+# or a message could plant another row's id and have that row's retried launch adopt the sender's instance.
+RESERVED_PREFIX = "_sharboard"
+
+
+def is_reserved(name: str) -> bool:
+    """Whether a variable name is sharboard's own (any case: `_SharBoard_x` is refused too)."""
+    return name.lower().startswith(RESERVED_PREFIX)
 
 
 def tagged(variables: dict[str, Any] | None, instance_id: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from app.extensions import commit_keeping_loaded, db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import new_uuid, utcnow
-from app.services import activities, variable_filters
+from app.services import activities, variable_filters, variable_sizes
 from app.services.access import (
     find_instance,
     instance_owner_filter,
@@ -40,7 +40,7 @@ from app.services.access import (
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
-from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
+from app.services.correlation import CORRELATION_VARIABLE, RESERVED_PREFIX, is_reserved, tagged, untagged
 from app.services.rows import required
 from app.services.workflows import latest_workflow, version_number
 from app.shar import SharInstance, current_client
@@ -146,7 +146,7 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     others would fail in SHAR, finding no waiting task)."""
     instance = find_instance(instance_id, actor)
     require_writer(actor)
-    variables = check_variables(variables)
+    variables = check_variables(variables, merged_into=instance.variables)
     # Held until the job is committed, so two requests at once decide one after the other, and read
     # again under the hold: the other one's job may have completed the task meanwhile.
     _hold_instance(instance.id)
@@ -217,7 +217,7 @@ def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any
     instance = find_instance(instance_id, actor)
     require_writer(actor)
     name = check_message_name(name)
-    variables = check_variables(variables)
+    variables = check_variables(variables, merged_into=instance.variables)
     if instance.status != InstanceStatus.RUNNING:
         raise Conflict(f"instance {instance.id} is {instance.status}; only a running instance can take a message")
     expected = waiting_messages(instance)
@@ -275,7 +275,7 @@ def update_variables(instance_id: str, variables: Any, *, actor: Actor) -> Workf
     """Merge `variables` into an instance not yet in SHAR (launching, or failed before launch)."""
     instance = find_instance(instance_id, actor)
     require_writer(actor)
-    variables = check_variables(variables)
+    variables = check_variables(variables, merged_into=instance.variables)
     if instance.status not in (InstanceStatus.LAUNCHING, InstanceStatus.FAILED) or instance.shar_instance_id:
         raise Conflict(f"instance {instance.id} is {instance.status} in SHAR; SHAR offers no way to change "
                        "the variables of a launched instance")
@@ -364,11 +364,13 @@ def choose_process(workflow: Workflow, process_id: Any) -> str | None:
 MAX_VARIABLE_NAME = 200
 
 
-def check_variables(variables: Any) -> dict[str, Any]:
+def check_variables(variables: Any, *, merged_into: dict[str, Any] | None = None) -> dict[str, Any]:
     """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode, no U+0000),
     within the size and depth limits, whichever front door parsed them; each top-level name is
     1 to MAX_VARIABLE_NAME characters without control characters (spaces, dots and any letter are
-    fine), so every stored name can be shown, typed and asked for."""
+    fine), so every stored name can be shown, typed and asked for, and none is sharboard's own.
+    Together (merged into the instance's `merged_into`, when they add to them) they are at most
+    SHARBOARD_MAX_VARIABLES_BYTES."""
     if variables is None:
         return {}
     if not isinstance(variables, dict):
@@ -376,13 +378,18 @@ def check_variables(variables: Any) -> dict[str, Any]:
     json_input.check_value(variables, what="the variables", field="variables")
     for name in variables:
         check_variable_name(name)
+    variable_sizes.check_size(variables, merged_into=merged_into)
     return variables
 
 
 def check_variable_name(name: str) -> None:
-    """InvalidInput naming a top-level variable name that is empty, too long or holds a control
-    character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: tabs and line breaks included)."""
+    """InvalidInput naming a top-level variable name that is empty, too long, holds a control
+    character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: tabs and line breaks included) or
+    starts with RESERVED_PREFIX (the correlation variable's: services.correlation)."""
     rule = f"a variable name is 1 to {MAX_VARIABLE_NAME} characters, without control characters"
+    if is_reserved(name):
+        raise InvalidInput.field("variables", f"the variable name {name[:60]!r} is reserved: names starting with "
+                                              f"{RESERVED_PREFIX} are sharboard's own and cannot be sent")
     if not name.strip():  # empty, or only spaces: a name no one could see or type back
         raise InvalidInput.field("variables", f"a variable has an empty name; {rule}")
     if len(name) > MAX_VARIABLE_NAME:
