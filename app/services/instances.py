@@ -40,7 +40,15 @@ from app.services.access import (
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
-from app.services.correlation import CORRELATION_VARIABLE, RESERVED_PREFIX, is_reserved, tagged, untagged
+from app.services.correlation import (
+    CORRELATION_VARIABLE,
+    RESERVED_PREFIX,
+    LaunchOf,
+    adoptable,
+    is_reserved,
+    tagged,
+    untagged,
+)
 from app.services.rows import required
 from app.services.workflows import latest_workflow, version_number
 from app.shar import SharInstance, current_client
@@ -643,28 +651,29 @@ def launch_in_shar(instance_id: str) -> None:
     """Launch the instance in SHAR, tagged with its id; each request is counted before it is sent.
 
     A re-send (an earlier request's outcome is unknown) first asks SHAR for an instance carrying
-    this row's id and adopts it instead of launching a second one.
+    this row's id and adopts the earliest its launch may have made (correlation.adoptable: same
+    workflow, made after the row, tracked by no other row) instead of launching a second one.
     """
     instance = _instance(instance_id)
     if instance.status != InstanceStatus.LAUNCHING:
         return
     client = current_client()
     if instance.launch_requests:
-        found = sorted(client.instances_with_variable(CORRELATION_VARIABLE, instance.id),
-                       key=lambda i: (parse_shar_time(i.created_at) or datetime.max, i.id))
+        found, passed = _adoptable(instance, client.instances_with_variable(CORRELATION_VARIABLE, instance.id))
         if found:
             answer = found[0]
             record_activity(instance, "launch_adopted",
                             f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
                             "the launch is not sent again", shar_instance_id=answer.id,
                             launch_requests=instance.launch_requests,
-                            others=[i.id for i in found[1:]])
+                            others=[i.id for i in found[1:]], passed_over=passed)
             _apply_launch_answer(instance, answer)
             return
         # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
         record_activity(instance, "launch_resent",
                         f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
-                        "was found in SHAR")
+                        "was found in SHAR" + (f" ({len(passed)} carrying its id passed over)" if passed else ""),
+                        passed_over=passed)
     request = (instance.workflow.name, tagged(instance.variables, instance.id))
     options = {"process_id": instance.process_id, "message": instance.start_message}
     instance.launch_requests += 1
@@ -673,6 +682,18 @@ def launch_in_shar(instance_id: str) -> None:
     commit_keeping_loaded()
     answer = client.launch_instance(*request, **options)
     _apply_launch_answer(instance, answer)
+
+
+def _adoptable(instance: WorkflowInstance, found: list[SharInstance]) -> tuple[list[SharInstance], dict[str, str]]:
+    """correlation.adoptable for this row: its workflow, SHAR's version of it, its process, its creation,
+    and the SHAR ids of `found` that other rows track."""
+    shar_version = (instance.workflow.shar_response or {}).get("version")
+    tracked = set(db.session.scalars(select(WorkflowInstance.shar_instance_id).where(
+        WorkflowInstance.shar_instance_id.in_([i.id for i in found]), WorkflowInstance.id != instance.id))) \
+        if found else set()
+    launch = LaunchOf(instance.id, instance.workflow.name, shar_version if isinstance(shar_version, int) else None,
+                      instance.process_id, instance.created_at)
+    return adoptable(found, launch, tracked)
 
 
 def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> None:
