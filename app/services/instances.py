@@ -704,7 +704,7 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         "shar_instance_id": answer.id, "launched_at": now, "last_synced_at": now,
         "shar_created_at": parse_shar_time(answer.created_at),
         "current_activities": list(answer.current_activities or ()),
-        "variables": untagged(answer.variables) or instance.variables,
+        "variables": variable_sizes.kept_of(instance, untagged(answer.variables)) or instance.variables,
     }
     if instance.status == InstanceStatus.CANCELLED:  # cancelled before the answer came back
         _keep_launched_after_cancel(instance, answer)

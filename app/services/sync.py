@@ -33,6 +33,7 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import untagged
+from app.services.variable_sizes import kept_of
 from app.shar import SharError, current_client
 from app.states import OPEN_JOB_STATES, InstanceStatus
 from app.status import change_status
@@ -325,7 +326,7 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
     now = utcnow()
     activities = list(remote.current_activities) if remote.current_activities is not None \
         else list(instance.current_activities or ())
-    variables = untagged(remote.variables)
+    variables = kept_of(instance, untagged(remote.variables))  # never more than the limit is stored or read
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":
         if change_status(instance, InstanceStatus.COMPLETED, variables=variables,

@@ -12,6 +12,8 @@ from typing import Any
 
 from app.config import current_settings
 from app.errors import InvalidInput
+from app.models import WorkflowInstance
+from app.status import record_activity
 
 
 def limit() -> int:
@@ -48,3 +50,18 @@ def stored(variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
         total += sizes[name] - 1
     return ({n: v for n, v in variables.items() if n in kept},
             {n: s - 2 for n, s in sizes.items() if n not in kept})
+
+
+def kept_of(instance: WorkflowInstance, variables: dict[str, Any]) -> dict[str, Any]:
+    """What the row keeps of SHAR's `variables` (a launch answer, a sync): `stored`; the timeline
+    names what was left out, and its size, whenever what is kept changes (not at every sync)."""
+    kept, left_out = stored(variables)
+    if left_out and kept != instance.variables:
+        names = sorted(left_out, key=left_out.__getitem__, reverse=True)
+        shown = ", ".join(f"{name[:60]} ({left_out[name]:,} bytes)" for name in names[:10])
+        record_activity(instance, "variables_left_out",
+                        f"SHAR's variables are {size_of(variables):,} bytes as compact JSON, over the limit of "
+                        f"{limit():,} (SHARBOARD_MAX_VARIABLES_BYTES): not stored: {shown}"
+                        + (f" and {len(names) - 10} more" if len(names) > 10 else ""),
+                        left_out=dict(list(left_out.items())[:100]))
+    return kept
