@@ -210,6 +210,10 @@ class Settings:
     session_cookie_secure: bool | None = _setting("SESSION_COOKIE_SECURE", _optional_bool, None)
     json_max_depth: int = _setting("SHARBOARD_JSON_MAX_DEPTH", lambda n, r: _int(n, r, minimum=1), 32)
     json_max_bytes: int = _setting("SHARBOARD_JSON_MAX_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024)
+    # One instance's variables, as compact JSON: every door, the sync and the local engine hold to it
+    # (SHAR itself caps a state message at 1 MB).
+    max_variables_bytes: int = _setting("SHARBOARD_MAX_VARIABLES_BYTES", lambda n, r: _int(n, r, minimum=1024),
+                                        1024 * 1024)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

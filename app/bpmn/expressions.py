@@ -115,7 +115,17 @@ def compile_translated(body: str, *, shown: str | None = None, language: str = "
         if problem:
             prefix = {"feel": "FEEL is not supported: ", "xpath": "XPath is not supported: "}.get(language, "")
             raise UnsafeExpression(f"{prefix}{_quote(shown)} uses {problem}, which is not allowed")
-    return tree
+    return _Literals().visit(tree)
+
+
+class _Literals(ast.NodeTransformer):
+    """`true`, `false` and `null` become constants when compiled: literals win, so a variable a caller
+    or an output mapping named `true` can never change what `approved == true` means."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in LITERAL_NAMES:
+            return ast.copy_location(ast.Constant(LITERAL_NAMES[node.id]), node)
+        return node
 
 
 def _disallowed(node: ast.AST) -> str | None:

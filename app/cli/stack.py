@@ -102,7 +102,8 @@ def engine_command(settings: Settings) -> list[str]:
     db_path = settings.sharlite_db_path
     db_path.parent.mkdir(parents=True, exist_ok=True)
     return [sys.executable, "-m", "app.sharlite", "--host", "127.0.0.1", "--port",
-            str(settings.local_shar_port), "--db", str(db_path)]
+            str(settings.local_shar_port), "--db", str(db_path),
+            "--max-variables-bytes", str(settings.max_variables_bytes)]
 
 
 def _first_admin(settings: Settings) -> None:

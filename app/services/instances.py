@@ -28,7 +28,7 @@ from app.extensions import commit_keeping_loaded, db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import new_uuid, utcnow
-from app.services import activities, outages, variable_filters
+from app.services import activities, outages, variable_filters, variable_sizes
 from app.services.access import (
     find_instance,
     instance_owner_filter,
@@ -40,7 +40,15 @@ from app.services.access import (
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
-from app.services.correlation import CORRELATION_VARIABLE, tagged, untagged
+from app.services.correlation import (
+    CORRELATION_VARIABLE,
+    RESERVED_PREFIX,
+    LaunchOf,
+    adoptable,
+    is_reserved,
+    tagged,
+    untagged,
+)
 from app.services.rows import required
 from app.services.workflows import latest_workflow, version_number
 from app.shar import SharInstance, current_client
@@ -151,7 +159,7 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     others would fail in SHAR, finding no waiting task)."""
     instance = find_instance(instance_id, actor)
     require_writer(actor)
-    variables = check_variables(variables)
+    variables = check_variables(variables, merged_into=instance.variables)
     # Held until the job is committed, so two requests at once decide one after the other, and read
     # again under the hold: the other one's job may have completed the task meanwhile.
     _hold_instance(instance.id)
@@ -222,7 +230,7 @@ def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any
     instance = find_instance(instance_id, actor)
     require_writer(actor)
     name = check_message_name(name)
-    variables = check_variables(variables)
+    variables = check_variables(variables, merged_into=instance.variables)
     if instance.status != InstanceStatus.RUNNING:
         raise Conflict(f"instance {instance.id} is {instance.status}; only a running instance can take a message")
     expected = waiting_messages(instance)
@@ -280,7 +288,7 @@ def update_variables(instance_id: str, variables: Any, *, actor: Actor) -> Workf
     """Merge `variables` into an instance not yet in SHAR (launching, or failed before launch)."""
     instance = find_instance(instance_id, actor)
     require_writer(actor)
-    variables = check_variables(variables)
+    variables = check_variables(variables, merged_into=instance.variables)
     if instance.status not in (InstanceStatus.LAUNCHING, InstanceStatus.FAILED) or instance.shar_instance_id:
         raise Conflict(f"instance {instance.id} is {instance.status} in SHAR; SHAR offers no way to change "
                        "the variables of a launched instance")
@@ -369,11 +377,13 @@ def choose_process(workflow: Workflow, process_id: Any) -> str | None:
 MAX_VARIABLE_NAME = 200
 
 
-def check_variables(variables: Any) -> dict[str, Any]:
+def check_variables(variables: Any, *, merged_into: dict[str, Any] | None = None) -> dict[str, Any]:
     """Variables are a JSON object of strict JSON (no NaN or Infinity, valid Unicode, no U+0000),
     within the size and depth limits, whichever front door parsed them; each top-level name is
     1 to MAX_VARIABLE_NAME characters without control characters (spaces, dots and any letter are
-    fine), so every stored name can be shown, typed and asked for."""
+    fine), so every stored name can be shown, typed and asked for, and none is sharboard's own.
+    Together (merged into the instance's `merged_into`, when they add to them) they are at most
+    SHARBOARD_MAX_VARIABLES_BYTES."""
     if variables is None:
         return {}
     if not isinstance(variables, dict):
@@ -381,13 +391,18 @@ def check_variables(variables: Any) -> dict[str, Any]:
     json_input.check_value(variables, what="the variables", field="variables")
     for name in variables:
         check_variable_name(name)
+    variable_sizes.check_size(variables, merged_into=merged_into)
     return variables
 
 
 def check_variable_name(name: str) -> None:
-    """InvalidInput naming a top-level variable name that is empty, too long or holds a control
-    character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: tabs and line breaks included)."""
+    """InvalidInput naming a top-level variable name that is empty, too long, holds a control
+    character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F: tabs and line breaks included) or
+    starts with RESERVED_PREFIX (the correlation variable's: services.correlation)."""
     rule = f"a variable name is 1 to {MAX_VARIABLE_NAME} characters, without control characters"
+    if is_reserved(name):
+        raise InvalidInput.field("variables", f"the variable name {name[:60]!r} is reserved: names starting with "
+                                              f"{RESERVED_PREFIX} are sharboard's own and cannot be sent")
     if not name.strip():  # empty, or only spaces: a name no one could see or type back
         raise InvalidInput.field("variables", f"a variable has an empty name; {rule}")
     if len(name) > MAX_VARIABLE_NAME:
@@ -648,28 +663,29 @@ def launch_in_shar(instance_id: str) -> None:
     """Launch the instance in SHAR, tagged with its id; each request is counted before it is sent.
 
     A re-send (an earlier request's outcome is unknown) first asks SHAR for an instance carrying
-    this row's id and adopts it instead of launching a second one.
+    this row's id and adopts the earliest its launch may have made (correlation.adoptable: same
+    workflow, made after the row, tracked by no other row) instead of launching a second one.
     """
     instance = _instance(instance_id)
     if instance.status != InstanceStatus.LAUNCHING:
         return
     client = current_client()
     if instance.launch_requests:
-        found = sorted(client.instances_with_variable(CORRELATION_VARIABLE, instance.id),
-                       key=lambda i: (parse_shar_time(i.created_at) or datetime.max, i.id))
+        found, passed = _adoptable(instance, client.instances_with_variable(CORRELATION_VARIABLE, instance.id))
         if found:
             answer = found[0]
             record_activity(instance, "launch_adopted",
                             f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
                             "the launch is not sent again", shar_instance_id=answer.id,
                             launch_requests=instance.launch_requests,
-                            others=[i.id for i in found[1:]])
+                            others=[i.id for i in found[1:]], passed_over=passed)
             _apply_launch_answer(instance, answer)
             return
         # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
         record_activity(instance, "launch_resent",
                         f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
-                        "was found in SHAR")
+                        "was found in SHAR" + (f" ({len(passed)} carrying its id passed over)" if passed else ""),
+                        passed_over=passed)
     request = (instance.workflow.name, tagged(instance.variables, instance.id))
     options = {"process_id": instance.process_id, "message": instance.start_message}
     instance.launch_requests += 1
@@ -680,6 +696,18 @@ def launch_in_shar(instance_id: str) -> None:
     _apply_launch_answer(instance, answer)
 
 
+def _adoptable(instance: WorkflowInstance, found: list[SharInstance]) -> tuple[list[SharInstance], dict[str, str]]:
+    """correlation.adoptable for this row: its workflow, SHAR's version of it, its process, its creation,
+    and the SHAR ids of `found` that other rows track."""
+    shar_version = (instance.workflow.shar_response or {}).get("version")
+    tracked = set(db.session.scalars(select(WorkflowInstance.shar_instance_id).where(
+        WorkflowInstance.shar_instance_id.in_([i.id for i in found]), WorkflowInstance.id != instance.id))) \
+        if found else set()
+    launch = LaunchOf(instance.id, instance.workflow.name, shar_version if isinstance(shar_version, int) else None,
+                      instance.process_id, instance.created_at)
+    return adoptable(found, launch, tracked)
+
+
 def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> None:
     """Use the launch answer's status and times: an instance that ended during its launch ends
     here, and its completion (or failure) event fires once, with the launch event."""
@@ -688,7 +716,7 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         "shar_instance_id": answer.id, "launched_at": now, "last_synced_at": now,
         "shar_created_at": parse_shar_time(answer.created_at),
         "current_activities": list(answer.current_activities or ()),
-        "variables": untagged(answer.variables) or instance.variables,
+        "variables": variable_sizes.kept_of(instance, untagged(answer.variables)) or instance.variables,
     }
     if instance.status == InstanceStatus.CANCELLED:  # cancelled before the answer came back
         _keep_launched_after_cancel(instance, answer)

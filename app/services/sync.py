@@ -34,6 +34,7 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import untagged
+from app.services.variable_sizes import kept_of
 from app.shar import SharError, SharInstance, SharUnavailable, current_client
 from app.states import OPEN_JOB_STATES, InstanceStatus
 from app.status import change_status, record_activity
@@ -364,7 +365,7 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
     now = utcnow()
     activities = list(remote.current_activities) if remote.current_activities is not None \
         else list(instance.current_activities or ())
-    variables = untagged(remote.variables)
+    variables = kept_of(instance, untagged(remote.variables))  # never more than the limit is stored or read
     _note_kept_in_another_form(instance, remote, variables)
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":

@@ -23,6 +23,7 @@ from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.correlation import correlation_of, untagged
+from app.services.variable_sizes import stored
 from app.services.rows import required
 from app.services.workflows import latest_workflow
 from app.shar import current_client
@@ -160,7 +161,7 @@ def scan_shar_instances() -> dict[str, int]:
         entry.last_seen_at = now
         if entry.decision is None:
             entry.workflow_name, entry.status = item.workflow_name, item.status
-            entry.variables = item.variables
+            entry.variables = stored(item.variables)[0]  # within SHARBOARD_MAX_VARIABLES_BYTES, as a row's
             entry.correlation_id = correlation_of(item.variables)
             entry.shar_created_at = parse_shar_time(item.created_at)
             entry.shar_completed_at = parse_shar_time(item.completed_at)

@@ -6,6 +6,7 @@ never wait for it.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -38,6 +39,9 @@ logger = logging.getLogger("sharlite")
 # Per advance (a launch, a completion, a timer): at most this many task steps and seconds.
 STEP_BUDGET = 20_000
 TIME_BUDGET_SECONDS = 10.0
+# An instance's variables as compact JSON (SHAR caps a state message at 1 MB). `flask shar up` passes
+# SHARBOARD_MAX_VARIABLES_BYTES as --max-variables-bytes: sharlite reads no app settings.
+MAX_VARIABLES_BYTES = 1024 * 1024
 
 ISO_TIME = re.compile(r"^R?\d*/?P(?!$)[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?$")
 WAITING_KINDS = {"UserTask", "ManualTask", "ServiceTask", "NoneTask", "IntermediateCatchEvent", "ReceiveTask",
@@ -63,6 +67,10 @@ class CannotComplete(RuntimeError):
 
 class OverBudget(RuntimeError):
     """An advance took more steps or time than its budget."""
+
+
+class TooLarge(RuntimeError):
+    """An instance's variables grew past the engine's limit."""
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -125,11 +133,12 @@ class Engine:
     """The workflows and instances of one sharlite: one lock per instance, a budget per advance."""
 
     def __init__(self, store: Store, *, task_delay: float = 0.0, step_budget: int = STEP_BUDGET,
-                 time_budget: float = TIME_BUDGET_SECONDS) -> None:
+                 time_budget: float = TIME_BUDGET_SECONDS, max_variables_bytes: int = MAX_VARIABLES_BYTES) -> None:
         self.store = store
         self.task_delay = task_delay
         self.step_budget = step_budget
         self.time_budget = time_budget
+        self.max_variables_bytes = max_variables_bytes
         self.script_engine = RestrictedScriptEngine()
         self.serializer = BpmnWorkflowSerializer()
         self._specs: dict[tuple[str, int], LoadedProcess] = {}
@@ -178,7 +187,7 @@ class Engine:
         row = self.store.latest_version(name)
         if row is None:
             raise NotFound(f"workflow {name} not found")
-        _check_variables(variables)
+        self._check_variables(variables)
         loaded = self._spec(name, row["version"], row["bpmn_xml"])
         spec, subprocess_specs = loaded.launchable(process_id)
         if message is not None:
@@ -209,7 +218,7 @@ class Engine:
 
     def complete(self, instance_id: str, variables: dict[str, Any] | None = None) -> str:
         """Complete the first task that waits for a person; returns its id."""
-        _check_variables(variables or {})
+        self._check_variables(variables or {})
         with self._lock(instance_id):
             record = self._record(instance_id)
             if record["status"] != "running":
@@ -234,7 +243,7 @@ class Engine:
     def deliver_message(self, instance_id: str, name: str, variables: dict[str, Any] | None = None) -> list[str]:
         """Deliver message `name` (contract extension): every message start, catch event or receive
         task of the instance waiting for it catches it, with `variables` as its payload; returns their ids."""
-        _check_variables(variables or {})
+        self._check_variables(variables or {})
         with self._lock(instance_id):
             record = self._record(instance_id)
             if record["status"] != "running":
@@ -329,6 +338,8 @@ class Engine:
                 for task in due:
                     spend()
                     self._map_outputs(task, loaded)  # the worker answered nothing; the mappings still apply
+                    if loaded.outputs.get(task.task_spec.bpmn_id):
+                        self._refuse_too_large(task.data)  # before the copies go further down the flow
                     task.run()
         except Exception as exc:  # noqa: BLE001 - a condition that fails, a budget, ...: the instance fails
             record.update(status="failed", error=_reason(exc), completed_at=now_iso())
@@ -350,12 +361,22 @@ class Engine:
         record["completed_activities"] = [t.task_spec.bpmn_id for t in sorted(
             (t for t in tasks if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id),
             key=lambda t: t.last_state_change)]
-        record["variables"] = _variables(workflow, tasks, record["variables"])
         record["wake_at"] = self._wake_at(tasks, services) if record["status"] == "running" else None
         if record["status"] == "running" and not record["current_activities"] and record["wake_at"] is None:
             # Nothing anyone can send, complete or wait out would move it: failing says why, where
             # "running" with no waiting element would say nothing for ever.
             record.update(status="failed", error=_stuck_reason(tasks), completed_at=now_iso())
+        variables = _variables(workflow, tasks, record["variables"])
+        too_large = self._too_large(variables)
+        if too_large:
+            # Neither the variables nor the state holding them are stored: the instance keeps those of
+            # its last step within the limit, and fails saying which variable grew.
+            record.update(status="failed", error=record["error"] if record["status"] == "failed" else too_large,
+                          completed_at=record.get("completed_at") or now_iso(), wake_at=None,
+                          current_activities=[], state=record.get("state") or "{}")
+            self.store.save_instance(record)
+            return
+        record["variables"] = _jsonable(variables)
         try:
             record["state"] = self.serializer.serialize_json(workflow)
         except Exception as exc:  # noqa: BLE001 - e.g. a task tree too deep to store: fail, never a 500
@@ -363,6 +384,36 @@ class Engine:
                           completed_at=record.get("completed_at") or now_iso(), wake_at=None,
                           current_activities=[], state=record.get("state") or "{}")
         self.store.save_instance(record)
+
+    def _check_variables(self, variables: dict[str, Any]) -> None:
+        """Variables sent to the engine: strict JSON and within the limit (422 otherwise, nothing stored)."""
+        _check_json(variables)
+        too_large = self._too_large(variables)
+        if too_large:
+            raise RefusedBpmn(too_large)
+
+    def _refuse_too_large(self, data: dict[str, Any]) -> None:
+        too_large = self._too_large(data)
+        if too_large:
+            raise TooLarge(too_large)
+
+    def _too_large(self, variables: dict[str, Any]) -> str | None:
+        """Why `variables` are over the limit, naming the largest; None when within it. Each variable is
+        measured only until the limit is passed, and a string many mappings copied is measured once."""
+        limit = self.max_variables_bytes
+        measured: dict[int, int] = {}
+        sizes: dict[str, int] = {}
+        total = 2
+        for name, value in variables.items():
+            sizes[name] = _json_size(str(name), measured) + 1 + _json_size(value, measured, stop_after=limit)
+            total += sizes[name] + 1
+            if total - 1 > limit:
+                break
+        if total - 1 <= limit:
+            return None
+        largest = max(sizes, key=sizes.__getitem__)
+        return (f"its variables are over the limit: at least {total - 1:,} bytes as compact JSON, the limit is "
+                f"{limit:,}; the largest is {largest[:80]!r} ({sizes[largest]:,} bytes)")
 
     @staticmethod
     def _map_outputs(task: Any, loaded: LoadedProcess) -> None:
@@ -468,7 +519,7 @@ def _reason(exc: BaseException, *, name_element: bool = True) -> str:
     return message[:1000]
 
 
-def _check_variables(variables: dict[str, Any]) -> None:
+def _check_json(variables: dict[str, Any]) -> None:
     """Variables must be strict JSON: NaN and Infinity are refused (422), never stored."""
     pending: list[Any] = [variables]
     while pending:
@@ -482,16 +533,40 @@ def _check_variables(variables: dict[str, Any]) -> None:
 
 
 def _variables(workflow: BpmnWorkflow, tasks: list[Any], fallback: dict[str, Any]) -> dict[str, Any]:
+    """The instance's variables as Spiff holds them (not yet copied into JSON: measured first)."""
     if workflow.is_completed():
         return dict(workflow.data) or fallback
     live = [t for t in tasks if t.state in (TaskState.READY, TaskState.WAITING)]
     merged: dict[str, Any] = {}
     for task in sorted(live, key=lambda t: t.last_state_change):
         merged.update(task.data)
-    return _jsonable(merged or fallback)
+    return merged or fallback
+
+
+def _json_size(value: Any, measured: dict[int, int], *, stop_after: int | None = None) -> int:
+    """Bytes of `value` as compact JSON (other values as their text, as _jsonable writes them), counted
+    without encoding the whole and stopping once past `stop_after`. `measured` remembers strings by
+    id, so a string referenced many times (200 mappings of one variable) is encoded once."""
+    total = 0
+    pending = [value]
+    while pending and (stop_after is None or total <= stop_after):
+        item = pending.pop()
+        if isinstance(item, dict):
+            total += 1 + len(item) * 2 if item else 2  # braces, a colon and a comma (or the closing brace) each
+            for key, child in item.items():
+                total += len(json.dumps(str(key), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+                pending.append(child)
+        elif isinstance(item, (list, tuple)):
+            total += 1 + len(item) if item else 2
+            pending.extend(item)
+        elif isinstance(item, str):
+            if id(item) not in measured:
+                measured[id(item)] = len(json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            total += measured[id(item)]
+        else:
+            total += len(json.dumps(item, default=str))
+    return total
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    import json
-
     return json.loads(json.dumps(data, default=str))

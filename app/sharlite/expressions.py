@@ -15,7 +15,6 @@ import operator
 from typing import Any
 
 from app.bpmn.expressions import (
-    LITERAL_NAMES,
     MAX_EXPRESSION_CHARS,
     UnsafeExpression,
     compile_translated,
@@ -75,11 +74,9 @@ class _Evaluator:
             raise OverBudget(f"the expression needs more than {MAX_OPERATIONS:,} operations")
         if isinstance(node, ast.Constant):
             return node.value
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Name):  # never true, false or null: compiled into constants (literals win)
             if node.id in self.variables:
                 return self.variables[node.id]
-            if node.id in LITERAL_NAMES:
-                return LITERAL_NAMES[node.id]
             raise EvaluationError(f"unknown variable {node.id!r}")
         if isinstance(node, (ast.List, ast.Tuple)):
             return [self.run(item) for item in node.elts]

@@ -138,3 +138,37 @@ def test_untracked_instances_are_listed_and_adopted_or_ignored_by_admins_only(ap
     assert f'data-shar-id="{duplicate}"' in page
     listing = cli.invoke(args=["shar", "untracked", "list", "--format", "json"])
     assert listing.exit_code == 0 and duplicate in listing.output and strays[1] not in listing.output
+
+
+def _plant(shar, workflow: str, variables: dict) -> str:  # type: ignore[no-untyped-def]
+    """An instance made in the engine directly, through its HTTP API (as anyone with SHAR access can)."""
+    return httpx.post(f"{shar.url}/api/v1/workflows/{workflow}/instances",
+                      json={"workflow_name": workflow, "variables": variables}).json()["id"]
+
+
+def test_a_retry_never_adopts_an_instance_carrying_its_id_that_its_launch_did_not_make(app, shar) -> None:
+    ann, bob = make_user("ann@example.com"), make_user("bob@example.com")
+    create_workflow("Victim", bpmn("user_task"), actor=ann, async_=False)
+    create_workflow("Other", bpmn("user_task"), actor=bob, async_=False)
+    victim, alone = _placeholder("Victim", ann), _placeholder("Victim", ann)
+    # Bob's own instance of the same workflow, tracked by his row, given each victim's id afterwards
+    # (a completion's variables, as the doors let through before they refused _sharboard names).
+    own = launch_instance("Victim", {"secret": "bob's"}, actor=bob, async_=False).instance
+    httpx.post(f"{shar.url}/api/v1/instances/{own.shar_instance_id}/complete",
+               json={"variables": {CORRELATION_VARIABLE: victim.id}})
+    # A launch of another workflow, planted in the engine with the victims' ids.
+    planted = [_plant(shar, "Other", {"secret": "bob's", CORRELATION_VARIABLE: row.id}) for row in (victim, alone)]
+    genuine = _plant(shar, "Victim", {"n": 1, CORRELATION_VARIABLE: victim.id})  # what the lost request made
+
+    launch_in_shar(victim.id)
+    victim = refresh(victim)
+    assert (victim.status, victim.shar_instance_id, victim.variables) == ("running", genuine, {"n": 1})
+    adopted = db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == victim.id,
+                                                             ActivityEvent.kind == "launch_adopted")).one()
+    assert set(adopted.data["passed_over"]) == {own.shar_instance_id, planted[0]}, adopted.data
+
+    launch_in_shar(alone.id)  # only the planted one carries its id: launched anew, nothing adopted
+    alone = refresh(alone)
+    assert alone.status == "running" and alone.shar_instance_id not in planted
+    assert alone.variables == {"n": 1} and alone.launch_requests == 2
+    assert "launch_adopted" not in _kinds(alone) and "launch_resent" in _kinds(alone)

@@ -3,7 +3,9 @@ to the actors the services allow, refused to the others with the same status, an
 exactly one audit entry when it runs and none when it is refused."""
 from __future__ import annotations
 
+import html
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -279,3 +281,82 @@ def test_cli_acts_as_the_system_and_audits_once(world: World, tmp_path: Any, act
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
                                .order_by(AuditEntry.id.desc()).limit(1)).one()
     assert (entry.actor_id, entry.actor_name) == (None, CLI.email)
+
+
+# -- variables, at every door that takes them ----------------------------------------------
+
+# Small, so an over-size set fits in a request body (SHARBOARD_JSON_MAX_BYTES) and in a CLI argument.
+VARIABLES_LIMIT = 4096
+
+
+@pytest.fixture
+def overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    return {**overrides, "max_variables_bytes": VARIABLES_LIMIT}
+
+
+def _page(world: World, name: str, url: str, form: dict[str, Any]) -> tuple[bool, str]:
+    answer = Browser(world.app, f"{name}@example.com", PASSWORD).post(url, form, follow_redirects=True)
+    return answer.status_code in (200, 422), html.unescape(answer.get_data(as_text=True))
+
+
+def _api(world: World, method: str, url: str, body: dict[str, Any]) -> tuple[bool, str]:
+    answer = api_as(world, "ann")(method, url, body)
+    return answer.status_code == 422, answer.get_json()["message"]
+
+
+def _cli(world: World, *args: str) -> tuple[bool, str]:
+    result = world.app.test_cli_runner().invoke(args=["shar", *args])
+    return result.exit_code == 1, result.output
+
+
+def _batch(world: World, tmp: Any, command: str, item: dict[str, Any]) -> tuple[bool, str]:
+    path = tmp / f"{command}.json"
+    path.write_text(json.dumps([item]))
+    return _cli(world, "batch", command, str(path))
+
+
+VARIABLE_DOORS: list[tuple[str, Callable[[World, Any, dict[str, Any]], tuple[bool, str]]]] = [
+    # door, (world, tmp_path, variables) -> (refused as that door refuses, the answer's text)
+    ("page launch", lambda w, tmp, v: _page(w, "ann", "/workflows/Flow/launch", {"variables_json": json.dumps(v)})),
+    ("page message", lambda w, tmp, v: _page(w, "ann", f"/instances/{w.message_instance_id}/messages",
+                                             {"name": "payment-received", "variables_json": json.dumps(v)})),
+    ("page correct-and-retry", lambda w, tmp, v: _page(w, "admin", f"/admin/jobs/{w.failed_launch_job_id}"
+                                                       "/correct-and-retry", {"variables": json.dumps(v)})),
+    ("api launch", lambda w, tmp, v: _api(w, "post", "/api/shar/workflows/Flow/launch", {"variables": v})),
+    ("api complete", lambda w, tmp, v: _api(w, "post", f"/api/shar/instances/{w.instance_id}/complete",
+                                            {"variables": v})),
+    ("api message", lambda w, tmp, v: _api(w, "post", f"/api/shar/instances/{w.message_instance_id}/messages",
+                                           {"name": "payment-received", "variables": v})),
+    ("api update variables", lambda w, tmp, v: _api(w, "patch", f"/api/shar/instances/{_stalled(w)}/variables",
+                                                    {"variables": v})),
+    ("cli launch", lambda w, tmp, v: _cli(w, "workflow", "launch", "Flow", "--variables", json.dumps(v))),
+    ("cli complete", lambda w, tmp, v: _cli(w, "instance", "complete", w.instance_id, "--variables", json.dumps(v))),
+    ("cli message", lambda w, tmp, v: _cli(w, "instance", "message", w.message_instance_id, "payment-received",
+                                           "--variables", json.dumps(v))),
+    ("cli batch launch", lambda w, tmp, v: _batch(w, tmp, "launch", {"workflow": "Flow", "variables": v})),
+    ("cli batch complete", lambda w, tmp, v: _batch(w, tmp, "complete", {"instance": w.instance_id, "variables": v})),
+]
+BAD_NAMES_AND_SIZES = [  # (variables, words the answer must contain)
+    ({"amount": 1, "_sharboard_instance_id": "another-rows-id"}, "is reserved"),
+    ({"_SharBoard_anything": 1}, "is reserved"),
+    ({"blob": "x" * VARIABLES_LIMIT}, f"the limit is {VARIABLES_LIMIT:,} bytes"),
+]
+
+
+def _written() -> tuple[int, ...]:
+    db.session.expire_all()
+    return tuple(db.session.scalar(select(func.count()).select_from(model))
+                 for model in (WorkflowInstance, JobRecord, AuditEntry))
+
+
+@pytest.mark.parametrize(("variables", "words"), BAD_NAMES_AND_SIZES, ids=["reserved", "reserved-any-case", "size"])
+@pytest.mark.parametrize(("door", "send"), VARIABLE_DOORS, ids=[door[0] for door in VARIABLE_DOORS])
+def test_every_door_refuses_reserved_names_and_oversized_variables(world: World, tmp_path: Any, door: str,
+                                                                    send: Callable[..., tuple[bool, str]],
+                                                                    variables: dict[str, Any], words: str) -> None:
+    before = _written()
+    stalled = dict(db.session.get(WorkflowInstance, _stalled(world)).variables)
+    refused, text = send(world, tmp_path, variables)
+    assert refused and words in text, text[:2000]
+    assert _written() == before  # no row, no job, no audit entry
+    assert db.session.get(WorkflowInstance, _stalled(world)).variables == stalled

@@ -195,3 +195,52 @@ def test_concurrent_launches_and_completions_of_one_workflow_stay_correct(engine
             assert instance["completed_activities"].count("ship") == 1
         else:
             assert instance["variables"]["ok"] in range(4)
+
+
+# -- the size of an instance's variables ---------------------------------------------------
+
+def _copies(count: int) -> str:
+    """A service task whose output mappings copy the variable `blob` `count` times."""
+    outputs = "".join(f'<zeebe:output source="=blob" target="copy{n}"/>' for n in range(count))
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="Copies" targetNamespace="http://t">
+  <bpmn:process id="copies" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="copy"/>
+    <bpmn:serviceTask id="copy">
+      <bpmn:extensionElements><zeebe:taskDefinition type="copy"/><zeebe:ioMapping>{outputs}</zeebe:ioMapping>
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="copy" targetRef="wait"/>
+    <bpmn:userTask id="wait"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_output_mappings_blowing_past_the_limit_fail_the_instance_naming_the_largest(tmp_path: Path) -> None:
+    server = _server(tmp_path, max_variables_bytes=8192)
+    try:
+        created = httpx.post(f"{server.url}/api/v1/workflows", json={"name": "Copies", "bpmn_xml": _copies(200)})
+        assert created.status_code == 201, created.text
+        launched = _launch(server, "Copies", {"blob": "x" * 2000, "n": 1})
+        assert launched.status_code == 201, launched.text
+        instance = launched.json()
+        assert instance["status"] == "failed", instance
+        assert "over the limit" in instance["error"] and "8,192" in instance["error"]
+        assert "'blob'" in instance["error"] or "'copy" in instance["error"]
+        # Nothing over the limit was stored or is answered: the variables it was launched with.
+        stored = httpx.get(f"{server.url}/api/v1/instances/{instance['id']}")
+        assert stored.json()["variables"] == {"blob": "x" * 2000, "n": 1} and len(stored.content) < 8192
+        # Within the limit, the same mappings run (10 copies of a small value).
+        small = httpx.post(f"{server.url}/api/v1/workflows", json={"name": "Few", "bpmn_xml": _copies(10)})
+        assert small.status_code == 201
+        few = _launch(server, "Few", {"blob": "y" * 100}).json()
+        assert few["status"] == "running" and few["variables"]["copy9"] == "y" * 100
+        # Variables sent over the limit are refused before anything runs.
+        refused = _launch(server, "Few", {"blob": "z" * 9000})
+        assert refused.status_code == 422 and "over the limit" in refused.json()["error"]
+    finally:
+        server.stop()

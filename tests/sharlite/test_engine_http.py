@@ -217,3 +217,14 @@ def test_a_message_start_event_waits_and_starts_on_its_message(engine) -> None: 
     assert started.status_code == 202
     shown = _get(engine, instance["id"])
     assert (shown["current_activities"], shown["variables"]) == (["review"], {"orderId": 9})
+
+
+@pytest.mark.parametrize("shadows", [{"true": False}, {"true": False, "false": True, "null": 0}])
+def test_a_variable_named_true_does_not_change_what_true_means(engine, shadows: dict) -> None:  # type: ignore[no-untyped-def]
+    # `= approved = true`: literals win, so approved=false with a variable `true` holding false is still rejected.
+    _create(engine, "Decide", "review_decision")
+    instance = _launch(engine, "Decide", {"approved": False, **shadows})
+    done = httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/complete", json={"variables": {"approved": False}})
+    assert done.status_code == 200, done.text
+    answer = _get(engine, instance["id"])
+    assert answer["status"] == "failed" and "REJECTED" in answer["error"], answer

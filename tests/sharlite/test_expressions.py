@@ -62,3 +62,13 @@ def test_no_huge_strings_from_multiplication() -> None:
 def test_unknown_variable_is_an_evaluation_error() -> None:
     with pytest.raises(EvaluationError, match="missing"):
         evaluate("missing > 1", {})
+
+
+@pytest.mark.parametrize(("text", "variables", "expected"), [
+    ("approved == true", {"approved": False, "true": False}, False),
+    ("${flag eq false}", {"flag": True, "false": True}, False),
+    ("= note = null", {"note": 0, "null": 0}, False),
+    ("x in [true, null]", {"x": "yes", "true": "yes"}, False),
+])
+def test_literals_win_over_variables_of_their_names(text: str, variables: dict, expected: object) -> None:
+    assert evaluate(text, variables) is expected
