@@ -123,6 +123,11 @@ SCHEMAS["Comparison"] = {
         "warnings": {"type": "array", "items": {"type": "object"}}, "may_upload": {"type": "boolean"},
         "diff": {"anyOf": [_ref("VersionDiff"), {"type": "null"}]}}}
 VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
+DIFF_BOUNDS = ("A diff costs CPU with its files: it compares files up to SHARBOARD_MAX_DIFF_BYTES (1 MiB by default; "
+               "413 for a larger upload, 422 for a larger stored version, naming the size and the limit), and each "
+               "person may have one diff under way (a second meanwhile is 429 with Retry-After) and "
+               "SHARBOARD_DIFF_RATE_LIMIT of them (20 per minute by default; 429 with Retry-After), pages, API and CLI "
+               "together.")
 AGE_DESCRIPTION = ("only instances created longer ago than this: a whole number and a unit, `s`, `m`, `h`, `d` or "
                    "`w` (e.g. `30m`, `2h`, `3d`); 422 naming `older_than` otherwise")
 _BULK_FILTER = {"type": "object", "additionalProperties": False,
@@ -233,13 +238,14 @@ PATHS: dict[str, Any] = {
                     **_errors(401, 403, 404, 422, 503)}}},
     "/api/shar/workflows/{name}/diff": {
         "get": {"summary": "What changed between two versions, and the instances still running them",
+                "description": DIFF_BOUNDS,
                 "parameters": [NAME, {"name": "from", "in": "query", "required": True, "schema": VERSION},
                                {"name": "to", "in": "query", "required": True, "schema": VERSION}],
                 "responses": {"200": _answer("the diff", _envelope(_ref("Comparison"))),
                               **_errors(401, 404, 409, 422, 503)}},
         "post": {"summary": "What uploading a file would change against the deployed (latest active) version",
                  "description": "The file gets the upload's checks (a refused file is a 422 naming every problem, "
-                                "as POST /api/shar/workflows); nothing is stored or queued.",
+                                "as POST /api/shar/workflows); nothing is stored or queued. " + DIFF_BOUNDS,
                  "parameters": [NAME],
                  "requestBody": _body(PREVIEW),
                  "responses": {"200": _answer("the diff (null with no active version)", _envelope(_ref("Comparison"))),
