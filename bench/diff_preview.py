@@ -26,7 +26,7 @@ HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions xmlns:bpmn="h
 def chain(target_bytes: int, *, renamed: bool = False) -> str:
     """A valid process about `target_bytes` long: a split into user tasks, each a branch of its own
     (a long chain is refused as too deep for the engine), joined before the end."""
-    per_task = 560  # a task, its two flows, its shape and its edge, roughly
+    per_task = 440  # a task, its two flows, its shape and its edge, roughly
     count = max(target_bytes // per_task, 1)
     nodes = ['<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="fs" sourceRef="start" targetRef="split"/>'
              '<bpmn:parallelGateway id="split"/><bpmn:parallelGateway id="join"/>'
