@@ -133,7 +133,7 @@ class PreviewChanged(Conflict):
 
     def __init__(self, preview: BulkPreview, added: int | None, gone: int | None) -> None:
         how = f"{added} added, {gone} gone" if added is not None and gone is not None else \
-            "the preview is too old to say how (previews are kept a day)"
+            "what changed is no longer known: previews are kept a day"
         super().__init__(f"the instances changed since the preview ({how}): {preview.count} would be "
                          f"{preview.verb} now; check them and confirm again")
         self.preview, self.added, self.gone = preview, added, gone

@@ -467,7 +467,7 @@ def test_a_confirm_acts_on_the_set_previewed_or_answers_409_saying_how_it_change
     # A fingerprint no preview gave (or one no longer kept): 409 too, without the difference.
     unknown = api.post(BULK, json={**body, "fingerprint": "0" * 64})
     assert unknown.status_code == 409 and unknown.get_json()["data"]["added"] is None
-    assert "too old to say how" in unknown.get_json()["message"]
+    assert "what changed is no longer known" in unknown.get_json()["message"]
     assert api.post(BULK, json={**body, "fingerprint": 7}).status_code == 422
 
     # Confirmed with the new preview's fingerprint: exactly those 8.

@@ -103,7 +103,7 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     assert again.status_code == 409 and "(0 added, 3 gone): 0 would be cancelled now" in text
     assert "Nothing to do: no launching or running instances match this filter" in text
     without = client.post("/instances/bulk", {**form, "form_key": "another-key-9876543210", "fingerprint": ""})
-    assert without.status_code == 409 and "too old to say how" in unescape(without.get_data(as_text=True))
+    assert without.status_code == 409 and "what changed is no longer known" in unescape(without.get_data(as_text=True))
 
 
 def test_a_confirm_whose_set_changed_shows_the_preview_again_saying_how(database, app: Flask) -> None:  # type: ignore[no-untyped-def]

@@ -77,7 +77,7 @@ def bulk_start() -> Any:
     filters = _filters(request.form, strict=True)
     try:
         started = bulk.start_bulk(filters, request.form.get("action", ""), actor=current_actor(),
-                                  previewed=request.form.get("fingerprint", ""))
+                                  previewed=request.form.get("fingerprint"))  # the preview's form carries it
     except bulk.PreviewChanged as exc:
         return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
