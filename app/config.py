@@ -176,6 +176,9 @@ class Settings:
     prometheus_dir: str = _setting("PROMETHEUS_MULTIPROC_DIR", _text, "")
     local_shar_port: int = _setting("SHARLITE_PORT", lambda n, r: _int(n, r, minimum=1), 8080)
     max_bpmn_bytes: int = _setting("SHARBOARD_MAX_BPMN_BYTES", lambda n, r: _int(n, r, minimum=1024), 5 * 1024 * 1024)
+    # The largest file a diff compares (an upload previewed, or a stored version): a diff's CPU grows
+    # with the file, about 0.5 s at 1 MiB and 2.5 s at 5 MiB (docs/performance.md).
+    max_diff_bytes: int = _setting("SHARBOARD_MAX_DIFF_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024)
     # Multiplies every retry wait and batch delay; tests set it small so they run in seconds.
     time_scale: float = _setting("SHARBOARD_TIME_SCALE", _float, 1.0)
     reconcile_interval: float = _setting("SHARBOARD_RECONCILE_INTERVAL", lambda n, r: _float(n, r, minimum=0.2), 30.0)
@@ -206,6 +209,8 @@ class Settings:
     signin_limit_per_email: str = _setting("SHARBOARD_SIGNIN_LIMIT_PER_EMAIL", _rate, "10 per 15 minutes")
     signin_limit_per_address: str = _setting("SHARBOARD_SIGNIN_LIMIT_PER_ADDRESS", _rate, "50 per 15 minutes")
     api_rate_limit: str = _setting("SHARBOARD_API_RATE_LIMIT", _rate, "600 per minute")
+    # Diffs (pages, API and CLI together) per person; besides, one at a time each.
+    diff_rate_limit: str = _setting("SHARBOARD_DIFF_RATE_LIMIT", _rate, "20 per minute")
     # None: on exactly when SHARBOARD_BASE_URL is https; see cookie_secure().
     session_cookie_secure: bool | None = _setting("SESSION_COOKIE_SECURE", _optional_bool, None)
     json_max_depth: int = _setting("SHARBOARD_JSON_MAX_DEPTH", lambda n, r: _int(n, r, minimum=1), 32)

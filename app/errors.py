@@ -7,6 +7,7 @@
     │   └── PayloadTooLarge     an upload over the size limit (413)
     ├── Conflict            the current state forbids the action (409)
     │   └── InvalidTransition   a status change the status flow does not allow
+    ├── TooManyRequests     the caller's own limit: one costly read at a time, so many a minute (429)
     ├── ServiceUnavailable  work cannot be accepted now, e.g. queue down (503)
     └── UpstreamFailed      SHAR answered with an error or not at all, in a blocking call (502)
 
@@ -56,6 +57,15 @@ class Conflict(SharboardError):
 
 class InvalidTransition(Conflict):
     pass
+
+
+class TooManyRequests(SharboardError):
+    """Refused for now, for this caller only; `retry_after` seconds is when to try again."""
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(SharboardError):

@@ -80,7 +80,7 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
 
 def bulk_preview_dict(preview: BulkPreview) -> dict[str, Any]:
     return {**{name: getattr(preview, name) for name in ("action", "filter", "count", "matched", "skipped",
-                                                          "applies_to")},
+                                                          "applies_to", "fingerprint")},
             "sample": [instance_dict(i) for i in preview.sample]}
 
 

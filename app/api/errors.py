@@ -10,14 +10,15 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.blueprints import bp, probes_bp
 from app.api.responses import fail
-from app.errors import InvalidInput, ServiceUnavailable, SharboardError
+from app.errors import InvalidInput, ServiceUnavailable, SharboardError, TooManyRequests
 from app.services.transactions import discard_changes
 
 logger = logging.getLogger("sharboard.api")
 
 
 def _service_error(exc: SharboardError) -> Any:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ServiceUnavailable) else None
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (ServiceUnavailable, TooManyRequests)) \
+        else None
     errors = exc.errors if isinstance(exc, InvalidInput) else None
     return fail(exc.message, exc.status_code, errors, headers)
 

@@ -121,14 +121,20 @@ def cancel_instance(instance_id: str) -> Response:
 @token_required
 @idempotent
 def bulk_action() -> Response:
-    """`{"action", "filter", "preview"}`: the preview (200), or the operation started (202)."""
+    """`{"action", "filter", "preview", "fingerprint"}`: the preview (200), or the operation started
+    (202); 409 with the new preview when the set is no longer the one the fingerprint names."""
     data = json_body(doc.BULK)
     filters, action = bulk.instance_filter(data.get("filter")), data.get("action")
     if flag(data, "preview", False):
         preview = bulk.preview_bulk(filters, action, actor=api_user())
         return ok(f"Bulk {action} would apply to {preview.count} of {preview.matched} filtered instances",
                   bulk_preview_dict(preview))
-    started = bulk.start_bulk(filters, action, actor=api_user())
+    try:
+        started = bulk.start_bulk(filters, action, actor=api_user(), previewed=data.get("fingerprint"))
+    except bulk.PreviewChanged as exc:
+        return json_response({"success": False, "message": exc.message, "errors": {"fingerprint": [exc.message]},
+                              "data": {**bulk_preview_dict(exc.preview), "added": exc.added, "gone": exc.gone}},
+                             409)
     return ok(queued_message(f"Bulk {action} of {started.operation.total} instances", started.job),
               {**bulk_operation_dict(started.operation), "job": job_dict(started.job)}, 202)
 

@@ -128,6 +128,11 @@ SCHEMAS["Comparison"] = {
         "warnings": {"type": "array", "items": {"type": "object"}}, "may_upload": {"type": "boolean"},
         "diff": {"anyOf": [_ref("VersionDiff"), {"type": "null"}]}}}
 VERSION = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
+DIFF_BOUNDS = ("A diff costs CPU with its files: it compares files up to SHARBOARD_MAX_DIFF_BYTES (1 MiB by default; "
+               "413 for a larger upload, 422 for a larger stored version, naming the size and the limit), and each "
+               "person may have one diff under way (a second meanwhile is 429 with Retry-After) and "
+               "SHARBOARD_DIFF_RATE_LIMIT of them (20 per minute by default; 429 with Retry-After), pages, API and CLI "
+               "together.")
 AGE_DESCRIPTION = ("only instances created longer ago than this: a whole number and a unit, `s`, `m`, `h`, `d` or "
                    "`w` (e.g. `30m`, `2h`, `3d`); 422 naming `older_than` otherwise")
 _BULK_FILTER = {"type": "object", "additionalProperties": False,
@@ -146,8 +151,12 @@ BULK = {"type": "object", "required": ["action"], "properties": {
                "description": "sync: running instances (queued in batch jobs); cancel: launching or running ones; "
                               "retry: failed launches (admins; their launch job is retried)"},
     "filter": _BULK_FILTER,
-    "preview": {"type": "boolean", "description": "true: only count them and show the newest 10; nothing is "
-                                                  "stored"}}}
+    "preview": {"type": "boolean", "description": "true: only count them and show the newest 10, with the "
+                                                  "set's fingerprint; no operation is stored"},
+    "fingerprint": {"type": "string", "description": "the preview's fingerprint: the operation starts only when "
+                                                     "the set is still the one previewed (409 with the new "
+                                                     "preview otherwise); without it, the set the filter selects "
+                                                     "when the request arrives"}}}
 SCHEMAS["BulkPreview"] = {
     "type": "object", "required": ["action", "filter", "count", "matched", "skipped", "applies_to", "sample"],
     "properties": {
@@ -157,7 +166,18 @@ SCHEMAS["BulkPreview"] = {
         "matched": {"type": "integer", "description": "the filtered instances"},
         "skipped": {"type": "integer", "description": "the filtered instances it does not apply to"},
         "applies_to": {"type": "string"},
+        "fingerprint": {"type": "string", "description": "of the set it applies to: send it back to start the "
+                                                         "operation on exactly that set"},
         "sample": {"type": "array", "maxItems": 10, "items": _ref("Instance")}}}
+SCHEMAS["BulkPreviewChanged"] = {
+    "type": "object", "required": ["success", "message", "errors", "data"],
+    "description": "the set changed since the preview: nothing started; the new preview, and how the set changed",
+    "properties": {
+        "success": {"type": "boolean"}, "message": {"type": "string"}, "errors": {"type": "object"},
+        "data": {"allOf": [_ref("BulkPreview"), {"type": "object", "properties": {
+            "added": {"type": ["integer", "null"], "description": "instances in the set now, not previewed "
+                                                                  "(null: the preview is no longer kept)"},
+            "gone": {"type": ["integer", "null"], "description": "instances previewed, no longer in the set"}}}]}}}
 SCHEMAS["BulkOperation"] = {
     "type": "object", "required": ["id", "action", "filter", "state", "total", "done", "failed"],
     "description": "done + failed count the instances the job has reached; state becomes finished when it "
@@ -223,13 +243,14 @@ PATHS: dict[str, Any] = {
                     **_errors(401, 403, 404, 422, 503)}}},
     "/api/shar/workflows/{name}/diff": {
         "get": {"summary": "What changed between two versions, and the instances still running them",
+                "description": DIFF_BOUNDS,
                 "parameters": [NAME, {"name": "from", "in": "query", "required": True, "schema": VERSION},
                                {"name": "to", "in": "query", "required": True, "schema": VERSION}],
                 "responses": {"200": _answer("the diff", _envelope(_ref("Comparison"))),
                               **_errors(401, 404, 409, 422, 503)}},
         "post": {"summary": "What uploading a file would change against the deployed (latest active) version",
                  "description": "The file gets the upload's checks (a refused file is a 422 naming every problem, "
-                                "as POST /api/shar/workflows); nothing is stored or queued.",
+                                "as POST /api/shar/workflows); nothing is stored or queued. " + DIFF_BOUNDS,
                  "parameters": [NAME],
                  "requestBody": _body(PREVIEW),
                  "responses": {"200": _answer("the diff (null with no active version)", _envelope(_ref("Comparison"))),
@@ -280,11 +301,16 @@ PATHS: dict[str, Any] = {
                                 "starts: the ids it covers are taken now (422 above "
                                 f"{BULK_MAX:,}: narrow the filter; 409 when none), one audit entry is written, "
                                 "and one job runs the instance operation on each, as you, counting done and "
-                                "failed; poll GET /api/shar/instances/bulk/{operation_id}.",
+                                "failed; poll GET /api/shar/instances/bulk/{operation_id}. Send the preview's "
+                                "`fingerprint` to act on exactly what was previewed: when the set changed "
+                                "since, nothing starts and the answer is 409 with the new preview and how many "
+                                "were added and gone.",
                  "parameters": [IDEMPOTENCY], "requestBody": _body(BULK),
                  "responses": {"200": _answer("the preview", _envelope(_ref("BulkPreview"))),
                                "202": _answer("started", _envelope(_ref("BulkOperation"))),
-                               **_errors(401, 403, 409, 422, 503)}}},
+                               **_errors(401, 403, 409, 422, 503),
+                               "409": _answer("nothing to do, or the set changed since the preview (then with "
+                                              "the new preview)", {"anyOf": [_ref("Error"), _ref("BulkPreviewChanged")]})}}},
     "/api/shar/instances/bulk/{operation_id}": {
         "get": {"summary": "A bulk operation's progress (yours, or any for admins)", "parameters": [
             {"name": "operation_id", "in": "path", "required": True, "schema": {"type": "integer"}}],

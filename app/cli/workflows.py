@@ -216,7 +216,7 @@ def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **
         return
     if not yes and not click.confirm(f"{action} {preview.count} instances?", err=True):
         fail("not started")
-    started = bulk.start_bulk(instance_filter, action, actor=CLI)
+    started = bulk.start_bulk(instance_filter, action, actor=CLI, previewed=preview.fingerprint)
     operation = follow(started.job, started.operation, f"bulk operation {started.operation.id}", wait=wait,
                        timeout=timeout, busy=lambda o: o.state == "running",
                        again=lambda o: bulk.get_bulk(o.id, actor=CLI, fresh=True))

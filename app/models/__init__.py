@@ -1,7 +1,7 @@
 """The data model; importing this package registers every table."""
 from app.models.activity import ActivityEvent
 from app.models.audit import AuditEntry, IdempotentResponse
-from app.models.bulk import BulkOperation
+from app.models.bulk import BulkOperation, PreviewedSet
 from app.models.instance import WorkflowInstance
 from app.models.job_record import JobAttempt, JobRecord
 from app.models.notification import Notification
@@ -21,6 +21,7 @@ __all__ = [
     "JobAttempt",
     "JobRecord",
     "Notification",
+    "PreviewedSet",
     "ConsumerHeartbeat",
     "QueueSample",
     "Lease",

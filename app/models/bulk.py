@@ -40,3 +40,13 @@ class BulkOperation(db.Model):
 
     def __repr__(self) -> str:
         return f"<BulkOperation {self.id} {self.action} {self.state} {self.done}+{self.failed}/{self.total}>"
+
+
+class PreviewedSet(db.Model):
+    """The instances a bulk preview showed, by their fingerprint (app.services.bulk.fingerprint), kept
+    a while so a confirmation whose set has changed can say how: how many were added, how many are gone."""
+    __tablename__ = "bulk_previews"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -10,6 +10,9 @@ Sign-in counts failed attempts only (a 401), and checks before the view runs: on
 limit is reached even the right password is refused with 429 until the window passes.
 A 429 carries Retry-After (set here, on 429s only); clients that want JSON (the API) get the
 API's error envelope, people get an HTML page saying how long to wait.
+
+A service that limits one costly operation per person (diffs) counts it with `spend`, in the
+same storage and under the same prefix, and raises its own refusal.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from limits import parse
 
 from app.config import Settings
 from app.models import ApiToken
@@ -62,6 +66,22 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
 
 def current_limiter() -> Limiter:
     return current_app.extensions[EXTENSION_KEY]
+
+
+def spend(rate: str, scope: str, who: str) -> int:
+    """Count one use of `scope` by `who` against `rate` (a Flask-Limiter rate) in this app's limit
+    storage; 0 while within it, else the seconds until it allows again. A storage outage allows,
+    as the app's own limits do (swallow_errors)."""
+    strategy, item = current_limiter().limiter, parse(rate)
+    key = (_key_prefix(current_app.config["SHARBOARD_SETTINGS"]), scope, who)
+    try:
+        if strategy.hit(item, *key):
+            return 0
+        reset_at = strategy.get_window_stats(item, *key).reset_time
+    except Exception:  # the storage's own errors, of any client library
+        current_app.logger.warning("rate limit storage unavailable; %s not counted", scope)
+        return 0
+    return max(1, math.ceil(reset_at - time.time()))
 
 
 def _key_prefix(settings: Settings) -> str:

@@ -2,33 +2,44 @@
 operation that runs as one job.
 
     preview_bulk   how many of the filtered instances the action applies to, how many it skips,
-                   and the newest few; nothing is stored
+                   the newest few, and the fingerprint of the set (the set is kept a day, to say
+                   later what changed); no operation is stored
     start_bulk     the operation (with a snapshot of the ids it covers, at most MAX_INSTANCES),
-                   its one audit entry and its job, in one transaction
+                   its one audit entry and its job, in one transaction; given the preview's
+                   fingerprint, only when the set is still the one previewed (PreviewChanged
+                   otherwise: how many were added and gone, and the new preview)
     get_bulk       its progress, for its requester and admins
     run_bulk       the job: walks the snapshot, running the instance operation of each
                    (request_sync, cancel_instance, the retry of a failed launch) as the requester,
                    so every rule of that operation holds; each instance is counted in its own commit
-                   (syncs: checked by the same rules a chunk at a time, and queued in batches)
+                   (syncs: checked by the same rules a chunk at a time, and queued in batches);
+                   past its time budget, or stopped by a passing fault after some progress, it
+                   hands the rest to a new job, so a job that keeps going never runs out of attempts
 
 A filter only ever covers the instances its requester may see (instances.filtered_instances).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func
+from sqlalchemy import Select, and_, case, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
+from app.config import current_settings
 from app.errors import Conflict, InvalidInput, PermissionDenied, SharboardError
 from app.extensions import db
 from app.jobs import leases
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
 from app.jobs.runner import RETRYABLE
-from app.models import BulkOperation, JobRecord, User, WorkflowInstance
+from app.jobs.specs import spec_for
+from app.models import BulkOperation, JobRecord, PreviewedSet, User, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import find_bulk_operation, require_admin, require_writer
 from app.services.actors import Actor, SystemActor, actor_label
@@ -47,6 +58,7 @@ SAMPLE_SIZE = 10
 MAX_ERRORS = 20  # failures kept on the operation, with their reasons
 CHUNK = 500  # instances checked and queued together by an action that takes many at once
 RUNNING, FINISHED = "running", "finished"
+PREVIEW_KEPT = timedelta(days=1)  # how long a preview's set is kept to say what changed since
 FILTER_FIELDS = ("status", "workflow", "version", "activity", "var", "older_than", "mine")
 
 
@@ -100,6 +112,7 @@ class BulkPreview:
     skipped: int  # the filtered instances it does not apply to
     applies_to: str
     sample: list[WorkflowInstance]  # the newest SAMPLE_SIZE of those it applies to
+    fingerprint: str  # of the set it applies to (fingerprint()): a confirmation carries it
 
     @property
     def matched(self) -> int:
@@ -112,6 +125,18 @@ class BulkPreview:
     @property
     def skipped_reason(self) -> str:
         return f"only {self.applies_to} are {self.verb}"
+
+
+class PreviewChanged(Conflict):
+    """A confirmation whose set is no longer the one previewed: nothing starts; `preview` is the new
+    one, `added` and `gone` say how the set changed (None when the previewed set is no longer kept)."""
+
+    def __init__(self, preview: BulkPreview, added: int | None, gone: int | None) -> None:
+        how = f"{added} added, {gone} gone" if added is not None and gone is not None else \
+            "what changed is no longer known: previews are kept a day"
+        super().__init__(f"the instances changed since the preview ({how}): {preview.count} would be "
+                         f"{preview.verb} now; check them and confirm again")
+        self.preview, self.added, self.gone = preview, added, gone
 
 
 @dataclass(frozen=True)
@@ -173,30 +198,31 @@ def _text(data: dict[str, Any], name: str) -> str | None:
 
 def preview_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkPreview:
     """What `action` would do to the instances `filters` selects of those `actor` may see: how
-    many it applies to, how many it skips, and the newest SAMPLE_SIZE. Nothing is stored."""
+    many it applies to, how many it skips, the newest SAMPLE_SIZE, and the set's fingerprint (the
+    set is kept a day, so a confirmation it no longer matches can say what changed)."""
     spec = _action(action)
     spec.guard(actor)
-    count, skipped = _counts(actor, filters, spec)
-    _check_limit(count)
-    sample = list(db.session.scalars(_newest_first(_applicable(actor, filters, spec)).limit(SAMPLE_SIZE)))
-    return BulkPreview(action, filters.as_dict(), count, skipped, spec.applies_to, sample)
+    ids, skipped = _selection(actor, filters, spec)
+    return _preview(action, filters, spec, ids, skipped)
 
 
-def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkStarted:
+def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor, previewed: str | None = None) -> BulkStarted:
     """Store the operation with the ids of the instances it covers (taken now), its one audit
-    entry, and queue its job. InvalidInput above MAX_INSTANCES; Conflict when none match."""
+    entry, and queue its job. InvalidInput above MAX_INSTANCES; Conflict when none match.
+    `previewed` (the fingerprint of the preview confirmed): PreviewChanged, nothing started, when
+    the set is no longer that one; without it, the set the filter selects now."""
     spec = _action(action)
     spec.guard(actor)
-    count, skipped = _counts(actor, filters, spec)
-    _check_limit(count)
-    ids = list(db.session.scalars(_newest_first(_applicable(actor, filters, spec))
-                                  .with_only_columns(WorkflowInstance.id).limit(MAX_INSTANCES + 1)))
-    _check_limit(len(ids))  # more may have come since they were counted
+    if previewed is not None and not isinstance(previewed, str):
+        raise InvalidInput.field("fingerprint", "fingerprint must be the preview's fingerprint, a string")
+    ids, skipped = _selection(actor, filters, spec)
+    if previewed is not None and fingerprint(ids) != previewed:
+        raise PreviewChanged(_preview(action, filters, spec, ids, skipped), *_changes(previewed, ids))
     if not ids:
         raise Conflict(f"no {spec.applies_to} match this filter: nothing to {action}")
     operation = BulkOperation(action=action, filter=filters.as_dict(), requested_by=actor.id,
                               requested_by_name=actor_label(actor), state=RUNNING, total=len(ids),
-                              skipped=max(skipped + count - len(ids), 0), instance_ids=ids, errors=[])
+                              skipped=skipped, instance_ids=ids, errors=[])
     db.session.add(operation)
     db.session.flush()
     audit(actor, f"instance.bulk_{action}", "bulk_operation", operation.id,
@@ -216,6 +242,56 @@ def get_bulk(operation_id: int, *, actor: Actor, fresh: bool = False) -> BulkOpe
 def bulk_version(operation: BulkOperation) -> str:
     """What an operation's progress depends on: every step of its job moves updated_at."""
     return f"bulk:{operation.id}:{operation.updated_at}"
+
+
+def fingerprint(instance_ids: Sequence[str]) -> str:
+    """What a confirmation carries of the set it confirms: a hash of the sorted ids (sets reach
+    MAX_INSTANCES, too many to send back)."""
+    return hashlib.sha256("\n".join(sorted(instance_ids)).encode()).hexdigest()
+
+
+def _selection(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[list[str], int]:
+    """The ids the action applies to, newest first, and how many filtered instances it skips.
+    InvalidInput above MAX_INSTANCES."""
+    count, skipped = _counts(actor, filters, spec)
+    _check_limit(count)
+    ids = list(db.session.scalars(_newest_first(_applicable(actor, filters, spec))
+                                  .with_only_columns(WorkflowInstance.id).limit(MAX_INSTANCES + 1)))
+    _check_limit(len(ids))  # more may have come since they were counted
+    return ids, max(skipped + count - len(ids), 0)
+
+
+def _preview(action: str, filters: InstanceFilter, spec: Action, ids: list[str], skipped: int) -> BulkPreview:
+    sample = list(db.session.scalars(_newest_first(
+        select(WorkflowInstance).where(WorkflowInstance.id.in_(ids[:SAMPLE_SIZE])))))
+    return BulkPreview(action, filters.as_dict(), len(ids), skipped, spec.applies_to, sample, _remember(ids))
+
+
+def _remember(instance_ids: list[str]) -> str:
+    """Keep a previewed set under its fingerprint for PREVIEW_KEPT (older ones go); the fingerprint."""
+    key = fingerprint(instance_ids)
+    now = utcnow()
+    db.session.execute(delete(PreviewedSet).where(PreviewedSet.created_at < now - PREVIEW_KEPT)
+                       .execution_options(synchronize_session=False))
+    kept = db.session.get(PreviewedSet, key)
+    if kept is None:
+        db.session.add(PreviewedSet(fingerprint=key, instance_ids=sorted(instance_ids), created_at=now))
+    else:
+        kept.created_at = now
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same set, previewed at the same moment elsewhere: kept already
+        db.session.rollback()
+    return key
+
+
+def _changes(previewed: str, instance_ids: list[str]) -> tuple[int | None, int | None]:
+    """(added, gone) since the preview of fingerprint `previewed`; (None, None) when it is not kept."""
+    kept = db.session.get(PreviewedSet, previewed) if len(previewed) == 64 else None
+    if kept is None:
+        return None, None
+    before, now = set(kept.instance_ids), set(instance_ids)
+    return len(now - before), len(before - now)
 
 
 def _action(action: Any) -> Action:
@@ -248,25 +324,58 @@ def _counts(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[int, i
 
 # -- the work of the job (app.tasks calls these) ----------------------------------------
 
-def run_bulk(operation_id: int, lease_seconds: float) -> None:
+def run_bulk(operation_id: int, lease_seconds: float, *, budget_seconds: float | None = None) -> JobRecord | None:
     """Walk the operation's snapshot from where it stands (done + failed, each counted in its
     instance's commit: a retried attempt goes on at the first instance not run), running the
-    instance operation of each as the requester.
+    instance operation of each as the requester. Returns the job it handed the rest to, if any.
 
     One instance refused (gone, changed meanwhile, no longer theirs to change) is counted failed
-    with its reason, never the whole job; what the job runner retries (the database or queue
-    away, a time limit) stops the attempt, and the next one goes on. A lease keeps a second
-    worker (a re-queued attempt) from walking the same operation at once."""
+    with its reason, never the whole job. Past `budget_seconds` (kept below the job's time limit),
+    the rest goes on in a new job, so no attempt runs into the limit. What the job runner retries
+    (the database, SHAR or the queue away, a time limit) stops the attempt: when it got further
+    than the last one, the rest goes on in a new job after the spec's first wait, so a job that
+    keeps making progress never spends its attempts; otherwise the runner's next attempt goes on.
+    A lease keeps a second worker (a re-queued attempt) from walking the same operation at once."""
     lease = f"bulk_operation:{operation_id}"
     if not leases.acquire(lease, lease_seconds):
         raise RetryableJobError(f"bulk operation {operation_id} is being run by another worker")
+    reached = _reached(operation_id)
+    deadline = time.monotonic() + budget_seconds if budget_seconds is not None else None
     try:
-        _walk(operation_id)
+        finished = _walk(operation_id, deadline)
+    except RETRYABLE as exc:
+        db.session.rollback()
+        if _reached(operation_id) == reached:
+            leases.release(lease, f"stopped: {exc}")
+            raise
+        leases.release(lease, f"handed over after: {exc}")
+        wait = spec_for("bulk_operation").wait_before(2, time_scale=current_settings().time_scale)
+        return _hand_over(operation_id, delay=wait, why=f"stopped by {type(exc).__name__}: {exc}")
     except Exception as exc:
         db.session.rollback()
         leases.release(lease, f"stopped: {exc}")
         raise
-    leases.release(lease, "finished")
+    if finished:
+        leases.release(lease, "finished")
+        return None
+    leases.release(lease, "handed over: out of time")
+    return _hand_over(operation_id, delay=0.0, why="out of time")
+
+
+def _reached(operation_id: int) -> int:
+    """How many instances of the operation have been run (done + failed), as committed."""
+    operation = required(BulkOperation, operation_id, "bulk operation")
+    db.session.refresh(operation, ["done", "failed"])
+    return operation.done + operation.failed
+
+
+def _hand_over(operation_id: int, *, delay: float, why: str) -> JobRecord:
+    """A new job for the rest of the operation, with attempts of its own."""
+    operation = required(BulkOperation, operation_id, "bulk operation")
+    logger.info("bulk operation %s: %s; the rest goes on in a new job", operation_id, why,
+                extra={"left": operation.total - operation.done - operation.failed})
+    return submit("bulk_operation", target_type="bulk_operation", target_id=operation_id,
+                  created_by=operation.requested_by, delay=delay)
 
 
 def bulk_failed(operation_id: int, error: str) -> None:
@@ -281,21 +390,33 @@ def bulk_failed(operation_id: int, error: str) -> None:
     _finish(operation)
 
 
-def _walk(operation_id: int) -> None:
+def _walk(operation_id: int, deadline: float | None) -> bool:
+    """Run the rest of the operation; False when `deadline` (time.monotonic()) passed first, after
+    one chunk or instance at least, so every attempt gets further."""
     operation = required(BulkOperation, operation_id, "bulk operation")
     if operation.state == FINISHED:
-        return
+        return True
     ids, action, actor = list(operation.instance_ids), ACTIONS[operation.action], _requester(operation)
     if actor is None:
         bulk_failed(operation_id, "the requesting user no longer exists or is deactivated")
-        return
+        return True
+    first = operation.done + operation.failed
     if action.check_many is not None:
-        for start in range(operation.done + operation.failed, len(ids), CHUNK):
+        for start in range(first, len(ids), CHUNK):
+            if start > first and _past(deadline):
+                return False
             _many(operation, action, ids[start:start + CHUNK], actor)
     else:
-        for instance_id in ids[operation.done + operation.failed:]:
-            _one(operation, action, instance_id, actor)
+        for index in range(first, len(ids)):
+            if index > first and _past(deadline):
+                return False
+            _one(operation, action, ids[index], actor)
     _finish(operation)
+    return True
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() > deadline
 
 
 def _many(operation: BulkOperation, action: Action, instance_ids: list[str], actor: Actor) -> None:

@@ -43,9 +43,15 @@ def delivery_failed(job: JobRecord, exc: BaseException) -> None:
                          job.last_error or str(exc))
 
 
+BULK_BUDGET_SHARE = 0.5  # of an attempt's time limit: past it, the rest of the operation goes on in a new job
+
+
 def bulk_operation(job: JobRecord) -> None:
     # The lease lasts as long as this attempt may: a killed run frees it by itself.
-    bulk.run_bulk(int(job.target_id), spec_for("bulk_operation").effective_timeout(current_settings()))
+    limit = spec_for("bulk_operation").effective_timeout(current_settings())
+    rest = bulk.run_bulk(int(job.target_id), limit, budget_seconds=limit * BULK_BUDGET_SHARE)
+    if rest is not None:
+        job.payload = {**job.payload, "continued_in": rest.id}
 
 
 def bulk_operation_failed(job: JobRecord, exc: BaseException) -> None:
@@ -59,7 +65,8 @@ SPECS = (
             on_failure=complete_failed, on_retry=completion_retried, needs_shar=True),
     JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message,
             on_failure=delivery_failed, needs_shar=True),
-    # Resumable: each attempt goes on from the last batch the one before committed.
+    # Resumable: each attempt goes on from the last instance the one before committed; an attempt
+    # out of time, or stopped after some progress, hands the rest to a new job (its payload names it).
     JobSpec("bulk_operation", "shar_instance_queue", 5, (5, 15, 30), 600, bulk_operation,
             on_failure=bulk_operation_failed),
 )

@@ -6,7 +6,7 @@ from typing import Any
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
-from app.errors import ServiceUnavailable, SharboardError
+from app.errors import ServiceUnavailable, SharboardError, TooManyRequests
 from app.services.transactions import discard_changes
 
 
@@ -25,7 +25,7 @@ def _service_error(exc: SharboardError) -> Any:
     discard_changes()
     http_error = default_exceptions.get(exc.status_code, InternalServerError)(description=exc.message)
     response = _http_error(http_error)
-    if isinstance(exc, ServiceUnavailable):
+    if isinstance(exc, (ServiceUnavailable, TooManyRequests)):
         body, code = response
         return body, code, {"Retry-After": str(exc.retry_after)}
     return response

@@ -342,14 +342,12 @@ def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_t
         return cancel.run(instance_id, actor, operation)
 
     monkeypatch.setitem(bulk.ACTIONS, "cancel", replace(cancel, run=database_lost_at_the_fourth))
-    try:
-        bulk.run_bulk(data["id"], 60)
-    except OperationalError:
-        pass
-    else:
-        raise AssertionError("the attempt should have stopped")
+    rest = bulk.run_bulk(data["id"], 60)  # stopped after progress: the rest goes on in a new job
+    assert rest is not None and (rest.job_type, rest.target_id) == ("bulk_operation", str(data["id"]))
     stopped = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     assert (stopped["state"], stopped["done"], stopped["failed"]) == ("running", 3, 0)  # each counted with its cancel
+    with pytest.raises(OperationalError):  # stopped again before any progress: the runner's retry, as before
+        bulk.run_bulk(data["id"], 60)
 
     # A second worker on the same operation (a re-queued attempt while one still runs) does nothing.
     assert leases.acquire(f"bulk_operation:{data['id']}", 60)
@@ -415,8 +413,7 @@ def test_bulk_sync_checks_and_queues_in_chunks_and_a_stopped_attempt_queues_none
 
     monkeypatch.setattr(bulk, "CHUNK", 2)
     monkeypatch.setitem(bulk.ACTIONS, "sync", replace(sync, queue_many=queue_lost_at_the_third_chunk))
-    with pytest.raises(OperationalError):
-        bulk.run_bulk(data["id"], 60)
+    assert bulk.run_bulk(data["id"], 60) is not None  # stopped after two chunks: the rest goes on in a new job
     stopped = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     # Two chunks counted with their jobs: the ended one failed with request_sync's reason, the one
     # already waiting counted done but not queued again.
@@ -444,3 +441,119 @@ def test_bulk_sync_of_a_demoted_requester_queues_nothing(app, api) -> None:  # t
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 3)
     assert {e["error"] for e in shown["errors"]} == {"the viewer role is read-only"}
     assert _sync_batches() == []
+
+
+def test_a_confirm_acts_on_the_set_previewed_or_answers_409_saying_how_it_changed(database, app, api) -> None:  # type: ignore[no-untyped-def]
+    ann = "ann@example.com"
+    previewed = _seed([(ann, "running", {}, [], 1)] * 4)
+    body = {"action": "cancel", "filter": {"workflow": "Orders"}}
+    preview = api.post(BULK, json={**body, "preview": True}).get_json()["data"]
+    assert preview["count"] == 4 and len(preview["fingerprint"]) == 64
+
+    # Meanwhile 5 more are launched and one of the previewed ends.
+    launched = _seed([(ann, "launching", {}, [], 0)] * 5)
+    db.session.get(WorkflowInstance, previewed[0]).status = "completed"
+    db.session.commit()
+    stale = api.post(BULK, json={**body, "fingerprint": preview["fingerprint"]})
+    assert stale.status_code == 409, stale.get_json()
+    answer = stale.get_json()
+    assert "changed since the preview (5 added, 1 gone): 8 would be cancelled now" in answer["message"]
+    assert (answer["data"]["added"], answer["data"]["gone"], answer["data"]["count"]) == (5, 1, 8)
+    assert "fingerprint" in answer["errors"]
+    # Nothing started, nothing cancelled, nothing audited.
+    assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0 and _audit_rows() == 0
+    assert {refresh(db.session.get(WorkflowInstance, i)).status for i in previewed[1:] + launched} \
+        == {"running", "launching"}
+    # A fingerprint no preview gave (or one no longer kept): 409 too, without the difference.
+    unknown = api.post(BULK, json={**body, "fingerprint": "0" * 64})
+    assert unknown.status_code == 409 and unknown.get_json()["data"]["added"] is None
+    assert "what changed is no longer known" in unknown.get_json()["message"]
+    assert api.post(BULK, json={**body, "fingerprint": 7}).status_code == 422
+
+    # Confirmed with the new preview's fingerprint: exactly those 8.
+    fresh = api.post(BULK, json={**body, "fingerprint": answer["data"]["fingerprint"]})
+    assert fresh.status_code == 202, fresh.get_json()
+    operation_id = fresh.get_json()["data"]["id"]
+    assert sorted(db.session.get(BulkOperation, operation_id).instance_ids) == sorted(previewed[1:] + launched)
+    bulk.run_bulk(operation_id, 60)
+    db.session.expire_all()
+    assert {i: db.session.get(WorkflowInstance, i).status for i in previewed + launched} == \
+        {previewed[0]: "completed", **{i: "cancelled" for i in previewed[1:] + launched}}
+
+
+def _bulk_jobs(operation_id: int) -> list[JobRecord]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "bulk_operation",
+                                                           JobRecord.target_id == str(operation_id))
+                                   .order_by(JobRecord.id)))
+
+
+def _run_jobs_until_finished(operation_id: int) -> list[JobRecord]:
+    """Run the operation's jobs as a consumer would (the runner, attempt after attempt, each
+    due one in turn) until none is left open; its jobs."""
+    from app.jobs.runner import run_job
+
+    for _ in range(200):
+        open_jobs = [job for job in _bulk_jobs(operation_id) if job.state not in ("succeeded", "failed")]
+        if not open_jobs:
+            return _bulk_jobs(operation_id)
+        job = open_jobs[0]
+        if job.next_attempt_at is not None:
+            job.next_attempt_at = None  # its wait, skipped
+            db.session.commit()
+        run_job(job.id)
+    raise AssertionError("the operation's jobs did not end")
+
+
+def test_a_bulk_job_under_a_short_time_limit_hands_on_the_rest_and_fails_none_for_time(database, app, api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+    from dataclasses import replace
+
+    from app.tasks import instance_tasks
+
+    ids = _seed([("ann@example.com", "running", {}, [], 1)] * 40)
+    cancel = bulk.ACTIONS["cancel"]
+
+    def slow_cancel(instance_id: str, actor: Any, operation: int) -> object:
+        time.sleep(0.01)  # a slow database: 40 cancels take longer than one attempt's budget
+        return cancel.run(instance_id, actor, operation)
+
+    monkeypatch.setitem(bulk.ACTIONS, "cancel", replace(cancel, run=slow_cancel))
+    monkeypatch.setattr(instance_tasks, "BULK_BUDGET_SHARE", 0.005)  # of the 10 s floor: 50 ms an attempt
+    data = api.post(BULK, json={"action": "cancel", "filter": {}}).get_json()["data"]
+    jobs = _run_jobs_until_finished(data["id"])
+
+    shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
+    assert (shown["state"], shown["done"], shown["failed"], shown["errors"]) == ("finished", 40, 0, [])
+    assert len(jobs) > 2 and {job.state for job in jobs} == {"succeeded"}
+    assert all(job.attempts == 1 for job in jobs)  # no attempt ran into the limit
+    assert [job.payload.get("continued_in") for job in jobs] == [job.id for job in jobs[1:]] + [None]
+    db.session.expire_all()
+    assert {db.session.get(WorkflowInstance, i).status for i in ids} == {"cancelled"}
+
+
+def test_a_bulk_job_that_keeps_making_progress_never_runs_out_of_attempts(database, app, api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from sqlalchemy.exc import OperationalError
+
+    ids = _seed([("ann@example.com", "running", {}, [], 1)] * 30)
+    cancel = bulk.ACTIONS["cancel"]
+    calls = [0]
+
+    def flaky_cancel(instance_id: str, actor: Any, operation: int) -> object:
+        calls[0] += 1
+        if calls[0] % 4 == 0:  # the database drops the connection every fourth call
+            raise OperationalError("UPDATE", {}, Exception("server closed the connection"))
+        return cancel.run(instance_id, actor, operation)
+
+    monkeypatch.setitem(bulk.ACTIONS, "cancel", replace(cancel, run=flaky_cancel))
+    data = api.post(BULK, json={"action": "cancel", "filter": {}}).get_json()["data"]
+    jobs = _run_jobs_until_finished(data["id"])
+
+    # Ten stops, more than the job's five attempts: each after progress, so each went on in a new job.
+    shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
+    assert (shown["state"], shown["done"], shown["failed"], shown["errors"]) == ("finished", 30, 0, [])
+    assert {job.state for job in jobs} == {"succeeded"} and len(jobs) >= 10
+    db.session.expire_all()
+    assert {db.session.get(WorkflowInstance, i).status for i in ids} == {"cancelled"}

@@ -6,9 +6,11 @@ import hashlib
 
 import json
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -237,3 +239,87 @@ def _unescape(value: str) -> str:
     import html
 
     return html.unescape(value)
+
+
+# -- a diff's cost is bounded per person (#19) ------------------------------------------------
+
+@pytest.fixture
+def small_diffs(overrides: dict[str, Any]) -> None:
+    """Diffs of files up to 2 KiB (V1 and V2 are 1.3 KiB), 4 a minute per person; before `app`."""
+    overrides.update(max_diff_bytes=2048, diff_rate_limit="4 per minute")
+
+
+def _versions(*texts: str) -> None:
+    """Expense v1, v2, ... stored as deployed, without SHAR (a diff reads only the stored text)."""
+    owner = make_user("ann@example.com", "user", "pw-ann-12345")
+    for number, text in enumerate(texts, start=1):
+        db.session.add(Workflow(name="Expense", version=number, bpmn_xml=text, status="active", summary={},
+                                bpmn_sha256=hashlib.sha256(text.encode()).hexdigest(), created_by=owner.id))
+    db.session.commit()
+
+
+def test_a_diff_over_the_size_limit_is_refused_naming_the_size_and_the_limit(small_diffs, app) -> None:  # type: ignore[no-untyped-def]
+    big = V2 + " " * 2000  # 3.3 KiB: over the 2 KiB limit, under the upload limit
+    _versions(V1, big)
+    ann = bearer_for("user", "ann-api@example.com")
+    client = app.test_client()
+
+    upload = client.post("/api/shar/workflows/Expense/diff", json={"bpmn_xml": big}, headers=ann)
+    assert upload.status_code == 413, upload.get_json()
+    assert upload.get_json()["errors"]["bpmn_xml"] == [
+        "the file is 3 KiB; a diff compares files up to 2 KiB (SHARBOARD_MAX_DIFF_BYTES)"]
+    stored = client.get("/api/shar/workflows/Expense/diff?from=1&to=2", headers=ann)
+    assert stored.status_code == 422
+    assert stored.get_json()["message"] == ("version 2 of 'Expense' is 3 KiB; a diff compares files up to 2 KiB "
+                                            "(SHARBOARD_MAX_DIFF_BYTES)")
+    browser = Browser(app, "ann@example.com", "pw-ann-12345")
+    page = browser.post("/workflows/_preview", data={"name": "Expense", "mode": "async",
+                                                     "file": (_bytes(big), "v3.bpmn")})
+    assert page.status_code == 422 and "a diff compares files up to 2 KiB" in page.get_data(as_text=True)
+    shown = browser.get("/workflows/Expense/diff?from=2&to=1")
+    assert shown.status_code == 422 and "version 2 of &#39;Expense&#39; is 3 KiB" in shown.get_data(as_text=True)
+    # Within the limit, as before.
+    assert client.get("/api/shar/workflows/Expense/diff?from=1&to=1", headers=ann).status_code == 200
+
+
+def test_one_diff_at_a_time_per_person_and_so_many_a_minute(database, small_diffs, app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from app.services import version_diffs
+
+    _versions(V1, V2)
+    ann, bob = bearer_for("user", "ann-api@example.com"), bearer_for("user", "bob@example.com")
+    entered, release = threading.Event(), threading.Event()
+    diff = version_diffs.diff_bpmn
+
+    def first_one_slow(*args: Any, **kwargs: Any) -> Any:
+        if not entered.is_set():  # the first diff holds on until told: a long one, under way
+            entered.set()
+            assert release.wait(30)
+        return diff(*args, **kwargs)
+
+    monkeypatch.setattr(version_diffs, "diff_bpmn", first_one_slow)
+    answers: dict[str, Any] = {}
+    under_way = threading.Thread(target=lambda: answers.update(first=app.test_client().post(
+        "/api/shar/workflows/Expense/diff", json={"bpmn_xml": V2}, headers=ann)))
+    under_way.start()
+    try:
+        assert entered.wait(30)
+        # A second of ann's while the first runs (another door, another process alike): 429.
+        second = app.test_client().get("/api/shar/workflows/Expense/diff?from=1&to=2", headers=ann)
+        assert second.status_code == 429, second.get_json()
+        assert second.headers["Retry-After"] == "2"
+        assert "still being computed; one runs at a time per person" in second.get_json()["message"]
+        # Bob is not held up by ann's.
+        assert app.test_client().get("/api/shar/workflows/Expense/diff?from=1&to=2", headers=bob).status_code == 200
+    finally:
+        release.set()
+        under_way.join(30)
+    assert answers["first"].status_code == 200, answers["first"].get_json()
+
+    # Done: ann's next ones run, up to 4 a minute each (the refused one not counted): her 5th is refused.
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/shar/workflows/Expense/diff?from=1&to=2", headers=ann).status_code == 200
+    spent = client.get("/api/shar/workflows/Expense/diff?from=2&to=1", headers=ann)
+    assert spent.status_code == 429 and 0 < int(spent.headers["Retry-After"]) <= 60
+    assert spent.get_json()["message"].startswith("too many diffs: at most 4 per minute per person; try again in ")
+    assert client.get("/api/shar/workflows/Expense/diff?from=1&to=2", headers=bob).status_code == 200

@@ -97,6 +97,50 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     assert 'data-state="finished"' in text and "hx-get" not in text  # the polling stops
     assert re.search(r'id="bulk-done">3<', text) and re.search(r'id="bulk-failed">0<', text)
 
-    # Confirmed again with a fresh key: nothing left to cancel, said on the list (409).
+    # Confirmed again with a fresh key: the 3 are gone from the set, and nothing is left to cancel (409).
     again = client.post("/instances/bulk", {**form, "form_key": "another-key-0123456789"})
-    assert again.status_code == 409 and "nothing to cancel" in again.get_data(as_text=True)
+    text = unescape(again.get_data(as_text=True))
+    assert again.status_code == 409 and "(0 added, 3 gone): 0 would be cancelled now" in text
+    assert "Nothing to do: no launching or running instances match this filter" in text
+    without = client.post("/instances/bulk", {**form, "form_key": "another-key-9876543210", "fingerprint": ""})
+    assert without.status_code == 409 and "what changed is no longer known" in unescape(without.get_data(as_text=True))
+
+
+def test_a_confirm_whose_set_changed_shows_the_preview_again_saying_how(database, app: Flask) -> None:  # type: ignore[no-untyped-def]
+    ann = make_user("ann@example.com", "user", PASSWORD)
+    workflow = Workflow(name="Orders", version=1, bpmn_xml="<x/>", bpmn_sha256="h", summary={}, status="active")
+    db.session.add(workflow)
+    db.session.flush()
+
+    def launch(count: int) -> list[str]:
+        rows = [WorkflowInstance(workflow_id=workflow.id, status="running", created_by=ann.id) for _ in range(count)]
+        db.session.add_all(rows)
+        db.session.commit()
+        return [row.id for row in rows]
+
+    previewed = launch(4)
+    client = Browser(app, "ann@example.com", PASSWORD)
+    html = client.get("/instances/bulk/preview?action=cancel&workflow=Orders").get_data(as_text=True)
+    form = dict(_hidden(html, "bulk-confirm-form"))
+    assert len(form["fingerprint"]) == 64 and 'data-count="4"' in html
+
+    launched = launch(5)  # launched while the preview was read
+    stale = client.post("/instances/bulk", form)
+    assert stale.status_code == 409
+    page = stale.get_data(as_text=True)
+    assert 'data-added="5" data-gone="0"' in page
+    assert "Nothing was started: the instances changed since the preview (5 added, 0 gone): 9 would be " \
+           "cancelled now" in unescape(page)
+    assert 'data-count="9"' in page  # the new preview, to confirm again
+    assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+    fresh = dict(_hidden(page, "bulk-confirm-form"))
+    assert fresh["fingerprint"] != form["fingerprint"] and fresh["form_key"] != form["form_key"]
+    started = client.post("/instances/bulk", fresh)
+    assert started.status_code == 302, started.get_data(as_text=True)
+    operation = db.session.scalars(select(BulkOperation)).one()
+    assert sorted(operation.instance_ids) == sorted(previewed + launched)
+    bulk.run_bulk(operation.id, 60)
+    db.session.expire_all()
+    assert {db.session.get(WorkflowInstance, i).status for i in previewed + launched} == {"cancelled"}

@@ -56,19 +56,31 @@ def bulk_preview() -> Any:
         preview = bulk.preview_bulk(filters, request.args.get("action", ""), actor=current_actor())
     except InvalidInput as exc:  # a bad filter, an unknown action, too many: said on the list
         return _list_with_error(filters, exc)
-    return render_template("instances/bulk_preview.html", preview=preview, filter_fields=_filter_fields(filters),
+    return _preview_page(preview, filters)
+
+
+def _preview_page(preview: bulk.BulkPreview, filters: service.InstanceFilter,
+                  changed: bulk.PreviewChanged | None = None) -> Any:
+    """The preview with its Confirm form (a new key, the set's fingerprint); after a confirm whose
+    set had changed, that said above it (409)."""
+    page = render_template("instances/bulk_preview.html", preview=preview, filter_fields=_filter_fields(filters),
                            form_key=new_form_key(), list_url=url_for(".index", **_filter_args(filters)),
-                           max_instances=bulk.MAX_INSTANCES)
+                           max_instances=bulk.MAX_INSTANCES, changed=changed)
+    return (page, 409) if changed is not None else page
 
 
 @bp.post("/bulk")
 @login_required
 @one_time_form
 def bulk_start() -> Any:
-    """The preview's Confirm: the operation starts; its progress page follows it."""
+    """The preview's Confirm: the operation starts on the set previewed; its progress page follows
+    it. When the set has changed since, the new preview is shown, saying how, to confirm again."""
     filters = _filters(request.form, strict=True)
     try:
-        started = bulk.start_bulk(filters, request.form.get("action", ""), actor=current_actor())
+        started = bulk.start_bulk(filters, request.form.get("action", ""), actor=current_actor(),
+                                  previewed=request.form.get("fingerprint"))  # the preview's form carries it
+    except bulk.PreviewChanged as exc:
+        return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
         return _list_with_error(filters, exc)
     flash(f"bulk {started.operation.action} of {started.operation.total} instances started", "success")
