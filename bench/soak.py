@@ -1,13 +1,15 @@
 """Soak: N launches through the whole pipeline on PostgreSQL + Redis, under fire.
 
-    python -m bench.soak --launches 1000          # the full soak (documented in docs/reliability.md)
-    python -m bench.soak --launches 40 --json     # the small one the test suite runs
+    python -m bench.soak --launches 1000 --outage 300   # the full soak (documented in docs/reliability.md)
+    python -m bench.soak --launches 40 --outage 10 --json  # the small one the test suite runs
 
 Each launch goes service -> SQL job -> Redis/Huey -> consumer -> sharlite (launch), then the
 waiting task is completed by a complete_task job, whose sync (or the scheduler's periodic sync)
 brings the row to `completed`. Meanwhile sharlite answers 5 % of API calls with 500, the
-consumer of the instance queue is SIGKILLed (and started again), and the private Redis
-server is stopped and started again (losing what it held: the reconciler re-queues it).
+consumer of the instance queue is SIGKILLed (and started again), the private Redis
+server is stopped and started again (losing what it held: the reconciler re-queues it), and,
+with --outage S, the engine process is SIGKILLed half-way for S seconds while launches and
+completions go on (its work is held, then released when it answers again).
 
 At the end: every row must be completed (0 lost), sharlite must hold exactly one instance per
 launch (0 duplicated: launches are told apart by their variable `n`), every row must equal
@@ -57,6 +59,10 @@ class SoakResult:
     launch_attempts_interrupted: int = 0
     redis_restarts: int = 0
     consumers_killed: int = 0
+    outage_seconds: float = 0.0
+    launched_during_outage: int = 0
+    held_at_most: int = 0
+    settled_after_outage_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -136,7 +142,7 @@ class Children:
 
 
 def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2, timeout: float = 280.0,
-             keep: bool = False, say: Any = print) -> SoakResult:
+             keep: bool = False, say: Any = print, outage: float = 0.0) -> SoakResult:
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
@@ -165,6 +171,7 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         "shar_base_url": f"http://127.0.0.1:{engine_port}", "shar_timeout": 5.0, "time_scale": 0.01,
         "secret_key": "soak", "mail_enabled": False, "reconcile_interval": 0.5, "log_level": "WARNING",
         "shar_sync_interval": 10, "shar_sync_batch_size": 500, "shar_sync_batch_delay": 0.0,
+        "outage_probe_interval": 1.0,
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "MAIL_", "DATABASE_URL", "REDIS_URL"))}
     env.update(_settings_env(Settings, settings))
@@ -172,10 +179,10 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
     children = Children(env, tmp / "logs")
     engine_url = settings["shar_base_url"]
     started = time.monotonic()
+    engine_argv = [sys.executable, "-m", "app.sharlite", "--port", str(engine_port), "--db", str(tmp / "sharlite.db")]
     try:
         redis.start()
-        children.start("sharlite", [sys.executable, "-m", "app.sharlite", "--port", str(engine_port),
-                                    "--db", str(tmp / "sharlite.db")])
+        children.start("sharlite", engine_argv)
         wait_for(lambda: _answers(f"{engine_url}/health"), 30, "sharlite")
         app = create_app(**settings)
         ctx = app.app_context()
@@ -204,7 +211,24 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         ids: list[str] = []
         completing: set[str] = set()
         kill_at, redis_at = launches // 3, (2 * launches) // 3
-        deadline = time.monotonic() + timeout
+        outage_at, outage_began, back_at = (launches // 2 if outage else -1), 0.0, 0.0
+        deadline = time.monotonic() + timeout + outage
+
+        def held_now() -> int:
+            count = db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.state == "held"))
+            result.held_at_most = max(result.held_at_most, count or 0)
+            return count or 0
+
+        def engine_back() -> float:
+            """Start the engine again after the outage (its SQLite file keeps what it held)."""
+            time.sleep(max(outage - (time.monotonic() - outage_began), 0.0))
+            held_now()
+            children.start("sharlite", engine_argv)
+            wait_for(lambda: _answers(f"{engine_url}/health"), 30, "sharlite back")
+            httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": error_rate})
+            say(f"soak: the engine is back after {time.monotonic() - outage_began:.0f} s; "
+                f"{result.held_at_most} jobs were held at most")
+            return time.monotonic()
 
         def complete_running() -> None:
             db.session.expire_all()
@@ -232,8 +256,22 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
                 launch_instance("Soak", {"n": -1}, actor=user)  # placeholder made while Redis is down
                 redis.start()
                 result.redis_restarts += 1
+            if n == outage_at:  # the engine dies: SHAR unreachable while launches and completions go on
+                complete_running()
+                children.kill("sharlite")
+                outage_began = time.monotonic()
+                result.outage_seconds = outage
+                say(f"soak: the engine is killed for {outage:.0f} s")
+            if outage_began and not back_at:
+                result.launched_during_outage += 1
+                if n % 20 == 0:
+                    held_now()
+                if time.monotonic() - outage_began >= outage:
+                    back_at = engine_back()
             if n % 20 == 19:
                 complete_running()
+        if outage_began and not back_at:
+            back_at = engine_back()
         # The launch made while Redis was down is a launch too.
         ids.extend(db.session.scalars(select(WorkflowInstance.id).where(
             WorkflowInstance.variables["n"].as_integer() == -1)).all())
@@ -242,7 +280,7 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         def settled() -> bool:
             complete_running()
             open_jobs = db.session.scalar(select(func.count()).select_from(JobRecord).where(
-                JobRecord.state.in_(("queued", "running", "retrying"))))
+                JobRecord.state.in_(("queued", "running", "retrying", "held"))))
             done = db.session.scalar(select(func.count()).select_from(WorkflowInstance).where(
                 WorkflowInstance.status.in_(("completed", "failed"))))
             return done == len(ids) and open_jobs == 0
@@ -258,6 +296,8 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
                 say(f"  {time.monotonic() - started:5.0f} s  {dict(counts)}")
             time.sleep(0.5)
         result.seconds = round(time.monotonic() - started, 1)
+        if back_at:
+            result.settled_after_outage_seconds = round(time.monotonic() - back_at, 1)
 
         # -- the verdict ---------------------------------------------------------------
         httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": 0.0})
@@ -334,10 +374,11 @@ def main() -> None:
     parser.add_argument("--error-rate", type=float, default=0.05)
     parser.add_argument("--workers", type=int, default=2, help="worker processes per queue consumer")
     parser.add_argument("--timeout", type=float, default=280.0, help="seconds allowed to settle")
+    parser.add_argument("--outage", type=float, default=0.0, help="seconds the engine is killed half-way")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run_soak(args.launches, error_rate=args.error_rate, workers=args.workers, timeout=args.timeout,
-                      say=lambda m: print(m, file=sys.stderr))
+                      outage=args.outage, say=lambda m: print(m, file=sys.stderr))
     summary = {**asdict(result), "ok": result.ok}
     summary["problems"] = summary["problems"][:20]
     print(json.dumps(summary, indent=2))
