@@ -100,16 +100,51 @@ def test_cardinality_from_a_variable_over_the_cap_fails_the_instance_with_a_reas
     assert "1,000" in instance["error"]
 
 
-def test_an_advance_over_its_time_budget_fails_with_a_reason(tmp_path: Path) -> None:
-    server = _server(tmp_path, time_budget=0.3)
+def _final(server: EngineServer, instance: dict) -> dict:
+    """The instance once its advances end (a paused one goes on at the engine's next ticks)."""
+    return wait_until(lambda: (lambda now: now if now["status"] != "running" else None)(
+        httpx.get(f"{server.url}/api/v1/instances/{instance['id']}").json()), timeout=60, interval=0.05,
+        what="the instance to end")
+
+
+def test_an_advance_past_its_time_slice_is_continued_not_failed(tmp_path: Path) -> None:
+    server = _server(tmp_path, time_budget=0.05)
     try:
         _create(server, "FanOut", "multi_instance")
         started = time.monotonic()
-        instance = _launch(server, "FanOut", {"n": 1000}).json()
-        assert time.monotonic() - started < 10  # the whole run takes 5 s or more
-        assert instance["status"] == "failed" and "over budget" in instance["error"] and "0.3 s" in instance["error"]
+        instance = _launch(server, "FanOut", {"n": 300}).json()
+        assert time.monotonic() - started < 5  # answered after one slice, not after the whole run
+        assert instance["status"] == "running" and "error" not in instance
+        final = _final(server, instance)
+        assert final["status"] == "completed" and final["completed_activities"].count("each") == 301
     finally:
         server.stop()
+
+
+# The outcome is the steps' alone: a tiny time slice (hundreds of slices) and a huge one (one slice)
+# end the same way. Before, an endless loop came back completed after 1,000 tasks when fast enough
+# (Spiff no longer sees deeper tasks) and failed over time when slow, and a tiny slice failed anything.
+# (A slice stores and reloads the whole task tree: the loop's deep tree gets a larger tiny slice.)
+@pytest.mark.parametrize(("fixture", "variables", "options", "tiny", "status", "error"), [
+    ("multi_instance", {"n": 100}, {}, 0.005, "completed", None),
+    ("multi_instance", {"n": 100}, {"step_budget": 50}, 0.005, "failed", "over budget: more than 50 steps"),
+    ("endless_loop", {"done": False}, {}, 0.1, "failed", "a path of more than 1,000 tasks in a row"),
+])
+def test_the_outcome_is_the_same_whatever_the_time_budget(tmp_path: Path, fixture: str, variables: dict, options: dict,
+                                                          tiny: float, status: str, error: str | None) -> None:
+    outcomes = []
+    for time_budget in (tiny, 600):
+        (tmp_path / str(time_budget)).mkdir()
+        server = _server(tmp_path / str(time_budget), time_budget=time_budget, **options)
+        try:
+            _create(server, "Flow", fixture)
+            final = _final(server, _launch(server, "Flow", variables).json())
+            outcomes.append((final["status"], final.get("error")))
+        finally:
+            server.stop()
+    assert outcomes[0] == outcomes[1], outcomes
+    assert outcomes[0][0] == status
+    assert (outcomes[0][1] is None) if error is None else (error in outcomes[0][1])
 
 
 def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> None:
@@ -119,6 +154,8 @@ def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> 
         assert _launch(server, "FanOut", {"n": 5}).json()["status"] == "completed"
         instance = _launch(server, "FanOut", {"n": 100}).json()
         assert instance["status"] == "failed" and "more than 50 steps" in instance["error"]
+        _create(server, "Forever", "endless_loop")  # under the step budget, on and on: one path of 1,000 tasks
+        assert _launch(server, "Forever", {"done": False}).json()["status"] == "failed"
     finally:
         server.stop()
 
