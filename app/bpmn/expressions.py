@@ -19,6 +19,9 @@ import re
 
 # One limit for the validator and the engine (the issue found 4,000 against 2,000).
 MAX_EXPRESSION_CHARS = 2000
+# Operators inside operators (`- - - a`, `a + a + ... + a`): the evaluator walks the tree
+# recursively, so a deeper one would fail every instance with a RecursionError; refused here.
+MAX_NESTING = 200
 EMPTY_FUNCTION = "_empty"
 
 LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
@@ -115,7 +118,20 @@ def compile_translated(body: str, *, shown: str | None = None, language: str = "
         if problem:
             prefix = {"feel": "FEEL is not supported: ", "xpath": "XPath is not supported: "}.get(language, "")
             raise UnsafeExpression(f"{prefix}{_quote(shown)} uses {problem}, which is not allowed")
+    if _depth(tree) > MAX_NESTING:
+        raise UnsafeExpression(f"{_quote(shown)} is too deeply nested: more than {MAX_NESTING} operators inside "
+                               "one another")
     return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deep the tree goes, walked without recursion."""
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _disallowed(node: ast.AST) -> str | None:

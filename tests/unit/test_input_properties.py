@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from sqlalchemy import JSON, Column, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,8 +16,7 @@ from app import json_input
 from app.errors import InvalidInput
 from app.services import variable_filters
 from app.services.instances import MAX_AGE, check_variables, parse_age
-
-FAST = settings(max_examples=200, deadline=None)
+from tests.support.strategies import FAST
 _TABLE = Table("t", MetaData(), Column("variables", JSON), Column("id", String))
 
 # Texts near each grammar: its own characters, digits, units and operators, mixed with any text.
