@@ -20,8 +20,9 @@ import re
 # One limit for the validator and the engine (the issue found 4,000 against 2,000).
 MAX_EXPRESSION_CHARS = 2000
 # Operators inside operators (`- - - a`, `a + a + ... + a`): the evaluator walks the tree
-# recursively, so a deeper one would fail every instance with a RecursionError; refused here.
-MAX_NESTING = 200
+# recursively, a frame a level, so a deeper one would fail every instance with a RecursionError
+# (Python's limit is 1,000 frames, the engine's own calls included); refused here.
+MAX_NESTING = 500
 EMPTY_FUNCTION = "_empty"
 
 LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}

@@ -68,7 +68,7 @@ class CannotComplete(RuntimeError):
 
 
 class OverBudget(RuntimeError):
-    """An advance took more steps or time than its budget."""
+    """An advance took more steps than its budget, or a path grew longer than Spiff follows."""
 
 
 class _OutOfTime(Exception):
@@ -438,8 +438,9 @@ def _waits_for_message(task: Any, name: str | None = None) -> bool:
 
 def _check_path(workflow: BpmnWorkflow) -> None:
     """OverBudget when a task lies PATH_BUDGET tasks deep: Spiff no longer sees it (nor what
-    follows), so the instance would look completed; a loop that never reaches its end ends here."""
-    pending = [(workflow.task_tree, 0)]
+    follows), so the instance would look completed; a loop that never reaches its end ends here.
+    Each sub-process has a tree of its own, seen the same way."""
+    pending = [(tree, 0) for tree in (workflow.task_tree, *(s.task_tree for s in workflow.subprocesses.values()))]
     while pending:
         task, depth = pending.pop()
         if depth >= PATH_BUDGET:

@@ -61,6 +61,23 @@ def test_small_arithmetic_still_works_and_errors_do_not_copy_huge_values() -> No
     assert len(str(caught.value)) < 200
 
 
+def _nested(terms: int) -> str:
+    """The exclusive_gateway fixture whose condition adds `terms` zeros: operators nested `terms` deep."""
+    return bpmn("exclusive_gateway").replace("= amount &gt; 1000", "= amount" + "+0" * terms + " &gt; 1000")
+
+
+def test_a_condition_nested_to_the_limit_runs_in_the_engine_and_one_past_it_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    # Before, 1,999 nested operators passed the upload and every instance failed with Python's
+    # recursion error; now the upload refuses past MAX_NESTING, and what it takes fits the stack
+    # of the engine's request thread (a frame a level).
+    created = httpx.post(f"{engine.url}/api/v1/workflows", json={"name": "Deep", "bpmn_xml": _nested(490)})
+    assert created.status_code == 201, created.text
+    instance = _launch(engine, "Deep", {"amount": 2000}).json()
+    assert instance["status"] == "completed" and "big" in instance["completed_activities"], instance
+    refused = httpx.post(f"{engine.url}/api/v1/workflows", json={"name": "Deeper", "bpmn_xml": _nested(520)})
+    assert refused.status_code == 422 and "too deeply nested" in refused.json()["error"]
+
+
 # -- the validator refuses literal values over the caps --------------------------------
 
 def _mi(cardinality: str) -> str:
