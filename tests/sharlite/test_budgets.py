@@ -171,10 +171,18 @@ def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> 
         assert _launch(server, "FanOut", {"n": 5}).json()["status"] == "completed"
         instance = _launch(server, "FanOut", {"n": 100}).json()
         assert instance["status"] == "failed" and "more than 50 steps" in instance["error"]
-        _create(server, "Forever", "endless_loop")  # under the step budget, on and on: one path of 1,000 tasks
-        assert _launch(server, "Forever", {"done": False}).json()["status"] == "failed"
+        _create(server, "Forever", "endless_loop")  # the step budget comes first: the same reason
+        instance = _launch(server, "Forever", {"done": False}).json()
+        assert instance["status"] == "failed" and "more than 50 steps" in instance["error"]
     finally:
         server.stop()
+
+
+def test_a_loop_that_never_ends_inside_a_sub_process_fails_with_a_reason(engine) -> None:  # type: ignore[no-untyped-def]
+    # A sub-process has a task tree of its own: before, the instance stayed running with nothing to run.
+    _create(engine, "Inside", "endless_subprocess_loop")
+    instance = _launch(engine, "Inside", {"done": False}).json()
+    assert instance["status"] == "failed" and "a path of more than 1,000 tasks in a row" in instance["error"]
 
 
 def test_a_heavy_launch_does_not_block_another_users_launch(tmp_path: Path) -> None:
