@@ -446,9 +446,10 @@ class _Analyser:
         else:
             name = " ".join((node.get("name") or "").split()) or node.get("id") or ""
             ref = f"sharboard_message_{node.get('id')}"
-            if self.root.find(f"{_M}message[@id='{ref}']") is None:
+            if ref not in self.messages:  # by id, never in a path: an id may hold any character, as ']
                 message = etree.Element(f"{_M}message", id=ref, name=name)
                 self.root.insert(0, message)
+                self.messages[ref] = message
             holder.set("messageRef", ref)
         if node.get("id"):
             self.result.message_waits[node.get("id")] = name

@@ -19,6 +19,10 @@ import re
 
 # One limit for the validator and the engine (the issue found 4,000 against 2,000).
 MAX_EXPRESSION_CHARS = 2000
+# Operators inside operators (`- - - a`, `a + a + ... + a`): the evaluator walks the tree
+# recursively, a frame a level, so a deeper one would fail every instance with a RecursionError
+# (Python's limit is 1,000 frames, the engine's own calls included); refused here.
+MAX_NESTING = 500
 EMPTY_FUNCTION = "_empty"
 
 LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
@@ -115,6 +119,9 @@ def compile_translated(body: str, *, shown: str | None = None, language: str = "
         if problem:
             prefix = {"feel": "FEEL is not supported: ", "xpath": "XPath is not supported: "}.get(language, "")
             raise UnsafeExpression(f"{prefix}{_quote(shown)} uses {problem}, which is not allowed")
+    if _depth(tree) > MAX_NESTING:
+        raise UnsafeExpression(f"{_quote(shown)} is too deeply nested: more than {MAX_NESTING} operators inside "
+                               "one another")
     return _Literals().visit(tree)
 
 
@@ -126,6 +133,16 @@ class _Literals(ast.NodeTransformer):
         if node.id in LITERAL_NAMES:
             return ast.copy_location(ast.Constant(LITERAL_NAMES[node.id]), node)
         return node
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deep the tree goes, walked without recursion."""
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _disallowed(node: ast.AST) -> str | None:

@@ -580,11 +580,12 @@ def parse_age(value: str) -> timedelta:
     """An age filter: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`30m`, `2h`, `3d`), up to
     100 years; InvalidInput naming `older_than` otherwise."""
     match = _AGE.fullmatch(str(value).strip().lower())
-    age = timedelta(seconds=int(match.group(1)) * AGE_UNITS[match.group(2)]) if match else None
-    if age is None or not timedelta(0) < age <= MAX_AGE:
+    # Bounded as a number of seconds before it becomes a timedelta: 999999999w overflows one.
+    seconds = int(match.group(1)) * AGE_UNITS[match.group(2)] if match else 0
+    if not 0 < seconds <= MAX_AGE.total_seconds():
         raise InvalidInput.field("older_than", "older_than is a duration: a whole number and a unit, s, m, h, d or "
                                                f"w (e.g. 30m, 2h, 3d), at most 100 years; {str(value)[:20]!r} is not")
-    return age
+    return timedelta(seconds=seconds)
 
 
 def _element_id(value: str) -> str:

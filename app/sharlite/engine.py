@@ -1,8 +1,10 @@
 """Running BPMN instances with SpiffWorkflow, and keeping them in the store.
 
 Each instance has its own lock (never one lock for the engine), and every advance runs under a
-budget of steps and seconds: an instance over budget fails with a reason, and other instances
-never wait for it.
+budget of steps and a slice of time. The outcome depends on the steps alone, never on how fast
+the machine is: an instance over its step budget (or on a path longer than Spiff can follow)
+fails with a reason; an advance past its time slice stops between two tasks, is stored running
+and goes on at the next tick with the steps it spent, so other instances never wait for it.
 """
 from __future__ import annotations
 
@@ -36,12 +38,16 @@ from app.sharlite.store import Store
 
 logger = logging.getLogger("sharlite")
 
-# Per advance (a launch, a completion, a timer): at most this many task steps and seconds.
+# Per advance (a launch, a completion, a timer): at most this many task steps, run in slices of
+# at most this many seconds (a slice that ends early is continued, never failed).
 STEP_BUDGET = 20_000
 TIME_BUDGET_SECONDS = 10.0
 # An instance's variables as compact JSON (SHAR caps a state message at 1 MB). `flask shar up` passes
 # SHARBOARD_MAX_VARIABLES_BYTES as --max-variables-bytes: sharlite reads no app settings.
 MAX_VARIABLES_BYTES = 1024 * 1024
+# Spiff's task iterator stops at this depth (TaskIterator's max_depth): a task deeper than this is
+# invisible to it, so a workflow with one there looks completed. A path this long fails instead.
+PATH_BUDGET = 1000
 
 ISO_TIME = re.compile(r"^R?\d*/?P(?!$)[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?$")
 WAITING_KINDS = {"UserTask", "ManualTask", "ServiceTask", "NoneTask", "IntermediateCatchEvent", "ReceiveTask",
@@ -66,7 +72,11 @@ class CannotComplete(RuntimeError):
 
 
 class OverBudget(RuntimeError):
-    """An advance took more steps or time than its budget."""
+    """An advance took more steps than its budget, or a path grew longer than Spiff follows."""
+
+
+class _OutOfTime(Exception):
+    """The advance used its time slice: it stops before the next task and goes on at the next tick."""
 
 
 class TooLarge(RuntimeError):
@@ -203,7 +213,8 @@ class Engine:
             task.set_data(**variables)
         record = {"id": str(uuid.uuid4()), "workflow_name": name, "version": row["version"], "status": "running",
                   "process_id": spec.name,
-                  "variables": dict(variables), "error": None, "created_at": now_iso(), "completed_at": None}
+                  "variables": dict(variables), "error": None, "created_at": now_iso(), "completed_at": None,
+                  "carried_steps": 0}
         with self._lock(record["id"]):
             self._advance(workflow, record, loaded,
                           start_message=BpmnEvent(MessageEventDefinition(message), payload=dict(variables))
@@ -310,23 +321,33 @@ class Engine:
     def _advance(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess, *,
                  start_message: BpmnEvent | None = None) -> None:
         """Run every task that can run now, then store the instance's new state. `start_message` is
-        caught once the start events wait, inside the same budget, before anything is stored."""
+        caught once the start events wait, inside the same budget, before anything is stored.
+
+        Steps count from where a paused advance stopped (`carried_steps`), so the step budget
+        decides the same way however many slices the work took."""
         services = loaded.automatic_task_ids
-        steps = 0
+        steps = record.get("carried_steps") or 0
+        ran_here = 0
         started = time.monotonic()
+        paused = False
+
+        def pause_when_late(_task: Any = None) -> None:
+            # Between two tasks, never inside one; at least one step per slice, so a slice always
+            # moves on; never before the start message is caught (it is not stored).
+            if ran_here and start_message is None and time.monotonic() - started > self.time_budget:
+                raise _OutOfTime
 
         def spend(_task: Any = None) -> None:
-            nonlocal steps
+            nonlocal steps, ran_here
             steps += 1
+            ran_here += 1
             if steps > self.step_budget:
                 raise OverBudget(f"over budget: more than {self.step_budget:,} steps in one advance")
-            if time.monotonic() - started > self.time_budget:
-                raise OverBudget(f"over budget: more than {self.time_budget:g} s of work in one advance")
 
         try:
             while True:
                 workflow.refresh_timers()
-                workflow.do_engine_steps(did_complete_task=spend)
+                workflow.do_engine_steps(will_complete_task=pause_when_late, did_complete_task=spend)
                 if start_message is not None:
                     workflow.send_event(start_message)
                     start_message = None
@@ -336,13 +357,18 @@ class Engine:
                 if not due:
                     break
                 for task in due:
-                    spend()
+                    pause_when_late()
                     self._map_outputs(task, loaded)  # the worker answered nothing; the mappings still apply
                     if loaded.outputs.get(task.task_spec.bpmn_id):
                         self._refuse_too_large(task.data)  # before the copies go further down the flow
                     task.run()
+                    spend()
+            _check_path(workflow)
+        except _OutOfTime:
+            paused = True
         except Exception as exc:  # noqa: BLE001 - a condition that fails, a budget, ...: the instance fails
             record.update(status="failed", error=_reason(exc), completed_at=now_iso())
+        record["carried_steps"] = steps if paused else 0
         tasks = workflow.get_tasks()
         error_end = next((t for t in tasks if t.state == TaskState.COMPLETED
                           and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
@@ -352,7 +378,7 @@ class Engine:
             code = getattr(definition, "code", None) or getattr(definition, "name", None) or "error"
             record.update(status="failed", completed_at=now_iso(),
                           error=f"error end event {error_end.task_spec.bpmn_id} reached: {code}")
-        elif record["status"] == "running" and workflow.is_completed():
+        elif record["status"] == "running" and not paused and workflow.is_completed():
             record.update(status="completed", completed_at=now_iso())
         record["current_activities"] = [] if record["status"] != "running" else sorted({
             t.task_spec.bpmn_id for t in tasks
@@ -361,7 +387,8 @@ class Engine:
         record["completed_activities"] = [t.task_spec.bpmn_id for t in sorted(
             (t for t in tasks if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id),
             key=lambda t: t.last_state_change)]
-        record["wake_at"] = self._wake_at(tasks, services) if record["status"] == "running" else None
+        record["wake_at"] = None if record["status"] != "running" \
+            else time.time() if paused else self._wake_at(tasks, services)
         if record["status"] == "running" and not record["current_activities"] and record["wake_at"] is None:
             # Nothing anyone can send, complete or wait out would move it: failing says why, where
             # "running" with no waiting element would say nothing for ever.
@@ -462,6 +489,19 @@ def _waits_for_message(task: Any, name: str | None = None) -> bool:
     if not isinstance(definition, MessageEventDefinition) or task.state not in (TaskState.WAITING, TaskState.READY):
         return False
     return name is None or definition.name == name
+
+
+def _check_path(workflow: BpmnWorkflow) -> None:
+    """OverBudget when a task lies PATH_BUDGET tasks deep: Spiff no longer sees it (nor what
+    follows), so the instance would look completed; a loop that never reaches its end ends here.
+    Each sub-process has a tree of its own, seen the same way."""
+    pending = [(tree, 0) for tree in (workflow.task_tree, *(s.task_tree for s in workflow.subprocesses.values()))]
+    while pending:
+        task, depth = pending.pop()
+        if depth >= PATH_BUDGET:
+            raise OverBudget(f"over budget: a path of more than {PATH_BUDGET:,} tasks in a row (a loop that never "
+                             "reaches its end?); the engine cannot follow it further")
+        pending.extend((child, depth + 1) for child in task.children)
 
 
 def _timer_due(task: Any) -> float | None:

@@ -83,10 +83,12 @@ class _Evaluator:
         if isinstance(node, ast.Call):  # only _empty(x): JUEL's empty
             value = self.run(node.args[0])
             return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
-        if isinstance(node, ast.BoolOp):
-            if isinstance(node.op, ast.And):
-                return all(self.run(v) for v in node.values)
-            return any(self.run(v) for v in node.values)
+        if isinstance(node, ast.BoolOp):  # a loop, not all()/any() over a generator: no frame more a level
+            wanted = not isinstance(node.op, ast.And)  # `or` stops at the first true value, `and` at a false one
+            for value in node.values:
+                if bool(self.run(value)) is wanted:
+                    return wanted
+            return not wanted
         if isinstance(node, ast.UnaryOp):
             value = self.run(node.operand)
             if isinstance(node.op, ast.Not):
@@ -94,7 +96,8 @@ class _Evaluator:
             _number(value)
             return -value if isinstance(node.op, ast.USub) else +value
         if isinstance(node, ast.BinOp):
-            return self._binary(node)
+            # The operands from here, one frame a level: MAX_NESTING levels fit the stack.
+            return self._binary(node.op, self.run(node.left), self.run(node.right))
         if isinstance(node, ast.Compare):
             left = self.run(node.left)
             for op, comparator in zip(node.ops, node.comparators, strict=True):
@@ -108,9 +111,9 @@ class _Evaluator:
             return True
         raise UnsafeExpression(f"{type(node).__name__} is not allowed")
 
-    def _binary(self, node: ast.BinOp) -> Any:
-        left, right = self.run(node.left), self.run(node.right)
-        if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str):
+    @staticmethod
+    def _binary(op: ast.operator, left: Any, right: Any) -> Any:
+        if isinstance(op, ast.Add) and isinstance(left, str) and isinstance(right, str):
             if len(left) + len(right) > MAX_STRING_CHARS:
                 raise OverBudget(f"the expression would build a string over {MAX_STRING_CHARS:,} characters")
             return left + right
@@ -119,11 +122,11 @@ class _Evaluator:
         for value in (left, right):
             if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
                 raise OverBudget(f"an integer over {MAX_INT_BITS:,} bits is too large to compute with")
-        if isinstance(node.op, ast.Mult) and isinstance(left, int) and isinstance(right, int) \
+        if isinstance(op, ast.Mult) and isinstance(left, int) and isinstance(right, int) \
                 and left.bit_length() + right.bit_length() > MAX_INT_BITS:
             raise OverBudget(f"the product would be an integer over {MAX_INT_BITS:,} bits")
         try:
-            result = _BINARY[type(node.op)](left, right)
+            result = _BINARY[type(op)](left, right)
         except (ArithmeticError, TypeError) as exc:
             raise EvaluationError(str(exc)[:200]) from None
         if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:

@@ -16,11 +16,11 @@ CREATE TABLE IF NOT EXISTS instances (
     id TEXT PRIMARY KEY, workflow_name TEXT NOT NULL, version INTEGER NOT NULL, status TEXT NOT NULL,
     state TEXT NOT NULL, variables TEXT NOT NULL, current_activities TEXT NOT NULL,
     completed_activities TEXT NOT NULL, error TEXT, created_at TEXT NOT NULL, completed_at TEXT,
-    wake_at REAL);
+    wake_at REAL, carried_steps INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS ix_instances_wake ON instances (wake_at) WHERE wake_at IS NOT NULL;
 """
 INSTANCE_COLUMNS = ("id", "workflow_name", "version", "status", "state", "variables", "current_activities",
-                    "completed_activities", "error", "created_at", "completed_at", "wake_at")
+                    "completed_activities", "error", "created_at", "completed_at", "wake_at", "carried_steps")
 
 
 class Store:
@@ -33,6 +33,9 @@ class Store:
         with self.transaction() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
+            # A file from before paused advances: the steps a paused advance carries to its next slice.
+            if "carried_steps" not in {r[1] for r in conn.execute("PRAGMA table_info(instances)")}:
+                conn.execute("ALTER TABLE instances ADD COLUMN carried_steps INTEGER NOT NULL DEFAULT 0")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

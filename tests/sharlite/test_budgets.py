@@ -61,6 +61,23 @@ def test_small_arithmetic_still_works_and_errors_do_not_copy_huge_values() -> No
     assert len(str(caught.value)) < 200
 
 
+def _nested(terms: int) -> str:
+    """The exclusive_gateway fixture whose condition adds `terms` zeros: operators nested `terms` deep."""
+    return bpmn("exclusive_gateway").replace("= amount &gt; 1000", "= amount" + "+0" * terms + " &gt; 1000")
+
+
+def test_a_condition_nested_to_the_limit_runs_in_the_engine_and_one_past_it_is_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    # Before, 1,999 nested operators passed the upload and every instance failed with Python's
+    # recursion error; now the upload refuses past MAX_NESTING, and what it takes fits the stack
+    # of the engine's request thread (a frame a level).
+    created = httpx.post(f"{engine.url}/api/v1/workflows", json={"name": "Deep", "bpmn_xml": _nested(490)})
+    assert created.status_code == 201, created.text
+    instance = _launch(engine, "Deep", {"amount": 2000}).json()
+    assert instance["status"] == "completed" and "big" in instance["completed_activities"], instance
+    refused = httpx.post(f"{engine.url}/api/v1/workflows", json={"name": "Deeper", "bpmn_xml": _nested(520)})
+    assert refused.status_code == 422 and "too deeply nested" in refused.json()["error"]
+
+
 # -- the validator refuses literal values over the caps --------------------------------
 
 def _mi(cardinality: str) -> str:
@@ -100,16 +117,51 @@ def test_cardinality_from_a_variable_over_the_cap_fails_the_instance_with_a_reas
     assert "1,000" in instance["error"]
 
 
-def test_an_advance_over_its_time_budget_fails_with_a_reason(tmp_path: Path) -> None:
-    server = _server(tmp_path, time_budget=0.3)
+def _final(server: EngineServer, instance: dict) -> dict:
+    """The instance once its advances end (a paused one goes on at the engine's next ticks)."""
+    return wait_until(lambda: (lambda now: now if now["status"] != "running" else None)(
+        httpx.get(f"{server.url}/api/v1/instances/{instance['id']}").json()), timeout=60, interval=0.05,
+        what="the instance to end")
+
+
+def test_an_advance_past_its_time_slice_is_continued_not_failed(tmp_path: Path) -> None:
+    server = _server(tmp_path, time_budget=0.05)
     try:
         _create(server, "FanOut", "multi_instance")
         started = time.monotonic()
-        instance = _launch(server, "FanOut", {"n": 1000}).json()
-        assert time.monotonic() - started < 10  # the whole run takes 5 s or more
-        assert instance["status"] == "failed" and "over budget" in instance["error"] and "0.3 s" in instance["error"]
+        instance = _launch(server, "FanOut", {"n": 300}).json()
+        assert time.monotonic() - started < 5  # answered after one slice, not after the whole run
+        assert instance["status"] == "running" and "error" not in instance
+        final = _final(server, instance)
+        assert final["status"] == "completed" and final["completed_activities"].count("each") == 301
     finally:
         server.stop()
+
+
+# The outcome is the steps' alone: a tiny time slice (hundreds of slices) and a huge one (one slice)
+# end the same way. Before, an endless loop came back completed after 1,000 tasks when fast enough
+# (Spiff no longer sees deeper tasks) and failed over time when slow, and a tiny slice failed anything.
+# (A slice stores and reloads the whole task tree: the loop's deep tree gets a larger tiny slice.)
+@pytest.mark.parametrize(("fixture", "variables", "options", "tiny", "status", "error"), [
+    ("multi_instance", {"n": 100}, {}, 0.005, "completed", None),
+    ("multi_instance", {"n": 100}, {"step_budget": 50}, 0.005, "failed", "over budget: more than 50 steps"),
+    ("endless_loop", {"done": False}, {}, 0.1, "failed", "a path of more than 1,000 tasks in a row"),
+])
+def test_the_outcome_is_the_same_whatever_the_time_budget(tmp_path: Path, fixture: str, variables: dict, options: dict,
+                                                          tiny: float, status: str, error: str | None) -> None:
+    outcomes = []
+    for time_budget in (tiny, 600):
+        (tmp_path / str(time_budget)).mkdir()
+        server = _server(tmp_path / str(time_budget), time_budget=time_budget, **options)
+        try:
+            _create(server, "Flow", fixture)
+            final = _final(server, _launch(server, "Flow", variables).json())
+            outcomes.append((final["status"], final.get("error")))
+        finally:
+            server.stop()
+    assert outcomes[0] == outcomes[1], outcomes
+    assert outcomes[0][0] == status
+    assert (outcomes[0][1] is None) if error is None else (error in outcomes[0][1])
 
 
 def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> None:
@@ -119,8 +171,18 @@ def test_an_advance_over_its_step_budget_fails_with_a_reason(tmp_path: Path) -> 
         assert _launch(server, "FanOut", {"n": 5}).json()["status"] == "completed"
         instance = _launch(server, "FanOut", {"n": 100}).json()
         assert instance["status"] == "failed" and "more than 50 steps" in instance["error"]
+        _create(server, "Forever", "endless_loop")  # the step budget comes first: the same reason
+        instance = _launch(server, "Forever", {"done": False}).json()
+        assert instance["status"] == "failed" and "more than 50 steps" in instance["error"]
     finally:
         server.stop()
+
+
+def test_a_loop_that_never_ends_inside_a_sub_process_fails_with_a_reason(engine) -> None:  # type: ignore[no-untyped-def]
+    # A sub-process has a task tree of its own: before, the instance stayed running with nothing to run.
+    _create(engine, "Inside", "endless_subprocess_loop")
+    instance = _launch(engine, "Inside", {"done": False}).json()
+    assert instance["status"] == "failed" and "a path of more than 1,000 tasks in a row" in instance["error"]
 
 
 def test_a_heavy_launch_does_not_block_another_users_launch(tmp_path: Path) -> None:
