@@ -122,17 +122,22 @@ def compile_translated(body: str, *, shown: str | None = None, language: str = "
     if _depth(tree) > MAX_NESTING:
         raise UnsafeExpression(f"{_quote(shown)} is too deeply nested: more than {MAX_NESTING} operators inside "
                                "one another")
-    return _Literals().visit(tree)
+    return _literals_win(tree)
 
 
-class _Literals(ast.NodeTransformer):
+def _literals_win(tree: ast.Expression) -> ast.Expression:
     """`true`, `false` and `null` become constants when compiled: literals win, so a variable a caller
-    or an output mapping named `true` can never change what `approved == true` means."""
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id in LITERAL_NAMES:
-            return ast.copy_location(ast.Constant(LITERAL_NAMES[node.id]), node)
-        return node
+    or an output mapping named `true` can never change what `approved == true` means. Iterative
+    (ast.walk), as the evaluator is: a recursive transformer ran out of stack on nesting the check allows."""
+    for node in ast.walk(tree):
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, ast.Name) and value.id in LITERAL_NAMES:
+                setattr(node, field, ast.copy_location(ast.Constant(LITERAL_NAMES[value.id]), value))
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, ast.Name) and item.id in LITERAL_NAMES:
+                        value[index] = ast.copy_location(ast.Constant(LITERAL_NAMES[item.id]), item)
+    return tree
 
 
 def _depth(tree: ast.AST) -> int:

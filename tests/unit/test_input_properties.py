@@ -3,8 +3,11 @@ variables. Any text gives a value or InvalidInput with a plain message, never an
 (an OverflowError, a decimal error, a KeyError: each a 500 at a front door). Pure: no server."""
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
 from datetime import timedelta
+from typing import Any
 from decimal import Decimal
 
 from hypothesis import example, given
@@ -101,10 +104,21 @@ def test_any_launch_form_is_variables_or_a_refusal(rows: list[tuple[str, str]], 
     # The page parses the form, then the launch checks the variables as every door's (a row's plain
     # text may hold what no database stores, U+0000: that refusal is the launch's).
     try:
-        check_variables(json_input.form_variables(rows, text))
+        with _settings_only().app_context():  # the size limit is a setting
+            check_variables(json_input.form_variables(rows, text))
     except InvalidInput as exc:
         _refused_plainly(exc)
         assert list(exc.errors) == ["variables"]
+
+
+@functools.cache
+def _settings_only() -> Any:
+    """An app for its settings alone: never connected to a database or a queue."""
+    from app import create_app
+
+    return create_app(database_url="sqlite://", redis_url="", shar_base_url="http://127.0.0.1:9",
+                      secret_key="test-secret", mail_enabled=False, log_level="WARNING",
+                      instance_dir=tempfile.mkdtemp(prefix="sharboard-settings-"))
 
 
 @FAST
