@@ -111,7 +111,7 @@ def require_retry(actor: Actor, owner_id: int | None, what: str) -> None:
     """Only the owner of `what` (an instance, a workflow) or an admin may retry it."""
     require_writer(actor)
     if not may_retry(actor, owner_id):
-        raise PermissionDenied(f"only the owner of {what} or an admin may retry it")
+        raise PermissionDenied(f"{what} belongs to another user: only its owner or an admin may retry it")
 
 
 def may_read_jobs_of(actor: Actor, owner_id: int | None) -> bool:
