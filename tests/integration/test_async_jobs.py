@@ -111,7 +111,7 @@ def test_a_failing_shar_retries_three_times_then_fails_and_admin_retry_recovers(
                                callback_url=receiver.url("/created")).workflow
     wait_until(lambda: _status(workflow) == "failed", timeout=50, what="workflow to fail after 3 attempts")
     # One request an attempt: the create, then re-sends, which first ask SHAR whether it holds the
-    # workflow (and, SHAR down, send nothing).
+    # workflow (and, SHAR failing that call, send nothing).
     calls = sorted(_shar_requests(shar, "POST", "/api/v1/workflows") + _shar_requests(shar, "GET", "/Outage"),
                    key=lambda r: r["time"])
     assert [c["method"] for c in calls] == ["POST", "GET", "GET"]

@@ -29,9 +29,9 @@ def test_the_owner_sees_the_failed_launch_with_its_attempts_and_retries_it(app, 
     make_user("bob@example.com", "user", PASSWORD)
     make_user("viewer@example.com", "viewer", PASSWORD)
     create_workflow("Stalls", bpmn("user_task"), actor=ann, async_=False)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     instance = launch_instance("Stalls", {"n": 1}, actor=ann, async_=False).instance
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     assert refresh(instance).status == "failed"
     job = db.session.scalars(select(JobRecord).where(JobRecord.target_id == instance.id)).one()
     url = f"/instances/{instance.id}"
@@ -40,7 +40,7 @@ def test_the_owner_sees_the_failed_launch_with_its_attempts_and_retries_it(app, 
     page = owner.get(url).get_data(as_text=True)
     assert "Retry the launch" in page and f"Job #{job.id}" in page
     attempts = page[page.index('id="row-job-attempts"'):]
-    assert "SHAR outage (injected)" in attempts and ">failed<" in attempts
+    assert "injected fault" in attempts and ">failed<" in attempts
     assert f"/admin/jobs/{job.id}" not in page  # the job's own page (tracebacks) is the admins'
     # A viewer reads the instance, not its job, and retries nothing; another user does not see it.
     viewer = Browser(app, "viewer@example.com", PASSWORD)
@@ -63,9 +63,9 @@ def test_the_owner_retries_a_failed_create_from_the_workflow_page(app, shar) -> 
     ann = make_user("ann@example.com", "user", PASSWORD)
     make_user("bob@example.com", "user", PASSWORD)
     make_user("admin@example.com", "admin", PASSWORD)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     workflow = create_workflow("Unborn", bpmn("user_task"), actor=ann, async_=False).workflow
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     assert refresh(workflow).status == "failed"
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow")).one()
 
@@ -78,7 +78,7 @@ def test_the_owner_retries_a_failed_create_from_the_workflow_page(app, shar) -> 
 
     owner = Browser(app, "ann@example.com", PASSWORD)
     page = owner.get("/workflows/Unborn").get_data(as_text=True)
-    assert "Retry the create" in page and "SHAR outage (injected)" in page
+    assert "Retry the create" in page and "injected fault" in page
     assert owner.post("/workflows/Unborn/retry").status_code == 302
     assert _retries_by(ann) == 1
     run_job(job.id)  # the retried attempt is a re-send: it asks SHAR first, which holds nothing yet
@@ -91,11 +91,11 @@ def test_the_owner_retries_a_failed_create_from_the_workflow_page(app, shar) -> 
 def test_retry_group_and_retry_all_update_the_rows_and_counts_in_place(app, shar) -> None:
     make_user("admin@example.com", "admin", PASSWORD)
     create_workflow("Kept", bpmn("user_task"), async_=False, actor=CLI)
-    shar.set_faults(outage=True)
+    shar.set_faults(error_rate=1.0)
     for name in ("DownA", "DownB", "DownC"):
         create_workflow(name, bpmn("user_task"), async_=False, actor=CLI)
     launch = launch_instance("Kept", {}, actor=CLI, async_=False)  # a failed launch: another group, left alone
-    shar.set_faults(outage=False)
+    shar.set_faults(error_rate=0.0)
     creates = list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow",
                                                               JobRecord.state == "failed")))
     assert len(creates) == 3 and refresh(launch.job).state == "failed"
