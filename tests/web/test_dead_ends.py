@@ -118,3 +118,15 @@ def test_retry_group_and_retry_all_update_the_rows_and_counts_in_place(app, shar
     assert "1 requeued" in answer
     lists = answer[answer.index('id="failed-list"'):]
     assert f'id="job-{launch.job.id}"' not in lists and "No failed jobs." in lists
+
+
+def test_only_the_newest_versions_create_is_retried(app, shar, post, client, sign_in) -> None:
+    sign_in("admin")
+    shar.set_faults(error_rate=1.0)
+    old = create_workflow("Aging", bpmn("user_task"), async_=False, actor=CLI).workflow
+    shar.set_faults(error_rate=0.0)
+    create_workflow("Aging", bpmn("user_task").replace("Review an order", "Review it again"), async_=False, actor=CLI)
+    job = db.session.scalars(select(JobRecord).where(JobRecord.target_id == str(old.id))).one()
+    answer = post(f"/admin/failed-jobs/{job.id}/retry", page="/admin/failed-jobs", headers=HTMX).get_data(as_text=True)
+    assert "is not its newest version (v2 is)" in answer
+    assert (refresh(job).state, refresh(old).status) == ("failed", "failed")
