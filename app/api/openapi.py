@@ -222,7 +222,7 @@ PATHS: dict[str, Any] = {
                                 "for another user's workflow; 409 when the newest version's create has not failed "
                                 "(or its job was pruned).",
                  "parameters": [NAME, IDEMPOTENCY],
-                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 503)}}},
+                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/workflows/{name}/owner": {
         "put": {"summary": "Hand the workflow name to another user (admins)", "parameters": [NAME],
                 "requestBody": _body(OWNER),
@@ -331,7 +331,7 @@ PATHS: dict[str, Any] = {
                                 "a viewer; 404 for another user's instance; 409 for an instance whose launch did "
                                 "not fail (one that failed in SHAR cannot be run again: SHAR has no retry).",
                  "parameters": [INSTANCE_ID, IDEMPOTENCY],
-                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 503)}}},
+                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/cancel": {
         "post": {"summary": "Stop tracking an instance", "parameters": [INSTANCE_ID, IDEMPOTENCY],
                  "responses": {"200": _answer("cancelled", _envelope(_ref("Instance"))),
