@@ -18,11 +18,16 @@ from app.web.partials import is_fragment_request
 @login_required
 def failed_jobs() -> str:
     actor = current_actor()
-    queue, job_type = request.args.get("queue") or None, request.args.get("type") or None
-    return render_template("admin/failed_jobs.html",
-                           jobs=service.failed_jobs(actor=actor, queue=queue, job_type=job_type),
-                           groups=service.failed_groups(actor=actor), queue=queue or "", job_type=job_type or "",
-                           job_types=service.job_types(), queues=service.failed_queues(actor=actor))
+    return render_template("admin/failed_jobs.html", **_lists(request.args), job_types=service.job_types(),
+                           queues=service.failed_queues(actor=actor))
+
+
+def _lists(source: Any) -> dict[str, Any]:
+    """The groups and the failed jobs of the filter in `source` (the page's URL, or a retry's form)."""
+    actor = current_actor()
+    queue, job_type = source.get("queue") or None, source.get("type") or None
+    return {"jobs": service.failed_jobs(actor=actor, queue=queue, job_type=job_type),
+            "groups": service.failed_groups(actor=actor), "queue": queue or "", "job_type": job_type or ""}
 
 
 @bp.get("/jobs/<int:job_id>")
@@ -74,7 +79,9 @@ def group_preview() -> str:
     group = service.failed_group(request.args.get("job_type", ""), request.args.get("error_shape", ""),
                                  actor=current_actor())
     template = "admin/_group_preview.html" if is_fragment_request() else "admin/group_preview.html"
-    return render_template(template, group=group)
+    # The page's filter goes along, so the lists the retry answers with are the ones shown.
+    return render_template(template, group=group, queue=request.args.get("queue", ""),
+                           job_type=request.args.get("type", ""))
 
 
 @bp.post("/failed-jobs/groups/retry")
@@ -110,7 +117,10 @@ def _answer(message: str, category: str, job_id: int, *, removed: bool = False) 
 
 
 def _report(report: service.RetryReport) -> Any:
+    """What a retry of many did; to htmx, with the groups and the list again (swapped in place), so
+    the retried rows leave the list and the counts drop, as a single retry's row does."""
     if is_fragment_request():
-        return render_template("admin/_retry_report.html", report=report)
+        return render_template("admin/_retry_report.html", report=report) + \
+            render_template("admin/_failed_lists.html", oob=True, **_lists(request.form))
     flash(f"{len(report.requeued)} requeued, {len(report.skipped)} skipped", "success")
     return redirect(url_for(".failed_jobs"))

@@ -23,6 +23,7 @@ from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dic
 from app.services import bulk, outages
 from app.services import instances as service
 from app.services import variable_filters
+from app.services.failed_jobs import retry_instance
 from app.services.sync import request_sync, sync_instance_now
 
 
@@ -107,6 +108,14 @@ def update_instance_variables(instance_id: str) -> Response:
         raise InvalidInput.field("variables", "variables is required")
     return ok("Variables updated", instance_dict(service.update_variables(instance_id, data["variables"],
                                                                           actor=api_user())))
+
+
+@bp.post("/instances/<instance_id>/retry")
+@token_required
+@idempotent
+def retry_launch(instance_id: str) -> Response:
+    job = retry_instance(instance_id, actor=api_user())
+    return ok(queued_message("Launch retry", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
 
 @bp.post("/instances/<instance_id>/cancel")

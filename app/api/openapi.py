@@ -235,6 +235,14 @@ PATHS: dict[str, Any] = {
         "delete": {"summary": "Make it inactive and remove it from SHAR (a job)", "parameters": [NAME],
                    "responses": {"202": _answer("deletion queued", _envelope(_ref("Workflow"))),
                                  **_errors(401, 403, 404, 409, 503)}}},
+    "/api/shar/workflows/{name}/retry": {
+        "post": {"summary": "Retry the failed create of the newest version (its owner or an admin; a job)",
+                 "description": "The failed create job runs again; its re-send first asks SHAR whether it already "
+                                "holds this BPMN and adopts it instead of creating it twice. 403 for a viewer and "
+                                "for another user's workflow; 409 when the newest version's create has not failed "
+                                "(or its job was pruned).",
+                 "parameters": [NAME, IDEMPOTENCY],
+                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/workflows/{name}/owner": {
         "put": {"summary": "Hand the workflow name to another user (admins)", "parameters": [NAME],
                 "requestBody": _body(OWNER),
@@ -342,6 +350,14 @@ PATHS: dict[str, Any] = {
                   "requestBody": _body(VARIABLES),
                   "responses": {"200": _answer("updated", _envelope(_ref("Instance"))),
                                 **_errors(401, 403, 404, 409, 422, 503)}}},
+    "/api/shar/instances/{instance_id}/retry": {
+        "post": {"summary": "Retry an instance whose launch failed (its owner or an admin; a job)",
+                 "description": "The failed launch job runs again; a re-send first looks in SHAR for the instance "
+                                "an earlier request made and adopts it instead of launching a second one. 403 for "
+                                "a viewer; 404 for another user's instance; 409 for an instance whose launch did "
+                                "not fail (one that failed in SHAR cannot be run again: SHAR has no retry).",
+                 "parameters": [INSTANCE_ID, IDEMPOTENCY],
+                 "responses": {"202": QUEUED, **_errors(401, 403, 404, 409, 422, 503)}}},
     "/api/shar/instances/{instance_id}/cancel": {
         "post": {"summary": "Stop tracking an instance", "parameters": [INSTANCE_ID, IDEMPOTENCY],
                  "responses": {"200": _answer("cancelled", _envelope(_ref("Instance"))),

@@ -19,8 +19,9 @@ from app.api.responses import (
 )
 from app.config import current_settings
 from app.json_input import upload_body_limit
-from app.serializers import workflow_dict
+from app.serializers import job_dict, workflow_dict
 from app.services import outages, version_diffs
+from app.services.failed_jobs import retry_workflow
 from app.services import workflows as service
 from app.services.instances import launch_instance
 from app.services.statistics import statistics
@@ -123,6 +124,14 @@ def workflow_status(workflow_id: int) -> Response:
 def delete_workflow(name: str) -> Response:
     result = service.delete_workflow(name, actor=api_user())
     return ok("Workflow deletion queued; it is inactive and its history is kept", workflow_dict(result.workflow), 202)
+
+
+@bp.post("/workflows/<name>/retry")
+@token_required
+@idempotent
+def retry_create(name: str) -> Response:
+    job = retry_workflow(name, actor=api_user())
+    return ok(queued_message("Workflow creation retry", job), {"name": name, "job": job_dict(job)}, 202)
 
 
 @bp.put("/workflows/<name>/owner")

@@ -17,6 +17,7 @@ from app.errors import InvalidInput
 from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict, workflow_dict
 from app.services import bulk
 from app.services import instances as instance_service
+from app.services.failed_jobs import retry_instance, retry_workflow
 from app.services import version_diffs
 from app.services import workflows as workflow_service
 from app.services.actors import CLI
@@ -107,6 +108,16 @@ def delete(name: str, force: bool, fmt: str) -> None:
     else:
         click.echo(f"{name} is inactive; removal from SHAR is queued")
     warn_if_not_queued(result.job)
+
+
+@workflow_group.command("retry")
+@click.argument("name")
+@FORMAT_OPTION
+def retry_create(name: str, fmt: str) -> None:
+    """Retry the failed create of NAME's newest version (it adopts what SHAR already holds)."""
+    job = retry_workflow(name, actor=CLI)
+    emit_json(job_dict(job)) if fmt == "json" else click.echo(f"create of {name} queued again (job {job.id})")
+    warn_if_not_queued(job)
 
 
 @workflow_group.command("transfer")
@@ -251,6 +262,16 @@ def show(instance_id: str, refresh: bool, fmt: str) -> None:
     if refresh and instance.status == "running":
         instance = sync_instance_now(instance_id, actor=CLI)
     _show_instance(instance, fmt)
+
+
+@instance_group.command("retry")
+@click.argument("instance_id")
+@FORMAT_OPTION
+def retry_launch(instance_id: str, fmt: str) -> None:
+    """Retry an instance whose launch failed (it adopts what an earlier request made in SHAR)."""
+    job = retry_instance(instance_id, actor=CLI)
+    emit_json(job_dict(job)) if fmt == "json" else click.echo(f"launch of {instance_id} queued again (job {job.id})")
+    warn_if_not_queued(job)
 
 
 @instance_group.command("complete")

@@ -6,7 +6,9 @@
     user     every workflow; their own instances   their own instances; the workflow
                                                    names they own (new versions, delete)
 
-A bulk operation is seen by whoever started it and by admins.
+A bulk operation is seen by whoever started it and by admins. A failed launch or workflow create
+is retried by the row's owner (an instance's creator, a workflow name's owner) or an admin, and
+the attempts of the job behind it are theirs to read; viewers read no job and retry nothing.
 
 Services call these before acting; front doors never check roles themselves.
 """
@@ -92,7 +94,30 @@ def may_upload(actor: Actor, owner: WorkflowName | None) -> bool:
 
 def may_change_workflow(actor: Actor, owner_id: int | None) -> bool:
     """Whether `actor` may add versions to, or delete, a workflow name owned by `owner_id`."""
+    return _owner_or_admin(actor, owner_id)
+
+
+def may_retry(actor: Actor, owner_id: int | None) -> bool:
+    """Whether `actor` may retry the failed launch or create of a row owned by `owner_id`: its
+    owner or an admin, never a viewer."""
+    return _owner_or_admin(actor, owner_id)
+
+
+def _owner_or_admin(actor: Actor, owner_id: int | None) -> bool:
     return actor.can_write and (actor.is_admin or (owner_id is not None and owner_id == actor.id))
+
+
+def require_retry(actor: Actor, owner_id: int | None, what: str) -> None:
+    """Only the owner of `what` (an instance, a workflow) or an admin may retry it."""
+    require_writer(actor)
+    if not may_retry(actor, owner_id):
+        raise PermissionDenied(f"{what} belongs to another user: only its owner or an admin may retry it")
+
+
+def may_read_jobs_of(actor: Actor, owner_id: int | None) -> bool:
+    """Whether `actor` may read the job (its attempts and their errors) that works on a row owned by
+    `owner_id`: its owner or an admin. Tracebacks and the job's own page stay the admins'."""
+    return actor.is_admin or (actor.id is not None and owner_id == actor.id)
 
 
 def find_notification(note_id: int, actor: Actor) -> Notification:

@@ -1,4 +1,5 @@
-"""Failed jobs, for operators: list, group by error, retry (one, many, a group), delete, flush."""
+"""Failed jobs, for operators: list, group by error, retry (one, many, a group), delete, flush; and
+for a row's owner: retry its failed launch or create, and read the attempts of the job behind it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -13,13 +14,14 @@ from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.jobs.handover import enqueue
 from app.jobs.specs import all_specs, spec_for
-from app.models import JobAttempt, JobRecord, WorkflowInstance
+from app.models import JobAttempt, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services.access import find_instance, require_admin
+from app.services.access import find_instance, may_read_jobs_of, may_retry, require_admin, require_retry
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.rows import required
-from app.states import FINISHED_JOB_STATES, InstanceStatus, JobState
+from app.services.workflows import get_workflow, owner_id_of
+from app.states import FINISHED_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
 from app.status import move_job
 
 
@@ -34,6 +36,16 @@ class JobDetail:
     job: JobRecord
     attempts: list[JobAttempt]
     instance: WorkflowInstance | None
+
+
+@dataclass(frozen=True)
+class RowJob:
+    """The job that brings a row into SHAR (an instance's launch, a workflow version's create) with
+    every attempt, as the row's page shows it to its owner or an admin."""
+    job: JobRecord
+    attempts: list[JobAttempt]
+    can_retry: bool  # the row's launch or create failed and the reader may retry it
+    can_open: bool  # the reader is an admin: the job's own page (tracebacks, correct-and-retry) is theirs
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -83,10 +95,44 @@ def failed_group(job_type: str, shape: str, *, actor: Actor, limit: int = 10_000
 def job_detail(job_id: int, *, actor: Actor) -> JobDetail:
     require_admin(actor)
     job = required(JobRecord, job_id, "job")
-    attempts = list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
-                                       .order_by(JobAttempt.number)))
     instance = db.session.get(WorkflowInstance, job.target_id) if job.target_type == "instance" else None
-    return JobDetail(job, attempts, instance)
+    return JobDetail(job, _attempts(job), instance)
+
+
+def launch_job_of(instance: WorkflowInstance, *, actor: Actor) -> RowJob | None:
+    """The newest launch job of an instance not in SHAR (launching, or failed before SHAR had it),
+    when `actor` may read it (the instance's owner or an admin); None otherwise."""
+    if instance.shar_instance_id or instance.status not in (InstanceStatus.LAUNCHING, InstanceStatus.FAILED):
+        return None
+    return _row_job("instance", instance.id, "launch_instance", instance.created_by,
+                    instance.status == InstanceStatus.FAILED, actor=actor)
+
+
+def create_job_of(workflow: Workflow, *, actor: Actor) -> RowJob | None:
+    """The newest create job of a workflow version being created or whose create failed, when
+    `actor` may read it (the name's owner or an admin); None otherwise."""
+    if workflow.status not in (WorkflowStatus.CREATING, WorkflowStatus.FAILED):
+        return None
+    return _row_job("workflow", str(workflow.id), "create_workflow", owner_id_of(workflow),
+                    workflow.status == WorkflowStatus.FAILED, actor=actor)
+
+
+def _row_job(target_type: str, target_id: str, job_type: str, owner_id: int | None, row_failed: bool, *,
+             actor: Actor) -> RowJob | None:
+    if not may_read_jobs_of(actor, owner_id):
+        return None
+    job = db.session.scalars(select(JobRecord).where(
+        JobRecord.target_type == target_type, JobRecord.target_id == target_id, JobRecord.job_type == job_type)
+        .order_by(JobRecord.id.desc()).limit(1)).first()
+    if job is None:
+        return None
+    can_retry = row_failed and job.state == JobState.FAILED and may_retry(actor, owner_id)
+    return RowJob(job, _attempts(job), can_retry, actor.is_admin)
+
+
+def _attempts(job: JobRecord) -> list[JobAttempt]:
+    return list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
+                                   .order_by(JobAttempt.number)))
 
 
 def counts_by_state(queue: str) -> dict[str, int]:
@@ -101,6 +147,37 @@ def retry_failed_job(job_id: int, *, actor: Actor) -> JobRecord:
     """Give a failed job a fresh set of attempts and queue it; audited."""
     require_admin(actor)
     _failed_job(job_id, "retried")
+    return _retry(job_id, actor)
+
+
+def retry_instance(instance_id: str, *, actor: Actor) -> JobRecord:
+    """Retry an instance whose launch failed, as its owner or an admin: its failed launch job runs
+    again (whose re-send first looks in SHAR for what an earlier request made, and adopts it)."""
+    instance = find_instance(instance_id, actor)
+    require_retry(actor, instance.created_by, f"instance {instance.id}")
+    return _retry(failed_launch_job(instance.id, actor=actor), actor)
+
+
+def retry_workflow(name: str, *, actor: Actor) -> JobRecord:
+    """Retry the failed create of a workflow's newest version, as the name's owner or an admin: its
+    failed create job runs again (whose re-send first asks SHAR whether it holds this BPMN)."""
+    workflow = get_workflow(name, actor=actor)
+    require_retry(actor, owner_id_of(workflow), f"workflow {name!r}")
+    if workflow.status != WorkflowStatus.FAILED:
+        raise Conflict(f"workflow {name!r} v{workflow.version} is {workflow.status}; only a version whose create "
+                       "failed can be retried")
+    job_id = db.session.scalar(select(JobRecord.id).where(
+        JobRecord.target_type == "workflow", JobRecord.target_id == str(workflow.id),
+        JobRecord.job_type == "create_workflow", JobRecord.state == JobState.FAILED)
+        .order_by(JobRecord.id.desc()).limit(1))
+    if job_id is None:
+        raise Conflict(f"workflow {name!r} v{workflow.version} has no failed create job to retry (finished jobs "
+                       "are pruned after their retention); upload it again")
+    return _retry(job_id, actor)
+
+
+def _retry(job_id: int, actor: Actor) -> JobRecord:
+    """The retry of one failed job, whoever may make it: audited, then queued."""
     audit(actor, "job.retry", "job", job_id, before={"state": "failed"}, after={"state": "queued"})
     return requeue_failed_job(job_id)
 

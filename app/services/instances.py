@@ -26,6 +26,7 @@ from app.events import (
 )
 from app.extensions import commit_keeping_loaded, db
 from app.jobs.dispatch import submit
+from app.jobs.errors import RetryableJobError
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import new_uuid, utcnow
 from app.services import activities, outages, variable_filters, variable_sizes
@@ -51,7 +52,7 @@ from app.services.correlation import (
 )
 from app.services.rows import required
 from app.services.workflows import latest_workflow, version_number
-from app.shar import SharInstance, current_client
+from app.shar import SharClient, SharError, SharInstance, SharUnavailable, current_client
 from app.states import (
     INSTANCE_STATUSES,
     OPEN_JOB_STATES,
@@ -672,15 +673,8 @@ def launch_in_shar(instance_id: str) -> None:
         return
     client = current_client()
     if instance.launch_requests:
-        found, passed = _adoptable(instance, client.instances_with_variable(CORRELATION_VARIABLE, instance.id))
-        if found:
-            answer = found[0]
-            record_activity(instance, "launch_adopted",
-                            f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
-                            "the launch is not sent again", shar_instance_id=answer.id,
-                            launch_requests=instance.launch_requests,
-                            others=[i.id for i in found[1:]], passed_over=passed)
-            _apply_launch_answer(instance, answer)
+        adopted, passed = _adopt_earlier_launch(instance, client)
+        if adopted:
             return
         # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
         record_activity(instance, "launch_resent",
@@ -695,6 +689,33 @@ def launch_in_shar(instance_id: str) -> None:
     commit_keeping_loaded()
     answer = client.launch_instance(*request, **options)
     _apply_launch_answer(instance, answer)
+
+
+def _adopt_earlier_launch(instance: WorkflowInstance, client: SharClient) -> tuple[bool, dict[str, str]]:
+    """Adopt the instance an earlier launch request of this row made in SHAR, if SHAR lists one its
+    launch may have made (_adoptable); returns whether it did, and the instances passed over.
+
+    A lookup that fails with SHAR reachable (an error of that call, an answer off the contract)
+    fails the attempt, retried as a whole: a launch is sent again only once SHAR has answered that
+    it has none, and a lookup never fails the launch for good by itself. An outage goes up as it
+    is: the runner holds the job."""
+    try:
+        listed = client.instances_with_variable(CORRELATION_VARIABLE, instance.id)
+    except SharUnavailable:
+        raise
+    except SharError as exc:
+        raise RetryableJobError(f"could not look in SHAR for the instance of an earlier launch request ({exc}); "
+                                "nothing was sent again") from exc
+    found, passed = _adoptable(instance, listed)
+    if not found:
+        return False, passed
+    answer = found[0]
+    record_activity(instance, "launch_adopted",
+                    f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
+                    "the launch is not sent again", shar_instance_id=answer.id,
+                    launch_requests=instance.launch_requests, others=[i.id for i in found[1:]], passed_over=passed)
+    _apply_launch_answer(instance, answer)
+    return True, passed
 
 
 def _adoptable(instance: WorkflowInstance, found: list[SharInstance]) -> tuple[list[SharInstance], dict[str, str]]:
@@ -753,15 +774,30 @@ def _keep_launched_after_cancel(instance: WorkflowInstance, answer: SharInstance
 
 
 def launch_failed(instance_id: str, error: str) -> None:
+    """The launch's last attempt failed. When a request was sent, SHAR is asked once more for what
+    it made (the attempts may have run out while SHAR was slow to answer them), so a launch SHAR
+    runs does not end failed here; when SHAR cannot say, the timeline says a retry looks first."""
     instance = _instance(instance_id)
+    if instance.status == InstanceStatus.LAUNCHING and instance.launch_requests and _adopted_at_last(instance):
+        return
     if change_status(instance, InstanceStatus.FAILED, error=error):
         fire(instance_launch_failed, instance, error_message=error)
+
+
+def _adopted_at_last(instance: WorkflowInstance) -> bool:
+    try:
+        return _adopt_earlier_launch(instance, current_client())[0]
+    except Exception:  # noqa: BLE001 - the failure handler's own lookup: any failure leaves it to a retry
+        db.session.rollback()
+        record_activity(instance, "launch_unknown", "SHAR did not say whether an earlier launch request made "
+                        "an instance; a retry looks for it first and adopts it, never launching a second one")
+        return False
 
 
 def launch_retried(instance_id: str) -> None:
     instance = _instance(instance_id)
     if instance.status == InstanceStatus.FAILED:
-        change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried by an operator")
+        change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried")
 
 
 def completion_retried(instance_id: str) -> None:

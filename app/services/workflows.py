@@ -17,7 +17,7 @@ from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from app.events import fire, workflow_created, workflow_creation_failed
 from app.extensions import db
 from app.jobs.dispatch import submit
-from app.models import JobRecord, User, Workflow, WorkflowInstance, WorkflowName
+from app.models import ActivityEvent, JobRecord, User, Workflow, WorkflowInstance, WorkflowName
 from app.services.access import (
     instance_owner_filter,
     may_change_workflow,
@@ -33,7 +33,8 @@ from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.rows import required
 from app.services.statistics import statistics_by_workflow_name
-from app.shar import SharNotFound, current_client
+from app.jobs.errors import RetryableJobError
+from app.shar import SharClient, SharError, SharNotFound, SharUnavailable, current_client
 from app.states import TERMINAL, WORKFLOW_STATUSES, JobState, WorkflowStatus
 from app.status import change_status, record_activity
 
@@ -264,9 +265,23 @@ def workflow_page(name: str, *, actor: Actor, instance_limit: int = 50) -> Workf
     instances = list(db.session.scalars(
         visible_instances(actor).join(Workflow).where(Workflow.name == name)
         .order_by(WorkflowInstance.created_at.desc()).limit(instance_limit)))
-    owner_id = owner.owner_id if owner else workflow.created_by
     return WorkflowPage(workflow, owner.owner if owner else None, versions, instances,
-                        may_change_workflow(actor, owner_id))
+                        may_change_workflow(actor, owner_id_of(workflow, owner)))
+
+
+def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | None:
+    """Who owns `workflow`'s name (its WorkflowName row, read when not given), the uploader when
+    it has none: the user who may add versions, delete it and retry its create."""
+    owner = owner or db.session.get(WorkflowName, workflow.name)
+    return owner.owner_id if owner else workflow.created_by
+
+
+def version_timeline(workflow: Workflow) -> list[ActivityEvent]:
+    """What happened to one version, oldest first: stored, sent to SHAR (or adopted from it), failed,
+    retried. Every role sees every workflow."""
+    return list(db.session.scalars(select(ActivityEvent).where(
+        ActivityEvent.target_type == "workflow", ActivityEvent.target_id == str(workflow.id))
+        .order_by(ActivityEvent.created_at, ActivityEvent.id)))
 
 
 def workflow_owner(name: str) -> User | None:
@@ -319,12 +334,52 @@ def check_bpmn(bpmn_xml: object, max_bytes: int) -> CheckedBpmn:
 
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------
 
-def create_in_shar(workflow_id: int) -> None:
-    """Send the BPMN to SHAR; on success the workflow becomes active."""
+def create_in_shar(workflow_id: int, *, resend: bool = False) -> None:
+    """Send the BPMN to SHAR; on success the workflow becomes active.
+
+    A re-send (an attempt after the first: the one before may have reached SHAR before it was cut
+    off by its time limit, a killed worker or a lost answer) first asks SHAR what it holds under
+    the name, and adopts it when it holds this version's BPMN instead of creating it again.
+    """
     workflow = required(Workflow, workflow_id, "workflow with id")
     if workflow.status != WorkflowStatus.CREATING:
         return  # done by an earlier delivery of this job, or cancelled by a delete
-    answer = current_client().create_workflow(workflow.name, workflow.bpmn_xml)
+    client = current_client()
+    if resend:
+        held, why = _held_in_shar(client, workflow)
+        if held is not None:
+            record_activity(workflow, "create_adopted", f"SHAR already holds this BPMN as its version "
+                            f"{held.get('version', '?')} of {workflow.name}: an earlier create request reached it; "
+                            "adopted, not sent again", shar_response=held)
+            _created(workflow, held)
+            return
+        record_activity(workflow, "create_resent", f"create request sent again: {why}")
+        db.session.commit()  # said before it is sent, as a launch's re-send is
+    _created(workflow, client.create_workflow(workflow.name, workflow.bpmn_xml))
+
+
+def _held_in_shar(client: SharClient, workflow: Workflow) -> tuple[dict[str, Any] | None, str]:
+    """SHAR's answer for the workflow's name when it holds this version's BPMN (by the digest it
+    reports, a contract extension), or None and why not. A lookup that fails with SHAR reachable
+    fails the attempt, retried as a whole: nothing is sent without an answer."""
+    try:
+        held = client.get_workflow(workflow.name)
+    except SharNotFound:
+        return None, f"SHAR holds no workflow named {workflow.name}"
+    except SharUnavailable:
+        raise  # an outage: the runner holds the job
+    except SharError as exc:
+        raise RetryableJobError(f"could not ask SHAR whether an earlier create of {workflow.name} reached it "
+                                f"({exc}); nothing was sent again") from exc
+    digest = held.get("bpmn_sha256")
+    if digest == workflow.bpmn_sha256:
+        return held, ""
+    if digest is None:
+        return None, "SHAR does not say which BPMN it holds under this name"
+    return None, "SHAR holds another BPMN under this name"
+
+
+def _created(workflow: Workflow, answer: dict[str, Any]) -> None:
     if change_status(workflow, WorkflowStatus.ACTIVE, shar_response=answer, error=None):
         fire(workflow_created, workflow, shar_response=answer)
 
@@ -336,9 +391,15 @@ def creation_failed(workflow_id: int, error: str) -> None:
 
 
 def creation_retried(workflow_id: int) -> None:
+    """A failed create is retried (by an operator, or the name's owner): only the newest version, as
+    SHAR runs the newest BPMN it was given and an older one would replace it there."""
     workflow = required(Workflow, workflow_id, "workflow with id")
+    newest = latest_workflow(workflow.name)
+    if newest is not None and newest.id != workflow.id:
+        raise Conflict(f"workflow {workflow.name!r} v{workflow.version} is not its newest version (v{newest.version} "
+                       "is): creating it in SHAR now would replace the newer one there")
     if workflow.status == WorkflowStatus.FAILED:
-        change_status(workflow, WorkflowStatus.CREATING, error=None, message="retried by an operator")
+        change_status(workflow, WorkflowStatus.CREATING, error=None, message="retried")
 
 
 def delete_in_shar(name: str) -> None:

@@ -7,7 +7,8 @@ from app.services import workflows
 
 
 def create_workflow(job: JobRecord) -> None:
-    workflows.create_in_shar(int(job.target_id))
+    # A re-send when an earlier try may have reached SHAR (a counted attempt, or a held one).
+    workflows.create_in_shar(int(job.target_id), resend=job.tried_before)
 
 
 def creation_failed(job: JobRecord, exc: BaseException) -> None:

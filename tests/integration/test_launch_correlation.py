@@ -7,9 +7,12 @@ import httpx
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs.runner import run_job
 from app.models import (
     ActivityEvent,
     AuditEntry,
+    JobAttempt,
+    JobRecord,
     UntrackedSharInstance,
     WorkflowInstance,
 )
@@ -172,3 +175,68 @@ def test_a_retry_never_adopts_an_instance_carrying_its_id_that_its_launch_did_no
     assert alone.status == "running" and alone.shar_instance_id not in planted
     assert alone.variables == {"n": 1} and alone.launch_requests == 2
     assert "launch_adopted" not in _kinds(alone) and "launch_resent" in _kinds(alone)
+
+
+def _list_fails(monkeypatch, shar, times: int) -> None:  # type: ignore[no-untyped-def]
+    """SHAR's instance list (the adoption lookup) answers 500 `times` times: SHAR is reachable (no
+    outage, nothing held), this one call fails."""
+    left = [times]
+
+    def should_fail() -> bool:
+        from flask import request
+
+        if request.method == "GET" and request.path == "/api/v1/instances" and left[0] > 0:
+            left[0] -= 1
+            return True
+        return False
+    monkeypatch.setattr(shar.faults, "should_fail", should_fail)
+
+
+def _launch_job(instance: WorkflowInstance) -> JobRecord:
+    return db.session.scalars(select(JobRecord).where(JobRecord.target_id == instance.id)).one()
+
+
+def _made_in_shar(shar, name: str, instance: WorkflowInstance) -> str:  # type: ignore[no-untyped-def]
+    """What the earlier, unanswered launch request made in SHAR."""
+    made = httpx.post(f"{shar.url}/api/v1/workflows/{name}/instances", json={
+        "workflow_name": name, "variables": {"n": 1, CORRELATION_VARIABLE: instance.id}}).json()["id"]
+    httpx.delete(f"{shar.url}/_sharlite/requests")
+    return made
+
+
+def test_a_failed_lookup_sends_nothing_and_the_launch_does_not_end_failed_while_shar_runs_it(app, shar,
+                                                                                           monkeypatch) -> None:
+    """The lookup fails (SHAR cannot list now): the attempt fails as a whole, nothing is sent; when
+    it was the last attempt, the failure handler asks once more and adopts what SHAR runs."""
+    user = make_user()
+    create_workflow("Looks", bpmn("user_task"), actor=user, async_=False)
+    instance = _placeholder("Looks", user)
+    made = _made_in_shar(shar, "Looks", instance)
+    _list_fails(monkeypatch, shar, 1)
+    job = _launch_job(instance)
+    run_job(job.id, allow_retry=False)  # its last attempt
+    attempt = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)).one()
+    assert "nothing was sent again" in attempt.error
+    instance = refresh(instance)
+    assert (instance.status, instance.shar_instance_id, instance.launch_requests) == ("running", made, 1)
+    assert _launch_posts(shar, "Looks") == 0
+    assert "launch_adopted" in _kinds(instance)
+
+
+def test_the_owners_retry_after_lookups_failed_adopts_and_never_launches_twice(app, shar, monkeypatch) -> None:
+    from app.services.failed_jobs import retry_instance
+
+    user = make_user()
+    create_workflow("Unsure", bpmn("user_task"), actor=user, async_=False)
+    instance = _placeholder("Unsure", user)
+    made = _made_in_shar(shar, "Unsure", instance)
+    _list_fails(monkeypatch, shar, 2)  # the attempt's lookup and the failure handler's
+    job = _launch_job(instance)
+    run_job(job.id, allow_retry=False)
+    instance = refresh(instance)
+    assert instance.status == "failed" and "launch_unknown" in _kinds(instance)
+    retry_instance(instance.id, actor=user)
+    run_job(job.id)
+    instance = refresh(instance)
+    assert (instance.status, instance.shar_instance_id, instance.launch_requests) == ("running", made, 1)
+    assert _launch_posts(shar, "Unsure") == 0

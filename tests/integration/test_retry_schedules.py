@@ -55,9 +55,11 @@ def test_launch_retries_on_the_spec_schedule_then_fails(make_app, processes, sha
     instance = launch_instance("RetryLaunch", {}, actor=user).instance
     wait_until(lambda: refresh(instance).status == "failed", timeout=40, what="the launch to fail for good")
     # Attempt 1 sends the launch; a re-send first asks SHAR's list for the correlation variable
-    # (and, SHAR being down, fails there): one request opens each attempt.
-    opened = sorted(_requests(shar, "POST", "/api/v1/workflows/RetryLaunch/instances")[:1]
-                    + _requests(shar, "GET", "/api/v1/instances"))
+    # (and, SHAR failing, fails there): one request opens each attempt. The failure handler
+    # asks the list once more, at once, before the launch ends failed.
+    lookups = _requests(shar, "GET", "/api/v1/instances")
+    assert len(lookups) == 3
+    opened = sorted(_requests(shar, "POST", "/api/v1/workflows/RetryLaunch/instances")[:1] + lookups[:2])
     _assert_schedule(opened, "launch_instance")
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance")).one()
     assert (job.state, job.attempts) == ("failed", 3)

@@ -73,6 +73,12 @@ def world(app: Flask) -> World:
     stalled.status, stalled.error = "failed", "SHAR refused the variables"
     launch_job = db.session.scalars(select(JobRecord).where(JobRecord.target_id == stalled.id)).one()
     launch_job.state, launch_job.finished_at, launch_job.last_error = "failed", utcnow(), "refused"
+    # Ann's workflow whose create failed: the one her retry (and an admin's) accepts.
+    broken = create_workflow("Broken", bpmn("user_task"), actor=users["ann"]).workflow
+    broken.status, broken.error = "failed", "SHAR unreachable"
+    create_job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow",
+                                                            JobRecord.target_id == str(broken.id))).one()
+    create_job.state, create_job.finished_at, create_job.last_error = "failed", utcnow(), "SHAR unreachable"
     delivery = WebhookDelivery(job_type="launch_instance", url="http://127.0.0.1:9/hook",
                                body='{"job_type": "launch_instance"}',
                                target_type="instance", target_id=instance.id, state="failed")
@@ -138,6 +144,10 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
     ("instance.bulk_cancel", "ann", "viewer", 403,
      lambda w: ("/instances/bulk", {"action": "cancel", "workflow": "Flow", "status": "running"})),
     ("job.retry", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/retry", {})),
+    # A failed launch or create is retried by its owner (or an admin) from its own page.
+    ("job.retry", "ann", "viewer", 403, lambda w: (f"/instances/{_stalled(w)}/retry", {})),
+    ("job.retry", "ann", "bob", 404, lambda w: (f"/instances/{_stalled(w)}/retry", {})),
+    ("job.retry", "ann", "bob", 403, lambda w: ("/workflows/Broken/retry", {})),
     ("job.delete", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/delete", {})),
     ("job.retry_all", "admin", "ann", 403, lambda w: ("/admin/failed-jobs/retry-all", {})),
     ("job.retry_group", "admin", "viewer", 403,
@@ -200,7 +210,11 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
     ("instance.cancel", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/cancel", {})),
     ("instance.bulk_sync", "ann", "viewer", 403,
      lambda w: ("post", "/api/shar/instances/bulk", {"action": "sync", "filter": {"workflow": "Flow"}})),
-    # Retrying failed launches is an admin's, in bulk as one by one.
+    ("job.retry", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{_stalled(w)}/retry", {})),
+    ("job.retry", "ann", "bob", 404, lambda w: ("post", f"/api/shar/instances/{_stalled(w)}/retry", {})),
+    ("job.retry", "ann", "bob", 403, lambda w: ("post", "/api/shar/workflows/Broken/retry", {})),
+    ("job.retry", "admin", "viewer", 403, lambda w: ("post", "/api/shar/workflows/Broken/retry", {})),
+    # Retrying failed launches in bulk is an admin's.
     ("instance.bulk_retry", "admin", "ann", 403,
      lambda w: ("post", "/api/shar/instances/bulk", {"action": "retry", "filter": {"workflow": "Flow"}})),
 ]
@@ -247,6 +261,8 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
                                                  "--variables", '{"paid": 1}']),
     ("job.retry", lambda w, tmp: ["failed", "retry", str(w.failed_job_id)]),
     ("job.retry_all", lambda w, tmp: ["failed", "retry", "all"]),
+    ("job.retry", lambda w, tmp: ["instance", "retry", _stalled(w)]),
+    ("job.retry", lambda w, tmp: ["workflow", "retry", "Broken"]),
     ("job.flush", lambda w, tmp: ["failed", "flush"]),
     ("job.flush", lambda w, tmp: ["queue", "clear"]),
     ("user.create", lambda w, tmp: ["user", "create", "cli-made@example.com"]),

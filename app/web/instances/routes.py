@@ -22,6 +22,7 @@ from app.errors import Conflict, InvalidInput
 from app.services import bulk, outages
 from app.services import instances as service
 from app.security.redirects import safe_next
+from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.sync import request_sync
 from app.states import INSTANCE_STATUSES
 from app.web.access import current_actor, login_required
@@ -144,6 +145,13 @@ def sync(instance_id: str) -> Any:
     return _act(instance_id, lambda: request_sync(instance_id, actor=current_actor()), "sync queued")
 
 
+@bp.post("/<instance_id>/retry")
+@login_required
+def retry(instance_id: str) -> Any:
+    return _act(instance_id, lambda: retry_instance(instance_id, actor=current_actor()),
+                "launch queued again; the status updates by itself")
+
+
 @bp.post("/<instance_id>/cancel")
 @login_required
 def cancel(instance_id: str) -> Any:
@@ -219,5 +227,6 @@ def _list_context(filters: service.InstanceFilter | None = None) -> dict[str, An
 def _show_context(instance: Any) -> dict[str, Any]:
     return {"instance": instance, "timeline": service.timeline(instance),
             "waiting": service.waiting_user_tasks(instance), "message_waits": service.waiting_messages(instance),
+            "launch_job": launch_job_of(instance, actor=current_actor()),
             "polling": instance.status not in service.TERMINAL,
             "waiting_for_shar": outages.is_waiting("instance", instance.id)}

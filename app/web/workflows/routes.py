@@ -22,6 +22,7 @@ from app.bpmn import BpmnValidationError, decode_xml
 from app.errors import Conflict, InvalidInput
 from app.services import outages, version_diffs
 from app.services import workflows as service
+from app.services.failed_jobs import create_job_of, retry_workflow
 from app.services.instances import CountsState, element_counts, element_counts_state, launch_instance
 from app.web.access import current_actor, login_required
 from app.web.charts import trends_context
@@ -187,6 +188,18 @@ def delete(name: str) -> Any:
     return redirect(url_for(".show", name=name))
 
 
+@bp.post("/<name>/retry")
+@login_required
+def retry(name: str) -> Any:
+    try:
+        retry_workflow(name, actor=current_actor())
+    except Conflict as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"the create of {name} is queued again; the status updates by itself", "success")
+    return redirect(url_for(".show", name=name))
+
+
 @bp.post("/<name>/owner")
 @login_required
 def transfer(name: str) -> Any:
@@ -219,6 +232,8 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
     return {"workflow": page.workflow, "owner": page.owner, "versions": page.versions, "instances": page.instances,
             "can_change": page.can_change, "form": form, "transfer_form": TransferForm(),
             "waiting_for_shar": outages.is_waiting("workflow", page.workflow.id),
+            "create_job": create_job_of(page.workflow, actor=current_actor()),
+            "history": service.version_timeline(page.workflow),
             **trends_context("workflows.show", workflow_name=page.workflow.name, name=page.workflow.name),
             **_counts_context(name, version, state)}
 
