@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # Install the test dependencies and run the whole test suite (the README's test command).
 # Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (.ci/run starts them if down).
+#   scripts/test.sh            everything (what CI runs)
+#   scripts/test.sh --fast     the fast tier: no PostgreSQL, Redis, consumer process or browser,
+#                              on two workers, in under a minute (tests/conftest.py marks the tiers)
+# Other arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+fast=false
+if [ "${1:-}" = "--fast" ]; then
+  fast=true
+  shift
+fi
 
 # Browser tests drive Debian's Chromium (no browser is downloaded by the test tools);
-# the seed's CLI loop test needs jq.
+# the seed's CLI loop test needs jq. The fast tier needs neither.
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v jq >/dev/null 2>&1 || missing+=(jq)
+$fast || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+$fast || command -v jq >/dev/null 2>&1 || missing+=(jq)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
@@ -21,4 +30,7 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+if $fast; then
+  exec .venv/bin/python -m pytest -m fast -n 2 "$@"
+fi
 exec .venv/bin/python -m pytest "$@"

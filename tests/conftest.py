@@ -38,6 +38,22 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sharboard-metrics-")
 
 
+# -- tiers ---------------------------------------------------------------------------------
+# A test that reaches any of these fixtures needs PostgreSQL, Redis, consumer processes or a browser
+# (`app` and `make_app` use the shared Redis; `database` runs on PostgreSQL too). Every other test is
+# in the fast tier (`scripts/test.sh --fast`, `-m fast`): pure logic, the in-thread engine, offline apps.
+SERVICE_FIXTURES = frozenset({"app", "make_app", "processes", "database", "browser"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if uses or item.get_closest_marker("soak") or item.get_closest_marker("services"):
+            item.add_marker(pytest.mark.services)
+        else:
+            item.add_marker(pytest.mark.fast)
+
+
 @pytest.fixture(autouse=True)
 def no_process_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
     """Autouse, so set up first and torn down last: after every other fixture of the test has

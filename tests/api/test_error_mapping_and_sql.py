@@ -70,6 +70,7 @@ def test_statistics_sql_on_sqlite(tmp_path: Path) -> None:
         _check(*_fill_and_measure())
 
 
+@pytest.mark.services  # PostgreSQL or Redis, reached without a fixture
 def test_statistics_sql_on_postgresql(tmp_path: Path) -> None:
     if not pg_available():
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")

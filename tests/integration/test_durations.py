@@ -74,6 +74,7 @@ def test_an_instance_finished_during_launch_completes_at_once_on_sqlite(app, sha
     _completes_during_launch(shar.url, smtp)
 
 
+@pytest.mark.services  # PostgreSQL or Redis, reached without a fixture
 def test_an_instance_finished_during_launch_completes_at_once_on_postgresql(overrides, shar, smtp,
                                                                               tmp_path: Path) -> None:
     if not pg_available():
@@ -150,6 +151,7 @@ def test_migration_repairs_durations_on_sqlite(tmp_path: Path) -> None:
     _repair(f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
 
 
+@pytest.mark.services  # PostgreSQL or Redis, reached without a fixture
 def test_migration_repairs_durations_on_postgresql(tmp_path: Path) -> None:
     if not pg_available():
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")

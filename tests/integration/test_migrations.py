@@ -49,6 +49,7 @@ def test_migrations_on_sqlite(tmp_path: Path) -> None:
     _roundtrip(f"sqlite:///{tmp_path / 'm.db'}", tmp_path)
 
 
+@pytest.mark.services  # PostgreSQL or Redis, reached without a fixture
 def test_migrations_on_postgresql(tmp_path: Path) -> None:
     if not pg_available():
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
@@ -56,6 +57,7 @@ def test_migrations_on_postgresql(tmp_path: Path) -> None:
         _roundtrip(url, tmp_path)
 
 
+@pytest.mark.services  # PostgreSQL or Redis, reached without a fixture
 def test_variables_become_jsonb_with_their_values_on_postgresql(tmp_path: Path) -> None:
     """The JSONB migration keeps every row's variables; a U+0000, which JSONB cannot hold, becomes
     U+FFFD instead of stopping the migration; downgrade gives JSON back, without the index."""

@@ -1,6 +1,8 @@
 """`flask shar up` runs a consumer for the fourth queue (callbacks and e-mails) beside the seed's three."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import subprocess
@@ -10,6 +12,8 @@ from pathlib import Path
 from tests.integration.test_stack_up import _answers, _processes_started_for
 from tests.support.servers import free_port, wait_until
 from tests.support.stack import REPO
+
+pytestmark = pytest.mark.services  # runs `flask shar up`: the whole stack as processes
 
 
 def _consumed_queues(instance_dir: Path) -> set[str]:

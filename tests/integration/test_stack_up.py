@@ -13,6 +13,8 @@ import pytest
 from tests.support.servers import free_port, wait_until
 from tests.support.stack import REPO
 
+pytestmark = pytest.mark.services  # runs `flask shar up`: the whole stack as processes
+
 
 def _answers(url: str) -> bool:
     try:

@@ -5,6 +5,8 @@ and one Redis, as two gunicorn workers), and at once where it was made. Without 
 remembered."""
 from __future__ import annotations
 
+import pytest
+
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,6 +145,7 @@ def test_nothing_is_remembered_past_its_age_limit(app: Flask, monkeypatch: Any) 
     assert [s for s in seen if "api_tokens" in s]
 
 
+@pytest.mark.services  # PostgreSQL or Redis, reached without a fixture
 def test_a_row_read_while_a_change_commits_is_not_remembered_after_it() -> None:
     """The race between reading a user and a change: what was read before the change (here, or on
     another process and noticed by the refresh) is not kept, whatever the order of the steps."""

@@ -14,6 +14,8 @@ from limits.strategies import FixedWindowRateLimiter
 from app.security.rate_counts import BatchedRedisStorage, storage_uri
 from tests.support.stack import REDIS_URL
 
+pytestmark = pytest.mark.services  # the shared Redis, reached without a fixture
+
 
 @pytest.fixture
 def namespace() -> Iterator[str]:
