@@ -83,7 +83,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app import admin, api, liveness
+    from app import admin, api
     from app.extensions import csrf
     from app.security import rate_limits
     from app.web import context, errors, security_headers
@@ -95,7 +95,7 @@ def _register_blueprints(app: Flask) -> None:
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     csrf.exempt(api.probes_bp)
-    for blueprint in (liveness.bp, auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp,
+    for blueprint in (auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp,
                       api.bp, api.docs_bp, api.probes_bp):
         app.register_blueprint(blueprint)
     context.init_app(app)

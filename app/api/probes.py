@@ -1,6 +1,8 @@
-"""`/readyz` for load balancers and `/metrics` for Prometheus (`/healthz`, liveness, is app.liveness).
+"""`/healthz`, `/readyz` for load balancers and `/metrics` for Prometheus; what they check is
+app.services.health's.
 
-/readyz answers 200 when the database, the queues' storage and SHAR (as last checked) are all
+/healthz answers 200 while the process answers and reaches its database (liveness only: never SHAR
+nor the queues, so a SHAR outage never restarts a healthy web process). /readyz answers 200 when the database, the queues' storage and SHAR (as last checked) are all
 ready, else 503, naming each check. /metrics takes an admin's API token (Prometheus:
 `authorization: {credentials: <token>}`): the counts it shows are the whole system's.
 """
@@ -11,7 +13,15 @@ from flask import Response, jsonify
 from app import metrics
 from app.api.auth import api_user, token_required
 from app.api.blueprints import probes_bp
-from app.services.observability import readiness, scrape_gauges
+from app.services.health.gauges import scrape_gauges
+from app.services.health.liveness import database_answers
+from app.services.health.readiness import readiness
+
+
+@probes_bp.get("/healthz")
+def healthz() -> Response:
+    database_answers()
+    return jsonify({"status": "ok"})
 
 
 @probes_bp.get("/readyz")

@@ -14,7 +14,7 @@ from app.errors import InvalidInput, SharboardError
 from app.serializers import job_dict
 from app.services import failed_jobs
 from app.services.actors import CLI
-from app.services.health import shar_health_now
+from app.services.health.shar import shar_health_now
 from app.services.instances import complete_task, launch_instance
 from app.services.statistics import statistics as instance_statistics
 from app.services.sync import cleanup_instances, queue_syncs

@@ -1,4 +1,5 @@
-"""Consumer heartbeats in SQL, so the admin page and `queue status` can tell a live consumer.
+"""Consumer heartbeats written to SQL, so the admin page and `queue status` can tell a live consumer
+(they read them through app.services.health.heartbeats).
 
 The beat is written from the consumer's own main loop, not from a thread: Huey forks
 its worker processes from that loop, and a fork while another thread holds a lock (an
@@ -30,15 +31,6 @@ def beat(queue: str) -> None:
     row.beat_at, row.alive_until = now, now + TTL
     db.session.add(row)
     db.session.commit()
-
-
-def consumer_alive(queue: str) -> bool:
-    row = db.session.get(ConsumerHeartbeat, queue)
-    return bool(row and row.alive_until > utcnow())
-
-
-def last_beat(queue: str) -> ConsumerHeartbeat | None:
-    return db.session.get(ConsumerHeartbeat, queue)
 
 
 class HeartbeatConsumer(Consumer):

@@ -19,10 +19,9 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
-from flask_limiter import Limiter, RateLimitExceeded
+from flask import Blueprint, Flask, current_app, request
+from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
@@ -59,7 +58,6 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
                   error_message="too many failed sign-ins from your address")(auth_bp)
     limiter.limit(settings.api_rate_limit, key_func=_token_key, scope="api-token",
                   error_message="too many requests with this API token; wait for the time in Retry-After")(api_bp)
-    app.register_error_handler(RateLimitExceeded, _too_many_requests_page)
     app.extensions[EXTENSION_KEY] = limiter
     return limiter
 
@@ -111,17 +109,3 @@ def retry_after_seconds() -> int:
     if limit is None:
         return 1
     return max(1, math.ceil(limit.reset_at - time.time()))
-
-
-def _too_many_requests_page(exc: RateLimitExceeded) -> Any:
-    """People get a page saying what happened and how long to wait; JSON clients the API's envelope."""
-    from app.web.errors import wants_json
-
-    seconds = retry_after_seconds()
-    headers = {"Retry-After": str(seconds)}
-    if wants_json():
-        from flask import jsonify
-
-        return jsonify({"success": False, "message": exc.description, "errors": {}}), 429, headers
-    return render_template("errors/429.html", message=exc.description, seconds=seconds,
-                           minutes=math.ceil(seconds / 60)), 429, headers

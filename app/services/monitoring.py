@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 
 from app.config import current_settings
 from app.extensions import db
-from app.jobs.heartbeat import last_beat
 from app.models import (
     ActivityEvent,
     ConsumerHeartbeat,
@@ -24,7 +23,8 @@ from app.queues import current_queues
 from app.services.access import instance_owner_filter, require_admin, visible_instances
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
-from app.services.health import last_shar_health
+from app.services.health.heartbeats import last_beat
+from app.services.health.shar import last_shar_health
 from app.services.instances import waits_for
 from app.services.sync import last_periodic_sync
 from app.services.workflows import latest_versions

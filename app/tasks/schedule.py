@@ -9,7 +9,7 @@ from app.jobs.reconcile import reconcile
 from app.jobs.scheduler import Periodic, daily_at, every
 from app.services.failed_jobs import prune_finished
 from app.jobs.release import release_held
-from app.services.health import check_shar_health, health_due
+from app.services.health.shar import check_shar_health, health_due
 from app.services.sync import submit_periodic_sync
 from app.services.trends import sample_queues
 

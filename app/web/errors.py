@@ -1,16 +1,20 @@
 """Error pages: JSON for the API and clients that want JSON, HTML for people."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from app.errors import ServiceUnavailable, SharboardError, TooManyRequests
+from app.security.rate_limits import retry_after_seconds
 from app.services.transactions import discard_changes
 
 
 def init_app(app: Flask) -> None:
+    app.register_error_handler(RateLimitExceeded, _too_many_requests)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SharboardError, _service_error)
     app.register_error_handler(Exception, _unexpected)
@@ -36,6 +40,16 @@ def wants_json() -> bool:
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _too_many_requests(exc: RateLimitExceeded) -> Any:
+    """A rate limit reached: people get a page saying how long to wait; JSON clients the API's envelope."""
+    seconds = retry_after_seconds()
+    headers = {"Retry-After": str(seconds)}
+    if wants_json():
+        return jsonify({"success": False, "message": exc.description, "errors": {}}), 429, headers
+    return render_template("errors/429.html", message=exc.description, seconds=seconds,
+                           minutes=math.ceil(seconds / 60)), 429, headers
 
 
 def _http_error(exc: HTTPException) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.services.health import check_shar_health
+from app.services.health.shar import check_shar_health
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from app.services.actors import CLI

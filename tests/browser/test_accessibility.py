@@ -25,7 +25,7 @@ from app.models import (
 )
 from app.models._base import utcnow
 from app.queues import current_queues
-from app.services.health import check_shar_health
+from app.services.health.shar import check_shar_health
 from app.services.instances import launch_instance
 from app.services.trends import sample_queues
 from app.services.workflows import create_workflow

@@ -145,7 +145,7 @@ def test_bpmn_files_are_read_in_the_encoding_they_declare(run, tmp_path: Path, a
 
 
 def test_health_and_queue_status_say_when_work_is_held_for_an_outage(run, shar) -> None:
-    from app.services.health import check_shar_health
+    from app.services.health.shar import check_shar_health
 
     shar.set_faults(outage=True)
     check_shar_health()  # the scheduler's probe: SHAR answers 503, the dashboard holds work

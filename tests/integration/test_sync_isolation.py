@@ -162,7 +162,7 @@ def test_a_batch_that_made_progress_hands_its_rest_on_instead_of_spending_its_at
     assert [i for b in rest for i in b.payload["instance_ids"]] == [i.id for i in instances[1:]]
     assert all(b.attempts == 0 and b.next_attempt_at is not None for b in rest)  # after the spec's wait, as a retry
     shar.set_faults(outage=False)
-    from app.services.health import check_shar_health
+    from app.services.health.shar import check_shar_health
 
     check_shar_health()  # the outage seen by the batch opened the breaker: the probe closes it
     db.session.execute(update(JobRecord).where(JobRecord.id.in_([b.id for b in rest])).values(next_attempt_at=None))

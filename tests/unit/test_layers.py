@@ -61,6 +61,25 @@ def test_job_machinery_never_imports_what_it_runs() -> None:
     assert wrong == set()
 
 
+def test_data_and_machinery_never_reach_up_to_a_door() -> None:
+    """Models, security, jobs, events, notifications and webhooks never import a page, the API or the
+    CLI (a rate limit's 429 page is the web's error handler, not the limiter's)."""
+    lower = ("app.models", "app.security", "app.jobs", "app.events", "app.notifications", "app.webhooks",
+             "app.shar", "app.states", "app.status", "app.config", "app.extensions", "app.errors")
+    wrong = {(m, i) for m, targets in _imports().items() if _under(m, *lower)
+             for i in targets if _under(i, *FRONT_DOORS)}
+    assert wrong == set()
+
+
+def test_health_is_one_package() -> None:
+    """Liveness, readiness, SHAR's stored health, heartbeats read and the scrape's gauges live in
+    app.services.health; the probes' routes (/healthz, /readyz, /metrics) are app.api.probes."""
+    assert not (APP / "liveness.py").exists() and not (APP / "services" / "observability.py").exists()
+    package = APP / "services" / "health"
+    assert {p.stem for p in package.glob("*.py")} >= {"liveness", "readiness", "shar", "heartbeats", "gauges"}
+    assert "def consumer_alive" not in (APP / "jobs" / "heartbeat.py").read_text()
+
+
 def test_services_never_import_front_doors_or_tasks() -> None:
     wrong = {(m, i) for m, targets in _imports().items() if _under(m, "app.services")
              for i in targets if _under(i, "app.tasks", *FRONT_DOORS)}
