@@ -30,7 +30,7 @@ from typing import Any
 
 from lxml import etree
 
-from app.bpmn.analysis import (
+from app.bpmn.elements import (
     BPMN_NS,
     CONTAINERS,
     TIMER_PARTS,

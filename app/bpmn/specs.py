@@ -17,7 +17,8 @@ from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask
 
-from app.bpmn.analysis import AUTOMATIC_TASKS, BPMN_NS, Finding, local
+from app.bpmn.document import Finding
+from app.bpmn.elements import AUTOMATIC_TASKS, BPMN_NS, OUTPUT_SOURCE, ZEEBE_NS, local
 
 _REPR = re.compile(r"<Element \{[^}]*\}(\w+) at 0x[0-9a-fA-F]+>")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -89,8 +90,6 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
 
 def output_mappings(prepared: etree._Element) -> dict[str, tuple[tuple[str, str], ...]]:
     """Zeebe output mappings checked by the analysis: element id -> ((translated source, target), ...)."""
-    from app.bpmn.analysis import OUTPUT_SOURCE, ZEEBE_NS
-
     found: dict[str, tuple[tuple[str, str], ...]] = {}
     for mapping in prepared.iter(f"{{{ZEEBE_NS}}}ioMapping"):
         owner = mapping.getparent().getparent() if mapping.getparent() is not None else None

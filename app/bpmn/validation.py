@@ -24,7 +24,8 @@ from xml.parsers import expat
 
 from lxml import etree
 
-from app.bpmn.analysis import MAX_PROBLEMS, Analysis, Finding, analyse
+from app.bpmn.analysis import analyse
+from app.bpmn.document import MAX_PROBLEMS, Analysis, Finding
 from app.bpmn.expressions import MAX_EXPRESSION_CHARS
 from app.bpmn.specs import BuiltProcess, SpecsRefused, build_specs
 

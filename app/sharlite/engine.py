@@ -31,7 +31,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from app.bpmn.analysis import MAX_LOOP_CARDINALITY
+from app.bpmn.timers_and_loops import MAX_LOOP_CARDINALITY
 from app.bpmn.specs import clean
 from app.sharlite import expressions
 from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load

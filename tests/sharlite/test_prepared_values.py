@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from app.bpmn.analysis import BPMN_NS
+from app.bpmn.elements import BPMN_NS
 from app.bpmn.validation import inspect_bpmn
 from app.sharlite.engine import RestrictedEnvironment
 from tests.bpmn.helpers import definitions
