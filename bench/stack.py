@@ -388,9 +388,11 @@ def clone_engine_instances(stack: Stack, count: int) -> list[str]:
     template = answer.json()["id"]
     ids = [f"{stack.tag}-{uuid.uuid4().hex}" for _ in range(count)]
     with sqlite3.connect(stack.tmp / "sharlite.db", timeout=30) as conn:
-        conn.executemany("INSERT INTO instances SELECT ?, workflow_name, version, status, state, variables,"
-                         " current_activities, completed_activities, error, created_at, completed_at, wake_at"
-                         " FROM instances WHERE id = ?", [(i, template) for i in ids])
+        # Every column but the id copied by name: the engine's table gains columns (carried_steps).
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(instances)") if row[1] != "id"]
+        listed = ", ".join(columns)
+        conn.executemany(f"INSERT INTO instances (id, {listed}) SELECT ?, {listed} FROM instances WHERE id = ?",
+                         [(i, template) for i in ids])
     return ids
 
 
