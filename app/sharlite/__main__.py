@@ -6,7 +6,7 @@ import logging
 import signal
 import threading
 
-from app.sharlite.engine import MAX_VARIABLES_BYTES
+from app.sharlite.variables import MAX_VARIABLES_BYTES
 from app.sharlite.server import EngineServer
 
 

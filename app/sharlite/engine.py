@@ -1,17 +1,15 @@
 """Running BPMN instances with SpiffWorkflow, and keeping them in the store.
 
 Each instance has its own lock (never one lock for the engine), and every advance runs under a
-budget of steps and a slice of time. The outcome depends on the steps alone, never on how fast
-the machine is: an instance over its step budget (or on a path longer than Spiff can follow)
-fails with a reason; an advance past its time slice stops between two tasks, is stored running
-and goes on at the next tick with the steps it spent, so other instances never wait for it.
+budget of steps and a slice of time (`budgets`): an advance past its time slice is stored running
+and goes on at the next tick, so other instances never wait for it. An advance is a few steps:
+run the due tasks within the budgets, decide the outcome, note what the instance waits for
+(`waiting`), check its variables (`variables`) and store it.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import math
 import re
 import threading
 import time
@@ -35,25 +33,34 @@ from app.bpmn.timers_and_loops import MAX_LOOP_CARDINALITY
 from app.bpmn.specs import clean
 from app.sharlite import expressions
 from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load
+from app.sharlite.budgets import (
+    STEP_BUDGET,
+    TIME_BUDGET_SECONDS,
+    Budget,
+    OutOfTime,
+    OverBudget,
+    check_path,
+)
 from app.sharlite.store import Store
+from app.sharlite.variables import (
+    MAX_VARIABLES_BYTES,
+    check_sent,
+    jsonable,
+    live_variables,
+    refuse_too_large,
+    too_large,
+)
+from app.sharlite.waiting import (
+    PERSON_KINDS,
+    current_activities,
+    stuck_reason,
+    waits_for_message,
+    wake_at,
+)
 
 logger = logging.getLogger("sharlite")
 
-# Per advance (a launch, a completion, a timer): at most this many task steps, run in slices of
-# at most this many seconds (a slice that ends early is continued, never failed).
-STEP_BUDGET = 20_000
-TIME_BUDGET_SECONDS = 10.0
-# An instance's variables as compact JSON (SHAR caps a state message at 1 MB). `flask shar up` passes
-# SHARBOARD_MAX_VARIABLES_BYTES as --max-variables-bytes: sharlite reads no app settings.
-MAX_VARIABLES_BYTES = 1024 * 1024
-# Spiff's task iterator stops at this depth (TaskIterator's max_depth): a task deeper than this is
-# invisible to it, so a workflow with one there looks completed. A path this long fails instead.
-PATH_BUDGET = 1000
-
 ISO_TIME = re.compile(r"^R?\d*/?P(?!$)[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?$")
-WAITING_KINDS = {"UserTask", "ManualTask", "ServiceTask", "NoneTask", "IntermediateCatchEvent", "ReceiveTask",
-                 "BoundaryEvent", "SendTask"}
-PERSON_KINDS = {"UserTask", "ManualTask"}
 
 
 class NotFound(LookupError):
@@ -70,18 +77,6 @@ class NoMessageWaiting(RuntimeError):
 
 class CannotComplete(RuntimeError):
     """The waiting task refused to complete (a data input is missing, ...); nothing was changed."""
-
-
-class OverBudget(RuntimeError):
-    """An advance took more steps than its budget, or a path grew longer than Spiff follows."""
-
-
-class _OutOfTime(Exception):
-    """The advance used its time slice: it stops before the next task and goes on at the next tick."""
-
-
-class TooLarge(RuntimeError):
-    """An instance's variables grew past the engine's limit."""
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
@@ -205,7 +200,7 @@ class Engine:
         row = self.store.latest_version(name)
         if row is None:
             raise NotFound(f"workflow {name} not found")
-        self._check_variables(variables)
+        check_sent(variables, self.max_variables_bytes)
         loaded = self._spec(name, row["version"], row["bpmn_xml"])
         spec, subprocess_specs = loaded.launchable(process_id)
         if message is not None:
@@ -237,7 +232,7 @@ class Engine:
 
     def complete(self, instance_id: str, variables: dict[str, Any] | None = None) -> str:
         """Complete the first task that waits for a person; returns its id."""
-        self._check_variables(variables or {})
+        check_sent(variables or {}, self.max_variables_bytes)
         with self._lock(instance_id):
             record = self._record(instance_id)
             if record["status"] != "running":
@@ -262,14 +257,14 @@ class Engine:
     def deliver_message(self, instance_id: str, name: str, variables: dict[str, Any] | None = None) -> list[str]:
         """Deliver message `name` (contract extension): every message start, catch event or receive
         task of the instance waiting for it catches it, with `variables` as its payload; returns their ids."""
-        self._check_variables(variables or {})
+        check_sent(variables or {}, self.max_variables_bytes)
         with self._lock(instance_id):
             record = self._record(instance_id)
             if record["status"] != "running":
                 raise NoMessageWaiting(f"instance {instance_id} is {record['status']}")
             workflow = self._workflow(record)
             waiting = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY)
-                       if _waits_for_message(t, name)]
+                       if waits_for_message(t, name)]
             if not waiting:
                 raise NoMessageWaiting(f"instance {instance_id} is not waiting for a message named {name!r}")
             try:
@@ -329,126 +324,85 @@ class Engine:
     def _advance(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess, *,
                  start_message: BpmnEvent | None = None) -> None:
         """Run every task that can run now, then store the instance's new state. `start_message` is
-        caught once the start events wait, inside the same budget, before anything is stored.
+        caught once the start events wait, inside the same budget, before anything is stored."""
+        paused = self._run(workflow, record, loaded, start_message)
+        tasks = workflow.get_tasks()
+        _decide_outcome(workflow, record, tasks, paused)
+        self._note_waits(record, tasks, paused, loaded.automatic_task_ids)
+        self._store(workflow, record, tasks)
 
-        Steps count from where a paused advance stopped (`carried_steps`), so the step budget
-        decides the same way however many slices the work took."""
-        services = loaded.automatic_task_ids
-        steps = record.get("carried_steps") or 0
-        ran_here = 0
-        started = time.monotonic()
+    def _run(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess,
+             start_message: BpmnEvent | None) -> bool:
+        """Run the due tasks within the budgets; True when the time slice ran out first (the steps spent
+        are carried to the next tick). What fails (a condition, a budget, ...) fails the instance."""
+        budget = Budget(self.step_budget, self.time_budget, carried_steps=record.get("carried_steps") or 0,
+                        holds_start_message=start_message is not None)
         paused = False
-
-        def pause_when_late(_task: Any = None) -> None:
-            # Between two tasks, never inside one; at least one step per slice, so a slice always
-            # moves on; never before the start message is caught (it is not stored).
-            if ran_here and start_message is None and time.monotonic() - started > self.time_budget:
-                raise _OutOfTime
-
-        def spend(_task: Any = None) -> None:
-            nonlocal steps, ran_here
-            steps += 1
-            ran_here += 1
-            if steps > self.step_budget:
-                raise OverBudget(f"over budget: more than {self.step_budget:,} steps in one advance")
-
         try:
-            while True:
-                workflow.refresh_timers()
-                workflow.do_engine_steps(will_complete_task=pause_when_late, did_complete_task=spend)
-                if start_message is not None:
-                    workflow.send_event(start_message)
-                    start_message = None
-                    continue
-                due = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id in services
-                       and time.time() - t.last_state_change >= self.task_delay]
-                if not due:
-                    break
-                for task in due:
-                    pause_when_late()
-                    self._map_outputs(task, loaded)  # the worker answered nothing; the mappings still apply
-                    if loaded.outputs.get(task.task_spec.bpmn_id):
-                        self._refuse_too_large(task.data)  # before the copies go further down the flow
-                    task.run()
-                    spend()
-            _check_path(workflow)
-        except _OutOfTime:
+            self._run_due_tasks(workflow, loaded, budget, start_message)
+            check_path(workflow)
+        except OutOfTime:
             paused = True
         except Exception as exc:  # noqa: BLE001 - a condition that fails, a budget, ...: the instance fails
             record.update(status="failed", error=_reason(exc), completed_at=now_iso())
-        record["carried_steps"] = steps if paused else 0
-        tasks = workflow.get_tasks()
-        error_end = next((t for t in tasks if t.state == TaskState.COMPLETED
-                          and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
-                          and type(t.task_spec).__name__ == "EndEvent"), None)
-        if record["status"] == "running" and error_end is not None:
-            definition = error_end.task_spec.event_definition
-            code = getattr(definition, "code", None) or getattr(definition, "name", None) or "error"
-            record.update(status="failed", completed_at=now_iso(),
-                          error=f"error end event {error_end.task_spec.bpmn_id} reached: {code}")
-        elif record["status"] == "running" and not paused and workflow.is_completed():
-            record.update(status="completed", completed_at=now_iso())
-        record["current_activities"] = [] if record["status"] != "running" else sorted({
-            t.task_spec.bpmn_id for t in tasks
-            if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
-            and t.task_spec.bpmn_id and (type(t.task_spec).__name__ in WAITING_KINDS or _waits_for_message(t))})
+        record["carried_steps"] = budget.steps if paused else 0
+        return paused
+
+    def _run_due_tasks(self, workflow: BpmnWorkflow, loaded: LoadedProcess, budget: Budget,
+                       start_message: BpmnEvent | None) -> None:
+        """Run the engine's steps and the service tasks whose delay is over, until nothing more is due."""
+        services = loaded.automatic_task_ids
+        while True:
+            workflow.refresh_timers()
+            workflow.do_engine_steps(will_complete_task=budget.pause_when_late, did_complete_task=budget.spend)
+            if start_message is not None:
+                workflow.send_event(start_message)
+                start_message = None
+                budget.holds_start_message = False
+                continue
+            due = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id in services
+                   and time.time() - t.last_state_change >= self.task_delay]
+            if not due:
+                return
+            for task in due:
+                budget.pause_when_late()
+                self._map_outputs(task, loaded)  # the worker answered nothing; the mappings still apply
+                if loaded.outputs.get(task.task_spec.bpmn_id):
+                    # before the copies go further down the flow
+                    refuse_too_large(task.data, self.max_variables_bytes)
+                task.run()
+                budget.spend()
+
+    def _note_waits(self, record: dict[str, Any], tasks: list[Any], paused: bool, services: frozenset[str]) -> None:
+        """Where a running instance waits and when to wake it; one that waits for nothing fails saying why."""
+        running = record["status"] == "running"
+        record["current_activities"] = current_activities(tasks) if running else []
         record["completed_activities"] = [t.task_spec.bpmn_id for t in sorted(
             (t for t in tasks if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id),
             key=lambda t: t.last_state_change)]
-        record["wake_at"] = None if record["status"] != "running" \
-            else time.time() if paused else self._wake_at(tasks, services)
-        if record["status"] == "running" and not record["current_activities"] and record["wake_at"] is None:
+        record["wake_at"] = None if not running \
+            else time.time() if paused else wake_at(tasks, services, self.task_delay)
+        if running and not record["current_activities"] and record["wake_at"] is None:
             # Nothing anyone can send, complete or wait out would move it: failing says why, where
             # "running" with no waiting element would say nothing for ever.
-            record.update(status="failed", error=_stuck_reason(tasks), completed_at=now_iso())
-        variables = _variables(workflow, tasks, record["variables"])
-        too_large = self._too_large(variables)
-        if too_large:
+            record.update(status="failed", error=stuck_reason(tasks), completed_at=now_iso())
+
+    def _store(self, workflow: BpmnWorkflow, record: dict[str, Any], tasks: list[Any]) -> None:
+        """Store the instance with its variables and state; when they are over the limit or cannot be
+        written it fails instead, keeping the state of its last stored step."""
+        variables = live_variables(workflow, tasks, record["variables"])
+        over = too_large(variables, self.max_variables_bytes)
+        if over:
             # Neither the variables nor the state holding them are stored: the instance keeps those of
             # its last step within the limit, and fails saying which variable grew.
-            record.update(status="failed", error=record["error"] if record["status"] == "failed" else too_large,
-                          completed_at=record.get("completed_at") or now_iso(), wake_at=None,
-                          current_activities=[], state=record.get("state") or "{}")
-            self.store.save_instance(record)
-            return
-        record["variables"] = _jsonable(variables)
-        try:
-            record["state"] = self.serializer.serialize_json(workflow)
-        except Exception as exc:  # noqa: BLE001 - e.g. a task tree too deep to store: fail, never a 500
-            record.update(status="failed", error=f"the instance's state cannot be stored: {_reason(exc)}",
-                          completed_at=record.get("completed_at") or now_iso(), wake_at=None,
-                          current_activities=[], state=record.get("state") or "{}")
+            _fail_unstored(record, record["error"] if record["status"] == "failed" else over)
+        else:
+            record["variables"] = jsonable(variables)
+            try:
+                record["state"] = self.serializer.serialize_json(workflow)
+            except Exception as exc:  # noqa: BLE001 - e.g. a task tree too deep to store: fail, never a 500
+                _fail_unstored(record, f"the instance's state cannot be stored: {_reason(exc)}")
         self.store.save_instance(record)
-
-    def _check_variables(self, variables: dict[str, Any]) -> None:
-        """Variables sent to the engine: strict JSON and within the limit (422 otherwise, nothing stored)."""
-        _check_json(variables)
-        too_large = self._too_large(variables)
-        if too_large:
-            raise RefusedBpmn(too_large)
-
-    def _refuse_too_large(self, data: dict[str, Any]) -> None:
-        too_large = self._too_large(data)
-        if too_large:
-            raise TooLarge(too_large)
-
-    def _too_large(self, variables: dict[str, Any]) -> str | None:
-        """Why `variables` are over the limit, naming the largest; None when within it. Each variable is
-        measured only until the limit is passed, and a string many mappings copied is measured once."""
-        limit = self.max_variables_bytes
-        measured: dict[int, int] = {}
-        sizes: dict[str, int] = {}
-        total = 2
-        for name, value in variables.items():
-            sizes[name] = _json_size(str(name), measured) + 1 + _json_size(value, measured, stop_after=limit)
-            total += sizes[name] + 1
-            if total - 1 > limit:
-                break
-        if total - 1 <= limit:
-            return None
-        largest = max(sizes, key=sizes.__getitem__)
-        return (f"its variables are over the limit: at least {total - 1:,} bytes as compact JSON, the limit is "
-                f"{limit:,}; the largest is {largest[:80]!r} ({sizes[largest]:,} bytes)")
 
     @staticmethod
     def _map_outputs(task: Any, loaded: LoadedProcess) -> None:
@@ -460,21 +414,6 @@ class Engine:
                 raise expressions.EvaluationError(
                     f"at {task.task_spec.bpmn_id}: the output mapping to {target} failed: {exc}") from None
             task.data[target] = value
-
-    def _wake_at(self, tasks: list[Any], services: frozenset[str]) -> float | None:
-        wake: float | None = None
-        for task in tasks:
-            kind = type(task.task_spec).__name__
-            if task.state == TaskState.WAITING and kind in ("IntermediateCatchEvent", "BoundaryEvent", "StartEvent"):
-                candidate = _timer_due(task)  # timers wake at their due time, not in a polling loop
-                if candidate is None:
-                    continue
-            elif task.state == TaskState.READY and task.task_spec.bpmn_id in services:
-                candidate = task.last_state_change + self.task_delay
-            else:
-                continue
-            wake = candidate if wake is None else min(wake, candidate)
-        return wake
 
     @staticmethod
     def view(record: dict[str, Any]) -> dict[str, Any]:
@@ -491,66 +430,25 @@ class Engine:
         return data
 
 
-def _waits_for_message(task: Any, name: str | None = None) -> bool:
-    """A message start, catch event, boundary event or receive task waiting for a message (named `name`)."""
-    definition = getattr(task.task_spec, "event_definition", None)
-    if not isinstance(definition, MessageEventDefinition) or task.state not in (TaskState.WAITING, TaskState.READY):
-        return False
-    return name is None or definition.name == name
+def _decide_outcome(workflow: BpmnWorkflow, record: dict[str, Any], tasks: list[Any], paused: bool) -> None:
+    """A running instance fails at a reached error end event, and completes with its workflow (never
+    while paused: a workflow Spiff stopped in looks completed)."""
+    error_end = next((t for t in tasks if t.state == TaskState.COMPLETED
+                      and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
+                      and type(t.task_spec).__name__ == "EndEvent"), None)
+    if record["status"] == "running" and error_end is not None:
+        definition = error_end.task_spec.event_definition
+        code = getattr(definition, "code", None) or getattr(definition, "name", None) or "error"
+        record.update(status="failed", completed_at=now_iso(),
+                      error=f"error end event {error_end.task_spec.bpmn_id} reached: {code}")
+    elif record["status"] == "running" and not paused and workflow.is_completed():
+        record.update(status="completed", completed_at=now_iso())
 
 
-def _check_path(workflow: BpmnWorkflow) -> None:
-    """OverBudget when a task lies PATH_BUDGET tasks deep: Spiff no longer sees it (nor what
-    follows), so the instance would look completed; a loop that never reaches its end ends here.
-    Each sub-process has a tree of its own, seen the same way."""
-    pending = [(tree, 0) for tree in (workflow.task_tree, *(s.task_tree for s in workflow.subprocesses.values()))]
-    while pending:
-        task, depth = pending.pop()
-        if depth >= PATH_BUDGET:
-            raise OverBudget(f"over budget: a path of more than {PATH_BUDGET:,} tasks in a row (a loop that never "
-                             "reaches its end?); the engine cannot follow it further")
-        pending.extend((child, depth + 1) for child in task.children)
-
-
-def _timer_due(task: Any) -> float | None:
-    """When a waiting timer is due (epoch seconds), from the value Spiff stored; None when not a timer."""
-    definition = getattr(task.task_spec, "event_definition", None)
-    if definition is None or "Timer" not in type(definition).__name__:
-        return None
-    value = task._get_internal_data("event_value")
-    if isinstance(value, dict):
-        value = value.get("next")
-    if isinstance(value, str):
-        try:
-            due = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return time.time() + 1.0
-        if due.tzinfo is None:
-            due = due.replace(tzinfo=UTC)
-        return due.timestamp()
-    return time.time() + 1.0  # not computed yet: look again soon
-
-
-_WAITS_FOR = {"SignalEventDefinition": "a signal", "ConditionalEventDefinition": "a condition",
-              "EscalationEventDefinition": "an escalation", "ErrorEventDefinition": "an error",
-              "CancelEventDefinition": "a cancel event", "MessageEventDefinition": "a message"}
-
-
-def _stuck_reason(tasks: list[Any]) -> str:
-    """Why an instance that waits for nothing sharlite can deliver cannot go on, naming where it stopped."""
-    waiting = []
-    for task in tasks:
-        if task.state != TaskState.WAITING or not task.task_spec.bpmn_id:
-            continue
-        definition = type(getattr(task.task_spec, "event_definition", None)).__name__
-        what = _WAITS_FOR.get(definition) or ("flows that never arrive" if "Gateway" in type(task.task_spec).__name__
-                                              else "something sharlite cannot deliver")
-        waiting.append(f"{task.task_spec.bpmn_id} (waiting for {what})")
-    if not waiting:
-        return ("the instance stopped before reaching an end event, with nothing left to run or wait for; "
-                "check that every path of the process ends in an end event")
-    shown = ", ".join(sorted(set(waiting))[:5])
-    return f"nothing can move this instance on: it waits only at {shown}, which sharlite cannot deliver"
+def _fail_unstored(record: dict[str, Any], error: str) -> None:
+    """Fail an instance whose new variables or state are not stored: it keeps those last stored."""
+    record.update(status="failed", error=error, completed_at=record.get("completed_at") or now_iso(), wake_at=None,
+                  current_activities=[], state=record.get("state") or "{}")
 
 
 def _reason(exc: BaseException, *, name_element: bool = True) -> str:
@@ -565,56 +463,3 @@ def _reason(exc: BaseException, *, name_element: bool = True) -> str:
     if name_element and element and element not in message:
         message = f"at {element}: {message}"
     return message[:1000]
-
-
-def _check_json(variables: dict[str, Any]) -> None:
-    """Variables must be strict JSON: NaN and Infinity are refused (422), never stored."""
-    pending: list[Any] = [variables]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RefusedBpmn(f"variables hold {value}, which is not JSON; send a number or null")
-        if isinstance(value, dict):
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-
-
-def _variables(workflow: BpmnWorkflow, tasks: list[Any], fallback: dict[str, Any]) -> dict[str, Any]:
-    """The instance's variables as Spiff holds them (not yet copied into JSON: measured first)."""
-    if workflow.is_completed():
-        return dict(workflow.data) or fallback
-    live = [t for t in tasks if t.state in (TaskState.READY, TaskState.WAITING)]
-    merged: dict[str, Any] = {}
-    for task in sorted(live, key=lambda t: t.last_state_change):
-        merged.update(task.data)
-    return merged or fallback
-
-
-def _json_size(value: Any, measured: dict[int, int], *, stop_after: int | None = None) -> int:
-    """Bytes of `value` as compact JSON (other values as their text, as _jsonable writes them), counted
-    without encoding the whole and stopping once past `stop_after`. `measured` remembers strings by
-    id, so a string referenced many times (200 mappings of one variable) is encoded once."""
-    total = 0
-    pending = [value]
-    while pending and (stop_after is None or total <= stop_after):
-        item = pending.pop()
-        if isinstance(item, dict):
-            total += 1 + len(item) * 2 if item else 2  # braces, a colon and a comma (or the closing brace) each
-            for key, child in item.items():
-                total += len(json.dumps(str(key), ensure_ascii=False).encode("utf-8", "surrogatepass"))
-                pending.append(child)
-        elif isinstance(item, (list, tuple)):
-            total += 1 + len(item) if item else 2
-            pending.extend(item)
-        elif isinstance(item, str):
-            if id(item) not in measured:
-                measured[id(item)] = len(json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-            total += measured[id(item)]
-        else:
-            total += len(json.dumps(item, default=str))
-    return total
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data, default=str))

@@ -1,13 +1,20 @@
-"""sharlite's HTTP face: the gateway contract, plus /_sharlite/* controls for tests."""
+"""sharlite's HTTP face: the gateway contract, plus /_sharlite/* controls for tests.
+
+One blueprint of short handlers over the engine; the engine, the faults and the request log are
+the app's (`current_app.extensions["sharlite"]`), so every handler reads the same three.
+"""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.serving import make_server
 
 from app.sharlite.bpmn_loader import RefusedBpmn
@@ -24,163 +31,201 @@ from app.sharlite.store import Store
 VERSION = "sharlite-1.0"
 logger = logging.getLogger("sharlite")
 
+gateway = Blueprint("gateway", __name__)
+
+# The engine's errors as answers: the name is unknown, nothing waits for it, the task refused.
+_ENGINE_ERRORS: dict[type[Exception], int] = {NotFound: 404, NothingToComplete: 409, NoMessageWaiting: 409,
+                                              CannotComplete: 422}
+
+
+@dataclass(frozen=True)
+class Sharlite:
+    """What the handlers serve and record: kept on the app, so handlers need no closures."""
+    engine: Engine
+    faults: Faults
+    log: RequestLog
+
 
 def create_engine_app(engine: Engine, faults: Faults, log: RequestLog) -> Flask:
     """The Flask app serving one engine."""
     app = Flask("sharlite")
-
-    def error(status: int, message: str) -> tuple[Response, int]:
-        return jsonify({"error": message}), status
-
-    def body() -> dict[str, Any] | None:
-        data = request.get_json(silent=True)
-        return data if isinstance(data, dict) else None
-
-    @app.before_request
-    def inject_faults() -> Any:
-        g.started = time.time()
-        if request.path.startswith("/_sharlite"):
-            return None
-        if faults.latency_ms:
-            time.sleep(faults.latency_ms / 1000)
-        if faults.outage:
-            if request.path == "/health":
-                return jsonify(_health("unhealthy")), 503
-            return error(503, "SHAR outage (injected)")
-        if request.path.startswith("/api/") and faults.should_fail():
-            return error(500, "injected fault")
-        return None
-
-    @app.after_request
-    def record(response: Response) -> Response:
-        if request.path.startswith("/api/"):
-            log.add(method=request.method, path=request.path, status=response.status_code, time=g.started)
-        return response
-
-    @app.post("/api/v1/workflows")
-    def create_workflow() -> Any:
-        data = body()
-        if data is None or not isinstance(data.get("name"), str) or not isinstance(data.get("bpmn_xml"), str) \
-                or not data["name"].strip():
-            return error(400, "body must be JSON with string fields name and bpmn_xml")
-        try:
-            return jsonify(engine.create_workflow(data["name"], data["bpmn_xml"])), 201
-        except RefusedBpmn as exc:  # permanent: the same file will be refused again
-            return error(422, f"workflow refused: {exc}")
-
-    @app.get("/api/v1/workflows")
-    def list_workflows() -> Any:
-        return jsonify(engine.workflows())
-
-    @app.get("/api/v1/workflows/<path:name>")
-    def get_workflow(name: str) -> Any:
-        try:
-            return jsonify(engine.workflow(name))
-        except NotFound as exc:
-            return error(404, str(exc))
-
-    @app.delete("/api/v1/workflows/<path:name>")
-    def delete_workflow(name: str) -> Any:
-        try:
-            engine.delete_workflow(name)
-        except NotFound as exc:
-            return error(404, str(exc))
-        return jsonify({"message": f"workflow {name} deleted"})
-
-    @app.post("/api/v1/workflows/<path:name>/instances")
-    def launch(name: str) -> Any:
-        data = body()
-        if data is None:
-            return error(400, "body must be a JSON object")
-        variables = data.get("variables", {})
-        if not isinstance(variables, dict):
-            return error(400, "variables must be an object")
-        process_id = data.get("process_id")  # contract extension: which process of the file to start
-        if process_id is not None and not isinstance(process_id, str):
-            return error(400, "process_id must be a string")
-        message = data.get("message")  # contract extension: start at the message start event of this name
-        if message is not None and (not isinstance(message, str) or not message.strip()):
-            return error(400, "message must be a non-empty string")
-        try:
-            return jsonify(engine.launch(name, variables, process_id or None,
-                                         message.strip() if message else None)), 201
-        except NotFound as exc:
-            return error(404, str(exc))
-        except RefusedBpmn as exc:
-            return error(422, f"launch refused: {exc}")
-
-    @app.get("/api/v1/instances")
-    def list_instances() -> Any:
-        return jsonify(engine.instances())
-
-    @app.get("/api/v1/instances/<instance_id>")
-    def get_instance(instance_id: str) -> Any:
-        try:
-            return jsonify(engine.instance(instance_id))
-        except NotFound as exc:
-            return error(404, str(exc))
-
-    @app.post("/api/v1/instances/<instance_id>/complete")
-    def complete(instance_id: str) -> Any:
-        data = body() or {}
-        variables = data.get("variables") or {}
-        if not isinstance(variables, dict):
-            return error(400, "variables must be an object")
-        try:
-            task_id = engine.complete(instance_id, variables)
-        except NotFound as exc:
-            return error(404, str(exc))
-        except NothingToComplete as exc:
-            return error(409, str(exc))
-        except CannotComplete as exc:
-            return error(422, str(exc))
-        except RefusedBpmn as exc:
-            return error(422, f"completion refused: {exc}")
-        return jsonify({"message": f"task {task_id} completed"})
-
-    @app.post("/api/v1/instances/<instance_id>/messages")
-    def deliver_message(instance_id: str) -> Any:
-        """Contract extension: deliver a message {name, variables?} to the instance's waiting
-        message start, catch event or receive task. 404 unknown instance, 409 nothing waits for it."""
-        data = body()
-        if data is None or not isinstance(data.get("name"), str) or not data["name"].strip():
-            return error(400, "body must be JSON with a string field name (and an optional object variables)")
-        variables = data.get("variables") or {}
-        if not isinstance(variables, dict):
-            return error(400, "variables must be an object")
-        try:
-            caught = engine.deliver_message(instance_id, data["name"].strip(), variables)
-        except NotFound as exc:
-            return error(404, str(exc))
-        except NoMessageWaiting as exc:
-            return error(409, str(exc))
-        except RefusedBpmn as exc:
-            return error(422, f"message refused: {exc}")
-        return jsonify({"message": f"message {data['name'].strip()} delivered", "caught_by": caught,
-                        "instance": engine.instance(instance_id)}), 202
-
-    @app.get("/health")
-    def health() -> Any:
-        return jsonify(_health("healthy"))
-
-    @app.route("/_sharlite/faults", methods=["GET", "PUT"])
-    def fault_settings() -> Any:
-        if request.method == "PUT":
-            faults.update(**(body() or {}))
-        return jsonify(faults.as_dict())
-
-    @app.route("/_sharlite/requests", methods=["GET", "DELETE"])
-    def requests_log() -> Any:
-        if request.method == "DELETE":
-            log.clear()
-            return jsonify({"cleared": True})
-        return jsonify(log.entries())
-
+    app.extensions["sharlite"] = Sharlite(engine, faults, log)
+    app.register_blueprint(gateway)
     return app
+
+
+def _sharlite() -> Sharlite:
+    return current_app.extensions["sharlite"]
+
+
+def _engine() -> Engine:
+    return _sharlite().engine
+
+
+def error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+def body() -> dict[str, Any] | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
 
 
 def _health(status: str) -> dict[str, Any]:
     return {"status": status, "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "version": VERSION}
+
+
+def answers_engine_errors(refused: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Answer the engine's errors raised by the handler; RefusedBpmn is 422 "<refused> refused: ..."
+    where the handler names what is refused (elsewhere it is not expected, and stays a 500)."""
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def answered(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except tuple(_ENGINE_ERRORS) as exc:
+                return error(next(s for kind, s in _ENGINE_ERRORS.items() if isinstance(exc, kind)), str(exc))
+            except RefusedBpmn as exc:
+                if refused is None:
+                    raise
+                return error(422, f"{refused} refused: {exc}")
+        return answered
+    return wrap
+
+
+# -- faults and the request log: every request of the app, unknown paths included ------------
+@gateway.before_app_request
+def inject_faults() -> Any:
+    g.started = time.time()
+    if request.path.startswith("/_sharlite"):
+        return None
+    faults = _sharlite().faults
+    if faults.latency_ms:
+        time.sleep(faults.latency_ms / 1000)
+    if faults.outage:
+        if request.path == "/health":
+            return jsonify(_health("unhealthy")), 503
+        return error(503, "SHAR outage (injected)")
+    if request.path.startswith("/api/") and faults.should_fail():
+        return error(500, "injected fault")
+    return None
+
+
+@gateway.after_app_request
+def record(response: Response) -> Response:
+    if request.path.startswith("/api/"):
+        _sharlite().log.add(method=request.method, path=request.path, status=response.status_code, time=g.started)
+    return response
+
+
+# -- workflows ---------------------------------------------------------------------------------
+@gateway.post("/api/v1/workflows")
+@answers_engine_errors("workflow")  # permanent: the same file will be refused again
+def create_workflow() -> Any:
+    data = body()
+    if data is None or not isinstance(data.get("name"), str) or not isinstance(data.get("bpmn_xml"), str) \
+            or not data["name"].strip():
+        return error(400, "body must be JSON with string fields name and bpmn_xml")
+    return jsonify(_engine().create_workflow(data["name"], data["bpmn_xml"])), 201
+
+
+@gateway.get("/api/v1/workflows")
+def list_workflows() -> Any:
+    return jsonify(_engine().workflows())
+
+
+@gateway.get("/api/v1/workflows/<path:name>")
+@answers_engine_errors()
+def get_workflow(name: str) -> Any:
+    return jsonify(_engine().workflow(name))
+
+
+@gateway.delete("/api/v1/workflows/<path:name>")
+@answers_engine_errors()
+def delete_workflow(name: str) -> Any:
+    _engine().delete_workflow(name)
+    return jsonify({"message": f"workflow {name} deleted"})
+
+
+# -- instances ---------------------------------------------------------------------------------
+@gateway.post("/api/v1/workflows/<path:name>/instances")
+@answers_engine_errors("launch")
+def launch(name: str) -> Any:
+    data = body()
+    if data is None:
+        return error(400, "body must be a JSON object")
+    variables = data.get("variables", {})
+    if not isinstance(variables, dict):
+        return error(400, "variables must be an object")
+    process_id = data.get("process_id")  # contract extension: which process of the file to start
+    if process_id is not None and not isinstance(process_id, str):
+        return error(400, "process_id must be a string")
+    message = data.get("message")  # contract extension: start at the message start event of this name
+    if message is not None and (not isinstance(message, str) or not message.strip()):
+        return error(400, "message must be a non-empty string")
+    return jsonify(_engine().launch(name, variables, process_id or None, message.strip() if message else None)), 201
+
+
+@gateway.get("/api/v1/instances")
+def list_instances() -> Any:
+    return jsonify(_engine().instances())
+
+
+@gateway.get("/api/v1/instances/<instance_id>")
+@answers_engine_errors()
+def get_instance(instance_id: str) -> Any:
+    return jsonify(_engine().instance(instance_id))
+
+
+@gateway.post("/api/v1/instances/<instance_id>/complete")
+@answers_engine_errors("completion")
+def complete(instance_id: str) -> Any:
+    data = body() or {}
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        return error(400, "variables must be an object")
+    task_id = _engine().complete(instance_id, variables)
+    return jsonify({"message": f"task {task_id} completed"})
+
+
+@gateway.post("/api/v1/instances/<instance_id>/messages")
+@answers_engine_errors("message")
+def deliver_message(instance_id: str) -> Any:
+    """Contract extension: deliver a message {name, variables?} to the instance's waiting
+    message start, catch event or receive task. 404 unknown instance, 409 nothing waits for it."""
+    data = body()
+    if data is None or not isinstance(data.get("name"), str) or not data["name"].strip():
+        return error(400, "body must be JSON with a string field name (and an optional object variables)")
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        return error(400, "variables must be an object")
+    name = data["name"].strip()
+    caught = _engine().deliver_message(instance_id, name, variables)
+    return jsonify({"message": f"message {name} delivered", "caught_by": caught,
+                    "instance": _engine().instance(instance_id)}), 202
+
+
+# -- health and the test controls ----------------------------------------------------------------
+@gateway.get("/health")
+def health() -> Any:
+    return jsonify(_health("healthy"))
+
+
+@gateway.route("/_sharlite/faults", methods=["GET", "PUT"])
+def fault_settings() -> Any:
+    faults = _sharlite().faults
+    if request.method == "PUT":
+        faults.update(**(body() or {}))
+    return jsonify(faults.as_dict())
+
+
+@gateway.route("/_sharlite/requests", methods=["GET", "DELETE"])
+def requests_log() -> Any:
+    log = _sharlite().log
+    if request.method == "DELETE":
+        log.clear()
+        return jsonify({"cleared": True})
+    return jsonify(log.entries())
 
 
 class EngineServer:
