@@ -22,7 +22,8 @@ BENCHMARKS = ["launch_latency", "launch_throughput", "conditional_reads", "polle
               "overview_trends"]
 RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
 
-pytestmark = pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL")
+pytestmark = [pytest.mark.services,  # PostgreSQL, Redis and the stack as processes
+              pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL")]
 
 
 @pytest.mark.timeout(300)
