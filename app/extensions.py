@@ -32,3 +32,8 @@ def commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+def dialect_name() -> str:
+    """The session's database, `postgresql` or `sqlite`: for the few queries written per dialect."""
+    return db.session.get_bind().dialect.name

@@ -21,6 +21,7 @@ from app.conditional import versioned
 from app.errors import InvalidInput, UpstreamFailed
 from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
 from app.services import bulk, outages
+from app.services import instance_listing
 from app.services import instances as service
 from app.services import variable_filters
 from app.services.failed_jobs import retry_instance
@@ -31,14 +32,14 @@ from app.services.sync import request_sync, sync_instance_now
 @token_required
 def list_instances() -> Response:
     page, per_page = page_args()
-    filters = service.InstanceFilter(status=request.args.get("status") or None,
-                                     workflow=request.args.get("workflow") or None,
-                                     variables=_variable_conditions(),
-                                     version=request.args.get("version") or None,
-                                     activity=request.args.get("activity") or None,
-                                     older_than=request.args.get("older_than") or None)
-    listing = service.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
-                                     after=request.args.get("after") or None)
+    filters = instance_listing.InstanceFilter(status=request.args.get("status") or None,
+                                              workflow=request.args.get("workflow") or None,
+                                              variables=_variable_conditions(),
+                                              version=request.args.get("version") or None,
+                                              activity=request.args.get("activity") or None,
+                                              older_than=request.args.get("older_than") or None)
+    listing = instance_listing.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
+                                              after=request.args.get("after") or None)
     waiting = outages.waiting_for_shar("instance", [i.id for i in listing.items])
     return ok("Instances", {"items": [instance_dict(i, waiting_for_shar=i.id in waiting) for i in listing.items],
                             "page": page, "per_page": per_page,
@@ -59,7 +60,7 @@ def _variable_conditions() -> tuple[variable_filters.Condition, ...]:
 @token_required
 def show_instance(instance_id: str) -> Response:
     # The version first, from a few columns: an unchanged poll loads nothing more.
-    return versioned(service.instance_version(instance_id, actor=api_user()),
+    return versioned(instance_listing.instance_version(instance_id, actor=api_user()),
                      lambda: ok("Instance", instance_dict(service.get_instance(instance_id, actor=api_user()),
                                                           waiting_for_shar=outages.is_waiting("instance", instance_id))))
 

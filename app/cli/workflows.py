@@ -16,6 +16,7 @@ from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.errors import InvalidInput
 from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict, workflow_dict
 from app.services import bulk
+from app.services import instance_listing
 from app.services import instances as instance_service
 from app.services.failed_jobs import retry_instance, retry_workflow
 from app.services import version_diffs
@@ -198,7 +199,7 @@ def filter_options(command: Callable[..., None]) -> Callable[..., None]:
 @FORMAT_OPTION
 def list_instances(limit: int, fmt: str, **filters: Any) -> None:
     """Newest instances first."""
-    listing = instance_service.list_instances(actor=CLI, filters=instance_service.InstanceFilter(**filters),
+    listing = instance_listing.list_instances(actor=CLI, filters=instance_listing.InstanceFilter(**filters),
                                               per_page=limit, with_total=False)
     rows = [instance_dict(i) for i in listing.items]
     if fmt == "json":
@@ -217,7 +218,7 @@ def list_instances(limit: int, fmt: str, **filters: Any) -> None:
 def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **filters: Any) -> None:
     """Sync, cancel or retry the instances a filter selects, as one operation (a job): shows how many
     it applies to and the newest of them, asks, then starts it."""
-    instance_filter = instance_service.InstanceFilter(**filters)
+    instance_filter = instance_listing.InstanceFilter(**filters)
     preview = bulk.preview_bulk(instance_filter, action, actor=CLI)
     if fmt == "text":
         _show_preview(preview)

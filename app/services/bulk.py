@@ -45,7 +45,8 @@ from app.services.access import find_bulk_operation, require_admin, require_writ
 from app.services.actors import Actor, SystemActor, actor_label
 from app.services.audit import audit
 from app.services.failed_jobs import failed_launch_job, requeue_failed_job
-from app.services.instances import InstanceFilter, cancel_instance, filtered_instances
+from app.services.instance_listing import InstanceFilter, filtered_instances
+from app.services.instances import cancel_instance
 from app.services.rows import required
 from app.services.sync import batch_sync, request_sync, syncable
 from app.states import UNDER_WAY_INSTANCE, InstanceStatus

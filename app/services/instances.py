@@ -1,67 +1,31 @@
-"""Instances: launch, list, read, complete a waiting task, cancel, edit variables, correct a
-failed launch; and the SHAR calls their jobs make."""
+"""Instances, what people ask for: launch, read one with its timeline, complete a waiting task,
+deliver a message, cancel, edit variables, correct a failed launch; and the checks of what they send.
+Lists and their filters are instance_listing's, the diagram's counts element_counts', the SHAR calls
+of the jobs instance_work's."""
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 import unicodedata
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, distinct, func, select, tuple_, update
+from sqlalchemy import select, update
 
 from app import json_input
 from app.config import current_settings
-from app.durations import parse_shar_time
 from app.errors import Conflict, InvalidInput, NotFound
-from app.events import (
-    fire,
-    instance_completed,
-    instance_failed,
-    instance_launch_failed,
-    instance_launched,
-)
-from app.extensions import commit_keeping_loaded, db
+from app.extensions import db, dialect_name
 from app.jobs.dispatch import submit
-from app.jobs.errors import RetryableJobError
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
-from app.models._base import new_uuid, utcnow
-from app.services import activities, outages, variable_filters, variable_sizes
-from app.services.access import (
-    find_instance,
-    instance_owner_filter,
-    may_see_owned_by,
-    require_admin,
-    require_writer,
-    visible_instances,
-)
+from app.models._base import new_uuid
+from app.services import variable_sizes
+from app.services.access import find_instance, require_admin, require_writer
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
-from app.services.correlation import (
-    CORRELATION_VARIABLE,
-    RESERVED_PREFIX,
-    LaunchOf,
-    adoptable,
-    is_reserved,
-    tagged,
-    untagged,
-)
+from app.services.correlation import RESERVED_PREFIX, is_reserved
 from app.services.rows import required
-from app.services.workflows import latest_workflow, version_number
-from app.shar import SharClient, SharError, SharInstance, SharUnavailable, current_client
-from app.states import (
-    INSTANCE_STATUSES,
-    OPEN_JOB_STATES,
-    TERMINAL,
-    UNDER_WAY_INSTANCE,
-    InstanceStatus,
-    JobState,
-    WorkflowStatus,
-)
+from app.services.workflows import latest_workflow
+from app.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
 from app.status import change_status, record_activity
 
 
@@ -74,47 +38,6 @@ class Launched:
     def waiting_for_shar(self) -> bool:
         """Its job is held until SHAR answers (a blocking launch that met an outage is queued)."""
         return self.job.state == JobState.HELD
-
-
-@dataclass(frozen=True)
-class InstanceList:
-    items: list[WorkflowInstance]
-    total: int | None  # exact up to TOTAL_CAP; None when not asked for
-    total_capped: bool = False  # more than TOTAL_CAP match: `total` is the cap
-    next_cursor: str | None = None  # pass as `after` for the next page (keyset paging)
-
-    @property
-    def polling(self) -> bool:
-        return any(i.status not in TERMINAL for i in self.items)
-
-
-# Counting every match scans the table: totals are exact up to this many, and say so past it.
-TOTAL_CAP = 10_000
-
-
-@dataclass(frozen=True)
-class InstanceFilter:
-    status: str | None = None
-    workflow: str | None = None
-    mine: bool = False
-    # Conditions on variables, joined by AND: `orderId = A1` texts, or (name, op, value) parts;
-    # their syntax and SQL are app.services.variable_filters'.
-    variables: tuple[variable_filters.Condition, ...] = ()
-    # One version of `workflow` (a whole number; text from a URL is checked), and an element id
-    # among the instances' current activities (where a running one waits, where a failed one stopped).
-    version: int | str | None = None
-    activity: str | None = None
-    # Only instances created longer ago than this: a duration such as `30m`, `2h`, `3d` (parse_age).
-    older_than: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The filter as given, without its empty fields: what a list URL, a form carrying the
-        filter on and a stored bulk operation hold (variable conditions as `NAME OP VALUE` texts)."""
-        data: dict[str, Any] = {"status": self.status, "workflow": self.workflow, "version": self.version,
-                                "activity": self.activity, "older_than": self.older_than, "mine": self.mine,
-                                "var": [c if isinstance(c, str) else " ".join(c) for c in self.variables
-                                        if not isinstance(c, str) or c.strip()]}
-        return {name: value for name, value in data.items() if value not in (None, "", [], False)}
 
 
 # -- operations ------------------------------------------------------------------------
@@ -163,7 +86,7 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     variables = check_variables(variables, merged_into=instance.variables)
     # Held until the job is committed, so two requests at once decide one after the other, and read
     # again under the hold: the other one's job may have completed the task meanwhile.
-    _hold_instance(instance.id)
+    hold_instance(instance.id)
     db.session.refresh(instance)
     try:
         waiting = _completable(instance)
@@ -207,13 +130,13 @@ def open_completion(instance_id: str) -> JobRecord | None:
         .order_by(JobRecord.id).limit(1)).first()
 
 
-def _hold_instance(instance_id: str) -> None:
+def hold_instance(instance_id: str) -> None:
     """Keep other requests from deciding about the instance until this transaction ends: on
     PostgreSQL a lock of its row (SELECT ... FOR NO KEY UPDATE, which two such requests cannot both
     hold); on SQLite, which has one writer at a time and reads outside a transaction, the
     database's write lock, taken now by an UPDATE that changes nothing (updated_at set to itself,
     so no version moves)."""
-    if _dialect() == "postgresql":
+    if dialect_name() == "postgresql":
         db.session.execute(select(WorkflowInstance.id).where(WorkflowInstance.id == instance_id)
                            .with_for_update(key_share=True))
     else:
@@ -311,7 +234,7 @@ def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRe
     record = db.session.get(JobRecord, job_id)
     if record is None or record.job_type != "launch_instance":
         raise NotFound(f"no failed launch job {job_id}")
-    instance = _instance(record.target_id)
+    instance = required(WorkflowInstance, record.target_id, "instance")
     variables = check_variables(variables)
     if instance.status != InstanceStatus.FAILED or instance.shar_instance_id:
         raise Conflict(f"instance {instance.id} is {instance.status}; only a failed launch can be corrected")
@@ -440,7 +363,7 @@ def _waiting_at(instance: WorkflowInstance) -> list[str]:
     return list(instance.current_activities or ()) if instance.status == InstanceStatus.RUNNING else []
 
 
-# -- reading ---------------------------------------------------------------------------
+# -- reading one -----------------------------------------------------------------------
 
 def get_instance(instance_id: str, *, actor: Actor, fresh: bool = False) -> WorkflowInstance:
     """The instance if `actor` may see it; `fresh` reads it again from the database (pollers)."""
@@ -449,413 +372,9 @@ def get_instance(instance_id: str, *, actor: Actor, fresh: bool = False) -> Work
     return find_instance(instance_id, actor)
 
 
-def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), page: int = 1, per_page: int = 50,
-                   after: str | None = None, with_total: bool = True) -> InstanceList:
-    """The instances `actor` may see, newest first: by page, or after a cursor (keyset paging,
-    which costs the same on the last page as on the first)."""
-    query = filtered_instances(actor, filters)
-    total, capped = None, False
-    if with_total:
-        total = db.session.scalar(select(func.count()).select_from(query.limit(TOTAL_CAP + 1).subquery()))
-        capped = total > TOTAL_CAP
-        total = min(total, TOTAL_CAP)
-    ordered = query.order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
-    if after:
-        created_at, instance_id = _cursor_position(after)
-        ordered = ordered.where(tuple_(WorkflowInstance.created_at, WorkflowInstance.id) < (created_at, instance_id))
-    else:
-        ordered = ordered.offset((page - 1) * per_page)
-    rows = list(db.session.scalars(ordered.limit(per_page)))
-    cursor = _cursor(rows[-1]) if len(rows) == per_page else None
-    return InstanceList(rows, total, capped, cursor)
-
-
-def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), limit: int = 50) -> str:
-    """What the polled list (its newest `limit` rows) depends on: those rows' ids, statuses and
-    change times, read by index, so an unchanged list costs the same at 200 rows as at 200,000."""
-    rows = db.session.execute(filtered_instances(actor, filters).with_only_columns(
-        WorkflowInstance.id, WorkflowInstance.status, WorkflowInstance.updated_at)
-        .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc()).limit(limit)).all()
-    return hashlib.sha256(repr(rows).encode()).hexdigest()[:32]
-
-
-def _cursor(instance: WorkflowInstance) -> str:
-    raw = f"{instance.created_at.isoformat()}|{instance.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _cursor_position(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, instance_id = raw.split("|", 1)
-        return datetime.fromisoformat(created_at), instance_id
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput.field("after", "after must be the next_cursor of a previous page") from None
-
-
 def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
     """An instance's activity, oldest first (the caller found it with the actor's visibility)."""
     return list(db.session.scalars(select(ActivityEvent).where(
         ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
         .order_by(ActivityEvent.created_at, ActivityEvent.id)))
 
-
-def instance_version(instance_id: str, *, actor: Actor) -> str:
-    """What an instance's JSON depends on (every write to the row moves updated_at or
-    last_synced_at), if `actor` may see it; NotFound otherwise, as find_instance."""
-    status, updated, synced = _version_row(_INSTANCE_VERSION, instance_id, actor)
-    return f"instance:{instance_id}:{status}:{updated}:{synced}:{outages.version_key()}"
-
-
-def live_version(instance_id: str, *, actor: Actor) -> str:
-    """What an instance's live fragment depends on: its status and change times and its newest
-    timeline entry, in one query (it is polled every few seconds)."""
-    status, updated, synced, last = _version_row(_LIVE_VERSION, instance_id, actor)
-    return f"{status}:{updated}:{synced}:{last or 0}:{outages.version_key()}"
-
-
-def _version_statement(*extra: Any) -> Any:
-    return (select(WorkflowInstance.status, WorkflowInstance.updated_at, WorkflowInstance.last_synced_at,
-                   *extra, WorkflowInstance.created_by)
-            .where(WorkflowInstance.id == bindparam("instance_id")))
-
-
-# Built once: these reads are what every poll costs, and building a statement and its cache key
-# cost more than running it.
-_INSTANCE_VERSION = _version_statement()
-# The newest entry by time, not by id: ix_activity_target (target_type, target_id, created_at) gives
-# it in one index entry, where max(id) read every entry of the instance and its row (a long-lived
-# instance has thousands).
-_LIVE_VERSION = _version_statement(
-    select(func.max(ActivityEvent.created_at))
-    .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == WorkflowInstance.id)
-    .scalar_subquery())
-
-
-def _version_row(statement: Any, instance_id: str, actor: Actor) -> tuple[Any, ...]:
-    """The columns a version is made of, read without loading the row (an unchanged poll
-    decodes no variables), after the visibility check of find_instance."""
-    # On the session's connection, not through the ORM: plain columns need none of its machinery,
-    # which was half of this read's CPU.
-    row = db.session.connection().execute(statement, {"instance_id": instance_id}).first()
-    if row is None or not may_see_owned_by(actor, row[-1]):
-        raise NotFound(f"no instance {instance_id}")
-    return tuple(row[:-1])
-
-
-def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]
-    query = visible_instances(actor)
-    if filters.status:
-        if filters.status not in INSTANCE_STATUSES:
-            raise InvalidInput.field("status", f"status must be one of {', '.join(INSTANCE_STATUSES)}")
-        query = query.where(WorkflowInstance.status == filters.status)
-    if filters.workflow:
-        query = query.join(Workflow).where(Workflow.name == filters.workflow)
-    if filters.version is not None:
-        if not filters.workflow:
-            raise InvalidInput.field("version", "a version filter needs a workflow name")
-        query = query.where(Workflow.version == version_number(filters.version))
-    if filters.mine:
-        query = query.where(WorkflowInstance.created_by == actor.id)
-    if filters.variables:
-        for condition in variable_filters.conditions(filters.variables):
-            query = query.where(variable_filters.where(WorkflowInstance.variables, condition, _dialect()))
-    if filters.activity:
-        query = query.where(activities.holds(WorkflowInstance.current_activities, _element_id(filters.activity),
-                                             _dialect()))
-    if filters.older_than:
-        query = query.where(WorkflowInstance.created_at < utcnow() - parse_age(filters.older_than))
-    return query
-
-
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-MAX_AGE = timedelta(days=100 * 365)
-_AGE = re.compile(r"([0-9]{1,9})\s*([smhdw])")
-
-
-def parse_age(value: str) -> timedelta:
-    """An age filter: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`30m`, `2h`, `3d`), up to
-    100 years; InvalidInput naming `older_than` otherwise."""
-    match = _AGE.fullmatch(str(value).strip().lower())
-    # Bounded as a number of seconds before it becomes a timedelta: 999999999w overflows one.
-    seconds = int(match.group(1)) * AGE_UNITS[match.group(2)] if match else 0
-    if not 0 < seconds <= MAX_AGE.total_seconds():
-        raise InvalidInput.field("older_than", "older_than is a duration: a whole number and a unit, s, m, h, d or "
-                                               f"w (e.g. 30m, 2h, 3d), at most 100 years; {str(value)[:20]!r} is not")
-    return timedelta(seconds=seconds)
-
-
-def _element_id(value: str) -> str:
-    if len(value) > activities.MAX_ELEMENT_ID or any(ord(c) < 32 for c in value):
-        raise InvalidInput.field("activity", f"activity must be an element id: at most {activities.MAX_ELEMENT_ID} "
-                                             "characters, no control characters")
-    return value
-
-
-# -- where a workflow's instances are (the counts on its diagram) ---------------------
-
-# Counted on the diagram: running instances wait at their current activities; a failed one keeps
-# the activities where it was when it failed (app.services.sync), so it counts there.
-COUNTED = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
-# The counts may still move while one of these is under way (a launch ends running or failed).
-MOVING = UNDER_WAY_INSTANCE
-
-
-@dataclass(frozen=True)
-class CountsState:
-    version: str  # what the counts depend on (the ETag of the polled fragment)
-    moving: bool  # an instance is launching or running: the counts may change, so they are polled
-
-
-def element_counts(workflow_name: str, version: int | str | None = None, *,
-                   actor: Actor) -> dict[str, dict[str, int]]:
-    """{element id: {"waiting": n, "failed": n}} over the instances `actor` may see of one version
-    of `workflow_name` (all its versions when `version` is None): how many running instances wait
-    at each element now, and how many failed instances failed there. One grouped query."""
-    if not workflow_name:
-        return {}
-    element = activities.elements(WorkflowInstance.current_activities, _dialect())
-
-    def counted(status: str) -> Any:
-        return func.count(distinct(case((WorkflowInstance.status == status, WorkflowInstance.id))))
-
-    rows = db.session.execute(
-        filtered_instances(actor, InstanceFilter(workflow=workflow_name, version=version))
-        .with_only_columns(element.c.value, counted(InstanceStatus.RUNNING), counted(InstanceStatus.FAILED),
-                           maintain_column_froms=True)
-        .where(WorkflowInstance.status.in_(COUNTED))
-        .group_by(element.c.value))
-    return {str(element_id): {"waiting": waiting, "failed": failed} for element_id, waiting, failed in rows}
-
-
-def element_counts_state(workflow_name: str, version: int | str | None = None, *, actor: Actor) -> CountsState:
-    """What element_counts(...) depends on, from one small grouped read by the (workflow_id, status)
-    index: per status counted or moving, how many and the latest progress (`progressed_at` moves
-    when an instance's activities or status change, not on every sync as `updated_at` does).
-    NotFound for an unknown workflow or version, checked only when the read finds nothing."""
-    rows = db.session.execute(
-        filtered_instances(actor, InstanceFilter(workflow=workflow_name, version=version))
-        .with_only_columns(WorkflowInstance.status, func.count(), func.max(WorkflowInstance.progressed_at),
-                           maintain_column_froms=True)
-        .where(WorkflowInstance.status.in_(sorted({*MOVING, *COUNTED})))
-        .group_by(WorkflowInstance.status).order_by(WorkflowInstance.status)).all()
-    if not rows:
-        known = select(Workflow.id).where(Workflow.name == workflow_name).limit(1)
-        if version is not None:
-            known = known.where(Workflow.version == version_number(version))
-        if db.session.scalar(known) is None:
-            raise NotFound(f"no workflow named {workflow_name!r}" if version is None
-                           else f"no version {version} of workflow {workflow_name!r}")
-    # Raw: the fragment's ETag is made from it (app.conditional).
-    return CountsState(f"{workflow_name}|{version}|{instance_owner_filter(actor)}|{[tuple(r) for r in rows]}",
-                       any(status in MOVING for status, _, _ in rows))
-
-
-# -- the work of the jobs (app.tasks calls these) ---------------------------------------
-
-def _instance(instance_id: str) -> WorkflowInstance:
-    return required(WorkflowInstance, instance_id, "instance")
-
-
-def launch_in_shar(instance_id: str) -> None:
-    """Launch the instance in SHAR, tagged with its id; each request is counted before it is sent.
-
-    A re-send (an earlier request's outcome is unknown) first asks SHAR for an instance carrying
-    this row's id and adopts the earliest its launch may have made (correlation.adoptable: same
-    workflow, made after the row, tracked by no other row) instead of launching a second one.
-    """
-    instance = _instance(instance_id)
-    if instance.status != InstanceStatus.LAUNCHING:
-        return
-    client = current_client()
-    if instance.launch_requests:
-        adopted, passed = _adopt_earlier_launch(instance, client)
-        if adopted:
-            return
-        # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
-        record_activity(instance, "launch_resent",
-                        f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
-                        "was found in SHAR" + (f" ({len(passed)} carrying its id passed over)" if passed else ""),
-                        passed_over=passed)
-    request = (instance.workflow.name, tagged(instance.variables, instance.id))
-    options = {"process_id": instance.process_id, "message": instance.start_message}
-    instance.launch_requests += 1
-    # Counted before it is sent. Kept loaded: the answer is applied to this row, and the runner then
-    # moves its job; a plain commit made each of them load its row again (a fifth of the worker's CPU).
-    commit_keeping_loaded()
-    answer = client.launch_instance(*request, **options)
-    _apply_launch_answer(instance, answer)
-
-
-def _adopt_earlier_launch(instance: WorkflowInstance, client: SharClient) -> tuple[bool, dict[str, str]]:
-    """Adopt the instance an earlier launch request of this row made in SHAR, if SHAR lists one its
-    launch may have made (_adoptable); returns whether it did, and the instances passed over.
-
-    A lookup that fails with SHAR reachable (an error of that call, an answer off the contract)
-    fails the attempt, retried as a whole: a launch is sent again only once SHAR has answered that
-    it has none, and a lookup never fails the launch for good by itself. An outage goes up as it
-    is: the runner holds the job."""
-    try:
-        listed = client.instances_with_variable(CORRELATION_VARIABLE, instance.id)
-    except SharUnavailable:
-        raise
-    except SharError as exc:
-        raise RetryableJobError(f"could not look in SHAR for the instance of an earlier launch request ({exc}); "
-                                "nothing was sent again") from exc
-    found, passed = _adoptable(instance, listed)
-    if not found:
-        return False, passed
-    answer = found[0]
-    record_activity(instance, "launch_adopted",
-                    f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
-                    "the launch is not sent again", shar_instance_id=answer.id,
-                    launch_requests=instance.launch_requests, others=[i.id for i in found[1:]], passed_over=passed)
-    _apply_launch_answer(instance, answer)
-    return True, passed
-
-
-def _adoptable(instance: WorkflowInstance, found: list[SharInstance]) -> tuple[list[SharInstance], dict[str, str]]:
-    """correlation.adoptable for this row: its workflow, SHAR's version of it, its process, its creation,
-    and the SHAR ids of `found` that other rows track."""
-    shar_version = (instance.workflow.shar_response or {}).get("version")
-    tracked = set(db.session.scalars(select(WorkflowInstance.shar_instance_id).where(
-        WorkflowInstance.shar_instance_id.in_([i.id for i in found]), WorkflowInstance.id != instance.id))) \
-        if found else set()
-    launch = LaunchOf(instance.id, instance.workflow.name, shar_version if isinstance(shar_version, int) else None,
-                      instance.process_id, instance.created_at)
-    return adoptable(found, launch, tracked)
-
-
-def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> None:
-    """Use the launch answer's status and times: an instance that ended during its launch ends
-    here, and its completion (or failure) event fires once, with the launch event."""
-    now = utcnow()
-    values: dict[str, Any] = {
-        "shar_instance_id": answer.id, "launched_at": now, "last_synced_at": now,
-        "shar_created_at": parse_shar_time(answer.created_at),
-        "current_activities": list(answer.current_activities or ()),
-        "variables": variable_sizes.kept_of(instance, untagged(answer.variables)) or instance.variables,
-    }
-    if instance.status == InstanceStatus.CANCELLED:  # cancelled before the answer came back
-        _keep_launched_after_cancel(instance, answer)
-        return
-    if answer.status == "completed":
-        values.update(completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
-        if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
-            fire(instance_launched, instance, shar_response=answer.raw)
-            fire(instance_completed, instance)
-            return
-    elif answer.status == "failed":
-        error = answer.error or "SHAR reports the instance failed"
-        values.update(completed_at=now, error=error, shar_completed_at=parse_shar_time(answer.completed_at))
-        if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", **values):
-            fire(instance_launched, instance, shar_response=answer.raw)
-            fire(instance_failed, instance, error_message=error)
-            return
-    elif change_status(instance, InstanceStatus.RUNNING, **values):
-        fire(instance_launched, instance, shar_response=answer.raw)
-        return
-    if instance.status == InstanceStatus.CANCELLED:  # the status change lost to a cancel
-        _keep_launched_after_cancel(instance, answer)
-
-
-def _keep_launched_after_cancel(instance: WorkflowInstance, answer: SharInstance) -> None:
-    """Cancelled while the launch was on its way: SHAR has it (the gateway has no cancel), so the
-    row keeps its SHAR id and says so, instead of losing track of an instance that runs."""
-    if not instance.shar_instance_id:
-        instance.shar_instance_id = answer.id
-        record_activity(instance, "launched_after_cancel", f"SHAR had already started it as {answer.id} when it "
-                        "was cancelled; it runs there, untracked (SHAR offers no cancel)", shar_instance_id=answer.id)
-        db.session.commit()
-
-
-def launch_failed(instance_id: str, error: str) -> None:
-    """The launch's last attempt failed. When a request was sent, SHAR is asked once more for what
-    it made (the attempts may have run out while SHAR was slow to answer them), so a launch SHAR
-    runs does not end failed here; when SHAR cannot say, the timeline says a retry looks first."""
-    instance = _instance(instance_id)
-    if instance.status == InstanceStatus.LAUNCHING and instance.launch_requests and _adopted_at_last(instance):
-        return
-    if change_status(instance, InstanceStatus.FAILED, error=error):
-        fire(instance_launch_failed, instance, error_message=error)
-
-
-def _adopted_at_last(instance: WorkflowInstance) -> bool:
-    try:
-        return _adopt_earlier_launch(instance, current_client())[0]
-    except Exception:  # noqa: BLE001 - the failure handler's own lookup: any failure leaves it to a retry
-        db.session.rollback()
-        record_activity(instance, "launch_unknown", "SHAR did not say whether an earlier launch request made "
-                        "an instance; a retry looks for it first and adopts it, never launching a second one")
-        return False
-
-
-def launch_retried(instance_id: str) -> None:
-    instance = _instance(instance_id)
-    if instance.status == InstanceStatus.FAILED:
-        change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried")
-
-
-def completion_retried(instance_id: str) -> None:
-    """An operator retries a failed completion: refused while another completion of the instance is
-    queued, running or retrying (complete_task's rule: only one of them could apply)."""
-    _hold_instance(instance_id)
-    try:
-        refuse_open_completion(instance_id)
-    except Conflict:
-        db.session.rollback()  # let go of the instance at once
-        raise
-
-
-def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None, *,
-                          waiting_at: Sequence[str] = (), retry: bool = False) -> None:
-    """Complete the waiting task in SHAR, then sync at once so the new state shows."""
-    _act_in_shar(instance_id, lambda client, shar_id: client.complete_instance(shar_id, variables or None),
-                 "task_completed", "waiting task completed in SHAR", waiting_at=waiting_at, retry=retry)
-
-
-def deliver_message_in_shar(instance_id: str, name: str, variables: dict[str, Any] | None, *,
-                            waiting_at: Sequence[str] = (), retry: bool = False) -> None:
-    """Deliver the message in SHAR, then sync at once so the new state shows."""
-    _act_in_shar(instance_id, lambda client, shar_id: client.deliver_message(shar_id, name, variables or {}),
-                 "message_delivered", f"message {name} delivered in SHAR", waiting_at=waiting_at, retry=retry)
-
-
-def act_failed(instance_id: str, what: str, error: str) -> None:
-    """A completion or message delivery failed for good: the instance's timeline says so."""
-    instance = db.session.get(WorkflowInstance, instance_id)
-    if instance is not None:
-        record_activity(instance, "action_failed", f"{what} failed: {error}", error=error)
-        db.session.commit()
-
-
-def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str, message: str, *,
-                 waiting_at: Sequence[str] = (), retry: bool = False) -> None:
-    """Make one SHAR call for a running instance, record it, and queue a sync to show its effect.
-
-    A retried attempt first asks SHAR whether the elements the request was for (`waiting_at`) still
-    wait: the attempt before may have reached SHAR before it was cut off (a timeout, a killed
-    worker), and calling again would complete the next task or deliver the message twice. When
-    none waits, the earlier attempt did it; when SHAR reports no activities, the call is made."""
-    from app.services.sync import submit_sync
-
-    instance = _instance(instance_id)
-    if instance.status != InstanceStatus.RUNNING:
-        return
-    client = current_client()
-    if retry and waiting_at:
-        now_at = client.get_instance(instance.shar_instance_id).current_activities
-        if now_at is not None and not set(waiting_at) & set(now_at):
-            record_activity(instance, kind, f"{message} by an earlier attempt (it no longer waits at "
-                                            f"{', '.join(waiting_at)}): not sent again")
-            db.session.commit()
-            submit_sync(instance)
-            return
-    call(client, instance.shar_instance_id)
-    record_activity(instance, kind, message)
-    db.session.commit()
-    submit_sync(instance)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.config import current_settings
@@ -23,8 +23,7 @@ from app.events import (
 )
 from app.extensions import commit_keeping_loaded, db
 from app.jobs import leases, outage
-from app.jobs.dispatch import submit
-from app.jobs.handover import enqueue, enqueue_many
+from app.jobs.dispatch import submit, submit_many
 from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
@@ -44,7 +43,6 @@ logger = logging.getLogger("sharboard.shar.sync")
 PERIODIC_SYNC = "periodic_sync"
 SYNC_ONE = "sync_instance"  # one instance, asked for by someone (with a callback, perhaps)
 SYNC_BATCH = "sync_instances"  # a batch of the periodic or an operator's sync
-FANOUT_JOBS = 500  # batch jobs recorded by one INSERT and queued by one Redis round trip
 MIN_BATCHES = 16  # as many batches at least (instances allowing), for the sync workers to share
 
 
@@ -247,32 +245,17 @@ def batch_sync(instance_ids: Sequence[str], *, queue: str | None = None, delay: 
 
 def _queue_batches(instance_ids: Sequence[str], *, queue: str, delay: float = 0.0,
                    batch_size: int | None = None, start_in: float = 0.0) -> int:
-    """Record a sync_instances job per batch, FANOUT_JOBS jobs an INSERT, and hand each INSERT's jobs
-    to Huey in one round trip: 20,000 instances fan out in well under a second. The first batch
+    """Record and queue a sync_instances job per batch (dispatch.submit_many: 20,000 instances fan
+    out in well under a second); returns how many instances were handed to Huey. The first batch
     starts in `start_in` seconds (already scaled), each next one `delay` later."""
     settings = current_settings()
     # Smaller batches when there are few instances, so every sync worker gets a share.
     batch_size = batch_size or min(settings.shar_sync_batch_size, max(1, -(-len(instance_ids) // MIN_BATCHES)))
     batches = [list(instance_ids[i:i + batch_size]) for i in range(0, len(instance_ids), batch_size)]
-    attempts = spec_for(SYNC_BATCH).attempts(settings)
-    queued = 0
-    for first in range(0, len(batches), FANOUT_JOBS):
-        part = batches[first:first + FANOUT_JOBS]
-        waits = [start_in + (first + n) * delay * settings.time_scale for n in range(len(part))]
-        now = utcnow()
-        rows = [{"job_type": SYNC_BATCH, "queue": queue, "target_type": "instances", "target_id": str(len(batch)),
-                 "state": "queued", "attempts": 0, "max_attempts": attempts, "payload": {"instance_ids": batch},
-                 "created_at": now, "updated_at": now,
-                 "next_attempt_at": now + timedelta(seconds=wait) if wait else None}
-                for batch, wait in zip(part, waits)]
-        ids = list(db.session.scalars(insert(JobRecord).returning(JobRecord.id, sort_by_parameter_order=True), rows))
-        db.session.commit()  # recorded before any is queued: a lost hand-over is the reconciler's
-        if any(waits):  # paced or postponed batches are rare (an operator's setting, a hand-over): one message each
-            queued += sum(len(batch) for job_id, batch, wait in zip(ids, part, waits)
-                          if enqueue(db.session.get(JobRecord, job_id), delay=wait))
-        elif enqueue_many(SYNC_BATCH, queue, ids):
-            queued += sum(len(batch) for batch in part)
-    return queued
+    handed = submit_many(SYNC_BATCH, [{"instance_ids": batch} for batch in batches], target_type="instances",
+                         target_ids=[len(batch) for batch in batches], queue=queue,
+                         delays=[start_in + n * delay * settings.time_scale for n in range(len(batches))])
+    return sum(len(batch) for batch, went in zip(batches, handed) if went)
 
 
 def _sync_waiting() -> set[str]:

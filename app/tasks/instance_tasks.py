@@ -5,42 +5,42 @@ from __future__ import annotations
 from app.config import current_settings
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobRecord
-from app.services import bulk, instances
+from app.services import bulk, instance_work
 
 
 def launch_instance(job: JobRecord) -> None:
-    instances.launch_in_shar(job.target_id)
+    instance_work.launch_in_shar(job.target_id)
 
 
 def launch_failed(job: JobRecord, exc: BaseException) -> None:
-    instances.launch_failed(job.target_id, job.last_error or str(exc))
+    instance_work.launch_failed(job.target_id, job.last_error or str(exc))
 
 
 def launch_retried(job: JobRecord) -> None:
-    instances.launch_retried(job.target_id)
+    instance_work.launch_retried(job.target_id)
 
 
 def complete_task(job: JobRecord) -> None:
-    instances.complete_task_in_shar(job.target_id, job.payload.get("variables"),
-                                    waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
+    instance_work.complete_task_in_shar(job.target_id, job.payload.get("variables"),
+                                        waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
 
 
 def complete_failed(job: JobRecord, exc: BaseException) -> None:
-    instances.act_failed(job.target_id, "the task completion", job.last_error or str(exc))
+    instance_work.act_failed(job.target_id, "the task completion", job.last_error or str(exc))
 
 
 def completion_retried(job: JobRecord) -> None:
-    instances.completion_retried(job.target_id)
+    instance_work.completion_retried(job.target_id)
 
 
 def deliver_message(job: JobRecord) -> None:
-    instances.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"),
-                                      waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
+    instance_work.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"),
+                                          waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
 
 
 def delivery_failed(job: JobRecord, exc: BaseException) -> None:
-    instances.act_failed(job.target_id, f"the delivery of message {job.payload.get('name')}",
-                         job.last_error or str(exc))
+    instance_work.act_failed(job.target_id, f"the delivery of message {job.payload.get('name')}",
+                             job.last_error or str(exc))
 
 
 BULK_BUDGET_SHARE = 0.5  # of an attempt's time limit: past it, the rest of the operation goes on in a new job

@@ -13,7 +13,8 @@ from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import User, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services.instances import InstanceFilter, element_counts, element_counts_state, list_instances
+from app.services.element_counts import element_counts, element_counts_state
+from app.services.instance_listing import InstanceFilter, list_instances
 from tests.support.factories import make_user
 
 # key -> (owner, workflow, version, status, current activities); created newest first in key order.

@@ -262,7 +262,7 @@ def test_a_retried_completion_that_already_reached_shar_does_not_complete_the_ne
     worker) before it is recorded; the retry must not complete `second`, which nobody approved."""
     from app.jobs.runner import run_job
     from app.models import ActivityEvent, WorkflowInstance
-    from app.services.instances import complete_task_in_shar
+    from app.services.instance_work import complete_task_in_shar
     from app.shar import current_client
 
     assert _create_sync(api, "TwoStep", "two_step").status_code == 201
@@ -299,7 +299,7 @@ def test_cancel_waits_for_a_launch_being_sent_and_a_launch_answered_after_a_canc
     """The fault probe's case: cancelled while the launch was in SHAR, the instance ran there with
     no trace of it here."""
     from app.models import ActivityEvent, WorkflowInstance
-    from app.services.instances import _apply_launch_answer
+    from app.services.instance_work import _apply_launch_answer
     from app.shar import current_client
 
     _create_sync(api)

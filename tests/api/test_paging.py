@@ -8,7 +8,7 @@ from sqlalchemy import insert
 from app.extensions import db
 from app.models import WorkflowInstance
 from app.models._base import utcnow
-from app.services import instances as instance_service
+from app.services import instance_listing
 from app.services.actors import CLI
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn
@@ -47,8 +47,8 @@ def test_cursor_pages_walk_every_instance_once_newest_first(api, app) -> None:  
 
 def test_totals_stop_counting_at_the_cap(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _instances(7, None)  # type: ignore[arg-type]
-    monkeypatch.setattr(instance_service, "TOTAL_CAP", 5)
-    listing = instance_service.list_instances(actor=CLI, per_page=2)
+    monkeypatch.setattr(instance_listing, "TOTAL_CAP", 5)
+    listing = instance_listing.list_instances(actor=CLI, per_page=2)
     assert (listing.total, listing.total_capped) == (5, True)
-    version = instance_service.instance_list_version(actor=CLI)
-    assert version == instance_service.instance_list_version(actor=CLI)
+    version = instance_listing.instance_list_version(actor=CLI)
+    assert version == instance_listing.instance_list_version(actor=CLI)

@@ -18,7 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app import json_input
 from app.errors import InvalidInput
 from app.services import variable_filters
-from app.services.instances import MAX_AGE, check_variables, parse_age
+from app.services.instance_listing import MAX_AGE, parse_age
+from app.services.instances import check_variables
 from tests.support.strategies import FAST
 _TABLE = Table("t", MetaData(), Column("variables", JSON), Column("id", String))
 

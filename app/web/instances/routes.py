@@ -23,8 +23,9 @@ from app.services import bulk, outages
 from app.services import instances as service
 from app.security.redirects import safe_next
 from app.services.failed_jobs import launch_job_of, retry_instance
+from app.services.instance_listing import InstanceFilter, instance_list_version, list_instances, live_version
 from app.services.sync import request_sync
-from app.states import INSTANCE_STATUSES
+from app.states import INSTANCE_STATUSES, TERMINAL
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
 from app.web.partials import cached_fragment
@@ -44,7 +45,7 @@ def index() -> Any:
 @login_required
 def rows() -> Response:
     """The list's body, polled as one fragment; versioned by one aggregate read."""
-    version = service.instance_list_version(actor=current_actor(), filters=_filters())
+    version = instance_list_version(actor=current_actor(), filters=_filters())
     return cached_fragment("instances/_rows.html", version=version, context=_list_context)
 
 
@@ -60,7 +61,7 @@ def bulk_preview() -> Any:
     return _preview_page(preview, filters)
 
 
-def _preview_page(preview: bulk.BulkPreview, filters: service.InstanceFilter,
+def _preview_page(preview: bulk.BulkPreview, filters: InstanceFilter,
                   changed: bulk.PreviewChanged | None = None) -> Any:
     """The preview with its Confirm form (a new key, the set's fingerprint); after a confirm whose
     set had changed, that said above it (409)."""
@@ -113,7 +114,7 @@ def show(instance_id: str) -> str:
 @login_required
 def live(instance_id: str) -> Response:
     """Status, activities and timeline of one instance, polled until its status is final."""
-    version = service.live_version(instance_id, actor=current_actor())
+    version = live_version(instance_id, actor=current_actor())
     return cached_fragment("instances/_live.html", version=version,
                            context=lambda: _show_context(service.get_instance(instance_id, actor=current_actor())))
 
@@ -175,44 +176,44 @@ def _instance(instance_id: str):  # type: ignore[no-untyped-def]
     return service.get_instance(instance_id, actor=current_actor())
 
 
-def _filters(source: MultiDict[str, str] | None = None, *, strict: bool = False) -> service.InstanceFilter:
+def _filters(source: MultiDict[str, str] | None = None, *, strict: bool = False) -> InstanceFilter:
     """The list's filter from its URL, or from a bulk form carrying it (`strict`: an unknown status
     is refused by the service, never dropped, so an action never covers more than was shown)."""
     args = request.args if source is None else source
     status = args.get("status") or None
-    return service.InstanceFilter(status=status if strict or status in INSTANCE_STATUSES else None,
-                                  workflow=(args.get("workflow") or "").strip() or None,
-                                  mine=args.get("mine") == "1",
-                                  variables=tuple(v for v in args.getlist("var") if v.strip()),
-                                  version=(args.get("version") or "").strip() or None,
-                                  activity=(args.get("activity") or "").strip() or None,
-                                  older_than=(args.get("older_than") or "").strip() or None)
+    return InstanceFilter(status=status if strict or status in INSTANCE_STATUSES else None,
+                          workflow=(args.get("workflow") or "").strip() or None,
+                          mine=args.get("mine") == "1",
+                          variables=tuple(v for v in args.getlist("var") if v.strip()),
+                          version=(args.get("version") or "").strip() or None,
+                          activity=(args.get("activity") or "").strip() or None,
+                          older_than=(args.get("older_than") or "").strip() or None)
 
 
-def _filter_args(filters: service.InstanceFilter) -> dict[str, Any]:
+def _filter_args(filters: InstanceFilter) -> dict[str, Any]:
     """The filter as URL arguments (the list's own), without its empty fields."""
     args = filters.as_dict()
     return {**args, "mine": "1"} if args.get("mine") else args
 
 
-def _filter_fields(filters: service.InstanceFilter) -> list[tuple[str, str]]:
+def _filter_fields(filters: InstanceFilter) -> list[tuple[str, str]]:
     """The filter as the (name, value) fields of a form, for the forms that carry it on."""
     return [(name, str(item)) for name, value in _filter_args(filters).items()
             for item in (value if isinstance(value, list) else [value])]
 
 
-def _list_with_error(filters: service.InstanceFilter, exc: InvalidInput | Conflict) -> Any:
+def _list_with_error(filters: InstanceFilter, exc: InvalidInput | Conflict) -> Any:
     """The list of `filters` with a refusal said above it (a bulk action's)."""
     context = _list_context(filters)
     return render_template("instances/index.html", **{**context, "filter_error": context["filter_error"]
                                                        or exc.message}), exc.status_code
 
 
-def _list_context(filters: service.InstanceFilter | None = None) -> dict[str, Any]:
+def _list_context(filters: InstanceFilter | None = None) -> dict[str, Any]:
     filters = filters or _filters()
     try:
-        listing = service.list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE,
-                                         with_total=False)
+        listing = list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE,
+                                 with_total=False)
     except InvalidInput as exc:  # a bad condition, version or element: said next to the filter, nothing listed
         instances, polling, error = [], False, exc.message
     else:
@@ -228,5 +229,5 @@ def _show_context(instance: Any) -> dict[str, Any]:
     return {"instance": instance, "timeline": service.timeline(instance),
             "waiting": service.waiting_user_tasks(instance), "message_waits": service.waiting_messages(instance),
             "launch_job": launch_job_of(instance, actor=current_actor()),
-            "polling": instance.status not in service.TERMINAL,
+            "polling": instance.status not in TERMINAL,
             "waiting_for_shar": outages.is_waiting("instance", instance.id)}

@@ -1,0 +1,203 @@
+"""Listing instances: the filters every door passes (InstanceFilter, parse_age), the lists by page or
+cursor, and the versions the polled list and an instance's polled parts compare."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, tuple_
+
+from app.errors import InvalidInput, NotFound
+from app.extensions import db, dialect_name
+from app.models import ActivityEvent, Workflow, WorkflowInstance
+from app.models._base import utcnow
+from app.services import activities, outages, variable_filters
+from app.services.access import may_see_owned_by, visible_instances
+from app.services.actors import Actor
+from app.services.workflows import version_number
+from app.states import INSTANCE_STATUSES, TERMINAL
+
+
+@dataclass(frozen=True)
+class InstanceList:
+    items: list[WorkflowInstance]
+    total: int | None  # exact up to TOTAL_CAP; None when not asked for
+    total_capped: bool = False  # more than TOTAL_CAP match: `total` is the cap
+    next_cursor: str | None = None  # pass as `after` for the next page (keyset paging)
+
+    @property
+    def polling(self) -> bool:
+        return any(i.status not in TERMINAL for i in self.items)
+
+
+# Counting every match scans the table: totals are exact up to this many, and say so past it.
+TOTAL_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    status: str | None = None
+    workflow: str | None = None
+    mine: bool = False
+    # Conditions on variables, joined by AND: `orderId = A1` texts, or (name, op, value) parts;
+    # their syntax and SQL are app.services.variable_filters'.
+    variables: tuple[variable_filters.Condition, ...] = ()
+    # One version of `workflow` (a whole number; text from a URL is checked), and an element id
+    # among the instances' current activities (where a running one waits, where a failed one stopped).
+    version: int | str | None = None
+    activity: str | None = None
+    # Only instances created longer ago than this: a duration such as `30m`, `2h`, `3d` (parse_age).
+    older_than: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The filter as given, without its empty fields: what a list URL, a form carrying the
+        filter on and a stored bulk operation hold (variable conditions as `NAME OP VALUE` texts)."""
+        data: dict[str, Any] = {"status": self.status, "workflow": self.workflow, "version": self.version,
+                                "activity": self.activity, "older_than": self.older_than, "mine": self.mine,
+                                "var": [c if isinstance(c, str) else " ".join(c) for c in self.variables
+                                        if not isinstance(c, str) or c.strip()]}
+        return {name: value for name, value in data.items() if value not in (None, "", [], False)}
+
+
+def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), page: int = 1, per_page: int = 50,
+                   after: str | None = None, with_total: bool = True) -> InstanceList:
+    """The instances `actor` may see, newest first: by page, or after a cursor (keyset paging,
+    which costs the same on the last page as on the first)."""
+    query = filtered_instances(actor, filters)
+    total, capped = None, False
+    if with_total:
+        total = db.session.scalar(select(func.count()).select_from(query.limit(TOTAL_CAP + 1).subquery()))
+        capped = total > TOTAL_CAP
+        total = min(total, TOTAL_CAP)
+    ordered = query.order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
+    if after:
+        created_at, instance_id = _cursor_position(after)
+        ordered = ordered.where(tuple_(WorkflowInstance.created_at, WorkflowInstance.id) < (created_at, instance_id))
+    else:
+        ordered = ordered.offset((page - 1) * per_page)
+    rows = list(db.session.scalars(ordered.limit(per_page)))
+    cursor = _cursor(rows[-1]) if len(rows) == per_page else None
+    return InstanceList(rows, total, capped, cursor)
+
+
+def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), limit: int = 50) -> str:
+    """What the polled list (its newest `limit` rows) depends on: those rows' ids, statuses and
+    change times, read by index, so an unchanged list costs the same at 200 rows as at 200,000."""
+    rows = db.session.execute(filtered_instances(actor, filters).with_only_columns(
+        WorkflowInstance.id, WorkflowInstance.status, WorkflowInstance.updated_at)
+        .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc()).limit(limit)).all()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()[:32]
+
+
+def _cursor(instance: WorkflowInstance) -> str:
+    raw = f"{instance.created_at.isoformat()}|{instance.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_position(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created_at, instance_id = raw.split("|", 1)
+        return datetime.fromisoformat(created_at), instance_id
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput.field("after", "after must be the next_cursor of a previous page") from None
+
+
+
+def instance_version(instance_id: str, *, actor: Actor) -> str:
+    """What an instance's JSON depends on (every write to the row moves updated_at or
+    last_synced_at), if `actor` may see it; NotFound otherwise, as find_instance."""
+    status, updated, synced = _version_row(_INSTANCE_VERSION, instance_id, actor)
+    return f"instance:{instance_id}:{status}:{updated}:{synced}:{outages.version_key()}"
+
+
+def live_version(instance_id: str, *, actor: Actor) -> str:
+    """What an instance's live fragment depends on: its status and change times and its newest
+    timeline entry, in one query (it is polled every few seconds)."""
+    status, updated, synced, last = _version_row(_LIVE_VERSION, instance_id, actor)
+    return f"{status}:{updated}:{synced}:{last or 0}:{outages.version_key()}"
+
+
+def _version_statement(*extra: Any) -> Any:
+    return (select(WorkflowInstance.status, WorkflowInstance.updated_at, WorkflowInstance.last_synced_at,
+                   *extra, WorkflowInstance.created_by)
+            .where(WorkflowInstance.id == bindparam("instance_id")))
+
+
+# Built once: these reads are what every poll costs, and building a statement and its cache key
+# cost more than running it.
+_INSTANCE_VERSION = _version_statement()
+# The newest entry by time, not by id: ix_activity_target (target_type, target_id, created_at) gives
+# it in one index entry, where max(id) read every entry of the instance and its row (a long-lived
+# instance has thousands).
+_LIVE_VERSION = _version_statement(
+    select(func.max(ActivityEvent.created_at))
+    .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == WorkflowInstance.id)
+    .scalar_subquery())
+
+
+def _version_row(statement: Any, instance_id: str, actor: Actor) -> tuple[Any, ...]:
+    """The columns a version is made of, read without loading the row (an unchanged poll
+    decodes no variables), after the visibility check of find_instance."""
+    # On the session's connection, not through the ORM: plain columns need none of its machinery,
+    # which was half of this read's CPU.
+    row = db.session.connection().execute(statement, {"instance_id": instance_id}).first()
+    if row is None or not may_see_owned_by(actor, row[-1]):
+        raise NotFound(f"no instance {instance_id}")
+    return tuple(row[:-1])
+
+
+
+def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]
+    query = visible_instances(actor)
+    if filters.status:
+        if filters.status not in INSTANCE_STATUSES:
+            raise InvalidInput.field("status", f"status must be one of {', '.join(INSTANCE_STATUSES)}")
+        query = query.where(WorkflowInstance.status == filters.status)
+    if filters.workflow:
+        query = query.join(Workflow).where(Workflow.name == filters.workflow)
+    if filters.version is not None:
+        if not filters.workflow:
+            raise InvalidInput.field("version", "a version filter needs a workflow name")
+        query = query.where(Workflow.version == version_number(filters.version))
+    if filters.mine:
+        query = query.where(WorkflowInstance.created_by == actor.id)
+    if filters.variables:
+        for condition in variable_filters.conditions(filters.variables):
+            query = query.where(variable_filters.where(WorkflowInstance.variables, condition, dialect_name()))
+    if filters.activity:
+        query = query.where(activities.holds(WorkflowInstance.current_activities, _element_id(filters.activity),
+                                             dialect_name()))
+    if filters.older_than:
+        query = query.where(WorkflowInstance.created_at < utcnow() - parse_age(filters.older_than))
+    return query
+
+
+
+AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_AGE = timedelta(days=100 * 365)
+_AGE = re.compile(r"([0-9]{1,9})\s*([smhdw])")
+
+
+def parse_age(value: str) -> timedelta:
+    """An age filter: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`30m`, `2h`, `3d`), up to
+    100 years; InvalidInput naming `older_than` otherwise."""
+    match = _AGE.fullmatch(str(value).strip().lower())
+    # Bounded as a number of seconds before it becomes a timedelta: 999999999w overflows one.
+    seconds = int(match.group(1)) * AGE_UNITS[match.group(2)] if match else 0
+    if not 0 < seconds <= MAX_AGE.total_seconds():
+        raise InvalidInput.field("older_than", "older_than is a duration: a whole number and a unit, s, m, h, d or "
+                                               f"w (e.g. 30m, 2h, 3d), at most 100 years; {str(value)[:20]!r} is not")
+    return timedelta(seconds=seconds)
+
+
+def _element_id(value: str) -> str:
+    if len(value) > activities.MAX_ELEMENT_ID or any(ord(c) < 32 for c in value):
+        raise InvalidInput.field("activity", f"activity must be an element id: at most {activities.MAX_ELEMENT_ID} "
+                                             "characters, no control characters")
+    return value
+

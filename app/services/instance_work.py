@@ -1,0 +1,234 @@
+"""The work of the instance jobs (app.tasks calls these, with ids): launch in SHAR and apply its
+answer (adopting what an earlier request made), complete a task or deliver a message there, and
+what a failed or retried job leaves on the instance."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from app.durations import parse_shar_time
+from app.errors import Conflict
+from app.events import (
+    fire,
+    instance_completed,
+    instance_failed,
+    instance_launch_failed,
+    instance_launched,
+)
+from app.extensions import commit_keeping_loaded, db
+from app.jobs.errors import RetryableJobError
+from app.models import WorkflowInstance
+from app.models._base import utcnow
+from app.services import variable_sizes
+from app.services.correlation import CORRELATION_VARIABLE, LaunchOf, adoptable, tagged, untagged
+from app.services.instances import hold_instance, refuse_open_completion
+from app.services.rows import required
+from app.services.sync import submit_sync
+from app.shar import SharClient, SharError, SharInstance, SharUnavailable, current_client
+from app.states import InstanceStatus
+from app.status import change_status, record_activity
+
+
+def _instance(instance_id: str) -> WorkflowInstance:
+    return required(WorkflowInstance, instance_id, "instance")
+
+
+def launch_in_shar(instance_id: str) -> None:
+    """Launch the instance in SHAR, tagged with its id; each request is counted before it is sent.
+
+    A re-send (an earlier request's outcome is unknown) first asks SHAR for an instance carrying
+    this row's id and adopts the earliest its launch may have made (correlation.adoptable: same
+    workflow, made after the row, tracked by no other row) instead of launching a second one.
+    """
+    instance = _instance(instance_id)
+    if instance.status != InstanceStatus.LAUNCHING:
+        return
+    client = current_client()
+    if instance.launch_requests:
+        adopted, passed = _adopt_earlier_launch(instance, client)
+        if adopted:
+            return
+        # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
+        record_activity(instance, "launch_resent",
+                        f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
+                        "was found in SHAR" + (f" ({len(passed)} carrying its id passed over)" if passed else ""),
+                        passed_over=passed)
+    request = (instance.workflow.name, tagged(instance.variables, instance.id))
+    options = {"process_id": instance.process_id, "message": instance.start_message}
+    instance.launch_requests += 1
+    # Counted before it is sent. Kept loaded: the answer is applied to this row, and the runner then
+    # moves its job; a plain commit made each of them load its row again (a fifth of the worker's CPU).
+    commit_keeping_loaded()
+    answer = client.launch_instance(*request, **options)
+    _apply_launch_answer(instance, answer)
+
+
+def _adopt_earlier_launch(instance: WorkflowInstance, client: SharClient) -> tuple[bool, dict[str, str]]:
+    """Adopt the instance an earlier launch request of this row made in SHAR, if SHAR lists one its
+    launch may have made (_adoptable); returns whether it did, and the instances passed over.
+
+    A lookup that fails with SHAR reachable (an error of that call, an answer off the contract)
+    fails the attempt, retried as a whole: a launch is sent again only once SHAR has answered that
+    it has none, and a lookup never fails the launch for good by itself. An outage goes up as it
+    is: the runner holds the job."""
+    try:
+        listed = client.instances_with_variable(CORRELATION_VARIABLE, instance.id)
+    except SharUnavailable:
+        raise
+    except SharError as exc:
+        raise RetryableJobError(f"could not look in SHAR for the instance of an earlier launch request ({exc}); "
+                                "nothing was sent again") from exc
+    found, passed = _adoptable(instance, listed)
+    if not found:
+        return False, passed
+    answer = found[0]
+    record_activity(instance, "launch_adopted",
+                    f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
+                    "the launch is not sent again", shar_instance_id=answer.id,
+                    launch_requests=instance.launch_requests, others=[i.id for i in found[1:]], passed_over=passed)
+    _apply_launch_answer(instance, answer)
+    return True, passed
+
+
+def _adoptable(instance: WorkflowInstance, found: list[SharInstance]) -> tuple[list[SharInstance], dict[str, str]]:
+    """correlation.adoptable for this row: its workflow, SHAR's version of it, its process, its creation,
+    and the SHAR ids of `found` that other rows track."""
+    shar_version = (instance.workflow.shar_response or {}).get("version")
+    tracked = set(db.session.scalars(select(WorkflowInstance.shar_instance_id).where(
+        WorkflowInstance.shar_instance_id.in_([i.id for i in found]), WorkflowInstance.id != instance.id))) \
+        if found else set()
+    launch = LaunchOf(instance.id, instance.workflow.name, shar_version if isinstance(shar_version, int) else None,
+                      instance.process_id, instance.created_at)
+    return adoptable(found, launch, tracked)
+
+
+def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> None:
+    """Use the launch answer's status and times: an instance that ended during its launch ends
+    here, and its completion (or failure) event fires once, with the launch event."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "shar_instance_id": answer.id, "launched_at": now, "last_synced_at": now,
+        "shar_created_at": parse_shar_time(answer.created_at),
+        "current_activities": list(answer.current_activities or ()),
+        "variables": variable_sizes.kept_of(instance, untagged(answer.variables)) or instance.variables,
+    }
+    if instance.status == InstanceStatus.CANCELLED:  # cancelled before the answer came back
+        _keep_launched_after_cancel(instance, answer)
+        return
+    if answer.status == "completed":
+        values.update(completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
+        if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
+            fire(instance_launched, instance, shar_response=answer.raw)
+            fire(instance_completed, instance)
+            return
+    elif answer.status == "failed":
+        error = answer.error or "SHAR reports the instance failed"
+        values.update(completed_at=now, error=error, shar_completed_at=parse_shar_time(answer.completed_at))
+        if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", **values):
+            fire(instance_launched, instance, shar_response=answer.raw)
+            fire(instance_failed, instance, error_message=error)
+            return
+    elif change_status(instance, InstanceStatus.RUNNING, **values):
+        fire(instance_launched, instance, shar_response=answer.raw)
+        return
+    if instance.status == InstanceStatus.CANCELLED:  # the status change lost to a cancel
+        _keep_launched_after_cancel(instance, answer)
+
+
+def _keep_launched_after_cancel(instance: WorkflowInstance, answer: SharInstance) -> None:
+    """Cancelled while the launch was on its way: SHAR has it (the gateway has no cancel), so the
+    row keeps its SHAR id and says so, instead of losing track of an instance that runs."""
+    if not instance.shar_instance_id:
+        instance.shar_instance_id = answer.id
+        record_activity(instance, "launched_after_cancel", f"SHAR had already started it as {answer.id} when it "
+                        "was cancelled; it runs there, untracked (SHAR offers no cancel)", shar_instance_id=answer.id)
+        db.session.commit()
+
+
+def launch_failed(instance_id: str, error: str) -> None:
+    """The launch's last attempt failed. When a request was sent, SHAR is asked once more for what
+    it made (the attempts may have run out while SHAR was slow to answer them), so a launch SHAR
+    runs does not end failed here; when SHAR cannot say, the timeline says a retry looks first."""
+    instance = _instance(instance_id)
+    if instance.status == InstanceStatus.LAUNCHING and instance.launch_requests and _adopted_at_last(instance):
+        return
+    if change_status(instance, InstanceStatus.FAILED, error=error):
+        fire(instance_launch_failed, instance, error_message=error)
+
+
+def _adopted_at_last(instance: WorkflowInstance) -> bool:
+    try:
+        return _adopt_earlier_launch(instance, current_client())[0]
+    except Exception:  # noqa: BLE001 - the failure handler's own lookup: any failure leaves it to a retry
+        db.session.rollback()
+        record_activity(instance, "launch_unknown", "SHAR did not say whether an earlier launch request made "
+                        "an instance; a retry looks for it first and adopts it, never launching a second one")
+        return False
+
+
+def launch_retried(instance_id: str) -> None:
+    instance = _instance(instance_id)
+    if instance.status == InstanceStatus.FAILED:
+        change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried")
+
+
+def completion_retried(instance_id: str) -> None:
+    """An operator retries a failed completion: refused while another completion of the instance is
+    queued, running or retrying (complete_task's rule: only one of them could apply)."""
+    hold_instance(instance_id)
+    try:
+        refuse_open_completion(instance_id)
+    except Conflict:
+        db.session.rollback()  # let go of the instance at once
+        raise
+
+
+def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None, *,
+                          waiting_at: Sequence[str] = (), retry: bool = False) -> None:
+    """Complete the waiting task in SHAR, then sync at once so the new state shows."""
+    _act_in_shar(instance_id, lambda client, shar_id: client.complete_instance(shar_id, variables or None),
+                 "task_completed", "waiting task completed in SHAR", waiting_at=waiting_at, retry=retry)
+
+
+def deliver_message_in_shar(instance_id: str, name: str, variables: dict[str, Any] | None, *,
+                            waiting_at: Sequence[str] = (), retry: bool = False) -> None:
+    """Deliver the message in SHAR, then sync at once so the new state shows."""
+    _act_in_shar(instance_id, lambda client, shar_id: client.deliver_message(shar_id, name, variables or {}),
+                 "message_delivered", f"message {name} delivered in SHAR", waiting_at=waiting_at, retry=retry)
+
+
+def act_failed(instance_id: str, what: str, error: str) -> None:
+    """A completion or message delivery failed for good: the instance's timeline says so."""
+    instance = db.session.get(WorkflowInstance, instance_id)
+    if instance is not None:
+        record_activity(instance, "action_failed", f"{what} failed: {error}", error=error)
+        db.session.commit()
+
+
+def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str, message: str, *,
+                 waiting_at: Sequence[str] = (), retry: bool = False) -> None:
+    """Make one SHAR call for a running instance, record it, and queue a sync to show its effect.
+
+    A retried attempt first asks SHAR whether the elements the request was for (`waiting_at`) still
+    wait: the attempt before may have reached SHAR before it was cut off (a timeout, a killed
+    worker), and calling again would complete the next task or deliver the message twice. When
+    none waits, the earlier attempt did it; when SHAR reports no activities, the call is made."""
+    instance = _instance(instance_id)
+    if instance.status != InstanceStatus.RUNNING:
+        return
+    client = current_client()
+    if retry and waiting_at:
+        now_at = client.get_instance(instance.shar_instance_id).current_activities
+        if now_at is not None and not set(waiting_at) & set(now_at):
+            record_activity(instance, kind, f"{message} by an earlier attempt (it no longer waits at "
+                                            f"{', '.join(waiting_at)}): not sent again")
+            db.session.commit()
+            submit_sync(instance)
+            return
+    call(client, instance.shar_instance_id)
+    record_activity(instance, kind, message)
+    db.session.commit()
+    submit_sync(instance)
+
