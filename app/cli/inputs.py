@@ -22,9 +22,7 @@ def read_file(file: Path) -> bytes:
         problem = "no such file"
     except IsADirectoryError:
         problem = "is a folder, not a file"
-    except PermissionError:
-        problem = "not readable (permission denied)"
-    except OSError as exc:
+    except OSError as exc:  # permission denied, an I/O error
         problem = f"cannot be read ({exc.strerror or exc})"
     raise InvalidInput(f"{file}: {problem}")
 
@@ -32,8 +30,11 @@ def read_file(file: Path) -> bytes:
 def read_bpmn(file: Path) -> str:
     """A BPMN file as text, read in the encoding it names (its byte order mark or XML declaration,
     else UTF-8). A command with one file fails with the InvalidInput; a batch fails only that item."""
+    data = read_file(file)
+    if not data.strip():  # the service would say "bpmn_xml is required", the API's field, not a file
+        raise InvalidInput(f"{file}: is empty; give a BPMN file")
     try:
-        return decode_xml(read_file(file))
+        return decode_xml(data)
     except BpmnValidationError as exc:
         raise InvalidInput(f"{file}: {exc.message}") from None
 
