@@ -1,12 +1,14 @@
 """Admin: failed jobs, like Horizon's page, plus groups by error and correct-and-retry for launches."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
 from app import json_input
 from app.admin.blueprint import bp
+from app.admin.flashes import refusal_flashed
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services import failed_jobs as service
 from app.services.instances import correct_failed_launch
@@ -41,21 +43,13 @@ def job_detail(job_id: int) -> str:
 @bp.post("/failed-jobs/<int:job_id>/retry")
 @login_required
 def retry(job_id: int) -> Any:
-    try:
-        service.retry_failed_job(job_id, actor=current_actor())
-    except (NotFound, Conflict) as exc:
-        return _answer(exc.message, "error", job_id)
-    return _answer(f"job {job_id} queued again", "success", job_id, removed=True)
+    return _act_on(job_id, service.retry_failed_job, "queued again")
 
 
 @bp.post("/failed-jobs/<int:job_id>/delete")
 @login_required
 def delete(job_id: int) -> Any:
-    try:
-        service.delete_failed_job(job_id, actor=current_actor())
-    except (NotFound, Conflict) as exc:
-        return _answer(exc.message, "error", job_id)
-    return _answer(f"job {job_id} deleted", "success", job_id, removed=True)
+    return _act_on(job_id, service.delete_failed_job, "deleted")
 
 
 @bp.post("/failed-jobs/retry-all")
@@ -94,18 +88,23 @@ def group_retry() -> Any:
 @bp.post("/jobs/<int:job_id>/correct-and-retry")
 @login_required
 def correct_and_retry(job_id: int) -> Any:
-    try:
+    with refusal_flashed(InvalidInput) as refused:  # too large, too deep, not (strict) JSON: the page again
         variables = json_input.loads(request.form.get("variables") or "{}", what="the variables", field="variables")
-    except InvalidInput as exc:  # too large, too deep, not (strict) JSON: the page again, with the reason
-        flash(exc.message, "error")
+    if refused:
         return job_detail(job_id), 422
-    try:
+    with refusal_flashed(Conflict, InvalidInput):
         correct_failed_launch(job_id, variables, actor=current_actor())
-    except (Conflict, InvalidInput) as exc:
-        flash(exc.message, "error")
-    else:
         flash("variables corrected; launch queued again", "success")
     return redirect(url_for(".job_detail", job_id=job_id))
+
+
+def _act_on(job_id: int, operation: Callable[..., Any], done: str) -> Any:
+    """Retry or delete one failed job; a refusal answers in the job's row (htmx) or as a flash."""
+    try:
+        operation(job_id, actor=current_actor())
+    except (NotFound, Conflict) as exc:
+        return _answer(exc.message, "error", job_id)
+    return _answer(f"job {job_id} {done}", "success", job_id, removed=True)
 
 
 def _answer(message: str, category: str, job_id: int, *, removed: bool = False) -> Any:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 
 from app.admin.blueprint import bp
+from app.admin.flashes import flash_queued
 from app.models._base import utcnow
 from app.services.monitoring import queues_page
 from app.services.sync import start_periodic_sync
@@ -23,7 +24,5 @@ def queues() -> str:
 @bp.post("/queues/periodic-sync")
 @login_required
 def run_periodic_sync() -> Any:
-    job = start_periodic_sync(actor=current_actor())
-    flash("periodic sync queued" + (f" (not yet handed to the queue: {job.enqueue_error})" if job.enqueue_error else ""),
-          "success" if not job.enqueue_error else "error")
+    flash_queued(start_periodic_sync(actor=current_actor()), "periodic sync queued")
     return redirect(url_for(".queues"))

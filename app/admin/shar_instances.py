@@ -6,6 +6,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
+from app.admin.flashes import flash_queued, refusal_flashed
 from app.errors import Conflict, InvalidInput, NotFound
 from app.services import untracked as service
 from app.web.access import current_actor, login_required
@@ -22,33 +23,24 @@ def shar_instances() -> str:
 @bp.post("/shar-instances/scan")
 @login_required
 def scan_shar_instances() -> Any:
-    job = service.request_scan(actor=current_actor())
-    flash("scan of SHAR's instances queued" + (f" (not yet handed to the queue: {job.enqueue_error})"
-                                                if job.enqueue_error else ""),
-          "success" if not job.enqueue_error else "error")
+    flash_queued(service.request_scan(actor=current_actor()), "scan of SHAR's instances queued")
     return redirect(url_for(".shar_instances"))
 
 
 @bp.post("/shar-instances/<path:shar_instance_id>/adopt")
 @login_required
 def adopt_shar_instance(shar_instance_id: str) -> Any:
-    try:
+    with refusal_flashed(NotFound, Conflict, InvalidInput):
         instance = service.adopt_shar_instance(shar_instance_id, request.form.get("workflow_name", ""),
                                                actor=current_actor())
-    except (NotFound, Conflict, InvalidInput) as exc:
-        flash(exc.message, "error")
-        return redirect(url_for(".shar_instances"))
-    flash(f"SHAR instance {shar_instance_id} adopted as instance {instance.id}", "success")
+        flash(f"SHAR instance {shar_instance_id} adopted as instance {instance.id}", "success")
     return redirect(url_for(".shar_instances"))
 
 
 @bp.post("/shar-instances/<path:shar_instance_id>/ignore")
 @login_required
 def ignore_shar_instance(shar_instance_id: str) -> Any:
-    try:
+    with refusal_flashed(NotFound, Conflict):
         service.ignore_shar_instance(shar_instance_id, actor=current_actor())
-    except (NotFound, Conflict) as exc:
-        flash(exc.message, "error")
-        return redirect(url_for(".shar_instances"))
-    flash(f"SHAR instance {shar_instance_id} ignored", "success")
+        flash(f"SHAR instance {shar_instance_id} ignored", "success")
     return redirect(url_for(".shar_instances"))

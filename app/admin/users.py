@@ -6,6 +6,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
+from app.admin.flashes import refusal_flashed
 from app.errors import Conflict, InvalidInput
 from app.models import ROLES
 from app.services import users as service
@@ -21,13 +22,10 @@ def users() -> str:
 @bp.post("/users")
 @login_required
 def create_user() -> Any:
-    try:
+    with refusal_flashed(InvalidInput, Conflict):
         created = service.create_user(request.form.get("email") or "", actor=current_actor(),
                                       password=request.form.get("password") or "",
                                       role=request.form.get("role") or "user")
-    except (InvalidInput, Conflict) as exc:
-        flash(exc.message, "error")
-    else:
         flash(f"{created.user.email} created", "success")
     return redirect(url_for(".users"))
 
@@ -35,12 +33,9 @@ def create_user() -> Any:
 @bp.post("/users/<int:user_id>")
 @login_required
 def update_user(user_id: int) -> Any:
-    try:
+    with refusal_flashed(InvalidInput, Conflict):
         user = service.update_user(user_id, actor=current_actor(), role=request.form.get("role") or "",
                                    active=request.form.get("active", "on") == "on")
-    except (InvalidInput, Conflict) as exc:
-        flash(exc.message, "error")
-    else:
         flash(f"{user.email} updated", "success")
     return redirect(url_for(".users"))
 

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.cli import operations, queue, stack, untracked, users, workflows  # noqa: F401  (registers their commands)
+from app.cli import (  # noqa: F401  (registers their commands)
+    failed,
+    instances,
+    operations,
+    queue,
+    stack,
+    untracked,
+    users,
+    workflows,
+)
 from app.cli.group import shar_cli
 
 

@@ -1,4 +1,4 @@
-"""`flask shar health|sync|cleanup|statistics`, `failed ...` and `batch ...`."""
+"""`flask shar health|sync|cleanup|statistics` and `batch ...`."""
 from __future__ import annotations
 
 import json
@@ -7,12 +7,10 @@ from typing import Any
 
 import click
 
-from app.bpmn import BpmnValidationError, decode_xml
 from app.cli.group import shar_cli
-from app.cli.output import FORMAT_OPTION, emit_json, fail, table
-from app.errors import InvalidInput, SharboardError
-from app.serializers import job_dict
-from app.services import failed_jobs
+from app.cli.inputs import read_bpmn, read_file
+from app.cli.output import FORMAT_OPTION, emit_json, fail
+from app.errors import SharboardError
 from app.services.actors import CLI
 from app.services.health.shar import shar_health_now
 from app.services.instances import complete_task, launch_instance
@@ -87,55 +85,13 @@ def statistics(workflow_name: str | None, fmt: str) -> None:
             click.echo(f"{key:>26}: {value if value is not None else '-'}")
 
 
-@shar_cli.group("failed")
-def failed_group() -> None:
-    """Failed jobs."""
-
-
-@failed_group.command("list")
-@click.option("--queue")
-@click.option("--type", "job_type")
-@FORMAT_OPTION
-def failed_list(queue: str | None, job_type: str | None, fmt: str) -> None:
-    rows = [job_dict(j) for j in failed_jobs.failed_jobs(actor=CLI, queue=queue, job_type=job_type)]
-    if fmt == "json":
-        emit_json(rows)
-    else:
-        table(rows, ["id", "job_type", "queue", "target_id", "attempts", "finished_at", "last_error"])
-
-
-@failed_group.command("retry")
-@click.argument("job_id")
-@FORMAT_OPTION
-def failed_retry(job_id: str, fmt: str) -> None:
-    """Retry one failed job by id, or `all`."""
-    if job_id == "all":
-        report = failed_jobs.retry_all_failed(actor=CLI)
-    elif job_id.isdigit():
-        report = failed_jobs.retry_failed_jobs([int(job_id)], actor=CLI, action="job.retry")
-    else:
-        fail("give a job id or `all`")
-    if fmt == "json":
-        emit_json({"requeued": report.requeued, "skipped": report.skipped})
-    else:
-        click.echo(f"requeued {len(report.requeued)}, skipped {len(report.skipped)}")
-        for skipped, why in report.skipped.items():
-            click.echo(f"  {skipped}: {why}")
-    if job_id != "all" and report.skipped:
-        fail(next(iter(report.skipped.values())))
-
-
-@failed_group.command("flush")
-@FORMAT_OPTION
-def failed_flush(fmt: str) -> None:
-    """Delete every failed job record (also `flask shar queue clear`)."""
-    count = failed_jobs.flush_failed_jobs(actor=CLI)
-    emit_json({"deleted": count}) if fmt == "json" else click.echo(f"deleted {count} failed jobs")
-
-
 @shar_cli.group("batch")
 def batch_group() -> None:
     """Many operations from a JSON file."""
+
+
+BATCH_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+DRY_RUN = click.option("--dry-run", is_flag=True)
 
 
 def _items(file: Path | None, inline: tuple[str, ...], key: str) -> list[Any]:
@@ -144,21 +100,13 @@ def _items(file: Path | None, inline: tuple[str, ...], key: str) -> list[Any]:
         fail(f"give a JSON file or --{key}")
     if file is not None:
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(read_file(file).decode("utf-8"))
+        except ValueError as exc:
             fail(f"cannot read {file}: {exc}")
         if not isinstance(data, list):
             fail(f"{file} must hold a JSON array")
         return data
     return [{key: value} for value in inline]
-
-
-def _read_bpmn(file: Path) -> str:
-    """A BPMN file as text, read in the encoding it names; an unreadable one fails its item, not the batch."""
-    try:
-        return decode_xml(file.read_bytes())
-    except BpmnValidationError as exc:
-        raise InvalidInput.field("bpmn_xml", f"{file}: {exc.message}") from None
 
 
 def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
@@ -184,17 +132,17 @@ def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
 
 
 @batch_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@BATCH_FILE
 @click.option("--bpmn", "bpmn_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Create a workflow from this BPMN file, named after it (repeatable) instead of a JSON file.")
-@click.option("--dry-run", is_flag=True)
+@DRY_RUN
 @FORMAT_OPTION
 def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool, fmt: str) -> None:
     """Create workflows from [{"name", "file" or "bpmn_xml", "description"?}, ...] or --bpmn options."""
     base = file.parent if file is not None else Path.cwd()
 
     def create(item: dict[str, Any]) -> str:
-        xml = item.get("bpmn_xml") or _read_bpmn(base / item["file"])
+        xml = item.get("bpmn_xml") or read_bpmn(base / item["file"])
         workflow = create_workflow(item["name"], xml, actor=CLI, description=item.get("description", "")).workflow
         return f"{workflow.name} v{workflow.version} {workflow.status}"
     if file is None and not bpmn_files:
@@ -206,9 +154,9 @@ def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool,
 
 
 @batch_group.command("launch")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@BATCH_FILE
 @click.option("--workflow", "workflows", multiple=True, help="Launch this workflow (repeatable) instead of a file.")
-@click.option("--dry-run", is_flag=True)
+@DRY_RUN
 @FORMAT_OPTION
 def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Launch instances from [{"workflow", "variables"?}, ...] or --workflow options."""
@@ -219,9 +167,9 @@ def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, f
 
 
 @batch_group.command("complete")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@BATCH_FILE
 @click.option("--instance", "instances", multiple=True, help="Complete this instance's task (repeatable).")
-@click.option("--dry-run", is_flag=True)
+@DRY_RUN
 @FORMAT_OPTION
 def batch_complete(file: Path | None, instances: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Complete waiting tasks from [{"instance", "variables"?}, ...] or --instance options."""

@@ -23,9 +23,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def one_line(exc: Exception) -> str:
     """A service error as one line: its message and, for bad input, the first problem per field."""
     message = getattr(exc, "message", None) or str(exc)
-    errors = getattr(exc, "errors", None)
-    if errors:
-        message = f"{message} ({'; '.join(f'{k}: {v[0]}' for k, v in errors.items())})"
+    # A field's problem that is the message itself is not said twice.
+    details = [f"{k}: {v[0]}" for k, v in (getattr(exc, "errors", None) or {}).items() if v and v[0] != message]
+    if details:
+        message = f"{message} ({'; '.join(details)})"
     return " ".join(message.split())
 
 

@@ -7,11 +7,11 @@ import time
 import click
 from flask import current_app
 
+from app.cli.failed import failed_flush
 from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.processes import ProcessGroup, flask_command
 from app.config import current_settings
-from app.services import failed_jobs
 from app.services.actors import CLI
 from app.services.monitoring import queue_rows
 from app.services.outages import current_outage
@@ -93,12 +93,7 @@ def trigger_sync(fmt: str) -> None:
         click.echo(f"periodic sync queued (job {job.id})")
 
 
-@queue_group.command("clear")
-@FORMAT_OPTION
-def clear(fmt: str) -> None:
-    """Delete every failed job record: the same command as `flask shar failed flush`."""
-    count = failed_jobs.flush_failed_jobs(actor=CLI)
-    emit_json({"cleared": count}) if fmt == "json" else click.echo(f"cleared {count} failed jobs")
+queue_group.add_command(failed_flush, "clear")  # one command, one answer, under both names
 
 
 @queue_group.command("monitor")

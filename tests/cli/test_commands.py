@@ -158,3 +158,26 @@ def test_health_and_queue_status_say_when_work_is_held_for_an_outage(run, shar) 
     check_shar_health()
     assert "unreachable" not in run("queue", "status").stdout
     assert json.loads(run("health", "--format=json").stdout)["outage"] is None
+
+
+def test_bpmn_files_that_cannot_be_used_are_refused_in_plain_words(run, tmp_path: Path, app) -> None:
+    """One reader for every command that takes a BPMN file: a file it cannot read, or an empty one, is
+    named with the reason; one too large is the upload's own refusal, as at every door, said once."""
+    (tmp_path / "folder.bpmn").mkdir()
+    (tmp_path / "empty.bpmn").write_bytes(b"\n")
+    large = tmp_path / "large.bpmn"
+    large.write_text(bpmn("user_task") + " " * (6 * 1024 * 1024))
+    spec = tmp_path / "import.json"
+    spec.write_text(json.dumps([{"name": name.title(), "file": f"{name}.bpmn"}
+                                for name in ("gone", "folder", "empty", "large")]))
+    imported = run("batch", "import", str(spec), "--format=json")
+    assert imported.exit_code == 1
+    assert [item["error"] for item in json.loads(imported.stdout)] == [
+        f"{tmp_path / 'gone.bpmn'}: no such file", f"{tmp_path / 'folder.bpmn'}: is a folder, not a file",
+        f"{tmp_path / 'empty.bpmn'}: is empty; give a BPMN file", "BPMN file is 6.0 MiB; the limit is 5.0 MiB"]
+    for command in ("create", "diff"):
+        empty = run("workflow", command, "Empty", str(tmp_path / "empty.bpmn"))
+        assert empty.exit_code == 1
+        assert empty.stderr == f"error: {tmp_path / 'empty.bpmn'}: is empty; give a BPMN file\n"
+    too_large = run("workflow", "create", "Large", str(large))
+    assert too_large.exit_code == 1 and too_large.stderr == "error: BPMN file is 6.0 MiB; the limit is 5.0 MiB\n"

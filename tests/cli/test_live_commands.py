@@ -102,7 +102,7 @@ def test_queue_clear_and_failed_flush_delete_failed_jobs(run, shar) -> None:
     shar.set_faults(error_rate=1.0)
     create_workflow("Down1", bpmn("user_task"), async_=False, actor=CLI)
     assert len(json.loads(run("failed", "list", "--format=json").stdout)) == 1
-    assert json.loads(run("queue", "clear", "--format=json").stdout) == {"cleared": 1}
+    assert json.loads(run("queue", "clear", "--format=json").stdout) == {"deleted": 1}
     assert json.loads(run("failed", "list", "--format=json").stdout) == []
     create_workflow("Down2", bpmn("user_task"), async_=False, actor=CLI)
     assert json.loads(run("failed", "flush", "--format=json").stdout) == {"deleted": 1}

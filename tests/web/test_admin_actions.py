@@ -100,6 +100,18 @@ def test_users_roles_and_tokens_are_audited(client, sign_in, post) -> None:
     assert "user.update" in audit_page and "&quot;role&quot;: &quot;viewer&quot;" in audit_page or "\"role\": \"viewer\"" in audit_page
 
 
+def test_a_refused_admin_action_flashes_the_reason_and_an_unknown_id_stays_404(client, sign_in, post) -> None:
+    admin = sign_in("admin")
+    taken = post("/admin/users", {"email": admin.email, "password": "long-enough-1", "role": "user"},
+                 page="/admin/users", follow_redirects=True).get_data(as_text=True)
+    assert f"a user {admin.email} exists already" in taken and f"{admin.email} created" not in taken
+    unknown = post("/admin/shar-instances/stray-9/ignore", page="/admin/shar-instances", follow_redirects=True)
+    assert unknown.status_code == 200 and "no untracked SHAR instance stray-9" in unknown.get_data(as_text=True)
+    assert "SHAR instance stray-9 ignored" not in unknown.get_data(as_text=True)
+    assert post("/admin/users/999999", {"role": "user", "active": "on"}, page="/admin/users").status_code == 404
+    assert [e.action for e in db.session.scalars(select(AuditEntry))] == []
+
+
 def test_stuck_instances_are_flagged(client, sign_in, app) -> None:
     user = sign_in("admin")
     create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)

@@ -1,0 +1,155 @@
+"""`flask shar instance ...`: list, show, retry and complete instances, deliver messages, act on many."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from app.cli.group import shar_cli
+from app.cli.inputs import parse_variables
+from app.cli.output import FORMAT_OPTION, emit_json, fail, table
+from app.cli.queued import follow, show_queued
+from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
+from app.services import bulk
+from app.services import instance_listing
+from app.services import instances as instance_service
+from app.services.actors import CLI
+from app.services.failed_jobs import retry_instance
+from app.services.sync import sync_instance_now
+from app.states import INSTANCE_STATUSES
+
+
+@shar_cli.group("instance")
+def instance_group() -> None:
+    """List, show and complete instances, deliver messages to them, and act on many at once."""
+
+
+def filter_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The instance filter's options, passed to the command as InstanceFilter's fields."""
+    options = [
+        click.option("--workflow"),
+        click.option("--version", metavar="N", help="Only instances of this version of --workflow."),
+        click.option("--status", type=click.Choice(INSTANCE_STATUSES)),
+        click.option("--activity", metavar="ELEMENT_ID",
+                     help="Only instances at this element (running ones wait there, failed ones failed there)."),
+        click.option("--var", "variables", multiple=True, metavar="CONDITION",
+                     help="Only instances whose variable matches: 'orderId=A1', 'amount>=100' (=, !=, <, <=, >, >=; "
+                          "repeat for AND)."),
+        click.option("--older-than", metavar="AGE", help="Only instances started longer ago than AGE: 30m, 2h, 3d."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@instance_group.command("list")
+@filter_options
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@FORMAT_OPTION
+def list_instances(limit: int, fmt: str, **filters: Any) -> None:
+    """Newest instances first."""
+    listing = instance_listing.list_instances(actor=CLI, filters=instance_listing.InstanceFilter(**filters),
+                                              per_page=limit, with_total=False)
+    rows = [instance_dict(i) for i in listing.items]
+    if fmt == "json":
+        emit_json(rows)
+    else:
+        table(rows, ["id", "workflow_name", "status", "launched_at", "completed_at"])
+
+
+@instance_group.command("bulk")
+@click.argument("action", type=click.Choice(list(bulk.ACTIONS)))
+@filter_options
+@click.option("--yes", is_flag=True, help="Start it without asking.")
+@click.option("--wait", is_flag=True, help="Wait until it has finished; exit 1 when any instance failed.")
+@click.option("--timeout", type=float, default=600.0, show_default=True)
+@FORMAT_OPTION
+def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **filters: Any) -> None:
+    """Sync, cancel or retry the instances a filter selects, as one operation (a job): shows how many
+    it applies to and the newest of them, asks, then starts it."""
+    instance_filter = instance_listing.InstanceFilter(**filters)
+    preview = bulk.preview_bulk(instance_filter, action, actor=CLI)
+    if fmt == "text":
+        _show_preview(preview)
+    if not preview.count:
+        emit_json({"preview": bulk_preview_dict(preview), "operation": None}) if fmt == "json" \
+            else click.echo("nothing to do")
+        return
+    if not yes and not click.confirm(f"{action} {preview.count} instances?", err=True):
+        fail("not started")
+    started = bulk.start_bulk(instance_filter, action, actor=CLI, previewed=preview.fingerprint)
+    operation = follow(started.job, started.operation, f"bulk operation {started.operation.id}", wait=wait,
+                       timeout=timeout, busy=lambda o: o.state == "running",
+                       again=lambda o: bulk.get_bulk(o.id, actor=CLI, fresh=True))
+    if fmt == "json":
+        emit_json({"preview": bulk_preview_dict(preview), "operation": bulk_operation_dict(operation)})
+    else:
+        click.echo(f"bulk {action} {operation.id}: {operation.state}; done {operation.done}, failed "
+                   f"{operation.failed} of {operation.total}")
+        for error in operation.errors:
+            click.echo(f"  {error.get('instance_id') or '-'}: {error.get('error')}")
+    if wait and operation.state == "running":
+        fail(f"bulk operation {operation.id} is still running after {timeout:g} s")
+    if wait and operation.failed:
+        fail(f"{operation.failed} of {operation.total} instances failed")
+
+
+def _show_preview(preview: bulk.BulkPreview) -> None:
+    click.echo(f"{preview.action} would apply to {preview.count} of the {preview.matched} filtered instances"
+               + (f"; it skips {preview.skipped}: {preview.skipped_reason}" if preview.skipped else ""))
+    if preview.sample:
+        click.echo(f"the newest {len(preview.sample)}:" if preview.count > len(preview.sample) else "they are:")
+        table([instance_dict(i) for i in preview.sample], ["id", "workflow_name", "status", "created_at"])
+
+
+@instance_group.command("show")
+@click.argument("instance_id")
+@click.option("--sync", "refresh", is_flag=True, help="Read it from SHAR first.")
+@FORMAT_OPTION
+def show(instance_id: str, refresh: bool, fmt: str) -> None:
+    """One instance."""
+    instance = instance_service.get_instance(instance_id, actor=CLI)
+    if refresh and instance.status == "running":
+        instance = sync_instance_now(instance_id, actor=CLI)
+    show_instance(instance, fmt)
+
+
+@instance_group.command("retry")
+@click.argument("instance_id")
+@FORMAT_OPTION
+def retry_launch(instance_id: str, fmt: str) -> None:
+    """Retry an instance whose launch failed (it adopts what an earlier request made in SHAR)."""
+    job = retry_instance(instance_id, actor=CLI)
+    show_queued(job, fmt, f"launch of {instance_id} queued again")
+
+
+@instance_group.command("complete")
+@click.argument("instance_id")
+@click.option("--variables", help="A JSON object merged into the instance.")
+@FORMAT_OPTION
+def complete(instance_id: str, variables: str | None, fmt: str) -> None:
+    """Queue the completion of the instance's waiting user task."""
+    job = instance_service.complete_task(instance_id, actor=CLI, variables=parse_variables(variables))
+    show_queued(job, fmt, "completion queued")
+
+
+@instance_group.command("message")
+@click.argument("instance_id")
+@click.argument("name")
+@click.option("--variables", help="A JSON object: the message's payload, merged into the instance.")
+@FORMAT_OPTION
+def message(instance_id: str, name: str, variables: str | None, fmt: str) -> None:
+    """Queue the delivery of message NAME to an instance waiting at a message event or receive task."""
+    job = instance_service.deliver_message(instance_id, name, actor=CLI, variables=parse_variables(variables))
+    show_queued(job, fmt, f"message {name} queued for delivery")
+
+
+def show_instance(instance: object, fmt: str) -> None:
+    data = instance_dict(instance)  # type: ignore[arg-type]
+    if fmt == "json":
+        emit_json(data)
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>18}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
