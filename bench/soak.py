@@ -196,15 +196,22 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
             return done == len(ids) and open_jobs == 0
 
         last_report = 0.0
-        while not settled():
-            if time.monotonic() > deadline:
-                result.problems.append("not settled before the deadline")
-                break
+
+        def settled_or_report() -> bool:
+            nonlocal last_report
+            if settled():
+                return True
             if time.monotonic() - last_report > 10:
                 last_report = time.monotonic()
                 counts = Counter(db.session.scalars(select(WorkflowInstance.status)).all())
                 say(f"  {time.monotonic() - started:5.0f} s  {dict(counts)}")
-            time.sleep(0.5)
+            return False
+
+        try:
+            wait_until(settled_or_report, timeout=max(deadline - time.monotonic(), 0.0), interval=0.5,
+                       what="every launch to settle")
+        except AssertionError:
+            result.problems.append("not settled before the deadline")
         result.seconds = round(time.monotonic() - started, 1)
         if back_at:
             result.settled_after_outage_seconds = round(time.monotonic() - back_at, 1)
