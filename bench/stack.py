@@ -6,7 +6,8 @@
 Each run gets a fresh PostgreSQL database (dropped after), queue names no other run uses
 in a Redis database nobody else uses (its keys deleted after), free ports, and a temporary
 instance folder holding every process's log. Every child leads its own process group and
-the whole group is stopped on exit, on an error, on Ctrl-C and on SIGTERM.
+the whole group is stopped on exit, on an error, on Ctrl-C and on SIGTERM. The processes, the
+database and the settings' environment come from tests/support/stack.py, the harness the tests use.
 
 Also here: bulk seeding in SQL, a wrk wrapper (16 connections by default), a bounded
 asyncio httpx loop, and the one way every benchmark prints its figure and ratio.
