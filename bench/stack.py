@@ -347,10 +347,13 @@ def clone_engine_instances(stack: Stack, count: int) -> list[str]:
     answer.raise_for_status()
     template = answer.json()["id"]
     ids = [f"{stack.tag}-{uuid.uuid4().hex}" for _ in range(count)]
+    from app.sharlite.store import INSTANCE_COLUMNS
+
+    # Every column but the id, as the engine's store lists them (a column it adds is copied too).
+    copied = ", ".join(INSTANCE_COLUMNS[1:])
     with sqlite3.connect(stack.tmp / "sharlite.db", timeout=30) as conn:
-        conn.executemany("INSERT INTO instances SELECT ?, workflow_name, version, status, state, variables,"
-                         " current_activities, completed_activities, error, created_at, completed_at, wake_at"
-                         " FROM instances WHERE id = ?", [(i, template) for i in ids])
+        conn.executemany(f"INSERT INTO instances SELECT ?, {copied} FROM instances WHERE id = ?",
+                         [(i, template) for i in ids])
     return ids
 
 
