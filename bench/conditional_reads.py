@@ -1,6 +1,6 @@
 """Row 3: max throughput of an unchanged instance read with If-None-Match (304) vs `/healthz`.
 
-    .venv/bin/python bench/conditional_reads.py [--size tiny|default]
+    .venv/bin/python -m bench.conditional_reads [--size tiny|default]
 
 Three reads, each answered 304 with the ETag of a first read: the API instance, the
 instance's live fragment, and a workflow's badge fragment. wrk, 16 connections. Rounds of
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 
-from stack import (
+from bench.stack import (
     create_workflow,
     note,
     result,

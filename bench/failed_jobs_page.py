@@ -1,6 +1,6 @@
 """Row 7: the admin failed-jobs page with 100,000 failed jobs vs the page with 100.
 
-    .venv/bin/python bench/failed_jobs_page.py [--size tiny|default]
+    .venv/bin/python -m bench.failed_jobs_page [--size tiny|default]
 
 Seeds 100 failed jobs (four kinds of error, each with its own ids and numbers), times the
 page with sequential requests, seeds up to 100,000 and times it again; the empty page is
@@ -10,7 +10,14 @@ once before the timed views. Goal: ≤ 2× the page with 100.
 """
 from __future__ import annotations
 
-from stack import mean_ms, note, result, running_stack, seed_failed_jobs, size_parser
+from bench.stack import (
+    mean_ms,
+    note,
+    result,
+    running_stack,
+    seed_failed_jobs,
+    size_parser,
+)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Row 1: `POST /api/shar/workflows/<name>/launch` (202) mean latency vs `/healthz`, SHAR at 2 s a call.
 
-    .venv/bin/python bench/launch_latency.py [--size tiny|default]
+    .venv/bin/python -m bench.launch_latency [--size tiny|default]
 
 wrk with 16 connections for 10 s on /healthz (the baseline), then on the launch. The
 engine answers each call after 2 s, which an async launch (202) must not wait for.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from stack import create_workflow, note, result, running_stack, size_parser, wrk
+from bench.stack import create_workflow, note, result, running_stack, size_parser, wrk
 
 
 def main() -> None:

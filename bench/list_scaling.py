@@ -1,6 +1,6 @@
 """Rows 5 and 6: the JSON instance list and the polled list fragment at 200,000 rows vs 200 rows.
 
-    .venv/bin/python bench/list_scaling.py [--size tiny|default]
+    .venv/bin/python -m bench.list_scaling [--size tiny|default]
 
 Seeds 200 instances, measures, seeds up to 200,000, measures again: wrk, 16 connections,
 8 s each. /healthz is measured at each size too: the load-adjusted ratio divides each
@@ -10,7 +10,7 @@ Goal: each ≤ 2× its time at 200 rows.
 """
 from __future__ import annotations
 
-from stack import (
+from bench.stack import (
     create_workflow,
     note,
     result,

@@ -1,6 +1,6 @@
 """Issue 12: the overview with its trend charts vs without them, at 200,000 instances.
 
-    .venv/bin/python bench/overview_trends.py [--size tiny|default|large]
+    .venv/bin/python -m bench.overview_trends [--size tiny|default|large]
 
 Seeds 200,000 instances over the last 7 days (one every 3 s; 80 % completed with durations,
 10 % failed, 10 % running) and a week of queue samples, then measures the overview as an admin
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from stack import create_workflow, note, result, running_stack, size_parser, wrk
+from bench.stack import create_workflow, note, result, running_stack, size_parser, wrk
 
 
 def seed(stack, workflow_id: int, count: int) -> None:  # type: ignore[no-untyped-def]

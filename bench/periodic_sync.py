@@ -1,6 +1,6 @@
 """Row 8: a periodic sync of N running instances, SHAR at 20 ms a call, vs N × latency ÷ workers.
 
-    .venv/bin/python bench/periodic_sync.py [--size tiny|default|large] [--workers 2] [--count N ...]
+    .venv/bin/python -m bench.periodic_sync [--size tiny|default|large] [--workers 2] [--count N ...]
 
 Seeds N running instances in the engine and in PostgreSQL, runs `flask shar queue sync`,
 and times until every instance has been synced. Default 2,000; `--size large` runs 5,000
@@ -10,9 +10,7 @@ Goal: ≤ 1.5× the ideal time, and 20,000 measured.
 """
 from __future__ import annotations
 
-import time
-
-from stack import (
+from bench.stack import (
     Stack,
     clone_engine_instances,
     create_workflow,
@@ -22,6 +20,7 @@ from stack import (
     seed_instances,
     size_parser,
 )
+from tests.support.servers import wait_until
 
 LATENCY_MS = 20
 
@@ -41,17 +40,22 @@ def sync_all(stack: Stack, workflow_id: int, count: int) -> float:
 
 def _wait_for_all_synced(stack: Stack, count: int, stall: float = 120.0) -> None:
     """Until no instance is left unsynced; an error naming the job states if nothing moves for `stall` s."""
-    left, moved = count, time.monotonic()
-    while left:
-        time.sleep(0.5)
+    left = count
+
+    def moved() -> bool:
+        nonlocal left
         now_left = stack.scalar("SELECT count(*) FROM workflow_instances WHERE last_synced_at IS NULL")
-        if now_left < left:
-            left, moved = now_left, time.monotonic()
-        elif time.monotonic() - moved > stall:
+        fewer, left = now_left < left, min(now_left, left)
+        return fewer
+
+    while left:
+        try:
+            wait_until(moved, timeout=stall, interval=0.5, what="one more instance synced")
+        except AssertionError:
             states = stack.sql("SELECT job_type, state, count(*) FROM job_records WHERE job_type LIKE '%%sync%%'"
                                " GROUP BY 1, 2 ORDER BY 1, 2")
             raise RuntimeError(f"sync stalled: {left:,} of {count:,} instances not synced and nothing moved for "
-                               f"{stall:.0f} s; sync jobs by state: {states} (see the consumer's log)")
+                               f"{stall:.0f} s; sync jobs by state: {states} (see the consumer's log)") from None
 
 
 def main() -> None:

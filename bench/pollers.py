@@ -1,6 +1,6 @@
 """Row 4: 500 browsers polling an instance's live fragment every ~2 s, as htmx does (If-None-Match).
 
-    .venv/bin/python bench/pollers.py [--size tiny|default]
+    .venv/bin/python -m bench.pollers [--size tiny|default]
 
 Each browser has its own connection and polls on a 2 s beat from a random start. The
 same browsers first poll /healthz (the baseline), then the live fragment, 20 s each.
@@ -15,7 +15,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from stack import (
+from bench.stack import (
     BROWSER_AGENT,
     Load,
     create_workflow,

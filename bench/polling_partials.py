@@ -1,6 +1,6 @@
 """How cheap are the polled workflow fragments? Each against the full /workflows page, in one run.
 
-    .venv/bin/python bench/polling_partials.py [--size tiny|default]
+    .venv/bin/python -m bench.polling_partials [--size tiny|default]
 
 On the benchmark stack, with 300 workflows (one in ten still `creating`, so the page
 polls): the full page (the baseline), the list fragment and one badge, each changed
@@ -8,7 +8,7 @@ polls): the full page (the baseline), the list fragment and one badge, each chan
 """
 from __future__ import annotations
 
-from stack import note, result, running_stack, size_parser, wrk
+from bench.stack import note, result, running_stack, size_parser, wrk
 
 
 def main() -> None:

@@ -1,10 +1,10 @@
 """Where a request's time goes: py-spy samples gunicorn's workers under wrk load, summarised by function.
 
-    .venv/bin/python bench/profile_web.py launch [--seconds 15]
-    .venv/bin/python bench/profile_web.py launch-worker [--seconds 15]   (the instance consumer)
-    .venv/bin/python bench/profile_web.py sync-worker [--seconds 15]     (the sync consumer, SHAR at 20 ms)
-    .venv/bin/python bench/profile_web.py failed-jobs [--seconds 15]
-    .venv/bin/python bench/profile_web.py api-304|live-304 [--seconds 15]
+    .venv/bin/python -m bench.profile_web launch [--seconds 15]
+    .venv/bin/python -m bench.profile_web launch-worker [--seconds 15]   (the instance consumer)
+    .venv/bin/python -m bench.profile_web sync-worker [--seconds 15]     (the sync consumer, SHAR at 20 ms)
+    .venv/bin/python -m bench.profile_web failed-jobs [--seconds 15]
+    .venv/bin/python -m bench.profile_web api-304|live-304 [--seconds 15]
 
 `launch`: POST /api/shar/workflows/Bench/launch (SHAR at 2 s, as in launch_latency.py).
 `failed-jobs`: the admin page with 100,000 failed jobs (as in failed_jobs_page.py).
@@ -24,7 +24,7 @@ import sys
 import threading
 from pathlib import Path
 
-from stack import (
+from bench.stack import (
     REPO,
     Stack,
     clone_engine_instances,
@@ -92,7 +92,7 @@ def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread, proce
     """py-spy on one process group (gunicorn's, or a consumer's) while `load` runs; the summary.
     `gil`: only the thread holding the GIL is sampled, so the shares are of Python CPU alone
     (no waits on PostgreSQL, Redis or SHAR)."""
-    leader = stack.group.children[process].pid
+    leader = stack.processes.procs[process].pid
     spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "--pid",
                             str(leader), "--duration", str(seconds), "--rate", "200", "--format", "raw",
                             "--output", str(out), "--nonblocking", *(["--gil"] if gil else [])],

@@ -1,7 +1,7 @@
 """The query plans behind rows 5–7 on PostgreSQL: EXPLAIN ANALYZE at 200,000 instances and 100,000 failed jobs
 (and the bell, polled by every open page, for a user with 100,000 unread notifications).
 
-    .venv/bin/python bench/query_plans.py [--size tiny|default]
+    .venv/bin/python -m bench.query_plans [--size tiny|default]
 
 The statements are written out by hand to match what the app runs (each label names its
 source: change both together); the plan and its time are what to compare before and after a
@@ -9,7 +9,7 @@ change. The tables are analysed after seeding, as autovacuum would have done.
 """
 from __future__ import annotations
 
-from stack import (
+from bench.stack import (
     create_workflow,
     note,
     result,

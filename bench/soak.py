@@ -22,24 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 
-REPO = Path(__file__).resolve().parents[1]
-PG_ADMIN_URL = os.environ.get("SHARBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.support.databases import postgres_database
+from tests.support.servers import free_port, wait_until
+from tests.support.stack import REPO, PrivateRedis, Processes, build_app, unique_queues
+
 BPMN = REPO / "tests" / "fixtures" / "bpmn" / "user_task.bpmn"
 
 
@@ -71,83 +68,10 @@ class SoakResult:
                     or self.notices_not_one or self.failed)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-class Redis:
-    """A private redis-server on its own port, which the soak stops and starts again."""
-
-    def __init__(self, port: int, workdir: Path) -> None:
-        self.port, self.workdir, self.proc = port, workdir, None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.workdir)],
-                                     stdout=subprocess.DEVNULL, start_new_session=True)
-        wait_for(self.pingable, 10, "the private redis to start")
-
-    def pingable(self) -> bool:
-        import redis
-
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
-        except redis.RedisError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-class Children:
-    """The soak's own child processes, each leading its own process group, logs in files."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env, self.log_dir = env, log_dir
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.retired: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, argv: list[str]) -> None:
-        log = open(self.log_dir / f"{name.replace(':', '_')}.log", "ab")  # noqa: SIM115
-        if name in self.procs:
-            self.retired.append(self.procs[name])
-        self.procs[name] = subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-
-    def kill(self, name: str) -> None:
-        proc = self.procs.pop(name)
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-    def stop(self) -> None:
-        from app.cli.processes import ProcessGroup
-
-        children = {**{f"retired:{i}": p for i, p in enumerate(self.retired)}, **self.procs}
-        ProcessGroup(children=children).stop(timeout=5.0)
-
-
 def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2, timeout: float = 280.0,
-             keep: bool = False, say: Any = print, outage: float = 0.0) -> SoakResult:
-    from flask_migrate import upgrade
+             say: Any = print, outage: float = 0.0) -> SoakResult:
     from sqlalchemy import func, select
 
-    from app import create_app
-    from app.config import Settings
     from app.extensions import db
     from app.models import JobAttempt, JobRecord, Notification, WorkflowInstance
     from app.services.instances import complete_task, launch_instance
@@ -156,38 +80,31 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
     result = SoakResult(launches)
     tmp = Path(tempfile.mkdtemp(prefix="sharboard-soak-"))
     (tmp / "logs").mkdir()
-    dbname = f"sharboard_soak_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
-    database_url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{dbname}"
-    redis = Redis(free_port(), tmp)
+    database = ExitStack()
+    database_url = database.enter_context(postgres_database())
+    redis = PrivateRedis(free_port(), tmp)
     engine_port = free_port()
-    prefix = f"soak{uuid.uuid4().hex[:6]}-"
     settings = {
-        "instance_dir": str(tmp / "instance"), "database_url": database_url,
-        "redis_url": f"redis://127.0.0.1:{redis.port}/0",
-        "shar_workflow_queue": f"{prefix}workflows", "shar_instance_queue": f"{prefix}instances",
-        "shar_sync_queue": f"{prefix}sync", "shar_notify_queue": f"{prefix}notify",
-        "shar_base_url": f"http://127.0.0.1:{engine_port}", "shar_timeout": 5.0, "time_scale": 0.01,
-        "secret_key": "soak", "mail_enabled": False, "reconcile_interval": 0.5, "log_level": "WARNING",
-        "shar_sync_interval": 10, "shar_sync_batch_size": 500, "shar_sync_batch_delay": 0.0,
+        "instance_dir": str(tmp / "instance"), "database_url": database_url, "redis_url": redis.url,
+        **unique_queues(), "shar_base_url": f"http://127.0.0.1:{engine_port}", "shar_timeout": 5.0,
+        "time_scale": 0.01, "secret_key": "soak", "mail_enabled": False, "reconcile_interval": 0.5,
+        "log_level": "WARNING", "shar_sync_interval": 10, "shar_sync_batch_size": 500, "shar_sync_batch_delay": 0.0,
         "outage_probe_interval": 1.0,
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "MAIL_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(_settings_env(Settings, settings))
-    env.update({"FLASK_APP": "wsgi.py", "PYTHONUNBUFFERED": "1"})
-    children = Children(env, tmp / "logs")
+    processes = Processes(settings, tmp / "logs")
     engine_url = settings["shar_base_url"]
     started = time.monotonic()
-    engine_argv = [sys.executable, "-m", "app.sharlite", "--port", str(engine_port), "--db", str(tmp / "sharlite.db")]
+
+    def start_engine() -> None:
+        processes.start_engine(tmp / "sharlite.db", engine_port, name="sharlite")
+        processes.wait_answering(f"{engine_url}/health", timeout=30)
+
     try:
         redis.start()
-        children.start("sharlite", engine_argv)
-        wait_for(lambda: _answers(f"{engine_url}/health"), 30, "sharlite")
-        app = create_app(**settings)
+        start_engine()
+        app = build_app(**settings)
         ctx = app.app_context()
         ctx.push()
-        upgrade()
         from app.models import User
 
         user = User(email="soak@example.com", name="soak", role="user")
@@ -195,17 +112,13 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         db.session.add(user)
         db.session.commit()
 
-        queues = [settings[k] for k in ("shar_workflow_queue", "shar_instance_queue", "shar_sync_queue",
-                                        "shar_notify_queue")]
-        for queue in queues:
-            children.start(f"consumer:{queue}", [sys.executable, "-m", "flask", "shar", "queue", "start",
-                                                 "--queue", queue, "--workers", str(workers)])
-        children.start("scheduler", [sys.executable, "-m", "flask", "shar", "queue", "scheduler",
-                                     "--interval", "0.2"])
+        processes.start_consumers(workers)
+        processes.start_scheduler(0.2)
         workflow = create_workflow("Soak", BPMN.read_text(), actor=user).workflow
-        wait_for(lambda: _fresh(db, workflow).status == "active", 60, "the workflow to become active")
+        wait_until(lambda: _fresh(db, workflow).status == "active", timeout=60, what="the workflow to become active")
         httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": error_rate})
-        say(f"soak: {launches} launches, {error_rate:.0%} SHAR errors, PostgreSQL {dbname}, redis :{redis.port}")
+        database_name = database_url.rsplit("/", 1)[1]
+        say(f"soak: {launches} launches, {error_rate:.0%} SHAR errors, PostgreSQL {database_name}, redis :{redis.port}")
 
         instance_queue = settings["shar_instance_queue"]
         ids: list[str] = []
@@ -223,8 +136,7 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
             """Start the engine again after the outage (its SQLite file keeps what it held)."""
             time.sleep(max(outage - (time.monotonic() - outage_began), 0.0))
             held_now()
-            children.start("sharlite", engine_argv)
-            wait_for(lambda: _answers(f"{engine_url}/health"), 30, "sharlite back")
+            start_engine()
             httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": error_rate})
             say(f"soak: the engine is back after {time.monotonic() - outage_began:.0f} s; "
                 f"{result.held_at_most} jobs were held at most")
@@ -242,14 +154,12 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         for n in range(launches):
             ids.append(launch_instance("Soak", {"n": n}, actor=user).instance.id)
             if n == kill_at:  # a consumer dies mid-run, as a crash would; it is started again
-                wait_for(lambda: db.session.scalar(select(func.count()).select_from(JobRecord).where(
-                    JobRecord.job_type == "launch_instance", JobRecord.state != "queued")), 60,
-                    "the launches to be under way", interval=0.05)
-                children.kill(f"consumer:{instance_queue}")
+                wait_until(lambda: db.session.scalar(select(func.count()).select_from(JobRecord).where(
+                    JobRecord.job_type == "launch_instance", JobRecord.state != "queued")), timeout=60,
+                    interval=0.05, what="the launches to be under way")
+                processes.kill(f"consumer:{instance_queue}")
                 result.consumers_killed += 1
-                children.start(f"consumer:{instance_queue}",
-                               [sys.executable, "-m", "flask", "shar", "queue", "start", "--queue",
-                                instance_queue, "--workers", str(workers)])
+                processes.start_consumer(instance_queue, workers)
             if n == redis_at:  # Redis goes away and comes back empty
                 complete_running()
                 redis.stop()
@@ -258,7 +168,7 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
                 result.redis_restarts += 1
             if n == outage_at:  # the engine dies: SHAR unreachable while launches and completions go on
                 complete_running()
-                children.kill("sharlite")
+                processes.kill("sharlite")
                 outage_began = time.monotonic()
                 result.outage_seconds = outage
                 say(f"soak: the engine is killed for {outage:.0f} s")
@@ -286,15 +196,22 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
             return done == len(ids) and open_jobs == 0
 
         last_report = 0.0
-        while not settled():
-            if time.monotonic() > deadline:
-                result.problems.append("not settled before the deadline")
-                break
+
+        def settled_or_report() -> bool:
+            nonlocal last_report
+            if settled():
+                return True
             if time.monotonic() - last_report > 10:
                 last_report = time.monotonic()
                 counts = Counter(db.session.scalars(select(WorkflowInstance.status)).all())
                 say(f"  {time.monotonic() - started:5.0f} s  {dict(counts)}")
-            time.sleep(0.5)
+            return False
+
+        try:
+            wait_until(settled_or_report, timeout=max(deadline - time.monotonic(), 0.0), interval=0.5,
+                       what="every launch to settle")
+        except AssertionError:
+            result.problems.append("not settled before the deadline")
         result.seconds = round(time.monotonic() - started, 1)
         if back_at:
             result.settled_after_outage_seconds = round(time.monotonic() - back_at, 1)
@@ -334,38 +251,15 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         ctx.pop()
         return result
     finally:
-        children.stop()
+        processes.stop()
         redis.stop()
-        if not keep:
-            from sqlalchemy import create_engine  # drop every pooled connection first
-
-            create_engine(database_url).dispose()
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        database.close()  # drops it
         say(f"logs: {tmp / 'logs'}")
 
 
 def _fresh(db: Any, row: Any) -> Any:
     db.session.expire_all()
     return db.session.get(type(row), row.id)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _settings_env(settings_cls: Any, overrides: dict[str, Any]) -> dict[str, str]:
-    from dataclasses import fields
-
-    env = {}
-    for f in fields(settings_cls):
-        if f.name in overrides:
-            value = overrides[f.name]
-            env[f.metadata["env"]] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return env
 
 
 def main() -> None:

@@ -6,7 +6,8 @@
 Each run gets a fresh PostgreSQL database (dropped after), queue names no other run uses
 in a Redis database nobody else uses (its keys deleted after), free ports, and a temporary
 instance folder holding every process's log. Every child leads its own process group and
-the whole group is stopped on exit, on an error, on Ctrl-C and on SIGTERM.
+the whole group is stopped on exit, on an error, on Ctrl-C and on SIGTERM. The processes, the
+database and the settings' environment come from tests/support/stack.py, the harness the tests use.
 
 Also here: bulk seeding in SQL, a wrk wrapper (16 connections by default), a bounded
 asyncio httpx loop, and the one way every benchmark prints its figure and ratio.
@@ -19,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -27,7 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,10 @@ import httpx
 import psycopg
 import redis
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.support.databases import postgres_database
+from tests.support.servers import free_port
+from tests.support.stack import REPO, Processes, unique_queues
 
-from app.cli.processes import ProcessGroup
-
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 # Every load and the signed-in client send one User-Agent, as a browser does: a session signed in
 # under another one is marked not fresh by Flask-Login and re-signed on every answer.
@@ -72,12 +70,6 @@ def size_parser(description: str) -> argparse.ArgumentParser:
 
 # -- the stack --------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def free_redis_db() -> int:
     """A Redis database number holding no keys (1–15); 0 as a last resort (our keys are unique)."""
     for number in range(15, 0, -1):
@@ -92,12 +84,8 @@ class Stack:
 
     tag: str
     tmp: Path
-    db_name: str
-    redis_db: int
-    web_port: int
-    engine_port: int
-    env: dict[str, str]
-    group: ProcessGroup = field(default_factory=ProcessGroup)
+    settings: dict[str, Any]
+    processes: Processes
     token: str = ""
     admin_id: int = 0
     _clients: list[httpx.Client] = field(default_factory=list)
@@ -105,19 +93,24 @@ class Stack:
     # urls and clients
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.web_port}"
+        return f"http://127.0.0.1:{self.settings['port']}"
 
     @property
     def engine_url(self) -> str:
-        return f"http://127.0.0.1:{self.engine_port}"
+        return str(self.settings["shar_base_url"])
+
+    @property
+    def db_name(self) -> str:
+        return str(self.settings["database_url"]).rsplit("/", 1)[1]
 
     @property
     def db_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:5432/{self.db_name}"
+        return str(self.settings["database_url"]).replace("postgresql+psycopg://", "postgresql://", 1)
 
     @property
     def queues(self) -> dict[str, str]:
-        return {"workflow": f"{self.tag}-workflows", "instance": f"{self.tag}-instances", "sync": f"{self.tag}-sync"}
+        return {"workflow": self.settings["shar_workflow_queue"], "instance": self.settings["shar_instance_queue"],
+                "sync": self.settings["shar_sync_queue"]}
 
     def api(self) -> httpx.Client:
         """A client for the JSON API with the admin's bearer token."""
@@ -145,22 +138,17 @@ class Stack:
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
     # processes
-    def start(self, name: str, argv: Sequence[str]) -> None:
-        log = open(self.tmp / "logs" / f"{name.replace(':', '_')}.log", "ab")  # noqa: SIM115
-        self.group.children[name] = subprocess.Popen(list(argv), cwd=REPO, env=self.env, stdout=log,
-                                                     stderr=subprocess.STDOUT, start_new_session=True)
-
     def flask(self, *args: str, timeout: float = 120) -> str:
         """Run one `flask …` command against this stack; its output, or an error naming it."""
-        done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=REPO, env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=False)
+        done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=REPO, env=self.processes.env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
         if done.returncode:
             raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return done.stdout
 
     def pids(self, name: str) -> list[int]:
         """The leader and every process in child `name`'s process group (e.g. Huey's workers)."""
-        leader = self.group.children[name].pid
+        leader = self.processes.procs[name].pid
         out = subprocess.run(["ps", "-o", "pid=", "-g", str(leader)], capture_output=True, text=True,
                              check=False).stdout
         return [int(p) for p in out.split()]
@@ -182,7 +170,7 @@ class Stack:
         Redis (all their processes: run on a quiet machine). Differences of two readings say where a
         measured stretch spent the machine."""
         tick = os.sysconf("SC_CLK_TCK")
-        groups = {name: self.pids(name) for name in self.group.children}
+        groups = {name: self.pids(name) for name in self.processes.procs}
         for server in ("postgres", "redis-server"):
             out = subprocess.run(["pgrep", "-x", server], capture_output=True, text=True, check=False).stdout
             groups[server] = [int(p) for p in out.split()]
@@ -197,10 +185,6 @@ class Stack:
                 total += int(fields[11]) + int(fields[12])  # utime, stime
             used[name] = total / tick
         return used
-
-    def logs(self, tail: int = 3000) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}"
-                         for p in sorted((self.tmp / "logs").glob("*.log")))
 
     # the engine
     def set_latency(self, latency_ms: int) -> None:
@@ -229,52 +213,43 @@ def running_stack(*, latency_ms: int = 0, workers: int = 1, web_workers: int = 2
     tag = f"bench{uuid.uuid4().hex[:8]}"
     tmp = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
     (tmp / "logs").mkdir()
-    stack = Stack(tag=tag, tmp=tmp, db_name=tag, redis_db=free_redis_db(), web_port=free_port(),
-                  engine_port=free_port(), env={})
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("SHAR", "MAIL_", "DATABASE_URL", "REDIS_URL", "FLASK_", "PORT"))}
-    stack.env = {**clean, "FLASK_APP": "wsgi.py", "PYTHONUNBUFFERED": "1",
-                 "DATABASE_URL": stack.db_url, "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{stack.redis_db}",
-                 "SECRET_KEY": f"secret-{tag}", "SHARBOARD_INSTANCE_DIR": str(tmp), "PORT": str(stack.web_port),
-                 "SHARLITE_PORT": str(stack.engine_port), "SHAR_BASE_URL": stack.engine_url,
-                 "SHAR_WORKFLOW_QUEUE": stack.queues["workflow"], "SHAR_INSTANCE_QUEUE": stack.queues["instance"],
-                 "SHAR_SYNC_QUEUE": stack.queues["sync"], "LOG_LEVEL": "WARNING", "SHAR_LOG_LEVEL": "WARNING",
-                 "SHAR_NOTIFICATIONS_ENABLED": "false",
-                 # The per-token API limit still runs (its Redis hit is part of every API request's
-                 # cost) but never trips: a benchmark measures answers, not 429s.
-                 "SHARBOARD_API_RATE_LIMIT": "1000000000 per minute", **(extra_env or {})}
+    database = ExitStack()
+    web_port, engine_port = free_port(), free_port()
+    settings = {"database_url": database.enter_context(postgres_database()),
+                "redis_url": f"redis://{REDIS_HOST}:{REDIS_PORT}/{free_redis_db()}", "secret_key": f"secret-{tag}",
+                "instance_dir": str(tmp), "port": web_port, "local_shar_port": engine_port,
+                "shar_base_url": f"http://127.0.0.1:{engine_port}", **unique_queues(f"{tag}-"),
+                "log_level": "WARNING", "shar_log_level": "WARNING", "shar_notifications_enabled": False,
+                # The per-token API limit still runs (its Redis hit is part of every API request's
+                # cost) but never trips: a benchmark measures answers, not 429s.
+                "api_rate_limit": "1000000000 per minute"}
+    stack = Stack(tag=tag, tmp=tmp, settings=settings, processes=Processes(settings, tmp / "logs", ("FLASK_", "PORT")))
+    stack.processes.env.update(extra_env or {})
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    admin = psycopg.connect(PG_ADMIN_URL, autocommit=True)
     try:
-        admin.execute(f'CREATE DATABASE "{stack.db_name}"')
         started = time.monotonic()
         stack.flask("db", "upgrade")
         _admin_and_token(stack)
-        stack.start("sharlite", [sys.executable, "-m", "app.sharlite", "--host", "127.0.0.1", "--port",
-                                 str(stack.engine_port), "--db", str(tmp / "sharlite.db"),
-                                 "--latency-ms", str(latency_ms)])
-        stack.start("web", [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{stack.web_port}",
-                            "--workers", str(web_workers), "--threads", str(web_threads), "--timeout", "60",
-                            "wsgi:app"])
+        stack.processes.start_engine(tmp / "sharlite.db", engine_port, "--latency-ms", str(latency_ms),
+                                     name="sharlite")
+        stack.processes.start_web(web_port, web_workers, web_threads)
         for queue in consumers:
-            stack.start(f"consumer:{queue}", [sys.executable, "-m", "flask", "shar", "queue", "start",
-                                              "--queue", stack.queues[queue], "--workers", str(workers)])
-        _wait_for(stack, f"{stack.engine_url}/health")
-        _wait_for(stack, f"{stack.url}/healthz")
+            stack.processes.start_consumer(stack.queues[queue], workers, name=f"consumer:{queue}")
+        stack.processes.wait_answering(f"{stack.engine_url}/health")
+        stack.processes.wait_answering(f"{stack.url}/healthz")
         note(f"stack up in {time.monotonic() - started:.1f} s: web {stack.url}, engine {stack.engine_url}, "
-             f"db {stack.db_name}, redis db {stack.redis_db}, logs {tmp / 'logs'}")
+             f"db {stack.db_name}, redis {settings['redis_url']}, logs {tmp / 'logs'}")
         yield stack
     except BaseException:
-        note("the stack's logs, last lines:\n" + stack.logs())
+        note("the stack's logs, last lines:\n" + stack.processes.logs())
         raise
     finally:
         _ignore_interrupts()  # a second Ctrl-C must not cut the clean-up short
         try:
             for client in stack._clients:
                 client.close()
-            stack.group.stop(timeout=5.0)
-            admin.execute(f'DROP DATABASE IF EXISTS "{stack.db_name}" WITH (FORCE)')
-            admin.close()
+            stack.processes.stop()
+            database.close()  # drops it
             _drop_redis_keys(stack)
             shutil.rmtree(tmp, ignore_errors=True)
         finally:
@@ -304,23 +279,8 @@ def _admin_and_token(stack: Stack) -> None:
     stack.admin_id = stack.scalar("SELECT id FROM users WHERE email = %s", (ADMIN_EMAIL,))
 
 
-def _wait_for(stack: Stack, url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        dead = [name for name, proc in stack.group.children.items() if proc.poll() is not None]
-        if dead:
-            raise RuntimeError(f"{', '.join(dead)} exited during start-up")
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
-
-
 def _drop_redis_keys(stack: Stack) -> None:
-    client = redis.Redis(REDIS_HOST, REDIS_PORT, db=stack.redis_db)
+    client = redis.Redis.from_url(stack.settings["redis_url"])
     keys = list(client.scan_iter(match=f"*{stack.tag}*", count=1000))
     for start in range(0, len(keys), 500):
         client.delete(*keys[start:start + 500])
@@ -387,11 +347,12 @@ def clone_engine_instances(stack: Stack, count: int) -> list[str]:
     answer.raise_for_status()
     template = answer.json()["id"]
     ids = [f"{stack.tag}-{uuid.uuid4().hex}" for _ in range(count)]
+    from app.sharlite.store import INSTANCE_COLUMNS
+
+    # Every column but the id, as the engine's store lists them (a column it adds is copied too).
+    copied = ", ".join(INSTANCE_COLUMNS[1:])
     with sqlite3.connect(stack.tmp / "sharlite.db", timeout=30) as conn:
-        # Every column but the id copied by name: the engine's table gains columns (carried_steps).
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(instances)") if row[1] != "id"]
-        listed = ", ".join(columns)
-        conn.executemany(f"INSERT INTO instances (id, {listed}) SELECT ?, {listed} FROM instances WHERE id = ?",
+        conn.executemany(f"INSERT INTO instances SELECT ?, {copied} FROM instances WHERE id = ?",
                          [(i, template) for i in ids])
     return ids
 
@@ -546,12 +507,3 @@ def mean_ms(client: httpx.Client, path: str, rounds: int, headers: dict[str, str
             raise RuntimeError(f"GET {path}: HTTP {answer.status_code}, expected {expect}")
     return 1000 * sum(samples) / len(samples)
 
-
-def wait_until(check: Callable[[], bool], *, timeout: float, every: float = 0.1, what: str = "condition") -> float:
-    """Poll `check` until true; the seconds it took (raises after `timeout`)."""
-    started = time.perf_counter()
-    while not check():
-        if time.perf_counter() - started > timeout:
-            raise TimeoutError(f"{what} not reached within {timeout:.0f} s")
-        time.sleep(every)
-    return time.perf_counter() - started

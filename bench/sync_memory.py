@@ -1,6 +1,6 @@
 """Row 9: the sync consumer's memory (all its processes) over N syncs, SHAR at 20 ms a call.
 
-    .venv/bin/python bench/sync_memory.py [--size tiny|default|large] [--workers 2]
+    .venv/bin/python -m bench.sync_memory [--size tiny|default|large] [--workers 2]
 
 A first sync of 100 instances warms the consumer up; its memory (PSS of all its processes) is read, N
 instances are synced by the periodic sync, and it is read again. Default N = 5,000
@@ -9,8 +9,8 @@ Goal: grows < 50 MiB at 20,000. The ratio is the time against N × latency ÷ wo
 """
 from __future__ import annotations
 
-from periodic_sync import LATENCY_MS, sync_all
-from stack import create_workflow, note, result, running_stack, size_parser
+from bench.periodic_sync import LATENCY_MS, sync_all
+from bench.stack import create_workflow, note, result, running_stack, size_parser
 
 
 def main() -> None:

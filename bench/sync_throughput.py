@@ -1,6 +1,6 @@
 """Sync throughput: instances synced per second by the real sync consumer, SHAR at 0 ms and at 50 ms.
 
-    .venv/bin/python bench/sync_throughput.py [--size tiny|default] [--workers 2]
+    .venv/bin/python -m bench.sync_throughput [--size tiny|default] [--workers 2]
 
 On the benchmark stack (PostgreSQL, Redis, sharlite): N running instances, one periodic
 sync with the engine answering at once (the baseline), then one with 50 ms per call.
@@ -8,8 +8,8 @@ Prints each run and the 50 ms run's time as a ratio to the 0 ms run's.
 """
 from __future__ import annotations
 
-from periodic_sync import sync_all
-from stack import create_workflow, note, result, running_stack, size_parser
+from bench.periodic_sync import sync_all
+from bench.stack import create_workflow, note, result, running_stack, size_parser
 
 
 def main() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import JobRecord, Workflow, WorkflowInstance
 from tests.support.factories import bpmn
+from tests.support.servers import wait_until
 
 
 @pytest.fixture
@@ -82,13 +82,13 @@ def test_react_snippet_creates_and_its_polling_reaches_active(api, processes) ->
     assert response.status_code == 202
     data = response.get_json()
     seen = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # checkStatus: GET /api/shar/workflows/${data.data.name}
+
+    def check_status() -> bool:  # checkStatus: GET /api/shar/workflows/${data.data.name}
         status = api.get(f"/api/shar/workflows/{data['data']['name']}").get_json()
         seen.append(status["data"]["status"])
-        if status["data"]["status"] in ("active", "failed"):
-            break
-        time.sleep(0.2)
+        return status["data"]["status"] in ("active", "failed")
+
+    wait_until(check_status, timeout=20, interval=0.2, what="the workflow to leave creating")
     assert seen[0] == "creating" or seen == ["active"]
     assert seen[-1] == "active" and set(seen) <= {"creating", "active"}
     polled = api.get(f"/api/shar/workflows/{data['data']['id']}/status")  # the seed's status endpoint

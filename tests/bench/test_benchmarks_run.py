@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.support.databases import pg_available
+from tests.support.stack import REPO
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 BENCHMARKS = ["launch_latency", "launch_throughput", "conditional_reads", "pollers", "list_scaling",
               "failed_jobs_page", "periodic_sync", "sync_memory", "sync_throughput", "polling_partials", "query_plans",
               "overview_trends"]
@@ -29,7 +28,7 @@ pytestmark = [pytest.mark.services,  # PostgreSQL, Redis and the stack as proces
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", BENCHMARKS)
 def test_benchmark_prints_its_figure_and_ratio(name: str) -> None:
-    proc = subprocess.Popen([sys.executable, str(BENCH / f"{name}.py"), "--size", "tiny"], cwd=BENCH.parent,
+    proc = subprocess.Popen([sys.executable, "-m", f"bench.{name}", "--size", "tiny"], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         stdout, stderr = proc.communicate(timeout=240)

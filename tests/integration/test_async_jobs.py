@@ -1,7 +1,6 @@
 """The async heart, end to end: real Redis, real Huey consumer processes, the local SHAR engine over HTTP."""
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 import httpx
@@ -24,6 +23,7 @@ from app.services.workflows import create_workflow
 from app.webhooks.signing import SIGNATURE_HEADER, verify, webhook_secret
 from tests.support.factories import bpmn, make_user, refresh
 from tests.support.servers import free_port, wait_until
+from tests.support.stack import PrivateRedis
 
 
 def _status(row: Any) -> str:
@@ -201,20 +201,19 @@ def test_internal_callback_addresses_are_refused(app, url: str) -> None:
 
 
 def test_redis_down_keeps_the_row_and_reconciler_queues_it(tmp_path, make_app, processes) -> None:
-    port = free_port()
-    redis = _start_redis(port, tmp_path)
-    make_app(redis_url=f"redis://127.0.0.1:{port}/0")
+    redis = PrivateRedis(free_port(), tmp_path)
+    redis.start()
+    make_app(redis_url=redis.url)
     try:
         user = make_user()
-        redis.terminate()
-        redis.wait()
+        redis.stop()
         result = create_workflow("NoRedis", bpmn("user_task"), actor=user)
         workflow = refresh(result.workflow)
         assert workflow.status == "creating"
         job = db.session.scalars(select(JobRecord)).one()
         assert job.state == "queued" and "Connection" in (job.enqueue_error or "")
 
-        redis = _start_redis(port, tmp_path)
+        redis.start()
         processes.start_consumers()
         report = reconcile()
         assert report.requeued == [job.id]
@@ -222,24 +221,7 @@ def test_redis_down_keeps_the_row_and_reconciler_queues_it(tmp_path, make_app, p
         assert refresh(job).enqueue_error is None
     finally:
         processes.stop()
-        redis.terminate()
-        redis.wait()
-
-
-def _start_redis(port: int, tmp_path) -> subprocess.Popen[bytes]:  # type: ignore[no-untyped-def]
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
-    wait_until(lambda: _pingable(port), timeout=10, what="private redis to start")
-    return proc
-
-
-def _pingable(port: int) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
-    except redis.ConnectionError:
-        return False
+        redis.stop()
 
 
 def test_racing_syncs_give_one_completion_notice(app, processes, shar, smtp) -> None:

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.test_stack_up import _answers, _processes_started_for
-from tests.support.servers import free_port, wait_until
-from tests.support.stack import REPO
+from tests.integration.test_stack_up import _processes_started_for
+from tests.support.servers import answers, free_port, wait_until
+from tests.support.stack import REPO, clean_env
 
 pytestmark = pytest.mark.services  # runs `flask shar up`: the whole stack as processes
 
@@ -30,13 +30,13 @@ def _consumed_queues(instance_dir: Path) -> set[str]:
 
 def test_up_runs_a_consumer_for_every_queue_including_notify(tmp_path: Path) -> None:
     web, engine = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
+    env = clean_env()
     env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
                 "SHAR_NOTIFY_QUEUE": "hooks-and-mail", "LOG_LEVEL": "WARNING"})
     proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_until(lambda: _answers(f"http://127.0.0.1:{web}/healthz"), timeout=60, what="the web app")
+        wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), timeout=60, what="the web app")
         expected = {"shar-workflows", "shar-instances", "shar-sync", "hooks-and-mail"}
         wait_until(lambda: _consumed_queues(tmp_path) >= expected, timeout=30, what="a consumer for each queue")
     finally:

@@ -10,29 +10,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.servers import free_port, wait_until
-from tests.support.stack import REPO
+from tests.support.servers import answers, free_port, wait_until
+from tests.support.stack import REPO, clean_env
 
 pytestmark = pytest.mark.services  # runs `flask shar up`: the whole stack as processes
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     web, engine = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
+    env = clean_env()
     env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
                 "SHARBOARD_ADMIN_EMAIL": "boss@example.com", "LOG_LEVEL": "WARNING"})
     assert _processes_started_for(tmp_path) == []
     proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        wait_until(lambda: _answers(f"http://127.0.0.1:{web}/healthz"), timeout=60, what="the web app")
+        wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), timeout=60, what="the web app")
         health = httpx.get(f"http://127.0.0.1:{engine}/health").json()
         assert health["status"] == "healthy"
         assert httpx.get(f"http://127.0.0.1:{web}/login").status_code == 200
@@ -43,8 +36,8 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "created admin boss@example.com with password" in output
     assert proc.returncode == 0 and "error:" not in output, output
     # `up` returns once every child has been stopped: nothing may answer any more.
-    assert not _answers(f"http://127.0.0.1:{web}/healthz")
-    assert not _answers(f"http://127.0.0.1:{engine}/health")
+    assert not answers(f"http://127.0.0.1:{web}/healthz")
+    assert not answers(f"http://127.0.0.1:{engine}/health")
     wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
 
 
@@ -65,12 +58,12 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
     web, engine = free_port(), free_port()
     stack_env = {"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
                  "LOG_LEVEL": "WARNING", "SHARBOARD_RECONCILE_INTERVAL": "0.5"}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
+    env = clean_env()
     proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up", "--workers", "1"], cwd=REPO,
                             env={**env, **stack_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
-        wait_until(lambda: _answers(f"http://127.0.0.1:{web}/healthz"), timeout=90, what="the web app")
+        wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), timeout=90, what="the web app")
         # The same settings as the stack (its SQLite file, Huey's SQLite storage, its engine).
         app = create_app(Settings.from_env(stack_env))
         with app.app_context():
@@ -118,7 +111,7 @@ def _processes_started_for(instance_dir: Path) -> list[int]:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path, sig) -> None:
     web, engine = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "REDIS_URL", "DATABASE_URL", "MAIL_"))}
+    env = clean_env()
     env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
                 "LOG_LEVEL": "WARNING"})
     proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
@@ -127,7 +120,7 @@ def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path,
         # Start-up is under way once `up` has children, and over once the web app answers.
         wait_until(lambda: len(_processes_started_for(tmp_path)) > 1, timeout=60, interval=0.02,
                    what="up to start its children")
-        assert not _answers(f"http://127.0.0.1:{web}/healthz")
+        assert not answers(f"http://127.0.0.1:{web}/healthz")
     finally:
         os.kill(proc.pid, sig)
         output, _ = proc.communicate(timeout=60)

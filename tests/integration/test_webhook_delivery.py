@@ -65,7 +65,7 @@ SECRET = "receiver-shared-secret"
 
 def _start_notify_consumer(processes, app) -> None:  # type: ignore[no-untyped-def]
     queue = app.config["SHARBOARD_SETTINGS"].shar_notify_queue
-    processes.start(f"consumer:{queue}", "shar", "queue", "start", "--queue", queue, "--workers", "1")
+    processes.start_consumer(queue)
 
 
 def _job_for(delivery: WebhookDelivery) -> JobRecord:

@@ -29,15 +29,8 @@ def _engine(processes: Any, tmp_path: Path) -> str:
     port = free_port()
     processes.start_engine(tmp_path / "engine.db", port)
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _answers(url), timeout=30, what="the engine to listen")
+    processes.wait_answering(f"{url}/health", timeout=30)
     return url
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _count(model: Any, *where: Any) -> int:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.servers import wait_until
 
 MARKER = "PYTEST_SHARBOARD_SESSION"  # not SHAR*: test env filters drop SHAR* variables
 
@@ -36,12 +37,11 @@ def marked_processes(value: str) -> dict[int, str]:
 
 def wait_for_none(value: str, timeout: float) -> dict[int, str]:
     """Poll until no marked process is left or `timeout` passes; returns the survivors."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = marked_processes(value)
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.1)
+    try:
+        wait_until(lambda: not marked_processes(value), timeout=timeout, what="the test's processes to end")
+    except AssertionError:
+        return marked_processes(value)
+    return {}
 
 
 def kill_all(pids: dict[int, str]) -> None:

@@ -9,11 +9,21 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
+
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    """Whether a server answers GET `url` with 200 (a health check); not listening is False."""
+    try:
+        return httpx.get(url, timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @dataclass
@@ -176,7 +186,8 @@ class SmtpSink:
 
 
 def wait_until(predicate: Any, *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition") -> Any:
-    """Poll `predicate` until it returns something truthy; fail the test with `what` otherwise."""
+    """Poll `predicate` until it returns something truthy, and return that; fail the test (or the
+    benchmark) with `what` otherwise. The one polling loop of the tests and benchmarks."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

@@ -1,4 +1,8 @@
-"""Building test apps, and running real consumer and scheduler processes against them."""
+"""The one way tests and benchmarks start the stack: apps on their own migrated databases, consumer,
+scheduler, engine and web processes sharing those settings, and a private Redis to stop at will.
+
+Benchmarks import it too (`python -m bench.X` from the repo root finds the `tests` package), so it
+imports nothing of pytest."""
 from __future__ import annotations
 
 import os
@@ -15,6 +19,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.config import Settings
+from tests.support.servers import answers, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("SHARBOARD_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -34,9 +39,16 @@ def settings_env(**overrides: Any) -> dict[str, str]:
     return env
 
 
-def unique_queues() -> dict[str, str]:
-    """Queue names no other test run uses: the test's own keys in the shared Redis."""
-    prefix = f"t{uuid.uuid4().hex[:8]}-"
+def clean_env(*also: str) -> dict[str, str]:
+    """This process's environment without the stack's settings (a developer's own must not leak into a
+    test's processes) and without the variables starting with any of `also`."""
+    dropped = ("SHAR", "MAIL_", "DATABASE_URL", "REDIS_URL", *also)
+    return {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+
+
+def unique_queues(prefix: str = "") -> dict[str, str]:
+    """Queue names no other run uses: the run's own keys in a shared Redis."""
+    prefix = prefix or f"t{uuid.uuid4().hex[:8]}-"
     return {"shar_workflow_queue": f"{prefix}shar-workflows", "shar_instance_queue": f"{prefix}shar-instances",
             "shar_sync_queue": f"{prefix}shar-sync", "shar_notify_queue": f"{prefix}shar-notify"}
 
@@ -50,11 +62,12 @@ def build_app(**overrides: Any) -> Flask:
 
 
 class Processes:
-    """Consumer and scheduler processes, started with the test's environment."""
+    """The stack's processes (consumers, scheduler, engine, web), started with the same settings as
+    the app; each leads its own process group and logs to a file of `log_dir`. `clean` names more
+    environment prefixes to drop (see clean_env)."""
 
-    def __init__(self, overrides: dict[str, Any], log_dir: Path) -> None:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("SHAR", "MAIL_", "DATABASE_URL", "REDIS_URL"))}
-        self.env = {**clean, **settings_env(**overrides), "FLASK_APP": "wsgi.py", "PYTHONUNBUFFERED": "1"}
+    def __init__(self, overrides: dict[str, Any], log_dir: Path, clean: tuple[str, ...] = ()) -> None:
+        self.env = {**clean_env(*clean), **settings_env(**overrides), "FLASK_APP": "wsgi.py", "PYTHONUNBUFFERED": "1"}
         self.log_dir = log_dir
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         # Processes whose name a later start() reused (start_consumers twice): still ours to stop.
@@ -73,15 +86,34 @@ class Processes:
 
     def start_consumers(self, workers: int = 1) -> None:
         for queue in self.queues:
-            self.start(f"consumer:{queue}", "shar", "queue", "start", "--queue", queue, "--workers", str(workers))
+            self.start_consumer(queue, workers)
 
-    def start_engine(self, db_path: Path, port: int, name: str = "engine") -> subprocess.Popen[bytes]:
+    def start_consumer(self, queue: str, workers: int = 1, name: str = "") -> subprocess.Popen[bytes]:
+        return self.start(name or f"consumer:{queue}", "shar", "queue", "start", "--queue", queue,
+                          "--workers", str(workers))
+
+    def start_engine(self, db_path: Path, port: int, *args: str, name: str = "engine") -> subprocess.Popen[bytes]:
         """The local SHAR engine as a process of its own, which a test can kill as an outage would
-        (the session's shared engine runs on a thread of the test process)."""
-        return self.start(name, "--port", str(port), "--db", str(db_path), module="app.sharlite")
+        (the session's shared engine runs on a thread of the test process); `args` are more options."""
+        return self.start(name, "--port", str(port), "--db", str(db_path), *args, module="app.sharlite")
 
     def start_scheduler(self, interval: float = 0.2) -> None:
         self.start("scheduler", "shar", "queue", "scheduler", "--interval", str(interval))
+
+    def start_web(self, port: int, workers: int = 2, threads: int = 4) -> subprocess.Popen[bytes]:
+        """gunicorn serving the app, as `flask shar up` runs it."""
+        return self.start("web", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+                          "--timeout", "60", "wsgi:app", module="gunicorn")
+
+    def wait_answering(self, url: str, timeout: float = 60.0) -> None:
+        """Until `url` answers 200; an error naming any of these processes that exited meanwhile."""
+        def up() -> bool:
+            dead = [name for name, proc in self.procs.items() if proc.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{', '.join(dead)} exited during start-up")
+            return answers(url)
+
+        wait_until(up, timeout=timeout, interval=0.2, what=f"{url} to answer")
 
     def kill(self, name: str) -> None:
         """SIGKILL a process and its workers, as a crash would."""
@@ -90,7 +122,7 @@ class Processes:
         proc.wait()
 
     def stop(self) -> None:
-        """Stop every consumer and its worker processes (their whole process groups)."""
+        """Stop every process and its workers (their whole process groups)."""
         from app.cli.processes import ProcessGroup
 
         children = {**{f"replaced:{i}": p for i, p in enumerate(self.replaced)}, **self.procs}
@@ -99,4 +131,37 @@ class Processes:
         self.replaced.clear()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(self.log_dir.glob("*.log")))
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+                         for p in sorted(self.log_dir.glob("*.log")))
+
+
+class PrivateRedis:
+    """A redis-server of the run's own on a free port, which a test stops and starts again (losing
+    what it held)."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port, self.workdir = port, workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(self.workdir)],
+                                     stdout=subprocess.DEVNULL, start_new_session=True)
+        wait_until(self.pingable, timeout=10, what="the private redis to start")
+
+    def pingable(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.2).ping())
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
