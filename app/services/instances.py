@@ -50,6 +50,7 @@ from app.services.correlation import (
     tagged,
     untagged,
 )
+from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.workflows import latest_workflow, version_number
 from app.shar import SharClient, SharError, SharInstance, SharUnavailable, current_client
@@ -69,11 +70,16 @@ from app.status import change_status, record_activity
 class Launched:
     instance: WorkflowInstance
     job: JobRecord
+    async_: bool  # a job launches it (as asked, else the setting's default), or this call did
 
     @property
-    def waiting_for_shar(self) -> bool:
-        """Its job is held until SHAR answers (a blocking launch that met an outage is queued)."""
-        return self.job.state == JobState.HELD
+    def outcome(self) -> Outcome:
+        """How the launch went (a blocking launch that met an outage is queued)."""
+        return settled(self.job, async_=self.async_, succeeded=self.instance.status != InstanceStatus.FAILED)
+
+    @property
+    def error(self) -> str | None:
+        return self.instance.error
 
 
 @dataclass(frozen=True)
@@ -151,7 +157,7 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
     async_ = current_settings().shar_async_enabled if async_ is None else async_
     job = submit("launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id,
                  inline=not async_)
-    return Launched(instance, job)
+    return Launched(instance, job, async_)
 
 
 def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> JobRecord:
