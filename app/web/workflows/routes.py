@@ -111,12 +111,13 @@ def rows() -> Response:
 @bp.get("/_badge/<int:workflow_id>")
 @login_required
 def badge(workflow_id: int) -> Response:
-    return cached_fragment("workflows/_badge.html",
-                           version=service.workflow_status_version(workflow_id, actor=current_actor()),
-                           context=lambda: _badge_context(service.get_workflow_by_id(workflow_id, actor=current_actor())))
+    version = service.workflow_status_version(workflow_id, actor=current_actor())
+    return cached_fragment("workflows/_badge.html", version=version, context=lambda: _badge_context(
+        service.get_workflow_by_id(workflow_id, actor=current_actor())))
 
 
 def _badge_context(workflow: Any) -> dict[str, Any]:
+    """The badge's values: its status, whether it still polls, and whether it waits for SHAR."""
     return {"workflow": workflow, "badge_polls": still_moving(workflow),
             "waiting_for_shar": outages.is_waiting("workflow", workflow.id)}
 
