@@ -37,7 +37,7 @@ def _lists(source: Any) -> dict[str, Any]:
 def job_detail(job_id: int) -> str:
     detail = service.job_detail(job_id, actor=current_actor())
     return render_template("admin/job_detail.html", job=detail.job, attempts=detail.attempts,
-                           instance=detail.instance)
+                           instance=detail.instance, actions=detail.actions, badge=detail.badge)
 
 
 @bp.post("/failed-jobs/<int:job_id>/retry")

@@ -24,6 +24,7 @@ from app.services import bulk, outages
 from app.services import instance_listing
 from app.services import instances as service
 from app.services import variable_filters
+from app.services.access import actions_key, allowed_actions
 from app.services.failed_jobs import retry_instance
 from app.services.sync import request_sync, sync_instance_now
 
@@ -60,9 +61,15 @@ def _variable_conditions() -> tuple[variable_filters.Condition, ...]:
 @token_required
 def show_instance(instance_id: str) -> Response:
     # The version first, from a few columns: an unchanged poll loads nothing more.
-    return versioned(instance_listing.instance_version(instance_id, actor=api_user()),
-                     lambda: ok("Instance", instance_dict(service.get_instance(instance_id, actor=api_user()),
-                                                          waiting_for_shar=outages.is_waiting("instance", instance_id))))
+    version = f"{instance_listing.instance_version(instance_id, actor=api_user())}:{actions_key(api_user())}"
+    return versioned(version, lambda: ok("Instance", _instance_read(instance_id)))
+
+
+def _instance_read(instance_id: str) -> dict[str, object]:
+    """One instance as a read shows it: with what the caller may do to it now."""
+    instance = service.get_instance(instance_id, actor=api_user())
+    return {**instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance_id)),
+            "allowed_actions": sorted(allowed_actions(api_user(), instance))}
 
 
 @bp.post("/instances/<instance_id>/complete")

@@ -9,6 +9,7 @@ from app import states
 from app.api.blueprints import docs_bp
 from app.api.responses import MAX_PAGE, json_response
 from app.bpmn.diff import FIELDS as DIFF_FIELDS
+from app.services.access import INSTANCE_ACTIONS, WORKFLOW_ACTIONS
 from app.services.activities import MAX_ELEMENT_ID
 from app.services.bulk import ACTIONS as BULK_ACTIONS
 from app.services.bulk import MAX_INSTANCES as BULK_MAX
@@ -21,6 +22,12 @@ INSTANCE_STATUSES = list(states.INSTANCE_STATUSES)
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _actions(names: tuple[str, ...], description: str) -> dict[str, Any]:
+    """A row's allowed_actions (services.access): the operation still checks when asked."""
+    return {"type": "array", "items": {"type": "string", "enum": list(names)}, "uniqueItems": True,
+            "description": description}
 
 
 def _envelope(data: dict[str, Any]) -> dict[str, Any]:
@@ -72,14 +79,20 @@ SCHEMAS: dict[str, Any] = {
         "id": {"type": "integer"}, "name": {"type": "string"}, "version": {"type": "integer"},
         "status": {"type": "string", "enum": WORKFLOW_STATUSES}, "error": {"type": ["string", "null"]},
         "waiting_for_shar": {"type": "boolean", "description": "its creation or deletion is held until SHAR is "
-                             "reachable again (nothing fails meanwhile)"}}},
+                             "reachable again (nothing fails meanwhile)"},
+        "allowed_actions": _actions(WORKFLOW_ACTIONS, "(on GET /workflows/{name}) what you may do to it now: "
+                                    "launch, upload a new version, delete, hand over, retry its failed create, "
+                                    "read the job behind it")}},
     "Instance": {"type": "object", "required": ["id", "workflow_name", "status", "variables"], "properties": {
         "id": {"type": "string"}, "workflow_name": {"type": "string"},
         "status": {"type": "string", "enum": INSTANCE_STATUSES}, "variables": {"type": "object"},
         "current_activities": {"type": "array", "items": {"type": "string"}},
         "process_id": {"type": ["string", "null"]}, "start_message": {"type": ["string", "null"]},
         "waiting_for_shar": {"type": "boolean", "description": "its launch, completion, message or sync is held "
-                             "until SHAR is reachable again (nothing fails meanwhile)"}}},
+                             "until SHAR is reachable again (nothing fails meanwhile)"},
+        "allowed_actions": _actions(INSTANCE_ACTIONS, "(on GET /instances/{id}) what you may do to it now: sync, "
+                                    "complete a waiting task, deliver a message, cancel, retry its failed launch, "
+                                    "read the job behind it")}},
     "Statistics": {"type": "object", "required": ["total", "running", "completed", "failed"], "properties": {
         "total": {"type": "integer"}, "running": {"type": "integer"}, "completed": {"type": "integer"},
         "failed": {"type": "integer"}, "average_duration_seconds": {"type": ["number", "null"]},

@@ -7,6 +7,11 @@ from typing import Any
 
 from flask import Response, request
 
+from app.services import outcomes
+from app.services.instances import Launched
+from app.services.outcomes import Outcome
+from app.services.workflows import CreateResult
+
 MAX_PAGE = 1_000_000  # keeps the row offset inside a 64-bit integer
 
 
@@ -22,14 +27,30 @@ def fail(message: str, status: int, errors: dict[str, list[str]] | None = None,
     return response
 
 
+_QUEUED = {Outcome.WAITING_FOR_SHAR: "{what} stored; SHAR is unreachable, so it waits and runs as soon as SHAR answers",
+           Outcome.STORED: "{what} stored; the queue is unavailable, so it will be queued when the queue is back",
+           Outcome.QUEUED: "{what} queued successfully"}
+
+
 def queued_message(what: str, job: Any) -> str:
     """"<what> queued successfully", or, when Redis refused the job or SHAR is unreachable, that it is
     stored and runs later."""
-    if job is not None and job.state == "held":
-        return f"{what} stored; SHAR is unreachable, so it waits and runs as soon as SHAR answers"
-    if job is not None and job.enqueue_error:
-        return f"{what} stored; the queue is unavailable, so it will be queued when the queue is back"
-    return f"{what} queued successfully"
+    return _QUEUED[outcomes.of_job(job)].format(what=what)
+
+
+def result_response(result: CreateResult | Launched, what: str, body: dict[str, Any], *, done: str,
+                    unchanged: str = "") -> Response:
+    """A create's or launch's answer, by its outcome: made now 201, nothing new 200, refused by SHAR
+    502 (with SHAR's error), queued (or stored, or held for SHAR) 202."""
+    outcome = result.outcome
+    if outcome is Outcome.FAILED:
+        return json_response({"success": False, "message": f"{what} failed: {result.error}", "data": body,
+                              "errors": {"shar": [result.error or "unknown error"]}}, 502)
+    if outcome is Outcome.DONE:
+        return ok(done, body, 201)
+    if outcome is Outcome.UNCHANGED:
+        return ok(unchanged, body, 200)
+    return ok(queued_message(what, result.job), body, 202)
 
 
 def json_response(body: Any, status: int = 200, *, etag: bool = False) -> Response:
@@ -63,9 +84,17 @@ def json_body(schema: dict[str, Any], *, max_bytes: int | None = None) -> dict[s
 
 
 def flag(data: dict[str, Any], name: str, default: bool) -> bool:
+    value = optional_flag(data, name)
+    return default if value is None else value
+
+
+def optional_flag(data: dict[str, Any], name: str) -> bool | None:
+    """`name` as sent, true or false; None when it was not sent (the service's default applies)."""
     from app.errors import InvalidInput
 
-    value = data.get(name, default)
+    if name not in data:
+        return None
+    value = data[name]
     if not isinstance(value, bool):
         raise InvalidInput.field(name, f"{name} must be true or false")
     return value

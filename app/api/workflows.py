@@ -9,18 +9,19 @@ from app.api import openapi as doc
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
-    flag,
     json_body,
     json_response,
     ok,
+    optional_flag,
     optional_text,
     page_args,
     queued_message,
+    result_response,
 )
-from app.config import current_settings
 from app.json_input import upload_body_limit
 from app.serializers import job_dict, workflow_dict
 from app.services import outages, version_diffs
+from app.services.access import allowed_actions
 from app.services.failed_jobs import retry_workflow
 from app.services import workflows as service
 from app.services.instances import launch_instance
@@ -32,20 +33,14 @@ from app.services.statistics import statistics
 @idempotent
 def create_workflow() -> Response:
     data = json_body(doc.CREATE, max_bytes=upload_body_limit())  # the body carries the BPMN
-    async_ = flag(data, "async", current_settings().shar_async_enabled)
     result = service.create_workflow(data.get("name"), data.get("bpmn_xml"), actor=api_user(),
                                      description=optional_text(data, "description") or "",
-                                     callback_url=optional_text(data, "callback_url"), async_=async_)
+                                     callback_url=optional_text(data, "callback_url"),
+                                     async_=optional_flag(data, "async"))
     workflow = result.workflow
-    body = {"id": workflow.id, "name": workflow.name, "status": workflow.status, "async": async_}
-    if not result.created:
-        return ok(f"Workflow unchanged: version {workflow.version} already has this BPMN", body, 200)
-    if not async_ and not result.waiting_for_shar:
-        if workflow.status != "active":
-            return json_response({"success": False, "message": f"Workflow creation failed: {workflow.error}",
-                                  "data": body, "errors": {"shar": [workflow.error or "unknown error"]}}, 502)
-        return ok("Workflow created successfully", body, 201)
-    return ok(queued_message("Workflow creation", result.job), body, 202)
+    body = {"id": workflow.id, "name": workflow.name, "status": workflow.status, "async": result.async_}
+    return result_response(result, "Workflow creation", body, done="Workflow created successfully",
+                           unchanged=f"Workflow unchanged: version {workflow.version} already has this BPMN")
 
 
 @bp.post("/workflows/<name>/launch")
@@ -53,18 +48,13 @@ def create_workflow() -> Response:
 @idempotent
 def launch_workflow(name: str) -> Response:
     data = json_body(doc.LAUNCH)
-    async_ = flag(data, "async", current_settings().shar_async_enabled)
     launched = launch_instance(name, data.get("variables"), actor=api_user(),
-                               callback_url=optional_text(data, "callback_url"), async_=async_,
+                               callback_url=optional_text(data, "callback_url"), async_=optional_flag(data, "async"),
                                process_id=data.get("process_id"), message=data.get("message"))
     instance = launched.instance
-    body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status, "async": async_}
-    if not async_ and not launched.waiting_for_shar:
-        if instance.status == "failed":
-            return json_response({"success": False, "message": f"Workflow instance launch failed: {instance.error}",
-                                  "data": body, "errors": {"shar": [instance.error or "unknown error"]}}, 502)
-        return ok("Workflow instance launched successfully", body, 201)
-    return ok(queued_message("Workflow instance launch", launched.job), body, 202)
+    body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status,
+            "async": launched.async_}
+    return result_response(launched, "Workflow instance launch", body, done="Workflow instance launched successfully")
 
 
 @bp.get("/workflows")
@@ -84,6 +74,7 @@ def list_workflows() -> Response:
 def show_workflow(name: str) -> Response:
     workflow = service.get_workflow(name, actor=api_user())
     data = workflow_dict(workflow, waiting_for_shar=outages.is_waiting("workflow", workflow.id))
+    data["allowed_actions"] = sorted(allowed_actions(api_user(), workflow))
     data["versions"] = service.version_numbers(name, actor=api_user())
     owner = service.workflow_owner(name)
     data["owner"] = owner.email if owner else None
@@ -116,7 +107,7 @@ def preview_upload(name: str) -> Response:
 @token_required
 def workflow_status(workflow_id: int) -> Response:
     workflow = service.get_workflow_by_id(workflow_id, actor=api_user())
-    return json_response({"status": workflow.status, "ready": workflow.status == "active"}, etag=True)
+    return json_response({"status": workflow.status, "ready": service.is_ready(workflow)}, etag=True)
 
 
 @bp.delete("/workflows/<name>")

@@ -10,7 +10,11 @@ A bulk operation is seen by whoever started it and by admins. A failed launch or
 is retried by the row's owner (an instance's creator, a workflow name's owner) or an admin, and
 the attempts of the job behind it are theirs to read; viewers read no job and retry nothing.
 
-Services call these before acting; front doors never check roles themselves.
+Services call these before acting; front doors never check roles themselves. What the pages and
+the API offer comes from here too: `allowed_actions(actor, row)` for an instance, a workflow or a
+job, `nav_actions(actor)` for what the pages offer whatever the row; templates read these sets and
+compare no role or status (tests/unit/test_template_decisions.py). The operations still check
+their own rules: an offer is no permission.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from sqlalchemy import Select, select
 
 from app.errors import NotFound, PermissionDenied
 from app.extensions import db
-from app.models import BulkOperation, Notification, WorkflowInstance, WorkflowName
+from app.models import BulkOperation, JobRecord, Notification, Workflow, WorkflowInstance, WorkflowName
 from app.services.actors import Actor
+from app.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
 
 
 def sees_all_instances(actor: Actor) -> bool:
@@ -134,3 +139,90 @@ def find_bulk_operation(operation_id: int, actor: Actor) -> BulkOperation:
     if operation is None or not (actor.is_admin or (actor.id is not None and operation.requested_by == actor.id)):
         raise NotFound(f"no bulk operation {operation_id}")
     return operation
+
+
+def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | None:
+    """Who owns `workflow`'s name (its WorkflowName row, read when not given), the uploader when
+    it has none: the user who may add versions, delete it and retry its create."""
+    owner = owner or db.session.get(WorkflowName, workflow.name)
+    return owner.owner_id if owner else workflow.created_by
+
+
+# -- what the pages and the API offer ----------------------------------------------------
+
+# Every name allowed_actions may give, per kind of row (the OpenAPI document lists them).
+INSTANCE_ACTIONS = ("sync", "complete", "deliver_message", "cancel", "retry", "see_job")
+WORKFLOW_ACTIONS = ("launch", "upload", "delete", "transfer", "retry", "see_job")
+JOB_ACTIONS = ("open", "retry", "delete", "correct_and_retry")
+
+
+def nav_actions(actor: Actor) -> frozenset[str]:
+    """What the pages offer `actor` whatever the row: the admin menu and links ("admin_pages"),
+    the upload form ("upload_workflows"), the launch form ("launch_instances"), and the "mine only"
+    filter to whoever sees others' instances ("filter_mine")."""
+    return _chosen({"admin_pages": actor.is_admin, "upload_workflows": actor.can_write,
+                    "launch_instances": actor.can_write, "filter_mine": sees_all_instances(actor)})
+
+
+def allowed_actions(actor: Actor, row: WorkflowInstance | Workflow | JobRecord) -> frozenset[str]:
+    """What `actor` may do to `row` now, by role, ownership and the row's state: what the pages and
+    the API offer. The operation still checks (and says why it refuses)."""
+    if isinstance(row, WorkflowInstance):
+        return _instance_actions(actor, row)
+    if isinstance(row, Workflow):
+        return _workflow_actions(actor, row)
+    return _job_actions(actor, row)
+
+
+def _instance_actions(actor: Actor, instance: WorkflowInstance) -> frozenset[str]:
+    """A writer syncs, completes and messages a running instance (at what it waits for) and stops
+    tracking one under way; its owner or an admin retries a launch that failed before SHAR had it
+    and reads the job behind it."""
+    if not may_see_instance(actor, instance):
+        return frozenset()
+    running = actor.can_write and instance.status == InstanceStatus.RUNNING
+    launch_failed = instance.status == InstanceStatus.FAILED and not instance.shar_instance_id
+    return _chosen({"sync": running, "complete": running, "deliver_message": running,
+                    "cancel": actor.can_write and instance.status in UNDER_WAY_INSTANCE,
+                    "retry": launch_failed and may_retry(actor, instance.created_by),
+                    "see_job": may_read_jobs_of(actor, instance.created_by)})
+
+
+def _workflow_actions(actor: Actor, workflow: Workflow) -> frozenset[str]:
+    """`workflow` is a name's newest version: any writer launches it once it is active; its owner or
+    an admin adds versions, deletes it (active or failed), retries a failed create and reads the job
+    behind it; an admin hands it over."""
+    owner_id = owner_id_of(workflow)
+    owns = may_change_workflow(actor, owner_id)
+    return _chosen({"launch": actor.can_write and workflow.status == WorkflowStatus.ACTIVE, "upload": owns,
+                    "delete": owns and workflow.status in (WorkflowStatus.ACTIVE, WorkflowStatus.FAILED),
+                    "transfer": actor.is_admin,
+                    "retry": workflow.status == WorkflowStatus.FAILED and may_retry(actor, owner_id),
+                    "see_job": may_read_jobs_of(actor, owner_id)})
+
+
+def _job_actions(actor: Actor, job: JobRecord) -> frozenset[str]:
+    """Jobs are the admins': they open its page, retry or delete a failed one, and correct the
+    variables of a failed launch whose instance failed with it."""
+    if not actor.is_admin:
+        return frozenset()
+    failed = job.state == JobState.FAILED
+    return _chosen({"open": True, "retry": failed, "delete": failed,
+                    "correct_and_retry": failed and _launch_failed(job)})
+
+
+def _launch_failed(job: JobRecord) -> bool:
+    if job.job_type != "launch_instance":
+        return False
+    instance = db.session.get(WorkflowInstance, job.target_id)
+    return instance is not None and instance.status == InstanceStatus.FAILED
+
+
+def actions_key(actor: Actor) -> str:
+    """What allowed_actions reads of the actor beyond the row's own state and owner: a cached answer
+    carrying the set adds it to its version, so a changed role is not answered from the cache."""
+    return f"{actor.role}:{actor.id}"
+
+
+def _chosen(offers: dict[str, bool]) -> frozenset[str]:
+    return frozenset(name for name, allowed in offers.items() if allowed)

@@ -240,6 +240,11 @@ def get_bulk(operation_id: int, *, actor: Actor, fresh: bool = False) -> BulkOpe
     return find_bulk_operation(operation_id, actor)
 
 
+def still_running(operation: BulkOperation) -> bool:
+    """Whether the operation has instances left to go through: its progress polls."""
+    return operation.state == RUNNING
+
+
 def bulk_version(operation: BulkOperation) -> str:
     """What an operation's progress depends on: every step of its job moves updated_at."""
     return f"bulk:{operation.id}:{operation.updated_at}"

@@ -16,11 +16,11 @@ from app.jobs.handover import enqueue
 from app.jobs.specs import all_specs, spec_for
 from app.models import JobAttempt, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services.access import find_instance, may_read_jobs_of, may_retry, require_admin, require_retry
+from app.services.access import allowed_actions, find_instance, owner_id_of, require_admin, require_retry
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.rows import required
-from app.services.workflows import get_workflow, owner_id_of
+from app.services.workflows import get_workflow
 from app.states import FINISHED_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
 from app.status import move_job
 
@@ -36,6 +36,16 @@ class JobDetail:
     job: JobRecord
     attempts: list[JobAttempt]
     instance: WorkflowInstance | None
+    actions: frozenset[str]  # what the reader may do to the job (access.allowed_actions)
+
+    @property
+    def badge(self) -> str:
+        """The badge its state wears: a succeeded job's as a completed row's, a failed one's as a
+        failed row's, any other as a running one's."""
+        return _JOB_BADGES.get(self.job.state, "running")
+
+
+_JOB_BADGES = {JobState.SUCCEEDED: "completed", JobState.FAILED: "failed"}
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,9 @@ class RowJob:
     every attempt, as the row's page shows it to its owner or an admin."""
     job: JobRecord
     attempts: list[JobAttempt]
-    can_retry: bool  # the row's launch or create failed and the reader may retry it
-    can_open: bool  # the reader is an admin: the job's own page (tracebacks, correct-and-retry) is theirs
+    # "retry": the row's launch or create failed (this job with it) and the reader may retry it;
+    # "open": the reader is an admin, so the job's own page (tracebacks, correct-and-retry) is theirs.
+    actions: frozenset[str]
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -96,7 +107,7 @@ def job_detail(job_id: int, *, actor: Actor) -> JobDetail:
     require_admin(actor)
     job = required(JobRecord, job_id, "job")
     instance = db.session.get(WorkflowInstance, job.target_id) if job.target_type == "instance" else None
-    return JobDetail(job, _attempts(job), instance)
+    return JobDetail(job, _attempts(job), instance, allowed_actions(actor, job))
 
 
 def launch_job_of(instance: WorkflowInstance, *, actor: Actor) -> RowJob | None:
@@ -104,8 +115,7 @@ def launch_job_of(instance: WorkflowInstance, *, actor: Actor) -> RowJob | None:
     when `actor` may read it (the instance's owner or an admin); None otherwise."""
     if instance.shar_instance_id or instance.status not in (InstanceStatus.LAUNCHING, InstanceStatus.FAILED):
         return None
-    return _row_job("instance", instance.id, "launch_instance", instance.created_by,
-                    instance.status == InstanceStatus.FAILED, actor=actor)
+    return _row_job("instance", instance.id, "launch_instance", allowed_actions(actor, instance), actor=actor)
 
 
 def create_job_of(workflow: Workflow, *, actor: Actor) -> RowJob | None:
@@ -113,21 +123,21 @@ def create_job_of(workflow: Workflow, *, actor: Actor) -> RowJob | None:
     `actor` may read it (the name's owner or an admin); None otherwise."""
     if workflow.status not in (WorkflowStatus.CREATING, WorkflowStatus.FAILED):
         return None
-    return _row_job("workflow", str(workflow.id), "create_workflow", owner_id_of(workflow),
-                    workflow.status == WorkflowStatus.FAILED, actor=actor)
+    return _row_job("workflow", str(workflow.id), "create_workflow", allowed_actions(actor, workflow), actor=actor)
 
 
-def _row_job(target_type: str, target_id: str, job_type: str, owner_id: int | None, row_failed: bool, *,
+def _row_job(target_type: str, target_id: str, job_type: str, row_actions: frozenset[str], *,
              actor: Actor) -> RowJob | None:
-    if not may_read_jobs_of(actor, owner_id):
+    """The row's newest job of `job_type`, if the reader may see it (`row_actions`: the row's)."""
+    if "see_job" not in row_actions:
         return None
     job = db.session.scalars(select(JobRecord).where(
         JobRecord.target_type == target_type, JobRecord.target_id == target_id, JobRecord.job_type == job_type)
         .order_by(JobRecord.id.desc()).limit(1)).first()
     if job is None:
         return None
-    can_retry = row_failed and job.state == JobState.FAILED and may_retry(actor, owner_id)
-    return RowJob(job, _attempts(job), can_retry, actor.is_admin)
+    retry = {"retry"} if "retry" in row_actions and job.state == JobState.FAILED else set()
+    return RowJob(job, _attempts(job), frozenset(retry) | (allowed_actions(actor, job) & {"open"}))
 
 
 def _attempts(job: JobRecord) -> list[JobAttempt]:

@@ -23,6 +23,7 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import RESERVED_PREFIX, is_reserved
+from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.workflows import latest_workflow
 from app.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
@@ -33,11 +34,16 @@ from app.status import change_status, record_activity
 class Launched:
     instance: WorkflowInstance
     job: JobRecord
+    async_: bool  # a job launches it (as asked, else the setting's default), or this call did
 
     @property
-    def waiting_for_shar(self) -> bool:
-        """Its job is held until SHAR answers (a blocking launch that met an outage is queued)."""
-        return self.job.state == JobState.HELD
+    def outcome(self) -> Outcome:
+        """How the launch went (a blocking launch that met an outage is queued)."""
+        return settled(self.job, async_=self.async_, succeeded=self.instance.status != InstanceStatus.FAILED)
+
+    @property
+    def error(self) -> str | None:
+        return self.instance.error
 
 
 # -- operations ------------------------------------------------------------------------
@@ -74,7 +80,7 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
     async_ = current_settings().shar_async_enabled if async_ is None else async_
     job = submit("launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id,
                  inline=not async_)
-    return Launched(instance, job)
+    return Launched(instance, job, async_)
 
 
 def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> JobRecord:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from app.models import (
 )
 from app.models._base import utcnow
 from app.queues import current_queues
-from app.services.access import instance_owner_filter, require_admin, visible_instances
+from app.services.access import allowed_actions, instance_owner_filter, require_admin, visible_instances
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
 from app.services.health.heartbeats import last_beat
@@ -55,6 +55,7 @@ class Unchanged:
     """Instances unchanged for a while: stuck (nothing to wait for) or waiting (not stuck)."""
     stuck: list[WorkflowInstance]
     waiting: list[Waiting]
+    actions: dict[str, frozenset[str]] = field(default_factory=dict)  # by instance id: access.allowed_actions
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def stuck_instances(*, actor: Actor, minutes: int | None = None, limit: int = 50
     query = _stuck_query(minutes or current_settings().stuck_minutes).options(selectinload(WorkflowInstance.workflow))
     unchanged = Unchanged([], [])
     for instance in db.session.scalars(query.limit(limit)):
+        unchanged.actions[instance.id] = allowed_actions(actor, instance)
         waits = waits_for(instance)
         if waits:
             unchanged.waiting.append(Waiting(instance, waits))

@@ -19,8 +19,8 @@ from app.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, User, Workflow, WorkflowInstance, WorkflowName
 from app.services.access import (
+    allowed_actions,
     instance_owner_filter,
-    may_change_workflow,
     require_admin,
     require_upload,
     require_workflow_owner,
@@ -31,11 +31,13 @@ from app.services import outages
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
+from app.services.display import still_moving
+from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.statistics import statistics_by_workflow_name
 from app.jobs.errors import RetryableJobError
 from app.shar import SharClient, SharError, SharNotFound, SharUnavailable, current_client
-from app.states import TERMINAL, WORKFLOW_STATUSES, JobState, WorkflowStatus
+from app.states import WORKFLOW_STATUSES, WorkflowStatus
 from app.status import change_status, record_activity
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,199}$")
@@ -46,12 +48,19 @@ LIST_LIMIT = 500
 class CreateResult:
     workflow: Workflow
     created: bool  # False: the BPMN equals the latest version's, nothing new was made
+    async_: bool  # a job creates it (as asked, else the setting's default), or this call did
     job: JobRecord | None = None
 
     @property
-    def waiting_for_shar(self) -> bool:
-        """Its job is held until SHAR answers (a blocking create that met an outage is queued)."""
-        return self.job is not None and self.job.state == JobState.HELD
+    def outcome(self) -> Outcome:
+        """Nothing new, or how the create went (a blocking create that met an outage is queued)."""
+        if not self.created or self.job is None:
+            return Outcome.UNCHANGED
+        return settled(self.job, async_=self.async_, succeeded=self.workflow.status == WorkflowStatus.ACTIVE)
+
+    @property
+    def error(self) -> str | None:
+        return self.workflow.error
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ class WorkflowList:
 
     @property
     def polling(self) -> bool:
-        return any(w.status not in TERMINAL for w in self.items)
+        return any(still_moving(w) for w in self.items)
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,7 @@ class WorkflowPage:
     owner: User | None
     versions: list[Workflow]
     instances: list[WorkflowInstance]
-    can_change: bool  # the actor may add versions and delete (owner or admin)
+    actions: frozenset[str]  # what the actor may do to it (access.allowed_actions)
 
 
 # -- operations ------------------------------------------------------------------------
@@ -105,13 +114,14 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
     callback_url = check_callback(callback_url)
     owner = db.session.get(WorkflowName, name)
     require_upload(actor, name, owner)
+    async_ = settings.shar_async_enabled if async_ is None else async_
     digest = hashlib.sha256(bpmn_xml.encode()).hexdigest()
     latest = latest_workflow(name)
     if latest is None:
         _refuse_same_but_case(name)
     if latest is not None and latest.bpmn_sha256 == digest and latest.status in (WorkflowStatus.CREATING,
                                                                                   WorkflowStatus.ACTIVE):
-        return CreateResult(latest, created=False)
+        return CreateResult(latest, created=False, async_=async_)
     if owner is None:
         db.session.add(WorkflowName(name=name, owner_id=actor.id))
     workflow = Workflow(
@@ -127,11 +137,10 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
         raise Conflict(f"another version of {name!r} was uploaded at the same moment; try again") from None
     record_activity(workflow, "placeholder_created", f"version {workflow.version} stored; creation queued")
     audit(actor, "workflow.create", "workflow", workflow.id, after={"name": name, "version": workflow.version})
-    async_ = settings.shar_async_enabled if async_ is None else async_
     job = submit("create_workflow", target_type="workflow", target_id=workflow.id, created_by=actor.id,
                  inline=not async_)
     db.session.refresh(workflow)
-    return CreateResult(workflow, created=True, job=job)
+    return CreateResult(workflow, created=True, job=job, async_=async_)
 
 
 def _refuse_same_but_case(name: str) -> None:
@@ -266,14 +275,12 @@ def workflow_page(name: str, *, actor: Actor, instance_limit: int = 50) -> Workf
         visible_instances(actor).join(Workflow).where(Workflow.name == name)
         .order_by(WorkflowInstance.created_at.desc()).limit(instance_limit)))
     return WorkflowPage(workflow, owner.owner if owner else None, versions, instances,
-                        may_change_workflow(actor, owner_id_of(workflow, owner)))
+                        allowed_actions(actor, workflow))
 
 
-def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | None:
-    """Who owns `workflow`'s name (its WorkflowName row, read when not given), the uploader when
-    it has none: the user who may add versions, delete it and retry its create."""
-    owner = owner or db.session.get(WorkflowName, workflow.name)
-    return owner.owner_id if owner else workflow.created_by
+def is_ready(workflow: Workflow) -> bool:
+    """Whether it is active in SHAR: ready to launch (the API's status poll says so)."""
+    return workflow.status == WorkflowStatus.ACTIVE
 
 
 def version_timeline(workflow: Workflow) -> list[ActivityEvent]:

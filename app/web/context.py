@@ -1,14 +1,17 @@
-"""What every template may use: final statuses, the poll interval, and time filters."""
+"""What every template may use: what the pages offer the signed-in user (`nav`), the poll interval,
+and time filters."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context
+from flask_login import current_user
 
 from app.config import current_settings
 from app.services import outages
-from app.states import TERMINAL
+from app.services.access import nav_actions
+from app.web.access import current_actor
 
 
 def init_app(app: Flask) -> None:
@@ -18,8 +21,15 @@ def init_app(app: Flask) -> None:
 
 
 def _globals() -> dict[str, Any]:
-    return {"terminal_statuses": TERMINAL, "poll_interval": current_settings().poll_interval,
-            "shar_outage": _outage}
+    return {"nav": _nav(), "poll_interval": current_settings().poll_interval, "shar_outage": _outage}
+
+
+def _nav() -> frozenset[str]:
+    """What the pages offer the signed-in user whatever the row (the admin menu, the upload form...);
+    nothing to nobody, and outside a request (an e-mail rendered by a job)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return frozenset()
+    return nav_actions(current_actor())
 
 
 def _outage() -> Any:

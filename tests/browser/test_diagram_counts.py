@@ -3,7 +3,6 @@ and how many failed there; a click lists exactly those instances, and the badges
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from playwright.sync_api import expect
 

@@ -21,7 +21,7 @@ from app.services.actors import CLI
 from app.services.instances import launch_instance
 from app.services.sync import SYNC_BATCH, batch_sync
 from app.services.workflows import create_workflow
-from tests.support.factories import bpmn, refresh
+from tests.support.factories import refresh
 
 # A review whose output mapping computes a number past what a float holds, then a second task to wait at.
 OVERFLOW_BPMN = """<?xml version="1.0" encoding="UTF-8"?>

@@ -19,13 +19,14 @@ from werkzeug.datastructures import MultiDict
 
 from app import json_input
 from app.errors import Conflict, InvalidInput
-from app.services import bulk, outages
+from app.services import bulk, display, outages
 from app.services import instances as service
 from app.security.redirects import safe_next
+from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import InstanceFilter, instance_list_version, list_instances, live_version
 from app.services.sync import request_sync
-from app.states import INSTANCE_STATUSES, TERMINAL
+from app.states import INSTANCE_STATUSES
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
 from app.web.partials import cached_fragment
@@ -92,7 +93,8 @@ def bulk_start() -> Any:
 @bp.get("/bulk/<int:operation_id>")
 @login_required
 def bulk_progress(operation_id: int) -> str:
-    return render_template("instances/bulk.html", operation=bulk.get_bulk(operation_id, actor=current_actor()))
+    operation = bulk.get_bulk(operation_id, actor=current_actor())
+    return render_template("instances/bulk.html", operation=operation, polling=bulk.still_running(operation))
 
 
 @bp.get("/bulk/<int:operation_id>/_progress")
@@ -101,7 +103,7 @@ def bulk_progress_fragment(operation_id: int) -> Response:
     """Done, failed and total, polled until the operation has finished."""
     operation = bulk.get_bulk(operation_id, actor=current_actor())
     return cached_fragment("instances/_bulk_progress.html", version=bulk.bulk_version(operation),
-                           operation=operation)
+                           operation=operation, polling=bulk.still_running(operation))
 
 
 @bp.get("/<instance_id>")
@@ -229,5 +231,6 @@ def _show_context(instance: Any) -> dict[str, Any]:
     return {"instance": instance, "timeline": service.timeline(instance),
             "waiting": service.waiting_user_tasks(instance), "message_waits": service.waiting_messages(instance),
             "launch_job": launch_job_of(instance, actor=current_actor()),
-            "polling": instance.status not in TERMINAL,
+            "actions": allowed_actions(current_actor(), instance),
+            "activities_label": display.activities_label(instance), "polling": display.still_moving(instance),
             "waiting_for_shar": outages.is_waiting("instance", instance.id)}

@@ -21,6 +21,7 @@ from app import json_input
 from app.bpmn import BpmnValidationError, decode_xml
 from app.errors import Conflict, InvalidInput
 from app.services import outages, version_diffs
+from app.services.display import still_moving
 from app.services import workflows as service
 from app.services.failed_jobs import create_job_of, retry_workflow
 from app.services.element_counts import CountsState, element_counts, element_counts_state
@@ -111,10 +112,15 @@ def rows() -> Response:
 @bp.get("/_badge/<int:workflow_id>")
 @login_required
 def badge(workflow_id: int) -> Response:
-    return cached_fragment("workflows/_badge.html",
-                           version=service.workflow_status_version(workflow_id, actor=current_actor()),
-                           context=lambda: {"workflow": service.get_workflow_by_id(workflow_id, actor=current_actor()),
-                                            "waiting_for_shar": outages.is_waiting("workflow", workflow_id)})
+    version = service.workflow_status_version(workflow_id, actor=current_actor())
+    return cached_fragment("workflows/_badge.html", version=version, context=lambda: _badge_context(
+        service.get_workflow_by_id(workflow_id, actor=current_actor())))
+
+
+def _badge_context(workflow: Any) -> dict[str, Any]:
+    """The badge's values: its status, whether it still polls, and whether it waits for SHAR."""
+    return {"workflow": workflow, "badge_polls": still_moving(workflow),
+            "waiting_for_shar": outages.is_waiting("workflow", workflow.id)}
 
 
 @bp.get("/<name>")
@@ -230,9 +236,8 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
     page = service.workflow_page(name, actor=current_actor())
     version = page.workflow.version  # the diagram drawn is this version's: its counts are its instances'
     state = element_counts_state(name, version, actor=current_actor())
-    return {"workflow": page.workflow, "owner": page.owner, "versions": page.versions, "instances": page.instances,
-            "can_change": page.can_change, "form": form, "transfer_form": TransferForm(),
-            "waiting_for_shar": outages.is_waiting("workflow", page.workflow.id),
+    return {**_badge_context(page.workflow), "owner": page.owner, "versions": page.versions,
+            "instances": page.instances, "actions": page.actions, "form": form, "transfer_form": TransferForm(),
             "create_job": create_job_of(page.workflow, actor=current_actor()),
             "history": service.version_timeline(page.workflow),
             **trends_context("workflows.show", workflow_name=page.workflow.name, name=page.workflow.name),
