@@ -7,20 +7,21 @@ from flask import Flask
 from htmx_flask import Htmx
 from sqlalchemy import Engine, event
 
-from app import metrics, routing
-from app.config import REPO_ROOT, Settings
+from app.core import metrics
+from app.core import routing
+from app.core.config import REPO_ROOT, Settings
 from app.security.files import secure_instance_files
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the web app; `overrides` are Settings fields (tests pass them)."""
-    from app import extensions, models  # noqa: F401  (models registers the tables)
-    from app.logging_setup import configure_logging
+    from app import models  # noqa: F401  (models registers the tables)
+    from app.core.logging_setup import configure_logging
 
     settings = settings or Settings.from_env(**overrides)
     configure_logging(settings.log_level, settings.shar_log_level)
     secure_instance_files(settings)  # the instance dir and its SQLite files, 0700/0600, before any is opened
-    metrics.configure(settings.metrics_dir)  # before anything is counted (see app.metrics)
+    metrics.configure(settings.metrics_dir)  # before anything is counted (see app.core.metrics)
     app = Flask(
         __name__,
         template_folder=str(REPO_ROOT / "templates"),
@@ -36,8 +37,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app.db_pool import ping_when_idle
-    from app.extensions import csrf, db, login_manager, mail, migrate
+    from app.core.db_pool import ping_when_idle
+    from app.core.extensions import csrf, db, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
@@ -51,7 +52,8 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         _tune_sqlite(db.engine)
         ping_when_idle(db.engine)
-    from app import cli, queues, tasks
+    from app import cli, tasks
+    from app.jobs import queues
     from app.jobs.runner import run_job
     from app.security import principals
     from app.notifications import listeners as notification_listeners
@@ -84,7 +86,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app import admin, api
-    from app.extensions import csrf
+    from app.core.extensions import csrf
     from app.security import rate_limits
     from app.web import context, errors, security_headers
     from app.web.auth.routes import bp as auth_bp

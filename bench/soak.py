@@ -72,7 +72,7 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
              say: Any = print, outage: float = 0.0) -> SoakResult:
     from sqlalchemy import func, select
 
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import JobAttempt, JobRecord, Notification, WorkflowInstance
     from app.services.instances import complete_task, launch_instance
     from app.services.workflows import create_workflow

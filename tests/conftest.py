@@ -204,7 +204,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def _flush_queues(application: Flask) -> None:
-    from app.queues import current_queues
+    from app.jobs.queues import current_queues
 
     for name in current_queues().names:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from app.admin.blueprint import bp
-from app.config import current_settings
+from app.core.config import current_settings
 from app.services.audit import audit_entries
 from app.services.monitoring import stuck_instances
 from app.web.access import current_actor, login_required

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from app import json_input
+from app.core import json_input
 from app.admin.blueprint import bp
 from app.admin.flashes import refusal_flashed
-from app.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.services import failed_jobs as service
 from app.services.instances import correct_failed_launch
 from app.web.access import current_actor, login_required

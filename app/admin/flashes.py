@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import flash
 
-from app.errors import SharboardError
+from app.core.errors import SharboardError
 
 
 @dataclass

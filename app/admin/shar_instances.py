@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
 from app.admin.flashes import flash_queued, refusal_flashed
-from app.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.services import untracked as service
 from app.web.access import current_actor, login_required
 

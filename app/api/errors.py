@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.blueprints import bp, probes_bp
 from app.api.responses import fail
-from app.errors import InvalidInput, ServiceUnavailable, SharboardError, TooManyRequests
+from app.core.errors import InvalidInput, ServiceUnavailable, SharboardError, TooManyRequests
 from app.services.transactions import discard_changes
 
 logger = logging.getLogger("sharboard.api")

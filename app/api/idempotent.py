@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from flask import Response, g, make_response, request
 
-from app.json_input import canonical
+from app.core.json_input import canonical
 from app.services import idempotency
 
 F = TypeVar("F", bound=Callable[..., Any])

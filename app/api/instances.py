@@ -17,9 +17,9 @@ from app.api.responses import (
     page_args,
     queued_message,
 )
-from app.conditional import versioned
-from app.errors import InvalidInput, UpstreamFailed
-from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
+from app.core.conditional import versioned
+from app.core.errors import InvalidInput, UpstreamFailed
+from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
 from app.services import bulk, outages
 from app.services import instance_listing
 from app.services import instances as service

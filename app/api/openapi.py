@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Response
 
-from app import states
+from app.lifecycle import states
 from app.api.blueprints import docs_bp
 from app.api.responses import MAX_PAGE, json_response
 from app.bpmn.diff import FIELDS as DIFF_FIELDS

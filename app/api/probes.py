@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from app import metrics
+from app.core import metrics
 from app.api.auth import api_user, token_required
 from app.api.blueprints import probes_bp
 from app.services.health.gauges import scrape_gauges

@@ -66,10 +66,10 @@ def json_response(body: Any, status: int = 200, *, etag: bool = False) -> Respon
 
 def json_body(schema: dict[str, Any], *, max_bytes: int | None = None) -> dict[str, Any]:
     """The request's JSON object, holding only the fields `schema` (its OpenAPI document) names;
-    InvalidInput naming the problem otherwise (app.json_input: size, depth, strict). An unknown field
+    InvalidInput naming the problem otherwise (app.core.json_input: size, depth, strict). An unknown field
     is refused rather than ignored: `{"varibles": ...}` would otherwise launch without variables."""
-    from app import json_input
-    from app.errors import InvalidInput
+    from app.core import json_input
+    from app.core.errors import InvalidInput
 
     raw = request.get_data(cache=True)
     if not raw.strip():
@@ -90,7 +90,7 @@ def flag(data: dict[str, Any], name: str, default: bool) -> bool:
 
 def optional_flag(data: dict[str, Any], name: str) -> bool | None:
     """`name` as sent, true or false; None when it was not sent (the service's default applies)."""
-    from app.errors import InvalidInput
+    from app.core.errors import InvalidInput
 
     if name not in data:
         return None
@@ -101,7 +101,7 @@ def optional_flag(data: dict[str, Any], name: str) -> bool | None:
 
 
 def optional_text(data: dict[str, Any], name: str) -> str | None:
-    from app.errors import InvalidInput
+    from app.core.errors import InvalidInput
 
     value = data.get(name)
     if value is not None and not isinstance(value, str):
@@ -111,7 +111,7 @@ def optional_text(data: dict[str, Any], name: str) -> str | None:
 
 def page_args(max_per_page: int = 100) -> tuple[int, int]:
     """`page` and `per_page` from the query; InvalidInput names the one that is wrong."""
-    from app.json_input import whole_number
+    from app.core.json_input import whole_number
 
     return (whole_number(request.args.get("page", 1), "page", 1, MAX_PAGE),
             whole_number(request.args.get("per_page", 20), "per_page", 1, max_per_page))

@@ -18,8 +18,8 @@ from app.api.responses import (
     queued_message,
     result_response,
 )
-from app.json_input import upload_body_limit
-from app.serializers import job_dict, workflow_dict
+from app.core.json_input import upload_body_limit
+from app.core.serializers import job_dict, workflow_dict
 from app.services import outages, version_diffs
 from app.services.access import allowed_actions
 from app.services.failed_jobs import retry_workflow

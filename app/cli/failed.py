@@ -5,7 +5,7 @@ import click
 
 from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
-from app.serializers import job_dict
+from app.core.serializers import job_dict
 from app.services import failed_jobs
 from app.services.actors import CLI
 

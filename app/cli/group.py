@@ -15,7 +15,7 @@ class SharGroup(AppGroup):
         from sqlalchemy.exc import OperationalError
 
         from app.cli.output import fail, one_line
-        from app.errors import SharboardError
+        from app.core.errors import SharboardError
 
         try:
             return super().invoke(ctx)

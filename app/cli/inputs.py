@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app import json_input
+from app.core import json_input
 from app.bpmn import BpmnValidationError, decode_xml
 from app.cli.output import fail
-from app.errors import InvalidInput
+from app.core.errors import InvalidInput
 
 
 def read_file(file: Path) -> bytes:
@@ -42,7 +42,7 @@ def read_bpmn(file: Path) -> str:
 def parse_variables(raw: str | None) -> dict:
     if not raw:
         return {}
-    try:  # strict JSON within the size and depth limits (app.json_input)
+    try:  # strict JSON within the size and depth limits (app.core.json_input)
         return json_input.loads_object(raw, what="--variables", field="variables")
     except InvalidInput as exc:
         fail(exc.message)

@@ -11,14 +11,14 @@ from app.cli.group import shar_cli
 from app.cli.inputs import parse_variables
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.queued import follow, show_queued
-from app.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
+from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
 from app.services import bulk
 from app.services import instance_listing
 from app.services import instances as instance_service
 from app.services.actors import CLI
 from app.services.failed_jobs import retry_instance
 from app.services.sync import sync_instance_now
-from app.states import INSTANCE_STATUSES
+from app.lifecycle.states import INSTANCE_STATUSES
 
 
 @shar_cli.group("instance")

@@ -10,7 +10,7 @@ import click
 from app.cli.group import shar_cli
 from app.cli.inputs import read_bpmn, read_file
 from app.cli.output import FORMAT_OPTION, emit_json, fail
-from app.errors import SharboardError
+from app.core.errors import SharboardError
 from app.services.actors import CLI
 from app.services.health.shar import shar_health_now
 from app.services.instances import complete_task, launch_instance
@@ -18,7 +18,7 @@ from app.services.statistics import statistics as instance_statistics
 from app.services.sync import cleanup_instances, queue_syncs
 from app.services.transactions import discard_changes
 from app.services.workflows import create_workflow
-from app.states import INSTANCE_STATUSES
+from app.lifecycle.states import INSTANCE_STATUSES
 
 
 @shar_cli.command("health")

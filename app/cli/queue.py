@@ -11,7 +11,7 @@ from app.cli.failed import failed_flush
 from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.processes import ProcessGroup, flask_command
-from app.config import current_settings
+from app.core.config import current_settings
 from app.services.actors import CLI
 from app.services.monitoring import queue_rows
 from app.services.outages import current_outage
@@ -30,7 +30,7 @@ def queue_group() -> None:
               help="Worker processes for the queue.")
 def start(queue_name: str | None, workers: int) -> None:
     """Consume the SHAR queues until interrupted."""
-    from app.runtime import run_consumer
+    from app.core.runtime import run_consumer
 
     settings = current_settings()
     if queue_name is None:
@@ -48,7 +48,7 @@ def start(queue_name: str | None, workers: int) -> None:
 @click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds between ticks.")
 def scheduler(interval: float) -> None:
     """Run the periodic scheduler (periodic sync, reconciler, cleanup) until interrupted."""
-    from app.runtime import run_scheduler
+    from app.core.runtime import run_scheduler
 
     run_scheduler(current_app._get_current_object(), interval=interval)  # type: ignore[attr-defined]
 

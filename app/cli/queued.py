@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from app.cli.output import emit_json, fail
-from app.serializers import job_dict
+from app.core.serializers import job_dict
 
 Row = TypeVar("Row")
 

@@ -9,12 +9,12 @@ import time
 import click
 import httpx
 
-from app import metrics
+from app.core import metrics
 from app.cli.group import shar_cli
 from app.cli.output import fail
 from app.cli.processes import ProcessGroup, flask_command
-from app.config import Settings, current_settings
-from app.runtime import migrate_database
+from app.core.config import Settings, current_settings
+from app.core.runtime import migrate_database
 from app.services.actors import CLI as SYSTEM_SETUP
 from app.services.users import ensure_admin
 

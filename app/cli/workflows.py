@@ -11,7 +11,7 @@ from app.cli.inputs import parse_variables, read_bpmn
 from app.cli.instances import show_instance
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.queued import follow, show_queued, warn_if_not_queued
-from app.serializers import workflow_dict
+from app.core.serializers import workflow_dict
 from app.services import instances as instance_service
 from app.services import version_diffs
 from app.services import workflows as workflow_service

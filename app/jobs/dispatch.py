@@ -7,16 +7,16 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from app.config import current_settings
-from app.errors import ServiceUnavailable
-from app.extensions import commit_keeping_loaded, db
+from app.core.config import current_settings
+from app.core.errors import ServiceUnavailable
+from app.core.extensions import commit_keeping_loaded, db
 from app.jobs import outage
 from app.jobs.handover import enqueue, enqueue_many
 from app.jobs.runner import run_job
 from app.jobs.specs import spec_for
 from app.models import JobRecord
 from app.models._base import utcnow
-from app.states import JobState
+from app.lifecycle.states import JobState
 
 FANOUT_JOBS = 500  # jobs recorded by one INSERT and handed to Huey in one Redis round trip
 

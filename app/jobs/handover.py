@@ -5,11 +5,11 @@ import logging
 
 from sqlalchemy import update
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.jobs.specs import spec_for
 from app.models import JobRecord
-from app.queues import current_queues
+from app.jobs.queues import current_queues
 
 logger = logging.getLogger("sharboard.shar.jobs")
 

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask
 from huey.consumer import Consumer
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ConsumerHeartbeat
 from app.models._base import utcnow
 

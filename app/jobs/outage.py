@@ -19,11 +19,11 @@ from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord, SharOutage
 from app.models._base import utcnow
-from app.states import JobState
-from app.text import clip
+from app.lifecycle.states import JobState
+from app.core.text import clip
 
 NAME = "shar"
 CACHE_SECONDS = 1.0

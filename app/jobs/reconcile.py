@@ -8,16 +8,16 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue
 from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
-from app.states import OPEN_JOB_STATES, JobState
-from app.status import move_job
+from app.lifecycle.states import OPEN_JOB_STATES, JobState
+from app.lifecycle.changes import move_job
 
 logger = logging.getLogger("sharboard.shar.reconcile")
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.jobs import outage
 from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue_many
@@ -20,8 +20,8 @@ from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
 from app.models import JobRecord
 from app.models._base import utcnow
-from app.states import JobState
-from app.status import move_job
+from app.lifecycle.states import JobState
+from app.lifecycle.changes import move_job
 
 logger = logging.getLogger("sharboard.shar.outage")
 

@@ -17,9 +17,9 @@ from huey.exceptions import TaskTimeout
 from sqlalchemy import or_, update
 from sqlalchemy.exc import OperationalError
 
-from app import metrics
-from app.config import current_settings
-from app.extensions import commit_keeping_loaded, db
+from app.core import metrics
+from app.core.config import current_settings
+from app.core.extensions import commit_keeping_loaded, db
 from app.jobs import outage
 from app.jobs.errors import RetryableJobError, error_shape
 from app.jobs.handover import enqueue
@@ -27,9 +27,9 @@ from app.jobs.specs import JobSpec, spec_for
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
 from app.shar.errors import SharRetryableError, SharUnavailable
-from app.states import JOB_TRANSITIONS, JobState
-from app.status import move_job
-from app.text import clip
+from app.lifecycle.states import JOB_TRANSITIONS, JobState
+from app.lifecycle.changes import move_job
+from app.core.text import clip
 
 logger = logging.getLogger("sharboard.shar.jobs")
 # The states a job may be claimed from: those the transition table lets become running.

@@ -16,8 +16,8 @@ from datetime import datetime, time, timedelta
 from flask import Flask
 from sqlalchemy import update
 
-from app.config import Settings, current_settings
-from app.extensions import db
+from app.core.config import Settings, current_settings
+from app.core.extensions import db
 from app.models import ScheduleRun
 from app.models._base import utcnow
 

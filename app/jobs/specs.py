@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
-    from app.config import Settings
+    from app.core.config import Settings
     from app.models import JobRecord
 
 Handler = Callable[["JobRecord"], None]

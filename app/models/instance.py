@@ -8,11 +8,11 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models._base import new_uuid, only_on, utcnow
 from app.models.user import User
 from app.models.workflow import Workflow
-from app.states import InstanceStatus
+from app.lifecycle.states import InstanceStatus
 
 
 class WorkflowInstance(db.Model):
@@ -59,7 +59,7 @@ class WorkflowInstance(db.Model):
     # SHAR's own clock, as SHAR reported it (the launch answer, later syncs).
     shar_created_at: Mapped[datetime | None]
     shar_completed_at: Mapped[datetime | None]
-    # Set once, when the instance ends (app.durations): SHAR's two times when both are
+    # Set once, when the instance ends (app.lifecycle.durations): SHAR's two times when both are
     # known, else ours (launched_at to completed_at); never negative. The clock says which,
     # with "-clamped" when a negative difference was raised to 0.
     duration_seconds: Mapped[float | None] = mapped_column(Float)

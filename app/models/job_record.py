@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models._base import utcnow
-from app.states import JobState
+from app.lifecycle.states import JobState
 
 
 class JobRecord(db.Model):

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models._base import utcnow
 from app.models.user import User
-from app.states import WorkflowStatus
+from app.lifecycle.states import WorkflowStatus
 
 
 class Workflow(db.Model):

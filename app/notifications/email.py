@@ -6,7 +6,7 @@ from email.charset import QP, Charset
 from flask import render_template
 from flask_mail import Message
 
-from app.extensions import db, mail
+from app.core.extensions import db, mail
 from app.jobs.errors import PermanentJobError
 from app.models import (
     ActivityEvent,

@@ -5,11 +5,11 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, Notification, User
-from app.text import ERROR_CHARS, TITLE_CHARS, clip
+from app.core.text import ERROR_CHARS, TITLE_CHARS, clip
 
 BODY_CHARS = 2 * ERROR_CHARS  # a notification's text, its e-mail's too
 

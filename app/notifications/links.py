@@ -1,7 +1,7 @@
 """Absolute links to dashboard pages, for emails and notifications."""
 from __future__ import annotations
 
-from app.config import current_settings
+from app.core.config import current_settings
 
 
 def absolute(path: str) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import events
+from app.lifecycle import events
 from app.models import Workflow, WorkflowInstance
 from app.notifications.in_app import notify
 from app.notifications.links import instance_path, workflow_path

@@ -4,7 +4,7 @@ The SQLite databases (the dashboard's own when DATABASE_URL is SQLite, the local
 `sharlite.db`, Huey's `huey.db` without Redis) are created empty with mode 0600 before
 anything opens them; SQLite gives its -wal and -shm files the database's mode. Files that
 exist already with group or other permissions are narrowed to 0600. The generated
-`secret_key` is written with 0600 from its first byte (app.config).
+`secret_key` is written with 0600 from its first byte (app.core.config).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from app.config import Settings
+from app.core.config import Settings
 
 PRIVATE = 0o600
 

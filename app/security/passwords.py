@@ -12,7 +12,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import User
 
 

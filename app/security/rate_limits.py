@@ -25,7 +25,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
-from app.config import Settings
+from app.core.config import Settings
 from app.models import ApiToken
 from app.security.rate_counts import storage_uri
 

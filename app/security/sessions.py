@@ -11,7 +11,7 @@ import hmac
 
 from flask_login import current_user, logout_user
 
-from app.extensions import db
+from app.core.extensions import db
 from app.security import principals
 from app.models.user import User, new_session_key
 

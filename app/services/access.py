@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from sqlalchemy import Select, select
 
-from app.errors import NotFound, PermissionDenied
-from app.extensions import db
+from app.core.errors import NotFound, PermissionDenied
+from app.core.extensions import db
 from app.models import BulkOperation, JobRecord, Notification, Workflow, WorkflowInstance, WorkflowName
 from app.services.actors import Actor
-from app.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
+from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
 
 
 def sees_all_instances(actor: Actor) -> bool:

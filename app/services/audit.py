@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import AuditEntry
 from app.services.access import require_admin
 from app.services.actors import Actor, actor_label

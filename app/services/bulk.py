@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import Select, and_, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.config import current_settings
-from app.errors import Conflict, InvalidInput, PermissionDenied, SharboardError
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.errors import Conflict, InvalidInput, PermissionDenied, SharboardError
+from app.core.extensions import db
 from app.jobs import leases
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
@@ -49,8 +49,8 @@ from app.services.instance_listing import InstanceFilter, filtered_instances
 from app.services.instances import cancel_instance
 from app.services.rows import required
 from app.services.sync import batch_sync, request_sync, syncable
-from app.states import UNDER_WAY_INSTANCE, InstanceStatus
-from app.text import clip
+from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus
+from app.core.text import clip
 
 logger = logging.getLogger("sharboard.bulk")
 

@@ -1,8 +1,8 @@
 """The callback URL rule shared by every operation that takes one."""
 from __future__ import annotations
 
-from app.config import current_settings
-from app.errors import InvalidInput
+from app.core.config import current_settings
+from app.core.errors import InvalidInput
 from app.webhooks.address_policy import AddressRefused, check_callback_url
 
 

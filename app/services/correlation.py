@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.durations import parse_shar_time
+from app.lifecycle.durations import parse_shar_time
 from app.shar import SharInstance
 
 CORRELATION_VARIABLE = "_sharboard_instance_id"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobAttempt, JobRecord, WebhookDelivery
 from app.services.access import require_admin
 from app.services.actors import Actor

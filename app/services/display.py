@@ -3,7 +3,7 @@ part of a page still polls, and the words before an instance's current activitie
 from __future__ import annotations
 
 from app.models import Workflow, WorkflowInstance
-from app.states import TERMINAL, InstanceStatus
+from app.lifecycle.states import TERMINAL, InstanceStatus
 
 
 def still_moving(row: Workflow | WorkflowInstance) -> bool:

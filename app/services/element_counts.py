@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 
-from app.errors import NotFound
-from app.extensions import db, dialect_name
+from app.core.errors import NotFound
+from app.core.extensions import db, dialect_name
 from app.models import Workflow, WorkflowInstance
 from app.services import activities
 from app.services.access import instance_owner_filter
 from app.services.actors import Actor
 from app.services.instance_listing import InstanceFilter, filtered_instances
 from app.services.workflows import version_number
-from app.states import UNDER_WAY_INSTANCE, InstanceStatus
+from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus
 
 
 # Counted on the diagram: running instances wait at their current activities; a failed one keeps
@@ -70,7 +70,7 @@ def element_counts_state(workflow_name: str, version: int | str | None = None, *
         if db.session.scalar(known) is None:
             raise NotFound(f"no workflow named {workflow_name!r}" if version is None
                            else f"no version {version} of workflow {workflow_name!r}")
-    # Raw: the fragment's ETag is made from it (app.conditional).
+    # Raw: the fragment's ETag is made from it (app.core.conditional).
     return CountsState(f"{workflow_name}|{version}|{instance_owner_filter(actor)}|{[tuple(r) for r in rows]}",
                        any(status in MOVING for status, _, _ in rows))
 

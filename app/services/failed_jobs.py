@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from app.config import current_settings
-from app.errors import Conflict, NotFound
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.errors import Conflict, NotFound
+from app.core.extensions import db
 from app.jobs.handover import enqueue
 from app.jobs.specs import all_specs, spec_for
 from app.models import JobAttempt, JobRecord, Workflow, WorkflowInstance
@@ -21,8 +21,8 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.rows import required
 from app.services.workflows import get_workflow
-from app.states import FINISHED_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
-from app.status import move_job
+from app.lifecycle.states import FINISHED_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
+from app.lifecycle.changes import move_job
 
 
 @dataclass

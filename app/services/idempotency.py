@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, InvalidInput
-from app.extensions import db
+from app.core.errors import Conflict, InvalidInput
+from app.core.extensions import db
 from app.models import IdempotentResponse
 
 IN_PROGRESS = 0  # status code of a claimed key whose first request has not answered yet

@@ -11,15 +11,15 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, tuple_
 
-from app.errors import InvalidInput, NotFound
-from app.extensions import db, dialect_name
+from app.core.errors import InvalidInput, NotFound
+from app.core.extensions import db, dialect_name
 from app.models import ActivityEvent, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services import activities, outages, variable_filters
 from app.services.access import may_see_owned_by, visible_instances
 from app.services.actors import Actor
 from app.services.workflows import version_number
-from app.states import INSTANCE_STATUSES, TERMINAL
+from app.lifecycle.states import INSTANCE_STATUSES, TERMINAL
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.durations import parse_shar_time
-from app.errors import Conflict
-from app.events import (
+from app.lifecycle.durations import parse_shar_time
+from app.core.errors import Conflict
+from app.lifecycle.events import (
     fire,
     instance_completed,
     instance_failed,
     instance_launch_failed,
     instance_launched,
 )
-from app.extensions import commit_keeping_loaded, db
+from app.core.extensions import commit_keeping_loaded, db
 from app.jobs.errors import RetryableJobError
 from app.models import WorkflowInstance
 from app.models._base import utcnow
@@ -27,8 +27,8 @@ from app.services.instances import hold_instance, refuse_open_completion
 from app.services.rows import required
 from app.services.sync import submit_sync
 from app.shar import SharClient, SharError, SharInstance, SharUnavailable, current_client
-from app.states import InstanceStatus
-from app.status import change_status, record_activity
+from app.lifecycle.states import InstanceStatus
+from app.lifecycle.changes import change_status, record_activity
 
 
 def _instance(instance_id: str) -> WorkflowInstance:

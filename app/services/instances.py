@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app import json_input
-from app.config import current_settings
-from app.errors import Conflict, InvalidInput, NotFound
-from app.extensions import db, dialect_name
+from app.core import json_input
+from app.core.config import current_settings
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.extensions import db, dialect_name
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import new_uuid
@@ -26,8 +26,8 @@ from app.services.correlation import RESERVED_PREFIX, is_reserved
 from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.workflows import latest_workflow
-from app.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
-from app.status import change_status, record_activity
+from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
+from app.lifecycle.changes import change_status, record_activity
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.models import (
     ActivityEvent,
     ConsumerHeartbeat,
@@ -19,7 +19,7 @@ from app.models import (
     WorkflowInstance,
 )
 from app.models._base import utcnow
-from app.queues import current_queues
+from app.jobs.queues import current_queues
 from app.services.access import allowed_actions, instance_owner_filter, require_admin, visible_instances
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
@@ -28,7 +28,7 @@ from app.services.health.shar import last_shar_health
 from app.services.instances import waits_for
 from app.services.sync import last_periodic_sync
 from app.services.workflows import latest_versions
-from app.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, JobState
+from app.lifecycle.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, JobState
 
 
 @dataclass(frozen=True)

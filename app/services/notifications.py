@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select, update
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Notification
 from app.models._base import utcnow
 from app.services.access import find_notification

@@ -6,12 +6,12 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs import outage
 from app.jobs.outage import Outage
 from app.jobs.specs import all_specs
 from app.models import JobRecord
-from app.states import OPEN_JOB_STATES, JobState
+from app.lifecycle.states import OPEN_JOB_STATES, JobState
 
 
 def current_outage() -> Outage | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from app.models import JobRecord
-from app.states import JobState
+from app.lifecycle.states import JobState
 
 
 class Outcome(StrEnum):

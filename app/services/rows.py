@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from app.errors import NotFound
-from app.extensions import db
+from app.core.errors import NotFound
+from app.core.extensions import db
 
 Row = TypeVar("Row")
 

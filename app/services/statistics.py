@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.errors import NotFound
-from app.extensions import db
+from app.core.errors import NotFound
+from app.core.extensions import db
 from app.models import Workflow, WorkflowInstance
 from app.services.access import instance_owner_filter
 from app.services.actors import Actor
@@ -24,7 +24,7 @@ def _columns() -> list[ColumnElement[Any]]:
 
     return [func.count(WorkflowInstance.id), count("running"), count("completed"), count("failed"), count("launching"),
             count("cancelled"),
-            # The stored duration (app.durations): the same number pages and e-mails show.
+            # The stored duration (app.lifecycle.durations): the same number pages and e-mails show.
             func.avg(case((completed, WorkflowInstance.duration_seconds)))]
 
 

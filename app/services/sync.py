@@ -11,17 +11,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.config import current_settings
-from app.durations import parse_shar_time
-from app.errors import Conflict, ServiceUnavailable, UpstreamFailed
-from app.events import (
+from app.core.config import current_settings
+from app.lifecycle.durations import parse_shar_time
+from app.core.errors import Conflict, ServiceUnavailable, UpstreamFailed
+from app.lifecycle.events import (
     fire,
     instance_completed,
     instance_failed,
     instance_sync_failed,
     instance_synced,
 )
-from app.extensions import commit_keeping_loaded, db
+from app.core.extensions import commit_keeping_loaded, db
 from app.jobs import leases, outage
 from app.jobs.dispatch import submit, submit_many
 from app.jobs.runner import RETRYABLE
@@ -35,9 +35,9 @@ from app.services.callbacks import check_callback
 from app.services.correlation import untagged
 from app.services.variable_sizes import kept_of
 from app.shar import SharError, SharInstance, SharUnavailable, current_client
-from app.states import OPEN_JOB_STATES, InstanceStatus
-from app.status import change_status, record_activity
-from app.text import altered_paths, clip, storable
+from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus
+from app.lifecycle.changes import change_status, record_activity
+from app.core.text import altered_paths, clip, storable
 
 logger = logging.getLogger("sharboard.shar.sync")
 PERIODIC_SYNC = "periodic_sync"

@@ -1,7 +1,7 @@
 """The unit of work seen from a front door: what to do with it when a request fails."""
 from __future__ import annotations
 
-from app.extensions import db
+from app.core.extensions import db
 
 
 def discard_changes() -> None:

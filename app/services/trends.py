@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.models import QueueSample, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import instance_owner_filter
 from app.services.actors import Actor
 from app.services.monitoring import job_counts
-from app.states import OPEN_JOB_STATES, InstanceStatus, JobState
+from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState
 
 WINDOWS = {"24h": (timedelta(hours=24), timedelta(hours=1)), "7d": (timedelta(days=7), timedelta(days=1))}
 SAMPLE_KEEP = timedelta(days=8)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 
-from app.durations import measure, parse_shar_time
-from app.errors import Conflict, InvalidInput, NotFound
-from app.extensions import db
+from app.lifecycle.durations import measure, parse_shar_time
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.extensions import db
 from app.jobs.dispatch import submit
 from app.models import JobRecord, UntrackedSharInstance, WorkflowInstance
 from app.models._base import utcnow
@@ -27,8 +27,8 @@ from app.services.variable_sizes import stored
 from app.services.rows import required
 from app.services.workflows import latest_workflow
 from app.shar import current_client
-from app.states import InstanceStatus
-from app.status import record_activity
+from app.lifecycle.states import InstanceStatus
+from app.lifecycle.changes import record_activity
 
 SCAN = "scan_shar_instances"
 ADOPTED, IGNORED = "adopted", "ignored"

@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.errors import Conflict, InvalidInput, NotFound
-from app.extensions import commit_keeping_loaded, db
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.extensions import commit_keeping_loaded, db
 from app.models import ROLES, ApiToken, User
 from app.models._base import utcnow
 from app.security import passwords, principals, sessions

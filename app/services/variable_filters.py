@@ -28,7 +28,7 @@ from sqlalchemy import Numeric, String, and_, case, cast, func, literal, not_, o
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.errors import InvalidInput
+from app.core.errors import InvalidInput
 
 FIELD = "var"  # the field a bad condition is reported under: the API's, CLI's and page's name for it
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.config import current_settings
-from app.errors import InvalidInput
+from app.core.config import current_settings
+from app.core.errors import InvalidInput
 from app.models import WorkflowInstance
-from app.status import record_activity
+from app.lifecycle.changes import record_activity
 
 
 def limit() -> int:

@@ -22,16 +22,16 @@ from sqlalchemy import func, select
 
 from app.bpmn import BpmnValidationError
 from app.bpmn.diff import VersionDiff, diff_bpmn
-from app.config import current_settings
-from app.errors import Conflict, InvalidInput, PayloadTooLarge, TooManyRequests
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.errors import Conflict, InvalidInput, PayloadTooLarge, TooManyRequests
+from app.core.extensions import db
 from app.jobs import leases
 from app.models import Workflow, WorkflowInstance, WorkflowName
 from app.security.rate_limits import spend
 from app.services.access import may_upload, sees_all_instances, visible_instances
 from app.services.actors import Actor, actor_label
 from app.services.workflows import check_bpmn, check_name, get_version, version_number, version_numbers
-from app.states import UNDER_WAY_INSTANCE, WorkflowStatus
+from app.lifecycle.states import UNDER_WAY_INSTANCE, WorkflowStatus
 
 # How long one diff holds its person's slot at most, should its process die before it lets go;
 # the largest diff allowed takes well under this.

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import json_input
+from app.core import json_input
 from app.bpmn import BpmnValidationError, declare_utf8, validate_bpmn
-from app.config import current_settings
-from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from app.events import fire, workflow_created, workflow_creation_failed
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from app.lifecycle.events import fire, workflow_created, workflow_creation_failed
+from app.core.extensions import db
 from app.jobs.dispatch import submit
 from app.models import ActivityEvent, JobRecord, User, Workflow, WorkflowInstance, WorkflowName
 from app.services.access import (
@@ -37,8 +37,8 @@ from app.services.rows import required
 from app.services.statistics import statistics_by_workflow_name
 from app.jobs.errors import RetryableJobError
 from app.shar import SharClient, SharError, SharNotFound, SharUnavailable, current_client
-from app.states import WORKFLOW_STATUSES, WorkflowStatus
-from app.status import change_status, record_activity
+from app.lifecycle.states import WORKFLOW_STATUSES, WorkflowStatus
+from app.lifecycle.changes import change_status, record_activity
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,199}$")
 LIST_LIMIT = 500

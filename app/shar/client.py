@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import httpx
 
-from app import metrics
-from app.logging_setup import SHAR_LOGGER
+from app.core import metrics
+from app.core.logging_setup import SHAR_LOGGER
 from app.shar.errors import (
     SharError,
     SharNotFound,
@@ -24,7 +24,7 @@ from app.shar.errors import (
     SharRetryableError,
     SharUnavailable,
 )
-from app.text import clip, storable
+from app.core.text import clip, storable
 
 logger = logging.getLogger(f"{SHAR_LOGGER}.client")
 INSTANCE_STATUSES = ("running", "completed", "failed")
@@ -258,7 +258,7 @@ def client_for(base_url: str, timeout: float) -> SharClient:
 
 def current_client() -> SharClient:
     """The pooled client for the gateway of the app in context."""
-    from app.config import current_settings
+    from app.core.config import current_settings
 
     settings = current_settings()
     return client_for(settings.shar_url(), settings.shar_timeout)

@@ -2,7 +2,7 @@
 the bulk operations that sync, cancel or retry many instances."""
 from __future__ import annotations
 
-from app.config import current_settings
+from app.core.config import current_settings
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobRecord
 from app.services import bulk, instance_work

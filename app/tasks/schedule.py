@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from app.config import Settings
+from app.core.config import Settings
 from app.jobs.dispatch import submit
 from app.jobs.reconcile import reconcile
 from app.jobs.scheduler import Periodic, daily_at, every

@@ -1,7 +1,7 @@
 """Jobs that read instances back from SHAR, fan out the periodic sync, and clean up."""
 from __future__ import annotations
 
-from app.config import current_settings
+from app.core.config import current_settings
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobRecord
 from app.services import sync, untracked

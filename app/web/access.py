@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from flask import Response, flash, redirect, request
 from flask_login import current_user, login_required, login_url
 
-from app.extensions import login_manager
+from app.core.extensions import login_manager
 from app.models import User
 from app.services.users import load_session_user
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, has_request_context
 from flask_login import current_user
 
-from app.config import current_settings
+from app.core.config import current_settings
 from app.services import outages
 from app.services.access import nav_actions
 from app.web.access import current_actor

@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
-from app.errors import ServiceUnavailable, SharboardError, TooManyRequests
+from app.core.errors import ServiceUnavailable, SharboardError, TooManyRequests
 from app.security.rate_limits import retry_after_seconds
 from app.services.transactions import discard_changes
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, render_template
 from htmx_flask import request as htmx_request
 
-from app.conditional import versioned
+from app.core.conditional import versioned
 
 
 def cached_fragment(template: str, *, version: str, context: Callable[[], dict[str, Any]] | None = None,

@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from app.config import Settings
+from app.core.config import Settings
 
 Resolver = Callable[[str, int], list[str]]
 METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data"})

@@ -13,14 +13,14 @@ from typing import Any, NoReturn
 
 from flask import current_app
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.jobs.dispatch import submit
 from app.jobs.errors import PermanentJobError, RetryableJobError
 from app.jobs.runner import note_attempt
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
-from app.text import clip
+from app.core.text import clip
 from app.webhooks.address_policy import (
     AddressRefused,
     ResolveTimeout,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app import events
+from app.lifecycle import events
 from app.models import Workflow, WorkflowInstance
 from app.webhooks.delivery import schedule_delivery
 from app.webhooks.payload import launch_payload, sync_payload, workflow_payload

@@ -5,7 +5,7 @@ from typing import Any
 
 from app.models import Workflow, WorkflowInstance
 from app.models._base import iso, utcnow
-from app.serializers import instance_dict, workflow_dict
+from app.core.serializers import instance_dict, workflow_dict
 
 
 def workflow_payload(workflow: Workflow, *, error: str | None = None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ApiToken
 from tests.support.factories import make_user
 

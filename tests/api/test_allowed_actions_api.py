@@ -2,7 +2,7 @@
 and a create or launch answers by its outcome, with the async the service chose."""
 from __future__ import annotations
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import WorkflowInstance
 from tests.api.conftest import bearer_for
 from tests.support.factories import bpmn

@@ -11,7 +11,7 @@ import pytest
 
 from sqlalchemy import func, insert, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import AuditEntry, BulkOperation, JobRecord, User, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services import bulk

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, select
 
-from app.errors import InvalidInput, NotFound
-from app.extensions import db
+from app.core.errors import InvalidInput, NotFound
+from app.core.extensions import db
 from app.models import User, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.element_counts import element_counts, element_counts_state

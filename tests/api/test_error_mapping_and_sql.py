@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app import errors
+from app.core import errors
 from app.api.errors import _service_error
-from app.durations import measure
-from app.extensions import db
+from app.lifecycle.durations import measure
+from app.core.extensions import db
 from app.models import Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.statistics import instance_statistics, statistics_by_workflow_name

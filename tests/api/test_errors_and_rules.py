@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord
 from tests.support.factories import bpmn
 
@@ -205,7 +205,7 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
     second = accepted.get_json()["data"]["job"]["id"]
     assert [job.id for job in _completions()] == [job_id, second]
     # An admin retrying the failed one meanwhile is refused too: the task would be completed twice.
-    from app.errors import Conflict
+    from app.core.errors import Conflict
     from app.services.actors import CLI
     from app.services.failed_jobs import retry_failed_job
     with pytest.raises(Conflict, match=f"already queued \\(job {second}\\)"):

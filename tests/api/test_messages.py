@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import WorkflowInstance
 from app.services.actors import CLI
 from app.services.instances import launch_instance

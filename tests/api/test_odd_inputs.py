@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Workflow
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import insert
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import WorkflowInstance
 from app.models._base import utcnow
 from app.services import instance_listing

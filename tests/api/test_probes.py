@@ -37,7 +37,7 @@ def test_readyz_names_each_check_and_needs_a_fresh_shar_check(app) -> None:  # t
     # A check older than a minute (the scheduler stopped) says nothing of SHAR now: not ready.
     from datetime import timedelta
 
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import SharHealthCheck
     from app.models._base import utcnow
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord, Workflow, WorkflowInstance
 from tests.support.factories import bpmn
 from tests.support.servers import wait_until

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import insert, select, text
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import User, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services import variable_filters

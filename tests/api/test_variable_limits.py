@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ActivityEvent
 from app.services.actors import CLI
 from app.services.workflows import create_workflow

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import AuditEntry, JobRecord, Workflow
 from tests.api.conftest import bearer_for
 from tests.support.factories import bpmn, make_user

@@ -13,7 +13,7 @@ from typing import Any
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (
     ConsumerHeartbeat,
     JobAttempt,
@@ -24,7 +24,7 @@ from app.models import (
     WorkflowInstance,
 )
 from app.models._base import utcnow
-from app.queues import current_queues
+from app.jobs.queues import current_queues
 from app.services.health.shar import check_shar_health
 from app.services.instances import launch_instance
 from app.services.trends import sample_queues

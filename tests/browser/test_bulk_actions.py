@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import WorkflowInstance
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow

@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Workflow
 
 from tests.browser.conftest import screenshot

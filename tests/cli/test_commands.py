@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ApiToken
 from app.services.actors import CLI
 from app.services.workflows import create_workflow, latest_workflow

@@ -6,7 +6,7 @@ import json
 from sqlalchemy import func, select
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord, WorkflowInstance
 from app.services.actors import CLI
 from app.services.workflows import create_workflow

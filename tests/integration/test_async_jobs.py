@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.reconcile import reconcile
 from app.models import (
     ActivityEvent,
@@ -191,7 +191,7 @@ def test_callback_is_signed_seed_payload(make_app, processes, receiver) -> None:
                                  "http://localhost/x", "http://[::1]/x", "http://10.1.2.3/x",
                                  "file:///etc/passwd", "gopher://example.com/"])
 def test_internal_callback_addresses_are_refused(app, url: str) -> None:
-    from app.errors import InvalidInput
+    from app.core.errors import InvalidInput
 
     user = make_user()
     with pytest.raises(InvalidInput) as info:

@@ -13,8 +13,8 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
-from app.durations import measure
-from app.extensions import db
+from app.lifecycle.durations import measure
+from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.models import JobRecord, Notification, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE
@@ -163,7 +163,7 @@ def test_every_end_stores_a_duration_and_a_retry_clears_it(app) -> None:  # type
     """The duration, and where the instance waits, are set by the one status change, whichever
     path ends the instance: completed or cancelled wait nowhere; failed keeps where it failed."""
     from app.services.actors import CLI
-    from app.status import change_status
+    from app.lifecycle.changes import change_status
 
     workflow = create_workflow("Ends", bpmn("user_task"), actor=CLI).workflow
     instance = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0,

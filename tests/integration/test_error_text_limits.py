@@ -6,13 +6,13 @@ import json
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.jobs.specs import JobRegistry, JobSpec, install
 from app.models import JobRecord, Notification, WebhookDelivery
 from app.services.workflows import create_workflow
 from app.tasks import SPECS
-from app.text import clip
+from app.core.text import clip
 from tests.support.factories import bpmn, make_user
 from tests.support.servers import WebhookReceiver, wait_until
 

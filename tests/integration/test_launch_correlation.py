@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.models import (
     ActivityEvent,

@@ -8,7 +8,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
 from tests.support.databases import pg_available, postgres_database
 
 EXPECTED_TABLES = {"users", "api_tokens", "workflows", "workflow_instances", "activity_events", "notifications",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.specs import spec_for
 from app.models import JobRecord
 from app.services.instances import launch_instance

@@ -139,7 +139,7 @@ def test_transport_failures_are_outages_saying_whether_the_request_may_have_been
 
 def test_variables_from_shar_holding_nul_are_kept_storable() -> None:
     # U+0000 is valid JSON, but PostgreSQL stores it nowhere: what SHAR sends is kept with U+FFFD
-    # in its place (a sync never fails on it); what users send is refused (app.json_input).
+    # in its place (a sync never fails on it); what users send is refused (app.core.json_input).
     body = json.dumps({"id": "i-1", "status": "running",
                        "variables": {"note": "a\u0000b", "k\u0000": ["\u0000"]}}).encode()
 

@@ -48,8 +48,8 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
     from sqlalchemy import select
 
     from app import create_app
-    from app.config import Settings
-    from app.extensions import db
+    from app.core.config import Settings
+    from app.core.extensions import db
     from app.models import JobRecord, ScheduleRun
     from app.services.instances import launch_instance
     from app.services.workflows import create_workflow

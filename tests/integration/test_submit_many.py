@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.dispatch import FANOUT_JOBS, submit_many
 from app.models import JobRecord
-from app.queues import current_queues
+from app.jobs.queues import current_queues
 from tests.support.factories import make_user
 
 

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select, update
 
-from app.config import current_settings
-from app.extensions import db
+from app.core.config import current_settings
+from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.models import JobRecord, WorkflowInstance
 from app.models._base import utcnow
-from app.queues import current_queues
+from app.jobs.queues import current_queues
 from app.services.actors import CLI
 from app.services.instances import launch_instance
 from app.services.sync import SYNC_BATCH, batch_sync, sync_all_running, sync_batch

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select, text, update
 
-from app.config import current_settings
-from app.events import instance_sync_failed, instance_synced
-from app.extensions import db
+from app.core.config import current_settings
+from app.lifecycle.events import instance_sync_failed, instance_synced
+from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.models import ActivityEvent, JobAttempt, JobRecord, WebhookDelivery
 from app.webhooks.delivery import schedule_delivery

@@ -10,7 +10,7 @@ from html import unescape
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import AuditEntry, BulkOperation, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services import bulk

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import WorkflowInstance
 from app.models._base import utcnow
 from app.services.workflows import create_workflow

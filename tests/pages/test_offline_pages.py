@@ -64,7 +64,7 @@ def test_workflow_page_shows_the_owner_and_offers_delete_only_to_who_may(offline
 
 
 def test_workflow_list_counts_only_the_instances_the_user_may_see(offline_app: Flask) -> None:
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import Workflow, WorkflowInstance
 
     ann = make_user("ann@example.com", "user", PASSWORD)

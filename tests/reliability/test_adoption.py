@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ActivityEvent, JobAttempt, JobRecord
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh

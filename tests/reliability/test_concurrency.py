@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.dispatch import submit
 from app.jobs.runner import run_job
 from app.models import (

@@ -10,7 +10,7 @@ import httpx
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs import outage
 from app.models import JobRecord, Workflow, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE

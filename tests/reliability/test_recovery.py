@@ -6,7 +6,7 @@ import threading
 import httpx
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.reconcile import reconcile
 from app.models import JobAttempt, JobRecord, Lease, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs import leases, scheduler
 from app.jobs.runner import run_job
 from app.models import JobRecord, Workflow, WorkflowInstance

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from sqlalchemy import event, select, text
 
-from app.db_pool import IDLE_SECONDS
-from app.extensions import db
+from app.core.db_pool import IDLE_SECONDS
+from app.core.extensions import db
 from app.models import User
 from tests.support.databases import PG_ADMIN_URL, on_database
 from tests.support.factories import make_user

@@ -9,8 +9,8 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.cli.stack import engine_command
-from app.config import Settings
-from app.extensions import db
+from app.core.config import Settings
+from app.core.extensions import db
 
 
 def _mode(path: Path) -> int:

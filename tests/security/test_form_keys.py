@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import WorkflowInstance
 from app.services.actors import CLI
 from app.services.workflows import create_workflow
@@ -81,7 +81,7 @@ def test_keys_belong_to_one_user(app, client, sign_in, flow) -> None:
 
 def test_a_key_still_being_answered_is_409_and_one_from_another_form_is_refused(client, sign_in, post, flow) -> None:  # type: ignore[no-untyped-def]
     """The form keys live in the idempotency service: its rules hold for them too."""
-    from app.extensions import db
+    from app.core.extensions import db
     from app.models import IdempotentResponse
     from app.services import idempotency
 

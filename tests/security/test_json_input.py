@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.errors import InvalidInput
-from app.extensions import db
-from app.json_input import check_value, loads
+from app.core.errors import InvalidInput
+from app.core.extensions import db
+from app.core.json_input import check_value, loads
 from app.models import JobRecord, WorkflowInstance
 from app.services.actors import CLI
 from app.services.instances import launch_instance
@@ -163,7 +163,7 @@ def test_cli_launch_refuses_bad_variables(app, flow, text, words) -> None:
 
 
 def test_a_form_row_that_is_json_breaking_a_rule_is_refused_not_kept_as_text() -> None:
-    from app.json_input import form_variables
+    from app.core.json_input import form_variables
 
     assert form_variables([("note", "hello [world")], None) == {"note": "hello [world"}  # plain text
     assert form_variables([("n", "12")], None) == {"n": 12}
@@ -175,7 +175,7 @@ def test_a_form_row_that_is_json_breaking_a_rule_is_refused_not_kept_as_text() -
 
 
 def test_form_rows_pair_up_and_each_name_is_given_once() -> None:
-    from app.json_input import form_rows, form_variables
+    from app.core.json_input import form_rows, form_variables
 
     assert form_rows(["a", "b"], ["1", "x"]) == [("a", "1"), ("b", "x")]
     for keys, values, counts in ((["a", "b"], ["1"], "2 names and 1 value"), (["a"], ["1", "2"], "1 name and 2 values"),

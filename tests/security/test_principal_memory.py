@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import event, update
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ApiToken, User
 from app.models._base import utcnow
 from app.security import principals

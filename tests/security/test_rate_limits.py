@@ -81,7 +81,7 @@ def test_unknown_and_known_emails_both_run_one_password_hash(client, app, monkey
     make_user("ann@example.com", "user", PASSWORD)
     inactive = make_user("old@example.com", "user", PASSWORD)
     inactive.active = False
-    from app.extensions import db
+    from app.core.extensions import db
 
     db.session.commit()
     checked: list[str] = []
@@ -102,7 +102,7 @@ def test_unknown_and_known_emails_both_run_one_password_hash(client, app, monkey
 def test_limits_are_kept_in_redis_when_redis_url_is_set(app, client) -> None:
     import redis
 
-    from app.config import current_settings
+    from app.core.config import current_settings
     from app.security.rate_limits import _key_prefix
     from tests.support.stack import REDIS_URL
 

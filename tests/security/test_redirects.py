@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Notification
 from app.security.redirects import is_safe_path
 from tests.support.factories import make_user

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord, Workflow
 from tests.bpmn.test_corpus import PYTHONISMS
 from tests.support.factories import make_user

@@ -7,8 +7,8 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
-from app.config import Settings
-from app.extensions import db
+from app.core.config import Settings
+from app.core.extensions import db
 from tests.support.factories import refresh
 from tests.web.conftest import csrf_from
 

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ApiToken
-from app.routing import MAX_ID
+from app.core.routing import MAX_ID
 
 WORD = "Nothing"  # for the routes' text parts (a workflow name, say)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import User
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn"

@@ -18,7 +18,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from app import create_app
-from app.config import Settings
+from app.core.config import Settings
 from tests.support.servers import answers, wait_until
 
 REPO = Path(__file__).resolve().parents[2]

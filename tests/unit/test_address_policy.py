@@ -1,7 +1,7 @@
 """Which callback URLs may be called: a pure function over a resolver the test supplies."""
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 from app.webhooks.address_policy import AddressRefused, check_callback_url
 
 

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from flask import Flask
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord, User, Workflow, WorkflowInstance, WorkflowName
 from app.models._base import new_uuid
 from app.services.access import (

@@ -1,7 +1,7 @@
 """Settings: the seed's defaults, and a clear error naming a bad variable."""
 import pytest
 
-from app.config import ConfigError, Settings
+from app.core.config import ConfigError, Settings
 
 
 def test_defaults_are_the_seeds() -> None:
@@ -80,7 +80,7 @@ def test_notify_queue_and_webhook_deadline_are_read() -> None:
 
 
 def test_webhook_attempts_are_read_from_their_variable() -> None:
-    from app.config import Settings
+    from app.core.config import Settings
 
     assert Settings.from_env({"SHARBOARD_WEBHOOK_MAX_ATTEMPTS": "2"}).webhook_max_attempts == 2
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import JSON, Column, MetaData, String, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app import json_input
-from app.errors import InvalidInput
+from app.core import json_input
+from app.core.errors import InvalidInput
 from app.services import variable_filters
 from app.services.instance_listing import MAX_AGE, parse_age
 from app.services.instances import check_variables

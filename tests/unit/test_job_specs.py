@@ -45,7 +45,7 @@ def test_registry_lists_every_job_kind_once() -> None:
 
 
 def test_webhook_attempts_follow_the_operators_setting() -> None:
-    from app.config import Settings
+    from app.core.config import Settings
 
     spec = JobRegistry(SPECS).spec("deliver_webhook")
     assert spec.attempts(Settings.from_env({}, webhook_max_attempts=3)) == 3

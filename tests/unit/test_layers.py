@@ -42,7 +42,7 @@ def _under(module: str, *packages: str) -> bool:
 
 
 def test_front_doors_reach_only_services_and_the_error_tree() -> None:
-    forbidden = ("app.shar", "app.jobs", "app.queues", "app.tasks", "app.sharlite", "app.status")
+    forbidden = ("app.shar", "app.jobs", "app.jobs.queues", "app.tasks", "app.sharlite", "app.lifecycle.changes")
     wrong = {(m, i) for m, targets in _imports().items() if _under(m, *FRONT_DOORS)
              for i in targets if _under(i, *forbidden)}
     assert wrong == set()
@@ -64,8 +64,8 @@ def test_job_machinery_never_imports_what_it_runs() -> None:
 def test_data_and_machinery_never_reach_up_to_a_door() -> None:
     """Models, security, jobs, events, notifications and webhooks never import a page, the API or the
     CLI (a rate limit's 429 page is the web's error handler, not the limiter's)."""
-    lower = ("app.models", "app.security", "app.jobs", "app.events", "app.notifications", "app.webhooks",
-             "app.shar", "app.states", "app.status", "app.config", "app.extensions", "app.errors")
+    lower = ("app.models", "app.security", "app.jobs", "app.lifecycle.events", "app.notifications", "app.webhooks",
+             "app.shar", "app.lifecycle.states", "app.lifecycle.changes", "app.core.config", "app.core.extensions", "app.core.errors")
     wrong = {(m, i) for m, targets in _imports().items() if _under(m, *lower)
              for i in targets if _under(i, *FRONT_DOORS)}
     assert wrong == set()
@@ -91,7 +91,7 @@ def test_pure_libraries_stay_pure() -> None:
     assert {i for m, t in graph.items() if _under(m, "app.bpmn") for i in t if not _under(i, "app.bpmn")} == set()
     assert {i for m, t in graph.items() if _under(m, "app.sharlite")
             for i in t if not _under(i, "app.sharlite", "app.bpmn")} == set()
-    assert {i for m, t in graph.items() if m == "app.states" for i in t} == set()
+    assert {i for m, t in graph.items() if m == "app.lifecycle.states" for i in t} == set()
 
 
 def test_no_import_circles() -> None:

@@ -2,7 +2,7 @@
 import json
 import logging
 
-from app.logging_setup import SHAR_LOGGER, JsonFormatter, configure_logging
+from app.core.logging_setup import SHAR_LOGGER, JsonFormatter, configure_logging
 
 
 def test_records_are_json_with_extra_fields() -> None:

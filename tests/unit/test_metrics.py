@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from app import metrics
+from app.core import metrics
 
 
 class _Broken:

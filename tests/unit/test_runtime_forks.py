@@ -11,7 +11,7 @@ from pathlib import Path
 SCRIPT = """
 import gc, os, sys, tempfile
 from app import create_app
-from app.runtime import prepare_forks
+from app.core.runtime import prepare_forks
 
 folder = tempfile.mkdtemp()
 app = create_app(instance_dir=folder, database_url=f"sqlite:///{folder}/x.db", redis_url="",

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.errors import InvalidTransition
+from app.core.errors import InvalidTransition
 from app.models import JobRecord
-from app.states import JOB_TRANSITIONS, JobState
-from app.status import move_job
+from app.lifecycle.states import JOB_TRANSITIONS, JobState
+from app.lifecycle.changes import move_job
 
 
 def test_job_moves_follow_the_table() -> None:

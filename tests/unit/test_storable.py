@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.text import altered_paths, storable
+from app.core.text import altered_paths, storable
 
 SENT = json.loads('{"total": Infinity, "ok": 1.5, "order": {"items": [1, -Infinity, {"ratio": NaN}]},'
                   ' "k\\u0000": "a\\u0000b", "name": "plain"}')

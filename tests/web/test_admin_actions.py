@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import AuditEntry, JobRecord, User, WebhookDelivery, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI

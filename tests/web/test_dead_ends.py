@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.models import AuditEntry, JobRecord
 from app.services.actors import CLI

@@ -7,7 +7,7 @@ import html
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord, WorkflowInstance
 from app.services.actors import CLI
 from app.services.instances import launch_instance

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.extensions import db
+from app.core.extensions import db
 from app.jobs import outage
 from app.jobs.runner import run_job
 from app.models import JobRecord

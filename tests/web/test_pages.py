@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 
 from app.services.workflows import create_workflow
-from app.states import WorkflowStatus
-from app.status import change_status
+from app.lifecycle.states import WorkflowStatus
+from app.lifecycle.changes import change_status
 from tests.support.factories import bpmn, refresh
 
 
@@ -90,9 +90,9 @@ def test_the_live_fragment_is_304_until_its_status_or_timeline_moves(database, c
     """What row 3 of issue 10 measures, and what its version must still catch: a new timeline entry
     with no status change (the version reads the newest entry by time), a status change, and
     nobody else's instance."""
-    from app.extensions import db
+    from app.core.extensions import db
     from app.services.instances import launch_instance
-    from app.status import record_activity
+    from app.lifecycle.changes import record_activity
     from tests.support.factories import make_user
 
     user = sign_in("user")

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import AuditEntry, JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI

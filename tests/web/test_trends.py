@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI

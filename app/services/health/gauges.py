@@ -1,16 +1,16 @@
 """The gauges of a /metrics scrape: the whole system's queues, jobs, instances and SHAR's stored
 health, read when Prometheus scrapes; the counters beside them are written by the processes
-doing the work (app.metrics)."""
+doing the work (app.core.metrics)."""
 from __future__ import annotations
 
-from app.config import current_settings
+from app.core.config import current_settings
 from app.models._base import utcnow
-from app.queues import current_queues
+from app.jobs.queues import current_queues
 from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.health.shar import last_shar_health
 from app.services.monitoring import instance_counts, job_counts
-from app.states import OPEN_JOB_STATES
+from app.lifecycle.states import OPEN_JOB_STATES
 
 Gauge = tuple[str, str, list[tuple[dict[str, str], float]]]
 

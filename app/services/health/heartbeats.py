@@ -1,7 +1,7 @@
 """Which consumers are alive: the beats app.jobs.heartbeat writes from each consumer's main loop."""
 from __future__ import annotations
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import ConsumerHeartbeat
 from app.models._base import utcnow
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from app.extensions import db
+from app.core.extensions import db
 
 
 def database_answers() -> None:

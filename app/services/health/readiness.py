@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models._base import utcnow
-from app.queues import current_queues
+from app.jobs.queues import current_queues
 from app.services.health.liveness import database_answers
 from app.services.health.shar import last_shar_health
 

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from app.config import Settings, current_settings
-from app.extensions import db
+from app.core.config import Settings, current_settings
+from app.core.extensions import db
 from app.jobs import outage
 from app.models import SharHealthCheck
 from app.models._base import utcnow

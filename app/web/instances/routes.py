@@ -17,8 +17,8 @@ from flask import (
 
 from werkzeug.datastructures import MultiDict
 
-from app import json_input
-from app.errors import Conflict, InvalidInput
+from app.core import json_input
+from app.core.errors import Conflict, InvalidInput
 from app.services import bulk, display, outages
 from app.services import instances as service
 from app.security.redirects import safe_next
@@ -26,7 +26,7 @@ from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import InstanceFilter, instance_list_version, list_instances, live_version
 from app.services.sync import request_sync
-from app.states import INSTANCE_STATUSES
+from app.lifecycle.states import INSTANCE_STATUSES
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
 from app.web.partials import cached_fragment

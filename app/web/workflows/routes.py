@@ -17,9 +17,9 @@ from flask import (
     url_for,
 )
 
-from app import json_input
+from app.core import json_input
 from app.bpmn import BpmnValidationError, decode_xml
-from app.errors import Conflict, InvalidInput
+from app.core.errors import Conflict, InvalidInput
 from app.services import outages, version_diffs
 from app.services.display import still_moving
 from app.services import workflows as service
@@ -250,7 +250,7 @@ def _counts_context(name: str, version: int | str | None, state: CountsState) ->
 
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
-    """Variables from the key/value rows, then the raw JSON on top (checked by app.json_input)."""
+    """Variables from the key/value rows, then the raw JSON on top (checked by app.core.json_input)."""
     return json_input.form_variables(json_input.form_rows(request.form.getlist("keys"), request.form.getlist("values")),
                                      form.variables_json.data)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from blinker import NamedSignal, Namespace
 
-from app.extensions import db
+from app.core.extensions import db
 
 logger = logging.getLogger("sharboard.events")
 signals = Namespace()

@@ -4,7 +4,7 @@ SHAR's `created_at` and `completed_at` come from one clock (SHAR's), so their di
 the duration whenever both are known. Otherwise ours: `launched_at` (when SHAR's answer
 reached us) to `completed_at` (when we learned the instance ended). Never negative: a
 negative difference (clock skew, or times taken at the two ends of one request) is raised to
-0 and the clock says so. app.status.change_status stores it whenever an instance
+0 and the clock says so. app.lifecycle.changes.change_status stores it whenever an instance
 ends. Statistics, pages, API answers, notifications and e-mails all read
 the stored `duration_seconds`, so they agree.
 """
@@ -33,7 +33,7 @@ def measure(*, shar_created_at: datetime | None, shar_completed_at: datetime | N
 
 
 def with_duration(instance: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """`values` of a change to an ended status, with the duration added (app.status calls this).
+    """`values` of a change to an ended status, with the duration added (app.lifecycle.changes calls this).
 
     `values` wins over the row's own fields (the times being written with the change).
     """

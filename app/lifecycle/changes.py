@@ -1,10 +1,10 @@
 """The one way to change a workflow's or an instance's status, and a job's state.
 
-An instance that ends gets its duration here (app.durations), so no caller can forget it.
+An instance that ends gets its duration here (app.lifecycle.durations), so no caller can forget it.
 
 A status change is a compare-and-set UPDATE (`... WHERE status = <expected>`): when two
 workers race over one row only one wins, and only the winner fires events, which is
-what makes completion notices exactly-once. The allowed moves are in app.states.
+what makes completion notices exactly-once. The allowed moves are in app.lifecycle.states.
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.durations import with_duration
-from app.errors import InvalidTransition
-from app.extensions import commit_keeping_loaded, db
+from app.lifecycle.durations import with_duration
+from app.core.errors import InvalidTransition
+from app.core.extensions import commit_keeping_loaded, db
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.states import (
+from app.lifecycle.states import (
     ENDED_INSTANCE,
     INSTANCE_TRANSITIONS,
     JOB_TRANSITIONS,

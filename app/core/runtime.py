@@ -9,7 +9,7 @@ import threading
 
 from flask import Flask
 
-from app.extensions import db
+from app.core.extensions import db
 
 
 def prepare_forks(app: Flask) -> None:
@@ -30,7 +30,7 @@ def prepare_forks(app: Flask) -> None:
 def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
     """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
     from app.jobs.heartbeat import HeartbeatConsumer
-    from app.queues import current_queues
+    from app.jobs.queues import current_queues
 
     prepare_forks(app)
     # Every handler is imported already (app.tasks, by create_app), so workers forked below

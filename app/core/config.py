@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from app.states import ENDED_INSTANCE
+from app.lifecycle.states import ENDED_INSTANCE
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_INSTANCE_DIR = REPO_ROOT / "instance"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -289,7 +289,7 @@ class Settings:
         return {
             "SECRET_KEY": self.secret_key or _dev_secret(Path(self.instance_dir)),
             "SQLALCHEMY_DATABASE_URI": self.sqlalchemy_url(),
-            # No pool_pre_ping: app.db_pool pings only connections idle for a while.
+            # No pool_pre_ping: app.core.db_pool pings only connections idle for a while.
             "SQLALCHEMY_ENGINE_OPTIONS": {},
             "MAX_CONTENT_LENGTH": self.request_body_limit,
             "MAIL_SERVER": self.mail_server,

@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from app.errors import InvalidInput
+from app.core.errors import InvalidInput
 
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -29,7 +29,7 @@ class _NotStrict(ValueError):
 
 def _limits() -> tuple[int, int]:
     try:
-        from app.config import current_settings
+        from app.core.config import current_settings
 
         settings = current_settings()
         return settings.json_max_depth, settings.json_max_bytes
@@ -167,7 +167,7 @@ def _is_json(raw: str) -> bool:
 
 def upload_body_limit() -> int:
     """The size limit of an API body that carries a BPMN document (Settings.request_body_limit)."""
-    from app.config import current_settings
+    from app.core.config import current_settings
 
     return current_settings().request_body_limit
 

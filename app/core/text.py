@@ -33,7 +33,7 @@ def storable(value: object) -> object:
     in its strings and keys replaced by U+FFFD (PostgreSQL holds NUL in neither text nor JSONB), and
     every non-finite number (an engine's `1e999` reaches us as `Infinity`, which no JSON column
     takes) as its text, "Infinity", "-Infinity" or "NaN". A value SHAR sends is kept, not refused
-    (what users send is refused instead: app.json_input); altered_paths names what this changes."""
+    (what users send is refused instead: app.core.json_input); altered_paths names what this changes."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, float) and not math.isfinite(value):

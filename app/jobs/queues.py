@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.storage import RedisStorage
 
-from app.config import Settings
+from app.core.config import Settings
 
 if TYPE_CHECKING:
     from flask import Flask
