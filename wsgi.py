@@ -1,4 +1,5 @@
 """The WSGI entry point: `flask` and gunicorn find the app here."""
+
 import sys
 
 from app import create_app

@@ -1,4 +1,5 @@
 """sharboard: an operator dashboard for the SHAR BPMN engine."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +8,7 @@ from flask import Flask
 from htmx_flask import Htmx
 from sqlalchemy import Engine, event
 
-from app.core import metrics
-from app.core import routing
+from app.core import metrics, routing
 from app.core.config import REPO_ROOT, Settings
 from app.security.files import secure_instance_files
 
@@ -55,14 +55,17 @@ def _init_extensions(app: Flask) -> None:
     from app import cli, tasks
     from app.jobs import queues
     from app.jobs.runner import run_job
-    from app.security import principals
     from app.notifications import listeners as notification_listeners
+    from app.security import principals
     from app.webhooks import listeners as webhook_listeners
 
     tasks.init_app(app)
     queues.init_app(app, app.config["SHARBOARD_SETTINGS"], execute=run_job)
-    principals.init_app(app, app.extensions[queues.EXTENSION_KEY].redis(),
-                        "sharboard:" + app.config["SHARBOARD_SETTINGS"].redis_namespace)
+    principals.init_app(
+        app,
+        app.extensions[queues.EXTENSION_KEY].redis(),
+        "sharboard:" + app.config["SHARBOARD_SETTINGS"].redis_namespace,
+    )
     principals.connect()
     # Listeners connect once per process (connecting is idempotent: blinker keeps one of each).
     notification_listeners.connect()
@@ -97,8 +100,17 @@ def _register_blueprints(app: Flask) -> None:
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     csrf.exempt(api.probes_bp)
-    for blueprint in (auth_bp, overview_bp, workflows_bp, instances_bp, notifications_bp, admin.bp,
-                      api.bp, api.docs_bp, api.probes_bp):
+    for blueprint in (
+        auth_bp,
+        overview_bp,
+        workflows_bp,
+        instances_bp,
+        notifications_bp,
+        admin.bp,
+        api.bp,
+        api.docs_bp,
+        api.probes_bp,
+    ):
         app.register_blueprint(blueprint)
     context.init_app(app)
     errors.init_app(app)

@@ -9,6 +9,7 @@ machine (the baseline drifted between its phase and the others), so each round's
 against the /healthz of the same round and the median of the rounds is the figure.
 Goal: each ≥ 0.7× /healthz requests per second.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -33,9 +34,11 @@ def main() -> None:
         instance_id = stack.scalar("SELECT id FROM workflow_instances ORDER BY created_at DESC LIMIT 1")
         api, web = stack.api(), stack.web()
         cookie = {"Cookie": stack.cookie_header(web)}
-        cases = {"API instance": (f"/api/shar/instances/{instance_id}", stack.auth, api),
-                 "live fragment": (f"/instances/{instance_id}/_live", cookie, web),
-                 "badge fragment": (f"/workflows/_badge/{workflow_id}", cookie, web)}
+        cases = {
+            "API instance": (f"/api/shar/instances/{instance_id}", stack.auth, api),
+            "live fragment": (f"/instances/{instance_id}/_live", cookie, web),
+            "badge fragment": (f"/workflows/_badge/{workflow_id}", cookie, web),
+        }
         etags = {label: client.get(path).headers["ETag"] for label, (path, _, client) in cases.items()}
         ratios: dict[str, list[float]] = {label: [] for label in cases}
         rates: dict[str, list[float]] = {label: [] for label in ["/healthz", *cases]}
@@ -43,19 +46,27 @@ def main() -> None:
             health = wrk(f"{stack.url}/healthz", seconds=seconds)
             rates["/healthz"].append(health.rate)
             line = [f"round {round_number}: /healthz {health.rate:.0f} req/s"]
-            for label, (path, headers, client) in cases.items():
-                load = wrk(f"{stack.url}{path}", seconds=seconds, headers={**headers, "If-None-Match": etags[label]},
-                           expect=304)
+            for label, (path, headers, _client) in cases.items():
+                load = wrk(
+                    f"{stack.url}{path}",
+                    seconds=seconds,
+                    headers={**headers, "If-None-Match": etags[label]},
+                    expect=304,
+                )
                 rates[label].append(load.rate)
                 ratios[label].append(load.rate / health.rate)
                 line.append(f"{label} {load.rate:.0f} ({load.rate / health.rate:.2f}x, p99 {load.p99_ms:.0f} ms)")
             note("; ".join(line))
         for label, (path, _, client) in cases.items():
             answer = client.get(path, headers={"If-None-Match": etags[label]}).status_code
-            result(f"{label} 304 throughput (answers HTTP {answer})", f"{statistics.median(rates[label]):.0f} req/s",
-                   statistics.median(ratios[label]),
-                   f"/healthz of the same round ({statistics.median(rates['/healthz']):.0f} req/s; median of "
-                   f"{rounds} rounds, each {min(ratios[label]):.2f}-{max(ratios[label]):.2f}x)", ">= 0.7x")
+            result(
+                f"{label} 304 throughput (answers HTTP {answer})",
+                f"{statistics.median(rates[label]):.0f} req/s",
+                statistics.median(ratios[label]),
+                f"/healthz of the same round ({statistics.median(rates['/healthz']):.0f} req/s; median of "
+                f"{rounds} rounds, each {min(ratios[label]):.2f}-{max(ratios[label]):.2f}x)",
+                ">= 0.7x",
+            )
 
 
 if __name__ == "__main__":

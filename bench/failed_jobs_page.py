@@ -8,6 +8,7 @@ shown for reference, and /healthz at each size gives a
 load-adjusted ratio on a shared machine. At each size the table is vacuumed and analysed and the page viewed
 once before the timed views. Goal: ≤ 2× the page with 100.
 """
+
 from __future__ import annotations
 
 from bench.stack import (
@@ -22,8 +23,9 @@ from bench.stack import (
 
 def main() -> None:
     args = size_parser(__doc__ or "").parse_args()
-    small, large, rounds = {"tiny": (100, 1_000, 2), "default": (100, 100_000, 5),
-                            "large": (100, 500_000, 3)}[args.size]
+    small, large, rounds = {"tiny": (100, 1_000, 2), "default": (100, 100_000, 5), "large": (100, 500_000, 3)}[
+        args.size
+    ]
     with running_stack(consumers=()) as stack:
         web = stack.web()
         figures = {0: mean_ms(web, "/admin/failed-jobs", rounds * 4)}
@@ -37,12 +39,18 @@ def main() -> None:
             health[count] = mean_ms(web, "/healthz", rounds * 4)
             figures[count] = mean_ms(web, "/admin/failed-jobs", rounds * 4)
         for count, ms in figures.items():
-            note(f"failed-jobs page with {count:,} failed jobs: {ms:.1f} ms"
-                 + (f" (/healthz then: {health[count]:.1f} ms)" if count in health else ""))
+            note(
+                f"failed-jobs page with {count:,} failed jobs: {ms:.1f} ms"
+                + (f" (/healthz then: {health[count]:.1f} ms)" if count in health else "")
+            )
         adjusted = (figures[large] / health[large]) / (figures[small] / health[small])
-        result(f"failed-jobs page with {large:,} failed jobs",
-               f"{figures[large]:.0f} ms (empty: {figures[0]:.0f} ms; load-adjusted ratio {adjusted:.2f})",
-               figures[large] / figures[small], f"{small} failed jobs {figures[small]:.1f} ms", "<= 2x")
+        result(
+            f"failed-jobs page with {large:,} failed jobs",
+            f"{figures[large]:.0f} ms (empty: {figures[0]:.0f} ms; load-adjusted ratio {adjusted:.2f})",
+            figures[large] / figures[small],
+            f"{small} failed jobs {figures[small]:.1f} ms",
+            "<= 2x",
+        )
 
 
 if __name__ == "__main__":

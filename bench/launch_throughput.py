@@ -10,6 +10,7 @@ Both stretches also print the CPU each part of the stack spent per launch (web, 
 the engine, PostgreSQL, Redis): the machine's cores divided by the sum is the most launches a
 second the whole stack could make here, whatever the concurrency.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,29 +31,46 @@ from tests.support.servers import wait_until
 
 def main() -> None:
     parser = size_parser(__doc__ or "")
-    parser.add_argument("--workers", type=int, default=default_workers(),
-                        help="Huey workers per consumer (default: what flask shar up runs on this machine)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="Huey workers per consumer (default: what flask shar up runs on this machine)",
+    )
     args = parser.parse_args()
     count = {"tiny": 30, "default": 600, "large": 3000}[args.size]
     with running_stack(workers=args.workers) as stack:
         create_workflow(stack)
         before = stack.cpu_seconds()
-        engine = fire([lambda c: c.post(f"{stack.engine_url}/api/v1/workflows/Bench/instances",
-                                        json={"variables": {"n": 1}})] * count)
+        engine = fire(
+            [lambda c: c.post(f"{stack.engine_url}/api/v1/workflows/Bench/instances", json={"variables": {"n": 1}})]
+            * count
+        )
         note(f"engine alone: {count} launches in {engine.seconds:.2f} s = {engine.rate:.0f}/s ({engine.errors} errors)")
         before = _cpu_per_launch(stack, before, count, "engine alone")
         url = f"{stack.url}/api/shar/workflows/Bench/launch"
         posted = fire([lambda c: c.post(url, json={"variables": {"n": 1}}, headers=stack.auth)] * count)
         began = time.perf_counter()
-        wait_until(lambda: stack.scalar("SELECT count(*) FROM workflow_instances WHERE status = 'running'") >= count,
-                   timeout=600, interval=0.2, what=f"{count} instances running")
+        wait_until(
+            lambda: stack.scalar("SELECT count(*) FROM workflow_instances WHERE status = 'running'") >= count,
+            timeout=600,
+            interval=0.2,
+            what=f"{count} instances running",
+        )
         waited = time.perf_counter() - began
         total = posted.seconds + waited
         _cpu_per_launch(stack, before, count, "end to end")
-        note(f"API accepted {count} in {posted.seconds:.2f} s ({posted.errors} errors); all running after {total:.2f} s")
+        note(
+            f"API accepted {count} in {posted.seconds:.2f} s ({posted.errors} errors); all running after {total:.2f} s"
+        )
         rate = count / total
-        result(f"launches end to end ({args.workers} worker(s))", f"{rate:.0f} launches/s",
-               rate / engine.rate, f"engine alone {engine.rate:.0f}/s", ">= 0.5x")
+        result(
+            f"launches end to end ({args.workers} worker(s))",
+            f"{rate:.0f} launches/s",
+            rate / engine.rate,
+            f"engine alone {engine.rate:.0f}/s",
+            ">= 0.5x",
+        )
 
 
 def _cpu_per_launch(stack: Stack, before: dict[str, float], count: int, what: str) -> dict[str, float]:
@@ -61,8 +79,10 @@ def _cpu_per_launch(stack: Stack, before: dict[str, float], count: int, what: st
     parts = ", ".join(f"{name} {ms:.1f}" for name, ms in sorted(spent.items(), key=lambda i: -i[1]) if ms >= 0.05)
     total = sum(spent.values())
     cores = os.cpu_count() or 1
-    note(f"{what}: CPU ms per launch: {parts}; total {total:.1f} ms, so at most {cores * 1000 / total:.0f}/s"
-         f" on {cores} cores")
+    note(
+        f"{what}: CPU ms per launch: {parts}; total {total:.1f} ms, so at most {cores * 1000 / total:.0f}/s"
+        f" on {cores} cores"
+    )
     return after
 
 

@@ -9,6 +9,7 @@ with wrk (4 connections, 8 s each): without charts (`/?window=off`, the baseline
 The first read of each window, which computes the trend, is timed alone first (a process then
 shows it for 15 s, 24 h, or 60 s, 7 days). Goal: with charts ≤ 2× without.
 """
+
 from __future__ import annotations
 
 import time
@@ -28,12 +29,14 @@ def seed(stack, workflow_id: int, count: int) -> None:  # type: ignore[no-untype
         " CASE WHEN n %% 10 = 1 THEN NULL ELSE now() - make_interval(secs => n * %(spacing)s - n %% 300) END,"
         " CASE WHEN n %% 10 > 1 THEN n %% 300 END, now() "
         "FROM generate_series(1, %(count)s) AS n",
-        {"wf": workflow_id, "user": stack.admin_id, "count": count, "spacing": spacing})
+        {"wf": workflow_id, "user": stack.admin_id, "count": count, "spacing": spacing},
+    )
     stack.sql(
         "INSERT INTO queue_samples (sampled_at, queue, open_jobs, failed_jobs) "
         "SELECT now() - make_interval(mins => m), q, (m * 7) %% 50, m %% 20 "
         "FROM generate_series(0, 7 * 24 * 60) AS m, unnest(%(queues)s::text[]) AS q",
-        {"queues": list(stack.queues.values())})
+        {"queues": list(stack.queues.values())},
+    )
     stack.sql("ANALYZE workflow_instances")
     stack.sql("ANALYZE queue_samples")
 
@@ -51,16 +54,23 @@ def main() -> None:
         for window in ("24h", "7d"):
             started = time.perf_counter()
             web.get(f"/?window={window}").raise_for_status()
-            note(f"overview, {window} charts, first read (computed, not cached): "
-                 f"{1000 * (time.perf_counter() - started):.1f} ms")
+            note(
+                f"overview, {window} charts, first read (computed, not cached): "
+                f"{1000 * (time.perf_counter() - started):.1f} ms"
+            )
         without = wrk(f"{stack.url}/?window=off", seconds=seconds, connections=4, headers=headers)
         day = wrk(f"{stack.url}/", seconds=seconds, connections=4, headers=headers)
         week = wrk(f"{stack.url}/?window=7d", seconds=seconds, connections=4, headers=headers)
         for label, load in (("without charts", without), ("24-hour charts", day), ("7-day charts", week)):
             note(f"overview, {label}: mean {load.mean_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.rate:.0f} req/s")
         for label, load in (("24-hour", day), ("7-day", week)):
-            result(f"overview with {label} charts at {count:,} instances", f"{load.mean_ms:.1f} ms mean",
-                   load.mean_ms / without.mean_ms, f"without charts {without.mean_ms:.1f} ms", "<= 2x")
+            result(
+                f"overview with {label} charts at {count:,} instances",
+                f"{load.mean_ms:.1f} ms mean",
+                load.mean_ms / without.mean_ms,
+                f"without charts {without.mean_ms:.1f} ms",
+                "<= 2x",
+            )
 
 
 if __name__ == "__main__":

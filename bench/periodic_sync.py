@@ -8,6 +8,7 @@ and 20,000, which takes well over 3 minutes (about 10 at the fixed 50 syncs/s on
 machine, 45 on a loaded one).
 Goal: ≤ 1.5× the ideal time, and 20,000 measured.
 """
+
 from __future__ import annotations
 
 from bench.stack import (
@@ -34,8 +35,12 @@ def sync_all(stack: Stack, workflow_id: int, count: int) -> float:
     stack.flask("shar", "queue", "sync")
     _wait_for_all_synced(stack, count)
     # From the periodic sync job's creation to the last instance synced, both stamped by the app.
-    return float(stack.scalar("SELECT extract(epoch FROM (SELECT max(last_synced_at) FROM workflow_instances) -"
-                        " (SELECT max(created_at) FROM job_records WHERE job_type = 'periodic_sync'))"))
+    return float(
+        stack.scalar(
+            "SELECT extract(epoch FROM (SELECT max(last_synced_at) FROM workflow_instances) -"
+            " (SELECT max(created_at) FROM job_records WHERE job_type = 'periodic_sync'))"
+        )
+    )
 
 
 def _wait_for_all_synced(stack: Stack, count: int, stall: float = 120.0) -> None:
@@ -52,10 +57,14 @@ def _wait_for_all_synced(stack: Stack, count: int, stall: float = 120.0) -> None
         try:
             wait_until(moved, timeout=stall, interval=0.5, what="one more instance synced")
         except AssertionError:
-            states = stack.sql("SELECT job_type, state, count(*) FROM job_records WHERE job_type LIKE '%%sync%%'"
-                               " GROUP BY 1, 2 ORDER BY 1, 2")
-            raise RuntimeError(f"sync stalled: {left:,} of {count:,} instances not synced and nothing moved for "
-                               f"{stall:.0f} s; sync jobs by state: {states} (see the consumer's log)") from None
+            states = stack.sql(
+                "SELECT job_type, state, count(*) FROM job_records WHERE job_type LIKE '%%sync%%'"
+                " GROUP BY 1, 2 ORDER BY 1, 2"
+            )
+            raise RuntimeError(
+                f"sync stalled: {left:,} of {count:,} instances not synced and nothing moved for "
+                f"{stall:.0f} s; sync jobs by state: {states} (see the consumer's log)"
+            ) from None
 
 
 def main() -> None:
@@ -70,8 +79,13 @@ def main() -> None:
             seconds = sync_all(stack, workflow_id, count)
             ideal = count * LATENCY_MS / 1000 / args.workers
             note(f"{count:,} instances synced in {seconds:.1f} s = {count / seconds:.0f}/s (ideal {ideal:.1f} s)")
-            result(f"periodic sync of {count:,} running instances, SHAR at {LATENCY_MS} ms, {args.workers} workers",
-                   f"{seconds:.1f} s", seconds / ideal, f"N x latency / workers = {ideal:.1f} s", "<= 1.5x")
+            result(
+                f"periodic sync of {count:,} running instances, SHAR at {LATENCY_MS} ms, {args.workers} workers",
+                f"{seconds:.1f} s",
+                seconds / ideal,
+                f"N x latency / workers = {ideal:.1f} s",
+                "<= 1.5x",
+            )
 
 
 if __name__ == "__main__":

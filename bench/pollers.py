@@ -7,6 +7,7 @@ same browsers first poll /healthz (the baseline), then the live fragment, 20 s e
 Prints requests answered per second against the offered rate, and the p99 latency.
 Goal: all served, p99 < 100 ms.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,11 @@ def poll(url: str, headers: dict[str, str], browsers: int, seconds: float) -> tu
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    request = (f"GET {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-               + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
+    request = (
+        f"GET {parts.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "\r\n"
+    ).encode()
 
     async def run() -> tuple[Load, int]:
         latencies: list[float] = []
@@ -88,10 +92,13 @@ def poll(url: str, headers: dict[str, str], browsers: int, seconds: float) -> tu
                 beat += INTERVAL
             if connection is not None:
                 connection[1].close()
+
         await asyncio.gather(*(browser() for _ in range(browsers)))
         served = sum(1 for t in finished if t <= started + seconds)  # answered within the window
-        return Load(served, seconds, 1000 * sum(latencies) / max(len(latencies), 1),
-                    1000 * percentile(latencies, 99), errors), reconnects
+        return Load(
+            served, seconds, 1000 * sum(latencies) / max(len(latencies), 1), 1000 * percentile(latencies, 99), errors
+        ), reconnects
+
     return asyncio.run(run())
 
 
@@ -106,17 +113,29 @@ def main() -> None:
         web = stack.web()
         path = f"/instances/{instance_id}/_live"
         etag = web.get(path).headers["ETag"]
-        headers = {"Cookie": stack.cookie_header(web), "HX-Request": "true", "If-None-Match": etag,
-                   "User-Agent": BROWSER_AGENT}
+        headers = {
+            "Cookie": stack.cookie_header(web),
+            "HX-Request": "true",
+            "If-None-Match": etag,
+            "User-Agent": BROWSER_AGENT,
+        }
         health, health_reconnects = poll(f"{stack.url}/healthz", {}, browsers, seconds)
         live, live_reconnects = poll(f"{stack.url}{path}", headers, browsers, seconds)
-        for label, load, reconnects in (("/healthz", health, health_reconnects), ("live fragment", live, live_reconnects)):
-            note(f"{label}: {load.rate:.0f} of {offered:.0f} req/s offered, mean {load.mean_ms:.0f} ms, "
-                 f"p99 {load.p99_ms:.0f} ms, {load.errors} errors, {reconnects} reconnects (keep-alive ran out)")
-        result(f"{browsers} browsers polling the live fragment every {INTERVAL:.0f} s",
-               f"{live.rate:.0f} of {offered:.0f} req/s served, p99 {live.p99_ms:.0f} ms",
-               live.rate / health.rate, f"/healthz polled alike: {health.rate:.0f} req/s, p99 {health.p99_ms:.0f} ms",
-               "all served, p99 < 100 ms")
+        for label, load, reconnects in (
+            ("/healthz", health, health_reconnects),
+            ("live fragment", live, live_reconnects),
+        ):
+            note(
+                f"{label}: {load.rate:.0f} of {offered:.0f} req/s offered, mean {load.mean_ms:.0f} ms, "
+                f"p99 {load.p99_ms:.0f} ms, {load.errors} errors, {reconnects} reconnects (keep-alive ran out)"
+            )
+        result(
+            f"{browsers} browsers polling the live fragment every {INTERVAL:.0f} s",
+            f"{live.rate:.0f} of {offered:.0f} req/s served, p99 {live.p99_ms:.0f} ms",
+            live.rate / health.rate,
+            f"/healthz polled alike: {health.rate:.0f} req/s, p99 {health.p99_ms:.0f} ms",
+            "all served, p99 < 100 ms",
+        )
 
 
 if __name__ == "__main__":

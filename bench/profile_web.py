@@ -13,6 +13,7 @@ Prints the share of samples in each function (inclusive, of app and library code
 the leaf functions (where the CPU is), and keeps py-spy's raw stacks in --out.
 Needs py-spy (`pip install py-spy`) and ptrace rights (root, or CAP_SYS_PTRACE).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,12 +60,18 @@ def summarise(raw: str, top: int = 25) -> str:
         if any("psycopg/" in f for f in frames):  # time in the database driver: charge the app line that asked
             asked = [_name(f, line=True) for f in frames if _is_app(f)]
             sql_from[asked[-1] if asked else "(outside app code)"] += int(count)
-    share = lambda n: f"  {100 * n / total:5.1f} %  "
+
+    def share(n: int) -> str:
+        return f"  {100 * n / total:5.1f} %  "
+
     lines = [f"{total} samples (busy threads only)", "", "inclusive, app code (a function and what it calls):"]
     lines += [share(n) + name for name, n in inclusive.most_common() if _is_app(name)][:top]
     lines += ["", "inclusive, libraries:"]
-    lines += [share(n) + name for name, n in inclusive.most_common(top * 4)
-              if any(lib in name for lib in ("sqlalchemy", "jinja", "psycopg", "redis", "flask/", "werkzeug"))][:top]
+    lines += [
+        share(n) + name
+        for name, n in inclusive.most_common(top * 4)
+        if any(lib in name for lib in ("sqlalchemy", "jinja", "psycopg", "redis", "flask/", "werkzeug"))
+    ][:top]
     lines += ["", "time in the database driver, by the app line that asked:"]
     lines += [share(n) + name for name, n in sql_from.most_common(top)]
     lines += ["", "leaf (where the CPU is, or the wait):"]
@@ -87,16 +94,34 @@ def _name(frame: str, *, line: bool = False) -> str:
     return f"{match['func']} ({short}{':' + match['line'] if line else ''})"
 
 
-def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread, process: str = "web",
-            gil: bool = False) -> str:
+def profile(
+    stack: Stack, seconds: int, out: Path, load: threading.Thread, process: str = "web", gil: bool = False
+) -> str:
     """py-spy on one process group (gunicorn's, or a consumer's) while `load` runs; the summary.
     `gil`: only the thread holding the GIL is sampled, so the shares are of Python CPU alone
     (no waits on PostgreSQL, Redis or SHAR)."""
     leader = stack.processes.procs[process].pid
-    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--subprocesses", "--pid",
-                            str(leader), "--duration", str(seconds), "--rate", "200", "--format", "raw",
-                            "--output", str(out), "--nonblocking", *(["--gil"] if gil else [])],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--subprocesses",
+            "--pid",
+            str(leader),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+            *(["--gil"] if gil else []),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     load.start()
     load.join()
     output = spy.communicate(timeout=seconds + 60)[0].decode(errors="replace")
@@ -107,8 +132,9 @@ def profile(stack: Stack, seconds: int, out: Path, load: threading.Thread, proce
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("case", choices=("launch", "launch-worker", "sync-worker", "failed-jobs", "api-304",
-                                         "live-304", "summarise"))
+    parser.add_argument(
+        "case", choices=("launch", "launch-worker", "sync-worker", "failed-jobs", "api-304", "live-304", "summarise")
+    )
     parser.add_argument("raw", nargs="?", type=Path, help="with summarise: a raw file kept by --out")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--gil", action="store_true", help="sample Python CPU only (the GIL's holder)")
@@ -117,10 +143,14 @@ def main() -> None:
     if args.case == "summarise":
         print(summarise(args.raw.read_text()))
         return
-    consumers = {"launch": ("workflow",), "launch-worker": ("workflow", "instance"),
-                 "sync-worker": ("sync",)}.get(args.case, ())
-    with running_stack(consumers=consumers, latency_ms=20 if args.case == "sync-worker" else 0,
-                       workers=2 if args.case == "sync-worker" else 1) as stack:
+    consumers = {"launch": ("workflow",), "launch-worker": ("workflow", "instance"), "sync-worker": ("sync",)}.get(
+        args.case, ()
+    )
+    with running_stack(
+        consumers=consumers,
+        latency_ms=20 if args.case == "sync-worker" else 0,
+        workers=2 if args.case == "sync-worker" else 1,
+    ) as stack:
         process = "web"
         if args.case == "sync-worker":  # the sync consumer working through a periodic sync of 3,000 (SHAR at 20 ms)
             workflow_id = create_workflow(stack)
@@ -140,10 +170,17 @@ def main() -> None:
         elif args.case == "launch":
             create_workflow(stack)
             stack.set_latency(2000)
-            load = threading.Thread(target=wrk, args=(f"{stack.url}/api/shar/workflows/Bench/launch",), kwargs={
-                "seconds": args.seconds, "method": "POST", "expect": 202,
-                "headers": {**stack.auth, "Content-Type": "application/json"},
-                "body": json.dumps({"variables": {"amount": 5}})})
+            load = threading.Thread(
+                target=wrk,
+                args=(f"{stack.url}/api/shar/workflows/Bench/launch",),
+                kwargs={
+                    "seconds": args.seconds,
+                    "method": "POST",
+                    "expect": 202,
+                    "headers": {**stack.auth, "Content-Type": "application/json"},
+                    "body": json.dumps({"variables": {"amount": 5}}),
+                },
+            )
         elif args.case in ("api-304", "live-304"):
             workflow_id = create_workflow(stack)
             seed_instances(stack, workflow_id, 200)
@@ -154,13 +191,19 @@ def main() -> None:
                 web = stack.web()
                 path, client, headers = f"/instances/{instance_id}/_live", web, {"Cookie": stack.cookie_header(web)}
             headers["If-None-Match"] = client.get(path).headers["ETag"]
-            load = threading.Thread(target=wrk, args=(f"{stack.url}{path}",), kwargs={
-                "seconds": args.seconds, "headers": headers, "expect": 304})
+            load = threading.Thread(
+                target=wrk,
+                args=(f"{stack.url}{path}",),
+                kwargs={"seconds": args.seconds, "headers": headers, "expect": 304},
+            )
         else:
             seed_failed_jobs(stack, 100_000)
             cookie = stack.cookie_header(stack.web())
-            load = threading.Thread(target=wrk, args=(f"{stack.url}/admin/failed-jobs",), kwargs={
-                "seconds": args.seconds, "connections": 2, "headers": {"Cookie": cookie}})
+            load = threading.Thread(
+                target=wrk,
+                args=(f"{stack.url}/admin/failed-jobs",),
+                kwargs={"seconds": args.seconds, "connections": 2, "headers": {"Cookie": cookie}},
+            )
         note(f"profiling {args.case} for {args.seconds} s")
         print(profile(stack, args.seconds, args.out, load, process, gil=args.gil))
 

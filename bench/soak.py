@@ -18,6 +18,7 @@ the engine's instance (status, id), and each instance must have exactly one comp
 Needs PostgreSQL (SHARBOARD_TEST_PG, default postgresql://postgres@127.0.0.1:5432/postgres)
 and `redis-server` on the PATH; a private Redis is started on a free port (never 6379).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,12 +65,25 @@ class SoakResult:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.untracked_in_shar or self.mismatched
-                    or self.notices_not_one or self.failed)
+        return not (
+            self.lost
+            or self.duplicated
+            or self.untracked_in_shar
+            or self.mismatched
+            or self.notices_not_one
+            or self.failed
+        )
 
 
-def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2, timeout: float = 280.0,
-             say: Any = print, outage: float = 0.0) -> SoakResult:
+def run_soak(
+    launches: int = 1000,
+    *,
+    error_rate: float = 0.05,
+    workers: int = 2,
+    timeout: float = 280.0,
+    say: Any = print,
+    outage: float = 0.0,
+) -> SoakResult:
     from sqlalchemy import func, select
 
     from app.core.extensions import db
@@ -85,10 +99,20 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
     redis = PrivateRedis(free_port(), tmp)
     engine_port = free_port()
     settings = {
-        "instance_dir": str(tmp / "instance"), "database_url": database_url, "redis_url": redis.url,
-        **unique_queues(), "shar_base_url": f"http://127.0.0.1:{engine_port}", "shar_timeout": 5.0,
-        "time_scale": 0.01, "secret_key": "soak", "mail_enabled": False, "reconcile_interval": 0.5,
-        "log_level": "WARNING", "shar_sync_interval": 10, "shar_sync_batch_size": 500, "shar_sync_batch_delay": 0.0,
+        "instance_dir": str(tmp / "instance"),
+        "database_url": database_url,
+        "redis_url": redis.url,
+        **unique_queues(),
+        "shar_base_url": f"http://127.0.0.1:{engine_port}",
+        "shar_timeout": 5.0,
+        "time_scale": 0.01,
+        "secret_key": "soak",
+        "mail_enabled": False,
+        "reconcile_interval": 0.5,
+        "log_level": "WARNING",
+        "shar_sync_interval": 10,
+        "shar_sync_batch_size": 500,
+        "shar_sync_batch_delay": 0.0,
         "outage_probe_interval": 1.0,
     }
     processes = Processes(settings, tmp / "logs")
@@ -138,14 +162,17 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
             held_now()
             start_engine()
             httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": error_rate})
-            say(f"soak: the engine is back after {time.monotonic() - outage_began:.0f} s; "
-                f"{result.held_at_most} jobs were held at most")
+            say(
+                f"soak: the engine is back after {time.monotonic() - outage_began:.0f} s; "
+                f"{result.held_at_most} jobs were held at most"
+            )
             return time.monotonic()
 
         def complete_running() -> None:
             db.session.expire_all()
-            running = db.session.scalars(select(WorkflowInstance.id).where(
-                WorkflowInstance.status == "running", WorkflowInstance.id.in_(ids))).all()
+            running = db.session.scalars(
+                select(WorkflowInstance.id).where(WorkflowInstance.status == "running", WorkflowInstance.id.in_(ids))
+            ).all()
             for instance_id in running:
                 if instance_id not in completing:
                     completing.add(instance_id)
@@ -154,9 +181,16 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         for n in range(launches):
             ids.append(launch_instance("Soak", {"n": n}, actor=user).instance.id)
             if n == kill_at:  # a consumer dies mid-run, as a crash would; it is started again
-                wait_until(lambda: db.session.scalar(select(func.count()).select_from(JobRecord).where(
-                    JobRecord.job_type == "launch_instance", JobRecord.state != "queued")), timeout=60,
-                    interval=0.05, what="the launches to be under way")
+                wait_until(
+                    lambda: db.session.scalar(
+                        select(func.count())
+                        .select_from(JobRecord)
+                        .where(JobRecord.job_type == "launch_instance", JobRecord.state != "queued")
+                    ),
+                    timeout=60,
+                    interval=0.05,
+                    what="the launches to be under way",
+                )
                 processes.kill(f"consumer:{instance_queue}")
                 result.consumers_killed += 1
                 processes.start_consumer(instance_queue, workers)
@@ -183,16 +217,25 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
         if outage_began and not back_at:
             back_at = engine_back()
         # The launch made while Redis was down is a launch too.
-        ids.extend(db.session.scalars(select(WorkflowInstance.id).where(
-            WorkflowInstance.variables["n"].as_integer() == -1)).all())
+        ids.extend(
+            db.session.scalars(
+                select(WorkflowInstance.id).where(WorkflowInstance.variables["n"].as_integer() == -1)
+            ).all()
+        )
         result.launches = len(ids)
 
         def settled() -> bool:
             complete_running()
-            open_jobs = db.session.scalar(select(func.count()).select_from(JobRecord).where(
-                JobRecord.state.in_(("queued", "running", "retrying", "held"))))
-            done = db.session.scalar(select(func.count()).select_from(WorkflowInstance).where(
-                WorkflowInstance.status.in_(("completed", "failed"))))
+            open_jobs = db.session.scalar(
+                select(func.count())
+                .select_from(JobRecord)
+                .where(JobRecord.state.in_(("queued", "running", "retrying", "held")))
+            )
+            done = db.session.scalar(
+                select(func.count())
+                .select_from(WorkflowInstance)
+                .where(WorkflowInstance.status.in_(("completed", "failed")))
+            )
             return done == len(ids) and open_jobs == 0
 
         last_report = 0.0
@@ -208,8 +251,12 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
             return False
 
         try:
-            wait_until(settled_or_report, timeout=max(deadline - time.monotonic(), 0.0), interval=0.5,
-                       what="every launch to settle")
+            wait_until(
+                settled_or_report,
+                timeout=max(deadline - time.monotonic(), 0.0),
+                interval=0.5,
+                what="every launch to settle",
+            )
         except AssertionError:
             result.problems.append("not settled before the deadline")
         result.seconds = round(time.monotonic() - started, 1)
@@ -240,11 +287,13 @@ def run_soak(launches: int = 1000, *, error_rate: float = 0.05, workers: int = 2
             if remote is None or remote["status"] != row.status:
                 result.mismatched += 1
                 result.problems.append(f"{row.id}: row {row.status}, SHAR {remote and remote['status']}")
-        notices = Counter(db.session.scalars(select(Notification.target_id).where(
-            Notification.kind == "instance_completed")).all())
+        notices = Counter(
+            db.session.scalars(select(Notification.target_id).where(Notification.kind == "instance_completed")).all()
+        )
         result.notices_not_one = sum(1 for r in rows if r.status == "completed" and notices[r.id] != 1)
         result.launch_attempts_interrupted = db.session.scalar(
-            select(func.count()).select_from(JobAttempt).where(JobAttempt.outcome == "interrupted"))
+            select(func.count()).select_from(JobAttempt).where(JobAttempt.outcome == "interrupted")
+        )
         if result.failed:
             result.problems.extend(f"{r.id} failed: {r.error}" for r in rows if r.status == "failed")
         db.session.remove()
@@ -271,8 +320,14 @@ def main() -> None:
     parser.add_argument("--outage", type=float, default=0.0, help="seconds the engine is killed half-way")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run_soak(args.launches, error_rate=args.error_rate, workers=args.workers, timeout=args.timeout,
-                      outage=args.outage, say=lambda m: print(m, file=sys.stderr))
+    result = run_soak(
+        args.launches,
+        error_rate=args.error_rate,
+        workers=args.workers,
+        timeout=args.timeout,
+        outage=args.outage,
+        say=lambda m: print(m, file=sys.stderr),
+    )
     summary = {**asdict(result), "ok": result.ok}
     summary["problems"] = summary["problems"][:20]
     print(json.dumps(summary, indent=2))

@@ -12,6 +12,7 @@ database and the settings' environment come from tests/support/stack.py, the har
 Also here: bulk seeding in SQL, a wrk wrapper (16 connections by default), a bounded
 asyncio httpx loop, and the one way every benchmark prints its figure and ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,7 @@ SIZES = ("tiny", "default", "large")
 
 # -- output -----------------------------------------------------------------------------
 
+
 def result(what: str, figure: str, ratio: float, baseline: str, goal: str) -> None:
     """The one line a benchmark ends with: its figure, its ratio against a same-run baseline, the goal."""
     print(f"RESULT {what} | figure {figure} | ratio {ratio:.2f} vs {baseline} | goal {goal}", flush=True)
@@ -63,12 +65,17 @@ def note(message: str) -> None:
 def size_parser(description: str) -> argparse.ArgumentParser:
     """Every benchmark's arguments: --size tiny|default|large (tiny is for the test suite)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--size", choices=SIZES, default="default",
-                        help="tiny: seconds, for the test suite; default: the issue's figure; large: longer")
+    parser.add_argument(
+        "--size",
+        choices=SIZES,
+        default="default",
+        help="tiny: seconds, for the test suite; default: the issue's figure; large: longer",
+    )
     return parser
 
 
 # -- the stack --------------------------------------------------------------------------
+
 
 def free_redis_db() -> int:
     """A Redis database number holding no keys (1–15); 0 as a last resort (our keys are unique)."""
@@ -109,8 +116,11 @@ class Stack:
 
     @property
     def queues(self) -> dict[str, str]:
-        return {"workflow": self.settings["shar_workflow_queue"], "instance": self.settings["shar_instance_queue"],
-                "sync": self.settings["shar_sync_queue"]}
+        return {
+            "workflow": self.settings["shar_workflow_queue"],
+            "instance": self.settings["shar_instance_queue"],
+            "sync": self.settings["shar_sync_queue"],
+        }
 
     def api(self) -> httpx.Client:
         """A client for the JSON API with the admin's bearer token."""
@@ -140,8 +150,15 @@ class Stack:
     # processes
     def flask(self, *args: str, timeout: float = 120) -> str:
         """Run one `flask …` command against this stack; its output, or an error naming it."""
-        done = subprocess.run([sys.executable, "-m", "flask", *args], cwd=REPO, env=self.processes.env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            cwd=REPO,
+            env=self.processes.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if done.returncode:
             raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return done.stdout
@@ -149,8 +166,9 @@ class Stack:
     def pids(self, name: str) -> list[int]:
         """The leader and every process in child `name`'s process group (e.g. Huey's workers)."""
         leader = self.processes.procs[name].pid
-        out = subprocess.run(["ps", "-o", "pid=", "-g", str(leader)], capture_output=True, text=True,
-                             check=False).stdout
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "-g", str(leader)], capture_output=True, text=True, check=False
+        ).stdout
         return [int(p) for p in out.split()]
 
     def memory_mib(self, name: str) -> float:
@@ -202,9 +220,15 @@ class Stack:
 
 
 @contextmanager
-def running_stack(*, latency_ms: int = 0, workers: int = 1, web_workers: int = 2, web_threads: int = 4,
-                  consumers: Sequence[str] = ("workflow", "instance", "sync"),
-                  extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(
+    *,
+    latency_ms: int = 0,
+    workers: int = 1,
+    web_workers: int = 2,
+    web_threads: int = 4,
+    consumers: Sequence[str] = ("workflow", "instance", "sync"),
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
     """Start the stack (as `flask shar up` does, on PostgreSQL and Redis); stop and clean it on exit.
 
     `workers` is Huey workers per consumer, `web_workers`/`web_threads` gunicorn's; `consumers`
@@ -215,14 +239,22 @@ def running_stack(*, latency_ms: int = 0, workers: int = 1, web_workers: int = 2
     (tmp / "logs").mkdir()
     database = ExitStack()
     web_port, engine_port = free_port(), free_port()
-    settings = {"database_url": database.enter_context(postgres_database()),
-                "redis_url": f"redis://{REDIS_HOST}:{REDIS_PORT}/{free_redis_db()}", "secret_key": f"secret-{tag}",
-                "instance_dir": str(tmp), "port": web_port, "local_shar_port": engine_port,
-                "shar_base_url": f"http://127.0.0.1:{engine_port}", **unique_queues(f"{tag}-"),
-                "log_level": "WARNING", "shar_log_level": "WARNING", "shar_notifications_enabled": False,
-                # The per-token API limit still runs (its Redis hit is part of every API request's
-                # cost) but never trips: a benchmark measures answers, not 429s.
-                "api_rate_limit": "1000000000 per minute"}
+    settings = {
+        "database_url": database.enter_context(postgres_database()),
+        "redis_url": f"redis://{REDIS_HOST}:{REDIS_PORT}/{free_redis_db()}",
+        "secret_key": f"secret-{tag}",
+        "instance_dir": str(tmp),
+        "port": web_port,
+        "local_shar_port": engine_port,
+        "shar_base_url": f"http://127.0.0.1:{engine_port}",
+        **unique_queues(f"{tag}-"),
+        "log_level": "WARNING",
+        "shar_log_level": "WARNING",
+        "shar_notifications_enabled": False,
+        # The per-token API limit still runs (its Redis hit is part of every API request's
+        # cost) but never trips: a benchmark measures answers, not 429s.
+        "api_rate_limit": "1000000000 per minute",
+    }
     stack = Stack(tag=tag, tmp=tmp, settings=settings, processes=Processes(settings, tmp / "logs", ("FLASK_", "PORT")))
     stack.processes.env.update(extra_env or {})
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -230,15 +262,16 @@ def running_stack(*, latency_ms: int = 0, workers: int = 1, web_workers: int = 2
         started = time.monotonic()
         stack.flask("db", "upgrade")
         _admin_and_token(stack)
-        stack.processes.start_engine(tmp / "sharlite.db", engine_port, "--latency-ms", str(latency_ms),
-                                     name="sharlite")
+        stack.processes.start_engine(tmp / "sharlite.db", engine_port, "--latency-ms", str(latency_ms), name="sharlite")
         stack.processes.start_web(web_port, web_workers, web_threads)
         for queue in consumers:
             stack.processes.start_consumer(stack.queues[queue], workers, name=f"consumer:{queue}")
         stack.processes.wait_answering(f"{stack.engine_url}/health")
         stack.processes.wait_answering(f"{stack.url}/healthz")
-        note(f"stack up in {time.monotonic() - started:.1f} s: web {stack.url}, engine {stack.engine_url}, "
-             f"db {stack.db_name}, redis {settings['redis_url']}, logs {tmp / 'logs'}")
+        note(
+            f"stack up in {time.monotonic() - started:.1f} s: web {stack.url}, engine {stack.engine_url}, "
+            f"db {stack.db_name}, redis {settings['redis_url']}, logs {tmp / 'logs'}"
+        )
         yield stack
     except BaseException:
         note("the stack's logs, last lines:\n" + stack.processes.logs())
@@ -273,9 +306,12 @@ def _admin_and_token(stack: Stack) -> None:
 
     The CLI, not SQL, so columns the app fills itself (keys, defaults) stay the app's business.
     """
-    stack.flask("shar", "user", "create", ADMIN_EMAIL, "--password", ADMIN_PASSWORD, "--role", "admin",
-                "--name", "Bench")
-    stack.token = stack.flask("shar", "token", "create", "--user", ADMIN_EMAIL, "--name", "bench").strip().splitlines()[-1]
+    stack.flask(
+        "shar", "user", "create", ADMIN_EMAIL, "--password", ADMIN_PASSWORD, "--role", "admin", "--name", "Bench"
+    )
+    stack.token = (
+        stack.flask("shar", "token", "create", "--user", ADMIN_EMAIL, "--name", "bench").strip().splitlines()[-1]
+    )
     stack.admin_id = stack.scalar("SELECT id FROM users WHERE email = %s", (ADMIN_EMAIL,))
 
 
@@ -283,10 +319,11 @@ def _drop_redis_keys(stack: Stack) -> None:
     client = redis.Redis.from_url(stack.settings["redis_url"])
     keys = list(client.scan_iter(match=f"*{stack.tag}*", count=1000))
     for start in range(0, len(keys), 500):
-        client.delete(*keys[start:start + 500])
+        client.delete(*keys[start : start + 500])
 
 
 # -- seeding (bulk SQL) -----------------------------------------------------------------
+
 
 def create_workflow(stack: Stack, name: str = "Bench") -> int:
     """A real workflow, created synchronously in the engine through the API; its id."""
@@ -296,8 +333,9 @@ def create_workflow(stack: Stack, name: str = "Bench") -> int:
     return int(answer.json()["data"]["id"])
 
 
-def seed_instances(stack: Stack, workflow_id: int, count: int, *, status: str = "running",
-                   shar_ids: Sequence[str] | None = None) -> None:
+def seed_instances(
+    stack: Stack, workflow_id: int, count: int, *, status: str = "running", shar_ids: Sequence[str] | None = None
+) -> None:
     """`count` instances in one INSERT … SELECT; `shar_ids` (one per row) when they must exist in the engine."""
     ids = list(shar_ids) if shar_ids is not None else None
     stack.sql(
@@ -308,21 +346,27 @@ def seed_instances(stack: Stack, workflow_id: int, count: int, *, status: str = 
         " now() - make_interval(secs => n), now() - make_interval(secs => n), now() - make_interval(secs => n),"
         " NULL, now() - make_interval(secs => n) "
         "FROM generate_series(1, %(count)s) AS n",
-        {"wf": workflow_id, "ids": ids, "status": status, "user": stack.admin_id, "count": count})
+        {"wf": workflow_id, "ids": ids, "status": status, "user": stack.admin_id, "count": count},
+    )
     stack.sql("ANALYZE workflow_instances")
 
 
 # Each blurs to one shape (app.jobs.errors.error_shape), so 100,000 jobs make four groups.
-ERRORS = ("SHAR answered 500: launch refused: variable 'amount' is missing (task {n})",
-          "SHAR answered 503: connection to http://shar-{m}.internal:8080 timed out after 30.0 s",
-          "instance {uuid} no longer exists",
-          "SHAR answered 404: workflow 'Order{m}' not found")
+ERRORS = (
+    "SHAR answered 500: launch refused: variable 'amount' is missing (task {n})",
+    "SHAR answered 503: connection to http://shar-{m}.internal:8080 timed out after 30.0 s",
+    "instance {uuid} no longer exists",
+    "SHAR answered 404: workflow 'Order{m}' not found",
+)
 
 
 def seed_failed_jobs(stack: Stack, count: int) -> None:
     """`count` failed launch jobs with four kinds of error, each with its own ids and numbers."""
-    cases = " ".join(f"WHEN {i} THEN replace(replace(replace(%(e{i})s, '{{n}}', n::text), '{{m}}', (n %% 97)::text),"
-                     f" '{{uuid}}', md5(n::text)::uuid::text)" for i in range(len(ERRORS)))
+    cases = " ".join(
+        f"WHEN {i} THEN replace(replace(replace(%(e{i})s, '{{n}}', n::text), '{{m}}', (n %% 97)::text),"
+        f" '{{uuid}}', md5(n::text)::uuid::text)"
+        for i in range(len(ERRORS))
+    )
     # The shape the runner stores when a job fails (app.jobs.errors.error_shape), one per kind.
     from app.jobs.errors import error_shape
 
@@ -334,10 +378,17 @@ def seed_failed_jobs(stack: Stack, count: int) -> None:
         f" CASE n %% {len(ERRORS)} {cases} END, CASE n %% {len(ERRORS)} {shapes} END, %(user)s,"
         " now() - make_interval(secs => n), now() - make_interval(secs => n), now() - make_interval(secs => n) "
         "FROM generate_series(1, %(count)s) AS n",
-        {"queue": stack.queues["instance"], "user": stack.admin_id, "count": count,
-         **{f"e{i}": text for i, text in enumerate(ERRORS)},
-         **{f"s{i}": error_shape(text.format(n=7, m=7, uuid="3f2b6c1e-1111-2222-3333-444455556666"))
-            for i, text in enumerate(ERRORS)}})
+        {
+            "queue": stack.queues["instance"],
+            "user": stack.admin_id,
+            "count": count,
+            **{f"e{i}": text for i, text in enumerate(ERRORS)},
+            **{
+                f"s{i}": error_shape(text.format(n=7, m=7, uuid="3f2b6c1e-1111-2222-3333-444455556666"))
+                for i, text in enumerate(ERRORS)
+            },
+        },
+    )
     stack.sql("ANALYZE job_records")
 
 
@@ -352,12 +403,14 @@ def clone_engine_instances(stack: Stack, count: int) -> list[str]:
     # Every column but the id, as the engine's store lists them (a column it adds is copied too).
     copied = ", ".join(INSTANCE_COLUMNS[1:])
     with sqlite3.connect(stack.tmp / "sharlite.db", timeout=30) as conn:
-        conn.executemany(f"INSERT INTO instances SELECT ?, {copied} FROM instances WHERE id = ?",
-                         [(i, template) for i in ids])
+        conn.executemany(
+            f"INSERT INTO instances SELECT ?, {copied} FROM instances WHERE id = ?", [(i, template) for i in ids]
+        )
     return ids
 
 
 # -- load -------------------------------------------------------------------------------
+
 
 @dataclass
 class Load:
@@ -377,26 +430,39 @@ class Load:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def wrk(url: str, *, seconds: float = 10, connections: int = 16, method: str = "GET",
-        headers: dict[str, str] | None = None, body: str = "", expect: int = 200) -> Load:
+def wrk(
+    url: str,
+    *,
+    seconds: float = 10,
+    connections: int = 16,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: str = "",
+    expect: int = 200,
+) -> Load:
     """`wrk` against a loopback `url` for `seconds`, after checking one request answers `expect`.
 
     Requests answered other than 2xx/3xx count as errors, and any error refuses the figure: a
     rate of 429s or 500s measures the refusal, not the work (RuntimeError).
     """
-    return _valid(_wrk(url, seconds=seconds, connections=connections, method=method, headers=headers, body=body,
-                       expect=expect), f"{method} {url}")
+    return _valid(
+        _wrk(url, seconds=seconds, connections=connections, method=method, headers=headers, body=body, expect=expect),
+        f"{method} {url}",
+    )
 
 
 def _valid(load: Load, what: str) -> Load:
     if load.errors:
-        raise RuntimeError(f"{what}: {load.errors:,} of {load.requests:,} answers were errors (not 2xx/3xx); "
-                           "the figure would measure them, not the work")
+        raise RuntimeError(
+            f"{what}: {load.errors:,} of {load.requests:,} answers were errors (not 2xx/3xx); "
+            "the figure would measure them, not the work"
+        )
     return load
 
 
-def _wrk(url: str, *, seconds: float, connections: int, method: str, headers: dict[str, str] | None, body: str,
-         expect: int) -> Load:
+def _wrk(
+    url: str, *, seconds: float, connections: int, method: str, headers: dict[str, str] | None, body: str, expect: int
+) -> Load:
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("load goes to loopback addresses only")
     headers = {"User-Agent": BROWSER_AGENT, **(headers or {})}
@@ -410,9 +476,27 @@ def _wrk(url: str, *, seconds: float, connections: int, method: str, headers: di
     path = Path(tempfile.mkstemp(suffix=".lua")[1])
     path.write_text(script)
     try:
-        done = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(int(seconds), 1)}s",
-                              "--timeout", "30s", "--latency", "-s", str(path), url],
-                              capture_output=True, text=True, timeout=seconds + 60, check=False)
+        done = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                "2",
+                "-c",
+                str(connections),
+                "-d",
+                f"{max(int(seconds), 1)}s",
+                "--timeout",
+                "30s",
+                "--latency",
+                "-s",
+                str(path),
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=False,
+        )
     finally:
         path.unlink()
     out = done.stdout
@@ -424,14 +508,20 @@ def _wrk(url: str, *, seconds: float, connections: int, method: str, headers: di
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if not (mean and p99 and total):
         raise RuntimeError(f"could not read wrk's output:\n{out}")
-    return Load(requests=int(total.group(1)), seconds=float(total.group(2)) * _UNITS[total.group(3)] / 1000,
-                mean_ms=float(mean.group(1)) * _UNITS[mean.group(2)], p99_ms=float(p99.group(1)) * _UNITS[p99.group(2)],
-                errors=int(errors.group(1)) if errors else 0)
+    return Load(
+        requests=int(total.group(1)),
+        seconds=float(total.group(2)) * _UNITS[total.group(3)] / 1000,
+        mean_ms=float(mean.group(1)) * _UNITS[mean.group(2)],
+        p99_ms=float(p99.group(1)) * _UNITS[p99.group(2)],
+        errors=int(errors.group(1)) if errors else 0,
+    )
 
 
-def _httpx_load(url: str, *, seconds: float, connections: int, method: str, headers: dict[str, str] | None,
-                body: str) -> Load:
+def _httpx_load(
+    url: str, *, seconds: float, connections: int, method: str, headers: dict[str, str] | None, body: str
+) -> Load:
     """wrk's stand-in where it is not installed: `connections` asyncio loops for `seconds`."""
+
     async def run() -> Load:
         latencies: list[float] = []
         errors = 0
@@ -450,9 +540,16 @@ def _httpx_load(url: str, *, seconds: float, connections: int, method: str, head
                     except httpx.HTTPError:
                         errors += 1
                     latencies.append(time.perf_counter() - began)
+
             await asyncio.gather(*(loop() for _ in range(connections)))
-            return Load(len(latencies), time.perf_counter() - started, 1000 * sum(latencies) / max(len(latencies), 1),
-                        1000 * percentile(latencies, 99), errors)
+            return Load(
+                len(latencies),
+                time.perf_counter() - started,
+                1000 * sum(latencies) / max(len(latencies), 1),
+                1000 * percentile(latencies, 99),
+                errors,
+            )
+
     note("wrk is not installed (apt-get install wrk): measuring with an httpx loop, whose own CPU cost is higher")
     return asyncio.run(run())
 
@@ -462,15 +559,18 @@ def _lua(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def fire(requests: Sequence[Callable[[httpx.AsyncClient], Any]], *, concurrency: int = 16,
-         timeout: float = 120) -> Load:
+def fire(
+    requests: Sequence[Callable[[httpx.AsyncClient], Any]], *, concurrency: int = 16, timeout: float = 120
+) -> Load:
     """Send a bounded list of requests, `concurrency` at a time; each is `lambda client: client.post(…)`."""
+
     async def run() -> Load:
         latencies: list[float] = []
         errors = 0
         queue = list(reversed(requests))
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
             async def worker() -> None:
                 nonlocal errors
                 while queue:
@@ -482,10 +582,17 @@ def fire(requests: Sequence[Callable[[httpx.AsyncClient], Any]], *, concurrency:
                     except httpx.HTTPError:
                         errors += 1
                     latencies.append(time.perf_counter() - began)
+
             started = time.perf_counter()
             await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), timeout)
-            return Load(len(latencies), time.perf_counter() - started, mean_ms=1000 * sum(latencies) / len(latencies),
-                        p99_ms=1000 * percentile(latencies, 99), errors=errors)
+            return Load(
+                len(latencies),
+                time.perf_counter() - started,
+                mean_ms=1000 * sum(latencies) / len(latencies),
+                p99_ms=1000 * percentile(latencies, 99),
+                errors=errors,
+            )
+
     return _valid(asyncio.run(run()), f"{len(requests):,} requests")
 
 
@@ -494,8 +601,9 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))] if ordered else 0.0
 
 
-def mean_ms(client: httpx.Client, path: str, rounds: int, headers: dict[str, str] | None = None,
-            expect: int = 200) -> float:
+def mean_ms(
+    client: httpx.Client, path: str, rounds: int, headers: dict[str, str] | None = None, expect: int = 200
+) -> float:
     """Mean time of `rounds` sequential GETs of `path` (after one warm-up), in ms."""
     client.get(path, headers=headers)
     samples = []
@@ -506,4 +614,3 @@ def mean_ms(client: httpx.Client, path: str, rounds: int, headers: dict[str, str
         if answer.status_code != expect:
             raise RuntimeError(f"GET {path}: HTTP {answer.status_code}, expected {expect}")
     return 1000 * sum(samples) / len(samples)
-

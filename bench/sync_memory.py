@@ -7,6 +7,7 @@ instances are synced by the periodic sync, and it is read again. Default N = 5,0
 (about 2 minutes); `--size large` is the goal's 20,000 (about 7 minutes).
 Goal: grows < 50 MiB at 20,000. The ratio is the time against N × latency ÷ workers.
 """
+
 from __future__ import annotations
 
 from bench.periodic_sync import LATENCY_MS, sync_all
@@ -25,10 +26,17 @@ def main() -> None:
         seconds = sync_all(stack, workflow_id, count)
         after = stack.memory_mib("consumer:sync")
         ideal = count * LATENCY_MS / 1000 / args.workers
-        note(f"sync consumer PSS (all its processes): {before:.1f} MiB after warm-up, {after:.1f} MiB after "
-             f"{count:,} syncs in {seconds:.1f} s")
-        result(f"sync consumer memory over {count:,} syncs", f"+{after - before:.1f} MiB ({before:.0f} -> {after:.0f})",
-               seconds / ideal, f"time vs N x latency / workers = {ideal:.1f} s", "< 50 MiB at 20,000")
+        note(
+            f"sync consumer PSS (all its processes): {before:.1f} MiB after warm-up, {after:.1f} MiB after "
+            f"{count:,} syncs in {seconds:.1f} s"
+        )
+        result(
+            f"sync consumer memory over {count:,} syncs",
+            f"+{after - before:.1f} MiB ({before:.0f} -> {after:.0f})",
+            seconds / ideal,
+            f"time vs N x latency / workers = {ideal:.1f} s",
+            "< 50 MiB at 20,000",
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ On the benchmark stack (PostgreSQL, Redis, sharlite): N running instances, one p
 sync with the engine answering at once (the baseline), then one with 50 ms per call.
 Prints each run and the 50 ms run's time as a ratio to the 0 ms run's.
 """
+
 from __future__ import annotations
 
 from bench.periodic_sync import sync_all
@@ -22,10 +23,17 @@ def main() -> None:
         baseline = sync_all(stack, workflow_id, count)
         stack.set_latency(50)
         slow = sync_all(stack, workflow_id, count)
-        note(f"{count} instances, {args.workers} sync workers: 0 ms {baseline:.1f} s ({count / baseline:.0f}/s), "
-             f"50 ms {slow:.1f} s ({count / slow:.0f}/s)")
-        result(f"sync of {count} instances, SHAR at 50 ms", f"{count / slow:.0f} syncs/s", slow / baseline,
-               f"SHAR at 0 ms {count / baseline:.0f} syncs/s", "none (context for row 8)")
+        note(
+            f"{count} instances, {args.workers} sync workers: 0 ms {baseline:.1f} s ({count / baseline:.0f}/s), "
+            f"50 ms {slow:.1f} s ({count / slow:.0f}/s)"
+        )
+        result(
+            f"sync of {count} instances, SHAR at 50 ms",
+            f"{count / slow:.0f} syncs/s",
+            slow / baseline,
+            f"SHAR at 0 ms {count / baseline:.0f} syncs/s",
+            "none (context for row 8)",
+        )
 
 
 if __name__ == "__main__":

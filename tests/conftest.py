@@ -1,4 +1,5 @@
 """Fixtures shared by every test: real SHAR engine, SMTP server, Redis queues, apps on their own databases."""
+
 from __future__ import annotations
 
 import os
@@ -147,9 +148,15 @@ def offline_app(tmp_path: Path) -> Iterator[Flask]:
     """The first tier: an app on its own SQLite file that needs no server at all (no Redis:
     Huey's SQLite storage; no SHAR: nothing is queued to a consumer; no SMTP: mail off).
     For page, template and unit tests of what the services decide."""
-    application = build_app(instance_dir=str(tmp_path / "instance"), database_url=f"sqlite:///{tmp_path / 'o.db'}",
-                            redis_url="", shar_base_url="http://127.0.0.1:9", secret_key="test-secret",
-                            mail_enabled=False, log_level="WARNING")
+    application = build_app(
+        instance_dir=str(tmp_path / "instance"),
+        database_url=f"sqlite:///{tmp_path / 'o.db'}",
+        redis_url="",
+        shar_base_url="http://127.0.0.1:9",
+        secret_key="test-secret",
+        mail_enabled=False,
+        log_level="WARNING",
+    )
     with application.app_context():
         yield application
 

@@ -1,4 +1,5 @@
 """Admin: the audit log, and the stuck-instances list."""
+
 from __future__ import annotations
 
 from flask import render_template, request
@@ -20,5 +21,6 @@ def audit_log() -> str:
 @login_required
 def stuck() -> str:
     minutes = request.args.get("minutes", type=int) or current_settings().stuck_minutes
-    return render_template("admin/stuck.html", unchanged=stuck_instances(actor=current_actor(), minutes=minutes),
-                           minutes=minutes)
+    return render_template(
+        "admin/stuck.html", unchanged=stuck_instances(actor=current_actor(), minutes=minutes), minutes=minutes
+    )

@@ -1,4 +1,5 @@
 """Admin: failed jobs, like Horizon's page, plus groups by error and correct-and-retry for launches."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -6,9 +7,9 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from app.core import json_input
 from app.admin.blueprint import bp
 from app.admin.flashes import refusal_flashed
+from app.core import json_input
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.services import failed_jobs as service
 from app.services.instances import correct_failed_launch
@@ -20,24 +21,38 @@ from app.web.partials import is_fragment_request
 @login_required
 def failed_jobs() -> str:
     actor = current_actor()
-    return render_template("admin/failed_jobs.html", **_lists(request.args), job_types=service.job_types(),
-                           queues=service.failed_queues(actor=actor))
+    return render_template(
+        "admin/failed_jobs.html",
+        **_lists(request.args),
+        job_types=service.job_types(),
+        queues=service.failed_queues(actor=actor),
+    )
 
 
 def _lists(source: Any) -> dict[str, Any]:
     """The groups and the failed jobs of the filter in `source` (the page's URL, or a retry's form)."""
     actor = current_actor()
     queue, job_type = source.get("queue") or None, source.get("type") or None
-    return {"jobs": service.failed_jobs(actor=actor, queue=queue, job_type=job_type),
-            "groups": service.failed_groups(actor=actor), "queue": queue or "", "job_type": job_type or ""}
+    return {
+        "jobs": service.failed_jobs(actor=actor, queue=queue, job_type=job_type),
+        "groups": service.failed_groups(actor=actor),
+        "queue": queue or "",
+        "job_type": job_type or "",
+    }
 
 
 @bp.get("/jobs/<int:job_id>")
 @login_required
 def job_detail(job_id: int) -> str:
     detail = service.job_detail(job_id, actor=current_actor())
-    return render_template("admin/job_detail.html", job=detail.job, attempts=detail.attempts,
-                           instance=detail.instance, actions=detail.actions, badge=detail.badge)
+    return render_template(
+        "admin/job_detail.html",
+        job=detail.job,
+        attempts=detail.attempts,
+        instance=detail.instance,
+        actions=detail.actions,
+        badge=detail.badge,
+    )
 
 
 @bp.post("/failed-jobs/<int:job_id>/retry")
@@ -55,8 +70,11 @@ def delete(job_id: int) -> Any:
 @bp.post("/failed-jobs/retry-all")
 @login_required
 def retry_all() -> Any:
-    return _report(service.retry_all_failed(actor=current_actor(), queue=request.form.get("queue") or None,
-                                            job_type=request.form.get("type") or None))
+    return _report(
+        service.retry_all_failed(
+            actor=current_actor(), queue=request.form.get("queue") or None, job_type=request.form.get("type") or None
+        )
+    )
 
 
 @bp.post("/failed-jobs/flush")
@@ -70,19 +88,24 @@ def flush() -> Any:
 @bp.get("/failed-jobs/groups/preview")
 @login_required
 def group_preview() -> str:
-    group = service.failed_group(request.args.get("job_type", ""), request.args.get("error_shape", ""),
-                                 actor=current_actor())
+    group = service.failed_group(
+        request.args.get("job_type", ""), request.args.get("error_shape", ""), actor=current_actor()
+    )
     template = "admin/_group_preview.html" if is_fragment_request() else "admin/group_preview.html"
     # The page's filter goes along, so the lists the retry answers with are the ones shown.
-    return render_template(template, group=group, queue=request.args.get("queue", ""),
-                           job_type=request.args.get("type", ""))
+    return render_template(
+        template, group=group, queue=request.args.get("queue", ""), job_type=request.args.get("type", "")
+    )
 
 
 @bp.post("/failed-jobs/groups/retry")
 @login_required
 def group_retry() -> Any:
-    return _report(service.retry_failed_group(request.form.get("job_type", ""), request.form.get("error_shape", ""),
-                                              actor=current_actor()))
+    return _report(
+        service.retry_failed_group(
+            request.form.get("job_type", ""), request.form.get("error_shape", ""), actor=current_actor()
+        )
+    )
 
 
 @bp.post("/jobs/<int:job_id>/correct-and-retry")
@@ -109,8 +132,9 @@ def _act_on(job_id: int, operation: Callable[..., Any], done: str) -> Any:
 
 def _answer(message: str, category: str, job_id: int, *, removed: bool = False) -> Any:
     if is_fragment_request():
-        return render_template("admin/_job_action.html", message=message, category=category, job_id=job_id,
-                               removed=removed)
+        return render_template(
+            "admin/_job_action.html", message=message, category=category, job_id=job_id, removed=removed
+        )
     flash(message, category)
     return redirect(url_for(".failed_jobs"))
 
@@ -119,7 +143,8 @@ def _report(report: service.RetryReport) -> Any:
     """What a retry of many did; to htmx, with the groups and the list again (swapped in place), so
     the retried rows leave the list and the counts drop, as a single retry's row does."""
     if is_fragment_request():
-        return render_template("admin/_retry_report.html", report=report) + \
-            render_template("admin/_failed_lists.html", oob=True, **_lists(request.form))
+        return render_template("admin/_retry_report.html", report=report) + render_template(
+            "admin/_failed_lists.html", oob=True, **_lists(request.form)
+        )
     flash(f"{len(report.requeued)} requeued, {len(report.skipped)} skipped", "success")
     return redirect(url_for(".failed_jobs"))

@@ -1,4 +1,5 @@
 """What the admin actions flash: a service's refusal, and a job queued (or stored but not queued)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Admin: the queues at a glance, and running the periodic sync now."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,8 +18,14 @@ from app.web.access import current_actor, login_required
 @login_required
 def queues() -> str:
     page = queues_page(actor=current_actor())
-    return render_template("admin/queues.html", rows=page.rows, last_sync=page.last_sync, now=utcnow(),
-                           health=page.health, health_checked_at=page.health_checked_at)
+    return render_template(
+        "admin/queues.html",
+        rows=page.rows,
+        last_sync=page.last_sync,
+        now=utcnow(),
+        health=page.health,
+        health_checked_at=page.health_checked_at,
+    )
 
 
 @bp.post("/queues/periodic-sync")

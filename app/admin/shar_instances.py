@@ -1,4 +1,5 @@
 """Admin: SHAR instances the dashboard does not track; scan SHAR's list, adopt or ignore."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,13 @@ from app.web.access import current_actor, login_required
 @login_required
 def shar_instances() -> str:
     page = service.untracked_page(actor=current_actor())
-    return render_template("admin/shar_instances.html", items=page.items, ignored=page.ignored,
-                           last_scan=page.last_scan, tracking_another=page.tracking_another)
+    return render_template(
+        "admin/shar_instances.html",
+        items=page.items,
+        ignored=page.ignored,
+        last_scan=page.last_scan,
+        tracking_another=page.tracking_another,
+    )
 
 
 @bp.post("/shar-instances/scan")
@@ -31,8 +37,9 @@ def scan_shar_instances() -> Any:
 @login_required
 def adopt_shar_instance(shar_instance_id: str) -> Any:
     with refusal_flashed(NotFound, Conflict, InvalidInput):
-        instance = service.adopt_shar_instance(shar_instance_id, request.form.get("workflow_name", ""),
-                                               actor=current_actor())
+        instance = service.adopt_shar_instance(
+            shar_instance_id, request.form.get("workflow_name", ""), actor=current_actor()
+        )
         flash(f"SHAR instance {shar_instance_id} adopted as instance {instance.id}", "success")
     return redirect(url_for(".shar_instances"))
 

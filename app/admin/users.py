@@ -1,4 +1,5 @@
 """Admin: users, their roles and their API tokens."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,9 +24,12 @@ def users() -> str:
 @login_required
 def create_user() -> Any:
     with refusal_flashed(InvalidInput, Conflict):
-        created = service.create_user(request.form.get("email") or "", actor=current_actor(),
-                                      password=request.form.get("password") or "",
-                                      role=request.form.get("role") or "user")
+        created = service.create_user(
+            request.form.get("email") or "",
+            actor=current_actor(),
+            password=request.form.get("password") or "",
+            role=request.form.get("role") or "user",
+        )
         flash(f"{created.user.email} created", "success")
     return redirect(url_for(".users"))
 
@@ -34,8 +38,12 @@ def create_user() -> Any:
 @login_required
 def update_user(user_id: int) -> Any:
     with refusal_flashed(InvalidInput, Conflict):
-        user = service.update_user(user_id, actor=current_actor(), role=request.form.get("role") or "",
-                                   active=request.form.get("active", "on") == "on")
+        user = service.update_user(
+            user_id,
+            actor=current_actor(),
+            role=request.form.get("role") or "",
+            active=request.form.get("active", "on") == "on",
+        )
         flash(f"{user.email} updated", "success")
     return redirect(url_for(".users"))
 
@@ -57,5 +65,6 @@ def revoke_token(token_id: int) -> Any:
 
 
 def _page(new_token: tuple[Any, str] | None = None) -> str:
-    return render_template("admin/users.html", users=service.list_users(actor=current_actor()), roles=ROLES,
-                           new_token=new_token)
+    return render_template(
+        "admin/users.html", users=service.list_users(actor=current_actor()), roles=ROLES, new_token=new_token
+    )

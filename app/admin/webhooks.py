@@ -1,4 +1,5 @@
 """Admin: webhook deliveries with their attempts, and replay."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,17 +15,20 @@ from app.web.access import current_actor, login_required
 @login_required
 def webhooks() -> str:
     state = request.args.get("state") or ""
-    return render_template("admin/webhooks.html", deliveries=service.list_deliveries(actor=current_actor(),
-                                                                                    state=state or None),
-                           state=state)
+    return render_template(
+        "admin/webhooks.html",
+        deliveries=service.list_deliveries(actor=current_actor(), state=state or None),
+        state=state,
+    )
 
 
 @bp.get("/webhooks/<int:delivery_id>")
 @login_required
 def webhook_detail(delivery_id: int) -> str:
     detail = service.delivery_detail(delivery_id, actor=current_actor())
-    return render_template("admin/webhook_detail.html", delivery=detail.delivery, job=detail.job,
-                           attempts=detail.attempts)
+    return render_template(
+        "admin/webhook_detail.html", delivery=detail.delivery, job=detail.job, attempts=detail.attempts
+    )
 
 
 @bp.post("/webhooks/<int:delivery_id>/replay")

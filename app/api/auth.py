@@ -1,4 +1,5 @@
 """Bearer tokens: `Authorization: Bearer <token>`. Who may do what is the services' to decide."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,14 +21,19 @@ def api_user() -> User:
 
 def token_required(view: F) -> F:
     """401 without a valid token; otherwise the token's user is the actor of the call."""
+
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
         if user is None:
-            return fail("a valid API token is required (Authorization: Bearer <token>)", 401,
-                        {"Authorization": ["missing, unknown, revoked, or its user is deactivated"]},
-                        headers={"WWW-Authenticate": 'Bearer realm="sharboard"'})
+            return fail(
+                "a valid API token is required (Authorization: Bearer <token>)",
+                401,
+                {"Authorization": ["missing, unknown, revoked, or its user is deactivated"]},
+                headers={"WWW-Authenticate": 'Bearer realm="sharboard"'},
+            )
         g.api_user = user
         return view(*args, **kwargs)
+
     return wrapped  # type: ignore[return-value]

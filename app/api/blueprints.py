@@ -1,4 +1,5 @@
 """The API's blueprints, apart from their routes so route modules and the package import them in one direction."""
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/shar")

@@ -1,5 +1,6 @@
 """Every failure of an API call (and of /metrics and /readyz, which take API clients) answered in
 the API's error envelope."""
+
 from __future__ import annotations
 
 import logging
@@ -17,8 +18,7 @@ logger = logging.getLogger("sharboard.api")
 
 
 def _service_error(exc: SharboardError) -> Any:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (ServiceUnavailable, TooManyRequests)) \
-        else None
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, (ServiceUnavailable, TooManyRequests)) else None
     errors = exc.errors if isinstance(exc, InvalidInput) else None
     return fail(exc.message, exc.status_code, errors, headers)
 

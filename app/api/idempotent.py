@@ -1,4 +1,5 @@
 """The Idempotency-Key wrapper for POST endpoints."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,6 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def idempotent(view: F) -> F:
     """Replay the stored answer for a repeated key and body; store the first answer."""
+
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get("Idempotency-Key")
@@ -35,4 +37,5 @@ def idempotent(view: F) -> F:
             raise
         idempotency.remember(user_id, key, response.status_code, response.get_data(as_text=True))
         return response
+
     return wrapped  # type: ignore[return-value]

@@ -1,11 +1,12 @@
 """API: instances — list, read, complete a waiting task, deliver a message, sync, edit variables, cancel,
 and bulk actions (sync, cancel, retry the instances a filter selects) with their progress."""
+
 from __future__ import annotations
 
 from flask import Response, request
 
-from app.api.auth import api_user, token_required
 from app.api import openapi as doc
+from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
@@ -20,10 +21,8 @@ from app.api.responses import (
 from app.core.conditional import versioned
 from app.core.errors import InvalidInput, UpstreamFailed
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
-from app.services import bulk, outages
-from app.services import instance_listing
+from app.services import bulk, instance_listing, outages, variable_filters
 from app.services import instances as service
-from app.services import variable_filters
 from app.services.access import actions_key, allowed_actions
 from app.services.failed_jobs import retry_instance
 from app.services.sync import request_sync, sync_instance_now
@@ -33,19 +32,30 @@ from app.services.sync import request_sync, sync_instance_now
 @token_required
 def list_instances() -> Response:
     page, per_page = page_args()
-    filters = instance_listing.InstanceFilter(status=request.args.get("status") or None,
-                                              workflow=request.args.get("workflow") or None,
-                                              variables=_variable_conditions(),
-                                              version=request.args.get("version") or None,
-                                              activity=request.args.get("activity") or None,
-                                              older_than=request.args.get("older_than") or None)
-    listing = instance_listing.list_instances(actor=api_user(), filters=filters, page=page, per_page=per_page,
-                                              after=request.args.get("after") or None)
+    filters = instance_listing.InstanceFilter(
+        status=request.args.get("status") or None,
+        workflow=request.args.get("workflow") or None,
+        variables=_variable_conditions(),
+        version=request.args.get("version") or None,
+        activity=request.args.get("activity") or None,
+        older_than=request.args.get("older_than") or None,
+    )
+    listing = instance_listing.list_instances(
+        actor=api_user(), filters=filters, page=page, per_page=per_page, after=request.args.get("after") or None
+    )
     waiting = outages.waiting_for_shar("instance", [i.id for i in listing.items])
-    return ok("Instances", {"items": [instance_dict(i, waiting_for_shar=i.id in waiting) for i in listing.items],
-                            "page": page, "per_page": per_page,
-                            "total": listing.total, "total_capped": listing.total_capped,
-                            "next_cursor": listing.next_cursor}, etag=True)
+    return ok(
+        "Instances",
+        {
+            "items": [instance_dict(i, waiting_for_shar=i.id in waiting) for i in listing.items],
+            "page": page,
+            "per_page": per_page,
+            "total": listing.total,
+            "total_capped": listing.total_capped,
+            "next_cursor": listing.next_cursor,
+        },
+        etag=True,
+    )
 
 
 def _variable_conditions() -> tuple[variable_filters.Condition, ...]:
@@ -53,7 +63,7 @@ def _variable_conditions() -> tuple[variable_filters.Condition, ...]:
     found: list[variable_filters.Condition] = list(request.args.getlist("var"))
     for key in request.args:
         if key.startswith("var."):
-            found += [variable_filters.keyed(key[len("var."):], value) for value in request.args.getlist(key)]
+            found += [variable_filters.keyed(key[len("var.") :], value) for value in request.args.getlist(key)]
     return tuple(found)
 
 
@@ -68,8 +78,10 @@ def show_instance(instance_id: str) -> Response:
 def _instance_read(instance_id: str) -> dict[str, object]:
     """One instance as a read shows it: with what the caller may do to it now."""
     instance = service.get_instance(instance_id, actor=api_user())
-    return {**instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance_id)),
-            "allowed_actions": sorted(allowed_actions(api_user(), instance))}
+    return {
+        **instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance_id)),
+        "allowed_actions": sorted(allowed_actions(api_user(), instance)),
+    }
 
 
 @bp.post("/instances/<instance_id>/complete")
@@ -103,8 +115,15 @@ def sync_instance(instance_id: str) -> Response:
         instance = sync_instance_now(instance_id, actor=api_user(), callback_url=callback_url)
     except UpstreamFailed as exc:
         instance = service.get_instance(instance_id, actor=api_user())
-        return json_response({"success": False, "message": f"Instance sync failed: {exc.message}",
-                              "data": instance_dict(instance), "errors": {"shar": [exc.message]}}, 502)
+        return json_response(
+            {
+                "success": False,
+                "message": f"Instance sync failed: {exc.message}",
+                "data": instance_dict(instance),
+                "errors": {"shar": [exc.message]},
+            },
+            502,
+        )
     return ok("Instance synced", instance_dict(instance))
 
 
@@ -114,8 +133,9 @@ def update_instance_variables(instance_id: str) -> Response:
     data = json_body(doc.VARIABLES)
     if "variables" not in data:
         raise InvalidInput.field("variables", "variables is required")
-    return ok("Variables updated", instance_dict(service.update_variables(instance_id, data["variables"],
-                                                                          actor=api_user())))
+    return ok(
+        "Variables updated", instance_dict(service.update_variables(instance_id, data["variables"], actor=api_user()))
+    )
 
 
 @bp.post("/instances/<instance_id>/retry")
@@ -130,8 +150,10 @@ def retry_launch(instance_id: str) -> Response:
 @token_required
 @idempotent
 def cancel_instance(instance_id: str) -> Response:
-    return ok("Instance cancelled; sharboard no longer tracks it",
-              instance_dict(service.cancel_instance(instance_id, actor=api_user())))
+    return ok(
+        "Instance cancelled; sharboard no longer tracks it",
+        instance_dict(service.cancel_instance(instance_id, actor=api_user())),
+    )
 
 
 @bp.post("/instances/bulk")
@@ -144,16 +166,27 @@ def bulk_action() -> Response:
     filters, action = bulk.instance_filter(data.get("filter")), data.get("action")
     if flag(data, "preview", False):
         preview = bulk.preview_bulk(filters, action, actor=api_user())
-        return ok(f"Bulk {action} would apply to {preview.count} of {preview.matched} filtered instances",
-                  bulk_preview_dict(preview))
+        return ok(
+            f"Bulk {action} would apply to {preview.count} of {preview.matched} filtered instances",
+            bulk_preview_dict(preview),
+        )
     try:
         started = bulk.start_bulk(filters, action, actor=api_user(), previewed=data.get("fingerprint"))
     except bulk.PreviewChanged as exc:
-        return json_response({"success": False, "message": exc.message, "errors": {"fingerprint": [exc.message]},
-                              "data": {**bulk_preview_dict(exc.preview), "added": exc.added, "gone": exc.gone}},
-                             409)
-    return ok(queued_message(f"Bulk {action} of {started.operation.total} instances", started.job),
-              {**bulk_operation_dict(started.operation), "job": job_dict(started.job)}, 202)
+        return json_response(
+            {
+                "success": False,
+                "message": exc.message,
+                "errors": {"fingerprint": [exc.message]},
+                "data": {**bulk_preview_dict(exc.preview), "added": exc.added, "gone": exc.gone},
+            },
+            409,
+        )
+    return ok(
+        queued_message(f"Bulk {action} of {started.operation.total} instances", started.job),
+        {**bulk_operation_dict(started.operation), "job": job_dict(started.job)},
+        202,
+    )
 
 
 @bp.get("/instances/bulk/<int:operation_id>")

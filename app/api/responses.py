@@ -1,4 +1,5 @@
 """The API's envelopes: `{"success": true, "message", "data"}` and errors with per-field messages."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,33 +20,44 @@ def ok(message: str, data: Any, status: int = 200, *, etag: bool = False) -> Res
     return json_response({"success": True, "message": message, "data": data}, status, etag=etag)
 
 
-def fail(message: str, status: int, errors: dict[str, list[str]] | None = None,
-         headers: dict[str, str] | None = None) -> Response:
+def fail(
+    message: str, status: int, errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None
+) -> Response:
     response = json_response({"success": False, "message": message, "errors": errors or {}}, status)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-_QUEUED = {Outcome.WAITING_FOR_SHAR: "{what} stored; SHAR is unreachable, so it waits and runs as soon as SHAR answers",
-           Outcome.STORED: "{what} stored; the queue is unavailable, so it will be queued when the queue is back",
-           Outcome.QUEUED: "{what} queued successfully"}
+_QUEUED = {
+    Outcome.WAITING_FOR_SHAR: "{what} stored; SHAR is unreachable, so it waits and runs as soon as SHAR answers",
+    Outcome.STORED: "{what} stored; the queue is unavailable, so it will be queued when the queue is back",
+    Outcome.QUEUED: "{what} queued successfully",
+}
 
 
 def queued_message(what: str, job: Any) -> str:
-    """"<what> queued successfully", or, when Redis refused the job or SHAR is unreachable, that it is
+    """ "<what> queued successfully", or, when Redis refused the job or SHAR is unreachable, that it is
     stored and runs later."""
     return _QUEUED[outcomes.of_job(job)].format(what=what)
 
 
-def result_response(result: CreateResult | Launched, what: str, body: dict[str, Any], *, done: str,
-                    unchanged: str = "") -> Response:
+def result_response(
+    result: CreateResult | Launched, what: str, body: dict[str, Any], *, done: str, unchanged: str = ""
+) -> Response:
     """A create's or launch's answer, by its outcome: made now 201, nothing new 200, refused by SHAR
     502 (with SHAR's error), queued (or stored, or held for SHAR) 202."""
     outcome = result.outcome
     if outcome is Outcome.FAILED:
-        return json_response({"success": False, "message": f"{what} failed: {result.error}", "data": body,
-                              "errors": {"shar": [result.error or "unknown error"]}}, 502)
+        return json_response(
+            {
+                "success": False,
+                "message": f"{what} failed: {result.error}",
+                "data": body,
+                "errors": {"shar": [result.error or "unknown error"]},
+            },
+            502,
+        )
     if outcome is Outcome.DONE:
         return ok(done, body, 201)
     if outcome is Outcome.UNCHANGED:
@@ -78,8 +90,9 @@ def json_body(schema: dict[str, Any], *, max_bytes: int | None = None) -> dict[s
     fields = list(schema["properties"])
     unknown = [name for name in data if name not in schema["properties"]]
     if unknown:
-        raise InvalidInput.field(unknown[0][:100], f"unknown field {unknown[0][:100]!r}; this request takes "
-                                                   + ", ".join(fields))
+        raise InvalidInput.field(
+            unknown[0][:100], f"unknown field {unknown[0][:100]!r}; this request takes " + ", ".join(fields)
+        )
     return data
 
 
@@ -113,5 +126,7 @@ def page_args(max_per_page: int = 100) -> tuple[int, int]:
     """`page` and `per_page` from the query; InvalidInput names the one that is wrong."""
     from app.core.json_input import whole_number
 
-    return (whole_number(request.args.get("page", 1), "page", 1, MAX_PAGE),
-            whole_number(request.args.get("per_page", 20), "per_page", 1, max_per_page))
+    return (
+        whole_number(request.args.get("page", 1), "page", 1, MAX_PAGE),
+        whole_number(request.args.get("per_page", 20), "per_page", 1, max_per_page),
+    )

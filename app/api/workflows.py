@@ -1,11 +1,12 @@
 """API: workflows — create (async by default), read, poll status, delete, hand over, statistics, and the
 diff of two versions or of an upload against the deployed one."""
+
 from __future__ import annotations
 
 from flask import Response, request
 
-from app.api.auth import api_user, token_required
 from app.api import openapi as doc
+from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
 from app.api.responses import (
@@ -21,9 +22,9 @@ from app.api.responses import (
 from app.core.json_input import upload_body_limit
 from app.core.serializers import job_dict, workflow_dict
 from app.services import outages, version_diffs
+from app.services import workflows as service
 from app.services.access import allowed_actions
 from app.services.failed_jobs import retry_workflow
-from app.services import workflows as service
 from app.services.instances import launch_instance
 from app.services.statistics import statistics
 
@@ -33,14 +34,23 @@ from app.services.statistics import statistics
 @idempotent
 def create_workflow() -> Response:
     data = json_body(doc.CREATE, max_bytes=upload_body_limit())  # the body carries the BPMN
-    result = service.create_workflow(data.get("name"), data.get("bpmn_xml"), actor=api_user(),
-                                     description=optional_text(data, "description") or "",
-                                     callback_url=optional_text(data, "callback_url"),
-                                     async_=optional_flag(data, "async"))
+    result = service.create_workflow(
+        data.get("name"),
+        data.get("bpmn_xml"),
+        actor=api_user(),
+        description=optional_text(data, "description") or "",
+        callback_url=optional_text(data, "callback_url"),
+        async_=optional_flag(data, "async"),
+    )
     workflow = result.workflow
     body = {"id": workflow.id, "name": workflow.name, "status": workflow.status, "async": result.async_}
-    return result_response(result, "Workflow creation", body, done="Workflow created successfully",
-                           unchanged=f"Workflow unchanged: version {workflow.version} already has this BPMN")
+    return result_response(
+        result,
+        "Workflow creation",
+        body,
+        done="Workflow created successfully",
+        unchanged=f"Workflow unchanged: version {workflow.version} already has this BPMN",
+    )
 
 
 @bp.post("/workflows/<name>/launch")
@@ -48,12 +58,22 @@ def create_workflow() -> Response:
 @idempotent
 def launch_workflow(name: str) -> Response:
     data = json_body(doc.LAUNCH)
-    launched = launch_instance(name, data.get("variables"), actor=api_user(),
-                               callback_url=optional_text(data, "callback_url"), async_=optional_flag(data, "async"),
-                               process_id=data.get("process_id"), message=data.get("message"))
+    launched = launch_instance(
+        name,
+        data.get("variables"),
+        actor=api_user(),
+        callback_url=optional_text(data, "callback_url"),
+        async_=optional_flag(data, "async"),
+        process_id=data.get("process_id"),
+        message=data.get("message"),
+    )
     instance = launched.instance
-    body = {"id": instance.id, "workflow_name": instance.workflow.name, "status": instance.status,
-            "async": launched.async_}
+    body = {
+        "id": instance.id,
+        "workflow_name": instance.workflow.name,
+        "status": instance.status,
+        "async": launched.async_,
+    }
     return result_response(launched, "Workflow instance launch", body, done="Workflow instance launched successfully")
 
 
@@ -61,11 +81,14 @@ def launch_workflow(name: str) -> Response:
 @token_required
 def list_workflows() -> Response:
     page, per_page = page_args()
-    listing = service.list_workflows(actor=api_user(), status=request.args.get("status") or None, page=page,
-                                     per_page=per_page)
+    listing = service.list_workflows(
+        actor=api_user(), status=request.args.get("status") or None, page=page, per_page=per_page
+    )
     waiting = outages.waiting_for_shar("workflow", [w.id for w in listing.items])
-    items = [{**workflow_dict(w, waiting_for_shar=str(w.id) in waiting), "statistics": listing.statistics[w.name]}
-             for w in listing.items]
+    items = [
+        {**workflow_dict(w, waiting_for_shar=str(w.id) in waiting), "statistics": listing.statistics[w.name]}
+        for w in listing.items
+    ]
     return ok("Workflows", {"items": items, "page": page, "per_page": per_page, "total": listing.total}, etag=True)
 
 
@@ -84,10 +107,12 @@ def show_workflow(name: str) -> Response:
 @bp.get("/workflows/<name>/diff")
 @token_required
 def diff_versions(name: str) -> Response:
-    comparison = version_diffs.compare_versions(name, request.args.get("from"), request.args.get("to"),
-                                                actor=api_user())
-    return ok(f"Version {comparison.from_version} against version {comparison.to_version}", comparison.to_dict(),
-              etag=True)
+    comparison = version_diffs.compare_versions(
+        name, request.args.get("from"), request.args.get("to"), actor=api_user()
+    )
+    return ok(
+        f"Version {comparison.from_version} against version {comparison.to_version}", comparison.to_dict(), etag=True
+    )
 
 
 @bp.post("/workflows/<name>/diff")
@@ -96,8 +121,11 @@ def preview_upload(name: str) -> Response:
     data = json_body(doc.PREVIEW, max_bytes=upload_body_limit())  # the body carries the BPMN
     comparison = version_diffs.preview_upload(name, data.get("bpmn_xml"), actor=api_user())
     if comparison.from_version is None:
-        message = "A new workflow: nothing to compare with" if comparison.new_workflow else \
-            "No version is active: nothing deployed to compare with"
+        message = (
+            "A new workflow: nothing to compare with"
+            if comparison.new_workflow
+            else "No version is active: nothing deployed to compare with"
+        )
     else:
         message = f"The file against version {comparison.from_version}, the deployed one; nothing was stored"
     return ok(message, comparison.to_dict())

@@ -18,6 +18,7 @@ The steps live beside this module, one concern each: ``safety`` (scripts and exp
 
 A pure library: lxml only (no Flask, no database, no engine).
 """
+
 from __future__ import annotations
 
 from lxml import etree
@@ -36,16 +37,19 @@ _M = f"{{{BPMN_NS}}}"
 def analyse(root: etree._Element) -> Analysis:
     """The verdict on a parsed ``definitions`` element (see the module docstring)."""
     doc = AnalysedDocument(root)
-    pools = {p.get("processRef"): p.get("name") for p in doc.root.iter(f"{_M}participant")
-             if p.get("processRef")}
+    pools = {p.get("processRef"): p.get("name") for p in doc.root.iter(f"{_M}participant") if p.get("processRef")}
     for process in doc.root.findall(f"{_M}process"):
         # The engine reads only "true"; the xsd boolean's other spellings are normalised for it.
         process.set("isExecutable", "true" if is_executable(process) else "false")
-        doc.result.processes.append({
-            "id": process.get("id") or "", "name": process.get("name") or pools.get(process.get("id")),
-            "executable": is_executable(process), "pool": pools.get(process.get("id")),
-            "line": process.sourceline,
-        })
+        doc.result.processes.append(
+            {
+                "id": process.get("id") or "",
+                "name": process.get("name") or pools.get(process.get("id")),
+                "executable": is_executable(process),
+                "pool": pools.get(process.get("id")),
+                "line": process.sourceline,
+            }
+        )
     refuse_scripts(doc)
     drop_not_executed(doc)
     inline_definition_refs(doc)

@@ -23,6 +23,7 @@ entries (``more`` says how many were left off) and every text at MAX_TEXT charac
 
 A pure library: lxml and app.bpmn only.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -48,10 +49,17 @@ _M = f"{{{BPMN_NS}}}"
 # Flow nodes and sequence flows: the flow elements that are not data.
 COMPARED = FLOW_ELEMENTS - {"dataObject", "dataObjectReference", "dataStoreReference"}
 # The fields compared, in the order a change lists them.
-FIELDS = ("tag", "name", "process", "container", "source", "target", "condition", "default", "timer",
-          "attached_to")
-_LISTS = ("processes_added", "processes_removed", "processes_changed", "added", "removed", "changed",
-          "conditions", "timers")
+FIELDS = ("tag", "name", "process", "container", "source", "target", "condition", "default", "timer", "attached_to")
+_LISTS = (
+    "processes_added",
+    "processes_removed",
+    "processes_changed",
+    "added",
+    "removed",
+    "changed",
+    "conditions",
+    "timers",
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,15 @@ class Difference(FieldChange):
 
     def to_dict(self) -> dict[str, Any]:
         e = self.element
-        return {"id": e.id, "tag": e.tag, "name": e.name, "process": e.process, "field": self.field,
-                "old": self.old, "new": self.new}
+        return {
+            "id": e.id,
+            "tag": e.tag,
+            "name": e.name,
+            "process": e.process,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+        }
 
 
 @dataclass(frozen=True)
@@ -144,20 +159,26 @@ class VersionDiff:
         return not any(getattr(self, name) for name in _LISTS) and not any(self.more.values())
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"identical": self.identical, "limit": self.limit, "unchanged": self.unchanged,
-                                "without_id": self.without_id}
+        data: dict[str, Any] = {
+            "identical": self.identical,
+            "limit": self.limit,
+            "unchanged": self.unchanged,
+            "without_id": self.without_id,
+        }
         for name in _LISTS:
             data[name] = [entry.to_dict() for entry in getattr(self, name)]
         data["more"] = {name: self.more.get(name, 0) for name in _LISTS}
         return data
 
 
-def diff_bpmn(old_xml: str | bytes, new_xml: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
-              limit: int = LIMIT) -> VersionDiff:
+def diff_bpmn(
+    old_xml: str | bytes, new_xml: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, limit: int = LIMIT
+) -> VersionDiff:
     """Compare two BPMN files by element id (see the module docstring). Either file failing the
     safe parse raises BpmnValidationError."""
-    return diff_definitions(parse_definitions(old_xml, max_bytes=max_bytes),
-                            parse_definitions(new_xml, max_bytes=max_bytes), limit=limit)
+    return diff_definitions(
+        parse_definitions(old_xml, max_bytes=max_bytes), parse_definitions(new_xml, max_bytes=max_bytes), limit=limit
+    )
 
 
 def diff_definitions(old_root: etree._Element, new_root: etree._Element, *, limit: int = LIMIT) -> VersionDiff:
@@ -192,8 +213,7 @@ def diff_definitions(old_root: etree._Element, new_root: etree._Element, *, limi
             _note_difference(lists, element, None)
     more = {name: max(0, len(entries) - limit) for name, entries in lists.items()}
     capped = {name: tuple(entries[:limit]) for name, entries in lists.items()}
-    return VersionDiff(**capped, unchanged=unchanged, without_id=old_anonymous + new_anonymous, limit=limit,
-                       more=more)
+    return VersionDiff(**capped, unchanged=unchanged, without_id=old_anonymous + new_anonymous, limit=limit, more=more)
 
 
 def _note_difference(lists: dict[str, list[Any]], old: Element | None, new: Element | None) -> None:
@@ -208,8 +228,11 @@ def _note_difference(lists: dict[str, list[Any]], old: Element | None, new: Elem
 
 
 def _changes(old: object, new: object, fields: tuple[str, ...]) -> tuple[FieldChange, ...]:
-    return tuple(FieldChange(f, _shown(getattr(old, f)), _shown(getattr(new, f)))
-                 for f in fields if getattr(old, f) != getattr(new, f))
+    return tuple(
+        FieldChange(f, _shown(getattr(old, f)), _shown(getattr(new, f)))
+        for f in fields
+        if getattr(old, f) != getattr(new, f)
+    )
 
 
 def _shown(value: object) -> str | None:
@@ -219,6 +242,7 @@ def _shown(value: object) -> str | None:
 
 
 # -- reading one file ----------------------------------------------------------------------
+
 
 def _read(root: etree._Element) -> tuple[dict[str, Process], dict[str, Element], int]:
     """Its processes and compared elements by id (the first of a repeated id), in the file's order
@@ -251,10 +275,17 @@ def _element(el: etree._Element, eid: str, process: str | None, container: str |
     tag = local(el)
     flow = tag == "sequenceFlow"
     return Element(
-        id=_clip(eid), tag=tag, name=_name(el.get("name")), process=_clip(process), container=_clip(container),
-        source=_attr(el, "sourceRef") if flow else None, target=_attr(el, "targetRef") if flow else None,
+        id=_clip(eid),
+        tag=tag,
+        name=_name(el.get("name")),
+        process=_clip(process),
+        container=_clip(container),
+        source=_attr(el, "sourceRef") if flow else None,
+        target=_attr(el, "targetRef") if flow else None,
         condition=_clip(written_condition(el)) if flow else None,
-        default=_attr(el, "default"), timer=_timer(el), attached_to=_attr(el, "attachedToRef"),
+        default=_attr(el, "default"),
+        timer=_timer(el),
+        attached_to=_attr(el, "attachedToRef"),
     )
 
 
@@ -263,8 +294,9 @@ def _timer(el: etree._Element) -> str | None:
     definition = el.find(f"{_M}timerEventDefinition")
     if definition is None:
         return None
-    parts = [f"{local(part)} {text_of(part)}".strip() for part in definition
-             if is_bpmn(part) and local(part) in TIMER_PARTS]
+    parts = [
+        f"{local(part)} {text_of(part)}".strip() for part in definition if is_bpmn(part) and local(part) in TIMER_PARTS
+    ]
     return _clip("; ".join(parts) or "no time set")
 
 
@@ -279,4 +311,4 @@ def _name(value: str | None) -> str | None:
 def _clip(text: str | None) -> str | None:
     if text is None or len(text) <= MAX_TEXT:
         return text
-    return text[:MAX_TEXT - 1] + "…"
+    return text[: MAX_TEXT - 1] + "…"

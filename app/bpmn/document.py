@@ -8,6 +8,7 @@ one element.
 
 A pure library: lxml only.
 """
+
 from __future__ import annotations
 
 import copy
@@ -46,8 +47,14 @@ class Finding:
         return f"{where}: {self.message} [{self.rule}]"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "element_id": self.element_id, "tag": self.tag, "name": self.name,
-                "line": self.line, "message": self.describe()}
+        return {
+            "rule": self.rule,
+            "element_id": self.element_id,
+            "tag": self.tag,
+            "name": self.name,
+            "line": self.line,
+            "message": self.describe(),
+        }
 
 
 @dataclass
@@ -68,8 +75,15 @@ class Analysis:
 
 
 def finding(rule: str, code: str, el: etree._Element, message: str) -> Finding:
-    return Finding(rule=rule, code=code, tag=el.get(DRAWN_AS) or local(el) or str(el.tag), element_id=el.get("id"),
-                   name=el.get("name"), line=el.sourceline, message=message)
+    return Finding(
+        rule=rule,
+        code=code,
+        tag=el.get(DRAWN_AS) or local(el) or str(el.tag),
+        element_id=el.get("id"),
+        name=el.get("name"),
+        line=el.sourceline,
+        message=message,
+    )
 
 
 class AnalysedDocument:
@@ -102,5 +116,12 @@ class AnalysedDocument:
         self.result.shar_warnings.append(finding(rule, "shar_profile", el, f"{prefix}: {message}"))
 
     def ignore(self, el: etree._Element, reason: str) -> None:
-        self.result.not_executed.append({"tag": local(el), "element_id": el.get("id"), "name": el.get("name"),
-                                         "line": el.sourceline, "reason": reason})
+        self.result.not_executed.append(
+            {
+                "tag": local(el),
+                "element_id": el.get("id"),
+                "name": el.get("name"),
+                "line": el.sourceline,
+                "reason": reason,
+            }
+        )

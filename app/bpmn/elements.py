@@ -3,6 +3,7 @@
 
 A pure library: lxml only.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,12 +15,31 @@ ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
 _M = f"{{{BPMN_NS}}}"
 
 # Flow nodes SpiffWorkflow (and so sharlite) can build; businessRuleTask runs like a service task.
-RUNNABLE_NODES = frozenset({
-    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-    "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
-    "scriptTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
-    "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
-})
+RUNNABLE_NODES = frozenset(
+    {
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "task",
+        "userTask",
+        "manualTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "scriptTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "exclusiveGateway",
+        "inclusiveGateway",
+        "parallelGateway",
+        "eventBasedGateway",
+    }
+)
 CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 AUTOMATIC_TASKS = ("task", "serviceTask", "sendTask", "businessRuleTask")
 

@@ -13,6 +13,7 @@ Refusals are BpmnValidationError:
     unknown_encoding   the declaration names an encoding Python does not know, or no character set
     bad_encoding       the bytes are not valid in the encoding the file names (or UTF-8)
 """
+
 from __future__ import annotations
 
 import codecs
@@ -37,15 +38,27 @@ _WIDE_STARTS = (
 )
 # The declaration is the file's first bytes; no more than this is read to find it.
 DECLARATION_MAX_BYTES = 1024
-_DECLARATION = re.compile(
-    r"\A\ufeff?<\?xml[ \t\r\n][^?<>]*?\bencoding[ \t\r\n]*=[ \t\r\n]*([\"'])([^\"'?<>]*)\1")
+_DECLARATION = re.compile(r"\A\ufeff?<\?xml[ \t\r\n][^?<>]*?\bencoding[ \t\r\n]*=[ \t\r\n]*([\"'])([^\"'?<>]*)\1")
 # XML's EncName: anything else (spaces, NUL) is no encoding name, and is never looked up.
 _ENCODING_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]*\Z")
 # Codecs Python knows that are no character set a file could be written in.
-_NOT_CHARSETS = frozenset({
-    "base64", "bz2", "hex", "quopri", "rot-13", "uu", "zlib",
-    "unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined", "charmap",
-})
+_NOT_CHARSETS = frozenset(
+    {
+        "base64",
+        "bz2",
+        "hex",
+        "quopri",
+        "rot-13",
+        "uu",
+        "zlib",
+        "unicode-escape",
+        "raw-unicode-escape",
+        "idna",
+        "punycode",
+        "undefined",
+        "charmap",
+    }
+)
 
 
 def decode_xml(data: bytes) -> str:
@@ -81,7 +94,7 @@ def declare_utf8(text: str) -> str:
     match = _DECLARATION.match(text, 0, DECLARATION_MAX_BYTES)
     if match is None or _is_utf8(match.group(2)):
         return text
-    return text[:match.start(2)] + "UTF-8" + text[match.end(2):]
+    return text[: match.start(2)] + "UTF-8" + text[match.end(2) :]
 
 
 def _is_utf8(declared: str) -> bool:
@@ -102,9 +115,11 @@ def _codec(declared: str) -> str:
     """Python's codec for a declared encoding; unknown_encoding when there is none."""
     name = _codec_name(declared)
     if name is None or name in _NOT_CHARSETS:
-        raise BpmnValidationError(f"BPMN file declares the encoding {declared!r}, which is not a known "
-                                  "character set; save it as UTF-8 or declare the encoding it is written in",
-                                  code="unknown_encoding")
+        raise BpmnValidationError(
+            f"BPMN file declares the encoding {declared!r}, which is not a known "
+            "character set; save it as UTF-8 or declare the encoding it is written in",
+            code="unknown_encoding",
+        )
     return name
 
 
@@ -118,4 +133,7 @@ def _decode(data: bytes, codec: str, shown: str, why: str, *, skip: int = 0) -> 
         line = data[skip:offset].decode(codec, errors="replace").count("\n") + 1
         raise BpmnValidationError(
             f"BPMN file cannot be read as {shown} ({why}): byte 0x{data[offset]:02X} at offset {offset} "
-            f"(line {line}) is not valid {shown}", code="bad_encoding", line=line) from None
+            f"(line {line}) is not valid {shown}",
+            code="bad_encoding",
+            line=line,
+        ) from None

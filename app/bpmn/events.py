@@ -4,6 +4,7 @@ messages and signals in the prepared copy.
 
 A pure library: lxml only.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,9 +27,13 @@ def inline_definition_refs(doc: AnalysedDocument) -> None:
         event, target_id = ref.getparent(), text_of(ref)
         target = doc.by_id.get(target_id)
         if target is None or not is_bpmn(target) or not local(target).endswith("EventDefinition"):
-            doc.problem("event-ref", "cannot_run", event,
-                        f"its eventDefinitionRef {target_id or '(empty)'} names no event definition of this "
-                        "file; put the definition inside the event")
+            doc.problem(
+                "event-ref",
+                "cannot_run",
+                event,
+                f"its eventDefinitionRef {target_id or '(empty)'} names no event definition of this "
+                "file; put the definition inside the event",
+            )
             event.remove(ref)
             continue
         inline = copy.deepcopy(target)
@@ -63,14 +68,19 @@ def check_signal_catch(doc: AnalysedDocument, node: etree._Element) -> None:
         return  # refused as event-ref already
     name = signal_name(doc, definition, node)
     incoming = {text_of(i) for i in node.findall(f"{_M}incoming")}
-    sources = [doc.by_id.get(flow.get("sourceRef") or "") for flow in
-               (doc.by_id.get(i) for i in incoming) if flow is not None]
+    sources = [
+        doc.by_id.get(flow.get("sourceRef") or "") for flow in (doc.by_id.get(i) for i in incoming) if flow is not None
+    ]
     after_choice = any(s is not None and local(s) == "eventBasedGateway" for s in sources)
     if name not in doc.thrown_signals and not after_choice:
-        doc.problem("signal-catch", "cannot_run", node,
-                    f"it waits for signal {name or '(unnamed)'}, which nothing in this file throws and "
-                    "sharlite cannot send: an instance would wait here for ever; throw the signal in "
-                    "this process or wait for a message instead")
+        doc.problem(
+            "signal-catch",
+            "cannot_run",
+            node,
+            f"it waits for signal {name or '(unnamed)'}, which nothing in this file throws and "
+            "sharlite cannot send: an instance would wait here for ever; throw the signal in "
+            "this process or wait for a message instead",
+        )
 
 
 def waits_for_message(doc: AnalysedDocument, node: etree._Element, holder: etree._Element) -> None:

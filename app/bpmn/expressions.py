@@ -12,6 +12,7 @@ Mapped forms:
         ``a = "x"``, ``!=``, and/or, ``not(...)``); anything else answers "FEEL is not supported".
     XPath, JavaScript, Groovy, ...: named and refused.
 """
+
 from __future__ import annotations
 
 import ast
@@ -28,23 +29,70 @@ EMPTY_FUNCTION = "_empty"
 LITERAL_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 _BINARY_NODES = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.FloorDiv)
 _COMPARE_NODES = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
-_ALLOWED = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
-            ast.BinOp, ast.Compare, ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple,
-            *_BINARY_NODES, *_COMPARE_NODES)
-_OPERATORS = {ast.Pow: "the operator **", ast.LShift: "the operator <<", ast.RShift: "the operator >>",
-              ast.BitOr: "the operator |", ast.BitXor: "the operator ^", ast.BitAnd: "the operator &",
-              ast.MatMult: "the operator @", ast.Invert: "the operator ~", ast.Is: "the operator is",
-              ast.IsNot: "the operator is not"}
-_CONSTRUCTS = {
-    ast.Call: "a function call", ast.Attribute: "attribute access (a.b)", ast.Subscript: "subscripting (a[b])",
-    ast.Lambda: "a lambda", ast.ListComp: "a comprehension", ast.SetComp: "a comprehension",
-    ast.DictComp: "a comprehension", ast.GeneratorExp: "a generator expression",
-    ast.IfExp: "a conditional expression", ast.NamedExpr: "an assignment expression",
-    ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string", ast.Starred: "unpacking",
-    ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield", ast.Slice: "a slice",
+_ALLOWED = (
+    ast.Expression,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.UnaryOp,
+    ast.Not,
+    ast.USub,
+    ast.UAdd,
+    ast.BinOp,
+    ast.Compare,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.List,
+    ast.Tuple,
+    *_BINARY_NODES,
+    *_COMPARE_NODES,
+)
+_OPERATORS = {
+    ast.Pow: "the operator **",
+    ast.LShift: "the operator <<",
+    ast.RShift: "the operator >>",
+    ast.BitOr: "the operator |",
+    ast.BitXor: "the operator ^",
+    ast.BitAnd: "the operator &",
+    ast.MatMult: "the operator @",
+    ast.Invert: "the operator ~",
+    ast.Is: "the operator is",
+    ast.IsNot: "the operator is not",
 }
-_JUEL_WORDS = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%",
-               "and": "and", "or": "or", "not": "not"}
+_CONSTRUCTS = {
+    ast.Call: "a function call",
+    ast.Attribute: "attribute access (a.b)",
+    ast.Subscript: "subscripting (a[b])",
+    ast.Lambda: "a lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.IfExp: "a conditional expression",
+    ast.NamedExpr: "an assignment expression",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.JoinedStr: "an f-string",
+    ast.Starred: "unpacking",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Slice: "a slice",
+}
+_JUEL_WORDS = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
+    "and": "and",
+    "or": "or",
+    "not": "not",
+}
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.S)
 _WRAPPED = re.compile(r"^[$#]\{(.*)\}$", re.S)
 
@@ -84,8 +132,10 @@ def translate(text: str, language: str = "python") -> str:
     if language == "feel":
         return _from_feel(body)
     if language not in ("juel", "python", "xpath"):
-        raise UnsafeExpression(f"{_language_label(language)} is not supported: sharlite evaluates only simple "
-                               "comparisons (JUEL ${{...}}, FEEL =..., or plain a > 5 and b == \"x\")")
+        raise UnsafeExpression(
+            f"{_language_label(language)} is not supported: sharlite evaluates only simple "
+            'comparisons (JUEL ${{...}}, FEEL =..., or plain a > 5 and b == "x")'
+        )
     match = _WRAPPED.match(body)
     if match:
         body = match.group(1).strip()
@@ -104,8 +154,9 @@ def compile_translated(body: str, *, shown: str | None = None, language: str = "
     """Parse and check text already in the evaluator's language."""
     shown = shown if shown is not None else body
     if len(body) > MAX_EXPRESSION_CHARS:
-        raise UnsafeExpression(f"is {len(body):,} characters long; expressions may have at most "
-                               f"{MAX_EXPRESSION_CHARS:,}")
+        raise UnsafeExpression(
+            f"is {len(body):,} characters long; expressions may have at most {MAX_EXPRESSION_CHARS:,}"
+        )
     if not body:
         raise UnsafeExpression("is empty")
     try:
@@ -120,8 +171,9 @@ def compile_translated(body: str, *, shown: str | None = None, language: str = "
             prefix = {"feel": "FEEL is not supported: ", "xpath": "XPath is not supported: "}.get(language, "")
             raise UnsafeExpression(f"{prefix}{_quote(shown)} uses {problem}, which is not allowed")
     if _depth(tree) > MAX_NESTING:
-        raise UnsafeExpression(f"{_quote(shown)} is too deeply nested: more than {MAX_NESTING} operators inside "
-                               "one another")
+        raise UnsafeExpression(
+            f"{_quote(shown)} is too deeply nested: more than {MAX_NESTING} operators inside one another"
+        )
     return _literals_win(tree)
 
 
@@ -153,8 +205,12 @@ def _depth(tree: ast.AST) -> int:
 def _disallowed(node: ast.AST) -> str | None:
     if isinstance(node, ast.Call):
         # Only the call the JUEL translation writes itself: _empty(<one operand>).
-        if isinstance(node.func, ast.Name) and node.func.id == EMPTY_FUNCTION and len(node.args) == 1 \
-                and not node.keywords:
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id == EMPTY_FUNCTION
+            and len(node.args) == 1
+            and not node.keywords
+        ):
             return None
         return _CONSTRUCTS[ast.Call]
     if isinstance(node, ast.Name) and node.id == EMPTY_FUNCTION:
@@ -181,7 +237,7 @@ def _map_tokens(body: str, *, juel: bool) -> str:
     out: list[str] = []
     last = 0
     for match in _STRING.finditer(body):
-        out.append(_map_code(body[last:match.start()], juel=juel))
+        out.append(_map_code(body[last : match.start()], juel=juel))
         out.append(match.group(0))
         last = match.end()
     out.append(_map_code(body[last:], juel=juel))
@@ -213,8 +269,10 @@ def _from_feel(body: str) -> str:
     code_only = _STRING.sub('""', body)
     for pattern, what in _FEEL_ONLY:
         if pattern.search(code_only):
-            raise UnsafeExpression(f"FEEL is not supported: {_quote(body)} uses {what}; sharlite maps only simple "
-                                   "comparisons such as a > 5, a = \"x\", and, or, not(...)")
+            raise UnsafeExpression(
+                f"FEEL is not supported: {_quote(body)} uses {what}; sharlite maps only simple "
+                'comparisons such as a > 5, a = "x", and, or, not(...)'
+            )
     mapped = _map_tokens(body, juel=False)
     # FEEL's equality is a single '='; '!=', '<=', '>=' stay as they are.
     mapped = _map_outside_strings(mapped, lambda code: re.sub(r"(?<![=!<>])=(?!=)", "==", code))
@@ -225,7 +283,7 @@ def _map_outside_strings(body: str, mapper: object) -> str:
     out: list[str] = []
     last = 0
     for match in _STRING.finditer(body):
-        out.append(mapper(body[last:match.start()]))  # type: ignore[operator]
+        out.append(mapper(body[last : match.start()]))  # type: ignore[operator]
         out.append(match.group(0))
         last = match.end()
     out.append(mapper(body[last:]))  # type: ignore[operator]
@@ -238,11 +296,15 @@ def _syntax_reason(shown: str, language: str, detail: str) -> str:
     code_only = _STRING.sub('""', shown)
     spaced = re.search(r"[A-Za-z_]\w*\s+[A-Za-z_]\w*\s*(==|=|!=|<|>)", code_only)
     if language == "feel" and spaced:
-        return (f"FEEL is not supported: {_quote(shown)} uses a name with spaces; sharlite maps only simple "
-                "comparisons of one-word variables (a > 5, a = \"x\")")
+        return (
+            f"FEEL is not supported: {_quote(shown)} uses a name with spaces; sharlite maps only simple "
+            'comparisons of one-word variables (a > 5, a = "x")'
+        )
     if language == "feel":
-        return (f"FEEL is not supported: {_quote(shown)} is beyond the simple comparisons sharlite maps "
-                "(a > 5, a = \"x\", and, or, not(...))")
+        return (
+            f"FEEL is not supported: {_quote(shown)} is beyond the simple comparisons sharlite maps "
+            '(a > 5, a = "x", and, or, not(...))'
+        )
     if spaced:
         return f"{_quote(shown)} is not a simple expression: variable names may not contain spaces"
     if re.search(r"\w+:\w+\s*\(", code_only):
@@ -271,18 +333,26 @@ def syntax_words(exc: SyntaxError, body: str) -> str:
     if "literal" in said or "leading zeros" in said:
         return "a number runs into letters"
     # Python puts the offset past the end (or at 0) when the text stops too early.
-    rest = body[exc.offset - 1:].strip() if exc.offset and exc.lineno in (None, 1) else ""
+    rest = body[exc.offset - 1 :].strip() if exc.offset and exc.lineno in (None, 1) else ""
     if not rest:
         return "it ends before the expression is complete"
     word = re.match(r"\w+|\S", rest).group(0)  # type: ignore[union-attr]
-    return f"it cannot be read from \"{word}\" on"
+    return f'it cannot be read from "{word}" on'
 
 
 def _language_label(language: str) -> str:
-    return {"javascript": "JavaScript", "ecmascript": "JavaScript", "js": "JavaScript", "groovy": "Groovy",
-            "xquery": "XQuery", "mvel": "MVEL", "spel": "SpEL", "xpath": "XPath"}.get(language, language)
+    return {
+        "javascript": "JavaScript",
+        "ecmascript": "JavaScript",
+        "js": "JavaScript",
+        "groovy": "Groovy",
+        "xquery": "XQuery",
+        "mvel": "MVEL",
+        "spel": "SpEL",
+        "xpath": "XPath",
+    }.get(language, language)
 
 
 def _quote(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
-    return repr(text if len(text) <= limit else text[:limit - 1] + "…")
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")

@@ -4,6 +4,7 @@ associations SpiffWorkflow cannot resolve, empty collapsed sub-processes).
 
 A pure library: lxml only.
 """
+
 from __future__ import annotations
 
 import copy
@@ -14,9 +15,13 @@ from app.bpmn.document import AnalysedDocument
 from app.bpmn.elements import BPMN_NS, CONTAINERS, DRAWN_AS, RUNNABLE_NODES, is_bpmn, local
 
 _M = f"{{{BPMN_NS}}}"
-_NOT_EXECUTED = {"textAnnotation": "a text annotation", "association": "an association",
-                 "group": "a group", "dataStoreReference": "a data store reference",
-                 "dataStore": "a data store"}
+_NOT_EXECUTED = {
+    "textAnnotation": "a text annotation",
+    "association": "an association",
+    "group": "a group",
+    "dataStoreReference": "a data store reference",
+    "dataStore": "a data store",
+}
 
 
 def drop_not_executed(doc: AnalysedDocument) -> None:
@@ -36,19 +41,26 @@ def drop_not_executed(doc: AnalysedDocument) -> None:
             owner.remove(el)
     # Associations are dropped only when they touch a drawn-only element: one linking a
     # compensation boundary event to its handler is part of execution.
-    drawn_only = {el.get("id") for el in doc.root.iter(f"{_M}textAnnotation", f"{_M}group",
-                                                       f"{_M}dataStoreReference", f"{_M}dataStore")}
+    drawn_only = {
+        el.get("id")
+        for el in doc.root.iter(f"{_M}textAnnotation", f"{_M}group", f"{_M}dataStoreReference", f"{_M}dataStore")
+    }
     for tag, what in _NOT_EXECUTED.items():
         for el in list(doc.root.iter(f"{_M}{tag}")):
-            if tag == "association" and el.get("sourceRef") in doc.by_id \
-                    and el.get("targetRef") in doc.by_id \
-                    and not {el.get("sourceRef"), el.get("targetRef")} & drawn_only:
+            if (
+                tag == "association"
+                and el.get("sourceRef") in doc.by_id
+                and el.get("targetRef") in doc.by_id
+                and not {el.get("sourceRef"), el.get("targetRef")} & drawn_only
+            ):
                 continue
             doc.ignore(el, f"{what} does not affect execution")
             el.getparent().remove(el)
     for container in list(doc.root.iter(*(f"{_M}{t}" for t in CONTAINERS))):
-        if not any(is_bpmn(c) and local(c) in RUNNABLE_NODES for c in container) \
-                and container.get("triggeredByEvent") != "true":
+        if (
+            not any(is_bpmn(c) and local(c) in RUNNABLE_NODES for c in container)
+            and container.get("triggeredByEvent") != "true"
+        ):
             doc.ignore(container, "an empty collapsed sub-process: the engine passes straight through it")
             _replace_with_task(doc, container)
 
@@ -69,13 +81,16 @@ def _data_object_resolves(doc: AnalysedDocument, owner: etree._Element | None, r
 
 
 def _replace_with_task(doc: AnalysedDocument, container: etree._Element) -> None:
-    task = etree.Element(f"{_M}task", {k: v for k, v in container.attrib.items()
-                                       if k in ("id", "name")})
+    task = etree.Element(f"{_M}task", {k: v for k, v in container.attrib.items() if k in ("id", "name")})
     task.set(DRAWN_AS, local(container))
     task.sourceline = container.sourceline
     for child in container:
         # Its markers are kept (a multi-instance still runs n times), so their checks still apply.
-        if is_bpmn(child) and local(child) in ("incoming", "outgoing", "standardLoopCharacteristics",
-                                               "multiInstanceLoopCharacteristics"):
+        if is_bpmn(child) and local(child) in (
+            "incoming",
+            "outgoing",
+            "standardLoopCharacteristics",
+            "multiInstanceLoopCharacteristics",
+        ):
             task.append(copy.deepcopy(child))
     container.getparent().replace(container, task)

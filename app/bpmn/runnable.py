@@ -4,6 +4,7 @@ loops, event references, message waits and output mappings to the checks that ow
 
 A pure library: lxml only.
 """
+
 from __future__ import annotations
 
 from lxml import etree
@@ -17,8 +18,11 @@ from app.bpmn.timers_and_loops import check_multi_instance, check_timer
 _M = f"{{{BPMN_NS}}}"
 _DATA = frozenset({"dataObject", "dataObjectReference", "dataStoreReference", "dataInput", "dataOutput"})
 # What an event definition's reference must name: definition tag -> (attribute, declaration tag).
-_EVENT_REFS = {"signalEventDefinition": ("signalRef", "signal"), "errorEventDefinition": ("errorRef", "error"),
-               "escalationEventDefinition": ("escalationRef", "escalation")}
+_EVENT_REFS = {
+    "signalEventDefinition": ("signalRef", "signal"),
+    "errorEventDefinition": ("errorRef", "error"),
+    "escalationEventDefinition": ("escalationRef", "escalation"),
+}
 _CONDITIONAL_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway"})
 
 
@@ -26,19 +30,35 @@ def check_container(doc: AnalysedDocument, container: etree._Element, *, top: bo
     nodes = [c for c in container if is_bpmn(c)]
     starts = [c for c in nodes if local(c) == "startEvent"]
     if top and not starts:
-        doc.problem("no-start-event", "cannot_run", container,
-                    "the process has no start event; add one where instances begin, or mark the process "
-                    "isExecutable=\"false\" to keep it as a diagram")
+        doc.problem(
+            "no-start-event",
+            "cannot_run",
+            container,
+            "the process has no start event; add one where instances begin, or mark the process "
+            'isExecutable="false" to keep it as a diagram',
+        )
     signals = [s.find(f"{_M}signalEventDefinition") for s in starts]
     if top and starts and all(definition is not None for definition in signals):
-        doc.problem("signal-start", "cannot_run", starts[0],
-                    f"the process starts only by signal {signal_name(doc, signals[0], starts[0])}, which "
-                    "sharlite cannot send, so no instance could start; add a none start event, use a message "
-                    "start event, or mark the process isExecutable=\"false\"")
-    if not top and container.get("triggeredByEvent") != "true" and local(container) != "adHocSubProcess" \
-            and len(starts) != 1:
-        doc.problem("subprocess-start", "cannot_run", container,
-                    f"an expanded sub-process needs exactly one start event; it has {len(starts)}")
+        doc.problem(
+            "signal-start",
+            "cannot_run",
+            starts[0],
+            f"the process starts only by signal {signal_name(doc, signals[0], starts[0])}, which "
+            "sharlite cannot send, so no instance could start; add a none start event, use a message "
+            'start event, or mark the process isExecutable="false"',
+        )
+    if (
+        not top
+        and container.get("triggeredByEvent") != "true"
+        and local(container) != "adHocSubProcess"
+        and len(starts) != 1
+    ):
+        doc.problem(
+            "subprocess-start",
+            "cannot_run",
+            container,
+            f"an expanded sub-process needs exactly one start event; it has {len(starts)}",
+        )
     flows = [c for c in nodes if local(c) == "sequenceFlow"]
     ids_here = {c.get("id") for c in nodes if c.get("id")}
     outgoing: dict[str, list[etree._Element]] = {}
@@ -46,21 +66,46 @@ def check_container(doc: AnalysedDocument, container: etree._Element, *, top: bo
         for end in ("sourceRef", "targetRef"):
             ref = flow.get(end)
             if not ref or ref not in ids_here:
-                doc.problem("flow-ends", "cannot_run", flow,
-                            f"its {end} {ref or '(missing)'} is not an element of the same process "
-                            "or sub-process; connect it to an element beside it")
+                doc.problem(
+                    "flow-ends",
+                    "cannot_run",
+                    flow,
+                    f"its {end} {ref or '(missing)'} is not an element of the same process "
+                    "or sub-process; connect it to an element beside it",
+                )
         outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
     for node in nodes:
         kind = local(node)
-        if kind in ("sequenceFlow", "incoming", "outgoing", "laneSet", "extensionElements", "documentation",
-                    "ioSpecification", "property", "dataObject", "dataObjectReference") or kind in _DATA:
+        if (
+            kind
+            in (
+                "sequenceFlow",
+                "incoming",
+                "outgoing",
+                "laneSet",
+                "extensionElements",
+                "documentation",
+                "ioSpecification",
+                "property",
+                "dataObject",
+                "dataObjectReference",
+            )
+            or kind in _DATA
+        ):
             continue
         if kind not in RUNNABLE_NODES:
-            if kind in ("complexGateway",) or kind.endswith(("Choreography", "choreographyTask")) \
-                    or kind in ("callChoreography", "implicitThrowEvent"):
-                doc.problem("unsupported-element", "cannot_run", node,
-                            f"{kind} is not supported by the engine; redraw it with exclusive, inclusive "
-                            "or parallel gateways and tasks")
+            if (
+                kind in ("complexGateway",)
+                or kind.endswith(("Choreography", "choreographyTask"))
+                or kind in ("callChoreography", "implicitThrowEvent")
+            ):
+                doc.problem(
+                    "unsupported-element",
+                    "cannot_run",
+                    node,
+                    f"{kind} is not supported by the engine; redraw it with exclusive, inclusive "
+                    "or parallel gateways and tasks",
+                )
             continue
         if not node.get("id"):
             doc.problem("missing-id", "missing_id", node, "the element has no id; give it one")
@@ -78,17 +123,25 @@ def _check_node(doc: AnalysedDocument, node: etree._Element, flows: list[etree._
             text = _condition_text(doc, flow)
             if text is None:
                 if len(flows) > 1 and flow.get("id") != default:
-                    doc.problem("gateway-condition", "cannot_run", flow,
-                                f"leaves gateway {node.get('id')} without a condition and is not its "
-                                "default flow; add a condition or make it the default")
+                    doc.problem(
+                        "gateway-condition",
+                        "cannot_run",
+                        flow,
+                        f"leaves gateway {node.get('id')} without a condition and is not its "
+                        "default flow; add a condition or make it the default",
+                    )
                 continue
             check_expression(doc, flow, flow.find(f"{_M}conditionExpression"), "condition")
     elif kind != "eventBasedGateway":
         for flow in flows:
             if _condition_text(doc, flow) is not None:
-                doc.problem("conditional-flow", "cannot_run", flow,
-                            f"a condition on a flow leaving {kind} {node.get('id')} is not supported; "
-                            "put an exclusive gateway after the element and move the condition there")
+                doc.problem(
+                    "conditional-flow",
+                    "cannot_run",
+                    flow,
+                    f"a condition on a flow leaving {kind} {node.get('id')} is not supported; "
+                    "put an exclusive gateway after the element and move the condition there",
+                )
     for timer in node.findall(f"{_M}timerEventDefinition"):  # direct: a sub-process's own are checked inside
         check_timer(doc, node, timer)
     for loop in node.findall(f"{_M}multiInstanceLoopCharacteristics"):
@@ -97,21 +150,32 @@ def _check_node(doc: AnalysedDocument, node: etree._Element, flows: list[etree._
         for definition in node.findall(f"{_M}{tag}"):
             ref = definition.get(attribute)
             if ref and (ref not in doc.by_id or local(doc.by_id[ref]) != declared):
-                doc.problem("event-ref", "cannot_run", node,
-                            f"its {attribute} {ref} names no <{declared}> of this file; "
-                            "declare it or fix the ref")
+                doc.problem(
+                    "event-ref",
+                    "cannot_run",
+                    node,
+                    f"its {attribute} {ref} names no <{declared}> of this file; declare it or fix the ref",
+                )
     if kind == "intermediateCatchEvent":
         check_signal_catch(doc, node)
     for definition in node.findall(f"{_M}messageEventDefinition"):
         ref = definition.get("messageRef")
         if ref and ref not in doc.messages:
-            doc.problem("message-ref", "cannot_run", node,
-                        f"its messageRef {ref} names no <message> of this file; declare it or fix the ref")
+            doc.problem(
+                "message-ref",
+                "cannot_run",
+                node,
+                f"its messageRef {ref} names no <message> of this file; declare it or fix the ref",
+            )
         elif kind in MESSAGE_CATCHERS:
             waits_for_message(doc, node, definition)
     if kind == "receiveTask" and node.get("messageRef") and node.get("messageRef") not in doc.messages:
-        doc.problem("message-ref", "cannot_run", node,
-                    f"its messageRef {node.get('messageRef')} names no <message> of this file")
+        doc.problem(
+            "message-ref",
+            "cannot_run",
+            node,
+            f"its messageRef {node.get('messageRef')} names no <message> of this file",
+        )
     elif kind == "receiveTask" and node.find(f"{_M}messageEventDefinition") is None:
         waits_for_message(doc, node, node)
     if kind == "callActivity":
@@ -137,8 +201,16 @@ def _check_call(doc: AnalysedDocument, node: etree._Element) -> None:
         if called:
             node.set("calledElement", called)  # Spiff reads only the attribute
     if not called:
-        doc.problem("call-activity", "cannot_run", node,
-                    "the call activity names no process; set calledElement to a process id of this file")
+        doc.problem(
+            "call-activity",
+            "cannot_run",
+            node,
+            "the call activity names no process; set calledElement to a process id of this file",
+        )
     elif called not in doc.process_ids:
-        doc.problem("call-activity", "cannot_run", node,
-                    f"it calls process {called!r}, which is not in this file; upload one file holding both")
+        doc.problem(
+            "call-activity",
+            "cannot_run",
+            node,
+            f"it calls process {called!r}, which is not in this file; upload one file holding both",
+        )

@@ -6,6 +6,7 @@ evaluator's checks, and the prepared copy holds it translated into the evaluator
 
 A pure library: lxml only.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,15 +19,21 @@ from app.bpmn.expressions import UnsafeExpression, compile_condition, language_o
 
 _M = f"{{{BPMN_NS}}}"
 # Expressions the engine evaluates besides flow conditions and cardinalities, by tag.
-_OTHER_EXPRESSIONS = {"completionCondition": "completion condition", "loopCondition": "loop condition",
-                      "condition": "condition"}
+_OTHER_EXPRESSIONS = {
+    "completionCondition": "completion condition",
+    "loopCondition": "loop condition",
+    "condition": "condition",
+}
 
 
 def refuse_scripts(doc: AnalysedDocument) -> None:
     for task in doc.root.iter(f"{_M}scriptTask"):
-        doc.problem("script-task", "script_task", task,
-                    "script tasks are not allowed: the dashboard never runs code from uploaded files; "
-                    "use a service task")
+        doc.problem(
+            "script-task",
+            "script_task",
+            task,
+            "script tasks are not allowed: the dashboard never runs code from uploaded files; use a service task",
+        )
 
 
 def check_other_expressions(doc: AnalysedDocument, process: etree._Element) -> None:
@@ -52,8 +59,12 @@ def check_expression(doc: AnalysedDocument, owner: etree._Element, el: etree._El
     text = text_of(el)
     if not NO_CONDITION.sub("", text).strip():
         if local(el) == "condition":
-            doc.problem("condition", "cannot_run", owner,
-                        "its conditional event has no condition; write one such as ${amount > 100}")
+            doc.problem(
+                "condition",
+                "cannot_run",
+                owner,
+                "its conditional event has no condition; write one such as ${amount > 100}",
+            )
         else:
             el.getparent().remove(el)  # an empty one means none, as for a flow
         return
@@ -61,9 +72,12 @@ def check_expression(doc: AnalysedDocument, owner: etree._Element, el: etree._El
     try:
         compile_condition(text, language)
     except UnsafeExpression as exc:
-        doc.problem("condition", "unsafe_expression", owner,
-                    f"its {what} is refused: {exc}; write a simple comparison such as "
-                    "${amount > 100} or =status = \"ok\"")
+        doc.problem(
+            "condition",
+            "unsafe_expression",
+            owner,
+            f'its {what} is refused: {exc}; write a simple comparison such as ${{amount > 100}} or =status = "ok"',
+        )
         return
     # The engine sees only the translated text: one meaning, whatever the file's language.
     set_text(el, translate(text, language))
@@ -73,8 +87,12 @@ def check_output(doc: AnalysedDocument, node: etree._Element, output: etree._Ele
     """A Zeebe output mapping: the engine sets ``target`` from ``source`` when the task completes, as SHAR does."""
     source, target = (output.get("source") or "").strip(), (output.get("target") or "").strip()
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", target):
-        doc.problem("output-mapping", "cannot_run", node,
-                    f"its output mapping target {target!r} is not a plain variable name; use one word")
+        doc.problem(
+            "output-mapping",
+            "cannot_run",
+            node,
+            f"its output mapping target {target!r} is not a plain variable name; use one word",
+        )
         return
     if not source.startswith("="):
         output.set(OUTPUT_SOURCE, repr(source))  # a static value, as in Zeebe
@@ -82,7 +100,6 @@ def check_output(doc: AnalysedDocument, node: etree._Element, output: etree._Ele
     try:
         compile_condition(source, "feel")
     except UnsafeExpression as exc:
-        doc.problem("output-mapping", "unsafe_expression", node,
-                    f"its output mapping to {target} is refused: {exc}")
+        doc.problem("output-mapping", "unsafe_expression", node, f"its output mapping to {target} is refused: {exc}")
         return
     output.set(OUTPUT_SOURCE, translate(source, "feel"))

@@ -5,6 +5,7 @@ file sharlite deploys: the same code runs in both. Anything SpiffWorkflow still 
 the analysis becomes a Finding that points at the element, with object reprs and Python
 exception names removed.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,10 @@ class _AutomaticTaskParser(TaskParser):
     """Service and business-rule tasks: none-tasks the engine completes as if a worker answered."""
 
 
-_OVERRIDES = {full_tag("serviceTask"): (_AutomaticTaskParser, NoneTask),
-              full_tag("businessRuleTask"): (_AutomaticTaskParser, NoneTask)}
+_OVERRIDES = {
+    full_tag("serviceTask"): (_AutomaticTaskParser, NoneTask),
+    full_tag("businessRuleTask"): (_AutomaticTaskParser, NoneTask),
+}
 _splitting: dict[type, type] = {}
 
 
@@ -71,8 +74,9 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
     try:
         parser.add_bpmn_xml(prepared, filename="upload.bpmn")
         for process_id in process_ids:
-            built[process_id] = BuiltProcess(process_id, parser.get_spec(process_id),
-                                             parser.get_subprocess_specs(process_id))
+            built[process_id] = BuiltProcess(
+                process_id, parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+            )
     except ValidationException as exc:
         raise SpecsRefused([_from_validation(exc, prepared, process_id or next(iter(process_ids), None))]) from None
     except RecursionError:
@@ -81,10 +85,19 @@ def build_specs(prepared: etree._Element, process_ids: list[str]) -> dict[str, B
         # Pointed at the process being built (the first one while the file is read), never at <definitions>.
         process_id = process_id or next(iter(process_ids), None)
         process = next((el for el in prepared.iter(f"{{{BPMN_NS}}}process") if el.get("id") == process_id), None)
-        raise SpecsRefused([Finding("engine", "cannot_run", "process", process_id, None,
-                                    process.sourceline if process is not None else None,
-                                    f"the engine cannot build this process: {clean(str(exc)) or 'no detail'}")]) \
-            from None
+        raise SpecsRefused(
+            [
+                Finding(
+                    "engine",
+                    "cannot_run",
+                    "process",
+                    process_id,
+                    None,
+                    process.sourceline if process is not None else None,
+                    f"the engine cannot build this process: {clean(str(exc)) or 'no detail'}",
+                )
+            ]
+        ) from None
     return built
 
 
@@ -93,32 +106,42 @@ def output_mappings(prepared: etree._Element) -> dict[str, tuple[tuple[str, str]
     found: dict[str, tuple[tuple[str, str], ...]] = {}
     for mapping in prepared.iter(f"{{{ZEEBE_NS}}}ioMapping"):
         owner = mapping.getparent().getparent() if mapping.getparent() is not None else None
-        pairs = tuple((o.get(OUTPUT_SOURCE), o.get("target")) for o in mapping.findall(f"{{{ZEEBE_NS}}}output")
-                      if o.get(OUTPUT_SOURCE) is not None)
+        pairs = tuple(
+            (o.get(OUTPUT_SOURCE), o.get("target"))
+            for o in mapping.findall(f"{{{ZEEBE_NS}}}output")
+            if o.get(OUTPUT_SOURCE) is not None
+        )
         if owner is not None and owner.get("id") and pairs:
             found[owner.get("id")] = pairs
     return found
 
 
 def automatic_task_ids(prepared: etree._Element) -> frozenset[str]:
-    return frozenset(el.get("id") for tag in AUTOMATIC_TASKS for el in prepared.iter(f"{{{BPMN_NS}}}{tag}")
-                     if el.get("id"))
+    return frozenset(
+        el.get("id") for tag in AUTOMATIC_TASKS for el in prepared.iter(f"{{{BPMN_NS}}}{tag}") if el.get("id")
+    )
 
 
 # SpiffWorkflow's texts that speak of its own code, in plain words (its parser bugs included: a
 # reference to an undeclared signal raises a TypeError about its raise_validation_exception).
 _SPIFF_WORDS = (
-    (re.compile(r"Unsupported Catch Event", re.S),
-     "the engine cannot catch this event; give it a timer, message, signal, error, escalation, conditional or "
-     "cancel definition"),
-    (re.compile(r"raise_validation_exception\(\) got an unexpected keyword argument", re.S),
-     "it refers to a message, signal, error or escalation this file does not declare; declare it or fix the ref"),
+    (
+        re.compile(r"Unsupported Catch Event", re.S),
+        "the engine cannot catch this event; give it a timer, message, signal, error, escalation, conditional or "
+        "cancel definition",
+    ),
+    (
+        re.compile(r"raise_validation_exception\(\) got an unexpected keyword argument", re.S),
+        "it refers to a message, signal, error or escalation this file does not declare; declare it or fix the ref",
+    ),
 )
 _RAW_XML = re.compile(r"b?(['\"])<[^>]*>.*?\1|<\w[^<>]*>.*?</[\w:]+>|%r['\"]?,?\s*", re.S)
 _EXCEPTION = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\((['\"]?)(.*?)\1\)", re.S)
 _EXCEPTION_PREFIX = re.compile(r"\b[A-Z]\w*(?:Error|Exception): ")
-TOO_DEEP = ("the flow is chained or nested too deeply for the engine to build (a few hundred elements in a row); "
-            "split it into sub-processes or call activities")
+TOO_DEEP = (
+    "the flow is chained or nested too deeply for the engine to build (a few hundred elements in a row); "
+    "split it into sub-processes or call activities"
+)
 
 
 def clean(text: str) -> str:
@@ -148,5 +171,12 @@ def _from_validation(exc: ValidationException, prepared: etree._Element, process
     message = clean(str(exc.args[0]) if exc.args else str(exc))
     if message.startswith("Multiple outgoing flows are not supported for tasks of type"):
         message = "several outgoing flows are not supported here; join them with a gateway"
-    return Finding("engine", "cannot_run", tag, element_id, getattr(exc, "name", "") or None, line,
-                   f"the engine cannot run this: {message}")
+    return Finding(
+        "engine",
+        "cannot_run",
+        tag,
+        element_id,
+        getattr(exc, "name", "") or None,
+        line,
+        f"the engine cannot run this: {message}",
+    )

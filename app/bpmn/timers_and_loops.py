@@ -3,6 +3,7 @@ checked expressions) and counts within budget (MAX_TIMER_REPETITIONS, MAX_LOOP_C
 
 A pure library: lxml only.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,12 @@ def check_timer(doc: AnalysedDocument, node: etree._Element, timer: etree._Eleme
     parts = [c for c in timer if local(c) in TIMER_PARTS]
     texts = [text_of(c) for c in parts]
     if not parts or not any(texts):
-        doc.problem("empty-timer", "empty_timer", node,
-                    "its timer has no time set; give it a timeDuration (e.g. PT5M), timeDate or timeCycle")
+        doc.problem(
+            "empty-timer",
+            "empty_timer",
+            node,
+            "its timer has no time set; give it a timeDuration (e.g. PT5M), timeDate or timeCycle",
+        )
         return
     for part, text in zip(parts, texts, strict=True):
         if not text:
@@ -36,14 +41,23 @@ def check_timer(doc: AnalysedDocument, node: etree._Element, timer: etree._Eleme
         value = text.strip().strip("\"'")
         kind = local(part)
         if value.startswith("=") or value.startswith("${"):
-            doc.problem("timer-expression", "cannot_run", node,
-                        f"its {kind} {text!r} is an expression; write an ISO 8601 literal such as PT5M")
+            doc.problem(
+                "timer-expression",
+                "cannot_run",
+                node,
+                f"its {kind} {text!r} is an expression; write an ISO 8601 literal such as PT5M",
+            )
         elif kind == "timeDuration" and not _ISO_DURATION.match(value):
-            doc.problem("timer-value", "cannot_run", node,
-                        f"its timeDuration {text!r} is not an ISO 8601 duration such as PT5M")
+            doc.problem(
+                "timer-value", "cannot_run", node, f"its timeDuration {text!r} is not an ISO 8601 duration such as PT5M"
+            )
         elif kind == "timeDate" and not _ISO_DATE.match(value):
-            doc.problem("timer-value", "cannot_run", node,
-                        f"its timeDate {text!r} is not an ISO 8601 date-time such as 2030-01-01T09:00:00Z")
+            doc.problem(
+                "timer-value",
+                "cannot_run",
+                node,
+                f"its timeDate {text!r} is not an ISO 8601 date-time such as 2030-01-01T09:00:00Z",
+            )
         elif kind == "timeCycle":
             _check_cycle(doc, node, part, text, value)
         else:
@@ -53,16 +67,24 @@ def check_timer(doc: AnalysedDocument, node: etree._Element, timer: etree._Eleme
 def _check_cycle(doc: AnalysedDocument, node: etree._Element, part: etree._Element, text: str, value: str) -> None:
     match = _ISO_CYCLE.match(value)
     if not match or not (_ISO_DURATION.match(match.group(2).split("/")[-1])):
-        doc.problem("timer-value", "cannot_run", node,
-                    f"its timeCycle {text!r} is not an ISO 8601 repetition such as R3/PT10M")
+        doc.problem(
+            "timer-value", "cannot_run", node, f"its timeCycle {text!r} is not an ISO 8601 repetition such as R3/PT10M"
+        )
     elif not match.group(1):
-        doc.problem("timer-repetitions", "over_budget", node,
-                    f"its timeCycle {text!r} repeats without end; give a count of at most "
-                    f"{MAX_TIMER_REPETITIONS} (R{MAX_TIMER_REPETITIONS}/...)")
+        doc.problem(
+            "timer-repetitions",
+            "over_budget",
+            node,
+            f"its timeCycle {text!r} repeats without end; give a count of at most "
+            f"{MAX_TIMER_REPETITIONS} (R{MAX_TIMER_REPETITIONS}/...)",
+        )
     elif _too_big(match.group(1), MAX_TIMER_REPETITIONS):
-        doc.problem("timer-repetitions", "over_budget", node,
-                    f"its timeCycle repeats {_shown_number(match.group(1))} times; the limit is "
-                    f"{MAX_TIMER_REPETITIONS}")
+        doc.problem(
+            "timer-repetitions",
+            "over_budget",
+            node,
+            f"its timeCycle repeats {_shown_number(match.group(1))} times; the limit is {MAX_TIMER_REPETITIONS}",
+        )
     else:
         set_text(part, repr(value))
 
@@ -71,18 +93,25 @@ def check_multi_instance(doc: AnalysedDocument, node: etree._Element, loop: etre
     cardinality = loop.find(f"{_M}loopCardinality")
     text = text_of(cardinality) if cardinality is not None else ""
     if not text and loop.find(f"{_M}loopDataInputRef") is None:
-        doc.problem("multi-instance", "cannot_run", node,
-                    "its multi-instance marker sets neither loopCardinality nor loopDataInputRef (a Zeebe "
-                    "inputCollection is not supported); give a loopCardinality such as 3")
+        doc.problem(
+            "multi-instance",
+            "cannot_run",
+            node,
+            "its multi-instance marker sets neither loopCardinality nor loopDataInputRef (a Zeebe "
+            "inputCollection is not supported); give a loopCardinality such as 3",
+        )
         return
     if not text:
         return
     literal = text.strip("=\"' ")
     if re.fullmatch(r"\+?\d+", literal):
         if _too_big(literal, MAX_LOOP_CARDINALITY):
-            doc.problem("loop-cardinality", "over_budget", node,
-                        f"its loopCardinality {_shown_number(literal)} is over the limit of "
-                        f"{MAX_LOOP_CARDINALITY:,} instances")
+            doc.problem(
+                "loop-cardinality",
+                "over_budget",
+                node,
+                f"its loopCardinality {_shown_number(literal)} is over the limit of {MAX_LOOP_CARDINALITY:,} instances",
+            )
         else:
             set_text(cardinality, str(int(literal)))  # "3" or =3 as written: the number 3 for the engine
         return

@@ -16,6 +16,7 @@ unsafe_expression, empty_timer, over_budget, cannot_run, missing_id) and ``probl
 all as dicts {rule, element_id, tag, name, line, message}. Last, the engine's specs are built
 (app.bpmn.specs), so a file accepted here is a file sharlite deploys.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,15 +37,40 @@ MAX_CONDITION_CHARS = MAX_EXPRESSION_CHARS  # the engine's limit: one number for
 _M = f"{{{BPMN_MODEL_NS}}}"
 
 # Every FlowElement of the BPMN 2.0 metamodel: what a process (or sub-process) holds.
-FLOW_ELEMENTS = frozenset({
-    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-    "implicitThrowEvent",
-    "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
-    "scriptTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
-    "exclusiveGateway", "inclusiveGateway", "parallelGateway", "complexGateway", "eventBasedGateway",
-    "sequenceFlow", "dataObject", "dataObjectReference", "dataStoreReference",
-    "callChoreography", "choreographyTask", "subChoreography",
-})
+FLOW_ELEMENTS = frozenset(
+    {
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+        "implicitThrowEvent",
+        "task",
+        "userTask",
+        "manualTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "scriptTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "exclusiveGateway",
+        "inclusiveGateway",
+        "parallelGateway",
+        "complexGateway",
+        "eventBasedGateway",
+        "sequenceFlow",
+        "dataObject",
+        "dataObjectReference",
+        "dataStoreReference",
+        "callChoreography",
+        "choreographyTask",
+        "subChoreography",
+    }
+)
 _CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 _PERSON_TASKS = frozenset({"userTask", "manualTask"})
 
@@ -61,8 +87,15 @@ _KNOWN_NAMESPACES = {
 class BpmnValidationError(ValueError):
     """An upload refused; ``code`` is for machines, ``message`` for people."""
 
-    def __init__(self, message: str, *, code: str, line: int | None = None, column: int | None = None,
-                 problems: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        line: int | None = None,
+        column: int | None = None,
+        problems: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -104,8 +137,14 @@ class BpmnSummary:
         """A JSON-serialisable copy."""
         return {
             "processes": [
-                {"id": p.id, "name": p.name, "executable": p.is_executable, "is_executable": p.is_executable,
-                 "pool": p.pool, "element_counts": dict(p.element_counts)}
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "executable": p.is_executable,
+                    "is_executable": p.is_executable,
+                    "pool": p.pool,
+                    "element_counts": dict(p.element_counts),
+                }
                 for p in self.processes
             ],
             "element_counts": dict(self.element_counts),
@@ -157,8 +196,9 @@ def parse_definitions(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     try:
         raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     except UnicodeEncodeError as exc:
-        raise BpmnValidationError(f"BPMN text cannot be encoded as UTF-8: {exc.reason} at character {exc.start}",
-                                  code="not_xml") from None
+        raise BpmnValidationError(
+            f"BPMN text cannot be encoded as UTF-8: {exc.reason} at character {exc.start}", code="not_xml"
+        ) from None
     _check_size(raw, max_bytes)
     is_text = isinstance(data, str)
     _refuse_doctype(raw, is_text=is_text)
@@ -177,13 +217,14 @@ def refusal(problems: list[Finding]) -> BpmnValidationError:
         message = f"this BPMN cannot run: {lines[0]}"
     else:
         message = f"this BPMN cannot run ({len(problems)} problems): " + "; ".join(
-            f"{n}) {line}" for n, line in enumerate(lines, 1))
+            f"{n}) {line}" for n, line in enumerate(lines, 1)
+        )
     first = shown[0]
-    return BpmnValidationError(message, code=first.code, line=first.line,
-                               problems=[p.to_dict() for p in shown])
+    return BpmnValidationError(message, code=first.code, line=first.line, problems=[p.to_dict() for p in shown])
 
 
 # -- size --------------------------------------------------------------------------------
+
 
 def _check_size(raw: bytes, max_bytes: int) -> None:
     if len(raw) > max_bytes:
@@ -204,6 +245,7 @@ def _human_size(n: int) -> str:
 
 
 # -- safe parsing ------------------------------------------------------------------------
+
 
 class _PrologDone(Exception):
     pass
@@ -235,15 +277,22 @@ def _refuse_doctype(raw: bytes, *, is_text: bool) -> None:
 
 
 def _dtd_error() -> BpmnValidationError:
-    return BpmnValidationError("BPMN file declares a DOCTYPE; DTDs and entity declarations are not allowed",
-                               code="dtd_forbidden")
+    return BpmnValidationError(
+        "BPMN file declares a DOCTYPE; DTDs and entity declarations are not allowed", code="dtd_forbidden"
+    )
 
 
 def _parser(*, is_text: bool, recover: bool = False) -> etree.XMLParser:
     return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-        dtd_validation=False, attribute_defaults=False, remove_pis=False,
-        encoding="utf-8" if is_text else None, recover=recover,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        remove_pis=False,
+        encoding="utf-8" if is_text else None,
+        recover=recover,
     )
 
 
@@ -252,11 +301,13 @@ def _parser(*, is_text: bool, recover: bool = False) -> etree.XMLParser:
 _NAMESPACE_URI_WARNINGS = frozenset({etree.ErrorTypes.WAR_NS_URI, etree.ErrorTypes.WAR_NS_URI_RELATIVE})
 
 
-_ENTITY_ERRORS = frozenset({
-    etree.ErrorTypes.ERR_UNDECLARED_ENTITY,
-    etree.ErrorTypes.WAR_UNDECLARED_ENTITY,
-    etree.ErrorTypes.ERR_ENTITY_LOOP,
-})
+_ENTITY_ERRORS = frozenset(
+    {
+        etree.ErrorTypes.ERR_UNDECLARED_ENTITY,
+        etree.ErrorTypes.WAR_UNDECLARED_ENTITY,
+        etree.ErrorTypes.ERR_ENTITY_LOOP,
+    }
+)
 
 
 def _parse(raw: bytes, *, is_text: bool) -> etree._Element:
@@ -273,8 +324,9 @@ def _parse(raw: bytes, *, is_text: bool) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a refusal, never a crash
-        raise BpmnValidationError(f"BPMN file could not be parsed as XML: {str(exc)[:200] or 'unreadable'}",
-                                  code="not_xml") from None
+        raise BpmnValidationError(
+            f"BPMN file could not be parsed as XML: {str(exc)[:200] or 'unreadable'}", code="not_xml"
+        ) from None
     if root is None:
         raise BpmnValidationError("BPMN file holds no XML element", code="not_xml")
     docinfo = root.getroottree().docinfo
@@ -282,8 +334,9 @@ def _parse(raw: bytes, *, is_text: bool) -> etree._Element:
         raise _dtd_error()
     entity = next(root.iter(etree.Entity), None)
     if entity is not None:
-        raise BpmnValidationError(f"BPMN file uses the entity reference {entity.text}; entities are not allowed",
-                                  code="entity_forbidden")
+        raise BpmnValidationError(
+            f"BPMN file uses the entity reference {entity.text}; entities are not allowed", code="entity_forbidden"
+        )
     return root
 
 
@@ -291,40 +344,58 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> BpmnValidationError:
     line, column = exc.position if exc.position else (exc.lineno, None)
     text = exc.msg.split(", line ")[0] if exc.msg else "unreadable"
     if exc.code in _ENTITY_ERRORS or "amplification" in text:
-        return BpmnValidationError(f"BPMN file uses an entity ({text}, line {line}, column {column}); "
-                                   "entities are not allowed", code="entity_forbidden", line=line, column=column)
+        return BpmnValidationError(
+            f"BPMN file uses an entity ({text}, line {line}, column {column}); entities are not allowed",
+            code="entity_forbidden",
+            line=line,
+            column=column,
+        )
     if text.startswith("Excessive depth in document"):  # libxml2's words name a parser option, not the problem
         limit = text.split(":")[1].split(",")[0].strip() if ":" in text else "256"
         text = f"elements are nested more than {limit} levels deep"
-    return BpmnValidationError(f"BPMN file is not well-formed XML: {text} (line {line}, column {column})",
-                               code="not_xml", line=line, column=column)
+    return BpmnValidationError(
+        f"BPMN file is not well-formed XML: {text} (line {line}, column {column})",
+        code="not_xml",
+        line=line,
+        column=column,
+    )
 
 
 # -- BPMN structure ----------------------------------------------------------------------
+
 
 def _check_root(root: etree._Element) -> None:
     qname = etree.QName(root)
     shown = f"{root.prefix}:{qname.localname}" if root.prefix else qname.localname
     if qname.namespace != BPMN_MODEL_NS:
-        where = (f"in namespace {qname.namespace}" if qname.namespace else "with no namespace")
+        where = f"in namespace {qname.namespace}" if qname.namespace else "with no namespace"
         known = _KNOWN_NAMESPACES.get(qname.namespace or "")
         hint = f" ({known})" if known else ""
         raise BpmnValidationError(
             f"not a BPMN 2.0 file: the root element is <{shown}> {where}{hint}; expected <definitions> in "
-            f"namespace {BPMN_MODEL_NS}", code="not_bpmn")
+            f"namespace {BPMN_MODEL_NS}",
+            code="not_bpmn",
+        )
     if qname.localname != "definitions":
         raise BpmnValidationError(
-            f"the root element is <{shown}>; a BPMN 2.0 file's root must be <definitions>", code="wrong_root")
+            f"the root element is <{shown}>; a BPMN 2.0 file's root must be <definitions>", code="wrong_root"
+        )
 
 
 def _refuse_no_process(root: etree._Element) -> None:
-    held = sorted({etree.QName(child).localname for child in root if isinstance(child.tag, str)
-                   and etree.QName(child).namespace == BPMN_MODEL_NS})
+    held = sorted(
+        {
+            etree.QName(child).localname
+            for child in root
+            if isinstance(child.tag, str) and etree.QName(child).namespace == BPMN_MODEL_NS
+        }
+    )
     detail = f" (it holds only: {', '.join(held)})" if held else ""
     raise BpmnValidationError(f"BPMN file defines no process{detail}", code="no_process")
 
 
 # -- summary -----------------------------------------------------------------------------
+
 
 def _summarise(root: etree._Element, processes: list[etree._Element], analysis: Analysis) -> BpmnSummary:
     summaries, overall, person_tasks = [], {}, []
@@ -335,17 +406,25 @@ def _summarise(root: etree._Element, processes: list[etree._Element], analysis: 
         _count_flow_elements(process, counts, person_tasks)
         for name, n in counts.items():
             overall[name] = overall.get(name, 0) + n
-        summaries.append(ProcessSummary(
-            id=process.get("id") or "", name=info.get("name", process.get("name")),
-            is_executable=bool(info.get("executable")), element_counts=dict(sorted(counts.items())),
-            pool=info.get("pool"),
-        ))
+        summaries.append(
+            ProcessSummary(
+                id=process.get("id") or "",
+                name=info.get("name", process.get("name")),
+                is_executable=bool(info.get("executable")),
+                element_counts=dict(sorted(counts.items())),
+                pool=info.get("pool"),
+            )
+        )
     return BpmnSummary(
-        processes=tuple(summaries), element_counts=dict(sorted(overall.items())),
-        target_namespace=root.get("targetNamespace"), exporter=root.get("exporter"),
-        exporter_version=root.get("exporterVersion"), user_task_ids=tuple(person_tasks),
+        processes=tuple(summaries),
+        element_counts=dict(sorted(overall.items())),
+        target_namespace=root.get("targetNamespace"),
+        exporter=root.get("exporter"),
+        exporter_version=root.get("exporterVersion"),
+        user_task_ids=tuple(person_tasks),
         shar_warnings=tuple(w.to_dict() for w in analysis.shar_warnings),
-        not_executed=tuple(analysis.not_executed), message_waits=dict(analysis.message_waits),
+        not_executed=tuple(analysis.not_executed),
+        message_waits=dict(analysis.message_waits),
         message_starts={k: list(v) for k, v in analysis.message_starts.items()},
     )
 

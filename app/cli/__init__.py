@@ -1,4 +1,5 @@
 """`flask shar ...`: the command line. Each module adds one family of commands."""
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,4 +1,5 @@
 """`flask shar failed ...`: the failed jobs; `flask shar queue clear` is `failed flush`."""
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """The `shar` command group; each module of app.cli adds one family of commands to it."""
+
 from __future__ import annotations
 
 from typing import Any

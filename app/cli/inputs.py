@@ -4,13 +4,14 @@ A file that cannot be read is refused in plain words naming it. Whether a BPMN f
 large or not BPMN is the upload's check (`app.bpmn`, run by the service it is handed to), the same
 at every door; here it is only read.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.core import json_input
 from app.bpmn import BpmnValidationError, decode_xml
 from app.cli.output import fail
+from app.core import json_input
 from app.core.errors import InvalidInput
 
 

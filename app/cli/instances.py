@@ -1,4 +1,5 @@
 """`flask shar instance ...`: list, show, retry and complete instances, deliver messages, act on many."""
+
 from __future__ import annotations
 
 import json
@@ -12,13 +13,12 @@ from app.cli.inputs import parse_variables
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.queued import follow, show_queued
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
-from app.services import bulk
-from app.services import instance_listing
+from app.lifecycle.states import INSTANCE_STATUSES
+from app.services import bulk, instance_listing
 from app.services import instances as instance_service
 from app.services.actors import CLI
 from app.services.failed_jobs import retry_instance
 from app.services.sync import sync_instance_now
-from app.lifecycle.states import INSTANCE_STATUSES
 
 
 @shar_cli.group("instance")
@@ -32,11 +32,19 @@ def filter_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--workflow"),
         click.option("--version", metavar="N", help="Only instances of this version of --workflow."),
         click.option("--status", type=click.Choice(INSTANCE_STATUSES)),
-        click.option("--activity", metavar="ELEMENT_ID",
-                     help="Only instances at this element (running ones wait there, failed ones failed there)."),
-        click.option("--var", "variables", multiple=True, metavar="CONDITION",
-                     help="Only instances whose variable matches: 'orderId=A1', 'amount>=100' (=, !=, <, <=, >, >=; "
-                          "repeat for AND)."),
+        click.option(
+            "--activity",
+            metavar="ELEMENT_ID",
+            help="Only instances at this element (running ones wait there, failed ones failed there).",
+        ),
+        click.option(
+            "--var",
+            "variables",
+            multiple=True,
+            metavar="CONDITION",
+            help="Only instances whose variable matches: 'orderId=A1', 'amount>=100' (=, !=, <, <=, >, >=; "
+            "repeat for AND).",
+        ),
         click.option("--older-than", metavar="AGE", help="Only instances started longer ago than AGE: 30m, 2h, 3d."),
     ]
     for option in reversed(options):
@@ -50,8 +58,9 @@ def filter_options(command: Callable[..., None]) -> Callable[..., None]:
 @FORMAT_OPTION
 def list_instances(limit: int, fmt: str, **filters: Any) -> None:
     """Newest instances first."""
-    listing = instance_listing.list_instances(actor=CLI, filters=instance_listing.InstanceFilter(**filters),
-                                              per_page=limit, with_total=False)
+    listing = instance_listing.list_instances(
+        actor=CLI, filters=instance_listing.InstanceFilter(**filters), per_page=limit, with_total=False
+    )
     rows = [instance_dict(i) for i in listing.items]
     if fmt == "json":
         emit_json(rows)
@@ -74,20 +83,29 @@ def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **
     if fmt == "text":
         _show_preview(preview)
     if not preview.count:
-        emit_json({"preview": bulk_preview_dict(preview), "operation": None}) if fmt == "json" \
-            else click.echo("nothing to do")
+        emit_json({"preview": bulk_preview_dict(preview), "operation": None}) if fmt == "json" else click.echo(
+            "nothing to do"
+        )
         return
     if not yes and not click.confirm(f"{action} {preview.count} instances?", err=True):
         fail("not started")
     started = bulk.start_bulk(instance_filter, action, actor=CLI, previewed=preview.fingerprint)
-    operation = follow(started.job, started.operation, f"bulk operation {started.operation.id}", wait=wait,
-                       timeout=timeout, busy=lambda o: o.state == "running",
-                       again=lambda o: bulk.get_bulk(o.id, actor=CLI, fresh=True))
+    operation = follow(
+        started.job,
+        started.operation,
+        f"bulk operation {started.operation.id}",
+        wait=wait,
+        timeout=timeout,
+        busy=lambda o: o.state == "running",
+        again=lambda o: bulk.get_bulk(o.id, actor=CLI, fresh=True),
+    )
     if fmt == "json":
         emit_json({"preview": bulk_preview_dict(preview), "operation": bulk_operation_dict(operation)})
     else:
-        click.echo(f"bulk {action} {operation.id}: {operation.state}; done {operation.done}, failed "
-                   f"{operation.failed} of {operation.total}")
+        click.echo(
+            f"bulk {action} {operation.id}: {operation.state}; done {operation.done}, failed "
+            f"{operation.failed} of {operation.total}"
+        )
         for error in operation.errors:
             click.echo(f"  {error.get('instance_id') or '-'}: {error.get('error')}")
     if wait and operation.state == "running":
@@ -97,8 +115,10 @@ def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **
 
 
 def _show_preview(preview: bulk.BulkPreview) -> None:
-    click.echo(f"{preview.action} would apply to {preview.count} of the {preview.matched} filtered instances"
-               + (f"; it skips {preview.skipped}: {preview.skipped_reason}" if preview.skipped else ""))
+    click.echo(
+        f"{preview.action} would apply to {preview.count} of the {preview.matched} filtered instances"
+        + (f"; it skips {preview.skipped}: {preview.skipped_reason}" if preview.skipped else "")
+    )
     if preview.sample:
         click.echo(f"the newest {len(preview.sample)}:" if preview.count > len(preview.sample) else "they are:")
         table([instance_dict(i) for i in preview.sample], ["id", "workflow_name", "status", "created_at"])

@@ -1,4 +1,5 @@
 """`flask shar health|sync|cleanup|statistics` and `batch ...`."""
+
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ from app.cli.group import shar_cli
 from app.cli.inputs import read_bpmn, read_file
 from app.cli.output import FORMAT_OPTION, emit_json, fail
 from app.core.errors import SharboardError
+from app.lifecycle.states import INSTANCE_STATUSES
 from app.services.actors import CLI
 from app.services.health.shar import shar_health_now
 from app.services.instances import complete_task, launch_instance
@@ -18,7 +20,6 @@ from app.services.statistics import statistics as instance_statistics
 from app.services.sync import cleanup_instances, queue_syncs
 from app.services.transactions import discard_changes
 from app.services.workflows import create_workflow
-from app.lifecycle.states import INSTANCE_STATUSES
 
 
 @shar_cli.command("health")
@@ -29,19 +30,28 @@ def health(fmt: str) -> None:
     if fmt == "json":
         emit_json(result)
     else:
-        click.echo(f"SHAR at {result['url']}: {result['status']}"
-                   + (f" ({result['version']})" if result["version"] else "")
-                   + (f" {result['detail']}" if result["detail"] else ""))
+        click.echo(
+            f"SHAR at {result['url']}: {result['status']}"
+            + (f" ({result['version']})" if result["version"] else "")
+            + (f" {result['detail']}" if result["detail"] else "")
+        )
         if result["outage"]:
-            click.echo(f"outage: SHAR unreachable since {result['outage']['since']} UTC; "
-                       f"{result['outage']['held']} operations held until it answers")
+            click.echo(
+                f"outage: SHAR unreachable since {result['outage']['since']} UTC; "
+                f"{result['outage']['held']} operations held until it answers"
+            )
     if not result["healthy"]:
         fail(f"SHAR is {result['status']}" + (f": {result['detail']}" if result["detail"] else ""))
 
 
 @shar_cli.command("sync")
-@click.option("--status", type=click.Choice(INSTANCE_STATUSES), default="running", show_default=True,
-              help="Sync instances in this status.")
+@click.option(
+    "--status",
+    type=click.Choice(INSTANCE_STATUSES),
+    default="running",
+    show_default=True,
+    help="Sync instances in this status.",
+)
 @click.option("--force", is_flag=True, help="Sync even those synced in the last interval.")
 @FORMAT_OPTION
 def sync(status: str, force: bool, fmt: str) -> None:
@@ -55,15 +65,24 @@ def sync(status: str, force: bool, fmt: str) -> None:
 
 @shar_cli.command("cleanup")
 @click.option("--days", type=click.IntRange(0, None), default=30, show_default=True)
-@click.option("--status", "statuses", type=click.Choice(INSTANCE_STATUSES), multiple=True, default=("completed",),
-              show_default=True)
+@click.option(
+    "--status",
+    "statuses",
+    type=click.Choice(INSTANCE_STATUSES),
+    multiple=True,
+    default=("completed",),
+    show_default=True,
+)
 @click.option("--force", is_flag=True, help="Do not ask.")
 @FORMAT_OPTION
 def cleanup(days: int, statuses: tuple[str, ...], force: bool, fmt: str) -> None:
     """Delete instances that ended more than --days ago in --status."""
     count = cleanup_instances(actor=CLI, days=days, statuses=statuses, dry_run=True)
-    if count and not force and not click.confirm(f"Delete {count} instances ({', '.join(statuses)}, older than {days} days)?",
-                                                      err=True):
+    if (
+        count
+        and not force
+        and not click.confirm(f"Delete {count} instances ({', '.join(statuses)}, older than {days} days)?", err=True)
+    ):
         fail("nothing deleted")
     deleted = cleanup_instances(actor=CLI, days=days, statuses=statuses) if count else 0
     if fmt == "json":
@@ -133,8 +152,13 @@ def _run_batch(items: list[Any], action: Any, dry_run: bool, fmt: str) -> None:
 
 @batch_group.command("import")
 @BATCH_FILE
-@click.option("--bpmn", "bpmn_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Create a workflow from this BPMN file, named after it (repeatable) instead of a JSON file.")
+@click.option(
+    "--bpmn",
+    "bpmn_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Create a workflow from this BPMN file, named after it (repeatable) instead of a JSON file.",
+)
 @DRY_RUN
 @FORMAT_OPTION
 def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool, fmt: str) -> None:
@@ -145,6 +169,7 @@ def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool,
         xml = item.get("bpmn_xml") or read_bpmn(base / item["file"])
         workflow = create_workflow(item["name"], xml, actor=CLI, description=item.get("description", "")).workflow
         return f"{workflow.name} v{workflow.version} {workflow.status}"
+
     if file is None and not bpmn_files:
         fail("give a JSON file or --bpmn")
     items = _items(file, tuple(str(path) for path in bpmn_files), "file")
@@ -160,9 +185,11 @@ def batch_import(file: Path | None, bpmn_files: tuple[Path, ...], dry_run: bool,
 @FORMAT_OPTION
 def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Launch instances from [{"workflow", "variables"?}, ...] or --workflow options."""
+
     def launch(item: dict[str, Any]) -> str:
         instance = launch_instance(item["workflow"], item.get("variables") or {}, actor=CLI).instance
         return f"{instance.id} {instance.status}"
+
     _run_batch(_items(file, workflows, "workflow"), launch, dry_run, fmt)
 
 
@@ -173,8 +200,8 @@ def batch_launch(file: Path | None, workflows: tuple[str, ...], dry_run: bool, f
 @FORMAT_OPTION
 def batch_complete(file: Path | None, instances: tuple[str, ...], dry_run: bool, fmt: str) -> None:
     """Complete waiting tasks from [{"instance", "variables"?}, ...] or --instance options."""
+
     def complete(item: dict[str, Any]) -> str:
         return f"job {complete_task(item['instance'], actor=CLI, variables=item.get('variables')).id} queued"
+
     _run_batch(_items(file, instances, "instance"), complete, dry_run, fmt)
-
-

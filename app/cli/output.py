@@ -1,4 +1,5 @@
 """Printing for the CLI: JSON or text, and one-line failures on stderr with a non-zero exit."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,9 @@ from typing import Any, NoReturn
 
 import click
 
-FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                             show_default=True, help="Output format.")
+FORMAT_OPTION = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
 
 
 def emit_json(data: Any) -> None:

@@ -1,4 +1,5 @@
 """Running several long-lived child processes and stopping them all together, grandchildren included."""
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,7 @@ class ProcessGroup:
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.children[name] = subprocess.Popen(list(argv), env={**os.environ, **(env or {})},
-                                               start_new_session=True)
+        self.children[name] = subprocess.Popen(list(argv), env={**os.environ, **(env or {})}, start_new_session=True)
         logger.info("started", extra={"child": name, "pid": self.children[name].pid})
 
     def wait(self) -> int:

@@ -1,4 +1,5 @@
 """`flask shar queue ...`: run the consumers and the scheduler, and look at the queues."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def queue_group() -> None:
 
 @queue_group.command("start")
 @click.option("--queue", "queue_name", help="Consume only this queue (default: one process per queue).")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Worker processes for the queue.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Worker processes for the queue."
+)
 def start(queue_name: str | None, workers: int) -> None:
     """Consume the SHAR queues until interrupted."""
     from app.core.runtime import run_consumer
@@ -36,8 +38,9 @@ def start(queue_name: str | None, workers: int) -> None:
     if queue_name is None:
         group = ProcessGroup()
         for name in settings.queue_names:
-            group.start(f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name,
-                                                          "--workers", str(workers)))
+            group.start(
+                f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name, "--workers", str(workers))
+            )
         raise SystemExit(group.wait())
     if queue_name not in settings.queue_names:
         fail(f"unknown queue {queue_name!r}; the queues are {', '.join(settings.queue_names)}")
@@ -62,8 +65,10 @@ def status(fmt: str) -> None:
         emit_json(rows)
     else:
         if (down := current_outage()) is not None:
-            click.echo(f"SHAR unreachable since {down.since:%Y-%m-%d %H:%M:%S} UTC: {down.held} operations held "
-                       "until it answers (nothing fails meanwhile)")
+            click.echo(
+                f"SHAR unreachable since {down.since:%Y-%m-%d %H:%M:%S} UTC: {down.held} operations held "
+                "until it answers (nothing fails meanwhile)"
+            )
         table(rows, ["queue", "pending", "scheduled", "running", "held", "failed", "workers"])
     broken = [r for r in rows if r.get("error")]
     if broken:
@@ -71,11 +76,19 @@ def status(fmt: str) -> None:
 
 
 def queue_status() -> list[dict[str, object]]:
-    rows = [{"queue": r.name, "pending": r.broker.get("pending"), "scheduled": r.broker.get("scheduled"),
-             **({"error": r.broker["error"]} if "error" in r.broker else {}),
-             "running": r.jobs.get("running", 0), "held": r.jobs.get("held", 0), "failed": r.jobs.get("failed", 0),
-             "workers": r.consumer_alive}
-            for r in queue_rows(actor=CLI)]
+    rows = [
+        {
+            "queue": r.name,
+            "pending": r.broker.get("pending"),
+            "scheduled": r.broker.get("scheduled"),
+            **({"error": r.broker["error"]} if "error" in r.broker else {}),
+            "running": r.jobs.get("running", 0),
+            "held": r.jobs.get("held", 0),
+            "failed": r.jobs.get("failed", 0),
+            "workers": r.consumer_alive,
+        }
+        for r in queue_rows(actor=CLI)
+    ]
     end_unit_of_work()
     return rows
 
@@ -108,9 +121,15 @@ def monitor(interval: float, count: int, fmt: str) -> None:
         if fmt == "json":
             click.echo(json.dumps(rows, default=str))
         else:
-            click.echo(time.strftime("%H:%M:%S") + "  " + "  ".join(
-                f"{r['queue']}: pending={r['pending']} scheduled={r['scheduled']} failed={r['failed']}"
-                f" workers={'yes' if r['workers'] else 'no'}" for r in rows))
+            click.echo(
+                time.strftime("%H:%M:%S")
+                + "  "
+                + "  ".join(
+                    f"{r['queue']}: pending={r['pending']} scheduled={r['scheduled']} failed={r['failed']}"
+                    f" workers={'yes' if r['workers'] else 'no'}"
+                    for r in rows
+                )
+            )
         shown += 1
         if count == 0 or shown < count:
             time.sleep(interval)

@@ -1,4 +1,5 @@
 """After a command queued a job: say when it is stored but not queued, and wait for its row."""
+
 from __future__ import annotations
 
 import time
@@ -13,8 +14,16 @@ from app.core.serializers import job_dict
 Row = TypeVar("Row")
 
 
-def follow(job: object, row: Row, what: str, *, wait: bool, timeout: float, busy: Callable[[Row], bool],
-           again: Callable[[Row], Row]) -> Row:
+def follow(
+    job: object,
+    row: Row,
+    what: str,
+    *,
+    wait: bool,
+    timeout: float,
+    busy: Callable[[Row], bool],
+    again: Callable[[Row], Row],
+) -> Row:
     """After an operation that queued `job`: say when the job is stored but not queued (and then do
     not wait); with `wait`, read `row` `again` until it is no longer `busy` or `timeout` has passed."""
     if warn_if_not_queued(job) and wait:
@@ -31,8 +40,11 @@ def warn_if_not_queued(job: object) -> bool:
     error = getattr(job, "enqueue_error", None)
     if not error:
         return False
-    click.echo(f"warning: job {getattr(job, 'id', '?')} is stored but not queued ({error}); "
-               "it is queued when the queue is back", err=True)
+    click.echo(
+        f"warning: job {getattr(job, 'id', '?')} is stored but not queued ({error}); "
+        "it is queued when the queue is back",
+        err=True,
+    )
     return True
 
 

@@ -1,4 +1,5 @@
 """`flask shar up`: the whole stack in one command; `flask shar engine`: the local SHAR engine."""
+
 from __future__ import annotations
 
 import os
@@ -9,10 +10,10 @@ import time
 import click
 import httpx
 
-from app.core import metrics
 from app.cli.group import shar_cli
 from app.cli.output import fail
 from app.cli.processes import ProcessGroup, flask_command
+from app.core import metrics
 from app.core.config import Settings, current_settings
 from app.core.runtime import migrate_database
 from app.services.actors import CLI as SYSTEM_SETUP
@@ -20,8 +21,12 @@ from app.services.users import ensure_admin
 
 
 @shar_cli.command("up")
-@click.option("--workers", type=click.IntRange(1, 16), default=None,
-              help="Worker processes per queue consumer (default: one per CPU core, at least 2).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 16),
+    default=None,
+    help="Worker processes per queue consumer (default: one per CPU core, at least 2).",
+)
 def up(workers: int | None) -> None:
     """Migrate the database, create the first admin, and run every process until Ctrl-C."""
     settings = current_settings()
@@ -38,15 +43,20 @@ def up(workers: int | None) -> None:
             group.start("shar-engine", engine_command(settings))
         group.start("web", web_command(settings))
         for name in settings.queue_names:
-            group.start(f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name,
-                                                          "--workers", str(workers or default_workers())))
+            group.start(
+                f"consumer:{name}",
+                flask_command(
+                    "shar", "queue", "start", "--queue", name, "--workers", str(workers or default_workers())
+                ),
+            )
         group.start("scheduler", flask_command("shar", "queue", "scheduler"))
         if settings.uses_local_shar:
             _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
         local = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else _bracketed(settings.host)
         _wait_for(f"http://{local}:{settings.port}/healthz", "web app")
-        click.echo(f"sharboard is up on http://{local}:{settings.port}  (SHAR: {settings.shar_url()}); "
-                   "Ctrl-C stops everything")
+        click.echo(
+            f"sharboard is up on http://{local}:{settings.port}  (SHAR: {settings.shar_url()}); Ctrl-C stops everything"
+        )
         code = group.wait()
     except Interrupted:  # asked to stop while starting: stop what started, and that is success
         _ignore_stop_signals()
@@ -83,9 +93,22 @@ def web_command(settings: Settings) -> list[str]:
     # Keep-alive longer than the poll interval, so a polling page reuses its connection
     # instead of reconnecting on every poll (gunicorn's default, 2 s, equals the interval).
     keep_alive = int(settings.poll_interval * 3) + 1
-    return [sys.executable, "-m", "gunicorn", "--bind", f"{_bracketed(settings.host)}:{settings.port}",
-            "--workers", str(max(2, os.cpu_count() or 1)), "--threads", "8", "--timeout", "60",
-            "--keep-alive", str(keep_alive), "wsgi:app"]
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{_bracketed(settings.host)}:{settings.port}",
+        "--workers",
+        str(max(2, os.cpu_count() or 1)),
+        "--threads",
+        "8",
+        "--timeout",
+        "60",
+        "--keep-alive",
+        str(keep_alive),
+        "wsgi:app",
+    ]
 
 
 def _bracketed(host: str) -> str:
@@ -101,9 +124,19 @@ def engine() -> None:
 def engine_command(settings: Settings) -> list[str]:
     db_path = settings.sharlite_db_path
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    return [sys.executable, "-m", "app.sharlite", "--host", "127.0.0.1", "--port",
-            str(settings.local_shar_port), "--db", str(db_path),
-            "--max-variables-bytes", str(settings.max_variables_bytes)]
+    return [
+        sys.executable,
+        "-m",
+        "app.sharlite",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.local_shar_port),
+        "--db",
+        str(db_path),
+        "--max-variables-bytes",
+        str(settings.max_variables_bytes),
+    ]
 
 
 def _first_admin(settings: Settings) -> None:

@@ -1,4 +1,5 @@
 """`flask shar untracked ...`: SHAR instances the dashboard does not track (scan, list, adopt, ignore)."""
+
 from __future__ import annotations
 
 import click
@@ -19,8 +20,10 @@ def untracked_group() -> None:
 def scan() -> None:
     """Queue a scan of SHAR's instance list (its result shows in `untracked list`)."""
     job = service.request_scan(actor=CLI)
-    click.echo(f"scan queued as job {job.id}" + (f" (not yet handed to the queue: {job.enqueue_error})"
-                                                 if job.enqueue_error else ""))
+    click.echo(
+        f"scan queued as job {job.id}"
+        + (f" (not yet handed to the queue: {job.enqueue_error})" if job.enqueue_error else "")
+    )
 
 
 @untracked_group.command("list")
@@ -28,8 +31,16 @@ def scan() -> None:
 def list_untracked(fmt: str) -> None:
     """What the last scan found that waits for a decision."""
     page = service.untracked_page(actor=CLI)
-    rows = [{"shar_instance_id": u.shar_instance_id, "workflow_name": u.workflow_name, "status": u.status,
-             "shar_created_at": iso(u.shar_created_at), "duplicate_of": u.correlation_id} for u in page.items]
+    rows = [
+        {
+            "shar_instance_id": u.shar_instance_id,
+            "workflow_name": u.workflow_name,
+            "status": u.status,
+            "shar_created_at": iso(u.shar_created_at),
+            "duplicate_of": u.correlation_id,
+        }
+        for u in page.items
+    ]
     if fmt == "json":
         emit_json({"items": rows, "ignored": page.ignored})
     else:

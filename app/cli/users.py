@@ -1,4 +1,5 @@
 """`flask shar user create` and `flask shar token create`."""
+
 from __future__ import annotations
 
 import click
@@ -25,8 +26,14 @@ def create_user(email: str, password: str | None, role: str, name: str, fmt: str
     """Create a user."""
     new = service.create_user(email, actor=CLI, password=password, role=role, name=name)
     if fmt == "json":
-        emit_json({"id": new.user.id, "email": new.user.email, "role": new.user.role,
-                   "password": new.password if new.generated else None})
+        emit_json(
+            {
+                "id": new.user.id,
+                "email": new.user.email,
+                "role": new.user.role,
+                "password": new.password if new.generated else None,
+            }
+        )
     else:
         click.echo(f"created {role} {new.user.email}" + (f" with password {new.password}" if new.generated else ""))
 

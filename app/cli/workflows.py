@@ -1,4 +1,5 @@
 """`flask shar workflow ...`: create, list, launch, delete, retry, hand over, export and diff workflows."""
+
 from __future__ import annotations
 
 import json
@@ -28,17 +29,22 @@ def workflow_group() -> None:
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--description", default="")
-@click.option("--sync", "blocking", is_flag=True, help="Wait for SHAR instead of queueing (default: SHAR_ASYNC_ENABLED).")
+@click.option(
+    "--sync", "blocking", is_flag=True, help="Wait for SHAR instead of queueing (default: SHAR_ASYNC_ENABLED)."
+)
 @FORMAT_OPTION
 def create(name: str, file: Path, description: str, blocking: bool, fmt: str) -> None:
     """Create workflow NAME from a BPMN FILE (queued unless --sync)."""
-    result = workflow_service.create_workflow(name, read_bpmn(file), actor=CLI, description=description,
-                                              async_=False if blocking else None)
+    result = workflow_service.create_workflow(
+        name, read_bpmn(file), actor=CLI, description=description, async_=False if blocking else None
+    )
     workflow = result.workflow
     if fmt == "json":
         emit_json({"id": workflow.id, "name": workflow.name, "status": workflow.status, "version": workflow.version})
     else:
-        click.echo(f"{workflow.name} v{workflow.version}: {workflow.status}" + ("" if result.created else " (unchanged)"))
+        click.echo(
+            f"{workflow.name} v{workflow.version}: {workflow.status}" + ("" if result.created else " (unchanged)")
+        )
     if workflow.status == "failed":
         fail(f"creation failed: {workflow.error}")
     warn_if_not_queued(result.job)
@@ -63,14 +69,22 @@ def list_workflows(fmt: str) -> None:
 @click.option("--wait", is_flag=True, help="Wait until the instance has left `launching`.")
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @FORMAT_OPTION
-def launch(name: str, variables: str | None, process_id: str | None, message: str | None, wait: bool,
-           timeout: float, fmt: str) -> None:
+def launch(
+    name: str, variables: str | None, process_id: str | None, message: str | None, wait: bool, timeout: float, fmt: str
+) -> None:
     """Launch an instance of NAME."""
-    launched = instance_service.launch_instance(name, parse_variables(variables), actor=CLI, process_id=process_id,
-                                                message=message)
-    instance = follow(launched.job, launched.instance, f"instance {launched.instance.id}", wait=wait, timeout=timeout,
-                      busy=lambda i: i.status == "launching",
-                      again=lambda i: instance_service.get_instance(i.id, actor=CLI, fresh=True))
+    launched = instance_service.launch_instance(
+        name, parse_variables(variables), actor=CLI, process_id=process_id, message=message
+    )
+    instance = follow(
+        launched.job,
+        launched.instance,
+        f"instance {launched.instance.id}",
+        wait=wait,
+        timeout=timeout,
+        busy=lambda i: i.status == "launching",
+        again=lambda i: instance_service.get_instance(i.id, actor=CLI, fresh=True),
+    )
     show_instance(instance, fmt)
     if wait and instance.status in ("launching", "failed"):
         fail(f"instance {instance.id} is {instance.status}" + (f": {instance.error}" if instance.error else ""))
@@ -155,11 +169,16 @@ def _show_comparison(comparison: version_diffs.Comparison) -> None:
     if comparison.to_version is not None:
         click.echo(f"{comparison.name}: v{comparison.from_version} -> v{comparison.to_version}")
     elif comparison.from_version is not None:
-        click.echo(f"{comparison.name}: v{comparison.from_version} (deployed) -> the file "
-                   f"(would be v{comparison.next_version})")
+        click.echo(
+            f"{comparison.name}: v{comparison.from_version} (deployed) -> the file "
+            f"(would be v{comparison.next_version})"
+        )
     else:
-        click.echo(f"{comparison.name}: a new workflow, nothing to compare with" if comparison.new_workflow
-                   else f"{comparison.name}: no version is active, nothing deployed to compare with")
+        click.echo(
+            f"{comparison.name}: a new workflow, nothing to compare with"
+            if comparison.new_workflow
+            else f"{comparison.name}: no version is active, nothing deployed to compare with"
+        )
     for version, count in sorted(comparison.running.items()):
         click.echo(f"{count} {'instance still runs' if count == 1 else 'instances still run'} version {version}")
     if not comparison.counts_all:
@@ -173,8 +192,10 @@ def _show_comparison(comparison: version_diffs.Comparison) -> None:
         click.echo(f"no difference ({d.unchanged} elements)")
         return
     more = {name: f" (+{n} more)" if n else "" for name, n in d.more.items()}
-    click.echo(f"added {len(d.added)}{more['added']}, removed {len(d.removed)}{more['removed']}, "
-               f"changed {len(d.changed)}{more['changed']}, unchanged {d.unchanged}")
+    click.echo(
+        f"added {len(d.added)}{more['added']}, removed {len(d.removed)}{more['removed']}, "
+        f"changed {len(d.changed)}{more['changed']}, unchanged {d.unchanged}"
+    )
     for title, processes in (("process added", d.processes_added), ("process removed", d.processes_removed)):
         for process in processes:
             click.echo(f"{title}: {process.id}" + (f" ({process.name})" if process.name else ""))
@@ -195,4 +216,3 @@ def _changes(changes: tuple) -> str:  # type: ignore[type-arg]
 
 def _value(value: str | None) -> str:
     return "none" if value is None else repr(value)
-

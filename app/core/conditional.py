@@ -1,5 +1,6 @@
 """Conditional answers: an ETag made from what a response depends on, and 304 before its body
 is built when the client already holds it. Polled fragments and API reads share this."""
+
 from __future__ import annotations
 
 import hashlib

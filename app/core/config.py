@@ -3,10 +3,10 @@
 Every setting has the seed's default. A bad value stops start-up with a message that
 names the variable, so an operator never runs with a half-understood configuration.
 """
+
 from __future__ import annotations
 
 import hashlib
-
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -158,8 +158,9 @@ class Settings:
     # them; past this many seconds a held job fails with that reason (app.jobs.outage).
     outage_max_hold: float = _setting("SHARBOARD_OUTAGE_MAX_HOLD", _seconds, 86400.0)
     # While SHAR is unreachable, how often the scheduler asks it whether it is back (seconds).
-    outage_probe_interval: float = _setting("SHARBOARD_OUTAGE_PROBE_INTERVAL",
-                                            lambda n, r: _float(n, r, minimum=0.2), 5.0)
+    outage_probe_interval: float = _setting(
+        "SHARBOARD_OUTAGE_PROBE_INTERVAL", lambda n, r: _float(n, r, minimum=0.2), 5.0
+    )
     # When SHAR is back, held jobs are queued again oldest first: this many in the first second,
     # twice as many each second after (a ramp, so the backlog does not knock SHAR over again).
     outage_ramp_start: int = _setting("SHARBOARD_OUTAGE_RAMP_START", lambda n, r: _int(n, r, minimum=1), 10)
@@ -217,8 +218,9 @@ class Settings:
     json_max_bytes: int = _setting("SHARBOARD_JSON_MAX_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024)
     # One instance's variables, as compact JSON: every door, the sync and the local engine hold to it
     # (SHAR itself caps a state message at 1 MB).
-    max_variables_bytes: int = _setting("SHARBOARD_MAX_VARIABLES_BYTES", lambda n, r: _int(n, r, minimum=1024),
-                                        1024 * 1024)
+    max_variables_bytes: int = _setting(
+        "SHARBOARD_MAX_VARIABLES_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -252,9 +254,9 @@ class Settings:
         url = self.database_url or f"sqlite:///{Path(self.instance_dir) / 'sharboard.db'}"
         # Heroku-style URLs name the old driver; psycopg 3 is what we ship.
         if url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url[len("postgres://"):]
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
         elif url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         return url
 
     @property

@@ -7,6 +7,7 @@ firewall dropped it) is pinged first and replaced, unseen by the request, if it 
 server restart within that second still fails the one statement that meets the dead
 connection; SQLAlchemy then recycles the whole pool.
 """
+
 from __future__ import annotations
 
 import time

@@ -14,6 +14,7 @@
 SHAR's own errors live in app.shar.errors; services translate them into UpstreamFailed
 where a caller waits on SHAR, so front doors never import the SHAR client or its errors.
 """
+
 from __future__ import annotations
 
 
@@ -61,6 +62,7 @@ class InvalidTransition(Conflict):
 
 class TooManyRequests(SharboardError):
     """Refused for now, for this caller only; `retry_after` seconds is when to try again."""
+
     status_code = 429
 
     def __init__(self, message: str, retry_after: int) -> None:

@@ -10,6 +10,7 @@ Every problem is an InvalidInput (422) whose message names it, never a 500:
   (`1e999`) are not JSON values; strings (and keys) must be valid Unicode (no lone
   surrogates such as `"\\ud800"`), and the bytes must be UTF-8.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,14 @@ def _limits() -> tuple[int, int]:
         return DEFAULT_MAX_DEPTH, DEFAULT_MAX_BYTES
 
 
-def loads(raw: bytes | str, *, what: str = "the body", field: str = "body", max_bytes: int | None = None,
-          max_depth: int | None = None) -> Any:
+def loads(
+    raw: bytes | str,
+    *,
+    what: str = "the body",
+    field: str = "body",
+    max_bytes: int | None = None,
+    max_depth: int | None = None,
+) -> Any:
     """Parse strict JSON within the size and depth limits; InvalidInput naming the problem otherwise."""
     default_depth, default_bytes = _limits()
     max_depth = max_depth or default_depth
@@ -54,13 +61,19 @@ def loads(raw: bytes | str, *, what: str = "the body", field: str = "body", max_
     else:
         text = raw
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_whole_number,
-                           object_pairs_hook=_unique_keys)
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_whole_number,
+            object_pairs_hook=_unique_keys,
+        )
     except _NotStrict as exc:
         raise InvalidInput.field(field, f"{what} is not strict JSON: {exc}") from None
     except RecursionError:
-        raise InvalidInput.field(field, f"{what} is nested too deeply: more than {max_depth} levels of "
-                                        "arrays and objects") from None
+        raise InvalidInput.field(
+            field, f"{what} is nested too deeply: more than {max_depth} levels of arrays and objects"
+        ) from None
     except ValueError as exc:
         raise InvalidInput.field(field, f"{what} is not valid JSON: {exc}") from None
     check_value(value, what=what, field=field, max_depth=max_depth)
@@ -76,8 +89,9 @@ def check_value(value: Any, *, what: str = "the value", field: str = "body", max
         item, depth = stack.pop()
         if isinstance(item, (dict, list)):
             if depth >= max_depth:
-                raise InvalidInput.field(field, f"{what} is nested too deeply: more than {max_depth} levels of "
-                                                "arrays and objects")
+                raise InvalidInput.field(
+                    field, f"{what} is nested too deeply: more than {max_depth} levels of arrays and objects"
+                )
             children = item.values() if isinstance(item, dict) else item
             if isinstance(item, dict):
                 for key in item:
@@ -95,8 +109,9 @@ def check_value(value: Any, *, what: str = "the value", field: str = "body", max
             raise InvalidInput.field(field, f"{what} holds a {type(item).__name__}, which is not a JSON value")
 
 
-def loads_object(raw: bytes | str, *, what: str = "the body", field: str = "body", example: str = "",
-                 **limits: Any) -> dict[str, Any]:
+def loads_object(
+    raw: bytes | str, *, what: str = "the body", field: str = "body", example: str = "", **limits: Any
+) -> dict[str, Any]:
     """`loads`, and the value must be a JSON object."""
     value = loads(raw, what=what, field=field, **limits)
     if not isinstance(value, dict):
@@ -120,8 +135,10 @@ def form_rows(keys: list[str], values: list[str]) -> list[tuple[str, str]]:
     if len(keys) != len(values):
         names = f"{len(keys)} name" + ("" if len(keys) == 1 else "s")
         texts = f"{len(values)} value" + ("" if len(values) == 1 else "s")
-        raise InvalidInput.field("variables", f"the variable rows do not pair up: {names} and {texts} were sent; "
-                                              "each row has a name and a value")
+        raise InvalidInput.field(
+            "variables",
+            f"the variable rows do not pair up: {names} and {texts} were sent; each row has a name and a value",
+        )
     return list(zip(keys, values, strict=True))
 
 
@@ -149,8 +166,7 @@ def form_variables(rows: Iterable[tuple[str, str]], text: str | None) -> dict[st
                 raise  # JSON that breaks a rule (too deep, a lone surrogate) is refused, not kept as text
             variables[key] = raw  # plain text stays a string
     if text and text.strip():
-        variables.update(loads_object(text, what="the variables", field="variables",
-                                      example=', e.g. {"amount": 1200}'))
+        variables.update(loads_object(text, what="the variables", field="variables", example=', e.g. {"amount": 1200}'))
     return variables
 
 
@@ -191,7 +207,9 @@ def _refuse_constant(name: str) -> Any:
     raise _NotStrict(f"{name} is not a JSON number")
 
 
-MAX_INT_DIGITS = 4300  # Python's own bound on text to int (its error told the client to call sys.set_int_max_str_digits)
+MAX_INT_DIGITS = (
+    4300  # Python's own bound on text to int (its error told the client to call sys.set_int_max_str_digits)
+)
 
 
 def _whole_number(text: str) -> int:

@@ -1,4 +1,5 @@
 """Structured logging: one JSON object per line, with LOG_LEVEL and SHAR_LOG_LEVEL honoured."""
+
 from __future__ import annotations
 
 import json

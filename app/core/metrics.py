@@ -9,6 +9,7 @@ prometheus_client decides at import whether values go to files, so it is importe
 `configure` has set PROMETHEUS_MULTIPROC_DIR (create_app calls it first). Counting never fails
 the work it counts: an error writing a metric is logged and dropped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,18 +50,29 @@ def _metrics() -> dict[str, Any]:
     from prometheus_client import Counter, Histogram
 
     return {
-        "jobs": Counter("sharboard_jobs", "Job attempts by kind and outcome (succeeded, retried, failed)",
-                        ["job_type", "outcome"]),
-        "job_seconds": Histogram("sharboard_job_duration_seconds", "Time one job attempt took, by kind",
-                                 ["job_type"], buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)),
-        "shar_seconds": Histogram("sharboard_shar_request_duration_seconds", "SHAR calls by endpoint",
-                                  ["method", "endpoint"],
-                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)),
-        "shar_errors": Counter("sharboard_shar_errors", "SHAR calls that failed, by endpoint and kind "
-                               "(timeout, unreachable, http_4xx, http_5xx, bad_body)",
-                               ["method", "endpoint", "kind"]),
-        "deliveries": Counter("sharboard_deliveries", "Webhook and e-mail delivery attempts by outcome",
-                              ["kind", "outcome"]),
+        "jobs": Counter(
+            "sharboard_jobs", "Job attempts by kind and outcome (succeeded, retried, failed)", ["job_type", "outcome"]
+        ),
+        "job_seconds": Histogram(
+            "sharboard_job_duration_seconds",
+            "Time one job attempt took, by kind",
+            ["job_type"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+        ),
+        "shar_seconds": Histogram(
+            "sharboard_shar_request_duration_seconds",
+            "SHAR calls by endpoint",
+            ["method", "endpoint"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        ),
+        "shar_errors": Counter(
+            "sharboard_shar_errors",
+            "SHAR calls that failed, by endpoint and kind (timeout, unreachable, http_4xx, http_5xx, bad_body)",
+            ["method", "endpoint", "kind"],
+        ),
+        "deliveries": Counter(
+            "sharboard_deliveries", "Webhook and e-mail delivery attempts by outcome", ["kind", "outcome"]
+        ),
     }
 
 
@@ -74,12 +86,14 @@ def _safely(update: Any) -> None:
 def job_attempt(job_type: str, outcome: str, seconds: float, *, delivers: str | None = None) -> None:
     """One attempt of a job ended: `outcome` is succeeded, retried or failed; a job that
     `delivers` (webhook, email) counts as a delivery attempt too."""
+
     def update() -> None:
         metrics = _metrics()
         metrics["jobs"].labels(job_type, outcome).inc()
         metrics["job_seconds"].labels(job_type).observe(seconds)
         if delivers is not None:
             metrics["deliveries"].labels(delivers, outcome).inc()
+
     _safely(update)
 
 
@@ -92,6 +106,7 @@ def shar_call(method: str, path: str, seconds: float, error: str | None = None) 
         metrics["shar_seconds"].labels(method, endpoint).observe(seconds)
         if error is not None:
             metrics["shar_errors"].labels(method, endpoint, error).inc()
+
     _safely(update)
 
 

@@ -5,6 +5,7 @@ database and failed there (SQLite: an overflow past 2**63 - 1; PostgreSQL: "inte
 past 2**31 - 1, the ids and version numbers being 32-bit columns): a 500 instead of a 404. Replacing the converter for
 the whole app bounds every route, page, admin page and API alike, present and future.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,14 @@ MAX_ID = 2**31 - 1
 
 
 class SqlIdConverter(IntegerConverter):
-    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002  (Werkzeug's names)
-                 max: int | None = MAX_ID, signed: bool = False) -> None:
+    def __init__(
+        self,
+        map: Any,
+        fixed_digits: int = 0,
+        min: int | None = None,  # noqa: A002  (Werkzeug's names)
+        max: int | None = MAX_ID,
+        signed: bool = False,
+    ) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max, signed=signed)
 
 

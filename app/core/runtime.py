@@ -1,5 +1,6 @@
 """The long-running processes: a queue's consumer and the periodic scheduler. The CLI starts
 them by name; this module owns how they run."""
+
 from __future__ import annotations
 
 import gc
@@ -14,6 +15,7 @@ from app.core.extensions import db
 
 def prepare_forks(app: Flask) -> None:
     """What every fork of this process (Huey's workers, also those it restarts) does around the fork."""
+
     def _fresh_pool_in_worker() -> None:
         # A forked worker must not share the parent's pooled connections (with SQLite
         # that shares its locks): drop them without closing the parent's.
@@ -35,9 +37,17 @@ def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
     prepare_forks(app)
     # Every handler is imported already (app.tasks, by create_app), so workers forked below
     # import nothing on their first job.
-    consumer = HeartbeatConsumer(current_queues().huey(queue_name), app=app, queue=queue_name, workers=workers,
-                                 worker_type="process", periodic=False, check_worker_health=True,
-                                 initial_delay=0.05, max_delay=1.0)
+    consumer = HeartbeatConsumer(
+        current_queues().huey(queue_name),
+        app=app,
+        queue=queue_name,
+        workers=workers,
+        worker_type="process",
+        periodic=False,
+        check_worker_health=True,
+        initial_delay=0.05,
+        max_delay=1.0,
+    )
     consumer.run()
 
 

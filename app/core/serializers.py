@@ -1,4 +1,5 @@
 """The JSON shapes of workflows, instances, jobs and bulk operations, shared by the API, callbacks and the CLI."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -79,13 +80,21 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
 
 
 def bulk_preview_dict(preview: BulkPreview) -> dict[str, Any]:
-    return {**{name: getattr(preview, name) for name in ("action", "filter", "count", "matched", "skipped",
-                                                          "applies_to", "fingerprint")},
-            "sample": [instance_dict(i) for i in preview.sample]}
+    return {
+        **{
+            name: getattr(preview, name)
+            for name in ("action", "filter", "count", "matched", "skipped", "applies_to", "fingerprint")
+        },
+        "sample": [instance_dict(i) for i in preview.sample],
+    }
 
 
 def bulk_operation_dict(operation: BulkOperation) -> dict[str, Any]:
-    return {**{name: getattr(operation, name) for name in ("id", "action", "filter", "state", "total", "done",
-                                                            "failed", "skipped", "errors")},
-            "requested_by": operation.requested_by_name,
-            **{name: iso(getattr(operation, name)) for name in ("created_at", "updated_at", "finished_at")}}
+    return {
+        **{
+            name: getattr(operation, name)
+            for name in ("id", "action", "filter", "state", "total", "done", "failed", "skipped", "errors")
+        },
+        "requested_by": operation.requested_by_name,
+        **{name: iso(getattr(operation, name)) for name in ("created_at", "updated_at", "finished_at")},
+    }

@@ -5,6 +5,7 @@ a callback payload. Texts are clipped where they enter: the job runner (every jo
 is what failure handlers pass on), the SHAR client (SHAR's error texts), webhook deliveries (a
 receiver's answer), and the notification store (its columns).
 """
+
 from __future__ import annotations
 
 import math

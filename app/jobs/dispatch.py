@@ -1,4 +1,5 @@
 """Submitting jobs: the SQL record is committed first, then Huey is handed its id."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,16 +15,24 @@ from app.jobs import outage
 from app.jobs.handover import enqueue, enqueue_many
 from app.jobs.runner import run_job
 from app.jobs.specs import spec_for
+from app.lifecycle.states import JobState
 from app.models import JobRecord
 from app.models._base import utcnow
-from app.lifecycle.states import JobState
 
 FANOUT_JOBS = 500  # jobs recorded by one INSERT and handed to Huey in one Redis round trip
 
 
-def submit(job_type: str, *, target_type: str, target_id: str | int, payload: dict[str, Any] | None = None,
-           created_by: int | None = None, delay: float = 0.0, queue: str | None = None,
-           inline: bool = False) -> JobRecord:
+def submit(
+    job_type: str,
+    *,
+    target_type: str,
+    target_id: str | int,
+    payload: dict[str, Any] | None = None,
+    created_by: int | None = None,
+    delay: float = 0.0,
+    queue: str | None = None,
+    inline: bool = False,
+) -> JobRecord:
     """Record a job (committing whatever the caller added to the session with it) and queue it.
 
     Never raises for a queue that is down: the job keeps `enqueue_error` and the
@@ -36,13 +45,20 @@ def submit(job_type: str, *, target_type: str, target_id: str | int, payload: di
     if inline and spec.needs_shar and (down := outage.current()) is not None:
         interval = current_settings().outage_probe_interval
         db.session.rollback()
-        raise ServiceUnavailable(f"SHAR is unreachable (since {down.since:%Y-%m-%d %H:%M:%S} UTC): nothing was "
-                                 "stored; try again when it answers, or leave out async=false to have the "
-                                 "work queued until then", retry_after=max(int(interval), 1))
+        raise ServiceUnavailable(
+            f"SHAR is unreachable (since {down.since:%Y-%m-%d %H:%M:%S} UTC): nothing was "
+            "stored; try again when it answers, or leave out async=false to have the "
+            "work queued until then",
+            retry_after=max(int(interval), 1),
+        )
     job = JobRecord(
-        job_type=job_type, queue=queue or spec.queue(current_settings()),
-        target_type=target_type, target_id=str(target_id), max_attempts=spec.attempts(current_settings()),
-        payload=payload or {}, created_by=created_by,
+        job_type=job_type,
+        queue=queue or spec.queue(current_settings()),
+        target_type=target_type,
+        target_id=str(target_id),
+        max_attempts=spec.attempts(current_settings()),
+        payload=payload or {},
+        created_by=created_by,
         next_attempt_at=utcnow() + timedelta(seconds=delay) if delay > 0 else None,
     )
     db.session.add(job)
@@ -54,10 +70,16 @@ def submit(job_type: str, *, target_type: str, target_id: str | int, payload: di
     return job
 
 
-
-def submit_many(job_type: str, payloads: Sequence[dict[str, Any]], *, target_type: str,
-                target_ids: Sequence[str | int], queue: str | None = None, delays: Sequence[float] = (),
-                created_by: int | None = None) -> list[bool]:
+def submit_many(
+    job_type: str,
+    payloads: Sequence[dict[str, Any]],
+    *,
+    target_type: str,
+    target_ids: Sequence[str | int],
+    queue: str | None = None,
+    delays: Sequence[float] = (),
+    created_by: int | None = None,
+) -> list[bool]:
     """Record a job per payload (its target the matching one of `target_ids`), FANOUT_JOBS an INSERT
     committed before any is queued (with whatever the caller added to the session, as submit), and
     hand each INSERT's jobs to Huey in one round trip: 20,000 fan out in well under a second.
@@ -66,20 +88,37 @@ def submit_many(job_type: str, payloads: Sequence[dict[str, Any]], *, target_typ
     its record for the reconciler."""
     spec, settings = spec_for(job_type), current_settings()
     queue = queue or spec.queue(settings)
-    common = {"job_type": job_type, "queue": queue, "target_type": target_type, "state": JobState.QUEUED,
-              "attempts": 0, "max_attempts": spec.attempts(settings), "created_by": created_by}
+    common = {
+        "job_type": job_type,
+        "queue": queue,
+        "target_type": target_type,
+        "state": JobState.QUEUED,
+        "attempts": 0,
+        "max_attempts": spec.attempts(settings),
+        "created_by": created_by,
+    }
     waits = list(delays) or [0.0] * len(payloads)
     handed: list[bool] = []
     for first in range(0, len(payloads), FANOUT_JOBS):
         part = range(first, min(first + FANOUT_JOBS, len(payloads)))
         now = utcnow()
-        rows = [{**common, "target_id": str(target_ids[n]), "payload": payloads[n], "created_at": now,
-                 "updated_at": now, "next_attempt_at": now + timedelta(seconds=waits[n]) if waits[n] else None}
-                for n in part]
+        rows = [
+            {
+                **common,
+                "target_id": str(target_ids[n]),
+                "payload": payloads[n],
+                "created_at": now,
+                "updated_at": now,
+                "next_attempt_at": now + timedelta(seconds=waits[n]) if waits[n] else None,
+            }
+            for n in part
+        ]
         ids = list(db.session.scalars(insert(JobRecord).returning(JobRecord.id, sort_by_parameter_order=True), rows))
         db.session.commit()  # recorded before any is queued: a lost hand-over is the reconciler's
         if any(waits[n] for n in part):  # postponed jobs are rare (an operator's setting, a hand-over)
-            handed += [enqueue(db.session.get(JobRecord, job_id), delay=waits[n]) for job_id, n in zip(ids, part)]
+            handed += [
+                enqueue(db.session.get(JobRecord, job_id), delay=waits[n]) for job_id, n in zip(ids, part, strict=True)
+            ]
         else:
             handed += [bool(enqueue_many(job_type, queue, ids))] * len(ids)
     return handed

@@ -1,9 +1,10 @@
 """Errors that steer the job runner, and the shape of an error for grouping failures.
 
-    JobError
-    ├── RetryableJobError   try again after the spec's wait (e.g. a webhook answered 503)
-    └── PermanentJobError   give up now; trying again cannot help
+JobError
+├── RetryableJobError   try again after the spec's wait (e.g. a webhook answered 503)
+└── PermanentJobError   give up now; trying again cannot help
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Handing a recorded job to its Huey queue; a refusal is kept on the record for the reconciler."""
+
 from __future__ import annotations
 
 import logging
@@ -7,9 +8,9 @@ from sqlalchemy import update
 
 from app.core.config import current_settings
 from app.core.extensions import db
+from app.jobs.queues import current_queues
 from app.jobs.specs import spec_for
 from app.models import JobRecord
-from app.jobs.queues import current_queues
 
 logger = logging.getLogger("sharboard.shar.jobs")
 
@@ -41,9 +42,12 @@ def enqueue_many(job_type: str, queue: str, job_ids: list[int]) -> int:
         current_queues().enqueue_many(queue, job_ids, timeout=timeout)
     except Exception as exc:  # Redis down: nothing is lost, the records wait for the reconciler
         logger.warning("could not queue jobs", extra={"queue": queue, "count": len(job_ids), "error": str(exc)})
-        db.session.execute(update(JobRecord).where(JobRecord.id.in_(job_ids))
-                           .values(enqueue_error=f"{exc.__class__.__name__}: {exc}"[:1000])
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(JobRecord)
+            .where(JobRecord.id.in_(job_ids))
+            .values(enqueue_error=f"{exc.__class__.__name__}: {exc}"[:1000])
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
         return 0
     return len(job_ids)

@@ -5,6 +5,7 @@ The beat is written from the consumer's own main loop, not from a thread: Huey f
 its worker processes from that loop, and a fork while another thread holds a lock (an
 import lock, a connection pool's) leaves the child deadlocked.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """Named leases: taken by a compare-and-set UPDATE, so two processes never run the same
 periodic work at once; a lease ends when released or when its time runs out."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -33,9 +34,12 @@ def acquire(name: str, seconds: float) -> bool:
 
 def release(name: str, result: str) -> None:
     """End lease `name`, noting how the run ended."""
-    db.session.execute(update(Lease).where(Lease.name == name)
-                       .values(held_until=None, last_finished_at=utcnow(), last_result=result[:500])
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(Lease)
+        .where(Lease.name == name)
+        .values(held_until=None, last_finished_at=utcnow(), last_result=result[:500])
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 

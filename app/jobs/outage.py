@@ -8,6 +8,7 @@ SHAR, and app.jobs.release queues them again, a ramp at a time, once it is close
 Kept in SQL (one row), which every web worker, consumer and scheduler shares, and read through
 a per-app cache of CACHE_SECONDS: a page or a job pays one small read a second at most.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,10 +21,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.extensions import db
+from app.core.text import clip
+from app.lifecycle.states import JobState
 from app.models import JobRecord, SharOutage
 from app.models._base import utcnow
-from app.lifecycle.states import JobState
-from app.core.text import clip
 
 NAME = "shar"
 CACHE_SECONDS = 1.0
@@ -65,17 +66,22 @@ def opened(error: str) -> None:
     """SHAR could not be reached: open the breaker (keeping when the outage began). The caller commits."""
     now = utcnow()
     message = clip(error, 500)
-    _write({"since": func.coalesce(SharOutage.since, now), "last_error": message, "ramp": 0},
-           {"since": now, "last_error": message, "ramp": 0})
+    _write(
+        {"since": func.coalesce(SharOutage.since, now), "last_error": message, "ramp": 0},
+        {"since": now, "last_error": message, "ramp": 0},
+    )
     forget()
 
 
 def closed(ramp_start: int) -> bool:
     """SHAR answered: close the breaker; the first release may queue `ramp_start` held jobs.
     True when it was open. The caller commits."""
-    result = db.session.execute(update(SharOutage).where(SharOutage.name == NAME, SharOutage.since.is_not(None))
-                                .values(since=None, ended_at=utcnow(), ramp=ramp_start)
-                                .execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(SharOutage)
+        .where(SharOutage.name == NAME, SharOutage.since.is_not(None))
+        .values(since=None, ended_at=utcnow(), ramp=ramp_start)
+        .execution_options(synchronize_session=False)
+    )
     forget()
     return bool(result.rowcount)
 
@@ -83,14 +89,17 @@ def closed(ramp_start: int) -> bool:
 def take_ramp(ramp_start: int) -> int:
     """How many held jobs this release may queue; the next one may queue twice as many. The caller commits."""
     allowance = db.session.scalar(select(SharOutage.ramp).where(SharOutage.name == NAME)) or ramp_start
-    db.session.execute(update(SharOutage).where(SharOutage.name == NAME)
-                       .values(ramp=min(allowance * 2, 1_000_000)).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(SharOutage)
+        .where(SharOutage.name == NAME)
+        .values(ramp=min(allowance * 2, 1_000_000))
+        .execution_options(synchronize_session=False)
+    )
     return allowance
 
 
 def _read() -> Outage | None:
-    row = db.session.execute(select(SharOutage.since, SharOutage.last_error)
-                             .where(SharOutage.name == NAME)).first()
+    row = db.session.execute(select(SharOutage.since, SharOutage.last_error).where(SharOutage.name == NAME)).first()
     if row is None or row.since is None:
         return None
     held = db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.state == JobState.HELD))

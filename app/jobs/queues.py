@@ -7,6 +7,7 @@ server never holds a worker that a sync is waiting for. The names are Settings.q
 Each queue carries a single task, `execute_job(job_id)`: what to do is in the job's SQL
 record, so Huey only ever holds an id and a lost Redis loses no job.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,5 +1,6 @@
 """The reconciler: hands Huey again the jobs it never got or lost, and recovers jobs whose
 worker died mid-attempt. Runs in the scheduler, which needs no queue to do it."""
+
 from __future__ import annotations
 
 import logging
@@ -14,10 +15,10 @@ from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue
 from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
+from app.lifecycle.changes import move_job
+from app.lifecycle.states import OPEN_JOB_STATES, JobState
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
-from app.lifecycle.states import OPEN_JOB_STATES, JobState
-from app.lifecycle.changes import move_job
 
 logger = logging.getLogger("sharboard.shar.reconcile")
 
@@ -57,8 +58,10 @@ def reconcile() -> ReconcileReport:
         elif job.state == "retrying" and job.next_attempt_at and now - job.next_attempt_at > stale:
             _requeue(job, now, report)
     if report:
-        logger.warning("reconciled jobs", extra={"requeued": report.requeued, "interrupted": report.interrupted,
-                                                 "failed": report.failed})
+        logger.warning(
+            "reconciled jobs",
+            extra={"requeued": report.requeued, "interrupted": report.interrupted, "failed": report.failed},
+        )
     return report
 
 
@@ -73,8 +76,9 @@ def _requeue(job: JobRecord, now, report: ReconcileReport) -> None:  # type: ign
 def _recover_interrupted(job: JobRecord, report: ReconcileReport) -> None:
     now = utcnow()
     message = "worker stopped during the attempt (killed or timed out)"
-    for attempt in db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id,
-                                                               JobAttempt.ended_at.is_(None))):
+    for attempt in db.session.scalars(
+        select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.ended_at.is_(None))
+    ):
         attempt.outcome, attempt.ended_at, attempt.error = "interrupted", now, message
     job.last_error, job.error_shape = message, error_shape(message)
     report.interrupted.append(job.id)

@@ -3,6 +3,7 @@ first and a ramp at a time, or failed once held longer than SHARBOARD_OUTAGE_MAX
 
 Runs in the scheduler every second, which needs no queue to do it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,10 +19,10 @@ from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue_many
 from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
+from app.lifecycle.changes import move_job
+from app.lifecycle.states import JobState
 from app.models import JobRecord
 from app.models._base import utcnow
-from app.lifecycle.states import JobState
-from app.lifecycle.changes import move_job
 
 logger = logging.getLogger("sharboard.shar.outage")
 
@@ -39,8 +40,14 @@ def release_held() -> dict[str, int]:
     if waiting is None:
         return {"failed": failed, "released": 0}
     allowance = outage.take_ramp(current_settings().outage_ramp_start)
-    jobs = list(db.session.scalars(select(JobRecord).where(JobRecord.state == JobState.HELD)
-                                   .order_by(JobRecord.created_at, JobRecord.id).limit(allowance)))
+    jobs = list(
+        db.session.scalars(
+            select(JobRecord)
+            .where(JobRecord.state == JobState.HELD)
+            .order_by(JobRecord.created_at, JobRecord.id)
+            .limit(allowance)
+        )
+    )
     batches: dict[tuple[str, str], list[int]] = defaultdict(list)
     for job in jobs:
         move_job(job, JobState.QUEUED, next_attempt_at=None)
@@ -56,11 +63,14 @@ def release_held() -> dict[str, int]:
 def _fail_overdue() -> int:
     max_hold = current_settings().outage_max_hold
     cutoff = utcnow() - timedelta(seconds=max_hold)
-    overdue = list(db.session.scalars(select(JobRecord).where(JobRecord.state == JobState.HELD,
-                                                              JobRecord.held_since < cutoff)))
+    overdue = list(
+        db.session.scalars(select(JobRecord).where(JobRecord.state == JobState.HELD, JobRecord.held_since < cutoff))
+    )
     for job in overdue:
-        message = (f"SHAR was unreachable for longer than {_hours(max_hold)} (held since "
-                   f"{job.held_since:%Y-%m-%d %H:%M} UTC); last error: {job.last_error or 'none'}")
+        message = (
+            f"SHAR was unreachable for longer than {_hours(max_hold)} (held since "
+            f"{job.held_since:%Y-%m-%d %H:%M} UTC); last error: {job.last_error or 'none'}"
+        )
         job.last_error, job.error_shape = message, error_shape(message)
         move_job(job, JobState.FAILED, finished_at=utcnow())
         db.session.commit()

@@ -6,6 +6,7 @@ counted, until app.jobs.release queues it again.
 Every step is written to SQL before the next begins, so a worker killed mid-attempt
 leaves an attempt without an end, which the reconciler marks `interrupted`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,16 +21,16 @@ from sqlalchemy.exc import OperationalError
 from app.core import metrics
 from app.core.config import current_settings
 from app.core.extensions import commit_keeping_loaded, db
+from app.core.text import clip
 from app.jobs import outage
 from app.jobs.errors import RetryableJobError, error_shape
 from app.jobs.handover import enqueue
 from app.jobs.specs import JobSpec, spec_for
+from app.lifecycle.changes import move_job
+from app.lifecycle.states import JOB_TRANSITIONS, JobState
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
 from app.shar.errors import SharRetryableError, SharUnavailable
-from app.lifecycle.states import JOB_TRANSITIONS, JobState
-from app.lifecycle.changes import move_job
-from app.core.text import clip
 
 logger = logging.getLogger("sharboard.shar.jobs")
 # The states a job may be claimed from: those the transition table lets become running.
@@ -47,8 +48,9 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
         if job is None:
             logger.warning("job record missing", extra={"job_id": job_id})
         else:
-            logger.info("job not claimed (done, running elsewhere or not yet due)",
-                        extra={"job_id": job.id, "state": job.state})
+            logger.info(
+                "job not claimed (done, running elsewhere or not yet due)", extra={"job_id": job.id, "state": job.state}
+            )
         return job
     spec = spec_for(job.job_type)
     if spec.needs_shar and (down := outage.current()) is not None:
@@ -89,8 +91,11 @@ def _claim(job_id: int) -> JobRecord | None:
     now = utcnow()
     claimed = db.session.scalars(
         update(JobRecord)
-        .where(JobRecord.id == job_id, JobRecord.state.in_(CLAIMABLE),
-               or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now + EARLY_TOLERANCE))
+        .where(
+            JobRecord.id == job_id,
+            JobRecord.state.in_(CLAIMABLE),
+            or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now + EARLY_TOLERANCE),
+        )
         .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
         .returning(JobRecord)
         .execution_options(populate_existing=True)
@@ -114,23 +119,27 @@ def _hold(job: JobRecord, attempt: JobAttempt | None, message: str, *, sent: boo
     move_job(job, JobState.HELD, held_since=job.held_since or now, next_attempt_at=None)
     db.session.commit()
     outage.forget()  # the count of held jobs changed
-    logger.warning("job held: SHAR unreachable", extra={"job_id": job.id, "job_type": job.job_type,
-                                                         "error": message})
+    logger.warning("job held: SHAR unreachable", extra={"job_id": job.id, "job_type": job.job_type, "error": message})
 
 
 def _waited(job: JobRecord) -> float:
     """Seconds since the previous attempt ended (or, for the first, since the job was queued)."""
     previous = None
     if job.attempts > 1:
-        previous = db.session.query(JobAttempt.ended_at).filter(
-            JobAttempt.job_id == job.id, JobAttempt.ended_at.is_not(None)
-        ).order_by(JobAttempt.number.desc()).limit(1).scalar()
+        previous = (
+            db.session.query(JobAttempt.ended_at)
+            .filter(JobAttempt.job_id == job.id, JobAttempt.ended_at.is_not(None))
+            .order_by(JobAttempt.number.desc())
+            .limit(1)
+            .scalar()
+        )
     since = previous or job.created_at
     return max((utcnow() - since).total_seconds(), 0.0)
 
 
-def _attempt_failed(job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exception, *,
-                    allow_retry: bool, fields: dict[str, object]) -> str:
+def _attempt_failed(
+    job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exception, *, allow_retry: bool, fields: dict[str, object]
+) -> str:
     """Record the failed attempt; returns "retried" or "failed" (for good)."""
     now = utcnow()
     message = clip(f"{exc}" or exc.__class__.__name__)  # may quote megabyte values: bounded here, once
@@ -165,9 +174,14 @@ def fail_for_good(job: JobRecord, spec: JobSpec, exc: BaseException) -> None:
 
 
 def _log(job: JobRecord, attempt: JobAttempt) -> dict[str, object]:
-    return {"job_id": job.id, "job_type": job.job_type, "queue": job.queue,
-            "target": f"{job.target_type}:{job.target_id}", "attempt": attempt.number,
-            "max_attempts": job.max_attempts}
+    return {
+        "job_id": job.id,
+        "job_type": job.job_type,
+        "queue": job.queue,
+        "target": f"{job.target_type}:{job.target_id}",
+        "attempt": attempt.number,
+        "max_attempts": job.max_attempts,
+    }
 
 
 def note_attempt(job: JobRecord, **detail: object) -> None:

@@ -5,6 +5,7 @@ restarted or doubled scheduler neither skips nor repeats a run. Huey's own cront
 works in whole minutes; SHAR_SYNC_INTERVAL is in seconds, hence this loop. What runs
 when is declared in app.tasks.schedule.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,11 +36,13 @@ class Periodic:
 def every(seconds: Callable[[Settings], float]) -> Due:
     def due(now: datetime, last: datetime | None, settings: Settings) -> bool:
         return last is None or (now - last).total_seconds() >= seconds(settings)
+
     return due
 
 
 def daily_at(at: time) -> Due:
     """Due once a day at `at` UTC; a scheduler first started after it waits for the next day."""
+
     def due(now: datetime, last: datetime | None, settings: Settings) -> bool | None:
         slot = datetime.combine(now.date(), at)
         if slot > now:
@@ -47,6 +50,7 @@ def daily_at(at: time) -> Due:
         if last is None:
             return None
         return last < slot
+
     return due
 
 
@@ -85,21 +89,27 @@ def _claim(name: str, seen: datetime | None, now: datetime) -> bool:
             db.session.rollback()
             return False
     condition = ScheduleRun.last_started_at.is_(None) if seen is None else ScheduleRun.last_started_at == seen
-    result = db.session.execute(update(ScheduleRun).where(ScheduleRun.name == name, condition)
-                                .values(last_started_at=now).execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(ScheduleRun)
+        .where(ScheduleRun.name == name, condition)
+        .values(last_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return result.rowcount == 1
 
 
 def _finish(name: str, result: str) -> None:
-    db.session.execute(update(ScheduleRun).where(ScheduleRun.name == name)
-                       .values(last_finished_at=utcnow(), last_result=result)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(ScheduleRun)
+        .where(ScheduleRun.name == name)
+        .values(last_finished_at=utcnow(), last_result=result)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 
-def run_scheduler(app: Flask, stop: threading.Event, entries: tuple[Periodic, ...], *,
-                  interval: float = 1.0) -> None:
+def run_scheduler(app: Flask, stop: threading.Event, entries: tuple[Periodic, ...], *, interval: float = 1.0) -> None:
     """Tick every `interval` seconds until `stop` is set."""
     logger.info("scheduler started")
     while not stop.is_set():

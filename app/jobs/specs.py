@@ -5,6 +5,7 @@ to fail the attempt. `on_failure` runs once, when the last attempt has failed. T
 themselves are declared in app.tasks, and installed on the app by create_app: this
 package never imports the services whose work it runs.
 """
+
 from __future__ import annotations
 
 import random
@@ -100,7 +101,7 @@ def all_specs() -> dict[str, JobSpec]:
 
 def exponential_waits(base: float, cap: float, count: int) -> tuple[float, ...]:
     """base, 2·base, 4·base ... capped at `cap`: the webhook retry schedule."""
-    return tuple(min(base * 2 ** i, cap) for i in range(count))
+    return tuple(min(base * 2**i, cap) for i in range(count))
 
 
 def _registry() -> JobRegistry:

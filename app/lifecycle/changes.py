@@ -6,6 +6,7 @@ A status change is a compare-and-set UPDATE (`... WHERE status = <expected>`): w
 workers race over one row only one wins, and only the winner fires events, which is
 what makes completion notices exactly-once. The allowed moves are in app.lifecycle.states.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,11 +14,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.lifecycle.durations import with_duration
 from app.core.errors import InvalidTransition
 from app.core.extensions import commit_keeping_loaded, db
-from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
-from app.models._base import utcnow
+from app.lifecycle.durations import with_duration
 from app.lifecycle.states import (
     ENDED_INSTANCE,
     INSTANCE_TRANSITIONS,
@@ -27,6 +26,8 @@ from app.lifecycle.states import (
     WorkflowStatus,
     can_move,
 )
+from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
+from app.models._base import utcnow
 
 Row = Workflow | WorkflowInstance
 
@@ -73,8 +74,13 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
         db.session.rollback()
         db.session.refresh(row)
         return False
-    record_activity(row, f"status_{new_status}", message or f"{old_status} → {new_status}",
-                    previous_status=str(old_status), new_status=str(new_status))
+    record_activity(
+        row,
+        f"status_{new_status}",
+        message or f"{old_status} → {new_status}",
+        previous_status=str(old_status),
+        new_status=str(new_status),
+    )
     commit_keeping_loaded()
     for name, value in values.items():  # what was written is what the row holds: no read back
         set_committed_value(row, name, value)
@@ -98,7 +104,10 @@ def record_activity(row: Row, kind: str, message: str, **data: Any) -> ActivityE
     """Add a timeline entry for `row` to the session (the caller commits)."""
     event = ActivityEvent(
         target_type="workflow" if isinstance(row, Workflow) else "instance",
-        target_id=str(row.id), kind=kind, message=message, data=data,
+        target_id=str(row.id),
+        kind=kind,
+        message=message,
+        data=data,
     )
     db.session.add(event)
     return event

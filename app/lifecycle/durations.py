@@ -8,6 +8,7 @@ negative difference (clock skew, or times taken at the two ends of one request) 
 ends. Statistics, pages, API answers, notifications and e-mails all read
 the stored `duration_seconds`, so they agree.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -18,8 +19,13 @@ OUR_CLOCK = "sharboard"
 CLAMPED = "-clamped"
 
 
-def measure(*, shar_created_at: datetime | None, shar_completed_at: datetime | None,
-            launched_at: datetime | None, completed_at: datetime | None) -> tuple[float | None, str | None]:
+def measure(
+    *,
+    shar_created_at: datetime | None,
+    shar_completed_at: datetime | None,
+    launched_at: datetime | None,
+    completed_at: datetime | None,
+) -> tuple[float | None, str | None]:
     """(seconds, clock) from the times known; (None, None) when neither clock has both ends."""
     if shar_created_at is not None and shar_completed_at is not None:
         seconds, clock = (shar_completed_at - shar_created_at).total_seconds(), SHAR_CLOCK
@@ -37,11 +43,16 @@ def with_duration(instance: Any, values: dict[str, Any]) -> dict[str, Any]:
 
     `values` wins over the row's own fields (the times being written with the change).
     """
+
     def pick(name: str) -> Any:
         return values[name] if name in values else getattr(instance, name)
 
-    seconds, clock = measure(shar_created_at=pick("shar_created_at"), shar_completed_at=pick("shar_completed_at"),
-                             launched_at=pick("launched_at"), completed_at=pick("completed_at"))
+    seconds, clock = measure(
+        shar_created_at=pick("shar_created_at"),
+        shar_completed_at=pick("shar_completed_at"),
+        launched_at=pick("launched_at"),
+        completed_at=pick("completed_at"),
+    )
     return {**values, "duration_seconds": seconds, "duration_clock": clock}
 
 

@@ -14,6 +14,7 @@ and never fails the job or undoes the status change that caused the event.
     instance_synced            Instance   previous_status, new_status, callback_url
     instance_sync_failed       Instance   error_message, callback_url
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,5 +45,7 @@ def fire(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
             receiver(sender, **kwargs)
         except Exception:
             db.session.rollback()
-            logger.exception("event listener failed", extra={"event": signal.name,
-                                                              "listener": getattr(receiver, "__qualname__", repr(receiver))})
+            logger.exception(
+                "event listener failed",
+                extra={"event": signal.name, "listener": getattr(receiver, "__qualname__", repr(receiver))},
+            )

@@ -3,6 +3,7 @@
 One definition per concept: models, services, the OpenAPI document, templates and the
 CLI all read these. Pure: no imports from the rest of the app.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -34,7 +35,7 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
-W, I, J = WorkflowStatus, InstanceStatus, JobState
+W, I, J = WorkflowStatus, InstanceStatus, JobState  # noqa: E741 (short names keep the tables readable)
 
 WORKFLOW_TRANSITIONS: dict[str, frozenset[str]] = {
     W.CREATING: frozenset({W.ACTIVE, W.FAILED}),

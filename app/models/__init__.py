@@ -1,4 +1,5 @@
 """The data model; importing this package registers every table."""
+
 from app.models.activity import ActivityEvent
 from app.models.audit import AuditEntry, IdempotentResponse
 from app.models.bulk import BulkOperation, PreviewedSet

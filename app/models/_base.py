@@ -1,4 +1,5 @@
 """Column helpers shared by the models."""
+
 from __future__ import annotations
 
 import uuid
@@ -33,7 +34,9 @@ def only_on(dialect: str, index: Index) -> Index:
 def schema_filter(dialect: str) -> Callable[..., bool]:
     """Alembic's `include_object` for a database of `dialect`: a model object declared
     `only_on` another database is not expected there."""
+
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         only = None if reflected else getattr(obj, "info", {}).get("only_on")
         return only is None or only == dialect
+
     return include

@@ -1,4 +1,5 @@
 """The activity log: what happened to a workflow or an instance, for timelines and the overview."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """The audit log of operator actions, and stored API answers for Idempotency-Key."""
+
 from __future__ import annotations
 
 from datetime import datetime

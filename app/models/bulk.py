@@ -1,5 +1,6 @@
 """Bulk operations: one action (sync, cancel, retry) over the instances a filter selected, run as
 one job that walks a snapshot of their ids and counts what it did."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -45,6 +46,7 @@ class BulkOperation(db.Model):
 class PreviewedSet(db.Model):
     """The instances a bulk preview showed, by their fingerprint (app.services.bulk.fingerprint), kept
     a while so a confirmation whose set has changed can say how: how many were added, how many are gone."""
+
     __tablename__ = "bulk_previews"
 
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)

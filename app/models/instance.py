@@ -1,4 +1,5 @@
 """Workflow instances, keyed by a UUID given out before SHAR is ever asked."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,10 +10,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.extensions import db
+from app.lifecycle.states import InstanceStatus
 from app.models._base import new_uuid, only_on, utcnow
 from app.models.user import User
 from app.models.workflow import Workflow
-from app.lifecycle.states import InstanceStatus
 
 
 class WorkflowInstance(db.Model):
@@ -29,8 +30,15 @@ class WorkflowInstance(db.Model):
         Index("ix_instances_workflow", "workflow_id", "status"),
         # Finding instances by a variable's value (app.services.variable_filters): containment
         # (`variables @> '{"orderId": "A1"}'`) reads this on PostgreSQL; SQLite scans.
-        only_on("postgresql", Index("ix_instances_variables", "variables", postgresql_using="gin",
-                                    postgresql_ops={"variables": "jsonb_path_ops"})),
+        only_on(
+            "postgresql",
+            Index(
+                "ix_instances_variables",
+                "variables",
+                postgresql_using="gin",
+                postgresql_ops={"variables": "jsonb_path_ops"},
+            ),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)

@@ -3,6 +3,7 @@
 Huey holds only a job id; everything an operator needs (state, attempts, errors,
 tracebacks, waits) lives here, so nothing about a job is known only to Redis.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,8 +13,8 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.extensions import db
-from app.models._base import utcnow
 from app.lifecycle.states import JobState
+from app.models._base import utcnow
 
 
 class JobRecord(db.Model):

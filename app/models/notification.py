@@ -1,4 +1,5 @@
 """In-app notifications; one per user, kind and target, which makes them exactly-once."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -16,8 +17,13 @@ class Notification(db.Model):
         UniqueConstraint("user_id", "kind", "target_id", name="uq_notifications_once"),
         # Newest first, as the notifications page and the bell read them (migration f3b8d2c6a915).
         Index("ix_notifications_user_newest", "user_id", "created_at"),
-        Index("ix_notifications_user_unread_newest", "user_id", "created_at",
-              postgresql_where=text("read_at IS NULL"), sqlite_where=text("read_at IS NULL")),
+        Index(
+            "ix_notifications_user_unread_newest",
+            "user_id",
+            "created_at",
+            postgresql_where=text("read_at IS NULL"),
+            sqlite_where=text("read_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,6 @@
 """Bookkeeping of the periodic work: scheduler entries, leases, consumer heartbeats, SHAR's last
 health check and outage, and the queue samples behind the trends. Six concepts, six tables."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,6 +15,7 @@ from app.core.extensions import db
 class ScheduleRun(db.Model):
     """When a scheduler entry last started: claimed by compare-and-set, so a doubled
     scheduler never starts an entry twice."""
+
     __tablename__ = "schedule_runs"
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -24,6 +26,7 @@ class ScheduleRun(db.Model):
 
 class Lease(db.Model):
     """Held while a run of the named work is under way, so two runs never overlap."""
+
     __tablename__ = "leases"
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -35,6 +38,7 @@ class Lease(db.Model):
 
 class ConsumerHeartbeat(db.Model):
     """The last beat of a queue's consumer; alive while `alive_until` is in the future."""
+
     __tablename__ = "consumer_heartbeats"
 
     queue: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -44,6 +48,7 @@ class ConsumerHeartbeat(db.Model):
 
 class SharHealthCheck(db.Model):
     """SHAR's health as the scheduler last saw it: pages read this, never SHAR itself."""
+
     __tablename__ = "shar_health_checks"
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -54,6 +59,7 @@ class SharHealthCheck(db.Model):
 class SharOutage(db.Model):
     """SHAR's reachability as every process sees it (app.jobs.outage): `since` is set while SHAR
     cannot be reached, and `ramp` is how many held jobs the next release may queue."""
+
     __tablename__ = "shar_outages"
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
@@ -65,6 +71,7 @@ class SharOutage(db.Model):
 
 class QueueSample(db.Model):
     """A queue's open and failed jobs at one moment: the scheduler samples every minute (trends)."""
+
     __tablename__ = "queue_samples"
     __table_args__ = (Index("ix_queue_samples_sampled_at", "sampled_at"),)
 

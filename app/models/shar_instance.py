@@ -1,5 +1,6 @@
 """SHAR instances the dashboard does not track: what a scan of SHAR's list found, and what an
 admin decided (adopt: a row now tracks it; ignore: never listed again)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """Users, their roles and their API tokens."""
+
 from __future__ import annotations
 
 import hashlib

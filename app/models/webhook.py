@@ -1,4 +1,5 @@
 """Webhook deliveries: the exact body sent, so a delivery can be audited and replayed."""
+
 from __future__ import annotations
 
 from datetime import datetime

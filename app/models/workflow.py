@@ -1,4 +1,5 @@
 """Workflows: one row per uploaded version of a named BPMN definition."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,9 +9,9 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.extensions import db
+from app.lifecycle.states import WorkflowStatus
 from app.models._base import utcnow
 from app.models.user import User
-from app.lifecycle.states import WorkflowStatus
 
 
 class Workflow(db.Model):
@@ -47,6 +48,7 @@ class Workflow(db.Model):
 class WorkflowName(db.Model):
     """A workflow name and its owner: the creator of its first version, or whom an admin
     handed it to. Only the owner or an admin may add versions or delete it."""
+
     __tablename__ = "workflow_names"
     # Unique ignoring case: "Invoice" beside "invoice" would be taken for one another (migration a8c3e1f4d702).
     __table_args__ = (Index("uq_workflow_names_lower", func.lower(text("name")), unique=True),)

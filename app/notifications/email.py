@@ -1,4 +1,5 @@
 """Notification emails (plain text and HTML), sent by a job so SMTP never blocks a worker's SHAR call."""
+
 from __future__ import annotations
 
 from email.charset import QP, Charset
@@ -36,18 +37,32 @@ def send_notification_email(job_record: JobRecord) -> None:
     if user is None or not user.email_notifications:
         return
     context = _context(note)
-    message = Message(subject=note.title, recipients=[user.email], charset=MAIL_CHARSET,  # type: ignore[arg-type]
-                      body=render_template("email/notification.txt", **context),
-                      html=render_template("email/notification.html", **context))
+    message = Message(
+        subject=note.title,
+        recipients=[user.email],
+        charset=MAIL_CHARSET,  # type: ignore[arg-type]
+        body=render_template("email/notification.txt", **context),
+        html=render_template("email/notification.html", **context),
+    )
     mail.send(message)
     note.emailed_at = utcnow()
-    db.session.add(ActivityEvent(target_type=note.target_type, target_id=note.target_id, kind="email_sent",
-                                 message=f"email sent to {user.email}", data={"notification_id": note.id}))
+    db.session.add(
+        ActivityEvent(
+            target_type=note.target_type,
+            target_id=note.target_id,
+            kind="email_sent",
+            message=f"email sent to {user.email}",
+            data={"notification_id": note.id},
+        )
+    )
     db.session.commit()
 
 
 def _context(note: Notification) -> dict[str, object]:
     instance = db.session.get(WorkflowInstance, note.target_id) if note.target_type == "instance" else None
-    workflow = instance.workflow if instance else (
-        db.session.get(Workflow, int(note.target_id)) if note.target_type == "workflow" else None)
+    workflow = (
+        instance.workflow
+        if instance
+        else (db.session.get(Workflow, int(note.target_id)) if note.target_type == "workflow" else None)
+    )
     return {"note": note, "instance": instance, "workflow": workflow, "link": absolute(note.link)}

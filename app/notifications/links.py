@@ -1,4 +1,5 @@
 """Absolute links to dashboard pages, for emails and notifications."""
+
 from __future__ import annotations
 
 from app.core.config import current_settings

@@ -6,6 +6,7 @@ anything opens them; SQLite gives its -wal and -shm files the database's mode. F
 exist already with group or other permissions are narrowed to 0600. The generated
 `secret_key` is written with 0600 from its first byte (app.core.config).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,12 @@ def data_files(settings: Settings) -> list[Path]:
     """The SQLite files this configuration uses."""
     files = []
     url = make_url(settings.sqlalchemy_url())
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
-            and not url.database.startswith("file:"):
+    if (
+        url.get_backend_name() == "sqlite"
+        and url.database
+        and url.database != ":memory:"
+        and not url.database.startswith("file:")
+    ):
         files.append(Path(url.database))
     if settings.uses_local_shar:
         files.append(settings.sharlite_db_path)

@@ -4,6 +4,7 @@ An unknown e-mail (or a deactivated account) is checked against a dummy hash mad
 the same method and cost as real ones, so the answer takes as long as a wrong password
 and timing does not reveal which addresses have accounts.
 """
+
 from __future__ import annotations
 
 import secrets

@@ -15,6 +15,7 @@ it whenever any user or token changes anywhere:
 Without Redis (or while it does not answer) nothing is remembered: every request reads the
 database, as before. What is kept is the user's column values, never a live ORM object.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -77,7 +78,7 @@ class PrincipalMemory:
             if recalled.epoch != self._epoch:
                 return
             if len(self._entries) >= MAX_ENTRIES:
-                for stale in list(self._entries)[:MAX_ENTRIES // 2]:
+                for stale in list(self._entries)[: MAX_ENTRIES // 2]:
                     del self._entries[stale]
             self._entries[key] = entry
 
@@ -143,6 +144,7 @@ def user_from(entry: dict[str, Any], session: Session) -> User:
 
 # -- noticing changes, in every session ------------------------------------------------------
 
+
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     for row in (*session.dirty, *session.deleted):
         if isinstance(row, User) or (isinstance(row, ApiToken) and _token_changed(row)):
@@ -152,16 +154,18 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 def _orm_execute(state: Any) -> None:
     """An UPDATE or DELETE of users or tokens run through the session (`session.execute(update(User))`)."""
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
-            and state.bind_mapper.class_ in (User, ApiToken):
+    if (
+        (state.is_update or state.is_delete)
+        and state.bind_mapper is not None
+        and state.bind_mapper.class_ in (User, ApiToken)
+    ):
         state.session.info[_CHANGED] = True
 
 
 def _token_changed(token: ApiToken) -> bool:
     """Revoked or deleted: its `last_used_at` stamp (once a minute) changes nothing of who it is."""
     state = inspect(token)
-    return state.session is not None and token in state.session.deleted \
-        or state.attrs.revoked_at.history.has_changes()
+    return state.session is not None and token in state.session.deleted or state.attrs.revoked_at.history.has_changes()
 
 
 def _after_commit(session: Session) -> None:

@@ -10,6 +10,7 @@ lets its own calls past a limit; what other processes hold back (under a batch e
 a token make up to about 1 % more calls than its limit before it is refused. Hits held back by
 a process that stops are not counted.
 """
+
 from __future__ import annotations
 
 import threading
@@ -48,8 +49,12 @@ class BatchedRedisStorage(RedisStorage):
             window = self._windows.get(key)
             if window is not None and now >= window.ends:
                 window = None  # its key expired in Redis, and what was held back with it
-            if window is not None and limit is not None and window.held + amount < batch \
-                    and window.counted + window.held + amount + batch <= limit:
+            if (
+                window is not None
+                and limit is not None
+                and window.held + amount < batch
+                and window.counted + window.held + amount + batch <= limit
+            ):
                 window.held += amount
                 return window.counted + window.held
             held = window.held if window is not None else 0

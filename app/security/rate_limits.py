@@ -14,11 +14,13 @@ API's error envelope, people get an HTML page saying how long to wait.
 A service that limits one costly operation per person (diffs) counts it with `spend`, in the
 same storage and under the same prefix, and raises its own refusal.
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
 import time
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 from flask_limiter import Limiter
@@ -48,16 +50,37 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
         in_memory_fallback_enabled=True,  # ...so the limits keep counting in memory meanwhile
     )
     # The limits are this app's settings, parsed once here (a callable was parsed again on every request).
-    failed = lambda response: response.status_code == 401
-    not_signin = lambda: request.endpoint != SIGNIN_ENDPOINT
-    limiter.limit(settings.signin_limit_per_email, key_func=_email_key, methods=["POST"],
-                  deduct_when=failed, exempt_when=not_signin, scope="signin-email",
-                  error_message="too many failed sign-ins for this e-mail address")(auth_bp)
-    limiter.limit(settings.signin_limit_per_address, key_func=get_remote_address,
-                  methods=["POST"], deduct_when=failed, exempt_when=not_signin, scope="signin-address",
-                  error_message="too many failed sign-ins from your address")(auth_bp)
-    limiter.limit(settings.api_rate_limit, key_func=_token_key, scope="api-token",
-                  error_message="too many requests with this API token; wait for the time in Retry-After")(api_bp)
+
+    def failed(response: Any) -> bool:
+        return response.status_code == 401
+
+    def not_signin() -> bool:
+        return request.endpoint != SIGNIN_ENDPOINT
+
+    limiter.limit(
+        settings.signin_limit_per_email,
+        key_func=_email_key,
+        methods=["POST"],
+        deduct_when=failed,
+        exempt_when=not_signin,
+        scope="signin-email",
+        error_message="too many failed sign-ins for this e-mail address",
+    )(auth_bp)
+    limiter.limit(
+        settings.signin_limit_per_address,
+        key_func=get_remote_address,
+        methods=["POST"],
+        deduct_when=failed,
+        exempt_when=not_signin,
+        scope="signin-address",
+        error_message="too many failed sign-ins from your address",
+    )(auth_bp)
+    limiter.limit(
+        settings.api_rate_limit,
+        key_func=_token_key,
+        scope="api-token",
+        error_message="too many requests with this API token; wait for the time in Retry-After",
+    )(api_bp)
     app.extensions[EXTENSION_KEY] = limiter
     return limiter
 

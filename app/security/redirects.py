@@ -5,6 +5,7 @@ protocol-relative `//evil.example`, backslashes (`/\\evil.example`, which browse
 `//`), and control characters or spaces (browsers drop tabs and newlines, so `/\\t/evil`
 would become `//evil`).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -5,6 +5,7 @@ where the key is a random value kept on the user row. Signing out and changing t
 password replace the key, so every session made before - including a copied cookie -
 stops loading its user at once, on every worker.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -12,8 +13,8 @@ import hmac
 from flask_login import current_user, logout_user
 
 from app.core.extensions import db
-from app.security import principals
 from app.models.user import User, new_session_key
+from app.security import principals
 
 
 def load_user(stored_id: str) -> User | None:

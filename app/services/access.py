@@ -16,15 +16,16 @@ job, `nav_actions(actor)` for what the pages offer whatever the row; templates r
 compare no role or status (tests/unit/test_template_decisions.py). The operations still check
 their own rules: an offer is no permission.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Select, select
 
 from app.core.errors import NotFound, PermissionDenied
 from app.core.extensions import db
+from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
 from app.models import BulkOperation, JobRecord, Notification, Workflow, WorkflowInstance, WorkflowName
 from app.services.actors import Actor
-from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
 
 
 def sees_all_instances(actor: Actor) -> bool:
@@ -80,8 +81,9 @@ def require_workflow_owner(actor: Actor, name: str, owner_id: int | None, owner_
     if may_change_workflow(actor, owner_id):
         return
     owner = owner_email or "an admin"
-    raise PermissionDenied(f"workflow {name!r} belongs to {owner}: only its owner or an admin may add "
-                           "versions to it or delete it")
+    raise PermissionDenied(
+        f"workflow {name!r} belongs to {owner}: only its owner or an admin may add versions to it or delete it"
+    )
 
 
 def require_upload(actor: Actor, name: str, owner: WorkflowName | None) -> None:
@@ -160,8 +162,14 @@ def nav_actions(actor: Actor) -> frozenset[str]:
     """What the pages offer `actor` whatever the row: the admin menu and links ("admin_pages"),
     the upload form ("upload_workflows"), the launch form ("launch_instances"), and the "mine only"
     filter to whoever sees others' instances ("filter_mine")."""
-    return _chosen({"admin_pages": actor.is_admin, "upload_workflows": actor.can_write,
-                    "launch_instances": actor.can_write, "filter_mine": sees_all_instances(actor)})
+    return _chosen(
+        {
+            "admin_pages": actor.is_admin,
+            "upload_workflows": actor.can_write,
+            "launch_instances": actor.can_write,
+            "filter_mine": sees_all_instances(actor),
+        }
+    )
 
 
 def allowed_actions(actor: Actor, row: WorkflowInstance | Workflow | JobRecord) -> frozenset[str]:
@@ -182,10 +190,16 @@ def _instance_actions(actor: Actor, instance: WorkflowInstance) -> frozenset[str
         return frozenset()
     running = actor.can_write and instance.status == InstanceStatus.RUNNING
     launch_failed = instance.status == InstanceStatus.FAILED and not instance.shar_instance_id
-    return _chosen({"sync": running, "complete": running, "deliver_message": running,
-                    "cancel": actor.can_write and instance.status in UNDER_WAY_INSTANCE,
-                    "retry": launch_failed and may_retry(actor, instance.created_by),
-                    "see_job": may_read_jobs_of(actor, instance.created_by)})
+    return _chosen(
+        {
+            "sync": running,
+            "complete": running,
+            "deliver_message": running,
+            "cancel": actor.can_write and instance.status in UNDER_WAY_INSTANCE,
+            "retry": launch_failed and may_retry(actor, instance.created_by),
+            "see_job": may_read_jobs_of(actor, instance.created_by),
+        }
+    )
 
 
 def _workflow_actions(actor: Actor, workflow: Workflow) -> frozenset[str]:
@@ -194,11 +208,16 @@ def _workflow_actions(actor: Actor, workflow: Workflow) -> frozenset[str]:
     behind it; an admin hands it over."""
     owner_id = owner_id_of(workflow)
     owns = may_change_workflow(actor, owner_id)
-    return _chosen({"launch": actor.can_write and workflow.status == WorkflowStatus.ACTIVE, "upload": owns,
-                    "delete": owns and workflow.status in (WorkflowStatus.ACTIVE, WorkflowStatus.FAILED),
-                    "transfer": actor.is_admin,
-                    "retry": workflow.status == WorkflowStatus.FAILED and may_retry(actor, owner_id),
-                    "see_job": may_read_jobs_of(actor, owner_id)})
+    return _chosen(
+        {
+            "launch": actor.can_write and workflow.status == WorkflowStatus.ACTIVE,
+            "upload": owns,
+            "delete": owns and workflow.status in (WorkflowStatus.ACTIVE, WorkflowStatus.FAILED),
+            "transfer": actor.is_admin,
+            "retry": workflow.status == WorkflowStatus.FAILED and may_retry(actor, owner_id),
+            "see_job": may_read_jobs_of(actor, owner_id),
+        }
+    )
 
 
 def _job_actions(actor: Actor, job: JobRecord) -> frozenset[str]:
@@ -207,8 +226,9 @@ def _job_actions(actor: Actor, job: JobRecord) -> frozenset[str]:
     if not actor.is_admin:
         return frozenset()
     failed = job.state == JobState.FAILED
-    return _chosen({"open": True, "retry": failed, "delete": failed,
-                    "correct_and_retry": failed and _launch_failed(job)})
+    return _chosen(
+        {"open": True, "retry": failed, "delete": failed, "correct_and_retry": failed and _launch_failed(job)}
+    )
 
 
 def _launch_failed(job: JobRecord) -> bool:

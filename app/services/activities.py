@@ -2,6 +2,7 @@
 rows by the database's own function, written once here for both databases: `json_each` on SQLite,
 `jsonb_array_elements_text` on PostgreSQL (the column is `json` there; the cast makes it `jsonb`, and
 stays right if the column becomes JSONB)."""
+
 from __future__ import annotations
 
 from typing import Any

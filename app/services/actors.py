@@ -5,10 +5,10 @@ system actor `system:cli`, with the admin role: whoever can run `flask shar` on 
 owns it already. Scheduled work (the periodic sync, the cleanup) calls the services' job
 functions, which take no actor and write no audit entry: nobody chose to run them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from app.models import User
 
@@ -35,7 +35,7 @@ class SystemActor:
 
 CLI = SystemActor("cli")
 
-Actor = Union[User, SystemActor]
+Actor = User | SystemActor
 
 
 def actor_label(actor: Actor) -> str:

@@ -3,6 +3,7 @@
 Each service operation adds its entry to the session before its change commits, so the
 entry and the change land in one transaction or not at all.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,11 +16,25 @@ from app.services.access import require_admin
 from app.services.actors import Actor, actor_label
 
 
-def audit(actor: Actor, action: str, target_type: str, target_id: str | int, *,
-          before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> AuditEntry:
+def audit(
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | int,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
     """Add an audit entry to the session; the operation's commit makes it part of the change."""
-    entry = AuditEntry(actor_id=actor.id, actor_name=actor_label(actor), action=action, target_type=target_type,
-                       target_id=str(target_id), before=before, after=after)
+    entry = AuditEntry(
+        actor_id=actor.id,
+        actor_name=actor_label(actor),
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        before=before,
+        after=after,
+    )
     db.session.add(entry)
     return entry
 

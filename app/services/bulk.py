@@ -18,6 +18,7 @@ operation that runs as one job.
 
 A filter only ever covers the instances its requester may see (instances.filtered_instances).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,11 +35,13 @@ from sqlalchemy.exc import IntegrityError
 from app.core.config import current_settings
 from app.core.errors import Conflict, InvalidInput, PermissionDenied, SharboardError
 from app.core.extensions import db
+from app.core.text import clip
 from app.jobs import leases
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
 from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
+from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus
 from app.models import BulkOperation, JobRecord, PreviewedSet, User, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import find_bulk_operation, require_admin, require_writer
@@ -49,8 +52,6 @@ from app.services.instance_listing import InstanceFilter, filtered_instances
 from app.services.instances import cancel_instance
 from app.services.rows import required
 from app.services.sync import batch_sync, request_sync, syncable
-from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus
-from app.core.text import clip
 
 logger = logging.getLogger("sharboard.bulk")
 
@@ -92,16 +93,31 @@ def _retry(instance_id: str, actor: Actor, bulk: int) -> object:
 ACTIONS: dict[str, Action] = {
     # Syncs are queued in batches (a job per SHAR_SYNC_BATCH_SIZE instances, as the periodic sync),
     # not a job per instance: 10,000 instances make a few hundred jobs.
-    "sync": Action("running instances", "synced", require_writer,
-                   lambda: WorkflowInstance.status == InstanceStatus.RUNNING, _sync,
-                   check_many=syncable, queue_many=batch_sync),
-    "cancel": Action("launching or running instances", "cancelled", require_writer,
-                     lambda: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE), _cancel),
+    "sync": Action(
+        "running instances",
+        "synced",
+        require_writer,
+        lambda: WorkflowInstance.status == InstanceStatus.RUNNING,
+        _sync,
+        check_many=syncable,
+        queue_many=batch_sync,
+    ),
+    "cancel": Action(
+        "launching or running instances",
+        "cancelled",
+        require_writer,
+        lambda: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE),
+        _cancel,
+    ),
     # A launch that failed before reaching SHAR is retried by its launch job (admins, as any failed
     # job); an instance that failed in SHAR cannot be run again.
-    "retry": Action("failed launches (instances that failed before reaching SHAR)", "retried", require_admin,
-                    lambda: and_(WorkflowInstance.status == InstanceStatus.FAILED,
-                                 WorkflowInstance.shar_instance_id.is_(None)), _retry),
+    "retry": Action(
+        "failed launches (instances that failed before reaching SHAR)",
+        "retried",
+        require_admin,
+        lambda: and_(WorkflowInstance.status == InstanceStatus.FAILED, WorkflowInstance.shar_instance_id.is_(None)),
+        _retry,
+    ),
 }
 
 
@@ -133,10 +149,15 @@ class PreviewChanged(Conflict):
     one, `added` and `gone` say how the set changed (None when the previewed set is no longer kept)."""
 
     def __init__(self, preview: BulkPreview, added: int | None, gone: int | None) -> None:
-        how = f"{added} added, {gone} gone" if added is not None and gone is not None else \
-            "what changed is no longer known: previews are kept a day"
-        super().__init__(f"the instances changed since the preview ({how}): {preview.count} would be "
-                         f"{preview.verb} now; check them and confirm again")
+        how = (
+            f"{added} added, {gone} gone"
+            if added is not None and gone is not None
+            else "what changed is no longer known: previews are kept a day"
+        )
+        super().__init__(
+            f"the instances changed since the preview ({how}): {preview.count} would be "
+            f"{preview.verb} now; check them and confirm again"
+        )
         self.preview, self.added, self.gone = preview, added, gone
 
 
@@ -160,6 +181,7 @@ def actions_for(actor: Actor) -> list[str]:
 
 # -- the filter: from JSON, and as an operation stores it ----------------------------------
 
+
 def instance_filter(data: Any) -> InstanceFilter:
     """The filter of a bulk action from a JSON object (the API's body):
     `status`, `workflow`, `version`, `activity`, `var` (a condition or a list), `older_than`, `mine`.
@@ -170,8 +192,9 @@ def instance_filter(data: Any) -> InstanceFilter:
         raise InvalidInput.field("filter", "filter must be a JSON object")
     unknown = sorted(set(data) - set(FILTER_FIELDS))
     if unknown:
-        raise InvalidInput.field("filter", f"unknown filter field {unknown[0]!r}; the fields are "
-                                           + ", ".join(FILTER_FIELDS))
+        raise InvalidInput.field(
+            "filter", f"unknown filter field {unknown[0]!r}; the fields are " + ", ".join(FILTER_FIELDS)
+        )
     texts = {name: _text(data, name) for name in ("status", "workflow", "activity", "older_than")}
     version = data.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, (int, str))):
@@ -184,8 +207,7 @@ def instance_filter(data: Any) -> InstanceFilter:
     mine = data.get("mine", False)
     if not isinstance(mine, bool):
         raise InvalidInput.field("mine", "mine must be true or false")
-    return InstanceFilter(variables=tuple(conditions), version=version if version != "" else None, mine=mine,
-                          **texts)
+    return InstanceFilter(variables=tuple(conditions), version=version if version != "" else None, mine=mine, **texts)
 
 
 def _text(data: dict[str, Any], name: str) -> str | None:
@@ -196,6 +218,7 @@ def _text(data: dict[str, Any], name: str) -> str | None:
 
 
 # -- operations ------------------------------------------------------------------------
+
 
 def preview_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkPreview:
     """What `action` would do to the instances `filters` selects of those `actor` may see: how
@@ -221,13 +244,26 @@ def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor, previewed:
         raise PreviewChanged(_preview(action, filters, spec, ids, skipped), *_changes(previewed, ids))
     if not ids:
         raise Conflict(f"no {spec.applies_to} match this filter: nothing to {action}")
-    operation = BulkOperation(action=action, filter=filters.as_dict(), requested_by=actor.id,
-                              requested_by_name=actor_label(actor), state=RUNNING, total=len(ids),
-                              skipped=skipped, instance_ids=ids, errors=[])
+    operation = BulkOperation(
+        action=action,
+        filter=filters.as_dict(),
+        requested_by=actor.id,
+        requested_by_name=actor_label(actor),
+        state=RUNNING,
+        total=len(ids),
+        skipped=skipped,
+        instance_ids=ids,
+        errors=[],
+    )
     db.session.add(operation)
     db.session.flush()
-    audit(actor, f"instance.bulk_{action}", "bulk_operation", operation.id,
-          after={"filter": operation.filter, "count": len(ids), "skipped": operation.skipped})
+    audit(
+        actor,
+        f"instance.bulk_{action}",
+        "bulk_operation",
+        operation.id,
+        after={"filter": operation.filter, "count": len(ids), "skipped": operation.skipped},
+    )
     job = submit("bulk_operation", target_type="bulk_operation", target_id=operation.id, created_by=actor.id)
     return BulkStarted(operation, job)
 
@@ -261,15 +297,21 @@ def _selection(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[lis
     InvalidInput above MAX_INSTANCES."""
     count, skipped = _counts(actor, filters, spec)
     _check_limit(count)
-    ids = list(db.session.scalars(_newest_first(_applicable(actor, filters, spec))
-                                  .with_only_columns(WorkflowInstance.id).limit(MAX_INSTANCES + 1)))
+    ids = list(
+        db.session.scalars(
+            _newest_first(_applicable(actor, filters, spec))
+            .with_only_columns(WorkflowInstance.id)
+            .limit(MAX_INSTANCES + 1)
+        )
+    )
     _check_limit(len(ids))  # more may have come since they were counted
     return ids, max(skipped + count - len(ids), 0)
 
 
 def _preview(action: str, filters: InstanceFilter, spec: Action, ids: list[str], skipped: int) -> BulkPreview:
-    sample = list(db.session.scalars(_newest_first(
-        select(WorkflowInstance).where(WorkflowInstance.id.in_(ids[:SAMPLE_SIZE])))))
+    sample = list(
+        db.session.scalars(_newest_first(select(WorkflowInstance).where(WorkflowInstance.id.in_(ids[:SAMPLE_SIZE]))))
+    )
     return BulkPreview(action, filters.as_dict(), len(ids), skipped, spec.applies_to, sample, _remember(ids))
 
 
@@ -277,8 +319,11 @@ def _remember(instance_ids: list[str]) -> str:
     """Keep a previewed set under its fingerprint for PREVIEW_KEPT (older ones go); the fingerprint."""
     key = fingerprint(instance_ids)
     now = utcnow()
-    db.session.execute(delete(PreviewedSet).where(PreviewedSet.created_at < now - PREVIEW_KEPT)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        delete(PreviewedSet)
+        .where(PreviewedSet.created_at < now - PREVIEW_KEPT)
+        .execution_options(synchronize_session=False)
+    )
     kept = db.session.get(PreviewedSet, key)
     if kept is None:
         db.session.add(PreviewedSet(fingerprint=key, instance_ids=sorted(instance_ids), created_at=now))
@@ -308,8 +353,9 @@ def _action(action: Any) -> Action:
 
 def _check_limit(count: int) -> None:
     if count > MAX_INSTANCES:
-        raise InvalidInput.field("filter", f"{count:,} instances match; a bulk action covers at most "
-                                           f"{MAX_INSTANCES:,}: narrow the filter")
+        raise InvalidInput.field(
+            "filter", f"{count:,} instances match; a bulk action covers at most {MAX_INSTANCES:,}: narrow the filter"
+        )
 
 
 def _applicable(actor: Actor, filters: InstanceFilter, spec: Action) -> Select[Any]:
@@ -323,12 +369,14 @@ def _newest_first(query: Select[Any]) -> Select[Any]:
 def _counts(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[int, int]:
     """(applies, skipped) among the filtered instances `actor` may see: one read."""
     applies = func.coalesce(func.sum(case((spec.applies(), 1), else_=0)), 0)
-    total, count = db.session.execute(filtered_instances(actor, filters).with_only_columns(
-        func.count(), applies, maintain_column_froms=True)).one()
+    total, count = db.session.execute(
+        filtered_instances(actor, filters).with_only_columns(func.count(), applies, maintain_column_froms=True)
+    ).one()
     return int(count), int(total) - int(count)
 
 
 # -- the work of the job (app.tasks calls these) ----------------------------------------
+
 
 def run_bulk(operation_id: int, lease_seconds: float, *, budget_seconds: float | None = None) -> JobRecord | None:
     """Walk the operation's snapshot from where it stands (done + failed, each counted in its
@@ -378,10 +426,19 @@ def _reached(operation_id: int) -> int:
 def _hand_over(operation_id: int, *, delay: float, why: str) -> JobRecord:
     """A new job for the rest of the operation, with attempts of its own."""
     operation = required(BulkOperation, operation_id, "bulk operation")
-    logger.info("bulk operation %s: %s; the rest goes on in a new job", operation_id, why,
-                extra={"left": operation.total - operation.done - operation.failed})
-    return submit("bulk_operation", target_type="bulk_operation", target_id=operation_id,
-                  created_by=operation.requested_by, delay=delay)
+    logger.info(
+        "bulk operation %s: %s; the rest goes on in a new job",
+        operation_id,
+        why,
+        extra={"left": operation.total - operation.done - operation.failed},
+    )
+    return submit(
+        "bulk_operation",
+        target_type="bulk_operation",
+        target_id=operation_id,
+        created_by=operation.requested_by,
+        delay=delay,
+    )
 
 
 def bulk_failed(operation_id: int, error: str) -> None:
@@ -391,8 +448,12 @@ def bulk_failed(operation_id: int, error: str) -> None:
         return
     left = operation.total - operation.done - operation.failed
     if left:
-        _record(operation, 0, left, [{"instance_id": None,
-                                      "error": clip(f"the job stopped before {left} instances: {error}", 500)}])
+        _record(
+            operation,
+            0,
+            left,
+            [{"instance_id": None, "error": clip(f"the job stopped before {left} instances: {error}", 500)}],
+        )
     _finish(operation)
 
 
@@ -411,7 +472,7 @@ def _walk(operation_id: int, deadline: float | None) -> bool:
         for start in range(first, len(ids), CHUNK):
             if start > first and _past(deadline):
                 return False
-            _many(operation, action, ids[start:start + CHUNK], actor)
+            _many(operation, action, ids[start : start + CHUNK], actor)
     else:
         for index in range(first, len(ids)):
             if index > first and _past(deadline):
@@ -433,8 +494,12 @@ def _many(operation: BulkOperation, action: Action, instance_ids: list[str], act
         allowed, refused = action.check_many(instance_ids, actor=actor)
     except SharboardError as exc:  # a rule of the whole chunk (the requester's role)
         allowed, refused = [], {instance_id: exc.message for instance_id in instance_ids}
-    _record(operation, len(allowed), len(refused),
-            [{"instance_id": i, "error": clip(reason, 500)} for i, reason in refused.items()])
+    _record(
+        operation,
+        len(allowed),
+        len(refused),
+        [{"instance_id": i, "error": clip(reason, 500)} for i, reason in refused.items()],
+    )
     action.queue_many(allowed)
     db.session.commit()  # the counts, when nothing was queued
 

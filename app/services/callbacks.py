@@ -1,4 +1,5 @@
 """The callback URL rule shared by every operation that takes one."""
+
 from __future__ import annotations
 
 from app.core.config import current_settings

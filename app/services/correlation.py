@@ -10,6 +10,7 @@ on their own instance by a message or a completion, and anyone with access to SH
 it. So a retry adopts only an instance that `adoptable` finds was plausibly made by that row's
 launch (docs/security.md lists what is checked).
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
@@ -62,8 +63,9 @@ class LaunchOf:
     not_before: datetime  # the row's creation (naive UTC): no launch of it was sent earlier
 
 
-def adoptable(found: Iterable[SharInstance], launch: LaunchOf,
-              tracked: Collection[str] = ()) -> tuple[list[SharInstance], dict[str, str]]:
+def adoptable(
+    found: Iterable[SharInstance], launch: LaunchOf, tracked: Collection[str] = ()
+) -> tuple[list[SharInstance], dict[str, str]]:
     """Of the SHAR instances carrying the row's id, those its launch may have made, earliest first,
     and why each other one is passed over. `tracked`: SHAR ids other rows already track."""
     fitting: list[SharInstance] = []

@@ -1,4 +1,5 @@
 """Webhook deliveries, for admins: the list, one delivery with its attempts, replay."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,14 @@ def list_deliveries(*, actor: Actor, state: str | None = None, limit: int = 200)
 def delivery_detail(delivery_id: int, *, actor: Actor) -> DeliveryDetail:
     require_admin(actor)
     delivery = _delivery(delivery_id)
-    job = db.session.scalars(select(JobRecord).where(JobRecord.target_type == "webhook",
-                                                     JobRecord.target_id == str(delivery.id))).first()
-    attempts = list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
-                                       .order_by(JobAttempt.number))) if job else []
+    job = db.session.scalars(
+        select(JobRecord).where(JobRecord.target_type == "webhook", JobRecord.target_id == str(delivery.id))
+    ).first()
+    attempts = (
+        list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id).order_by(JobAttempt.number)))
+        if job
+        else []
+    )
     return DeliveryDetail(delivery, job, attempts)
 
 
@@ -46,8 +51,13 @@ def replay_delivery(delivery_id: int, *, actor: Actor) -> WebhookDelivery:
     original = _delivery(delivery_id)
     entry = audit(actor, "webhook.replay", "webhook", delivery_id)
     # Committed with the new delivery and its job; the copy's id is known only after that.
-    copy = schedule_delivery(original.url, json.loads(original.body), target_type=original.target_type,
-                             target_id=original.target_id, replay_of=original.id)
+    copy = schedule_delivery(
+        original.url,
+        json.loads(original.body),
+        target_type=original.target_type,
+        target_id=original.target_id,
+        replay_of=original.id,
+    )
     entry.after = {"replay_id": copy.id}
     db.session.commit()
     return copy

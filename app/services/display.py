@@ -1,9 +1,10 @@
 """Display-only facts about a row, decided here so that templates compare no status: whether its
 part of a page still polls, and the words before an instance's current activities."""
+
 from __future__ import annotations
 
-from app.models import Workflow, WorkflowInstance
 from app.lifecycle.states import TERMINAL, InstanceStatus
+from app.models import Workflow, WorkflowInstance
 
 
 def still_moving(row: Workflow | WorkflowInstance) -> bool:

@@ -1,5 +1,6 @@
 """Failed jobs, for operators: list, group by error, retry (one, many, a group), delete, flush; and
 for a row's owner: retry its failed launch or create, and read the attempts of the job behind it."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -14,6 +15,8 @@ from app.core.errors import Conflict, NotFound
 from app.core.extensions import db
 from app.jobs.handover import enqueue
 from app.jobs.specs import all_specs, spec_for
+from app.lifecycle.changes import move_job
+from app.lifecycle.states import FINISHED_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
 from app.models import JobAttempt, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import allowed_actions, find_instance, owner_id_of, require_admin, require_retry
@@ -21,8 +24,6 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.rows import required
 from app.services.workflows import get_workflow
-from app.lifecycle.states import FINISHED_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
-from app.lifecycle.changes import move_job
 
 
 @dataclass
@@ -52,6 +53,7 @@ _JOB_BADGES = {JobState.SUCCEEDED: "completed", JobState.FAILED: "failed"}
 class RowJob:
     """The job that brings a row into SHAR (an instance's launch, a workflow version's create) with
     every attempt, as the row's page shows it to its owner or an admin."""
+
     job: JobRecord
     attempts: list[JobAttempt]
     # "retry": the row's launch or create failed (this job with it) and the reader may retry it;
@@ -61,8 +63,10 @@ class RowJob:
 
 # -- reading ---------------------------------------------------------------------------
 
-def failed_jobs(*, actor: Actor, queue: str | None = None, job_type: str | None = None,
-                limit: int = 100) -> list[JobRecord]:
+
+def failed_jobs(
+    *, actor: Actor, queue: str | None = None, job_type: str | None = None, limit: int = 100
+) -> list[JobRecord]:
     require_admin(actor)
     query = select(JobRecord).where(JobRecord.state == JobState.FAILED).order_by(JobRecord.finished_at.desc())
     if queue:
@@ -87,17 +91,30 @@ def failed_groups(*, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
     require_admin(actor)
     count = func.count().label("count")
     rows = db.session.execute(
-        select(JobRecord.job_type, JobRecord.error_shape, count).where(JobRecord.state == JobState.FAILED)
-        .group_by(JobRecord.job_type, JobRecord.error_shape).order_by(count.desc()).limit(limit))
+        select(JobRecord.job_type, JobRecord.error_shape, count)
+        .where(JobRecord.state == JobState.FAILED)
+        .group_by(JobRecord.job_type, JobRecord.error_shape)
+        .order_by(count.desc())
+        .limit(limit)
+    )
     return [{"job_type": t, "error_shape": shape or "", "count": n} for t, shape, n in rows]
 
 
 def failed_group(job_type: str, shape: str, *, actor: Actor, limit: int = 10_000) -> dict[str, Any] | None:
     """One group with the ids of its jobs (up to `limit`), or None when it has none any more."""
     require_admin(actor)
-    ids = list(db.session.scalars(select(JobRecord.id).where(
-        JobRecord.state == JobState.FAILED, JobRecord.job_type == job_type,
-        func.coalesce(JobRecord.error_shape, "") == shape).order_by(JobRecord.id).limit(limit)))
+    ids = list(
+        db.session.scalars(
+            select(JobRecord.id)
+            .where(
+                JobRecord.state == JobState.FAILED,
+                JobRecord.job_type == job_type,
+                func.coalesce(JobRecord.error_shape, "") == shape,
+            )
+            .order_by(JobRecord.id)
+            .limit(limit)
+        )
+    )
     if not ids:
         return None
     return {"job_type": job_type, "error_shape": shape, "count": len(ids), "job_ids": ids}
@@ -126,14 +143,18 @@ def create_job_of(workflow: Workflow, *, actor: Actor) -> RowJob | None:
     return _row_job("workflow", str(workflow.id), "create_workflow", allowed_actions(actor, workflow), actor=actor)
 
 
-def _row_job(target_type: str, target_id: str, job_type: str, row_actions: frozenset[str], *,
-             actor: Actor) -> RowJob | None:
+def _row_job(
+    target_type: str, target_id: str, job_type: str, row_actions: frozenset[str], *, actor: Actor
+) -> RowJob | None:
     """The row's newest job of `job_type`, if the reader may see it (`row_actions`: the row's)."""
     if "see_job" not in row_actions:
         return None
-    job = db.session.scalars(select(JobRecord).where(
-        JobRecord.target_type == target_type, JobRecord.target_id == target_id, JobRecord.job_type == job_type)
-        .order_by(JobRecord.id.desc()).limit(1)).first()
+    job = db.session.scalars(
+        select(JobRecord)
+        .where(JobRecord.target_type == target_type, JobRecord.target_id == target_id, JobRecord.job_type == job_type)
+        .order_by(JobRecord.id.desc())
+        .limit(1)
+    ).first()
     if job is None:
         return None
     retry = {"retry"} if "retry" in row_actions and job.state == JobState.FAILED else set()
@@ -141,17 +162,18 @@ def _row_job(target_type: str, target_id: str, job_type: str, row_actions: froze
 
 
 def _attempts(job: JobRecord) -> list[JobAttempt]:
-    return list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
-                                   .order_by(JobAttempt.number)))
+    return list(db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id).order_by(JobAttempt.number)))
 
 
 def counts_by_state(queue: str) -> dict[str, int]:
-    rows = db.session.execute(select(JobRecord.state, func.count()).where(JobRecord.queue == queue)
-                              .group_by(JobRecord.state))
+    rows = db.session.execute(
+        select(JobRecord.state, func.count()).where(JobRecord.queue == queue).group_by(JobRecord.state)
+    )
     return {state: count for state, count in rows}
 
 
 # -- operations ------------------------------------------------------------------------
+
 
 def retry_failed_job(job_id: int, *, actor: Actor) -> JobRecord:
     """Give a failed job a fresh set of attempts and queue it; audited."""
@@ -174,15 +196,26 @@ def retry_workflow(name: str, *, actor: Actor) -> JobRecord:
     workflow = get_workflow(name, actor=actor)
     require_retry(actor, owner_id_of(workflow), f"workflow {name!r}")
     if workflow.status != WorkflowStatus.FAILED:
-        raise Conflict(f"workflow {name!r} v{workflow.version} is {workflow.status}; only a version whose create "
-                       "failed can be retried")
-    job_id = db.session.scalar(select(JobRecord.id).where(
-        JobRecord.target_type == "workflow", JobRecord.target_id == str(workflow.id),
-        JobRecord.job_type == "create_workflow", JobRecord.state == JobState.FAILED)
-        .order_by(JobRecord.id.desc()).limit(1))
+        raise Conflict(
+            f"workflow {name!r} v{workflow.version} is {workflow.status}; only a version whose create "
+            "failed can be retried"
+        )
+    job_id = db.session.scalar(
+        select(JobRecord.id)
+        .where(
+            JobRecord.target_type == "workflow",
+            JobRecord.target_id == str(workflow.id),
+            JobRecord.job_type == "create_workflow",
+            JobRecord.state == JobState.FAILED,
+        )
+        .order_by(JobRecord.id.desc())
+        .limit(1)
+    )
     if job_id is None:
-        raise Conflict(f"workflow {name!r} v{workflow.version} has no failed create job to retry (finished jobs "
-                       "are pruned after their retention); upload it again")
+        raise Conflict(
+            f"workflow {name!r} v{workflow.version} has no failed create job to retry (finished jobs "
+            "are pruned after their retention); upload it again"
+        )
     return _retry(job_id, actor)
 
 
@@ -197,21 +230,32 @@ def failed_launch_job(instance_id: str, *, actor: Actor) -> int:
     Conflict for any other instance (one that failed in SHAR cannot be run again: SHAR has no retry)."""
     instance = find_instance(instance_id, actor)
     if instance.status != InstanceStatus.FAILED or instance.shar_instance_id:
-        raise Conflict(f"instance {instance.id} is {instance.status}"
-                       + (" in SHAR" if instance.shar_instance_id else "")
-                       + "; only an instance whose launch failed can be retried")
-    job_id = db.session.scalar(select(JobRecord.id).where(
-        JobRecord.target_type == "instance", JobRecord.target_id == instance.id,
-        JobRecord.job_type == "launch_instance", JobRecord.state == JobState.FAILED)
-        .order_by(JobRecord.id.desc()).limit(1))
+        raise Conflict(
+            f"instance {instance.id} is {instance.status}"
+            + (" in SHAR" if instance.shar_instance_id else "")
+            + "; only an instance whose launch failed can be retried"
+        )
+    job_id = db.session.scalar(
+        select(JobRecord.id)
+        .where(
+            JobRecord.target_type == "instance",
+            JobRecord.target_id == instance.id,
+            JobRecord.job_type == "launch_instance",
+            JobRecord.state == JobState.FAILED,
+        )
+        .order_by(JobRecord.id.desc())
+        .limit(1)
+    )
     if job_id is None:
-        raise Conflict(f"instance {instance.id} has no failed launch job to retry (finished jobs are pruned "
-                       "after their retention)")
+        raise Conflict(
+            f"instance {instance.id} has no failed launch job to retry (finished jobs are pruned after their retention)"
+        )
     return job_id
 
 
-def retry_failed_jobs(job_ids: Iterable[int], *, actor: Actor, action: str = "job.retry_many",
-                      detail: dict[str, Any] | None = None) -> RetryReport:
+def retry_failed_jobs(
+    job_ids: Iterable[int], *, actor: Actor, action: str = "job.retry_many", detail: dict[str, Any] | None = None
+) -> RetryReport:
     """Retry each job; those that cannot be retried are reported with the reason. One audit entry."""
     require_admin(actor)
     report = RetryReport()
@@ -235,8 +279,12 @@ def retry_all_failed(*, actor: Actor, queue: str | None = None, job_type: str | 
 
 def retry_failed_group(job_type: str, shape: str, *, actor: Actor) -> RetryReport:
     group = failed_group(job_type, shape, actor=actor)
-    return retry_failed_jobs(group["job_ids"] if group else [], actor=actor, action="job.retry_group",
-                             detail={"job_type": job_type, "error_shape": shape})
+    return retry_failed_jobs(
+        group["job_ids"] if group else [],
+        actor=actor,
+        action="job.retry_group",
+        detail={"job_type": job_type, "error_shape": shape},
+    )
 
 
 def delete_failed_job(job_id: int, *, actor: Actor) -> None:
@@ -261,6 +309,7 @@ def flush_failed_jobs(*, actor: Actor) -> int:
 
 # -- machinery shared with other services ------------------------------------------------
 
+
 def requeue_failed_job(job_id: int) -> JobRecord:
     """Move a failed job (and its row: failed -> creating ...) back to queued; commits what the
     caller added to the session with it, then hands it to the queue."""
@@ -268,8 +317,13 @@ def requeue_failed_job(job_id: int) -> JobRecord:
     spec = spec_for(job.job_type)
     if spec.on_retry is not None:
         spec.on_retry(job)
-    move_job(job, JobState.QUEUED, finished_at=None, next_attempt_at=None,
-             max_attempts=job.attempts + spec.attempts(current_settings()))
+    move_job(
+        job,
+        JobState.QUEUED,
+        finished_at=None,
+        next_attempt_at=None,
+        max_attempts=job.attempts + spec.attempts(current_settings()),
+    )
     db.session.commit()
     enqueue(job)
     return job
@@ -278,10 +332,13 @@ def requeue_failed_job(job_id: int) -> JobRecord:
 def prune_finished(days: int) -> int:
     """Delete succeeded, cancelled and failed job records older than `days` (the retention)."""
     cutoff = utcnow() - timedelta(days=days)
-    ids = list(db.session.scalars(select(JobRecord.id).where(
-        JobRecord.state.in_(FINISHED_JOB_STATES), JobRecord.finished_at < cutoff)))
+    ids = list(
+        db.session.scalars(
+            select(JobRecord.id).where(JobRecord.state.in_(FINISHED_JOB_STATES), JobRecord.finished_at < cutoff)
+        )
+    )
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         db.session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(chunk)))
         db.session.execute(delete(JobRecord).where(JobRecord.id.in_(chunk)))
     db.session.commit()

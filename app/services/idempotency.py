@@ -1,6 +1,7 @@
 """Keys that make a request act once: the API's Idempotency-Key, and the pages' one-time form
 keys (app.web.form_keys). The same key and request give the first answer again; another
 request with the key is refused; a key whose first request is still running is a conflict."""
+
 from __future__ import annotations
 
 import hashlib

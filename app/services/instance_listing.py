@@ -1,5 +1,6 @@
 """Listing instances: the filters every door passes (InstanceFilter, parse_age), the lists by page or
 cursor, and the versions the polled list and an instance's polled parts compare."""
+
 from __future__ import annotations
 
 import base64
@@ -13,13 +14,13 @@ from sqlalchemy import bindparam, func, select, tuple_
 
 from app.core.errors import InvalidInput, NotFound
 from app.core.extensions import db, dialect_name
+from app.lifecycle.states import INSTANCE_STATUSES, TERMINAL
 from app.models import ActivityEvent, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services import activities, outages, variable_filters
 from app.services.access import may_see_owned_by, visible_instances
 from app.services.actors import Actor
 from app.services.workflows import version_number
-from app.lifecycle.states import INSTANCE_STATUSES, TERMINAL
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,29 @@ class InstanceFilter:
     def as_dict(self) -> dict[str, Any]:
         """The filter as given, without its empty fields: what a list URL, a form carrying the
         filter on and a stored bulk operation hold (variable conditions as `NAME OP VALUE` texts)."""
-        data: dict[str, Any] = {"status": self.status, "workflow": self.workflow, "version": self.version,
-                                "activity": self.activity, "older_than": self.older_than, "mine": self.mine,
-                                "var": [c if isinstance(c, str) else " ".join(c) for c in self.variables
-                                        if not isinstance(c, str) or c.strip()]}
+        data: dict[str, Any] = {
+            "status": self.status,
+            "workflow": self.workflow,
+            "version": self.version,
+            "activity": self.activity,
+            "older_than": self.older_than,
+            "mine": self.mine,
+            "var": [
+                c if isinstance(c, str) else " ".join(c) for c in self.variables if not isinstance(c, str) or c.strip()
+            ],
+        }
         return {name: value for name, value in data.items() if value not in (None, "", [], False)}
 
 
-def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), page: int = 1, per_page: int = 50,
-                   after: str | None = None, with_total: bool = True) -> InstanceList:
+def list_instances(
+    *,
+    actor: Actor,
+    filters: InstanceFilter = InstanceFilter(),
+    page: int = 1,
+    per_page: int = 50,
+    after: str | None = None,
+    with_total: bool = True,
+) -> InstanceList:
     """The instances `actor` may see, newest first: by page, or after a cursor (keyset paging,
     which costs the same on the last page as on the first)."""
     query = filtered_instances(actor, filters)
@@ -87,9 +102,12 @@ def list_instances(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), 
 def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), limit: int = 50) -> str:
     """What the polled list (its newest `limit` rows) depends on: those rows' ids, statuses and
     change times, read by index, so an unchanged list costs the same at 200 rows as at 200,000."""
-    rows = db.session.execute(filtered_instances(actor, filters).with_only_columns(
-        WorkflowInstance.id, WorkflowInstance.status, WorkflowInstance.updated_at)
-        .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc()).limit(limit)).all()
+    rows = db.session.execute(
+        filtered_instances(actor, filters)
+        .with_only_columns(WorkflowInstance.id, WorkflowInstance.status, WorkflowInstance.updated_at)
+        .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
+        .limit(limit)
+    ).all()
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:32]
 
 
@@ -107,7 +125,6 @@ def _cursor_position(cursor: str) -> tuple[datetime, str]:
         raise InvalidInput.field("after", "after must be the next_cursor of a previous page") from None
 
 
-
 def instance_version(instance_id: str, *, actor: Actor) -> str:
     """What an instance's JSON depends on (every write to the row moves updated_at or
     last_synced_at), if `actor` may see it; NotFound otherwise, as find_instance."""
@@ -123,9 +140,13 @@ def live_version(instance_id: str, *, actor: Actor) -> str:
 
 
 def _version_statement(*extra: Any) -> Any:
-    return (select(WorkflowInstance.status, WorkflowInstance.updated_at, WorkflowInstance.last_synced_at,
-                   *extra, WorkflowInstance.created_by)
-            .where(WorkflowInstance.id == bindparam("instance_id")))
+    return select(
+        WorkflowInstance.status,
+        WorkflowInstance.updated_at,
+        WorkflowInstance.last_synced_at,
+        *extra,
+        WorkflowInstance.created_by,
+    ).where(WorkflowInstance.id == bindparam("instance_id"))
 
 
 # Built once: these reads are what every poll costs, and building a statement and its cache key
@@ -137,7 +158,8 @@ _INSTANCE_VERSION = _version_statement()
 _LIVE_VERSION = _version_statement(
     select(func.max(ActivityEvent.created_at))
     .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == WorkflowInstance.id)
-    .scalar_subquery())
+    .scalar_subquery()
+)
 
 
 def _version_row(statement: Any, instance_id: str, actor: Actor) -> tuple[Any, ...]:
@@ -149,7 +171,6 @@ def _version_row(statement: Any, instance_id: str, actor: Actor) -> tuple[Any, .
     if row is None or not may_see_owned_by(actor, row[-1]):
         raise NotFound(f"no instance {instance_id}")
     return tuple(row[:-1])
-
 
 
 def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[no-untyped-def]
@@ -170,12 +191,12 @@ def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[n
         for condition in variable_filters.conditions(filters.variables):
             query = query.where(variable_filters.where(WorkflowInstance.variables, condition, dialect_name()))
     if filters.activity:
-        query = query.where(activities.holds(WorkflowInstance.current_activities, _element_id(filters.activity),
-                                             dialect_name()))
+        query = query.where(
+            activities.holds(WorkflowInstance.current_activities, _element_id(filters.activity), dialect_name())
+        )
     if filters.older_than:
         query = query.where(WorkflowInstance.created_at < utcnow() - parse_age(filters.older_than))
     return query
-
 
 
 AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -190,14 +211,18 @@ def parse_age(value: str) -> timedelta:
     # Bounded as a number of seconds before it becomes a timedelta: 999999999w overflows one.
     seconds = int(match.group(1)) * AGE_UNITS[match.group(2)] if match else 0
     if not 0 < seconds <= MAX_AGE.total_seconds():
-        raise InvalidInput.field("older_than", "older_than is a duration: a whole number and a unit, s, m, h, d or "
-                                               f"w (e.g. 30m, 2h, 3d), at most 100 years; {str(value)[:20]!r} is not")
+        raise InvalidInput.field(
+            "older_than",
+            "older_than is a duration: a whole number and a unit, s, m, h, d or "
+            f"w (e.g. 30m, 2h, 3d), at most 100 years; {str(value)[:20]!r} is not",
+        )
     return timedelta(seconds=seconds)
 
 
 def _element_id(value: str) -> str:
     if len(value) > activities.MAX_ELEMENT_ID or any(ord(c) < 32 for c in value):
-        raise InvalidInput.field("activity", f"activity must be an element id: at most {activities.MAX_ELEMENT_ID} "
-                                             "characters, no control characters")
+        raise InvalidInput.field(
+            "activity",
+            f"activity must be an element id: at most {activities.MAX_ELEMENT_ID} characters, no control characters",
+        )
     return value
-

@@ -1,6 +1,7 @@
 """The work of the instance jobs (app.tasks calls these, with ids): launch in SHAR and apply its
 answer (adopting what an earlier request made), complete a task or deliver a message there, and
 what a failed or retried job leaves on the instance."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -8,8 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.lifecycle.durations import parse_shar_time
 from app.core.errors import Conflict
+from app.core.extensions import commit_keeping_loaded, db
+from app.jobs.errors import RetryableJobError
+from app.lifecycle.changes import change_status, record_activity
+from app.lifecycle.durations import parse_shar_time
 from app.lifecycle.events import (
     fire,
     instance_completed,
@@ -17,8 +21,7 @@ from app.lifecycle.events import (
     instance_launch_failed,
     instance_launched,
 )
-from app.core.extensions import commit_keeping_loaded, db
-from app.jobs.errors import RetryableJobError
+from app.lifecycle.states import InstanceStatus
 from app.models import WorkflowInstance
 from app.models._base import utcnow
 from app.services import variable_sizes
@@ -27,8 +30,6 @@ from app.services.instances import hold_instance, refuse_open_completion
 from app.services.rows import required
 from app.services.sync import submit_sync
 from app.shar import SharClient, SharError, SharInstance, SharUnavailable, current_client
-from app.lifecycle.states import InstanceStatus
-from app.lifecycle.changes import change_status, record_activity
 
 
 def _instance(instance_id: str) -> WorkflowInstance:
@@ -51,10 +52,13 @@ def launch_in_shar(instance_id: str) -> None:
         if adopted:
             return
         # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
-        record_activity(instance, "launch_resent",
-                        f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
-                        "was found in SHAR" + (f" ({len(passed)} carrying its id passed over)" if passed else ""),
-                        passed_over=passed)
+        record_activity(
+            instance,
+            "launch_resent",
+            f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
+            "was found in SHAR" + (f" ({len(passed)} carrying its id passed over)" if passed else ""),
+            passed_over=passed,
+        )
     request = (instance.workflow.name, tagged(instance.variables, instance.id))
     options = {"process_id": instance.process_id, "message": instance.start_message}
     instance.launch_requests += 1
@@ -78,16 +82,22 @@ def _adopt_earlier_launch(instance: WorkflowInstance, client: SharClient) -> tup
     except SharUnavailable:
         raise
     except SharError as exc:
-        raise RetryableJobError(f"could not look in SHAR for the instance of an earlier launch request ({exc}); "
-                                "nothing was sent again") from exc
+        raise RetryableJobError(
+            f"could not look in SHAR for the instance of an earlier launch request ({exc}); nothing was sent again"
+        ) from exc
     found, passed = _adoptable(instance, listed)
     if not found:
         return False, passed
     answer = found[0]
-    record_activity(instance, "launch_adopted",
-                    f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and "
-                    "the launch is not sent again", shar_instance_id=answer.id,
-                    launch_requests=instance.launch_requests, others=[i.id for i in found[1:]], passed_over=passed)
+    record_activity(
+        instance,
+        "launch_adopted",
+        f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and the launch is not sent again",
+        shar_instance_id=answer.id,
+        launch_requests=instance.launch_requests,
+        others=[i.id for i in found[1:]],
+        passed_over=passed,
+    )
     _apply_launch_answer(instance, answer)
     return True, passed
 
@@ -96,11 +106,24 @@ def _adoptable(instance: WorkflowInstance, found: list[SharInstance]) -> tuple[l
     """correlation.adoptable for this row: its workflow, SHAR's version of it, its process, its creation,
     and the SHAR ids of `found` that other rows track."""
     shar_version = (instance.workflow.shar_response or {}).get("version")
-    tracked = set(db.session.scalars(select(WorkflowInstance.shar_instance_id).where(
-        WorkflowInstance.shar_instance_id.in_([i.id for i in found]), WorkflowInstance.id != instance.id))) \
-        if found else set()
-    launch = LaunchOf(instance.id, instance.workflow.name, shar_version if isinstance(shar_version, int) else None,
-                      instance.process_id, instance.created_at)
+    tracked = (
+        set(
+            db.session.scalars(
+                select(WorkflowInstance.shar_instance_id).where(
+                    WorkflowInstance.shar_instance_id.in_([i.id for i in found]), WorkflowInstance.id != instance.id
+                )
+            )
+        )
+        if found
+        else set()
+    )
+    launch = LaunchOf(
+        instance.id,
+        instance.workflow.name,
+        shar_version if isinstance(shar_version, int) else None,
+        instance.process_id,
+        instance.created_at,
+    )
     return adoptable(found, launch, tracked)
 
 
@@ -109,7 +132,9 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
     here, and its completion (or failure) event fires once, with the launch event."""
     now = utcnow()
     values: dict[str, Any] = {
-        "shar_instance_id": answer.id, "launched_at": now, "last_synced_at": now,
+        "shar_instance_id": answer.id,
+        "launched_at": now,
+        "last_synced_at": now,
         "shar_created_at": parse_shar_time(answer.created_at),
         "current_activities": list(answer.current_activities or ()),
         "variables": variable_sizes.kept_of(instance, untagged(answer.variables)) or instance.variables,
@@ -142,8 +167,13 @@ def _keep_launched_after_cancel(instance: WorkflowInstance, answer: SharInstance
     row keeps its SHAR id and says so, instead of losing track of an instance that runs."""
     if not instance.shar_instance_id:
         instance.shar_instance_id = answer.id
-        record_activity(instance, "launched_after_cancel", f"SHAR had already started it as {answer.id} when it "
-                        "was cancelled; it runs there, untracked (SHAR offers no cancel)", shar_instance_id=answer.id)
+        record_activity(
+            instance,
+            "launched_after_cancel",
+            f"SHAR had already started it as {answer.id} when it "
+            "was cancelled; it runs there, untracked (SHAR offers no cancel)",
+            shar_instance_id=answer.id,
+        )
         db.session.commit()
 
 
@@ -163,8 +193,12 @@ def _adopted_at_last(instance: WorkflowInstance) -> bool:
         return _adopt_earlier_launch(instance, current_client())[0]
     except Exception:  # noqa: BLE001 - the failure handler's own lookup: any failure leaves it to a retry
         db.session.rollback()
-        record_activity(instance, "launch_unknown", "SHAR did not say whether an earlier launch request made "
-                        "an instance; a retry looks for it first and adopts it, never launching a second one")
+        record_activity(
+            instance,
+            "launch_unknown",
+            "SHAR did not say whether an earlier launch request made "
+            "an instance; a retry looks for it first and adopts it, never launching a second one",
+        )
         return False
 
 
@@ -185,18 +219,37 @@ def completion_retried(instance_id: str) -> None:
         raise
 
 
-def complete_task_in_shar(instance_id: str, variables: dict[str, Any] | None, *,
-                          waiting_at: Sequence[str] = (), retry: bool = False) -> None:
+def complete_task_in_shar(
+    instance_id: str, variables: dict[str, Any] | None, *, waiting_at: Sequence[str] = (), retry: bool = False
+) -> None:
     """Complete the waiting task in SHAR, then sync at once so the new state shows."""
-    _act_in_shar(instance_id, lambda client, shar_id: client.complete_instance(shar_id, variables or None),
-                 "task_completed", "waiting task completed in SHAR", waiting_at=waiting_at, retry=retry)
+    _act_in_shar(
+        instance_id,
+        lambda client, shar_id: client.complete_instance(shar_id, variables or None),
+        "task_completed",
+        "waiting task completed in SHAR",
+        waiting_at=waiting_at,
+        retry=retry,
+    )
 
 
-def deliver_message_in_shar(instance_id: str, name: str, variables: dict[str, Any] | None, *,
-                            waiting_at: Sequence[str] = (), retry: bool = False) -> None:
+def deliver_message_in_shar(
+    instance_id: str,
+    name: str,
+    variables: dict[str, Any] | None,
+    *,
+    waiting_at: Sequence[str] = (),
+    retry: bool = False,
+) -> None:
     """Deliver the message in SHAR, then sync at once so the new state shows."""
-    _act_in_shar(instance_id, lambda client, shar_id: client.deliver_message(shar_id, name, variables or {}),
-                 "message_delivered", f"message {name} delivered in SHAR", waiting_at=waiting_at, retry=retry)
+    _act_in_shar(
+        instance_id,
+        lambda client, shar_id: client.deliver_message(shar_id, name, variables or {}),
+        "message_delivered",
+        f"message {name} delivered in SHAR",
+        waiting_at=waiting_at,
+        retry=retry,
+    )
 
 
 def act_failed(instance_id: str, what: str, error: str) -> None:
@@ -207,8 +260,15 @@ def act_failed(instance_id: str, what: str, error: str) -> None:
         db.session.commit()
 
 
-def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str, message: str, *,
-                 waiting_at: Sequence[str] = (), retry: bool = False) -> None:
+def _act_in_shar(
+    instance_id: str,
+    call: Callable[[Any, str], object],
+    kind: str,
+    message: str,
+    *,
+    waiting_at: Sequence[str] = (),
+    retry: bool = False,
+) -> None:
     """Make one SHAR call for a running instance, record it, and queue a sync to show its effect.
 
     A retried attempt first asks SHAR whether the elements the request was for (`waiting_at`) still
@@ -222,8 +282,11 @@ def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str
     if retry and waiting_at:
         now_at = client.get_instance(instance.shar_instance_id).current_activities
         if now_at is not None and not set(waiting_at) & set(now_at):
-            record_activity(instance, kind, f"{message} by an earlier attempt (it no longer waits at "
-                                            f"{', '.join(waiting_at)}): not sent again")
+            record_activity(
+                instance,
+                kind,
+                f"{message} by an earlier attempt (it no longer waits at {', '.join(waiting_at)}): not sent again",
+            )
             db.session.commit()
             submit_sync(instance)
             return
@@ -231,4 +294,3 @@ def _act_in_shar(instance_id: str, call: Callable[[Any, str], object], kind: str
     record_activity(instance, kind, message)
     db.session.commit()
     submit_sync(instance)
-

@@ -2,6 +2,7 @@
 deliver a message, cancel, edit variables, correct a failed launch; and the checks of what they send.
 Lists and their filters are instance_listing's, the diagram's counts element_counts', the SHAR calls
 of the jobs instance_work's."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -15,6 +16,8 @@ from app.core.config import current_settings
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.extensions import db, dialect_name
 from app.jobs.dispatch import submit
+from app.lifecycle.changes import change_status, record_activity
+from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import new_uuid
 from app.services import variable_sizes
@@ -26,8 +29,6 @@ from app.services.correlation import RESERVED_PREFIX, is_reserved
 from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.workflows import latest_workflow
-from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
-from app.lifecycle.changes import change_status, record_activity
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,17 @@ class Launched:
 
 # -- operations ------------------------------------------------------------------------
 
-def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, callback_url: str | None = None,
-                    async_: bool | None = None, process_id: str | None = None, message: Any = None) -> Launched:
+
+def launch_instance(
+    workflow_name: str,
+    variables: Any = None,
+    *,
+    actor: Actor,
+    callback_url: str | None = None,
+    async_: bool | None = None,
+    process_id: str | None = None,
+    message: Any = None,
+) -> Launched:
     """Store a `launching` placeholder with a new UUID and launch it in SHAR (in a job by default).
 
     `process_id` chooses the process of a file with several; it defaults to the only executable one.
@@ -66,20 +76,36 @@ def launch_instance(workflow_name: str, variables: Any = None, *, actor: Actor, 
     message = check_start_message(workflow, process_id, message)
     # Its id made here, not at a flush: the placeholder, its timeline entry, the audit entry and the
     # job are written by the job's one commit.
-    instance = WorkflowInstance(id=new_uuid(), workflow=workflow, status=InstanceStatus.LAUNCHING,
-                                variables=variables, created_by=actor.id, callback_url=callback_url,
-                                process_id=process_id, start_message=message)
+    instance = WorkflowInstance(
+        id=new_uuid(),
+        workflow=workflow,
+        status=InstanceStatus.LAUNCHING,
+        variables=variables,
+        created_by=actor.id,
+        callback_url=callback_url,
+        process_id=process_id,
+        start_message=message,
+    )
     db.session.add(instance)
-    record_activity(instance, "placeholder_created", f"launch of {workflow.name} v{workflow.version}"
-                    + (f" (process {process_id})" if process_id else "")
-                    + (f" by message {message}" if message else "") + " queued")
-    audit(actor, "instance.launch", "instance", instance.id, after={"workflow": workflow.name,
-                                                                    "version": workflow.version,
-                                                                    "process_id": process_id,
-                                                                    "message": message})
+    record_activity(
+        instance,
+        "placeholder_created",
+        f"launch of {workflow.name} v{workflow.version}"
+        + (f" (process {process_id})" if process_id else "")
+        + (f" by message {message}" if message else "")
+        + " queued",
+    )
+    audit(
+        actor,
+        "instance.launch",
+        "instance",
+        instance.id,
+        after={"workflow": workflow.name, "version": workflow.version, "process_id": process_id, "message": message},
+    )
     async_ = current_settings().shar_async_enabled if async_ is None else async_
-    job = submit("launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id,
-                 inline=not async_)
+    job = submit(
+        "launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id, inline=not async_
+    )
     return Launched(instance, job, async_)
 
 
@@ -99,12 +125,18 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
     except Conflict:
         db.session.rollback()  # nothing was written: let go of the instance at once
         raise
-    record_activity(instance, "task_completion_requested", f"completion of {', '.join(waiting)} requested",
-                    by=actor.email)
+    record_activity(
+        instance, "task_completion_requested", f"completion of {', '.join(waiting)} requested", by=actor.email
+    )
     audit(actor, "instance.complete_task", "instance", instance.id, after={"tasks": waiting})
     # The tasks it completes: a retried attempt checks they still wait (app.tasks passes them back).
-    return submit("complete_task", target_type="instance", target_id=instance.id, created_by=actor.id,
-                  payload={"variables": variables, "waiting_at": waiting})
+    return submit(
+        "complete_task",
+        target_type="instance",
+        target_id=instance.id,
+        created_by=actor.id,
+        payload={"variables": variables, "waiting_at": waiting},
+    )
 
 
 def _completable(instance: WorkflowInstance) -> list[str]:
@@ -123,17 +155,27 @@ def refuse_open_completion(instance_id: str) -> None:
     could apply (a request's, or an operator's retry of a failed one)."""
     queued = open_completion(instance_id)
     if queued is not None:
-        how = {JobState.RUNNING: "already running", JobState.RETRYING: "already queued for a retry",
-               JobState.HELD: "waiting for SHAR to be reachable"}.get(JobState(queued.state), "already queued")
+        how = {
+            JobState.RUNNING: "already running",
+            JobState.RETRYING: "already queued for a retry",
+            JobState.HELD: "waiting for SHAR to be reachable",
+        }.get(JobState(queued.state), "already queued")
         raise Conflict(f"a completion of instance {instance_id} is {how} (job {queued.id}); wait for it to finish")
 
 
 def open_completion(instance_id: str) -> JobRecord | None:
     """The oldest completion job of the instance that is queued, running or retrying, if any."""
     return db.session.scalars(
-        select(JobRecord).where(JobRecord.target_type == "instance", JobRecord.target_id == instance_id,
-                                JobRecord.job_type == "complete_task", JobRecord.state.in_(OPEN_JOB_STATES))
-        .order_by(JobRecord.id).limit(1)).first()
+        select(JobRecord)
+        .where(
+            JobRecord.target_type == "instance",
+            JobRecord.target_id == instance_id,
+            JobRecord.job_type == "complete_task",
+            JobRecord.state.in_(OPEN_JOB_STATES),
+        )
+        .order_by(JobRecord.id)
+        .limit(1)
+    ).first()
 
 
 def hold_instance(instance_id: str) -> None:
@@ -143,12 +185,16 @@ def hold_instance(instance_id: str) -> None:
     database's write lock, taken now by an UPDATE that changes nothing (updated_at set to itself,
     so no version moves)."""
     if dialect_name() == "postgresql":
-        db.session.execute(select(WorkflowInstance.id).where(WorkflowInstance.id == instance_id)
-                           .with_for_update(key_share=True))
+        db.session.execute(
+            select(WorkflowInstance.id).where(WorkflowInstance.id == instance_id).with_for_update(key_share=True)
+        )
     else:
-        db.session.execute(update(WorkflowInstance).where(WorkflowInstance.id == instance_id)
-                           .values(updated_at=WorkflowInstance.updated_at)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(WorkflowInstance)
+            .where(WorkflowInstance.id == instance_id)
+            .values(updated_at=WorkflowInstance.updated_at)
+            .execution_options(synchronize_session=False)
+        )
 
 
 MAX_MESSAGE_NAME = 200
@@ -166,13 +212,20 @@ def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any
     expected = waiting_messages(instance)
     if "message_waits" in instance.workflow.summary and name not in expected.values():
         waits = ", ".join(f"{m!r} at {a}" for a, m in expected.items())
-        raise Conflict(f"instance {instance.id} is not waiting for a message named {name!r}"
-                       + (f"; it waits for {waits}" if waits else "; it waits for no message"))
+        raise Conflict(
+            f"instance {instance.id} is not waiting for a message named {name!r}"
+            + (f"; it waits for {waits}" if waits else "; it waits for no message")
+        )
     record_activity(instance, "message_requested", f"message {name} queued for delivery", by=actor.email)
     audit(actor, "instance.deliver_message", "instance", instance.id, after={"name": name, "variables": variables})
     waiting_at = [activity for activity, message in expected.items() if message == name]
-    return submit("deliver_message", target_type="instance", target_id=instance.id, created_by=actor.id,
-                  payload={"name": name, "variables": variables, "waiting_at": waiting_at})
+    return submit(
+        "deliver_message",
+        target_type="instance",
+        target_id=instance.id,
+        created_by=actor.id,
+        payload={"name": name, "variables": variables, "waiting_at": waiting_at},
+    )
 
 
 def check_message_name(name: Any, *, field: str = "name") -> str:
@@ -194,11 +247,14 @@ def cancel_instance(instance_id: str, *, actor: Actor, bulk: int | None = None) 
     before = instance.status
     sending = _launch_being_sent(instance)
     if sending is not None:
-        raise Conflict(f"the launch of instance {instance.id} is being sent to SHAR (job {sending}); cancel it "
-                       "once SHAR has answered (SHAR offers no cancel: it would run there untracked)")
+        raise Conflict(
+            f"the launch of instance {instance.id} is being sent to SHAR (job {sending}); cancel it "
+            "once SHAR has answered (SHAR offers no cancel: it would run there untracked)"
+        )
     if bulk is None:
-        audit(actor, "instance.cancel", "instance", instance.id, before={"status": before},
-              after={"status": "cancelled"})
+        audit(
+            actor, "instance.cancel", "instance", instance.id, before={"status": before}, after={"status": "cancelled"}
+        )
     message = f"cancelled by {actor.email}" + (f" (bulk operation {bulk})" if bulk is not None else "")
     if not change_status(instance, InstanceStatus.CANCELLED, message=message):
         raise Conflict(f"instance {instance.id} changed while cancelling; try again")
@@ -209,9 +265,16 @@ def _launch_being_sent(instance: WorkflowInstance) -> int | None:
     """The launch job of a launching instance that is running now (its call to SHAR under way), if any."""
     if instance.status != InstanceStatus.LAUNCHING:
         return None
-    return db.session.scalar(select(JobRecord.id).where(
-        JobRecord.target_type == "instance", JobRecord.target_id == instance.id,
-        JobRecord.job_type == "launch_instance", JobRecord.state == JobState.RUNNING).limit(1))
+    return db.session.scalar(
+        select(JobRecord.id)
+        .where(
+            JobRecord.target_type == "instance",
+            JobRecord.target_id == instance.id,
+            JobRecord.job_type == "launch_instance",
+            JobRecord.state == JobState.RUNNING,
+        )
+        .limit(1)
+    )
 
 
 def update_variables(instance_id: str, variables: Any, *, actor: Actor) -> WorkflowInstance:
@@ -220,14 +283,23 @@ def update_variables(instance_id: str, variables: Any, *, actor: Actor) -> Workf
     require_writer(actor)
     variables = check_variables(variables, merged_into=instance.variables)
     if instance.status not in (InstanceStatus.LAUNCHING, InstanceStatus.FAILED) or instance.shar_instance_id:
-        raise Conflict(f"instance {instance.id} is {instance.status} in SHAR; SHAR offers no way to change "
-                       "the variables of a launched instance")
+        raise Conflict(
+            f"instance {instance.id} is {instance.status} in SHAR; SHAR offers no way to change "
+            "the variables of a launched instance"
+        )
     before = dict(instance.variables)
     instance.variables = {**before, **variables}
-    record_activity(instance, "variables_changed", "variables changed", before=before, after=instance.variables,
-                    by=actor.email)
-    audit(actor, "instance.update_variables", "instance", instance.id, before={"variables": before},
-          after={"variables": instance.variables})
+    record_activity(
+        instance, "variables_changed", "variables changed", before=before, after=instance.variables, by=actor.email
+    )
+    audit(
+        actor,
+        "instance.update_variables",
+        "instance",
+        instance.id,
+        before={"variables": before},
+        after={"variables": instance.variables},
+    )
     db.session.commit()
     return instance
 
@@ -246,10 +318,22 @@ def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRe
         raise Conflict(f"instance {instance.id} is {instance.status}; only a failed launch can be corrected")
     before = dict(instance.variables)
     instance.variables = variables
-    record_activity(instance, "variables_corrected", "variables corrected before a retry",
-                    before=before, after=variables, by=actor.email)
-    audit(actor, "launch.correct_and_retry", "instance", instance.id, before={"variables": before},
-          after={"variables": variables})
+    record_activity(
+        instance,
+        "variables_corrected",
+        "variables corrected before a retry",
+        before=before,
+        after=variables,
+        by=actor.email,
+    )
+    audit(
+        actor,
+        "launch.correct_and_retry",
+        "instance",
+        instance.id,
+        before={"variables": before},
+        after={"variables": variables},
+    )
     return requeue_failed_job(job_id)
 
 
@@ -264,9 +348,12 @@ def check_start_message(workflow: Workflow, process_id: str | None, message: Any
         return name  # summarised before message starts (or processes) were recorded: the engine decides
     starts = starts_by_process.get(process_id, [])
     if name not in starts:
-        raise InvalidInput.field("message", f"process {process_id} of {workflow.name} has no message start event for "
-                                 f"message {name!r}; " + (f"its message starts: {', '.join(starts)}" if starts
-                                                          else "it starts without a message"))
+        raise InvalidInput.field(
+            "message",
+            f"process {process_id} of {workflow.name} has no message start event for "
+            f"message {name!r}; "
+            + (f"its message starts: {', '.join(starts)}" if starts else "it starts without a message"),
+        )
     return name
 
 
@@ -287,18 +374,27 @@ def choose_process(workflow: Workflow, process_id: Any) -> str | None:
         if not executable:
             if not processes:
                 return None  # a summary from before processes were listed: the engine's default
-            raise InvalidInput.field("process_id", f"no process of {workflow.name} is executable (each is marked "
-                                     'isExecutable="false" and kept as a diagram); nothing can be launched')
-        raise InvalidInput.field("process_id", f"{workflow.name} has {len(executable)} executable processes; "
-                                 f"choose one with process_id: {choices}")
+            raise InvalidInput.field(
+                "process_id",
+                f"no process of {workflow.name} is executable (each is marked "
+                'isExecutable="false" and kept as a diagram); nothing can be launched',
+            )
+        raise InvalidInput.field(
+            "process_id",
+            f"{workflow.name} has {len(executable)} executable processes; choose one with process_id: {choices}",
+        )
     known = {p["id"]: p for p in processes}
     if process_id not in known:
-        raise InvalidInput.field("process_id", f"{workflow.name} has no process {process_id!r}; "
-                                 f"choose one of: {choices}")
+        raise InvalidInput.field(
+            "process_id", f"{workflow.name} has no process {process_id!r}; choose one of: {choices}"
+        )
     if process_id not in executable:
-        raise InvalidInput.field("process_id", f"process {process_id} is marked not executable "
-                                 '(isExecutable="false"): it is kept as a diagram and cannot be launched; '
-                                 f"executable processes: {choices}")
+        raise InvalidInput.field(
+            "process_id",
+            f"process {process_id} is marked not executable "
+            '(isExecutable="false"): it is kept as a diagram and cannot be launched; '
+            f"executable processes: {choices}",
+        )
     return process_id
 
 
@@ -331,18 +427,23 @@ def check_variable_name(name: str) -> None:
     starts with RESERVED_PREFIX (the correlation variable's: services.correlation)."""
     rule = f"a variable name is 1 to {MAX_VARIABLE_NAME} characters, without control characters"
     if is_reserved(name):
-        raise InvalidInput.field("variables", f"the variable name {name[:60]!r} is reserved: names starting with "
-                                              f"{RESERVED_PREFIX} are sharboard's own and cannot be sent")
+        raise InvalidInput.field(
+            "variables",
+            f"the variable name {name[:60]!r} is reserved: names starting with "
+            f"{RESERVED_PREFIX} are sharboard's own and cannot be sent",
+        )
     if not name.strip():  # empty, or only spaces: a name no one could see or type back
         raise InvalidInput.field("variables", f"a variable has an empty name; {rule}")
     if len(name) > MAX_VARIABLE_NAME:
-        raise InvalidInput.field("variables", f"the variable name {name[:40]!r}... is too long: {len(name)} "
-                                              f"characters; {rule}")
+        raise InvalidInput.field(
+            "variables", f"the variable name {name[:40]!r}... is too long: {len(name)} characters; {rule}"
+        )
     control = next((c for c in name if unicodedata.category(c) == "Cc"), None)
     if control is not None:
         shown = repr(name[:60]) + ("..." if len(name) > 60 else "")
-        raise InvalidInput.field("variables", f"the variable name {shown} contains the control character "
-                                              f"U+{ord(control):04X}; {rule}")
+        raise InvalidInput.field(
+            "variables", f"the variable name {shown} contains the control character U+{ord(control):04X}; {rule}"
+        )
 
 
 def waiting_user_tasks(instance: WorkflowInstance) -> list[str]:
@@ -361,8 +462,9 @@ def waiting_messages(instance: WorkflowInstance) -> dict[str, str]:
 def waits_for(instance: WorkflowInstance) -> list[str]:
     """What the instance waits for, in words: a person at each user task, a message at each message
     event or receive task; empty when nothing it waits for can come (unchanged, it is stuck)."""
-    return ([f"a person at {a}" for a in waiting_user_tasks(instance)]
-            + [f"message {name} at {a}" for a, name in waiting_messages(instance).items()])
+    return [f"a person at {a}" for a in waiting_user_tasks(instance)] + [
+        f"message {name} at {a}" for a, name in waiting_messages(instance).items()
+    ]
 
 
 def _waiting_at(instance: WorkflowInstance) -> list[str]:
@@ -370,6 +472,7 @@ def _waiting_at(instance: WorkflowInstance) -> list[str]:
 
 
 # -- reading one -----------------------------------------------------------------------
+
 
 def get_instance(instance_id: str, *, actor: Actor, fresh: bool = False) -> WorkflowInstance:
     """The instance if `actor` may see it; `fresh` reads it again from the database (pollers)."""
@@ -380,7 +483,10 @@ def get_instance(instance_id: str, *, actor: Actor, fresh: bool = False) -> Work
 
 def timeline(instance: WorkflowInstance) -> list[ActivityEvent]:
     """An instance's activity, oldest first (the caller found it with the actor's visibility)."""
-    return list(db.session.scalars(select(ActivityEvent).where(
-        ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
-        .order_by(ActivityEvent.created_at, ActivityEvent.id)))
-
+    return list(
+        db.session.scalars(
+            select(ActivityEvent)
+            .where(ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id)
+            .order_by(ActivityEvent.created_at, ActivityEvent.id)
+        )
+    )

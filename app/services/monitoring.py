@@ -1,4 +1,5 @@
 """What operators watch: the overview, queues and consumers, stuck instances."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -11,6 +12,8 @@ from sqlalchemy.orm import selectinload
 
 from app.core.config import current_settings
 from app.core.extensions import db
+from app.jobs.queues import current_queues
+from app.lifecycle.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, JobState
 from app.models import (
     ActivityEvent,
     ConsumerHeartbeat,
@@ -19,7 +22,6 @@ from app.models import (
     WorkflowInstance,
 )
 from app.models._base import utcnow
-from app.jobs.queues import current_queues
 from app.services.access import allowed_actions, instance_owner_filter, require_admin, visible_instances
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
@@ -28,7 +30,6 @@ from app.services.health.shar import last_shar_health
 from app.services.instances import waits_for
 from app.services.sync import last_periodic_sync
 from app.services.workflows import latest_versions
-from app.lifecycle.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, JobState
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Overview:
 @dataclass(frozen=True)
 class Waiting:
     """An unchanged instance that waits for a person or a message, and what it waits for."""
+
     instance: WorkflowInstance
     waits_for: list[str]
 
@@ -53,6 +55,7 @@ class Waiting:
 @dataclass(frozen=True)
 class Unchanged:
     """Instances unchanged for a while: stuck (nothing to wait for) or waiting (not stuck)."""
+
     stuck: list[WorkflowInstance]
     waiting: list[Waiting]
     actions: dict[str, frozenset[str]] = field(default_factory=dict)  # by instance id: access.allowed_actions
@@ -91,7 +94,9 @@ def job_counts(states: Iterable[str]) -> list[JobCount]:
     (the overview's backlog, the scheduler's queue samples and the metrics scrape all read it)."""
     rows = db.session.execute(
         select(JobRecord.queue, JobRecord.state, func.count(), func.min(JobRecord.created_at))
-        .where(JobRecord.state.in_(tuple(states))).group_by(JobRecord.queue, JobRecord.state))
+        .where(JobRecord.state.in_(tuple(states)))
+        .group_by(JobRecord.queue, JobRecord.state)
+    )
     return [JobCount(queue, str(state), count, oldest) for queue, state, count, oldest in rows]
 
 
@@ -109,8 +114,16 @@ def overview(*, actor: Actor) -> Overview:
     stuck = _stuck_query(current_settings().stuck_minutes)
     if owner is not None:
         stuck = stuck.where(WorkflowInstance.created_by == owner)
-    return Overview(workflow_counts(), instance_counts(owner), health, checked_at, backlog, failed or 0,
-                    list(db.session.scalars(stuck.limit(10))), _recent_activity(actor))
+    return Overview(
+        workflow_counts(),
+        instance_counts(owner),
+        health,
+        checked_at,
+        backlog,
+        failed or 0,
+        list(db.session.scalars(stuck.limit(10))),
+        _recent_activity(actor),
+    )
 
 
 def queues_page(*, actor: Actor) -> QueuesPage:
@@ -163,10 +176,11 @@ def workflow_counts() -> dict[str, int]:
 
 def _stuck_query(minutes: int):  # type: ignore[no-untyped-def]
     cutoff = utcnow() - timedelta(minutes=minutes)
-    return (select(WorkflowInstance)
-            .where(WorkflowInstance.status.in_(UNDER_WAY_INSTANCE),
-                   WorkflowInstance.progressed_at < cutoff)
-            .order_by(WorkflowInstance.progressed_at.asc()))
+    return (
+        select(WorkflowInstance)
+        .where(WorkflowInstance.status.in_(UNDER_WAY_INSTANCE), WorkflowInstance.progressed_at < cutoff)
+        .order_by(WorkflowInstance.progressed_at.asc())
+    )
 
 
 def _recent_activity(actor: Actor) -> list[ActivityEvent]:

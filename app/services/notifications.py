@@ -1,4 +1,5 @@
 """A user's own notifications: the list, the bell's count, marking read."""
+
 from __future__ import annotations
 
 from sqlalchemy import bindparam, select, update
@@ -11,16 +12,25 @@ from app.services.actors import Actor
 
 
 def list_notifications(*, actor: Actor, limit: int = 200) -> list[Notification]:
-    return list(db.session.scalars(select(Notification).where(Notification.user_id == actor.id)
-                                   .order_by(Notification.created_at.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == actor.id)
+            .order_by(Notification.created_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 BELL_CAP = 99  # the bell shows "99+" beyond this
 # Built once: every open page polls the bell. created_at alone: the partial index
 # (user_id, created_at) WHERE read_at IS NULL gives it in order (a tie-break by id would sort them all).
-_NEWEST_UNREAD = (select(Notification.id)
-                  .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
-                  .order_by(Notification.created_at.desc()).limit(BELL_CAP + 1))
+_NEWEST_UNREAD = (
+    select(Notification.id)
+    .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
+    .order_by(Notification.created_at.desc())
+    .limit(BELL_CAP + 1)
+)
 
 
 def unread_state(*, actor: Actor) -> tuple[int, int | None]:
@@ -39,6 +49,9 @@ def mark_read(note_id: int, *, actor: Actor) -> Notification:
 
 
 def mark_all_read(*, actor: Actor) -> None:
-    db.session.execute(update(Notification).where(Notification.user_id == actor.id,
-                                                  Notification.read_at.is_(None)).values(read_at=utcnow()))
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
     db.session.commit()

@@ -1,5 +1,6 @@
 """What an outage of SHAR means to people: the banner every page shows, and which workflows and
 instances say "waiting for SHAR" (their work is held until SHAR answers; app.jobs.outage)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -10,8 +11,8 @@ from app.core.extensions import db
 from app.jobs import outage
 from app.jobs.outage import Outage
 from app.jobs.specs import all_specs
-from app.models import JobRecord
 from app.lifecycle.states import OPEN_JOB_STATES, JobState
+from app.models import JobRecord
 
 
 def current_outage() -> Outage | None:
@@ -32,9 +33,18 @@ def waiting_for_shar(target_type: str, ids: Iterable[str | int]) -> set[str]:
         return set()
     states = OPEN_JOB_STATES if outage.current() is not None else (JobState.HELD,)
     kinds = [name for name, spec in all_specs().items() if spec.needs_shar]
-    return set(db.session.scalars(select(JobRecord.target_id).where(
-        JobRecord.target_type == target_type, JobRecord.target_id.in_(wanted),
-        JobRecord.state.in_(states), JobRecord.job_type.in_(kinds)).distinct()))
+    return set(
+        db.session.scalars(
+            select(JobRecord.target_id)
+            .where(
+                JobRecord.target_type == target_type,
+                JobRecord.target_id.in_(wanted),
+                JobRecord.state.in_(states),
+                JobRecord.job_type.in_(kinds),
+            )
+            .distinct()
+        )
+    )
 
 
 def is_waiting(target_type: str, target_id: str | int) -> bool:

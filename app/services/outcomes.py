@@ -1,11 +1,12 @@
 """What a create or a launch came to, said once for every door: made now, failed in SHAR, queued,
 stored for the queue, held until SHAR answers, or nothing new (the API maps each to a status code)."""
+
 from __future__ import annotations
 
 from enum import StrEnum
 
-from app.models import JobRecord
 from app.lifecycle.states import JobState
+from app.models import JobRecord
 
 
 class Outcome(StrEnum):

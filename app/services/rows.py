@@ -1,4 +1,5 @@
 """Finding one row by its key, or NotFound naming it: the lookup every service shares."""
+
 from __future__ import annotations
 
 from typing import Any, TypeVar

@@ -2,6 +2,7 @@
 
 The average is of the stored `duration_seconds` (one clock, never negative), the same on SQLite
 and PostgreSQL."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,26 +23,38 @@ def _columns() -> list[ColumnElement[Any]]:
     def count(status: str) -> ColumnElement[Any]:
         return func.sum(case((WorkflowInstance.status == status, 1), else_=0))
 
-    return [func.count(WorkflowInstance.id), count("running"), count("completed"), count("failed"), count("launching"),
-            count("cancelled"),
-            # The stored duration (app.lifecycle.durations): the same number pages and e-mails show.
-            func.avg(case((completed, WorkflowInstance.duration_seconds)))]
+    return [
+        func.count(WorkflowInstance.id),
+        count("running"),
+        count("completed"),
+        count("failed"),
+        count("launching"),
+        count("cancelled"),
+        # The stored duration (app.lifecycle.durations): the same number pages and e-mails show.
+        func.avg(case((completed, WorkflowInstance.duration_seconds))),
+    ]
 
 
-def _as_dict(total: Any, running: Any, done: Any, failed: Any, launching: Any, cancelled: Any,
-             average: Any) -> dict[str, Any]:
+def _as_dict(
+    total: Any, running: Any, done: Any, failed: Any, launching: Any, cancelled: Any, average: Any
+) -> dict[str, Any]:
     done, failed = int(done or 0), int(failed or 0)
     ended = done + failed
     return {
-        "total": int(total or 0), "launching": int(launching or 0), "running": int(running or 0),
-        "completed": done, "failed": failed, "cancelled": int(cancelled or 0),
+        "total": int(total or 0),
+        "launching": int(launching or 0),
+        "running": int(running or 0),
+        "completed": done,
+        "failed": failed,
+        "cancelled": int(cancelled or 0),
         "average_duration_seconds": round(float(average), 3) if average is not None else None,
         "success_rate": round(done / ended, 4) if ended else None,
     }
 
 
-def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[int] | None = None,
-                        created_by: int | None = None) -> dict[str, Any]:
+def instance_statistics(
+    *, workflow_name: str | None = None, workflow_ids: list[int] | None = None, created_by: int | None = None
+) -> dict[str, Any]:
     """total, by status, average duration of completed instances, and success rate of ended ones.
 
     `created_by` limits it to one user's instances (what a plain user may see).
@@ -58,8 +71,13 @@ def instance_statistics(*, workflow_name: str | None = None, workflow_ids: list[
 
 def statistics_by_workflow_name(names: list[str], *, created_by: int | None = None) -> dict[str, dict[str, Any]]:
     """instance_statistics for each of `names` (all versions of each), in one grouped query."""
-    query = (select(Workflow.name, *_columns()).select_from(WorkflowInstance).join(Workflow)
-             .where(Workflow.name.in_(names)).group_by(Workflow.name))
+    query = (
+        select(Workflow.name, *_columns())
+        .select_from(WorkflowInstance)
+        .join(Workflow)
+        .where(Workflow.name.in_(names))
+        .group_by(Workflow.name)
+    )
     if created_by is not None:
         query = query.where(WorkflowInstance.created_by == created_by)
     rows = db.session.execute(query)
@@ -69,7 +87,9 @@ def statistics_by_workflow_name(names: list[str], *, created_by: int | None = No
 
 def statistics(*, actor: Actor, workflow_name: str | None = None) -> dict[str, Any]:
     """instance_statistics over the instances `actor` may see; an unknown workflow is NotFound."""
-    if workflow_name is not None and db.session.scalar(
-            select(Workflow.id).where(Workflow.name == workflow_name).limit(1)) is None:
+    if (
+        workflow_name is not None
+        and db.session.scalar(select(Workflow.id).where(Workflow.name == workflow_name).limit(1)) is None
+    ):
         raise NotFound(f"no workflow named {workflow_name!r}")
     return instance_statistics(workflow_name=workflow_name, created_by=instance_owner_filter(actor))

@@ -1,5 +1,6 @@
 """Reading instance state back from SHAR: one instance (queued or now), every running one
 in batches, the periodic sync, and the cleanup of old instances."""
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,15 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.config import current_settings
-from app.lifecycle.durations import parse_shar_time
 from app.core.errors import Conflict, ServiceUnavailable, UpstreamFailed
+from app.core.extensions import commit_keeping_loaded, db
+from app.core.text import altered_paths, clip, storable
+from app.jobs import leases, outage
+from app.jobs.dispatch import submit, submit_many
+from app.jobs.runner import RETRYABLE
+from app.jobs.specs import spec_for
+from app.lifecycle.changes import change_status, record_activity
+from app.lifecycle.durations import parse_shar_time
 from app.lifecycle.events import (
     fire,
     instance_completed,
@@ -21,11 +29,7 @@ from app.lifecycle.events import (
     instance_sync_failed,
     instance_synced,
 )
-from app.core.extensions import commit_keeping_loaded, db
-from app.jobs import leases, outage
-from app.jobs.dispatch import submit, submit_many
-from app.jobs.runner import RETRYABLE
-from app.jobs.specs import spec_for
+from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import find_instance, require_admin, require_writer, visible_instances
@@ -35,9 +39,6 @@ from app.services.callbacks import check_callback
 from app.services.correlation import untagged
 from app.services.variable_sizes import kept_of
 from app.shar import SharError, SharInstance, SharUnavailable, current_client
-from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus
-from app.lifecycle.changes import change_status, record_activity
-from app.core.text import altered_paths, clip, storable
 
 logger = logging.getLogger("sharboard.shar.sync")
 PERIODIC_SYNC = "periodic_sync"
@@ -55,8 +56,10 @@ class SyncBatch:
 
 # -- operations ------------------------------------------------------------------------
 
-def request_sync(instance_id: str, *, actor: Actor, callback_url: str | None = None,
-                 bulk: int | None = None) -> JobRecord:
+
+def request_sync(
+    instance_id: str, *, actor: Actor, callback_url: str | None = None, bulk: int | None = None
+) -> JobRecord:
     """Queue a sync of one instance (a callback URL gets the outcome, whatever the status). As
     part of bulk operation `bulk`, its one audit entry covers this."""
     instance = find_instance(instance_id, actor)
@@ -74,8 +77,13 @@ def syncable(instance_ids: Sequence[str], *, actor: Actor) -> tuple[list[str], d
     query, and for each other one the reason request_sync would refuse it with (a bulk
     operation's check before it queues them with batch_sync)."""
     require_writer(actor)
-    statuses = dict(db.session.execute(visible_instances(actor).with_only_columns(
-        WorkflowInstance.id, WorkflowInstance.status).where(WorkflowInstance.id.in_(set(instance_ids)))).all())
+    statuses = dict(
+        db.session.execute(
+            visible_instances(actor)
+            .with_only_columns(WorkflowInstance.id, WorkflowInstance.status)
+            .where(WorkflowInstance.id.in_(set(instance_ids)))
+        ).all()
+    )
     allowed: list[str] = []
     refused: dict[str, str] = {}
     for instance_id in dict.fromkeys(instance_ids):
@@ -105,8 +113,10 @@ def sync_instance_now(instance_id: str, *, actor: Actor, callback_url: str | Non
     try:
         apply_shar_state(instance, callback_url=callback_url)
     except SharUnavailable as exc:
-        raise ServiceUnavailable(f"SHAR is unreachable: {exc}; nothing was changed, try again shortly",
-                                 retry_after=max(int(current_settings().outage_probe_interval), 1)) from exc
+        raise ServiceUnavailable(
+            f"SHAR is unreachable: {exc}; nothing was changed, try again shortly",
+            retry_after=max(int(current_settings().outage_probe_interval), 1),
+        ) from exc
     except SharError as exc:
         raise UpstreamFailed(f"SHAR: {exc}") from exc
     return instance
@@ -147,17 +157,29 @@ def cleanup_instances(*, actor: Actor, days: int, statuses: Sequence[str], dry_r
     ids = _ended_before(days, statuses)
     if dry_run or not ids:
         return len(ids)
-    audit(actor, "instance.cleanup", "instance", "*", after={"days": days, "statuses": list(statuses),
-                                                              "deleted": len(ids)})
+    audit(
+        actor,
+        "instance.cleanup",
+        "instance",
+        "*",
+        after={"days": days, "statuses": list(statuses), "deleted": len(ids)},
+    )
     return _delete_instances(ids)
 
 
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------
 
-def submit_sync(instance: WorkflowInstance, *, callback_url: str | None = None,
-                created_by: int | None = None) -> JobRecord:
-    return submit(SYNC_ONE, target_type="instance", target_id=instance.id, created_by=created_by,
-                  payload={"callback_url": callback_url})
+
+def submit_sync(
+    instance: WorkflowInstance, *, callback_url: str | None = None, created_by: int | None = None
+) -> JobRecord:
+    return submit(
+        SYNC_ONE,
+        target_type="instance",
+        target_id=instance.id,
+        created_by=created_by,
+        payload={"callback_url": callback_url},
+    )
 
 
 def sync_from_shar(instance_id: str, callback_url: str | None) -> None:
@@ -181,16 +203,23 @@ def daily_cleanup(days: int, statuses: Sequence[str]) -> int:
 
 def _ended_before(days: int, statuses: Sequence[str]) -> list[str]:
     cutoff = utcnow() - timedelta(days=days)
-    return list(db.session.scalars(select(WorkflowInstance.id).where(
-        WorkflowInstance.status.in_(tuple(statuses)),
-        WorkflowInstance.completed_at.is_not(None), WorkflowInstance.completed_at < cutoff)))
+    return list(
+        db.session.scalars(
+            select(WorkflowInstance.id).where(
+                WorkflowInstance.status.in_(tuple(statuses)),
+                WorkflowInstance.completed_at.is_not(None),
+                WorkflowInstance.completed_at < cutoff,
+            )
+        )
+    )
 
 
 def _delete_instances(ids: list[str]) -> int:
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        db.session.execute(delete(ActivityEvent).where(ActivityEvent.target_type == "instance",
-                                                       ActivityEvent.target_id.in_(chunk)))
+        chunk = ids[start : start + 500]
+        db.session.execute(
+            delete(ActivityEvent).where(ActivityEvent.target_type == "instance", ActivityEvent.target_id.in_(chunk))
+        )
         db.session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(chunk)))
     db.session.commit()
     return len(ids)
@@ -216,15 +245,19 @@ def periodic_sync(lease_seconds: float) -> dict[str, object]:
 
 def sync_all_running() -> int:
     """Queue a sync of every running instance, in batches; returns how many were queued."""
-    ids = list(db.session.scalars(
-        select(WorkflowInstance.id).where(WorkflowInstance.status == InstanceStatus.RUNNING)
-        .order_by(WorkflowInstance.last_synced_at.asc().nulls_first())
-    ))
+    ids = list(
+        db.session.scalars(
+            select(WorkflowInstance.id)
+            .where(WorkflowInstance.status == InstanceStatus.RUNNING)
+            .order_by(WorkflowInstance.last_synced_at.asc().nulls_first())
+        )
+    )
     return batch_sync(ids)
 
 
-def batch_sync(instance_ids: Sequence[str], *, queue: str | None = None, delay: float | None = None,
-               batch_size: int | None = None) -> int:
+def batch_sync(
+    instance_ids: Sequence[str], *, queue: str | None = None, delay: float | None = None, batch_size: int | None = None
+) -> int:
     """Queue syncs of `instance_ids` on `queue` (default SHAR_SYNC_QUEUE), SHAR_SYNC_BATCH_SIZE
     instances a job, and return how many instances were queued (commits whatever the caller added
     to the session with the jobs, as submit).
@@ -239,31 +272,43 @@ def batch_sync(instance_ids: Sequence[str], *, queue: str | None = None, delay: 
     settings = current_settings()
     waiting = _sync_waiting()
     todo = [i for i in dict.fromkeys(instance_ids) if i not in waiting]
-    return _queue_batches(todo, queue=queue or settings.shar_sync_queue,
-                          delay=settings.shar_sync_batch_delay if delay is None else delay, batch_size=batch_size)
+    return _queue_batches(
+        todo,
+        queue=queue or settings.shar_sync_queue,
+        delay=settings.shar_sync_batch_delay if delay is None else delay,
+        batch_size=batch_size,
+    )
 
 
-def _queue_batches(instance_ids: Sequence[str], *, queue: str, delay: float = 0.0,
-                   batch_size: int | None = None, start_in: float = 0.0) -> int:
+def _queue_batches(
+    instance_ids: Sequence[str], *, queue: str, delay: float = 0.0, batch_size: int | None = None, start_in: float = 0.0
+) -> int:
     """Record and queue a sync_instances job per batch (dispatch.submit_many: 20,000 instances fan
     out in well under a second); returns how many instances were handed to Huey. The first batch
     starts in `start_in` seconds (already scaled), each next one `delay` later."""
     settings = current_settings()
     # Smaller batches when there are few instances, so every sync worker gets a share.
     batch_size = batch_size or min(settings.shar_sync_batch_size, max(1, -(-len(instance_ids) // MIN_BATCHES)))
-    batches = [list(instance_ids[i:i + batch_size]) for i in range(0, len(instance_ids), batch_size)]
-    handed = submit_many(SYNC_BATCH, [{"instance_ids": batch} for batch in batches], target_type="instances",
-                         target_ids=[len(batch) for batch in batches], queue=queue,
-                         delays=[start_in + n * delay * settings.time_scale for n in range(len(batches))])
-    return sum(len(batch) for batch, went in zip(batches, handed) if went)
+    batches = [list(instance_ids[i : i + batch_size]) for i in range(0, len(instance_ids), batch_size)]
+    handed = submit_many(
+        SYNC_BATCH,
+        [{"instance_ids": batch} for batch in batches],
+        target_type="instances",
+        target_ids=[len(batch) for batch in batches],
+        queue=queue,
+        delays=[start_in + n * delay * settings.time_scale for n in range(len(batches))],
+    )
+    return sum(len(batch) for batch, went in zip(batches, handed, strict=True) if went)
 
 
 def _sync_waiting() -> set[str]:
     """The instances a sync already waits for: a single sync's target, or one of a waiting batch."""
     waiting: set[str] = set()
     for job_type, target_id, payload in db.session.execute(
-            select(JobRecord.job_type, JobRecord.target_id, JobRecord.payload)
-            .where(JobRecord.job_type.in_((SYNC_ONE, SYNC_BATCH)), JobRecord.state.in_(OPEN_JOB_STATES))):
+        select(JobRecord.job_type, JobRecord.target_id, JobRecord.payload).where(
+            JobRecord.job_type.in_((SYNC_ONE, SYNC_BATCH)), JobRecord.state.in_(OPEN_JOB_STATES)
+        )
+    ):
         waiting.update((payload or {}).get("instance_ids", ()) if job_type == SYNC_BATCH else (target_id,))
     return waiting
 
@@ -281,10 +326,16 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
     runs out of attempts. When the batch takes longer than `budget_seconds` (a slow SHAR), the
     rest goes on in a new batch job too, so no attempt runs into its time limit.
     """
-    rows = {row.id: row for row in db.session.scalars(
-        select(WorkflowInstance).where(
-            WorkflowInstance.id.in_(set(instance_ids)), WorkflowInstance.status == InstanceStatus.RUNNING,
-            or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since)))}
+    rows = {
+        row.id: row
+        for row in db.session.scalars(
+            select(WorkflowInstance).where(
+                WorkflowInstance.id.in_(set(instance_ids)),
+                WorkflowInstance.status == InstanceStatus.RUNNING,
+                or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since),
+            )
+        )
+    }
     todo = [rows[i] for i in dict.fromkeys(instance_ids) if i in rows]
     ids = [i.id for i in todo]  # read now: a rollback expires the rows
     failed: dict[str, str] = {}
@@ -302,8 +353,12 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
             if isinstance(exc, SharUnavailable):  # an outage: the rest is held as soon as a worker takes it
                 outage.opened(str(exc))
                 db.session.commit()
-            _hand_over(ids[index:], queue=queue, why="stopped by a retryable error",
-                       wait=spec_for(SYNC_BATCH).wait_before(2, time_scale=current_settings().time_scale))
+            _hand_over(
+                ids[index:],
+                queue=queue,
+                why="stopped by a retryable error",
+                wait=spec_for(SYNC_BATCH).wait_before(2, time_scale=current_settings().time_scale),
+            )
             break
         except Exception as exc:  # noqa: BLE001 - this instance's error: it fails alone, the batch goes on
             db.session.rollback()  # its write, if any: the session stays usable for the next one
@@ -332,9 +387,13 @@ def _instance_sync_failed(instance: WorkflowInstance, exc: Exception) -> str:
 
 def sync_batch_failed(instance_ids: Sequence[str], *, since: datetime, error: str) -> None:
     """A batch failed for good: tell the listeners of each running instance it did not sync."""
-    for instance in db.session.scalars(select(WorkflowInstance).where(
-            WorkflowInstance.id.in_(tuple(instance_ids)), WorkflowInstance.status == InstanceStatus.RUNNING,
-            or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since))):
+    for instance in db.session.scalars(
+        select(WorkflowInstance).where(
+            WorkflowInstance.id.in_(tuple(instance_ids)),
+            WorkflowInstance.status == InstanceStatus.RUNNING,
+            or_(WorkflowInstance.last_synced_at.is_(None), WorkflowInstance.last_synced_at < since),
+        )
+    ):
         fire(instance_sync_failed, instance, error_message=error, callback_url=None)
 
 
@@ -346,29 +405,45 @@ def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = N
         return previous
     remote = current_client().get_instance(instance.shar_instance_id)
     now = utcnow()
-    activities = list(remote.current_activities) if remote.current_activities is not None \
+    activities = (
+        list(remote.current_activities)
+        if remote.current_activities is not None
         else list(instance.current_activities or ())
+    )
     variables = kept_of(instance, untagged(remote.variables))  # never more than the limit is stored or read
     _note_kept_in_another_form(instance, remote, variables)
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":
-        if change_status(instance, InstanceStatus.COMPLETED, variables=variables,
-                         last_synced_at=now, completed_at=now, shar_created_at=shar_created_at,
-                         shar_completed_at=parse_shar_time(remote.completed_at)):
+        if change_status(
+            instance,
+            InstanceStatus.COMPLETED,
+            variables=variables,
+            last_synced_at=now,
+            completed_at=now,
+            shar_created_at=shar_created_at,
+            shar_completed_at=parse_shar_time(remote.completed_at),
+        ):
             fire(instance_completed, instance)
     elif remote.status == "failed":
         error = remote.error or "SHAR reports the instance failed"
         # Where it failed: the activities SHAR names, else (SHAR may clear them when an instance
         # fails) the ones it was last seen at, so the diagram can count the failure there.
         activities = activities or list(instance.current_activities or ())
-        if change_status(instance, InstanceStatus.FAILED, variables=variables, current_activities=activities,
-                         last_synced_at=now, error=error, completed_at=now, shar_created_at=shar_created_at,
-                         shar_completed_at=parse_shar_time(remote.completed_at)):
+        if change_status(
+            instance,
+            InstanceStatus.FAILED,
+            variables=variables,
+            current_activities=activities,
+            last_synced_at=now,
+            error=error,
+            completed_at=now,
+            shar_created_at=shar_created_at,
+            shar_completed_at=parse_shar_time(remote.completed_at),
+        ):
             fire(instance_failed, instance, error_message=error)
     else:
         _record_progress(instance, variables, activities, now, shar_created_at)
-    fire(instance_synced, instance, previous_status=previous, new_status=instance.status,
-         callback_url=callback_url)
+    fire(instance_synced, instance, previous_status=previous, new_status=instance.status, callback_url=callback_url)
     return instance.status
 
 
@@ -380,23 +455,40 @@ def _note_kept_in_another_form(instance: WorkflowInstance, remote: SharInstance,
     altered = altered_paths(untagged(sent)) if isinstance(sent, dict) else []
     if altered and variables != instance.variables:
         paths = ", ".join(altered)
-        record_activity(instance, "variables_kept_as_text",
-                        clip(f"SHAR sent variables no database stores as they are, kept as text (a number "
-                             f"past what JSON holds as \"Infinity\", \"-Infinity\" or \"NaN\", a NUL as U+FFFD): "
-                             f"{paths}"), paths=altered[:100])
+        record_activity(
+            instance,
+            "variables_kept_as_text",
+            clip(
+                f"SHAR sent variables no database stores as they are, kept as text (a number "
+                f'past what JSON holds as "Infinity", "-Infinity" or "NaN", a NUL as U+FFFD): '
+                f"{paths}"
+            ),
+            paths=altered[:100],
+        )
 
 
-def _record_progress(instance: WorkflowInstance, variables: dict, activities: list[str], now: datetime,
-                     shar_created_at: datetime | None = None) -> None:
-    values: dict[str, object] = {"variables": variables or instance.variables, "last_synced_at": now,
-                                 "current_activities": activities, "shar_created_at": shar_created_at}
+def _record_progress(
+    instance: WorkflowInstance,
+    variables: dict,
+    activities: list[str],
+    now: datetime,
+    shar_created_at: datetime | None = None,
+) -> None:
+    values: dict[str, object] = {
+        "variables": variables or instance.variables,
+        "last_synced_at": now,
+        "current_activities": activities,
+        "shar_created_at": shar_created_at,
+    }
     if activities != list(instance.current_activities or ()):
         values["progressed_at"] = values["updated_at"] = now
     # Only while still running: a racing sync may have completed it meanwhile.
-    result = db.session.execute(update(WorkflowInstance)
-                                .where(WorkflowInstance.id == instance.id,
-                                       WorkflowInstance.status == InstanceStatus.RUNNING)
-                                .values(**values).execution_options(synchronize_session=False))
+    result = db.session.execute(
+        update(WorkflowInstance)
+        .where(WorkflowInstance.id == instance.id, WorkflowInstance.status == InstanceStatus.RUNNING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     commit_keeping_loaded()
     if result.rowcount == 1:  # what was written is what the row holds: no read back
         for name, value in values.items():

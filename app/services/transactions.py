@@ -1,4 +1,5 @@
 """The unit of work seen from a front door: what to do with it when a request fails."""
+
 from __future__ import annotations
 
 from app.core.extensions import db

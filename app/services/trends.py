@@ -5,6 +5,7 @@ Each series is one grouped query over an indexed time column (`created_at`, `com
 `sampled_at`) limited to the window, so its cost follows the window's rows, not the table's.
 Visibility is the instance list's: a user's trends count their own instances.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -18,12 +19,12 @@ from sqlalchemy import delete, func, select
 
 from app.core.config import current_settings
 from app.core.extensions import db
+from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState
 from app.models import QueueSample, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import instance_owner_filter
 from app.services.actors import Actor
 from app.services.monitoring import job_counts
-from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState
 
 WINDOWS = {"24h": (timedelta(hours=24), timedelta(hours=1)), "7d": (timedelta(days=7), timedelta(days=1))}
 SAMPLE_KEEP = timedelta(days=8)
@@ -89,16 +90,22 @@ def _read_trends(window: str, owner: int | None, workflow_name: str | None) -> T
 
     counts: dict[datetime, dict[str, float]] = {s: {"started": 0, "completed": 0, "failed": 0} for s in starts}
     created = _bucket(WorkflowInstance.created_at, step)
-    started = db.session.execute(scoped(
-        select(created, func.count()).where(WorkflowInstance.created_at >= since).group_by(created))).all()
+    started = db.session.execute(
+        scoped(select(created, func.count()).where(WorkflowInstance.created_at >= since).group_by(created))
+    ).all()
     for key, n in started:
         _add(counts, _parse(key), "started", n)
     completed = _bucket(WorkflowInstance.completed_at, step)
-    ended = db.session.execute(scoped(
-        select(completed, WorkflowInstance.status, func.count())
-        .where(WorkflowInstance.completed_at >= since,
-               WorkflowInstance.status.in_((InstanceStatus.COMPLETED, InstanceStatus.FAILED)))
-        .group_by(completed, WorkflowInstance.status))).all()
+    ended = db.session.execute(
+        scoped(
+            select(completed, WorkflowInstance.status, func.count())
+            .where(
+                WorkflowInstance.completed_at >= since,
+                WorkflowInstance.status.in_((InstanceStatus.COMPLETED, InstanceStatus.FAILED)),
+            )
+            .group_by(completed, WorkflowInstance.status)
+        )
+    ).all()
     for key, status, n in ended:
         _add(counts, _parse(key), str(status), n)
     durations = _durations(scoped, since)
@@ -113,14 +120,16 @@ def sample_queues() -> int:
     for row in job_counts((*OPEN_JOB_STATES, JobState.FAILED)):
         entry = per_queue.setdefault(row.queue, {"open": 0, "failed": 0})
         entry["failed" if row.state == JobState.FAILED else "open"] += row.count
-    db.session.add_all(QueueSample(sampled_at=now, queue=q, open_jobs=v["open"], failed_jobs=v["failed"])
-                       for q, v in per_queue.items())
+    db.session.add_all(
+        QueueSample(sampled_at=now, queue=q, open_jobs=v["open"], failed_jobs=v["failed"]) for q, v in per_queue.items()
+    )
     db.session.execute(delete(QueueSample).where(QueueSample.sampled_at < now - SAMPLE_KEEP))
     db.session.commit()
     return len(per_queue)
 
 
 # -- helpers ---------------------------------------------------------------------------
+
 
 def _workflow_ids(name: str) -> list[int]:
     return list(db.session.scalars(select(Workflow.id).where(Workflow.name == name)))
@@ -157,17 +166,31 @@ def _durations(scoped: Any, since: datetime) -> list[dict[str, Any]]:
     """p50 and p95 of durations per version (the busiest versions), over the newest
     PERCENTILE_SAMPLE completions of the window: read by the completed_at index, so a week of
     200,000 instances costs what a quiet day does."""
-    newest = scoped(select(WorkflowInstance.workflow_id, WorkflowInstance.duration_seconds)
-                    .where(WorkflowInstance.completed_at >= since, WorkflowInstance.status == InstanceStatus.COMPLETED,
-                           WorkflowInstance.duration_seconds.is_not(None))
-                    .order_by(WorkflowInstance.completed_at.desc()).limit(PERCENTILE_SAMPLE)).subquery()
+    newest = scoped(
+        select(WorkflowInstance.workflow_id, WorkflowInstance.duration_seconds)
+        .where(
+            WorkflowInstance.completed_at >= since,
+            WorkflowInstance.status == InstanceStatus.COMPLETED,
+            WorkflowInstance.duration_seconds.is_not(None),
+        )
+        .order_by(WorkflowInstance.completed_at.desc())
+        .limit(PERCENTILE_SAMPLE)
+    ).subquery()
     grouped: dict[int, list[float]] = {}
     for workflow_id, seconds in db.session.execute(select(newest.c.workflow_id, newest.c.duration_seconds)):
         grouped.setdefault(workflow_id, []).append(seconds)
     busiest = sorted(grouped.items(), key=lambda item: -len(item[1]))[:MAX_PERCENTILE_VERSIONS]
     versions = {w.id: w for w in db.session.scalars(select(Workflow).where(Workflow.id.in_([i for i, _ in busiest])))}
-    return [{"name": versions[i].name, "version": versions[i].version, "count": len(values),
-             "p50": _percentile(values, 50), "p95": _percentile(values, 95)} for i, values in busiest]
+    return [
+        {
+            "name": versions[i].name,
+            "version": versions[i].version,
+            "count": len(values),
+            "p50": _percentile(values, 50),
+            "p95": _percentile(values, 95),
+        }
+        for i, values in busiest
+    ]
 
 
 def _percentile(values: list[float], pct: int) -> float:
@@ -181,7 +204,9 @@ def _queue_series(starts: list[datetime], step: timedelta) -> dict[str, list[Buc
     sampled = _bucket(QueueSample.sampled_at, step)
     rows = db.session.execute(
         select(sampled, QueueSample.queue, func.max(QueueSample.open_jobs), func.max(QueueSample.failed_jobs))
-        .where(QueueSample.sampled_at >= starts[0]).group_by(sampled, QueueSample.queue)).all()
+        .where(QueueSample.sampled_at >= starts[0])
+        .group_by(sampled, QueueSample.queue)
+    ).all()
     found: dict[str, dict[datetime, dict[str, float]]] = {}
     for key, queue, open_jobs, failed in rows:
         found.setdefault(queue, {})[_parse(key)] = {"open": open_jobs, "failed": failed}

@@ -1,4 +1,5 @@
 """Users, roles and API tokens: one set of rules for the admin page, the CLI and `flask shar up`."""
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,9 @@ class NewToken:
     plain: str  # shown once; only its hash is stored
 
 
-def create_user(email: str, *, actor: Actor, password: str | None = None, role: str = "user",
-                name: str = "") -> NewUser:
+def create_user(
+    email: str, *, actor: Actor, password: str | None = None, role: str = "user", name: str = ""
+) -> NewUser:
     """Create a user; a password is generated when none is given."""
     require_admin(actor)
     email = _check_email(email)
@@ -93,8 +95,7 @@ def find_user(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == (email or "").strip().lower())).first()
 
 
-def issue_token(*, actor: Actor, user_id: int | None = None, email: str | None = None,
-                name: str = "") -> NewToken:
+def issue_token(*, actor: Actor, user_id: int | None = None, email: str | None = None, name: str = "") -> NewToken:
     """A new API token for a user (by id or e-mail); admins only."""
     require_admin(actor)
     user = _user(user_id) if user_id is not None else find_user(email or "")
@@ -118,6 +119,7 @@ def revoke_token(token_id: int, *, actor: Actor) -> ApiToken:
 
 
 # -- signing in ---------------------------------------------------------------------------
+
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None: one answer, and the same hashing
@@ -144,8 +146,9 @@ def user_for_token(plain: str) -> User | None:
     if recalled.entry is not None and now - recalled.entry["last_used_at"] <= TOKEN_STAMP_EVERY:
         return principals.user_from(recalled.entry, db.session)
     # Token and user in one query: what a process does not remember yet.
-    row = db.session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
-                             .where(ApiToken.token_hash == token_hash)).first()
+    row = db.session.scalars(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == token_hash)
+    ).first()
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
     if row.last_used_at is None or now - row.last_used_at > TOKEN_STAMP_EVERY:

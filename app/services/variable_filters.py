@@ -14,6 +14,7 @@ the instances that have the variable with any other value (an instance without i
 matched). `<`, `<=`, `>`, `>=` compare numbers only: VALUE must be a JSON number, and only
 number variables match (a string "7" is not a number). Conditions are joined by AND; at most 5.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,12 @@ MAX_VALUE = 200
 _NAME = re.compile(r"[\w-]+")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _OPERATOR_RUN = re.compile(r"[<>=!]+")
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {"<": operator.lt, "<=": operator.le, ">": operator.gt,
-                                                  ">=": operator.ge}
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,11 @@ Condition = str | tuple[str, str, str]  # `NAME OP VALUE` text, or its three par
 
 def conditions(items: Iterable[Condition]) -> tuple[VariableCondition, ...]:
     """Every condition checked; blank texts are no condition. InvalidInput names the bad one."""
-    parsed = [parse(item) if isinstance(item, str) else condition(*item)
-              for item in items if not (isinstance(item, str) and not item.strip())]
+    parsed = [
+        parse(item) if isinstance(item, str) else condition(*item)
+        for item in items
+        if not (isinstance(item, str) and not item.strip())
+    ]
     if len(parsed) > MAX_CONDITIONS:
         raise InvalidInput.field(FIELD, f"at most {MAX_CONDITIONS} variable conditions; {len(parsed)} were given")
     return tuple(parsed)
@@ -75,7 +83,7 @@ def parse(text: str) -> VariableCondition:
     run = _OPERATOR_RUN.search(text)
     if run is None:
         raise _bad(text, "a condition is NAME OP VALUE, with OP one of " + ", ".join(OPERATORS))
-    return condition(text[:run.start()], run.group(), text[run.end():], text=text)
+    return condition(text[: run.start()], run.group(), text[run.end() :], text=text)
 
 
 def keyed(key: str, value: str) -> tuple[str, str, str]:
@@ -138,8 +146,9 @@ def _postgresql(column: Any, cond: VariableCondition) -> ColumnElement[bool]:
         forms.append(str(cond.number))  # a JSON number (1E+3): jsonb compares numbers by value
     if cond.flag is not None:
         forms.append(cond.value)
-    equal = or_(*(variables.op("@>", is_comparison=True)(cast(literal(f"{{{key}: {form}}}", String), JSONB))
-                  for form in forms))
+    equal = or_(
+        *(variables.op("@>", is_comparison=True)(cast(literal(f"{{{key}: {form}}}", String), JSONB)) for form in forms)
+    )
     return equal if cond.op == "=" else and_(variables.has_key(cond.name), not_(equal))
 
 

@@ -5,6 +5,7 @@ Every door that takes variables refuses a set over the limit (services.instances
 what SHAR answers is stored only as far as it fits (`stored`), so reading an instance never costs
 more than the limit, whatever an engine holds.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from typing import Any
 
 from app.core.config import current_settings
 from app.core.errors import InvalidInput
-from app.models import WorkflowInstance
 from app.lifecycle.changes import record_activity
+from app.models import WorkflowInstance
 
 
 def limit() -> int:
@@ -31,8 +32,11 @@ def check_size(variables: dict[str, Any], *, merged_into: dict[str, Any] | None 
     total = size_of({**merged_into, **variables} if merged_into else variables)
     if total > limit():
         what = "with the instance's variables they would be" if merged_into else "they are"
-        raise InvalidInput.field("variables", f"the variables are too large: {what} {total:,} bytes as compact "
-                                              f"JSON; the limit is {limit():,} bytes (SHARBOARD_MAX_VARIABLES_BYTES)")
+        raise InvalidInput.field(
+            "variables",
+            f"the variables are too large: {what} {total:,} bytes as compact "
+            f"JSON; the limit is {limit():,} bytes (SHARBOARD_MAX_VARIABLES_BYTES)",
+        )
 
 
 def stored(variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
@@ -48,8 +52,7 @@ def stored(variables: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]]:
             break
         kept.add(name)
         total += sizes[name] - 1
-    return ({n: v for n, v in variables.items() if n in kept},
-            {n: s - 2 for n, s in sizes.items() if n not in kept})
+    return ({n: v for n, v in variables.items() if n in kept}, {n: s - 2 for n, s in sizes.items() if n not in kept})
 
 
 def kept_of(instance: WorkflowInstance, variables: dict[str, Any]) -> dict[str, Any]:
@@ -59,9 +62,12 @@ def kept_of(instance: WorkflowInstance, variables: dict[str, Any]) -> dict[str, 
     if left_out and kept != instance.variables:
         names = sorted(left_out, key=left_out.__getitem__, reverse=True)
         shown = ", ".join(f"{name[:60]} ({left_out[name]:,} bytes)" for name in names[:10])
-        record_activity(instance, "variables_left_out",
-                        f"SHAR's variables are {size_of(variables):,} bytes as compact JSON, over the limit of "
-                        f"{limit():,} (SHARBOARD_MAX_VARIABLES_BYTES): not stored: {shown}"
-                        + (f" and {len(names) - 10} more" if len(names) > 10 else ""),
-                        left_out=dict(list(left_out.items())[:100]))
+        record_activity(
+            instance,
+            "variables_left_out",
+            f"SHAR's variables are {size_of(variables):,} bytes as compact JSON, over the limit of "
+            f"{limit():,} (SHARBOARD_MAX_VARIABLES_BYTES): not stored: {shown}"
+            + (f" and {len(names) - 10} more" if len(names) > 10 else ""),
+            left_out=dict(list(left_out.items())[:100]),
+        )
     return kept

@@ -11,6 +11,7 @@ stored version), one diff of theirs at a time (a lease in the database, so every
 it) and SHARBOARD_DIFF_RATE_LIMIT of them (counted in the rate-limit storage); TooManyRequests
 (429 with Retry-After) otherwise.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -26,17 +27,18 @@ from app.core.config import current_settings
 from app.core.errors import Conflict, InvalidInput, PayloadTooLarge, TooManyRequests
 from app.core.extensions import db
 from app.jobs import leases
+from app.lifecycle.states import UNDER_WAY_INSTANCE, WorkflowStatus
 from app.models import Workflow, WorkflowInstance, WorkflowName
 from app.security.rate_limits import spend
 from app.services.access import may_upload, sees_all_instances, visible_instances
 from app.services.actors import Actor, actor_label
 from app.services.workflows import check_bpmn, check_name, get_version, version_number, version_numbers
-from app.lifecycle.states import UNDER_WAY_INSTANCE, WorkflowStatus
 
 # How long one diff holds its person's slot at most, should its process die before it lets go;
 # the largest diff allowed takes well under this.
 BUSY_SECONDS = 60
 BUSY_RETRY_AFTER = 2  # seconds: a diff within the size limit takes about this long on a loaded machine
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -63,11 +65,17 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "from_version": self.from_version, "to_version": self.to_version,
-            "new_workflow": self.new_workflow, "next_version": self.next_version, "versions": list(self.versions),
+            "name": self.name,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "new_workflow": self.new_workflow,
+            "next_version": self.next_version,
+            "versions": list(self.versions),
             "running": [{"version": v, "instances": n} for v, n in sorted(self.running.items())],
-            "running_total": self.running_total, "running_counts_all": self.counts_all,
-            "warnings": [dict(w) for w in self.warnings], "may_upload": self.may_upload,
+            "running_total": self.running_total,
+            "running_counts_all": self.counts_all,
+            "warnings": [dict(w) for w in self.warnings],
+            "may_upload": self.may_upload,
             "diff": self.diff.to_dict() if self.diff is not None else None,
         }
 
@@ -80,9 +88,15 @@ def compare_versions(name: str, a: object, b: object, *, actor: Actor) -> Compar
         _check_size(version.bpmn_xml, f"version {version.version} of {version.name!r}", InvalidInput)
     with _one_at_a_time(actor):
         diff = _diff(old, new.bpmn_xml)
-    return Comparison(name=old.name, from_version=first, to_version=second, diff=diff,
-                      running=_running(old.name, actor, versions=(first, second)),
-                      counts_all=sees_all_instances(actor), versions=version_numbers(old.name, actor=actor))
+    return Comparison(
+        name=old.name,
+        from_version=first,
+        to_version=second,
+        diff=diff,
+        running=_running(old.name, actor, versions=(first, second)),
+        counts_all=sees_all_instances(actor),
+        versions=version_numbers(old.name, actor=actor),
+    )
 
 
 def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Comparison:
@@ -93,8 +107,11 @@ def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Compariso
     if isinstance(bpmn_xml, str):
         _check_size(bpmn_xml, "the file", PayloadTooLarge)
     deployed = db.session.scalars(
-        select(Workflow).where(Workflow.name == name, Workflow.status == WorkflowStatus.ACTIVE)
-        .order_by(Workflow.version.desc()).limit(1)).first()
+        select(Workflow)
+        .where(Workflow.name == name, Workflow.status == WorkflowStatus.ACTIVE)
+        .order_by(Workflow.version.desc())
+        .limit(1)
+    ).first()
     if deployed is not None:
         _check_size(deployed.bpmn_xml, f"version {deployed.version} of {name!r}, the deployed one", InvalidInput)
     with _one_at_a_time(actor):
@@ -104,10 +121,16 @@ def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Compariso
     versions = version_numbers(name, actor=actor)
     owner = db.session.get(WorkflowName, name)
     return Comparison(
-        name=name, from_version=deployed.version if deployed else None, to_version=None,
-        diff=diff, running=_running(name, actor),
-        counts_all=sees_all_instances(actor), versions=versions, new_workflow=not versions,
-        next_version=(versions[-1] + 1) if versions else 1, warnings=list(summary.get("shar_warnings", [])),
+        name=name,
+        from_version=deployed.version if deployed else None,
+        to_version=None,
+        diff=diff,
+        running=_running(name, actor),
+        counts_all=sees_all_instances(actor),
+        versions=versions,
+        new_workflow=not versions,
+        next_version=(versions[-1] + 1) if versions else 1,
+        warnings=list(summary.get("shar_warnings", [])),
         # create_workflow's rule: a new name is any writer's; an owned one its owner's or an admin's.
         may_upload=may_upload(actor, owner),
     )
@@ -117,8 +140,7 @@ def _check_size(text: str, what: str, error: type[InvalidInput]) -> None:
     """`error` naming the size and the limit when `text` is over what a diff compares."""
     size, limit = len(text.encode()), current_settings().max_diff_bytes
     if size > limit:
-        message = (f"{what} is {_size(size)}; a diff compares files up to {_size(limit)} "
-                   "(SHARBOARD_MAX_DIFF_BYTES)")
+        message = f"{what} is {_size(size)}; a diff compares files up to {_size(limit)} (SHARBOARD_MAX_DIFF_BYTES)"
         raise error(message, {"bpmn_xml": [message]})
 
 
@@ -133,8 +155,11 @@ def _one_at_a_time(actor: Actor) -> Iterator[None]:
     who = f"user:{actor.id}" if actor.id is not None else actor_label(actor)
     lease = f"diff:{who}"[:60]
     if not leases.acquire(lease, BUSY_SECONDS):
-        raise TooManyRequests("a diff you asked for is still being computed; one runs at a time per person: "
-                              f"try again when it has finished (in about {BUSY_RETRY_AFTER} s)", BUSY_RETRY_AFTER)
+        raise TooManyRequests(
+            "a diff you asked for is still being computed; one runs at a time per person: "
+            f"try again when it has finished (in about {BUSY_RETRY_AFTER} s)",
+            BUSY_RETRY_AFTER,
+        )
     try:
         rate = current_settings().diff_rate_limit
         wait = spend(rate, "diff", who)
@@ -158,9 +183,13 @@ def _diff(old: Workflow, new_xml: str) -> VersionDiff:
 
 
 def _running(name: str, actor: Actor, versions: tuple[int, ...] | None = None) -> dict[int, int]:
-    query = (visible_instances(actor).join(Workflow, WorkflowInstance.workflow_id == Workflow.id)
-             .where(Workflow.name == name, WorkflowInstance.status.in_(UNDER_WAY_INSTANCE))
-             .with_only_columns(Workflow.version, func.count()).group_by(Workflow.version))
+    query = (
+        visible_instances(actor)
+        .join(Workflow, WorkflowInstance.workflow_id == Workflow.id)
+        .where(Workflow.name == name, WorkflowInstance.status.in_(UNDER_WAY_INSTANCE))
+        .with_only_columns(Workflow.version, func.count())
+        .group_by(Workflow.version)
+    )
     if versions is not None:
         query = query.where(Workflow.version.in_(versions))
     return {version: count for version, count in db.session.execute(query)}

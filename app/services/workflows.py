@@ -1,5 +1,6 @@
 """Workflows: upload (a new version of a name), list, read, delete, hand a name to another
 owner; and the SHAR calls their jobs make."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,14 +11,18 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.core import json_input
 from app.bpmn import BpmnValidationError, declare_utf8, validate_bpmn
+from app.core import json_input
 from app.core.config import current_settings
 from app.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from app.lifecycle.events import fire, workflow_created, workflow_creation_failed
 from app.core.extensions import db
 from app.jobs.dispatch import submit
+from app.jobs.errors import RetryableJobError
+from app.lifecycle.changes import change_status, record_activity
+from app.lifecycle.events import fire, workflow_created, workflow_creation_failed
+from app.lifecycle.states import WORKFLOW_STATUSES, WorkflowStatus
 from app.models import ActivityEvent, JobRecord, User, Workflow, WorkflowInstance, WorkflowName
+from app.services import outages
 from app.services.access import (
     allowed_actions,
     instance_owner_filter,
@@ -27,7 +32,6 @@ from app.services.access import (
     require_writer,
     visible_instances,
 )
-from app.services import outages
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
@@ -35,10 +39,7 @@ from app.services.display import still_moving
 from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.statistics import statistics_by_workflow_name
-from app.jobs.errors import RetryableJobError
 from app.shar import SharClient, SharError, SharNotFound, SharUnavailable, current_client
-from app.lifecycle.states import WORKFLOW_STATUSES, WorkflowStatus
-from app.lifecycle.changes import change_status, record_activity
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,199}$")
 LIST_LIMIT = 500
@@ -66,6 +67,7 @@ class CreateResult:
 @dataclass(frozen=True)
 class CheckedBpmn:
     """An upload that passed check_bpmn: its text as stored and sent to SHAR, and its summary."""
+
     text: str
     summary: dict[str, Any]
 
@@ -99,8 +101,16 @@ class WorkflowPage:
 
 # -- operations ------------------------------------------------------------------------
 
-def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description: str = "",
-                    callback_url: str | None = None, async_: bool | None = None) -> CreateResult:
+
+def create_workflow(
+    name: object,
+    bpmn_xml: object,
+    *,
+    actor: Actor,
+    description: str = "",
+    callback_url: str | None = None,
+    async_: bool | None = None,
+) -> CreateResult:
     """Store a `creating` placeholder (a new version if the name exists) and create it in SHAR.
 
     Asynchronously by default: returns at once and a job calls SHAR. With async_=False
@@ -119,15 +129,24 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
     latest = latest_workflow(name)
     if latest is None:
         _refuse_same_but_case(name)
-    if latest is not None and latest.bpmn_sha256 == digest and latest.status in (WorkflowStatus.CREATING,
-                                                                                  WorkflowStatus.ACTIVE):
+    if (
+        latest is not None
+        and latest.bpmn_sha256 == digest
+        and latest.status in (WorkflowStatus.CREATING, WorkflowStatus.ACTIVE)
+    ):
         return CreateResult(latest, created=False, async_=async_)
     if owner is None:
         db.session.add(WorkflowName(name=name, owner_id=actor.id))
     workflow = Workflow(
-        name=name, version=(latest.version + 1) if latest else 1, description=description or "",
-        bpmn_xml=bpmn_xml, bpmn_sha256=digest, summary=summary, status=WorkflowStatus.CREATING,
-        created_by=actor.id, callback_url=callback_url,
+        name=name,
+        version=(latest.version + 1) if latest else 1,
+        description=description or "",
+        bpmn_xml=bpmn_xml,
+        bpmn_sha256=digest,
+        summary=summary,
+        status=WorkflowStatus.CREATING,
+        created_by=actor.id,
+        callback_url=callback_url,
     )
     db.session.add(workflow)
     try:
@@ -137,40 +156,50 @@ def create_workflow(name: object, bpmn_xml: object, *, actor: Actor, description
         raise Conflict(f"another version of {name!r} was uploaded at the same moment; try again") from None
     record_activity(workflow, "placeholder_created", f"version {workflow.version} stored; creation queued")
     audit(actor, "workflow.create", "workflow", workflow.id, after={"name": name, "version": workflow.version})
-    job = submit("create_workflow", target_type="workflow", target_id=workflow.id, created_by=actor.id,
-                 inline=not async_)
+    job = submit(
+        "create_workflow", target_type="workflow", target_id=workflow.id, created_by=actor.id, inline=not async_
+    )
     db.session.refresh(workflow)
     return CreateResult(workflow, created=True, job=job, async_=async_)
 
 
 def _refuse_same_but_case(name: str) -> None:
     """A new name may not differ from an existing one only in case: people would take one for the other."""
-    existing = db.session.scalar(select(Workflow.name).where(func.lower(Workflow.name) == name.lower(),
-                                                              Workflow.name != name).limit(1))
+    existing = db.session.scalar(
+        select(Workflow.name).where(func.lower(Workflow.name) == name.lower(), Workflow.name != name).limit(1)
+    )
     if existing is not None:
-        raise Conflict(f"a workflow named {existing!r} exists; names that differ only in case are not allowed: "
-                       f"upload a new version of {existing!r} or choose another name")
+        raise Conflict(
+            f"a workflow named {existing!r} exists; names that differ only in case are not allowed: "
+            f"upload a new version of {existing!r} or choose another name"
+        )
 
 
 def delete_workflow(name: str, *, actor: Actor) -> DeleteResult:
     """Make every version inactive now (no new launches) and remove it from SHAR in a job."""
     latest = get_workflow(name, actor=actor)
     owner = db.session.get(WorkflowName, name)
-    require_workflow_owner(actor, name, owner.owner_id if owner else latest.created_by,
-                           owner.owner.email if owner and owner.owner else None)
+    require_workflow_owner(
+        actor,
+        name,
+        owner.owner_id if owner else latest.created_by,
+        owner.owner.email if owner and owner.owner else None,
+    )
     if latest.status == WorkflowStatus.INACTIVE:
         raise Conflict(f"workflow {name!r} is already inactive")
     versions = list(db.session.scalars(select(Workflow).where(Workflow.name == name)))
     creating = [v for v in versions if v.status == WorkflowStatus.CREATING]
     if creating:
-        raise Conflict(f"workflow {name!r} v{creating[0].version} is still being created; delete it once it is "
-                       "active or failed")
+        raise Conflict(
+            f"workflow {name!r} v{creating[0].version} is still being created; delete it once it is active or failed"
+        )
     audit(actor, "workflow.delete", "workflow", latest.id, before={"name": name, "status": latest.status})
     for version in versions:
         if version.status in (WorkflowStatus.ACTIVE, WorkflowStatus.FAILED):
             change_status(version, WorkflowStatus.INACTIVE, message=f"deleted by {actor.email}")
-    job = submit("delete_workflow", target_type="workflow", target_id=latest.id, created_by=actor.id,
-                 payload={"name": name})
+    job = submit(
+        "delete_workflow", target_type="workflow", target_id=latest.id, created_by=actor.id, payload={"name": name}
+    )
     db.session.refresh(latest)
     return DeleteResult(latest, job)
 
@@ -246,8 +275,15 @@ def version_numbers(name: str, *, actor: Actor) -> list[int]:
     return list(db.session.scalars(select(Workflow.version).where(Workflow.name == name).order_by(Workflow.version)))
 
 
-def list_workflows(*, actor: Actor, search: str = "", status: str | None = None, page: int = 1,
-                   per_page: int = LIST_LIMIT, with_total: bool = True) -> WorkflowList:
+def list_workflows(
+    *,
+    actor: Actor,
+    search: str = "",
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = LIST_LIMIT,
+    with_total: bool = True,
+) -> WorkflowList:
     """The newest version of each workflow, by name, with the actor's instance statistics."""
     query = latest_versions(search, status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) if with_total else 0
@@ -269,13 +305,17 @@ def workflow_page(name: str, *, actor: Actor, instance_limit: int = 50) -> Workf
     """One workflow: its newest version, owner, every version, and the actor's newest instances."""
     workflow = get_workflow(name, actor=actor)
     owner = db.session.get(WorkflowName, name)
-    versions = list(db.session.scalars(select(Workflow).where(Workflow.name == name)
-                                       .order_by(Workflow.version.desc())))
-    instances = list(db.session.scalars(
-        visible_instances(actor).join(Workflow).where(Workflow.name == name)
-        .order_by(WorkflowInstance.created_at.desc()).limit(instance_limit)))
-    return WorkflowPage(workflow, owner.owner if owner else None, versions, instances,
-                        allowed_actions(actor, workflow))
+    versions = list(db.session.scalars(select(Workflow).where(Workflow.name == name).order_by(Workflow.version.desc())))
+    instances = list(
+        db.session.scalars(
+            visible_instances(actor)
+            .join(Workflow)
+            .where(Workflow.name == name)
+            .order_by(WorkflowInstance.created_at.desc())
+            .limit(instance_limit)
+        )
+    )
+    return WorkflowPage(workflow, owner.owner if owner else None, versions, instances, allowed_actions(actor, workflow))
 
 
 def is_ready(workflow: Workflow) -> bool:
@@ -286,9 +326,13 @@ def is_ready(workflow: Workflow) -> bool:
 def version_timeline(workflow: Workflow) -> list[ActivityEvent]:
     """What happened to one version, oldest first: stored, sent to SHAR (or adopted from it), failed,
     retried. Every role sees every workflow."""
-    return list(db.session.scalars(select(ActivityEvent).where(
-        ActivityEvent.target_type == "workflow", ActivityEvent.target_id == str(workflow.id))
-        .order_by(ActivityEvent.created_at, ActivityEvent.id)))
+    return list(
+        db.session.scalars(
+            select(ActivityEvent)
+            .where(ActivityEvent.target_type == "workflow", ActivityEvent.target_id == str(workflow.id))
+            .order_by(ActivityEvent.created_at, ActivityEvent.id)
+        )
+    )
 
 
 def workflow_owner(name: str) -> User | None:
@@ -298,8 +342,7 @@ def workflow_owner(name: str) -> User | None:
 
 def latest_versions(search: str = "", status: str | None = None):  # type: ignore[no-untyped-def]
     """The newest version of each workflow name (filtered by name and status), as a query."""
-    newest = (select(Workflow.name, func.max(Workflow.version).label("version"))
-              .group_by(Workflow.name).subquery())
+    newest = select(Workflow.name, func.max(Workflow.version).label("version")).group_by(Workflow.name).subquery()
     query = select(Workflow).join(newest, (Workflow.name == newest.c.name) & (Workflow.version == newest.c.version))
     if search:
         # The text as typed: % and _ are characters of a name here, not wildcards.
@@ -317,8 +360,11 @@ def check_name(name: object) -> str:
         raise InvalidInput.field("name", "name is required")
     name = name.strip()
     if not NAME_PATTERN.match(name):
-        raise InvalidInput.field("name", "name must start with a letter or digit and hold only letters, digits, "
-                                         "spaces, '.', '_' or '-' (at most 200)")
+        raise InvalidInput.field(
+            "name",
+            "name must start with a letter or digit and hold only letters, digits, "
+            "spaces, '.', '_' or '-' (at most 200)",
+        )
     return name
 
 
@@ -341,6 +387,7 @@ def check_bpmn(bpmn_xml: object, max_bytes: int) -> CheckedBpmn:
 
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------
 
+
 def create_in_shar(workflow_id: int, *, resend: bool = False) -> None:
     """Send the BPMN to SHAR; on success the workflow becomes active.
 
@@ -355,9 +402,14 @@ def create_in_shar(workflow_id: int, *, resend: bool = False) -> None:
     if resend:
         held, why = _held_in_shar(client, workflow)
         if held is not None:
-            record_activity(workflow, "create_adopted", f"SHAR already holds this BPMN as its version "
-                            f"{held.get('version', '?')} of {workflow.name}: an earlier create request reached it; "
-                            "adopted, not sent again", shar_response=held)
+            record_activity(
+                workflow,
+                "create_adopted",
+                f"SHAR already holds this BPMN as its version "
+                f"{held.get('version', '?')} of {workflow.name}: an earlier create request reached it; "
+                "adopted, not sent again",
+                shar_response=held,
+            )
             _created(workflow, held)
             return
         record_activity(workflow, "create_resent", f"create request sent again: {why}")
@@ -376,8 +428,10 @@ def _held_in_shar(client: SharClient, workflow: Workflow) -> tuple[dict[str, Any
     except SharUnavailable:
         raise  # an outage: the runner holds the job
     except SharError as exc:
-        raise RetryableJobError(f"could not ask SHAR whether an earlier create of {workflow.name} reached it "
-                                f"({exc}); nothing was sent again") from exc
+        raise RetryableJobError(
+            f"could not ask SHAR whether an earlier create of {workflow.name} reached it "
+            f"({exc}); nothing was sent again"
+        ) from exc
     digest = held.get("bpmn_sha256")
     if digest == workflow.bpmn_sha256:
         return held, ""
@@ -403,8 +457,10 @@ def creation_retried(workflow_id: int) -> None:
     workflow = required(Workflow, workflow_id, "workflow with id")
     newest = latest_workflow(workflow.name)
     if newest is not None and newest.id != workflow.id:
-        raise Conflict(f"workflow {workflow.name!r} v{workflow.version} is not its newest version (v{newest.version} "
-                       "is): creating it in SHAR now would replace the newer one there")
+        raise Conflict(
+            f"workflow {workflow.name!r} v{workflow.version} is not its newest version (v{newest.version} "
+            "is): creating it in SHAR now would replace the newer one there"
+        )
     if workflow.status == WorkflowStatus.FAILED:
         change_status(workflow, WorkflowStatus.CREATING, error=None, message="retried")
 

@@ -4,6 +4,7 @@ It speaks the contract in shar-gateway-api.md over one pooled httpx client, chec
 that every answer has the contract's shape, and translates every failure into the
 typed errors of app.shar.errors at this boundary.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,6 +18,7 @@ import httpx
 
 from app.core import metrics
 from app.core.logging_setup import SHAR_LOGGER
+from app.core.text import clip, storable
 from app.shar.errors import (
     SharError,
     SharNotFound,
@@ -24,7 +26,6 @@ from app.shar.errors import (
     SharRetryableError,
     SharUnavailable,
 )
-from app.core.text import clip, storable
 
 logger = logging.getLogger(f"{SHAR_LOGGER}.client")
 INSTANCE_STATUSES = ("running", "completed", "failed")
@@ -61,8 +62,7 @@ class SharHealth:
 class SharClient:
     """A thin, typed face over the gateway's HTTP endpoints."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -92,8 +92,9 @@ class SharClient:
         return _expect_object(self._request("DELETE", f"/api/v1/workflows/{_seg(name)}"), what="workflow deletion")
 
     # -- instances ---------------------------------------------------------------
-    def launch_instance(self, workflow_name: str, variables: dict[str, Any],
-                        process_id: str | None = None, message: str | None = None) -> SharInstance:
+    def launch_instance(
+        self, workflow_name: str, variables: dict[str, Any], process_id: str | None = None, message: str | None = None
+    ) -> SharInstance:
         """Launch an instance; `process_id` chooses the process of a file with several, `message` starts
         it at its message start event of that name (contract extensions the reference gateway ignores;
         each is sent only when given)."""
@@ -106,7 +107,9 @@ class SharClient:
         return _instance(body)
 
     def list_instances(self) -> list[SharInstance]:
-        return [_instance(item) for item in _expect_list(self._request("GET", "/api/v1/instances"), what="instance list")]
+        return [
+            _instance(item) for item in _expect_list(self._request("GET", "/api/v1/instances"), what="instance list")
+        ]
 
     def instances_with_variable(self, name: str, value: Any) -> list[SharInstance]:
         """The instances whose variables hold `name` == `value`, from the list call (GET
@@ -126,8 +129,9 @@ class SharClient:
     def deliver_message(self, instance_id: str, name: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST /api/v1/instances/{id}/messages (contract extension, see docs/messages.md): deliver
         message `name` with `variables` to the instance's waiting message event or receive task."""
-        body = self._request("POST", f"/api/v1/instances/{_seg(instance_id)}/messages",
-                             json={"name": name, "variables": variables or {}})
+        body = self._request(
+            "POST", f"/api/v1/instances/{_seg(instance_id)}/messages", json={"name": name, "variables": variables or {}}
+        )
         return _expect_object(body, what="message delivery")
 
     # -- health ------------------------------------------------------------------
@@ -143,9 +147,13 @@ class SharClient:
             body = {}
         status = body.get("status", "unknown") if isinstance(body, dict) else "unknown"
         healthy = response.status_code == 200 and status == "healthy"
-        return SharHealth(healthy, status, body.get("version") if isinstance(body, dict) else None,
-                          "" if healthy else f"HTTP {response.status_code}",
-                          reachable=response.status_code not in OUTAGE_STATUSES)
+        return SharHealth(
+            healthy,
+            status,
+            body.get("version") if isinstance(body, dict) else None,
+            "" if healthy else f"HTTP {response.status_code}",
+            reachable=response.status_code not in OUTAGE_STATUSES,
+        )
 
     # -- plumbing ----------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -159,20 +167,25 @@ class SharClient:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
             ended("timeout")
-            raise SharUnavailable(f"SHAR did not answer {method} {path} in time: {exc.__class__.__name__}",
-                                  sent=not isinstance(exc, httpx.ConnectTimeout)) from exc
+            raise SharUnavailable(
+                f"SHAR did not answer {method} {path} in time: {exc.__class__.__name__}",
+                sent=not isinstance(exc, httpx.ConnectTimeout),
+            ) from exc
         except httpx.TransportError as exc:
             ended("unreachable")
-            raise SharUnavailable(f"SHAR unreachable for {method} {path}: {_describe_transport_error(exc)}",
-                                  sent=not isinstance(exc, httpx.ConnectError)) from exc
+            raise SharUnavailable(
+                f"SHAR unreachable for {method} {path}: {_describe_transport_error(exc)}",
+                sent=not isinstance(exc, httpx.ConnectError),
+            ) from exc
         logger.debug("shar response", extra={"method": method, "path": path, "status": response.status_code})
         if response.is_success:
             try:
                 body = response.json()
             except ValueError as exc:
                 ended("bad_body")
-                raise SharPermanentError(f"SHAR answered {method} {path} with a body that is not JSON",
-                                         status=response.status_code) from exc
+                raise SharPermanentError(
+                    f"SHAR answered {method} {path} with a body that is not JSON", status=response.status_code
+                ) from exc
             ended()
             return body
         ended(f"http_{response.status_code // 100}xx")

@@ -1,12 +1,13 @@
 """Errors raised by the SHAR client; every httpx error is translated into one of these.
 
-    SharError                 base; .status (HTTP status or None) and .message (SHAR's text)
-    ├── SharRetryableError    worth trying again: a 500 or 408 for this one request
-    │   └── SharUnavailable   SHAR cannot be reached at all: connection refused or reset, DNS,
-    │                         timeouts, 502/503/504, 429 (an outage: jobs are held, not failed)
-    └── SharPermanentError    will fail the same way again: 4xx, an answer off the contract
-        └── SharNotFound      404: the workflow or instance does not exist in SHAR
+SharError                 base; .status (HTTP status or None) and .message (SHAR's text)
+├── SharRetryableError    worth trying again: a 500 or 408 for this one request
+│   └── SharUnavailable   SHAR cannot be reached at all: connection refused or reset, DNS,
+│                         timeouts, 502/503/504, 429 (an outage: jobs are held, not failed)
+└── SharPermanentError    will fail the same way again: 4xx, an answer off the contract
+    └── SharNotFound      404: the workflow or instance does not exist in SHAR
 """
+
 from __future__ import annotations
 
 

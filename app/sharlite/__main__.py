@@ -1,4 +1,5 @@
 """`python -m app.sharlite`: run the local SHAR engine until SIGINT or SIGTERM."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,8 +7,8 @@ import logging
 import signal
 import threading
 
-from app.sharlite.variables import MAX_VARIABLES_BYTES
 from app.sharlite.server import EngineServer
+from app.sharlite.variables import MAX_VARIABLES_BYTES
 
 
 def main() -> None:
@@ -19,13 +20,24 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every response")
     parser.add_argument("--error-rate", type=float, default=0.0, help="fraction of API calls answered 500")
     parser.add_argument("--outage", action="store_true", help="start in outage: every API call answers 503")
-    parser.add_argument("--max-variables-bytes", type=int, default=MAX_VARIABLES_BYTES,
-                        help="an instance's variables as compact JSON: over it, the instance fails")
+    parser.add_argument(
+        "--max-variables-bytes",
+        type=int,
+        default=MAX_VARIABLES_BYTES,
+        help="an instance's variables as compact JSON: over it, the instance fails",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sharlite %(message)s")
-    server = EngineServer(args.db, args.host, args.port, task_delay=args.task_delay, latency_ms=args.latency_ms,
-                          error_rate=args.error_rate, outage=args.outage,
-                          engine_options={"max_variables_bytes": args.max_variables_bytes}).start()
+    server = EngineServer(
+        args.db,
+        args.host,
+        args.port,
+        task_delay=args.task_delay,
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        outage=args.outage,
+        engine_options={"max_variables_bytes": args.max_variables_bytes},
+    ).start()
     logging.info("listening on %s (db %s)", server.url, args.db)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

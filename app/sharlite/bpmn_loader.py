@@ -4,6 +4,7 @@ app.bpmn.inspect_bpmn parses safely (no DTDs or entities), analyses what can run
 conditions, timers, budgets, ...), drops what does not execute and builds the specs; sharlite
 deploys exactly what it accepts, so a file accepted at upload deploys here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -48,13 +49,17 @@ class LoadedProcess:
             known = {p["id"]: p for p in self.processes}
             runnable = ", ".join(self.built) or "none"
             if process_id in known:
-                raise RefusedBpmn(f"process {process_id} is marked not executable (isExecutable=\"false\"): it is "
-                                  f"kept as a diagram; executable processes: {runnable}")
+                raise RefusedBpmn(
+                    f'process {process_id} is marked not executable (isExecutable="false"): it is '
+                    f"kept as a diagram; executable processes: {runnable}"
+                )
             raise RefusedBpmn(f"this workflow has no process {process_id}; executable processes: {runnable}")
         if self.spec is None:
-            listed = ", ".join(f"{p['id']} (isExecutable=\"false\")" for p in self.processes) or "none"
-            raise RefusedBpmn(f"no process of this workflow is executable: {listed}; it is kept as a diagram. "
-                              "Mark the process to run isExecutable=\"true\" and upload it again")
+            listed = ", ".join(f'{p["id"]} (isExecutable="false")' for p in self.processes) or "none"
+            raise RefusedBpmn(
+                f"no process of this workflow is executable: {listed}; it is kept as a diagram. "
+                'Mark the process to run isExecutable="true" and upload it again'
+            )
         return self.spec, self.subprocess_specs
 
 
@@ -70,5 +75,12 @@ def load(bpmn_xml: str) -> LoadedProcess:
     if not executable:
         return LoadedProcess(None, None, {}, automatic, inspection.analysis.processes, outputs)
     chosen = inspection.built[executable[0]]
-    return LoadedProcess(chosen.process_id, chosen.spec, chosen.subprocess_specs, automatic,
-                         inspection.analysis.processes, outputs, dict(inspection.built))
+    return LoadedProcess(
+        chosen.process_id,
+        chosen.spec,
+        chosen.subprocess_specs,
+        automatic,
+        inspection.analysis.processes,
+        outputs,
+        dict(inspection.built),
+    )

@@ -4,6 +4,7 @@ The outcome depends on the steps alone, never on how fast the machine is: an adv
 budget (or on a path longer than Spiff can follow) fails with a reason; one past its time slice
 stops between two tasks and goes on at the next tick with the steps it spent.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,7 @@ class Budget:
     """One advance's steps and time slice. Steps count on from where a paused advance stopped
     (`carried_steps`), so the step budget decides the same way however many slices the work took."""
 
-    def __init__(self, step_budget: int, time_budget: float, *, carried_steps: int,
-                 holds_start_message: bool) -> None:
+    def __init__(self, step_budget: int, time_budget: float, *, carried_steps: int, holds_start_message: bool) -> None:
         self.step_budget = step_budget
         self.time_budget = time_budget
         self.steps = carried_steps
@@ -63,6 +63,8 @@ def check_path(workflow: BpmnWorkflow) -> None:
     while pending:
         task, depth = pending.pop()
         if depth >= PATH_BUDGET:
-            raise OverBudget(f"over budget: a path of more than {PATH_BUDGET:,} tasks in a row (a loop that never "
-                             "reaches its end?); the engine cannot follow it further")
+            raise OverBudget(
+                f"over budget: a path of more than {PATH_BUDGET:,} tasks in a row (a loop that never "
+                "reaches its end?); the engine cannot follow it further"
+            )
         pending.extend((child, depth + 1) for child in task.children)

@@ -6,6 +6,7 @@ and goes on at the next tick, so other instances never wait for it. An advance i
 run the due tasks within the budgets, decide the outcome, note what the instance waits for
 (`waiting`), check its variables (`variables`) and store it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,8 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from app.bpmn.timers_and_loops import MAX_LOOP_CARDINALITY
 from app.bpmn.specs import clean
+from app.bpmn.timers_and_loops import MAX_LOOP_CARDINALITY
 from app.sharlite import expressions
 from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load
 from app.sharlite.budgets import (
@@ -112,13 +113,16 @@ class RestrictedScriptEngine(PythonScriptEngine):
         except (expressions.EvaluationError, expressions.UnsafeExpression) as exc:
             shown = " ".join(expression.split())
             shown = shown if len(shown) <= 80 else shown[:79] + "…"
-            raise expressions.EvaluationError(f"at {task.task_spec.bpmn_id}: the expression {shown!r} failed: {exc}") \
-                from None
+            raise expressions.EvaluationError(
+                f"at {task.task_spec.bpmn_id}: the expression {shown!r} failed: {exc}"
+            ) from None
         if getattr(task.task_spec, "cardinality", None) == expression:
             # The upload caps literal cardinalities; one read from a variable is capped here.
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LOOP_CARDINALITY:
-                raise OverBudget(f"loopCardinality of {task.task_spec.bpmn_id} is {str(value)[:40]}; it must be "
-                                 f"a whole number from 0 to {MAX_LOOP_CARDINALITY:,}")
+                raise OverBudget(
+                    f"loopCardinality of {task.task_spec.bpmn_id} is {str(value)[:40]}; it must be "
+                    f"a whole number from 0 to {MAX_LOOP_CARDINALITY:,}"
+                )
         return value
 
     def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> Any:
@@ -142,8 +146,15 @@ def now_iso() -> str:
 class Engine:
     """The workflows and instances of one sharlite: one lock per instance, a budget per advance."""
 
-    def __init__(self, store: Store, *, task_delay: float = 0.0, step_budget: int = STEP_BUDGET,
-                 time_budget: float = TIME_BUDGET_SECONDS, max_variables_bytes: int = MAX_VARIABLES_BYTES) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        task_delay: float = 0.0,
+        step_budget: int = STEP_BUDGET,
+        time_budget: float = TIME_BUDGET_SECONDS,
+        max_variables_bytes: int = MAX_VARIABLES_BYTES,
+    ) -> None:
         self.store = store
         self.task_delay = task_delay
         self.step_budget = step_budget
@@ -181,8 +192,13 @@ class Engine:
             raise NotFound(f"workflow {name} not found")
         # The digest of the BPMN it holds (a contract extension): a client that lost the answer to a
         # create tells by it whether its request got here.
-        return {"id": name, "name": name, "status": "active", "version": row["version"],
-                "bpmn_sha256": _digest(row["bpmn_xml"])}
+        return {
+            "id": name,
+            "name": name,
+            "status": "active",
+            "version": row["version"],
+            "bpmn_sha256": _digest(row["bpmn_xml"]),
+        }
 
     def workflows(self) -> list[dict[str, Any]]:
         return [self.workflow(name) for name in self.store.workflow_names()]
@@ -192,8 +208,9 @@ class Engine:
             raise NotFound(f"workflow {name} not found")
 
     # -- instances ---------------------------------------------------------------
-    def launch(self, name: str, variables: dict[str, Any], process_id: str | None = None,
-               message: str | None = None) -> dict[str, Any]:
+    def launch(
+        self, name: str, variables: dict[str, Any], process_id: str | None = None, message: str | None = None
+    ) -> dict[str, Any]:
         """Start the workflow's process `process_id` (contract extension), by default its first executable one.
         With `message` (contract extension) the instance starts at the message start event of that name, in
         the same step: it never waits at the start; RefusedBpmn when the process has no such start."""
@@ -204,24 +221,47 @@ class Engine:
         loaded = self._spec(name, row["version"], row["bpmn_xml"])
         spec, subprocess_specs = loaded.launchable(process_id)
         if message is not None:
-            starts = sorted({ts.event_definition.name for ts in spec.task_specs.values()
-                             if type(ts).__name__ == "StartEvent"
-                             and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)})
+            starts = sorted(
+                {
+                    ts.event_definition.name
+                    for ts in spec.task_specs.values()
+                    if type(ts).__name__ == "StartEvent"
+                    and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)
+                }
+            )
             if message not in starts:
-                raise RefusedBpmn(f"process {spec.name} has no message start event for message {message!r}; "
-                                  + (f"its message starts: {', '.join(starts)}" if starts
-                                     else "it starts without a message: launch it without one"))
+                raise RefusedBpmn(
+                    f"process {spec.name} has no message start event for message {message!r}; "
+                    + (
+                        f"its message starts: {', '.join(starts)}"
+                        if starts
+                        else "it starts without a message: launch it without one"
+                    )
+                )
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**variables)
-        record = {"id": str(uuid.uuid4()), "workflow_name": name, "version": row["version"], "status": "running",
-                  "process_id": spec.name,
-                  "variables": dict(variables), "error": None, "created_at": now_iso(), "completed_at": None,
-                  "carried_steps": 0}
+        record = {
+            "id": str(uuid.uuid4()),
+            "workflow_name": name,
+            "version": row["version"],
+            "status": "running",
+            "process_id": spec.name,
+            "variables": dict(variables),
+            "error": None,
+            "created_at": now_iso(),
+            "completed_at": None,
+            "carried_steps": 0,
+        }
         with self._lock(record["id"]):
-            self._advance(workflow, record, loaded,
-                          start_message=BpmnEvent(MessageEventDefinition(message), payload=dict(variables))
-                          if message is not None else None)
+            self._advance(
+                workflow,
+                record,
+                loaded,
+                start_message=BpmnEvent(MessageEventDefinition(message), payload=dict(variables))
+                if message is not None
+                else None,
+            )
         return self.view(record)
 
     def instance(self, instance_id: str) -> dict[str, Any]:
@@ -238,8 +278,9 @@ class Engine:
             if record["status"] != "running":
                 raise NothingToComplete(f"instance {instance_id} is {record['status']}")
             workflow = self._workflow(record)
-            waiting = [t for t in workflow.get_tasks(state=TaskState.READY)
-                       if type(t.task_spec).__name__ in PERSON_KINDS]
+            waiting = [
+                t for t in workflow.get_tasks(state=TaskState.READY) if type(t.task_spec).__name__ in PERSON_KINDS
+            ]
             if not waiting:
                 raise NothingToComplete(f"instance {instance_id} has no waiting user task")
             task = waiting[0]
@@ -249,8 +290,10 @@ class Engine:
                 task.run()
             except Exception as exc:  # noqa: BLE001 - a missing data input, ...: refused, nothing stored
                 reason = _reason(exc, name_element=False)
-                raise CannotComplete(f"task {task.task_spec.bpmn_id} cannot complete: {reason}; the instance still "
-                                     "waits there (send the missing variables)") from None
+                raise CannotComplete(
+                    f"task {task.task_spec.bpmn_id} cannot complete: {reason}; the instance still "
+                    "waits there (send the missing variables)"
+                ) from None
             self._advance(workflow, record, self._loaded(record))
             return task.task_spec.bpmn_id
 
@@ -263,15 +306,19 @@ class Engine:
             if record["status"] != "running":
                 raise NoMessageWaiting(f"instance {instance_id} is {record['status']}")
             workflow = self._workflow(record)
-            waiting = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY)
-                       if waits_for_message(t, name)]
+            waiting = [
+                t.task_spec.bpmn_id
+                for t in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY)
+                if waits_for_message(t, name)
+            ]
             if not waiting:
                 raise NoMessageWaiting(f"instance {instance_id} is not waiting for a message named {name!r}")
             try:
                 workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=dict(variables or {})))
             except Exception as exc:  # noqa: BLE001 - Spiff's "not waiting": nothing was changed
-                raise NoMessageWaiting(f"instance {instance_id} cannot take message {name!r}: "
-                                       f"{_reason(exc, name_element=False)}") from None
+                raise NoMessageWaiting(
+                    f"instance {instance_id} cannot take message {name!r}: {_reason(exc, name_element=False)}"
+                ) from None
             self._advance(workflow, record, self._loaded(record))
             return waiting
 
@@ -321,8 +368,14 @@ class Engine:
         workflow.script_engine = self.script_engine
         return workflow
 
-    def _advance(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess, *,
-                 start_message: BpmnEvent | None = None) -> None:
+    def _advance(
+        self,
+        workflow: BpmnWorkflow,
+        record: dict[str, Any],
+        loaded: LoadedProcess,
+        *,
+        start_message: BpmnEvent | None = None,
+    ) -> None:
         """Run every task that can run now, then store the instance's new state. `start_message` is
         caught once the start events wait, inside the same budget, before anything is stored."""
         paused = self._run(workflow, record, loaded, start_message)
@@ -331,12 +384,17 @@ class Engine:
         self._note_waits(record, tasks, paused, loaded.automatic_task_ids)
         self._store(workflow, record, tasks)
 
-    def _run(self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess,
-             start_message: BpmnEvent | None) -> bool:
+    def _run(
+        self, workflow: BpmnWorkflow, record: dict[str, Any], loaded: LoadedProcess, start_message: BpmnEvent | None
+    ) -> bool:
         """Run the due tasks within the budgets; True when the time slice ran out first (the steps spent
         are carried to the next tick). What fails (a condition, a budget, ...) fails the instance."""
-        budget = Budget(self.step_budget, self.time_budget, carried_steps=record.get("carried_steps") or 0,
-                        holds_start_message=start_message is not None)
+        budget = Budget(
+            self.step_budget,
+            self.time_budget,
+            carried_steps=record.get("carried_steps") or 0,
+            holds_start_message=start_message is not None,
+        )
         paused = False
         try:
             self._run_due_tasks(workflow, loaded, budget, start_message)
@@ -348,8 +406,9 @@ class Engine:
         record["carried_steps"] = budget.steps if paused else 0
         return paused
 
-    def _run_due_tasks(self, workflow: BpmnWorkflow, loaded: LoadedProcess, budget: Budget,
-                       start_message: BpmnEvent | None) -> None:
+    def _run_due_tasks(
+        self, workflow: BpmnWorkflow, loaded: LoadedProcess, budget: Budget, start_message: BpmnEvent | None
+    ) -> None:
         """Run the engine's steps and the service tasks whose delay is over, until nothing more is due."""
         services = loaded.automatic_task_ids
         while True:
@@ -360,8 +419,11 @@ class Engine:
                 start_message = None
                 budget.holds_start_message = False
                 continue
-            due = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id in services
-                   and time.time() - t.last_state_change >= self.task_delay]
+            due = [
+                t
+                for t in workflow.get_tasks(state=TaskState.READY)
+                if t.task_spec.bpmn_id in services and time.time() - t.last_state_change >= self.task_delay
+            ]
             if not due:
                 return
             for task in due:
@@ -377,11 +439,16 @@ class Engine:
         """Where a running instance waits and when to wake it; one that waits for nothing fails saying why."""
         running = record["status"] == "running"
         record["current_activities"] = current_activities(tasks) if running else []
-        record["completed_activities"] = [t.task_spec.bpmn_id for t in sorted(
-            (t for t in tasks if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id),
-            key=lambda t: t.last_state_change)]
-        record["wake_at"] = None if not running \
-            else time.time() if paused else wake_at(tasks, services, self.task_delay)
+        record["completed_activities"] = [
+            t.task_spec.bpmn_id
+            for t in sorted(
+                (t for t in tasks if t.state == TaskState.COMPLETED and t.task_spec.bpmn_id),
+                key=lambda t: t.last_state_change,
+            )
+        ]
+        record["wake_at"] = (
+            None if not running else time.time() if paused else wake_at(tasks, services, self.task_delay)
+        )
         if running and not record["current_activities"] and record["wake_at"] is None:
             # Nothing anyone can send, complete or wait out would move it: failing says why, where
             # "running" with no waiting element would say nothing for ever.
@@ -412,14 +479,25 @@ class Engine:
                 value = expressions.evaluate(source, dict(task.data))
             except expressions.EvaluationError as exc:
                 raise expressions.EvaluationError(
-                    f"at {task.task_spec.bpmn_id}: the output mapping to {target} failed: {exc}") from None
+                    f"at {task.task_spec.bpmn_id}: the output mapping to {target} failed: {exc}"
+                ) from None
             task.data[target] = value
 
     @staticmethod
     def view(record: dict[str, Any]) -> dict[str, Any]:
         """The contract's instance object, with the extension fields."""
-        data = {key: record[key] for key in ("id", "workflow_name", "status", "variables", "created_at",
-                                             "current_activities", "completed_activities")}
+        data = {
+            key: record[key]
+            for key in (
+                "id",
+                "workflow_name",
+                "status",
+                "variables",
+                "created_at",
+                "current_activities",
+                "completed_activities",
+            )
+        }
         data["workflow_version"] = record["version"]
         if record.get("process_id"):
             data["process_id"] = record["process_id"]
@@ -433,22 +511,38 @@ class Engine:
 def _decide_outcome(workflow: BpmnWorkflow, record: dict[str, Any], tasks: list[Any], paused: bool) -> None:
     """A running instance fails at a reached error end event, and completes with its workflow (never
     while paused: a workflow Spiff stopped in looks completed)."""
-    error_end = next((t for t in tasks if t.state == TaskState.COMPLETED
-                      and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
-                      and type(t.task_spec).__name__ == "EndEvent"), None)
+    error_end = next(
+        (
+            t
+            for t in tasks
+            if t.state == TaskState.COMPLETED
+            and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
+            and type(t.task_spec).__name__ == "EndEvent"
+        ),
+        None,
+    )
     if record["status"] == "running" and error_end is not None:
         definition = error_end.task_spec.event_definition
         code = getattr(definition, "code", None) or getattr(definition, "name", None) or "error"
-        record.update(status="failed", completed_at=now_iso(),
-                      error=f"error end event {error_end.task_spec.bpmn_id} reached: {code}")
+        record.update(
+            status="failed",
+            completed_at=now_iso(),
+            error=f"error end event {error_end.task_spec.bpmn_id} reached: {code}",
+        )
     elif record["status"] == "running" and not paused and workflow.is_completed():
         record.update(status="completed", completed_at=now_iso())
 
 
 def _fail_unstored(record: dict[str, Any], error: str) -> None:
     """Fail an instance whose new variables or state are not stored: it keeps those last stored."""
-    record.update(status="failed", error=error, completed_at=record.get("completed_at") or now_iso(), wake_at=None,
-                  current_activities=[], state=record.get("state") or "{}")
+    record.update(
+        status="failed",
+        error=error,
+        completed_at=record.get("completed_at") or now_iso(),
+        wake_at=None,
+        current_activities=[],
+        state=record.get("state") or "{}",
+    )
 
 
 def _reason(exc: BaseException, *, name_element: bool = True) -> str:

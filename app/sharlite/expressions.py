@@ -7,6 +7,7 @@ compiles that text as it is: translating twice would change its meaning (FEEL ``
 variable ``lt``, which JUEL reads as ``<``). Evaluation runs under a budget so one expression can
 never hold the engine: a count of operations, a size for integers and one for strings.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,13 +23,26 @@ from app.bpmn.expressions import (
 
 MAX_LENGTH = MAX_EXPRESSION_CHARS
 MAX_OPERATIONS = 10_000
-MAX_INT_BITS = 4_096          # about 1,233 decimal digits
+MAX_INT_BITS = 4_096  # about 1,233 decimal digits
 MAX_STRING_CHARS = 100_000
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv}
-_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-            ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
-            ast.NotIn: lambda a, b: a not in b}
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+    ast.FloorDiv: operator.floordiv,
+}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
 
 __all__ = ["EvaluationError", "OverBudget", "UnsafeExpression", "compile_prepared", "evaluate", "strip_wrapping"]
 
@@ -122,8 +136,12 @@ class _Evaluator:
         for value in (left, right):
             if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
                 raise OverBudget(f"an integer over {MAX_INT_BITS:,} bits is too large to compute with")
-        if isinstance(op, ast.Mult) and isinstance(left, int) and isinstance(right, int) \
-                and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+        if (
+            isinstance(op, ast.Mult)
+            and isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() + right.bit_length() > MAX_INT_BITS
+        ):
             raise OverBudget(f"the product would be an integer over {MAX_INT_BITS:,} bits")
         try:
             result = _BINARY[type(op)](left, right)
@@ -144,4 +162,4 @@ def _short(value: Any, limit: int = 60) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
         return f"an integer of {len(str(abs(value))) if value.bit_length() < 10_000 else 'many'} digits"
     text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit - 1]}… ({len(text):,} characters)"
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"

@@ -1,4 +1,5 @@
 """Fault injection for tests and benchmarks: added latency, an error rate, an outage switch."""
+
 from __future__ import annotations
 
 import random

@@ -3,6 +3,7 @@
 One blueprint of short handlers over the engine; the engine, the faults and the request log are
 the app's (`current_app.extensions["sharlite"]`), so every handler reads the same three.
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,13 +35,18 @@ logger = logging.getLogger("sharlite")
 gateway = Blueprint("gateway", __name__)
 
 # The engine's errors as answers: the name is unknown, nothing waits for it, the task refused.
-_ENGINE_ERRORS: dict[type[Exception], int] = {NotFound: 404, NothingToComplete: 409, NoMessageWaiting: 409,
-                                              CannotComplete: 422}
+_ENGINE_ERRORS: dict[type[Exception], int] = {
+    NotFound: 404,
+    NothingToComplete: 409,
+    NoMessageWaiting: 409,
+    CannotComplete: 422,
+}
 
 
 @dataclass(frozen=True)
 class Sharlite:
     """What the handlers serve and record: kept on the app, so handlers need no closures."""
+
     engine: Engine
     faults: Faults
     log: RequestLog
@@ -78,6 +84,7 @@ def _health(status: str) -> dict[str, Any]:
 def answers_engine_errors(refused: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Answer the engine's errors raised by the handler; RefusedBpmn is 422 "<refused> refused: ..."
     where the handler names what is refused (elsewhere it is not expected, and stays a 500)."""
+
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def answered(*args: Any, **kwargs: Any) -> Any:
@@ -89,7 +96,9 @@ def answers_engine_errors(refused: str | None = None) -> Callable[[Callable[...,
                 if refused is None:
                     raise
                 return error(422, f"{refused} refused: {exc}")
+
         return answered
+
     return wrap
 
 
@@ -123,8 +132,12 @@ def record(response: Response) -> Response:
 @answers_engine_errors("workflow")  # permanent: the same file will be refused again
 def create_workflow() -> Any:
     data = body()
-    if data is None or not isinstance(data.get("name"), str) or not isinstance(data.get("bpmn_xml"), str) \
-            or not data["name"].strip():
+    if (
+        data is None
+        or not isinstance(data.get("name"), str)
+        or not isinstance(data.get("bpmn_xml"), str)
+        or not data["name"].strip()
+    ):
         return error(400, "body must be JSON with string fields name and bpmn_xml")
     return jsonify(_engine().create_workflow(data["name"], data["bpmn_xml"])), 201
 
@@ -201,8 +214,9 @@ def deliver_message(instance_id: str) -> Any:
         return error(400, "variables must be an object")
     name = data["name"].strip()
     caught = _engine().deliver_message(instance_id, name, variables)
-    return jsonify({"message": f"message {name} delivered", "caught_by": caught,
-                    "instance": _engine().instance(instance_id)}), 202
+    return jsonify(
+        {"message": f"message {name} delivered", "caught_by": caught, "instance": _engine().instance(instance_id)}
+    ), 202
 
 
 # -- health and the test controls ----------------------------------------------------------------
@@ -231,9 +245,18 @@ def requests_log() -> Any:
 class EngineServer:
     """A sharlite on a background thread: for tests, benchmarks and the process launcher."""
 
-    def __init__(self, db_path: str, host: str = "127.0.0.1", port: int = 0, *, task_delay: float = 0.0,
-                 latency_ms: int = 0, error_rate: float = 0.0, outage: bool = False,
-                 engine_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        db_path: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        task_delay: float = 0.0,
+        latency_ms: int = 0,
+        error_rate: float = 0.0,
+        outage: bool = False,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
         self.store = Store(db_path)
         self.engine = Engine(self.store, task_delay=task_delay, **(engine_options or {}))
         self.faults = Faults(latency_ms, error_rate, outage)
@@ -248,8 +271,10 @@ class EngineServer:
         return f"http://{host}:{port}"
 
     def start(self) -> EngineServer:
-        self._threads = [threading.Thread(target=self._server.serve_forever, daemon=True, name="sharlite-http"),
-                         threading.Thread(target=self._advance, daemon=True, name="sharlite-timers")]
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, daemon=True, name="sharlite-http"),
+            threading.Thread(target=self._advance, daemon=True, name="sharlite-timers"),
+        ]
         for thread in self._threads:
             thread.start()
         return self

@@ -1,4 +1,5 @@
 """sharlite's state in one SQLite file: workflow versions and each instance's Spiff state."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,21 @@ CREATE TABLE IF NOT EXISTS instances (
     wake_at REAL, carried_steps INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS ix_instances_wake ON instances (wake_at) WHERE wake_at IS NOT NULL;
 """
-INSTANCE_COLUMNS = ("id", "workflow_name", "version", "status", "state", "variables", "current_activities",
-                    "completed_activities", "error", "created_at", "completed_at", "wake_at", "carried_steps")
+INSTANCE_COLUMNS = (
+    "id",
+    "workflow_name",
+    "version",
+    "status",
+    "state",
+    "variables",
+    "current_activities",
+    "completed_activities",
+    "error",
+    "created_at",
+    "completed_at",
+    "wake_at",
+    "carried_steps",
+)
 
 
 class Store:
@@ -57,31 +71,44 @@ class Store:
 
     def latest_version(self, name: str) -> sqlite3.Row | None:
         with self.transaction() as conn:
-            return conn.execute("SELECT * FROM workflow_versions WHERE name = ? AND deleted = 0 "
-                                "ORDER BY version DESC LIMIT 1", (name,)).fetchone()
+            return conn.execute(
+                "SELECT * FROM workflow_versions WHERE name = ? AND deleted = 0 ORDER BY version DESC LIMIT 1", (name,)
+            ).fetchone()
 
     def version(self, name: str, version: int) -> sqlite3.Row | None:
         with self.transaction() as conn:
-            return conn.execute("SELECT * FROM workflow_versions WHERE name = ? AND version = ?",
-                                (name, version)).fetchone()
+            return conn.execute(
+                "SELECT * FROM workflow_versions WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
 
     def workflow_names(self) -> list[str]:
         with self.transaction() as conn:
-            return [r[0] for r in conn.execute(
-                "SELECT DISTINCT name FROM workflow_versions WHERE deleted = 0 ORDER BY name")]
+            return [
+                r[0]
+                for r in conn.execute("SELECT DISTINCT name FROM workflow_versions WHERE deleted = 0 ORDER BY name")
+            ]
 
     def delete_workflow(self, name: str) -> bool:
         with self.transaction() as conn:
-            return conn.execute("UPDATE workflow_versions SET deleted = 1 WHERE name = ? AND deleted = 0",
-                                (name,)).rowcount > 0
+            return (
+                conn.execute(
+                    "UPDATE workflow_versions SET deleted = 1 WHERE name = ? AND deleted = 0", (name,)
+                ).rowcount
+                > 0
+            )
 
     # instances
     def save_instance(self, record: dict[str, Any]) -> None:
-        values = [json.dumps(record[c]) if c in ("variables", "current_activities", "completed_activities")
-                  else record[c] for c in INSTANCE_COLUMNS]
+        values = [
+            json.dumps(record[c]) if c in ("variables", "current_activities", "completed_activities") else record[c]
+            for c in INSTANCE_COLUMNS
+        ]
         with self.transaction() as conn:
-            conn.execute(f"INSERT OR REPLACE INTO instances ({', '.join(INSTANCE_COLUMNS)}) "
-                         f"VALUES ({', '.join('?' * len(INSTANCE_COLUMNS))})", values)
+            conn.execute(
+                f"INSERT OR REPLACE INTO instances ({', '.join(INSTANCE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(INSTANCE_COLUMNS))})",
+                values,
+            )
 
     def instance(self, instance_id: str) -> dict[str, Any] | None:
         with self.transaction() as conn:
@@ -94,8 +121,10 @@ class Store:
 
     def due_instances(self, now: float) -> list[str]:
         with self.transaction() as conn:
-            return [r[0] for r in conn.execute("SELECT id FROM instances WHERE wake_at IS NOT NULL AND wake_at <= ?",
-                                               (now,))]
+            return [
+                r[0]
+                for r in conn.execute("SELECT id FROM instances WHERE wake_at IS NOT NULL AND wake_at <= ?", (now,))
+            ]
 
 
 def _decode(row: sqlite3.Row) -> dict[str, Any]:

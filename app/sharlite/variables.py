@@ -1,4 +1,5 @@
 """An instance's variables: strict JSON, and within a size limit measured without encoding them whole."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,10 @@ def too_large(variables: dict[str, Any], limit: int) -> str | None:
     if total - 1 <= limit:
         return None
     largest = max(sizes, key=sizes.__getitem__)
-    return (f"its variables are over the limit: at least {total - 1:,} bytes as compact JSON, the limit is "
-            f"{limit:,}; the largest is {largest[:80]!r} ({sizes[largest]:,} bytes)")
+    return (
+        f"its variables are over the limit: at least {total - 1:,} bytes as compact JSON, the limit is "
+        f"{limit:,}; the largest is {largest[:80]!r} ({sizes[largest]:,} bytes)"
+    )
 
 
 def check_json(variables: dict[str, Any]) -> None:

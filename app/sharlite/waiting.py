@@ -1,4 +1,5 @@
 """What an instance waits for: the elements it waits at, when to wake it, and why nothing can move it."""
+
 from __future__ import annotations
 
 import time
@@ -8,20 +9,39 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-WAITING_KINDS = {"UserTask", "ManualTask", "ServiceTask", "NoneTask", "IntermediateCatchEvent", "ReceiveTask",
-                 "BoundaryEvent", "SendTask"}
+WAITING_KINDS = {
+    "UserTask",
+    "ManualTask",
+    "ServiceTask",
+    "NoneTask",
+    "IntermediateCatchEvent",
+    "ReceiveTask",
+    "BoundaryEvent",
+    "SendTask",
+}
 PERSON_KINDS = {"UserTask", "ManualTask"}
 
-_WAITS_FOR = {"SignalEventDefinition": "a signal", "ConditionalEventDefinition": "a condition",
-              "EscalationEventDefinition": "an escalation", "ErrorEventDefinition": "an error",
-              "CancelEventDefinition": "a cancel event", "MessageEventDefinition": "a message"}
+_WAITS_FOR = {
+    "SignalEventDefinition": "a signal",
+    "ConditionalEventDefinition": "a condition",
+    "EscalationEventDefinition": "an escalation",
+    "ErrorEventDefinition": "an error",
+    "CancelEventDefinition": "a cancel event",
+    "MessageEventDefinition": "a message",
+}
 
 
 def current_activities(tasks: list[Any]) -> list[str]:
     """The elements a running instance waits at: a task, a catch event or a message, by id."""
-    return sorted({t.task_spec.bpmn_id for t in tasks
-                   if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
-                   and t.task_spec.bpmn_id and (type(t.task_spec).__name__ in WAITING_KINDS or waits_for_message(t))})
+    return sorted(
+        {
+            t.task_spec.bpmn_id
+            for t in tasks
+            if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
+            and t.task_spec.bpmn_id
+            and (type(t.task_spec).__name__ in WAITING_KINDS or waits_for_message(t))
+        }
+    )
 
 
 def waits_for_message(task: Any, name: str | None = None) -> bool:
@@ -75,11 +95,16 @@ def stuck_reason(tasks: list[Any]) -> str:
         if task.state != TaskState.WAITING or not task.task_spec.bpmn_id:
             continue
         definition = type(getattr(task.task_spec, "event_definition", None)).__name__
-        what = _WAITS_FOR.get(definition) or ("flows that never arrive" if "Gateway" in type(task.task_spec).__name__
-                                              else "something sharlite cannot deliver")
+        what = _WAITS_FOR.get(definition) or (
+            "flows that never arrive"
+            if "Gateway" in type(task.task_spec).__name__
+            else "something sharlite cannot deliver"
+        )
         waiting.append(f"{task.task_spec.bpmn_id} (waiting for {what})")
     if not waiting:
-        return ("the instance stopped before reaching an end event, with nothing left to run or wait for; "
-                "check that every path of the process ends in an end event")
+        return (
+            "the instance stopped before reaching an end event, with nothing left to run or wait for; "
+            "check that every path of the process ends in an end event"
+        )
     shown = ", ".join(sorted(set(waiting))[:5])
     return f"nothing can move this instance on: it waits only at {shown}, which sharlite cannot deliver"

@@ -9,6 +9,7 @@ service call it makes. create_app installs the registry; nothing registers by im
     notify_tasks     send_email, deliver_webhook                     (shar-notify)
     schedule         the scheduler's periodic entries (not jobs: what starts them)
 """
+
 from __future__ import annotations
 
 from flask import Flask

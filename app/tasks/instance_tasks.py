@@ -1,5 +1,6 @@
 """Jobs that launch instances, complete their waiting tasks and deliver their messages in SHAR, and
 the bulk operations that sync, cancel or retry many instances."""
+
 from __future__ import annotations
 
 from app.core.config import current_settings
@@ -21,8 +22,12 @@ def launch_retried(job: JobRecord) -> None:
 
 
 def complete_task(job: JobRecord) -> None:
-    instance_work.complete_task_in_shar(job.target_id, job.payload.get("variables"),
-                                        waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
+    instance_work.complete_task_in_shar(
+        job.target_id,
+        job.payload.get("variables"),
+        waiting_at=job.payload.get("waiting_at") or (),
+        retry=job.tried_before,
+    )
 
 
 def complete_failed(job: JobRecord, exc: BaseException) -> None:
@@ -34,13 +39,19 @@ def completion_retried(job: JobRecord) -> None:
 
 
 def deliver_message(job: JobRecord) -> None:
-    instance_work.deliver_message_in_shar(job.target_id, job.payload["name"], job.payload.get("variables"),
-                                          waiting_at=job.payload.get("waiting_at") or (), retry=job.tried_before)
+    instance_work.deliver_message_in_shar(
+        job.target_id,
+        job.payload["name"],
+        job.payload.get("variables"),
+        waiting_at=job.payload.get("waiting_at") or (),
+        retry=job.tried_before,
+    )
 
 
 def delivery_failed(job: JobRecord, exc: BaseException) -> None:
-    instance_work.act_failed(job.target_id, f"the delivery of message {job.payload.get('name')}",
-                             job.last_error or str(exc))
+    instance_work.act_failed(
+        job.target_id, f"the delivery of message {job.payload.get('name')}", job.last_error or str(exc)
+    )
 
 
 BULK_BUDGET_SHARE = 0.5  # of an attempt's time limit: past it, the rest of the operation goes on in a new job
@@ -59,14 +70,41 @@ def bulk_operation_failed(job: JobRecord, exc: BaseException) -> None:
 
 
 SPECS = (
-    JobSpec("launch_instance", "shar_instance_queue", 3, (5, 15, 30), 300, launch_instance,
-            on_failure=launch_failed, on_retry=launch_retried, needs_shar=True),
-    JobSpec("complete_task", "shar_instance_queue", 3, (5, 15, 30), 300, complete_task,
-            on_failure=complete_failed, on_retry=completion_retried, needs_shar=True),
-    JobSpec("deliver_message", "shar_instance_queue", 3, (5, 15, 30), 300, deliver_message,
-            on_failure=delivery_failed, needs_shar=True),
+    JobSpec(
+        "launch_instance",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        launch_instance,
+        on_failure=launch_failed,
+        on_retry=launch_retried,
+        needs_shar=True,
+    ),
+    JobSpec(
+        "complete_task",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        complete_task,
+        on_failure=complete_failed,
+        on_retry=completion_retried,
+        needs_shar=True,
+    ),
+    JobSpec(
+        "deliver_message",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        deliver_message,
+        on_failure=delivery_failed,
+        needs_shar=True,
+    ),
     # Resumable: each attempt goes on from the last instance the one before committed; an attempt
     # out of time, or stopped after some progress, hands the rest to a new job (its payload names it).
-    JobSpec("bulk_operation", "shar_instance_queue", 5, (5, 15, 30), 600, bulk_operation,
-            on_failure=bulk_operation_failed),
+    JobSpec(
+        "bulk_operation", "shar_instance_queue", 5, (5, 15, 30), 600, bulk_operation, on_failure=bulk_operation_failed
+    ),
 )

@@ -1,5 +1,6 @@
 """Jobs that tell people and systems what happened: notification e-mails and callbacks, on their
 own queue so a slow receiver or SMTP server never holds a worker a sync waits for."""
+
 from __future__ import annotations
 
 from app.jobs.specs import JobSpec, exponential_waits
@@ -8,6 +9,16 @@ from app.webhooks.delivery import deliver, delivery_failed
 
 SPECS = (
     JobSpec("send_email", "shar_notify_queue", 3, (30, 120), 60, send_notification_email, delivers="email"),
-    JobSpec("deliver_webhook", "shar_notify_queue", 6, exponential_waits(10, 3600, 5), 60, deliver,
-            on_failure=delivery_failed, jitter=True, attempts_setting="webhook_max_attempts", delivers="webhook"),
+    JobSpec(
+        "deliver_webhook",
+        "shar_notify_queue",
+        6,
+        exponential_waits(10, 3600, 5),
+        60,
+        deliver,
+        on_failure=delivery_failed,
+        jitter=True,
+        attempts_setting="webhook_max_attempts",
+        delivers="webhook",
+    ),
 )

@@ -1,4 +1,5 @@
 """What the scheduler starts, and when: the periodic entries, each a call to a service."""
+
 from __future__ import annotations
 
 from datetime import time
@@ -6,17 +7,21 @@ from datetime import time
 from app.core.config import Settings
 from app.jobs.dispatch import submit
 from app.jobs.reconcile import reconcile
+from app.jobs.release import release_held
 from app.jobs.scheduler import Periodic, daily_at, every
 from app.services.failed_jobs import prune_finished
-from app.jobs.release import release_held
 from app.services.health.shar import check_shar_health, health_due
 from app.services.sync import submit_periodic_sync
 from app.services.trends import sample_queues
 
 
 def _cleanup(settings: Settings) -> object:
-    return submit("cleanup", target_type="system", target_id="cleanup",
-                  payload={"days": settings.cleanup_days, "statuses": list(settings.cleanup_statuses)})
+    return submit(
+        "cleanup",
+        target_type="system",
+        target_id="cleanup",
+        payload={"days": settings.cleanup_days, "statuses": list(settings.cleanup_statuses)},
+    )
 
 
 ENTRIES: tuple[Periodic, ...] = (

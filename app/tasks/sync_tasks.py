@@ -1,4 +1,5 @@
 """Jobs that read instances back from SHAR, fan out the periodic sync, and clean up."""
+
 from __future__ import annotations
 
 from app.core.config import current_settings
@@ -44,10 +45,17 @@ def scan_shar_instances(job: JobRecord) -> None:
 
 
 SPECS = (
-    JobSpec(sync.SYNC_ONE, "shar_sync_queue", 2, (5, 15), 120, sync_instance, on_failure=sync_failed,
-            needs_shar=True),
-    JobSpec(sync.SYNC_BATCH, "shar_sync_queue", 2, (5, 15), 120, sync_instances, on_failure=sync_instances_failed,
-            needs_shar=True),
+    JobSpec(sync.SYNC_ONE, "shar_sync_queue", 2, (5, 15), 120, sync_instance, on_failure=sync_failed, needs_shar=True),
+    JobSpec(
+        sync.SYNC_BATCH,
+        "shar_sync_queue",
+        2,
+        (5, 15),
+        120,
+        sync_instances,
+        on_failure=sync_instances_failed,
+        needs_shar=True,
+    ),
     JobSpec("periodic_sync", "shar_sync_queue", 1, (), 120, periodic_sync),
     JobSpec("cleanup", "shar_sync_queue", 1, (), 300, cleanup),
     JobSpec("scan_shar_instances", "shar_sync_queue", 2, (5, 15), 120, scan_shar_instances, needs_shar=True),

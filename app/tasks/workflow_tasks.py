@@ -1,4 +1,5 @@
 """Jobs that create and remove workflows in SHAR."""
+
 from __future__ import annotations
 
 from app.jobs.specs import JobSpec
@@ -24,7 +25,16 @@ def delete_workflow(job: JobRecord) -> None:
 
 
 SPECS = (
-    JobSpec("create_workflow", "shar_workflow_queue", 3, (10, 30, 60), 300, create_workflow,
-            on_failure=creation_failed, on_retry=creation_retried, needs_shar=True),
+    JobSpec(
+        "create_workflow",
+        "shar_workflow_queue",
+        3,
+        (10, 30, 60),
+        300,
+        create_workflow,
+        on_failure=creation_failed,
+        on_retry=creation_retried,
+        needs_shar=True,
+    ),
     JobSpec("delete_workflow", "shar_workflow_queue", 3, (10, 30, 60), 300, delete_workflow, needs_shar=True),
 )

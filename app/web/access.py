@@ -1,4 +1,5 @@
 """Sign-in for the pages, and who acts: the signed-in user. Roles are checked by the services."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

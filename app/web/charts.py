@@ -4,6 +4,7 @@ Trends card's context, which the overview and the workflow page share.
 No script, so they work under the strict CSP; colours come from CSS classes; every chart has a
 title, a one-sentence description and its numbers as a table (the text alternative).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -44,8 +45,13 @@ class Chart:
     height: int = HEIGHT
 
 
-def bars(chart_id: str, title: str, points: Sequence[tuple[datetime, dict[str, float]]], series: list[str],
-         tick: Callable[[datetime], str]) -> Chart:
+def bars(
+    chart_id: str,
+    title: str,
+    points: Sequence[tuple[datetime, dict[str, float]]],
+    series: list[str],
+    tick: Callable[[datetime], str],
+) -> Chart:
     """Grouped bars: for each interval, one bar per series."""
     top = _nice_max(max((v.get(s, 0) for _, v in points for s in series), default=0))
     slot = (WIDTH - LEFT - RIGHT) / max(len(points), 1)
@@ -55,27 +61,65 @@ def bars(chart_id: str, title: str, points: Sequence[tuple[datetime, dict[str, f
         for j, name in enumerate(series):
             value = values.get(name, 0)
             height = (HEIGHT - TOP - BOTTOM) * value / top
-            shapes.append(Shape(name, LEFT + i * slot + slot * 0.1 + j * bar, HEIGHT - BOTTOM - height, bar, height,
-                                f"{tick(start)}: {value:g} {name}"))
+            shapes.append(
+                Shape(
+                    name,
+                    LEFT + i * slot + slot * 0.1 + j * bar,
+                    HEIGHT - BOTTOM - height,
+                    bar,
+                    height,
+                    f"{tick(start)}: {value:g} {name}",
+                )
+            )
     totals = {s: sum(v.get(s, 0) for _, v in points) for s in series}
     description = f"{title}: " + ", ".join(f"{totals[s]:g} {s}" for s in series) + " in all."
-    return Chart(chart_id, title, description, series, shapes, {}, _x_labels(points, slot, tick), _y_labels(top),
-                 [[tick(start), *(f"{v.get(s, 0):g}" for s in series)] for start, v in points])
+    return Chart(
+        chart_id,
+        title,
+        description,
+        series,
+        shapes,
+        {},
+        _x_labels(points, slot, tick),
+        _y_labels(top),
+        [[tick(start), *(f"{v.get(s, 0):g}" for s in series)] for start, v in points],
+    )
 
 
-def lines(chart_id: str, title: str, points: Sequence[tuple[datetime, dict[str, float]]], series: list[str],
-          tick: Callable[[datetime], str]) -> Chart:
+def lines(
+    chart_id: str,
+    title: str,
+    points: Sequence[tuple[datetime, dict[str, float]]],
+    series: list[str],
+    tick: Callable[[datetime], str],
+) -> Chart:
     """One line per series over the intervals."""
     top = _nice_max(max((v.get(s, 0) for _, v in points for s in series), default=0))
     slot = (WIDTH - LEFT - RIGHT) / max(len(points), 1)
     drawn = {}
     for name in series:  # an interval without a value (nothing sampled) is left out of the line
-        drawn[name] = [(LEFT + (i + 0.5) * slot, HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * v[name] / top,
-                        f"{tick(start)}: {v[name]:g} {name}") for i, (start, v) in enumerate(points) if name in v]
+        drawn[name] = [
+            (
+                LEFT + (i + 0.5) * slot,
+                HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * v[name] / top,
+                f"{tick(start)}: {v[name]:g} {name}",
+            )
+            for i, (start, v) in enumerate(points)
+            if name in v
+        ]
     peaks = {s: max((v.get(s, 0) for _, v in points), default=0) for s in series}
     description = f"{title}: highest " + ", ".join(f"{s} {peaks[s]:g}" for s in series) + "."
-    return Chart(chart_id, title, description, series, [], drawn, _x_labels(points, slot, tick), _y_labels(top),
-                 [[tick(start), *(f"{v[s]:g}" if s in v else "—" for s in series)] for start, v in points])
+    return Chart(
+        chart_id,
+        title,
+        description,
+        series,
+        [],
+        drawn,
+        _x_labels(points, slot, tick),
+        _y_labels(top),
+        [[tick(start), *(f"{v[s]:g}" if s in v else "—" for s in series)] for start, v in points],
+    )
 
 
 def _nice_max(value: float) -> float:
@@ -93,8 +137,9 @@ def _y_labels(top: float) -> list[tuple[float, str]]:
     return [(HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * f, f"{top * f:g}") for f in (0, 0.5, 1)]
 
 
-def _x_labels(points: Sequence[tuple[datetime, object]], slot: float,
-              tick: Callable[[datetime], str]) -> list[tuple[float, str]]:
+def _x_labels(
+    points: Sequence[tuple[datetime, object]], slot: float, tick: Callable[[datetime], str]
+) -> list[tuple[float, str]]:
     every = max(len(points) // 6, 1)  # about six labels, whatever the number of intervals
     return [(LEFT + (i + 0.5) * slot, tick(start)) for i, (start, _) in enumerate(points) if i % every == 0]
 
@@ -104,8 +149,15 @@ def trend_charts(trends: Trends) -> list[Chart]:
     daily = trends.window != "24h"
     tick: Callable[[datetime], str] = (lambda d: d.strftime("%a %d")) if daily else (lambda d: d.strftime("%H:00"))
     window = "the last 7 days" if daily else "the last 24 hours"
-    charts = [bars("chart-instances", f"Instances per {'day' if daily else 'hour'}, {window}",
-                   [(b.start, b.values) for b in trends.instances], ["started", "completed", "failed"], tick)]
+    charts = [
+        bars(
+            "chart-instances",
+            f"Instances per {'day' if daily else 'hour'}, {window}",
+            [(b.start, b.values) for b in trends.instances],
+            ["started", "completed", "failed"],
+            tick,
+        )
+    ]
     if trends.queues:
         merged: list[tuple[datetime, dict[str, float]]] = [(b.start, {}) for b in next(iter(trends.queues.values()))]
         for name, buckets in trends.queues.items():
@@ -114,10 +166,18 @@ def trend_charts(trends: Trends) -> list[Chart]:
                     values[f"{name} open"] = bucket.values["open"]
                     values[f"{name} failed"] = bucket.values["failed"]
         names = list(trends.queues)
-        charts.append(lines("chart-queues", f"Open jobs per queue, {window} (sampled every minute)", merged,
-                            [f"{n} open" for n in names], tick))
-        charts.append(lines("chart-failed", f"Failed jobs per queue, {window}", merged,
-                            [f"{n} failed" for n in names], tick))
+        charts.append(
+            lines(
+                "chart-queues",
+                f"Open jobs per queue, {window} (sampled every minute)",
+                merged,
+                [f"{n} open" for n in names],
+                tick,
+            )
+        )
+        charts.append(
+            lines("chart-failed", f"Failed jobs per queue, {window}", merged, [f"{n} failed" for n in names], tick)
+        )
     return charts
 
 
@@ -126,5 +186,8 @@ def trends_context(endpoint: str, *, workflow_name: str | None = None, **url_val
     charts, and links to the page itself (`endpoint`, `url_values`) for the other windows."""
     window = request.args.get("window", "24h")
     shown = None if window == "off" else trends(window, actor=current_actor(), workflow_name=workflow_name)
-    return {"trends": shown, "charts": trend_charts(shown) if shown else [],
-            "url_for_window": lambda w: url_for(endpoint, window=w, **url_values) + "#trends"}
+    return {
+        "trends": shown,
+        "charts": trend_charts(shown) if shown else [],
+        "url_for_window": lambda w: url_for(endpoint, window=w, **url_values) + "#trends",
+    }

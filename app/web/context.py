@@ -1,5 +1,6 @@
 """What every template may use: what the pages offer the signed-in user (`nav`), the poll interval,
 and time filters."""
+
 from __future__ import annotations
 
 from datetime import datetime

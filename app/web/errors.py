@@ -1,4 +1,5 @@
 """Error pages: JSON for the API and clients that want JSON, HTML for people."""
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,11 @@ def _too_many_requests(exc: RateLimitExceeded) -> Any:
     headers = {"Retry-After": str(seconds)}
     if wants_json():
         return jsonify({"success": False, "message": exc.description, "errors": {}}), 429, headers
-    return render_template("errors/429.html", message=exc.description, seconds=seconds,
-                           minutes=math.ceil(seconds / 60)), 429, headers
+    return (
+        render_template("errors/429.html", message=exc.description, seconds=seconds, minutes=math.ceil(seconds / 60)),
+        429,
+        headers,
+    )
 
 
 def _http_error(exc: HTTPException) -> Any:

@@ -15,6 +15,7 @@ The keys themselves are kept by app.services.idempotency, as the API's are.
 
 A post without a key (an old page, a script) runs as before.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,9 @@ def one_time_form(view: F) -> F:
         if request.method != "POST" or not _VALID.match(key) or not current_user.is_authenticated:
             return view(*args, **kwargs)
         user_id, stored_key = current_user.id, f"form:{key}"
-        earlier = idempotency.claim(user_id, stored_key, idempotency.request_hash("POST", request.path, b""),
-                                    what="form key")
+        earlier = idempotency.claim(
+            user_id, stored_key, idempotency.request_hash("POST", request.path, b""), what="form key"
+        )
         if earlier is not None:
             flash("This form was already sent; nothing new was done. Here is where it led.", "info")
             return redirect(earlier.body)
@@ -60,4 +62,5 @@ def one_time_form(view: F) -> F:
         else:
             idempotency.release(user_id, stored_key)  # a form sent back with errors may be sent again
         return response
+
     return wrapped  # type: ignore[return-value]

@@ -1,4 +1,5 @@
 """Fragments for htmx: ETag'd polled responses, and telling fragment requests apart."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -10,16 +11,19 @@ from htmx_flask import request as htmx_request
 from app.core.conditional import versioned
 
 
-def cached_fragment(template: str, *, version: str, context: Callable[[], dict[str, Any]] | None = None,
-                    **values: Any) -> Response:
+def cached_fragment(
+    template: str, *, version: str, context: Callable[[], dict[str, Any]] | None = None, **values: Any
+) -> Response:
     """Render `template` unless the client already holds the fragment of this `version`.
 
     `version` is what the fragment depends on (e.g. status and update time), so an
     unchanged fragment costs one indexed read and no rendering; `context`, when given,
     is called for the template's values only when the fragment is rendered.
     """
-    return versioned(f"{template}|{version}", lambda: Response(
-        render_template(template, **(context() if context else {}), **values), mimetype="text/html"))
+    return versioned(
+        f"{template}|{version}",
+        lambda: Response(render_template(template, **(context() if context else {}), **values), mimetype="text/html"),
+    )
 
 
 def is_fragment_request() -> bool:

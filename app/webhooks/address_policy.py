@@ -11,6 +11,7 @@ The check is made on every address the name resolves to, when the request is acc
 and again just before each delivery; the delivery then connects only to the addresses
 this check returned (transport.py pins them), so a DNS change cannot slip past it.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -73,7 +74,8 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None
             what = "".join(f", a {kind} address wrapping {inner}" for kind, inner in wrapped)
             raise AddressRefused(
                 f"callback host {host} resolves to {address}{what}, an internal address; "
-                "allow it in SHARBOARD_WEBHOOK_ALLOWED_HOSTS if that is intended")
+                "allow it in SHARBOARD_WEBHOOK_ALLOWED_HOSTS if that is intended"
+            )
     return addresses
 
 
@@ -105,12 +107,20 @@ def _wrapped_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[tup
 def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved
-            or ip.is_unspecified or not ip.is_global)
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global
+    )
 
 
-def _allowed(host: str, port: int, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
-             allowed: Iterable[str]) -> bool:
+def _allowed(
+    host: str, port: int, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, allowed: Iterable[str]
+) -> bool:
     for entry in allowed:
         entry = entry.strip().lower()
         if entry in (host, f"{host}:{port}"):

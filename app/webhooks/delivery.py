@@ -5,6 +5,7 @@ within one total deadline (SHARBOARD_WEBHOOK_TIMEOUT), reads at most 4 KiB of th
 never follows a redirect. Deliveries run on the notify queue (SHAR_NOTIFY_QUEUE), apart from
 syncs, and are tried at most SHARBOARD_WEBHOOK_MAX_ATTEMPTS times.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,12 @@ from flask import current_app
 
 from app.core.config import current_settings
 from app.core.extensions import db
+from app.core.text import clip
 from app.jobs.dispatch import submit
 from app.jobs.errors import PermanentJobError, RetryableJobError
 from app.jobs.runner import note_attempt
 from app.models import ActivityEvent, JobRecord, WebhookDelivery
 from app.models._base import utcnow
-from app.core.text import clip
 from app.webhooks.address_policy import (
     AddressRefused,
     ResolveTimeout,
@@ -39,11 +40,18 @@ from app.webhooks.transport import DEFAULT_KEEP_BYTES, DeliveryFailed, post
 RESPONSE_KEEP_BYTES = DEFAULT_KEEP_BYTES  # of an answer's body, kept for the attempt record
 
 
-def schedule_delivery(url: str, payload: dict[str, Any], *, target_type: str, target_id: str | int,
-                      replay_of: int | None = None) -> WebhookDelivery:
+def schedule_delivery(
+    url: str, payload: dict[str, Any], *, target_type: str, target_id: str | int, replay_of: int | None = None
+) -> WebhookDelivery:
     """Store the exact body to send and queue its delivery (committing the caller's session)."""
-    delivery = WebhookDelivery(job_type=payload["job_type"], url=url, body=json.dumps(payload, sort_keys=True),
-                               target_type=target_type, target_id=str(target_id), replay_of=replay_of)
+    delivery = WebhookDelivery(
+        job_type=payload["job_type"],
+        url=url,
+        body=json.dumps(payload, sort_keys=True),
+        target_type=target_type,
+        target_id=str(target_id),
+        replay_of=replay_of,
+    )
     db.session.add(delivery)
     db.session.flush()
     submit("deliver_webhook", target_type="webhook", target_id=delivery.id)
@@ -82,19 +90,36 @@ def deliver(job_record: JobRecord) -> None:
         _fail(job_record, delivery, str(exc), retry=False, state="refused")
     body = delivery.body.encode()
     secret = webhook_secret(settings.webhook_secret, current_app.config["SECRET_KEY"])
-    headers = {"Content-Type": "application/json", "User-Agent": "sharboard-webhooks",
-               SIGNATURE_HEADER: sign(body, secret), DELIVERY_HEADER: str(delivery.id),
-               EVENT_HEADER: delivery.job_type,
-               **standard_headers(f"sharboard-delivery-{delivery.id}", body, secret)}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "sharboard-webhooks",
+        SIGNATURE_HEADER: sign(body, secret),
+        DELIVERY_HEADER: str(delivery.id),
+        EVENT_HEADER: delivery.job_type,
+        **standard_headers(f"sharboard-delivery-{delivery.id}", body, secret),
+    }
     try:
-        answer = post(delivery.url, body, headers, addresses=addresses, deadline=settings.webhook_timeout,
-                      started=started, keep_bytes=RESPONSE_KEEP_BYTES)
+        answer = post(
+            delivery.url,
+            body,
+            headers,
+            addresses=addresses,
+            deadline=settings.webhook_timeout,
+            started=started,
+            keep_bytes=RESPONSE_KEEP_BYTES,
+        )
     except DeliveryFailed as exc:
         _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
     delivery.last_status_code = answer.status
-    note_attempt(job_record, status_code=answer.status, elapsed_ms=_ms(started), peer=answer.peer,
-                 response_bytes_read=answer.body_bytes_read, response_complete=answer.body_complete,
-                 response_body=answer.text)
+    note_attempt(
+        job_record,
+        status_code=answer.status,
+        elapsed_ms=_ms(started),
+        peer=answer.peer,
+        response_bytes_read=answer.body_bytes_read,
+        response_complete=answer.body_complete,
+        response_body=answer.text,
+    )
     if 200 <= answer.status < 300:
         delivery.state, delivery.delivered_at, delivery.last_error = "delivered", utcnow(), None
         _timeline(delivery, "callback_delivered", f"callback delivered to {delivery.url} (HTTP {answer.status})")
@@ -103,14 +128,30 @@ def deliver(job_record: JobRecord) -> None:
     if 300 <= answer.status < 400:
         # Never followed: the target could be an address the policy refuses.
         location = clip(answer.headers.get("location", "no Location"), 300)
-        _fail(job_record, delivery, f"HTTP {answer.status}: redirect to {location} not followed "
-                                    "(callbacks are never redirected; configure the final URL)", retry=False)
-    _fail(job_record, delivery, f"HTTP {answer.status}: {answer.text}",
-          retry=answer.status >= 500 or answer.status in (408, 429))
+        _fail(
+            job_record,
+            delivery,
+            f"HTTP {answer.status}: redirect to {location} not followed "
+            "(callbacks are never redirected; configure the final URL)",
+            retry=False,
+        )
+    _fail(
+        job_record,
+        delivery,
+        f"HTTP {answer.status}: {answer.text}",
+        retry=answer.status >= 500 or answer.status in (408, 429),
+    )
 
 
-def _fail(job_record: JobRecord, delivery: WebhookDelivery, error: str, *, retry: bool, state: str | None = None,
-          **detail: object) -> NoReturn:
+def _fail(
+    job_record: JobRecord,
+    delivery: WebhookDelivery,
+    error: str,
+    *,
+    retry: bool,
+    state: str | None = None,
+    **detail: object,
+) -> NoReturn:
     """Record why this attempt failed, on the delivery and its attempt, then end the attempt:
     retried after the backoff, or given up (with `state`, e.g. refused)."""
     delivery.last_error = clip(error, 500)  # a receiver's text is bounded where it is stored
@@ -123,8 +164,15 @@ def _fail(job_record: JobRecord, delivery: WebhookDelivery, error: str, *, retry
 
 
 def _timeline(delivery: WebhookDelivery, kind: str, message: str) -> None:
-    db.session.add(ActivityEvent(target_type=delivery.target_type, target_id=delivery.target_id,
-                                 kind=kind, message=message, data={"delivery_id": delivery.id}))
+    db.session.add(
+        ActivityEvent(
+            target_type=delivery.target_type,
+            target_id=delivery.target_id,
+            kind=kind,
+            message=message,
+            data={"delivery_id": delivery.id},
+        )
+    )
 
 
 def _ms(started: float) -> int:

@@ -1,4 +1,5 @@
 """Callbacks as listeners: when an operation ends, its callback URL (if any) is called once."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,7 @@ def on_workflow_creation_failed(workflow: Workflow, *, error_message: str, **_: 
         _send(workflow.callback_url, workflow_payload(workflow, error=error_message), "workflow", workflow.id)
 
 
-def on_instance_launched(instance: WorkflowInstance, *, shar_response: dict[str, Any] | None = None,
-                         **_: Any) -> None:
+def on_instance_launched(instance: WorkflowInstance, *, shar_response: dict[str, Any] | None = None, **_: Any) -> None:
     if instance.callback_url:
         _send(instance.callback_url, launch_payload(instance, shar_response=shar_response), "instance", instance.id)
 
@@ -30,15 +30,21 @@ def on_instance_launch_failed(instance: WorkflowInstance, *, error_message: str,
         _send(instance.callback_url, launch_payload(instance, error=error_message), "instance", instance.id)
 
 
-def on_instance_synced(instance: WorkflowInstance, *, previous_status: str, new_status: str,
-                       callback_url: str | None = None, **_: Any) -> None:
+def on_instance_synced(
+    instance: WorkflowInstance, *, previous_status: str, new_status: str, callback_url: str | None = None, **_: Any
+) -> None:
     if callback_url:
-        _send(callback_url, sync_payload(instance, previous_status=previous_status, new_status=new_status),
-              "instance", instance.id)
+        _send(
+            callback_url,
+            sync_payload(instance, previous_status=previous_status, new_status=new_status),
+            "instance",
+            instance.id,
+        )
 
 
-def on_instance_sync_failed(instance: WorkflowInstance, *, error_message: str,
-                            callback_url: str | None = None, **_: Any) -> None:
+def on_instance_sync_failed(
+    instance: WorkflowInstance, *, error_message: str, callback_url: str | None = None, **_: Any
+) -> None:
     if callback_url:
         _send(callback_url, sync_payload(instance, error=error_message), "instance", instance.id)
 

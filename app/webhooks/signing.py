@@ -11,6 +11,7 @@ Two schemes, both on every delivery:
   secret's UTF-8 bytes, so a receiver configures `whsec_` + base64(secret); a secret that
   already is a `whsec_…` value is used the way those libraries read it (base64-decoded).
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,7 +47,7 @@ def standard_key(secret: str) -> bytes:
     """The HMAC key of the Standard Webhooks signature for `secret`."""
     if secret.startswith(STANDARD_SECRET_PREFIX):
         try:
-            key = base64.b64decode(secret[len(STANDARD_SECRET_PREFIX):] + "==", validate=False)
+            key = base64.b64decode(secret[len(STANDARD_SECRET_PREFIX) :] + "==", validate=False)
         except (binascii.Error, ValueError):
             key = b""
         if key:
@@ -70,5 +71,8 @@ def sign_standard(msg_id: str, timestamp: int, body: bytes, secret: str) -> str:
 def standard_headers(msg_id: str, body: bytes, secret: str, *, timestamp: int | None = None) -> dict[str, str]:
     """The three Standard Webhooks headers for one attempt (timestamp: now)."""
     stamp = int(time.time()) if timestamp is None else timestamp
-    return {STANDARD_ID_HEADER: msg_id, STANDARD_TIMESTAMP_HEADER: str(stamp),
-            STANDARD_SIGNATURE_HEADER: sign_standard(msg_id, stamp, body, secret)}
+    return {
+        STANDARD_ID_HEADER: msg_id,
+        STANDARD_TIMESTAMP_HEADER: str(stamp),
+        STANDARD_SIGNATURE_HEADER: sign_standard(msg_id, stamp, body, secret),
+    }

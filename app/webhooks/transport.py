@@ -12,6 +12,7 @@
   never read (the connection is closed), so a huge body costs neither memory nor time.
 - **No redirects, no proxies.** httpcore follows neither; a 3xx is returned as it is.
 """
+
 from __future__ import annotations
 
 import ssl
@@ -87,8 +88,9 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         tls = self._stream.start_tls(ssl_context, server_hostname, self._deadline.clamp(timeout))
         return _DeadlineStream(tls, self._deadline)
 
@@ -106,16 +108,23 @@ class _PinnedBackend(httpcore.NetworkBackend):
         self._inner = httpcore.SyncBackend()
         self.peer = ""
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: typing.Iterable[typing.Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[typing.Any] | None = None,
+    ) -> httpcore.NetworkStream:
         if host.strip("[]").lower() != self._host:
             # Only the callback's own host is ever connected to (httpcore follows no redirects).
             raise httpcore.ConnectError(f"refusing to connect to {host}: not the vetted callback host")
         last: Exception | None = None
         for address in self._addresses:
             try:
-                stream = self._inner.connect_tcp(address, port, self._deadline.clamp(timeout), local_address,
-                                                 socket_options)
+                stream = self._inner.connect_tcp(
+                    address, port, self._deadline.clamp(timeout), local_address, socket_options
+                )
             except httpcore.ConnectError as exc:
                 last = exc
                 continue
@@ -127,9 +136,17 @@ class _PinnedBackend(httpcore.NetworkBackend):
         time.sleep(seconds)
 
 
-def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str], deadline: float,
-         started: float | None = None, keep_bytes: int = DEFAULT_KEEP_BYTES,
-         ssl_context: ssl.SSLContext | None = None) -> Answer:
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    addresses: list[str],
+    deadline: float,
+    started: float | None = None,
+    keep_bytes: int = DEFAULT_KEEP_BYTES,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Answer:
     """POST `body` to `url`, connecting only to `addresses` (the vetted answers for its host).
 
     The deadline is `deadline` seconds from `started` (a time.monotonic() value; default: now),
@@ -142,8 +159,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str]
         raise DeliveryFailed(f"no complete answer within the {deadline:g} s deadline")
     try:
         parsed = httpx.URL(url.strip())  # IDNA host names become their ASCII (punycode) form
-        target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port,
-                              target=parsed.raw_path)
+        target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path)
     except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
         raise DeliveryFailed(f"invalid callback URL: {exc}") from None
     if not addresses:
@@ -151,13 +167,16 @@ def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str]
     backend = _PinnedBackend(parsed.raw_host.decode("ascii").lower(), addresses, clock)
     timeouts = {"connect": deadline, "read": deadline, "write": deadline, "pool": deadline}
     try:
-        pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend, max_connections=1,
-                                       max_keepalive_connections=0, retries=0)
+        pool = httpcore.ConnectionPool(
+            ssl_context=ssl_context, network_backend=backend, max_connections=1, max_keepalive_connections=0, retries=0
+        )
         # Host as httpx writes it (IPv6 literals in brackets, default ports left out).
         sent = [("Host", parsed.netloc.decode("ascii"))] if not any(k.lower() == "host" for k in headers) else []
         sent += list(headers.items())
-        with pool, pool.stream("POST", target, headers=sent, content=body,
-                               extensions={"timeout": timeouts}) as response:
+        with (
+            pool,
+            pool.stream("POST", target, headers=sent, content=body, extensions={"timeout": timeouts}) as response,
+        ):
             kept = bytearray()
             read = 0
             complete = True
@@ -175,6 +194,13 @@ def post(url: str, body: bytes, headers: dict[str, str], *, addresses: list[str]
         if clock.expired:
             raise DeliveryFailed(f"no complete answer within the {deadline:g} s deadline") from None
         raise DeliveryFailed(f"{exc.__class__.__name__}: {exc}") from None
-    except (httpcore.ProtocolError, httpcore.NetworkError, httpcore.UnsupportedProtocol,
-            httpcore.LocalProtocolError, httpcore.RemoteProtocolError, ssl.SSLError, OSError) as exc:
+    except (
+        httpcore.ProtocolError,
+        httpcore.NetworkError,
+        httpcore.UnsupportedProtocol,
+        httpcore.LocalProtocolError,
+        httpcore.RemoteProtocolError,
+        ssl.SSLError,
+        OSError,
+    ) as exc:
         raise DeliveryFailed(f"{exc.__class__.__name__}: {exc}") from None

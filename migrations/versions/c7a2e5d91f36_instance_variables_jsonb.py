@@ -13,14 +13,15 @@ Revises: b4d1e6f09a27
 Create Date: 2026-11-30 09:00:00
 
 """
+
 import json
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = 'c7a2e5d91f36'
-down_revision = 'b4d1e6f09a27'
+revision = "c7a2e5d91f36"
+down_revision = "b4d1e6f09a27"
 branch_labels = None
 depends_on = None
 
@@ -39,18 +40,27 @@ def upgrade():
     conn = op.get_bind()
     if conn.dialect.name != "postgresql":
         return
-    rows = conn.execute(sa.text("SELECT id, variables::text FROM workflow_instances "
-                                "WHERE strpos(variables::text, '\\u0000') > 0")).all()
+    rows = conn.execute(
+        sa.text("SELECT id, variables::text FROM workflow_instances WHERE strpos(variables::text, '\\u0000') > 0")
+    ).all()
     for instance_id, text in rows:
-        conn.execute(sa.text("UPDATE workflow_instances SET variables = CAST(:v AS json) WHERE id = :i"),
-                     {"v": json.dumps(_without_nul(json.loads(text))), "i": instance_id})
+        conn.execute(
+            sa.text("UPDATE workflow_instances SET variables = CAST(:v AS json) WHERE id = :i"),
+            {"v": json.dumps(_without_nul(json.loads(text))), "i": instance_id},
+        )
     op.execute("ALTER TABLE workflow_instances ALTER COLUMN variables TYPE JSONB USING variables::jsonb")
-    op.create_index('ix_instances_variables', 'workflow_instances', ['variables'], unique=False,
-                    postgresql_using='gin', postgresql_ops={'variables': 'jsonb_path_ops'})
+    op.create_index(
+        "ix_instances_variables",
+        "workflow_instances",
+        ["variables"],
+        unique=False,
+        postgresql_using="gin",
+        postgresql_ops={"variables": "jsonb_path_ops"},
+    )
 
 
 def downgrade():
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.drop_index('ix_instances_variables', table_name='workflow_instances')
+    op.drop_index("ix_instances_variables", table_name="workflow_instances")
     op.execute("ALTER TABLE workflow_instances ALTER COLUMN variables TYPE JSON USING variables::json")

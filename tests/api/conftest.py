@@ -1,4 +1,5 @@
 """API test helpers: tokens for users of each role, and a client that sends them."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,6 +21,7 @@ def token_for(app: Flask) -> Callable[..., str]:
         db.session.add(token)
         db.session.commit()
         return plain
+
     return issue
 
 
@@ -40,6 +42,7 @@ def api(app: Flask, token_for: Callable[..., str]) -> Any:
             def call(path: str, **kwargs: Any) -> Any:
                 headers = {**self.headers, **kwargs.pop("headers", {})}
                 return getattr(client, method)(path, headers=headers, **kwargs)
+
             return call
 
     return Api(token)

@@ -1,5 +1,6 @@
 """The API's instance and workflow reads say what the caller may do now (services.access.allowed_actions),
 and a create or launch answers by its outcome, with the async the service chose."""
+
 from __future__ import annotations
 
 from app.core.extensions import db

@@ -1,6 +1,7 @@
 """Bulk actions on instances (#12): select by filter (status, workflow, element, variable, age), preview
 how many the action applies to and the newest of them, then sync, cancel or retry them as one audited
 operation that a job runs, instance by instance, as its requester; through the API and the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
 from sqlalchemy import func, insert, select
 
 from app.core.extensions import db
@@ -38,10 +38,22 @@ def _seed(rows: list[tuple[str, str, dict[str, Any], list[str], float]], workflo
         db.session.add(found)
         db.session.flush()
     now = utcnow()
-    ids = list(db.session.scalars(insert(WorkflowInstance).returning(WorkflowInstance.id), [
-        {"workflow_id": found.id, "status": status, "variables": variables, "current_activities": activities,
-         "created_by": owners[email], "created_at": now - timedelta(hours=hours, seconds=n)}
-        for n, (email, status, variables, activities, hours) in enumerate(rows)]))
+    ids = list(
+        db.session.scalars(
+            insert(WorkflowInstance).returning(WorkflowInstance.id),
+            [
+                {
+                    "workflow_id": found.id,
+                    "status": status,
+                    "variables": variables,
+                    "current_activities": activities,
+                    "created_by": owners[email],
+                    "created_at": now - timedelta(hours=hours, seconds=n),
+                }
+                for n, (email, status, variables, activities, hours) in enumerate(rows)
+            ],
+        )
+    )
     db.session.commit()
     return ids
 
@@ -56,19 +68,25 @@ def _audit_rows(**where: Any) -> int:
 
 def _finished(api: Any, operation_id: int) -> dict[str, Any]:
     """Poll the operation's progress until it has finished; its last answer."""
+
     def finished() -> dict[str, Any] | None:
         data = api.get(f"{BULK}/{operation_id}").get_json()["data"]
         return data if data["state"] == "finished" else None
+
     return wait_until(finished, timeout=60, interval=0.3, what=f"bulk operation {operation_id} to finish")
 
 
 def test_preview_counts_what_the_action_applies_to_and_shows_the_newest(database, app, api) -> None:  # type: ignore[no-untyped-def]
     ann = "ann@example.com"  # the `api` fixture's user
-    ids = _seed([*[(ann, "running", {"amount": n}, ["review"], 3) for n in range(12)],
-                 (ann, "launching", {"amount": 50}, [], 0),
-                 (ann, "completed", {"amount": 60}, [], 5),
-                 (ann, "failed", {"amount": 70}, ["review"], 5),
-                 ("bob@example.com", "running", {"amount": 80}, ["review"], 5)])
+    ids = _seed(
+        [
+            *[(ann, "running", {"amount": n}, ["review"], 3) for n in range(12)],
+            (ann, "launching", {"amount": 50}, [], 0),
+            (ann, "completed", {"amount": 60}, [], 5),
+            (ann, "failed", {"amount": 70}, ["review"], 5),
+            ("bob@example.com", "running", {"amount": 80}, ["review"], 5),
+        ]
+    )
 
     cancel = api.post(BULK, json={"action": "cancel", "filter": {"workflow": "Orders"}, "preview": True})
     assert cancel.status_code == 200, cancel.get_json()
@@ -80,11 +98,16 @@ def test_preview_counts_what_the_action_applies_to_and_shows_the_newest(database
     assert data["filter"] == {"workflow": "Orders"}
 
     # Status, element, variable and age narrow it, as on the list.
-    narrowed = api.post(BULK, json={"action": "sync", "preview": True, "filter": {
-        "status": "running", "activity": "review", "var": ["amount>=5"], "older_than": "2h"}}).get_json()["data"]
+    narrowed = api.post(
+        BULK,
+        json={
+            "action": "sync",
+            "preview": True,
+            "filter": {"status": "running", "activity": "review", "var": ["amount>=5"], "older_than": "2h"},
+        },
+    ).get_json()["data"]
     assert (narrowed["count"], narrowed["skipped"]) == (7, 0)
-    young = api.post(BULK, json={"action": "sync", "preview": True,
-                                 "filter": {"older_than": "4h"}}).get_json()["data"]
+    young = api.post(BULK, json={"action": "sync", "preview": True, "filter": {"older_than": "4h"}}).get_json()["data"]
     assert (young["count"], young["skipped"]) == (0, 2)  # only the completed and failed are that old
     assert young["sample"] == []
     # The list takes the same age filter.
@@ -158,7 +181,13 @@ def test_viewers_are_refused_and_a_user_covers_only_their_own(app, api) -> None:
     started = api.post(BULK, json=body)
     assert started.status_code == 202, started.get_json()
     data = started.get_json()["data"]
-    assert (data["action"], data["state"], data["total"], data["done"], data["failed"]) == ("cancel", "running", 3, 0, 0)
+    assert (data["action"], data["state"], data["total"], data["done"], data["failed"]) == (
+        "cancel",
+        "running",
+        3,
+        0,
+        0,
+    )
     assert data["job"]["job_type"] == "bulk_operation" and data["requested_by"] == "ann@example.com"
     operation = db.session.get(BulkOperation, data["id"])
     assert sorted(operation.instance_ids) == sorted(ann_ids)  # bob's are not hers to see
@@ -177,16 +206,23 @@ def test_viewers_are_refused_and_a_user_covers_only_their_own(app, api) -> None:
     bulk.run_bulk(data["id"], 60)
     after = api.get(path, headers={"If-None-Match": shown.headers["ETag"]})
     assert after.status_code == 200
-    assert {k: after.get_json()["data"][k] for k in ("state", "done", "failed", "total")} == \
-        {"state": "finished", "done": 3, "failed": 0, "total": 3}
+    assert {k: after.get_json()["data"][k] for k in ("state", "done", "failed", "total")} == {
+        "state": "finished",
+        "done": 3,
+        "failed": 0,
+        "total": 3,
+    }
     db.session.expire_all()
     assert {db.session.get(WorkflowInstance, i).status for i in ann_ids} == {"cancelled"}
     assert {db.session.get(WorkflowInstance, i).status for i in bob_ids} == {"running"}
     # One audit entry for the whole operation, none per instance; the timelines name it.
     assert _audit_rows() == 1
     entry = db.session.scalars(select(AuditEntry)).one()
-    assert (entry.action, entry.target_type, entry.target_id) == ("instance.bulk_cancel", "bulk_operation",
-                                                                   str(data["id"]))
+    assert (entry.action, entry.target_type, entry.target_id) == (
+        "instance.bulk_cancel",
+        "bulk_operation",
+        str(data["id"]),
+    )
     assert entry.after == {"filter": {"workflow": "Orders"}, "count": 3, "skipped": 0}
 
     # Nothing left to cancel: 409, nothing stored.
@@ -204,8 +240,9 @@ def test_one_instance_refused_is_counted_failed_not_the_operation(app, api) -> N
     bulk.run_bulk(data["id"], 60)
     shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 2, 1)
-    assert shown["errors"] == [{"instance_id": ids[1],
-                                "error": f"instance {ids[1]} is completed; it cannot become cancelled"}]
+    assert shown["errors"] == [
+        {"instance_id": ids[1], "error": f"instance {ids[1]} is completed; it cannot become cancelled"}
+    ]
 
 
 def test_a_requester_demoted_or_deactivated_before_the_job_runs_changes_nothing(app, api) -> None:  # type: ignore[no-untyped-def]
@@ -244,25 +281,35 @@ def test_bulk_sync_and_cancel_through_real_consumers_and_the_cli(database, app, 
     # The CLI: the preview, then a question; declined, nothing starts.
     declined = run("instance", "bulk", "sync", "--workflow", "Flow", input="n\n")
     assert declined.exit_code == 1, declined.output
-    assert "sync would apply to 3 of the 4 filtered instances; it skips 1: only running instances are synced" \
+    assert (
+        "sync would apply to 3 of the 4 filtered instances; it skips 1: only running instances are synced"
         in declined.output
+    )
     assert "not started" in declined.output
     assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0
     # --yes starts it, --wait follows it through the consumers to the end.
-    synced = run("instance", "bulk", "sync", "--workflow", "Flow", "--status", "running", "--yes", "--wait",
-                 "--format", "json")
+    synced = run(
+        "instance", "bulk", "sync", "--workflow", "Flow", "--status", "running", "--yes", "--wait", "--format", "json"
+    )
     assert synced.exit_code == 0, synced.output
     result = json.loads(synced.output)
     assert result["preview"]["count"] == 3
     operation = result["operation"]
-    assert {k: operation[k] for k in ("action", "state", "total", "done", "failed")} == \
-        {"action": "sync", "state": "finished", "total": 3, "done": 3, "failed": 0}
+    assert {k: operation[k] for k in ("action", "state", "total", "done", "failed")} == {
+        "action": "sync",
+        "state": "finished",
+        "total": 3,
+        "done": 3,
+        "failed": 0,
+    }
     assert operation["requested_by"] == "system:cli"
+
     # The syncs were queued in batch jobs (none a job of its own), which the sync consumer ran.
     def batches() -> tuple[list[str], list[str]]:
         db.session.expire_all()
         jobs = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "sync_instances")).all()
         return [job.state for job in jobs], sorted(i for job in jobs for i in job.payload["instance_ids"])
+
     wait_until(lambda: set(batches()[0]) == {"succeeded"}, timeout=30, what="the sync batches")
     assert batches()[1] == sorted(running)
     assert not db.session.scalars(select(JobRecord).where(JobRecord.job_type == "sync_instance")).all()
@@ -302,8 +349,11 @@ def test_bulk_retry_of_failed_launches_through_real_consumers(app, api, processe
     shar.set_faults(error_rate=1.0)
     launches = [launch_instance("Flow", {"n": n}, actor=ann, async_=True).instance.id for n in range(2)]
     processes.start_consumers()
-    wait_until(lambda: {refresh(db.session.get(WorkflowInstance, i)).status for i in launches} == {"failed"},
-               timeout=60, what="the launches to fail in the outage")
+    wait_until(
+        lambda: {refresh(db.session.get(WorkflowInstance, i)).status for i in launches} == {"failed"},
+        timeout=60,
+        what="the launches to fail in the outage",
+    )
     shar.set_faults(error_rate=0.0)
 
     admin = api.as_role("admin", "ada@example.com")
@@ -317,8 +367,11 @@ def test_bulk_retry_of_failed_launches_through_real_consumers(app, api, processe
     assert started.status_code == 202, started.get_json()
     done = _finished(admin, started.get_json()["data"]["id"])
     assert (done["done"], done["failed"], done["total"], done["skipped"]) == (2, 0, 2, 1)
-    wait_until(lambda: {refresh(db.session.get(WorkflowInstance, i)).status for i in launches} == {"running"},
-               timeout=60, what="the retried launches to run")
+    wait_until(
+        lambda: {refresh(db.session.get(WorkflowInstance, i)).status for i in launches} == {"running"},
+        timeout=60,
+        what="the retried launches to run",
+    )
     assert refresh(db.session.get(WorkflowInstance, in_shar.id)).status == "failed"
     assert _audit_rows(action="instance.bulk_retry") == 1 and _audit_rows(action="job.retry") == 0
 
@@ -368,8 +421,9 @@ def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_t
     bulk.bulk_failed(given_up["id"], "worker stopped during the attempt")
     shown = api.get(f"{BULK}/{given_up['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 5)
-    assert shown["errors"] == [{"instance_id": None, "error": "the job stopped before 5 instances: worker stopped "
-                                                              "during the attempt"}]
+    assert shown["errors"] == [
+        {"instance_id": None, "error": "the job stopped before 5 instances: worker stopped during the attempt"}
+    ]
 
     # A requester who is deactivated meanwhile: nothing more is done in their name.
     again = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
@@ -378,14 +432,22 @@ def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_t
     bulk.run_bulk(again["id"], 60)
     ended = db.session.get(BulkOperation, again["id"])
     assert (ended.state, ended.done, ended.failed) == ("finished", 0, 5)
-    assert ended.errors == [{"instance_id": None, "error": "the job stopped before 5 instances: the requesting user "
-                                                          "no longer exists or is deactivated"}]  # once, not per instance
+    assert ended.errors == [
+        {
+            "instance_id": None,
+            "error": "the job stopped before 5 instances: the requesting user no longer exists or is deactivated",
+        }
+    ]  # once, not per instance
 
 
 def _sync_batches() -> list[list[str]]:
     db.session.expire_all()
-    return [job.payload["instance_ids"] for job in
-            db.session.scalars(select(JobRecord).where(JobRecord.job_type == "sync_instances").order_by(JobRecord.id))]
+    return [
+        job.payload["instance_ids"]
+        for job in db.session.scalars(
+            select(JobRecord).where(JobRecord.job_type == "sync_instances").order_by(JobRecord.id)
+        )
+    ]
 
 
 def test_bulk_sync_checks_and_queues_in_chunks_and_a_stopped_attempt_queues_none_twice(app, api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -418,8 +480,9 @@ def test_bulk_sync_checks_and_queues_in_chunks_and_a_stopped_attempt_queues_none
     # Two chunks counted with their jobs: the ended one failed with request_sync's reason, the one
     # already waiting counted done but not queued again.
     assert (stopped["state"], stopped["done"], stopped["failed"]) == ("running", 3, 1)
-    assert stopped["errors"] == [{"instance_id": order[1],
-                                  "error": f"instance {order[1]} is completed; only running instances are synced"}]
+    assert stopped["errors"] == [
+        {"instance_id": order[1], "error": f"instance {order[1]} is completed; only running instances are synced"}
+    ]
     assert _sync_batches() == [[order[0]], [order[3]]]
 
     monkeypatch.setitem(bulk.ACTIONS, "sync", sync)
@@ -462,8 +525,10 @@ def test_a_confirm_acts_on_the_set_previewed_or_answers_409_saying_how_it_change
     assert "fingerprint" in answer["errors"]
     # Nothing started, nothing cancelled, nothing audited.
     assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0 and _audit_rows() == 0
-    assert {refresh(db.session.get(WorkflowInstance, i)).status for i in previewed[1:] + launched} \
-        == {"running", "launching"}
+    assert {refresh(db.session.get(WorkflowInstance, i)).status for i in previewed[1:] + launched} == {
+        "running",
+        "launching",
+    }
     # A fingerprint no preview gave (or one no longer kept): 409 too, without the difference.
     unknown = api.post(BULK, json={**body, "fingerprint": "0" * 64})
     assert unknown.status_code == 409 and unknown.get_json()["data"]["added"] is None
@@ -477,15 +542,21 @@ def test_a_confirm_acts_on_the_set_previewed_or_answers_409_saying_how_it_change
     assert sorted(db.session.get(BulkOperation, operation_id).instance_ids) == sorted(previewed[1:] + launched)
     bulk.run_bulk(operation_id, 60)
     db.session.expire_all()
-    assert {i: db.session.get(WorkflowInstance, i).status for i in previewed + launched} == \
-        {previewed[0]: "completed", **{i: "cancelled" for i in previewed[1:] + launched}}
+    assert {i: db.session.get(WorkflowInstance, i).status for i in previewed + launched} == {
+        previewed[0]: "completed",
+        **{i: "cancelled" for i in previewed[1:] + launched},
+    }
 
 
 def _bulk_jobs(operation_id: int) -> list[JobRecord]:
     db.session.expire_all()
-    return list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "bulk_operation",
-                                                           JobRecord.target_id == str(operation_id))
-                                   .order_by(JobRecord.id)))
+    return list(
+        db.session.scalars(
+            select(JobRecord)
+            .where(JobRecord.job_type == "bulk_operation", JobRecord.target_id == str(operation_id))
+            .order_by(JobRecord.id)
+        )
+    )
 
 
 def _run_jobs_until_finished(operation_id: int) -> list[JobRecord]:
@@ -505,7 +576,9 @@ def _run_jobs_until_finished(operation_id: int) -> list[JobRecord]:
     raise AssertionError("the operation's jobs did not end")
 
 
-def test_a_bulk_job_under_a_short_time_limit_hands_on_the_rest_and_fails_none_for_time(database, app, api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_bulk_job_under_a_short_time_limit_hands_on_the_rest_and_fails_none_for_time(
+    database, app, api, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     import time
     from dataclasses import replace
 

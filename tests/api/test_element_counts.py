@@ -1,6 +1,7 @@
 """Counts on the diagram (#12): how many instances wait at each element and how many failed there,
 from one grouped query on SQLite and on PostgreSQL, for one version or all, each user counting only
 their own instances; and the instance list's `activity` and `version` filters that list them."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -42,17 +43,37 @@ def _user(name: str, role: str = "user") -> User:
 
 def _seed() -> dict[str, str]:
     owners = {name: _user(name).id for name in ("ann", "bob")}
-    workflows = {key: Workflow(name=key[0], version=key[1], bpmn_xml="<x/>", bpmn_sha256=f"{key[0]}{key[1]}",
-                               summary={}, status="active", created_by=owners["ann"])
-                 for key in sorted({(r[1], r[2]) for r in ROWS.values()})}
+    workflows = {
+        key: Workflow(
+            name=key[0],
+            version=key[1],
+            bpmn_xml="<x/>",
+            bpmn_sha256=f"{key[0]}{key[1]}",
+            summary={},
+            status="active",
+            created_by=owners["ann"],
+        )
+        for key in sorted({(r[1], r[2]) for r in ROWS.values()})
+    }
     db.session.add_all(workflows.values())
     db.session.flush()
     ids = {key: f"00000000-0000-0000-0000-0000000000{n:02d}" for n, key in enumerate(ROWS)}
     start = utcnow()
-    db.session.execute(insert(WorkflowInstance), [
-        {"id": ids[key], "workflow_id": workflows[name, version].id, "status": status, "variables": {},
-         "current_activities": activities, "created_by": owners[owner], "created_at": start - timedelta(seconds=n)}
-        for n, (key, (owner, name, version, status, activities)) in enumerate(ROWS.items())])
+    db.session.execute(
+        insert(WorkflowInstance),
+        [
+            {
+                "id": ids[key],
+                "workflow_id": workflows[name, version].id,
+                "status": status,
+                "variables": {},
+                "current_activities": activities,
+                "created_by": owners[owner],
+                "created_at": start - timedelta(seconds=n),
+            }
+            for n, (key, (owner, name, version, status, activities)) in enumerate(ROWS.items())
+        ],
+    )
     db.session.commit()
     return ids
 
@@ -75,13 +96,19 @@ def test_counts_come_from_one_grouped_query_per_version_and_per_user(database: s
     assert len(statements) == 1 and "GROUP BY" in statements[0], statements
     assert element_counts("Orders", "1", actor=ann) == counted  # a version as a URL gives it
     # All versions: v2's instance too; never another workflow's.
-    assert element_counts("Orders", actor=ann) == {"review": {"waiting": 4, "failed": 1},
-                                                   "pack": {"waiting": 2, "failed": 0}}
+    assert element_counts("Orders", actor=ann) == {
+        "review": {"waiting": 4, "failed": 1},
+        "pack": {"waiting": 2, "failed": 0},
+    }
     # Each user counts their own instances; an admin counts everyone's.
-    assert element_counts("Orders", 1, actor=bob) == {"review": {"waiting": 1, "failed": 0},
-                                                      "pack": {"waiting": 0, "failed": 1}}
-    assert element_counts("Orders", 1, actor=root) == {"review": {"waiting": 4, "failed": 1},
-                                                       "pack": {"waiting": 2, "failed": 1}}
+    assert element_counts("Orders", 1, actor=bob) == {
+        "review": {"waiting": 1, "failed": 0},
+        "pack": {"waiting": 0, "failed": 1},
+    }
+    assert element_counts("Orders", 1, actor=root) == {
+        "review": {"waiting": 4, "failed": 1},
+        "pack": {"waiting": 2, "failed": 1},
+    }
     assert element_counts("Orders", 3, actor=root) == {} and element_counts("", actor=root) == {}
 
 
@@ -126,9 +153,14 @@ def test_the_list_finds_the_instances_at_an_element(database: str, api: Any) -> 
     assert found("activity=review") == ["w1", "w2", "w3", "f1", "x1", "v2", "o1"]
     assert found("workflow=Orders&version=2") == ["v2"]
     assert found("activity=nowhere") == []
-    for query, field in (("version=1", "version"), ("workflow=Orders&version=x", "version"),
-                         ("workflow=Orders&version=0", "version"), ("workflow=Orders&version=%C2%B2", "version"),
-                         ("workflow=Orders&version=" + "9" * 5000, "version"), ("activity=" + "a" * 201, "activity")):
+    for query, field in (
+        ("version=1", "version"),
+        ("workflow=Orders&version=x", "version"),
+        ("workflow=Orders&version=0", "version"),
+        ("workflow=Orders&version=%C2%B2", "version"),
+        ("workflow=Orders&version=" + "9" * 5000, "version"),
+        ("activity=" + "a" * 201, "activity"),
+    ):
         response = api.get(f"/api/shar/instances?{query}")
         assert response.status_code == 422 and list(response.get_json()["errors"]) == [field], query
     # The service the web list and the API share.

@@ -1,4 +1,5 @@
 """Every service error maps to its status in the API; the statistics SQL is right on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import errors
 from app.api.errors import _service_error
-from app.lifecycle.durations import measure
+from app.core import errors
 from app.core.extensions import db
+from app.lifecycle.durations import measure
 from app.models import Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.statistics import instance_statistics, statistics_by_workflow_name
@@ -23,8 +24,15 @@ def _subclasses(cls: type) -> list[type]:
 
 def test_every_sharboard_error_is_answered_with_its_status_code(app) -> None:
     classes = _subclasses(errors.SharboardError)[1:]
-    assert {c.__name__ for c in classes} >= {"NotFound", "PermissionDenied", "InvalidInput", "PayloadTooLarge",
-                                             "Conflict", "InvalidTransition", "ServiceUnavailable"}
+    assert {c.__name__ for c in classes} >= {
+        "NotFound",
+        "PermissionDenied",
+        "InvalidInput",
+        "PayloadTooLarge",
+        "Conflict",
+        "InvalidTransition",
+        "ServiceUnavailable",
+    }
     with app.test_request_context("/api/shar/workflows"):
         for cls in classes:
             exc = cls.field("name", "bad") if issubclass(cls, errors.InvalidInput) else cls("refused")
@@ -39,17 +47,34 @@ def test_every_sharboard_error_is_answered_with_its_status_code(app) -> None:
 
 def _fill_and_measure() -> tuple[dict, dict]:
     now = utcnow()
-    flows = [Workflow(name=name, version=1, bpmn_xml="<x/>", bpmn_sha256=name, summary={}, status="active")
-             for name in ("A", "B", "Empty")]
+    flows = [
+        Workflow(name=name, version=1, bpmn_xml="<x/>", bpmn_sha256=name, summary={}, status="active")
+        for name in ("A", "B", "Empty")
+    ]
     db.session.add_all(flows)
     db.session.flush()
-    for status, seconds, flow in (("completed", 10, 0), ("completed", 30, 0), ("failed", 5, 0),
-                                  ("running", None, 0), ("completed", 4, 1)):
+    for status, seconds, flow in (
+        ("completed", 10, 0),
+        ("completed", 30, 0),
+        ("failed", 5, 0),
+        ("running", None, 0),
+        ("completed", 4, 1),
+    ):
         completed_at = now + timedelta(seconds=seconds) if seconds else None
-        duration, clock = measure(shar_created_at=None, shar_completed_at=None, launched_at=now,
-                                  completed_at=completed_at)
-        db.session.add(WorkflowInstance(workflow_id=flows[flow].id, status=status, variables={}, launched_at=now,
-                                        completed_at=completed_at, duration_seconds=duration, duration_clock=clock))
+        duration, clock = measure(
+            shar_created_at=None, shar_completed_at=None, launched_at=now, completed_at=completed_at
+        )
+        db.session.add(
+            WorkflowInstance(
+                workflow_id=flows[flow].id,
+                status=status,
+                variables={},
+                launched_at=now,
+                completed_at=completed_at,
+                duration_seconds=duration,
+                duration_clock=clock,
+            )
+        )
     db.session.commit()
     return instance_statistics(), statistics_by_workflow_name(["A", "B", "Empty"])
 
@@ -60,8 +85,16 @@ def _check(overall: dict, per_name: dict) -> None:
     assert overall["success_rate"] == 0.75
     assert per_name["A"]["average_duration_seconds"] == pytest.approx(20.0, abs=0.01)
     assert per_name["A"]["success_rate"] == round(2 / 3, 4) and per_name["B"]["total"] == 1
-    assert per_name["Empty"] == {"total": 0, "launching": 0, "running": 0, "completed": 0, "failed": 0,
-                                 "cancelled": 0, "average_duration_seconds": None, "success_rate": None}
+    assert per_name["Empty"] == {
+        "total": 0,
+        "launching": 0,
+        "running": 0,
+        "completed": 0,
+        "failed": 0,
+        "cancelled": 0,
+        "average_duration_seconds": None,
+        "success_rate": None,
+    }
 
 
 def test_statistics_sql_on_sqlite(tmp_path: Path) -> None:
@@ -80,5 +113,3 @@ def test_statistics_sql_on_postgresql(tmp_path: Path) -> None:
             _check(*_fill_and_measure())
             db.session.remove()
             db.engine.dispose()
-
-

@@ -1,4 +1,5 @@
 """Every error row of the API, idempotency, ETags and visibility."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,20 +50,27 @@ def test_422_names_the_bad_field(api) -> None:
 def test_an_unknown_body_field_is_refused_naming_it_not_ignored(api) -> None:
     """A misspelt field would otherwise be dropped without a word (a launch without its variables)."""
     assert _create_sync(api).status_code == 201
-    for path, body in [("/api/shar/workflows/Flow/launch", {"varibles": {"a": 1}}),
-                       ("/api/shar/workflows", {"name": "X", "bpmn_xml": bpmn("user_task"), "owner": "x"}),
-                       ("/api/shar/instances/bulk", {"action": "sync", "filters": {}})]:
+    for path, body in [
+        ("/api/shar/workflows/Flow/launch", {"varibles": {"a": 1}}),
+        ("/api/shar/workflows", {"name": "X", "bpmn_xml": bpmn("user_task"), "owner": "x"}),
+        ("/api/shar/instances/bulk", {"action": "sync", "filters": {}}),
+    ]:
         response = api.post(path, json=body)
         assert response.status_code == 422, (path, response.get_json())
         unknown = next(name for name in body if name not in ("name", "bpmn_xml", "action"))
         assert list(response.get_json()["errors"]) == [unknown]
         assert f"unknown field {unknown!r}" in response.get_json()["message"]
-    assert db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.job_type != "create_workflow")) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.job_type != "create_workflow"))
+        == 0
+    )
 
 
 def test_422_for_a_hostile_callback_and_variables_that_are_not_an_object(api) -> None:
-    refused = api.post("/api/shar/workflows", json={"name": "X", "bpmn_xml": bpmn("user_task"),
-                                                    "callback_url": "http://169.254.169.254/latest"})
+    refused = api.post(
+        "/api/shar/workflows",
+        json={"name": "X", "bpmn_xml": bpmn("user_task"), "callback_url": "http://169.254.169.254/latest"},
+    )
     assert refused.status_code == 422 and "callback_url" in refused.get_json()["errors"]
     _create_sync(api)
     bad = api.post("/api/shar/workflows/Flow/launch", json={"variables": [1, 2]})
@@ -101,14 +109,18 @@ def test_413_over_the_upload_limit(make_app) -> None:
     db.session.add(row)
     db.session.commit()
     huge = bpmn("user_task") + "<!--" + "x" * 4000 + "-->"
-    response = app.test_client().post("/api/shar/workflows", json={"name": "Big", "bpmn_xml": huge},
-                                      headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().post(
+        "/api/shar/workflows", json={"name": "Big", "bpmn_xml": huge}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 413 and "bpmn_xml" in response.get_json()["errors"]
 
 
 def test_503_with_retry_after_when_the_database_is_down(tmp_path) -> None:
-    app = create_app(instance_dir=str(tmp_path), secret_key="x",
-                     database_url="postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=1")
+    app = create_app(
+        instance_dir=str(tmp_path),
+        secret_key="x",
+        database_url="postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=1",
+    )
     response = app.test_client().get("/api/shar/workflows", headers={"Authorization": "Bearer shb_x"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     assert response.get_json()["success"] is False
@@ -136,8 +148,9 @@ def test_status_endpoints_answer_304_when_unchanged(api) -> None:
 
 def test_instances_list_complete_sync_variables_cancel_and_statistics(api) -> None:
     _create_sync(api)
-    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"variables": {"a": 1}, "async": False}
-                           ).get_json()["data"]["id"]
+    instance_id = api.post("/api/shar/workflows/Flow/launch", json={"variables": {"a": 1}, "async": False}).get_json()[
+        "data"
+    ]["id"]
     listed = api.get("/api/shar/instances?status=running&workflow=Flow").get_json()["data"]
     assert [i["id"] for i in listed["items"]] == [instance_id]
     assert api.get("/api/shar/instances?status=bogus").status_code == 422
@@ -171,8 +184,9 @@ def _complete(api, instance_id: str):  # type: ignore[no-untyped-def]
 
 def _completions() -> list[JobRecord]:
     db.session.expire_all()
-    return list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "complete_task")
-                                   .order_by(JobRecord.id)))
+    return list(
+        db.session.scalars(select(JobRecord).where(JobRecord.job_type == "complete_task").order_by(JobRecord.id))
+    )
 
 
 def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, api, shar) -> None:
@@ -186,8 +200,9 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
     for _ in range(2):  # sent three times: only the first is queued
         again = _complete(api, instance_id)
         assert again.status_code == 409, again.get_json()
-        assert again.get_json()["message"] == (f"a completion of instance {instance_id} is already queued "
-                                               f"(job {job_id}); wait for it to finish")
+        assert again.get_json()["message"] == (
+            f"a completion of instance {instance_id} is already queued (job {job_id}); wait for it to finish"
+        )
     assert [job.id for job in _completions()] == [job_id]
     # Its first attempt fails (SHAR down) and a retry waits: still one completion at a time.
     shar.set_faults(error_rate=1.0)
@@ -208,6 +223,7 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
     from app.core.errors import Conflict
     from app.services.actors import CLI
     from app.services.failed_jobs import retry_failed_job
+
     with pytest.raises(Conflict, match=f"already queued \\(job {second}\\)"):
         retry_failed_job(job_id, actor=CLI)
     assert [job.state for job in _completions()] == ["failed", "queued"]
@@ -216,19 +232,29 @@ def test_409_while_a_completion_of_the_instance_is_queued_or_retrying(database, 
 def test_422_names_an_empty_or_control_character_variable_name(database, api) -> None:
     _create_sync(api)
     instance_id = api.post("/api/shar/workflows/Flow/launch", json={"async": False}).get_json()["data"]["id"]
-    bad = [({"": 1}, "a variable has an empty name"), ({"  ": 1}, "a variable has an empty name"),
-           ({"a\x01": 1}, "the variable name 'a\\x01' contains the control character U+0001"),
-           ({"line\nbreak": 1}, "U+000A"), ({"del\x7f": 1}, "U+007F"), ({"c1\x85": 1}, "U+0085"),
-           ({"x" * 201: 1}, "is too long: 201 characters")]
+    bad = [
+        ({"": 1}, "a variable has an empty name"),
+        ({"  ": 1}, "a variable has an empty name"),
+        ({"a\x01": 1}, "the variable name 'a\\x01' contains the control character U+0001"),
+        ({"line\nbreak": 1}, "U+000A"),
+        ({"del\x7f": 1}, "U+007F"),
+        ({"c1\x85": 1}, "U+0085"),
+        ({"x" * 201: 1}, "is too long: 201 characters"),
+    ]
     for variables, words in bad:
-        for path in ("/api/shar/workflows/Flow/launch", f"/api/shar/instances/{instance_id}/complete",
-                     f"/api/shar/instances/{instance_id}/messages"):
+        for path in (
+            "/api/shar/workflows/Flow/launch",
+            f"/api/shar/instances/{instance_id}/complete",
+            f"/api/shar/instances/{instance_id}/messages",
+        ):
             body = {"variables": variables, **({"name": "go"} if path.endswith("messages") else {})}
             response = api.post(path, json=body)
             assert response.status_code == 422, (path, variables, response.get_json())
             assert words in response.get_json()["message"] and "variables" in response.get_json()["errors"], words
-    assert db.session.scalar(select(func.count()).select_from(JobRecord)
-                             .where(JobRecord.job_type != "create_workflow")) == 1  # the one launch above
+    assert (
+        db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.job_type != "create_workflow"))
+        == 1
+    )  # the one launch above
     # Names no filter can match are still stored: spaces, dots, any letter, 200 characters, nested keys.
     fine = {"order id": 1, "customer.name": "x", "größe": 2, "名前": 3, "x" * 200: 4, "nested": {"": {"a\x01": 5}}}
     launched = api.post("/api/shar/workflows/Flow/launch", json={"variables": fine, "async": False})
@@ -242,15 +268,19 @@ def test_a_new_name_differing_from_another_only_in_case_is_refused(database, api
     for name, token in (("invoice", api), ("INVOICE", api.as_role("user", "bob@example.com"))):
         refused = token.post("/api/shar/workflows", json={"name": name, "bpmn_xml": bpmn("user_task"), "async": False})
         assert refused.status_code == 409, refused.get_json()
-        assert "a workflow named 'Invoice' exists; names that differ only in case are not allowed" \
+        assert (
+            "a workflow named 'Invoice' exists; names that differ only in case are not allowed"
             in refused.get_json()["message"]
+        )
     assert _create_sync(api, "Invoice").status_code in (200, 201)  # the name itself takes new versions
     from app.models import Workflow
+
     assert set(db.session.scalars(select(Workflow.name))) == {"Invoice"}
     # Two requests at once pass the check together: the database's index refuses the second name.
     from sqlalchemy.exc import IntegrityError
 
     from app.models import WorkflowName
+
     db.session.add(WorkflowName(name="INVOICE"))
     with pytest.raises(IntegrityError):
         db.session.flush()

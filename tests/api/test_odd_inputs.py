@@ -1,6 +1,7 @@
 """Odd inputs are refused (422, naming the field) or handled, never a 500: through the API and
 the pages. Before: an age of 999999999w overflowed a timedelta (500 on every door that filters by
 age), and an element id holding '] broke a path in the BPMN analysis (500 on create and preview)."""
+
 from __future__ import annotations
 
 import io
@@ -25,11 +26,15 @@ def test_an_age_past_what_a_duration_holds_is_a_422_on_every_door(app, api) -> N
         listed = api.get(f"/api/shar/instances?older_than={age}")
         assert listed.status_code == 422 and "at most 100 years" in listed.get_json()["errors"]["older_than"][0], age
         for preview in (True, False):
-            bulk = api.post("/api/shar/instances/bulk", json={"action": "sync", "filter": {"older_than": age},
-                                                              "preview": preview})
+            bulk = api.post(
+                "/api/shar/instances/bulk", json={"action": "sync", "filter": {"older_than": age}, "preview": preview}
+            )
             assert bulk.status_code == 422 and "older_than" in bulk.get_json()["errors"], (age, preview)
-        for page in (f"/instances?older_than={age}", f"/instances/_rows?older_than={age}",
-                     f"/instances/bulk/preview?action=sync&older_than={age}"):
+        for page in (
+            f"/instances?older_than={age}",
+            f"/instances/_rows?older_than={age}",
+            f"/instances/bulk/preview?action=sync&older_than={age}",
+        ):
             shown = browser.get(page)
             assert shown.status_code == 422 and "at most 100 years" in shown.get_data(as_text=True), page
     assert api.get("/api/shar/instances?older_than=5200w").status_code == 200  # within 100 years
@@ -41,14 +46,19 @@ ODD_IDS = ("wait']", "wait'\"]", "[@id='x']", "a]b'c", "w/../x")
 
 def _waiting_at(element_id: str) -> str:
     quoted = element_id.replace("&", "&amp;").replace('"', "&quot;")
-    return bpmn("user_task").replace('<bpmn:userTask id="review"', f'<bpmn:receiveTask id="{quoted}"') \
-        .replace("</bpmn:userTask>", "</bpmn:receiveTask>").replace('"review"', f'"{quoted}"')
+    return (
+        bpmn("user_task")
+        .replace('<bpmn:userTask id="review"', f'<bpmn:receiveTask id="{quoted}"')
+        .replace("</bpmn:userTask>", "</bpmn:receiveTask>")
+        .replace('"review"', f'"{quoted}"')
+    )
 
 
 def test_an_element_id_of_any_text_is_handled_on_create_and_preview(app, api) -> None:  # type: ignore[no-untyped-def]
     for n, element_id in enumerate(ODD_IDS):
-        made = api.post("/api/shar/workflows", json={"name": f"Odd{n}", "bpmn_xml": _waiting_at(element_id),
-                                                     "async": False})
+        made = api.post(
+            "/api/shar/workflows", json={"name": f"Odd{n}", "bpmn_xml": _waiting_at(element_id), "async": False}
+        )
         assert made.status_code == 201, (element_id, made.get_json())
         shown = api.post(f"/api/shar/workflows/Odd{n}/diff", json={"bpmn_xml": _waiting_at(element_id + "2")})
         assert shown.status_code == 200, (element_id, shown.get_json())
@@ -59,8 +69,10 @@ def test_an_element_id_of_any_text_is_handled_on_create_and_preview(app, api) ->
     browser = Browser(app, "pat@example.com", PASSWORD)
 
     def upload(path: str, element_id: str) -> Any:
-        return browser.post(path, data={"name": "Pages", "mode": "async",
-                                        "file": (io.BytesIO(_waiting_at(element_id).encode()), "w.bpmn")})
+        return browser.post(
+            path,
+            data={"name": "Pages", "mode": "async", "file": (io.BytesIO(_waiting_at(element_id).encode()), "w.bpmn")},
+        )
 
     for element_id in ODD_IDS:
         preview = upload("/workflows/_preview", element_id)

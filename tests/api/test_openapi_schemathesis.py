@@ -1,4 +1,5 @@
 """schemathesis against /api/openapi.json: no 5xx, and every answer inside the documented schema."""
+
 from __future__ import annotations
 
 import re
@@ -33,11 +34,13 @@ def _known_path_parameters(operation: Any, workflow_id: int, instance_id: str, o
 def test_api_matches_its_openapi_document(app, admin_token, api) -> None:  # type: ignore[no-untyped-def]
     # Something to find: an active workflow, an instance and a bulk operation, made before the fuzzing starts.
     owner = api.as_role("user", "seed@example.com")
-    workflow_id = owner.post("/api/shar/workflows", json={"name": "Known", "bpmn_xml": bpmn("user_task"),
-                                                          "async": False}).get_json()["data"]["id"]
+    workflow_id = owner.post(
+        "/api/shar/workflows", json={"name": "Known", "bpmn_xml": bpmn("user_task"), "async": False}
+    ).get_json()["data"]["id"]
     instance_id = owner.post("/api/shar/workflows/Known/launch", json={}).get_json()["data"]["id"]
-    operation_id = owner.post("/api/shar/instances/bulk", json={"action": "cancel", "filter": {"workflow": "Known"}}
-                              ).get_json()["data"]["id"]  # a bulk operation (no consumer runs it)
+    operation_id = owner.post(
+        "/api/shar/instances/bulk", json={"action": "cancel", "filter": {"workflow": "Known"}}
+    ).get_json()["data"]["id"]  # a bulk operation (no consumer runs it)
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 22
@@ -46,13 +49,18 @@ def test_api_matches_its_openapi_document(app, admin_token, api) -> None:  # typ
         strategies.append(operation.as_strategy())  # random names and ids: mostly 404s and 422s
         strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))  # bodies and queries off the schema
         if operation.path_parameters:  # the real workflow and instance: the success answers
-            strategies.append(operation.as_strategy(
-                path_parameters=_known_path_parameters(operation, workflow_id, instance_id, operation_id)))
+            strategies.append(
+                operation.as_strategy(
+                    path_parameters=_known_path_parameters(operation, workflow_id, instance_id, operation_id)
+                )
+            )
     statuses: set[int] = set()
     for strategy in strategies:
+
         @given(case=strategy)
-        @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)
+        @settings(
+            max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
         def check(case: Any) -> None:
             response = case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=CHECKS)
             statuses.add(response.status_code)

@@ -1,4 +1,5 @@
 """Keyset paging and capped totals on the instance list: the last page costs what the first does."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -18,10 +19,21 @@ def _instances(count: int, owner_id: int) -> list[str]:
     workflow = create_workflow("Paged", bpmn("user_task"), actor=CLI).workflow
     start = utcnow()
     ids = [f"00000000-0000-0000-0000-{n:012d}" for n in range(count)]
-    db.session.execute(insert(WorkflowInstance), [
-        {"id": i, "workflow_id": workflow.id, "status": "running", "variables": {}, "current_activities": [],
-         "created_by": owner_id, "created_at": start + timedelta(seconds=n % 3)}  # ties broken by id
-        for n, i in enumerate(ids)])
+    db.session.execute(
+        insert(WorkflowInstance),
+        [
+            {
+                "id": i,
+                "workflow_id": workflow.id,
+                "status": "running",
+                "variables": {},
+                "current_activities": [],
+                "created_by": owner_id,
+                "created_at": start + timedelta(seconds=n % 3),
+            }  # ties broken by id
+            for n, i in enumerate(ids)
+        ],
+    )
     db.session.commit()
     return ids
 

@@ -1,13 +1,14 @@
 """/readyz for load balancers and /metrics for Prometheus, against the real stack: SQL, Redis,
 the engine, and consumer processes that count into the session's shared metrics directory."""
+
 from __future__ import annotations
 
 import re
 
+from app.services.actors import CLI
 from app.services.health.shar import check_shar_health
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
-from app.services.actors import CLI
 from tests.support.factories import bpmn, make_user
 from tests.support.servers import wait_until
 from tests.support.stack import build_app
@@ -67,8 +68,11 @@ def test_metrics_count_real_jobs_across_processes(app, api, processes) -> None: 
     create_workflow("Metered", bpmn("user_task"), actor=CLI, async_=False)
     owner = make_user("metered@example.com", "user")
     ids = [launch_instance("Metered", {"n": i}, actor=owner).instance.id for i in range(3)]
-    wait_until(lambda: all(admin.get(f"/api/shar/instances/{i}").get_json()["data"]["status"] == "running"
-                           for i in ids), timeout=30, what="three launches through the consumers")
+    wait_until(
+        lambda: all(admin.get(f"/api/shar/instances/{i}").get_json()["data"]["status"] == "running" for i in ids),
+        timeout=30,
+        what="three launches through the consumers",
+    )
 
     def scrape() -> str:
         scraped = admin.get("/metrics")
@@ -76,9 +80,15 @@ def test_metrics_count_real_jobs_across_processes(app, api, processes) -> None: 
         return scraped.get_data(as_text=True)
 
     # A job's attempt is counted just after it ends: the third may still be on its way.
-    wait_until(lambda: _sample(scrape(), "sharboard_job_duration_seconds_count", job_type="launch_instance")
-               - _sample(before, "sharboard_job_duration_seconds_count", job_type="launch_instance") == 3,
-               timeout=10, what="three launch attempts counted")
+    wait_until(
+        lambda: (
+            _sample(scrape(), "sharboard_job_duration_seconds_count", job_type="launch_instance")
+            - _sample(before, "sharboard_job_duration_seconds_count", job_type="launch_instance")
+            == 3
+        ),
+        timeout=10,
+        what="three launch attempts counted",
+    )
     after = scrape()
 
     def grew(name: str, **labels: str) -> float:
@@ -87,8 +97,12 @@ def test_metrics_count_real_jobs_across_processes(app, api, processes) -> None: 
     # Counted by the consumer processes, summed by the scrape in the web process.
     assert grew("sharboard_jobs_total", job_type="launch_instance", outcome="succeeded") == 3
     assert grew("sharboard_job_duration_seconds_count", job_type="launch_instance") == 3
-    assert grew("sharboard_shar_request_duration_seconds_count", method="POST",
-                endpoint="/api/v1/workflows/{id}/instances") >= 3
+    assert (
+        grew(
+            "sharboard_shar_request_duration_seconds_count", method="POST", endpoint="/api/v1/workflows/{id}/instances"
+        )
+        >= 3
+    )
     # Read at scrape time.
     assert _sample(after, "sharboard_instances", status="running") == 3
     assert 'sharboard_queue_depth{kind="pending"' in after

@@ -1,4 +1,5 @@
 """Choosing the process of a file with several: API launches, the engine starts the chosen one."""
+
 from __future__ import annotations
 
 from app.services.actors import CLI

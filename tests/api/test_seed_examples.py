@@ -1,5 +1,6 @@
 """The seed's API examples, sent as the seed writes them, give exactly the seed's bodies and codes;
 the React snippet's polling reaches active."""
+
 from __future__ import annotations
 
 import json
@@ -33,13 +34,20 @@ def _job_count() -> int:
 
 
 def test_create_workflow_example_is_the_seeds_202(api, myapp_resolves) -> None:
-    request = {"name": "OrderProcess", "bpmn_xml": bpmn("user_task"), "async": True,
-               "callback_url": "https://myapp.com/callbacks/workflow-created"}
+    request = {
+        "name": "OrderProcess",
+        "bpmn_xml": bpmn("user_task"),
+        "async": True,
+        "callback_url": "https://myapp.com/callbacks/workflow-created",
+    }
     response = api.post("/api/shar/workflows", json=request)
     assert response.status_code == 202
     body = response.get_json()
-    assert body == {"success": True, "message": "Workflow creation queued successfully",
-                    "data": {"id": body["data"]["id"], "name": "OrderProcess", "status": "creating", "async": True}}
+    assert body == {
+        "success": True,
+        "message": "Workflow creation queued successfully",
+        "data": {"id": body["data"]["id"], "name": "OrderProcess", "status": "creating", "async": True},
+    }
     assert isinstance(body["data"]["id"], int)
     workflow = db.session.get(Workflow, body["data"]["id"])
     assert workflow.callback_url == "https://myapp.com/callbacks/workflow-created"
@@ -48,27 +56,37 @@ def test_create_workflow_example_is_the_seeds_202(api, myapp_resolves) -> None:
 
 def test_launch_instance_example_is_the_seeds_202(api, myapp_resolves) -> None:
     api.post("/api/shar/workflows", json={"name": "OrderProcess", "bpmn_xml": bpmn("user_task"), "async": False})
-    request = {"variables": {"orderId": "12345"}, "async": True,
-               "callback_url": "https://myapp.com/callbacks/instance-launched"}
+    request = {
+        "variables": {"orderId": "12345"},
+        "async": True,
+        "callback_url": "https://myapp.com/callbacks/instance-launched",
+    }
     response = api.post("/api/shar/workflows/OrderProcess/launch", json=request)
     assert response.status_code == 202
     body = response.get_json()
-    assert body == {"success": True, "message": "Workflow instance launch queued successfully",
-                    "data": {"id": body["data"]["id"], "workflow_name": "OrderProcess", "status": "launching",
-                             "async": True}}
+    assert body == {
+        "success": True,
+        "message": "Workflow instance launch queued successfully",
+        "data": {"id": body["data"]["id"], "workflow_name": "OrderProcess", "status": "launching", "async": True},
+    }
     instance = db.session.get(WorkflowInstance, body["data"]["id"])  # the id is the placeholder's UUID
     assert len(body["data"]["id"]) == 36 and instance.variables == {"orderId": "12345"}
 
 
 def test_synchronous_example_is_the_seeds_201(api) -> None:
-    created = api.post("/api/shar/workflows", json={"name": "OrderProcess", "bpmn_xml": bpmn("user_task"),
-                                                    "async": False})
+    created = api.post(
+        "/api/shar/workflows", json={"name": "OrderProcess", "bpmn_xml": bpmn("user_task"), "async": False}
+    )
     assert created.status_code == 201
     body = created.get_json()
-    assert body == {"success": True, "message": "Workflow created successfully",
-                    "data": {"id": body["data"]["id"], "name": "OrderProcess", "status": "active", "async": False}}
-    launched = api.post("/api/shar/workflows/OrderProcess/launch", json={"variables": {"orderId": "12345"},
-                                                                         "async": False})
+    assert body == {
+        "success": True,
+        "message": "Workflow created successfully",
+        "data": {"id": body["data"]["id"], "name": "OrderProcess", "status": "active", "async": False},
+    }
+    launched = api.post(
+        "/api/shar/workflows/OrderProcess/launch", json={"variables": {"orderId": "12345"}, "async": False}
+    )
     assert launched.status_code == 201
     data = launched.get_json()["data"]
     assert data == {"id": data["id"], "workflow_name": "OrderProcess", "status": "running", "async": False}
@@ -77,8 +95,11 @@ def test_synchronous_example_is_the_seeds_201(api) -> None:
 def test_react_snippet_creates_and_its_polling_reaches_active(api, processes) -> None:
     processes.start_consumers()
     # fetch() with a string body and no headers sends text/plain; the snippet's body as written.
-    response = api.post("/api/shar/workflows", content_type="text/plain;charset=UTF-8",
-                        data=json.dumps({"name": "OrderProcess", "bpmn_xml": bpmn("user_task"), "async": True}))
+    response = api.post(
+        "/api/shar/workflows",
+        content_type="text/plain;charset=UTF-8",
+        data=json.dumps({"name": "OrderProcess", "bpmn_xml": bpmn("user_task"), "async": True}),
+    )
     assert response.status_code == 202
     data = response.get_json()
     seen = []

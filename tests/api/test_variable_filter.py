@@ -1,6 +1,7 @@
 """Finding instances by a variable's value (#12): the API's two forms, the CLI's --var and the list
 page's Variable field, on SQLite and PostgreSQL (where equality reads the GIN index), each
 showing only the instances the caller may see; bad conditions are 422s that name them."""
+
 from __future__ import annotations
 
 import json
@@ -45,16 +46,28 @@ def _seed() -> dict[str, str]:
             db.session.add(user)
             db.session.flush()
         users[name] = user.id
-    workflow = Workflow(name="Orders", version=1, bpmn_xml="<x/>", bpmn_sha256="h", summary={}, status="active",
-                        created_by=users["ann"])
+    workflow = Workflow(
+        name="Orders", version=1, bpmn_xml="<x/>", bpmn_sha256="h", summary={}, status="active", created_by=users["ann"]
+    )
     db.session.add(workflow)
     db.session.flush()
     start = utcnow()
     ids = {key: f"00000000-0000-0000-0000-0000000000{n:02d}" for n, key in enumerate(ROWS)}
-    db.session.execute(insert(WorkflowInstance), [
-        {"id": ids[key], "workflow_id": workflow.id, "status": "running", "variables": variables,
-         "current_activities": [], "created_by": users[owner], "created_at": start - timedelta(seconds=n)}
-        for n, (key, (owner, variables)) in enumerate(ROWS.items())])
+    db.session.execute(
+        insert(WorkflowInstance),
+        [
+            {
+                "id": ids[key],
+                "workflow_id": workflow.id,
+                "status": "running",
+                "variables": variables,
+                "current_activities": [],
+                "created_by": users[owner],
+                "created_at": start - timedelta(seconds=n),
+            }
+            for n, (key, (owner, variables)) in enumerate(ROWS.items())
+        ],
+    )
     db.session.commit()
     return ids
 
@@ -142,24 +155,39 @@ def test_postgresql_equality_reads_the_gin_index(overrides: dict[str, Any], make
         make_app(database_url=url)
         _seed()
         workflow_id = db.session.scalar(select(Workflow.id))
-        db.session.execute(insert(WorkflowInstance), [
-            {"workflow_id": workflow_id, "status": "completed", "variables": {"orderId": f"B{n}", "amount": n},
-             "current_activities": []} for n in range(4000)])
+        db.session.execute(
+            insert(WorkflowInstance),
+            [
+                {
+                    "workflow_id": workflow_id,
+                    "status": "completed",
+                    "variables": {"orderId": f"B{n}", "amount": n},
+                    "current_activities": [],
+                }
+                for n in range(4000)
+            ],
+        )
         db.session.commit()
         db.session.execute(text("ANALYZE workflow_instances"))
         db.session.execute(text("SET enable_seqscan = off"))
         for condition in ("orderId = A1", "amount = 5", "orderId != A1"):
             cond = variable_filters.parse(condition)
-            query = select(WorkflowInstance.id).where(variable_filters.where(WorkflowInstance.variables, cond,
-                                                                               "postgresql"))
+            query = select(WorkflowInstance.id).where(
+                variable_filters.where(WorkflowInstance.variables, cond, "postgresql")
+            )
             sql = str(query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
             plan = "\n".join(db.session.execute(text(f"EXPLAIN {sql}")).scalars())
             if condition == "orderId != A1":  # a negation cannot read a containment index
                 assert "ix_instances_variables" not in plan, plan
             else:
                 assert "Bitmap Index Scan on ix_instances_variables" in plan, (condition, plan)
-        found = db.session.scalars(select(WorkflowInstance.id).where(variable_filters.where(
-            WorkflowInstance.variables, variable_filters.parse("amount >= 3998"), "postgresql"))).all()
+        found = db.session.scalars(
+            select(WorkflowInstance.id).where(
+                variable_filters.where(
+                    WorkflowInstance.variables, variable_filters.parse("amount >= 3998"), "postgresql"
+                )
+            )
+        ).all()
         assert len(found) == 2
         db.session.remove()
         db.engine.dispose()

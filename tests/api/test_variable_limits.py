@@ -1,5 +1,6 @@
 """Variables are bounded (SHARBOARD_MAX_VARIABLES_BYTES): whatever SHAR holds, a synced instance
 stores, and an API read answers, no more than the limit; the timeline says what was left out."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,10 @@ def test_an_api_read_of_a_synced_instance_never_answers_more_than_the_limit(api,
     instance = api.get(f"/api/shar/instances/{launched.get_json()['data']['id']}").get_json()["data"]
     # In SHAR (not through a door, which would refuse it) the variables grow past sharboard's limit.
     grown = {"big": "x" * 3000, "bigger": "y" * 5000, "small": 1}
-    delivered = httpx.post(f"{shar.url}/api/v1/instances/{instance['shar_instance_id']}/messages",
-                           json={"name": "payment-received", "variables": grown})
+    delivered = httpx.post(
+        f"{shar.url}/api/v1/instances/{instance['shar_instance_id']}/messages",
+        json={"name": "payment-received", "variables": grown},
+    )
     assert delivered.status_code == 202, delivered.text
 
     synced = api.post(f"/api/shar/instances/{instance['id']}/sync", json={"async": False})
@@ -41,8 +44,11 @@ def test_an_api_read_of_a_synced_instance_never_answers_more_than_the_limit(api,
     assert shown["variables"] == {"n": 1, "big": "x" * 3000, "small": 1}  # what fits; "bigger" left out
     assert len(json.dumps(shown["variables"], separators=(",", ":"))) <= LIMIT
     assert len(read.get_data()) < LIMIT + 2048  # the variables and the row's few other fields
-    left_out = db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance["id"],
-                                                              ActivityEvent.kind == "variables_left_out")).one()
+    left_out = db.session.scalars(
+        select(ActivityEvent).where(
+            ActivityEvent.target_id == instance["id"], ActivityEvent.kind == "variables_left_out"
+        )
+    ).one()
     assert "bigger (5,011 bytes)" in left_out.message and f"{LIMIT:,}" in left_out.message
 
     # Completed in SHAR, still over: the final sync keeps what fits too, and says it no second time.
@@ -50,5 +56,13 @@ def test_an_api_read_of_a_synced_instance_never_answers_more_than_the_limit(api,
     api.post(f"/api/shar/instances/{instance['id']}/sync", json={"async": False})
     ended = api.get(f"/api/shar/instances/{instance['id']}").get_json()["data"]
     assert ended["status"] == "completed" and ended["variables"] == shown["variables"]
-    assert len(db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance["id"],
-                                                              ActivityEvent.kind == "variables_left_out")).all()) == 1
+    assert (
+        len(
+            db.session.scalars(
+                select(ActivityEvent).where(
+                    ActivityEvent.target_id == instance["id"], ActivityEvent.kind == "variables_left_out"
+                )
+            ).all()
+        )
+        == 1
+    )

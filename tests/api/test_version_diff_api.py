@@ -1,9 +1,9 @@
 """Version diffs (#12) through the API, the CLI and the pages (test client): two stored versions, or
 a file against the deployed one (nothing stored), with the instances still running the old ones."""
+
 from __future__ import annotations
 
 import hashlib
-
 import json
 import re
 import threading
@@ -20,8 +20,11 @@ from tests.support.factories import bpmn, make_user
 from tests.support.web import Browser
 
 V1 = bpmn("approval_timer")
-V2 = (V1.replace("amount &gt; 1000", "amount &gt; 5000").replace("PT1H", "PT4H")
-      .replace('name="Review expense"', 'name="Review the expense"'))
+V2 = (
+    V1.replace("amount &gt; 1000", "amount &gt; 5000")
+    .replace("PT1H", "PT4H")
+    .replace('name="Review expense"', 'name="Review the expense"')
+)
 CONDITION = ("to_large", "= amount > 1000", "= amount > 5000")
 TIMER = ("cool_off", "timeDuration PT1H", "timeDuration PT4H")
 
@@ -37,9 +40,11 @@ def _deploy_v1_with_instances(api: Any, client: Any) -> None:
 
 
 def _stored() -> tuple[int, int, int]:
-    return (db.session.scalar(select(func.count()).select_from(Workflow)),
-            db.session.scalar(select(func.count()).select_from(AuditEntry)),
-            db.session.scalar(select(func.count()).select_from(JobRecord)))
+    return (
+        db.session.scalar(select(func.count()).select_from(Workflow)),
+        db.session.scalar(select(func.count()).select_from(AuditEntry)),
+        db.session.scalar(select(func.count()).select_from(JobRecord)),
+    )
 
 
 def _pairs(entries: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -63,7 +68,10 @@ def test_api_previews_an_upload_then_diffs_two_versions(app, api) -> None:  # ty
     diff = data["diff"]
     assert _pairs(diff["conditions"]) == [CONDITION] and _pairs(diff["timers"]) == [TIMER]
     assert {c["id"]: [ch["field"] for ch in c["changes"]] for c in diff["changed"]} == {
-        "review": ["name"], "to_large": ["condition"], "cool_off": ["timer"]}
+        "review": ["name"],
+        "to_large": ["condition"],
+        "cool_off": ["timer"],
+    }
     assert diff["added"] == diff["removed"] == [] and diff["identical"] is False
     assert _stored() == before  # nothing stored, audited or queued
 
@@ -71,8 +79,9 @@ def test_api_previews_an_upload_then_diffs_two_versions(app, api) -> None:  # ty
     counted = admin.post("/api/shar/workflows/Expense/diff", json={"bpmn_xml": V2}).get_json()["data"]
     assert counted["running"] == [{"version": 1, "instances": 3}] and counted["running_counts_all"] is True
     assert counted["may_upload"] is True
-    bob = client.post("/api/shar/workflows/Expense/diff", json={"bpmn_xml": V2},
-                      headers=bearer_for("user", "carol@example.com")).get_json()["data"]
+    bob = client.post(
+        "/api/shar/workflows/Expense/diff", json={"bpmn_xml": V2}, headers=bearer_for("user", "carol@example.com")
+    ).get_json()["data"]
     assert bob["may_upload"] is False and bob["running"] == []  # Expense is ann's; carol has no instances
 
     assert api.post("/api/shar/workflows", json={"name": "Expense", "bpmn_xml": V2}).status_code == 202
@@ -94,8 +103,12 @@ def test_api_refusals(app, api) -> None:  # type: ignore[no-untyped-def]
     api.post("/api/shar/workflows", json={"name": "Expense", "bpmn_xml": V1})
     assert api.get("/api/shar/workflows/Expense/diff?from=1&to=9").status_code == 404
     assert api.get("/api/shar/workflows/Nope/diff?from=1&to=1").status_code == 404
-    for query, field in (("from=abc&to=1", "from"), ("from=1", "to"), ("from=0&to=1", "from"),
-                         ("from=1&to=99999999999", "to")):
+    for query, field in (
+        ("from=abc&to=1", "from"),
+        ("from=1", "to"),
+        ("from=0&to=1", "from"),
+        ("from=1&to=99999999999", "to"),
+    ):
         answer = api.get(f"/api/shar/workflows/Expense/diff?{query}")
         assert answer.status_code == 422 and field in answer.get_json()["errors"], query
 
@@ -106,7 +119,8 @@ def test_api_refusals(app, api) -> None:  # type: ignore[no-untyped-def]
     assert refused.get_json()["errors"] == created.get_json()["errors"]
     assert "script tasks are not allowed" in refused.get_json()["errors"]["bpmn_xml"][0]
     assert api.post("/api/shar/workflows/Expense/diff", json={}).get_json()["errors"] == {
-        "bpmn_xml": ["bpmn_xml is required"]}
+        "bpmn_xml": ["bpmn_xml is required"]
+    }
     assert "name" in api.post("/api/shar/workflows/-bad/diff", json={"bpmn_xml": V1}).get_json()["errors"]
 
     fresh = api.post("/api/shar/workflows/Brand new/diff", json={"bpmn_xml": V1}).get_json()
@@ -143,8 +157,10 @@ def test_cli_diffs_versions_and_files(app, tmp_path: Path) -> None:  # type: ign
     assert preview.exit_code == 0, preview.output
     assert "v2 (deployed) -> the file (would be v3)" in preview.output
     assert "~ endEvent done: name 'Done' -> 'Finished'" in preview.output
-    assert len(run("workflow", "list", "--format=json").output) and db.session.scalar(
-        select(func.count()).select_from(Workflow)) == 2  # the preview stored nothing
+    assert (
+        len(run("workflow", "list", "--format=json").output)
+        and db.session.scalar(select(func.count()).select_from(Workflow)) == 2
+    )  # the preview stored nothing
 
     both = run("workflow", "diff", "Expense", str(v3), "--from", "1")
     assert both.exit_code == 1 and "either FILE or --from and --to" in both.output
@@ -164,12 +180,21 @@ def test_pages_preview_then_upload_the_compared_file(app) -> None:  # type: igno
     create_workflow("Expense", V1, actor=ann, async_=False)
     browser = Browser(app, "ann@example.com", "pw-ann-12345")
     crlf_free = V2.replace("\r\n", "\n")
-    stored_before = [db.session.scalar(select(func.count()).select_from(model))
-                     for model in (Workflow, JobRecord, AuditEntry)]
+    stored_before = [
+        db.session.scalar(select(func.count()).select_from(model)) for model in (Workflow, JobRecord, AuditEntry)
+    ]
 
     def upload(path: str, text: str, **extra: Any) -> Any:
-        return browser.post(path, data={"name": "Expense", "description": "bigger threshold", "mode": "async",
-                                        "file": (_bytes(text), "v2.bpmn"), **extra})
+        return browser.post(
+            path,
+            data={
+                "name": "Expense",
+                "description": "bigger threshold",
+                "mode": "async",
+                "file": (_bytes(text), "v2.bpmn"),
+                **extra,
+            },
+        )
 
     page = upload("/workflows/_preview", crlf_free)
     html = page.get_data(as_text=True)
@@ -178,16 +203,24 @@ def test_pages_preview_then_upload_the_compared_file(app) -> None:  # type: igno
     assert 'data-element="cool_off" data-kind="timer"' in html and "timeDuration PT4H" in html
     assert "No instance of Expense is launching or running" in html
     # The preview stored nothing: no version, no job, no audit entry.
-    assert [db.session.scalar(select(func.count()).select_from(model)) for model in (Workflow, JobRecord, AuditEntry)] \
-        == stored_before
+    assert [
+        db.session.scalar(select(func.count()).select_from(model)) for model in (Workflow, JobRecord, AuditEntry)
+    ] == stored_before
 
     # The confirming form carries the text back; a browser sends its line breaks as CRLF.
     fields = dict(re.findall(r'<input id="(\w+)" name="\w+" type="hidden" value="([^"]*)"', html))
     carried = _unescape(fields["bpmn_xml"])
     assert carried == crlf_free and fields["name"] == "Expense"
-    done = browser.post("/workflows/_upload", data={"name": "Expense", "description": fields["description"],
-                                                    "mode": "async", "bpmn_xml": carried.replace("\n", "\r\n"),
-                                                    "bpmn_sha256": fields["bpmn_sha256"]})
+    done = browser.post(
+        "/workflows/_upload",
+        data={
+            "name": "Expense",
+            "description": fields["description"],
+            "mode": "async",
+            "bpmn_xml": carried.replace("\n", "\r\n"),
+            "bpmn_sha256": fields["bpmn_sha256"],
+        },
+    )
     assert done.status_code == 302, done.get_data(as_text=True)[:2000]
     stored = db.session.scalars(select(Workflow).where(Workflow.version == 2)).one()
     assert stored.bpmn_xml == crlf_free and stored.description == "bigger threshold"
@@ -205,23 +238,42 @@ def test_pages_preview_then_upload_the_compared_file(app) -> None:  # type: igno
     # A text that is not the compared file (its digest differs after the form's CRLF is undone, as
     # with mixed line breaks) is never stored in its place: choose it again.
     mixed = V1.replace("\n", "\r\n", 1)
-    changed = browser.post("/workflows/_upload", data={"name": "Expense", "mode": "async", "bpmn_xml": mixed + " ",
-                                                       "bpmn_sha256": hashlib.sha256(mixed.encode()).hexdigest()})
+    changed = browser.post(
+        "/workflows/_upload",
+        data={
+            "name": "Expense",
+            "mode": "async",
+            "bpmn_xml": mixed + " ",
+            "bpmn_sha256": hashlib.sha256(mixed.encode()).hexdigest(),
+        },
+    )
     assert changed.status_code == 422 and "choose it again" in changed.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Workflow).where(Workflow.name == "Expense")) == 2
 
     # The confirming upload is a door to create_workflow: its rule holds there too.
     make_user("bob@example.com", "user", "pw-bob-12345")
     bob = Browser(app, "bob@example.com", "pw-bob-12345")
-    seen = bob.post("/workflows/_preview", data={"name": "Expense", "mode": "async",
-                                                  "file": (_bytes(V1), "v1.bpmn")}).get_data(as_text=True)
+    seen = bob.post(
+        "/workflows/_preview", data={"name": "Expense", "mode": "async", "file": (_bytes(V1), "v1.bpmn")}
+    ).get_data(as_text=True)
     assert "You may not add versions to Expense" in seen and 'id="confirm-form"' not in seen
-    creates = db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "workflow.create"))
-    denied = bob.post("/workflows/_upload", data={"name": "Expense", "mode": "async", "bpmn_xml": V1,
-                                                   "bpmn_sha256": hashlib.sha256(V1.encode()).hexdigest()})
+    creates = db.session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "workflow.create")
+    )
+    denied = bob.post(
+        "/workflows/_upload",
+        data={
+            "name": "Expense",
+            "mode": "async",
+            "bpmn_xml": V1,
+            "bpmn_sha256": hashlib.sha256(V1.encode()).hexdigest(),
+        },
+    )
     assert denied.status_code == 403 and "only its owner or an admin" in denied.get_data(as_text=True)
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
-                             .where(AuditEntry.action == "workflow.create")) == creates
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "workflow.create"))
+        == creates
+    )
 
     shown = browser.get("/workflows/Expense/diff?from=1&to=2")
     assert shown.status_code == 200 and 'data-element="to_large"' in shown.get_data(as_text=True)
@@ -243,6 +295,7 @@ def _unescape(value: str) -> str:
 
 # -- a diff's cost is bounded per person (#19) ------------------------------------------------
 
+
 @pytest.fixture
 def small_diffs(overrides: dict[str, Any]) -> None:
     """Diffs of files up to 2 KiB (V1 and V2 are 1.3 KiB), 4 a minute per person; before `app`."""
@@ -253,8 +306,17 @@ def _versions(*texts: str) -> None:
     """Expense v1, v2, ... stored as deployed, without SHAR (a diff reads only the stored text)."""
     owner = make_user("ann@example.com", "user", "pw-ann-12345")
     for number, text in enumerate(texts, start=1):
-        db.session.add(Workflow(name="Expense", version=number, bpmn_xml=text, status="active", summary={},
-                                bpmn_sha256=hashlib.sha256(text.encode()).hexdigest(), created_by=owner.id))
+        db.session.add(
+            Workflow(
+                name="Expense",
+                version=number,
+                bpmn_xml=text,
+                status="active",
+                summary={},
+                bpmn_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                created_by=owner.id,
+            )
+        )
     db.session.commit()
 
 
@@ -267,14 +329,17 @@ def test_a_diff_over_the_size_limit_is_refused_naming_the_size_and_the_limit(sma
     upload = client.post("/api/shar/workflows/Expense/diff", json={"bpmn_xml": big}, headers=ann)
     assert upload.status_code == 413, upload.get_json()
     assert upload.get_json()["errors"]["bpmn_xml"] == [
-        "the file is 3 KiB; a diff compares files up to 2 KiB (SHARBOARD_MAX_DIFF_BYTES)"]
+        "the file is 3 KiB; a diff compares files up to 2 KiB (SHARBOARD_MAX_DIFF_BYTES)"
+    ]
     stored = client.get("/api/shar/workflows/Expense/diff?from=1&to=2", headers=ann)
     assert stored.status_code == 422
-    assert stored.get_json()["message"] == ("version 2 of 'Expense' is 3 KiB; a diff compares files up to 2 KiB "
-                                            "(SHARBOARD_MAX_DIFF_BYTES)")
+    assert stored.get_json()["message"] == (
+        "version 2 of 'Expense' is 3 KiB; a diff compares files up to 2 KiB (SHARBOARD_MAX_DIFF_BYTES)"
+    )
     browser = Browser(app, "ann@example.com", "pw-ann-12345")
-    page = browser.post("/workflows/_preview", data={"name": "Expense", "mode": "async",
-                                                     "file": (_bytes(big), "v3.bpmn")})
+    page = browser.post(
+        "/workflows/_preview", data={"name": "Expense", "mode": "async", "file": (_bytes(big), "v3.bpmn")}
+    )
     assert page.status_code == 422 and "a diff compares files up to 2 KiB" in page.get_data(as_text=True)
     shown = browser.get("/workflows/Expense/diff?from=2&to=1")
     assert shown.status_code == 422 and "version 2 of &#39;Expense&#39; is 3 KiB" in shown.get_data(as_text=True)
@@ -298,8 +363,11 @@ def test_one_diff_at_a_time_per_person_and_so_many_a_minute(database, small_diff
 
     monkeypatch.setattr(version_diffs, "diff_bpmn", first_one_slow)
     answers: dict[str, Any] = {}
-    under_way = threading.Thread(target=lambda: answers.update(first=app.test_client().post(
-        "/api/shar/workflows/Expense/diff", json={"bpmn_xml": V2}, headers=ann)))
+    under_way = threading.Thread(
+        target=lambda: answers.update(
+            first=app.test_client().post("/api/shar/workflows/Expense/diff", json={"bpmn_xml": V2}, headers=ann)
+        )
+    )
     under_way.start()
     try:
         assert entered.wait(30)

@@ -5,6 +5,7 @@ takes 10–30 s on a quiet machine; the generous timeouts are for a machine othe
 Needs PostgreSQL and Redis on 127.0.0.1 (as the rest of the suite); wrk is used when
 installed, else the benchmarks' httpx loop.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,20 +17,38 @@ import pytest
 from tests.support.databases import pg_available
 from tests.support.stack import REPO
 
-BENCHMARKS = ["launch_latency", "launch_throughput", "conditional_reads", "pollers", "list_scaling",
-              "failed_jobs_page", "periodic_sync", "sync_memory", "sync_throughput", "polling_partials", "query_plans",
-              "overview_trends"]
+BENCHMARKS = [
+    "launch_latency",
+    "launch_throughput",
+    "conditional_reads",
+    "pollers",
+    "list_scaling",
+    "failed_jobs_page",
+    "periodic_sync",
+    "sync_memory",
+    "sync_throughput",
+    "polling_partials",
+    "query_plans",
+    "overview_trends",
+]
 RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
 
-pytestmark = [pytest.mark.services,  # PostgreSQL, Redis and the stack as processes
-              pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL")]
+pytestmark = [
+    pytest.mark.services,  # PostgreSQL, Redis and the stack as processes
+    pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL"),
+]
 
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", BENCHMARKS)
 def test_benchmark_prints_its_figure_and_ratio(name: str) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", f"bench.{name}", "--size", "tiny"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", f"bench.{name}", "--size", "tiny"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:

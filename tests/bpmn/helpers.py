@@ -1,4 +1,5 @@
 """Small BPMN documents for the validation tests."""
+
 from __future__ import annotations
 
 MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -14,13 +15,21 @@ SIMPLE_PROCESS = """
 """
 
 
-def definitions(body: str = SIMPLE_PROCESS, *, prefix: str | None = "bpmn", namespace: str = MODEL_NS,
-                root: str = "definitions", attributes: str = "") -> str:
+def definitions(
+    body: str = SIMPLE_PROCESS,
+    *,
+    prefix: str | None = "bpmn",
+    namespace: str = MODEL_NS,
+    root: str = "definitions",
+    attributes: str = "",
+) -> str:
     """A document whose root is <prefix:root> in namespace, holding body ({p} stands for 'prefix:')."""
     p = f"{prefix}:" if prefix else ""
     xmlns = f'xmlns:{prefix}="{namespace}"' if prefix else f'xmlns="{namespace}"'
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<{p}{root} {xmlns} id="Defs_1" {attributes}>'
-            f"{body.format(p=p)}</{p}{root}>\n")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<{p}{root} {xmlns} id="Defs_1" {attributes}>'
+        f"{body.format(p=p)}</{p}{root}>\n"
+    )
 
 
 def with_condition(condition: str, *, language: str | None = None) -> str:

@@ -3,6 +3,7 @@
 Shared by the analysis test (tests/bpmn/test_plain_reasons.py) and the engine's (tests/sharlite/
 test_no_silent_wait.py). Pure text rules, so the checks are the same wherever a reason is shown.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,8 @@ RULES = {
     "None": re.compile(r"\bNone\b"),
     "empty quotes": re.compile(r"''|\"\""),
     "Python exception or method name": re.compile(
-        r"\b[A-Z][A-Za-z]+(Error|Exception)\b|\b\w+\.\w+\(\)|unexpected keyword argument|Traceback"),
+        r"\b[A-Z][A-Za-z]+(Error|Exception)\b|\b\w+\.\w+\(\)|unexpected keyword argument|Traceback"
+    ),
     "Python's syntax words": re.compile(r"Perhaps you forgot|invalid syntax|detected at line|was never closed"),
 }
 

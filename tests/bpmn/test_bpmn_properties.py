@@ -3,6 +3,7 @@ element ids, names and references of any text in a small generated document. Any
 value or the module's own refusal (UnsafeExpression, BpmnValidationError) with a plain message,
 never another exception (once: an id holding '] broke a path in the analysis, a KeyError, a 500
 on create and on the diff preview). Pure: no server."""
+
 from __future__ import annotations
 
 import ast
@@ -50,7 +51,6 @@ def test_any_ids_names_and_texts_in_a_document_are_checked_or_refused(document: 
     else:
         assert isinstance(compared, VersionDiff)
         compared.to_dict()
-
 
 
 def test_operators_nested_past_the_limit_are_refused_at_upload_not_failed_at_run_time() -> None:

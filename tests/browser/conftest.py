@@ -1,4 +1,5 @@
 """A live dashboard (werkzeug on a free port) with real consumers, and headless Debian Chromium."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,8 +16,16 @@ from tests.support import leaks
 from tests.support.stack import REPO
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -37,8 +46,9 @@ def browser() -> Iterator[Any]:
     profile = tempfile.mkdtemp(prefix="sharboard-chromium-")
     with leaks.unmarked():  # shared by the session's tests and stopped below, not a leak of one
         playwright = sync_playwright().start()
-        instance = playwright.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS,
-                                              f"--user-data-dir={profile}"][:-1])
+        instance = playwright.chromium.launch(
+            executable_path=executable, args=[*CHROMIUM_ARGS, f"--user-data-dir={profile}"][:-1]
+        )
     try:
         yield instance
     finally:

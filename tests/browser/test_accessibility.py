@@ -4,6 +4,7 @@ axe-core is a test tool vendored under tests/browser/vendor/axe-core (see its RE
 into each page here and never served by the app. One test visits every page, so the browser and the
 data are set up once.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,6 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.core.extensions import db
+from app.jobs.queues import current_queues
 from app.models import (
     ConsumerHeartbeat,
     JobAttempt,
@@ -24,7 +26,6 @@ from app.models import (
     WorkflowInstance,
 )
 from app.models._base import utcnow
-from app.jobs.queues import current_queues
 from app.services.health.shar import check_shar_health
 from app.services.instances import launch_instance
 from app.services.trends import sample_queues
@@ -59,32 +60,73 @@ def _world() -> dict[str, str]:
     job = db.session.scalars(select(JobRecord).where(JobRecord.target_id == stalled.id)).one()
     job.state, job.attempts, job.finished_at = "failed", 1, utcnow()
     job.last_error = job.error_shape = "SHAR refused the variables"
-    job.attempt_rows.append(JobAttempt(number=1, outcome="failed", error="SHAR refused the variables",
-                                       traceback="Traceback (most recent call last): ...", ended_at=utcnow()))
+    job.attempt_rows.append(
+        JobAttempt(
+            number=1,
+            outcome="failed",
+            error="SHAR refused the variables",
+            traceback="Traceback (most recent call last): ...",
+            ended_at=utcnow(),
+        )
+    )
     broken = create_workflow("Broken", bpmn("user_task"), actor=admin).workflow
     broken.status, broken.error = "failed", "SHAR unreachable: connection refused"
-    delivered = WebhookDelivery(job_type="launch_instance", url="http://127.0.0.1:9/hook", body='{"ok": true}',
-                                target_type="instance", target_id=running.id, state="delivered", attempts=1,
-                                last_status_code=200, delivered_at=utcnow())
-    refused = WebhookDelivery(job_type="create_workflow", url="http://127.0.0.1:9/hook", body='{"ok": false}',
-                              target_type="workflow", target_id=str(broken.id), state="failed", attempts=3,
-                              last_status_code=500, last_error="500 Internal Server Error")
-    db.session.add_all([
-        delivered, refused,
-        WorkflowInstance(workflow=running.workflow, status="completed", created_by=admin.id, completed_at=utcnow()),
-        WorkflowInstance(workflow=running.workflow, status="cancelled", created_by=admin.id),
-        Notification(user_id=admin.id, kind="instance_completed", target_type="instance", target_id=running.id,
-                     title="Workflow Instance Completed: OrderReview", body="It finished.",
-                     link=f"/instances/{running.id}"),
-        Notification(user_id=admin.id, kind="instance_failed", target_type="instance", target_id=stalled.id,
-                     title="Workflow Instance Failed: OrderReview", body="SHAR refused the variables",
-                     link=f"/instances/{stalled.id}", read_at=utcnow()),
-        UntrackedSharInstance(shar_instance_id="stray-1", workflow_name="OrderReview", status="running",
-                              variables={"n": 1}),
-        # One queue with a live consumer, the others without: both states of the queue table.
-        ConsumerHeartbeat(queue=current_queues().names[0], beat_at=utcnow(),
-                          alive_until=utcnow() + timedelta(hours=1)),
-    ])
+    delivered = WebhookDelivery(
+        job_type="launch_instance",
+        url="http://127.0.0.1:9/hook",
+        body='{"ok": true}',
+        target_type="instance",
+        target_id=running.id,
+        state="delivered",
+        attempts=1,
+        last_status_code=200,
+        delivered_at=utcnow(),
+    )
+    refused = WebhookDelivery(
+        job_type="create_workflow",
+        url="http://127.0.0.1:9/hook",
+        body='{"ok": false}',
+        target_type="workflow",
+        target_id=str(broken.id),
+        state="failed",
+        attempts=3,
+        last_status_code=500,
+        last_error="500 Internal Server Error",
+    )
+    db.session.add_all(
+        [
+            delivered,
+            refused,
+            WorkflowInstance(workflow=running.workflow, status="completed", created_by=admin.id, completed_at=utcnow()),
+            WorkflowInstance(workflow=running.workflow, status="cancelled", created_by=admin.id),
+            Notification(
+                user_id=admin.id,
+                kind="instance_completed",
+                target_type="instance",
+                target_id=running.id,
+                title="Workflow Instance Completed: OrderReview",
+                body="It finished.",
+                link=f"/instances/{running.id}",
+            ),
+            Notification(
+                user_id=admin.id,
+                kind="instance_failed",
+                target_type="instance",
+                target_id=stalled.id,
+                title="Workflow Instance Failed: OrderReview",
+                body="SHAR refused the variables",
+                link=f"/instances/{stalled.id}",
+                read_at=utcnow(),
+            ),
+            UntrackedSharInstance(
+                shar_instance_id="stray-1", workflow_name="OrderReview", status="running", variables={"n": 1}
+            ),
+            # One queue with a live consumer, the others without: both states of the queue table.
+            ConsumerHeartbeat(
+                queue=current_queues().names[0], beat_at=utcnow(), alive_until=utcnow() + timedelta(hours=1)
+            ),
+        ]
+    )
     db.session.commit()
     check_shar_health()  # the stored health the overview and queues pages show
     return {"running": running.id, "stalled": stalled.id, "job": str(job.id), "delivery": str(refused.id)}
@@ -101,13 +143,13 @@ def _report(found: dict[str, list[dict[str, Any]]]) -> str:
     for where, violations in found.items():
         for v in violations:
             lines.append(f"{where}: {v['id']} ({v['impact']}) {v['help']}: {len(v['nodes'])} element(s)")
-            lines.extend(f"    {n['target']}\n      {n['summary'].replace(chr(10), chr(10) + '      ')}"
-                         for n in v["nodes"])
+            lines.extend(
+                f"    {n['target']}\n      {n['summary'].replace(chr(10), chr(10) + '      ')}" for n in v["nodes"]
+            )
     return "\n".join(lines)
 
 
-def test_every_daily_page_has_no_wcag_a_or_aa_violations(
-        app, live_url, browser) -> None:  # type: ignore[no-untyped-def]
+def test_every_daily_page_has_no_wcag_a_or_aa_violations(app, live_url, browser) -> None:  # type: ignore[no-untyped-def]
     ids = _world()
     sample_queues()  # the overview's queue charts have a sample to draw
     # The app's CSP (script-src 'self') blocks the inline <script> that add_script_tag makes ("Executing

@@ -1,5 +1,6 @@
 """A bulk action in Chromium (#12): filter the instance list, preview what a bulk cancel would do,
 confirm it, and watch its progress page reach "finished" by polling, with real consumers."""
+
 from __future__ import annotations
 
 import re

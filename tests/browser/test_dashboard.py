@@ -1,4 +1,5 @@
 """The dashboard in headless Chromium against the running stack: what a person sees and does."""
+
 from __future__ import annotations
 
 import re

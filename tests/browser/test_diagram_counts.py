@@ -1,5 +1,6 @@
 """In Chromium: the workflow page's diagram carries, on each element, how many instances wait there
 and how many failed there; a click lists exactly those instances, and the badges follow the polling."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,7 @@ from tests.support.servers import wait_until
 PASSWORD = "browser-pass-1"
 
 
-def test_the_diagram_counts_waiting_and_failed_instances_and_lists_them(
-        app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
+def test_the_diagram_counts_waiting_and_failed_instances_and_lists_them(app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
     ann = make_user("ann@example.com", "user", PASSWORD)
     create_workflow("Orders", bpmn("review_decision"), actor=ann, async_=False)
     launched = [launch_instance("Orders", {"orderId": n}, actor=ann, async_=False).instance for n in range(4)]
@@ -43,8 +43,9 @@ def test_the_diagram_counts_waiting_and_failed_instances_and_lists_them(
     page.click('#diagram [data-element-id="review"]')  # the element: its waiting instances
     expect(page).to_have_url(re.compile(r"/instances\?workflow=Orders&version=1&activity=review&status=running$"))
     expect(page.locator("#instance-rows tr[data-instance]")).to_have_count(3)
-    assert sorted(page.locator("#instance-rows tr[data-instance]").evaluate_all(
-        "rows => rows.map(r => r.dataset.instance)")) == sorted(i.id for i in waiting)
+    assert sorted(
+        page.locator("#instance-rows tr[data-instance]").evaluate_all("rows => rows.map(r => r.dataset.instance)")
+    ) == sorted(i.id for i in waiting)
 
     page.goto(f"{live_url}/workflows/Orders")
     page.locator('#diagram .djs-overlays[data-container-id="review"] .count-failed').click()  # a real link

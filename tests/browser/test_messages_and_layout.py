@@ -1,6 +1,7 @@
 """In Chromium: a file without diagram information is laid out in the browser (every process, one
 diagram each), a launch chooses the process of a file with several, a message-start process starts
 by message, and an operator delivers messages from the instance page."""
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,8 @@ def _open_workflow(page: Any, live_url: str, processes: Any, name: str, fixture:
 
 
 def test_a_file_without_diagram_information_is_laid_out_and_launch_chooses_the_process(
-        app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
+    app, processes, live_url, page
+) -> None:  # type: ignore[no-untyped-def]
     violations = _open_workflow(page, live_url, processes, "Orders", "two_processes")
     diagram = page.locator("#diagram[data-rendered=true]")
     expect(diagram).to_have_attribute("data-layout", "auto")
@@ -107,8 +109,7 @@ def test_an_operator_delivers_messages_from_the_instance_page(app, processes, li
     assert violations == []
 
 
-def test_a_message_start_process_is_started_by_message_from_the_launch_form(
-        app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
+def test_a_message_start_process_is_started_by_message_from_the_launch_form(app, processes, live_url, page) -> None:  # type: ignore[no-untyped-def]
     violations = _open_workflow(page, live_url, processes, "Intake", "message_start")
     expect(page.locator("#message option[value=order-placed]")).to_have_count(1)
     page.select_option("#message", "order-placed")

@@ -1,5 +1,6 @@
 """Version diffs in Chromium (#12): compare a changed file with the deployed version before uploading
 it, upload what was compared, then compare two versions from the workflow page."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,6 @@ from sqlalchemy import select
 
 from app.core.extensions import db
 from app.models import Workflow
-
 from tests.browser.conftest import screenshot
 from tests.support.factories import FIXTURES, bpmn, make_user
 
@@ -37,8 +37,7 @@ def test_compare_an_upload_then_two_versions(app, live_url, page, tmp_path: Path
         assert launch_instance("Expense", {}, actor=ann, async_=False).instance.status == "running"
 
     changed = tmp_path / "expense-v2.bpmn"
-    changed.write_text(bpmn("approval_timer").replace("amount &gt; 1000", "amount &gt; 5000")
-                       .replace("PT1H", "PT4H"))
+    changed.write_text(bpmn("approval_timer").replace("amount &gt; 1000", "amount &gt; 5000").replace("PT1H", "PT4H"))
     page.fill("input[name=name]", "Expense")
     page.set_input_files("input[name=file]", str(changed))
     page.check("input[name=mode][value=wait]")

@@ -1,4 +1,5 @@
 """CLI test helpers: `run("workflow", "list", ...)` invokes `flask shar ...` on the test app."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ def cli_runner(app: Flask) -> Callable[..., Any]:
 
     def invoke(*args: str, input: str | None = None) -> Any:
         return runner.invoke(args=["shar", *args], input=input)
+
     return invoke
 
 

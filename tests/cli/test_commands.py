@@ -1,4 +1,5 @@
 """`flask shar ...` commands: JSON output, one-line failures, non-zero exits."""
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,13 @@ def test_workflow_create_list_export_as_json(run, tmp_path: Path) -> None:
 def test_failures_are_one_line_on_stderr_with_a_nonzero_exit(run, tmp_path: Path) -> None:
     bad = tmp_path / "bad.bpmn"
     bad.write_text("<html/>")
-    for args in (("workflow", "create", "Bad", str(bad)), ("workflow", "launch", "Nope"),
-                 ("instance", "show", "no-such-id"), ("workflow", "launch", "Nope", "--variables", "[1]"),
-                 ("failed", "retry", "12345")):
+    for args in (
+        ("workflow", "create", "Bad", str(bad)),
+        ("workflow", "launch", "Nope"),
+        ("instance", "show", "no-such-id"),
+        ("workflow", "launch", "Nope", "--variables", "[1]"),
+        ("failed", "retry", "12345"),
+    ):
         result = run(*args)
         assert result.exit_code != 0, args
         assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, (args, result.stderr)
@@ -168,13 +173,17 @@ def test_bpmn_files_that_cannot_be_used_are_refused_in_plain_words(run, tmp_path
     large = tmp_path / "large.bpmn"
     large.write_text(bpmn("user_task") + " " * (6 * 1024 * 1024))
     spec = tmp_path / "import.json"
-    spec.write_text(json.dumps([{"name": name.title(), "file": f"{name}.bpmn"}
-                                for name in ("gone", "folder", "empty", "large")]))
+    spec.write_text(
+        json.dumps([{"name": name.title(), "file": f"{name}.bpmn"} for name in ("gone", "folder", "empty", "large")])
+    )
     imported = run("batch", "import", str(spec), "--format=json")
     assert imported.exit_code == 1
     assert [item["error"] for item in json.loads(imported.stdout)] == [
-        f"{tmp_path / 'gone.bpmn'}: no such file", f"{tmp_path / 'folder.bpmn'}: is a folder, not a file",
-        f"{tmp_path / 'empty.bpmn'}: is empty; give a BPMN file", "BPMN file is 6.0 MiB; the limit is 5.0 MiB"]
+        f"{tmp_path / 'gone.bpmn'}: no such file",
+        f"{tmp_path / 'folder.bpmn'}: is a folder, not a file",
+        f"{tmp_path / 'empty.bpmn'}: is empty; give a BPMN file",
+        "BPMN file is 6.0 MiB; the limit is 5.0 MiB",
+    ]
     for command in ("create", "diff"):
         empty = run("workflow", command, "Empty", str(tmp_path / "empty.bpmn"))
         assert empty.exit_code == 1

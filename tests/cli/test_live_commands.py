@@ -1,4 +1,5 @@
 """`flask shar ...` against real consumer processes, the local SHAR engine and a dead Redis or database."""
+
 from __future__ import annotations
 
 import json
@@ -94,8 +95,11 @@ def test_queue_sync_runs_the_periodic_sync_in_a_consumer(run, processes) -> None
     result = run("queue", "sync", "--format=json")
     assert result.exit_code == 0, result.output
     job_id = json.loads(result.stdout)["job_id"]
-    wait_until(lambda: refresh(db.session.get(JobRecord, job_id)).state == "succeeded", timeout=20,
-               what="the periodic sync job to run")
+    wait_until(
+        lambda: refresh(db.session.get(JobRecord, job_id)).state == "succeeded",
+        timeout=20,
+        what="the periodic sync job to run",
+    )
 
 
 def test_queue_clear_and_failed_flush_delete_failed_jobs(run, shar) -> None:
@@ -146,15 +150,20 @@ def test_a_dead_redis_stores_the_job_and_says_so_on_stderr(make_app) -> None:
     result = run("workflow", "create", "Later", str(FIXTURES / "user_task.bpmn"), "--format=json")
     assert result.exit_code == 0 and json.loads(result.stdout)["status"] == "creating"
     assert result.stderr.startswith("warning: job ") and "queued when the queue is back" in result.stderr
-    assert db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.enqueue_error.is_not(None))) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.enqueue_error.is_not(None))) == 1
+    )
     status = run("queue", "status", "--format=json")
     assert status.exit_code == 1 and all(row["pending"] is None and row["error"] for row in json.loads(status.stdout))
     assert status.stderr.startswith("error: cannot read queue ") and status.stderr.count("\n") == 1
 
 
 def test_a_dead_database_is_one_line_on_stderr(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    app = create_app(instance_dir=str(tmp_path), secret_key="x",
-                     database_url="postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=1")
+    app = create_app(
+        instance_dir=str(tmp_path),
+        secret_key="x",
+        database_url="postgresql+psycopg://postgres@127.0.0.1:9/none?connect_timeout=1",
+    )
     for args in (("workflow", "list", "--format=json"), ("statistics",), ("failed", "list")):
         result = cli_runner(app)(*args)
         assert result.exit_code == 1 and result.stdout == "", args

@@ -1,4 +1,5 @@
 """The async heart, end to end: real Redis, real Huey consumer processes, the local SHAR engine over HTTP."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,9 @@ def _jobs(job_type: str) -> int:
 
 def _all_ended(job_type: str) -> bool:
     db.session.expire_all()
-    return not db.session.scalars(select(JobRecord).where(
-        JobRecord.job_type == job_type, JobRecord.state.in_(("queued", "running", "retrying")))).first()
+    return not db.session.scalars(
+        select(JobRecord).where(JobRecord.job_type == job_type, JobRecord.state.in_(("queued", "running", "retrying")))
+    ).first()
 
 
 def _active_workflow(name: str, user: Any) -> Any:
@@ -79,12 +81,17 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
     complete_task(instance.id, actor=user)
     wait_until(lambda: _status(instance) == "completed", what="instance to complete after its task")
     # The completed event fires right after the status is committed: wait for its listener.
-    notes = wait_until(lambda: db.session.scalars(select(Notification).where(
-        Notification.target_id == instance.id)).all(), what="the completion notification")
+    notes = wait_until(
+        lambda: db.session.scalars(select(Notification).where(Notification.target_id == instance.id)).all(),
+        what="the completion notification",
+    )
     # Nothing more happens: every sync of it has ended (their listeners ran in the same jobs).
     wait_until(lambda: _all_ended("sync_instance"), what="every sync to end")
-    assert [n.kind for n in db.session.scalars(select(Notification).where(
-        Notification.target_id == instance.id))] == ["instance_completed"] == [n.kind for n in notes]
+    assert (
+        [n.kind for n in db.session.scalars(select(Notification).where(Notification.target_id == instance.id))]
+        == ["instance_completed"]
+        == [n.kind for n in notes]
+    )
     wait_until(lambda: smtp.messages, what="the completion email")
     message = smtp.messages[0]
     assert message["Subject"] == "Workflow Instance Completed: Review"
@@ -99,21 +106,23 @@ def test_launch_runs_and_completion_notifies_once(app, processes, smtp) -> None:
     assert kinds.count("status_completed") == 1
 
 
-def test_a_failing_shar_retries_three_times_then_fails_and_admin_retry_recovers(make_app, processes, shar,
-                                                                          receiver) -> None:
+def test_a_failing_shar_retries_three_times_then_fails_and_admin_retry_recovers(
+    make_app, processes, shar, receiver
+) -> None:
     # Waits of 10 s and 30 s scaled to 3 s and 9 s: long enough to measure against Huey's 1 s scheduler tick,
     # which may add up to a second to each wait (so the ratio lies between 9/4 and 10/3).
     make_app(time_scale=0.3, webhook_allowed_hosts=(f"127.0.0.1:{receiver.port}",))
     user = make_user()
     shar.set_faults(error_rate=1.0)
     processes.start_consumers()
-    workflow = create_workflow("Outage", bpmn("user_task"), actor=user,
-                               callback_url=receiver.url("/created")).workflow
+    workflow = create_workflow("Outage", bpmn("user_task"), actor=user, callback_url=receiver.url("/created")).workflow
     wait_until(lambda: _status(workflow) == "failed", timeout=50, what="workflow to fail after 3 attempts")
     # One request an attempt: the create, then re-sends, which first ask SHAR whether it holds the
     # workflow (and, SHAR failing that call, send nothing).
-    calls = sorted(_shar_requests(shar, "POST", "/api/v1/workflows") + _shar_requests(shar, "GET", "/Outage"),
-                   key=lambda r: r["time"])
+    calls = sorted(
+        _shar_requests(shar, "POST", "/api/v1/workflows") + _shar_requests(shar, "GET", "/Outage"),
+        key=lambda r: r["time"],
+    )
     assert [c["method"] for c in calls] == ["POST", "GET", "GET"]
     first_wait = calls[1]["time"] - calls[0]["time"]
     second_wait = calls[2]["time"] - calls[1]["time"]
@@ -124,12 +133,15 @@ def test_a_failing_shar_retries_three_times_then_fails_and_admin_retry_recovers(
     assert "injected fault" in workflow.error
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow")).one()
     assert (job.state, job.attempts) == ("failed", 3)
-    attempts = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
-                                  .order_by(JobAttempt.number)).all()
+    attempts = db.session.scalars(
+        select(JobAttempt).where(JobAttempt.job_id == job.id).order_by(JobAttempt.number)
+    ).all()
     assert [a.outcome for a in attempts] == ["retry", "retry", "failed"]
     assert all(a.traceback for a in attempts)
-    wait_until(lambda: db.session.scalars(select(Notification).where(Notification.kind == "workflow_failed")).all(),
-               what="the failure notification")
+    wait_until(
+        lambda: db.session.scalars(select(Notification).where(Notification.kind == "workflow_failed")).all(),
+        what="the failure notification",
+    )
 
     wait_until(lambda: receiver.requests, what="the failure callback")
     callback = receiver.requests[0].json()
@@ -163,8 +175,7 @@ def test_callback_is_signed_seed_payload(make_app, processes, receiver) -> None:
     app = make_app(webhook_allowed_hosts=(f"127.0.0.1:{receiver.port}",))
     user = make_user()
     processes.start_consumers()
-    workflow = create_workflow("Signed", bpmn("user_task"), actor=user,
-                               callback_url=receiver.url("/wf")).workflow
+    workflow = create_workflow("Signed", bpmn("user_task"), actor=user, callback_url=receiver.url("/wf")).workflow
     wait_until(lambda: receiver.requests, what="the callback")
     request = receiver.requests[0]
     body = request.json()
@@ -187,9 +198,18 @@ def test_callback_is_signed_seed_payload(make_app, processes, receiver) -> None:
     assert launched["data"]["instance"]["status"] == "running" and launched["data"]["shar_response"]["id"]
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data",
-                                 "http://localhost/x", "http://[::1]/x", "http://10.1.2.3/x",
-                                 "file:///etc/passwd", "gopher://example.com/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://localhost/x",
+        "http://[::1]/x",
+        "http://10.1.2.3/x",
+        "file:///etc/passwd",
+        "gopher://example.com/",
+    ],
+)
 def test_internal_callback_addresses_are_refused(app, url: str) -> None:
     from app.core.errors import InvalidInput
 
@@ -239,8 +259,17 @@ def test_racing_syncs_give_one_completion_notice(app, processes, shar, smtp) -> 
     for _ in range(6):
         submit("sync_instance", target_type="instance", target_id=instance.id)
     apply_shar_state(refresh(instance))
-    wait_until(lambda: db.session.scalar(select(db.func.count()).select_from(JobRecord).where(
-        JobRecord.job_type == "sync_instance", JobRecord.state == "succeeded")) == 6, what="all syncs to finish")
+    wait_until(
+        lambda: (
+            db.session.scalar(
+                select(db.func.count())
+                .select_from(JobRecord)
+                .where(JobRecord.job_type == "sync_instance", JobRecord.state == "succeeded")
+            )
+            == 6
+        ),
+        what="all syncs to finish",
+    )
     assert _status(instance) == "completed"
     notes = db.session.scalars(select(Notification).where(Notification.target_id == instance.id)).all()
     assert len(notes) == 1
@@ -249,6 +278,7 @@ def test_racing_syncs_give_one_completion_notice(app, processes, shar, smtp) -> 
     wait_until(lambda: _all_ended("send_email"), what="every e-mail job to end")
     assert _jobs("send_email") == 1
     assert len(smtp.messages) == 1
-    completed = db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id,
-                                                               ActivityEvent.kind == "status_completed")).all()
+    completed = db.session.scalars(
+        select(ActivityEvent).where(ActivityEvent.target_id == instance.id, ActivityEvent.kind == "status_completed")
+    ).all()
     assert len(completed) == 1

@@ -2,6 +2,7 @@
 durations come from SHAR's clock when both ends are known, else ours, and are never negative;
 statistics, notifications and e-mails show the same number; the migration repairs stored rows.
 On SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -13,9 +14,9 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
-from app.lifecycle.durations import measure
 from app.core.extensions import db
 from app.jobs.runner import run_job
+from app.lifecycle.durations import measure
 from app.models import JobRecord, Notification, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE
 from app.services.instances import launch_instance
@@ -32,12 +33,15 @@ T0 = datetime(2026, 1, 1, 12, 0, 0)
 def test_the_rule_prefers_shar_clock_falls_back_to_ours_and_never_goes_negative() -> None:
     later = T0 + timedelta(seconds=3)
     assert measure(shar_created_at=T0, shar_completed_at=later, launched_at=later, completed_at=T0) == (3.0, "shar")
-    assert measure(shar_created_at=T0, shar_completed_at=None, launched_at=T0, completed_at=later) == \
-        (3.0, "sharboard")
-    assert measure(shar_created_at=later, shar_completed_at=T0, launched_at=None, completed_at=None) == \
-        (0.0, "shar-clamped")
-    assert measure(shar_created_at=None, shar_completed_at=T0, launched_at=later, completed_at=T0) == \
-        (0.0, "sharboard-clamped")
+    assert measure(shar_created_at=T0, shar_completed_at=None, launched_at=T0, completed_at=later) == (3.0, "sharboard")
+    assert measure(shar_created_at=later, shar_completed_at=T0, launched_at=None, completed_at=None) == (
+        0.0,
+        "shar-clamped",
+    )
+    assert measure(shar_created_at=None, shar_completed_at=T0, launched_at=later, completed_at=T0) == (
+        0.0,
+        "sharboard-clamped",
+    )
     assert measure(shar_created_at=None, shar_completed_at=None, launched_at=None, completed_at=T0) == (None, None)
 
 
@@ -50,7 +54,8 @@ def _completes_during_launch(shar_url: str, smtp: Any) -> None:
     assert instance.status == "completed", instance.error  # at once, not at the next sync
     assert instance.duration_clock == "shar"
     assert instance.duration_seconds == pytest.approx(
-        (instance.shar_completed_at - instance.shar_created_at).total_seconds())
+        (instance.shar_completed_at - instance.shar_created_at).total_seconds()
+    )
     assert 0 <= instance.duration_seconds < 5
     assert instance.variables == {"n": 1}  # the correlation variable is SHAR's business, not the user's
     remote = httpx.get(f"{shar_url}/api/v1/instances/{instance.shar_instance_id}").json()
@@ -75,8 +80,9 @@ def test_an_instance_finished_during_launch_completes_at_once_on_sqlite(app, sha
 
 
 @pytest.mark.services  # PostgreSQL or Redis, reached without a fixture
-def test_an_instance_finished_during_launch_completes_at_once_on_postgresql(overrides, shar, smtp,
-                                                                              tmp_path: Path) -> None:
+def test_an_instance_finished_during_launch_completes_at_once_on_postgresql(
+    overrides, shar, smtp, tmp_path: Path
+) -> None:
     if not pg_available():
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; .ci/run starts it")
     with postgres_database() as url:
@@ -97,11 +103,13 @@ def test_a_synced_completion_uses_shar_clock(app, shar) -> None:
     instance = refresh(instance)
     assert instance.duration_clock == "shar" and instance.duration_seconds >= 0
     assert instance.duration_seconds == pytest.approx(
-        (instance.shar_completed_at - instance.shar_created_at).total_seconds())
+        (instance.shar_completed_at - instance.shar_created_at).total_seconds()
+    )
     assert CORRELATION_VARIABLE not in instance.variables
 
 
 # -- the migration ---------------------------------------------------------------------
+
 
 def _repair(url: str, tmp_path: Path) -> None:
     from app import create_app
@@ -110,8 +118,13 @@ def _repair(url: str, tmp_path: Path) -> None:
     with application.app_context():
         upgrade(revision="9b1d4e7a3c20")
         conn = db.session.connection()
-        conn.execute(text("INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary, status, "
-                          "created_at, updated_at) VALUES ('Old', 1, '', '<x/>', 'x', '{}', 'active', :t, :t)"), {"t": T0})
+        conn.execute(
+            text(
+                "INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary, status, "
+                "created_at, updated_at) VALUES ('Old', 1, '', '<x/>', 'x', '{}', 'active', :t, :t)"
+            ),
+            {"t": T0},
+        )
         workflow_id = conn.execute(text("SELECT id FROM workflows")).scalar()
         rows = {  # id: status, launched_at (ours, after SHAR's answer), completed_at (SHAR's, from a sync)
             "negative": ("completed", T0 + timedelta(seconds=2), T0 + timedelta(seconds=1)),
@@ -120,16 +133,26 @@ def _repair(url: str, tmp_path: Path) -> None:
             "running": ("running", T0, None),
         }
         for row_id, (status, launched, completed) in rows.items():
-            conn.execute(text(
-                "INSERT INTO workflow_instances (id, workflow_id, status, variables, current_activities, "
-                "launch_requests, created_at, updated_at, progressed_at, launched_at, completed_at) "
-                "VALUES (:id, :w, :s, '{}', '[]', 1, :t, :t, :t, :l, :c)"),
-                {"id": row_id, "w": workflow_id, "s": status, "t": T0, "l": launched, "c": completed})
-        body = ('{"job_type": "launch_instance", "data": {"shar_response": {"id": "s1", '
-                '"created_at": "2026-01-01T11:59:59.500000Z"}}}')
-        conn.execute(text("INSERT INTO webhook_deliveries (job_type, url, body, target_type, target_id, state, "
-                          "attempts, created_at) VALUES ('launch_instance', 'http://x', :b, 'instance', "
-                          "'with-shar-start', 'delivered', 1, :t)"), {"b": body, "t": T0})
+            conn.execute(
+                text(
+                    "INSERT INTO workflow_instances (id, workflow_id, status, variables, current_activities, "
+                    "launch_requests, created_at, updated_at, progressed_at, launched_at, completed_at) "
+                    "VALUES (:id, :w, :s, '{}', '[]', 1, :t, :t, :t, :l, :c)"
+                ),
+                {"id": row_id, "w": workflow_id, "s": status, "t": T0, "l": launched, "c": completed},
+            )
+        body = (
+            '{"job_type": "launch_instance", "data": {"shar_response": {"id": "s1", '
+            '"created_at": "2026-01-01T11:59:59.500000Z"}}}'
+        )
+        conn.execute(
+            text(
+                "INSERT INTO webhook_deliveries (job_type, url, body, target_type, target_id, state, "
+                "attempts, created_at) VALUES ('launch_instance', 'http://x', :b, 'instance', "
+                "'with-shar-start', 'delivered', 1, :t)"
+            ),
+            {"b": body, "t": T0},
+        )
         db.session.commit()
         upgrade()
         db.session.expire_all()
@@ -140,8 +163,12 @@ def _repair(url: str, tmp_path: Path) -> None:
         assert fixed.shar_created_at == T0 - timedelta(seconds=0.5)
         assert (fixed.duration_seconds, fixed.duration_clock) == (1.5, "shar")
         assert got["running"].duration_seconds is None
-        assert db.session.scalar(select(func.count()).select_from(WorkflowInstance)
-                                 .where(WorkflowInstance.duration_seconds < 0)) == 0
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(WorkflowInstance).where(WorkflowInstance.duration_seconds < 0)
+            )
+            == 0
+        )
         assert instance_statistics()["average_duration_seconds"] == pytest.approx((0 + 7 + 1.5) / 3, abs=0.001)
         db.session.remove()
         db.engine.dispose()
@@ -162,20 +189,22 @@ def test_migration_repairs_durations_on_postgresql(tmp_path: Path) -> None:
 def test_every_end_stores_a_duration_and_a_retry_clears_it(app) -> None:  # type: ignore[no-untyped-def]
     """The duration, and where the instance waits, are set by the one status change, whichever
     path ends the instance: completed or cancelled wait nowhere; failed keeps where it failed."""
-    from app.services.actors import CLI
     from app.lifecycle.changes import change_status
+    from app.services.actors import CLI
 
     workflow = create_workflow("Ends", bpmn("user_task"), actor=CLI).workflow
-    instance = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0,
-                                current_activities=["review"])
+    instance = WorkflowInstance(
+        workflow_id=workflow.id, status="running", launched_at=T0, current_activities=["review"]
+    )
     db.session.add(instance)
     db.session.commit()
     # Cancelled: no SHAR times, so ours; the clock of the change is later than T0.
     assert change_status(instance, "cancelled")
     assert instance.duration_seconds > 0 and instance.duration_clock == "sharboard"
     assert instance.current_activities == []
-    failed = WorkflowInstance(workflow_id=workflow.id, status="running", launched_at=T0 + timedelta(days=9999),
-                              current_activities=["review"])
+    failed = WorkflowInstance(
+        workflow_id=workflow.id, status="running", launched_at=T0 + timedelta(days=9999), current_activities=["review"]
+    )
     db.session.add(failed)
     db.session.commit()
     assert change_status(failed, "failed", error="boom")

@@ -1,5 +1,6 @@
 """A megabyte error (an engine quoting a huge variable, a receiver's page) is bounded where it
 enters: the SHAR client and the job runner. Notifications, e-mails and callbacks never see it whole."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +8,12 @@ import json
 from sqlalchemy import select
 
 from app.core.extensions import db
+from app.core.text import clip
 from app.jobs.runner import run_job
 from app.jobs.specs import JobRegistry, JobSpec, install
 from app.models import JobRecord, Notification, WebhookDelivery
 from app.services.workflows import create_workflow
 from app.tasks import SPECS
-from app.core.text import clip
 from tests.support.factories import bpmn, make_user
 from tests.support.servers import WebhookReceiver, wait_until
 
@@ -32,8 +33,9 @@ def test_a_huge_shar_error_stays_short_in_the_row_the_notice_the_email_and_the_c
     try:
         make_app(shar_base_url=shar.url(""), webhook_allowed_hosts=(f"127.0.0.1:{hook.port}",))
         user = make_user()
-        workflow = create_workflow("Huge", bpmn("user_task"), actor=user, async_=False,
-                                   callback_url=hook.url("/created")).workflow
+        workflow = create_workflow(
+            "Huge", bpmn("user_task"), actor=user, async_=False, callback_url=hook.url("/created")
+        ).workflow
         assert workflow.status == "failed" and len(workflow.error) <= 1000 and "more characters cut" in workflow.error
         assert workflow.error.startswith("variable x = 'AAA") or "variable x = 'AAA" in workflow.error
         job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow")).one()

@@ -1,6 +1,7 @@
 """No duplicate launches (issue 9, item 5): every launch carries the row's id to SHAR; a re-send
 first looks for it and adopts what it finds; SHAR instances no row tracks are listed for
 admins, who adopt or ignore them (pages and CLI, one audit entry each)."""
+
 from __future__ import annotations
 
 import httpx
@@ -40,8 +41,13 @@ def _kinds(instance: WorkflowInstance) -> list[str]:
 
 
 def _launch_posts(shar, name: str) -> int:  # type: ignore[no-untyped-def]
-    return len([e for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
-                if e["method"] == "POST" and e["path"] == f"/api/v1/workflows/{name}/instances"])
+    return len(
+        [
+            e
+            for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
+            if e["method"] == "POST" and e["path"] == f"/api/v1/workflows/{name}/instances"
+        ]
+    )
 
 
 def _audits(action: str) -> int:
@@ -53,8 +59,10 @@ def test_a_resend_adopts_the_instance_an_earlier_request_made(app, shar) -> None
     user = make_user()
     create_workflow("Adopts", bpmn("user_task"), actor=user, async_=False)
     instance = _placeholder("Adopts", user)
-    made = httpx.post(f"{shar.url}/api/v1/workflows/Adopts/instances",
-                      json={"workflow_name": "Adopts", "variables": {"n": 1, CORRELATION_VARIABLE: instance.id}}).json()
+    made = httpx.post(
+        f"{shar.url}/api/v1/workflows/Adopts/instances",
+        json={"workflow_name": "Adopts", "variables": {"n": 1, CORRELATION_VARIABLE: instance.id}},
+    ).json()
     httpx.delete(f"{shar.url}/_sharlite/requests")
     launch_in_shar(instance.id)
     instance = refresh(instance)
@@ -82,21 +90,31 @@ def test_untracked_instances_are_listed_and_adopted_or_ignored_by_admins_only(ap
     make_user("ann@example.com", "user", PASSWORD)
     create_workflow("Stray", bpmn("user_task"), actor=admin, async_=False)
     tracked = launch_instance("Stray", {}, actor=admin, async_=False).instance
-    strays = [httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances",
-                         json={"workflow_name": "Stray", "variables": {"k": k}}).json()["id"] for k in (1, 2)]
+    strays = [
+        httpx.post(
+            f"{shar.url}/api/v1/workflows/Stray/instances", json={"workflow_name": "Stray", "variables": {"k": k}}
+        ).json()["id"]
+        for k in (1, 2)
+    ]
     # A duplicate of the tracked row (its correlation variable names it): listed, marked as such.
-    duplicate = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
-        "workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: tracked.id}}).json()["id"]
+    duplicate = httpx.post(
+        f"{shar.url}/api/v1/workflows/Stray/instances",
+        json={"workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: tracked.id}},
+    ).json()["id"]
     # The only SHAR instance of a row that tracks none (cancelled before SHAR answered): no duplicate.
     orphaned = _placeholder("Stray", admin)
     orphaned.status = "cancelled"
     db.session.commit()
-    orphan = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
-        "workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: orphaned.id}}).json()["id"]
+    orphan = httpx.post(
+        f"{shar.url}/api/v1/workflows/Stray/instances",
+        json={"workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: orphaned.id}},
+    ).json()["id"]
     # One still being launched: its own job adopts it, so it is not listed.
     in_flight = _placeholder("Stray", admin)
-    pending = httpx.post(f"{shar.url}/api/v1/workflows/Stray/instances", json={
-        "workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: in_flight.id}}).json()["id"]
+    pending = httpx.post(
+        f"{shar.url}/api/v1/workflows/Stray/instances",
+        json={"workflow_name": "Stray", "variables": {CORRELATION_VARIABLE: in_flight.id}},
+    ).json()["id"]
 
     untracked.scan_shar_instances()  # the scan job's work
     listed = {u.shar_instance_id: u for u in db.session.scalars(select(UntrackedSharInstance))}
@@ -113,8 +131,8 @@ def test_untracked_instances_are_listed_and_adopted_or_ignored_by_admins_only(ap
     page = web.get("/admin/shar-instances").get_data(as_text=True)
     assert f'data-shar-id="{strays[0]}"' in page and f'data-shar-id="{strays[1]}"' in page
     assert "a duplicate launch of instance" in page
-    row = page[page.index(f'data-shar-id="{orphan}"'):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index(f'data-shar-id="{orphan}"') :]
+    row = row[: row.index("</tr>")]
     assert "launched for instance" in row and "tracks no SHAR instance" in row and "duplicate" not in row
     assert "Untracked SHAR instances" in web.get("/admin/queues").get_data(as_text=True)
     done = web.post(f"/admin/shar-instances/{strays[0]}/adopt", {"workflow_name": "Stray"})
@@ -146,8 +164,9 @@ def test_untracked_instances_are_listed_and_adopted_or_ignored_by_admins_only(ap
 
 def _plant(shar, workflow: str, variables: dict) -> str:  # type: ignore[no-untyped-def]
     """An instance made in the engine directly, through its HTTP API (as anyone with SHAR access can)."""
-    return httpx.post(f"{shar.url}/api/v1/workflows/{workflow}/instances",
-                      json={"workflow_name": workflow, "variables": variables}).json()["id"]
+    return httpx.post(
+        f"{shar.url}/api/v1/workflows/{workflow}/instances", json={"workflow_name": workflow, "variables": variables}
+    ).json()["id"]
 
 
 def test_a_retry_never_adopts_an_instance_carrying_its_id_that_its_launch_did_not_make(app, shar) -> None:
@@ -158,8 +177,10 @@ def test_a_retry_never_adopts_an_instance_carrying_its_id_that_its_launch_did_no
     # Bob's own instance of the same workflow, tracked by his row, given each victim's id afterwards
     # (a completion's variables, as the doors let through before they refused _sharboard names).
     own = launch_instance("Victim", {"secret": "bob's"}, actor=bob, async_=False).instance
-    httpx.post(f"{shar.url}/api/v1/instances/{own.shar_instance_id}/complete",
-               json={"variables": {CORRELATION_VARIABLE: victim.id}})
+    httpx.post(
+        f"{shar.url}/api/v1/instances/{own.shar_instance_id}/complete",
+        json={"variables": {CORRELATION_VARIABLE: victim.id}},
+    )
     # A launch of another workflow, planted in the engine with the victims' ids.
     planted = [_plant(shar, "Other", {"secret": "bob's", CORRELATION_VARIABLE: row.id}) for row in (victim, alone)]
     genuine = _plant(shar, "Victim", {"n": 1, CORRELATION_VARIABLE: victim.id})  # what the lost request made
@@ -167,8 +188,9 @@ def test_a_retry_never_adopts_an_instance_carrying_its_id_that_its_launch_did_no
     launch_in_shar(victim.id)
     victim = refresh(victim)
     assert (victim.status, victim.shar_instance_id, victim.variables) == ("running", genuine, {"n": 1})
-    adopted = db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == victim.id,
-                                                             ActivityEvent.kind == "launch_adopted")).one()
+    adopted = db.session.scalars(
+        select(ActivityEvent).where(ActivityEvent.target_id == victim.id, ActivityEvent.kind == "launch_adopted")
+    ).one()
     assert set(adopted.data["passed_over"]) == {own.shar_instance_id, planted[0]}, adopted.data
 
     launch_in_shar(alone.id)  # only the planted one carries its id: launched anew, nothing adopted
@@ -190,6 +212,7 @@ def _list_fails(monkeypatch, shar, times: int) -> None:  # type: ignore[no-untyp
             left[0] -= 1
             return True
         return False
+
     monkeypatch.setattr(shar.faults, "should_fail", should_fail)
 
 
@@ -199,14 +222,17 @@ def _launch_job(instance: WorkflowInstance) -> JobRecord:
 
 def _made_in_shar(shar, name: str, instance: WorkflowInstance) -> str:  # type: ignore[no-untyped-def]
     """What the earlier, unanswered launch request made in SHAR."""
-    made = httpx.post(f"{shar.url}/api/v1/workflows/{name}/instances", json={
-        "workflow_name": name, "variables": {"n": 1, CORRELATION_VARIABLE: instance.id}}).json()["id"]
+    made = httpx.post(
+        f"{shar.url}/api/v1/workflows/{name}/instances",
+        json={"workflow_name": name, "variables": {"n": 1, CORRELATION_VARIABLE: instance.id}},
+    ).json()["id"]
     httpx.delete(f"{shar.url}/_sharlite/requests")
     return made
 
 
-def test_a_failed_lookup_sends_nothing_and_the_launch_does_not_end_failed_while_shar_runs_it(app, shar,
-                                                                                           monkeypatch) -> None:
+def test_a_failed_lookup_sends_nothing_and_the_launch_does_not_end_failed_while_shar_runs_it(
+    app, shar, monkeypatch
+) -> None:
     """The lookup fails (SHAR cannot list now): the attempt fails as a whole, nothing is sent; when
     it was the last attempt, the failure handler asks once more and adopts what SHAR runs."""
     user = make_user()

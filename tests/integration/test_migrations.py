@@ -1,4 +1,5 @@
 """Alembic migrations build the whole schema, and take it down again, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,9 +12,24 @@ from app import create_app
 from app.core.extensions import db
 from tests.support.databases import pg_available, postgres_database
 
-EXPECTED_TABLES = {"users", "api_tokens", "workflows", "workflow_instances", "activity_events", "notifications",
-                   "job_records", "job_attempts", "webhook_deliveries", "audit_log", "idempotent_responses",
-                   "schedule_runs", "leases", "consumer_heartbeats", "shar_health_checks", "workflow_names"}
+EXPECTED_TABLES = {
+    "users",
+    "api_tokens",
+    "workflows",
+    "workflow_instances",
+    "activity_events",
+    "notifications",
+    "job_records",
+    "job_attempts",
+    "webhook_deliveries",
+    "audit_log",
+    "idempotent_responses",
+    "schedule_runs",
+    "leases",
+    "consumer_heartbeats",
+    "shar_health_checks",
+    "workflow_names",
+}
 
 
 def _roundtrip(url: str, tmp_path: Path) -> None:
@@ -70,33 +86,56 @@ def test_variables_become_jsonb_with_their_values_on_postgresql(tmp_path: Path) 
         with app.app_context():
             upgrade(revision="b4d1e6f09a27")
             with db.engine.begin() as conn:
-                conn.execute(text("INSERT INTO workflows (id, name, version, description, bpmn_xml, bpmn_sha256,"
-                                  " summary, status, created_at, updated_at) VALUES (1, 'Flow', 1, '', '<x/>',"
-                                  " 'h', '{}', 'active', '2026-01-01', '2026-01-01')"))
-                for instance_id, variables in (("plain", '{"orderId": "A1", "amount": 5, "n": {"a": [1, "x"]}}'),
-                                               ("nul", '{"note": "a\\u0000b", "k\\u0000": 1}'),
-                                               ("backslash", '{"path": "C:\\\\u0000"}')):
-                    conn.execute(text("INSERT INTO workflow_instances (id, workflow_id, status, variables,"
-                                      " current_activities, launch_requests, created_at, updated_at, progressed_at)"
-                                      " VALUES (:i, 1, 'running', CAST(:v AS json), '[]', 0, '2026-01-01',"
-                                      " '2026-01-01', '2026-01-01')"), {"i": instance_id, "v": variables})
+                conn.execute(
+                    text(
+                        "INSERT INTO workflows (id, name, version, description, bpmn_xml, bpmn_sha256,"
+                        " summary, status, created_at, updated_at) VALUES (1, 'Flow', 1, '', '<x/>',"
+                        " 'h', '{}', 'active', '2026-01-01', '2026-01-01')"
+                    )
+                )
+                for instance_id, variables in (
+                    ("plain", '{"orderId": "A1", "amount": 5, "n": {"a": [1, "x"]}}'),
+                    ("nul", '{"note": "a\\u0000b", "k\\u0000": 1}'),
+                    ("backslash", '{"path": "C:\\\\u0000"}'),
+                ):
+                    conn.execute(
+                        text(
+                            "INSERT INTO workflow_instances (id, workflow_id, status, variables,"
+                            " current_activities, launch_requests, created_at, updated_at, progressed_at)"
+                            " VALUES (:i, 1, 'running', CAST(:v AS json), '[]', 0, '2026-01-01',"
+                            " '2026-01-01', '2026-01-01')"
+                        ),
+                        {"i": instance_id, "v": variables},
+                    )
             upgrade()
             with db.engine.connect() as conn:
                 rows = dict(conn.execute(text("SELECT id, variables FROM workflow_instances")).all())
-                kind = conn.execute(text("SELECT data_type FROM information_schema.columns WHERE table_name ="
-                                         " 'workflow_instances' AND column_name = 'variables'")).scalar_one()
+                kind = conn.execute(
+                    text(
+                        "SELECT data_type FROM information_schema.columns WHERE table_name ="
+                        " 'workflow_instances' AND column_name = 'variables'"
+                    )
+                ).scalar_one()
             assert kind == "jsonb"
             assert rows["plain"] == {"orderId": "A1", "amount": 5, "n": {"a": [1, "x"]}}
             assert rows["nul"] == {"note": "a\ufffdb", "k\ufffd": 1}
             assert rows["backslash"] == {"path": "C:\\u0000"}  # an escaped backslash, not a NUL: kept
             downgrade(revision="b4d1e6f09a27")
             with db.engine.connect() as conn:
-                kind = conn.execute(text("SELECT data_type FROM information_schema.columns WHERE table_name ="
-                                         " 'workflow_instances' AND column_name = 'variables'")).scalar_one()
-                indexes = conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename ="
-                                            " 'workflow_instances'")).scalars().all()
-                plain = conn.execute(text("SELECT variables::text FROM workflow_instances WHERE id = 'plain'")
-                                     ).scalar_one()
+                kind = conn.execute(
+                    text(
+                        "SELECT data_type FROM information_schema.columns WHERE table_name ="
+                        " 'workflow_instances' AND column_name = 'variables'"
+                    )
+                ).scalar_one()
+                indexes = (
+                    conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'workflow_instances'"))
+                    .scalars()
+                    .all()
+                )
+                plain = conn.execute(
+                    text("SELECT variables::text FROM workflow_instances WHERE id = 'plain'")
+                ).scalar_one()
             assert kind == "json" and "ix_instances_variables" not in indexes and '"orderId": "A1"' in plain
             db.session.remove()
             db.engine.dispose()
@@ -111,23 +150,39 @@ def test_one_rulebook_migration_keeps_the_data(tmp_path: Path) -> None:
     with app.app_context():
         upgrade(revision="da3878dabf23")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (id, email, name, password_hash, role, active, email_notifications,"
-                              " created_at) VALUES (1, 'ann@example.com', 'ann', 'x', 'user', 1, 1, '2026-01-01'),"
-                              " (2, 'bob@example.com', 'bob', 'x', 'user', 1, 1, '2026-01-01')"))
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, password_hash, role, active, email_notifications,"
+                    " created_at) VALUES (1, 'ann@example.com', 'ann', 'x', 'user', 1, 1, '2026-01-01'),"
+                    " (2, 'bob@example.com', 'bob', 'x', 'user', 1, 1, '2026-01-01')"
+                )
+            )
             for version, creator in ((1, 1), (2, 2)):
-                conn.execute(text("INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary,"
-                                  " status, created_by, created_at, updated_at) VALUES ('Flow', :v, '', '<x/>', :h,"
-                                  " '{}', 'active', :c, '2026-01-01', '2026-01-01')"),
-                             {"v": version, "h": str(version), "c": creator})
-            conn.execute(text("INSERT INTO periodic_runs (name, last_started_at, last_finished_at, last_result,"
-                              " lease_until) VALUES ('consumer:q1', NULL, '2026-01-01 10:00:00', NULL,"
-                              " '2026-01-01 10:00:15'), ('shar_health', NULL, '2026-01-01 10:00:00',"
-                              " '{\"healthy\": true, \"status\": \"healthy\"}', NULL), ('schedule:reconcile',"
-                              " '2026-01-01 09:00:00', '2026-01-01 09:00:01', 'ok', NULL), ('periodic_sync',"
-                              " '2026-01-01 08:00:00', '2026-01-01 08:00:02', 'queued 3 syncs', NULL)"))
-            conn.execute(text("INSERT INTO job_records (job_type, queue, target_type, target_id, state, attempts,"
-                              " max_attempts, payload, created_at, updated_at) VALUES ('complete_instance', 'q',"
-                              " 'instance', 'i', 'failed', 1, 3, '{}', '2026-01-01', '2026-01-01')"))
+                conn.execute(
+                    text(
+                        "INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary,"
+                        " status, created_by, created_at, updated_at) VALUES ('Flow', :v, '', '<x/>', :h,"
+                        " '{}', 'active', :c, '2026-01-01', '2026-01-01')"
+                    ),
+                    {"v": version, "h": str(version), "c": creator},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO periodic_runs (name, last_started_at, last_finished_at, last_result,"
+                    " lease_until) VALUES ('consumer:q1', NULL, '2026-01-01 10:00:00', NULL,"
+                    " '2026-01-01 10:00:15'), ('shar_health', NULL, '2026-01-01 10:00:00',"
+                    ' \'{"healthy": true, "status": "healthy"}\', NULL), (\'schedule:reconcile\','
+                    " '2026-01-01 09:00:00', '2026-01-01 09:00:01', 'ok', NULL), ('periodic_sync',"
+                    " '2026-01-01 08:00:00', '2026-01-01 08:00:02', 'queued 3 syncs', NULL)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO job_records (job_type, queue, target_type, target_id, state, attempts,"
+                    " max_attempts, payload, created_at, updated_at) VALUES ('complete_instance', 'q',"
+                    " 'instance', 'i', 'failed', 1, 3, '{}', '2026-01-01', '2026-01-01')"
+                )
+            )
         upgrade()
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT name, owner_id FROM workflow_names")).all() == [("Flow", 1)]
@@ -149,13 +204,25 @@ def test_sqlite_migrations_keep_rows_that_point_at_users(tmp_path: Path) -> None
     with app.app_context():
         upgrade(revision="5c2d8e41a7b3")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO users (id, email, name, password_hash, role, active, email_notifications,"
-                              " created_at) VALUES (1, 'ann@example.com', 'ann', 'x', 'user', 1, 1, '2026-01-01')"))
-            conn.execute(text("INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES"
-                              " (1, 't', 'h', 'shb_', '2026-01-01')"))
-            conn.execute(text("INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary,"
-                              " status, created_by, created_at, updated_at) VALUES ('Flow', 1, '', '<x/>', 'h',"
-                              " '{}', 'active', 1, '2026-01-01', '2026-01-01')"))
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, name, password_hash, role, active, email_notifications,"
+                    " created_at) VALUES (1, 'ann@example.com', 'ann', 'x', 'user', 1, 1, '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at) VALUES"
+                    " (1, 't', 'h', 'shb_', '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO workflows (name, version, description, bpmn_xml, bpmn_sha256, summary,"
+                    " status, created_by, created_at, updated_at) VALUES ('Flow', 1, '', '<x/>', 'h',"
+                    " '{}', 'active', 1, '2026-01-01', '2026-01-01')"
+                )
+            )
         upgrade()  # includes a batch migration of `users`
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT created_by FROM workflows")).scalar_one() == 1

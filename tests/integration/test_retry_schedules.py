@@ -6,6 +6,7 @@ second (TICK); an idle worker then polls with a back-off of at most 1 s (POLL, r
 max_delay); SLACK covers a job's own work and a shared, loaded machine. A wait may therefore be
 up to TICK + POLL + SLACK longer than scheduled, and never (beyond clock noise) shorter.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,7 +35,7 @@ def _requests(shar: Any, method: str, path: str) -> list[float]:
 def _assert_schedule(times: list[float], job_type: str) -> None:
     spec = spec_for(job_type)
     assert len(times) == spec.max_attempts, times
-    for attempt, (before, after) in enumerate(zip(times, times[1:]), start=2):
+    for attempt, (before, after) in enumerate(zip(times, times[1:], strict=False), start=2):
         expected = spec.wait_before(attempt, time_scale=TIME_SCALE)
         waited = after - before
         assert expected - EARLY <= waited <= expected + TICK + POLL + SLACK, (attempt, expected, waited)

@@ -1,4 +1,5 @@
 """The SHAR client against the local engine over real HTTP: every call, and every error typed."""
+
 from __future__ import annotations
 
 import json
@@ -96,13 +97,26 @@ def test_a_refused_launch_is_permanent(client: SharClient) -> None:
     assert info.value.status == 422 and "isExecutable" in info.value.message
 
 
-@pytest.mark.parametrize(("status", "kind"), [
-    (400, SharPermanentError), (401, SharPermanentError), (403, SharPermanentError), (409, SharPermanentError),
-    (410, SharPermanentError), (413, SharPermanentError), (422, SharPermanentError), (404, SharNotFound),
-    (408, SharRetryableError), (500, SharRetryableError),
-    # SHAR as a whole cannot serve: an outage, whose jobs are held rather than failed (app.jobs.outage).
-    (429, SharUnavailable), (502, SharUnavailable), (503, SharUnavailable), (504, SharUnavailable),
-])
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, SharPermanentError),
+        (401, SharPermanentError),
+        (403, SharPermanentError),
+        (409, SharPermanentError),
+        (410, SharPermanentError),
+        (413, SharPermanentError),
+        (422, SharPermanentError),
+        (404, SharNotFound),
+        (408, SharRetryableError),
+        (500, SharRetryableError),
+        # SHAR as a whole cannot serve: an outage, whose jobs are held rather than failed (app.jobs.outage).
+        (429, SharUnavailable),
+        (502, SharUnavailable),
+        (503, SharUnavailable),
+        (504, SharUnavailable),
+    ],
+)
 def test_statuses_are_classified_permanent_retryable_or_outage(status: int, kind: type) -> None:
     from app.shar.client import _error_for
 
@@ -140,8 +154,9 @@ def test_transport_failures_are_outages_saying_whether_the_request_may_have_been
 def test_variables_from_shar_holding_nul_are_kept_storable() -> None:
     # U+0000 is valid JSON, but PostgreSQL stores it nowhere: what SHAR sends is kept with U+FFFD
     # in its place (a sync never fails on it); what users send is refused (app.core.json_input).
-    body = json.dumps({"id": "i-1", "status": "running",
-                       "variables": {"note": "a\u0000b", "k\u0000": ["\u0000"]}}).encode()
+    body = json.dumps(
+        {"id": "i-1", "status": "running", "variables": {"note": "a\u0000b", "k\u0000": ["\u0000"]}}
+    ).encode()
 
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802

@@ -1,4 +1,5 @@
 """`flask shar up` on embedded defaults: SQLite, Huey's SQLite storage, the local engine; Ctrl-C stops all."""
+
 from __future__ import annotations
 
 import os
@@ -19,11 +20,25 @@ pytestmark = pytest.mark.services  # runs `flask shar up`: the whole stack as pr
 def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     web, engine = free_port(), free_port()
     env = clean_env()
-    env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
-                "SHARBOARD_ADMIN_EMAIL": "boss@example.com", "LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "SHARBOARD_INSTANCE_DIR": str(tmp_path),
+            "PORT": str(web),
+            "SHARLITE_PORT": str(engine),
+            "SHARBOARD_ADMIN_EMAIL": "boss@example.com",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
     assert _processes_started_for(tmp_path) == []
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "shar", "up"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), timeout=60, what="the web app")
         health = httpx.get(f"http://127.0.0.1:{engine}/health").json()
@@ -56,12 +71,23 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
     from tests.support.factories import bpmn, make_user, refresh
 
     web, engine = free_port(), free_port()
-    stack_env = {"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
-                 "LOG_LEVEL": "WARNING", "SHARBOARD_RECONCILE_INTERVAL": "0.5"}
+    stack_env = {
+        "SHARBOARD_INSTANCE_DIR": str(tmp_path),
+        "PORT": str(web),
+        "SHARLITE_PORT": str(engine),
+        "LOG_LEVEL": "WARNING",
+        "SHARBOARD_RECONCILE_INTERVAL": "0.5",
+    }
     env = clean_env()
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up", "--workers", "1"], cwd=REPO,
-                            env={**env, **stack_env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "shar", "up", "--workers", "1"],
+        cwd=REPO,
+        env={**env, **stack_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), timeout=90, what="the web app")
         # The same settings as the stack (its SQLite file, Huey's SQLite storage, its engine).
@@ -69,11 +95,17 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
         with app.app_context():
             user = make_user()
             workflow = create_workflow("UpFlow", bpmn("user_task"), actor=user).workflow
-            wait_until(lambda: refresh(workflow).status == "active", timeout=60,
-                       what="the create job to complete through up's consumer")
+            wait_until(
+                lambda: refresh(workflow).status == "active",
+                timeout=60,
+                what="the create job to complete through up's consumer",
+            )
             instance = launch_instance("UpFlow", {"k": 1}, actor=user).instance
-            wait_until(lambda: refresh(instance).status == "running", timeout=60,
-                       what="the launch job to complete through up's consumer")
+            wait_until(
+                lambda: refresh(instance).status == "running",
+                timeout=60,
+                what="the launch job to complete through up's consumer",
+            )
 
             def states() -> dict[str, str]:
                 db.session.expire_all()
@@ -81,9 +113,14 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
 
             # Each job records its success just after the change it made; the scheduler's
             # periodic sync is started by up's scheduler and run by up's shar-sync consumer.
-            wait_until(lambda: all(states().get(kind) == "succeeded" for kind in
-                                   ("create_workflow", "launch_instance", "periodic_sync")),
-                       timeout=60, what="create, launch and the scheduler's periodic sync to succeed")
+            wait_until(
+                lambda: all(
+                    states().get(kind) == "succeeded"
+                    for kind in ("create_workflow", "launch_instance", "periodic_sync")
+                ),
+                timeout=60,
+                what="create, launch and the scheduler's periodic sync to succeed",
+            )
             assert db.session.get(ScheduleRun, "schedule:reconcile") is not None
             db.session.remove()
     finally:
@@ -112,14 +149,31 @@ def _processes_started_for(instance_dir: Path) -> list[int]:
 def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path, sig) -> None:
     web, engine = free_port(), free_port()
     env = clean_env()
-    env.update({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "PORT": str(web), "SHARLITE_PORT": str(engine),
-                "LOG_LEVEL": "WARNING"})
-    proc = subprocess.Popen([sys.executable, "-m", "flask", "shar", "up"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    env.update(
+        {
+            "SHARBOARD_INSTANCE_DIR": str(tmp_path),
+            "PORT": str(web),
+            "SHARLITE_PORT": str(engine),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask", "shar", "up"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         # Start-up is under way once `up` has children, and over once the web app answers.
-        wait_until(lambda: len(_processes_started_for(tmp_path)) > 1, timeout=60, interval=0.02,
-                   what="up to start its children")
+        wait_until(
+            lambda: len(_processes_started_for(tmp_path)) > 1,
+            timeout=60,
+            interval=0.02,
+            what="up to start its children",
+        )
         assert not answers(f"http://127.0.0.1:{web}/healthz")
     finally:
         os.kill(proc.pid, sig)

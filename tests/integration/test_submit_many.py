@@ -1,6 +1,7 @@
 """dispatch.submit_many, what a fan-out of many jobs goes through: one INSERT per 500 jobs, committed
 before any is queued, then one Redis round trip per INSERT; a postponed job goes as its own message,
 and a queue that refuses leaves every record for the reconciler."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,8 +10,8 @@ from sqlalchemy import event, select
 
 from app.core.extensions import db
 from app.jobs.dispatch import FANOUT_JOBS, submit_many
-from app.models import JobRecord
 from app.jobs.queues import current_queues
+from app.models import JobRecord
 from tests.support.factories import make_user
 
 
@@ -37,8 +38,13 @@ def test_many_jobs_take_one_insert_and_one_round_trip_per_500_in_order(database:
     queues.enqueue_many = counted  # type: ignore[method-assign]
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        handed = submit_many("sync_instance", [{"n": n} for n in range(count)], target_type="instance",
-                             target_ids=[f"i{n}" for n in range(count)], created_by=user.id)
+        handed = submit_many(
+            "sync_instance",
+            [{"n": n} for n in range(count)],
+            target_type="instance",
+            target_ids=[f"i{n}" for n in range(count)],
+            created_by=user.id,
+        )
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
         del queues.enqueue_many
@@ -48,14 +54,16 @@ def test_many_jobs_take_one_insert_and_one_round_trip_per_500_in_order(database:
     assert round_trips == [FANOUT_JOBS, FANOUT_JOBS, 1]
     jobs = _jobs()
     assert [(j.payload["n"], j.target_id) for j in jobs] == [(n, f"i{n}") for n in range(count)]
-    assert {(j.state, j.attempts, j.max_attempts, j.created_by, j.next_attempt_at, j.enqueue_error)
-            for j in jobs} == {("queued", 0, 2, user.id, None, None)}
+    assert {(j.state, j.attempts, j.max_attempts, j.created_by, j.next_attempt_at, j.enqueue_error) for j in jobs} == {
+        ("queued", 0, 2, user.id, None, None)
+    }
     assert current_queues().counts(jobs[0].queue) == {"pending": count, "scheduled": 0}
 
 
 def test_postponed_jobs_wait_their_delays(database: str, app: Any) -> None:
-    handed = submit_many("sync_instance", [{}, {}, {}], target_type="instance", target_ids=["a", "b", "c"],
-                         delays=[0.0, 30.0, 60.0])
+    handed = submit_many(
+        "sync_instance", [{}, {}, {}], target_type="instance", target_ids=["a", "b", "c"], delays=[0.0, 30.0, 60.0]
+    )
     jobs = _jobs()
     assert handed == [True] * 3 and [j.next_attempt_at is None for j in jobs] == [True, False, False]
     assert [round((j.next_attempt_at - j.created_at).total_seconds()) for j in jobs[1:]] == [30, 60]

@@ -3,6 +3,7 @@ batches, nothing queued twice, a dead Redis leaves every record for the reconcil
 batch run against the real engine over HTTP: SHAR down stops a batch and its retry goes on where
 it stopped; SHAR refusing one instance fails it alone, named on the batch, the others synced; a slow
 batch hands its rest to a new job."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,10 +14,10 @@ from sqlalchemy import insert, select, update
 
 from app.core.config import current_settings
 from app.core.extensions import db
+from app.jobs.queues import current_queues
 from app.jobs.runner import run_job
 from app.models import JobRecord, WorkflowInstance
 from app.models._base import utcnow
-from app.jobs.queues import current_queues
 from app.services.actors import CLI
 from app.services.instances import launch_instance
 from app.services.sync import SYNC_BATCH, batch_sync, sync_all_running, sync_batch
@@ -26,10 +27,19 @@ from tests.support.factories import bpmn, refresh
 
 def _running_instances(count: int) -> None:
     workflow = create_workflow("Fan", bpmn("user_task"), actor=CLI).workflow
-    db.session.execute(insert(WorkflowInstance), [{"id": f"00000000-0000-0000-0000-{n:012d}",
-                                                    "workflow_id": workflow.id, "status": "running",
-                                                    "variables": {}, "current_activities": []}
-                                                   for n in range(count)])
+    db.session.execute(
+        insert(WorkflowInstance),
+        [
+            {
+                "id": f"00000000-0000-0000-0000-{n:012d}",
+                "workflow_id": workflow.id,
+                "status": "running",
+                "variables": {},
+                "current_activities": [],
+            }
+            for n in range(count)
+        ],
+    )
     db.session.commit()
 
 
@@ -76,7 +86,9 @@ def _gets(shar: Any, instance: WorkflowInstance) -> int:
 
 
 def _one_batch(instances: list[WorkflowInstance]) -> JobRecord:
-    assert batch_sync([i.id for i in instances], queue=current_settings().shar_sync_queue, delay=0, batch_size=10) == len(instances)
+    assert batch_sync(
+        [i.id for i in instances], queue=current_settings().shar_sync_queue, delay=0, batch_size=10
+    ) == len(instances)
     (batch,) = _batches()
     return batch
 
@@ -93,13 +105,14 @@ def test_a_batch_stopped_by_a_failing_shar_goes_on_where_it_stopped(database, ma
     shar.set_faults(error_rate=0.0)
     # Synced by someone else meanwhile: the retry does not read it again.
     from app.services.sync import apply_shar_state
+
     apply_shar_state(refresh(instances[1]))
     before = [_gets(shar, i) for i in instances]
     db.session.execute(update(JobRecord).where(JobRecord.id == batch.id).values(next_attempt_at=None))
     db.session.commit()
     run_job(batch.id)
     assert refresh(batch).state == "succeeded"
-    assert [_gets(shar, i) - b for i, b in zip(instances, before)] == [1, 0, 1]
+    assert [_gets(shar, i) - b for i, b in zip(instances, before, strict=True)] == [1, 0, 1]
     assert [refresh(i).status for i in instances] == ["completed", "running", "running"]
     assert all(refresh(i).last_synced_at > batch.created_at for i in instances)
 
@@ -108,14 +121,17 @@ def test_an_instance_shar_refuses_fails_alone_named_on_the_batch_and_the_others_
     app = make_app(shar_sync_batch_size=10)
     instances = _launched(app, 3)
     unknown = instances[1]
-    db.session.execute(update(WorkflowInstance).where(WorkflowInstance.id == unknown.id)
-                       .values(shar_instance_id="no-such-instance"))
+    db.session.execute(
+        update(WorkflowInstance).where(WorkflowInstance.id == unknown.id).values(shar_instance_id="no-such-instance")
+    )
     db.session.commit()
     batch = _one_batch(instances)
     run_job(batch.id)
     batch = refresh(batch)
     assert batch.state == "succeeded" and batch.attempts == 1  # a refusal is the instance's, not the batch's
-    assert list(batch.payload["failed"]) == [unknown.id] and batch.payload["failed"][unknown.id].startswith("SHAR refused")
+    assert list(batch.payload["failed"]) == [unknown.id] and batch.payload["failed"][unknown.id].startswith(
+        "SHAR refused"
+    )
     synced = [refresh(i).last_synced_at > batch.created_at for i in instances]
     assert synced == [True, False, True]
 

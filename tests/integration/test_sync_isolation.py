@@ -3,6 +3,7 @@ engine made infinite (`1e999` through an output mapping, which SHAR's JSON says 
 database column takes) is kept as text with a timeline note; the database refusing one instance's
 write fails that instance alone, the rest of the batch syncing on the same session; a batch that
 made progress before an outage hands its rest to a new job instead of spending its attempts."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,9 +13,9 @@ import httpx
 from sqlalchemy import select, text, update
 
 from app.core.config import current_settings
-from app.lifecycle.events import instance_sync_failed, instance_synced
 from app.core.extensions import db
 from app.jobs.runner import run_job
+from app.lifecycle.events import instance_sync_failed, instance_synced
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI
@@ -58,8 +59,9 @@ def _due_again() -> None:
 
 
 def _one_batch(instances: list[WorkflowInstance]) -> JobRecord:
-    assert batch_sync([i.id for i in instances], queue=current_settings().shar_sync_queue, delay=0,
-                      batch_size=10) == len(instances)
+    assert batch_sync(
+        [i.id for i in instances], queue=current_settings().shar_sync_queue, delay=0, batch_size=10
+    ) == len(instances)
     return _batches()[-1]
 
 
@@ -69,8 +71,15 @@ def _batches() -> list[JobRecord]:
 
 
 def _timeline(instance: WorkflowInstance, kind: str) -> list[ActivityEvent]:
-    return list(db.session.scalars(select(ActivityEvent).where(
-        ActivityEvent.target_type == "instance", ActivityEvent.target_id == instance.id, ActivityEvent.kind == kind)))
+    return list(
+        db.session.scalars(
+            select(ActivityEvent).where(
+                ActivityEvent.target_type == "instance",
+                ActivityEvent.target_id == instance.id,
+                ActivityEvent.kind == kind,
+            )
+        )
+    )
 
 
 def _synced(instances: list[WorkflowInstance], since: Any) -> list[bool]:
@@ -89,7 +98,11 @@ def test_an_infinite_variable_is_kept_as_text_and_the_batch_syncs_the_others(dat
     assert (batch.state, batch.attempts) == ("succeeded", 1)
     assert _synced(instances, batch.created_at) == [True, True, True]
     poisoned = refresh(poisoned)
-    assert (poisoned.variables["huge"], poisoned.variables["tiny"], poisoned.variables["n"]) == ("Infinity", "-Infinity", 1)
+    assert (poisoned.variables["huge"], poisoned.variables["tiny"], poisoned.variables["n"]) == (
+        "Infinity",
+        "-Infinity",
+        1,
+    )
     assert poisoned.current_activities == ["approve"]
     (note,) = _timeline(poisoned, "variables_kept_as_text")
     assert note.message.endswith("huge, tiny") and note.data["paths"] == ["huge", "tiny"]
@@ -102,13 +115,25 @@ def test_an_infinite_variable_is_kept_as_text_and_the_batch_syncs_the_others(dat
 def _refuse_updates_of(instance_id: str, dialect: str) -> None:
     """Make the database itself refuse every write of one instance's row (a trigger, on either database)."""
     if dialect == "postgresql":
-        db.session.execute(text("CREATE FUNCTION refuse_row() RETURNS trigger AS $$ BEGIN "
-                                "RAISE EXCEPTION 'this row is refused' USING ERRCODE = '22023'; END $$ LANGUAGE plpgsql"))
-        db.session.execute(text(f"CREATE TRIGGER refuse_row BEFORE UPDATE ON workflow_instances FOR EACH ROW "
-                                f"WHEN (NEW.id = '{instance_id}') EXECUTE FUNCTION refuse_row()"))
+        db.session.execute(
+            text(
+                "CREATE FUNCTION refuse_row() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'this row is refused' USING ERRCODE = '22023'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        db.session.execute(
+            text(
+                f"CREATE TRIGGER refuse_row BEFORE UPDATE ON workflow_instances FOR EACH ROW "
+                f"WHEN (NEW.id = '{instance_id}') EXECUTE FUNCTION refuse_row()"
+            )
+        )
     else:
-        db.session.execute(text(f"CREATE TRIGGER refuse_row BEFORE UPDATE ON workflow_instances "
-                                f"WHEN NEW.id = '{instance_id}' BEGIN SELECT RAISE(ABORT, 'this row is refused'); END"))
+        db.session.execute(
+            text(
+                f"CREATE TRIGGER refuse_row BEFORE UPDATE ON workflow_instances "
+                f"WHEN NEW.id = '{instance_id}' BEGIN SELECT RAISE(ABORT, 'this row is refused'); END"
+            )
+        )
     db.session.commit()
 
 
@@ -116,8 +141,9 @@ def test_the_database_refusing_one_instances_write_fails_it_alone(database, make
     make_app(shar_sync_batch_size=10)
     instances = _launched(4)
     refused, unknown = instances[1], instances[2]
-    db.session.execute(update(WorkflowInstance).where(WorkflowInstance.id == unknown.id)
-                       .values(shar_instance_id="no-such-instance"))
+    db.session.execute(
+        update(WorkflowInstance).where(WorkflowInstance.id == unknown.id).values(shar_instance_id="no-such-instance")
+    )
     db.session.commit()
     _refuse_updates_of(refused.id, database)
     told: list[tuple[str, str]] = []
@@ -142,7 +168,9 @@ def test_the_database_refusing_one_instances_write_fails_it_alone(database, make
     assert not_found.message.startswith("sync failed: SHAR refused")
 
 
-def test_a_batch_that_made_progress_hands_its_rest_on_instead_of_spending_its_attempts(database, make_app, shar) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_that_made_progress_hands_its_rest_on_instead_of_spending_its_attempts(
+    database, make_app, shar
+) -> None:  # type: ignore[no-untyped-def]
     make_app(shar_sync_batch_size=10)
     instances = _launched(3)
 

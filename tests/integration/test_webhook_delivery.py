@@ -1,4 +1,5 @@
 """Webhook deliveries: retried with backoff until the receiver answers, each attempt logged; refused at delivery."""
+
 from __future__ import annotations
 
 import time
@@ -26,16 +27,21 @@ def test_failing_receiver_is_retried_and_each_attempt_logged(make_app, processes
     make_app(webhook_allowed_hosts=(f"127.0.0.1:{receiver.port}",))
     receiver.status_codes = [503, 500]
     processes.start_consumers()
-    delivery = schedule_delivery(receiver.url("/retry"), {"job_type": "create_workflow", "status": "success"},
-                                 target_type="workflow", target_id=1)
+    delivery = schedule_delivery(
+        receiver.url("/retry"),
+        {"job_type": "create_workflow", "status": "success"},
+        target_type="workflow",
+        target_id=1,
+    )
     wait_until(lambda: refresh(delivery).state == "delivered", timeout=30, what="the third attempt to deliver")
     assert len(receiver.requests) == 3
     assert receiver.requests[0].body == receiver.requests[2].body  # the same signed body each time
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "deliver_webhook")).one()
     # The handler commits "delivered" before the runner records the attempt's outcome.
     wait_until(lambda: refresh(job).state == "succeeded", what="the job to be recorded as succeeded")
-    attempts = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
-                                  .order_by(JobAttempt.number)).all()
+    attempts = db.session.scalars(
+        select(JobAttempt).where(JobAttempt.job_id == job.id).order_by(JobAttempt.number)
+    ).all()
     assert [a.detail.get("status_code") for a in attempts] == [503, 500, 200]
     assert [a.outcome for a in attempts] == ["retry", "retry", "succeeded"]
     assert all("elapsed_ms" in a.detail for a in attempts)
@@ -43,8 +49,9 @@ def test_failing_receiver_is_retried_and_each_attempt_logged(make_app, processes
 
 def test_address_is_checked_again_at_delivery_time(app, processes) -> None:
     # Stored while allowed (e.g. before the operator changed the policy): still refused when sent.
-    delivery = WebhookDelivery(job_type="create_workflow", url="http://127.0.0.1:9/hook", body="{}",
-                               target_type="workflow", target_id="1")
+    delivery = WebhookDelivery(
+        job_type="create_workflow", url="http://127.0.0.1:9/hook", body="{}", target_type="workflow", target_id="1"
+    )
     db.session.add(delivery)
     db.session.flush()
     from app.jobs.dispatch import submit
@@ -69,8 +76,9 @@ def _start_notify_consumer(processes, app) -> None:  # type: ignore[no-untyped-d
 
 
 def _job_for(delivery: WebhookDelivery) -> JobRecord:
-    return db.session.scalars(select(JobRecord).where(JobRecord.job_type == "deliver_webhook",
-                                                      JobRecord.target_id == str(delivery.id))).one()
+    return db.session.scalars(
+        select(JobRecord).where(JobRecord.job_type == "deliver_webhook", JobRecord.target_id == str(delivery.id))
+    ).one()
 
 
 def _attempts(job: JobRecord) -> list[JobAttempt]:
@@ -85,8 +93,9 @@ def _wait_failed(delivery: WebhookDelivery, job: JobRecord) -> None:
 
 
 def _send(receiver: WebhookReceiver, path: str = "/hook") -> WebhookDelivery:
-    return schedule_delivery(receiver.url(path), {"job_type": "create_workflow", "status": "success"},
-                             target_type="workflow", target_id=1)
+    return schedule_delivery(
+        receiver.url(path), {"job_type": "create_workflow", "status": "success"}, target_type="workflow", target_id=1
+    )
 
 
 def test_deliveries_run_on_the_notify_queue_and_honour_max_attempts(make_app, processes, receiver) -> None:
@@ -103,8 +112,7 @@ def test_deliveries_run_on_the_notify_queue_and_honour_max_attempts(make_app, pr
 
 @pytest.mark.timeout(60)
 def test_a_dripping_receiver_is_cut_off_at_the_deadline(make_app, processes, receiver) -> None:
-    app = make_app(webhook_allowed_hosts=(f"127.0.0.1:{receiver.port}",), webhook_timeout=2.0,
-                   webhook_max_attempts=1)
+    app = make_app(webhook_allowed_hosts=(f"127.0.0.1:{receiver.port}",), webhook_timeout=2.0, webhook_max_attempts=1)
     receiver.mode, receiver.drip_interval = "drip_body", 0.5  # one byte per 0.5 s, for ever
     _start_notify_consumer(processes, app)
     delivery = _send(receiver)
@@ -229,8 +237,9 @@ def test_a_slow_name_lookup_is_retried_not_refused(make_app, monkeypatch) -> Non
     from app.webhooks import address_policy
 
     make_app(webhook_timeout=0.2)
-    delivery = schedule_delivery("https://slow.example.com/hook", {"job_type": "create_workflow"},
-                                 target_type="workflow", target_id=1)
+    delivery = schedule_delivery(
+        "https://slow.example.com/hook", {"job_type": "create_workflow"}, target_type="workflow", target_id=1
+    )
     monkeypatch.setattr(address_policy, "_resolve", lambda host, port: time.sleep(3) or ["93.184.216.34"])
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "deliver_webhook")).one()
     run_job(job.id)

@@ -1,4 +1,5 @@
 """One callback POST against real servers: pinned address, one total deadline, bounded answers, no redirects."""
+
 from __future__ import annotations
 
 import shutil
@@ -21,8 +22,13 @@ UNRESOLVABLE = "hook.invalid"
 
 
 def test_connects_to_the_vetted_address_and_keeps_the_host_name(receiver: WebhookReceiver) -> None:
-    answer = post(f"http://{UNRESOLVABLE}:{receiver.port}/pinned", b"{}", {"Content-Type": "application/json"},
-                  addresses=["127.0.0.1"], deadline=5)
+    answer = post(
+        f"http://{UNRESOLVABLE}:{receiver.port}/pinned",
+        b"{}",
+        {"Content-Type": "application/json"},
+        addresses=["127.0.0.1"],
+        deadline=5,
+    )
     assert answer.status == 200 and answer.peer == "127.0.0.1"
     assert receiver.requests[0].headers["Host"] == f"{UNRESOLVABLE}:{receiver.port}"
     assert receiver.requests[0].path == "/pinned"
@@ -30,8 +36,9 @@ def test_connects_to_the_vetted_address_and_keeps_the_host_name(receiver: Webhoo
 
 def test_tries_the_next_vetted_address_and_never_any_other(receiver: WebhookReceiver) -> None:
     # 127.0.0.2 refuses the port (nothing listens there), 127.0.0.1 answers.
-    answer = post(f"http://{UNRESOLVABLE}:{receiver.port}/x", b"{}", {}, addresses=["127.0.0.2", "127.0.0.1"],
-                  deadline=5)
+    answer = post(
+        f"http://{UNRESOLVABLE}:{receiver.port}/x", b"{}", {}, addresses=["127.0.0.2", "127.0.0.1"], deadline=5
+    )
     assert answer.status == 200 and answer.peer == "127.0.0.1"
     with pytest.raises(DeliveryFailed, match="could not connect"):
         post(f"http://{UNRESOLVABLE}:{receiver.port}/x", b"{}", {}, addresses=["127.0.0.2"], deadline=5)
@@ -77,9 +84,28 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         pytest.skip("openssl is needed to make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", f"/CN={UNRESOLVABLE}",
-                    "-addext", f"subjectAltName=DNS:{UNRESOLVABLE}"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={UNRESOLVABLE}",
+            "-addext",
+            f"subjectAltName=DNS:{UNRESOLVABLE}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -115,8 +141,14 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[dict[str, Any]]:
 
 def test_https_to_a_pinned_address_uses_the_name_for_sni_and_certificate(tls_server, certificate) -> None:
     trust = ssl.create_default_context(cafile=str(certificate[0]))
-    answer = post(f"https://{UNRESOLVABLE}:{tls_server['port']}/x", b"{}", {}, addresses=["127.0.0.1"],
-                  deadline=5, ssl_context=trust)
+    answer = post(
+        f"https://{UNRESOLVABLE}:{tls_server['port']}/x",
+        b"{}",
+        {},
+        addresses=["127.0.0.1"],
+        deadline=5,
+        ssl_context=trust,
+    )
     assert answer.status == 200 and answer.body == b"ok"
     assert tls_server["sni"] == [UNRESOLVABLE]
     assert tls_server["hosts"] == [f"{UNRESOLVABLE}:{tls_server['port']}"]
@@ -126,8 +158,14 @@ def test_https_certificate_is_checked_against_the_name_not_the_address(tls_serve
     trust = ssl.create_default_context(cafile=str(certificate[0]))
     # The same server reached by its IP: the certificate names hook.invalid, so this must fail.
     with pytest.raises(DeliveryFailed, match="CERTIFICATE_VERIFY_FAILED|match"):
-        post(f"https://127.0.0.1:{tls_server['port']}/x", b"{}", {}, addresses=["127.0.0.1"], deadline=5,
-             ssl_context=trust)
+        post(
+            f"https://127.0.0.1:{tls_server['port']}/x",
+            b"{}",
+            {},
+            addresses=["127.0.0.1"],
+            deadline=5,
+            ssl_context=trust,
+        )
 
 
 def test_an_ipv6_literal_is_sent_with_a_bracketed_host() -> None:

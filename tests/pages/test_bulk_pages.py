@@ -1,6 +1,7 @@
 """Bulk actions on the instance list's pages (#12), on the first tier: the form that carries the
 list's filter (age included), the preview, a confirm sent twice starting one operation, and the
 progress fragment's ETag and polling, which stops when the operation has finished."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,10 @@ PASSWORD = "correct-horse-1"
 
 def _hidden(html: str, form_id: str) -> list[tuple[str, str]]:
     form = re.search(rf'<form[^>]*id="{form_id}".*?</form>', html, re.S).group(0)
-    return [(name, unescape(value)) for name, value in
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)]
+    return [
+        (name, unescape(value))
+        for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form)
+    ]
 
 
 def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> None:
@@ -34,11 +37,20 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     db.session.add(workflow)
     db.session.flush()
     now = utcnow()
-    old = [WorkflowInstance(workflow_id=workflow.id, status="running", created_by=ann.id, variables={"n": n},
-                            created_at=now - timedelta(hours=3, minutes=n)) for n in range(3)]
+    old = [
+        WorkflowInstance(
+            workflow_id=workflow.id,
+            status="running",
+            created_by=ann.id,
+            variables={"n": n},
+            created_at=now - timedelta(hours=3, minutes=n),
+        )
+        for n in range(3)
+    ]
     new = WorkflowInstance(workflow_id=workflow.id, status="running", created_by=ann.id, created_at=now)
-    bobs = WorkflowInstance(workflow_id=workflow.id, status="running", created_by=bob.id,
-                            created_at=now - timedelta(hours=5))
+    bobs = WorkflowInstance(
+        workflow_id=workflow.id, status="running", created_by=bob.id, created_at=now - timedelta(hours=5)
+    )
     db.session.add_all([*old, new, bobs])
     db.session.commit()
     client = Browser(offline_app, "ann@example.com", PASSWORD)
@@ -49,11 +61,15 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     assert 'name="older_than" value="2h"' in listing
     assert "older_than=2h" in unescape(re.search(r'<tbody id="instance-rows" hx-get="([^"]+)"', listing).group(1))
     assert _hidden(listing, "bulk-form") == [("workflow", "Orders"), ("older_than", "2h")]
-    assert re.findall(r'<option value="(\w+)">', listing.split('id="bulk-action"')[1].split("</select>")[0]) == \
-        ["sync", "cancel"]  # retry is an admin's
+    assert re.findall(r'<option value="(\w+)">', listing.split('id="bulk-action"')[1].split("</select>")[0]) == [
+        "sync",
+        "cancel",
+    ]  # retry is an admin's
     bad = client.get("/instances?older_than=soon")
     assert bad.status_code == 422 and "older_than is a duration" in bad.get_data(as_text=True)
-    assert "bulk-form" not in Browser(offline_app, "vera@example.com", PASSWORD).get("/instances").get_data(as_text=True)
+    assert "bulk-form" not in Browser(offline_app, "vera@example.com", PASSWORD).get("/instances").get_data(
+        as_text=True
+    )
 
     # The preview: the count, the skipped, the sample; nothing stored.
     page = client.get("/instances/bulk/preview?action=cancel&workflow=Orders&older_than=2h")
@@ -85,8 +101,9 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     assert 'data-state="running"' in progress and f'hx-get="/instances/bulk/{operation.id}/_progress"' in progress
     fragment = client.get(f"/instances/bulk/{operation.id}/_progress")
     assert fragment.status_code == 200 and fragment.headers["ETag"]
-    unchanged = client.get(f"/instances/bulk/{operation.id}/_progress",
-                           headers={"If-None-Match": fragment.headers["ETag"]})
+    unchanged = client.get(
+        f"/instances/bulk/{operation.id}/_progress", headers={"If-None-Match": fragment.headers["ETag"]}
+    )
     assert unchanged.status_code == 304 and unchanged.get_data() == b""
     assert Browser(offline_app, "bob@example.com", PASSWORD).get(first.headers["Location"]).status_code == 404
 
@@ -129,8 +146,10 @@ def test_a_confirm_whose_set_changed_shows_the_preview_again_saying_how(database
     assert stale.status_code == 409
     page = stale.get_data(as_text=True)
     assert 'data-added="5" data-gone="0"' in page
-    assert "Nothing was started: the instances changed since the preview (5 added, 0 gone): 9 would be " \
-           "cancelled now" in unescape(page)
+    assert (
+        "Nothing was started: the instances changed since the preview (5 added, 0 gone): 9 would be "
+        "cancelled now" in unescape(page)
+    )
     assert 'data-count="9"' in page  # the new preview, to confirm again
     assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 0

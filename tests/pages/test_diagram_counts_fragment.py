@@ -1,6 +1,7 @@
 """The workflow page's counts by element (#12): the polled fragment the diagram draws as badges, its
 ETag (304 while nothing changed), polling that stops when nothing runs, and the instance list its
 links open, with the element and version kept in the list's own polled URL."""
+
 from __future__ import annotations
 
 import re
@@ -22,18 +23,23 @@ PASSWORD = "correct-horse-1"
 
 def _links(html: str) -> dict[str, str]:
     """The fragment's links: their text -> their address."""
-    return {text: unescape(href) for href, text in re.findall(r'<a class="count-badge[^"]*"[^>]*href="([^"]+)">([^<]+)</a>',
-                                                              html)}
+    return {
+        text: unescape(href)
+        for href, text in re.findall(r'<a class="count-badge[^"]*"[^>]*href="([^"]+)">([^<]+)</a>', html)
+    }
 
 
 def test_the_counts_fragment_is_versioned_and_stops_polling(offline_app: Flask) -> None:
     ann = make_user("ann@example.com", "user", PASSWORD)
     bob = make_user("bob@example.com", "user", PASSWORD)
     workflow = create_workflow("Flow", bpmn("review_decision"), actor=ann).workflow
-    rows = [WorkflowInstance(workflow_id=workflow.id, status="running", created_by=ann.id,
-                             current_activities=["review"]) for _ in range(3)]
-    rows.append(WorkflowInstance(workflow_id=workflow.id, status="running", created_by=bob.id,
-                                 current_activities=["review"]))
+    rows = [
+        WorkflowInstance(workflow_id=workflow.id, status="running", created_by=ann.id, current_activities=["review"])
+        for _ in range(3)
+    ]
+    rows.append(
+        WorkflowInstance(workflow_id=workflow.id, status="running", created_by=bob.id, current_activities=["review"])
+    )
     db.session.add_all(rows)
     db.session.commit()
     client = Browser(offline_app, "ann@example.com", PASSWORD)
@@ -71,8 +77,10 @@ def test_the_counts_fragment_is_versioned_and_stops_polling(offline_app: Flask) 
     changed = client.get("/workflows/Flow/_counts?version=1", headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
     assert set(_links(changed.get_data(as_text=True))) == {"2 waiting", "1 failed"}
-    assert _links(changed.get_data(as_text=True))["1 failed"] == \
-        "/instances?workflow=Flow&version=1&activity=review&status=failed"
+    assert (
+        _links(changed.get_data(as_text=True))["1 failed"]
+        == "/instances?workflow=Flow&version=1&activity=review&status=failed"
+    )
 
     # The waiting badge's list: exactly ann's instances there, and its polled URL keeps the filter.
     listing = client.get(_links(changed.get_data(as_text=True))["2 waiting"]).get_data(as_text=True)

@@ -1,4 +1,5 @@
 """Pages and their rules on the first tier: no Redis, no SHAR, no SMTP behind the app."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,13 @@ def _signed_in(app: Flask, email: str, role: str) -> Browser:
 
 def test_vendored_assets_are_served_locally(offline_app: Flask) -> None:
     client = offline_app.test_client()
-    for path in ("/static/vendor/htmx/htmx.min.js", "/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js",
-                 "/static/vendor/bpmn-js/bpmn-js.css", "/static/css/app.css", "/static/js/diagram.js"):
+    for path in (
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/bpmn-js/bpmn-navigated-viewer.production.min.js",
+        "/static/vendor/bpmn-js/bpmn-js.css",
+        "/static/css/app.css",
+        "/static/js/diagram.js",
+    ):
         assert client.get(path).status_code == 200, path
 
 
@@ -69,8 +75,9 @@ def test_workflow_list_counts_only_the_instances_the_user_may_see(offline_app: F
 
     ann = make_user("ann@example.com", "user", PASSWORD)
     workflow = create_workflow("Flow", bpmn("user_task"), actor=ann).workflow
-    db.session.add_all([WorkflowInstance(workflow_id=workflow.id, status="running", created_by=ann.id)
-                        for _ in range(3)])
+    db.session.add_all(
+        [WorkflowInstance(workflow_id=workflow.id, status="running", created_by=ann.id) for _ in range(3)]
+    )
     db.session.commit()
     assert db.session.get(Workflow, workflow.id) is not None
     bob = _signed_in(offline_app, "bob@example.com", "user")

@@ -1,5 +1,6 @@
 """Re-sends adopt what SHAR already holds (issue 18): a workflow create whose answer came after its
 job's time limit is adopted by the next attempt, never created twice nor marked failed."""
+
 from __future__ import annotations
 
 import threading
@@ -16,8 +17,9 @@ from tests.support.factories import bpmn, make_user, refresh
 from tests.support.servers import wait_until
 
 
-def test_a_create_answered_after_its_time_limit_is_adopted_by_the_next_attempt(make_app, processes, shar,
-                                                                               monkeypatch) -> None:
+def test_a_create_answered_after_its_time_limit_is_adopted_by_the_next_attempt(
+    make_app, processes, shar, monkeypatch
+) -> None:
     # SHAR's own timeout above the job's time limit (10 s at the test's scale): the attempt is cut off
     # by the time limit (huey's TaskTimeout), not by the HTTP client.
     make_app(shar_timeout=30.0)
@@ -40,18 +42,28 @@ def test_a_create_answered_after_its_time_limit_is_adopted_by_the_next_attempt(m
     wait_until(lambda: refresh(workflow).status != "creating", timeout=60, what="the create to end")
 
     assert refresh(workflow).status == "active"
-    attempts = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id)
-                                  .order_by(JobAttempt.number)).all()
+    attempts = db.session.scalars(
+        select(JobAttempt).where(JobAttempt.job_id == job.id).order_by(JobAttempt.number)
+    ).all()
     assert [a.outcome for a in attempts] == ["retry", "succeeded"]
     assert "timeout" in (attempts[0].error or "").lower()
     # One create reached SHAR: it holds version 1 only, and the second attempt only asked.
     assert answered.wait(20), "the slow create never answered"
     time.sleep(0.2)  # its request is logged once its answer has been written
-    posts = [e for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
-             if e["method"] == "POST" and e["path"] == "/api/v1/workflows"]
+    posts = [
+        e
+        for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
+        if e["method"] == "POST" and e["path"] == "/api/v1/workflows"
+    ]
     assert len(posts) == 1
     assert httpx.get(f"{shar.url}/api/v1/workflows/Slowborn").json()["version"] == 1
-    kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(
-        ActivityEvent.target_type == "workflow", ActivityEvent.target_id == str(workflow.id)))]
+    kinds = [
+        e.kind
+        for e in db.session.scalars(
+            select(ActivityEvent).where(
+                ActivityEvent.target_type == "workflow", ActivityEvent.target_id == str(workflow.id)
+            )
+        )
+    ]
     assert "create_adopted" in kinds and "create_resent" not in kinds
     assert refresh(workflow).shar_response["version"] == 1

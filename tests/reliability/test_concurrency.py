@@ -2,6 +2,7 @@
 instance, requests racing with one Idempotency-Key, and requests racing to complete one waiting
 task. Each race starts its threads together at a barrier; each thread has its own app context, so
 its own session and connection."""
+
 from __future__ import annotations
 
 import threading
@@ -84,10 +85,8 @@ def test_racing_syncs_complete_once_with_one_notice(database, app, shar) -> None
 
     results = _race(app, sync, racers=6)
     assert results == ["completed"] * 6, results
-    assert _count(Notification, Notification.target_id == instance_id,
-                  Notification.kind == "instance_completed") == 1
-    assert _count(ActivityEvent, ActivityEvent.target_id == instance_id,
-                  ActivityEvent.kind == "status_completed") == 1
+    assert _count(Notification, Notification.target_id == instance_id, Notification.kind == "instance_completed") == 1
+    assert _count(ActivityEvent, ActivityEvent.target_id == instance_id, ActivityEvent.kind == "status_completed") == 1
 
 
 def test_requests_racing_with_one_idempotency_key_make_one_instance(database, app) -> None:
@@ -99,8 +98,9 @@ def test_requests_racing_with_one_idempotency_key_make_one_instance(database, ap
     headers = {"Authorization": f"Bearer {plain}", "Idempotency-Key": "race-1"}
 
     def post(n: int) -> tuple[int, Any]:
-        response = app.test_client().post("/api/shar/workflows/Keyed/launch", json={"variables": {"n": 1}},
-                                          headers=headers)
+        response = app.test_client().post(
+            "/api/shar/workflows/Keyed/launch", json={"variables": {"n": 1}}, headers=headers
+        )
         return response.status_code, response.get_json()
 
     results = _race(app, post)
@@ -122,9 +122,11 @@ def test_completions_racing_for_one_waiting_task_queue_one_job(database, app) ->
     headers = {"Authorization": f"Bearer {plain}"}
 
     for instance_id in instance_ids:
+
         def complete(n: int, instance_id: str = instance_id) -> tuple[int, str]:
-            response = app.test_client().post(f"/api/shar/instances/{instance_id}/complete",
-                                              json={"variables": {"n": n}}, headers=headers)
+            response = app.test_client().post(
+                f"/api/shar/instances/{instance_id}/complete", json={"variables": {"n": n}}, headers=headers
+            )
             return response.status_code, response.get_json()["message"]
 
         results = _race(app, complete)

@@ -1,4 +1,5 @@
 """Nothing is lost: a worker killed mid-job, the periodic sync, and the scheduler's single runs."""
+
 from __future__ import annotations
 
 import threading
@@ -73,11 +74,17 @@ def test_launch_killed_mid_request_is_adopted_not_sent_twice(app, processes, sha
     instance = refresh(instance)
     assert instance.launch_requests == 1  # the re-send found the first request's instance instead
     assert refresh(job).attempts == 2
-    in_shar = [i["id"] for i in httpx.get(f"{shar.url}/api/v1/instances").json()
-               if i["variables"].get(CORRELATION_VARIABLE) == instance.id]
+    in_shar = [
+        i["id"]
+        for i in httpx.get(f"{shar.url}/api/v1/instances").json()
+        if i["variables"].get(CORRELATION_VARIABLE) == instance.id
+    ]
     assert in_shar == [instance.shar_instance_id]
-    launches = [e for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
-                if e["method"] == "POST" and e["path"].endswith("/Twice/instances")]
+    launches = [
+        e
+        for e in httpx.get(f"{shar.url}/_sharlite/requests").json()
+        if e["method"] == "POST" and e["path"].endswith("/Twice/instances")
+    ]
     assert len(launches) == 1
     assert db.session.scalar(select(func.count()).select_from(WorkflowInstance)) == 1
     from app.models import ActivityEvent
@@ -98,15 +105,21 @@ def test_periodic_sync_completes_instances_and_never_overlaps(make_app, processe
         httpx.post(f"{shar.url}/api/v1/instances/{refresh(instance).shar_instance_id}/complete")
     processes.start_scheduler()
     processes.start("scheduler2", "shar", "queue", "scheduler", "--interval", "0.2")
-    wait_until(lambda: all(refresh(i).status == "completed" for i in instances), timeout=30,
-               what="the periodic sync to complete every instance")
+    wait_until(
+        lambda: all(refresh(i).status == "completed" for i in instances),
+        timeout=30,
+        what="the periodic sync to complete every instance",
+    )
     run = db.session.get(Lease, "periodic_sync")
     assert run is not None and run.last_finished_at is not None
     # Two schedulers, yet each interval produced one periodic_sync job at most.
-    jobs = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "periodic_sync")
-                              .order_by(JobRecord.created_at)).all()
-    gaps = [(b.created_at - a.created_at).total_seconds() for a, b in zip(jobs, jobs[1:])]
+    jobs = db.session.scalars(
+        select(JobRecord).where(JobRecord.job_type == "periodic_sync").order_by(JobRecord.created_at)
+    ).all()
+    gaps = [(b.created_at - a.created_at).total_seconds() for a, b in zip(jobs, jobs[1:], strict=False)]
     assert all(gap >= 0.9 for gap in gaps), gaps
-    syncs = sum(len(payload["instance_ids"]) for payload in db.session.scalars(
-        select(JobRecord.payload).where(JobRecord.job_type == "sync_instances")))
+    syncs = sum(
+        len(payload["instance_ids"])
+        for payload in db.session.scalars(select(JobRecord.payload).where(JobRecord.job_type == "sync_instances"))
+    )
     assert syncs >= 5

@@ -1,6 +1,7 @@
 """The scheduler's entries, on a clock the test moves: two schedulers give one periodic sync
 per interval (and the lease lets one run at a time), and the daily cleanup runs once a day and
 deletes only instances that ended long enough ago."""
+
 from __future__ import annotations
 
 import threading
@@ -103,8 +104,9 @@ def test_the_periodic_sync_lease_lets_one_run_at_a_time(database, make_app) -> N
 
 def _instance(workflow: Workflow, status: str, ended_days_ago: float | None) -> WorkflowInstance:
     ended = utcnow() - timedelta(days=ended_days_ago) if ended_days_ago is not None else None
-    row = WorkflowInstance(workflow=workflow, status=status, completed_at=ended,
-                           created_at=(ended or utcnow()) - timedelta(hours=1))
+    row = WorkflowInstance(
+        workflow=workflow, status=status, completed_at=ended, created_at=(ended or utcnow()) - timedelta(hours=1)
+    )
     db.session.add(row)
     db.session.commit()
     return row
@@ -113,31 +115,34 @@ def _instance(workflow: Workflow, status: str, ended_days_ago: float | None) -> 
 def test_daily_cleanup_runs_once_a_day_at_two_and_deletes_only_old_ended_instances(make_app, monkeypatch) -> None:
     make_app(cleanup_days=30, cleanup_statuses=("completed", "failed"))
     user = make_user()
-    workflow = Workflow(name="Old", bpmn_xml=bpmn("user_task"), bpmn_sha256="0" * 64, status="active",
-                        created_by=user.id)
+    workflow = Workflow(
+        name="Old", bpmn_xml=bpmn("user_task"), bpmn_sha256="0" * 64, status="active", created_by=user.id
+    )
     db.session.add(workflow)
     db.session.commit()
     old = {_instance(workflow, "completed", 31).id, _instance(workflow, "failed", 45).id}
-    keep = {_instance(workflow, "completed", 29).id,     # ended, but not long enough ago
-            _instance(workflow, "cancelled", 60).id,     # not a status the settings clean
-            _instance(workflow, "running", None).id,     # never ended
-            _instance(workflow, "launching", None).id}
+    keep = {
+        _instance(workflow, "completed", 29).id,  # ended, but not long enough ago
+        _instance(workflow, "cancelled", 60).id,  # not a status the settings clean
+        _instance(workflow, "running", None).id,  # never ended
+        _instance(workflow, "launching", None).id,
+    }
 
     clock = Clock(datetime(2026, 1, 5, 1, 0, 0))
     monkeypatch.setattr(scheduler, "utcnow", clock)
     cleanup = (_entry("schedule:cleanup"),)
-    assert scheduler.tick(cleanup) == []           # first sight at 01:00: remembered, not run
+    assert scheduler.tick(cleanup) == []  # first sight at 01:00: remembered, not run
     clock.now = datetime(2026, 1, 5, 1, 59, 59)
     assert scheduler.tick(cleanup) == []
     clock.now = datetime(2026, 1, 5, 2, 0, 1)
     assert scheduler.tick(cleanup) == ["schedule:cleanup"]
     clock.now = datetime(2026, 1, 5, 23, 59, 0)
-    assert scheduler.tick(cleanup) == []           # once a day
+    assert scheduler.tick(cleanup) == []  # once a day
     assert _count("cleanup") == 1
 
     job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "cleanup")).one()
     assert job.payload == {"days": 30, "statuses": ["completed", "failed"]}
-    run_job(job.id)                                # what the shar-sync consumer does with it
+    run_job(job.id)  # what the shar-sync consumer does with it
     db.session.expire_all()
     job = db.session.get(JobRecord, job.id)
     assert job.state == "succeeded" and job.payload["deleted"] == 2

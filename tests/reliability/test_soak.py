@@ -1,6 +1,7 @@
 """The small soak: 40 launches through the whole pipeline on PostgreSQL + a private Redis, with
 5 % SHAR errors, a consumer SIGKILLed, Redis restarted and the engine killed for 10 s mid-run (bench/soak.py; the full
 1,000-launch soak is `python -m bench.soak --launches 1000`, see docs/reliability.md)."""
+
 from __future__ import annotations
 
 import shutil

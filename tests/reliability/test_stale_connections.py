@@ -1,6 +1,7 @@
 """PostgreSQL drops the pool's connections (a restart, a firewall): a connection idle for a moment
 is checked before use and replaced, so the next request never sees it; a connection in constant
 use is not checked (the round trip pool_pre_ping spent on every request and commit)."""
+
 from __future__ import annotations
 
 import time
@@ -24,14 +25,22 @@ def pg(overrides: dict[str, Any]) -> Any:
 
 def _backend_pids(database: str) -> list[int]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        return [row[0] for row in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,))]
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (database,)
+            )
+        ]
 
 
 def _terminate(database: str) -> int:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        return len(conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                " WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchall())
+        return len(
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            ).fetchall()
+        )
 
 
 def test_connections_dropped_while_idle_are_replaced_unseen(pg, app) -> None:  # type: ignore[no-untyped-def]
@@ -51,8 +60,7 @@ def test_connections_dropped_while_idle_are_replaced_unseen(pg, app) -> None:  #
 
 def test_a_connection_in_use_is_not_pinged_before_each_statement(pg, app) -> None:  # type: ignore[no-untyped-def]
     statements: list[str] = []
-    event.listen(db.engine, "before_cursor_execute",
-                 lambda _c, _cur, statement, *_: statements.append(statement))
+    event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, statement, *_: statements.append(statement))
     pings: list[int] = []
     original = db.engine.dialect.do_ping
     db.engine.dialect.do_ping = lambda connection: pings.append(1) or original(connection)  # type: ignore[method-assign]

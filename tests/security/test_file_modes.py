@@ -1,4 +1,5 @@
 """Data files under the instance directory are created 0600 (and older, wider ones narrowed)."""
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,10 @@ def test_an_older_world_readable_install_is_narrowed(tmp_path: Path) -> None:
         (instance / name).chmod(0o644)
     create_app(instance_dir=str(instance), redis_url="")
     assert {name: _mode(instance / name) for name in ("sharboard.db", "sharlite.db", "secret_key")} == {
-        "sharboard.db": 0o600, "sharlite.db": 0o600, "secret_key": 0o600}
+        "sharboard.db": 0o600,
+        "sharlite.db": 0o600,
+        "secret_key": 0o600,
+    }
 
 
 def test_the_local_engine_gets_the_prepared_file(tmp_path: Path) -> None:

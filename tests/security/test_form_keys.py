@@ -1,4 +1,5 @@
 """The launch form carries a one-time key: posted twice, it launches once and shows the first instance."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,9 @@ def _instances() -> int:
 
 def _launch_page(client) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     page = client.get("/workflows/Flow").get_data(as_text=True)
-    match = re.search(r'name="form_key"[^>]*value="([^"]+)"', page) or \
-        re.search(r'value="([^"]+)"[^>]*name="form_key"', page)
+    match = re.search(r'name="form_key"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="form_key"', page
+    )
     assert match, "no one-time key on the launch form"
     return csrf_from(page), match.group(1)
 
@@ -53,11 +55,13 @@ def test_the_same_form_posted_twice_launches_once(client, sign_in, flow) -> None
 def test_a_refused_form_frees_its_key_for_the_corrected_post(client, sign_in, flow) -> None:
     sign_in("user")
     csrf, key = _launch_page(client)
-    refused = client.post("/workflows/Flow/launch", data={"csrf_token": csrf, "form_key": key,
-                                                          "variables_json": "{not json"})
+    refused = client.post(
+        "/workflows/Flow/launch", data={"csrf_token": csrf, "form_key": key, "variables_json": "{not json"}
+    )
     assert refused.status_code == 422 and f'value="{key}"' in refused.get_data(as_text=True)
-    corrected = client.post("/workflows/Flow/launch", data={"csrf_token": csrf, "form_key": key,
-                                                            "variables_json": '{"amount": 1}'})
+    corrected = client.post(
+        "/workflows/Flow/launch", data={"csrf_token": csrf, "form_key": key, "variables_json": '{"amount": 1}'}
+    )
     assert corrected.status_code == 302 and _instances() == 1
 
 
@@ -87,11 +91,24 @@ def test_a_key_still_being_answered_is_409_and_one_from_another_form_is_refused(
 
     user = sign_in("user")
     running, other = "k" * 24, "o" * 24
-    db.session.add_all([
-        IdempotentResponse(user_id=user.id, key=f"form:{running}", status_code=idempotency.IN_PROGRESS, body="",
-                           request_hash=idempotency.request_hash("POST", "/workflows/Flow/launch", b"")),
-        IdempotentResponse(user_id=user.id, key=f"form:{other}", status_code=302, body="/instances/x",
-                           request_hash=idempotency.request_hash("POST", "/workflows/Other/launch", b""))])
+    db.session.add_all(
+        [
+            IdempotentResponse(
+                user_id=user.id,
+                key=f"form:{running}",
+                status_code=idempotency.IN_PROGRESS,
+                body="",
+                request_hash=idempotency.request_hash("POST", "/workflows/Flow/launch", b""),
+            ),
+            IdempotentResponse(
+                user_id=user.id,
+                key=f"form:{other}",
+                status_code=302,
+                body="/instances/x",
+                request_hash=idempotency.request_hash("POST", "/workflows/Other/launch", b""),
+            ),
+        ]
+    )
     db.session.commit()
     page = "/workflows/Flow"
     busy = post("/workflows/Flow/launch", {"variables_json": "{}", "form_key": running}, page=page)

@@ -1,5 +1,6 @@
 """Bad JSON is a 422 naming the problem, never a 500: API bodies, the launch form, correct-and-retry.
 Idempotency-Key compares the parsed body."""
+
 from __future__ import annotations
 
 import json
@@ -50,10 +51,13 @@ def test_api_launch_refuses_bad_json_with_422(api, flow, text, words) -> None:
 
 def test_every_api_body_is_depth_checked(api, flow) -> None:
     instance = launch_instance("Flow", {}, actor=CLI, async_=False).instance
-    for method, path in (("post", "/api/shar/workflows"), ("post", f"/api/shar/instances/{instance.id}/complete"),
-                         ("post", f"/api/shar/instances/{instance.id}/sync"),
-                         ("patch", f"/api/shar/instances/{instance.id}/variables"),
-                         ("post", "/api/shar/workflows/Flow/launch")):
+    for method, path in (
+        ("post", "/api/shar/workflows"),
+        ("post", f"/api/shar/instances/{instance.id}/complete"),
+        ("post", f"/api/shar/instances/{instance.id}/sync"),
+        ("patch", f"/api/shar/instances/{instance.id}/variables"),
+        ("post", "/api/shar/workflows/Flow/launch"),
+    ):
         response = getattr(api, method)(path, data=DEEP.encode(), content_type="application/json")
         assert response.status_code == 422 and "nested too deeply" in response.get_json()["message"], path
 
@@ -64,15 +68,21 @@ def test_api_body_over_the_json_size_limit_is_422(make_app, shar) -> None:
     app = make_app(json_max_bytes=1024)
     create_workflow("Flow", bpmn("user_task"), actor=CLI, async_=False)
     body = json.dumps({"variables": {"text": "x" * 4000}})
-    response = app.test_client().post("/api/shar/workflows/Flow/launch", data=body, content_type="application/json",
-                                      headers=bearer_for("user", "ann@example.com"))
+    response = app.test_client().post(
+        "/api/shar/workflows/Flow/launch",
+        data=body,
+        content_type="application/json",
+        headers=bearer_for("user", "ann@example.com"),
+    )
     assert response.status_code == 422
     assert "too large" in response.get_json()["message"] and "1024" in response.get_json()["message"]
     # A workflow upload may carry a BPMN larger than the JSON limit: its own limit is the BPMN's.
     assert len(bpmn("user_task")) > 1024
-    upload = app.test_client().post("/api/shar/workflows", json={"name": "Big", "bpmn_xml": bpmn("user_task"),
-                                                                 "async": False},
-                                    headers=bearer_for("user", "bob@example.com"))
+    upload = app.test_client().post(
+        "/api/shar/workflows",
+        json={"name": "Big", "bpmn_xml": bpmn("user_task"), "async": False},
+        headers=bearer_for("user", "bob@example.com"),
+    )
     assert upload.status_code in (201, 202), upload.get_data(as_text=True)
 
 
@@ -86,16 +96,27 @@ def test_depth_within_the_limit_is_accepted(api, flow) -> None:
 
 def test_the_same_json_reserialised_replays_the_stored_answer(api, flow) -> None:
     headers = {"Idempotency-Key": "same-json"}
-    first = api.post("/api/shar/workflows/Flow/launch", data=b'{"variables": {"n": 42, "m": [1, 2]}, "async": true}',
-                     content_type="application/json", headers=headers)
-    again = api.post("/api/shar/workflows/Flow/launch",
-                     data=b'{\n  "async":true,\n  "variables":{"m":[1,2],"n":42}\n}',
-                     content_type="application/json", headers=headers)
+    first = api.post(
+        "/api/shar/workflows/Flow/launch",
+        data=b'{"variables": {"n": 42, "m": [1, 2]}, "async": true}',
+        content_type="application/json",
+        headers=headers,
+    )
+    again = api.post(
+        "/api/shar/workflows/Flow/launch",
+        data=b'{\n  "async":true,\n  "variables":{"m":[1,2],"n":42}\n}',
+        content_type="application/json",
+        headers=headers,
+    )
     assert first.status_code == again.status_code == 202
     assert again.headers.get("Idempotent-Replayed") == "true" and first.get_json() == again.get_json()
     assert _instances() == 1
-    changed = api.post("/api/shar/workflows/Flow/launch", data=b'{"variables": {"n": 43, "m": [1, 2]}, "async": true}',
-                       content_type="application/json", headers=headers)
+    changed = api.post(
+        "/api/shar/workflows/Flow/launch",
+        data=b'{"variables": {"n": 43, "m": [1, 2]}, "async": true}',
+        content_type="application/json",
+        headers=headers,
+    )
     assert changed.status_code == 422 and "Idempotency-Key" in changed.get_json()["errors"]
 
 
@@ -108,9 +129,13 @@ def test_depth_counts_arrays_and_objects_not_brackets_in_strings() -> None:
 
 def test_values_parsed_elsewhere_obey_the_same_rules() -> None:
     check_value({"a": [1, 2.5, "ok", None, True]})
-    for bad, reason in (({"x": float("nan")}, "not a JSON number"), ({"x": float("inf")}, "not a JSON number"),
-                        ({"x": "\ud800"}, "lone surrogate"), ({"\udfff": 1}, "lone surrogate"),
-                        ({"x": {1, 2}}, "not a JSON value")):
+    for bad, reason in (
+        ({"x": float("nan")}, "not a JSON number"),
+        ({"x": float("inf")}, "not a JSON number"),
+        ({"x": "\ud800"}, "lone surrogate"),
+        ({"\udfff": 1}, "lone surrogate"),
+        ({"x": {1, 2}}, "not a JSON value"),
+    ):
         with pytest.raises(InvalidInput, match=reason):
             check_value(bad)
     deep: dict = {}
@@ -132,8 +157,9 @@ def test_launch_form_refuses_bad_variables_with_422(client, sign_in, post, flow,
 
 def test_launch_form_keeps_plain_text_rows_as_strings(client, sign_in, post, flow) -> None:
     sign_in("user")
-    response = post("/workflows/Flow/launch", {"keys": ["a", "b", "c"], "values": ["NaN", "12", "[[[" * 20]},
-                    page="/workflows/Flow")
+    response = post(
+        "/workflows/Flow/launch", {"keys": ["a", "b", "c"], "values": ["NaN", "12", "[[[" * 20]}, page="/workflows/Flow"
+    )
     assert response.status_code == 302
     instance = db.session.scalars(select(WorkflowInstance)).one()
     assert instance.variables == {"a": "NaN", "b": 12, "c": "[[[" * 20}
@@ -168,8 +194,11 @@ def test_a_form_row_that_is_json_breaking_a_rule_is_refused_not_kept_as_text() -
     assert form_variables([("note", "hello [world")], None) == {"note": "hello [world"}  # plain text
     assert form_variables([("n", "12")], None) == {"n": 12}
     assert form_variables([("v", "NaN")], None) == {"v": "NaN"}  # not JSON: text
-    for raw, reason in (("[" * 40 + "]" * 40, "nested too deeply"), ('["\\ud800"]', "lone surrogate"),
-                        ("[" * 5000 + "]" * 5000, "nested too deeply")):
+    for raw, reason in (
+        ("[" * 40 + "]" * 40, "nested too deeply"),
+        ('["\\ud800"]', "lone surrogate"),
+        ("[" * 5000 + "]" * 5000, "nested too deeply"),
+    ):
         with pytest.raises(InvalidInput, match=reason):
             form_variables([("v", raw)], None)
 
@@ -178,8 +207,11 @@ def test_form_rows_pair_up_and_each_name_is_given_once() -> None:
     from app.core.json_input import form_rows, form_variables
 
     assert form_rows(["a", "b"], ["1", "x"]) == [("a", "1"), ("b", "x")]
-    for keys, values, counts in ((["a", "b"], ["1"], "2 names and 1 value"), (["a"], ["1", "2"], "1 name and 2 values"),
-                                 ([], ["1"], "0 names and 1 value")):
+    for keys, values, counts in (
+        (["a", "b"], ["1"], "2 names and 1 value"),
+        (["a"], ["1", "2"], "1 name and 2 values"),
+        ([], ["1"], "0 names and 1 value"),
+    ):
         with pytest.raises(InvalidInput, match=f"do not pair up: {counts} were sent"):
             form_rows(keys, values)
     with pytest.raises(InvalidInput, match="the variable 'a' is given in two rows"):

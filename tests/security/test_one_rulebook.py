@@ -1,6 +1,7 @@
 """One rulebook: every write operation, through every front door (pages, API, CLI), is allowed
 to the actors the services allow, refused to the others with the same status, and leaves
 exactly one audit entry when it runs and none when it is refused."""
+
 from __future__ import annotations
 
 import html
@@ -57,17 +58,28 @@ class World:
 
 @pytest.fixture
 def world(app: Flask) -> World:
-    users = {name: make_user(f"{name}@example.com", role, PASSWORD)
-             for name, role in (("ann", "user"), ("bob", "user"), ("viewer", "viewer"), ("admin", "admin"))}
+    users = {
+        name: make_user(f"{name}@example.com", role, PASSWORD)
+        for name, role in (("ann", "user"), ("bob", "user"), ("viewer", "viewer"), ("admin", "admin"))
+    }
     create_workflow("Flow", bpmn("user_task"), actor=users["ann"], async_=False)
     instance = launch_instance("Flow", {"n": 1}, actor=users["ann"], async_=False).instance
     assert instance.status == "running", instance.error
     create_workflow("Inbox", bpmn("messages"), actor=users["ann"], async_=False)
     waiting = launch_instance("Inbox", {}, actor=users["ann"], async_=False).instance
     assert waiting.current_activities == ["payment"], waiting.error
-    failed = JobRecord(job_type="sync_instance", queue="q", target_type="instance", target_id=instance.id,
-                       state="failed", attempts=2, max_attempts=2, last_error="SHAR unreachable",
-                       error_shape="SHAR unreachable", finished_at=utcnow())
+    failed = JobRecord(
+        job_type="sync_instance",
+        queue="q",
+        target_type="instance",
+        target_id=instance.id,
+        state="failed",
+        attempts=2,
+        max_attempts=2,
+        last_error="SHAR unreachable",
+        error_shape="SHAR unreachable",
+        finished_at=utcnow(),
+    )
     # A launch that failed before reaching SHAR: the one correct-and-retry and PATCH variables accept.
     stalled = launch_instance("Flow", {"n": "x"}, actor=users["ann"]).instance
     stalled.status, stalled.error = "failed", "SHAR refused the variables"
@@ -76,17 +88,29 @@ def world(app: Flask) -> World:
     # Ann's workflow whose create failed: the one her retry (and an admin's) accepts.
     broken = create_workflow("Broken", bpmn("user_task"), actor=users["ann"]).workflow
     broken.status, broken.error = "failed", "SHAR unreachable"
-    create_job = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow",
-                                                            JobRecord.target_id == str(broken.id))).one()
+    create_job = db.session.scalars(
+        select(JobRecord).where(JobRecord.job_type == "create_workflow", JobRecord.target_id == str(broken.id))
+    ).one()
     create_job.state, create_job.finished_at, create_job.last_error = "failed", utcnow(), "SHAR unreachable"
-    delivery = WebhookDelivery(job_type="launch_instance", url="http://127.0.0.1:9/hook",
-                               body='{"job_type": "launch_instance"}',
-                               target_type="instance", target_id=instance.id, state="failed")
-    ended = WorkflowInstance(workflow=instance.workflow, status="completed", created_by=users["ann"].id,
-                             completed_at=utcnow() - timedelta(days=90))
+    delivery = WebhookDelivery(
+        job_type="launch_instance",
+        url="http://127.0.0.1:9/hook",
+        body='{"job_type": "launch_instance"}',
+        target_type="instance",
+        target_id=instance.id,
+        state="failed",
+    )
+    ended = WorkflowInstance(
+        workflow=instance.workflow,
+        status="completed",
+        created_by=users["ann"].id,
+        completed_at=utcnow() - timedelta(days=90),
+    )
     # What a scan of SHAR found that no row tracks: for the adopt and ignore actions.
-    strays = [UntrackedSharInstance(shar_instance_id=f"stray-{n}", workflow_name="Flow", status="running",
-                                    variables={}) for n in (1, 2)]
+    strays = [
+        UntrackedSharInstance(shar_instance_id=f"stray-{n}", workflow_name="Flow", status="running", variables={})
+        for n in (1, 2)
+    ]
     db.session.add_all([failed, delivery, ended, *strays])
     db.session.commit()
     tokens = {}
@@ -95,8 +119,19 @@ def world(app: Flask) -> World:
         db.session.add(token)
         tokens[name] = plain
     db.session.commit()
-    return World(app, users["ann"], users["bob"], users["viewer"], users["admin"], instance.id, waiting.id, failed.id,
-                 launch_job.id, delivery.id, tokens)
+    return World(
+        app,
+        users["ann"],
+        users["bob"],
+        users["viewer"],
+        users["admin"],
+        instance.id,
+        waiting.id,
+        failed.id,
+        launch_job.id,
+        delivery.id,
+        tokens,
+    )
 
 
 def audit_count(action: str) -> int:
@@ -109,8 +144,9 @@ REASONS = re.compile(r"only an admin may do this|role is read-only|only its owne
 
 
 def newest_entry(action: str) -> AuditEntry:
-    return db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
-                              .order_by(AuditEntry.id.desc()).limit(1)).one()
+    return db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc()).limit(1)
+    ).one()
 
 
 def web_as(world: World, name: str) -> Callable[..., Any]:
@@ -123,6 +159,7 @@ def api_as(world: World, name: str) -> Callable[..., Any]:
 
     def call(method: str, url: str, body: dict[str, Any] | None = None) -> Any:
         return getattr(client, method)(url, json=body or {}, headers={"Authorization": f"Bearer {world.tokens[name]}"})
+
     return call
 
 
@@ -130,19 +167,39 @@ def api_as(world: World, name: str) -> Callable[..., Any]:
 
 WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str, Any]]]]] = [
     # action, allowed, refused, refused status, (url, form)
-    ("workflow.create", "ann", "bob", 403,
-     lambda w: ("/workflows", {"name": "Flow", "mode": "async",
-                               "file": (io.BytesIO(SECOND_VERSION.encode()), "flow.bpmn")})),
+    (
+        "workflow.create",
+        "ann",
+        "bob",
+        403,
+        lambda w: (
+            "/workflows",
+            {"name": "Flow", "mode": "async", "file": (io.BytesIO(SECOND_VERSION.encode()), "flow.bpmn")},
+        ),
+    ),
     ("workflow.delete", "ann", "bob", 403, lambda w: ("/workflows/Flow/delete", {})),
     ("workflow.transfer", "admin", "ann", 403, lambda w: ("/workflows/Flow/owner", {"owner": "bob@example.com"})),
     ("instance.launch", "bob", "viewer", 403, lambda w: ("/workflows/Flow/launch", {"variables_json": "{}"})),
     ("instance.complete_task", "ann", "bob", 404, lambda w: (f"/instances/{w.instance_id}/complete", {})),
     ("instance.sync", "ann", "bob", 404, lambda w: (f"/instances/{w.instance_id}/sync", {})),
-    ("instance.deliver_message", "ann", "bob", 404,
-     lambda w: (f"/instances/{w.message_instance_id}/messages", {"name": "payment-received", "variables_json": "{}"})),
+    (
+        "instance.deliver_message",
+        "ann",
+        "bob",
+        404,
+        lambda w: (
+            f"/instances/{w.message_instance_id}/messages",
+            {"name": "payment-received", "variables_json": "{}"},
+        ),
+    ),
     ("instance.cancel", "ann", "viewer", 403, lambda w: (f"/instances/{w.instance_id}/cancel", {})),
-    ("instance.bulk_cancel", "ann", "viewer", 403,
-     lambda w: ("/instances/bulk", {"action": "cancel", "workflow": "Flow", "status": "running"})),
+    (
+        "instance.bulk_cancel",
+        "ann",
+        "viewer",
+        403,
+        lambda w: ("/instances/bulk", {"action": "cancel", "workflow": "Flow", "status": "running"}),
+    ),
     ("job.retry", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/retry", {})),
     # A failed launch or create is retried by its owner (or an admin) from its own page.
     ("job.retry", "ann", "viewer", 403, lambda w: (f"/instances/{_stalled(w)}/retry", {})),
@@ -150,30 +207,56 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
     ("job.retry", "ann", "bob", 403, lambda w: ("/workflows/Broken/retry", {})),
     ("job.delete", "admin", "ann", 403, lambda w: (f"/admin/failed-jobs/{w.failed_job_id}/delete", {})),
     ("job.retry_all", "admin", "ann", 403, lambda w: ("/admin/failed-jobs/retry-all", {})),
-    ("job.retry_group", "admin", "viewer", 403,
-     lambda w: ("/admin/failed-jobs/groups/retry", {"job_type": "sync_instance", "error_shape": "SHAR unreachable"})),
+    (
+        "job.retry_group",
+        "admin",
+        "viewer",
+        403,
+        lambda w: ("/admin/failed-jobs/groups/retry", {"job_type": "sync_instance", "error_shape": "SHAR unreachable"}),
+    ),
     ("job.flush", "admin", "ann", 403, lambda w: ("/admin/failed-jobs/flush", {})),
-    ("launch.correct_and_retry", "admin", "ann", 403,
-     lambda w: (f"/admin/jobs/{w.failed_launch_job_id}/correct-and-retry", {"variables": '{"n": 2}'})),
+    (
+        "launch.correct_and_retry",
+        "admin",
+        "ann",
+        403,
+        lambda w: (f"/admin/jobs/{w.failed_launch_job_id}/correct-and-retry", {"variables": '{"n": 2}'}),
+    ),
     ("queue.periodic_sync", "admin", "viewer", 403, lambda w: ("/admin/queues/periodic-sync", {})),
-    ("user.create", "admin", "ann", 403,
-     lambda w: ("/admin/users", {"email": "new@example.com", "password": "long-enough-1", "role": "user"})),
+    (
+        "user.create",
+        "admin",
+        "ann",
+        403,
+        lambda w: ("/admin/users", {"email": "new@example.com", "password": "long-enough-1", "role": "user"}),
+    ),
     ("user.update", "admin", "ann", 403, lambda w: (f"/admin/users/{w.bob.id}", {"role": "viewer", "active": "on"})),
     ("token.create", "admin", "ann", 403, lambda w: (f"/admin/users/{w.bob.id}/tokens", {"name": "ci"})),
-    ("token.revoke", "admin", "ann", 403,
-     lambda w: (f"/admin/tokens/{w.bob.tokens[0].id}/revoke", {})),
+    ("token.revoke", "admin", "ann", 403, lambda w: (f"/admin/tokens/{w.bob.tokens[0].id}/revoke", {})),
     ("webhook.replay", "admin", "ann", 403, lambda w: (f"/admin/webhooks/{w.delivery_id}/replay", {})),
     ("shar_instance.scan", "admin", "ann", 403, lambda w: ("/admin/shar-instances/scan", {})),
-    ("shar_instance.adopt", "admin", "ann", 403,
-     lambda w: ("/admin/shar-instances/stray-1/adopt", {"workflow_name": "Flow"})),
+    (
+        "shar_instance.adopt",
+        "admin",
+        "ann",
+        403,
+        lambda w: ("/admin/shar-instances/stray-1/adopt", {"workflow_name": "Flow"}),
+    ),
     ("shar_instance.ignore", "admin", "viewer", 403, lambda w: ("/admin/shar-instances/stray-2/ignore", {})),
 ]
 
 
-@pytest.mark.parametrize(("action", "allowed", "refused", "status", "request_for"), WEB_CASES,
-                         ids=[case[0] for case in WEB_CASES])
-def test_pages_allow_refuse_and_audit_once(world: World, action: str, allowed: str, refused: str, status: int,
-                                           request_for: Callable[[World], tuple[str, dict[str, Any]]]) -> None:
+@pytest.mark.parametrize(
+    ("action", "allowed", "refused", "status", "request_for"), WEB_CASES, ids=[case[0] for case in WEB_CASES]
+)
+def test_pages_allow_refuse_and_audit_once(
+    world: World,
+    action: str,
+    allowed: str,
+    refused: str,
+    status: int,
+    request_for: Callable[[World], tuple[str, dict[str, Any]]],
+) -> None:
     before = audit_count(action)
     url, form = request_for(world)
     denied = web_as(world, refused)(url, form)
@@ -191,32 +274,72 @@ def test_pages_allow_refuse_and_audit_once(world: World, action: str, allowed: s
 # -- the API -----------------------------------------------------------------------------
 
 API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict[str, Any]]]]] = [
-    ("workflow.create", "ann", "bob", 403,
-     lambda w: ("post", "/api/shar/workflows", {"name": "Flow", "bpmn_xml": SECOND_VERSION})),
+    (
+        "workflow.create",
+        "ann",
+        "bob",
+        403,
+        lambda w: ("post", "/api/shar/workflows", {"name": "Flow", "bpmn_xml": SECOND_VERSION}),
+    ),
     ("workflow.delete", "ann", "bob", 403, lambda w: ("delete", "/api/shar/workflows/Flow", {})),
-    ("workflow.transfer", "admin", "ann", 403,
-     lambda w: ("put", "/api/shar/workflows/Flow/owner", {"owner": "bob@example.com"})),
+    (
+        "workflow.transfer",
+        "admin",
+        "ann",
+        403,
+        lambda w: ("put", "/api/shar/workflows/Flow/owner", {"owner": "bob@example.com"}),
+    ),
     ("instance.launch", "bob", "viewer", 403, lambda w: ("post", "/api/shar/workflows/Flow/launch", {})),
-    ("instance.complete_task", "ann", "bob", 404,
-     lambda w: ("post", f"/api/shar/instances/{w.instance_id}/complete", {})),
+    (
+        "instance.complete_task",
+        "ann",
+        "bob",
+        404,
+        lambda w: ("post", f"/api/shar/instances/{w.instance_id}/complete", {}),
+    ),
     ("instance.sync", "ann", "bob", 404, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/sync", {})),
     # The blocking variant is another service operation with its own checks.
-    ("instance.sync", "ann", "viewer", 403,
-     lambda w: ("post", f"/api/shar/instances/{w.instance_id}/sync", {"async": False})),
-    ("instance.deliver_message", "ann", "viewer", 403,
-     lambda w: ("post", f"/api/shar/instances/{w.message_instance_id}/messages", {"name": "payment-received"})),
-    ("instance.update_variables", "ann", "viewer", 403,
-     lambda w: ("patch", f"/api/shar/instances/{_stalled(w)}/variables", {"variables": {"n": 3}})),
+    (
+        "instance.sync",
+        "ann",
+        "viewer",
+        403,
+        lambda w: ("post", f"/api/shar/instances/{w.instance_id}/sync", {"async": False}),
+    ),
+    (
+        "instance.deliver_message",
+        "ann",
+        "viewer",
+        403,
+        lambda w: ("post", f"/api/shar/instances/{w.message_instance_id}/messages", {"name": "payment-received"}),
+    ),
+    (
+        "instance.update_variables",
+        "ann",
+        "viewer",
+        403,
+        lambda w: ("patch", f"/api/shar/instances/{_stalled(w)}/variables", {"variables": {"n": 3}}),
+    ),
     ("instance.cancel", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/cancel", {})),
-    ("instance.bulk_sync", "ann", "viewer", 403,
-     lambda w: ("post", "/api/shar/instances/bulk", {"action": "sync", "filter": {"workflow": "Flow"}})),
+    (
+        "instance.bulk_sync",
+        "ann",
+        "viewer",
+        403,
+        lambda w: ("post", "/api/shar/instances/bulk", {"action": "sync", "filter": {"workflow": "Flow"}}),
+    ),
     ("job.retry", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{_stalled(w)}/retry", {})),
     ("job.retry", "ann", "bob", 404, lambda w: ("post", f"/api/shar/instances/{_stalled(w)}/retry", {})),
     ("job.retry", "ann", "bob", 403, lambda w: ("post", "/api/shar/workflows/Broken/retry", {})),
     ("job.retry", "admin", "viewer", 403, lambda w: ("post", "/api/shar/workflows/Broken/retry", {})),
     # Retrying failed launches in bulk is an admin's.
-    ("instance.bulk_retry", "admin", "ann", 403,
-     lambda w: ("post", "/api/shar/instances/bulk", {"action": "retry", "filter": {"workflow": "Flow"}})),
+    (
+        "instance.bulk_retry",
+        "admin",
+        "ann",
+        403,
+        lambda w: ("post", "/api/shar/instances/bulk", {"action": "retry", "filter": {"workflow": "Flow"}}),
+    ),
 ]
 
 
@@ -224,10 +347,17 @@ def _stalled(world: World) -> str:
     return db.session.get(JobRecord, world.failed_launch_job_id).target_id
 
 
-@pytest.mark.parametrize(("action", "allowed", "refused", "status", "request_for"), API_CASES,
-                         ids=[case[0] for case in API_CASES])
-def test_api_allows_refuses_and_audits_once(world: World, action: str, allowed: str, refused: str, status: int,
-                                            request_for: Callable[[World], tuple[str, str, dict[str, Any]]]) -> None:
+@pytest.mark.parametrize(
+    ("action", "allowed", "refused", "status", "request_for"), API_CASES, ids=[case[0] for case in API_CASES]
+)
+def test_api_allows_refuses_and_audits_once(
+    world: World,
+    action: str,
+    allowed: str,
+    refused: str,
+    status: int,
+    request_for: Callable[[World], tuple[str, str, dict[str, Any]]],
+) -> None:
     before = audit_count(action)
     denied = api_as(world, refused)(*request_for(world))
     assert denied.status_code == status and denied.get_json()["success"] is False, denied.get_json()
@@ -257,8 +387,10 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("workflow.transfer", lambda w, tmp: ["workflow", "transfer", "Flow", "bob@example.com"]),
     ("instance.launch", lambda w, tmp: ["workflow", "launch", "Flow"]),
     ("instance.complete_task", lambda w, tmp: ["instance", "complete", w.instance_id]),
-    ("instance.deliver_message", lambda w, tmp: ["instance", "message", w.message_instance_id, "payment-received",
-                                                 "--variables", '{"paid": 1}']),
+    (
+        "instance.deliver_message",
+        lambda w, tmp: ["instance", "message", w.message_instance_id, "payment-received", "--variables", '{"paid": 1}'],
+    ),
     ("job.retry", lambda w, tmp: ["failed", "retry", str(w.failed_job_id)]),
     ("job.retry_all", lambda w, tmp: ["failed", "retry", "all"]),
     ("job.retry", lambda w, tmp: ["instance", "retry", _stalled(w)]),
@@ -288,14 +420,16 @@ def _file(tmp: Any, text: str, stem: str = "flow") -> str:
 
 
 @pytest.mark.parametrize(("action", "command"), CLI_CASES, ids=[f"{c[0]}-{n}" for n, c in enumerate(CLI_CASES)])
-def test_cli_acts_as_the_system_and_audits_once(world: World, tmp_path: Any, action: str,
-                                                command: Callable[[World, Any], list[str]]) -> None:
+def test_cli_acts_as_the_system_and_audits_once(
+    world: World, tmp_path: Any, action: str, command: Callable[[World, Any], list[str]]
+) -> None:
     before = audit_count(action)
     result = world.app.test_cli_runner().invoke(args=["shar", *command(world, tmp_path)])
     assert result.exit_code == 0, result.output
     assert audit_count(action) == before + 1
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)
-                               .order_by(AuditEntry.id.desc()).limit(1)).one()
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id.desc()).limit(1)
+    ).one()
     assert (entry.actor_id, entry.actor_name) == (None, CLI.email)
 
 
@@ -334,21 +468,47 @@ def _batch(world: World, tmp: Any, command: str, item: dict[str, Any]) -> tuple[
 VARIABLE_DOORS: list[tuple[str, Callable[[World, Any, dict[str, Any]], tuple[bool, str]]]] = [
     # door, (world, tmp_path, variables) -> (refused as that door refuses, the answer's text)
     ("page launch", lambda w, tmp, v: _page(w, "ann", "/workflows/Flow/launch", {"variables_json": json.dumps(v)})),
-    ("page message", lambda w, tmp, v: _page(w, "ann", f"/instances/{w.message_instance_id}/messages",
-                                             {"name": "payment-received", "variables_json": json.dumps(v)})),
-    ("page correct-and-retry", lambda w, tmp, v: _page(w, "admin", f"/admin/jobs/{w.failed_launch_job_id}"
-                                                       "/correct-and-retry", {"variables": json.dumps(v)})),
+    (
+        "page message",
+        lambda w, tmp, v: _page(
+            w,
+            "ann",
+            f"/instances/{w.message_instance_id}/messages",
+            {"name": "payment-received", "variables_json": json.dumps(v)},
+        ),
+    ),
+    (
+        "page correct-and-retry",
+        lambda w, tmp, v: _page(
+            w, "admin", f"/admin/jobs/{w.failed_launch_job_id}/correct-and-retry", {"variables": json.dumps(v)}
+        ),
+    ),
     ("api launch", lambda w, tmp, v: _api(w, "post", "/api/shar/workflows/Flow/launch", {"variables": v})),
-    ("api complete", lambda w, tmp, v: _api(w, "post", f"/api/shar/instances/{w.instance_id}/complete",
-                                            {"variables": v})),
-    ("api message", lambda w, tmp, v: _api(w, "post", f"/api/shar/instances/{w.message_instance_id}/messages",
-                                           {"name": "payment-received", "variables": v})),
-    ("api update variables", lambda w, tmp, v: _api(w, "patch", f"/api/shar/instances/{_stalled(w)}/variables",
-                                                    {"variables": v})),
+    (
+        "api complete",
+        lambda w, tmp, v: _api(w, "post", f"/api/shar/instances/{w.instance_id}/complete", {"variables": v}),
+    ),
+    (
+        "api message",
+        lambda w, tmp, v: _api(
+            w,
+            "post",
+            f"/api/shar/instances/{w.message_instance_id}/messages",
+            {"name": "payment-received", "variables": v},
+        ),
+    ),
+    (
+        "api update variables",
+        lambda w, tmp, v: _api(w, "patch", f"/api/shar/instances/{_stalled(w)}/variables", {"variables": v}),
+    ),
     ("cli launch", lambda w, tmp, v: _cli(w, "workflow", "launch", "Flow", "--variables", json.dumps(v))),
     ("cli complete", lambda w, tmp, v: _cli(w, "instance", "complete", w.instance_id, "--variables", json.dumps(v))),
-    ("cli message", lambda w, tmp, v: _cli(w, "instance", "message", w.message_instance_id, "payment-received",
-                                           "--variables", json.dumps(v))),
+    (
+        "cli message",
+        lambda w, tmp, v: _cli(
+            w, "instance", "message", w.message_instance_id, "payment-received", "--variables", json.dumps(v)
+        ),
+    ),
     ("cli batch launch", lambda w, tmp, v: _batch(w, tmp, "launch", {"workflow": "Flow", "variables": v})),
     ("cli batch complete", lambda w, tmp, v: _batch(w, tmp, "complete", {"instance": w.instance_id, "variables": v})),
 ]
@@ -361,15 +521,17 @@ BAD_NAMES_AND_SIZES = [  # (variables, words the answer must contain)
 
 def _written() -> tuple[int, ...]:
     db.session.expire_all()
-    return tuple(db.session.scalar(select(func.count()).select_from(model))
-                 for model in (WorkflowInstance, JobRecord, AuditEntry))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (WorkflowInstance, JobRecord, AuditEntry)
+    )
 
 
 @pytest.mark.parametrize(("variables", "words"), BAD_NAMES_AND_SIZES, ids=["reserved", "reserved-any-case", "size"])
 @pytest.mark.parametrize(("door", "send"), VARIABLE_DOORS, ids=[door[0] for door in VARIABLE_DOORS])
-def test_every_door_refuses_reserved_names_and_oversized_variables(world: World, tmp_path: Any, door: str,
-                                                                    send: Callable[..., tuple[bool, str]],
-                                                                    variables: dict[str, Any], words: str) -> None:
+def test_every_door_refuses_reserved_names_and_oversized_variables(
+    world: World, tmp_path: Any, door: str, send: Callable[..., tuple[bool, str]], variables: dict[str, Any], words: str
+) -> None:
     before = _written()
     stalled = dict(db.session.get(WorkflowInstance, _stalled(world)).variables)
     refused, text = send(world, tmp_path, variables)

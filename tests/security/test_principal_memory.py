@@ -3,15 +3,15 @@ repeated call reads no token or user, yet a revocation, deactivation, role chang
 made on another process holds there within REFRESH_SECONDS (here: two apps on one database
 and one Redis, as two gunicorn workers), and at once where it was made. Without Redis nothing is
 remembered."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import event, update
 
@@ -94,15 +94,15 @@ def test_deactivation_and_a_role_change_elsewhere_hold_here(app: Flask, override
     other = _other_worker(overrides)
     with other.app_context():
         update_user(admin_id, actor=CLI, role="user", active=True)
-    wait_until(lambda: _get(app, "/metrics", plain) == 403,
-               timeout=5, interval=0.05, what="the new role to hold here")
+    wait_until(lambda: _get(app, "/metrics", plain) == 403, timeout=5, interval=0.05, what="the new role to hold here")
     with other.app_context():
         update_user(admin_id, actor=CLI, role="user", active=False)
     wait_until(lambda: _who(app, plain) == 401, timeout=5, interval=0.05, what="the deactivation to hold here")
 
 
-def test_signing_out_everywhere_ends_a_remembered_session_on_every_worker(app: Flask,
-                                                                          overrides: dict[str, Any]) -> None:
+def test_signing_out_everywhere_ends_a_remembered_session_on_every_worker(
+    app: Flask, overrides: dict[str, Any]
+) -> None:
     make_user()
     browser = Browser(app, "ann@example.com", "pw-ann-123")
     assert browser.get("/notifications").status_code == 200
@@ -113,8 +113,12 @@ def test_signing_out_everywhere_ends_a_remembered_session_on_every_worker(app: F
     with other.app_context():
         elsewhere = Browser(other, "ann@example.com", "pw-ann-123")
         assert elsewhere.post("/logout").status_code in (302, 303)
-    wait_until(lambda: db.session.remove() or browser.get("/notifications").status_code == 302, timeout=5, interval=0.05,
-               what="the session to end here")
+    wait_until(
+        lambda: db.session.remove() or browser.get("/notifications").status_code == 302,
+        timeout=5,
+        interval=0.05,
+        what="the session to end here",
+    )
 
 
 def test_without_redis_every_call_reads_its_token(make_app: Any) -> None:

@@ -1,5 +1,6 @@
 """Rate-limit counts sent to Redis in batches (app.security.rate_counts), against the real Redis:
 two storages stand for two web processes sharing one count."""
+
 from __future__ import annotations
 
 import time
@@ -53,6 +54,7 @@ def test_a_generous_limit_is_sent_in_batches_and_still_holds(namespace: str, mon
     def counted(self, key, expiry, amount=1):  # type: ignore[no-untyped-def]
         sent.append(amount)
         return original(self, key, expiry, amount)
+
     monkeypatch.setattr(BatchedRedisStorage.__mro__[1], "incr", counted)
     alone = FixedWindowRateLimiter(_process())
     assert _admitted([alone], "600 per minute", namespace, 700) == 600  # one process: never past its limit

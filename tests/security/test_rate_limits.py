@@ -1,4 +1,5 @@
 """Sign-in and API rate limits: 429 with Retry-After, and the same hashing work for unknown e-mails."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,11 @@ def _sign_in(client, email: str, password: str, **kwargs):  # type: ignore[no-un
 
 @pytest.fixture
 def limited_app(make_app):  # type: ignore[no-untyped-def]
-    return make_app(signin_limit_per_email="3 per 6 seconds", signin_limit_per_address="5 per 30 seconds",
-                    api_rate_limit="4 per 30 seconds")
+    return make_app(
+        signin_limit_per_email="3 per 6 seconds",
+        signin_limit_per_address="5 per 30 seconds",
+        api_rate_limit="4 per 30 seconds",
+    )
 
 
 def test_wrong_passwords_lock_the_email_even_for_the_right_password_until_the_window_passes(limited_app) -> None:

@@ -1,4 +1,5 @@
 """`next=` only ever leads to a path on this site: sign-in, marking a notification read, an instance action."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,9 +10,21 @@ from app.security.redirects import is_safe_path
 from tests.support.factories import make_user
 from tests.web.conftest import PASSWORD, csrf_from
 
-HOSTILE = ["//evil.example", "//evil.example/x", "https://evil.example", "https://evil.example/x", "/\\evil.example",
-           "\\\\evil.example", "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)", "evil.example",
-           "http:/evil.example", " //evil.example", ""]
+HOSTILE = [
+    "//evil.example",
+    "//evil.example/x",
+    "https://evil.example",
+    "https://evil.example/x",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "http:/evil.example",
+    " //evil.example",
+    "",
+]
 
 
 @pytest.mark.parametrize("target", HOSTILE)
@@ -28,22 +41,35 @@ def test_same_site_paths_are_safe(target: str) -> None:
 def test_sign_in_next_stays_on_the_site(client, app, target: str) -> None:
     make_user("ann@example.com", "user", PASSWORD)
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", query_string={"next": target},
-                           data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
 def test_sign_in_next_to_a_page_of_the_site_is_followed(client, app) -> None:
     make_user("ann@example.com", "user", PASSWORD)
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", query_string={"next": "/instances?status=failed"},
-                           data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login",
+        query_string={"next": "/instances?status=failed"},
+        data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"] == "/instances?status=failed"
 
 
 def _note(user_id: int) -> Notification:
-    note = Notification(user_id=user_id, kind="instance_completed", target_type="instance", target_id="x",
-                        title="done", body="done", link="/instances")
+    note = Notification(
+        user_id=user_id,
+        kind="instance_completed",
+        target_type="instance",
+        target_id="x",
+        title="done",
+        body="done",
+        link="/instances",
+    )
     db.session.add(note)
     db.session.commit()
     return note

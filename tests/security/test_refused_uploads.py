@@ -1,5 +1,6 @@
 """A BPMN file the engine cannot run is refused in the request, on every door, with every reason
 naming its element and line, and no job is queued for it (issue 11: "refused in the request")."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,11 @@ def test_refused_on_the_api_with_every_reason(api) -> None:  # type: ignore[no-u
 def test_refused_on_the_upload_page_with_every_reason(app) -> None:  # type: ignore[no-untyped-def]
     make_user("ann@example.com", "user", "correct-horse-1")
     page = Browser(app, "ann@example.com", "correct-horse-1").post(
-        "/workflows", {"name": "B20", "mode": "async", "file": (REFUSED.open("rb"), "b20.bpmn")})
-    errors = [unescape(e) for e in re.findall(r'class="field-error" role="alert">(.*?)</div>', page.get_data(as_text=True))]
+        "/workflows", {"name": "B20", "mode": "async", "file": (REFUSED.open("rb"), "b20.bpmn")}
+    )
+    errors = [
+        unescape(e) for e in re.findall(r'class="field-error" role="alert">(.*?)</div>', page.get_data(as_text=True))
+    ]
     assert page.status_code == 422 and len(errors) >= 4 and all(POINTS.match(e) for e in errors), errors
     _nothing_stored()
 

@@ -1,4 +1,5 @@
 """Sign-out and password change end existing sessions; a copied cookie stops working; Secure cookies."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,8 +55,9 @@ def test_a_password_change_ends_existing_sessions(app, client, sign_in) -> None:
     # The new password signs in again.
     with app.app_context():
         token = csrf_from(client.get("/login").get_data(as_text=True))
-        answer = client.post("/login", data={"email": "ann@example.com", "password": "a-new-password-9",
-                                             "csrf_token": token})
+        answer = client.post(
+            "/login", data={"email": "ann@example.com", "password": "a-new-password-9", "csrf_token": token}
+        )
     assert answer.status_code == 302 and _signed_in(client)
     assert not _signed_in(thief)
 
@@ -89,8 +91,9 @@ def test_a_session_from_before_session_keys_is_signed_out(app, client, sign_in) 
 
 def test_session_cookie_secure_defaults_follow_the_base_url(tmp_path: Path) -> None:
     def secure(env: dict[str, str]) -> bool:
-        return Settings.from_env({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x", **env}) \
-            .flask_config()["SESSION_COOKIE_SECURE"]
+        return Settings.from_env({"SHARBOARD_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "x", **env}).flask_config()[
+            "SESSION_COOKIE_SECURE"
+        ]
 
     assert secure({}) is False
     assert secure({"SHARBOARD_BASE_URL": "http://dash.example"}) is False
@@ -107,8 +110,12 @@ def test_secure_cookie_is_sent_with_the_secure_flag(make_app) -> None:
     client = app.test_client()
     make_user("ann@example.com", "user", PASSWORD)
     token = csrf_from(client.get("/login", base_url="https://localhost").get_data(as_text=True))
-    response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
-                           data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login",
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},
+        data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302
     cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "Secure" in cookie and "HttpOnly" in cookie
@@ -118,9 +125,13 @@ def test_migration_gives_existing_users_a_session_key(tmp_path: Path) -> None:
     app = create_app(database_url=f"sqlite:///{tmp_path / 'm.db'}", instance_dir=str(tmp_path), secret_key="x")
     with app.app_context():
         upgrade(revision="da3878dabf23")
-        db.session.execute(text("INSERT INTO users (email, name, password_hash, role, active, email_notifications,"
-                                " created_at) VALUES ('a@x', 'a', 'h', 'user', 1, 1, '2026-01-01'),"
-                                " ('b@x', 'b', 'h', 'user', 1, 1, '2026-01-01')"))
+        db.session.execute(
+            text(
+                "INSERT INTO users (email, name, password_hash, role, active, email_notifications,"
+                " created_at) VALUES ('a@x', 'a', 'h', 'user', 1, 1, '2026-01-01'),"
+                " ('b@x', 'b', 'h', 'user', 1, 1, '2026-01-01')"
+            )
+        )
         db.session.commit()
         upgrade()
         keys = [k for (k,) in db.session.execute(text("SELECT session_key FROM users"))]

@@ -1,5 +1,6 @@
 """Ids in URLs: every route with an integer in its path answers 404 for an id its column cannot
 hold and for the largest one it can, on SQLite and PostgreSQL, never a 500 (an overflow)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,8 +9,8 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from app.core.extensions import db
-from app.models import ApiToken
 from app.core.routing import MAX_ID
+from app.models import ApiToken
 
 WORD = "Nothing"  # for the routes' text parts (a workflow name, say)
 
@@ -26,10 +27,13 @@ def _int_routes(app: Flask) -> list[tuple[str, str, list[str]]]:
 
 def _url(app: Flask, rule: str, ints: list[str], number: int) -> str:
     endpoint = next(r.endpoint for r in app.url_map.iter_rules() if r.rule == rule)
-    arguments = {name: number if name in ints else WORD for name in
-                 next(r.arguments for r in app.url_map.iter_rules() if r.rule == rule)}
+    arguments = {
+        name: number if name in ints else WORD
+        for name in next(r.arguments for r in app.url_map.iter_rules() if r.rule == rule)
+    }
     with app.test_request_context():
         from flask import url_for
+
         return url_for(endpoint, **arguments)
 
 

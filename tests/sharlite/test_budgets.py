@@ -1,4 +1,5 @@
 """Budgets: one heavy instance never holds the engine; over budget fails with a reason, fast."""
+
 from __future__ import annotations
 
 import threading
@@ -33,14 +34,14 @@ def _create(server: EngineServer, name: str, fixture: str) -> None:
 
 
 def _launch(server: EngineServer, name: str, variables: dict, timeout: float = 60) -> httpx.Response:
-    return httpx.post(f"{server.url}/api/v1/workflows/{name}/instances", json={"variables": variables},
-                      timeout=timeout)
+    return httpx.post(f"{server.url}/api/v1/workflows/{name}/instances", json={"variables": variables}, timeout=timeout)
 
 
 # -- expressions -----------------------------------------------------------------------
 
+
 def test_a_product_of_huge_integers_is_over_budget_at_once() -> None:
-    a = 10 ** 3999  # a 4,000-digit integer
+    a = 10**3999  # a 4,000-digit integer
     started = time.monotonic()
     with pytest.raises(OverBudget, match="bits"):
         evaluate(" * ".join(["a"] * 400) + " > 0", {"a": a})
@@ -80,21 +81,30 @@ def test_a_condition_nested_to_the_limit_runs_in_the_engine_and_one_past_it_is_r
 
 # -- the validator refuses literal values over the caps --------------------------------
 
+
 def _mi(cardinality: str) -> str:
-    return bpmn("multi_instance").replace("<bpmn:loopCardinality>n</bpmn:loopCardinality>",
-                                          f"<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>")
+    return bpmn("multi_instance").replace(
+        "<bpmn:loopCardinality>n</bpmn:loopCardinality>", f"<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>"
+    )
 
 
 def _cycle(cycle: str) -> str:
-    return bpmn("timer").replace("<bpmn2:timeDuration>PT1S</bpmn2:timeDuration>",
-                                 f"<bpmn2:timeCycle>{cycle}</bpmn2:timeCycle>")
+    return bpmn("timer").replace(
+        "<bpmn2:timeDuration>PT1S</bpmn2:timeDuration>", f"<bpmn2:timeCycle>{cycle}</bpmn2:timeCycle>"
+    )
 
 
-@pytest.mark.parametrize(("document", "rule"), [
-    (_mi("100000000"), "loop-cardinality"), (_mi("1001"), "loop-cardinality"), (_mi("9" * 5000), "loop-cardinality"),
-    (_cycle("R" + "9" * 5000 + "/PT0S"), "timer-repetitions"),
-    (_cycle("R1000000/PT0S"), "timer-repetitions"), (_cycle("R/PT1S"), "timer-repetitions"),
-])
+@pytest.mark.parametrize(
+    ("document", "rule"),
+    [
+        (_mi("100000000"), "loop-cardinality"),
+        (_mi("1001"), "loop-cardinality"),
+        (_mi("9" * 5000), "loop-cardinality"),
+        (_cycle("R" + "9" * 5000 + "/PT0S"), "timer-repetitions"),
+        (_cycle("R1000000/PT0S"), "timer-repetitions"),
+        (_cycle("R/PT1S"), "timer-repetitions"),
+    ],
+)
 def test_literals_over_the_caps_are_refused_at_upload(document: str, rule: str) -> None:
     with pytest.raises(BpmnValidationError) as caught:
         validate_bpmn(document)
@@ -108,10 +118,11 @@ def test_values_within_the_caps_are_accepted(document: str) -> None:
 
 # -- the engine ------------------------------------------------------------------------
 
+
 def test_cardinality_from_a_variable_over_the_cap_fails_the_instance_with_a_reason(engine) -> None:  # type: ignore[no-untyped-def]
     _create(engine, "FanOut", "multi_instance")
     started = time.monotonic()
-    instance = _launch(engine, "FanOut", {"n": 10 ** 8}).json()
+    instance = _launch(engine, "FanOut", {"n": 10**8}).json()
     assert time.monotonic() - started < 5  # refused before any child is made (10**8 would never end)
     assert instance["status"] == "failed" and "loopCardinality of each" in instance["error"]
     assert "1,000" in instance["error"]
@@ -119,9 +130,14 @@ def test_cardinality_from_a_variable_over_the_cap_fails_the_instance_with_a_reas
 
 def _final(server: EngineServer, instance: dict) -> dict:
     """The instance once its advances end (a paused one goes on at the engine's next ticks)."""
-    return wait_until(lambda: (lambda now: now if now["status"] != "running" else None)(
-        httpx.get(f"{server.url}/api/v1/instances/{instance['id']}").json()), timeout=60, interval=0.05,
-        what="the instance to end")
+    return wait_until(
+        lambda: (lambda now: now if now["status"] != "running" else None)(
+            httpx.get(f"{server.url}/api/v1/instances/{instance['id']}").json()
+        ),
+        timeout=60,
+        interval=0.05,
+        what="the instance to end",
+    )
 
 
 def test_an_advance_past_its_time_slice_is_continued_not_failed(tmp_path: Path) -> None:
@@ -142,13 +158,17 @@ def test_an_advance_past_its_time_slice_is_continued_not_failed(tmp_path: Path) 
 # end the same way. Before, an endless loop came back completed after 1,000 tasks when fast enough
 # (Spiff no longer sees deeper tasks) and failed over time when slow, and a tiny slice failed anything.
 # (A slice stores and reloads the whole task tree: the loop's deep tree gets a larger tiny slice.)
-@pytest.mark.parametrize(("fixture", "variables", "options", "tiny", "status", "error"), [
-    ("multi_instance", {"n": 100}, {}, 0.005, "completed", None),
-    ("multi_instance", {"n": 100}, {"step_budget": 50}, 0.005, "failed", "over budget: more than 50 steps"),
-    ("endless_loop", {"done": False}, {}, 0.1, "failed", "a path of more than 1,000 tasks in a row"),
-])
-def test_the_outcome_is_the_same_whatever_the_time_budget(tmp_path: Path, fixture: str, variables: dict, options: dict,
-                                                          tiny: float, status: str, error: str | None) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "variables", "options", "tiny", "status", "error"),
+    [
+        ("multi_instance", {"n": 100}, {}, 0.005, "completed", None),
+        ("multi_instance", {"n": 100}, {"step_budget": 50}, 0.005, "failed", "over budget: more than 50 steps"),
+        ("endless_loop", {"done": False}, {}, 0.1, "failed", "a path of more than 1,000 tasks in a row"),
+    ],
+)
+def test_the_outcome_is_the_same_whatever_the_time_budget(
+    tmp_path: Path, fixture: str, variables: dict, options: dict, tiny: float, status: str, error: str | None
+) -> None:
     outcomes = []
     for time_budget in (tiny, 600):
         (tmp_path / str(time_budget)).mkdir()
@@ -207,8 +227,12 @@ def _heavy_and_light(engine: EngineServer) -> None:
     thread = threading.Thread(target=run_heavy)
     thread.start()
     # The heavy launch is under way once it holds its instance's lock.
-    wait_until(lambda: len(engine.engine._locks) > locks_before, timeout=30, interval=0.01,
-               what="the heavy launch to start advancing")
+    wait_until(
+        lambda: len(engine.engine._locks) > locks_before,
+        timeout=30,
+        interval=0.01,
+        what="the heavy launch to start advancing",
+    )
     started = time.monotonic()
     light = _launch(engine, "Review", {"who": "someone else"}, timeout=30)
     light_done = time.monotonic()
@@ -221,7 +245,9 @@ def _heavy_and_light(engine: EngineServer) -> None:
     heavy_took = heavy["done"] - started  # type: ignore[operator]
     light_took = light_done - started
     assert light_done < heavy["done"], "the light launch waited for the heavy one"  # type: ignore[operator]
-    assert light_took < min(3.0, heavy_took / 3), f"the light launch took {light_took:.2f} s, the heavy {heavy_took:.2f} s"
+    assert light_took < min(3.0, heavy_took / 3), (
+        f"the light launch took {light_took:.2f} s, the heavy {heavy_took:.2f} s"
+    )
 
 
 def test_concurrent_launches_and_completions_of_one_workflow_stay_correct(engine) -> None:  # type: ignore[no-untyped-def]
@@ -236,8 +262,9 @@ def test_concurrent_launches_and_completions_of_one_workflow_stay_correct(engine
             for i in range(6):
                 done = _launch(engine, "Parallel", {"k": n * 100 + i}).json()
                 review = _launch(engine, "Review", {"k": n * 100 + i}).json()
-                completed = httpx.post(f"{engine.url}/api/v1/instances/{review['id']}/complete",
-                                       json={"variables": {"ok": n}}, timeout=30)
+                completed = httpx.post(
+                    f"{engine.url}/api/v1/instances/{review['id']}/complete", json={"variables": {"ok": n}}, timeout=30
+                )
                 assert completed.status_code == 200, completed.text
                 results.append(("parallel", done))
                 results.append(("review", httpx.get(f"{engine.url}/api/v1/instances/{review['id']}").json()))
@@ -260,6 +287,7 @@ def test_concurrent_launches_and_completions_of_one_workflow_stay_correct(engine
 
 
 # -- the size of an instance's variables ---------------------------------------------------
+
 
 def _copies(count: int) -> str:
     """A service task whose output mappings copy the variable `blob` `count` times."""

@@ -1,5 +1,6 @@
 """One verdict: over the whole MIWG corpus, the upload validator accepts a file exactly when
 sharlite deploys it (through sharlite's real HTTP server), and refuses it with the same reasons."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -32,12 +33,12 @@ def test_validator_accepts_exactly_what_sharlite_deploys(engine: EngineServer, p
         refusal = None
     except BpmnValidationError as exc:
         summary, refusal = None, exc
-    response = httpx.post(f"{engine.url}/api/v1/workflows", json={"name": _name(path), "bpmn_xml": text},
-                          timeout=60)
+    response = httpx.post(f"{engine.url}/api/v1/workflows", json={"name": _name(path), "bpmn_xml": text}, timeout=60)
     if refusal is None:
         assert response.status_code == 201, response.text
-        launch = httpx.post(f"{engine.url}/api/v1/workflows/{_name(path)}/instances",
-                            json={"variables": {}}, timeout=60)
+        launch = httpx.post(
+            f"{engine.url}/api/v1/workflows/{_name(path)}/instances", json={"variables": {}}, timeout=60
+        )
         if summary.to_dict()["executable_process_ids"]:
             assert launch.status_code == 201, launch.text  # it deploys and it starts
         else:  # kept as a diagram: launching says why, permanently

@@ -1,4 +1,5 @@
 """The local SHAR engine over real HTTP: the contract, real BPMN execution, policy, persistence, faults."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ def _create(engine, name: str, fixture: str | None = None) -> httpx.Response:  #
 
 
 def _launch(engine, name: str, variables: dict | None = None) -> dict:  # type: ignore[no-untyped-def]
-    response = httpx.post(f"{engine.url}/api/v1/workflows/{name}/instances",
-                          json={"workflow_name": name, "variables": variables or {}})
+    response = httpx.post(
+        f"{engine.url}/api/v1/workflows/{name}/instances", json={"workflow_name": name, "variables": variables or {}}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -38,7 +40,11 @@ def _get(engine, instance_id: str) -> dict:  # type: ignore[no-untyped-def]
 def test_every_call_of_the_contract(engine) -> None:  # type: ignore[no-untyped-def]
     created = _create(engine, "Order", "user_task")
     assert created.status_code == 201
-    assert {k: created.json()[k] for k in ("id", "name", "status")} == {"id": "Order", "name": "Order", "status": "created"}
+    assert {k: created.json()[k] for k in ("id", "name", "status")} == {
+        "id": "Order",
+        "name": "Order",
+        "status": "created",
+    }
     assert httpx.get(f"{engine.url}/api/v1/workflows").json()[0]["name"] == "Order"
     assert httpx.get(f"{engine.url}/api/v1/workflows/Order").json()["status"] == "active"
     instance = _launch(engine, "Order", {"orderId": "12345"})
@@ -83,8 +89,7 @@ def test_user_task_waits_until_completed(engine) -> None:  # type: ignore[no-unt
 
 
 @pytest.mark.parametrize(("amount", "branch", "other"), [(5000, "big", "small"), (5, "small", "big")])
-def test_exclusive_gateway_takes_the_branch_its_condition_selects(engine, amount: int, branch: str,
-                                                                 other: str) -> None:  # type: ignore[no-untyped-def]
+def test_exclusive_gateway_takes_the_branch_its_condition_selects(engine, amount: int, branch: str, other: str) -> None:  # type: ignore[no-untyped-def]
     _create(engine, "Approval", "exclusive_gateway")
     instance = _get(engine, _launch(engine, "Approval", {"amount": amount})["id"])
     assert instance["status"] == "completed"
@@ -114,8 +119,9 @@ def test_error_end_event_fails_the_instance(engine) -> None:  # type: ignore[no-
     assert instance["status"] == "failed" and "PAYMENT_DECLINED" in instance["error"]
 
 
-@pytest.mark.parametrize(("fixture", "reason"), [("script_task", "script tasks are not allowed"),
-                                                  ("unsafe_condition", "a function call")])
+@pytest.mark.parametrize(
+    ("fixture", "reason"), [("script_task", "script tasks are not allowed"), ("unsafe_condition", "a function call")]
+)
 def test_code_in_bpmn_is_refused_and_nothing_runs(engine, fixture: str, reason: str) -> None:  # type: ignore[no-untyped-def]
     marker = Path("/tmp/sharboard-pwned")
     marker.unlink(missing_ok=True)
@@ -133,8 +139,7 @@ def test_service_task_delay(tmp_path: Path) -> None:
         instance = _launch(server, "Parallel")
         assert instance["status"] == "running" and set(instance["current_activities"]) == {"pack", "invoice"}
         # Two delayed service tasks (0.6 s each, in parallel) then the rest: done within seconds.
-        wait_until(lambda: _get(server, instance["id"])["status"] != "running", timeout=10,
-                   what="the delayed tasks")
+        wait_until(lambda: _get(server, instance["id"])["status"] != "running", timeout=10, what="the delayed tasks")
         assert _get(server, instance["id"])["status"] == "completed"
     finally:
         server.stop()
@@ -177,17 +182,22 @@ def test_launch_starts_the_process_named_in_the_process_id_extension(engine) -> 
     assert _create(engine, "Orders", "two_processes").status_code == 201
     default = _launch(engine, "Orders")
     assert default["current_activities"] == ["c_pay"]  # the reference gateway's reading: the first one
-    chosen = httpx.post(f"{engine.url}/api/v1/workflows/Orders/instances",
-                        json={"workflow_name": "Orders", "variables": {}, "process_id": "Shop"})
+    chosen = httpx.post(
+        f"{engine.url}/api/v1/workflows/Orders/instances",
+        json={"workflow_name": "Orders", "variables": {}, "process_id": "Shop"},
+    )
     assert chosen.status_code == 201 and chosen.json()["current_activities"] == ["s_ship"]
-    refused = httpx.post(f"{engine.url}/api/v1/workflows/Orders/instances",
-                         json={"workflow_name": "Orders", "variables": {}, "process_id": "Bank"})
+    refused = httpx.post(
+        f"{engine.url}/api/v1/workflows/Orders/instances",
+        json={"workflow_name": "Orders", "variables": {}, "process_id": "Bank"},
+    )
     assert refused.status_code == 422 and "marked not executable" in refused.json()["error"]
 
 
 def _deliver(engine, instance_id: str, name: str, variables: dict | None = None) -> httpx.Response:  # type: ignore[no-untyped-def]
-    return httpx.post(f"{engine.url}/api/v1/instances/{instance_id}/messages",
-                      json={"name": name, "variables": variables or {}})
+    return httpx.post(
+        f"{engine.url}/api/v1/instances/{instance_id}/messages", json={"name": name, "variables": variables or {}}
+    )
 
 
 def test_receive_tasks_and_catch_events_wait_for_their_messages(engine) -> None:  # type: ignore[no-untyped-def]
@@ -224,7 +234,9 @@ def test_a_variable_named_true_does_not_change_what_true_means(engine, shadows: 
     # `= approved = true`: literals win, so approved=false with a variable `true` holding false is still rejected.
     _create(engine, "Decide", "review_decision")
     instance = _launch(engine, "Decide", {"approved": False, **shadows})
-    done = httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/complete", json={"variables": {"approved": False}})
+    done = httpx.post(
+        f"{engine.url}/api/v1/instances/{instance['id']}/complete", json={"variables": {"approved": False}}
+    )
     assert done.status_code == 200, done.text
     answer = _get(engine, instance["id"])
     assert answer["status"] == "failed" and "REJECTED" in answer["error"], answer

@@ -2,6 +2,7 @@
 
 Texts go the way a file's do: translated once by the upload's analysis, then evaluated as they are.
 """
+
 from typing import Any
 
 import pytest
@@ -21,34 +22,53 @@ def compile_expression(text: str) -> object:
     return tree
 
 
-@pytest.mark.parametrize(("text", "variables", "expected"), [
-    ("amount > 1000", {"amount": 1200}, True),
-    ("= amount > 1000", {"amount": 10}, False),
-    ("${amount >= 1000 and vip}", {"amount": 1000, "vip": True}, True),
-    ("status == \"ok\" or not ready", {"status": "no", "ready": False}, True),
-    ("(a + b) * 2 % 7", {"a": 1, "b": 2}, 6),
-    ("x in [1, 2, 3]", {"x": 2}, True),
-    ("name != null", {"name": "a"}, True),
-    ("1 < x <= 3", {"x": 3}, True),
-])
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        ("amount > 1000", {"amount": 1200}, True),
+        ("= amount > 1000", {"amount": 10}, False),
+        ("${amount >= 1000 and vip}", {"amount": 1000, "vip": True}, True),
+        ('status == "ok" or not ready', {"status": "no", "ready": False}, True),
+        ("(a + b) * 2 % 7", {"a": 1, "b": 2}, 6),
+        ("x in [1, 2, 3]", {"x": 2}, True),
+        ("name != null", {"name": "a"}, True),
+        ("1 < x <= 3", {"x": 3}, True),
+    ],
+)
 def test_accepts_simple_expressions(text: str, variables: dict, expected: object) -> None:
     assert evaluate(text, variables) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "__import__('os').system('x')", "open('/etc/passwd')", "a.__class__", "x[0]", "lambda: 1",
-    "[x for x in y]", "_secret > 1", "2 ** 100000", "{'a': 1}", "f'{x}'", "a if b else c", "x := 1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('x')",
+        "open('/etc/passwd')",
+        "a.__class__",
+        "x[0]",
+        "lambda: 1",
+        "[x for x in y]",
+        "_secret > 1",
+        "2 ** 100000",
+        "{'a': 1}",
+        "f'{x}'",
+        "a if b else c",
+        "x := 1",
+    ],
+)
 def test_refuses_everything_else(text: str) -> None:
     with pytest.raises(UnsafeExpression):
         compile_expression(text)
 
 
-@pytest.mark.parametrize(("text", "variables", "expected"), [
-    ("=lt > 3", {"lt": 5}, True),       # FEEL: a variable named lt, not JUEL's "<"
-    ("= div = 2", {"div": 2}, True),
-    ("=mod != 1", {"mod": 1}, False),
-])
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        ("=lt > 3", {"lt": 5}, True),  # FEEL: a variable named lt, not JUEL's "<"
+        ("= div = 2", {"div": 2}, True),
+        ("=mod != 1", {"mod": 1}, False),
+    ],
+)
 def test_a_translated_text_is_not_translated_again(text: str, variables: dict, expected: object) -> None:
     # Accepted at upload means it runs: the engine must not re-read FEEL names as JUEL operators.
     assert evaluate(text, variables) == expected
@@ -64,11 +84,14 @@ def test_unknown_variable_is_an_evaluation_error() -> None:
         evaluate("missing > 1", {})
 
 
-@pytest.mark.parametrize(("text", "variables", "expected"), [
-    ("approved == true", {"approved": False, "true": False}, False),
-    ("${flag eq false}", {"flag": True, "false": True}, False),
-    ("= note = null", {"note": 0, "null": 0}, False),
-    ("x in [true, null]", {"x": "yes", "true": "yes"}, False),
-])
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        ("approved == true", {"approved": False, "true": False}, False),
+        ("${flag eq false}", {"flag": True, "false": True}, False),
+        ("= note = null", {"note": 0, "null": 0}, False),
+        ("x in [true, null]", {"x": "yes", "true": "yes"}, False),
+    ],
+)
 def test_literals_win_over_variables_of_their_names(text: str, variables: dict, expected: object) -> None:
     assert evaluate(text, variables) is expected

@@ -5,6 +5,7 @@ expressions, ad-hoc completion conditions and conditional paths go straight to t
 *environment*; its default environment is Python's eval. These tests hold both doors shut: the
 upload refuses such texts with the element and line, and the engine's environment refuses them too.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,8 +36,9 @@ def test_the_environment_never_evals_python(tmp_path: Path) -> None:
 def test_a_correlation_expression_at_message_time_is_not_run_as_python(tmp_path: Path) -> None:
     # The path SpiffWorkflow takes when a message arrives: script_engine.environment.evaluate.
     marker = tmp_path / "ran"
-    definition = MessageEventDefinition("order", correlation_properties=[
-        CorrelationProperty("orderId", HOSTILE % str(marker), ["key"])])
+    definition = MessageEventDefinition(
+        "order", correlation_properties=[CorrelationProperty("orderId", HOSTILE % str(marker), ["key"])]
+    )
     with pytest.raises(UnsafeExpression):
         definition.calculate_correlations(RestrictedScriptEngine(), definition.correlation_properties, {})
     assert not marker.exists()
@@ -45,7 +47,9 @@ def test_a_correlation_expression_at_message_time_is_not_run_as_python(tmp_path:
 def _with_correlation(expression: str) -> str:
     return definitions(f"""
   <{{p}}message id="Msg_1" name="order"/>
-  <{{p}}correlationKey id="Key_1" name="key"><{{p}}correlationPropertyRef>Prop_1</{{p}}correlationPropertyRef></{{p}}correlationKey>
+  <{{p}}correlationKey id="Key_1" name="key">
+    <{{p}}correlationPropertyRef>Prop_1</{{p}}correlationPropertyRef>
+  </{{p}}correlationKey>
   <{{p}}correlationProperty id="Prop_1" name="orderId">
     <{{p}}correlationPropertyRetrievalExpression messageRef="Msg_1">
       <{{p}}formalExpression>{expression}</{{p}}formalExpression>
@@ -53,7 +57,9 @@ def _with_correlation(expression: str) -> str:
   </{{p}}correlationProperty>
   <{{p}}process id="Process_1" isExecutable="true">
     <{{p}}startEvent id="Start_1"/>
-    <{{p}}intermediateCatchEvent id="Wait_1"><{{p}}messageEventDefinition messageRef="Msg_1"/></{{p}}intermediateCatchEvent>
+    <{{p}}intermediateCatchEvent id="Wait_1">
+      <{{p}}messageEventDefinition messageRef="Msg_1"/>
+    </{{p}}intermediateCatchEvent>
     <{{p}}endEvent id="End_1"/>
     <{{p}}sequenceFlow id="Flow_1" sourceRef="Start_1" targetRef="Wait_1"/>
     <{{p}}sequenceFlow id="Flow_2" sourceRef="Wait_1" targetRef="End_1"/>
@@ -79,7 +85,9 @@ def _loop(condition: str) -> str:
   <{{p}}process id="Process_1" isExecutable="true">
     <{{p}}startEvent id="Start_1"/>
     <{{p}}task id="Repeat_1" name="Repeat">
-      <{{p}}standardLoopCharacteristics loopMaximum="3"><{{p}}loopCondition>{escaped}</{{p}}loopCondition></{{p}}standardLoopCharacteristics>
+      <{{p}}standardLoopCharacteristics loopMaximum="3">
+        <{{p}}loopCondition>{escaped}</{{p}}loopCondition>
+      </{{p}}standardLoopCharacteristics>
     </{{p}}task>
     <{{p}}endEvent id="End_1"/>
     <{{p}}sequenceFlow id="Flow_1" sourceRef="Start_1" targetRef="Repeat_1"/>

@@ -1,6 +1,7 @@
 """No instance sits "running" with nothing to wait for: over every corpus file and hand-written
 hazard, through sharlite's real HTTP server, a file it deploys and launches either waits at a named
 element or stops with a plain reason; and every refusal on the way reads as plain words."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -59,14 +60,16 @@ def test_an_instance_the_analysis_let_through_waiting_for_nothing_fails_with_the
     server = EngineServer(str(tmp_path / "guard.db")).start()
     try:
         server.store.add_version("unchecked", xml, "2030-01-01T00:00:00Z")
-        server.engine._specs[("unchecked", 1)] = LoadedProcess("signal_start", built.spec, built.subprocess_specs,
-                                                               frozenset())
-        launched = httpx.post(f"{server.url}/api/v1/workflows/unchecked/instances", json={"variables": {}},
-                              timeout=30)
+        server.engine._specs[("unchecked", 1)] = LoadedProcess(
+            "signal_start", built.spec, built.subprocess_specs, frozenset()
+        )
+        launched = httpx.post(f"{server.url}/api/v1/workflows/unchecked/instances", json={"variables": {}}, timeout=30)
     finally:
         server.stop()
     assert launched.status_code == 201, launched.text
     instance = launched.json()
     assert instance["status"] == "failed" and instance["current_activities"] == []
-    assert instance["error"] == ("nothing can move this instance on: it waits only at start (waiting for a signal), "
-                                 "which sharlite cannot deliver")
+    assert instance["error"] == (
+        "nothing can move this instance on: it waits only at start (waiting for a signal), "
+        "which sharlite cannot deliver"
+    )

@@ -5,6 +5,7 @@ engine evaluates the prepared text and hands it to SpiffWorkflow's own timer par
 upload accepted used to fail only when the timer came due (``R3/<start>/PT1H``) or when the loop
 started (a quoted cardinality).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,9 +16,11 @@ from app.bpmn.validation import inspect_bpmn
 from app.sharlite.engine import RestrictedEnvironment
 from tests.bpmn.helpers import definitions
 
-PARSERS = {"timeDuration": TimerEventDefinition.parse_iso_duration,
-           "timeDate": TimerEventDefinition.parse_time_or_duration,
-           "timeCycle": TimerEventDefinition.parse_iso_recurring_interval}
+PARSERS = {
+    "timeDuration": TimerEventDefinition.parse_iso_duration,
+    "timeDate": TimerEventDefinition.parse_time_or_duration,
+    "timeCycle": TimerEventDefinition.parse_iso_recurring_interval,
+}
 
 
 def _prepared(body: str, tag: str) -> str:
@@ -26,11 +29,18 @@ def _prepared(body: str, tag: str) -> str:
     return element.text
 
 
-@pytest.mark.parametrize(("kind", "written"), [
-    ("timeDuration", "PT5M"), ("timeDuration", '"PT1.5S"'), ("timeDuration", "P1DT2H"),
-    ("timeDate", "2030-01-01T09:00:00Z"), ("timeDate", "'2030-01-01T09:00:00+02:00'"),
-    ("timeCycle", "R3/PT10M"), ("timeCycle", "R3/2030-01-01T00:00:00Z/PT1H"),
-])
+@pytest.mark.parametrize(
+    ("kind", "written"),
+    [
+        ("timeDuration", "PT5M"),
+        ("timeDuration", '"PT1.5S"'),
+        ("timeDuration", "P1DT2H"),
+        ("timeDate", "2030-01-01T09:00:00Z"),
+        ("timeDate", "'2030-01-01T09:00:00+02:00'"),
+        ("timeCycle", "R3/PT10M"),
+        ("timeCycle", "R3/2030-01-01T00:00:00Z/PT1H"),
+    ],
+)
 def test_every_accepted_timer_value_is_one_the_engine_parses(kind: str, written: str) -> None:
     body = f"""
   <{{p}}process id="P" isExecutable="true">

@@ -1,5 +1,6 @@
 """A task that cannot complete answers 422 with a reason (never 500); timers wake at their due time;
 refusals of BPMN and variables are 422: permanent."""
+
 from __future__ import annotations
 
 import time
@@ -43,8 +44,9 @@ def test_completing_without_a_data_output_is_422_and_the_task_still_waits(engine
     assert refused.json()["error"].startswith("task approve cannot complete: its data output decision is missing")
     still = httpx.get(f"{engine.url}/api/v1/instances/{instance['id']}").json()
     assert still["status"] == "running" and still["current_activities"] == ["approve"]
-    done = httpx.post(f"{engine.url}/api/v1/instances/{instance['id']}/complete",
-                      json={"variables": {"decision": "yes"}})
+    done = httpx.post(
+        f"{engine.url}/api/v1/instances/{instance['id']}/complete", json={"variables": {"decision": "yes"}}
+    )
     assert done.status_code == 200
     assert httpx.get(f"{engine.url}/api/v1/instances/{instance['id']}").json()["status"] == "completed"
 
@@ -55,16 +57,23 @@ def test_a_timer_instance_sleeps_until_its_due_time(engine) -> None:  # type: ig
     instance = _launch(engine, "Timer", {}).json()
     wake_at = engine.store.instance(instance["id"])["wake_at"]
     assert launched_at + 0.8 < wake_at < launched_at + 3.0  # due in 1 s, not "look again in 0.2 s"
-    wait_until(lambda: httpx.get(f"{engine.url}/api/v1/instances/{instance['id']}").json()["status"] != "running",
-               timeout=5, interval=0.05, what="the timer to fire")
+    wait_until(
+        lambda: httpx.get(f"{engine.url}/api/v1/instances/{instance['id']}").json()["status"] != "running",
+        timeout=5,
+        interval=0.05,
+        what="the timer to fire",
+    )
     assert time.time() >= launched_at + 1.0
     assert engine.store.instance(instance["id"])["wake_at"] is None
 
 
 def test_non_json_numbers_in_variables_are_refused_with_422(engine) -> None:  # type: ignore[no-untyped-def]
     _create(engine, "Review", bpmn("user_task"))
-    response = httpx.post(f"{engine.url}/api/v1/workflows/Review/instances", content=b'{"variables": {"x": NaN}}',
-                          headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        f"{engine.url}/api/v1/workflows/Review/instances",
+        content=b'{"variables": {"x": NaN}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 422 and "not JSON" in response.json()["error"]
 
 
@@ -84,12 +93,18 @@ def test_an_empty_timer_is_refused_at_deploy_with_its_element(engine) -> None:  
     assert "[empty-timer]" in response.json()["error"]
 
 
-@pytest.mark.parametrize(("variables", "reason"), [
-    ({}, "at split: the expression 'amount > 1000' failed: unknown variable 'amount'"),
-    ({"amount": "x" * 100_000}, "at split: the expression 'amount > 1000' failed: cannot compare 'xxxx"),
-])
-def test_a_failing_condition_fails_the_instance_naming_element_and_cause(engine, variables: dict,  # type: ignore[no-untyped-def]
-                                                                         reason: str) -> None:
+@pytest.mark.parametrize(
+    ("variables", "reason"),
+    [
+        ({}, "at split: the expression 'amount > 1000' failed: unknown variable 'amount'"),
+        ({"amount": "x" * 100_000}, "at split: the expression 'amount > 1000' failed: cannot compare 'xxxx"),
+    ],
+)
+def test_a_failing_condition_fails_the_instance_naming_element_and_cause(
+    engine,
+    variables: dict,  # type: ignore[no-untyped-def]
+    reason: str,
+) -> None:
     _create(engine, "Approval", bpmn("exclusive_gateway"))
     instance = _launch(engine, "Approval", variables).json()
     assert instance["status"] == "failed" and instance["error"].startswith(reason)

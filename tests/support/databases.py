@@ -1,4 +1,5 @@
 """Throwaway databases: a SQLite file, or a PostgreSQL database created for the test run."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Rows and files the tests need."""
+
 from __future__ import annotations
 
 from pathlib import Path

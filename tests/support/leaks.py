@@ -1,6 +1,7 @@
 """Nothing a test starts may outlive it: every process the suite starts carries a marker in its
 environment (set once per session, inherited by consumers, schedulers, `flask shar up`, engines,
 private Redis servers and all their children), so survivors are found by scanning /proc."""
+
 from __future__ import annotations
 
 import os

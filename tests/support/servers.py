@@ -1,4 +1,5 @@
 """Small real servers the tests talk to over real sockets."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@ scheduler, engine and web processes sharing those settings, and a private Redis 
 
 Benchmarks import it too (`python -m bench.X` from the repo root finds the `tests` package), so it
 imports nothing of pytest."""
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,12 @@ def clean_env(*also: str) -> dict[str, str]:
 def unique_queues(prefix: str = "") -> dict[str, str]:
     """Queue names no other run uses: the run's own keys in a shared Redis."""
     prefix = prefix or f"t{uuid.uuid4().hex[:8]}-"
-    return {"shar_workflow_queue": f"{prefix}shar-workflows", "shar_instance_queue": f"{prefix}shar-instances",
-            "shar_sync_queue": f"{prefix}shar-sync", "shar_notify_queue": f"{prefix}shar-notify"}
+    return {
+        "shar_workflow_queue": f"{prefix}shar-workflows",
+        "shar_instance_queue": f"{prefix}shar-instances",
+        "shar_sync_queue": f"{prefix}shar-sync",
+        "shar_notify_queue": f"{prefix}shar-notify",
+    }
 
 
 def build_app(**overrides: Any) -> Flask:
@@ -72,13 +77,23 @@ class Processes:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         # Processes whose name a later start() reused (start_consumers twice): still ours to stop.
         self.replaced: list[subprocess.Popen[bytes]] = []
-        self.queues = [overrides["shar_workflow_queue"], overrides["shar_instance_queue"], overrides["shar_sync_queue"],
-                       overrides["shar_notify_queue"]]
+        self.queues = [
+            overrides["shar_workflow_queue"],
+            overrides["shar_instance_queue"],
+            overrides["shar_sync_queue"],
+            overrides["shar_notify_queue"],
+        ]
 
     def start(self, name: str, *args: str, module: str = "flask") -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name.replace(':', '_')}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO, env=self.env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if name in self.procs:
             self.replaced.append(self.procs[name])
         self.procs[name] = proc
@@ -89,8 +104,9 @@ class Processes:
             self.start_consumer(queue, workers)
 
     def start_consumer(self, queue: str, workers: int = 1, name: str = "") -> subprocess.Popen[bytes]:
-        return self.start(name or f"consumer:{queue}", "shar", "queue", "start", "--queue", queue,
-                          "--workers", str(workers))
+        return self.start(
+            name or f"consumer:{queue}", "shar", "queue", "start", "--queue", queue, "--workers", str(workers)
+        )
 
     def start_engine(self, db_path: Path, port: int, *args: str, name: str = "engine") -> subprocess.Popen[bytes]:
         """The local SHAR engine as a process of its own, which a test can kill as an outage would
@@ -102,11 +118,23 @@ class Processes:
 
     def start_web(self, port: int, workers: int = 2, threads: int = 4) -> subprocess.Popen[bytes]:
         """gunicorn serving the app, as `flask shar up` runs it."""
-        return self.start("web", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-                          "--timeout", "60", "wsgi:app", module="gunicorn")
+        return self.start(
+            "web",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "60",
+            "wsgi:app",
+            module="gunicorn",
+        )
 
     def wait_answering(self, url: str, timeout: float = 60.0) -> None:
         """Until `url` answers 200; an error naming any of these processes that exited meanwhile."""
+
         def up() -> bool:
             dead = [name for name, proc in self.procs.items() if proc.poll() is not None]
             if dead:
@@ -131,8 +159,9 @@ class Processes:
         self.replaced.clear()
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
-                         for p in sorted(self.log_dir.glob("*.log")))
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in sorted(self.log_dir.glob("*.log"))
+        )
 
 
 class PrivateRedis:
@@ -148,9 +177,23 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.workdir)],
-                                     stdout=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         wait_until(self.pingable, timeout=10, what="the private redis to start")
 
     def pingable(self) -> bool:

@@ -1,4 +1,5 @@
 """Browsing as a user from a test: several signed-in clients in one test, each with its own session."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,9 @@ from flask import Flask, g
 
 
 def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
-        re.search(r'name="csrf-token" content="([^"]+)"', html)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'name="csrf-token" content="([^"]+)"', html
+    )
     assert match, f"no CSRF token on the page: {html[:300]}"
     return match.group(1)
 
@@ -39,6 +41,6 @@ class Browser:
         forget_request_user()
         csrf = csrf_from(self.client.get("/notifications").get_data(as_text=True))
         forget_request_user()
-        return self.client.post(url, data={**(data or {}), "csrf_token": csrf}, content_type="multipart/form-data",
-                                **kwargs)
-
+        return self.client.post(
+            url, data={**(data or {}), "csrf_token": csrf}, content_type="multipart/form-data", **kwargs
+        )

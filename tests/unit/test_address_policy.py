@@ -1,4 +1,5 @@
 """Which callback URLs may be called: a pure function over a resolver the test supplies."""
+
 import pytest
 
 from app.core.config import Settings
@@ -9,28 +10,31 @@ def resolver(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     return lambda host, port: table.get(host, [])
 
 
-@pytest.mark.parametrize(("url", "addresses", "reason"), [
-    ("http://127.0.0.1:9/x", ["127.0.0.1"], "internal"),
-    ("http://169.254.169.254/latest", ["169.254.169.254"], "internal"),
-    ("http://metadata.google.internal/", ["169.254.169.254"], "metadata"),
-    ("http://internal.example/", ["10.0.0.7"], "internal"),
-    ("http://mixed.example/", ["93.184.216.34", "192.168.1.5"], "internal"),
-    ("http://v6.example/", ["::1"], "internal"),
-    ("http://mapped.example/", ["::ffff:127.0.0.1"], "internal"),
-    ("http://mapped10.example/", ["::ffff:10.0.0.1"], "IPv4-mapped address wrapping 10.0.0.1"),
-    ("http://compat.example/", ["::127.0.0.1"], "internal"),
-    ("http://compat169.example/", ["::169.254.169.254"], "internal"),
-    ("http://6to4.example/", ["2002:7f00:1::"], "6to4 address wrapping 127.0.0.1, an internal"),
-    ("http://6to4-meta.example/", ["2002:a9fe:a9fe::1"], "6to4 address wrapping 169.254.169.254"),
-    ("http://6to4-private.example/", ["2002:c0a8:0101::"], "6to4 address wrapping 192.168.1.1"),
-    ("http://teredo.example/", ["2001:0:5db8:d822:0:f227:80ff:fffe"], "Teredo address wrapping 127.0.0.1"),
-    ("http://nat64.example/", ["64:ff9b::7f00:1"], "NAT64 address wrapping 127.0.0.1"),
-    ("http://nat64-10.example/", ["64:ff9b::a00:1"], "NAT64 address wrapping 10.0.0.1"),
-    ("http://mixed6.example/", ["2606:4700::1111", "2002:7f00:1::"], "6to4"),
-    ("ftp://example.com/", ["93.184.216.34"], "http or https"),
-    ("http://user:pw@example.com/", ["93.184.216.34"], "user name"),
-    ("http://nowhere.example/", [], "does not resolve"),
-])
+@pytest.mark.parametrize(
+    ("url", "addresses", "reason"),
+    [
+        ("http://127.0.0.1:9/x", ["127.0.0.1"], "internal"),
+        ("http://169.254.169.254/latest", ["169.254.169.254"], "internal"),
+        ("http://metadata.google.internal/", ["169.254.169.254"], "metadata"),
+        ("http://internal.example/", ["10.0.0.7"], "internal"),
+        ("http://mixed.example/", ["93.184.216.34", "192.168.1.5"], "internal"),
+        ("http://v6.example/", ["::1"], "internal"),
+        ("http://mapped.example/", ["::ffff:127.0.0.1"], "internal"),
+        ("http://mapped10.example/", ["::ffff:10.0.0.1"], "IPv4-mapped address wrapping 10.0.0.1"),
+        ("http://compat.example/", ["::127.0.0.1"], "internal"),
+        ("http://compat169.example/", ["::169.254.169.254"], "internal"),
+        ("http://6to4.example/", ["2002:7f00:1::"], "6to4 address wrapping 127.0.0.1, an internal"),
+        ("http://6to4-meta.example/", ["2002:a9fe:a9fe::1"], "6to4 address wrapping 169.254.169.254"),
+        ("http://6to4-private.example/", ["2002:c0a8:0101::"], "6to4 address wrapping 192.168.1.1"),
+        ("http://teredo.example/", ["2001:0:5db8:d822:0:f227:80ff:fffe"], "Teredo address wrapping 127.0.0.1"),
+        ("http://nat64.example/", ["64:ff9b::7f00:1"], "NAT64 address wrapping 127.0.0.1"),
+        ("http://nat64-10.example/", ["64:ff9b::a00:1"], "NAT64 address wrapping 10.0.0.1"),
+        ("http://mixed6.example/", ["2606:4700::1111", "2002:7f00:1::"], "6to4"),
+        ("ftp://example.com/", ["93.184.216.34"], "http or https"),
+        ("http://user:pw@example.com/", ["93.184.216.34"], "user name"),
+        ("http://nowhere.example/", [], "does not resolve"),
+    ],
+)
 def test_refused(url: str, addresses: list[str], reason: str) -> None:
     from urllib.parse import urlsplit
 
@@ -42,13 +46,15 @@ def test_refused(url: str, addresses: list[str], reason: str) -> None:
 @pytest.mark.parametrize("address", ["2002:5db8:d822::1", "64:ff9b::5db8:d822", "2606:4700::1111"])
 def test_wrappers_of_public_addresses_are_allowed(address: str) -> None:
     # The wrapper itself is not the problem; what it wraps is.
-    assert check_callback_url("https://hooks.example.com/x", Settings.from_env({}),
-                              resolve=resolver({"hooks.example.com": [address]})) == [address]
+    assert check_callback_url(
+        "https://hooks.example.com/x", Settings.from_env({}), resolve=resolver({"hooks.example.com": [address]})
+    ) == [address]
 
 
 def test_public_address_is_allowed() -> None:
-    assert check_callback_url("https://hooks.example.com/x", Settings.from_env({}),
-                              resolve=resolver({"hooks.example.com": ["93.184.216.34"]})) == ["93.184.216.34"]
+    assert check_callback_url(
+        "https://hooks.example.com/x", Settings.from_env({}), resolve=resolver({"hooks.example.com": ["93.184.216.34"]})
+    ) == ["93.184.216.34"]
 
 
 @pytest.mark.parametrize("allowed", ["127.0.0.1:8111", "127.0.0.0/8", "127.0.0.1"])

@@ -1,5 +1,6 @@
 """services.access.allowed_actions and nav_actions: what the pages and the API offer, per role,
 ownership and state of the row (rows in the offline app's SQLite database)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,13 +24,24 @@ from tests.support.factories import make_user
 
 @pytest.fixture
 def people(offline_app: Flask) -> dict[str, User]:
-    return {"ann": make_user("ann@example.com", "user"), "bob": make_user("bob@example.com", "user"),
-            "vera": make_user("vera@example.com", "viewer"), "ada": make_user("ada@example.com", "admin")}
+    return {
+        "ann": make_user("ann@example.com", "user"),
+        "bob": make_user("bob@example.com", "user"),
+        "vera": make_user("vera@example.com", "viewer"),
+        "ada": make_user("ada@example.com", "admin"),
+    }
 
 
 def _workflow(status: str, owner: User | None, name: str = "Flow") -> Workflow:
-    workflow = Workflow(name=name, version=1, bpmn_xml="<x/>", bpmn_sha256=hashlib.sha256(name.encode()).hexdigest(),
-                        summary={}, status=status, created_by=owner.id if owner else None)
+    workflow = Workflow(
+        name=name,
+        version=1,
+        bpmn_xml="<x/>",
+        bpmn_sha256=hashlib.sha256(name.encode()).hexdigest(),
+        summary={},
+        status=status,
+        created_by=owner.id if owner else None,
+    )
     db.session.add_all([workflow, WorkflowName(name=name, owner_id=owner.id if owner else None)])
     db.session.commit()
     return workflow
@@ -37,16 +49,21 @@ def _workflow(status: str, owner: User | None, name: str = "Flow") -> Workflow:
 
 def _instance(status: str, owner: User, *, in_shar: bool = False) -> WorkflowInstance:
     workflow = db.session.query(Workflow).filter_by(name="Flow").first() or _workflow("active", owner)
-    instance = WorkflowInstance(id=new_uuid(), workflow=workflow, status=status, variables={}, created_by=owner.id,
-                                shar_instance_id="s-1" if in_shar else None)
+    instance = WorkflowInstance(
+        id=new_uuid(),
+        workflow=workflow,
+        status=status,
+        variables={},
+        created_by=owner.id,
+        shar_instance_id="s-1" if in_shar else None,
+    )
     db.session.add(instance)
     db.session.commit()
     return instance
 
 
 def _job(state: str, job_type: str = "launch_instance", target_id: str = "x") -> JobRecord:
-    job = JobRecord(job_type=job_type, queue="shar-instances", target_type="instance", target_id=target_id,
-                    state=state)
+    job = JobRecord(job_type=job_type, queue="shar-instances", target_type="instance", target_id=target_id, state=state)
     db.session.add(job)
     db.session.commit()
     return job
@@ -116,16 +133,23 @@ def test_correct_and_retry_is_offered_for_a_failed_launch_of_a_failed_instance(p
 
 
 def test_nav_actions_by_role(people: dict[str, User]) -> None:
-    assert nav_actions(people["ada"]) == nav_actions(CLI) == {"admin_pages", "upload_workflows",
-                                                               "launch_instances", "filter_mine"}
+    assert (
+        nav_actions(people["ada"])
+        == nav_actions(CLI)
+        == {"admin_pages", "upload_workflows", "launch_instances", "filter_mine"}
+    )
     assert nav_actions(people["ann"]) == {"upload_workflows", "launch_instances"}
     assert nav_actions(people["vera"]) == {"filter_mine"}
 
 
 def test_every_action_given_is_a_listed_name(people: dict[str, User]) -> None:
     """The OpenAPI document enumerates the names: none given may be missing from the lists."""
-    given = {name for person in [*people.values(), CLI] for status in ("running", "launching", "failed")
-             for name in allowed_actions(person, _instance(status, people["ann"]))}
+    given = {
+        name
+        for person in [*people.values(), CLI]
+        for status in ("running", "launching", "failed")
+        for name in allowed_actions(person, _instance(status, people["ann"]))
+    }
     assert given <= set(INSTANCE_ACTIONS)
     workflow = _workflow("failed", people["ann"], name="Other")
     assert {n for p in people.values() for n in allowed_actions(p, workflow)} <= set(WORKFLOW_ACTIONS)

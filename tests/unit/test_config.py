@@ -1,4 +1,5 @@
 """Settings: the seed's defaults, and a clear error naming a bad variable."""
+
 import pytest
 
 from app.core.config import ConfigError, Settings
@@ -19,9 +20,17 @@ def test_defaults_are_the_seeds() -> None:
 
 
 def test_environment_values_are_read() -> None:
-    s = Settings.from_env({"SHAR_ASYNC_ENABLED": "false", "SHAR_SYNC_QUEUE": "sync2", "SHAR_SYNC_INTERVAL": "60",
-                           "SHAR_BASE_URL": "http://shar.internal:8080/", "LOG_LEVEL": "debug",
-                           "DATABASE_URL": "postgres://u@h/db", "SHARBOARD_CLEANUP_STATUSES": "completed,failed"})
+    s = Settings.from_env(
+        {
+            "SHAR_ASYNC_ENABLED": "false",
+            "SHAR_SYNC_QUEUE": "sync2",
+            "SHAR_SYNC_INTERVAL": "60",
+            "SHAR_BASE_URL": "http://shar.internal:8080/",
+            "LOG_LEVEL": "debug",
+            "DATABASE_URL": "postgres://u@h/db",
+            "SHARBOARD_CLEANUP_STATUSES": "completed,failed",
+        }
+    )
     assert s.shar_async_enabled is False
     assert s.shar_sync_queue == "sync2"
     assert s.shar_sync_interval == 60
@@ -31,18 +40,21 @@ def test_environment_values_are_read() -> None:
     assert s.cleanup_statuses == ("completed", "failed")
 
 
-@pytest.mark.parametrize(("var", "value"), [
-    ("SHAR_ASYNC_ENABLED", "maybe"),
-    ("SHAR_SYNC_INTERVAL", "5m"),
-    ("SHAR_SYNC_INTERVAL", "0"),
-    ("SHAR_TIMEOUT", "soon"),
-    ("SHAR_BASE_URL", "shar:8080"),
-    ("LOG_LEVEL", "loud"),
-    ("SHAR_LOG_LEVEL", "verbose"),
-    ("SHAR_WORKFLOW_QUEUE", "two words"),
-    ("PORT", "http"),
-    ("SHARBOARD_CLEANUP_STATUSES", "running"),
-])
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("SHAR_ASYNC_ENABLED", "maybe"),
+        ("SHAR_SYNC_INTERVAL", "5m"),
+        ("SHAR_SYNC_INTERVAL", "0"),
+        ("SHAR_TIMEOUT", "soon"),
+        ("SHAR_BASE_URL", "shar:8080"),
+        ("LOG_LEVEL", "loud"),
+        ("SHAR_LOG_LEVEL", "verbose"),
+        ("SHAR_WORKFLOW_QUEUE", "two words"),
+        ("PORT", "http"),
+        ("SHARBOARD_CLEANUP_STATUSES", "running"),
+    ],
+)
 def test_bad_value_names_the_variable(var: str, value: str) -> None:
     with pytest.raises(ConfigError, match=var):
         Settings.from_env({var: value})
@@ -56,18 +68,22 @@ def test_a_bad_value_stops_start_up_with_one_line(tmp_path) -> None:  # type: ig
     from tests.support.stack import REPO
 
     env = {**os.environ, "SHAR_SYNC_INTERVAL": "soon", "SHARBOARD_INSTANCE_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "flask", "shar", "health"], cwd=REPO, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "shar", "health"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "sharboard: configuration error: SHAR_SYNC_INTERVAL must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("env", "value", "message"), [
-    ("SHARBOARD_WEBHOOK_TIMEOUT", "0", "at least 0.1"),
-    ("SHARBOARD_WEBHOOK_TIMEOUT", "120", "at most 50"),
-    ("SHAR_NOTIFY_QUEUE", "has space", "without spaces"),
-])
+@pytest.mark.parametrize(
+    ("env", "value", "message"),
+    [
+        ("SHARBOARD_WEBHOOK_TIMEOUT", "0", "at least 0.1"),
+        ("SHARBOARD_WEBHOOK_TIMEOUT", "120", "at most 50"),
+        ("SHAR_NOTIFY_QUEUE", "has space", "without spaces"),
+    ],
+)
 def test_webhook_and_notify_settings_are_checked(env: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         Settings.from_env({env: value})
@@ -91,6 +107,7 @@ def test_flask_shar_up_serves_this_machine_only_unless_asked() -> None:
     def bind(**environ: str) -> str:
         command = web_command(Settings.from_env(environ))
         return command[command.index("--bind") + 1]
+
     assert bind() == "127.0.0.1:5000"
     assert bind(SHARBOARD_HOST="0.0.0.0", PORT="8000") == "0.0.0.0:8000"
     assert bind(SHARBOARD_HOST="::1") == "[::1]:5000"

@@ -1,14 +1,15 @@
 """Property tests of the parsers of people's text: ages, variable conditions, JSON bodies and form
 variables. Any text gives a value or InvalidInput with a plain message, never another exception
 (an OverflowError, a decimal error, a KeyError: each a 500 at a front door). Pure: no server."""
+
 from __future__ import annotations
 
 import functools
 import json
 import tempfile
 from datetime import timedelta
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -21,18 +22,94 @@ from app.services import variable_filters
 from app.services.instance_listing import MAX_AGE, parse_age
 from app.services.instances import check_variables
 from tests.support.strategies import FAST
+
 _TABLE = Table("t", MetaData(), Column("variables", JSON), Column("id", String))
 
 # Texts near each grammar: its own characters, digits, units and operators, mixed with any text.
-_AGE_PARTS = st.sampled_from(["0", "1", "9", "99999", "999999999", "9" * 30, " ", "s", "m", "h", "d", "w", "W",
-                              "-", "+", ".", "e", "\u0663", "\u00a0", "\n"])
+_AGE_PARTS = st.sampled_from(
+    [
+        "0",
+        "1",
+        "9",
+        "99999",
+        "999999999",
+        "9" * 30,
+        " ",
+        "s",
+        "m",
+        "h",
+        "d",
+        "w",
+        "W",
+        "-",
+        "+",
+        ".",
+        "e",
+        "\u0663",
+        "\u00a0",
+        "\n",
+    ]
+)
 _AGES = st.one_of(st.text(), st.lists(_AGE_PARTS, max_size=6).map("".join))
-_CONDITION_PARTS = st.sampled_from(["amount", "a_b-c", "é", " ", "=", "!=", "<", "<=", ">", ">=", "!", "<>", "==",
-                                    "5", "-2.5", "1e3", "1e999", "1E-400", "0e-99999", "9" * 400, "true", "null",
-                                    "\x00", "\x7f", "'", '"', "\u0663", "x" * 210])
+_CONDITION_PARTS = st.sampled_from(
+    [
+        "amount",
+        "a_b-c",
+        "é",
+        " ",
+        "=",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "!",
+        "<>",
+        "==",
+        "5",
+        "-2.5",
+        "1e3",
+        "1e999",
+        "1E-400",
+        "0e-99999",
+        "9" * 400,
+        "true",
+        "null",
+        "\x00",
+        "\x7f",
+        "'",
+        '"',
+        "\u0663",
+        "x" * 210,
+    ]
+)
 _CONDITIONS = st.one_of(st.text(), st.lists(_CONDITION_PARTS, max_size=6).map("".join))
-_JSON_PARTS = st.sampled_from(["{", "}", "[", "]", ",", ":", '"a"', '"\\ud800"', '"\\u0000"', "1", "-0", "1e999",
-                               "1" * 5000, "NaN", "-Infinity", "true", "null", " ", '"a":1', "\\", "\udc80", "é"])
+_JSON_PARTS = st.sampled_from(
+    [
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        '"a"',
+        '"\\ud800"',
+        '"\\u0000"',
+        "1",
+        "-0",
+        "1e999",
+        "1" * 5000,
+        "NaN",
+        "-Infinity",
+        "true",
+        "null",
+        " ",
+        '"a":1',
+        "\\",
+        "\udc80",
+        "é",
+    ]
+)
 _JSON_TEXTS = st.one_of(st.text(), st.lists(_JSON_PARTS, max_size=12).map("".join))
 
 
@@ -117,9 +194,15 @@ def _settings_only() -> Any:
     """An app for its settings alone: never connected to a database or a queue."""
     from app import create_app
 
-    return create_app(database_url="sqlite://", redis_url="", shar_base_url="http://127.0.0.1:9",
-                      secret_key="test-secret", mail_enabled=False, log_level="WARNING",
-                      instance_dir=tempfile.mkdtemp(prefix="sharboard-settings-"))
+    return create_app(
+        database_url="sqlite://",
+        redis_url="",
+        shar_base_url="http://127.0.0.1:9",
+        secret_key="test-secret",
+        mail_enabled=False,
+        log_level="WARNING",
+        instance_dir=tempfile.mkdtemp(prefix="sharboard-settings-"),
+    )
 
 
 @FAST

@@ -1,4 +1,5 @@
 """Retry schedules and error grouping: pure logic."""
+
 import pytest
 
 from app.jobs.errors import error_shape
@@ -37,9 +38,21 @@ def test_error_shape_groups_alike_errors() -> None:
 
 def test_registry_lists_every_job_kind_once() -> None:
     registry = JobRegistry(SPECS)
-    assert set(registry.all()) == {"create_workflow", "delete_workflow", "launch_instance", "complete_task",
-                                   "deliver_message", "sync_instance", "sync_instances", "periodic_sync", "cleanup",
-                                   "scan_shar_instances", "send_email", "deliver_webhook", "bulk_operation"}
+    assert set(registry.all()) == {
+        "create_workflow",
+        "delete_workflow",
+        "launch_instance",
+        "complete_task",
+        "deliver_message",
+        "sync_instance",
+        "sync_instances",
+        "periodic_sync",
+        "cleanup",
+        "scan_shar_instances",
+        "send_email",
+        "deliver_webhook",
+        "bulk_operation",
+    }
     with pytest.raises(ValueError, match="defined twice"):
         JobRegistry([*SPECS, SPECS[0]])
 

@@ -1,6 +1,7 @@
 """The layers hold: front doors reach only services, jobs never reach back into services,
 the SHAR client and the job machinery stay behind the services, and no modules import
 each other in a circle (function-level imports included)."""
+
 from __future__ import annotations
 
 import ast
@@ -28,7 +29,9 @@ def _imports() -> dict[str, set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                    base = ".".join(
+                        package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                    )
                 if base.startswith("app"):
                     # `from P import m` with m a module needs m; a name defined in P needs P.
                     for alias in node.names:
@@ -43,31 +46,53 @@ def _under(module: str, *packages: str) -> bool:
 
 def test_front_doors_reach_only_services_and_the_error_tree() -> None:
     forbidden = ("app.shar", "app.jobs", "app.jobs.queues", "app.tasks", "app.sharlite", "app.lifecycle.changes")
-    wrong = {(m, i) for m, targets in _imports().items() if _under(m, *FRONT_DOORS)
-             for i in targets if _under(i, *forbidden)}
+    wrong = {
+        (m, i) for m, targets in _imports().items() if _under(m, *FRONT_DOORS) for i in targets if _under(i, *forbidden)
+    }
     assert wrong == set()
 
 
 def test_front_doors_run_no_sql() -> None:
-    offenders = [str(p) for door in FRONT_DOORS for p in (APP.parent / door.replace(".", "/")).rglob("*.py")
-                 if "db.session" in p.read_text() or "from sqlalchemy import" in p.read_text()
-                 or "select(" in p.read_text()]
+    offenders = [
+        str(p)
+        for door in FRONT_DOORS
+        for p in (APP.parent / door.replace(".", "/")).rglob("*.py")
+        if "db.session" in p.read_text() or "from sqlalchemy import" in p.read_text() or "select(" in p.read_text()
+    ]
     assert offenders == []
 
 
 def test_job_machinery_never_imports_what_it_runs() -> None:
-    wrong = {(m, i) for m, targets in _imports().items() if _under(m, "app.jobs")
-             for i in targets if _under(i, "app.services", "app.tasks", *FRONT_DOORS)}
+    wrong = {
+        (m, i)
+        for m, targets in _imports().items()
+        if _under(m, "app.jobs")
+        for i in targets
+        if _under(i, "app.services", "app.tasks", *FRONT_DOORS)
+    }
     assert wrong == set()
 
 
 def test_data_and_machinery_never_reach_up_to_a_door() -> None:
     """Models, security, jobs, events, notifications and webhooks never import a page, the API or the
     CLI (a rate limit's 429 page is the web's error handler, not the limiter's)."""
-    lower = ("app.models", "app.security", "app.jobs", "app.lifecycle.events", "app.notifications", "app.webhooks",
-             "app.shar", "app.lifecycle.states", "app.lifecycle.changes", "app.core.config", "app.core.extensions", "app.core.errors")
-    wrong = {(m, i) for m, targets in _imports().items() if _under(m, *lower)
-             for i in targets if _under(i, *FRONT_DOORS)}
+    lower = (
+        "app.models",
+        "app.security",
+        "app.jobs",
+        "app.lifecycle.events",
+        "app.notifications",
+        "app.webhooks",
+        "app.shar",
+        "app.lifecycle.states",
+        "app.lifecycle.changes",
+        "app.core.config",
+        "app.core.extensions",
+        "app.core.errors",
+    )
+    wrong = {
+        (m, i) for m, targets in _imports().items() if _under(m, *lower) for i in targets if _under(i, *FRONT_DOORS)
+    }
     assert wrong == set()
 
 
@@ -81,16 +106,22 @@ def test_health_is_one_package() -> None:
 
 
 def test_services_never_import_front_doors_or_tasks() -> None:
-    wrong = {(m, i) for m, targets in _imports().items() if _under(m, "app.services")
-             for i in targets if _under(i, "app.tasks", *FRONT_DOORS)}
+    wrong = {
+        (m, i)
+        for m, targets in _imports().items()
+        if _under(m, "app.services")
+        for i in targets
+        if _under(i, "app.tasks", *FRONT_DOORS)
+    }
     assert wrong == set()
 
 
 def test_pure_libraries_stay_pure() -> None:
     graph = _imports()
     assert {i for m, t in graph.items() if _under(m, "app.bpmn") for i in t if not _under(i, "app.bpmn")} == set()
-    assert {i for m, t in graph.items() if _under(m, "app.sharlite")
-            for i in t if not _under(i, "app.sharlite", "app.bpmn")} == set()
+    assert {
+        i for m, t in graph.items() if _under(m, "app.sharlite") for i in t if not _under(i, "app.sharlite", "app.bpmn")
+    } == set()
     assert {i for m, t in graph.items() if m == "app.lifecycle.states" for i in t} == set()
 
 
@@ -108,7 +139,7 @@ def test_no_import_circles() -> None:
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -118,4 +149,3 @@ def test_no_import_circles() -> None:
         if module not in state:
             visit(module)
     assert cycles == []
-

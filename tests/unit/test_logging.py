@@ -1,4 +1,5 @@
 """Logs are JSON lines, and LOG_LEVEL and SHAR_LOG_LEVEL each govern their loggers."""
+
 import json
 import logging
 
@@ -6,8 +7,9 @@ from app.core.logging_setup import SHAR_LOGGER, JsonFormatter, configure_logging
 
 
 def test_records_are_json_with_extra_fields() -> None:
-    record = logging.makeLogRecord({"name": "sharboard.x", "levelname": "INFO", "msg": "job %s", "args": (7,),
-                                    "job_id": 7})
+    record = logging.makeLogRecord(
+        {"name": "sharboard.x", "levelname": "INFO", "msg": "job %s", "args": (7,), "job_id": 7}
+    )
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "job 7" and line["job_id"] == 7 and line["logger"] == "sharboard.x" and line["ts"]
 

@@ -1,4 +1,5 @@
 """Counting never fails the work it counts, and SHAR endpoints become templates (bounded labels)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,11 +14,14 @@ class _Broken:
         raise OSError("No space left on device")
 
 
-def test_a_metric_that_cannot_be_written_is_dropped_not_raised(monkeypatch: pytest.MonkeyPatch,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(metrics, "_metrics", lambda: {name: _Broken() for name in
-                                                      ("jobs", "job_seconds", "shar_seconds", "shar_errors",
-                                                       "deliveries")})
+def test_a_metric_that_cannot_be_written_is_dropped_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(
+        metrics,
+        "_metrics",
+        lambda: {name: _Broken() for name in ("jobs", "job_seconds", "shar_seconds", "shar_errors", "deliveries")},
+    )
     metrics.job_attempt("launch_instance", "succeeded", 0.1, delivers="email")
     metrics.shar_call("POST", "/api/v1/workflows/Orders/instances", 0.2, "http_5xx")
     assert [r.message for r in caplog.records] == ["metric not recorded", "metric not recorded"]
@@ -41,5 +45,9 @@ def test_shar_endpoints_are_labelled_by_template(monkeypatch: pytest.MonkeyPatch
     metrics.shar_call("POST", "/api/v1/workflows/Order%20Flow/instances", 0.1)
     metrics.shar_call("GET", "/api/v1/instances/5f0c2d6e-1b7a-4c1e-9d2b-2a5f8e9c1d00", 0.1, "timeout")
     metrics.shar_call("GET", "/health", 0.1)
-    assert seen == [("POST", "/api/v1/workflows/{id}/instances"), ("GET", "/api/v1/instances/{id}"),
-                    ("GET", "/api/v1/instances/{id}", "timeout"), ("GET", "/health")]
+    assert seen == [
+        ("POST", "/api/v1/workflows/{id}/instances"),
+        ("GET", "/api/v1/instances/{id}"),
+        ("GET", "/api/v1/instances/{id}", "timeout"),
+        ("GET", "/health"),
+    ]

@@ -2,6 +2,7 @@
 reach (gc.freeze before the fork), so their first full collection does not copy every inherited
 page: the sync consumer grew 55 MiB over 20,000 syncs without it (bench/sync_memory.py). Run in a
 child interpreter: fork hooks cannot be removed from the process that registers them."""
+
 from __future__ import annotations
 
 import subprocess
@@ -31,8 +32,14 @@ print(before, os.read(read, 100).decode())
 
 
 def _freeze_counts(mode: str) -> tuple[int, int]:
-    done = subprocess.run([sys.executable, "-c", SCRIPT, mode], capture_output=True, text=True, timeout=120,
-                          cwd=Path(__file__).resolve().parents[2], check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
     before, in_child = done.stdout.split()
     return int(before), int(in_child)
 

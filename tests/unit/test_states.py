@@ -1,12 +1,13 @@
 """Job states move only along their table, as workflow and instance statuses do."""
+
 from __future__ import annotations
 
 import pytest
 
 from app.core.errors import InvalidTransition
-from app.models import JobRecord
-from app.lifecycle.states import JOB_TRANSITIONS, JobState
 from app.lifecycle.changes import move_job
+from app.lifecycle.states import JOB_TRANSITIONS, JobState
+from app.models import JobRecord
 
 
 def test_job_moves_follow_the_table() -> None:

@@ -1,18 +1,26 @@
 """What SHAR sends that no database stores is kept in a form they do, and named: non-finite numbers
 anywhere nested become their JSON text, NUL becomes U+FFFD, and altered_paths says where."""
+
 from __future__ import annotations
 
 import json
 
 from app.core.text import altered_paths, storable
 
-SENT = json.loads('{"total": Infinity, "ok": 1.5, "order": {"items": [1, -Infinity, {"ratio": NaN}]},'
-                  ' "k\\u0000": "a\\u0000b", "name": "plain"}')
+SENT = json.loads(
+    '{"total": Infinity, "ok": 1.5, "order": {"items": [1, -Infinity, {"ratio": NaN}]},'
+    ' "k\\u0000": "a\\u0000b", "name": "plain"}'
+)
 
 
 def test_non_finite_numbers_anywhere_become_their_json_text() -> None:
-    assert storable(SENT) == {"total": "Infinity", "ok": 1.5, "order": {"items": [1, "-Infinity", {"ratio": "NaN"}]},
-                              "k\ufffd": "a\ufffdb", "name": "plain"}
+    assert storable(SENT) == {
+        "total": "Infinity",
+        "ok": 1.5,
+        "order": {"items": [1, "-Infinity", {"ratio": "NaN"}]},
+        "k\ufffd": "a\ufffdb",
+        "name": "plain",
+    }
     json.dumps(storable(SENT), allow_nan=False)  # what the database is given: strict JSON
 
 

@@ -1,6 +1,7 @@
 """Templates decide nothing about roles or statuses: what a page offers is a set the services give
 (services.access.allowed_actions and nav_actions), and display facts come as values. A template
 that compares a role or a status (to show a button, a link, a form, or to poll) fails here."""
+
 from __future__ import annotations
 
 import re
@@ -11,15 +12,30 @@ import pytest
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # The code of a template: its {{ ... }} and {% ... %} parts (HTML text such as role="status" is not).
 JINJA = re.compile(r"\{[{%].*?[%}]\}", re.DOTALL)
-VALUES = ("admin", "viewer", "user", "creating", "active", "inactive", "launching", "running", "completed",
-          "failed", "cancelled", "queued", "retrying", "held", "succeeded", "finished")
+VALUES = (
+    "admin",
+    "viewer",
+    "user",
+    "creating",
+    "active",
+    "inactive",
+    "launching",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+    "queued",
+    "retrying",
+    "held",
+    "succeeded",
+    "finished",
+)
 DECISIONS = [
     re.compile(r"\b(is_admin|can_write|can_change|can_retry|can_open)\b"),
     # x.role == ..., status != ..., state in (...), status not in ...
     re.compile(r"\b(role|status|state|job_type)\s*(==|!=|\bnot\s+in\b|\bin\b)"),
     # ... == "failed", "running" in x, 'admin' != x
-    re.compile(r"""(==|!=)\s*["'](%s)["']|["'](%s)["']\s*(==|!=|\bin\b|\bnot\s+in\b)"""
-               % ("|".join(VALUES), "|".join(VALUES))),
+    re.compile(r"""(==|!=)\s*["']({0})["']|["']({0})["']\s*(==|!=|\bin\b|\bnot\s+in\b)""".format("|".join(VALUES))),
 ]
 
 
@@ -29,31 +45,48 @@ CURRENT_PAGE = re.compile(r"""request\.(blueprint|endpoint)\s*==\s*["'][^"']*["'
 
 def decisions_in(source: str) -> list[str]:
     """The Jinja parts of `source` that compare a role or a status."""
-    return [part for part in JINJA.findall(source)
-            if any(p.search(CURRENT_PAGE.sub("", part)) for p in DECISIONS)]
+    return [part for part in JINJA.findall(source) if any(p.search(CURRENT_PAGE.sub("", part)) for p in DECISIONS)]
 
 
 def test_no_template_compares_a_role_or_a_status() -> None:
-    found = {str(path.relative_to(TEMPLATES)): decisions_in(path.read_text())
-             for path in sorted(TEMPLATES.rglob("*.html")) + sorted(TEMPLATES.rglob("*.txt"))}
+    found = {
+        str(path.relative_to(TEMPLATES)): decisions_in(path.read_text())
+        for path in sorted(TEMPLATES.rglob("*.html")) + sorted(TEMPLATES.rglob("*.txt"))
+    }
     assert {name: parts for name, parts in found.items() if parts} == {}
 
 
-@pytest.mark.parametrize("source", [
-    '{% if current_user.is_admin %}', '{{ "x" if current_user.can_write }}', '{% if current_user.role != "user" %}',
-    '{% if instance.status == "running" %}', '{% if instance.status in ("launching", "running") %}',
-    "{{ 'a' if job.state == 'succeeded' else 'b' }}", '{%- if poll_url and status not in terminal_statuses %}',
-    '{% if "failed" == workflow.status %}', '{% if can_change and workflow.status in ("active", "failed") %}',
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% if current_user.is_admin %}",
+        '{{ "x" if current_user.can_write }}',
+        '{% if current_user.role != "user" %}',
+        '{% if instance.status == "running" %}',
+        '{% if instance.status in ("launching", "running") %}',
+        "{{ 'a' if job.state == 'succeeded' else 'b' }}",
+        "{%- if poll_url and status not in terminal_statuses %}",
+        '{% if "failed" == workflow.status %}',
+        '{% if can_change and workflow.status in ("active", "failed") %}',
+    ],
+)
 def test_the_scan_finds_each_kind_of_decision(source: str) -> None:
     assert decisions_in(source) == [source]
 
 
-@pytest.mark.parametrize("source", [
-    '{% if "admin_pages" in nav %}', '{% if "launch" not in actions %}', '{{ badge(i.status) }}',
-    '<div role="status">', '{% if s == status %}selected{% endif %}', '{{ current_user.role }}',
-    '{% if r == u.role %}selected{% endif %}', '{% if "retry" in rj.actions %}',
-    "{% if request.blueprint == 'admin' %}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        '{% if "admin_pages" in nav %}',
+        '{% if "launch" not in actions %}',
+        "{{ badge(i.status) }}",
+        '<div role="status">',
+        "{% if s == status %}selected{% endif %}",
+        "{{ current_user.role }}",
+        "{% if r == u.role %}selected{% endif %}",
+        '{% if "retry" in rj.actions %}',
+        "{% if request.blueprint == 'admin' %}",
+    ],
+)
 def test_the_scan_lets_offers_and_display_through(source: str) -> None:
     assert decisions_in(source) == []

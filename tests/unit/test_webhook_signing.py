@@ -1,4 +1,5 @@
 """Both signatures of a callback, checked with the `standardwebhooks` package from PyPI where it applies."""
+
 import base64
 import time
 
@@ -20,14 +21,18 @@ BODY = b'{"job_type": "launch_instance", "status": "success"}'
 def test_standard_signature_verifies_with_the_library(secret: str) -> None:
     headers = standard_headers("sharboard-delivery-1", BODY, secret)
     assert headers["webhook-signature"].startswith("v1,")
-    assert Webhook(standard_secret(secret)).verify(BODY, headers) == {"job_type": "launch_instance",
-                                                                      "status": "success"}
+    assert Webhook(standard_secret(secret)).verify(BODY, headers) == {
+        "job_type": "launch_instance",
+        "status": "success",
+    }
 
 
 def test_a_whsec_secret_is_used_the_way_the_libraries_read_it() -> None:
     secret = "whsec_" + base64.b64encode(b"raw key bytes").decode()
     assert standard_key(secret) == b"raw key bytes" and standard_secret(secret) == secret
-    assert standard_key("plain") == b"plain" and standard_secret("plain") == "whsec_" + base64.b64encode(b"plain").decode()
+    assert (
+        standard_key("plain") == b"plain" and standard_secret("plain") == "whsec_" + base64.b64encode(b"plain").decode()
+    )
 
 
 def test_a_changed_body_or_id_is_refused() -> None:

@@ -1,4 +1,5 @@
 """Signing in, CSRF, and what each role may see and do, enforced on the server."""
+
 from __future__ import annotations
 
 import io
@@ -38,8 +39,10 @@ def test_sign_in_and_out(client, sign_in, post) -> None:
 def test_next_only_redirects_within_the_site(client, app) -> None:
     make_user("ann@example.com", "user", PASSWORD)
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=https://evil.example/x",
-                           data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login?next=https://evil.example/x",
+        data={"email": "ann@example.com", "password": PASSWORD, "csrf_token": token},
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -52,8 +55,10 @@ def test_pages_need_a_sign_in(client, app) -> None:
 def test_a_polled_fragment_without_a_session_takes_the_browser_to_sign_in(client, app) -> None:
     """htmx follows a redirect and would swap the sign-in page into the bell or a badge: it gets
     HX-Redirect to the sign-in page instead, to come back to the page the browser was on."""
-    polled = client.get("/notifications/_bell", headers={
-        "HX-Request": "true", "HX-Current-URL": "http://localhost/instances?status=running"})
+    polled = client.get(
+        "/notifications/_bell",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/instances?status=running"},
+    )
     assert polled.status_code == 401 and polled.get_data() == b""
     assert polled.headers["HX-Redirect"] == "/login?next=%2Finstances%3Fstatus%3Drunning"
     page = client.get("/instances?status=running")
@@ -63,23 +68,39 @@ def test_a_polled_fragment_without_a_session_takes_the_browser_to_sign_in(client
 
 def test_plain_user_gets_403_on_admin_pages(client, sign_in) -> None:
     sign_in("user")
-    for url in ("/admin/queues", "/admin/failed-jobs", "/admin/webhooks", "/admin/users", "/admin/audit",
-                "/admin/stuck"):
+    for url in (
+        "/admin/queues",
+        "/admin/failed-jobs",
+        "/admin/webhooks",
+        "/admin/users",
+        "/admin/audit",
+        "/admin/stuck",
+    ):
         assert client.get(url).status_code == 403, url
 
 
 def test_admin_sees_every_admin_page(client, sign_in) -> None:
     sign_in("admin")
-    for url in ("/admin/queues", "/admin/failed-jobs", "/admin/webhooks", "/admin/users", "/admin/audit",
-                "/admin/stuck"):
+    for url in (
+        "/admin/queues",
+        "/admin/failed-jobs",
+        "/admin/webhooks",
+        "/admin/users",
+        "/admin/audit",
+        "/admin/stuck",
+    ):
         assert client.get(url).status_code == 200, url
 
 
 def test_viewer_is_read_only_on_the_server(client, sign_in, post) -> None:
     sign_in("viewer")
     assert client.get("/workflows").status_code == 200
-    upload = post("/workflows", {"name": "X", "file": (io.BytesIO(bpmn("user_task").encode()), "x.bpmn")},
-                  page="/workflows", content_type="multipart/form-data")
+    upload = post(
+        "/workflows",
+        {"name": "X", "file": (io.BytesIO(bpmn("user_task").encode()), "x.bpmn")},
+        page="/workflows",
+        content_type="multipart/form-data",
+    )
     assert upload.status_code == 403
 
 

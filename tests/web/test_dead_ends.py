@@ -1,6 +1,7 @@
 """Nothing is a dead end (issue 18): a failed launch or create offers its owner (and admins) Retry
 and the job behind it with every attempt, on its own page; an admin's Retry group and Retry all
 update the failed-jobs page in place."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -20,8 +21,11 @@ HTMX = {"HX-Request": "true"}
 
 def _retries_by(user) -> int:  # type: ignore[no-untyped-def]
     db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.action == "job.retry", AuditEntry.actor_id == user.id))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "job.retry", AuditEntry.actor_id == user.id)
+    )
 
 
 def test_the_owner_sees_the_failed_launch_with_its_attempts_and_retries_it(app, shar) -> None:
@@ -39,7 +43,7 @@ def test_the_owner_sees_the_failed_launch_with_its_attempts_and_retries_it(app, 
     owner = Browser(app, "ann@example.com", PASSWORD)
     page = owner.get(url).get_data(as_text=True)
     assert "Retry the launch" in page and f"Job #{job.id}" in page
-    attempts = page[page.index('id="row-job-attempts"'):]
+    attempts = page[page.index('id="row-job-attempts"') :]
     assert "injected fault" in attempts and ">failed<" in attempts
     assert f"/admin/jobs/{job.id}" not in page  # the job's own page (tracebacks) is the admins'
     # A viewer reads the instance, not its job, and retries nothing; another user does not see it.
@@ -84,7 +88,7 @@ def test_the_owner_retries_a_failed_create_from_the_workflow_page(app, shar) -> 
     run_job(job.id)  # the retried attempt is a re-send: it asks SHAR first, which holds nothing yet
     assert refresh(workflow).status == "active"
     history = owner.get("/workflows/Unborn").get_data(as_text=True)
-    history = history[history.index('id="version-history"'):]
+    history = history[history.index('id="version-history"') :]
     assert "create request sent again: SHAR holds no workflow named Unborn" in history
 
 
@@ -96,19 +100,24 @@ def test_retry_group_and_retry_all_update_the_rows_and_counts_in_place(app, shar
         create_workflow(name, bpmn("user_task"), async_=False, actor=CLI)
     launch = launch_instance("Kept", {}, actor=CLI, async_=False)  # a failed launch: another group, left alone
     shar.set_faults(error_rate=0.0)
-    creates = list(db.session.scalars(select(JobRecord).where(JobRecord.job_type == "create_workflow",
-                                                              JobRecord.state == "failed")))
+    creates = list(
+        db.session.scalars(
+            select(JobRecord).where(JobRecord.job_type == "create_workflow", JobRecord.state == "failed")
+        )
+    )
     assert len(creates) == 3 and refresh(launch.job).state == "failed"
     web = Browser(app, "admin@example.com", PASSWORD)
     page = web.get("/admin/failed-jobs").get_data(as_text=True)
     assert all(f'id="job-{j.id}"' in page for j in creates)
 
-    answer = web.post("/admin/failed-jobs/groups/retry", {"job_type": "create_workflow",
-                                                          "error_shape": creates[0].error_shape},
-                      headers=HTMX).get_data(as_text=True)
+    answer = web.post(
+        "/admin/failed-jobs/groups/retry",
+        {"job_type": "create_workflow", "error_shape": creates[0].error_shape},
+        headers=HTMX,
+    ).get_data(as_text=True)
     assert "3 requeued" in answer
-    groups = answer[answer.index('id="failed-groups"'):answer.index('id="failed-list"')]
-    lists = answer[answer.index('id="failed-list"'):]
+    groups = answer[answer.index('id="failed-groups"') : answer.index('id="failed-list"')]
+    lists = answer[answer.index('id="failed-list"') :]
     assert 'hx-swap-oob="outerHTML"' in groups and 'hx-swap-oob="outerHTML"' in lists
     assert "create_workflow" not in groups and "launch_instance" in groups  # the retried group's count is gone
     assert not any(f'id="job-{j.id}"' in lists for j in creates)
@@ -116,7 +125,7 @@ def test_retry_group_and_retry_all_update_the_rows_and_counts_in_place(app, shar
 
     answer = web.post("/admin/failed-jobs/retry-all", {"queue": "", "type": ""}, headers=HTMX).get_data(as_text=True)
     assert "1 requeued" in answer
-    lists = answer[answer.index('id="failed-list"'):]
+    lists = answer[answer.index('id="failed-list"') :]
     assert f'id="job-{launch.job.id}"' not in lists and "No failed jobs." in lists
 
 

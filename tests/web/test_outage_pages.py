@@ -1,5 +1,6 @@
 """People see an outage: one banner on every page, "waiting for SHAR" on what waits, and both go
 by themselves when SHAR answers again (the bell's poll carries the banner)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

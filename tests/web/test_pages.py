@@ -1,17 +1,22 @@
 """Pages and polled fragments: uploads with field errors, badges with ETags that stop polling."""
+
 from __future__ import annotations
 
 import io
 
-from app.services.workflows import create_workflow
-from app.lifecycle.states import WorkflowStatus
 from app.lifecycle.changes import change_status
+from app.lifecycle.states import WorkflowStatus
+from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, refresh
 
 
 def _upload(post, name: str, content: bytes, mode: str = "async"):  # type: ignore[no-untyped-def]
-    return post("/workflows", {"name": name, "mode": mode, "file": (io.BytesIO(content), "w.bpmn")},
-                page="/workflows", content_type="multipart/form-data")
+    return post(
+        "/workflows",
+        {"name": name, "mode": mode, "file": (io.BytesIO(content), "w.bpmn")},
+        page="/workflows",
+        content_type="multipart/form-data",
+    )
 
 
 def test_upload_queues_and_lists_the_row_at_once(client, sign_in, post) -> None:
@@ -25,8 +30,11 @@ def test_upload_queues_and_lists_the_row_at_once(client, sign_in, post) -> None:
 
 def test_upload_errors_are_shown_next_to_the_field(client, sign_in, post) -> None:
     sign_in("user")
-    for content, message in [(b"<html></html>", "not a BPMN 2.0 file"), (b"not xml at all", "line"),
-                             (bpmn("script_task").encode(), "script task")]:
+    for content, message in [
+        (b"<html></html>", "not a BPMN 2.0 file"),
+        (b"not xml at all", "line"),
+        (bpmn("script_task").encode(), "script task"),
+    ]:
         response = _upload(post, "Broken", content)
         page = response.get_data(as_text=True)
         assert response.status_code == 422
@@ -81,6 +89,7 @@ def test_the_workflow_search_takes_percent_and_underscore_literally(database, cl
     def listed(q: str) -> set[str]:
         page = client.get("/workflows", query_string={"q": q}).get_data(as_text=True)
         return {name for name in ("a_b", "axb", "Other") if f">{name}<" in page}
+
     assert listed("a_b") == {"a_b"}
     assert listed("%") == set() and listed("_") == {"a_b"}
     assert listed("A") == {"a_b", "axb"}  # still a case-insensitive substring
@@ -91,8 +100,8 @@ def test_the_live_fragment_is_304_until_its_status_or_timeline_moves(database, c
     with no status change (the version reads the newest entry by time), a status change, and
     nobody else's instance."""
     from app.core.extensions import db
-    from app.services.instances import launch_instance
     from app.lifecycle.changes import record_activity
+    from app.services.instances import launch_instance
     from tests.support.factories import make_user
 
     user = sign_in("user")

@@ -2,6 +2,7 @@
 interval, duration percentiles per version, the queues as the scheduler sampled them; SVG drawn on
 the server with a title, a description and a table; a user's trends count their own instances.
 On SQLite and PostgreSQL (the intervals are SQL on each)."""
+
 from __future__ import annotations
 
 import re
@@ -29,19 +30,52 @@ def _seed() -> tuple[Any, Any]:
     rows = []
     # ann: 3 started 2 h ago (v1, completed in 10, 20 and 30 s), 1 failed 5 h ago (v2), 1 running now (v2);
     # bob: 1 completed 3 days ago (v2, 100 s).
-    for n, seconds in enumerate((10, 20, 30)):
-        rows.append({"workflow_id": v1.id, "status": "completed", "created_by": ann.id,
-                     "created_at": now - timedelta(hours=2), "completed_at": now - timedelta(hours=2) +
-                     timedelta(seconds=seconds), "duration_seconds": float(seconds), "variables": {},
-                     "current_activities": []})
-    rows.append({"workflow_id": v2.id, "status": "failed", "created_by": ann.id, "variables": {},
-                 "created_at": now - timedelta(hours=5), "completed_at": now - timedelta(hours=5, minutes=-1),
-                 "current_activities": []})
-    rows.append({"workflow_id": v2.id, "status": "running", "created_by": ann.id, "created_at": now,
-                 "variables": {}, "current_activities": []})
-    rows.append({"workflow_id": v2.id, "status": "completed", "created_by": bob.id, "variables": {},
-                 "created_at": now - timedelta(days=3), "completed_at": now - timedelta(days=3) + timedelta(seconds=100),
-                 "duration_seconds": 100.0, "current_activities": []})
+    for seconds in (10, 20, 30):
+        rows.append(
+            {
+                "workflow_id": v1.id,
+                "status": "completed",
+                "created_by": ann.id,
+                "created_at": now - timedelta(hours=2),
+                "completed_at": now - timedelta(hours=2) + timedelta(seconds=seconds),
+                "duration_seconds": float(seconds),
+                "variables": {},
+                "current_activities": [],
+            }
+        )
+    rows.append(
+        {
+            "workflow_id": v2.id,
+            "status": "failed",
+            "created_by": ann.id,
+            "variables": {},
+            "created_at": now - timedelta(hours=5),
+            "completed_at": now - timedelta(hours=5, minutes=-1),
+            "current_activities": [],
+        }
+    )
+    rows.append(
+        {
+            "workflow_id": v2.id,
+            "status": "running",
+            "created_by": ann.id,
+            "created_at": now,
+            "variables": {},
+            "current_activities": [],
+        }
+    )
+    rows.append(
+        {
+            "workflow_id": v2.id,
+            "status": "completed",
+            "created_by": bob.id,
+            "variables": {},
+            "created_at": now - timedelta(days=3),
+            "completed_at": now - timedelta(days=3) + timedelta(seconds=100),
+            "duration_seconds": 100.0,
+            "current_activities": [],
+        }
+    )
     db.session.execute(insert(WorkflowInstance), rows)
     db.session.commit()
     return ann, bob
@@ -67,8 +101,17 @@ def test_trends_count_by_interval_and_version_on_both_databases(database, app) -
 def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, client, sign_in) -> None:  # type: ignore[no-untyped-def]
     _seed()
     queue = app.config["SHARBOARD_SETTINGS"].shar_instance_queue
-    db.session.add_all(JobRecord(job_type="launch_instance", queue=queue, target_type="instance", target_id=str(n),
-                                 state=state, max_attempts=3) for n, state in enumerate(("failed", "queued", "retrying")))
+    db.session.add_all(
+        JobRecord(
+            job_type="launch_instance",
+            queue=queue,
+            target_type="instance",
+            target_id=str(n),
+            state=state,
+            max_attempts=3,
+        )
+        for n, state in enumerate(("failed", "queued", "retrying"))
+    )
     db.session.commit()
     other = Workflow(name="Other", version=1, bpmn_xml="<x/>", bpmn_sha256="3", summary={}, status="active")
     db.session.add(other)
@@ -84,7 +127,7 @@ def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, 
     assert re.search(r"<td>\d\d:00</td><td>3</td><td>3</td><td>0</td>", page)  # the table behind the bars
     # The same job counts give the overview's backlog (open jobs per queue) and its failed jobs.
     assert f"<tr><td>{queue}</td><td>2</td></tr>" in page and "1 failed job<" in page
-    assert client.get("/?window=7d").get_data(as_text=True).count("<rect class=\"bar") == 7 * 3
+    assert client.get("/?window=7d").get_data(as_text=True).count('<rect class="bar') == 7 * 3
     assert "chart-instances" not in client.get("/?window=off").get_data(as_text=True)
     workflow = client.get("/workflows/Orders").get_data(as_text=True)
     # Every version of the name, and no other workflow's.

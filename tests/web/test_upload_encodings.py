@@ -1,5 +1,6 @@
 """Uploads through the page are read in the encoding the file names (app.bpmn.decode_xml) and
 stored as UTF-8 text whose declaration says so."""
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,12 @@ from tests.support.factories import bpmn
 
 
 def _upload(post, name: str, content: bytes):  # type: ignore[no-untyped-def]
-    return post("/workflows", {"name": name, "mode": "async", "file": (io.BytesIO(content), "w.bpmn")},
-                page="/workflows", content_type="multipart/form-data")
+    return post(
+        "/workflows",
+        {"name": name, "mode": "async", "file": (io.BytesIO(content), "w.bpmn")},
+        page="/workflows",
+        content_type="multipart/form-data",
+    )
 
 
 def _declaring(encoding: str) -> str:
@@ -30,8 +35,12 @@ def test_upload_reads_a_file_in_the_encoding_it_declares_and_stores_it_as_utf8(c
     sign_in("user")
     data = _declaring("ISO-8859-1").encode("latin-1")
     assert b"Caf\xe9" in data
-    preview = post("/workflows/_preview", {"name": "Latin", "mode": "async", "file": (io.BytesIO(data), "w.bpmn")},
-                   page="/workflows", content_type="multipart/form-data")
+    preview = post(
+        "/workflows/_preview",
+        {"name": "Latin", "mode": "async", "file": (io.BytesIO(data), "w.bpmn")},
+        page="/workflows",
+        content_type="multipart/form-data",
+    )
     assert preview.status_code == 200, preview.get_data(as_text=True)
     response = _upload(post, "Latin", data)
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -50,10 +59,13 @@ def test_upload_reads_utf16_with_a_byte_order_mark(client, sign_in, post) -> Non
 
 def test_upload_refuses_an_unknown_encoding_or_bytes_it_cannot_read_naming_the_encoding(client, sign_in, post) -> None:
     sign_in("user")
-    for content, said in [(_declaring("x-unknown-charset").encode(), "x-unknown-charset"),
-                          (_declaring("US-ASCII").encode("latin-1"), "cannot be read as US-ASCII"),
-                          (_declaring("UTF-8").encode("latin-1"), "byte 0xE9"),
-                          (b"", "the file is empty"), (b"  \n", "the file is empty")]:
+    for content, said in [
+        (_declaring("x-unknown-charset").encode(), "x-unknown-charset"),
+        (_declaring("US-ASCII").encode("latin-1"), "cannot be read as US-ASCII"),
+        (_declaring("UTF-8").encode("latin-1"), "byte 0xE9"),
+        (b"", "the file is empty"),
+        (b"  \n", "the file is empty"),
+    ]:
         response = _upload(post, "Odd", content)
         page = response.get_data(as_text=True)
         assert response.status_code == 422 and 'class="field-error"' in page and said in page, said

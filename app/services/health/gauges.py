@@ -1,16 +1,17 @@
 """The gauges of a /metrics scrape: the whole system's queues, jobs, instances and SHAR's stored
 health, read when Prometheus scrapes; the counters beside them are written by the processes
 doing the work (app.core.metrics)."""
+
 from __future__ import annotations
 
 from app.core.config import current_settings
-from app.models._base import utcnow
 from app.jobs.queues import current_queues
+from app.lifecycle.states import OPEN_JOB_STATES
+from app.models._base import utcnow
 from app.services.access import require_admin
 from app.services.actors import Actor
 from app.services.health.shar import last_shar_health
 from app.services.monitoring import instance_counts, job_counts
-from app.lifecycle.states import OPEN_JOB_STATES
 
 Gauge = tuple[str, str, list[tuple[dict[str, str], float]]]
 
@@ -35,16 +36,35 @@ def scrape_gauges(*, actor: Actor) -> list[Gauge]:
     health, checked_at = last_shar_health()
     gauges: list[Gauge] = [
         ("sharboard_queue_depth", "Messages waiting in each queue's storage (pending, scheduled)", depth),
-        ("sharboard_queue_oldest_job_age_seconds", "Age of the oldest open (queued, running, retrying) job",
-         [({"queue": q}, age) for q, age in sorted(oldest.items())]),
-        ("sharboard_jobs_open", "Open job records by queue and state",
-         [({"queue": r.queue, "state": r.state}, float(r.count)) for r in open_jobs]),
-        ("sharboard_instances", "Workflow instances by status",
-         [({"status": status}, float(n)) for status, n in instance_counts().items()]),
+        (
+            "sharboard_queue_oldest_job_age_seconds",
+            "Age of the oldest open (queued, running, retrying) job",
+            [({"queue": q}, age) for q, age in sorted(oldest.items())],
+        ),
+        (
+            "sharboard_jobs_open",
+            "Open job records by queue and state",
+            [({"queue": r.queue, "state": r.state}, float(r.count)) for r in open_jobs],
+        ),
+        (
+            "sharboard_instances",
+            "Workflow instances by status",
+            [({"status": status}, float(n)) for status, n in instance_counts().items()],
+        ),
     ]
     if health is not None and checked_at is not None:
-        gauges.append(("sharboard_shar_healthy", "SHAR's health as the scheduler last checked it (1 healthy)",
-                       [({}, 1.0 if health.get("healthy") is True else 0.0)]))
-        gauges.append(("sharboard_shar_health_age_seconds", "Seconds since SHAR's health was last checked",
-                       [({}, max((now - checked_at).total_seconds(), 0.0))]))
+        gauges.append(
+            (
+                "sharboard_shar_healthy",
+                "SHAR's health as the scheduler last checked it (1 healthy)",
+                [({}, 1.0 if health.get("healthy") is True else 0.0)],
+            )
+        )
+        gauges.append(
+            (
+                "sharboard_shar_health_age_seconds",
+                "Seconds since SHAR's health was last checked",
+                [({}, max((now - checked_at).total_seconds(), 0.0))],
+            )
+        )
     return gauges

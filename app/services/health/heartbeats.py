@@ -1,4 +1,5 @@
 """Which consumers are alive: the beats app.jobs.heartbeat writes from each consumer's main loop."""
+
 from __future__ import annotations
 
 from app.core.extensions import db

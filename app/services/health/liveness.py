@@ -1,4 +1,5 @@
 """Liveness: the process answers and reaches its database (not SHAR, not the queues)."""
+
 from __future__ import annotations
 
 from sqlalchemy import text

@@ -1,6 +1,7 @@
 """Readiness (/readyz): the database and the queues' storage asked now, SHAR's health as the
 scheduler last stored it (a web request never calls SHAR, and a slow SHAR must not make the
 check itself slow)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,13 +9,14 @@ from datetime import timedelta
 from typing import Any
 
 from app.core.extensions import db
-from app.models._base import utcnow
 from app.jobs.queues import current_queues
+from app.models._base import utcnow
 from app.services.health.liveness import database_answers
 from app.services.health.shar import last_shar_health
 
 # The scheduler checks SHAR every 15 s: older than this, the stored answer says nothing.
 SHAR_CHECK_FRESH = timedelta(seconds=60)
+
 
 @dataclass(frozen=True)
 class Check:
@@ -33,8 +35,13 @@ def readiness() -> list[Check]:
     if health is None:
         checks.append(Check("shar", False, "SHAR's health was never checked (is the scheduler running?)"))
     elif checked_at is None or utcnow() - checked_at > SHAR_CHECK_FRESH:
-        checks.append(Check("shar", False, f"SHAR's health was last checked at {checked_at:%Y-%m-%d %H:%M:%S} UTC "
-                                           "(is the scheduler running?)"))
+        checks.append(
+            Check(
+                "shar",
+                False,
+                f"SHAR's health was last checked at {checked_at:%Y-%m-%d %H:%M:%S} UTC (is the scheduler running?)",
+            )
+        )
     else:
         healthy = health.get("healthy") is True
         checks.append(Check("shar", healthy, "healthy" if healthy else f"SHAR is {health.get('status', 'unknown')}"))

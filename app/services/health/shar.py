@@ -1,5 +1,6 @@
 """SHAR's health: checked by the scheduler and stored, so pages never wait on SHAR; asked
 directly only by the CLI's `health` command."""
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,11 @@ def shar_health_now(*, actor: Actor) -> dict[str, Any]:
     settings = current_settings()
     down = outage.current(fresh=True)
     held = None if down is None else {"since": down.since.isoformat(), "held": down.held, "last_error": down.last_error}
-    return {**asdict(client_for(settings.shar_url(), settings.shar_timeout).health()), "url": settings.shar_url(),
-            "outage": held}
+    return {
+        **asdict(client_for(settings.shar_url(), settings.shar_timeout).health()),
+        "url": settings.shar_url(),
+        "outage": held,
+    }
 
 
 def last_shar_health() -> tuple[dict[str, Any] | None, datetime | None]:

@@ -1,4 +1,5 @@
 """The sign-in form."""
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length

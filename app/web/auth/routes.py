@@ -1,4 +1,5 @@
 """Signing in and out."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,4 +36,3 @@ def logout() -> Any:
     sign_out()  # ends this user's every session, so a copied cookie stops working too
     flash("Signed out.", "info")
     return redirect(url_for(".login"))
-

@@ -1,5 +1,6 @@
 """Instance pages: the list, one instance with its timeline and diagram, the actions on it, and bulk
 actions on the list's filter (preview, confirm, progress)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -14,19 +15,18 @@ from flask import (
     request,
     url_for,
 )
-
 from werkzeug.datastructures import MultiDict
 
 from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
+from app.lifecycle.states import INSTANCE_STATUSES
+from app.security.redirects import safe_next
 from app.services import bulk, display, outages
 from app.services import instances as service
-from app.security.redirects import safe_next
 from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import InstanceFilter, instance_list_version, list_instances, live_version
 from app.services.sync import request_sync
-from app.lifecycle.states import INSTANCE_STATUSES
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
 from app.web.partials import cached_fragment
@@ -62,13 +62,20 @@ def bulk_preview() -> Any:
     return _preview_page(preview, filters)
 
 
-def _preview_page(preview: bulk.BulkPreview, filters: InstanceFilter,
-                  changed: bulk.PreviewChanged | None = None) -> Any:
+def _preview_page(
+    preview: bulk.BulkPreview, filters: InstanceFilter, changed: bulk.PreviewChanged | None = None
+) -> Any:
     """The preview with its Confirm form (a new key, the set's fingerprint); after a confirm whose
     set had changed, that said above it (409)."""
-    page = render_template("instances/bulk_preview.html", preview=preview, filter_fields=_filter_fields(filters),
-                           form_key=new_form_key(), list_url=url_for(".index", **_filter_args(filters)),
-                           max_instances=bulk.MAX_INSTANCES, changed=changed)
+    page = render_template(
+        "instances/bulk_preview.html",
+        preview=preview,
+        filter_fields=_filter_fields(filters),
+        form_key=new_form_key(),
+        list_url=url_for(".index", **_filter_args(filters)),
+        max_instances=bulk.MAX_INSTANCES,
+        changed=changed,
+    )
     return (page, 409) if changed is not None else page
 
 
@@ -80,8 +87,9 @@ def bulk_start() -> Any:
     it. When the set has changed since, the new preview is shown, saying how, to confirm again."""
     filters = _filters(request.form, strict=True)
     try:
-        started = bulk.start_bulk(filters, request.form.get("action", ""), actor=current_actor(),
-                                  previewed=request.form.get("fingerprint"))  # the preview's form carries it
+        started = bulk.start_bulk(
+            filters, request.form.get("action", ""), actor=current_actor(), previewed=request.form.get("fingerprint")
+        )  # the preview's form carries it
     except bulk.PreviewChanged as exc:
         return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
@@ -102,8 +110,12 @@ def bulk_progress(operation_id: int) -> str:
 def bulk_progress_fragment(operation_id: int) -> Response:
     """Done, failed and total, polled until the operation has finished."""
     operation = bulk.get_bulk(operation_id, actor=current_actor())
-    return cached_fragment("instances/_bulk_progress.html", version=bulk.bulk_version(operation),
-                           operation=operation, polling=bulk.still_running(operation))
+    return cached_fragment(
+        "instances/_bulk_progress.html",
+        version=bulk.bulk_version(operation),
+        operation=operation,
+        polling=bulk.still_running(operation),
+    )
 
 
 @bp.get("/<instance_id>")
@@ -117,15 +129,21 @@ def show(instance_id: str) -> str:
 def live(instance_id: str) -> Response:
     """Status, activities and timeline of one instance, polled until its status is final."""
     version = live_version(instance_id, actor=current_actor())
-    return cached_fragment("instances/_live.html", version=version,
-                           context=lambda: _show_context(service.get_instance(instance_id, actor=current_actor())))
+    return cached_fragment(
+        "instances/_live.html",
+        version=version,
+        context=lambda: _show_context(service.get_instance(instance_id, actor=current_actor())),
+    )
 
 
 @bp.post("/<instance_id>/complete")
 @login_required
 def complete(instance_id: str) -> Any:
-    return _act(instance_id, lambda: service.complete_task(instance_id, actor=current_actor()),
-                "completion queued; the status updates by itself")
+    return _act(
+        instance_id,
+        lambda: service.complete_task(instance_id, actor=current_actor()),
+        "completion queued; the status updates by itself",
+    )
 
 
 @bp.post("/<instance_id>/messages")
@@ -137,9 +155,11 @@ def message(instance_id: str) -> Any:
     except InvalidInput as exc:
         flash(exc.message, "error")
         return redirect(url_for(".show", instance_id=instance_id))
-    return _act(instance_id, lambda: service.deliver_message(instance_id, name, actor=current_actor(),
-                                                             variables=variables),
-                f"message {name} queued for delivery; the status updates by itself")
+    return _act(
+        instance_id,
+        lambda: service.deliver_message(instance_id, name, actor=current_actor(), variables=variables),
+        f"message {name} queued for delivery; the status updates by itself",
+    )
 
 
 @bp.post("/<instance_id>/sync")
@@ -151,15 +171,17 @@ def sync(instance_id: str) -> Any:
 @bp.post("/<instance_id>/retry")
 @login_required
 def retry(instance_id: str) -> Any:
-    return _act(instance_id, lambda: retry_instance(instance_id, actor=current_actor()),
-                "launch queued again; the status updates by itself")
+    return _act(
+        instance_id,
+        lambda: retry_instance(instance_id, actor=current_actor()),
+        "launch queued again; the status updates by itself",
+    )
 
 
 @bp.post("/<instance_id>/cancel")
 @login_required
 def cancel(instance_id: str) -> Any:
-    return _act(instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()),
-                "instance cancelled")
+    return _act(instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()), "instance cancelled")
 
 
 def _act(instance_id: str, action: Callable[[], object], done: str) -> Any:
@@ -183,13 +205,15 @@ def _filters(source: MultiDict[str, str] | None = None, *, strict: bool = False)
     is refused by the service, never dropped, so an action never covers more than was shown)."""
     args = request.args if source is None else source
     status = args.get("status") or None
-    return InstanceFilter(status=status if strict or status in INSTANCE_STATUSES else None,
-                          workflow=(args.get("workflow") or "").strip() or None,
-                          mine=args.get("mine") == "1",
-                          variables=tuple(v for v in args.getlist("var") if v.strip()),
-                          version=(args.get("version") or "").strip() or None,
-                          activity=(args.get("activity") or "").strip() or None,
-                          older_than=(args.get("older_than") or "").strip() or None)
+    return InstanceFilter(
+        status=status if strict or status in INSTANCE_STATUSES else None,
+        workflow=(args.get("workflow") or "").strip() or None,
+        mine=args.get("mine") == "1",
+        variables=tuple(v for v in args.getlist("var") if v.strip()),
+        version=(args.get("version") or "").strip() or None,
+        activity=(args.get("activity") or "").strip() or None,
+        older_than=(args.get("older_than") or "").strip() or None,
+    )
 
 
 def _filter_args(filters: InstanceFilter) -> dict[str, Any]:
@@ -200,37 +224,55 @@ def _filter_args(filters: InstanceFilter) -> dict[str, Any]:
 
 def _filter_fields(filters: InstanceFilter) -> list[tuple[str, str]]:
     """The filter as the (name, value) fields of a form, for the forms that carry it on."""
-    return [(name, str(item)) for name, value in _filter_args(filters).items()
-            for item in (value if isinstance(value, list) else [value])]
+    return [
+        (name, str(item))
+        for name, value in _filter_args(filters).items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
 
 
 def _list_with_error(filters: InstanceFilter, exc: InvalidInput | Conflict) -> Any:
     """The list of `filters` with a refusal said above it (a bulk action's)."""
     context = _list_context(filters)
-    return render_template("instances/index.html", **{**context, "filter_error": context["filter_error"]
-                                                       or exc.message}), exc.status_code
+    return render_template(
+        "instances/index.html", **{**context, "filter_error": context["filter_error"] or exc.message}
+    ), exc.status_code
 
 
 def _list_context(filters: InstanceFilter | None = None) -> dict[str, Any]:
     filters = filters or _filters()
     try:
-        listing = list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE,
-                                 with_total=False)
+        listing = list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE, with_total=False)
     except InvalidInput as exc:  # a bad condition, version or element: said next to the filter, nothing listed
         instances, polling, error = [], False, exc.message
     else:
         instances, polling, error = listing.items, listing.polling, None
-    return {"instances": instances, "status": filters.status or "", "workflow_filter": filters.workflow or "",
-            "mine": filters.mine, "var_filters": list(filters.variables), "filter_error": error,
-            "version_filter": filters.version or "", "activity_filter": filters.activity or "",
-            "older_than_filter": filters.older_than or "", "statuses": INSTANCE_STATUSES, "polling": polling,
-            "filter_fields": _filter_fields(filters), "bulk_actions": bulk.actions_for(current_actor())}
+    return {
+        "instances": instances,
+        "status": filters.status or "",
+        "workflow_filter": filters.workflow or "",
+        "mine": filters.mine,
+        "var_filters": list(filters.variables),
+        "filter_error": error,
+        "version_filter": filters.version or "",
+        "activity_filter": filters.activity or "",
+        "older_than_filter": filters.older_than or "",
+        "statuses": INSTANCE_STATUSES,
+        "polling": polling,
+        "filter_fields": _filter_fields(filters),
+        "bulk_actions": bulk.actions_for(current_actor()),
+    }
 
 
 def _show_context(instance: Any) -> dict[str, Any]:
-    return {"instance": instance, "timeline": service.timeline(instance),
-            "waiting": service.waiting_user_tasks(instance), "message_waits": service.waiting_messages(instance),
-            "launch_job": launch_job_of(instance, actor=current_actor()),
-            "actions": allowed_actions(current_actor(), instance),
-            "activities_label": display.activities_label(instance), "polling": display.still_moving(instance),
-            "waiting_for_shar": outages.is_waiting("instance", instance.id)}
+    return {
+        "instance": instance,
+        "timeline": service.timeline(instance),
+        "waiting": service.waiting_user_tasks(instance),
+        "message_waits": service.waiting_messages(instance),
+        "launch_job": launch_job_of(instance, actor=current_actor()),
+        "actions": allowed_actions(current_actor(), instance),
+        "activities_label": display.activities_label(instance),
+        "polling": display.still_moving(instance),
+        "waiting_for_shar": outages.is_waiting("instance", instance.id),
+    }

@@ -1,4 +1,5 @@
 """Notifications: the bell's live count, the list, mark read, and the email preference."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,8 +36,9 @@ def bell() -> Response:
     unread, newest = service.unread_state(actor=current_actor())
     shown = f"{service.BELL_CAP}+" if unread > service.BELL_CAP else str(unread)
     # Every page polls the bell: it also brings the outage banner (services.outages), so its version holds it.
-    return cached_fragment("notifications/_bell.html", version=f"{unread}:{newest}:{outages.version_key()}",
-                           unread=unread, shown=shown)
+    return cached_fragment(
+        "notifications/_bell.html", version=f"{unread}:{newest}:{outages.version_key()}", unread=unread, shown=shown
+    )
 
 
 @bp.post("/<int:note_id>/read")

@@ -1,4 +1,5 @@
 """The overview: counts by status, recent activity, SHAR's health, the queue backlog, stuck instances."""
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -16,5 +17,8 @@ bp = Blueprint("overview", __name__)
 @login_required
 def index() -> str:
     data = overview(actor=current_actor())
-    return render_template("overview/index.html", **{f.name: getattr(data, f.name) for f in fields(data)},
-                           **trends_context("overview.index"))
+    return render_template(
+        "overview/index.html",
+        **{f.name: getattr(data, f.name) for f in fields(data)},
+        **trends_context("overview.index"),
+    )

@@ -1,4 +1,5 @@
 """Forms of the workflow pages."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -13,13 +14,15 @@ class UploadForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     file = FileField("BPMN file", validators=[FileRequired("choose a .bpmn file")])
-    mode = RadioField("When", choices=[("async", "Queue it and return at once"),
-                                       ("wait", "Wait until SHAR has it")], default="async")
+    mode = RadioField(
+        "When", choices=[("async", "Queue it and return at once"), ("wait", "Wait until SHAR has it")], default="async"
+    )
 
 
 class PreviewedUploadForm(FlaskForm):
     """The upload of a file just compared: the preview page carries its text back in hidden fields,
     with its SHA-256 to restore the line breaks a browser's form submission turns into CRLF."""
+
     name = HiddenField(validators=[DataRequired(), Length(max=200)])
     description = HiddenField(validators=[Optional(), Length(max=2000)])
     mode = HiddenField(default="async")

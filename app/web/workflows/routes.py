@@ -1,5 +1,6 @@
 """Workflow pages: the list with live badges, upload (compared first if asked), one workflow with its
 diagram, launch, and the diff of two versions."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,14 +18,14 @@ from flask import (
     url_for,
 )
 
-from app.core import json_input
 from app.bpmn import BpmnValidationError, decode_xml
+from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.services import outages, version_diffs
-from app.services.display import still_moving
 from app.services import workflows as service
-from app.services.failed_jobs import create_job_of, retry_workflow
+from app.services.display import still_moving
 from app.services.element_counts import CountsState, element_counts, element_counts_state
+from app.services.failed_jobs import create_job_of, retry_workflow
 from app.services.instances import launch_instance
 from app.web.access import current_actor, login_required
 from app.web.charts import trends_context
@@ -70,12 +71,24 @@ def preview() -> Any:
             except InvalidInput as exc:
                 _attach_errors(form, exc)
             else:
-                confirm = PreviewedUploadForm(formdata=None, name=comparison.name, description=form.description.data,
-                                              mode=form.mode.data, bpmn_xml=xml, bpmn_sha256=_sha256(xml))
-                again = UploadForm(formdata=None, name=comparison.name, description=form.description.data,
-                                   mode=form.mode.data)
-                return render_template("workflows/preview.html", comparison=comparison, confirm=confirm,
-                                       again=again, carried=_fits_in_a_form(xml))
+                confirm = PreviewedUploadForm(
+                    formdata=None,
+                    name=comparison.name,
+                    description=form.description.data,
+                    mode=form.mode.data,
+                    bpmn_xml=xml,
+                    bpmn_sha256=_sha256(xml),
+                )
+                again = UploadForm(
+                    formdata=None, name=comparison.name, description=form.description.data, mode=form.mode.data
+                )
+                return render_template(
+                    "workflows/preview.html",
+                    comparison=comparison,
+                    confirm=confirm,
+                    again=again,
+                    carried=_fits_in_a_form(xml),
+                )
     return render_template("workflows/index.html", form=form, **_list_context()), 422
 
 
@@ -84,8 +97,9 @@ def preview() -> Any:
 def upload_previewed() -> Any:
     """The preview page's "Upload this version": the compared text, as create_workflow takes any upload."""
     confirm = PreviewedUploadForm()
-    form = UploadForm(formdata=None, name=confirm.name.data, description=confirm.description.data,
-                      mode=confirm.mode.data or "async")
+    form = UploadForm(
+        formdata=None, name=confirm.name.data, description=confirm.description.data, mode=confirm.mode.data or "async"
+    )
     if confirm.validate_on_submit():
         chosen = _as_chosen(confirm.bpmn_xml.data, confirm.bpmn_sha256.data or "")
         if chosen is None:
@@ -113,14 +127,20 @@ def rows() -> Response:
 @login_required
 def badge(workflow_id: int) -> Response:
     version = service.workflow_status_version(workflow_id, actor=current_actor())
-    return cached_fragment("workflows/_badge.html", version=version, context=lambda: _badge_context(
-        service.get_workflow_by_id(workflow_id, actor=current_actor())))
+    return cached_fragment(
+        "workflows/_badge.html",
+        version=version,
+        context=lambda: _badge_context(service.get_workflow_by_id(workflow_id, actor=current_actor())),
+    )
 
 
 def _badge_context(workflow: Any) -> dict[str, Any]:
     """The badge's values: its status, whether it still polls, and whether it waits for SHAR."""
-    return {"workflow": workflow, "badge_polls": still_moving(workflow),
-            "waiting_for_shar": outages.is_waiting("workflow", workflow.id)}
+    return {
+        "workflow": workflow,
+        "badge_polls": still_moving(workflow),
+        "waiting_for_shar": outages.is_waiting("workflow", workflow.id),
+    }
 
 
 @bp.get("/<name>")
@@ -133,8 +153,9 @@ def show(name: str) -> str:
 @login_required
 def diff(name: str) -> str:
     """Two versions side by side: /workflows/NAME/diff?from=1&to=2, a page to share."""
-    comparison = version_diffs.compare_versions(name, request.args.get("from"), request.args.get("to"),
-                                                actor=current_actor())
+    comparison = version_diffs.compare_versions(
+        name, request.args.get("from"), request.args.get("to"), actor=current_actor()
+    )
     return render_template("workflows/diff.html", comparison=comparison)
 
 
@@ -146,8 +167,9 @@ def counts(name: str) -> Response:
     Unchanged counts answer 304 after one small grouped read, without counting or rendering."""
     version = request.args.get("version") or None
     state = element_counts_state(name, version, actor=current_actor())
-    return cached_fragment("workflows/_counts.html", version=state.version,
-                           context=lambda: _counts_context(name, version, state))
+    return cached_fragment(
+        "workflows/_counts.html", version=state.version, context=lambda: _counts_context(name, version, state)
+    )
 
 
 @bp.get("/<name>/v<int:version>.bpmn")
@@ -166,14 +188,21 @@ def launch(name: str) -> Any:
     form = LaunchForm()
     if form.validate_on_submit():
         try:
-            launched = launch_instance(name, _variables_from_form(form), actor=current_actor(),
-                                       callback_url=form.callback_url.data or None,
-                                       process_id=form.process_id.data or None,
-                                       message=form.message.data or None)
+            launched = launch_instance(
+                name,
+                _variables_from_form(form),
+                actor=current_actor(),
+                callback_url=form.callback_url.data or None,
+                process_id=form.process_id.data or None,
+                message=form.message.data or None,
+            )
         except InvalidInput as exc:
             for field, messages in exc.errors.items():
-                target = {"callback_url": form.callback_url, "process_id": form.process_id,
-                          "message": form.message}.get(field, form.variables_json)
+                target = {
+                    "callback_url": form.callback_url,
+                    "process_id": form.process_id,
+                    "message": form.message,
+                }.get(field, form.variables_json)
                 target.errors = [*target.errors, *messages]
         except Conflict as exc:
             form.variables_json.errors = [*form.variables_json.errors, exc.message]
@@ -228,31 +257,48 @@ def _filters() -> tuple[str, str | None]:
 def _list_context() -> dict[str, Any]:
     search, status = _filters()
     listing = service.list_workflows(actor=current_actor(), search=search, status=status, with_total=False)
-    return {"workflows": listing.items, "statistics": listing.statistics, "search": search, "status": status or "",
-            "polling": listing.polling}
+    return {
+        "workflows": listing.items,
+        "statistics": listing.statistics,
+        "search": search,
+        "status": status or "",
+        "polling": listing.polling,
+    }
 
 
 def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
     page = service.workflow_page(name, actor=current_actor())
     version = page.workflow.version  # the diagram drawn is this version's: its counts are its instances'
     state = element_counts_state(name, version, actor=current_actor())
-    return {**_badge_context(page.workflow), "owner": page.owner, "versions": page.versions,
-            "instances": page.instances, "actions": page.actions, "form": form, "transfer_form": TransferForm(),
-            "create_job": create_job_of(page.workflow, actor=current_actor()),
-            "history": service.version_timeline(page.workflow),
-            **trends_context("workflows.show", workflow_name=page.workflow.name, name=page.workflow.name),
-            **_counts_context(name, version, state)}
+    return {
+        **_badge_context(page.workflow),
+        "owner": page.owner,
+        "versions": page.versions,
+        "instances": page.instances,
+        "actions": page.actions,
+        "form": form,
+        "transfer_form": TransferForm(),
+        "create_job": create_job_of(page.workflow, actor=current_actor()),
+        "history": service.version_timeline(page.workflow),
+        **trends_context("workflows.show", workflow_name=page.workflow.name, name=page.workflow.name),
+        **_counts_context(name, version, state),
+    }
 
 
 def _counts_context(name: str, version: int | str | None, state: CountsState) -> dict[str, Any]:
-    return {"counts": element_counts(name, version, actor=current_actor()), "counts_moving": state.moving,
-            "counts_workflow": name, "counts_version": version}
+    return {
+        "counts": element_counts(name, version, actor=current_actor()),
+        "counts_moving": state.moving,
+        "counts_workflow": name,
+        "counts_version": version,
+    }
 
 
 def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
     """Variables from the key/value rows, then the raw JSON on top (checked by app.core.json_input)."""
-    return json_input.form_variables(json_input.form_rows(request.form.getlist("keys"), request.form.getlist("values")),
-                                     form.variables_json.data)
+    return json_input.form_variables(
+        json_input.form_rows(request.form.getlist("keys"), request.form.getlist("values")), form.variables_json.data
+    )
 
 
 def _file_text(form: UploadForm) -> str | None:
@@ -272,17 +318,25 @@ def _file_text(form: UploadForm) -> str | None:
 def _create(form: UploadForm, xml: str) -> Response | None:
     """create_workflow from the form's fields: a redirect to the list, or None with the reasons on the form."""
     try:
-        result = service.create_workflow(form.name.data, xml, actor=current_actor(),
-                                         description=form.description.data or "", async_=form.mode.data != "wait")
+        result = service.create_workflow(
+            form.name.data,
+            xml,
+            actor=current_actor(),
+            description=form.description.data or "",
+            async_=form.mode.data != "wait",
+        )
     except InvalidInput as exc:
         _attach_errors(form, exc)
     except Conflict as exc:
         form.name.errors = [*form.name.errors, exc.message]
     else:
         workflow = result.workflow
-        flash(f"{workflow.name} v{workflow.version} is {workflow.status}" if result.created
-              else f"{workflow.name} v{workflow.version} already has this BPMN; nothing changed",
-              "success" if workflow.status != "failed" else "error")
+        flash(
+            f"{workflow.name} v{workflow.version} is {workflow.status}"
+            if result.created
+            else f"{workflow.name} v{workflow.version} already has this BPMN; nothing changed",
+            "success" if workflow.status != "failed" else "error",
+        )
         return redirect(url_for(".index"))
     return None
 
