@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the test dependencies and run the whole test suite (the README's test command).
 # Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (.ci/run starts them if down).
-#   scripts/test.sh            everything (what CI runs)
+#   scripts/test.sh            ruff (lint, format check), then every test (what CI runs)
 #   scripts/test.sh --fast     the fast tier: no PostgreSQL, Redis, consumer process or browser,
 #                              on two workers, in under a minute (tests/conftest.py marks the tiers)
 # Other arguments go to pytest.
@@ -30,6 +30,9 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# Lint and format first (ruff, configured in pyproject.toml): a finding fails the run before any test.
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
 if $fast; then
   exec .venv/bin/python -m pytest -m fast -n 2 "$@"
 fi

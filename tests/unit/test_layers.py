@@ -125,6 +125,20 @@ def test_pure_libraries_stay_pure() -> None:
     assert {i for m, t in graph.items() if m == "app.lifecycle.states" for i in t} == set()
 
 
+def test_functions_and_modules_stay_small() -> None:
+    """No function over 60 lines and no module over 500 in app/ (after `ruff format`, which keeps
+    lines at 120 characters, so code cannot hide in long lines)."""
+    too_long = []
+    for path in APP.rglob("*.py"):
+        text = path.read_text()
+        if text.count("\n") > 500:
+            too_long.append(f"{path.relative_to(APP.parent)}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno >= 60:
+                too_long.append(f"{path.relative_to(APP.parent)}:{node.lineno} {node.name}")
+    assert too_long == []
+
+
 def test_no_import_circles() -> None:
     graph = _imports()
     # Every edge counts, a package's own assembly included: models.x -> status -> app.models
