@@ -14,8 +14,9 @@ from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.queued import follow, show_queued
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
 from app.lifecycle.states import INSTANCE_STATUSES
-from app.services import bulk, instance_listing
+from app.services import bulk, instance_listing, outages
 from app.services import instances as instance_service
+from app.services.access import allowed_actions
 from app.services.actors import CLI
 from app.services.failed_jobs import retry_instance
 from app.services.sync import sync_instance_now
@@ -166,8 +167,12 @@ def message(instance_id: str, name: str, variables: str | None, fmt: str) -> Non
     show_queued(job, fmt, f"message {name} queued for delivery")
 
 
-def show_instance(instance: object, fmt: str) -> None:
-    data = instance_dict(instance)  # type: ignore[arg-type]
+def show_instance(instance: Any, fmt: str) -> None:
+    # What the pages and the API show too: whether it waits for SHAR, and what may be done with it.
+    data = {
+        **instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance.id)),
+        "allowed_actions": sorted(allowed_actions(CLI, instance)),
+    }
     if fmt == "json":
         emit_json(data)
     else:

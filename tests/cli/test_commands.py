@@ -47,6 +47,8 @@ def test_launch_wait_show_complete_and_statistics(run, app) -> None:
     instance_id = json.loads(launched.stdout)["id"]
     shown = json.loads(run("instance", "show", instance_id, "--format=json").stdout)
     assert shown["status"] == "launching" and shown["variables"] == {"orderId": "1"}
+    # What the pages and the API offer, from the same service: a launching instance may be stopped.
+    assert "cancel" in shown["allowed_actions"] and shown["waiting_for_shar"] is False
     listed = json.loads(run("instance", "list", "--workflow=Flow", "--format=json").stdout)
     assert [i["id"] for i in listed] == [instance_id]
     stats = json.loads(run("statistics", "--format=json").stdout)
