@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from app.api import openapi as doc
 from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
+from app.api.openapi import bodies
 from app.api.responses import (
     flag,
     json_body,
@@ -88,7 +88,7 @@ def _instance_read(instance_id: str) -> dict[str, object]:
 @token_required
 @idempotent
 def complete_task(instance_id: str) -> Response:
-    data = json_body(doc.COMPLETE)
+    data = json_body(bodies.COMPLETE)
     job = service.complete_task(instance_id, actor=api_user(), variables=data.get("variables"))
     return ok(queued_message("Task completion", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
@@ -97,7 +97,7 @@ def complete_task(instance_id: str) -> Response:
 @token_required
 @idempotent
 def deliver_message(instance_id: str) -> Response:
-    data = json_body(doc.MESSAGE)
+    data = json_body(bodies.MESSAGE)
     job = service.deliver_message(instance_id, data.get("name"), actor=api_user(), variables=data.get("variables"))
     return ok(queued_message("Message delivery", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
@@ -106,7 +106,7 @@ def deliver_message(instance_id: str) -> Response:
 @token_required
 @idempotent
 def sync_instance(instance_id: str) -> Response:
-    data = json_body(doc.SYNC)
+    data = json_body(bodies.SYNC)
     callback_url = optional_text(data, "callback_url")
     if flag(data, "async", True):
         job = request_sync(instance_id, actor=api_user(), callback_url=callback_url)
@@ -130,7 +130,7 @@ def sync_instance(instance_id: str) -> Response:
 @bp.patch("/instances/<instance_id>/variables")
 @token_required
 def update_instance_variables(instance_id: str) -> Response:
-    data = json_body(doc.VARIABLES)
+    data = json_body(bodies.VARIABLES)
     if "variables" not in data:
         raise InvalidInput.field("variables", "variables is required")
     return ok(
@@ -162,7 +162,7 @@ def cancel_instance(instance_id: str) -> Response:
 def bulk_action() -> Response:
     """`{"action", "filter", "preview", "fingerprint"}`: the preview (200), or the operation started
     (202); 409 with the new preview when the set is no longer the one the fingerprint names."""
-    data = json_body(doc.BULK)
+    data = json_body(bodies.BULK)
     filters, action = bulk.instance_filter(data.get("filter")), data.get("action")
     if flag(data, "preview", False):
         preview = bulk.preview_bulk(filters, action, actor=api_user())

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from app.api import openapi as doc
 from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
 from app.api.idempotent import idempotent
+from app.api.openapi import bodies
 from app.api.responses import (
     json_body,
     json_response,
@@ -33,7 +33,7 @@ from app.services.statistics import statistics
 @token_required
 @idempotent
 def create_workflow() -> Response:
-    data = json_body(doc.CREATE, max_bytes=upload_body_limit())  # the body carries the BPMN
+    data = json_body(bodies.CREATE, max_bytes=upload_body_limit())  # the body carries the BPMN
     result = service.create_workflow(
         data.get("name"),
         data.get("bpmn_xml"),
@@ -57,7 +57,7 @@ def create_workflow() -> Response:
 @token_required
 @idempotent
 def launch_workflow(name: str) -> Response:
-    data = json_body(doc.LAUNCH)
+    data = json_body(bodies.LAUNCH)
     launched = launch_instance(
         name,
         data.get("variables"),
@@ -118,7 +118,7 @@ def diff_versions(name: str) -> Response:
 @bp.post("/workflows/<name>/diff")
 @token_required
 def preview_upload(name: str) -> Response:
-    data = json_body(doc.PREVIEW, max_bytes=upload_body_limit())  # the body carries the BPMN
+    data = json_body(bodies.PREVIEW, max_bytes=upload_body_limit())  # the body carries the BPMN
     comparison = version_diffs.preview_upload(name, data.get("bpmn_xml"), actor=api_user())
     if comparison.from_version is None:
         message = (
@@ -156,7 +156,7 @@ def retry_create(name: str) -> Response:
 @bp.put("/workflows/<name>/owner")
 @token_required
 def transfer_workflow(name: str) -> Response:
-    data = json_body(doc.OWNER)
+    data = json_body(bodies.OWNER)
     row = service.transfer_workflow(name, optional_text(data, "owner") or "", actor=api_user())
     return ok("Workflow handed over", {"name": name, "owner": row.owner.email if row.owner else None})
 

@@ -70,7 +70,7 @@ def test_api_matches_its_openapi_document(app, admin_token, api) -> None:  # typ
 
 
 def test_the_document_lists_every_api_route(app) -> None:  # type: ignore[no-untyped-def]
-    from app.api.openapi import DOCUMENT
+    from app.api.openapi.document import DOCUMENT
 
     documented = {(path, method.upper()) for path, ops in DOCUMENT["paths"].items() for method in ops}
     routes = set()

@@ -1,0 +1,104 @@
+"""The request bodies: the routes read their fields from these (app.api.responses.json_body), so a
+field the document does not name is refused (422), never silently ignored."""
+
+from app.api.openapi.parts import AGE_DESCRIPTION, INSTANCE_STATUSES, VAR_DESCRIPTION
+from app.services.activities import MAX_ELEMENT_ID
+from app.services.bulk import ACTIONS as BULK_ACTIONS
+from app.services.variable_filters import MAX_CONDITIONS
+
+CREATE = {
+    "type": "object",
+    "required": ["name", "bpmn_xml"],
+    "properties": {
+        "name": {"type": "string"},
+        "bpmn_xml": {"type": "string"},
+        "description": {"type": "string"},
+        "async": {"type": "boolean"},
+        "callback_url": {"type": "string"},
+    },
+}
+LAUNCH = {
+    "type": "object",
+    "properties": {
+        "variables": {"type": "object"},
+        "async": {"type": "boolean"},
+        "callback_url": {"type": "string"},
+        "process_id": {
+            "type": "string",
+            "description": "the process of a file with several (default: its only "
+            "executable one; 422 lists the choices)",
+        },
+        "message": {
+            "type": "string",
+            "maxLength": 200,
+            "description": "start the instance by this message, at its process's "
+            "message start event of that name (422 lists the "
+            "message starts; a sharlite contract extension)",
+        },
+    },
+}
+OWNER = {
+    "type": "object",
+    "required": ["owner"],
+    "properties": {"owner": {"type": "string", "description": "the new owner's e-mail"}},
+}
+PREVIEW = {"type": "object", "required": ["bpmn_xml"], "properties": {"bpmn_xml": {"type": "string"}}}
+COMPLETE = {"type": "object", "properties": {"variables": {"type": "object"}}}
+SYNC = {"type": "object", "properties": {"callback_url": {"type": "string"}, "async": {"type": "boolean"}}}
+VARIABLES = {"type": "object", "required": ["variables"], "properties": {"variables": {"type": "object"}}}
+MESSAGE = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "description": "the message's name (<message name=...>; a receive task without a messageRef "
+            "waits for its own name, else its id)",
+        },
+        "variables": {"type": "object", "description": "the message's payload, merged into the instance"},
+    },
+}
+_BULK_FILTER = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "the instances of the list's filters (those you may see): every field is optional",
+    "properties": {
+        "status": {"type": "string", "enum": INSTANCE_STATUSES},
+        "workflow": {"type": "string"},
+        "version": {"type": "integer", "minimum": 1, "description": "one version of `workflow`"},
+        "activity": {"type": "string", "maxLength": MAX_ELEMENT_ID},
+        "var": {
+            "anyOf": [{"type": "string"}, {"type": "array", "maxItems": MAX_CONDITIONS, "items": {"type": "string"}}],
+            "description": VAR_DESCRIPTION,
+        },
+        "older_than": {"type": "string", "description": AGE_DESCRIPTION},
+        "mine": {"type": "boolean", "description": "only your own instances (admins and viewers)"},
+    },
+}
+BULK = {
+    "type": "object",
+    "required": ["action"],
+    "properties": {
+        "action": {
+            "type": "string",
+            "enum": list(BULK_ACTIONS),
+            "description": "sync: running instances (queued in batch jobs); cancel: launching or running ones; "
+            "retry: failed launches (admins; their launch job is retried)",
+        },
+        "filter": _BULK_FILTER,
+        "preview": {
+            "type": "boolean",
+            "description": "true: only count them and show the newest 10, with the "
+            "set's fingerprint; no operation is stored",
+        },
+        "fingerprint": {
+            "type": "string",
+            "description": "the preview's fingerprint: the operation starts only when "
+            "the set is still the one previewed (409 with the new "
+            "preview otherwise); without it, the set the filter selects "
+            "when the request arrives",
+        },
+    },
+}

@@ -1,0 +1,32 @@
+"""The OpenAPI 3 document of the JSON API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+
+from app.api.blueprints import docs_bp
+from app.api.openapi.instance_paths import INSTANCE_PATHS
+from app.api.openapi.schemas import SCHEMAS
+from app.api.openapi.workflow_paths import WORKFLOW_PATHS
+from app.api.responses import json_response
+
+PATHS: dict[str, Any] = {**WORKFLOW_PATHS, **INSTANCE_PATHS}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "sharboard API",
+        "version": "1.0.0",
+        "description": "SHAR operations, answered at once; background jobs call SHAR.",
+    },
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+}
+
+
+@docs_bp.get("/openapi.json")
+def document() -> Response:
+    return json_response(DOCUMENT)
