@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from flask import current_app
 
-from app.core.config import current_settings
+from app.core.config import Settings, current_settings
 from app.core.extensions import db
 from app.core.text import clip
 from app.jobs.dispatch import submit
@@ -35,7 +35,7 @@ from app.webhooks.signing import (
     standard_headers,
     webhook_secret,
 )
-from app.webhooks.transport import DEFAULT_KEEP_BYTES, DeliveryFailed, post
+from app.webhooks.transport import DEFAULT_KEEP_BYTES, Answer, DeliveryFailed, post
 
 RESPONSE_KEEP_BYTES = DEFAULT_KEEP_BYTES  # of an answer's body, kept for the attempt record
 
@@ -82,34 +82,8 @@ def deliver(job_record: JobRecord) -> None:
     settings = current_settings()
     delivery.attempts += 1
     started = time.monotonic()  # one deadline for the whole attempt: resolving included
-    try:
-        addresses = check_callback_url(delivery.url, settings)
-    except ResolveTimeout as exc:  # a slow DNS server is no verdict on the address: try again later
-        _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
-    except AddressRefused as exc:
-        _fail(job_record, delivery, str(exc), retry=False, state="refused")
-    body = delivery.body.encode()
-    secret = webhook_secret(settings.webhook_secret, current_app.config["SECRET_KEY"])
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "sharboard-webhooks",
-        SIGNATURE_HEADER: sign(body, secret),
-        DELIVERY_HEADER: str(delivery.id),
-        EVENT_HEADER: delivery.job_type,
-        **standard_headers(f"sharboard-delivery-{delivery.id}", body, secret),
-    }
-    try:
-        answer = post(
-            delivery.url,
-            body,
-            headers,
-            addresses=addresses,
-            deadline=settings.webhook_timeout,
-            started=started,
-            keep_bytes=RESPONSE_KEEP_BYTES,
-        )
-    except DeliveryFailed as exc:
-        _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
+    addresses = _vetted_addresses(job_record, delivery, settings, started)
+    answer = _send(job_record, delivery, settings, addresses, started)
     delivery.last_status_code = answer.status
     note_attempt(
         job_record,
@@ -120,6 +94,55 @@ def deliver(job_record: JobRecord) -> None:
         response_complete=answer.body_complete,
         response_body=answer.text,
     )
+    _settle(job_record, delivery, answer)
+
+
+def _vetted_addresses(
+    job_record: JobRecord, delivery: WebhookDelivery, settings: Settings, started: float
+) -> list[str]:
+    """The callback host's addresses, each allowed by the address policy; else the attempt ends here."""
+    try:
+        return check_callback_url(delivery.url, settings)
+    except ResolveTimeout as exc:  # a slow DNS server is no verdict on the address: try again later
+        _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
+    except AddressRefused as exc:
+        _fail(job_record, delivery, str(exc), retry=False, state="refused")
+
+
+def _signed_headers(delivery: WebhookDelivery, body: bytes, settings: Settings) -> dict[str, str]:
+    secret = webhook_secret(settings.webhook_secret, current_app.config["SECRET_KEY"])
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "sharboard-webhooks",
+        SIGNATURE_HEADER: sign(body, secret),
+        DELIVERY_HEADER: str(delivery.id),
+        EVENT_HEADER: delivery.job_type,
+        **standard_headers(f"sharboard-delivery-{delivery.id}", body, secret),
+    }
+
+
+def _send(
+    job_record: JobRecord, delivery: WebhookDelivery, settings: Settings, addresses: list[str], started: float
+) -> Answer:
+    """The signed POST to the vetted addresses, within what is left of the deadline; no answer is retried."""
+    body = delivery.body.encode()
+    headers = _signed_headers(delivery, body, settings)
+    try:
+        return post(
+            delivery.url,
+            body,
+            headers,
+            addresses=addresses,
+            deadline=settings.webhook_timeout,
+            started=started,
+            keep_bytes=RESPONSE_KEEP_BYTES,
+        )
+    except DeliveryFailed as exc:
+        _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
+
+
+def _settle(job_record: JobRecord, delivery: WebhookDelivery, answer: Answer) -> None:
+    """What the answer's status makes of the delivery: 2xx delivered, 3xx refused, 5xx/408/429 retried."""
     if 200 <= answer.status < 300:
         delivery.state, delivery.delivered_at, delivery.last_error = "delivered", utcnow(), None
         _timeline(delivery, "callback_delivered", f"callback delivered to {delivery.url} (HTTP {answer.status})")

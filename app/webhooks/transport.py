@@ -157,50 +157,91 @@ def post(
     clock = _Deadline(deadline, time.monotonic() if started is None else started)
     if clock.expired:
         raise DeliveryFailed(f"no complete answer within the {deadline:g} s deadline")
+    parsed, target = _parse_url(url)
+    if not addresses:
+        raise DeliveryFailed("no vetted address to connect to")
+    backend = _PinnedBackend(parsed.raw_host.decode("ascii").lower(), addresses, clock)
+    try:
+        return _exchange(
+            parsed, target, body, headers, backend, deadline=deadline, ssl_context=ssl_context, keep_bytes=keep_bytes
+        )
+    except _TRANSPORT_ERRORS as exc:
+        raise _delivery_failure(exc, clock) from None
+
+
+def _parse_url(url: str) -> tuple[httpx.URL, httpcore.URL]:
+    """The callback URL as httpx reads it, and as the request target httpcore sends."""
     try:
         parsed = httpx.URL(url.strip())  # IDNA host names become their ASCII (punycode) form
         target = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path)
     except (httpx.InvalidURL, UnicodeError, TypeError, ValueError) as exc:
         raise DeliveryFailed(f"invalid callback URL: {exc}") from None
-    if not addresses:
-        raise DeliveryFailed("no vetted address to connect to")
-    backend = _PinnedBackend(parsed.raw_host.decode("ascii").lower(), addresses, clock)
+    return parsed, target
+
+
+def _exchange(
+    parsed: httpx.URL,
+    target: httpcore.URL,
+    body: bytes,
+    headers: dict[str, str],
+    backend: _PinnedBackend,
+    *,
+    deadline: float,
+    ssl_context: ssl.SSLContext | None,
+    keep_bytes: int,
+) -> Answer:
+    """Send the POST over a one-connection pool on the pinned backend and read its bounded answer."""
     timeouts = {"connect": deadline, "read": deadline, "write": deadline, "pool": deadline}
-    try:
-        pool = httpcore.ConnectionPool(
-            ssl_context=ssl_context, network_backend=backend, max_connections=1, max_keepalive_connections=0, retries=0
-        )
-        # Host as httpx writes it (IPv6 literals in brackets, default ports left out).
-        sent = [("Host", parsed.netloc.decode("ascii"))] if not any(k.lower() == "host" for k in headers) else []
-        sent += list(headers.items())
-        with (
-            pool,
-            pool.stream("POST", target, headers=sent, content=body, extensions={"timeout": timeouts}) as response,
-        ):
-            kept = bytearray()
-            read = 0
-            complete = True
-            for chunk in response.iter_stream():
-                read += len(chunk)
-                kept += chunk[: max(keep_bytes - len(kept), 0)]
-                if read > keep_bytes:
-                    complete = False
-                    break  # leaving the block closes the connection; the rest is never read
-            answer_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
-            return Answer(response.status, answer_headers, bytes(kept), read, complete, backend.peer)
-    except _DeadlineExceeded as exc:
-        raise DeliveryFailed(str(exc)) from None
-    except httpcore.TimeoutException as exc:
-        if clock.expired:
-            raise DeliveryFailed(f"no complete answer within the {deadline:g} s deadline") from None
-        raise DeliveryFailed(f"{exc.__class__.__name__}: {exc}") from None
-    except (
-        httpcore.ProtocolError,
-        httpcore.NetworkError,
-        httpcore.UnsupportedProtocol,
-        httpcore.LocalProtocolError,
-        httpcore.RemoteProtocolError,
-        ssl.SSLError,
-        OSError,
-    ) as exc:
-        raise DeliveryFailed(f"{exc.__class__.__name__}: {exc}") from None
+    pool = httpcore.ConnectionPool(
+        ssl_context=ssl_context, network_backend=backend, max_connections=1, max_keepalive_connections=0, retries=0
+    )
+    sent = _request_headers(parsed, headers)
+    with (
+        pool,
+        pool.stream("POST", target, headers=sent, content=body, extensions={"timeout": timeouts}) as response,
+    ):
+        return _read_answer(response, keep_bytes, backend.peer)
+
+
+def _request_headers(parsed: httpx.URL, headers: dict[str, str]) -> list[tuple[str, str]]:
+    # Host as httpx writes it (IPv6 literals in brackets, default ports left out).
+    sent = [("Host", parsed.netloc.decode("ascii"))] if not any(k.lower() == "host" for k in headers) else []
+    sent += list(headers.items())
+    return sent
+
+
+def _read_answer(response: httpcore.Response, keep_bytes: int, peer: str) -> Answer:
+    """At most `keep_bytes` of the streamed body; the rest is never read."""
+    kept = bytearray()
+    read = 0
+    complete = True
+    for chunk in response.iter_stream():
+        read += len(chunk)
+        kept += chunk[: max(keep_bytes - len(kept), 0)]
+        if read > keep_bytes:
+            complete = False
+            break  # leaving the caller's block closes the connection; the rest is never read
+    answer_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+    return Answer(response.status, answer_headers, bytes(kept), read, complete, peer)
+
+
+# What an attempt that got no complete HTTP answer can raise, each turned into DeliveryFailed.
+_TRANSPORT_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.ProtocolError,
+    httpcore.NetworkError,
+    httpcore.UnsupportedProtocol,
+    httpcore.LocalProtocolError,
+    httpcore.RemoteProtocolError,
+    ssl.SSLError,
+    OSError,
+)
+
+
+def _delivery_failure(exc: BaseException, clock: _Deadline) -> DeliveryFailed:
+    """Why the attempt failed, short and safe to store: the deadline when it passed, else the error."""
+    if isinstance(exc, _DeadlineExceeded):
+        return DeliveryFailed(str(exc))
+    if isinstance(exc, httpcore.TimeoutException) and clock.expired:
+        return DeliveryFailed(f"no complete answer within the {clock.seconds:g} s deadline")
+    return DeliveryFailed(f"{exc.__class__.__name__}: {exc}")
