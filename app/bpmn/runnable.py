@@ -28,52 +28,8 @@ _CONDITIONAL_GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway"})
 
 def check_container(doc: AnalysedDocument, container: etree._Element, *, top: bool) -> None:
     nodes = [c for c in container if is_bpmn(c)]
-    starts = [c for c in nodes if local(c) == "startEvent"]
-    if top and not starts:
-        doc.problem(
-            "no-start-event",
-            "cannot_run",
-            container,
-            "the process has no start event; add one where instances begin, or mark the process "
-            'isExecutable="false" to keep it as a diagram',
-        )
-    signals = [s.find(f"{_M}signalEventDefinition") for s in starts]
-    if top and starts and all(definition is not None for definition in signals):
-        doc.problem(
-            "signal-start",
-            "cannot_run",
-            starts[0],
-            f"the process starts only by signal {signal_name(doc, signals[0], starts[0])}, which "
-            "sharlite cannot send, so no instance could start; add a none start event, use a message "
-            'start event, or mark the process isExecutable="false"',
-        )
-    if (
-        not top
-        and container.get("triggeredByEvent") != "true"
-        and local(container) != "adHocSubProcess"
-        and len(starts) != 1
-    ):
-        doc.problem(
-            "subprocess-start",
-            "cannot_run",
-            container,
-            f"an expanded sub-process needs exactly one start event; it has {len(starts)}",
-        )
-    flows = [c for c in nodes if local(c) == "sequenceFlow"]
-    ids_here = {c.get("id") for c in nodes if c.get("id")}
-    outgoing: dict[str, list[etree._Element]] = {}
-    for flow in flows:
-        for end in ("sourceRef", "targetRef"):
-            ref = flow.get(end)
-            if not ref or ref not in ids_here:
-                doc.problem(
-                    "flow-ends",
-                    "cannot_run",
-                    flow,
-                    f"its {end} {ref or '(missing)'} is not an element of the same process "
-                    "or sub-process; connect it to an element beside it",
-                )
-        outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
+    _check_starts(doc, container, [c for c in nodes if local(c) == "startEvent"], top=top)
+    outgoing = _outgoing_flows(doc, nodes)
     for node in nodes:
         kind = local(node)
         if (
@@ -115,8 +71,87 @@ def check_container(doc: AnalysedDocument, container: etree._Element, *, top: bo
             check_container(doc, node, top=False)
 
 
+def _check_starts(doc: AnalysedDocument, container: etree._Element, starts: list[etree._Element], *, top: bool) -> None:
+    if top and not starts:
+        doc.problem(
+            "no-start-event",
+            "cannot_run",
+            container,
+            "the process has no start event; add one where instances begin, or mark the process "
+            'isExecutable="false" to keep it as a diagram',
+        )
+    signals = [s.find(f"{_M}signalEventDefinition") for s in starts]
+    if top and starts and all(definition is not None for definition in signals):
+        doc.problem(
+            "signal-start",
+            "cannot_run",
+            starts[0],
+            f"the process starts only by signal {signal_name(doc, signals[0], starts[0])}, which "
+            "sharlite cannot send, so no instance could start; add a none start event, use a message "
+            'start event, or mark the process isExecutable="false"',
+        )
+    if (
+        not top
+        and container.get("triggeredByEvent") != "true"
+        and local(container) != "adHocSubProcess"
+        and len(starts) != 1
+    ):
+        doc.problem(
+            "subprocess-start",
+            "cannot_run",
+            container,
+            f"an expanded sub-process needs exactly one start event; it has {len(starts)}",
+        )
+
+
+def _outgoing_flows(doc: AnalysedDocument, nodes: list[etree._Element]) -> dict[str, list[etree._Element]]:
+    """Each node's outgoing flows by its id; a flow whose end is not beside it is a problem."""
+    flows = [c for c in nodes if local(c) == "sequenceFlow"]
+    ids_here = {c.get("id") for c in nodes if c.get("id")}
+    outgoing: dict[str, list[etree._Element]] = {}
+    for flow in flows:
+        for end in ("sourceRef", "targetRef"):
+            ref = flow.get(end)
+            if not ref or ref not in ids_here:
+                doc.problem(
+                    "flow-ends",
+                    "cannot_run",
+                    flow,
+                    f"its {end} {ref or '(missing)'} is not an element of the same process "
+                    "or sub-process; connect it to an element beside it",
+                )
+        outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
+    return outgoing
+
+
 def _check_node(doc: AnalysedDocument, node: etree._Element, flows: list[etree._Element]) -> None:
     kind = local(node)
+    _check_flow_conditions(doc, node, kind, flows)
+    for timer in node.findall(f"{_M}timerEventDefinition"):  # direct: a sub-process's own are checked inside
+        check_timer(doc, node, timer)
+    for loop in node.findall(f"{_M}multiInstanceLoopCharacteristics"):
+        check_multi_instance(doc, node, loop)
+    for tag, (attribute, declared) in _EVENT_REFS.items():
+        for definition in node.findall(f"{_M}{tag}"):
+            ref = definition.get(attribute)
+            if ref and (ref not in doc.by_id or local(doc.by_id[ref]) != declared):
+                doc.problem(
+                    "event-ref",
+                    "cannot_run",
+                    node,
+                    f"its {attribute} {ref} names no <{declared}> of this file; declare it or fix the ref",
+                )
+    if kind == "intermediateCatchEvent":
+        check_signal_catch(doc, node)
+    _check_message_refs(doc, node, kind)
+    if kind == "callActivity":
+        _check_call(doc, node)
+    for output in node.findall(f"{_M}extensionElements/{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output"):
+        check_output(doc, node, output)
+
+
+def _check_flow_conditions(doc: AnalysedDocument, node: etree._Element, kind: str, flows: list[etree._Element]) -> None:
+    """Conditions on the flows leaving a node: needed from a conditional gateway, refused elsewhere."""
     default = node.get("default")
     if kind in _CONDITIONAL_GATEWAYS:
         for flow in flows:
@@ -142,22 +177,10 @@ def _check_node(doc: AnalysedDocument, node: etree._Element, flows: list[etree._
                     f"a condition on a flow leaving {kind} {node.get('id')} is not supported; "
                     "put an exclusive gateway after the element and move the condition there",
                 )
-    for timer in node.findall(f"{_M}timerEventDefinition"):  # direct: a sub-process's own are checked inside
-        check_timer(doc, node, timer)
-    for loop in node.findall(f"{_M}multiInstanceLoopCharacteristics"):
-        check_multi_instance(doc, node, loop)
-    for tag, (attribute, declared) in _EVENT_REFS.items():
-        for definition in node.findall(f"{_M}{tag}"):
-            ref = definition.get(attribute)
-            if ref and (ref not in doc.by_id or local(doc.by_id[ref]) != declared):
-                doc.problem(
-                    "event-ref",
-                    "cannot_run",
-                    node,
-                    f"its {attribute} {ref} names no <{declared}> of this file; declare it or fix the ref",
-                )
-    if kind == "intermediateCatchEvent":
-        check_signal_catch(doc, node)
+
+
+def _check_message_refs(doc: AnalysedDocument, node: etree._Element, kind: str) -> None:
+    """Each messageRef names a declared message; what catches a message is checked for waiting on it."""
     for definition in node.findall(f"{_M}messageEventDefinition"):
         ref = definition.get("messageRef")
         if ref and ref not in doc.messages:
@@ -178,10 +201,6 @@ def _check_node(doc: AnalysedDocument, node: etree._Element, flows: list[etree._
         )
     elif kind == "receiveTask" and node.find(f"{_M}messageEventDefinition") is None:
         waits_for_message(doc, node, node)
-    if kind == "callActivity":
-        _check_call(doc, node)
-    for output in node.findall(f"{_M}extensionElements/{{{ZEEBE_NS}}}ioMapping/{{{ZEEBE_NS}}}output"):
-        check_output(doc, node, output)
 
 
 def _condition_text(doc: AnalysedDocument, flow: etree._Element) -> str | None:

@@ -11,27 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
-    ErrorEventDefinition,
-)
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from app.bpmn.specs import clean
-from app.bpmn.timers_and_loops import MAX_LOOP_CARDINALITY
 from app.sharlite import expressions
 from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load
 from app.sharlite.budgets import (
@@ -39,9 +30,10 @@ from app.sharlite.budgets import (
     TIME_BUDGET_SECONDS,
     Budget,
     OutOfTime,
-    OverBudget,
     check_path,
 )
+from app.sharlite.outcomes import decide_outcome, fail_unstored, failure_reason, now_iso
+from app.sharlite.script_engine import RestrictedScriptEngine
 from app.sharlite.store import Store
 from app.sharlite.variables import (
     MAX_VARIABLES_BYTES,
@@ -61,8 +53,6 @@ from app.sharlite.waiting import (
 
 logger = logging.getLogger("sharlite")
 
-ISO_TIME = re.compile(r"^R?\d*/?P(?!$)[0-9YMWDTHS.]+$|^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?$")
-
 
 class NotFound(LookupError):
     pass
@@ -80,67 +70,8 @@ class CannotComplete(RuntimeError):
     """The waiting task refused to complete (a data input is missing, ...); nothing was changed."""
 
 
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """Where SpiffWorkflow evaluates text: the restricted evaluator, never Python's eval or exec.
-
-    SpiffWorkflow reaches the environment directly, bypassing the script engine, for correlation
-    retrieval expressions, ad-hoc completion conditions and conditional paths: the restriction
-    must live here, or those texts would run as Python.
-    """
-
-    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
-        return expressions.evaluate(expression, {**(external_context or {}), **context})
-
-    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
-        raise RefusedBpmn("sharlite runs no scripts")
-
-    def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
-        raise RefusedBpmn("sharlite calls no services from the engine")
-
-
-class RestrictedScriptEngine(PythonScriptEngine):
-    """Evaluates conditions with the restricted evaluator; runs no scripts."""
-
-    def __init__(self) -> None:
-        super().__init__(environment=RestrictedEnvironment())
-
-    def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
-        text = expressions.strip_wrapping(expression).strip("\"'")
-        if ISO_TIME.match(text):
-            return text  # an instance stored before the upload wrote timers as string constants
-        try:
-            value = self.environment.evaluate(expression, task.data, external_context)
-        except (expressions.EvaluationError, expressions.UnsafeExpression) as exc:
-            shown = " ".join(expression.split())
-            shown = shown if len(shown) <= 80 else shown[:79] + "…"
-            raise expressions.EvaluationError(
-                f"at {task.task_spec.bpmn_id}: the expression {shown!r} failed: {exc}"
-            ) from None
-        if getattr(task.task_spec, "cardinality", None) == expression:
-            # The upload caps literal cardinalities; one read from a variable is capped here.
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LOOP_CARDINALITY:
-                raise OverBudget(
-                    f"loopCardinality of {task.task_spec.bpmn_id} is {str(value)[:40]}; it must be "
-                    f"a whole number from 0 to {MAX_LOOP_CARDINALITY:,}"
-                )
-        return value
-
-    def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> Any:
-        raise RefusedBpmn("sharlite runs no scripts")
-
-    def call_service(self, task: Any, **kwargs: Any) -> Any:
-        raise RefusedBpmn("sharlite calls no services from the engine")
-
-    def validate(self, expression: str) -> None:
-        expressions.compile_prepared(expression)
-
-
 def _digest(bpmn_xml: str) -> str:
     return hashlib.sha256(bpmn_xml.encode()).hexdigest()
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Engine:
@@ -289,7 +220,7 @@ class Engine:
                 self._map_outputs(task, self._loaded(record))
                 task.run()
             except Exception as exc:  # noqa: BLE001 - a missing data input, ...: refused, nothing stored
-                reason = _reason(exc, name_element=False)
+                reason = failure_reason(exc, name_element=False)
                 raise CannotComplete(
                     f"task {task.task_spec.bpmn_id} cannot complete: {reason}; the instance still "
                     "waits there (send the missing variables)"
@@ -317,7 +248,7 @@ class Engine:
                 workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=dict(variables or {})))
             except Exception as exc:  # noqa: BLE001 - Spiff's "not waiting": nothing was changed
                 raise NoMessageWaiting(
-                    f"instance {instance_id} cannot take message {name!r}: {_reason(exc, name_element=False)}"
+                    f"instance {instance_id} cannot take message {name!r}: {failure_reason(exc, name_element=False)}"
                 ) from None
             self._advance(workflow, record, self._loaded(record))
             return waiting
@@ -380,7 +311,7 @@ class Engine:
         caught once the start events wait, inside the same budget, before anything is stored."""
         paused = self._run(workflow, record, loaded, start_message)
         tasks = workflow.get_tasks()
-        _decide_outcome(workflow, record, tasks, paused)
+        decide_outcome(workflow, record, tasks, paused)
         self._note_waits(record, tasks, paused, loaded.automatic_task_ids)
         self._store(workflow, record, tasks)
 
@@ -402,7 +333,7 @@ class Engine:
         except OutOfTime:
             paused = True
         except Exception as exc:  # noqa: BLE001 - a condition that fails, a budget, ...: the instance fails
-            record.update(status="failed", error=_reason(exc), completed_at=now_iso())
+            record.update(status="failed", error=failure_reason(exc), completed_at=now_iso())
         record["carried_steps"] = budget.steps if paused else 0
         return paused
 
@@ -462,13 +393,13 @@ class Engine:
         if over:
             # Neither the variables nor the state holding them are stored: the instance keeps those of
             # its last step within the limit, and fails saying which variable grew.
-            _fail_unstored(record, record["error"] if record["status"] == "failed" else over)
+            fail_unstored(record, record["error"] if record["status"] == "failed" else over)
         else:
             record["variables"] = jsonable(variables)
             try:
                 record["state"] = self.serializer.serialize_json(workflow)
             except Exception as exc:  # noqa: BLE001 - e.g. a task tree too deep to store: fail, never a 500
-                _fail_unstored(record, f"the instance's state cannot be stored: {_reason(exc)}")
+                fail_unstored(record, f"the instance's state cannot be stored: {failure_reason(exc)}")
         self.store.save_instance(record)
 
     @staticmethod
@@ -506,54 +437,3 @@ class Engine:
         if record.get("completed_at"):
             data["completed_at"] = record["completed_at"]
         return data
-
-
-def _decide_outcome(workflow: BpmnWorkflow, record: dict[str, Any], tasks: list[Any], paused: bool) -> None:
-    """A running instance fails at a reached error end event, and completes with its workflow (never
-    while paused: a workflow Spiff stopped in looks completed)."""
-    error_end = next(
-        (
-            t
-            for t in tasks
-            if t.state == TaskState.COMPLETED
-            and isinstance(getattr(t.task_spec, "event_definition", None), ErrorEventDefinition)
-            and type(t.task_spec).__name__ == "EndEvent"
-        ),
-        None,
-    )
-    if record["status"] == "running" and error_end is not None:
-        definition = error_end.task_spec.event_definition
-        code = getattr(definition, "code", None) or getattr(definition, "name", None) or "error"
-        record.update(
-            status="failed",
-            completed_at=now_iso(),
-            error=f"error end event {error_end.task_spec.bpmn_id} reached: {code}",
-        )
-    elif record["status"] == "running" and not paused and workflow.is_completed():
-        record.update(status="completed", completed_at=now_iso())
-
-
-def _fail_unstored(record: dict[str, Any], error: str) -> None:
-    """Fail an instance whose new variables or state are not stored: it keeps those last stored."""
-    record.update(
-        status="failed",
-        error=error,
-        completed_at=record.get("completed_at") or now_iso(),
-        wake_at=None,
-        current_activities=[],
-        state=record.get("state") or "{}",
-    )
-
-
-def _reason(exc: BaseException, *, name_element: bool = True) -> str:
-    """Why an instance failed, for people: no Python exception names, no object reprs, bounded."""
-    message = clean(str(exc.args[0]) if exc.args else "") or "the engine could not continue"
-    for attr, what in (("data_input", "input"), ("data_output", "output")):
-        ref = getattr(exc, attr, None)
-        if ref is not None:
-            message = f"its data {what} {getattr(ref, 'bpmn_id', None) or ref} is missing"
-    spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
-    element = getattr(spec, "bpmn_id", None)
-    if name_element and element and element not in message:
-        message = f"at {element}: {message}"
-    return message[:1000]

@@ -15,8 +15,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import CorrelationProper
 
 from app.bpmn import BpmnValidationError, validate_bpmn
 from app.sharlite.bpmn_loader import RefusedBpmn
-from app.sharlite.engine import RestrictedScriptEngine
 from app.sharlite.expressions import UnsafeExpression
+from app.sharlite.script_engine import RestrictedScriptEngine
 from tests.bpmn.helpers import definitions
 
 HOSTILE = "__import__('pathlib').Path(%r).touch()"

@@ -13,7 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from app.bpmn.elements import BPMN_NS
 from app.bpmn.validation import inspect_bpmn
-from app.sharlite.engine import RestrictedEnvironment
+from app.sharlite.script_engine import RestrictedEnvironment
 from tests.bpmn.helpers import definitions
 
 PARSERS = {
