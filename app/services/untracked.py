@@ -11,6 +11,7 @@ Web requests never call SHAR: the scan is a job; the page shows what the last sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
@@ -20,7 +21,7 @@ from app.jobs.dispatch import submit
 from app.lifecycle.changes import record_activity
 from app.lifecycle.durations import measure, parse_shar_time
 from app.lifecycle.states import InstanceStatus
-from app.models import JobRecord, UntrackedSharInstance, WorkflowInstance
+from app.models import JobRecord, UntrackedSharInstance, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import require_admin
 from app.services.actors import Actor
@@ -85,16 +86,38 @@ def adopt_shar_instance(shar_instance_id: str, workflow_name: str, *, actor: Act
     """Track an untracked SHAR instance as an instance of `workflow_name` (its newest version)."""
     require_admin(actor)
     entry = _open_entry(shar_instance_id)
+    workflow = _named_workflow(workflow_name)
+    if db.session.scalar(select(WorkflowInstance.id).where(WorkflowInstance.shar_instance_id == shar_instance_id)):
+        raise Conflict(f"SHAR instance {shar_instance_id} is already tracked")
+    now = utcnow()
+    status = _STATUS.get(entry.status, InstanceStatus.RUNNING)
+    instance = _adopted_row(entry, workflow, status, actor=actor, now=now)
+    db.session.add(instance)
+    db.session.flush()
+    _record_adoption(entry, instance, workflow, status, actor=actor, now=now)
+    db.session.commit()
+    if status == InstanceStatus.RUNNING:
+        from app.services.sync import submit_sync
+
+        submit_sync(instance)  # read its current state from SHAR at once
+    return instance
+
+
+def _named_workflow(workflow_name: str) -> Workflow:
+    """The newest version of the workflow an adopted instance belongs to."""
     workflow_name = (workflow_name or "").strip()
     if not workflow_name:
         raise InvalidInput.field("workflow_name", "name the workflow the instance belongs to")
     workflow = latest_workflow(workflow_name)
     if workflow is None:
         raise NotFound(f"no workflow named {workflow_name!r}")
-    if db.session.scalar(select(WorkflowInstance.id).where(WorkflowInstance.shar_instance_id == shar_instance_id)):
-        raise Conflict(f"SHAR instance {shar_instance_id} is already tracked")
-    now = utcnow()
-    status = _STATUS.get(entry.status, InstanceStatus.RUNNING)
+    return workflow
+
+
+def _adopted_row(
+    entry: UntrackedSharInstance, workflow: Workflow, status: InstanceStatus, *, actor: Actor, now: datetime
+) -> WorkflowInstance:
+    """The row that tracks the SHAR instance from now on: as SHAR last showed it, ended or not."""
     ended = status != InstanceStatus.RUNNING
     seconds, clock = (
         measure(
@@ -106,10 +129,10 @@ def adopt_shar_instance(shar_instance_id: str, workflow_name: str, *, actor: Act
         if ended
         else (None, None)
     )
-    instance = WorkflowInstance(
+    return WorkflowInstance(
         workflow=workflow,
         status=status,
-        shar_instance_id=shar_instance_id,
+        shar_instance_id=entry.shar_instance_id,
         variables=untagged(entry.variables),
         created_by=actor.id,
         launch_requests=0,
@@ -121,8 +144,19 @@ def adopt_shar_instance(shar_instance_id: str, workflow_name: str, *, actor: Act
         duration_seconds=seconds,
         duration_clock=clock,
     )
-    db.session.add(instance)
-    db.session.flush()
+
+
+def _record_adoption(
+    entry: UntrackedSharInstance,
+    instance: WorkflowInstance,
+    workflow: Workflow,
+    status: InstanceStatus,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """The adopted row's first activity, the entry's decision and the audit entry; the caller commits."""
+    shar_instance_id = entry.shar_instance_id
     record_activity(
         instance,
         "adopted",
@@ -145,12 +179,6 @@ def adopt_shar_instance(shar_instance_id: str, workflow_name: str, *, actor: Act
             "status": str(status),
         },
     )
-    db.session.commit()
-    if status == InstanceStatus.RUNNING:
-        from app.services.sync import submit_sync
-
-        submit_sync(instance)  # read its current state from SHAR at once
-    return instance
 
 
 def ignore_shar_instance(shar_instance_id: str, *, actor: Actor) -> UntrackedSharInstance:

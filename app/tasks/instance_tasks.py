@@ -6,7 +6,7 @@ from __future__ import annotations
 from app.core.config import current_settings
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobRecord
-from app.services import bulk, instance_work
+from app.services import bulk_work, instance_work
 
 
 def launch_instance(job: JobRecord) -> None:
@@ -60,13 +60,13 @@ BULK_BUDGET_SHARE = 0.5  # of an attempt's time limit: past it, the rest of the 
 def bulk_operation(job: JobRecord) -> None:
     # The lease lasts as long as this attempt may: a killed run frees it by itself.
     limit = spec_for("bulk_operation").effective_timeout(current_settings())
-    rest = bulk.run_bulk(int(job.target_id), limit, budget_seconds=limit * BULK_BUDGET_SHARE)
+    rest = bulk_work.run_bulk(int(job.target_id), limit, budget_seconds=limit * BULK_BUDGET_SHARE)
     if rest is not None:
         job.payload = {**job.payload, "continued_in": rest.id}
 
 
 def bulk_operation_failed(job: JobRecord, exc: BaseException) -> None:
-    bulk.bulk_failed(int(job.target_id), job.last_error or str(exc))
+    bulk_work.bulk_failed(int(job.target_id), job.last_error or str(exc))
 
 
 SPECS = (

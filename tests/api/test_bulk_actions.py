@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 from app.core.extensions import db
 from app.models import AuditEntry, BulkOperation, JobRecord, User, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services import bulk
+from app.services import bulk, bulk_work
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from tests.cli.conftest import cli_runner
@@ -203,7 +203,7 @@ def test_viewers_are_refused_and_a_user_covers_only_their_own(app, api) -> None:
     assert api.get(f"{BULK}/999999").status_code == 404
 
     # The job, run here: ann's are cancelled as ann, bob's are untouched, counted per batch.
-    bulk.run_bulk(data["id"], 60)
+    bulk_work.run_bulk(data["id"], 60)
     after = api.get(path, headers={"If-None-Match": shown.headers["ETag"]})
     assert after.status_code == 200
     assert {k: after.get_json()["data"][k] for k in ("state", "done", "failed", "total")} == {
@@ -237,7 +237,7 @@ def test_one_instance_refused_is_counted_failed_not_the_operation(app, api) -> N
     one = db.session.get(WorkflowInstance, ids[1])
     one.status = "completed"  # ended between the start and the job
     db.session.commit()
-    bulk.run_bulk(data["id"], 60)
+    bulk_work.run_bulk(data["id"], 60)
     shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 2, 1)
     assert shown["errors"] == [
@@ -253,13 +253,13 @@ def test_a_requester_demoted_or_deactivated_before_the_job_runs_changes_nothing(
     admin = api.as_role("admin")
     requester.role = "viewer"  # the rules of each instance's operation hold as the job runs it
     db.session.commit()
-    bulk.run_bulk(demoted["id"], 60)
+    bulk_work.run_bulk(demoted["id"], 60)
     shown = admin.get(f"{BULK}/{demoted['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 2)
     assert {e["error"] for e in shown["errors"]} == {"the viewer role is read-only"}
     requester.role, requester.active = "user", False
     db.session.commit()
-    bulk.run_bulk(deactivated["id"], 60)
+    bulk_work.run_bulk(deactivated["id"], 60)
     shown = admin.get(f"{BULK}/{deactivated['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 2)
     assert "no longer exists or is deactivated" in shown["errors"][0]["error"]
@@ -395,21 +395,21 @@ def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_t
         return cancel.run(instance_id, actor, operation)
 
     monkeypatch.setitem(bulk.ACTIONS, "cancel", replace(cancel, run=database_lost_at_the_fourth))
-    rest = bulk.run_bulk(data["id"], 60)  # stopped after progress: the rest goes on in a new job
+    rest = bulk_work.run_bulk(data["id"], 60)  # stopped after progress: the rest goes on in a new job
     assert rest is not None and (rest.job_type, rest.target_id) == ("bulk_operation", str(data["id"]))
     stopped = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     assert (stopped["state"], stopped["done"], stopped["failed"]) == ("running", 3, 0)  # each counted with its cancel
     with pytest.raises(OperationalError):  # stopped again before any progress: the runner's retry, as before
-        bulk.run_bulk(data["id"], 60)
+        bulk_work.run_bulk(data["id"], 60)
 
     # A second worker on the same operation (a re-queued attempt while one still runs) does nothing.
     assert leases.acquire(f"bulk_operation:{data['id']}", 60)
     with pytest.raises(RetryableJobError):
-        bulk.run_bulk(data["id"], 60)
+        bulk_work.run_bulk(data["id"], 60)
     leases.release(f"bulk_operation:{data['id']}", "test")
 
     monkeypatch.setitem(bulk.ACTIONS, "cancel", cancel)
-    bulk.run_bulk(data["id"], 60)  # the next attempt: from the fourth on, none cancelled twice
+    bulk_work.run_bulk(data["id"], 60)  # the next attempt: from the fourth on, none cancelled twice
     shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"], shown["errors"]) == ("finished", 5, 0, [])
     db.session.expire_all()
@@ -418,7 +418,7 @@ def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_t
     # A job that fails for good (its attempts spent): what it did not reach is counted failed.
     _seed([("ann@example.com", "running", {}, [], 1)] * 5)
     given_up = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
-    bulk.bulk_failed(given_up["id"], "worker stopped during the attempt")
+    bulk_work.bulk_failed(given_up["id"], "worker stopped during the attempt")
     shown = api.get(f"{BULK}/{given_up['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 5)
     assert shown["errors"] == [
@@ -429,7 +429,7 @@ def test_a_stopped_attempt_resumes_at_the_first_instance_not_run_and_runs_none_t
     again = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
     db.session.scalar(select(User).where(User.email == "ann@example.com")).active = False
     db.session.commit()
-    bulk.run_bulk(again["id"], 60)
+    bulk_work.run_bulk(again["id"], 60)
     ended = db.session.get(BulkOperation, again["id"])
     assert (ended.state, ended.done, ended.failed) == ("finished", 0, 5)
     assert ended.errors == [
@@ -473,9 +473,9 @@ def test_bulk_sync_checks_and_queues_in_chunks_and_a_stopped_attempt_queues_none
             raise OperationalError("INSERT", {}, Exception("server closed the connection"))
         return sync.queue_many(instance_ids)  # type: ignore[misc]
 
-    monkeypatch.setattr(bulk, "CHUNK", 2)
+    monkeypatch.setattr(bulk_work, "CHUNK", 2)
     monkeypatch.setitem(bulk.ACTIONS, "sync", replace(sync, queue_many=queue_lost_at_the_third_chunk))
-    assert bulk.run_bulk(data["id"], 60) is not None  # stopped after two chunks: the rest goes on in a new job
+    assert bulk_work.run_bulk(data["id"], 60) is not None  # stopped after two chunks: the rest goes on in a new job
     stopped = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     # Two chunks counted with their jobs: the ended one failed with request_sync's reason, the one
     # already waiting counted done but not queued again.
@@ -486,7 +486,7 @@ def test_bulk_sync_checks_and_queues_in_chunks_and_a_stopped_attempt_queues_none
     assert _sync_batches() == [[order[0]], [order[3]]]
 
     monkeypatch.setitem(bulk.ACTIONS, "sync", sync)
-    bulk.run_bulk(data["id"], 60)  # the next attempt goes on at the third chunk
+    bulk_work.run_bulk(data["id"], 60)  # the next attempt goes on at the third chunk
     shown = api.get(f"{BULK}/{data['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 6, 1)
     queued = [i for batch in _sync_batches() for i in batch]
@@ -499,7 +499,7 @@ def test_bulk_sync_of_a_demoted_requester_queues_nothing(app, api) -> None:  # t
     data = api.post(BULK, json={"action": "sync", "filter": {}}).get_json()["data"]
     _user("ann@example.com").role = "viewer"
     db.session.commit()
-    bulk.run_bulk(data["id"], 60)
+    bulk_work.run_bulk(data["id"], 60)
     shown = api.as_role("admin").get(f"{BULK}/{data['id']}").get_json()["data"]
     assert (shown["state"], shown["done"], shown["failed"]) == ("finished", 0, 3)
     assert {e["error"] for e in shown["errors"]} == {"the viewer role is read-only"}
@@ -540,7 +540,7 @@ def test_a_confirm_acts_on_the_set_previewed_or_answers_409_saying_how_it_change
     assert fresh.status_code == 202, fresh.get_json()
     operation_id = fresh.get_json()["data"]["id"]
     assert sorted(db.session.get(BulkOperation, operation_id).instance_ids) == sorted(previewed[1:] + launched)
-    bulk.run_bulk(operation_id, 60)
+    bulk_work.run_bulk(operation_id, 60)
     db.session.expire_all()
     assert {i: db.session.get(WorkflowInstance, i).status for i in previewed + launched} == {
         previewed[0]: "completed",

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.core.extensions import db
 from app.models import AuditEntry, BulkOperation, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services import bulk
+from app.services import bulk_work
 from tests.support.factories import make_user
 from tests.support.web import Browser
 
@@ -107,7 +107,7 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     assert unchanged.status_code == 304 and unchanged.get_data() == b""
     assert Browser(offline_app, "bob@example.com", PASSWORD).get(first.headers["Location"]).status_code == 404
 
-    bulk.run_bulk(operation.id, 60)  # the job, run here
+    bulk_work.run_bulk(operation.id, 60)  # the job, run here
     done = client.get(f"/instances/bulk/{operation.id}/_progress", headers={"If-None-Match": fragment.headers["ETag"]})
     assert done.status_code == 200
     text = done.get_data(as_text=True)
@@ -160,6 +160,6 @@ def test_a_confirm_whose_set_changed_shows_the_preview_again_saying_how(database
     assert started.status_code == 302, started.get_data(as_text=True)
     operation = db.session.scalars(select(BulkOperation)).one()
     assert sorted(operation.instance_ids) == sorted(previewed + launched)
-    bulk.run_bulk(operation.id, 60)
+    bulk_work.run_bulk(operation.id, 60)
     db.session.expire_all()
     assert {db.session.get(WorkflowInstance, i).status for i in previewed + launched} == {"cancelled"}
