@@ -24,7 +24,6 @@ def queues() -> str:
         last_sync=page.last_sync,
         now=utcnow(),
         health=page.health,
-        health_checked_at=page.health_checked_at,
     )
 
 

@@ -65,6 +65,11 @@ def revoke_token(token_id: int) -> Any:
 
 
 def _page(new_token: tuple[Any, str] | None = None) -> str:
+    users = service.list_users(actor=current_actor())
     return render_template(
-        "admin/users.html", users=service.list_users(actor=current_actor()), roles=ROLES, new_token=new_token
+        "admin/users.html",
+        users=users,
+        choices={user.id: service.form_choices(user) for user in users},
+        roles=ROLES,
+        new_token=new_token,
     )

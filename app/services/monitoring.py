@@ -26,7 +26,7 @@ from app.services.access import allowed_actions, instance_owner_filter, require_
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
 from app.services.health.heartbeats import last_beat
-from app.services.health.shar import last_shar_health
+from app.services.health.shar import StoredHealth, stored_health
 from app.services.instances import waits_for
 from app.services.sync import last_periodic_sync
 from app.services.workflows import latest_versions
@@ -36,8 +36,7 @@ from app.services.workflows import latest_versions
 class Overview:
     workflow_counts: dict[str, int]
     instance_counts: dict[str, int]
-    health: dict[str, Any] | None
-    health_checked_at: datetime | None
+    health: StoredHealth | None
     backlog: dict[str, int]
     failed_jobs: int
     stuck: list[WorkflowInstance]
@@ -77,8 +76,7 @@ class QueueRow:
 class QueuesPage:
     rows: list[QueueRow]
     last_sync: Lease | None
-    health: dict[str, Any] | None
-    health_checked_at: datetime | None
+    health: StoredHealth | None
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,6 @@ def job_counts(states: Iterable[str]) -> list[JobCount]:
 def overview(*, actor: Actor) -> Overview:
     """The dashboard's first page, scoped to what `actor` may see."""
     owner = instance_owner_filter(actor)
-    health, checked_at = last_shar_health()
     backlog: dict[str, int] = {}
     failed = 0
     for row in job_counts((*OPEN_JOB_STATES, JobState.FAILED)):
@@ -117,8 +114,7 @@ def overview(*, actor: Actor) -> Overview:
     return Overview(
         workflow_counts(),
         instance_counts(owner),
-        health,
-        checked_at,
+        stored_health(),
         backlog,
         failed or 0,
         list(db.session.scalars(stuck.limit(10))),
@@ -128,8 +124,7 @@ def overview(*, actor: Actor) -> Overview:
 
 def queues_page(*, actor: Actor) -> QueuesPage:
     require_admin(actor)
-    health, checked_at = last_shar_health()
-    return QueuesPage(queue_rows(actor=actor), last_periodic_sync(), health, checked_at)
+    return QueuesPage(queue_rows(actor=actor), last_periodic_sync(), stored_health())
 
 
 def queue_rows(*, actor: Actor) -> list[QueueRow]:

@@ -91,6 +91,15 @@ def list_users(*, actor: Actor) -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.email)))
 
 
+def form_choices(user: User) -> dict[str, list[tuple[str, str, bool]]]:
+    """The user form's options (value, label, chosen) with the user's current role and state chosen:
+    the admin page shows them and decides nothing."""
+    return {
+        "role": [(role, role, role == user.role) for role in ROLES],
+        "active": [("on", "active", user.active), ("off", "deactivated", not user.active)],
+    }
+
+
 def find_user(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == (email or "").strip().lower())).first()
 

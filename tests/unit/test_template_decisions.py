@@ -36,6 +36,9 @@ DECISIONS = [
     re.compile(r"\b(role|status|state|job_type)\s*(==|!=|\bnot\s+in\b|\bin\b)"),
     # ... == "failed", "running" in x, 'admin' != x
     re.compile(r"""(==|!=)\s*["']({0})["']|["']({0})["']\s*(==|!=|\bin\b|\bnot\s+in\b)""".format("|".join(VALUES))),
+    # ... == u.role, if u.active, 'a' if health.healthy else 'b': a row's role or state decided here
+    re.compile(r"(==|!=)\s*\w+\.(role|status|state)\b"),
+    re.compile(r"\bif\s+(not\s+)?\w+\.(active|healthy|alive|is_admin)\b"),
 ]
 
 
@@ -83,7 +86,7 @@ def test_the_scan_finds_each_kind_of_decision(source: str) -> None:
         '<div role="status">',
         "{% if s == status %}selected{% endif %}",
         "{{ current_user.role }}",
-        "{% if r == u.role %}selected{% endif %}",
+        "{% if chosen %}selected{% endif %}",
         '{% if "retry" in rj.actions %}',
         "{% if request.blueprint == 'admin' %}",
     ],

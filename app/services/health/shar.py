@@ -4,7 +4,7 @@ directly only by the CLI's `health` command."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,35 @@ def shar_health_now(*, actor: Actor) -> dict[str, Any]:
         "url": settings.shar_url(),
         "outage": held,
     }
+
+
+@dataclass(frozen=True)
+class StoredHealth:
+    """SHAR's health as the scheduler last stored it, as pages show it (the badge is decided here)."""
+
+    status: str
+    version: str | None
+    detail: str
+    healthy: bool
+    checked_at: datetime
+
+    @property
+    def badge(self) -> str:
+        return "active" if self.healthy else "failed"
+
+
+def stored_health() -> StoredHealth | None:
+    """The last stored health for a page; None before the first check."""
+    result, checked_at = last_shar_health()
+    if result is None or checked_at is None:
+        return None
+    return StoredHealth(
+        str(result.get("status", "unknown")),
+        result.get("version"),
+        str(result.get("detail") or ""),
+        result.get("healthy") is True,
+        checked_at,
+    )
 
 
 def last_shar_health() -> tuple[dict[str, Any] | None, datetime | None]:
