@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.core.text import duration_seconds
 from app.lifecycle.states import ENDED_INSTANCE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,20 +55,14 @@ def _float(name: str, raw: str, *, minimum: float = 0.0) -> float:
     return value
 
 
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def _seconds(name: str, raw: str) -> float:
-    """A duration: seconds (`90`), or a number with s, m, h or d (`30m`, `24h`)."""
-    text = raw.strip().lower()
-    unit = _UNIT_SECONDS.get(text[-1:], 0)
-    try:
-        value = float(text[:-1] if unit else text) * (unit or 1)
-    except ValueError:
-        raise ConfigError(f"{name} must be a duration such as 3600, 30m, 24h or 2d, not {raw!r}") from None
-    if not 1 <= value <= 365 * 86400:
-        raise ConfigError(f"{name} must be between 1 second and 365 days, not {raw!r}")
-    return value
+    """A duration: seconds (`90`), or a whole number with s, m, h, d or w (`30m`, `24h`)."""
+    value = duration_seconds(raw)
+    if value is None or not 1 <= value <= 365 * 86400:
+        raise ConfigError(
+            f"{name} must be a duration from 1 second to 365 days, such as 3600, 30m, 24h or 2d, not {raw!r}"
+        )
+    return float(value)
 
 
 def _level(name: str, raw: str) -> str:

@@ -9,6 +9,7 @@ receiver's answer), and the notification store (its columns).
 from __future__ import annotations
 
 import math
+import re
 
 ERROR_CHARS = 1000  # a stored error, a notification body, a payload's error
 TITLE_CHARS = 300  # a notification title (its column is String(300))
@@ -63,3 +64,17 @@ def altered_paths(value: object, path: str = "") -> list[str]:
     if isinstance(value, list):
         return [p for n, v in enumerate(value) for p in altered_paths(v, f"{path}[{n}]")]
     return []
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"([0-9]{1,9})\s*([smhdw]?)")
+
+
+def duration_seconds(text: str, *, unit_required: bool = False) -> int | None:
+    """A duration as people write it, a whole number and a unit (`90s`, `30m`, `24h`, `3d`, `2w`; a bare
+    number is seconds unless a unit is required), in seconds; None when it is not one. One reading
+    for settings (SHARBOARD_OUTAGE_MAX_HOLD) and filters (older_than); each bounds it itself."""
+    match = _DURATION.fullmatch(str(text).strip().lower())
+    if match is None or (unit_required and not match.group(2)):
+        return None
+    return int(match.group(1)) * DURATION_UNITS.get(match.group(2) or "s", 1)

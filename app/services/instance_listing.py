@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import bindparam, func, select, tuple_
 
 from app.core.errors import InvalidInput, NotFound
 from app.core.extensions import db, dialect_name
+from app.core.text import duration_seconds
 from app.lifecycle.states import INSTANCE_STATUSES, TERMINAL
 from app.models import ActivityEvent, Workflow, WorkflowInstance
 from app.models._base import utcnow
@@ -199,17 +199,14 @@ def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[n
     return query
 
 
-AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_AGE = timedelta(days=100 * 365)
-_AGE = re.compile(r"([0-9]{1,9})\s*([smhdw])")
 
 
 def parse_age(value: str) -> timedelta:
     """An age filter: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`30m`, `2h`, `3d`), up to
     100 years; InvalidInput naming `older_than` otherwise."""
-    match = _AGE.fullmatch(str(value).strip().lower())
     # Bounded as a number of seconds before it becomes a timedelta: 999999999w overflows one.
-    seconds = int(match.group(1)) * AGE_UNITS[match.group(2)] if match else 0
+    seconds = duration_seconds(value, unit_required=True) or 0
     if not 0 < seconds <= MAX_AGE.total_seconds():
         raise InvalidInput.field(
             "older_than",

@@ -111,3 +111,14 @@ def test_flask_shar_up_serves_this_machine_only_unless_asked() -> None:
     assert bind() == "127.0.0.1:5000"
     assert bind(SHARBOARD_HOST="0.0.0.0", PORT="8000") == "0.0.0.0:8000"
     assert bind(SHARBOARD_HOST="::1") == "[::1]:5000"
+
+
+def test_the_longest_hold_of_an_outage_reads_as_a_duration() -> None:
+    from app.core.config import ConfigError, Settings
+
+    assert Settings.from_env({}).outage_max_hold == 86400.0  # 24 h by default
+    assert Settings.from_env({"SHARBOARD_OUTAGE_MAX_HOLD": "30m"}).outage_max_hold == 1800.0
+    assert Settings.from_env({"SHARBOARD_OUTAGE_MAX_HOLD": "900"}).outage_max_hold == 900.0
+    for bad in ("0", "soon", "400d", "1.5h"):
+        with pytest.raises(ConfigError, match="SHARBOARD_OUTAGE_MAX_HOLD must be a duration"):
+            Settings.from_env({"SHARBOARD_OUTAGE_MAX_HOLD": bad})
