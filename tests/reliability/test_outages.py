@@ -132,7 +132,7 @@ def test_an_outage_longer_than_every_retry_schedule_fails_nothing_and_runs_every
 
 def test_held_jobs_fail_past_the_longest_hold_with_that_reason(make_app, processes, tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = _engine(processes, tmp_path)
-    make_app(shar_base_url=url, time_scale=0.01, outage_probe_interval=0.5, outage_max_hold=3.0)
+    make_app(shar_base_url=url, time_scale=0.01, outage_probe_interval=0.5, outage_max_hold=3)
     user = make_user()
     processes.start_consumers()
     processes.start_scheduler()
