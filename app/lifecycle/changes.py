@@ -38,12 +38,14 @@ def allowed(row: Row, new_status: str) -> bool:
     return can_move(table, row.status, new_status)
 
 
-def change_status(row: Row, new_status: str, *, message: str = "", **values: Any) -> bool:
+def change_status(row: Row, new_status: str, *, message: str = "", commit: bool = True, **values: Any) -> bool:
     """Move `row` to `new_status` with `values`, if no one changed it meanwhile.
 
-    Returns False when another worker already moved the row (the caller lost the race);
-    raises InvalidTransition when the flow forbids the change. Commits on success, with
-    whatever the caller added to the session (an audit entry, say).
+    Returns False when another worker already moved the row (the caller lost the race; the
+    session is rolled back); raises InvalidTransition when the flow forbids the change. Commits on
+    success, with whatever the caller added to the session (an audit entry, say), unless `commit`
+    is False: a job's handler leaves it to the job's success commit (the UPDATE already holds the
+    row, so the race is decided here either way), and fires its events after that commit.
     """
     old_status = row.status
     if not allowed(row, new_status):
@@ -81,7 +83,8 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
         previous_status=str(old_status),
         new_status=str(new_status),
     )
-    commit_keeping_loaded()
+    if commit:
+        commit_keeping_loaded()
     for name, value in values.items():  # what was written is what the row holds: no read back
         set_committed_value(row, name, value)
     return True
