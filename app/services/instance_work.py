@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, NotFound
 from app.core.extensions import commit_keeping_loaded, db
 from app.jobs.errors import RetryableJobError
 from app.lifecycle.changes import change_status, record_activity
@@ -34,8 +34,16 @@ from app.services.sync import submit_sync
 from app.shar import SharClient, SharError, SharInstance, SharUnavailable, current_client
 
 
-def _instance(instance_id: str, *options: Any) -> WorkflowInstance:
-    return required(WorkflowInstance, instance_id, "instance", options=options)
+def _instance(instance_id: str) -> WorkflowInstance:
+    return required(WorkflowInstance, instance_id, "instance")
+
+
+# The row to launch and its workflow (whose name is sent) in one read; built once, as every launch runs it.
+_LAUNCHING = (
+    select(WorkflowInstance)
+    .options(joinedload(WorkflowInstance.workflow))
+    .where(WorkflowInstance.id == bindparam("instance_id"))
+)
 
 
 def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None:
@@ -48,7 +56,9 @@ def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None
     carrying this row's id and adopts the earliest its launch may have made (correlation.adoptable:
     same workflow, made after the row, tracked by no other row) instead of launching a second one.
     """
-    instance = _instance(instance_id, joinedload(WorkflowInstance.workflow))  # one read: its name is sent
+    instance = db.session.scalars(_LAUNCHING, {"instance_id": instance_id}).one_or_none()
+    if instance is None:
+        raise NotFound(f"no instance {instance_id}")
     if instance.status != InstanceStatus.LAUNCHING:
         return None
     client = current_client()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from app.core.errors import NotFound
@@ -11,10 +10,9 @@ from app.core.extensions import db
 Row = TypeVar("Row")
 
 
-def required(model: type[Row], key: Any, what: str, *, options: Sequence[Any] = ()) -> Row:
-    """The `model` row with primary key `key` (loaded with `options`); NotFound("no <what> <key>")
-    when there is none."""
-    row = db.session.get(model, key, options=options) if key is not None else None
+def required(model: type[Row], key: Any, what: str) -> Row:
+    """The `model` row with primary key `key`; NotFound("no <what> <key>") when there is none."""
+    row = db.session.get(model, key) if key is not None else None
     if row is None:
         raise NotFound(f"no {what} {key}")
     return row
