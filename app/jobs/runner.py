@@ -15,7 +15,7 @@ import traceback
 from datetime import timedelta
 
 from huey.exceptions import TaskTimeout
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 from sqlalchemy.exc import OperationalError
 
 from app.core import metrics
@@ -25,7 +25,7 @@ from app.core.text import clip
 from app.jobs import outage
 from app.jobs.errors import RetryableJobError, error_shape
 from app.jobs.handover import enqueue
-from app.jobs.specs import JobSpec, spec_for
+from app.jobs.specs import AfterCommit, JobSpec, spec_for
 from app.lifecycle.changes import move_job
 from app.lifecycle.states import JOB_TRANSITIONS, JobState
 from app.models import JobAttempt, JobRecord
@@ -63,7 +63,7 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
     logger.info("job attempt started", extra=fields)
     started = time.monotonic()
     try:
-        spec.handler(job)
+        after = spec.handler(job)
     except SharUnavailable as exc:
         db.session.rollback()
         if not spec.needs_shar:
@@ -78,28 +78,47 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
         now = utcnow()
         attempt.outcome, attempt.ended_at = "succeeded", now
         move_job(job, JobState.SUCCEEDED, finished_at=now, next_attempt_at=None)
-        db.session.commit()
+        # One transaction with what the handler left uncommitted (a status change and its timeline
+        # entry); kept loaded, so what runs after it reads those rows without loading them again.
+        commit_keeping_loaded()
         logger.info("job succeeded", extra=fields)
         outcome = "succeeded"
+        _run_after(after, fields)
     metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
     return job
+
+
+def _run_after(after: AfterCommit | None, fields: dict[str, object]) -> None:
+    """What the handler left for after its work is committed (the events of a status change): its
+    failure is logged, never the job's (the job's outcome is already committed)."""
+    if after is None:
+        return
+    try:
+        after()
+    except Exception:
+        db.session.rollback()
+        logger.exception("work after the job's commit failed", extra=fields)
+
+
+# Built once: building an UPDATE and its cache key costs more CPU than running it.
+_CLAIM = (
+    update(JobRecord)
+    .where(
+        JobRecord.id == bindparam("job_id"),
+        JobRecord.state.in_(CLAIMABLE),
+        or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= bindparam("due")),
+    )
+    .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=bindparam("now"), enqueue_error=None)
+    .returning(JobRecord)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
 
 
 def _claim(job_id: int) -> JobRecord | None:
     """Move the job to running and count the attempt, unless someone else did first (or it is
     not due): one UPDATE ... RETURNING, whose row is the job as claimed (None when not claimed)."""
     now = utcnow()
-    claimed = db.session.scalars(
-        update(JobRecord)
-        .where(
-            JobRecord.id == job_id,
-            JobRecord.state.in_(CLAIMABLE),
-            or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now + EARLY_TOLERANCE),
-        )
-        .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
-        .returning(JobRecord)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    claimed = db.session.scalars(_CLAIM, {"job_id": job_id, "due": now + EARLY_TOLERANCE, "now": now}).one_or_none()
     if claimed is None:
         db.session.rollback()
     # Not committed here: run_job commits the claim together with its attempt row, so a

@@ -1,8 +1,10 @@
 """What each kind of job is: its queue, attempts, waits, time limit, and the code it runs.
 
 The numbers for SHAR jobs are the seed's. A handler receives the JobRecord; it raises
-to fail the attempt. `on_failure` runs once, when the last attempt has failed. The specs
-themselves are declared in app.tasks, and installed on the app by create_app: this
+to fail the attempt. What it leaves uncommitted is committed with the job's success, and what it
+returns (a callable: the events of a status change) runs after that commit, so a job that changes a
+status costs one transaction after its claim, not three. `on_failure` runs once, when the last
+attempt has failed. The specs themselves are declared in app.tasks, and installed on the app by create_app: this
 package never imports the services whose work it runs.
 """
 
@@ -19,7 +21,9 @@ if TYPE_CHECKING:
     from app.core.config import Settings
     from app.models import JobRecord
 
-Handler = Callable[["JobRecord"], None]
+AfterCommit = Callable[[], None]
+Handler = Callable[["JobRecord"], AfterCommit | None]
+RetryHandler = Callable[["JobRecord"], None]
 FailureHandler = Callable[["JobRecord", BaseException], None]
 
 
@@ -35,7 +39,7 @@ class JobSpec:
     on_failure: FailureHandler | None = None
     jitter: bool = False
     # Runs when an admin retries a failed job: moves its row back (failed -> creating ...).
-    on_retry: Handler | None = None
+    on_retry: RetryHandler | None = None
     # A Settings field that overrides max_attempts (the operator's SHARBOARD_WEBHOOK_MAX_ATTEMPTS).
     attempts_setting: str | None = None
     # What the job delivers to someone outside (webhook, email): its attempts are counted as deliveries too.

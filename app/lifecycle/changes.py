@@ -9,9 +9,10 @@ what makes completion notices exactly-once. The allowed moves are in app.lifecyc
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.errors import InvalidTransition
@@ -38,12 +39,14 @@ def allowed(row: Row, new_status: str) -> bool:
     return can_move(table, row.status, new_status)
 
 
-def change_status(row: Row, new_status: str, *, message: str = "", **values: Any) -> bool:
+def change_status(row: Row, new_status: str, *, message: str = "", commit: bool = True, **values: Any) -> bool:
     """Move `row` to `new_status` with `values`, if no one changed it meanwhile.
 
-    Returns False when another worker already moved the row (the caller lost the race);
-    raises InvalidTransition when the flow forbids the change. Commits on success, with
-    whatever the caller added to the session (an audit entry, say).
+    Returns False when another worker already moved the row (the caller lost the race; the
+    session is rolled back); raises InvalidTransition when the flow forbids the change. Commits on
+    success, with whatever the caller added to the session (an audit entry, say), unless `commit`
+    is False: a job's handler leaves it to the job's success commit (the UPDATE already holds the
+    row, so the race is decided here either way), and fires its events after that commit.
     """
     old_status = row.status
     if not allowed(row, new_status):
@@ -65,10 +68,7 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
     elif new_status == WorkflowStatus.ACTIVE:
         values.setdefault("activated_at", now)
     result = db.session.execute(
-        update(model)
-        .where(model.id == row.id, model.status == old_status)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+        _status_update(model, tuple(values)), {"_id": row.id, "_old": old_status, **_bound(values)}
     )
     if result.rowcount != 1:
         db.session.rollback()
@@ -81,10 +81,27 @@ def change_status(row: Row, new_status: str, *, message: str = "", **values: Any
         previous_status=str(old_status),
         new_status=str(new_status),
     )
-    commit_keeping_loaded()
+    if commit:
+        commit_keeping_loaded()
     for name, value in values.items():  # what was written is what the row holds: no read back
         set_committed_value(row, name, value)
     return True
+
+
+@lru_cache(maxsize=128)
+def _status_update(model: type[Row], columns: tuple[str, ...]) -> Update:
+    """The compare-and-set UPDATE for these columns, built once: building a statement and its cache
+    key cost more CPU than running it (a job changes a status on every launch and sync)."""
+    table = model.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("_id"), table.c.status == bindparam("_old"))
+        .values({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns})
+    )
+
+
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"v_{name}": value for name, value in values.items()}
 
 
 def move_job(job: JobRecord, new_state: str, **values: Any) -> None:

@@ -37,6 +37,22 @@ instance_synced = signals.signal("instance-synced")
 instance_sync_failed = signals.signal("instance-sync-failed")
 
 
+class Pending:
+    """Events to fire once the change they announce is committed: a job's handler returns them,
+    and the runner fires them after the job's success commit (app.jobs.runner)."""
+
+    def __init__(self) -> None:
+        self._events: list[tuple[NamedSignal, Any, dict[str, Any]]] = []
+
+    def add(self, signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
+        self._events.append((signal, sender, kwargs))
+
+    def __call__(self) -> None:
+        events, self._events = self._events, []
+        for signal, sender, kwargs in events:
+            fire(signal, sender, **kwargs)
+
+
 def fire(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
     """Send `signal`, isolating each listener's failure from the caller and the others."""
     logger.info("event", extra={"event": signal.name, "target": repr(sender)})

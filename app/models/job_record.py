@@ -58,9 +58,14 @@ class JobRecord(db.Model):
     )
 
     @property
+    def tries_before(self) -> int:
+        """How many earlier tries of this running job may have reached SHAR (counted attempts, held ones)."""
+        return max(self.attempts - 1, 0) + (self.held_tries or 0)
+
+    @property
     def tried_before(self) -> bool:
         """Whether an earlier try of this job may have reached SHAR (a counted attempt or a held one)."""
-        return self.attempts + (self.held_tries or 0) > 1
+        return self.tries_before > 0
 
     def __repr__(self) -> str:
         return f"<JobRecord {self.id} {self.job_type} {self.state} {self.attempts}/{self.max_attempts}>"

@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, NotFound
 from app.core.extensions import commit_keeping_loaded, db
 from app.jobs.errors import RetryableJobError
 from app.lifecycle.changes import change_status, record_activity
 from app.lifecycle.durations import parse_shar_time
 from app.lifecycle.events import (
+    Pending,
     fire,
     instance_completed,
     instance_failed,
@@ -36,40 +38,56 @@ def _instance(instance_id: str) -> WorkflowInstance:
     return required(WorkflowInstance, instance_id, "instance")
 
 
-def launch_in_shar(instance_id: str) -> None:
-    """Launch the instance in SHAR, tagged with its id; each request is counted before it is sent.
+# The row to launch and its workflow (whose name is sent) in one read; built once, as every launch runs it.
+_LAUNCHING = (
+    select(WorkflowInstance)
+    .options(joinedload(WorkflowInstance.workflow))
+    .where(WorkflowInstance.id == bindparam("instance_id"))
+)
 
-    A re-send (an earlier request's outcome is unknown) first asks SHAR for an instance carrying
-    this row's id and adopts the earliest its launch may have made (correlation.adoptable: same
-    workflow, made after the row, tracked by no other row) instead of launching a second one.
+
+def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None:
+    """Launch the instance in SHAR, tagged with its id; returns the events to fire once the job's
+    success (with the status change, uncommitted here) is committed.
+
+    A request may have reached SHAR before this one when the row counts one (`launch_requests`) or
+    the job tried before (`tries_before`: its attempt rows are committed before each call, so a
+    worker killed mid-call still leaves them). Such a re-send first asks SHAR for an instance
+    carrying this row's id and adopts the earliest its launch may have made (correlation.adoptable:
+    same workflow, made after the row, tracked by no other row) instead of launching a second one.
     """
-    instance = _instance(instance_id)
+    instance = db.session.scalars(_LAUNCHING, {"instance_id": instance_id}).one_or_none()
+    if instance is None:
+        raise NotFound(f"no instance {instance_id}")
     if instance.status != InstanceStatus.LAUNCHING:
-        return
+        return None
     client = current_client()
-    if instance.launch_requests:
-        adopted, passed = _adopt_earlier_launch(instance, client)
+    events = Pending()
+    sent = max(instance.launch_requests, tries_before)
+    if sent:
+        adopted, passed = _adopt_earlier_launch(instance, client, events, sent=sent)
         if adopted:
-            return
+            return events
         # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
         record_activity(
             instance,
             "launch_resent",
-            f"launch request {instance.launch_requests + 1} sent; no instance of an earlier request "
+            f"launch request {sent + 1} sent; no instance of an earlier request "
             "was found in SHAR" + (f" ({len(passed)} carrying its id passed over)" if passed else ""),
             passed_over=passed,
         )
+        instance.launch_requests = sent + 1
+        commit_keeping_loaded()  # a re-send is counted before it is sent, as a first request is by its attempt
     request = (instance.workflow.name, tagged(instance.variables, instance.id))
     options = {"process_id": instance.process_id, "message": instance.start_message}
-    instance.launch_requests += 1
-    # Counted before it is sent. Kept loaded: the answer is applied to this row, and the runner then
-    # moves its job; a plain commit made each of them load its row again (a fifth of the worker's CPU).
-    commit_keeping_loaded()
     answer = client.launch_instance(*request, **options)
-    _apply_launch_answer(instance, answer)
+    _apply_launch_answer(instance, answer, events, requests=sent + 1)
+    return events
 
 
-def _adopt_earlier_launch(instance: WorkflowInstance, client: SharClient) -> tuple[bool, dict[str, str]]:
+def _adopt_earlier_launch(
+    instance: WorkflowInstance, client: SharClient, events: Pending, *, sent: int
+) -> tuple[bool, dict[str, str]]:
     """Adopt the instance an earlier launch request of this row made in SHAR, if SHAR lists one its
     launch may have made (_adoptable); returns whether it did, and the instances passed over.
 
@@ -94,11 +112,11 @@ def _adopt_earlier_launch(instance: WorkflowInstance, client: SharClient) -> tup
         "launch_adopted",
         f"an earlier launch request reached SHAR: its instance {answer.id} is adopted and the launch is not sent again",
         shar_instance_id=answer.id,
-        launch_requests=instance.launch_requests,
+        launch_requests=sent,
         others=[i.id for i in found[1:]],
         passed_over=passed,
     )
-    _apply_launch_answer(instance, answer)
+    _apply_launch_answer(instance, answer, events, requests=sent)
     return True, passed
 
 
@@ -127,14 +145,16 @@ def _adoptable(instance: WorkflowInstance, found: list[SharInstance]) -> tuple[l
     return adoptable(found, launch, tracked)
 
 
-def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> None:
-    """Use the launch answer's status and times: an instance that ended during its launch ends
-    here, and its completion (or failure) event fires once, with the launch event."""
+def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance, events: Pending, *, requests: int) -> None:
+    """Use the launch answer's status and times (uncommitted: the caller commits, then fires
+    `events`): an instance that ended during its launch ends here, and its completion (or failure)
+    event fires once, with the launch event. `requests`: how many launch requests were sent."""
     now = utcnow()
     values: dict[str, Any] = {
         "shar_instance_id": answer.id,
         "launched_at": now,
         "last_synced_at": now,
+        "launch_requests": requests,
         "shar_created_at": parse_shar_time(answer.created_at),
         "current_activities": list(answer.current_activities or ()),
         "variables": variable_sizes.kept_of(instance, untagged(answer.variables)) or instance.variables,
@@ -144,19 +164,22 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance) -> No
         return
     if answer.status == "completed":
         values.update(completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
-        if change_status(instance, InstanceStatus.COMPLETED, message="completed during its launch", **values):
-            fire(instance_launched, instance, shar_response=answer.raw)
-            fire(instance_completed, instance)
+        ended = change_status(
+            instance, InstanceStatus.COMPLETED, message="completed during its launch", commit=False, **values
+        )
+        if ended:
+            events.add(instance_launched, instance, shar_response=answer.raw)
+            events.add(instance_completed, instance)
             return
     elif answer.status == "failed":
         error = answer.error or "SHAR reports the instance failed"
         values.update(completed_at=now, error=error, shar_completed_at=parse_shar_time(answer.completed_at))
-        if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", **values):
-            fire(instance_launched, instance, shar_response=answer.raw)
-            fire(instance_failed, instance, error_message=error)
+        if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", commit=False, **values):
+            events.add(instance_launched, instance, shar_response=answer.raw)
+            events.add(instance_failed, instance, error_message=error)
             return
-    elif change_status(instance, InstanceStatus.RUNNING, **values):
-        fire(instance_launched, instance, shar_response=answer.raw)
+    elif change_status(instance, InstanceStatus.RUNNING, commit=False, **values):
+        events.add(instance_launched, instance, shar_response=answer.raw)
         return
     if instance.status == InstanceStatus.CANCELLED:  # the status change lost to a cancel
         _keep_launched_after_cancel(instance, answer)
@@ -177,20 +200,23 @@ def _keep_launched_after_cancel(instance: WorkflowInstance, answer: SharInstance
         db.session.commit()
 
 
-def launch_failed(instance_id: str, error: str) -> None:
-    """The launch's last attempt failed. When a request was sent, SHAR is asked once more for what
-    it made (the attempts may have run out while SHAR was slow to answer them), so a launch SHAR
-    runs does not end failed here; when SHAR cannot say, the timeline says a retry looks first."""
+def launch_failed(instance_id: str, error: str, *, tries: int = 0) -> None:
+    """The launch's last attempt failed. When a request may have been sent (the row counts one, or
+    the job made `tries`), SHAR is asked once more for what it made (the attempts may have run out
+    while SHAR was slow to answer them), so a launch SHAR runs does not end failed here; when SHAR
+    cannot say, the timeline says a retry looks first."""
     instance = _instance(instance_id)
-    if instance.status == InstanceStatus.LAUNCHING and instance.launch_requests and _adopted_at_last(instance):
+    sent = max(instance.launch_requests, tries)
+    if instance.status == InstanceStatus.LAUNCHING and sent and _adopted_at_last(instance, sent):
         return
-    if change_status(instance, InstanceStatus.FAILED, error=error):
+    if change_status(instance, InstanceStatus.FAILED, error=error, launch_requests=sent):
         fire(instance_launch_failed, instance, error_message=error)
 
 
-def _adopted_at_last(instance: WorkflowInstance) -> bool:
+def _adopted_at_last(instance: WorkflowInstance, sent: int) -> bool:
+    events = Pending()
     try:
-        return _adopt_earlier_launch(instance, current_client())[0]
+        adopted = _adopt_earlier_launch(instance, current_client(), events, sent=sent)[0]
     except Exception:  # noqa: BLE001 - the failure handler's own lookup: any failure leaves it to a retry
         db.session.rollback()
         record_activity(
@@ -199,7 +225,11 @@ def _adopted_at_last(instance: WorkflowInstance) -> bool:
             "SHAR did not say whether an earlier launch request made "
             "an instance; a retry looks for it first and adopts it, never launching a second one",
         )
-        return False
+        return False  # the entry is committed with the failure
+    if adopted:
+        db.session.commit()
+        events()
+    return adopted
 
 
 def launch_retried(instance_id: str) -> None:

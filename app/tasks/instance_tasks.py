@@ -4,17 +4,18 @@ the bulk operations that sync, cancel or retry many instances."""
 from __future__ import annotations
 
 from app.core.config import current_settings
-from app.jobs.specs import JobSpec, spec_for
+from app.jobs.specs import AfterCommit, JobSpec, spec_for
 from app.models import JobRecord
 from app.services import bulk_work, instance_work
 
 
-def launch_instance(job: JobRecord) -> None:
-    instance_work.launch_in_shar(job.target_id)
+def launch_instance(job: JobRecord) -> AfterCommit | None:
+    return instance_work.launch_in_shar(job.target_id, tries_before=job.tries_before)
 
 
 def launch_failed(job: JobRecord, exc: BaseException) -> None:
-    instance_work.launch_failed(job.target_id, job.last_error or str(exc))
+    tries = job.attempts + (job.held_tries or 0)
+    instance_work.launch_failed(job.target_id, job.last_error or str(exc), tries=tries)
 
 
 def launch_retried(job: JobRecord) -> None:

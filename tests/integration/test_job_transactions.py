@@ -1,0 +1,82 @@
+"""A launch job in two transactions (issue 21): the claim with its attempt before the call to SHAR,
+then the answer (status, timeline entry, the attempt's end, the job's success) in one commit, its
+events fired only after that commit, and no row read twice."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select, text
+
+from app.core.extensions import db
+from app.jobs.runner import run_job
+from app.lifecycle import events
+from app.models import ActivityEvent, JobAttempt, JobRecord, WorkflowInstance
+from app.services.instances import launch_instance
+from app.services.workflows import create_workflow
+from tests.support.factories import bpmn, make_user, refresh
+
+
+@contextmanager
+def _recorded(engine: Any) -> Iterator[tuple[list[str], list[str]]]:
+    """The commits and the statements sent while the block runs."""
+    commits: list[str] = []
+    statements: list[str] = []
+
+    def on_commit(conn: Any) -> None:
+        commits.append("commit")
+
+    def on_statement(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        yield commits, statements
+    finally:
+        event.remove(engine, "commit", on_commit)
+        event.remove(engine, "before_cursor_execute", on_statement)
+
+
+def _committed_status(instance_id: str) -> str:
+    """The status as another connection sees it: what is committed."""
+    with db.engine.connect() as other:
+        return other.execute(text("SELECT status FROM workflow_instances WHERE id = :i"), {"i": instance_id}).scalar()
+
+
+def test_a_launch_job_commits_twice_and_fires_after_its_commit(database: str, app: Any, shar: Any) -> None:
+    user = make_user()
+    create_workflow("Twice", bpmn("user_task"), actor=user, async_=False)
+    instance = launch_instance("Twice", {"n": 1}, actor=user).instance  # queued; no consumer runs here
+    job_id = db.session.scalars(select(JobRecord.id).where(JobRecord.job_type == "launch_instance")).one()
+    instance_id = instance.id
+    db.session.remove()
+
+    seen: list[tuple[str, str]] = []
+
+    def on_launched(sender: WorkflowInstance, **_: Any) -> None:
+        seen.append((sender.status, _committed_status(sender.id)))
+
+    events.instance_launched.connect(on_launched)
+    try:
+        with _recorded(db.engine) as (commits, statements):
+            job = run_job(job_id)
+    finally:
+        events.instance_launched.disconnect(on_launched)
+
+    assert job is not None and job.state == "succeeded"
+    assert len(commits) == 2, statements
+    # Fired once, after the commit: the listener saw the status as every other reader does.
+    assert seen == [("running", "running")]
+    tables = [match.group(1) for stmt in statements if (match := re.match(r"\s*SELECT .*? FROM (\w+)", stmt, re.S))]
+    assert tables.count("workflow_instances") == 1 and tables.count("workflows") == 0, tables  # joined: one read
+    assert tables.count("job_records") == 0, tables  # the claim's UPDATE ... RETURNING is the only read of the job
+    instance = refresh(instance)
+    assert (instance.status, instance.launch_requests) == ("running", 1)
+    attempts = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job_id)).all()
+    assert [(a.number, a.outcome) for a in attempts] == [(1, "succeeded")]
+    kinds = db.session.scalars(select(ActivityEvent.kind).where(ActivityEvent.target_id == instance_id)).all()
+    assert kinds.count("status_running") == 1
