@@ -20,7 +20,7 @@ from app.jobs import leases, outage
 from app.jobs.dispatch import submit, submit_many
 from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
-from app.lifecycle.changes import change_status, record_activity
+from app.lifecycle.changes import change_status, counts_changed, record_activity
 from app.lifecycle.durations import parse_shar_time
 from app.lifecycle.events import (
     fire,
@@ -215,12 +215,17 @@ def _ended_before(days: int, statuses: Sequence[str]) -> list[str]:
 
 
 def _delete_instances(ids: list[str]) -> int:
+    versions: set[int] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         db.session.execute(
             delete(ActivityEvent).where(ActivityEvent.target_type == "instance", ActivityEvent.target_id.in_(chunk))
         )
-        db.session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(chunk)))
+        deleted = db.session.execute(
+            delete(WorkflowInstance).where(WorkflowInstance.id.in_(chunk)).returning(WorkflowInstance.workflow_id)
+        )
+        versions.update(deleted.scalars())
+    counts_changed(*versions)  # a failed instance deleted leaves its element's count
     db.session.commit()
     return len(ids)
 
@@ -489,6 +494,8 @@ def _record_progress(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount == 1 and "progressed_at" in values:
+        counts_changed(instance.workflow_id)  # moved to other activities
     commit_keeping_loaded()
     if result.rowcount == 1:  # what was written is what the row holds: no read back
         for name, value in values.items():
