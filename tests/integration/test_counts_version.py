@@ -16,9 +16,10 @@ from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.lifecycle.changes import counts_changed
 from app.models import Workflow
+from app.services.cleanup import cleanup_instances
 from app.services.element_counts import element_counts, element_counts_state
 from app.services.instances import cancel_instance, launch_instance
-from app.services.sync import apply_shar_state, cleanup_instances
+from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
 
