@@ -55,6 +55,7 @@ def _init_extensions(app: Flask) -> None:
     from app import cli, tasks
     from app.jobs import queues
     from app.jobs.runner import run_job
+    from app.lifecycle import changes
     from app.notifications import listeners as notification_listeners
     from app.security import principals
     from app.webhooks import listeners as webhook_listeners
@@ -67,6 +68,7 @@ def _init_extensions(app: Flask) -> None:
         "sharboard:" + app.config["SHARBOARD_SETTINGS"].redis_namespace,
     )
     principals.connect()
+    changes.connect()  # instances the unit of work writes move their diagram counts' version
     # Listeners connect once per process (connecting is idempotent: blinker keeps one of each).
     notification_listeners.connect()
     webhook_listeners.connect()

@@ -14,10 +14,11 @@ from app.cli.output import FORMAT_OPTION, emit_json, fail
 from app.core.errors import SharboardError
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.services.actors import CLI
+from app.services.cleanup import cleanup_instances
 from app.services.health.shar import shar_health_now
 from app.services.instances import complete_task, launch_instance
 from app.services.statistics import statistics as instance_statistics
-from app.services.sync import cleanup_instances, queue_syncs
+from app.services.sync import queue_syncs
 from app.services.transactions import discard_changes
 from app.services.workflows import create_workflow
 

@@ -1,6 +1,8 @@
 """The one way to change a workflow's or an instance's status, and a job's state.
 
 An instance that ends gets its duration here (app.lifecycle.durations), so no caller can forget it.
+Every change of an instance's status moves its version's counts_revision (counts_changed), the
+version of the counts on its diagram.
 
 A status change is a compare-and-set UPDATE (`... WHERE status = <expected>`): when two
 workers race over one row only one wins, and only the winner fires events, which is
@@ -12,7 +14,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Update, bindparam, event, inspect, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.errors import InvalidTransition
@@ -22,6 +25,7 @@ from app.lifecycle.states import (
     ENDED_INSTANCE,
     INSTANCE_TRANSITIONS,
     JOB_TRANSITIONS,
+    ON_DIAGRAM_INSTANCE,
     WORKFLOW_TRANSITIONS,
     InstanceStatus,
     WorkflowStatus,
@@ -74,6 +78,8 @@ def change_status(row: Row, new_status: str, *, message: str = "", commit: bool 
         db.session.rollback()
         db.session.refresh(row)
         return False
+    if isinstance(row, WorkflowInstance) and {old_status, new_status} & set(ON_DIAGRAM_INSTANCE):
+        counts_changed(row.workflow_id)  # e.g. a launch placeholder cancelled changes no count
     record_activity(
         row,
         f"status_{new_status}",
@@ -102,6 +108,53 @@ def _status_update(model: type[Row], columns: tuple[str, ...]) -> Update:
 
 def _bound(values: dict[str, Any]) -> dict[str, Any]:
     return {f"v_{name}": value for name, value in values.items()}
+
+
+def counts_changed(*workflow_ids: int | None, session: Session | None = None) -> None:
+    """Move the counts_revision of these workflow versions, in the caller's transaction (the caller
+    commits), so the counts' version (app.services.element_counts) moves with every write that may
+    change a count and nothing else has to be read to know it. The unit of work calls it itself
+    (launches, adoptions: connect()); a Core UPDATE or DELETE of instances must call it (change_status,
+    the sync's progress, the cleanup). One UPDATE, rows in id order (two writers lock them in one
+    order), as late as may be before the commit: the rows stay locked until then."""
+    ids = sorted({i for i in workflow_ids if i is not None})
+    if ids:
+        (session or db.session).connection().execute(
+            update(Workflow.__table__)
+            .where(Workflow.__table__.c.id.in_(ids))
+            # updated_at set to itself: its onupdate would make this a change of the workflow.
+            .values(counts_revision=Workflow.counts_revision + 1, updated_at=Workflow.updated_at)
+        )
+
+
+# What the diagram counts read of an instance: a change of any of these may move a count.
+_COUNTED_COLUMNS = ("status", "current_activities", "created_by", "workflow_id")
+
+
+def _counts_flushed(session: Session, _context: Any) -> None:
+    """Instances the unit of work added, deleted or changed where counted (history is still there
+    after the flush, the rows are written, so a new row's workflow_id is known)."""
+    moved = [
+        row.workflow_id
+        for row in session.new
+        # A launch placeholder is on no diagram: launches stay off the version's row (no lock taken).
+        if isinstance(row, WorkflowInstance) and row.status in ON_DIAGRAM_INSTANCE
+    ]
+    moved += [
+        row.workflow_id
+        for row in session.dirty
+        if isinstance(row, WorkflowInstance)
+        and any(inspect(row).attrs[c].history.has_changes() for c in _COUNTED_COLUMNS)
+    ]
+    # A deleted row is gone: what it held when loaded (its id, so its version, never changes).
+    moved += [inspect(row).dict.get("workflow_id") for row in session.deleted if isinstance(row, WorkflowInstance)]
+    counts_changed(*moved, session=session)
+
+
+def connect() -> None:
+    """Watch every session's flushes once per process (idempotent)."""
+    if not event.contains(Session, "after_flush", _counts_flushed):
+        event.listen(Session, "after_flush", _counts_flushed)
 
 
 def move_job(job: JobRecord, new_state: str, **values: Any) -> None:
@@ -136,4 +189,13 @@ def _label(row: Row) -> str:
     return f"instance {row.id}"
 
 
-__all__ = ["InstanceStatus", "WorkflowStatus", "allowed", "change_status", "move_job", "record_activity"]
+__all__ = [
+    "InstanceStatus",
+    "WorkflowStatus",
+    "allowed",
+    "change_status",
+    "connect",
+    "counts_changed",
+    "move_job",
+    "record_activity",
+]

@@ -69,6 +69,9 @@ JOB_STATES = tuple(s.value for s in JobState)
 ENDED_INSTANCE = frozenset({I.COMPLETED, I.FAILED, I.CANCELLED})
 # Not ended: its launch or its run is under way (what stuck checks, cancels and counts that may move read).
 UNDER_WAY_INSTANCE = (I.LAUNCHING, I.RUNNING)
+# Counted on a workflow's diagram: running instances wait at their current activities; a failed one
+# keeps the activities where it was when it failed (app.services.sync), so it counts there.
+ON_DIAGRAM_INSTANCE = (I.RUNNING, I.FAILED)
 # Badges stop polling at these: nothing will change without a person acting.
 TERMINAL = frozenset({W.ACTIVE, W.INACTIVE, I.COMPLETED, I.FAILED, I.CANCELLED})
 OPEN_JOB_STATES = (J.QUEUED, J.RUNNING, J.RETRYING, J.HELD)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, func, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.extensions import db
@@ -38,6 +38,9 @@ class Workflow(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     activated_at: Mapped[datetime | None]
+    # Moves (app.lifecycle.changes.counts_changed) with every write that may change the counts on
+    # this version's diagram: their polled fragment's version reads it, not the instances.
+    counts_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     creator: Mapped[User | None] = relationship()
 

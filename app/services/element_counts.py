@@ -1,16 +1,18 @@
 """Where a workflow's instances are: the counts on its diagram (how many wait at each element, how
-many failed there) and the version their polled fragment compares."""
+many failed there) and the version their polled fragment compares (a counter on the workflow
+version, not a read of its instances)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 
 from app.core.errors import NotFound
 from app.core.extensions import db, dialect_name
-from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus
+from app.lifecycle.states import ON_DIAGRAM_INSTANCE, UNDER_WAY_INSTANCE, InstanceStatus
 from app.models import Workflow, WorkflowInstance
 from app.services import activities
 from app.services.access import instance_owner_filter
@@ -18,9 +20,7 @@ from app.services.actors import Actor
 from app.services.instance_listing import InstanceFilter, filtered_instances
 from app.services.workflows import version_number
 
-# Counted on the diagram: running instances wait at their current activities; a failed one keeps
-# the activities where it was when it failed (app.services.sync), so it counts there.
-COUNTED = (InstanceStatus.RUNNING, InstanceStatus.FAILED)
+COUNTED = ON_DIAGRAM_INSTANCE
 # The counts may still move while one of these is under way (a launch ends running or failed).
 MOVING = UNDER_WAY_INSTANCE
 
@@ -28,7 +28,21 @@ MOVING = UNDER_WAY_INSTANCE
 @dataclass(frozen=True)
 class CountsState:
     version: str  # what the counts depend on (the ETag of the polled fragment)
-    moving: bool  # an instance is launching or running: the counts may change, so they are polled
+    workflow_name: str = field(compare=False, repr=False)
+    workflow_version: int | str | None = field(compare=False, repr=False)
+    actor: Actor = field(compare=False, repr=False)
+
+    @cached_property
+    def moving(self) -> bool:
+        """Whether an instance the actor sees is launching or running: the counts may change, so
+        they are polled. Read only when the fragment is drawn, never for an unchanged poll."""
+        under_way = (
+            filtered_instances(self.actor, InstanceFilter(workflow=self.workflow_name, version=self.workflow_version))
+            .with_only_columns(WorkflowInstance.id)
+            .where(WorkflowInstance.status.in_(MOVING))
+            .limit(1)
+        )
+        return db.session.scalar(under_way) is not None
 
 
 def element_counts(workflow_name: str, version: int | str | None = None, *, actor: Actor) -> dict[str, dict[str, int]]:
@@ -54,31 +68,26 @@ def element_counts(workflow_name: str, version: int | str | None = None, *, acto
 
 
 def element_counts_state(workflow_name: str, version: int | str | None = None, *, actor: Actor) -> CountsState:
-    """What element_counts(...) depends on, from one small grouped read by the (workflow_id, status)
-    index: per status counted or moving, how many and the latest progress (`progressed_at` moves
-    when an instance's activities or status change, not on every sync as `updated_at` does).
-    NotFound for an unknown workflow or version, checked only when the read finds nothing."""
-    rows = db.session.execute(
-        filtered_instances(actor, InstanceFilter(workflow=workflow_name, version=version))
-        .with_only_columns(
-            WorkflowInstance.status, func.count(), func.max(WorkflowInstance.progressed_at), maintain_column_froms=True
-        )
-        .where(WorkflowInstance.status.in_(sorted({*MOVING, *COUNTED})))
-        .group_by(WorkflowInstance.status)
-        .order_by(WorkflowInstance.status)
-    ).all()
+    """What element_counts(...) depends on: the counts_revision of the version (of each version
+    when `version` is None), which every write that may change a count moves
+    (app.lifecycle.changes.counts_changed). Read by the (name, version) index, so an unchanged
+    poll costs the same at 200 instances as at 200,000; shared by every actor, it moves when
+    anyone's counts do. NotFound for an unknown workflow or version."""
+    revisions = select(Workflow.version, Workflow.counts_revision).where(Workflow.name == workflow_name)
+    if version is not None:
+        revisions = revisions.where(Workflow.version == version_number(version))
+    rows = db.session.execute(revisions.order_by(Workflow.version)).all()
     if not rows:
-        known = select(Workflow.id).where(Workflow.name == workflow_name).limit(1)
-        if version is not None:
-            known = known.where(Workflow.version == version_number(version))
-        if db.session.scalar(known) is None:
-            raise NotFound(
-                f"no workflow named {workflow_name!r}"
-                if version is None
-                else f"no version {version} of workflow {workflow_name!r}"
-            )
-    # Raw: the fragment's ETag is made from it (app.core.conditional).
+        raise NotFound(
+            f"no workflow named {workflow_name!r}"
+            if version is None
+            else f"no version {version} of workflow {workflow_name!r}"
+        )
+    # Raw: the fragment's ETag is made from it (app.core.conditional). The owner filter, as the
+    # counts are each actor's own.
     return CountsState(
         f"{workflow_name}|{version}|{instance_owner_filter(actor)}|{[tuple(r) for r in rows]}",
-        any(status in MOVING for status, _, _ in rows),
+        workflow_name,
+        version,
+        actor,
     )

@@ -1,5 +1,5 @@
 """Reading instance state back from SHAR: one instance (queued or now), every running one
-in batches, the periodic sync, and the cleanup of old instances."""
+in batches, the periodic sync. The cleanup of old instances is app.services.cleanup."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.config import current_settings
@@ -20,7 +20,7 @@ from app.jobs import leases, outage
 from app.jobs.dispatch import submit, submit_many
 from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
-from app.lifecycle.changes import change_status, record_activity
+from app.lifecycle.changes import change_status, counts_changed, record_activity
 from app.lifecycle.durations import parse_shar_time
 from app.lifecycle.events import (
     fire,
@@ -30,7 +30,7 @@ from app.lifecycle.events import (
     instance_synced,
 )
 from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus
-from app.models import ActivityEvent, JobRecord, WorkflowInstance
+from app.models import JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import find_instance, require_admin, require_writer, visible_instances
 from app.services.actors import Actor
@@ -151,22 +151,6 @@ def last_periodic_sync():  # type: ignore[no-untyped-def]
     return leases.last_run(PERIODIC_SYNC)
 
 
-def cleanup_instances(*, actor: Actor, days: int, statuses: Sequence[str], dry_run: bool = False) -> int:
-    """Delete instances that ended more than `days` ago in one of `statuses`; returns the count."""
-    require_admin(actor)
-    ids = _ended_before(days, statuses)
-    if dry_run or not ids:
-        return len(ids)
-    audit(
-        actor,
-        "instance.cleanup",
-        "instance",
-        "*",
-        after={"days": days, "statuses": list(statuses), "deleted": len(ids)},
-    )
-    return _delete_instances(ids)
-
-
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------
 
 
@@ -194,35 +178,6 @@ def sync_failed(instance_id: str, error: str, callback_url: str | None) -> None:
     instance = db.session.get(WorkflowInstance, instance_id)
     if instance is not None:
         fire(instance_sync_failed, instance, error_message=error, callback_url=callback_url)
-
-
-def daily_cleanup(days: int, statuses: Sequence[str]) -> int:
-    """The scheduled cleanup (the daily 02:00 run): the same deletion, by the settings."""
-    return _delete_instances(_ended_before(days, statuses))
-
-
-def _ended_before(days: int, statuses: Sequence[str]) -> list[str]:
-    cutoff = utcnow() - timedelta(days=days)
-    return list(
-        db.session.scalars(
-            select(WorkflowInstance.id).where(
-                WorkflowInstance.status.in_(tuple(statuses)),
-                WorkflowInstance.completed_at.is_not(None),
-                WorkflowInstance.completed_at < cutoff,
-            )
-        )
-    )
-
-
-def _delete_instances(ids: list[str]) -> int:
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        db.session.execute(
-            delete(ActivityEvent).where(ActivityEvent.target_type == "instance", ActivityEvent.target_id.in_(chunk))
-        )
-        db.session.execute(delete(WorkflowInstance).where(WorkflowInstance.id.in_(chunk)))
-    db.session.commit()
-    return len(ids)
 
 
 def periodic_sync(lease_seconds: float) -> dict[str, object]:
@@ -489,6 +444,8 @@ def _record_progress(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount == 1 and "progressed_at" in values:
+        counts_changed(instance.workflow_id)  # moved to other activities
     commit_keeping_loaded()
     if result.rowcount == 1:  # what was written is what the row holds: no read back
         for name, value in values.items():

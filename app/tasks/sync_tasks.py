@@ -6,6 +6,7 @@ from app.core.config import current_settings
 from app.jobs.specs import JobSpec, spec_for
 from app.models import JobRecord
 from app.services import sync, untracked
+from app.services.cleanup import daily_cleanup
 
 
 def sync_instance(job: JobRecord) -> None:
@@ -37,7 +38,7 @@ def cleanup(job: JobRecord) -> None:
     settings = current_settings()
     days = int(job.payload.get("days", settings.cleanup_days))
     statuses = job.payload.get("statuses") or list(settings.cleanup_statuses)
-    job.payload = {**job.payload, "deleted": sync.daily_cleanup(days, statuses)}
+    job.payload = {**job.payload, "deleted": daily_cleanup(days, statuses)}
 
 
 def scan_shar_instances(job: JobRecord) -> None:

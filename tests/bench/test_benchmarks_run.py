@@ -30,6 +30,7 @@ BENCHMARKS = [
     "polling_partials",
     "query_plans",
     "overview_trends",
+    "counts_version",
 ]
 RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
 

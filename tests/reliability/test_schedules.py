@@ -155,7 +155,7 @@ def test_daily_cleanup_runs_once_a_day_at_two_and_deletes_only_old_ended_instanc
 
 
 def test_cleanup_dry_run_counts_without_deleting(make_app) -> None:
-    from app.services.sync import cleanup_instances
+    from app.services.cleanup import cleanup_instances
 
     make_app()
     admin = make_user("root@example.com", role="admin")
