@@ -11,6 +11,8 @@ from pathlib import Path
 APP = Path(__file__).resolve().parents[2] / "app"
 # Functions whose statement changes nothing a count reads.
 EXEMPT = {"hold_instance": "sets updated_at to itself, to take SQLite's write lock"}
+# Functions that only build a statement (once, cached): checked in the function that runs it.
+BUILDERS = {"_status_update": "change_status"}
 
 
 def _writes_instances(node: ast.AST) -> bool:
@@ -21,7 +23,7 @@ def _writes_instances(node: ast.AST) -> bool:
         and node.func.id in ("update", "delete")
         and bool(node.args)
         and isinstance(node.args[0], ast.Name)
-        and node.args[0].id in ("WorkflowInstance", "model")
+        and node.args[0].id in ("WorkflowInstance", "model", "table")
     )
 
 
@@ -33,12 +35,14 @@ def _calls(function: ast.AST, name: str) -> bool:
 def test_each_core_write_of_instances_moves_the_counts_version() -> None:
     writers, silent = set(), []
     for path in APP.rglob("*.py"):
-        for function in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(function, ast.FunctionDef) or not any(map(_writes_instances, ast.walk(function))):
+        functions = {f.name: f for f in ast.walk(ast.parse(path.read_text())) if isinstance(f, ast.FunctionDef)}
+        for name, function in functions.items():
+            if not any(map(_writes_instances, ast.walk(function))):
                 continue
-            writers.add(function.name)
-            if function.name not in EXEMPT and not _calls(function, "counts_changed"):
-                silent.append(f"{path.relative_to(APP.parent)}: {function.name}")
+            runner = BUILDERS.get(name, name)
+            writers.add(runner)
+            if runner not in EXEMPT and not _calls(functions[runner], "counts_changed"):
+                silent.append(f"{path.relative_to(APP.parent)}: {runner}")
     assert silent == []
     # The scan finds what it should: the status change, the sync's progress, the cleanup.
     assert {"change_status", "_record_progress", "_delete_instances", *EXEMPT} <= writers
