@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.models import BulkOperation, JobRecord, Workflow, WorkflowInstance
 from app.models._base import iso
+from app.services.element_names import names_of
 
 if TYPE_CHECKING:
     from app.services.bulk import BulkPreview
@@ -43,6 +44,8 @@ def instance_dict(instance: WorkflowInstance, *, waiting_for_shar: bool = False)
         "status": instance.status,
         "variables": instance.variables,
         "current_activities": instance.current_activities,
+        # Beside the ids, what a person reads for them: each one's name in the file, null when it has none.
+        "current_activity_names": names_of(instance.workflow).names_of(instance.current_activities),
         "error": instance.error,
         "created_by": instance.created_by,
         "launch_requests": instance.launch_requests,

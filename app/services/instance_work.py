@@ -26,7 +26,7 @@ from app.lifecycle.events import (
 from app.lifecycle.states import InstanceStatus
 from app.models import WorkflowInstance
 from app.models._base import utcnow
-from app.services import variable_sizes
+from app.services import element_names, variable_sizes
 from app.services.correlation import CORRELATION_VARIABLE, LaunchOf, adoptable, tagged, untagged
 from app.services.instances import hold_instance, refuse_open_completion
 from app.services.rows import required
@@ -315,7 +315,8 @@ def _act_in_shar(
             record_activity(
                 instance,
                 kind,
-                f"{message} by an earlier attempt (it no longer waits at {', '.join(waiting_at)}): not sent again",
+                f"{message} by an earlier attempt (it no longer waits at "
+                f"{element_names.names_of(instance.workflow).describe_all(waiting_at)}): not sent again",
             )
             db.session.commit()
             submit_sync(instance)

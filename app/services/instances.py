@@ -20,7 +20,7 @@ from app.lifecycle.changes import change_status, record_activity
 from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
 from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
 from app.models._base import new_uuid
-from app.services import variable_sizes
+from app.services import element_names, variable_sizes
 from app.services.access import find_instance, require_admin, require_writer
 from app.services.actors import Actor
 from app.services.audit import audit
@@ -126,7 +126,10 @@ def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> J
         db.session.rollback()  # nothing was written: let go of the instance at once
         raise
     record_activity(
-        instance, "task_completion_requested", f"completion of {', '.join(waiting)} requested", by=actor.email
+        instance,
+        "task_completion_requested",
+        f"completion of {element_names.names_of(instance.workflow).describe_all(waiting)} requested",
+        by=actor.email,
     )
     audit(actor, "instance.complete_task", "instance", instance.id, after={"tasks": waiting})
     # The tasks it completes: a retried attempt checks they still wait (app.tasks passes them back).
@@ -211,7 +214,8 @@ def deliver_message(instance_id: str, name: Any, *, actor: Actor, variables: Any
         raise Conflict(f"instance {instance.id} is {instance.status}; only a running instance can take a message")
     expected = waiting_messages(instance)
     if "message_waits" in instance.workflow.summary and name not in expected.values():
-        waits = ", ".join(f"{m!r} at {a}" for a, m in expected.items())
+        names = element_names.names_of(instance.workflow)
+        waits = ", ".join(f"{m!r} at {names.describe(a)}" for a, m in expected.items())
         raise Conflict(
             f"instance {instance.id} is not waiting for a message named {name!r}"
             + (f"; it waits for {waits}" if waits else "; it waits for no message")
@@ -462,8 +466,9 @@ def waiting_messages(instance: WorkflowInstance) -> dict[str, str]:
 def waits_for(instance: WorkflowInstance) -> list[str]:
     """What the instance waits for, in words: a person at each user task, a message at each message
     event or receive task; empty when nothing it waits for can come (unchanged, it is stuck)."""
-    return [f"a person at {a}" for a in waiting_user_tasks(instance)] + [
-        f"message {name} at {a}" for a, name in waiting_messages(instance).items()
+    names = element_names.names_of(instance.workflow)
+    return [f"a person at {names.describe(a)}" for a in waiting_user_tasks(instance)] + [
+        f"message {name} at {names.describe(a)}" for a, name in waiting_messages(instance).items()
     ]
 
 

@@ -1,5 +1,5 @@
 """What every template may use: what the pages offer the signed-in user (`nav`), the poll interval,
-and time filters."""
+element names, and time filters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from app.core.config import current_settings
-from app.services import outages
+from app.services import element_names, outages
 from app.services.access import nav_actions
 from app.web.access import current_actor
 
@@ -22,7 +22,13 @@ def init_app(app: Flask) -> None:
 
 
 def _globals() -> dict[str, Any]:
-    return {"nav": _nav(), "poll_interval": current_settings().poll_interval, "shar_outage": _outage}
+    return {
+        "nav": _nav(),
+        "poll_interval": current_settings().poll_interval,
+        "shar_outage": _outage,
+        # A workflow version's element names (services.element_names), for the lists naming elements.
+        "element_names": element_names.names_of,
+    }
 
 
 def _nav() -> frozenset[str]:

@@ -1,7 +1,7 @@
 // Draws BPMN diagrams with bpmn-js (served from static/vendor) and highlights the
 // current activities, which the instance page's live fragment lists in data-activities. On the
 // workflow page it draws, on each element, how many instances wait or failed there (the polled
-// counts fragment), as links to those instances.
+// counts fragment), as links to those instances, and a click on an element lists the instances there.
 (function () {
   "use strict";
 
@@ -59,6 +59,19 @@
       targets[id] = links[id][0].href;
     });
     return targets;
+  }
+
+  // On a workflow's diagram (data-instances-url: its instance list), a click on a task, event or
+  // gateway lists the instances at that element (where they wait, or failed); flows, pools, lanes
+  // and the canvas itself lead nowhere.
+  function elementList(listUrl, element) {
+    var type = element && element.businessObject && element.businessObject.$type || "";
+    if (!listUrl || element.waypoints || element.type === "label" || !/(Task|Event|Gateway|SubProcess|Transaction|CallActivity)$/.test(type)) {
+      return null;
+    }
+    var url = new URL(listUrl, window.location.href);
+    url.searchParams.set("activity", element.id);
+    return url.pathname + url.search;
   }
 
   var BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI";
@@ -262,8 +275,9 @@
       if (changed(live, force === true)) { highlight(viewer, activitiesOf(live)); }
       if (changed(counts, force === true)) { targets = drawCounts(viewer, counts); }
     }
+    var listUrl = container.getAttribute("data-instances-url");
     viewer.get("eventBus").on("element.click", function (event) {
-      var href = targets[event.element.id];
+      var href = targets[event.element.id] || elementList(listUrl, event.element);
       if (href) { window.location.assign(href); }
     });
     fetch(container.getAttribute("data-bpmn-url"), { credentials: "same-origin" })

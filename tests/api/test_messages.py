@@ -32,7 +32,7 @@ def test_api_and_cli_deliver_messages_until_the_instance_completes(app, api, pro
 
     wrong = api.post(f"/api/shar/instances/{instance_id}/messages", json={"name": "order-shipped"})
     assert wrong.status_code == 409
-    assert "it waits for 'payment-received' at payment" in wrong.get_json()["message"]
+    assert "it waits for 'payment-received' at payment-received (payment)" in wrong.get_json()["message"]
     assert api.post(f"/api/shar/instances/{instance_id}/messages", json={}).status_code == 422
     not_text = api.post(f"/api/shar/instances/{instance_id}/messages", json={"name": 5})
     assert not_text.status_code == 422 and not_text.get_json()["errors"] == {

@@ -56,7 +56,8 @@ def test_waiting_instances_are_not_stuck_and_each_row_offers_sync_and_stop(clien
     stuck, waiting = _section(page, "stuck"), _section(page, "waiting")
     assert all(i.id[:8] in stuck and i.id[:8] not in waiting for i in (nowhere, never_launched))
     assert all(i.id[:8] in waiting and i.id[:8] not in stuck for i in (person, message))
-    assert "a person at review" in waiting and "message payment-received at payment" in waiting
+    assert "a person at Review order (review)" in waiting
+    assert "message payment-received at payment-received (payment)" in waiting
     # Sync on every running row, stop tracking on every row, each sending the admin back here.
     assert stuck.count("Sync now") == 1 and stuck.count("Stop tracking") == 2
     assert waiting.count("Sync now") == 2 and waiting.count("Stop tracking") == 2

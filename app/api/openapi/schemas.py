@@ -73,7 +73,17 @@ SCHEMAS: dict[str, Any] = {
             "workflow_name": {"type": "string"},
             "status": {"type": "string", "enum": INSTANCE_STATUSES},
             "variables": {"type": "object"},
-            "current_activities": {"type": "array", "items": {"type": "string"}},
+            "current_activities": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "the element ids where it is: where a running one waits, where a failed one stopped",
+            },
+            "current_activity_names": {
+                "type": "array",
+                "items": {"type": ["string", "null"]},
+                "description": "the names the workflow's file gives those elements, in the same order; "
+                "null for an element the file gives no name (show its id)",
+            },
             "process_id": {"type": ["string", "null"]},
             "start_message": {"type": ["string", "null"]},
             "waiting_for_shar": {

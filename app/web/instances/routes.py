@@ -21,7 +21,7 @@ from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
-from app.services import bulk, display, outages
+from app.services import bulk, display, element_names, outages
 from app.services import instances as service
 from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
@@ -256,6 +256,7 @@ def _list_context(filters: InstanceFilter | None = None) -> dict[str, Any]:
         "filter_error": error,
         "version_filter": filters.version or "",
         "activity_filter": filters.activity or "",
+        "activity_choices": element_names.filter_choices(filters.workflow, filters.version, filters.activity),
         "older_than_filter": filters.older_than or "",
         "statuses": INSTANCE_STATUSES,
         "polling": polling,
@@ -273,6 +274,7 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "launch_job": launch_job_of(instance, actor=current_actor()),
         "actions": allowed_actions(current_actor(), instance),
         "activities_label": display.activities_label(instance),
+        "names": element_names.names_of(instance.workflow),
         "polling": display.still_moving(instance),
         "waiting_for_shar": outages.is_waiting("instance", instance.id),
     }

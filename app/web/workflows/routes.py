@@ -21,7 +21,7 @@ from flask import (
 from app.bpmn import BpmnValidationError, decode_xml
 from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
-from app.services import outages, version_diffs
+from app.services import element_names, outages, version_diffs
 from app.services import workflows as service
 from app.services.display import still_moving
 from app.services.element_counts import CountsState, element_counts, element_counts_state
@@ -288,6 +288,7 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
 def _counts_context(name: str, version: int | str | None, state: CountsState) -> dict[str, Any]:
     return {
         "counts": element_counts(name, version, actor=current_actor()),
+        "counts_names": element_names.names_of_workflow(name, version),
         "counts_moving": state.moving,
         "counts_workflow": name,
         "counts_version": version,
