@@ -4,7 +4,12 @@ sent, a chart's "as of", a short instance id in a URL, the list's variable condi
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import select
 
+from app.core.extensions import db
+from app.models import ActivityEvent, JobRecord, Notification, User
+from app.notifications.email import send_notification_email
+from app.notifications.in_app import notify
 from app.services.users import issue_token
 from tests.support.factories import make_user
 from tests.support.web import Browser, forget_request_user
@@ -48,3 +53,35 @@ def test_metrics_scrapers_and_curl_keep_what_they_got(offline_app: Flask) -> Non
         scraped = client.get("/metrics", headers={"Accept": accept, "Authorization": f"Bearer {token}"})
         assert scraped.status_code == 200 and scraped.content_type.startswith("text/plain"), accept
         assert "sharboard_instances" in scraped.get_data(as_text=True)
+
+
+def test_with_mail_off_a_notification_says_it_was_not_emailed_and_why(offline_app: Flask) -> None:
+    ann = _signed_in(offline_app, "ann@example.com", "user")
+    owner = db.session.scalars(select(User).where(User.email == "ann@example.com")).one()
+    assert owner.email_notifications  # she asked for e-mails; this server sends none
+    note = notify(
+        owner.id,
+        kind="instance_failed",
+        target_type="instance",
+        target_id="i-1",
+        title="Order failed",
+        body="x",
+        link="/instances/i-1",
+    )
+    assert note is not None
+    # No e-mail job is queued to "send" into nowhere, and the record says why none went.
+    assert db.session.scalars(select(JobRecord).where(JobRecord.job_type == "send_email")).all() == []
+    events = db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == "i-1")).all()
+    assert [e.kind for e in events] == ["notified", "email_not_sent"]
+    assert events[1].message == "email to ann@example.com not sent: mail is off on this server (MAIL_ENABLED)"
+    # A job queued while mail was on and run after it was turned off says the same, and marks nothing sent.
+    send_notification_email(JobRecord(target_id=str(note.id)))
+    assert db.session.get(Notification, note.id).emailed_at is None
+    assert db.session.scalars(select(ActivityEvent.kind).where(ActivityEvent.target_id == "i-1")).all()[-1] == (
+        "email_not_sent"
+    )
+    html = ann.get("/notifications").get_data(as_text=True)
+    assert "not emailed: mail is off on this server" in html and "· emailed" not in html
+    assert 'id="mail-off"' in html
+    saved = ann.post("/notifications/preferences", {"email_notifications": "on"}, follow_redirects=True)
+    assert "emails are on for you, but mail is off on this server" in saved.get_data(as_text=True)
