@@ -3,6 +3,8 @@ sent, a chart's "as of", a short instance id in a URL, the list's variable condi
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from sqlalchemy import select
 
@@ -10,6 +12,7 @@ from app.core.extensions import db
 from app.models import ActivityEvent, JobRecord, Notification, User
 from app.notifications.email import send_notification_email
 from app.notifications.in_app import notify
+from app.services.trends import trends
 from app.services.users import issue_token
 from tests.support.factories import make_user
 from tests.support.web import Browser, forget_request_user
@@ -85,3 +88,21 @@ def test_with_mail_off_a_notification_says_it_was_not_emailed_and_why(offline_ap
     assert 'id="mail-off"' in html
     saved = ann.post("/notifications/preferences", {"email_notifications": "on"}, follow_redirects=True)
     assert "emails are on for you, but mail is off on this server" in saved.get_data(as_text=True)
+
+
+def test_a_cached_chart_says_as_of_when_and_its_titles_sit_above_the_charts(offline_app: Flask) -> None:
+    ann = _signed_in(offline_app, "ann@example.com", "user")
+    actor = db.session.scalars(select(User).where(User.email == "ann@example.com")).one()
+    html = ann.get("/?window=24h").get_data(as_text=True)
+    counted = trends("24h", actor=actor)  # the same cached trend the page showed
+    assert counted.as_of is not None and counted.fresh_for == 15
+    as_of = re.search(r'id="trends-as-of">As of ([^·]+) ·', html).group(1).strip()
+    assert as_of == counted.as_of.strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert "counted again at most every 15 s" in html
+    # The title is a heading a person sees, before its drawing, not only the SVG's tooltip.
+    figure = html[html.index('<figure class="chart" id="chart-instances">') :]
+    title = "Instances per hour, the last 24 hours"
+    heading = figure.index(f'<h3 class="chart-title" id="chart-instances-heading">{title}</h3>')
+    assert heading < figure.index("<svg")
+    # Counted once per FRESH_FOR: a second look shows the same time, which is why it is said.
+    assert trends("24h", actor=actor).as_of == counted.as_of
