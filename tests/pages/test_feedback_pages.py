@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.core.extensions import db
-from app.models import ActivityEvent, JobRecord, Notification, User
+from app.models import ActivityEvent, JobRecord, Notification, User, Workflow, WorkflowInstance
 from app.notifications.email import send_notification_email
 from app.notifications.in_app import notify
 from app.services.trends import trends
@@ -106,3 +106,47 @@ def test_a_cached_chart_says_as_of_when_and_its_titles_sit_above_the_charts(offl
     assert heading < figure.index("<svg")
     # Counted once per FRESH_FOR: a second look shows the same time, which is why it is said.
     assert trends("24h", actor=actor).as_of == counted.as_of
+
+
+def _instances(owner: User, *ids: str, variables: list[dict[str, object]] | None = None) -> Workflow:
+    flow = Workflow(name="Orders", version=1, bpmn_xml="<x/>", bpmn_sha256="1", summary={}, status="active")
+    db.session.add(flow)
+    db.session.flush()
+    for n, instance_id in enumerate(ids):
+        db.session.add(
+            WorkflowInstance(
+                id=instance_id,
+                workflow_id=flow.id,
+                status="running",
+                created_by=owner.id,
+                variables=(variables or [{}] * len(ids))[n],
+                current_activities=["approve"],
+            )
+        )
+    db.session.commit()
+    return flow
+
+
+def test_a_short_id_in_a_url_finds_its_instance_when_it_is_unambiguous(offline_app: Flask) -> None:
+    ann = _signed_in(offline_app, "ann@example.com", "user")
+    owner = db.session.scalars(select(User).where(User.email == "ann@example.com")).one()
+    one, two, three = (
+        "3f2a9c1b-1000-4000-8000-000000000001",
+        "3f2a9c1b-0000-4000-8000-000000000002",
+        "7c00ffee-0000-4000-8000-000000000003",
+    )
+    _instances(owner, one, two, three)
+    found = ann.get("/instances/7c00ffee")
+    assert found.status_code == 302 and found.headers["Location"] == f"/instances/{three}"
+    assert ann.get("/instances/7C00FFEE").headers["Location"] == f"/instances/{three}"  # as pasted from a screen
+    assert ann.get(f"/instances/{one[:16]}").headers["Location"] == f"/instances/{one}"
+    several = ann.get("/instances/3f2a9c1b")
+    html = several.get_data(as_text=True)
+    assert several.status_code == 300 and "Several instances start with <code>3f2a9c1b</code>" in html
+    assert f'href="/instances/{one}"' in html and f'href="/instances/{two}"' in html and three not in html
+    missing = ann.get("/instances/0badcafe")
+    assert missing.status_code == 404 and "no instance has an id starting with 0badcafe" in missing.get_data(True)
+    # Someone else's instance is not found by its start either (no existence leak).
+    bob = _signed_in(offline_app, "bob@example.com", "user")
+    assert bob.get("/instances/7c00ffee").status_code == 404
+    assert ann.get(f"/instances/{three}").status_code == 200  # the full id is the page itself

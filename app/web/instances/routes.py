@@ -25,7 +25,15 @@ from app.services import bulk, display, outages
 from app.services import instances as service
 from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
-from app.services.instance_listing import InstanceFilter, instance_list_version, list_instances, live_version
+from app.services.instance_listing import (
+    MAX_SHORT_ID_MATCHES,
+    InstanceFilter,
+    instance_list_version,
+    instances_by_short_id,
+    is_short_id,
+    list_instances,
+    live_version,
+)
 from app.services.sync import request_sync
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
@@ -120,8 +128,25 @@ def bulk_progress_fragment(operation_id: int) -> Response:
 
 @bp.get("/<instance_id>")
 @login_required
-def show(instance_id: str) -> str:
+def show(instance_id: str) -> Any:
+    if is_short_id(instance_id):
+        return _by_short_id(instance_id)
     return render_template("instances/show.html", **_show_context(_instance(instance_id)))
+
+
+def _by_short_id(short_id: str) -> Any:
+    """The first characters of an id, as the list shows them, pasted into a URL: the instance when
+    only one starts so, else the ones that do (300, Multiple Choices); none is a 404 naming it."""
+    matches = instances_by_short_id(short_id, actor=current_actor())
+    if len(matches) == 1:
+        return redirect(url_for(".show", instance_id=matches[0].id))
+    page = render_template(
+        "instances/matches.html",
+        short_id=short_id,
+        matches=matches[:MAX_SHORT_ID_MATCHES],
+        more=len(matches) > MAX_SHORT_ID_MATCHES,
+    )
+    return page, 300
 
 
 @bp.get("/<instance_id>/_live")
