@@ -150,3 +150,56 @@ def test_a_short_id_in_a_url_finds_its_instance_when_it_is_unambiguous(offline_a
     bob = _signed_in(offline_app, "bob@example.com", "user")
     assert bob.get("/instances/7c00ffee").status_code == 404
     assert ann.get(f"/instances/{three}").status_code == 200  # the full id is the page itself
+
+
+def test_the_list_takes_several_variable_conditions_and_shows_chosen_variables_as_columns(offline_app: Flask) -> None:
+    ann = _signed_in(offline_app, "ann@example.com", "user")
+    owner = db.session.scalars(select(User).where(User.email == "ann@example.com")).one()
+    ids = [f"a{n}000000-0000-4000-8000-00000000000{n}" for n in range(3)]
+    _instances(
+        owner,
+        *ids,
+        variables=[
+            {"orderId": "A1", "amount": 150, "note": "x" * 100},
+            {"orderId": "A2", "amount": 50},
+            {"orderId": "A3", "amount": 300, "customer": {"name": "Zoë"}},
+        ],
+    )
+    page = ann.get("/instances?var=amount+>%3D+100&var=orderId+!%3D+A1&columns=orderId,+customer,amount")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    listed = re.findall(r'<tr data-instance="([^"]+)"', html)
+    assert listed == [ids[2]]  # both conditions hold (AND)
+    # Each condition is a row of its own, with "+" to add one in the page.
+    assert re.findall(r'type="search" name="var" value="([^"]*)"', html) == ["amount &gt;= 100", "orderId != A1"]
+    assert 'id="add-var"' in html and 'data-max="5"' in html
+    # The chosen variables are columns, in the order chosen; a missing one is a dash, JSON as JSON.
+    heads = re.findall(r'<th class="var-column" scope="col">([^<]+)</th>', html)
+    assert heads == ["orderId", "customer", "amount"]
+    row = html[html.index(f'<tr data-instance="{ids[2]}"') :]
+    assert re.findall(r'<td class="var-column">([^<]*)</td>', row)[:3] == [
+        "A3",
+        "{&#34;name&#34;: &#34;Zoë&#34;}",
+        "300",
+    ]
+    first = ann.get("/instances?columns=note,missing").get_data(as_text=True)
+    cells = re.findall(r'<td class="var-column">([^<]*)</td>', first[first.index(f'data-instance="{ids[0]}"') :])
+    assert cells[:2] == ["x" * 59 + "…", "—"]
+    # The polled rows keep the columns.
+    assert "columns=note" in first and 'colspan="8"' not in first
+    bad_columns = ann.get("/instances?columns=a.b").get_data(as_text=True)
+    assert (
+        "column &#39;a.b&#39;: a variable name is letters" in bad_columns
+        and len(re.findall("data-instance=", bad_columns)) == 3
+    )
+
+
+def test_a_search_error_does_not_also_say_no_instances_match(offline_app: Flask) -> None:
+    ann = _signed_in(offline_app, "ann@example.com", "user")
+    refused = ann.get("/instances?var=amount+>%3D+lots")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "compares numbers, and &#39;lots&#39; is not a number" in html
+    assert "No instances match" not in html and "Nothing is listed until the filter above is corrected." in html
+    nothing = ann.get("/instances?var=amount+>%3D+5").get_data(as_text=True)
+    assert "No instances match this filter." in nothing
+    assert "No instances." in ann.get("/instances").get_data(as_text=True)

@@ -21,7 +21,7 @@ from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
-from app.services import bulk, display, outages
+from app.services import bulk, display, outages, variable_filters
 from app.services import instances as service
 from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
@@ -272,8 +272,20 @@ def _list_context(filters: InstanceFilter | None = None) -> dict[str, Any]:
         instances, polling, error = [], False, exc.message
     else:
         instances, polling, error = listing.items, listing.polling, None
+    columns_text = (request.args.get("columns") or "").strip()
+    try:
+        columns, columns_error = variable_filters.columns(columns_text), None
+    except InvalidInput as exc:  # the rows are still listed, without the columns asked for
+        columns, columns_error = (), exc.message
     return {
         "instances": instances,
+        "columns": columns,
+        "columns_text": columns_text,
+        "cells": {i.id: [variable_filters.cell(i.variables, name) for name in columns] for i in instances},
+        "empty_message": display.empty_list_message(filtered=bool(filters.as_dict()), error=error),
+        "columns_error": columns_error,
+        "var_rows": list(filters.variables) or [""],  # one input per condition; "+" adds one in the page
+        "max_conditions": variable_filters.MAX_CONDITIONS,
         "status": filters.status or "",
         "workflow_filter": filters.workflow or "",
         "mine": filters.mine,
