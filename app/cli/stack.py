@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
+from datetime import datetime
 
 import click
 import httpx
@@ -16,7 +18,9 @@ from app.cli.processes import ProcessGroup, flask_command
 from app.core import metrics
 from app.core.config import Settings, current_settings
 from app.core.runtime import migrate_database
+from app.models._base import utcnow
 from app.services.actors import CLI as SYSTEM_SETUP
+from app.services.health.heartbeats import queues_without_beat_since
 from app.services.users import ensure_admin
 
 
@@ -30,8 +34,9 @@ from app.services.users import ensure_admin
 def up(workers: int | None) -> None:
     """Migrate the database, create the first admin, and run every process until Ctrl-C."""
     settings = current_settings()
+    started_at = utcnow()
     migrate_database()
-    _first_admin(settings)
+    sign_in = _first_admin(settings)
     metrics.reset_directory()  # every child counts into it (they inherit PROMETHEUS_MULTIPROC_DIR)
     group = ProcessGroup()
     # Until group.wait() takes over, SIGINT and SIGTERM stop the start-up itself: without
@@ -54,9 +59,8 @@ def up(workers: int | None) -> None:
             _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
         local = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else _bracketed(settings.host)
         _wait_for(f"http://{local}:{settings.port}/healthz", "web app")
-        click.echo(
-            f"sharboard is up on http://{local}:{settings.port}  (SHAR: {settings.shar_url()}); Ctrl-C stops everything"
-        )
+        starting = _wait_for_consumers(settings.queue_names, started_at)
+        click.echo(ready_banner(f"http://{local}:{settings.port}", settings.shar_url(), sign_in, starting))
         code = group.wait()
     except Interrupted:  # asked to stop while starting: stop what started, and that is success
         _ignore_stop_signals()
@@ -139,10 +143,38 @@ def engine_command(settings: Settings) -> list[str]:
     ]
 
 
-def _first_admin(settings: Settings) -> None:
+def _first_admin(settings: Settings) -> str:
+    """How to sign in, said in the banner once the stack is up (a password said before the
+    children's start-up lines scrolled away among them)."""
     new = ensure_admin(settings.admin_email, settings.admin_password or None, actor=SYSTEM_SETUP)
-    if new is not None:
-        click.echo(f"created admin {new.user.email}" + (f" with password {new.password}" if new.generated else ""))
+    if new is None:
+        return "Sign in as an admin created on an earlier start (`flask shar user create --role admin` adds one)."
+    if new.generated:
+        return (
+            f"Created admin {new.user.email} with password {new.password}\n"
+            "  (generated now and shown only this once: keep it, or change it after signing in)"
+        )
+    return f"Created admin {new.user.email} with the password of SHARBOARD_ADMIN_PASSWORD."
+
+
+def ready_banner(url: str, shar_url: str, sign_in: str, starting: list[str]) -> str:
+    """The last thing `up` prints: where to go and how to sign in, set apart from the log lines."""
+    rule = "=" * 72
+    lines = ["", rule, f"  sharboard is up: {url}", f"  {sign_in}", f"  SHAR: {shar_url}"]
+    if starting:
+        lines.append(f"  Still starting: the consumers of {', '.join(starting)} (jobs wait in their queues).")
+    return "\n".join([*lines, "  Ctrl-C stops everything.", rule, ""])
+
+
+def _wait_for_consumers(queues: Sequence[str], since: datetime, timeout: float = 30.0) -> list[str]:
+    """Wait until each queue's consumer has beaten (its start-up lines are then printed), at most
+    `timeout`: the queues still without one, which the banner names rather than block on."""
+    deadline = time.monotonic() + timeout
+    waiting = queues_without_beat_since(queues, since)
+    while waiting and time.monotonic() < deadline:
+        time.sleep(0.3)
+        waiting = queues_without_beat_since(queues, since)
+    return waiting
 
 
 def _wait_for(url: str, what: str, timeout: float = 60.0) -> None:

@@ -7,6 +7,7 @@ from email.charset import QP, Charset
 from flask import render_template
 from flask_mail import Message
 
+from app.core.config import current_settings
 from app.core.extensions import db, mail
 from app.jobs.errors import PermanentJobError
 from app.models import (
@@ -18,6 +19,7 @@ from app.models import (
     WorkflowInstance,
 )
 from app.models._base import utcnow
+from app.notifications.in_app import email_not_sent
 from app.notifications.links import absolute
 
 # UTF-8 with quoted-printable bodies: Flask-Mail sends UTF-8 as 8bit with lines as long as the
@@ -35,6 +37,10 @@ def send_notification_email(job_record: JobRecord) -> None:
         return
     user = db.session.get(User, note.user_id)
     if user is None or not user.email_notifications:
+        return
+    if not current_settings().mail_enabled:  # turned off since it was queued: said, not faked
+        db.session.add(email_not_sent(note, user.email))
+        db.session.commit()
         return
     context = _context(note)
     message = Message(

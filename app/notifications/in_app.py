@@ -48,7 +48,22 @@ def notify(
             data={"notification_id": note.id},
         )
     )
+    mailed = user.email_notifications and settings.mail_enabled
+    if user.email_notifications and not settings.mail_enabled:
+        db.session.add(email_not_sent(note, user.email))  # no job: it would "send" to nowhere
     db.session.commit()
-    if user.email_notifications:
+    if mailed:
         submit("send_email", target_type="notification", target_id=note.id)
     return note
+
+
+def email_not_sent(note: Notification, email: str) -> ActivityEvent:
+    """The record that a wanted e-mail was not sent, and why: mail is off (MAIL_ENABLED), where
+    Flask-Mail would otherwise drop it silently and the timeline say "email sent"."""
+    return ActivityEvent(
+        target_type=note.target_type,
+        target_id=note.target_id,
+        kind="email_not_sent",
+        message=f"email to {email} not sent: mail is off on this server (MAIL_ENABLED)",
+        data={"notification_id": note.id},
+    )

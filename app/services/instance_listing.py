@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -223,3 +224,30 @@ def _element_id(value: str) -> str:
             f"activity must be an element id: at most {activities.MAX_ELEMENT_ID} characters, no control characters",
         )
     return value
+
+
+# What the list shows of an id (its first 8 characters), pasted into a URL: 4 characters at least,
+# so a stray word is not taken for one; the full id (36) is the instance's own page.
+_SHORT_ID = re.compile(r"[0-9a-f-]{4,35}")
+MAX_SHORT_ID_MATCHES = 20
+
+
+def is_short_id(text: str) -> bool:
+    return _SHORT_ID.fullmatch(text.lower()) is not None
+
+
+def instances_by_short_id(short_id: str, *, actor: Actor) -> list[WorkflowInstance]:
+    """The instances `actor` may see whose id starts with `short_id`, newest first, at most
+    MAX_SHORT_ID_MATCHES + 1 (more than one: the caller lists them); NotFound naming it when none."""
+    prefix = short_id.lower()
+    matches = list(
+        db.session.scalars(
+            visible_instances(actor)
+            .where(WorkflowInstance.id.startswith(prefix, autoescape=True))
+            .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
+            .limit(MAX_SHORT_ID_MATCHES + 1)
+        )
+    )
+    if not matches:
+        raise NotFound(f"no instance has an id starting with {short_id}")
+    return matches

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select, update
 
+from app.core.config import current_settings
 from app.core.extensions import db
 from app.models import Notification
 from app.models._base import utcnow
@@ -20,6 +21,34 @@ def list_notifications(*, actor: Actor, limit: int = 200) -> list[Notification]:
             .limit(limit)
         )
     )
+
+
+MAIL_OFF = "mail is off on this server"
+
+
+def email_line(note: Notification) -> str:
+    """What a notification says of its e-mail, true whatever the settings: sent, or not and why
+    when the reason is known now (a pending, failed or declined e-mail claims nothing)."""
+    if note.emailed_at is not None:
+        return "emailed"
+    if not current_settings().mail_enabled:
+        return f"not emailed: {MAIL_OFF}"
+    return ""
+
+
+def email_lines(notes: list[Notification]) -> dict[int, str]:
+    return {note.id: email_line(note) for note in notes}
+
+
+def preference_saved(enabled: bool) -> str:
+    """What saving the e-mail preference says: "on" is only half the story while mail is off."""
+    if enabled and not current_settings().mail_enabled:
+        return f"emails are on for you, but {MAIL_OFF}: none is sent until an admin turns mail on (MAIL_ENABLED)"
+    return "emails are " + ("on" if enabled else "off")
+
+
+def mail_enabled() -> bool:
+    return current_settings().mail_enabled
 
 
 BELL_CAP = 99  # the bell shows "99+" beyond this

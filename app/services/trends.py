@@ -50,6 +50,12 @@ class Trends:
     durations: list[dict[str, Any]]  # {name, version, count, p50, p95} per version
     queues: dict[str, list[Bucket]] = field(default_factory=dict)  # queue -> open, failed per interval
     percentile_sample: int = 0  # durations are read from at most this many newest completions
+    as_of: datetime | None = None  # when these were counted: a cached trend is shown for FRESH_FOR
+
+    @property
+    def fresh_for(self) -> int:
+        """Seconds a trend is shown before it is counted again."""
+        return int(FRESH_FOR[self.window])
 
 
 def trends(window: str, *, actor: Actor, workflow_name: str | None = None) -> Trends:
@@ -110,7 +116,7 @@ def _read_trends(window: str, owner: int | None, workflow_name: str | None) -> T
         _add(counts, _parse(key), str(status), n)
     durations = _durations(scoped, since)
     queues = _queue_series(starts, step) if owner is None and workflow_name is None else {}
-    return Trends(window, step, [Bucket(s, counts[s]) for s in starts], durations, queues, PERCENTILE_SAMPLE)
+    return Trends(window, step, [Bucket(s, counts[s]) for s in starts], durations, queues, PERCENTILE_SAMPLE, now)
 
 
 def sample_queues() -> int:

@@ -126,6 +126,36 @@ def condition(name: str, op: str, value: str, *, text: str | None = None) -> Var
     return VariableCondition(name, op, value, number, flag)
 
 
+MAX_COLUMNS = 5
+CELL_CHARS = 60
+COLUMNS_FIELD = "columns"
+
+
+def columns(text: str) -> tuple[str, ...]:
+    """The variables a person chose to see as the list's columns: names split by commas or spaces,
+    each a top-level name as a condition's, at most MAX_COLUMNS, repeats dropped."""
+    names = tuple(dict.fromkeys(n for n in re.split(r"[,\s]+", text or "") if n))
+    for name in names:
+        if len(name) > MAX_NAME or not _NAME.fullmatch(name):
+            shown = name if len(name) <= 40 else name[:39] + "…"
+            raise InvalidInput.field(
+                COLUMNS_FIELD, f"column {shown!r}: a variable name is letters, digits, _ and - (top-level only)"
+            )
+    if len(names) > MAX_COLUMNS:
+        raise InvalidInput.field(COLUMNS_FIELD, f"at most {MAX_COLUMNS} variable columns; {len(names)} were given")
+    return names
+
+
+def cell(variables: dict[str, Any] | None, name: str) -> str:
+    """A variable's value as a column shows it: text as it is, anything else as JSON, cut to
+    CELL_CHARS; "—" when the instance has no such variable."""
+    if not variables or name not in variables:
+        return "—"
+    value = variables[name]
+    shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= CELL_CHARS else shown[: CELL_CHARS - 1] + "…"
+
+
 def where(column: Any, cond: VariableCondition, dialect: str) -> ColumnElement[bool]:
     """The SQL of one condition on the JSON column `column`, for a database of `dialect`."""
     if dialect == "postgresql":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,29 +27,35 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
             "PORT": str(web),
             "SHARLITE_PORT": str(engine),
             "SHARBOARD_ADMIN_EMAIL": "boss@example.com",
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "INFO",  # every start-up line a person sees, for the banner to come after
         }
     )
     assert _processes_started_for(tmp_path) == []
+    log = tmp_path / "up.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "shar", "up"],
         cwd=REPO,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
     try:
-        wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), timeout=60, what="the web app")
+        wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), timeout=90, what="the ready banner")
         health = httpx.get(f"http://127.0.0.1:{engine}/health").json()
         assert health["status"] == "healthy"
         assert httpx.get(f"http://127.0.0.1:{web}/login").status_code == 200
         assert (tmp_path / "sharboard.db").exists() and (tmp_path / "huey.db").exists()
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        output, _ = proc.communicate(timeout=40)
-    assert "created admin boss@example.com with password" in output
+        proc.wait(timeout=40)
+    output = log.read_text()
+    # How to sign in comes last of the start-up, set apart: after every consumer said it started.
+    banner = output.index("sharboard is up: http://127.0.0.1:")
+    assert re.search(r"Created admin boss@example\.com with password \S{12,}\n", output[banner:])
+    assert output.count("Huey consumer started") == 4 and output.rindex("Huey consumer started") < banner
+    assert "=" * 72 in output[banner - 80 : banner]
     assert proc.returncode == 0 and "error:" not in output, output
     # `up` returns once every child has been stopped: nothing may answer any more.
     assert not answers(f"http://127.0.0.1:{web}/healthz")

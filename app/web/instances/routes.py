@@ -21,11 +21,23 @@ from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
+<<<<<<< HEAD
 from app.services import bulk, display, element_names, outages
+=======
+from app.services import bulk, display, outages, variable_filters
+>>>>>>> ui-feedback
 from app.services import instances as service
 from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
-from app.services.instance_listing import InstanceFilter, instance_list_version, list_instances, live_version
+from app.services.instance_listing import (
+    MAX_SHORT_ID_MATCHES,
+    InstanceFilter,
+    instance_list_version,
+    instances_by_short_id,
+    is_short_id,
+    list_instances,
+    live_version,
+)
 from app.services.sync import request_sync
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
@@ -120,8 +132,25 @@ def bulk_progress_fragment(operation_id: int) -> Response:
 
 @bp.get("/<instance_id>")
 @login_required
-def show(instance_id: str) -> str:
+def show(instance_id: str) -> Any:
+    if is_short_id(instance_id):
+        return _by_short_id(instance_id)
     return render_template("instances/show.html", **_show_context(_instance(instance_id)))
+
+
+def _by_short_id(short_id: str) -> Any:
+    """The first characters of an id, as the list shows them, pasted into a URL: the instance when
+    only one starts so, else the ones that do (300, Multiple Choices); none is a 404 naming it."""
+    matches = instances_by_short_id(short_id, actor=current_actor())
+    if len(matches) == 1:
+        return redirect(url_for(".show", instance_id=matches[0].id))
+    page = render_template(
+        "instances/matches.html",
+        short_id=short_id,
+        matches=matches[:MAX_SHORT_ID_MATCHES],
+        more=len(matches) > MAX_SHORT_ID_MATCHES,
+    )
+    return page, 300
 
 
 @bp.get("/<instance_id>/_live")
@@ -247,8 +276,20 @@ def _list_context(filters: InstanceFilter | None = None) -> dict[str, Any]:
         instances, polling, error = [], False, exc.message
     else:
         instances, polling, error = listing.items, listing.polling, None
+    columns_text = (request.args.get("columns") or "").strip()
+    try:
+        columns, columns_error = variable_filters.columns(columns_text), None
+    except InvalidInput as exc:  # the rows are still listed, without the columns asked for
+        columns, columns_error = (), exc.message
     return {
         "instances": instances,
+        "columns": columns,
+        "columns_text": columns_text,
+        "cells": {i.id: [variable_filters.cell(i.variables, name) for name in columns] for i in instances},
+        "empty_message": display.empty_list_message(filtered=bool(filters.as_dict()), error=error),
+        "columns_error": columns_error,
+        "var_rows": list(filters.variables) or [""],  # one input per condition; "+" adds one in the page
+        "max_conditions": variable_filters.MAX_CONDITIONS,
         "status": filters.status or "",
         "workflow_filter": filters.workflow or "",
         "mine": filters.mine,

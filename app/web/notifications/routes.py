@@ -27,7 +27,14 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 @bp.get("")
 @login_required
 def index() -> str:
-    return render_template("notifications/index.html", notes=service.list_notifications(actor=current_actor()))
+    notes = service.list_notifications(actor=current_actor())
+    return render_template(
+        "notifications/index.html",
+        notes=notes,
+        email_lines=service.email_lines(notes),
+        mail_enabled=service.mail_enabled(),
+        mail_off=service.MAIL_OFF,
+    )
 
 
 @bp.get("/_bell")
@@ -46,7 +53,7 @@ def bell() -> Response:
 def mark_read(note_id: int) -> Any:
     note = service.mark_read(note_id, actor=current_actor())
     if is_fragment_request():
-        return render_template("notifications/_note.html", note=note)
+        return render_template("notifications/_note.html", note=note, email_lines=service.email_lines([note]))
     return redirect(safe_next(request.form.get("next") or request.args.get("next"), "notifications.index"))
 
 
@@ -63,5 +70,5 @@ def mark_all_read() -> Any:
 def preferences() -> Any:
     enabled = request.form.get("email_notifications") == "on"
     set_email_notifications(actor=current_actor(), enabled=enabled)
-    flash("emails are " + ("on" if enabled else "off"), "success")
+    flash(service.preference_saved(enabled), "success")
     return redirect(url_for(".index"))
