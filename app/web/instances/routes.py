@@ -21,11 +21,7 @@ from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
-<<<<<<< HEAD
-from app.services import bulk, display, element_names, outages
-=======
-from app.services import bulk, display, outages, variable_filters
->>>>>>> ui-feedback
+from app.services import bulk, display, element_names, outages, variable_filters
 from app.services import instances as service
 from app.services.access import allowed_actions
 from app.services.failed_jobs import launch_job_of, retry_instance
