@@ -35,30 +35,27 @@ _REMOVE = (
     f" DELETE FROM failed_job_groups WHERE {_KEY} AND jobs <= 0;"
 )
 
-_POSTGRESQL = [
-    f"""CREATE FUNCTION count_failed_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP <> 'INSERT' THEN
-    IF OLD.state = 'failed' THEN {_REMOVE.format(r="OLD")} END IF;
-  END IF;
-  IF TG_OP <> 'DELETE' THEN
-    IF NEW.state = 'failed' THEN {_ADD.format(r="NEW")} END IF;
-  END IF;
-  RETURN NULL;
-END $$""",
-    "CREATE TRIGGER count_failed_jobs AFTER INSERT OR DELETE OR UPDATE OF state, job_type, error_shape"
-    " ON job_records FOR EACH ROW EXECUTE FUNCTION count_failed_jobs()",
+# (trigger, event, condition, row whose group changes, change): the same four on both databases.
+# The condition keeps every other write (a job queued, run, succeeded) from reaching the counts.
+_TRIGGERS = [
+    ("failed_jobs_inserted", "INSERT", "NEW.state = 'failed'", "NEW", _ADD),
+    ("failed_jobs_deleted", "DELETE", "OLD.state = 'failed'", "OLD", _REMOVE),
+    ("failed_jobs_left", "UPDATE OF state, job_type, error_shape", "OLD.state = 'failed'", "OLD", _REMOVE),
+    ("failed_jobs_entered", "UPDATE OF state, job_type, error_shape", "NEW.state = 'failed'", "NEW", _ADD),
 ]
-_SQLITE = [
-    "CREATE TRIGGER failed_jobs_inserted AFTER INSERT ON job_records WHEN NEW.state = 'failed'"
-    f" BEGIN {_ADD.format(r='NEW')} END",
-    "CREATE TRIGGER failed_jobs_deleted AFTER DELETE ON job_records WHEN OLD.state = 'failed'"
-    f" BEGIN {_REMOVE.format(r='OLD')} END",
-    "CREATE TRIGGER failed_jobs_left AFTER UPDATE OF state, job_type, error_shape ON job_records"
-    f" WHEN OLD.state = 'failed' BEGIN {_REMOVE.format(r='OLD')} END",
-    "CREATE TRIGGER failed_jobs_entered AFTER UPDATE OF state, job_type, error_shape ON job_records"
-    f" WHEN NEW.state = 'failed' BEGIN {_ADD.format(r='NEW')} END",
-]
+
+
+def _create_triggers(postgresql: bool) -> None:
+    for name, event, condition, row, change in _TRIGGERS:
+        body = change.format(r=row)
+        if postgresql:
+            op.execute(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} RETURN NULL; END $$"
+            )
+            body = f"FOR EACH ROW WHEN ({condition}) EXECUTE FUNCTION {name}()"
+        else:
+            body = f"WHEN {condition} BEGIN {body} END"
+        op.execute(f"CREATE TRIGGER {name} AFTER {event} ON job_records {body}")
 
 
 def upgrade():
@@ -72,8 +69,7 @@ def upgrade():
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:  # no write to job_records between the triggers and the count below
         op.execute("LOCK TABLE job_records IN SHARE ROW EXCLUSIVE MODE")
-    for statement in _POSTGRESQL if postgresql else _SQLITE:
-        op.execute(statement)
+    _create_triggers(postgresql)
     op.execute(
         "INSERT INTO failed_job_groups (job_type, error_shape, jobs) SELECT job_type, coalesce(error_shape, ''),"
         " count(*) FROM job_records WHERE state = 'failed' GROUP BY job_type, coalesce(error_shape, '')"
@@ -81,10 +77,9 @@ def upgrade():
 
 
 def downgrade():
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER count_failed_jobs ON job_records")
-        op.execute("DROP FUNCTION count_failed_jobs()")
-    else:
-        for name in ("failed_jobs_inserted", "failed_jobs_deleted", "failed_jobs_left", "failed_jobs_entered"):
-            op.execute(f"DROP TRIGGER {name}")
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    for name, *_ in _TRIGGERS:
+        op.execute(f"DROP TRIGGER {name} ON job_records" if postgresql else f"DROP TRIGGER {name}")
+        if postgresql:
+            op.execute(f"DROP FUNCTION {name}()")
     op.drop_table("failed_job_groups")
