@@ -4,7 +4,7 @@ from app.models.activity import ActivityEvent
 from app.models.audit import AuditEntry, IdempotentResponse
 from app.models.bulk import BulkOperation, PreviewedSet
 from app.models.instance import WorkflowInstance
-from app.models.job_record import JobAttempt, JobRecord
+from app.models.job_record import FailedJobGroup, JobAttempt, JobRecord
 from app.models.notification import Notification
 from app.models.periodic import ConsumerHeartbeat, Lease, QueueSample, ScheduleRun, SharHealthCheck, SharOutage
 from app.models.shar_instance import UntrackedSharInstance
@@ -18,6 +18,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "BulkOperation",
+    "FailedJobGroup",
     "IdempotentResponse",
     "JobAttempt",
     "JobRecord",

@@ -71,6 +71,18 @@ class JobRecord(db.Model):
         return f"<JobRecord {self.id} {self.job_type} {self.state} {self.attempts}/{self.max_attempts}>"
 
 
+class FailedJobGroup(db.Model):
+    """How many failed jobs each (job type, error shape) has: the failed-jobs page's groups, read
+    without scanning the failed jobs. Written only by triggers on job_records (migration
+    c3e7a1d5f9b2), so every write to a job counts; a group with none left has no row."""
+
+    __tablename__ = "failed_job_groups"
+
+    job_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    error_shape: Mapped[str] = mapped_column(String(300), primary_key=True)  # '' for a job without one
+    jobs: Mapped[int]
+
+
 class JobAttempt(db.Model):
     __tablename__ = "job_attempts"
     __table_args__ = (Index("ix_job_attempts_job", "job_id", "number"),)

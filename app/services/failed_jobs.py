@@ -17,7 +17,7 @@ from app.jobs.handover import enqueue
 from app.jobs.specs import all_specs, spec_for
 from app.lifecycle.changes import move_job
 from app.lifecycle.states import FINISHED_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
-from app.models import JobAttempt, JobRecord, Workflow, WorkflowInstance
+from app.models import FailedJobGroup, JobAttempt, JobRecord, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services.access import allowed_actions, find_instance, owner_id_of, require_admin, require_retry
 from app.services.actors import Actor
@@ -87,17 +87,15 @@ def job_types() -> list[str]:
 
 
 def failed_groups(*, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
-    """Failed jobs grouped by job type and error shape (stored when each failed), largest first."""
+    """Failed jobs grouped by job type and error shape (stored when each failed), largest first:
+    read from the counts the database keeps (FailedJobGroup), one row a group, not the jobs."""
     require_admin(actor)
-    count = func.count().label("count")
     rows = db.session.execute(
-        select(JobRecord.job_type, JobRecord.error_shape, count)
-        .where(JobRecord.state == JobState.FAILED)
-        .group_by(JobRecord.job_type, JobRecord.error_shape)
-        .order_by(count.desc())
+        select(FailedJobGroup.job_type, FailedJobGroup.error_shape, FailedJobGroup.jobs)
+        .order_by(FailedJobGroup.jobs.desc(), FailedJobGroup.job_type, FailedJobGroup.error_shape)
         .limit(limit)
     )
-    return [{"job_type": t, "error_shape": shape or "", "count": n} for t, shape, n in rows]
+    return [{"job_type": t, "error_shape": shape, "count": n} for t, shape, n in rows]
 
 
 def failed_group(job_type: str, shape: str, *, actor: Actor, limit: int = 10_000) -> dict[str, Any] | None:

@@ -29,6 +29,7 @@ EXPECTED_TABLES = {
     "consumer_heartbeats",
     "shar_health_checks",
     "workflow_names",
+    "failed_job_groups",
 }
 
 
@@ -54,11 +55,36 @@ def _roundtrip(url: str, tmp_path: Path) -> None:
             context = MigrationContext.configure(conn, opts={"include_object": schema_filter(conn.dialect.name)})
             diff = compare_metadata(context, db.metadata)
         assert diff == []
+        _failed_jobs_counted()
         downgrade(revision="base")
         db.session.remove()
         db.engine.dispose()
         assert EXPECTED_TABLES.isdisjoint(set(inspect(db.engine).get_table_names()))
         upgrade()
+
+
+def _failed_jobs_counted() -> None:
+    """The database counts failed jobs by group (failed_job_groups): the rows there before its
+    migration (counted by it) and those written after (by its triggers, which a later batch
+    migration of job_records on SQLite would drop unless it creates them again)."""
+    from sqlalchemy import text
+
+    add = text(
+        "INSERT INTO job_records (job_type, queue, target_type, target_id, state, attempts, max_attempts, payload,"
+        " held_tries, created_at, updated_at) VALUES ('sync', 'q', 'instance', 't', :s, 1, 1, '{}', 0,"
+        " '2026-01-01', '2026-01-01')"
+    )
+    groups = text("SELECT job_type, error_shape, jobs FROM failed_job_groups")
+    downgrade(revision="b9f2c4d7e1a3")
+    with db.engine.begin() as conn:
+        conn.execute(add, [{"s": "failed"}, {"s": "failed"}, {"s": "queued"}])
+    upgrade()
+    with db.engine.begin() as conn:
+        assert conn.execute(groups).all() == [("sync", "", 2)]
+        conn.execute(add, {"s": "failed"})
+        assert conn.execute(groups).all() == [("sync", "", 3)]
+        conn.execute(text("DELETE FROM job_records"))
+        assert conn.execute(groups).all() == []
 
 
 def test_migrations_on_sqlite(tmp_path: Path) -> None:
@@ -191,6 +217,7 @@ def test_one_rulebook_migration_keeps_the_data(tmp_path: Path) -> None:
             assert conn.execute(text("SELECT last_result FROM schedule_runs")).scalars().all() == ["ok"]
             assert conn.execute(text("SELECT last_result FROM leases")).scalars().all() == ["queued 3 syncs"]
             assert conn.execute(text("SELECT job_type FROM job_records")).scalars().all() == ["complete_task"]
+            assert conn.execute(text("SELECT job_type, jobs FROM failed_job_groups")).all() == [("complete_task", 1)]
         db.session.remove()
         db.engine.dispose()
 
