@@ -94,7 +94,7 @@ def bulk_start() -> Any:
         return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
         return _list_with_error(filters, exc)
-    flash(f"bulk {started.operation.action} of {started.operation.total} instances started", "success")
+    flash(f"bulk {bulk.action_label(started.operation.action)} of {started.operation.total} instances started", "success")
     return redirect(url_for(".bulk_progress", operation_id=started.operation.id))
 
 
@@ -181,18 +181,19 @@ def retry(instance_id: str) -> Any:
 @bp.post("/<instance_id>/cancel")
 @login_required
 def cancel(instance_id: str) -> Any:
-    return _act(instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()), "instance cancelled")
+    return _act(instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()), display.tracking_stopped)
 
 
-def _act(instance_id: str, action: Callable[[], object], done: str) -> Any:
+def _act(instance_id: str, action: Callable[[], Any], done: str | Callable[[Any], str]) -> Any:
     """Run an action; a refusal that leaves the page useful (409, 422) is flashed on it, the
-    instance's page or the list it was sent from (`next`, e.g. the stuck instances)."""
+    instance's page or the list it was sent from (`next`, e.g. the stuck instances). `done` says
+    what happened, or makes it from the action's result."""
     try:
-        action()
+        result = action()
     except (Conflict, InvalidInput) as exc:
         flash(exc.message, "error")
     else:
-        flash(done, "success")
+        flash(done if isinstance(done, str) else done(result), "success")
     return redirect(safe_next(request.form.get("next"), "instances.show", instance_id=instance_id))
 
 
