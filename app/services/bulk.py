@@ -61,6 +61,7 @@ class Action:
     label: str = ""  # its name for people, where it differs from the API's action
     shar_note: str | None = None  # what SHAR keeps doing meanwhile, said before anyone confirms
 
+
 def _sync(instance_id: str, actor: Actor, bulk: int) -> object:
     return request_sync(instance_id, actor=actor, bulk=bulk)
 

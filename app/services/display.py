@@ -44,3 +44,19 @@ def tracking_stopped(instance: WorkflowInstance) -> str:
     if instance.launch_requests:  # sent, unanswered: it may have arrived
         return f"{done}; SHAR never answered its launch: if the launch arrived, it runs there untracked"
     return f"{done}; its launch had not been sent to SHAR, so nothing runs there"
+
+
+def created_note(workflow: Workflow) -> tuple[str, str] | None:
+    """The note (words, alert kind) on a version just uploaded: while SHAR creates it, and why it
+    failed; none once it is active (or deleted): the list's badge says the rest."""
+    if workflow.status == WorkflowStatus.CREATING:
+        return (
+            f"{workflow.name} v{workflow.version} is being created in SHAR; this note goes once it is active.",
+            "info",
+        )
+    if workflow.status == WorkflowStatus.FAILED:
+        return (
+            f"{workflow.name} v{workflow.version} could not be created: {workflow.error or 'SHAR refused it'}",
+            "error",
+        )
+    return None

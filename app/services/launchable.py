@@ -4,6 +4,7 @@ instances.launch_instance (a 422 naming the reason)."""
 
 from __future__ import annotations
 
+from app.lifecycle.states import WorkflowStatus
 from app.models import Workflow
 
 
@@ -18,3 +19,11 @@ def diagram_only(workflow: Workflow) -> str | None:
         f"{workflow.name} is a diagram only: {what} marked not executable, so there is nothing to launch. "
         "Mark a process as executable in the modelling tool and upload the file again."
     )
+
+
+def launch_refusal(workflow: Workflow) -> str | None:
+    """Why the launch form of `workflow` is disabled, said above it; None when it can be launched."""
+    reason = diagram_only(workflow)
+    if reason or workflow.status == WorkflowStatus.ACTIVE:
+        return reason
+    return f"This workflow is {workflow.status}; it can be launched once it is active."

@@ -24,12 +24,14 @@ from app.security.redirects import safe_next
 from app.services import bulk, display, outages
 from app.services import instances as service
 from app.services.access import allowed_actions
+from app.services.completions import completion_state
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import InstanceFilter, instance_list_version, list_instances, live_version
 from app.services.sync import request_sync
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
-from app.web.partials import cached_fragment
+from app.web.partials import cached_fragment, is_fragment_request
+from app.web.variables import form_variables
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 PAGE_SIZE = 50
@@ -94,7 +96,9 @@ def bulk_start() -> Any:
         return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
         return _list_with_error(filters, exc)
-    flash(f"bulk {bulk.action_label(started.operation.action)} of {started.operation.total} instances started", "success")
+    flash(
+        f"bulk {bulk.action_label(started.operation.action)} of {started.operation.total} instances started", "success"
+    )
     return redirect(url_for(".bulk_progress", operation_id=started.operation.id))
 
 
@@ -139,11 +143,21 @@ def live(instance_id: str) -> Response:
 @bp.post("/<instance_id>/complete")
 @login_required
 def complete(instance_id: str) -> Any:
-    return _act(
-        instance_id,
-        lambda: service.complete_task(instance_id, actor=current_actor()),
-        "completion queued; the status updates by itself",
-    )
+    """Complete the waiting task with the form's variables (rows and JSON, as a launch takes them).
+    From the page (htmx), the answer is the live fragment: "completing…" until the job answers, or
+    the refusal above the form as typed (422, 409); without script, a flash and the page again."""
+    if not is_fragment_request():
+        return _act(
+            instance_id,
+            lambda: service.complete_task(instance_id, actor=current_actor(), variables=form_variables()),
+            "completion queued; the status updates by itself",
+        )
+    try:
+        service.complete_task(instance_id, actor=current_actor(), variables=form_variables())
+    except (Conflict, InvalidInput) as exc:
+        context = {**_show_context(_instance(instance_id)), "completion_errors": [exc.message]}
+        return render_template("instances/_live.html", **context), exc.status_code
+    return render_template("instances/_live.html", **_show_context(_instance(instance_id)))
 
 
 @bp.post("/<instance_id>/messages")
@@ -181,7 +195,9 @@ def retry(instance_id: str) -> Any:
 @bp.post("/<instance_id>/cancel")
 @login_required
 def cancel(instance_id: str) -> Any:
-    return _act(instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()), display.tracking_stopped)
+    return _act(
+        instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()), display.tracking_stopped
+    )
 
 
 def _act(instance_id: str, action: Callable[[], Any], done: str | Callable[[Any], str]) -> Any:
@@ -270,6 +286,8 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "instance": instance,
         "timeline": service.timeline(instance),
         "waiting": service.waiting_user_tasks(instance),
+        "completion": completion_state(instance),
+        "completion_errors": [],
         "message_waits": service.waiting_messages(instance),
         "launch_job": launch_job_of(instance, actor=current_actor()),
         "actions": allowed_actions(current_actor(), instance),
