@@ -48,8 +48,8 @@ document.addEventListener("input", function (event) {
 // A refused completion answers 409 or 422 with its fragment, the reason above the form: shown,
 // not dropped as htmx drops other error answers.
 document.addEventListener("htmx:beforeSwap", function (event) {
-  var status = event.detail.xhr.status;
-  if ((status === 409 || status === 422) && event.target.closest && event.target.closest(".complete-form")) {
+  var xhr = event.detail.xhr;
+  if ((xhr.status === 409 || xhr.status === 422) && /\/instances\/[^/]+\/complete$/.test(new URL(xhr.responseURL).pathname)) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }
