@@ -1,5 +1,5 @@
 """API: instances — list, read, complete a waiting task, deliver a message, sync, edit variables, cancel,
-and bulk actions (sync, cancel, retry the instances a filter selects) with their progress."""
+and bulk actions (sync, stop tracking, retry the instances a filter selects) with their progress."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from app.api.responses import (
 from app.core.conditional import versioned
 from app.core.errors import InvalidInput, UpstreamFailed
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
-from app.services import bulk, instance_listing, outages, variable_filters
+from app.services import bulk, display, instance_listing, outages, variable_filters
 from app.services import instances as service
 from app.services.access import actions_key, allowed_actions
 from app.services.failed_jobs import retry_instance
@@ -150,10 +150,8 @@ def retry_launch(instance_id: str) -> Response:
 @token_required
 @idempotent
 def cancel_instance(instance_id: str) -> Response:
-    return ok(
-        "Instance cancelled; sharboard no longer tracks it",
-        instance_dict(service.cancel_instance(instance_id, actor=api_user())),
-    )
+    instance = service.cancel_instance(instance_id, actor=api_user())
+    return ok(display.tracking_stopped(instance), instance_dict(instance))
 
 
 @bp.post("/instances/bulk")

@@ -77,8 +77,8 @@ def list_instances(limit: int, fmt: str, **filters: Any) -> None:
 @click.option("--timeout", type=float, default=600.0, show_default=True)
 @FORMAT_OPTION
 def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **filters: Any) -> None:
-    """Sync, cancel or retry the instances a filter selects, as one operation (a job): shows how many
-    it applies to and the newest of them, asks, then starts it."""
+    """Sync, stop tracking (cancel: SHAR keeps running them) or retry the instances a filter selects,
+    as one operation (a job): shows how many it applies to and the newest of them, asks, then starts it."""
     instance_filter = instance_listing.InstanceFilter(**filters)
     preview = bulk.preview_bulk(instance_filter, action, actor=CLI)
     if fmt == "text":
@@ -88,7 +88,7 @@ def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **
             "nothing to do"
         )
         return
-    if not yes and not click.confirm(f"{action} {preview.count} instances?", err=True):
+    if not yes and not click.confirm(f"{preview.label} {preview.count} instances?", err=True):
         fail("not started")
     started = bulk.start_bulk(instance_filter, action, actor=CLI, previewed=preview.fingerprint)
     operation = follow(
@@ -104,7 +104,7 @@ def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **
         emit_json({"preview": bulk_preview_dict(preview), "operation": bulk_operation_dict(operation)})
     else:
         click.echo(
-            f"bulk {action} {operation.id}: {operation.state}; done {operation.done}, failed "
+            f"bulk {preview.label} {operation.id}: {operation.state}; done {operation.done}, failed "
             f"{operation.failed} of {operation.total}"
         )
         for error in operation.errors:
@@ -117,9 +117,11 @@ def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **
 
 def _show_preview(preview: bulk.BulkPreview) -> None:
     click.echo(
-        f"{preview.action} would apply to {preview.count} of the {preview.matched} filtered instances"
+        f"{preview.count} of the {preview.matched} filtered instances would {preview.verb}"
         + (f"; it skips {preview.skipped}: {preview.skipped_reason}" if preview.skipped else "")
     )
+    if preview.shar_note:
+        click.echo(f"in SHAR: {preview.shar_note}")
     if preview.sample:
         click.echo(f"the newest {len(preview.sample)}:" if preview.count > len(preview.sample) else "they are:")
         table([instance_dict(i) for i in preview.sample], ["id", "workflow_name", "status", "created_at"])

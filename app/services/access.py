@@ -26,6 +26,7 @@ from app.core.extensions import db
 from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
 from app.models import BulkOperation, JobRecord, Notification, Workflow, WorkflowInstance, WorkflowName
 from app.services.actors import Actor
+from app.services.launchable import diagram_only
 
 
 def sees_all_instances(actor: Actor) -> bool:
@@ -203,14 +204,14 @@ def _instance_actions(actor: Actor, instance: WorkflowInstance) -> frozenset[str
 
 
 def _workflow_actions(actor: Actor, workflow: Workflow) -> frozenset[str]:
-    """`workflow` is a name's newest version: any writer launches it once it is active; its owner or
-    an admin adds versions, deletes it (active or failed), retries a failed create and reads the job
-    behind it; an admin hands it over."""
+    """`workflow` is a name's newest version: any writer launches it once it is active, unless it is a
+    diagram only (launchable.diagram_only); its owner or an admin adds versions, deletes it (active or
+    failed), retries a failed create and reads the job behind it; an admin hands it over."""
     owner_id = owner_id_of(workflow)
     owns = may_change_workflow(actor, owner_id)
     return _chosen(
         {
-            "launch": actor.can_write and workflow.status == WorkflowStatus.ACTIVE,
+            "launch": actor.can_write and workflow.status == WorkflowStatus.ACTIVE and not diagram_only(workflow),
             "upload": owns,
             "delete": owns and workflow.status in (WorkflowStatus.ACTIVE, WorkflowStatus.FAILED),
             "transfer": actor.is_admin,

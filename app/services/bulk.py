@@ -50,7 +50,7 @@ FILTER_FIELDS = ("status", "workflow", "version", "activity", "var", "older_than
 @dataclass(frozen=True)
 class Action:
     applies_to: str  # what it applies to, as the preview says it
-    verb: str
+    verb: str  # what "would" happen to each: "be synced"
     guard: Callable[[Actor], None]  # the role the instance operation needs, checked before anything runs
     applies: Callable[[], Any]  # the SQL condition of the instances it applies to
     run: Callable[[str, Actor, int], object]  # the instance operation, as part of bulk operation N
@@ -58,6 +58,8 @@ class Action:
     # other one), then queue the allowed ones, committing whatever the session holds with them.
     check_many: Callable[..., tuple[list[str], dict[str, str]]] | None = None  # (ids, actor=)
     queue_many: Callable[[list[str]], object] | None = None
+    label: str = ""  # its name for people, where it differs from the API's action
+    shar_note: str | None = None  # what SHAR keeps doing meanwhile, said before anyone confirms
 
 
 def _sync(instance_id: str, actor: Actor, bulk: int) -> object:
@@ -78,25 +80,29 @@ ACTIONS: dict[str, Action] = {
     # not a job per instance: 10,000 instances make a few hundred jobs.
     "sync": Action(
         "running instances",
-        "synced",
+        "be synced",
         require_writer,
         lambda: WorkflowInstance.status == InstanceStatus.RUNNING,
         _sync,
         check_many=syncable,
         queue_many=batch_sync,
     ),
+    # The API's "cancel": SHAR has no call to stop an instance, so sharboard only stops tracking it.
     "cancel": Action(
         "launching or running instances",
-        "cancelled",
+        "stop being tracked",
         require_writer,
         lambda: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE),
         _cancel,
+        label="stop tracking",
+        shar_note="SHAR keeps running the ones it has started: it has no call to stop an instance, so they go "
+        "on to their end there, unseen here. Those whose launch has not been sent yet are never sent.",
     ),
     # A launch that failed before reaching SHAR is retried by its launch job (admins, as any failed
     # job); an instance that failed in SHAR cannot be run again.
     "retry": Action(
         "failed launches (instances that failed before reaching SHAR)",
-        "retried",
+        "be retried",
         require_admin,
         lambda: and_(WorkflowInstance.status == InstanceStatus.FAILED, WorkflowInstance.shar_instance_id.is_(None)),
         _retry,
@@ -123,8 +129,16 @@ class BulkPreview:
         return ACTIONS[self.action].verb
 
     @property
+    def label(self) -> str:
+        return action_label(self.action)
+
+    @property
+    def shar_note(self) -> str | None:
+        return ACTIONS[self.action].shar_note
+
+    @property
     def skipped_reason(self) -> str:
-        return f"only {self.applies_to} are {self.verb}"
+        return f"{self.label} applies only to {self.applies_to}"
 
 
 class PreviewChanged(Conflict):
@@ -138,7 +152,7 @@ class PreviewChanged(Conflict):
             else "what changed is no longer known: previews are kept a day"
         )
         super().__init__(
-            f"the instances changed since the preview ({how}): {preview.count} would be "
+            f"the instances changed since the preview ({how}): {preview.count} would "
             f"{preview.verb} now; check them and confirm again"
         )
         self.preview, self.added, self.gone = preview, added, gone
@@ -148,6 +162,12 @@ class PreviewChanged(Conflict):
 class BulkStarted:
     operation: BulkOperation
     job: JobRecord
+
+
+def action_label(action: str) -> str:
+    """An action's name as people read it (the API's "cancel" is "stop tracking")."""
+    spec = ACTIONS.get(action)
+    return (spec.label if spec else "") or action
 
 
 def actions_for(actor: Actor) -> list[str]:
@@ -226,7 +246,7 @@ def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor, previewed:
     if previewed is not None and fingerprint(ids) != previewed:
         raise PreviewChanged(_preview(action, filters, spec, ids, skipped), *_changes(previewed, ids))
     if not ids:
-        raise Conflict(f"no {spec.applies_to} match this filter: nothing to {action}")
+        raise Conflict(f"no {spec.applies_to} match this filter: nothing to {spec.label or action}")
     operation = BulkOperation(
         action=action,
         filter=filters.as_dict(),

@@ -1,11 +1,17 @@
 """Display-only facts about a row, decided here so that templates compare no status: whether its
-part of a page still polls, the words before an instance's current activities, and what an empty
-instance list says."""
+part of a page still polls, the words before an instance's current activities, what an empty
+instance list says, and the one word people read for a status (STATUS_LABELS: the API keeps its values)."""
 
 from __future__ import annotations
 
-from app.lifecycle.states import TERMINAL, InstanceStatus
+from app.lifecycle.states import TERMINAL, InstanceStatus, WorkflowStatus
 from app.models import Workflow, WorkflowInstance
+from app.services.launchable import diagram_only
+
+# What people read for an instance status whose value is not their word. "cancelled" is the API's
+# value; SHAR has no cancel call, so all sharboard does is stop tracking (the one term for it).
+STATUS_LABELS = {InstanceStatus.CANCELLED.value: "tracking stopped"}
+DIAGRAM_ONLY = "diagram only"
 
 
 def still_moving(row: Workflow | WorkflowInstance) -> bool:
@@ -24,3 +30,41 @@ def empty_list_message(*, filtered: bool, error: str | None) -> str:
     if error:
         return "Nothing is listed until the filter above is corrected."
     return "No instances match this filter." if filtered else "No instances."
+
+
+def status_label(value: str | Workflow | WorkflowInstance | None) -> str:
+    """The status as people read it: an active workflow with nothing executable is "diagram only",
+    a cancelled instance "tracking stopped"; a status string is read as an instance's (the badges
+    that show job or operation states show none of these values)."""
+    if isinstance(value, Workflow):
+        if value.status == WorkflowStatus.ACTIVE and diagram_only(value):
+            return DIAGRAM_ONLY
+        return str(value.status)
+    status = value.status if isinstance(value, WorkflowInstance) else value
+    return STATUS_LABELS.get(str(status), str(status or ""))
+
+
+def tracking_stopped(instance: WorkflowInstance) -> str:
+    """What stopping tracking did, said to the person who asked: what SHAR keeps doing."""
+    done = "sharboard stopped tracking this instance"
+    if instance.shar_instance_id:
+        return f"{done}; SHAR keeps running it (SHAR has no call to stop an instance)"
+    if instance.launch_requests:  # sent, unanswered: it may have arrived
+        return f"{done}; SHAR never answered its launch: if the launch arrived, it runs there untracked"
+    return f"{done}; its launch had not been sent to SHAR, so nothing runs there"
+
+
+def created_note(workflow: Workflow) -> tuple[str, str] | None:
+    """The note (words, alert kind) on a version just uploaded: while SHAR creates it, and why it
+    failed; none once it is active (or deleted): the list's badge says the rest."""
+    if workflow.status == WorkflowStatus.CREATING:
+        return (
+            f"{workflow.name} v{workflow.version} is being created in SHAR; this note goes once it is active.",
+            "info",
+        )
+    if workflow.status == WorkflowStatus.FAILED:
+        return (
+            f"{workflow.name} v{workflow.version} could not be created: {workflow.error or 'SHAR refused it'}",
+            "error",
+        )
+    return None

@@ -194,7 +194,7 @@ def _keep_launched_after_cancel(instance: WorkflowInstance, answer: SharInstance
             instance,
             "launched_after_cancel",
             f"SHAR had already started it as {answer.id} when it "
-            "was cancelled; it runs there, untracked (SHAR offers no cancel)",
+            "its tracking was stopped; it runs there, untracked (SHAR has no call to stop an instance)",
             shar_instance_id=answer.id,
         )
         db.session.commit()

@@ -26,6 +26,7 @@ from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
 from app.services.correlation import RESERVED_PREFIX, is_reserved
+from app.services.launchable import diagram_only
 from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.workflows import latest_workflow
@@ -70,6 +71,9 @@ def launch_instance(
     workflow = latest_workflow(workflow_name)
     if workflow is None:
         raise NotFound(f"no workflow named {workflow_name!r}")
+    nothing_to_launch = diagram_only(workflow)
+    if nothing_to_launch:
+        raise InvalidInput.field("workflow", nothing_to_launch)
     if workflow.status != WorkflowStatus.ACTIVE:
         raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
     process_id = choose_process(workflow, process_id)
@@ -252,16 +256,16 @@ def cancel_instance(instance_id: str, *, actor: Actor, bulk: int | None = None) 
     sending = _launch_being_sent(instance)
     if sending is not None:
         raise Conflict(
-            f"the launch of instance {instance.id} is being sent to SHAR (job {sending}); cancel it "
-            "once SHAR has answered (SHAR offers no cancel: it would run there untracked)"
+            f"the launch of instance {instance.id} is being sent to SHAR (job {sending}); stop tracking it "
+            "once SHAR has answered (SHAR has no call to stop an instance: it would run there untracked)"
         )
     if bulk is None:
         audit(
             actor, "instance.cancel", "instance", instance.id, before={"status": before}, after={"status": "cancelled"}
         )
-    message = f"cancelled by {actor.email}" + (f" (bulk operation {bulk})" if bulk is not None else "")
+    message = f"tracking stopped by {actor.email}" + (f" (bulk operation {bulk})" if bulk is not None else "")
     if not change_status(instance, InstanceStatus.CANCELLED, message=message):
-        raise Conflict(f"instance {instance.id} changed while cancelling; try again")
+        raise Conflict(f"instance {instance.id} changed while tracking was being stopped; try again")
     return instance
 
 
@@ -375,14 +379,8 @@ def choose_process(workflow: Workflow, process_id: Any) -> str | None:
     if process_id is None:
         if len(executable) == 1:
             return executable[0]
-        if not executable:
-            if not processes:
-                return None  # a summary from before processes were listed: the engine's default
-            raise InvalidInput.field(
-                "process_id",
-                f"no process of {workflow.name} is executable (each is marked "
-                'isExecutable="false" and kept as a diagram); nothing can be launched',
-            )
+        if not executable:  # a summary from before processes were listed (launchable.diagram_only refused the rest)
+            return None
         raise InvalidInput.field(
             "process_id",
             f"{workflow.name} has {len(executable)} executable processes; choose one with process_id: {choices}",

@@ -10,7 +10,7 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from app.core.config import current_settings
-from app.services import element_names, outages
+from app.services import bulk, display, element_names, outages
 from app.services.access import nav_actions
 from app.web.access import current_actor
 
@@ -19,6 +19,8 @@ def init_app(app: Flask) -> None:
     app.context_processor(_globals)
     app.add_template_filter(_when, "when")
     app.add_template_filter(_duration, "duration")
+    app.add_template_filter(display.status_label, "status_label")
+    app.add_template_filter(bulk.action_label, "action_label")
 
 
 def _globals() -> dict[str, Any]:

@@ -28,3 +28,76 @@ document.addEventListener("click", function (event) {
   row.focus();
   if (rows.length + 1 >= max) { button.disabled = true; }
 });
+
+// Forms that send variables (templates/_variables.html: launch, task completion; the completion form
+// arrives in polled fragments, so these listen on the document). "Add a variable" copies the first
+// row, emptied.
+document.addEventListener("click", function (event) {
+  var add = event.target.closest && event.target.closest(".add-kv");
+  if (!add) { return; }
+  var rows = document.getElementById(add.getAttribute("data-rows"));
+  var row = rows.firstElementChild.cloneNode(true);
+  row.querySelectorAll("input").forEach(function (i) { i.value = ""; });
+  rows.appendChild(row);
+  row.querySelector("input").focus();
+});
+
+// The raw JSON is checked before it is sent (the server checks again). In the capture phase, so a
+// refusal stops a plain submit and an htmx one alike.
+document.addEventListener("submit", function (event) {
+  var area = event.target.querySelector && event.target.querySelector("textarea[data-json-object]");
+  if (!area || !area.value.trim()) { return; }
+  try {
+    var parsed = JSON.parse(area.value);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) { throw new Error("it must be an object"); }
+    area.setCustomValidity("");
+  } catch (e) {
+    event.preventDefault();
+    event.stopPropagation();
+    area.setCustomValidity("Variables are not a JSON object: " + e.message);
+    area.reportValidity();
+  }
+}, true);
+document.addEventListener("input", function (event) {
+  if (event.target.matches && event.target.matches("textarea[data-json-object]")) { event.target.setCustomValidity(""); }
+});
+
+// A refused completion answers 409 or 422 with its fragment, the reason above the form: shown,
+// not dropped as htmx drops other error answers.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var xhr = event.detail.xhr;
+  if ((xhr.status === 409 || xhr.status === 422) && /\/instances\/[^/]+\/complete$/.test(new URL(xhr.responseURL).pathname)) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// The upload form offers the workflow name the chosen file gives (its process name), unless the
+// person has typed one; the server uses the same name when the field is left empty.
+document.addEventListener("input", function (event) {
+  if (event.target.matches && event.target.matches("form[data-offer-name] input[name=name]")) {
+    event.target.setAttribute("data-typed", event.target.value.trim() ? "true" : "");
+  }
+});
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  var form = input.closest && input.closest("form[data-offer-name]");
+  if (!form || input.name !== "file" || !input.files || !input.files.length) { return; }
+  var name = form.querySelector("input[name=name]");
+  if (name.getAttribute("data-typed") === "true") { return; }
+  var body = new FormData();
+  body.append("file", input.files[0]);
+  var meta = document.querySelector("meta[name=csrf-token]");
+  fetch(form.getAttribute("data-offer-name"), {
+    method: "POST", body: body, credentials: "same-origin",
+    headers: meta ? { "X-CSRFToken": meta.getAttribute("content") } : {},
+  })
+    .then(function (r) { return r.ok ? r.json() : { name: null }; })
+    .then(function (answer) {
+      if (answer.name && name.getAttribute("data-typed") !== "true") {
+        name.value = answer.name;
+        name.setAttribute("data-offered", "true");
+      }
+    })
+    .catch(function () { /* no name offered: the person types one */ });
+});

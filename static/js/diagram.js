@@ -305,31 +305,5 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-bpmn-url]").forEach(draw);
-    var add = document.getElementById("add-kv");
-    if (add) {
-      add.addEventListener("click", function () {
-        var rows = document.getElementById("kv-rows");
-        rows.appendChild(rows.firstElementChild.cloneNode(true));
-        rows.lastElementChild.querySelectorAll("input").forEach(function (i) { i.value = ""; });
-      });
-    }
-    var form = document.getElementById("launch-form");
-    if (form) {
-      // Validate the raw JSON before submit; the server checks again.
-      form.addEventListener("submit", function (event) {
-        var area = form.querySelector("textarea[name=variables_json]");
-        if (!area || !area.value.trim()) { return; }
-        try {
-          var parsed = JSON.parse(area.value);
-          if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) { throw new Error("it must be an object"); }
-          area.setCustomValidity("");
-        } catch (e) {
-          event.preventDefault();
-          area.setCustomValidity("Variables are not a JSON object: " + e.message);
-          area.reportValidity();
-        }
-      });
-      form.querySelector("textarea[name=variables_json]").addEventListener("input", function (e) { e.target.setCustomValidity(""); });
-    }
   });
 })();

@@ -227,7 +227,7 @@ def test_viewers_are_refused_and_a_user_covers_only_their_own(app, api) -> None:
 
     # Nothing left to cancel: 409, nothing stored.
     nothing = api.post(BULK, json=body)
-    assert nothing.status_code == 409 and "nothing to cancel" in nothing.get_json()["message"]
+    assert nothing.status_code == 409 and "nothing to stop tracking" in nothing.get_json()["message"]
     assert _audit_rows() == 1
 
 
@@ -282,7 +282,7 @@ def test_bulk_sync_and_cancel_through_real_consumers_and_the_cli(database, app, 
     declined = run("instance", "bulk", "sync", "--workflow", "Flow", input="n\n")
     assert declined.exit_code == 1, declined.output
     assert (
-        "sync would apply to 3 of the 4 filtered instances; it skips 1: only running instances are synced"
+        "3 of the 4 filtered instances would be synced; it skips 1: sync applies only to running instances"
         in declined.output
     )
     assert "not started" in declined.output
@@ -520,7 +520,7 @@ def test_a_confirm_acts_on_the_set_previewed_or_answers_409_saying_how_it_change
     stale = api.post(BULK, json={**body, "fingerprint": preview["fingerprint"]})
     assert stale.status_code == 409, stale.get_json()
     answer = stale.get_json()
-    assert "changed since the preview (5 added, 1 gone): 8 would be cancelled now" in answer["message"]
+    assert "changed since the preview (5 added, 1 gone): 8 would stop being tracked now" in answer["message"]
     assert (answer["data"]["added"], answer["data"]["gone"], answer["data"]["count"]) == (5, 1, 8)
     assert "fingerprint" in answer["errors"]
     # Nothing started, nothing cancelled, nothing audited.

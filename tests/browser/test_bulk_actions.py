@@ -40,9 +40,9 @@ def test_filter_preview_confirm_and_watch_a_bulk_cancel(app, processes, live_url
 
     page.select_option("#bulk-action", "cancel")  # the form carries the list's filter
     page.click("#bulk-form button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("Bulk cancel")
+    expect(page.locator("h1")).to_contain_text("Bulk stop tracking")
     expect(page.locator("#bulk-count")).to_have_attribute("data-count", "3")
-    expect(page.locator("#bulk-count")).to_contain_text("3 of the 3 filtered instances would be cancelled")
+    expect(page.locator("#bulk-count")).to_contain_text("3 of the 3 filtered instances would stop being tracked")
     expect(page.locator("#bulk-filter")).to_contain_text("status=running")
     sample = page.locator("#bulk-sample tr[data-instance]")
     expect(sample).to_have_count(3)

@@ -75,7 +75,9 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     page = client.get("/instances/bulk/preview?action=cancel&workflow=Orders&older_than=2h")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert 'data-count="3"' in html and "3</strong> of the 3 filtered instances would be cancelled" in html
+    assert 'data-count="3"' in html and "3</strong> of the 3 filtered instances would stop being tracked" in html
+    # What SHAR keeps doing is said before anyone confirms; the action is named by its one term.
+    assert "SHAR keeps running the ones it has started" in html and "Confirm: stop tracking 3 instances" in html
     assert sorted(re.findall(r'<tr data-instance="([^"]+)"', html)) == sorted(i.id for i in old)
     fields = _hidden(html, "bulk-confirm-form")
     assert ("action", "cancel") in fields and ("older_than", "2h") in fields and ("workflow", "Orders") in fields
@@ -117,7 +119,7 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     # Confirmed again with a fresh key: the 3 are gone from the set, and nothing is left to cancel (409).
     again = client.post("/instances/bulk", {**form, "form_key": "another-key-0123456789"})
     text = unescape(again.get_data(as_text=True))
-    assert again.status_code == 409 and "(0 added, 3 gone): 0 would be cancelled now" in text
+    assert again.status_code == 409 and "(0 added, 3 gone): 0 would stop being tracked now" in text
     assert "Nothing to do: no launching or running instances match this filter" in text
     without = client.post("/instances/bulk", {**form, "form_key": "another-key-9876543210", "fingerprint": ""})
     assert without.status_code == 409 and "what changed is no longer known" in unescape(without.get_data(as_text=True))
@@ -147,8 +149,8 @@ def test_a_confirm_whose_set_changed_shows_the_preview_again_saying_how(database
     page = stale.get_data(as_text=True)
     assert 'data-added="5" data-gone="0"' in page
     assert (
-        "Nothing was started: the instances changed since the preview (5 added, 0 gone): 9 would be "
-        "cancelled now" in unescape(page)
+        "Nothing was started: the instances changed since the preview (5 added, 0 gone): 9 would stop "
+        "being tracked now" in unescape(page)
     )
     assert 'data-count="9"' in page  # the new preview, to confirm again
     assert db.session.scalar(select(func.count()).select_from(BulkOperation)) == 0

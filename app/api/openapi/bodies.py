@@ -84,7 +84,8 @@ BULK = {
         "action": {
             "type": "string",
             "enum": list(BULK_ACTIONS),
-            "description": "sync: running instances (queued in batch jobs); cancel: launching or running ones; "
+            "description": "sync: running instances (queued in batch jobs); cancel: stop tracking launching or "
+            "running ones (SHAR keeps running those it has started: it has no cancel call); "
             "retry: failed launches (admins; their launch job is retried)",
         },
         "filter": _BULK_FILTER,

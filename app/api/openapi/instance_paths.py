@@ -74,7 +74,7 @@ INSTANCE_PATHS: dict[str, Any] = {
     },
     "/api/shar/instances/bulk": {
         "post": {
-            "summary": "Sync, cancel or retry the instances a filter selects, as one operation (a job)",
+            "summary": "Sync, stop tracking (cancel) or retry the instances a filter selects, as one operation (a job)",
             "description": "With `preview: true`, how many of the filtered instances the action applies to, "
             "how many it skips, and the newest 10, nothing stored. Otherwise the operation "
             "starts: the ids it covers are taken now (422 above "
@@ -173,9 +173,11 @@ INSTANCE_PATHS: dict[str, Any] = {
     "/api/shar/instances/{instance_id}/cancel": {
         "post": {
             "summary": "Stop tracking an instance",
+            "description": "SHAR has no call to stop an instance: one it has started keeps running there, "
+            "and sharboard stops following it (status cancelled, shown to people as 'tracking stopped').",
             "parameters": [INSTANCE_ID, IDEMPOTENCY],
             "responses": {
-                "200": answer("cancelled", envelope(ref("Instance"))),
+                "200": answer("tracking stopped (status cancelled)", envelope(ref("Instance"))),
                 **errors(401, 403, 404, 409, 422, 503),
             },
         }

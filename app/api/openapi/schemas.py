@@ -94,7 +94,7 @@ SCHEMAS: dict[str, Any] = {
             "allowed_actions": _actions(
                 INSTANCE_ACTIONS,
                 "(on GET /instances/{id}) what you may do to it now: sync, "
-                "complete a waiting task, deliver a message, cancel, retry its failed launch, "
+                "complete a waiting task, deliver a message, stop tracking it (cancel), retry its failed launch, "
                 "read the job behind it",
             ),
         },

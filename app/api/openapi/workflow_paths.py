@@ -138,6 +138,8 @@ WORKFLOW_PATHS: dict[str, Any] = {
     "/api/shar/workflows/{name}/launch": {
         "post": {
             "summary": "Launch an instance",
+            "description": "422 names the reason when the workflow is a diagram only (no process of its file "
+            "is marked executable), as it does for variables or a process that cannot be launched.",
             "parameters": [NAME, IDEMPOTENCY],
             "requestBody": body(LAUNCH, False),
             "responses": {

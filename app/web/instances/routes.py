@@ -24,6 +24,7 @@ from app.security.redirects import safe_next
 from app.services import bulk, display, element_names, outages, variable_filters
 from app.services import instances as service
 from app.services.access import allowed_actions
+from app.services.completions import completion_state
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import (
     MAX_SHORT_ID_MATCHES,
@@ -37,7 +38,8 @@ from app.services.instance_listing import (
 from app.services.sync import request_sync
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
-from app.web.partials import cached_fragment
+from app.web.partials import cached_fragment, is_fragment_request
+from app.web.variables import form_variables
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
 PAGE_SIZE = 50
@@ -102,7 +104,9 @@ def bulk_start() -> Any:
         return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
         return _list_with_error(filters, exc)
-    flash(f"bulk {started.operation.action} of {started.operation.total} instances started", "success")
+    flash(
+        f"bulk {bulk.action_label(started.operation.action)} of {started.operation.total} instances started", "success"
+    )
     return redirect(url_for(".bulk_progress", operation_id=started.operation.id))
 
 
@@ -164,11 +168,21 @@ def live(instance_id: str) -> Response:
 @bp.post("/<instance_id>/complete")
 @login_required
 def complete(instance_id: str) -> Any:
-    return _act(
-        instance_id,
-        lambda: service.complete_task(instance_id, actor=current_actor()),
-        "completion queued; the status updates by itself",
-    )
+    """Complete the waiting task with the form's variables (rows and JSON, as a launch takes them).
+    From the page (htmx), the answer is the live fragment: "completing…" until the job answers, or
+    the refusal above the form as typed (422, 409); without script, a flash and the page again."""
+    if not is_fragment_request():
+        return _act(
+            instance_id,
+            lambda: service.complete_task(instance_id, actor=current_actor(), variables=form_variables()),
+            "completion queued; the status updates by itself",
+        )
+    try:
+        service.complete_task(instance_id, actor=current_actor(), variables=form_variables())
+    except (Conflict, InvalidInput) as exc:
+        context = {**_show_context(_instance(instance_id)), "completion_errors": [exc.message]}
+        return render_template("instances/_live.html", **context), exc.status_code
+    return render_template("instances/_live.html", **_show_context(_instance(instance_id)))
 
 
 @bp.post("/<instance_id>/messages")
@@ -206,18 +220,21 @@ def retry(instance_id: str) -> Any:
 @bp.post("/<instance_id>/cancel")
 @login_required
 def cancel(instance_id: str) -> Any:
-    return _act(instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()), "instance cancelled")
+    return _act(
+        instance_id, lambda: service.cancel_instance(instance_id, actor=current_actor()), display.tracking_stopped
+    )
 
 
-def _act(instance_id: str, action: Callable[[], object], done: str) -> Any:
+def _act(instance_id: str, action: Callable[[], Any], done: str | Callable[[Any], str]) -> Any:
     """Run an action; a refusal that leaves the page useful (409, 422) is flashed on it, the
-    instance's page or the list it was sent from (`next`, e.g. the stuck instances)."""
+    instance's page or the list it was sent from (`next`, e.g. the stuck instances). `done` says
+    what happened, or makes it from the action's result."""
     try:
-        action()
+        result = action()
     except (Conflict, InvalidInput) as exc:
         flash(exc.message, "error")
     else:
-        flash(done, "success")
+        flash(done if isinstance(done, str) else done(result), "success")
     return redirect(safe_next(request.form.get("next"), "instances.show", instance_id=instance_id))
 
 
@@ -307,6 +324,8 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "instance": instance,
         "timeline": service.timeline(instance),
         "waiting": service.waiting_user_tasks(instance),
+        "completion": completion_state(instance),
+        "completion_errors": [],
         "message_waits": service.waiting_messages(instance),
         "launch_job": launch_job_of(instance, actor=current_actor()),
         "actions": allowed_actions(current_actor(), instance),

@@ -11,7 +11,8 @@ from app.web.form_keys import new_form_key
 
 
 class UploadForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    # Left empty, the file's process name is used (services.upload_names); the page fills it in too.
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
     file = FileField("BPMN file", validators=[FileRequired("choose a .bpmn file")])
     mode = RadioField(

@@ -12,6 +12,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -19,18 +20,19 @@ from flask import (
 )
 
 from app.bpmn import BpmnValidationError, decode_xml
-from app.core import json_input
-from app.core.errors import Conflict, InvalidInput
-from app.services import element_names, outages, version_diffs
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.services import display, element_names, outages, upload_names, version_diffs
 from app.services import workflows as service
 from app.services.display import still_moving
 from app.services.element_counts import CountsState, element_counts, element_counts_state
 from app.services.failed_jobs import create_job_of, retry_workflow
 from app.services.instances import launch_instance
+from app.services.launchable import launch_refusal
 from app.web.access import current_actor, login_required
 from app.web.charts import trends_context
 from app.web.form_keys import one_time_form
 from app.web.partials import cached_fragment
+from app.web.variables import form_variables, typed_rows
 from app.web.workflows.forms import LaunchForm, PreviewedUploadForm, TransferForm, UploadForm
 
 bp = Blueprint("workflows", __name__, url_prefix="/workflows")
@@ -41,7 +43,26 @@ _KEPT = (string.ascii_letters + string.digits + "_.-~ ").encode()
 @bp.get("")
 @login_required
 def index() -> str:
-    return render_template("workflows/index.html", form=UploadForm(), **_list_context())
+    return render_template("workflows/index.html", form=UploadForm(), **_list_context(), **_created_context())
+
+
+@bp.get("/_created/<int:workflow_id>")
+@login_required
+def created(workflow_id: int) -> str:
+    """The note on a version just uploaded, polled while it is creating; empty once it is active."""
+    return render_template("workflows/_created.html", **_created_context(workflow_id))
+
+
+def _created_context(workflow_id: int | None = None) -> dict[str, Any]:
+    """The note on the version `?created=` names: its words and whether it still polls (none for an
+    id that is no workflow: the list shows as ever)."""
+    workflow_id = request.args.get("created", type=int) if workflow_id is None else workflow_id
+    try:
+        workflow = service.get_workflow_by_id(workflow_id, actor=current_actor()) if workflow_id else None
+    except NotFound:
+        workflow = None
+    note = display.created_note(workflow) if workflow is not None else None
+    return {"created": workflow, "created_note": note, "created_polls": workflow is not None and still_moving(workflow)}
 
 
 @bp.post("")
@@ -50,7 +71,7 @@ def upload() -> Any:
     form = UploadForm()
     if form.validate_on_submit():
         xml = _file_text(form)
-        if xml is not None:
+        if xml is not None and _name_or_offered(form, xml):
             done = _create(form, xml)
             if done is not None:
                 return done
@@ -65,7 +86,7 @@ def preview() -> Any:
     form = UploadForm()
     if form.validate_on_submit():
         xml = _file_text(form)
-        if xml is not None:
+        if xml is not None and _name_or_offered(form, xml):
             try:
                 comparison = version_diffs.preview_upload(form.name.data, xml, actor=current_actor())
             except InvalidInput as exc:
@@ -111,6 +132,16 @@ def upload_previewed() -> Any:
     else:
         form.file.errors = [message for messages in confirm.errors.values() for message in messages]
     return render_template("workflows/index.html", form=form, **_list_context()), 422
+
+
+@bp.post("/_offered_name")
+@login_required
+def offered_name() -> Response:
+    """The name the chosen file offers ({"name": null} when none): the upload form fills its empty
+    name field with it as soon as a file is chosen."""
+    chosen = request.files.get("file")
+    name = upload_names.offered_name(chosen.read()) if chosen else None
+    return jsonify({"name": name})
 
 
 @bp.get("/_rows")
@@ -190,7 +221,7 @@ def launch(name: str) -> Any:
         try:
             launched = launch_instance(
                 name,
-                _variables_from_form(form),
+                form_variables(),
                 actor=current_actor(),
                 callback_url=form.callback_url.data or None,
                 process_id=form.process_id.data or None,
@@ -276,6 +307,8 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
         "versions": page.versions,
         "instances": page.instances,
         "actions": page.actions,
+        "launch_refusal": launch_refusal(page.workflow),
+        "typed_rows": typed_rows(),
         "form": form,
         "transfer_form": TransferForm(),
         "create_job": create_job_of(page.workflow, actor=current_actor()),
@@ -295,11 +328,12 @@ def _counts_context(name: str, version: int | str | None, state: CountsState) ->
     }
 
 
-def _variables_from_form(form: LaunchForm) -> dict[str, Any]:
-    """Variables from the key/value rows, then the raw JSON on top (checked by app.core.json_input)."""
-    return json_input.form_variables(
-        json_input.form_rows(request.form.getlist("keys"), request.form.getlist("values")), form.variables_json.data
-    )
+def _name_or_offered(form: UploadForm, xml: str) -> bool:
+    """The name typed, else the one the file offers; False with the reason on the form when neither."""
+    form.name.data = (form.name.data or "").strip() or upload_names.offered_name(xml) or ""
+    if not form.name.data:
+        form.name.errors = [*form.name.errors, "give the workflow a name: the file names no process"]
+    return bool(form.name.data)
 
 
 def _file_text(form: UploadForm) -> str | None:
@@ -332,6 +366,10 @@ def _create(form: UploadForm, xml: str) -> Response | None:
         form.name.errors = [*form.name.errors, exc.message]
     else:
         workflow = result.workflow
+        if result.created and still_moving(workflow):
+            # Said by a note that follows it (_created.html) and goes once it is active, not a flash
+            # that would go on saying "creating".
+            return redirect(url_for(".index", created=workflow.id))
         flash(
             f"{workflow.name} v{workflow.version} is {workflow.status}"
             if result.created
