@@ -1,11 +1,13 @@
 """Flask extensions, created unbound and bound to an app in create_app()."""
 
+from typing import Any
+
 from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Row
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -38,3 +40,16 @@ def commit_keeping_loaded() -> None:
 def dialect_name() -> str:
     """The session's database, `postgresql` or `sqlite`: for the few queries written per dialect."""
     return db.session.get_bind().dialect.name
+
+
+def read_first(statement: Any, params: dict[str, Any]) -> Row[Any] | None:
+    """The first row of one read-only statement. Outside a transaction, on a pooled connection in
+    autocommit: a polled read is otherwise wrapped in BEGIN and ROLLBACK (two of its three round
+    trips to PostgreSQL) and in the ORM session's transaction bookkeeping. A single statement
+    reads one consistent snapshot either way. Inside a transaction the session already holds,
+    it runs there, to see what that transaction wrote."""
+    session = db.session()
+    if session.in_transaction():
+        return session.connection().execute(statement, params).first()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(statement, params).first()
