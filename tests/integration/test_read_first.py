@@ -20,6 +20,12 @@ def test_outside_a_transaction_it_holds_none_and_returns_its_connection(database
     assert not db.session().in_transaction() and db.engine.pool.checkedout() == 0
     if database == "postgresql":  # its own transaction: it began with the statement, not at a BEGIN before it
         assert read_first(text("SELECT now() = statement_timestamp()"), {})[0] is True
+    # A row added, not yet written (as the signed-in user is, on every request): still outside.
+    db.session.add(User(email="bob@example.com", name="bob", password_hash="x"))
+    assert db.session().in_transaction() and read_first(COUNT, {})[0] == 1
+    assert db.engine.pool.checkedout() == 0
+    if database == "postgresql":
+        assert read_first(text("SELECT now() = statement_timestamp()"), {})[0] is True
 
 
 def test_inside_the_sessions_transaction_it_sees_what_that_transaction_wrote(database, app) -> None:
@@ -30,4 +36,4 @@ def test_inside_the_sessions_transaction_it_sees_what_that_transaction_wrote(dat
     if database == "postgresql":
         assert read_first(text("SELECT now() = statement_timestamp()"), {})[0] is False
     db.session.rollback()
-    assert read_first(COUNT, {})[0] == 1
+    assert read_first(COUNT, {})[0] == 1 and db.engine.pool.checkedout() == 0
