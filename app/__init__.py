@@ -11,6 +11,7 @@ from sqlalchemy import Engine, event
 from app.core import metrics, routing
 from app.core.config import REPO_ROOT, Settings
 from app.security.files import secure_instance_files
+from app.security.session_cookies import RememberingSessionInterface
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     app.config.update(settings.flask_config())
     app.config["SHARBOARD_SETTINGS"] = settings
+    app.session_interface = RememberingSessionInterface()
     routing.init_app(app)
     _init_extensions(app)
     _register_blueprints(app)

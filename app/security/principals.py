@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 from app.models import ApiToken, User
 
@@ -41,6 +42,7 @@ MAX_ENTRIES = 10_000  # a bound on memory: beyond it the oldest half is forgotte
 _CHANGED = "sharboard.principals_changed"
 # The password hash is not kept: a remembered user loads it only if something asks for it.
 _COLUMNS = tuple(column.key for column in inspect(User).column_attrs if column.key != "password_hash")
+_USER_MAPPER = inspect(User)
 
 
 @dataclass(frozen=True)
@@ -133,10 +135,13 @@ def session_key(stored_id: str) -> str:
 
 def user_from(entry: dict[str, Any], session: Session) -> User:
     """The remembered user, as a row of `session`, without loading it: its relationships still load on use."""
-    known = session.identity_map.get(inspect(User).identity_key_from_primary_key((entry["user"]["id"],)))
+    known = session.identity_map.get(_USER_MAPPER.identity_key_from_primary_key((entry["user"]["id"],)))
     if known is not None:
         return known  # type: ignore[return-value]
-    user = User(**entry["user"])
+    # Not through User(**columns): the constructor records each value as a change, which
+    # make_transient_to_detached then discards; the values go straight into the row's state.
+    user = _USER_MAPPER.class_manager.new_instance()
+    instance_state(user).dict.update(entry["user"])
     make_transient_to_detached(user)
     session.add(user)
     return user

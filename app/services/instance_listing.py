@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, tuple_
 
 from app.core.errors import InvalidInput, NotFound
-from app.core.extensions import db, dialect_name
+from app.core.extensions import db, dialect_name, read_first
 from app.core.text import duration_seconds
 from app.lifecycle.states import INSTANCE_STATUSES, TERMINAL
 from app.models import ActivityEvent, Workflow, WorkflowInstance
@@ -166,9 +166,8 @@ _LIVE_VERSION = _version_statement(
 def _version_row(statement: Any, instance_id: str, actor: Actor) -> tuple[Any, ...]:
     """The columns a version is made of, read without loading the row (an unchanged poll
     decodes no variables), after the visibility check of find_instance."""
-    # On the session's connection, not through the ORM: plain columns need none of its machinery,
-    # which was half of this read's CPU.
-    row = db.session.connection().execute(statement, {"instance_id": instance_id}).first()
+    # Not through the ORM: plain columns need none of its machinery, which was half of this read's CPU.
+    row = read_first(statement, {"instance_id": instance_id})
     if row is None or not may_see_owned_by(actor, row[-1]):
         raise NotFound(f"no instance {instance_id}")
     return tuple(row[:-1])

@@ -15,7 +15,7 @@ from app.bpmn import BpmnValidationError, declare_utf8, validate_bpmn
 from app.core import json_input
 from app.core.config import current_settings
 from app.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from app.core.extensions import db
+from app.core.extensions import db, read_first
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
 from app.lifecycle.changes import change_status, record_activity
@@ -250,7 +250,7 @@ _STATUS_VERSION = select(Workflow.status, Workflow.updated_at).where(Workflow.id
 def workflow_status_version(workflow_id: int, *, actor: Actor) -> str:
     """What a workflow's status badge depends on, read without loading the row; NotFound as
     get_workflow_by_id."""
-    row = db.session.connection().execute(_STATUS_VERSION, {"workflow_id": workflow_id}).first()
+    row = read_first(_STATUS_VERSION, {"workflow_id": workflow_id})
     if row is None:
         raise NotFound(f"no workflow with id {workflow_id}")
     return f"{row.status}:{row.updated_at}:{outages.version_key()}"
