@@ -9,7 +9,7 @@ A batch migration of job_records on SQLite copies the table and drops these trig
 migration must create them again (tests/integration/test_migrations.py counts after upgrade).
 
 Revision ID: c3e7a1d5f9b2
-Revises: b9f2c4d7e1a3
+Revises: c3e7a9d2f514
 Create Date: 2026-12-05 09:00:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "c3e7a1d5f9b2"
-down_revision = "b9f2c4d7e1a3"
+down_revision = "c3e7a9d2f514"
 branch_labels = None
 depends_on = None
 

@@ -75,7 +75,7 @@ def _failed_jobs_counted() -> None:
         " '2026-01-01', '2026-01-01')"
     )
     groups = text("SELECT job_type, error_shape, jobs FROM failed_job_groups")
-    downgrade(revision="b9f2c4d7e1a3")
+    downgrade(revision="c3e7a9d2f514")  # the revision before failed_job_groups
     with db.engine.begin() as conn:
         conn.execute(add, [{"s": "failed"}, {"s": "failed"}, {"s": "queued"}])
     upgrade()
