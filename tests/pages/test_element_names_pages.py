@@ -80,7 +80,7 @@ def test_the_instance_page_names_where_it_waits_and_what_completes(offline_app: 
     assert NAMED + ' <code class="element-id">approve</code>' in status_line  # the id small beside
     waiting = page[page.index('class="waiting"') :]
     assert "Waiting for a person at <strong>" + NAMED in waiting
-    assert ">Complete Approve order</button>" in waiting and "Complete approve" not in page
+    assert ">Complete Approve order</span>" in waiting and "Complete approve" not in page
 
     unnamed = client.get(f"/instances/{at_pay.id}").get_data(as_text=True)
     assert 'at <code class="element-id">wait_pay</code>' in unnamed  # the message wait, by its id
