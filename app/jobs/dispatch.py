@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from app.core.config import current_settings
 from app.core.errors import ServiceUnavailable
 from app.core.extensions import db
-from app.core.inserts import commit_new_rows
+from app.core.plain_rows import commit_new_rows
 from app.jobs import outage
 from app.jobs.handover import enqueue, enqueue_many
 from app.jobs.runner import run_job

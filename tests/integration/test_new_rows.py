@@ -1,4 +1,4 @@
-"""app.core.inserts.commit_new_rows, how a launch's four rows are written: what it stores is what the
+"""app.core.plain_rows.commit_new_rows, how a launch's four rows are written: what it stores is what the
 unit of work stores (defaults, foreign keys from parent objects, JSON's null beside SQL NULL), on
 PostgreSQL in one statement, all or nothing; the rows stay loaded; anything else goes the ORM's way."""
 
@@ -11,7 +11,7 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.extensions import commit_keeping_loaded, db
-from app.core.inserts import commit_new_rows
+from app.core.plain_rows import commit_new_rows
 from app.models import ActivityEvent, AuditEntry, JobRecord, Workflow, WorkflowInstance
 from tests.support.factories import make_user
 

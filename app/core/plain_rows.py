@@ -1,11 +1,13 @@
-"""Committing new rows without the unit of work: on PostgreSQL one statement for all of them.
+"""Rows without the ORM's machinery: new rows committed by Core INSERTs, a row read by Core kept loaded.
 
 A launch writes four plain rows (the placeholder, its timeline entry, its audit entry, its job)
 and the ORM's flush of them (sorting, state bookkeeping, a statement and a round trip per row)
 cost more CPU than all the request's other work. Here the rows' values (their Python defaults
 filled in) go to PostgreSQL as one INSERT per table chained in a WITH, compiled once per shape;
 SQLite, which has no INSERT in a WITH, gets one cached INSERT per row. Each row then stays in
-the session as a loaded row: what a flush and commit_keeping_loaded leave behind.
+the session as a loaded row: what a flush and commit_keeping_loaded leave behind. Likewise a row
+read by a Core SELECT of some columns becomes a loaded row (known_row), its other columns loaded
+on first use, without the ORM's loading of a whole entity.
 """
 
 from __future__ import annotations
@@ -70,6 +72,23 @@ def commit_new_rows() -> None:
         make_transient_to_detached(row)
         session.add(row)
     commit_keeping_loaded()
+
+
+def known_row(model: type[Any], values: dict[str, Any]) -> Any:
+    """The session's row of `model` with these column values (its primary key among them): the one
+    the session holds already, else a row made of them, as loaded; its other columns load on use."""
+    session = db.session()
+    mapper = sa_inspect(model)
+    key = mapper.identity_key_from_primary_key(
+        tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key)
+    )
+    known = session.identity_map.get(key)
+    if known is not None:
+        return known
+    row = model(**values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def _insertable(row: Any, shape: _Shape) -> bool:
