@@ -12,12 +12,13 @@ on first use, without the ORM's loading of a whole entity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Select, Table, bindparam, insert, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Mapper, RelationshipDirection, make_transient_to_detached
+from sqlalchemy.orm import Mapper, RelationshipDirection, Session, make_transient_to_detached
 
 from app.core.extensions import commit_keeping_loaded, db
 
@@ -36,6 +37,16 @@ class _Shape:
 
 
 _SHAPES: dict[Mapper[Any], _Shape | None] = {}
+_AFTER_INSERT: list[Callable[[Session, list[Any]], None]] = []
+
+
+def after_insert(hook: Callable[[Session, list[Any]], None]) -> None:
+    """Have `hook(session, rows)` run after commit_new_rows wrote `rows`, before the commit: the
+    session's flush events (after_flush) see none of them (idempotent)."""
+    if hook not in _AFTER_INSERT:
+        _AFTER_INSERT.append(hook)
+
+
 _STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 
 
@@ -71,6 +82,8 @@ def commit_new_rows() -> None:
             setattr(row, name, keys.pop(0))
         make_transient_to_detached(row)
         session.add(row)
+    for hook in _AFTER_INSERT:
+        hook(session, [row for row, _shape in ordered])
     commit_keeping_loaded()
 
 

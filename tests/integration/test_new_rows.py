@@ -103,3 +103,18 @@ def test_a_changed_row_beside_new_ones_goes_through_the_unit_of_work(database: s
     db.session.expire_all()
     assert db.session.get(Workflow, workflow.id).description == "changed"  # type: ignore[union-attr]
     assert db.session.get(WorkflowInstance, "i-2").workflow_id == workflow.id  # type: ignore[union-attr]
+
+
+def test_a_new_instance_on_the_diagram_moves_its_counts_version_a_placeholder_does_not(database: str, app: Any) -> None:
+    workflow, user = _workflow(), make_user()
+
+    def revision() -> int:
+        return db.session.scalar(select(Workflow.counts_revision).filter_by(id=workflow.id))  # type: ignore[return-value]
+
+    before = revision()
+    _launch_rows(workflow, user.id, "i-3")  # a launch placeholder: on no diagram
+    commit_new_rows()
+    assert revision() == before
+    db.session.add(WorkflowInstance(id="i-4", workflow=workflow, status="running", created_by=user.id))
+    commit_new_rows()
+    assert revision() == before + 1
