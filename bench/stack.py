@@ -184,14 +184,22 @@ class Stack:
         return total / 1024
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds (user + system) used so far by each child's processes, and by PostgreSQL and
-        Redis (all their processes: run on a quiet machine). Differences of two readings say where a
-        measured stretch spent the machine."""
+        """CPU seconds (user + system) used so far by each child's processes, by PostgreSQL (the
+        backends of this stack's database and the server's own background processes: not other
+        databases' backends, which other runs on a shared machine keep busy) and by Redis (its one
+        process: run on a quiet machine). Differences of two readings say where a measured stretch
+        spent the machine."""
         tick = os.sysconf("SC_CLK_TCK")
         groups = {name: self.pids(name) for name in self.processes.procs}
-        for server in ("postgres", "redis-server"):
-            out = subprocess.run(["pgrep", "-x", server], capture_output=True, text=True, check=False).stdout
-            groups[server] = [int(p) for p in out.split()]
+        groups["postgres"] = [
+            pid
+            for (pid,) in self.sql(
+                "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() OR datname IS NULL)"
+                " AND pid <> pg_backend_pid()"
+            )
+        ]
+        out = subprocess.run(["pgrep", "-x", "redis-server"], capture_output=True, text=True, check=False).stdout
+        groups["redis-server"] = [int(p) for p in out.split()]
         used: dict[str, float] = {}
         for name, pids in groups.items():
             total = 0

@@ -10,7 +10,8 @@ from sqlalchemy import insert
 
 from app.core.config import current_settings
 from app.core.errors import ServiceUnavailable
-from app.core.extensions import commit_keeping_loaded, db
+from app.core.extensions import db
+from app.core.plain_rows import commit_new_rows
 from app.jobs import outage
 from app.jobs.handover import enqueue, enqueue_many
 from app.jobs.runner import run_job
@@ -62,7 +63,7 @@ def submit(
         next_attempt_at=utcnow() + timedelta(seconds=delay) if delay > 0 else None,
     )
     db.session.add(job)
-    commit_keeping_loaded()  # what the request answers with next is what it just wrote
+    commit_new_rows()  # what the request answers with next is what it just wrote
     if inline:
         run_job(job.id, allow_retry=False)
     else:

@@ -18,6 +18,7 @@ from sqlalchemy import Update, bindparam, event, inspect, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core import plain_rows
 from app.core.errors import InvalidTransition
 from app.core.extensions import commit_keeping_loaded, db
 from app.lifecycle.durations import with_duration
@@ -134,12 +135,7 @@ _COUNTED_COLUMNS = ("status", "current_activities", "created_by", "workflow_id")
 def _counts_flushed(session: Session, _context: Any) -> None:
     """Instances the unit of work added, deleted or changed where counted (history is still there
     after the flush, the rows are written, so a new row's workflow_id is known)."""
-    moved = [
-        row.workflow_id
-        for row in session.new
-        # A launch placeholder is on no diagram: launches stay off the version's row (no lock taken).
-        if isinstance(row, WorkflowInstance) and row.status in ON_DIAGRAM_INSTANCE
-    ]
+    moved = _on_diagram(session.new)
     moved += [
         row.workflow_id
         for row in session.dirty
@@ -151,10 +147,21 @@ def _counts_flushed(session: Session, _context: Any) -> None:
     counts_changed(*moved, session=session)
 
 
+def _counts_inserted(session: Session, rows: list[Any]) -> None:
+    """New instances written by plain_rows' INSERTs, which no flush sees, as _counts_flushed."""
+    counts_changed(*_on_diagram(rows), session=session)
+
+
+def _on_diagram(rows: Any) -> list[int]:
+    # A launch placeholder is on no diagram: launches stay off the version's row (no lock taken).
+    return [row.workflow_id for row in rows if isinstance(row, WorkflowInstance) and row.status in ON_DIAGRAM_INSTANCE]
+
+
 def connect() -> None:
-    """Watch every session's flushes once per process (idempotent)."""
+    """Watch every session's flushes, and plain_rows' inserts, once per process (idempotent)."""
     if not event.contains(Session, "after_flush", _counts_flushed):
         event.listen(Session, "after_flush", _counts_flushed)
+    plain_rows.after_insert(_counts_inserted)
 
 
 def move_job(job: JobRecord, new_state: str, **values: Any) -> None:

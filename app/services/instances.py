@@ -29,7 +29,7 @@ from app.services.correlation import RESERVED_PREFIX, is_reserved
 from app.services.launchable import diagram_only
 from app.services.outcomes import Outcome, settled
 from app.services.rows import required
-from app.services.workflows import latest_workflow
+from app.services.workflows import launchable_workflow
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def launch_instance(
     require_writer(actor)
     variables = check_variables(variables)
     callback_url = check_callback(callback_url)
-    workflow = latest_workflow(workflow_name)
+    workflow = launchable_workflow(workflow_name)
     if workflow is None:
         raise NotFound(f"no workflow named {workflow_name!r}")
     nothing_to_launch = diagram_only(workflow)
