@@ -9,25 +9,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import or_, select
 
 from app.core.config import current_settings
 from app.core.errors import Conflict, ServiceUnavailable, UpstreamFailed
-from app.core.extensions import commit_keeping_loaded, db
-from app.core.text import altered_paths, clip, storable
+from app.core.extensions import db
+from app.core.text import clip, storable
 from app.jobs import leases, outage
 from app.jobs.dispatch import submit, submit_many
 from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
-from app.lifecycle.changes import change_status, counts_changed, record_activity
-from app.lifecycle.durations import parse_shar_time
+from app.lifecycle.changes import record_activity
 from app.lifecycle.events import (
     fire,
-    instance_completed,
-    instance_failed,
     instance_sync_failed,
-    instance_synced,
 )
 from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus
 from app.models import JobRecord, WorkflowInstance
@@ -36,9 +31,8 @@ from app.services.access import find_instance, require_admin, require_writer, vi
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.callbacks import check_callback
-from app.services.correlation import untagged
-from app.services.variable_sizes import kept_of
-from app.shar import SharError, SharInstance, SharUnavailable, current_client
+from app.services.sync_state import BatchProgress, apply_shar_state
+from app.shar import SharError, SharUnavailable
 
 logger = logging.getLogger("sharboard.shar.sync")
 PERIODIC_SYNC = "periodic_sync"
@@ -294,13 +288,14 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
     todo = [rows[i] for i in dict.fromkeys(instance_ids) if i in rows]
     ids = [i.id for i in todo]  # read now: a rollback expires the rows
     failed: dict[str, str] = {}
+    progress = BatchProgress()
     started = time.monotonic()
     for index, instance in enumerate(todo):
         if index and time.monotonic() - started > budget_seconds:  # one instance at least: progress
-            _hand_over(ids[index:], queue=queue, why="out of time")
+            _hand_over(ids[index:], progress, failed, queue=queue, why="out of time")
             break
         try:
-            apply_shar_state(instance)
+            apply_shar_state(instance, batch=progress)
         except RETRYABLE as exc:  # not this instance's fault: the next ones would fail alike
             if not index:
                 raise
@@ -308,20 +303,29 @@ def sync_batch(instance_ids: Sequence[str], *, since: datetime, budget_seconds: 
             if isinstance(exc, SharUnavailable):  # an outage: the rest is held as soon as a worker takes it
                 outage.opened(str(exc))
                 db.session.commit()
-            _hand_over(
-                ids[index:],
-                queue=queue,
-                why="stopped by a retryable error",
-                wait=spec_for(SYNC_BATCH).wait_before(2, time_scale=current_settings().time_scale),
-            )
+            wait = spec_for(SYNC_BATCH).wait_before(2, time_scale=current_settings().time_scale)
+            _hand_over(ids[index:], progress, failed, queue=queue, why="stopped by a retryable error", wait=wait)
             break
         except Exception as exc:  # noqa: BLE001 - this instance's error: it fails alone, the batch goes on
             db.session.rollback()  # its write, if any: the session stays usable for the next one
             failed[instance.id] = _instance_sync_failed(instance, exc)
+        if progress.due():
+            _write(progress, failed)
+    else:
+        _write(progress, failed)
     return {"synced": len(todo) - len(failed), "failed": failed} if failed else {"synced": len(todo)}
 
 
-def _hand_over(left: list[str], *, queue: str, why: str, wait: float = 0.0) -> None:
+def _write(progress: BatchProgress, failed: dict[str, str]) -> None:
+    """Write the batch's progress so far; an instance whose write the database refused fails alone."""
+    for instance, exc in progress.write():
+        failed[instance.id] = _instance_sync_failed(instance, exc)
+
+
+def _hand_over(
+    left: list[str], progress: BatchProgress, failed: dict[str, str], *, queue: str, why: str, wait: float = 0.0
+) -> None:
+    _write(progress, failed)  # first: an error writing it leaves the whole rest to this job's retry
     logger.info(f"sync batch {why}; the rest goes on in a new batch", extra={"left": len(left), "wait": wait})
     _queue_batches(left, queue=queue, start_in=wait)
 
@@ -331,7 +335,7 @@ def _instance_sync_failed(instance: WorkflowInstance, exc: Exception) -> str:
     if isinstance(exc, SharError):
         reason = f"SHAR refused: {exc}"
     else:  # a database refusal quotes the statement and its values: its first line says why
-        logger.exception("syncing one instance of a batch failed", extra={"instance_id": instance.id})
+        logger.error("syncing one instance of a batch failed", extra={"instance_id": instance.id}, exc_info=exc)
         reason = f"{exc.__class__.__name__}: {(str(exc).splitlines() or [''])[0]}"
     reason = clip(storable(reason))  # type: ignore[arg-type]
     record_activity(instance, "sync_failed", f"sync failed: {reason}", error=reason)
@@ -350,107 +354,3 @@ def sync_batch_failed(instance_ids: Sequence[str], *, since: datetime, error: st
         )
     ):
         fire(instance_sync_failed, instance, error_message=error, callback_url=None)
-
-
-def apply_shar_state(instance: WorkflowInstance, *, callback_url: str | None = None) -> str:
-    """Read the instance from SHAR and apply what changed; returns the new status."""
-    previous = instance.status
-    if previous != InstanceStatus.RUNNING or not instance.shar_instance_id:
-        fire(instance_synced, instance, previous_status=previous, new_status=previous, callback_url=callback_url)
-        return previous
-    remote = current_client().get_instance(instance.shar_instance_id)
-    now = utcnow()
-    activities = (
-        list(remote.current_activities)
-        if remote.current_activities is not None
-        else list(instance.current_activities or ())
-    )
-    variables = kept_of(instance, untagged(remote.variables))  # never more than the limit is stored or read
-    _note_kept_in_another_form(instance, remote, variables)
-    shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
-    if remote.status == "completed":
-        if change_status(
-            instance,
-            InstanceStatus.COMPLETED,
-            variables=variables,
-            last_synced_at=now,
-            completed_at=now,
-            shar_created_at=shar_created_at,
-            shar_completed_at=parse_shar_time(remote.completed_at),
-        ):
-            fire(instance_completed, instance)
-    elif remote.status == "failed":
-        error = remote.error or "SHAR reports the instance failed"
-        # Where it failed: the activities SHAR names, else (SHAR may clear them when an instance
-        # fails) the ones it was last seen at, so the diagram can count the failure there.
-        activities = activities or list(instance.current_activities or ())
-        if change_status(
-            instance,
-            InstanceStatus.FAILED,
-            variables=variables,
-            current_activities=activities,
-            last_synced_at=now,
-            error=error,
-            completed_at=now,
-            shar_created_at=shar_created_at,
-            shar_completed_at=parse_shar_time(remote.completed_at),
-        ):
-            fire(instance_failed, instance, error_message=error)
-    else:
-        _record_progress(instance, variables, activities, now, shar_created_at)
-    fire(instance_synced, instance, previous_status=previous, new_status=instance.status, callback_url=callback_url)
-    return instance.status
-
-
-def _note_kept_in_another_form(instance: WorkflowInstance, remote: SharInstance, variables: dict) -> None:
-    """Say on the timeline (with the write that stores them) which variables SHAR sent in a form no
-    database stores, kept as storable() made them; once a change, not at every sync that reads
-    them again."""
-    sent = remote.raw.get("variables")
-    altered = altered_paths(untagged(sent)) if isinstance(sent, dict) else []
-    if altered and variables != instance.variables:
-        paths = ", ".join(altered)
-        record_activity(
-            instance,
-            "variables_kept_as_text",
-            clip(
-                f"SHAR sent variables no database stores as they are, kept as text (a number "
-                f'past what JSON holds as "Infinity", "-Infinity" or "NaN", a NUL as U+FFFD): '
-                f"{paths}"
-            ),
-            paths=altered[:100],
-        )
-
-
-def _record_progress(
-    instance: WorkflowInstance,
-    variables: dict,
-    activities: list[str],
-    now: datetime,
-    shar_created_at: datetime | None = None,
-) -> None:
-    values: dict[str, object] = {
-        "variables": variables or instance.variables,
-        "last_synced_at": now,
-        "current_activities": activities,
-        "shar_created_at": shar_created_at,
-    }
-    if activities != list(instance.current_activities or ()):
-        values["progressed_at"] = values["updated_at"] = now
-    # Only while still running: a racing sync may have completed it meanwhile.
-    result = db.session.execute(
-        update(WorkflowInstance)
-        .where(WorkflowInstance.id == instance.id, WorkflowInstance.status == InstanceStatus.RUNNING)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 1 and "progressed_at" in values:
-        counts_changed(instance.workflow_id)  # moved to other activities
-    commit_keeping_loaded()
-    if result.rowcount == 1:  # what was written is what the row holds: no read back
-        for name, value in values.items():
-            set_committed_value(instance, name, value)
-        if "updated_at" not in values:
-            db.session.expire(instance, ["updated_at"])  # set by the column's onupdate, in the database
-    else:
-        db.session.refresh(instance)
