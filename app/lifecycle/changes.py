@@ -120,12 +120,17 @@ def counts_changed(*workflow_ids: int | None, session: Session | None = None) ->
     order), as late as may be before the commit: the rows stay locked until then."""
     ids = sorted({i for i in workflow_ids if i is not None})
     if ids:
-        (session or db.session).connection().execute(
-            update(Workflow.__table__)
-            .where(Workflow.__table__.c.id.in_(ids))
-            # updated_at set to itself: its onupdate would make this a change of the workflow.
-            .values(counts_revision=Workflow.counts_revision + 1, updated_at=Workflow.updated_at)
-        )
+        (session or db.session).connection().execute(_COUNTS_BUMP, {"ids": ids})
+
+
+_WORKFLOWS = Workflow.__table__
+# Built once (every launch and sync that moves an instance runs it). updated_at set to itself: its
+# onupdate would make this a change of the workflow.
+_COUNTS_BUMP = (
+    update(_WORKFLOWS)
+    .where(_WORKFLOWS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(counts_revision=_WORKFLOWS.c.counts_revision + 1, updated_at=_WORKFLOWS.c.updated_at)
+)
 
 
 # What the diagram counts read of an instance: a change of any of these may move a count.
