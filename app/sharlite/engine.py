@@ -169,7 +169,13 @@ class Engine:
                         else "it starts without a message: launch it without one"
                     )
                 )
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        try:
+            workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        except RecursionError:  # the engine lays out the path ahead recursively: a flow back to a start never ends
+            raise RefusedBpmn(
+                f"process {spec.name} cannot start: its flow loops back to where it starts (a sequence flow into "
+                "a start event, or a loop with nothing to stop it), so the path ahead never ends"
+            ) from None
         for task in workflow.get_tasks(state=TaskState.READY):
             task.set_data(**variables)
         record = {
