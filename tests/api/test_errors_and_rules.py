@@ -328,6 +328,7 @@ def test_a_completion_that_fails_for_good_says_so_on_the_timeline(database, api,
 def test_cancel_waits_for_a_launch_being_sent_and_a_launch_answered_after_a_cancel_is_kept(database, api, shar) -> None:
     """The fault probe's case: cancelled while the launch was in SHAR, the instance ran there with
     no trace of it here."""
+    from app.lifecycle.events import Pending
     from app.models import ActivityEvent, WorkflowInstance
     from app.services.instance_work import _apply_launch_answer
     from app.shar import current_client
@@ -348,7 +349,7 @@ def test_cancel_waits_for_a_launch_being_sent_and_a_launch_answered_after_a_canc
     db.session.commit()
     assert api.post(f"/api/shar/instances/{instance_id}/cancel").status_code == 200
     instance = db.session.get(WorkflowInstance, instance_id)
-    _apply_launch_answer(instance, answer)
+    _apply_launch_answer(instance, answer, Pending(), requests=1)
     db.session.expire_all()
     instance = db.session.get(WorkflowInstance, instance_id)
     assert (instance.status, instance.shar_instance_id) == ("cancelled", answer.id)
