@@ -7,7 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.core.extensions import db
+from app.models import Notification, User
 from app.services.trends import sample_queues
 from tests.browser.conftest import screenshot
 from tests.browser.test_accessibility import DAILY_PAGES, PASSWORD, _axe, _report, _world
@@ -36,6 +39,14 @@ OVERFLOW = r"""() => {
   }
   return found;
 }"""
+
+
+# Resolves true once htmx has settled new content for the element of this id (a poll), false after 10 s.
+SWAP_SEEN = """id => new Promise(done => {
+  const seen = e => { if (e.detail.target && e.detail.target.id === id) { done(true); } };
+  document.addEventListener('htmx:afterSettle', seen);
+  setTimeout(() => done(false), 10000);
+})"""
 
 
 def _sign_in(page: Any, live_url: str, email: str = "ops@example.com") -> None:
@@ -80,6 +91,9 @@ def test_every_daily_page_fits_both_widths_light_and_dark_and_is_axe_clean(app, 
             try:
                 assert page.evaluate("() => matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
                 found, wide = _visit_all(page, live_url, ids, f"{width}-{scheme}")
+                # The theme did change: the page's background is the dark one only in dark mode.
+                background = page.evaluate("() => getComputedStyle(document.documentElement).backgroundColor")
+                assert background == {"light": "rgb(245, 246, 248)", "dark": "rgb(15, 20, 28)"}[scheme]
             finally:
                 context.close()
             violations.update(found)
@@ -90,3 +104,85 @@ def test_every_daily_page_fits_both_widths_light_and_dark_and_is_axe_clean(app, 
     )
     failing = {where: v for where, v in violations.items() if v}
     assert not failing, "WCAG A/AA violations found by axe-core:\n" + _report(failing)
+
+
+def _focused(page: Any) -> dict[str, Any]:
+    return page.evaluate(
+        """() => { const e = document.activeElement;
+          return {tag: e.tagName, id: e.id, text: (e.textContent || '').trim().slice(0, 60), cls: e.className}; }"""
+    )
+
+
+def test_keyboard_skip_link_menu_escape_and_focus_after_an_action(app, live_url, browser) -> None:  # type: ignore[no-untyped-def]
+    ids = _world()
+    admin = db.session.scalars(select(User).where(User.email == "ops@example.com")).one()
+    for width in WIDTHS:
+        db.session.add(
+            Notification(
+                user_id=admin.id,
+                kind="instance_completed",
+                target_type="instance",
+                target_id=f"note-{width}",
+                title=f"Done at {width}",
+                body="It finished.",
+                link=f"/instances/{ids['running']}",
+            )
+        )
+        db.session.commit()  # an unread note for each width to mark read
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            _sign_in(page, live_url)
+            page.goto(f"{live_url}/instances")
+            expect(page.locator("#bell")).to_be_visible()
+            # Tab first reaches the skip link, shown while focused; Enter puts the focus on the page's content.
+            page.keyboard.press("Tab")
+            skip = page.locator(".skip-link")
+            expect(skip).to_be_focused()
+            expect(skip).to_be_in_viewport()
+            screenshot(page, f"keyboard-{width}-skip-link")
+            page.keyboard.press("Enter")
+            assert _focused(page)["id"] == "main"
+            page.keyboard.press("Tab")  # the next stop is inside the content, not the header
+            assert page.evaluate("() => document.querySelector('main').contains(document.activeElement)")
+
+            # The admin menu: opened from the keyboard, closed by Escape with the focus back on its toggle.
+            toggle = page.locator("details.menu summary")
+            toggle.focus()
+            page.keyboard.press("Enter")
+            expect(page.locator(".menu-items")).to_be_visible()
+            page.keyboard.press("Tab")
+            assert _focused(page)["text"] == "Queues"
+            screenshot(page, f"keyboard-{width}-menu-open")
+            page.keyboard.press("Escape")
+            expect(page.locator(".menu-items")).to_be_hidden()
+            expect(toggle).to_be_focused()
+            # Tabbing out of an open menu closes it too.
+            page.keyboard.press("Enter")
+            expect(page.locator(".menu-items")).to_be_visible()
+            for _ in range(8):  # its seven links, then out
+                page.keyboard.press("Tab")
+            expect(page.locator(".menu-items")).to_be_hidden()
+
+            # A poll that replaces the row holding the focus gives it back to the same link in the new rows.
+            assert page.locator("#instance-rows[hx-trigger]").count() == 1, "the list should poll: something moves"
+            link = page.locator("#instance-rows tr a[href^='/instances/']").first
+            href = link.get_attribute("href")
+            link.focus()
+            swapped = page.evaluate(SWAP_SEEN, "instance-rows")
+            assert swapped, "no poll replaced the rows within 10 s"
+            assert page.evaluate("() => document.activeElement.getAttribute('href')") == href
+
+            # Marking a notification read from the keyboard: the note replaced by htmx gets the focus,
+            # not the top of the page.
+            page.goto(f"{live_url}/notifications")
+            note = page.locator(".note.unread").first
+            note_id = note.get_attribute("id")
+            note.locator("button", has_text="Mark read").focus()
+            page.keyboard.press("Enter")
+            expect(page.locator(f"#{note_id}")).not_to_have_class("note unread")
+            expect(page.locator(f"#{note_id}")).to_be_focused()
+            screenshot(page, f"keyboard-{width}-focus-after-mark-read")
+        finally:
+            context.close()
