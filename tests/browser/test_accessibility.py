@@ -62,6 +62,7 @@ DAILY_PAGES = [
     ("admin webhook", "/admin/webhooks/{delivery}", "h1"),
     ("admin users", "/admin/users", "table"),
     ("admin audit log", "/admin/audit", "table"),
+    ("metrics, for people", "/metrics", "h1"),
 ]
 
 
