@@ -101,3 +101,87 @@ document.addEventListener("change", function (event) {
     })
     .catch(function () { /* no name offered: the person types one */ });
 });
+
+// Narrow screens show each table row as "header: value" lines (app.css); each cell's label is its
+// column's header, copied here so no template repeats it. Run on every piece of content htmx brings.
+function labelTableCells(root) {
+  var tables = Array.prototype.slice.call(root.querySelectorAll ? root.querySelectorAll("table.table") : []);
+  var around = root.closest && root.closest("table.table");
+  if (around) { tables.push(around); }
+  tables.forEach(function (table) {
+    var head = table.tHead && table.tHead.rows[table.tHead.rows.length - 1];
+    if (!head) { return; }
+    var labels = [];
+    Array.prototype.forEach.call(head.cells, function (th) {
+      for (var i = 0; i < th.colSpan; i++) { labels.push(th.textContent.trim()); }
+    });
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var column = 0;
+        Array.prototype.forEach.call(row.cells, function (cell) {
+          if (cell.colSpan === 1 && labels[column] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", labels[column]); }
+          column += cell.colSpan;
+        });
+      });
+    });
+  });
+}
+document.addEventListener("htmx:load", function (event) { labelTableCells(event.target); });
+document.addEventListener("DOMContentLoaded", function () { labelTableCells(document); });
+
+// Menus (details.menu) close with Escape and give focus back to their toggle; a click or focus
+// elsewhere closes them too, as a person expects of a menu.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") { return; }
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  });
+});
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+    if (!menu.contains(event.target)) { menu.open = false; }
+  });
+});
+document.addEventListener("focusout", function (event) {
+  var menu = event.target.closest && event.target.closest("details.menu[open]");
+  if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) { menu.open = false; }
+});
+
+// Focus moves to what an action changed: after a swap a person asked for (a click or a submit), to the
+// element the new content marks with data-focus-after-swap, else to the swapped region itself; after a
+// redirect, to the message it flashed. A poll that replaces what had the focus gives it back to the same
+// link in the new content, else to the region. So a keyboard or screen reader user is never dropped at
+// the top of the page on a button that is gone.
+function focusRegion(region) {
+  if (!region.matches("a[href], button, input, select, textarea, [tabindex]")) { region.setAttribute("tabindex", "-1"); }
+  region.focus();
+}
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var config = event.detail.requestConfig;
+  var target = event.detail.target;
+  var trigger = config && config.triggeringEvent;
+  var active = document.activeElement;
+  if (!config || !target.id) { return; }
+  if (trigger && (trigger.type === "submit" || trigger.type === "click")) {
+    config.focusAfterSwap = { id: target.id };
+  } else if (active && active !== document.body && target.contains(active)) {
+    config.focusAfterSwap = { id: target.id, ifLost: true, href: active.getAttribute("href") };
+  }
+});
+document.addEventListener("htmx:afterSettle", function (event) {
+  var config = event.detail.requestConfig;
+  var wanted = config && config.focusAfterSwap;
+  if (!wanted) { return; }
+  delete config.focusAfterSwap;
+  var region = document.getElementById(wanted.id);
+  if (!region || (wanted.ifLost && document.activeElement && document.activeElement !== document.body)) { return; }
+  var same = wanted.href && Array.prototype.find.call(region.querySelectorAll("a[href]"), function (a) {
+    return a.getAttribute("href") === wanted.href;
+  });
+  focusRegion(same || region.querySelector("[data-focus-after-swap]") || region);
+});
+document.addEventListener("DOMContentLoaded", function () {
+  var flash = document.querySelector("main > .alert.flash");
+  if (flash && !document.querySelector("[autofocus]")) { focusRegion(flash); }
+});
