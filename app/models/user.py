@@ -34,6 +34,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="user")
     active: Mapped[bool] = mapped_column(default=True)
     email_notifications: Mapped[bool] = mapped_column(default=True)
+    # The IANA zone the pages show times in (app.services.time_zones); None shows UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Part of the signed-in session; replaced on sign-out and password change (app.security.sessions).
     session_key: Mapped[str] = mapped_column(String(64), default=new_session_key)

@@ -26,7 +26,7 @@ from app.lifecycle.events import (
 from app.lifecycle.states import InstanceStatus
 from app.models import WorkflowInstance
 from app.models._base import utcnow
-from app.services import element_names, variable_sizes
+from app.services import element_names, story, variable_sizes
 from app.services.correlation import CORRELATION_VARIABLE, LaunchOf, adoptable, tagged, untagged
 from app.services.instances import hold_instance, refuse_open_completion
 from app.services.rows import required
@@ -162,6 +162,7 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance, event
     if instance.status == InstanceStatus.CANCELLED:  # cancelled before the answer came back
         _keep_launched_after_cancel(instance, answer)
         return
+    story.note_path(instance, values["current_activities"], answer.completed_activities)
     if answer.status == "completed":
         values.update(completed_at=now, shar_completed_at=parse_shar_time(answer.completed_at))
         ended = change_status(

@@ -21,6 +21,7 @@ from app.lifecycle.events import fire, instance_completed, instance_failed, inst
 from app.lifecycle.states import InstanceStatus
 from app.models import WorkflowInstance
 from app.models._base import utcnow
+from app.services import story
 from app.services.correlation import untagged
 from app.services.variable_sizes import kept_of
 from app.shar import SharInstance, current_client
@@ -141,6 +142,7 @@ def apply_shar_state(
     _note_kept_in_another_form(instance, remote, variables)
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
     if remote.status == "completed":
+        story.note_path(instance, (), remote.completed_activities)
         if change_status(
             instance,
             InstanceStatus.COMPLETED,
@@ -156,6 +158,7 @@ def apply_shar_state(
         # Where it failed: the activities SHAR names, else (SHAR may clear them when an instance
         # fails) the ones it was last seen at, so the diagram can count the failure there.
         activities = activities or list(instance.current_activities or ())
+        story.note_path(instance, (), remote.completed_activities)
         if change_status(
             instance,
             InstanceStatus.FAILED,
@@ -170,6 +173,8 @@ def apply_shar_state(
             fire(instance_failed, instance, error_message=error)
     else:
         values = _progress(instance, variables, activities, now, shar_created_at)
+        if "current_activities" in values:  # moved: where to, for its diagram (written with the move)
+            story.note_path(instance, activities, remote.completed_activities)
         if batch is not None and not db.session.new:  # no timeline note to write with it
             batch.add(instance, values)
             return instance.status  # instance_synced fires when the batch's write is committed

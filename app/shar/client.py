@@ -45,6 +45,8 @@ class SharInstance:
     current_activities: tuple[str, ...] | None = None
     error: str | None = None
     completed_at: str | None = None
+    # The elements SHAR says the instance completed, in order, where it offers them (an extension).
+    completed_activities: tuple[str, ...] | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
@@ -243,6 +245,7 @@ def _instance(body: Any) -> SharInstance:
     if data["status"] not in INSTANCE_STATUSES:
         raise SharPermanentError(f"SHAR reported an unknown instance status {data['status']!r}")
     activities = data.get("current_activities")
+    completed = data.get("completed_activities")
     return SharInstance(
         id=str(data["id"]),
         workflow_name=str(data.get("workflow_name", "")),
@@ -252,6 +255,7 @@ def _instance(body: Any) -> SharInstance:
         current_activities=tuple(activities) if isinstance(activities, list) else None,
         error=clip(data["error"]) if isinstance(data.get("error"), str) else None,
         completed_at=data.get("completed_at"),
+        completed_activities=tuple(str(e) for e in completed) if isinstance(completed, list) else None,
         raw=data,
     )
 

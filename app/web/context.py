@@ -10,7 +10,7 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from app.core.config import current_settings
-from app.services import bulk, display, element_names, outages
+from app.services import bulk, display, element_names, outages, time_zones
 from app.services.access import nav_actions
 from app.web.access import current_actor
 
@@ -47,7 +47,15 @@ def _outage() -> Any:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+    """A stored time in the signed-in person's zone (UTC for no one: an e-mail rendered by a job)."""
+    return time_zones.format_when(value, display_zone())
+
+
+def display_zone() -> str | None:
+    """The zone the pages of this request show times in: the signed-in person's choice, else None (UTC)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return None
+    return current_user.time_zone
 
 
 def _duration(seconds: float | None) -> str:

@@ -9,6 +9,7 @@ from flask import Response, render_template
 from htmx_flask import request as htmx_request
 
 from app.core.conditional import versioned
+from app.web.context import display_zone
 
 
 def cached_fragment(
@@ -18,10 +19,11 @@ def cached_fragment(
 
     `version` is what the fragment depends on (e.g. status and update time), so an
     unchanged fragment costs one indexed read and no rendering; `context`, when given,
-    is called for the template's values only when the fragment is rendered.
+    is called for the template's values only when the fragment is rendered. The reader's time
+    zone is part of it: a fragment shows times in it, and a new choice must not get a 304.
     """
     return versioned(
-        f"{template}|{version}",
+        f"{template}|{version}|{display_zone() or ''}",
         lambda: Response(render_template(template, **(context() if context else {}), **values), mimetype="text/html"),
     )
 

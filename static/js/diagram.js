@@ -5,16 +5,24 @@
 (function () {
   "use strict";
 
-  function highlight(viewer, ids) {
+  function mark(viewer, ids, marker) {
     var canvas = viewer.get("canvas");
     var registry = viewer.get("elementRegistry");
-    registry.getAll().forEach(function (el) { canvas.removeMarker(el.id, "current-activity"); });
-    ids.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "current-activity"); } });
+    registry.getAll().forEach(function (el) { canvas.removeMarker(el.id, marker); });
+    ids.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, marker); } });
   }
 
-  function activitiesOf(selector) {
+  // The instance's story (Cockpit's history view): where it is now, the elements it passed through
+  // and the flows it took, as the live fragment lists them (the server decides them).
+  function highlight(viewer, selector) {
+    mark(viewer, listOf(selector, "data-passed"), "passed-element");
+    mark(viewer, listOf(selector, "data-flows"), "taken-flow");
+    mark(viewer, listOf(selector, "data-activities"), "current-activity");
+  }
+
+  function listOf(selector, attribute) {
     var live = selector && document.querySelector(selector);
-    var raw = live ? live.getAttribute("data-activities") : "";
+    var raw = live ? live.getAttribute(attribute) : "";
     return raw ? raw.split(",") : [];
   }
 
@@ -54,7 +62,9 @@
         badge.setAttribute("aria-label", link.textContent.trim() + " at " + (name ? name + " (" + id + ")" : id));
         box.appendChild(badge);
       });
-      overlays.add(id, "instance-counts", { position: { bottom: -4, left: 0 }, html: box });
+      // Above the shape's top-right corner, outside it: a task's label is inside the shape and an
+      // event's or gateway's below it, so a badge there covers neither.
+      overlays.add(id, "instance-counts", { position: { top: -22, right: 0 }, html: box });
       canvas.addMarker(id, "has-counts");
       targets[id] = links[id][0].href;
     });
@@ -246,6 +256,40 @@
     container.parentNode.insertBefore(label, container);
   }
 
+  // Zoom in, zoom out and fit buttons above the diagram (the viewer also zooms with the wheel and
+  // pans by dragging); the diagram fits its canvas again when the window changes size.
+  function addZoomTools(viewer, container) {
+    var canvas = viewer.get("canvas");
+    if (container.previousElementSibling && container.previousElementSibling.className === "diagram-tools") { return; }
+    var tools = document.createElement("div");
+    tools.className = "diagram-tools";
+    tools.setAttribute("role", "group");
+    tools.setAttribute("aria-label", "Diagram view");
+    [["zoom-in", "+", "Zoom in", function () { canvas.zoom(canvas.zoom() * 1.25); }],
+     ["zoom-out", "\u2212", "Zoom out", function () { canvas.zoom(canvas.zoom() / 1.25); }],
+     ["zoom-fit", "Fit", "Fit the diagram to its frame", function () { canvas.zoom("fit-viewport", "auto"); }]
+    ].forEach(function (tool) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button secondary small diagram-" + tool[0];
+      button.textContent = tool[1];
+      button.title = tool[2];
+      button.setAttribute("aria-label", tool[2]);
+      button.addEventListener("click", tool[3]);
+      tools.appendChild(button);
+    });
+    var hint = document.createElement("span");
+    hint.className = "muted small";
+    hint.textContent = "Drag to move it";
+    tools.appendChild(hint);
+    container.parentNode.insertBefore(tools, container);
+    var pending = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(pending);
+      pending = setTimeout(function () { canvas.resized(); canvas.zoom("fit-viewport", "auto"); }, 150);
+    });
+  }
+
   // The diagram to open first: the one of the chosen process (an instance's own), else the file's first.
   function firstDiagram(viewer, processId) {
     var diagrams = topDiagrams(viewer);
@@ -272,7 +316,7 @@
       return Boolean(selector);
     }
     function decorate(force) {
-      if (changed(live, force === true)) { highlight(viewer, activitiesOf(live)); }
+      if (changed(live, force === true)) { highlight(viewer, live); }
       if (changed(counts, force === true)) { targets = drawCounts(viewer, counts); }
     }
     var listUrl = container.getAttribute("data-instances-url");
@@ -292,6 +336,7 @@
         offerDiagrams(viewer, container, shown, decorate);
         if (shown) { container.setAttribute("data-diagram", shown.plane.bpmnElement.id); }
         viewer.get("canvas").zoom("fit-viewport");
+        addZoomTools(viewer, container);
         showUndrawn(container, undrawn(viewer));
         decorate(true);
         container.setAttribute("data-rendered", "true");

@@ -21,7 +21,7 @@ from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
-from app.services import bulk, display, element_names, outages, variable_filters
+from app.services import bulk, display, element_names, outages, story, variable_filters
 from app.services import instances as service
 from app.services.access import allowed_actions
 from app.services.completions import completion_state
@@ -331,6 +331,7 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "actions": allowed_actions(current_actor(), instance),
         "activities_label": display.activities_label(instance),
         "names": element_names.names_of(instance.workflow),
+        "story": story.story_of(instance),
         "polling": display.still_moving(instance),
         "waiting_for_shar": outages.is_waiting("instance", instance.id),
     }

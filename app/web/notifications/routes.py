@@ -13,10 +13,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_login import current_user
 
+from app.core.errors import InvalidInput
 from app.security.redirects import safe_next
 from app.services import notifications as service
-from app.services import outages
+from app.services import outages, time_zones
 from app.services.users import set_email_notifications
 from app.web.access import current_actor, login_required
 from app.web.partials import cached_fragment, is_fragment_request
@@ -34,6 +36,8 @@ def index() -> str:
         email_lines=service.email_lines(notes),
         mail_enabled=service.mail_enabled(),
         mail_off=service.MAIL_OFF,
+        zone_names=time_zones.zone_names(),
+        zone=current_user.time_zone or time_zones.DEFAULT_ZONE,
     )
 
 
@@ -71,4 +75,17 @@ def preferences() -> Any:
     enabled = request.form.get("email_notifications") == "on"
     set_email_notifications(actor=current_actor(), enabled=enabled)
     flash(service.preference_saved(enabled), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/time-zone")
+@login_required
+def time_zone() -> Any:
+    """The signed-in person's zone for the times the pages show."""
+    try:
+        zone = time_zones.set_time_zone(actor=current_actor(), name=request.form.get("time_zone"))
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Times are now shown in {zone or time_zones.DEFAULT_ZONE}.", "success")
     return redirect(url_for(".index"))
