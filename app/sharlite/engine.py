@@ -152,23 +152,7 @@ class Engine:
         loaded = self._spec(name, row["version"], row["bpmn_xml"])
         spec, subprocess_specs = loaded.launchable(process_id)
         if message is not None:
-            starts = sorted(
-                {
-                    ts.event_definition.name
-                    for ts in spec.task_specs.values()
-                    if type(ts).__name__ == "StartEvent"
-                    and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)
-                }
-            )
-            if message not in starts:
-                raise RefusedBpmn(
-                    f"process {spec.name} has no message start event for message {message!r}; "
-                    + (
-                        f"its message starts: {', '.join(starts)}"
-                        if starts
-                        else "it starts without a message: launch it without one"
-                    )
-                )
+            _check_message_start(spec, message)
         try:
             workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         except RecursionError:  # the engine lays out the path ahead recursively: a flow back to a start never ends
@@ -443,3 +427,24 @@ class Engine:
         if record.get("completed_at"):
             data["completed_at"] = record["completed_at"]
         return data
+
+
+def _check_message_start(spec: Any, message: str) -> None:
+    """RefusedBpmn unless the process `spec` has a message start event for `message`."""
+    starts = sorted(
+        {
+            ts.event_definition.name
+            for ts in spec.task_specs.values()
+            if type(ts).__name__ == "StartEvent"
+            and isinstance(getattr(ts, "event_definition", None), MessageEventDefinition)
+        }
+    )
+    if message not in starts:
+        raise RefusedBpmn(
+            f"process {spec.name} has no message start event for message {message!r}; "
+            + (
+                f"its message starts: {', '.join(starts)}"
+                if starts
+                else "it starts without a message: launch it without one"
+            )
+        )

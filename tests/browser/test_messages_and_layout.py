@@ -71,7 +71,7 @@ def test_a_file_without_diagram_information_is_laid_out_and_launch_chooses_the_p
     expect(page).to_have_url(re.compile(r"/instances/[0-9a-f-]{36}$"))
     expect(page.locator("#instance-status")).to_have_attribute("data-status", "running")
     expect(page.locator("#instance-process")).to_have_text("Shop")
-    expect(page.locator(".status-line code.activity")).to_have_text("s_ship")
+    expect(page.locator(".status-line code.element-id")).to_have_text("s_ship")
     # The instance's own process is the diagram shown, so its waiting task is highlighted.
     expect(page.locator("#diagram[data-rendered=true]")).to_have_attribute("data-diagram", "Shop")
     expect(page.locator("#diagram .current-activity")).to_have_count(1)
@@ -117,6 +117,6 @@ def test_a_message_start_process_is_started_by_message_from_the_launch_form(app,
     page.click("#launch-form button[type=submit]")
     expect(page).to_have_url(re.compile(r"/instances/[0-9a-f-]{36}$"))
     # Started by the message in one step: past the start event, at the review task.
-    expect(page.locator(".status-line code.activity")).to_have_text("review")
+    expect(page.locator(".status-line code.element-id")).to_have_text("review")
     expect(page.locator("#instance-status")).to_have_attribute("data-status", "running")
     assert violations == []
