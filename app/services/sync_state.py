@@ -19,7 +19,7 @@ from app.lifecycle.changes import change_status, counts_changed, record_activity
 from app.lifecycle.durations import parse_shar_time
 from app.lifecycle.events import fire, instance_completed, instance_failed, instance_synced
 from app.lifecycle.states import InstanceStatus
-from app.models import WorkflowInstance
+from app.models import ActivityEvent, WorkflowInstance
 from app.models._base import utcnow
 from app.services import story
 from app.services.correlation import untagged
@@ -35,16 +35,20 @@ class BatchProgress:
     set of changed columns) instead of an UPDATE and a commit per instance, which cost a fifth of
     each sync at SHAR's 20 ms. An unchanged instance writes only its last_synced_at. instance_synced
     fires for each once its write is committed; a write the database refuses is retried alone, so it
-    fails that instance only."""
+    fails that instance only. A row's timeline notes (where it moved) go with its write, in the
+    batch's transaction or, when the batch is refused, in its own."""
 
     def __init__(self) -> None:
         self.rows: list[tuple[WorkflowInstance, str, dict[str, Any]]] = []
+        self.notes: dict[str, list[Any]] = {}
         self.since = 0.0
 
-    def add(self, instance: WorkflowInstance, values: dict[str, Any]) -> None:
+    def add(self, instance: WorkflowInstance, values: dict[str, Any], notes: list[Any]) -> None:
         if not self.rows:
             self.since = time.monotonic()
         self.rows.append((instance, instance.id, values))
+        if notes:
+            self.notes[instance.id] = notes
 
     def due(self) -> bool:
         return bool(self.rows) and time.monotonic() - self.since >= WRITE_EVERY
@@ -54,6 +58,7 @@ class BatchProgress:
         (their writes rolled back, nothing fired). Retryable errors (the database gone) propagate:
         the batch's next attempt reads again whatever was not written."""
         rows, self.rows = self.rows, []
+        notes, self.notes = self.notes, {}
         if not rows:
             return []
         try:
@@ -63,15 +68,16 @@ class BatchProgress:
             db.session.rollback()
             raise
         except Exception:  # noqa: BLE001 - one refused row: each alone, so it fails by itself
-            db.session.rollback()
-            return self._one_by_one(rows)
+            db.session.rollback()  # the notes added with the batch are gone with it: each row adds its own
+            return self._one_by_one(rows, notes)
         _settle(rows, all_written=written == len(rows))
         return []
 
-    def _one_by_one(self, rows: list[tuple[WorkflowInstance, str, dict[str, Any]]]) -> list[Any]:
+    def _one_by_one(self, rows: list[tuple[WorkflowInstance, str, dict[str, Any]]], notes: dict) -> list[Any]:
         refused: list[tuple[WorkflowInstance, Exception]] = []
         for row in rows:
             try:
+                db.session.add_all(notes.get(row[1], ()))
                 written = _write_progress([row])
                 commit_keeping_loaded()
             except RETRYABLE:
@@ -175,8 +181,9 @@ def apply_shar_state(
         values = _progress(instance, variables, activities, now, shar_created_at)
         if "current_activities" in values:  # moved: where to, for its diagram (written with the move)
             story.note_path(instance, activities, remote.completed_activities)
-        if batch is not None and not db.session.new:  # no timeline note to write with it
-            batch.add(instance, values)
+        if batch is not None:
+            notes = [n for n in db.session.new if isinstance(n, ActivityEvent) and n.target_id == str(instance.id)]
+            batch.add(instance, values, notes)
             return instance.status  # instance_synced fires when the batch's write is committed
         _record_progress(instance, values)
     fire(instance_synced, instance, previous_status=previous, new_status=instance.status, callback_url=callback_url)
