@@ -6,19 +6,16 @@ this process by the file's digest; the pages, the API and the jobs that name ele
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from app.bpmn import DEFAULT_MAX_BYTES, BpmnValidationError
 from app.bpmn.names import flow_node_names
-from app.bpmn.validation import parse_definitions
 from app.core.errors import InvalidInput
 from app.core.extensions import db
 from app.models import Workflow
+from app.services.stored_files import PerFile
 from app.services.workflows import version_number
 
 CACHED_FILES = 512  # names of this many files are kept (a few KiB each): the versions people look at
@@ -59,35 +56,15 @@ class ElementNames:
 
 
 NO_NAMES = ElementNames()
-_cache: OrderedDict[str, ElementNames] = OrderedDict()
-_lock = threading.Lock()
+_NAMES: PerFile[ElementNames] = PerFile(
+    lambda root: NO_NAMES if root is None else ElementNames(flow_node_names(root)), CACHED_FILES
+)
 
 
 def names_of(workflow: Workflow) -> ElementNames:
-    """The element names of one workflow version; its file is read the first time only."""
-    key = workflow.bpmn_sha256
-    with _lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    names = _read(workflow.bpmn_xml or "")  # the deferred column: loaded on a miss only
-    with _lock:
-        _cache[key] = names
-        while len(_cache) > CACHED_FILES:
-            _cache.popitem(last=False)
-    return names
-
-
-def _read(xml: str) -> ElementNames:
-    """The names in a stored file. It passed the upload's checks; a file the safe parse refuses now
-    (a lower size limit since) names nothing, and ids are shown as they are."""
-    raw = xml.encode("utf-8", "replace")
-    try:
-        root = parse_definitions(raw, max_bytes=max(DEFAULT_MAX_BYTES, len(raw)))
-    except BpmnValidationError:
-        return NO_NAMES
-    return ElementNames(flow_node_names(root))
+    """The element names of one workflow version (ids are shown as they are for a file the safe
+    parse refuses now); its file is read the first time only."""
+    return _NAMES.of(workflow)
 
 
 def filter_choices(workflow_name: str | None, version: int | str | None, chosen: str | None) -> list[tuple[str, str]]:

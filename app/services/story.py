@@ -11,22 +11,19 @@ flows between passed elements.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.bpmn import DEFAULT_MAX_BYTES, BpmnValidationError
 from app.bpmn.paths import NO_GRAPH, FlowGraph, flow_graph
-from app.bpmn.validation import parse_definitions
 from app.core.extensions import db
 from app.core.text import clip
 from app.lifecycle.changes import record_activity
 from app.lifecycle.states import InstanceStatus
 from app.models import ActivityEvent, Workflow, WorkflowInstance
 from app.services import element_names
+from app.services.stored_files import PerFile
 
 MOVED = "moved"  # the timeline entry that says where an instance was seen
 MAX_LISTED = 200  # elements kept per entry: a file's flow nodes, far fewer in practice
@@ -76,25 +73,9 @@ def story_of(instance: WorkflowInstance) -> Story:
     return Story(passed=passed, flows=tuple(graph.between(reached)))
 
 
-_cache: OrderedDict[str, FlowGraph] = OrderedDict()
-_lock = threading.Lock()
+_GRAPHS: PerFile[FlowGraph] = PerFile(lambda root: NO_GRAPH if root is None else flow_graph(root), CACHED_FILES)
 
 
 def _graph(workflow: Workflow) -> FlowGraph:
     """The flows of a version's file, read once per process (a version's file never changes)."""
-    key = workflow.bpmn_sha256
-    with _lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    raw = (workflow.bpmn_xml or "").encode("utf-8", "replace")
-    try:
-        graph = flow_graph(parse_definitions(raw, max_bytes=max(DEFAULT_MAX_BYTES, len(raw))))
-    except BpmnValidationError:
-        graph = NO_GRAPH
-    with _lock:
-        _cache[key] = graph
-        while len(_cache) > CACHED_FILES:
-            _cache.popitem(last=False)
-    return graph
+    return _GRAPHS.of(workflow)
