@@ -11,6 +11,7 @@ from app.admin.blueprint import bp
 from app.admin.flashes import refusal_flashed
 from app.core import json_input
 from app.core.errors import Conflict, InvalidInput, NotFound
+from app.services import display
 from app.services import failed_jobs as service
 from app.services.instances import correct_failed_launch
 from app.web.access import current_actor, login_required
@@ -24,8 +25,8 @@ def failed_jobs() -> str:
     return render_template(
         "admin/failed_jobs.html",
         **_lists(request.args),
-        job_types=service.job_types(),
-        queues=service.failed_queues(actor=actor),
+        job_type_options=display.filter_options(service.job_types(), request.args.get("type")),
+        queue_options=display.filter_options(service.failed_queues(actor=actor), request.args.get("queue")),
     )
 
 

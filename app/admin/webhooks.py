@@ -7,7 +7,9 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from app.admin.blueprint import bp
+from app.models.webhook import DELIVERY_STATES
 from app.services import deliveries as service
+from app.services import display
 from app.web.access import current_actor, login_required
 
 
@@ -19,6 +21,7 @@ def webhooks() -> str:
         "admin/webhooks.html",
         deliveries=service.list_deliveries(actor=current_actor(), state=state or None),
         state=state,
+        state_options=display.filter_options(DELIVERY_STATES, state),
     )
 
 

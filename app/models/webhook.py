@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.extensions import db
 from app.models._base import utcnow
 
+DELIVERY_STATES = ("pending", "delivered", "failed", "refused")
+
 
 class WebhookDelivery(db.Model):
     __tablename__ = "webhook_deliveries"
@@ -24,7 +26,7 @@ class WebhookDelivery(db.Model):
     body: Mapped[str] = mapped_column(Text)
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[str] = mapped_column(String(36))
-    # pending | delivered | failed | refused (address not allowed)
+    # One of DELIVERY_STATES: pending | delivered | failed | refused (address not allowed)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_status_code: Mapped[int | None]

@@ -4,6 +4,8 @@ instance list says, and the one word people read for a status (STATUS_LABELS: th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from app.lifecycle.states import TERMINAL, InstanceStatus, WorkflowStatus
 from app.models import Workflow, WorkflowInstance
 from app.services.launchable import diagram_only
@@ -12,6 +14,12 @@ from app.services.launchable import diagram_only
 # value; SHAR has no cancel call, so all sharboard does is stop tracking (the one term for it).
 STATUS_LABELS = {InstanceStatus.CANCELLED.value: "tracking stopped"}
 DIAGRAM_ONLY = "diagram only"
+
+
+def filter_options(values: Iterable[str], chosen: str | None) -> list[tuple[str, str, bool]]:
+    """(value, the word people read, chosen?) for a filter's options (statuses, states, job
+    types): which one is selected is decided here, not by the template."""
+    return [(value, STATUS_LABELS.get(value, value), value == chosen) for value in values]
 
 
 def still_moving(row: Workflow | WorkflowInstance) -> bool:

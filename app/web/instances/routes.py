@@ -312,7 +312,7 @@ def _list_context(filters: InstanceFilter | None = None) -> dict[str, Any]:
         "activity_filter": filters.activity or "",
         "activity_choices": element_names.filter_choices(filters.workflow, filters.version, filters.activity),
         "older_than_filter": filters.older_than or "",
-        "statuses": INSTANCE_STATUSES,
+        "status_options": display.filter_options(INSTANCE_STATUSES, filters.status),
         "polling": polling,
         "filter_fields": _filter_fields(filters),
         "bulk_actions": bulk.actions_for(current_actor()),

@@ -21,6 +21,7 @@ from flask import (
 
 from app.bpmn import BpmnValidationError, decode_xml
 from app.core.errors import Conflict, InvalidInput, NotFound
+from app.lifecycle.states import WORKFLOW_STATUSES
 from app.services import display, element_names, outages, upload_names, version_diffs
 from app.services import workflows as service
 from app.services.display import still_moving
@@ -293,6 +294,7 @@ def _list_context() -> dict[str, Any]:
         "statistics": listing.statistics,
         "search": search,
         "status": status or "",
+        "status_options": display.filter_options(WORKFLOW_STATUSES, status),
         "polling": listing.polling,
     }
 
