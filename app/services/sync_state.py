@@ -147,36 +147,8 @@ def apply_shar_state(
     variables = kept_of(instance, untagged(remote.variables))  # never more than the limit is stored or read
     _note_kept_in_another_form(instance, remote, variables)
     shar_created_at = instance.shar_created_at or parse_shar_time(remote.created_at)
-    if remote.status == "completed":
-        story.note_path(instance, (), remote.completed_activities)
-        if change_status(
-            instance,
-            InstanceStatus.COMPLETED,
-            variables=variables,
-            last_synced_at=now,
-            completed_at=now,
-            shar_created_at=shar_created_at,
-            shar_completed_at=parse_shar_time(remote.completed_at),
-        ):
-            fire(instance_completed, instance)
-    elif remote.status == "failed":
-        error = remote.error or "SHAR reports the instance failed"
-        # Where it failed: the activities SHAR names, else (SHAR may clear them when an instance
-        # fails) the ones it was last seen at, so the diagram can count the failure there.
-        activities = activities or list(instance.current_activities or ())
-        story.note_path(instance, (), remote.completed_activities)
-        if change_status(
-            instance,
-            InstanceStatus.FAILED,
-            variables=variables,
-            current_activities=activities,
-            last_synced_at=now,
-            error=error,
-            completed_at=now,
-            shar_created_at=shar_created_at,
-            shar_completed_at=parse_shar_time(remote.completed_at),
-        ):
-            fire(instance_failed, instance, error_message=error)
+    if remote.status in ("completed", "failed"):
+        _ended_in_shar(instance, remote, variables, activities, now, shar_created_at)
     else:
         values = _progress(instance, variables, activities, now, shar_created_at)
         if "current_activities" in values:  # moved: where to, for its diagram (written with the move)
@@ -188,6 +160,36 @@ def apply_shar_state(
         _record_progress(instance, values)
     fire(instance_synced, instance, previous_status=previous, new_status=instance.status, callback_url=callback_url)
     return instance.status
+
+
+def _ended_in_shar(
+    instance: WorkflowInstance,
+    remote: SharInstance,
+    variables: dict,
+    activities: list[str],
+    now: datetime,
+    shar_created_at: datetime | None,
+) -> None:
+    """SHAR says the instance ended: end it here with what SHAR sent; its event fires once (only the
+    winner of a race moves the row)."""
+    story.note_path(instance, (), remote.completed_activities)
+    values: dict[str, Any] = {
+        "variables": variables,
+        "last_synced_at": now,
+        "completed_at": now,
+        "shar_created_at": shar_created_at,
+        "shar_completed_at": parse_shar_time(remote.completed_at),
+    }
+    if remote.status == "completed":
+        if change_status(instance, InstanceStatus.COMPLETED, **values):
+            fire(instance_completed, instance)
+        return
+    error = remote.error or "SHAR reports the instance failed"
+    # Where it failed: the activities SHAR names, else (SHAR may clear them when an instance fails)
+    # the ones it was last seen at, so the diagram can count the failure there.
+    where = activities or list(instance.current_activities or ())
+    if change_status(instance, InstanceStatus.FAILED, error=error, current_activities=where, **values):
+        fire(instance_failed, instance, error_message=error)
 
 
 def _note_kept_in_another_form(instance: WorkflowInstance, remote: SharInstance, variables: dict) -> None:
