@@ -197,6 +197,6 @@ def test_stop_tracking_is_the_one_term_and_the_api_keeps_its_value(client, sign_
     assert 'data-status="cancelled" data-label="tracking stopped">tracking stopped' in after
     assert f"tracking stopped by {user.email}" in after
     listing = _text(client.get("/instances"))
-    assert '<option value="cancelled" >tracking stopped</option>' in listing
+    assert '<option value="cancelled">tracking stopped</option>' in listing
     db.session.expire_all()
     assert db.session.get(type(instance), instance.id).status == "cancelled"  # the stored value is the API's
