@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.extensions import csrf
     from app.security import rate_limits
     from app.web import context, errors, security_headers
+    from app.web.auth import sso
     from app.web.auth.routes import bp as auth_bp
     from app.web.instances.routes import bp as instances_bp
     from app.web.notifications.routes import bp as notifications_bp
@@ -116,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         api.probes_bp,
     ):
         app.register_blueprint(blueprint)
+    sso.init_app(app)  # the identity provider's client, when single sign-on is configured
     context.init_app(app)
     errors.init_app(app)
     rate_limits.init_app(app, auth_bp=auth_bp, api_bp=api.bp)

@@ -126,6 +126,13 @@ def _optional_bool(name: str, raw: str) -> bool | None:
     return _bool(name, raw) if raw.strip() else None
 
 
+def _scopes(name: str, raw: str) -> str:
+    value = " ".join(raw.split())
+    if "openid" not in value.split():
+        raise ConfigError(f"{name} must include the scope openid, not {raw!r}")
+    return value
+
+
 def _setting(env: str, parse: Callable[[str, str], Any], default: Any) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse})
 
@@ -216,6 +223,27 @@ class Settings:
     max_variables_bytes: int = _setting(
         "SHARBOARD_MAX_VARIABLES_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024
     )
+
+    # Single sign-on (OpenID Connect, app.web.auth.sso): on when a discovery URL and a client id are set.
+    oidc_discovery_url: str = _setting("SHARBOARD_OIDC_DISCOVERY_URL", lambda n, r: _url(n, r) if r.strip() else "", "")
+    oidc_client_id: str = _setting("SHARBOARD_OIDC_CLIENT_ID", _text, "")
+    # Empty: a public client, which proves itself by PKCE alone.
+    oidc_client_secret: str = _setting("SHARBOARD_OIDC_CLIENT_SECRET", _text, "")
+    oidc_scopes: str = _setting("SHARBOARD_OIDC_SCOPES", _scopes, "openid email profile")
+    oidc_provider_name: str = _setting("SHARBOARD_OIDC_PROVIDER_NAME", _text, "single sign-on")
+    # Off: no password form and no password sign-in on the pages (API tokens still work); needs SSO.
+    local_passwords: bool = _setting("SHARBOARD_LOCAL_PASSWORDS", _bool, True)
+
+    def __post_init__(self) -> None:
+        if not self.local_passwords and not self.sso_enabled:
+            raise ConfigError(
+                "SHARBOARD_LOCAL_PASSWORDS=off needs single sign-on "
+                "(SHARBOARD_OIDC_DISCOVERY_URL and SHARBOARD_OIDC_CLIENT_ID): nobody could sign in"
+            )
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_discovery_url and self.oidc_client_id)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -8,6 +8,7 @@ from app.models.job_record import FailedJobGroup, JobAttempt, JobRecord
 from app.models.notification import Notification
 from app.models.periodic import ConsumerHeartbeat, Lease, QueueSample, ScheduleRun, SharHealthCheck, SharOutage
 from app.models.shar_instance import UntrackedSharInstance
+from app.models.sso import SsoPolicy, SsoRoleRule
 from app.models.user import ROLES, ApiToken, User
 from app.models.webhook import WebhookDelivery
 from app.models.workflow import Workflow, WorkflowName
@@ -30,6 +31,8 @@ __all__ = [
     "ScheduleRun",
     "SharHealthCheck",
     "SharOutage",
+    "SsoPolicy",
+    "SsoRoleRule",
     "UntrackedSharInstance",
     "User",
     "WebhookDelivery",

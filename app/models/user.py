@@ -21,6 +21,9 @@ def new_session_key() -> str:
 
 
 ROLES = ("user", "viewer", "admin")
+# The password hash of an account made by single sign-on: no password ever matches it (werkzeug
+# refuses a hash without its "method$salt$hash" parts).
+NO_PASSWORD = "!"
 TOKEN_PREFIX = "shb_"
 
 
@@ -39,6 +42,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Part of the signed-in session; replaced on sign-out and password change (app.security.sessions).
     session_key: Mapped[str] = mapped_column(String(64), default=new_session_key)
+    # "<issuer> <sub>" of the identity-provider account this user signs in with (single sign-on), if any.
+    sso_subject: Mapped[str | None] = mapped_column(String(512), unique=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.config import current_settings
+from app.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.core.extensions import commit_keeping_loaded, db
 from app.models import ROLES, ApiToken, User
 from app.models._base import utcnow
@@ -132,7 +133,9 @@ def revoke_token(token_id: int, *, actor: Actor) -> ApiToken:
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None: one answer, and the same hashing
-    work, for every failure (app.security.passwords)."""
+    work, for every failure (app.security.passwords). Refused outright when local passwords are off."""
+    if not current_settings().local_passwords:
+        raise PermissionDenied("Password sign-in is turned off here: sign in through your identity provider.")
     return passwords.authenticate(email, password)
 
 
