@@ -18,6 +18,7 @@ fi
 missing=()
 $fast || command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 $fast || command -v jq >/dev/null 2>&1 || missing+=(jq)
+$fast || command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >/dev/null
@@ -30,6 +31,10 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# The single sign-on tests start a real OpenID provider (npm oidc-provider on Debian's Node); the fast tier needs none.
+if ! $fast && [ ! -d tests/oidc_provider/node_modules ]; then
+  npm ci --prefix tests/oidc_provider --no-audit --no-fund --silent
+fi
 # Lint and format first (ruff, configured in pyproject.toml): a finding fails the run before any test.
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet .

@@ -94,6 +94,17 @@ def engine_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[Any]:
+    """A real OpenID provider (tests/oidc_provider), shared by the session; each test registers its client."""
+    from tests.support.oidc import OidcProvider
+
+    with leaks.unmarked():  # shared by the session's tests and stopped below, not a leak of one
+        provider = OidcProvider()
+    yield provider
+    provider.stop()
+
+
 @pytest.fixture
 def shar(engine_server: Any) -> Any:
     engine_server.set_faults(latency_ms=0, error_rate=0.0, outage=False)

@@ -164,6 +164,14 @@ def _described(mapping: RoleMapping) -> dict[str, Any]:
 # -- signing in --------------------------------------------------------------------------
 
 
+def merged_claims(id_token_claims: Mapping[str, Any], userinfo: Mapping[str, Any]) -> dict[str, Any]:
+    """The checked ID token's claims, with what only the userinfo endpoint gave (many providers put
+    e-mail and groups there alone). Userinfo about another subject is refused (OpenID Connect Core 5.3.2)."""
+    if userinfo and userinfo.get("sub") != id_token_claims.get("sub"):
+        raise PermissionDenied("The identity provider's answers were about two different accounts.")
+    return {**userinfo, **id_token_claims}
+
+
 def sign_in(claims: Mapping[str, Any], *, issuer: str) -> User:
     """The account the provider's checked claims sign in as: made on the first sign-in, its role kept in
     step with the mapping. Refused (PermissionDenied, the reason said) without a subject or a verified
