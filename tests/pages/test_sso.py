@@ -246,3 +246,37 @@ def test_logout_of_a_single_sign_on_session_goes_on_to_the_provider(app, mapping
     end_session = f"{app_issuer(app)}/session/end?"
     assert answer.status_code == 200 and f'content="0;url={end_session}' in page
     assert "id_token_hint=" in page and who(client) == 302
+
+
+# -- the admin page --------------------------------------------------------------------------
+
+
+def test_an_admin_edits_the_mapping_on_its_page_and_others_may_not(app, mapping) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.web import Browser
+
+    make_user("root@example.com", "admin", "root-pass-1")
+    make_user("ann@example.com", "user", "ann-pass-123")
+    signed_in = app.test_client()
+    assert sso(signed_in, "bob").status_code == 302 and who(signed_in) == 200
+    admin = Browser(app, "root@example.com", "root-pass-1")
+    page = admin.get("/admin/sso").get_data(as_text=True)
+    assert 'value="ops-admins"' in page and 'value="staff"' in page
+    saved = admin.post(
+        "/admin/sso",
+        {
+            "claim": "roles",
+            "default_role": "viewer",
+            "value": ["ops-admins", "staff", ""],
+            "role": ["admin", "viewer", "user"],
+        },
+    )
+    assert saved.status_code == 302
+    assert single_sign_on.current_mapping() == single_sign_on.RoleMapping(
+        "roles", "viewer", (("ops-admins", "admin"), ("staff", "viewer"))
+    )
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "sso.mapping_change")).all()[-1]
+    assert entry.actor_name == "root@example.com" and entry.after["claim"] == "roles"
+    assert who(signed_in) == 302  # bob's single sign-on session ended with the change
+    refused = admin.post("/admin/sso", {"claim": "has space", "default_role": "viewer"})
+    assert refused.status_code == 302 and single_sign_on.current_mapping().claim == "roles"
+    assert Browser(app, "ann@example.com", "ann-pass-123").get("/admin/sso").status_code == 403
