@@ -243,6 +243,13 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
         lambda w: ("/admin/shar-instances/stray-1/adopt", {"workflow_name": "Flow"}),
     ),
     ("shar_instance.ignore", "admin", "viewer", 403, lambda w: ("/admin/shar-instances/stray-2/ignore", {})),
+    (
+        "sso.mapping_change",
+        "admin",
+        "ann",
+        403,
+        lambda w: ("/admin/sso", {"claim": "groups", "default_role": "viewer", "value": "ops", "role": "admin"}),
+    ),
 ]
 
 
