@@ -173,7 +173,7 @@ def require_view_change(actor: Actor, view: SavedView) -> None:
 def require_publisher(actor: Actor) -> None:
     """Publishing a view shows it to everyone: an admin's decision."""
     if not actor.is_admin:
-        raise PermissionDenied("only an admin may publish a view or take it back")
+        raise PermissionDenied("only an admin may do this: a published view is shown to everyone")
 
 
 def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | None:
