@@ -82,10 +82,8 @@ def export_instance(instance_id: str) -> None:
 @click.option("--sort", type=click.Choice(list(instance_listing.SORTS)), default=instance_listing.DEFAULT_SORT)
 def export_list(columns: str, sort: str, **filters: Any) -> None:
     """Every instance the filter selects, as CSV on stdout (streamed: `> instances.csv`)."""
-    out = click.get_text_stream("stdout")
     for chunk in exports.list_csv(instance_listing.InstanceFilter(**filters), actor=CLI, columns=columns, sort=sort):
-        out.write(chunk)
-    out.flush()
+        click.echo(chunk, nl=False)
 
 
 @instance_group.command("bulk")
