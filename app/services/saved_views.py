@@ -110,9 +110,9 @@ def publish_view(view_id: int, published: bool, *, actor: Actor) -> SavedView:
 
 def update_view(view_id: int, *, actor: Actor, name: Any = None, published: Any = None) -> SavedView:
     """Rename and/or publish in one call (the API's PATCH): each checked as its own operation."""
-    view = find_view(view_id, actor)
     if published is not None:
-        require_publisher(actor)  # refused before the rename, so a refused call changes nothing
+        require_publisher(actor)  # refused before anything, as publish_view, so a refused call changes nothing
+    view = find_view(view_id, actor)
     if name is not None:
         view = rename_view(view_id, name, actor=actor)
     if published is not None:
