@@ -6,11 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.openapi.parts import INSTANCE_ID, answer, body, envelope, errors, ref
+from app.core.routing import MAX_ID
 from app.services.instance_listing import SORTS
 from app.services.saved_views import MAX_NAME
 from app.services.variable_filters import MAX_COLUMNS
 
-VIEW_ID = {"name": "view_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+# Ids past what the column holds match no route (app.core.routing): PATCH and DELETE then answer 405.
+VIEW_ID = {
+    "name": "view_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+}
+_NO_SUCH_ID = {"405": answer("an id past what the column holds: no such route", ref("Error"))}
 _NAME = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
 _COLUMNS = {
     "anyOf": [
@@ -118,7 +126,7 @@ VIEW_PATHS: dict[str, Any] = {
             "summary": "Rename (its owner; an admin for a published one) or publish it (admins)",
             "parameters": [VIEW_ID],
             "requestBody": body(VIEW_CHANGE),
-            "responses": {"200": _VIEW, **errors(401, 403, 404, 409, 422, 503)},
+            "responses": {"200": _VIEW, **errors(401, 403, 404, 409, 422, 503), **_NO_SUCH_ID},
         },
         "delete": {
             "summary": "Delete a view (its owner; an admin for a published one)",
@@ -126,6 +134,7 @@ VIEW_PATHS: dict[str, Any] = {
             "responses": {
                 "200": answer("deleted", envelope({"type": "object"})),
                 **errors(401, 403, 404, 503),
+                **_NO_SUCH_ID,
             },
         },
     },
