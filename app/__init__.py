@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.web.instances.routes import bp as instances_bp
     from app.web.notifications.routes import bp as notifications_bp
     from app.web.overview.routes import bp as overview_bp
+    from app.web.views.routes import bp as views_bp
     from app.web.workflows.routes import bp as workflows_bp
 
     csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
         overview_bp,
         workflows_bp,
         instances_bp,
+        views_bp,
         notifications_bp,
         admin.bp,
         api.bp,

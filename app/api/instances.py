@@ -19,9 +19,10 @@ from app.api.responses import (
     queued_message,
 )
 from app.core.conditional import versioned
+from app.core.downloads import csv_download
 from app.core.errors import InvalidInput, UpstreamFailed
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
-from app.services import bulk, display, instance_listing, outages, variable_filters
+from app.services import bulk, display, exports, instance_listing, outages, variable_filters
 from app.services import instances as service
 from app.services.access import actions_key, allowed_actions
 from app.services.failed_jobs import retry_instance
@@ -31,17 +32,16 @@ from app.services.sync import request_sync, sync_instance_now
 @bp.get("/instances")
 @token_required
 def list_instances() -> Response:
+    if _wants_csv():
+        return instances_csv()
     page, per_page = page_args()
-    filters = instance_listing.InstanceFilter(
-        status=request.args.get("status") or None,
-        workflow=request.args.get("workflow") or None,
-        variables=_variable_conditions(),
-        version=request.args.get("version") or None,
-        activity=request.args.get("activity") or None,
-        older_than=request.args.get("older_than") or None,
-    )
     listing = instance_listing.list_instances(
-        actor=api_user(), filters=filters, page=page, per_page=per_page, after=request.args.get("after") or None
+        actor=api_user(),
+        filters=_list_filter(),
+        page=page,
+        per_page=per_page,
+        after=request.args.get("after") or None,
+        sort=request.args.get("sort") or instance_listing.DEFAULT_SORT,
     )
     waiting = outages.waiting_for_shar("instance", [i.id for i in listing.items])
     return ok(
@@ -55,6 +55,33 @@ def list_instances() -> Response:
             "next_cursor": listing.next_cursor,
         },
         etag=True,
+    )
+
+
+@bp.get("/instances.csv")
+@token_required
+def instances_csv() -> Response:
+    """The list's filter (and `columns`, `sort`) as CSV: every matching instance, streamed."""
+    chunks = exports.list_csv(
+        _list_filter(), actor=api_user(), columns=request.args.get("columns") or "", sort=request.args.get("sort")
+    )
+    return csv_download(chunks, "instances.csv")
+
+
+def _wants_csv() -> bool:
+    """`Accept: text/csv` asks the list for CSV; JSON stays the answer to anything else (`*/*` too)."""
+    accepted = request.accept_mimetypes
+    return accepted["text/csv"] > accepted["application/json"] and accepted.find("text/csv") >= 0
+
+
+def _list_filter() -> instance_listing.InstanceFilter:
+    return instance_listing.InstanceFilter(
+        status=request.args.get("status") or None,
+        workflow=request.args.get("workflow") or None,
+        variables=_variable_conditions(),
+        version=request.args.get("version") or None,
+        activity=request.args.get("activity") or None,
+        older_than=request.args.get("older_than") or None,
     )
 
 
@@ -82,6 +109,13 @@ def _instance_read(instance_id: str) -> dict[str, object]:
         **instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance_id)),
         "allowed_actions": sorted(allowed_actions(api_user(), instance)),
     }
+
+
+@bp.get("/instances/<instance_id>/export")
+@token_required
+def export_instance(instance_id: str) -> Response:
+    """Its whole history (timeline, jobs and attempts, variables, audit entries), as much as the caller may read."""
+    return ok("Instance history", exports.instance_history(instance_id, actor=api_user()))
 
 
 @bp.post("/instances/<instance_id>/complete")

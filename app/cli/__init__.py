@@ -12,6 +12,7 @@ from app.cli import (  # noqa: F401  (registers their commands)
     stack,
     untracked,
     users,
+    views,
     workflows,
 )
 from app.cli.group import shar_cli

@@ -14,7 +14,7 @@ from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.queued import follow, show_queued
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
 from app.lifecycle.states import INSTANCE_STATUSES
-from app.services import bulk, instance_listing, outages
+from app.services import bulk, exports, instance_listing, outages
 from app.services import instances as instance_service
 from app.services.access import allowed_actions
 from app.services.actors import CLI
@@ -67,6 +67,23 @@ def list_instances(limit: int, fmt: str, **filters: Any) -> None:
         emit_json(rows)
     else:
         table(rows, ["id", "workflow_name", "status", "launched_at", "completed_at"])
+
+
+@instance_group.command("export")
+@click.argument("instance_id")
+def export_instance(instance_id: str) -> None:
+    """One instance's whole history as JSON: timeline, jobs with their attempts, variables, audit entries."""
+    emit_json(exports.instance_history(instance_id, actor=CLI))
+
+
+@instance_group.command("export-list")
+@filter_options
+@click.option("--columns", default="", metavar="NAMES", help="Variables to add as columns: 'orderId,amount'.")
+@click.option("--sort", type=click.Choice(list(instance_listing.SORTS)), default=instance_listing.DEFAULT_SORT)
+def export_list(columns: str, sort: str, **filters: Any) -> None:
+    """Every instance the filter selects, as CSV on stdout (streamed: `> instances.csv`)."""
+    for chunk in exports.list_csv(instance_listing.InstanceFilter(**filters), actor=CLI, columns=columns, sort=sort):
+        click.echo(chunk, nl=False)
 
 
 @instance_group.command("bulk")

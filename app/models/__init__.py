@@ -7,6 +7,7 @@ from app.models.instance import WorkflowInstance
 from app.models.job_record import FailedJobGroup, JobAttempt, JobRecord
 from app.models.notification import Notification
 from app.models.periodic import ConsumerHeartbeat, Lease, QueueSample, ScheduleRun, SharHealthCheck, SharOutage
+from app.models.saved_view import SavedView
 from app.models.shar_instance import UntrackedSharInstance
 from app.models.sso import SsoPolicy, SsoRoleRule
 from app.models.user import ROLES, ApiToken, User
@@ -27,6 +28,7 @@ __all__ = [
     "PreviewedSet",
     "ConsumerHeartbeat",
     "QueueSample",
+    "SavedView",
     "Lease",
     "ScheduleRun",
     "SharHealthCheck",

@@ -6,7 +6,10 @@
     user     every workflow; their own instances   their own instances; the workflow
                                                    names they own (new versions, delete)
 
-A bulk operation is seen by whoever started it and by admins. A failed launch or workflow create
+A bulk operation is seen by whoever started it and by admins. A saved view is its owner's (any
+role saves views for themself, viewers too: a view changes nothing); a published one is seen by
+everyone, and only admins publish; its owner, or an admin for a published one, renames and deletes
+it; the command line (the server's owner) sees them all. A failed launch or workflow create
 is retried by the row's owner (an instance's creator, a workflow name's owner) or an admin, and
 the attempts of the job behind it are theirs to read; viewers read no job and retry nothing.
 
@@ -24,7 +27,7 @@ from sqlalchemy import Select, select
 from app.core.errors import NotFound, PermissionDenied
 from app.core.extensions import db
 from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
-from app.models import BulkOperation, JobRecord, Notification, Workflow, WorkflowInstance, WorkflowName
+from app.models import BulkOperation, JobRecord, Notification, SavedView, Workflow, WorkflowInstance, WorkflowName
 from app.services.actors import Actor
 from app.services.launchable import diagram_only
 
@@ -144,6 +147,35 @@ def find_bulk_operation(operation_id: int, actor: Actor) -> BulkOperation:
     return operation
 
 
+def may_see_view(actor: Actor, view: SavedView) -> bool:
+    """Whether `actor` may open a saved view: its owner, anyone when it is published, the command line."""
+    return view.published or (actor.id is not None and view.owner_id == actor.id) or actor.id is None
+
+
+def find_view(view_id: int, actor: Actor) -> SavedView:
+    """The saved view if `actor` may open it; NotFound otherwise (another's private view is not told apart)."""
+    view = db.session.get(SavedView, view_id)
+    if view is None or not may_see_view(actor, view):
+        raise NotFound(f"no saved view {view_id}")
+    return view
+
+
+def may_change_view(actor: Actor, view: SavedView) -> bool:
+    """Rename or delete: its owner; an admin too when it is published (everyone sees it)."""
+    return (actor.id is not None and view.owner_id == actor.id) or (actor.is_admin and may_see_view(actor, view))
+
+
+def require_view_change(actor: Actor, view: SavedView) -> None:
+    if not may_change_view(actor, view):
+        raise PermissionDenied(f"saved view {view.name!r} belongs to another user: only they or an admin may change it")
+
+
+def require_publisher(actor: Actor) -> None:
+    """Publishing a view shows it to everyone: an admin's decision."""
+    if not actor.is_admin:
+        raise PermissionDenied("only an admin may do this: a published view is shown to everyone")
+
+
 def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | None:
     """Who owns `workflow`'s name (its WorkflowName row, read when not given), the uploader when
     it has none: the user who may add versions, delete it and retry its create."""
@@ -157,29 +189,35 @@ def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | 
 INSTANCE_ACTIONS = ("sync", "complete", "deliver_message", "cancel", "retry", "see_job")
 WORKFLOW_ACTIONS = ("launch", "upload", "delete", "transfer", "retry", "see_job")
 JOB_ACTIONS = ("open", "retry", "delete", "correct_and_retry")
+VIEW_ACTIONS = ("open", "rename", "delete", "publish", "unpublish")
 
 
 def nav_actions(actor: Actor) -> frozenset[str]:
     """What the pages offer `actor` whatever the row: the admin menu and links ("admin_pages"),
     the upload form ("upload_workflows"), the launch form ("launch_instances"), and the "mine only"
-    filter to whoever sees others' instances ("filter_mine")."""
+    filter to whoever sees others' instances ("filter_mine"), saving the list as a view to every
+    signed-in person ("save_views") and publishing it to admins ("publish_views")."""
     return _chosen(
         {
             "admin_pages": actor.is_admin,
             "upload_workflows": actor.can_write,
             "launch_instances": actor.can_write,
             "filter_mine": sees_all_instances(actor),
+            "save_views": actor.id is not None,
+            "publish_views": actor.is_admin,
         }
     )
 
 
-def allowed_actions(actor: Actor, row: WorkflowInstance | Workflow | JobRecord) -> frozenset[str]:
+def allowed_actions(actor: Actor, row: WorkflowInstance | Workflow | JobRecord | SavedView) -> frozenset[str]:
     """What `actor` may do to `row` now, by role, ownership and the row's state: what the pages and
     the API offer. The operation still checks (and says why it refuses)."""
     if isinstance(row, WorkflowInstance):
         return _instance_actions(actor, row)
     if isinstance(row, Workflow):
         return _workflow_actions(actor, row)
+    if isinstance(row, SavedView):
+        return _view_actions(actor, row)
     return _job_actions(actor, row)
 
 
@@ -229,6 +267,21 @@ def _job_actions(actor: Actor, job: JobRecord) -> frozenset[str]:
     failed = job.state == JobState.FAILED
     return _chosen(
         {"open": True, "retry": failed, "delete": failed, "correct_and_retry": failed and _launch_failed(job)}
+    )
+
+
+def _view_actions(actor: Actor, view: SavedView) -> frozenset[str]:
+    if not may_see_view(actor, view):
+        return frozenset()
+    changes = may_change_view(actor, view)
+    return _chosen(
+        {
+            "open": True,
+            "rename": changes,
+            "delete": changes,
+            "publish": actor.is_admin and not view.published,
+            "unpublish": actor.is_admin and view.published,
+        }
     )
 
 

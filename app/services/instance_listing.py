@@ -39,6 +39,10 @@ class InstanceList:
 # Counting every match scans the table: totals are exact up to this many, and say so past it.
 TOTAL_CAP = 10_000
 
+# The orders a list may be read in (a saved view keeps one): by creation, both ways, so keyset paging holds.
+SORTS = {"newest": "newest first", "oldest": "oldest first"}
+DEFAULT_SORT = "newest"
+
 
 @dataclass(frozen=True)
 class InstanceFilter:
@@ -80,19 +84,21 @@ def list_instances(
     per_page: int = 50,
     after: str | None = None,
     with_total: bool = True,
+    sort: str = DEFAULT_SORT,
 ) -> InstanceList:
-    """The instances `actor` may see, newest first: by page, or after a cursor (keyset paging,
-    which costs the same on the last page as on the first)."""
+    """The instances `actor` may see, newest first (or as `sort` says): by page, or after a cursor
+    (keyset paging, which costs the same on the last page as on the first)."""
     query = filtered_instances(actor, filters)
+    oldest_first = check_sort(sort) == "oldest"
     total, capped = None, False
     if with_total:
         total = db.session.scalar(select(func.count()).select_from(query.limit(TOTAL_CAP + 1).subquery()))
         capped = total > TOTAL_CAP
         total = min(total, TOTAL_CAP)
-    ordered = query.order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
+    ordered = query.order_by(*sort_order(sort))
     if after:
-        created_at, instance_id = _cursor_position(after)
-        ordered = ordered.where(tuple_(WorkflowInstance.created_at, WorkflowInstance.id) < (created_at, instance_id))
+        position, cursor_at = tuple_(WorkflowInstance.created_at, WorkflowInstance.id), _cursor_position(after)
+        ordered = ordered.where(position > cursor_at if oldest_first else position < cursor_at)
     else:
         ordered = ordered.offset((page - 1) * per_page)
     rows = list(db.session.scalars(ordered.limit(per_page)))
@@ -100,16 +106,33 @@ def list_instances(
     return InstanceList(rows, total, capped, cursor)
 
 
-def instance_list_version(*, actor: Actor, filters: InstanceFilter = InstanceFilter(), limit: int = 50) -> str:
+def instance_list_version(
+    *, actor: Actor, filters: InstanceFilter = InstanceFilter(), limit: int = 50, sort: str = DEFAULT_SORT
+) -> str:
     """What the polled list (its newest `limit` rows) depends on: those rows' ids, statuses and
     change times, read by index, so an unchanged list costs the same at 200 rows as at 200,000."""
     rows = db.session.execute(
         filtered_instances(actor, filters)
         .with_only_columns(WorkflowInstance.id, WorkflowInstance.status, WorkflowInstance.updated_at)
-        .order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
+        .order_by(*sort_order(sort))
         .limit(limit)
     ).all()
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:32]
+
+
+def check_sort(sort: str | None) -> str:
+    """A list's order, one of SORTS (none: newest first); InvalidInput naming `sort` otherwise."""
+    if not sort:
+        return DEFAULT_SORT
+    if sort not in SORTS:
+        raise InvalidInput.field("sort", "sort must be one of " + ", ".join(SORTS))
+    return sort
+
+
+def sort_order(sort: str | None) -> tuple[Any, ...]:
+    if check_sort(sort) == "oldest":
+        return WorkflowInstance.created_at.asc(), WorkflowInstance.id.asc()
+    return WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc()
 
 
 def _cursor(instance: WorkflowInstance) -> str:

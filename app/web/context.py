@@ -10,7 +10,7 @@ from flask import Flask, has_request_context
 from flask_login import current_user
 
 from app.core.config import current_settings
-from app.services import bulk, display, element_names, outages, time_zones
+from app.services import bulk, display, element_names, outages, saved_views, time_zones
 from app.services.access import nav_actions
 from app.web.access import current_actor
 
@@ -28,6 +28,7 @@ def _globals() -> dict[str, Any]:
         "nav": _nav(),
         "poll_interval": current_settings().poll_interval,
         "shar_outage": _outage,
+        "saved_views": _saved_views,
         # A workflow version's element names (services.element_names), for the lists naming elements.
         "element_names": element_names.names_of,
     }
@@ -39,6 +40,13 @@ def _nav() -> frozenset[str]:
     if not has_request_context() or not current_user.is_authenticated:
         return frozenset()
     return nav_actions(current_actor())
+
+
+def _saved_views() -> dict[str, list[tuple[int, str]]]:
+    """The navigation's saved views (a callable: read only by the pages that show the menu, not the polled parts)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return {"mine": [], "published": []}
+    return saved_views.nav_views(current_actor())
 
 
 def _outage() -> Any:

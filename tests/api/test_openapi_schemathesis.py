@@ -26,8 +26,16 @@ def admin_token(token_for) -> str:  # type: ignore[no-untyped-def]
     return token_for("admin")
 
 
-def _known_path_parameters(operation: Any, workflow_id: int, instance_id: str, operation_id: int) -> dict[str, Any]:
-    known = {"name": "Known", "workflow_id": workflow_id, "instance_id": instance_id, "operation_id": operation_id}
+def _known_path_parameters(
+    operation: Any, workflow_id: int, instance_id: str, operation_id: int, view_id: int
+) -> dict[str, Any]:
+    known = {
+        "name": "Known",
+        "workflow_id": workflow_id,
+        "instance_id": instance_id,
+        "operation_id": operation_id,
+        "view_id": view_id,
+    }
     return {p.name: known[p.name] for p in operation.path_parameters}
 
 
@@ -41,9 +49,14 @@ def test_api_matches_its_openapi_document(app, admin_token, api) -> None:  # typ
     operation_id = owner.post(
         "/api/shar/instances/bulk", json={"action": "cancel", "filter": {"workflow": "Known"}}
     ).get_json()["data"]["id"]  # a bulk operation (no consumer runs it)
+    view_id = api.post(
+        "/api/shar/views",
+        json={"name": "Known", "filter": {"workflow": "Known"}},
+        headers={"Authorization": f"Bearer {admin_token}"},
+    ).get_json()["data"]["id"]  # the fuzzing admin's own saved view
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 22
+    assert len(operations) == 29
     strategies = []
     for operation in operations:
         strategies.append(operation.as_strategy())  # random names and ids: mostly 404s and 422s
@@ -51,7 +64,7 @@ def test_api_matches_its_openapi_document(app, admin_token, api) -> None:  # typ
         if operation.path_parameters:  # the real workflow and instance: the success answers
             strategies.append(
                 operation.as_strategy(
-                    path_parameters=_known_path_parameters(operation, workflow_id, instance_id, operation_id)
+                    path_parameters=_known_path_parameters(operation, workflow_id, instance_id, operation_id, view_id)
                 )
             )
     statuses: set[int] = set()

@@ -22,6 +22,7 @@ from app.models import (
     ApiToken,
     AuditEntry,
     JobRecord,
+    SavedView,
     UntrackedSharInstance,
     User,
     WebhookDelivery,
@@ -250,6 +251,9 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
         403,
         lambda w: ("/admin/sso", {"claim": "groups", "default_role": "viewer", "value": "ops", "role": "admin"}),
     ),
+    # Saved views: only admins publish; another's private view is not found.
+    ("view.publish", "admin", "ann", 403, lambda w: (f"/views/{_view(w, 'admin')}/publish", {"published": "1"})),
+    ("view.delete", "ann", "bob", 404, lambda w: (f"/views/{_view(w, 'ann')}/delete", {})),
 ]
 
 
@@ -339,6 +343,14 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
     ("job.retry", "ann", "bob", 404, lambda w: ("post", f"/api/shar/instances/{_stalled(w)}/retry", {})),
     ("job.retry", "ann", "bob", 403, lambda w: ("post", "/api/shar/workflows/Broken/retry", {})),
     ("job.retry", "admin", "viewer", 403, lambda w: ("post", "/api/shar/workflows/Broken/retry", {})),
+    (
+        "view.publish",
+        "admin",
+        "viewer",
+        403,
+        lambda w: ("patch", f"/api/shar/views/{_view(w, 'admin')}", {"published": True}),
+    ),
+    ("view.delete", "ann", "bob", 404, lambda w: ("delete", f"/api/shar/views/{_view(w, 'ann')}", {})),
     # Retrying failed launches in bulk is an admin's.
     (
         "instance.bulk_retry",
@@ -348,6 +360,17 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
         lambda w: ("post", "/api/shar/instances/bulk", {"action": "retry", "filter": {"workflow": "Flow"}}),
     ),
 ]
+
+
+def _view(world: World, owner: str) -> int:
+    """The saved view of `owner` named "Rulebook", made the first time it is asked for."""
+    user = world.user(owner)
+    view = db.session.scalars(select(SavedView).where(SavedView.owner_id == user.id)).first()
+    if view is None:
+        view = SavedView(owner_id=user.id, name="Rulebook", filter={"workflow": "Flow"}, columns=[], sort="newest")
+        db.session.add(view)
+        db.session.commit()
+    return view.id
 
 
 def _stalled(world: World) -> str:

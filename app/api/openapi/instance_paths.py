@@ -19,11 +19,13 @@ from app.api.openapi.parts import (
     errors,
     ref,
 )
+from app.api.openapi.view_paths import COLUMNS_PARAMETER, CSV_ANSWER, EXPORT_PATHS, SORT_PARAMETER
 from app.services.activities import MAX_ELEMENT_ID
 from app.services.bulk import MAX_INSTANCES as BULK_MAX
 from app.services.variable_filters import MAX_CONDITIONS
 
 INSTANCE_PATHS: dict[str, Any] = {
+    **EXPORT_PATHS,
     "/api/shar/instances": {
         "get": {
             "summary": "Instances you may see",
@@ -57,6 +59,7 @@ INSTANCE_PATHS: dict[str, Any] = {
                         "range": {"value": ["amount>=100", "amount<500"]},
                     },
                 },
+                SORT_PARAMETER,
                 {
                     "name": "after",
                     "in": "query",
@@ -69,7 +72,13 @@ INSTANCE_PATHS: dict[str, Any] = {
             "(`var.NAME__eq=VALUE` for a name that itself ends in such a suffix), e.g. "
             "`?var.orderId=A1&var.amount__gte=100`. Both forms follow the rules of `var`, "
             "share its limit of 5 conditions, and are joined by AND.",
-            "responses": {"200": answer("a page", envelope(ref("Page"))), **errors(401, 422, 503)},
+            "responses": {
+                "200": {
+                    **answer("a page", envelope(ref("Page"))),
+                    "content": {**answer("", envelope(ref("Page")))["content"], **CSV_ANSWER["content"]},
+                },
+                **errors(401, 422, 503),
+            },
         }
     },
     "/api/shar/instances/bulk": {
@@ -182,4 +191,17 @@ INSTANCE_PATHS: dict[str, Any] = {
             },
         }
     },
+}
+# The list as CSV: the same filters as the list (`var.NAME` forms too), every match, no paging.
+INSTANCE_PATHS["/api/shar/instances.csv"] = {
+    "get": {
+        "summary": "The instances a filter selects, as CSV (also GET /api/shar/instances with Accept: text/csv)",
+        "parameters": [
+            p
+            for p in INSTANCE_PATHS["/api/shar/instances"]["get"]["parameters"]
+            if p.get("name") not in ("page", "per_page", "after")
+        ]
+        + [COLUMNS_PARAMETER],
+        "responses": {"200": CSV_ANSWER, **errors(401, 422, 503)},
+    }
 }

@@ -15,13 +15,12 @@ from flask import (
     request,
     url_for,
 )
-from werkzeug.datastructures import MultiDict
 
 from app.core import json_input
+from app.core.downloads import csv_download, json_download
 from app.core.errors import Conflict, InvalidInput
-from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
-from app.services import bulk, display, element_names, outages, story, variable_filters
+from app.services import bulk, display, element_names, exports, outages, story
 from app.services import instances as service
 from app.services.access import allowed_actions
 from app.services.completions import completion_state
@@ -32,23 +31,22 @@ from app.services.instance_listing import (
     instance_list_version,
     instances_by_short_id,
     is_short_id,
-    list_instances,
     live_version,
 )
 from app.services.sync import request_sync
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
+from app.web.instances.listing import filter_args, filter_fields, filters_from, list_context
 from app.web.partials import cached_fragment, is_fragment_request
 from app.web.variables import form_variables
 
 bp = Blueprint("instances", __name__, url_prefix="/instances")
-PAGE_SIZE = 50
 
 
 @bp.get("")
 @login_required
 def index() -> Any:
-    context = _list_context()
+    context = list_context()
     return render_template("instances/index.html", **context), 422 if context["filter_error"] else 200
 
 
@@ -56,15 +54,26 @@ def index() -> Any:
 @login_required
 def rows() -> Response:
     """The list's body, polled as one fragment; versioned by one aggregate read."""
-    version = instance_list_version(actor=current_actor(), filters=_filters())
-    return cached_fragment("instances/_rows.html", version=version, context=_list_context)
+    sort = request.args.get("sort") or None
+    version = instance_list_version(actor=current_actor(), filters=filters_from(), sort=sort)
+    return cached_fragment("instances/_rows.html", version=version, context=list_context)
+
+
+@bp.get("/export.csv")
+@login_required
+def export_list() -> Response:
+    """The list's "Download CSV": every instance of its filter, with its columns, streamed."""
+    chunks = exports.list_csv(
+        filters_from(), actor=current_actor(), columns=request.args.get("columns") or "", sort=request.args.get("sort")
+    )
+    return csv_download(chunks, "instances.csv")
 
 
 @bp.get("/bulk/preview")
 @login_required
 def bulk_preview() -> Any:
     """The list's "Bulk action" form: what the action would do to the filtered instances; nothing stored."""
-    filters = _filters(strict=True)
+    filters = filters_from(strict=True)
     try:
         preview = bulk.preview_bulk(filters, request.args.get("action", ""), actor=current_actor())
     except InvalidInput as exc:  # a bad filter, an unknown action, too many: said on the list
@@ -80,9 +89,9 @@ def _preview_page(
     page = render_template(
         "instances/bulk_preview.html",
         preview=preview,
-        filter_fields=_filter_fields(filters),
+        filter_fields=filter_fields(filters),
         form_key=new_form_key(),
-        list_url=url_for(".index", **_filter_args(filters)),
+        list_url=url_for(".index", **filter_args(filters)),
         max_instances=bulk.MAX_INSTANCES,
         changed=changed,
     )
@@ -95,7 +104,7 @@ def _preview_page(
 def bulk_start() -> Any:
     """The preview's Confirm: the operation starts on the set previewed; its progress page follows
     it. When the set has changed since, the new preview is shown, saying how, to confirm again."""
-    filters = _filters(request.form, strict=True)
+    filters = filters_from(request.form, strict=True)
     try:
         started = bulk.start_bulk(
             filters, request.form.get("action", ""), actor=current_actor(), previewed=request.form.get("fingerprint")
@@ -151,6 +160,13 @@ def _by_short_id(short_id: str) -> Any:
         more=len(matches) > MAX_SHORT_ID_MATCHES,
     )
     return page, 300
+
+
+@bp.get("/<instance_id>/export.json")
+@login_required
+def export_instance(instance_id: str) -> Response:
+    """The instance's whole history, as much as the reader may see (services.exports)."""
+    return json_download(exports.instance_history(instance_id, actor=current_actor()), f"instance-{instance_id}.json")
 
 
 @bp.get("/<instance_id>/_live")
@@ -242,81 +258,12 @@ def _instance(instance_id: str):  # type: ignore[no-untyped-def]
     return service.get_instance(instance_id, actor=current_actor())
 
 
-def _filters(source: MultiDict[str, str] | None = None, *, strict: bool = False) -> InstanceFilter:
-    """The list's filter from its URL, or from a bulk form carrying it (`strict`: an unknown status
-    is refused by the service, never dropped, so an action never covers more than was shown)."""
-    args = request.args if source is None else source
-    status = args.get("status") or None
-    return InstanceFilter(
-        status=status if strict or status in INSTANCE_STATUSES else None,
-        workflow=(args.get("workflow") or "").strip() or None,
-        mine=args.get("mine") == "1",
-        variables=tuple(v for v in args.getlist("var") if v.strip()),
-        version=(args.get("version") or "").strip() or None,
-        activity=(args.get("activity") or "").strip() or None,
-        older_than=(args.get("older_than") or "").strip() or None,
-    )
-
-
-def _filter_args(filters: InstanceFilter) -> dict[str, Any]:
-    """The filter as URL arguments (the list's own), without its empty fields."""
-    args = filters.as_dict()
-    return {**args, "mine": "1"} if args.get("mine") else args
-
-
-def _filter_fields(filters: InstanceFilter) -> list[tuple[str, str]]:
-    """The filter as the (name, value) fields of a form, for the forms that carry it on."""
-    return [
-        (name, str(item))
-        for name, value in _filter_args(filters).items()
-        for item in (value if isinstance(value, list) else [value])
-    ]
-
-
 def _list_with_error(filters: InstanceFilter, exc: InvalidInput | Conflict) -> Any:
     """The list of `filters` with a refusal said above it (a bulk action's)."""
-    context = _list_context(filters)
+    context = list_context(filters)
     return render_template(
         "instances/index.html", **{**context, "filter_error": context["filter_error"] or exc.message}
     ), exc.status_code
-
-
-def _list_context(filters: InstanceFilter | None = None) -> dict[str, Any]:
-    filters = filters or _filters()
-    try:
-        listing = list_instances(actor=current_actor(), filters=filters, per_page=PAGE_SIZE, with_total=False)
-    except InvalidInput as exc:  # a bad condition, version or element: said next to the filter, nothing listed
-        instances, polling, error = [], False, exc.message
-    else:
-        instances, polling, error = listing.items, listing.polling, None
-    columns_text = (request.args.get("columns") or "").strip()
-    try:
-        columns, columns_error = variable_filters.columns(columns_text), None
-    except InvalidInput as exc:  # the rows are still listed, without the columns asked for
-        columns, columns_error = (), exc.message
-    return {
-        "instances": instances,
-        "columns": columns,
-        "columns_text": columns_text,
-        "cells": {i.id: [variable_filters.cell(i.variables, name) for name in columns] for i in instances},
-        "empty_message": display.empty_list_message(filtered=bool(filters.as_dict()), error=error),
-        "columns_error": columns_error,
-        "var_rows": list(filters.variables) or [""],  # one input per condition; "+" adds one in the page
-        "max_conditions": variable_filters.MAX_CONDITIONS,
-        "status": filters.status or "",
-        "workflow_filter": filters.workflow or "",
-        "mine": filters.mine,
-        "var_filters": list(filters.variables),
-        "filter_error": error,
-        "version_filter": filters.version or "",
-        "activity_filter": filters.activity or "",
-        "activity_choices": element_names.filter_choices(filters.workflow, filters.version, filters.activity),
-        "older_than_filter": filters.older_than or "",
-        "status_options": display.filter_options(INSTANCE_STATUSES, filters.status),
-        "polling": polling,
-        "filter_fields": _filter_fields(filters),
-        "bulk_actions": bulk.actions_for(current_actor()),
-    }
 
 
 def _show_context(instance: Any) -> dict[str, Any]:
