@@ -32,6 +32,7 @@ from app.sharlite.budgets import (
     OutOfTime,
     check_path,
 )
+from app.sharlite.errors import NotFound, Stuck
 from app.sharlite.outcomes import decide_outcome, fail_unstored, failure_reason, now_iso
 from app.sharlite.script_engine import RestrictedScriptEngine
 from app.sharlite.store import Store
@@ -53,10 +54,6 @@ from app.sharlite.waiting import (
 )
 
 logger = logging.getLogger("sharlite")
-
-
-class NotFound(LookupError):
-    pass
 
 
 class NothingToComplete(RuntimeError):
@@ -318,7 +315,7 @@ class Engine:
         tasks = workflow.get_tasks()
         decide_outcome(workflow, record, tasks, paused)
         if self._note_waits(record, tasks, paused, loaded.automatic_task_ids) and refuse_stuck:
-            raise repairs.Stuck(record["error"])
+            raise Stuck(record["error"])
         record["failed_activities"] = failed_at(workflow) if record["status"] == "failed" else []
         self._store(workflow, record, tasks)
 

@@ -14,13 +14,12 @@ from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
 from app.sharlite import tokens
+from app.sharlite.errors import CannotRepair
 
 
 def migrate_workflow_to(
     registry: Any, workflow: Any, spec: Any, subprocess_specs: dict[str, Any], mapping: dict[str, str], version: int
 ) -> None:
-    from app.sharlite.repairs import CannotRepair
-
     unknown = sorted(new for new in mapping.values() if not _known(new, spec, subprocess_specs))
     if unknown:
         raise CannotRepair(f"the mapping names {', '.join(unknown)}, which version {version} does not have")

@@ -7,29 +7,18 @@ is refused, and nothing is stored.
 from __future__ import annotations
 
 from copy import deepcopy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from app.sharlite import tokens
+from app.sharlite.errors import CannotRepair, NotFound, RepairConflict, Stuck
 from app.sharlite.migration import migrate_workflow_to
 from app.sharlite.variables import check_sent
 
-if TYPE_CHECKING:
-    from app.sharlite.engine import Engine
-
-
-class RepairConflict(RuntimeError):
-    """The instance is not where (or not in the state) the call expects: 409, nothing changed."""
-
-
-class CannotRepair(RuntimeError):
-    """The engine cannot do this soundly: 422 with the reason, nothing changed."""
-
-
-class Stuck(CannotRepair):
-    """After the operation nothing could move the instance on."""
+# `engine` below is the app.sharlite.engine.Engine calling in (typed Any: the engine imports this module).
+Engine = Any
 
 
 def move(
@@ -75,8 +64,6 @@ def migrate(engine: Engine, instance_id: str, version: int, mapping: dict[str, s
         record = engine._record(instance_id)
         row = engine.store.version(record["workflow_name"], version)
         if row is None:
-            from app.sharlite.engine import NotFound
-
             raise NotFound(f"workflow {record['workflow_name']} has no version {version}")
         if record["status"] != "running":
             raise RepairConflict(f"instance {instance_id} is {record['status']}: only a running instance migrates")

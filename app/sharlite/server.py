@@ -26,8 +26,8 @@ from app.sharlite.engine import (
     NotFound,
     NothingToComplete,
 )
+from app.sharlite.errors import CannotRepair, RepairConflict
 from app.sharlite.faults import Faults, RequestLog
-from app.sharlite.repairs import CannotRepair, RepairConflict
 from app.sharlite.store import Store
 
 VERSION = "sharlite-1.0"
