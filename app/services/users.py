@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.core.extensions import commit_keeping_loaded, db
 from app.models import ROLES, ApiToken, User
 from app.models._base import utcnow
@@ -102,6 +102,17 @@ def form_choices(user: User) -> dict[str, list[tuple[str, str, bool]]]:
 
 def find_user(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == (email or "").strip().lower())).first()
+
+
+def acting_user(email: str) -> User:
+    """The user named by e-mail as the actor of a call from code (app.python_api): an existing,
+    active user, as signing in would require."""
+    user = find_user(email) if isinstance(email, str) else None
+    if user is None:
+        raise NotFound(f"no user {email}")
+    if not user.active:
+        raise PermissionDenied(f"user {user.email} is deactivated")
+    return user
 
 
 def issue_token(*, actor: Actor, user_id: int | None = None, email: str | None = None, name: str = "") -> NewToken:
