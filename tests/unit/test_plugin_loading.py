@@ -97,6 +97,7 @@ def test_a_plugin_named_twice_loads_once_and_a_failing_listener_is_isolated_and_
         instance = WorkflowInstance(workflow=workflow, status="completed", variables={"a": 1})
         db.session.add(instance)
         db.session.commit()
+        instance_id = instance.id
         counter = metrics._metrics()["listener_failures"].labels("instance-completed", f"plugin {name}: {name}.fail")
         failures = counter._value.get()
         events.fire(events.instance_completed, instance)
@@ -104,7 +105,7 @@ def test_a_plugin_named_twice_loads_once_and_a_failing_listener_is_isolated_and_
     (event,) = module.heard  # the other listener ran all the same, with a snapshot of the instance
     assert (event.name, event.instance.id, event.instance.status, event.workflow.name) == (
         "instance_completed",
-        instance.id,
+        instance_id,
         "completed",
         "W",
     )
