@@ -59,6 +59,7 @@ def _init_extensions(app: Flask) -> None:
     from app.jobs.runner import run_job
     from app.lifecycle import changes
     from app.notifications import listeners as notification_listeners
+    from app.plugins import loading as plugins
     from app.security import principals
     from app.webhooks import listeners as webhook_listeners
 
@@ -74,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
     # Listeners connect once per process (connecting is idempotent: blinker keeps one of each).
     notification_listeners.connect()
     webhook_listeners.connect()
+    plugins.init_app(app, app.config["SHARBOARD_SETTINGS"])  # after the built-in listeners: theirs run first
     cli.init_app(app)
 
 

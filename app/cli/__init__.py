@@ -8,6 +8,7 @@ from app.cli import (  # noqa: F401  (registers their commands)
     failed,
     instances,
     operations,
+    plugins,
     queue,
     stack,
     untracked,

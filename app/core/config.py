@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -99,6 +100,16 @@ def _text(name: str, raw: str) -> str:
 
 def _csv(name: str, raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _plugins(name: str, raw: str) -> tuple[str, ...]:
+    """Modules (`package.module`) or functions in them (`package.module:register`)."""
+    values = _csv(name, raw)
+    dotted = r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*"
+    bad = [v for v in values if not re.fullmatch(rf"{dotted}(:{dotted})?", v)]
+    if bad:
+        raise ConfigError(f"{name} must list modules such as my_plugin or my_plugin.hooks:register, not {bad[0]!r}")
+    return values
 
 
 def _statuses(name: str, raw: str) -> tuple[str, ...]:
@@ -233,6 +244,11 @@ class Settings:
     oidc_provider_name: str = _setting("SHARBOARD_OIDC_PROVIDER_NAME", _text, "single sign-on")
     # Off: no password form and no password sign-in on the pages (API tokens still work); needs SSO.
     local_passwords: bool = _setting("SHARBOARD_LOCAL_PASSWORDS", _bool, True)
+
+    # Plug-ins (docs/integrating.md): modules with a register(registry) besides those installed packages
+    # declare as `sharboard.listeners` entry points, which are loaded unless this is false.
+    plugins: tuple[str, ...] = _setting("SHARBOARD_PLUGINS", _plugins, ())
+    plugin_entry_points: bool = _setting("SHARBOARD_PLUGIN_ENTRY_POINTS", _bool, True)
 
     def __post_init__(self) -> None:
         if not self.local_passwords and not self.sso_enabled:

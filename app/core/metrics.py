@@ -73,6 +73,11 @@ def _metrics() -> dict[str, Any]:
         "deliveries": Counter(
             "sharboard_deliveries", "Webhook and e-mail delivery attempts by outcome", ["kind", "outcome"]
         ),
+        "listener_failures": Counter(
+            "sharboard_listener_failures",
+            "Event listeners that raised (built-in and plug-ins'), by event and listener",
+            ["event", "listener"],
+        ),
     }
 
 
@@ -108,6 +113,12 @@ def shar_call(method: str, path: str, seconds: float, error: str | None = None) 
             metrics["shar_errors"].labels(method, endpoint, error).inc()
 
     _safely(update)
+
+
+def listener_failed(event: str, listener: str) -> None:
+    """An event listener raised (app.lifecycle.events.fire isolated it); `listener` names its code,
+    so the label's values are bounded by the code loaded, never by the data."""
+    _safely(lambda: _metrics()["listener_failures"].labels(event, listener).inc())
 
 
 def exposition(gauges: Iterable[tuple[str, str, list[tuple[dict[str, str], float]]]]) -> tuple[bytes, str]:

@@ -13,6 +13,8 @@ and never fails the job or undoes the status change that caused the event.
     instance_failed            Instance   error_message      (SHAR reported it failed)
     instance_synced            Instance   previous_status, new_status, callback_url
     instance_sync_failed       Instance   error_message, callback_url
+
+Plug-ins (app/plugins) subscribe by these names; EVENTS maps each to its signal.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from blinker import NamedSignal, Namespace
 
+from app.core import metrics
 from app.core.extensions import db
 
 logger = logging.getLogger("sharboard.events")
@@ -35,6 +38,21 @@ instance_completed = signals.signal("instance-completed")
 instance_failed = signals.signal("instance-failed")
 instance_synced = signals.signal("instance-synced")
 instance_sync_failed = signals.signal("instance-sync-failed")
+
+# Every event by the name plug-ins use (the signal's, with underscores), in the table's order.
+EVENTS: dict[str, NamedSignal] = {
+    s.name.replace("-", "_"): s
+    for s in (
+        workflow_created,
+        workflow_creation_failed,
+        instance_launched,
+        instance_launch_failed,
+        instance_completed,
+        instance_failed,
+        instance_synced,
+        instance_sync_failed,
+    )
+}
 
 
 class Pending:
@@ -61,7 +79,6 @@ def fire(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
             receiver(sender, **kwargs)
         except Exception:
             db.session.rollback()
-            logger.exception(
-                "event listener failed",
-                extra={"event": signal.name, "listener": getattr(receiver, "__qualname__", repr(receiver))},
-            )
+            listener = getattr(receiver, "__qualname__", repr(receiver))
+            logger.exception("event listener failed", extra={"event": signal.name, "listener": listener})
+            metrics.listener_failed(signal.name, listener)

@@ -8,8 +8,10 @@ functions, which take no actor and write no audit entry: nobody chose to run the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from app.core.errors import InvalidInput
 from app.models import User
 
 
@@ -34,6 +36,17 @@ class SystemActor:
 
 
 CLI = SystemActor("cli")
+PYTHON = SystemActor("python")  # code beside the app calling app.python_api, unless it names itself
+SYSTEM_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+
+
+def system_actor(name: str) -> SystemActor:
+    """The system actor `system:<name>`: code running on the server (a worker, a plug-in) names
+    itself so the audit log tells its work from the CLI's; it owns the server, so it is an admin."""
+    if not isinstance(name, str) or not SYSTEM_NAME.fullmatch(name):
+        raise InvalidInput.field("actor", "a system actor's name is 1-40 of a-z, 0-9, _, . and -, starting a-z or 0-9")
+    return SystemActor(name)
+
 
 Actor = User | SystemActor
 

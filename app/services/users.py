@@ -105,6 +105,17 @@ def find_user(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == (email or "").strip().lower())).first()
 
 
+def acting_user(email: str) -> User:
+    """The user named by e-mail as the actor of a call from code (app.python_api): an existing,
+    active user, as signing in would require."""
+    user = find_user(email) if isinstance(email, str) else None
+    if user is None:
+        raise NotFound(f"no user {email}")
+    if not user.active:
+        raise PermissionDenied(f"user {user.email} is deactivated")
+    return user
+
+
 def issue_token(*, actor: Actor, user_id: int | None = None, email: str | None = None, name: str = "") -> NewToken:
     """A new API token for a user (by id or e-mail); admins only."""
     require_admin(actor)
