@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from app.core.config import current_settings
 from app.core.errors import InvalidInput, PermissionDenied
@@ -185,7 +186,14 @@ def sign_in(claims: Mapping[str, Any], *, issuer: str) -> User:
         or db.session.scalars(select(User).where(User.email == email)).first()
     )
     if user is None:
-        return _created(subject, email, role, claims)
+        try:
+            return _created(subject, email, role, claims)
+        except IntegrityError:
+            # The same person's other sign-in, at the same moment, made the account first: use it.
+            db.session.rollback()
+            user = db.session.scalars(select(User).where(User.sso_subject == subject)).first()
+            if user is None:
+                raise
     if not user.active:
         raise PermissionDenied("This account is deactivated.")
     if user.sso_subject not in (None, subject):
