@@ -47,3 +47,14 @@ def parse_variables(raw: str | None) -> dict:
         return json_input.loads_object(raw, what="--variables", field="variables")
     except InvalidInput as exc:
         fail(exc.message)
+
+
+def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--map OLD=NEW` (repeated) as a migration's mapping: old element id -> element id of the target."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            fail(f"--map takes OLD=NEW (element ids), not {pair!r}")
+        mapping[old.strip()] = new.strip()
+    return mapping

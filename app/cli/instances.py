@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from app.cli.group import shar_cli
-from app.cli.inputs import parse_variables
+from app.cli.inputs import parse_mapping, parse_variables
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.queued import follow, show_queued
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
@@ -20,6 +20,7 @@ from app.services.access import allowed_actions
 from app.services.actors import CLI
 from app.services.failed_jobs import retry_instance
 from app.services.sync import sync_instance_now
+from app.services.version_migrations import MigrationPreview
 
 
 @shar_cli.group("instance")
@@ -75,12 +76,25 @@ def list_instances(limit: int, fmt: str, **filters: Any) -> None:
 @click.option("--yes", is_flag=True, help="Start it without asking.")
 @click.option("--wait", is_flag=True, help="Wait until it has finished; exit 1 when any instance failed.")
 @click.option("--timeout", type=float, default=600.0, show_default=True)
+@click.option("--to-version", "version_to", type=click.IntRange(1, None), metavar="N", help="migrate: the target.")
+@click.option("--map", "maps", multiple=True, metavar="OLD=NEW", help="migrate: an element the target lacks.")
 @FORMAT_OPTION
-def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **filters: Any) -> None:
-    """Sync, stop tracking (cancel: SHAR keeps running them) or retry the instances a filter selects,
-    as one operation (a job): shows how many it applies to and the newest of them, asks, then starts it."""
+def bulk_action(
+    action: str,
+    yes: bool,
+    wait: bool,
+    timeout: float,
+    fmt: str,
+    version_to: int | None,
+    maps: tuple[str, ...],
+    **filters: Any,
+) -> None:
+    """Sync, stop tracking (cancel: SHAR keeps running them), retry or migrate (--workflow W --to-version N)
+    the instances a filter selects, as one operation (a job): shows how many it applies to and the
+    newest of them, asks, then starts it."""
     instance_filter = instance_listing.InstanceFilter(**filters)
-    preview = bulk.preview_bulk(instance_filter, action, actor=CLI)
+    parameters = {"version": version_to, "mapping": parse_mapping(maps)} if action == "migrate" else None
+    preview = bulk.preview_bulk(instance_filter, action, actor=CLI, parameters=parameters)
     if fmt == "text":
         _show_preview(preview)
     if not preview.count:
@@ -90,7 +104,7 @@ def bulk_action(action: str, yes: bool, wait: bool, timeout: float, fmt: str, **
         return
     if not yes and not click.confirm(f"{preview.label} {preview.count} instances?", err=True):
         fail("not started")
-    started = bulk.start_bulk(instance_filter, action, actor=CLI, previewed=preview.fingerprint)
+    started = bulk.start_bulk(instance_filter, action, actor=CLI, previewed=preview.fingerprint, parameters=parameters)
     operation = follow(
         started.job,
         started.operation,
@@ -125,6 +139,21 @@ def _show_preview(preview: bulk.BulkPreview) -> None:
     if preview.sample:
         click.echo(f"the newest {len(preview.sample)}:" if preview.count > len(preview.sample) else "they are:")
         table([instance_dict(i) for i in preview.sample], ["id", "workflow_name", "status", "created_at"])
+    if preview.detail is not None:
+        show_migration_preview(preview.detail)
+
+
+def show_migration_preview(preview: MigrationPreview) -> None:
+    """What a migration would do, as text: who can move, who cannot and why, the elements to map."""
+    click.echo(
+        f"to version {preview.target_version} of {preview.workflow}: {preview.movable_count} can move, "
+        f"{preview.refused_count} cannot"
+    )
+    for refusal in preview.refused:
+        click.echo(f"  cannot: {refusal.reason}")
+    for element in preview.changed:
+        mapped = f" -> {element.mapped_to}" if element.mapped_to else " (not mapped: --map OLD=NEW)"
+        click.echo(f"  not in version {preview.target_version}: {element.label}, {element.instances} here{mapped}")
 
 
 @instance_group.command("show")

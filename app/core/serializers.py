@@ -89,6 +89,9 @@ def bulk_preview_dict(preview: BulkPreview) -> dict[str, Any]:
             for name in ("action", "filter", "count", "matched", "skipped", "applies_to", "fingerprint")
         },
         "sample": [instance_dict(i) for i in preview.sample],
+        "parameters": preview.parameters,
+        # An action's own detail about the set (a migration: who can move and why not, the mapping form).
+        "detail": preview.detail.to_dict() if preview.detail is not None else None,
     }
 
 
@@ -96,7 +99,10 @@ def bulk_operation_dict(operation: BulkOperation) -> dict[str, Any]:
     return {
         **{
             name: getattr(operation, name)
-            for name in ("id", "action", "filter", "state", "total", "done", "failed", "skipped", "errors")
+            for name in (
+                *("id", "action", "filter", "parameters", "state"),
+                *("total", "done", "failed", "skipped", "errors"),
+            )
         },
         "requested_by": operation.requested_by_name,
         **{name: iso(getattr(operation, name)) for name in ("created_at", "updated_at", "finished_at")},

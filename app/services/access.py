@@ -111,6 +111,12 @@ def may_retry(actor: Actor, owner_id: int | None) -> bool:
     return _owner_or_admin(actor, owner_id)
 
 
+def may_repair(actor: Actor, owner_id: int | None) -> bool:
+    """Whether `actor` may repair a running instance created by `owner_id` (move it to another version
+    of its workflow): its owner or an admin, never a viewer."""
+    return _owner_or_admin(actor, owner_id)
+
+
 def _owner_or_admin(actor: Actor, owner_id: int | None) -> bool:
     return actor.can_write and (actor.is_admin or (owner_id is not None and owner_id == actor.id))
 
@@ -154,7 +160,7 @@ def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | 
 # -- what the pages and the API offer ----------------------------------------------------
 
 # Every name allowed_actions may give, per kind of row (the OpenAPI document lists them).
-INSTANCE_ACTIONS = ("sync", "complete", "deliver_message", "cancel", "retry", "see_job")
+INSTANCE_ACTIONS = ("sync", "complete", "deliver_message", "cancel", "retry", "see_job", "migrate")
 WORKFLOW_ACTIONS = ("launch", "upload", "delete", "transfer", "retry", "see_job")
 JOB_ACTIONS = ("open", "retry", "delete", "correct_and_retry")
 
@@ -199,6 +205,8 @@ def _instance_actions(actor: Actor, instance: WorkflowInstance) -> frozenset[str
             "cancel": actor.can_write and instance.status in UNDER_WAY_INSTANCE,
             "retry": launch_failed and may_retry(actor, instance.created_by),
             "see_job": may_read_jobs_of(actor, instance.created_by),
+            # Its owner or an admin moves a running one to another version (services/version_migrations).
+            "migrate": running and bool(instance.shar_instance_id) and may_repair(actor, instance.created_by),
         }
     )
 

@@ -1,4 +1,5 @@
-"""Jobs that launch instances, complete their waiting tasks and deliver their messages in SHAR, and
+"""Jobs that launch instances, complete their waiting tasks, deliver their messages and migrate them to
+another version in SHAR, and
 the bulk operations that sync, cancel or retry many instances."""
 
 from __future__ import annotations
@@ -6,7 +7,7 @@ from __future__ import annotations
 from app.core.config import current_settings
 from app.jobs.specs import AfterCommit, JobSpec, spec_for
 from app.models import JobRecord
-from app.services import bulk_work, instance_work
+from app.services import bulk_work, instance_work, migration_work
 
 
 def launch_instance(job: JobRecord) -> AfterCommit | None:
@@ -55,6 +56,14 @@ def delivery_failed(job: JobRecord, exc: BaseException) -> None:
     )
 
 
+def migrate_instance(job: JobRecord) -> None:
+    migration_work.migrate_in_shar(job.target_id, job.payload, retry=job.tried_before)
+
+
+def migration_failed(job: JobRecord, exc: BaseException) -> None:
+    migration_work.migration_failed(job.target_id, job.payload.get("workflow_id"), job.last_error or str(exc))
+
+
 BULK_BUDGET_SHARE = 0.5  # of an attempt's time limit: past it, the rest of the operation goes on in a new job
 
 
@@ -101,6 +110,16 @@ SPECS = (
         300,
         deliver_message,
         on_failure=delivery_failed,
+        needs_shar=True,
+    ),
+    JobSpec(
+        "migrate_instance",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        migrate_instance,
+        on_failure=migration_failed,
         needs_shar=True,
     ),
     # Resumable: each attempt goes on from the last instance the one before committed; an attempt

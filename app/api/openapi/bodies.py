@@ -60,6 +60,23 @@ MESSAGE = {
         "variables": {"type": "object", "description": "the message's payload, merged into the instance"},
     },
 }
+_VERSION = {"type": "integer", "minimum": 1, "description": "the target version of the instances' workflow"}
+_MAPPING = {
+    "type": "object",
+    "maxProperties": 200,
+    "additionalProperties": {"type": "string"},
+    "description": "old element id -> element id of the target version, for elements the target no longer "
+    "has (an element it has is matched by id); an empty value maps nothing",
+}
+MIGRATE = {
+    "type": "object",
+    "required": ["version"],
+    "properties": {
+        "version": _VERSION,
+        "mapping": _MAPPING,
+        "workflow": {"type": "string", "description": "the instance's workflow (422 for another)"},
+    },
+}
 _BULK_FILTER = {
     "type": "object",
     "additionalProperties": False,
@@ -86,9 +103,16 @@ BULK = {
             "enum": list(BULK_ACTIONS),
             "description": "sync: running instances (queued in batch jobs); cancel: stop tracking launching or "
             "running ones (SHAR keeps running those it has started: it has no cancel call); "
-            "retry: failed launches (admins; their launch job is retried)",
+            "retry: failed launches (admins; their launch job is retried); migrate: running instances of "
+            "the filter's workflow move to version `parameters.version` (the filter must name the workflow)",
         },
         "filter": _BULK_FILTER,
+        "parameters": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "migrate's (the other actions take none)",
+            "properties": {"version": _VERSION, "mapping": _MAPPING},
+        },
         "preview": {
             "type": "boolean",
             "description": "true: only count them and show the newest 10, with the "

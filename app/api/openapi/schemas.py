@@ -231,6 +231,55 @@ SCHEMAS["BulkPreview"] = {
             "description": "of the set it applies to: send it back to start the operation on exactly that set",
         },
         "sample": {"type": "array", "maxItems": 10, "items": ref("Instance")},
+        "parameters": {"type": ["object", "null"], "description": "the action's parameters as checked (migrate)"},
+        "detail": {
+            "anyOf": [ref("MigrationPreview"), {"type": "null"}],
+            "description": "migrate: which of the set can move and which cannot and why, and the mapping form",
+        },
+    },
+}
+_ELEMENT_IDS = {"type": "array", "items": {"type": "string"}}
+SCHEMAS["MigrationPreview"] = {
+    "type": "object",
+    "required": ["workflow", "target_version", "movable_count", "refused", "changed", "target_elements"],
+    "description": "read from the stored versions and rows, SHAR not asked: lists hold at most 100 instances "
+    "(the counts are whole)",
+    "properties": {
+        "workflow": {"type": "string"},
+        "target_version": {"type": "integer"},
+        "mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "movable": _ELEMENT_IDS,
+        "movable_count": {"type": "integer"},
+        "refused": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "instance_id": {"type": "string"},
+                    "reason": {"type": "string"},
+                    "elements": {**_ELEMENT_IDS, "description": "the elements without a counterpart in the target"},
+                },
+            },
+        },
+        "refused_count": {"type": "integer"},
+        "changed": {
+            "type": "array",
+            "description": "the mapping form: elements of the instances' versions the target no longer has",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "label": {"type": "string"},
+                    "versions": {"type": "array", "items": {"type": "integer"}},
+                    "instances": {"type": "integer", "description": "of these instances standing there"},
+                    "mapped_to": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "target_elements": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"id": {"type": "string"}, "label": {"type": "string"}}},
+        },
     },
 }
 SCHEMAS["BulkPreviewChanged"] = {
@@ -271,6 +320,7 @@ SCHEMAS["BulkOperation"] = {
         "id": {"type": "integer"},
         "action": {"type": "string", "enum": list(BULK_ACTIONS)},
         "filter": {"type": "object"},
+        "parameters": {"type": ["object", "null"], "description": "migrate: workflow, version, mapping"},
         "state": {"type": "string", "enum": ["running", "finished"]},
         "total": {"type": "integer"},
         "done": {"type": "integer"},
