@@ -29,19 +29,21 @@ from app.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from app.core.extensions import db
 from app.jobs.dispatch import submit
 from app.lifecycle.changes import record_activity
-from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, WorkflowStatus
+from app.lifecycle.states import InstanceStatus, WorkflowStatus
 from app.models import JobRecord, Workflow, WorkflowInstance
-from app.services import element_names
+from app.services import element_names, shar_features
 from app.services.access import find_instance, may_repair, may_see_instance, require_writer
 from app.services.activities import MAX_ELEMENT_ID
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.element_names import ElementNames
 from app.services.instances import hold_instance
+from app.services.repair_checks import refuse_open_repair
 from app.services.version_diffs import diff_of
 from app.services.workflows import version_number
 
 JOB = "migrate_instance"
+CALL = "migrate"  # the gateway's call, as services/shar_features names it
 MAX_MAPPING = 200  # entries of a mapping: the ids of one file that changed
 SHOWN = 100  # instances a preview lists by id (the counts are whole)
 MAX_SOURCE_VERSIONS = 10  # versions a preview diffs for its mapping form (the newest of those the instances run)
@@ -181,13 +183,14 @@ def migrate_instance(
     migration of it is already queued. As part of bulk operation `bulk`, its one audit entry covers this."""
     require_writer(actor)
     instance = find_instance(instance_id, actor)
+    shar_features.require_offered(CALL)
     target = resolve_target(workflow or instance.workflow.name, target_version)
     _check_single(instance, target, actor)
     mapping = check_mapping(mapping, target)
     hold_instance(instance.id)  # two requests at once decide one after the other
     db.session.refresh(instance)
     try:
-        _refuse_open_migration(instance.id)
+        refuse_open_repair(instance.id)  # one repair at a time: a move, a change of variables or this
         refusal = refusal_of(instance, target, mapping, actor)
         if refusal is not None:
             raise (InvalidInput.field("mapping", refusal.reason) if refusal.elements else Conflict(refusal.reason))
@@ -247,11 +250,14 @@ def target_versions(instance: WorkflowInstance) -> list[int]:
 def bulk_parameters(data: Any, workflow: str | None) -> dict[str, Any]:
     """The bulk migration's parameters from `{"version": N, "mapping": {...}}`, for the instances of
     `workflow` (the filter's: instances move between versions of one workflow), as the operation stores them."""
+    if data is None:
+        raise InvalidInput.field("version", "choose the version to migrate the instances to")
     if not isinstance(data, dict):
         raise InvalidInput.field("parameters", 'migrate takes parameters: {"version": N, "mapping": {...}}')
     unknown = sorted(set(data) - {"version", "mapping"})
     if unknown:
         raise InvalidInput.field("parameters", f"unknown parameter {unknown[0]!r}; migrate takes version and mapping")
+    shar_features.require_offered(CALL)
     if not workflow:
         raise InvalidInput.field(
             "workflow", "migrating needs the filter's workflow: instances move between versions of one workflow"
@@ -378,21 +384,6 @@ def _check_single(instance: WorkflowInstance, target: Target, actor: Actor) -> N
         )
     if instance.workflow_id == target.workflow.id:
         raise InvalidInput.field("version", f"instance {instance.id} already runs version {target.version}")
-
-
-def _refuse_open_migration(instance_id: str) -> None:
-    queued = db.session.scalar(
-        select(JobRecord.id)
-        .where(
-            JobRecord.target_type == "instance",
-            JobRecord.target_id == instance_id,
-            JobRecord.job_type == JOB,
-            JobRecord.state.in_(OPEN_JOB_STATES),
-        )
-        .limit(1)
-    )
-    if queued is not None:
-        raise Conflict(f"a migration of instance {instance_id} is already queued (job {queued}); wait for it to finish")
 
 
 def _rows(instance_ids: Sequence[str], actor: Actor, *, many: bool = False) -> list[WorkflowInstance]:

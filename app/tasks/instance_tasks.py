@@ -1,13 +1,13 @@
-"""Jobs that launch instances, complete their waiting tasks, deliver their messages and migrate them to
-another version in SHAR, and
-the bulk operations that sync, cancel or retry many instances."""
+"""Jobs that launch instances, complete their waiting tasks, deliver their messages, repair them (move
+their token, change their variables) and migrate them to another version in SHAR, and the bulk
+operations that sync, cancel, retry or migrate many instances."""
 
 from __future__ import annotations
 
 from app.core.config import current_settings
 from app.jobs.specs import AfterCommit, JobSpec, spec_for
 from app.models import JobRecord
-from app.services import bulk_work, instance_work, migration_work
+from app.services import bulk_work, instance_work, migration_work, repair_work
 
 
 def launch_instance(job: JobRecord) -> AfterCommit | None:
@@ -54,6 +54,31 @@ def delivery_failed(job: JobRecord, exc: BaseException) -> None:
     instance_work.act_failed(
         job.target_id, f"the delivery of message {job.payload.get('name')}", job.last_error or str(exc)
     )
+
+
+def move_instance(job: JobRecord) -> None:
+    payload = job.payload
+    repair_work.move_in_shar(
+        job.target_id,
+        payload["from"],
+        payload["to"],
+        payload.get("variables"),
+        by=payload.get("by"),
+        retry=job.tried_before,
+    )
+
+
+def move_failed(job: JobRecord, exc: BaseException) -> None:
+    repair_work.repair_failed(job.target_id, "move", job.last_error or str(exc), exc)
+
+
+def set_instance_variables(job: JobRecord) -> None:
+    payload = job.payload
+    repair_work.set_variables_in_shar(job.target_id, payload["set"], payload.get("remove") or (), by=payload.get("by"))
+
+
+def set_variables_failed(job: JobRecord, exc: BaseException) -> None:
+    repair_work.repair_failed(job.target_id, "variables", job.last_error or str(exc), exc)
 
 
 def migrate_instance(job: JobRecord) -> None:
@@ -114,12 +139,27 @@ SPECS = (
     ),
     JobSpec(
         "migrate_instance",
+    # A repair that SHAR answers as not offered (a permanent error) fails at once, without retries.
+    JobSpec(
+        "move_instance",
         "shar_instance_queue",
         3,
         (5, 15, 30),
         300,
         migrate_instance,
         on_failure=migration_failed,
+        move_instance,
+        on_failure=move_failed,
+        needs_shar=True,
+    ),
+    JobSpec(
+        "set_instance_variables",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        set_instance_variables,
+        on_failure=set_variables_failed,
         needs_shar=True,
     ),
     # Resumable: each attempt goes on from the last instance the one before committed; an attempt

@@ -52,6 +52,8 @@ def test_registry_lists_every_job_kind_once() -> None:
         "send_email",
         "deliver_webhook",
         "bulk_operation",
+        "move_instance",
+        "set_instance_variables",
     }
     with pytest.raises(ValueError, match="defined twice"):
         JobRegistry([*SPECS, SPECS[0]])
