@@ -14,17 +14,16 @@ from app.models import Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services import element_names, shar_features, story
 from app.services.sync import submit_sync
+from app.services.version_migrations import CALL
 from app.shar import SharInstance, current_client
 from app.shar.errors import SharNotOffered
-
-CALL = "migrate"  # its name in services/shar_features
 
 
 def migrate_in_shar(instance_id: str, payload: dict[str, Any], *, retry: bool = False) -> None:
     """Ask SHAR to move the instance to version payload["version"] with payload["mapping"], and point
     the row at Workflow payload["workflow_id"] on its answer. A retried attempt first asks SHAR which
     version the instance runs: the attempt before may have reached SHAR before it was cut off.
-    A SHAR without the call (SharNotOffered) is recorded (shar_features) and ends the job, untried again."""
+    A SHAR without the call (SharNotOffered, permanent) fails the job at once: migration_failed."""
     instance = db.session.get(WorkflowInstance, instance_id)
     target = db.session.get(Workflow, payload.get("workflow_id"))
     if instance is None or (target is not None and instance.workflow_id == target.id):
@@ -37,16 +36,9 @@ def migrate_in_shar(instance_id: str, payload: dict[str, Any], *, retry: bool = 
     version, client = int(payload["version"]), current_client()
     answer = client.get_instance(instance.shar_instance_id) if retry else None
     if answer is None or answer.workflow_version != version:
-        try:
-            answer = client.migrate_instance(instance.shar_instance_id, version, dict(payload.get("mapping") or {}))
-        except SharNotOffered as exc:
-            shar_features.not_offered(CALL, str(exc))
-            record_activity(
-                instance, "migration_unavailable", f"this SHAR does not offer {shar_features.describe(CALL)}: not moved"
-            )
-            db.session.commit()
-            return
-    shar_features.offered(CALL)
+        # SharNotOffered is a permanent error: the job fails at once, and migration_failed records it.
+        answer = client.migrate_instance(instance.shar_instance_id, version, dict(payload.get("mapping") or {}))
+    shar_features.record_offered(CALL)
     _migrated(instance, target, answer)
 
 
@@ -77,11 +69,16 @@ def _migrated(instance: WorkflowInstance, target: Workflow, answer: SharInstance
     submit_sync(instance)
 
 
-def migration_failed(instance_id: str, workflow_id: object, error: str) -> None:
-    """The migration failed for good (SHAR refused it, or the attempts ran out): the timeline says so."""
+def migration_failed(instance_id: str, workflow_id: object, error: str, exc: BaseException | None = None) -> None:
+    """The migration failed for good (SHAR refused it, or the attempts ran out): the timeline says so;
+    when SHAR has no such call, it is recorded as not offered (the action shows as unavailable)."""
     instance = db.session.get(WorkflowInstance, instance_id)
     target = db.session.get(Workflow, workflow_id) if isinstance(workflow_id, int) else None
+    to = f"version {target.version}" if target is not None else "another version"
+    if isinstance(exc, SharNotOffered):
+        text = f"{shar_features.record_not_offered(CALL, str(exc))}: not moved to {to}"
+    else:
+        text = f"the move to {to} failed: {error}"
     if instance is not None:
-        to = f"version {target.version}" if target is not None else "another version"
-        record_activity(instance, "migration_failed", f"the move to {to} failed: {error}", error=error)
-        db.session.commit()
+        record_activity(instance, "migration_failed", text, error=error)
+    db.session.commit()

@@ -86,7 +86,7 @@ def migrate_instance(job: JobRecord) -> None:
 
 
 def migration_failed(job: JobRecord, exc: BaseException) -> None:
-    migration_work.migration_failed(job.target_id, job.payload.get("workflow_id"), job.last_error or str(exc))
+    migration_work.migration_failed(job.target_id, job.payload.get("workflow_id"), job.last_error or str(exc), exc)
 
 
 BULK_BUDGET_SHARE = 0.5  # of an attempt's time limit: past it, the rest of the operation goes on in a new job
@@ -137,8 +137,6 @@ SPECS = (
         on_failure=delivery_failed,
         needs_shar=True,
     ),
-    JobSpec(
-        "migrate_instance",
     # A repair that SHAR answers as not offered (a permanent error) fails at once, without retries.
     JobSpec(
         "move_instance",
@@ -146,10 +144,18 @@ SPECS = (
         3,
         (5, 15, 30),
         300,
-        migrate_instance,
-        on_failure=migration_failed,
         move_instance,
         on_failure=move_failed,
+        needs_shar=True,
+    ),
+    JobSpec(
+        "migrate_instance",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        migrate_instance,
+        on_failure=migration_failed,
         needs_shar=True,
     ),
     JobSpec(
