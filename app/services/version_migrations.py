@@ -32,7 +32,7 @@ from app.lifecycle.changes import record_activity
 from app.lifecycle.states import InstanceStatus, WorkflowStatus
 from app.models import JobRecord, Workflow, WorkflowInstance
 from app.services import element_names, shar_features
-from app.services.access import find_instance, may_repair, may_see_instance, require_writer
+from app.services.access import find_instance, may_repair, may_see_instance, require_repair, require_writer
 from app.services.activities import MAX_ELEMENT_ID
 from app.services.actors import Actor
 from app.services.audit import audit
@@ -118,6 +118,16 @@ class MigrationPreview:
             "changed": [c.to_dict() for c in self.changed],
             "target_elements": [{"id": i, "label": label} for i, label in self.choices],
         }
+
+    def mapping_options(self, element: ChangedElement) -> list[tuple[str, str, bool]]:
+        """(id, label, chosen?) of the target's elements, for `element`'s mapping select."""
+        return [(i, label, i == element.mapped_to) for i, label in self.choices]
+
+
+@dataclass(frozen=True)
+class MigrationForm:
+    instance: WorkflowInstance
+    versions: list[int]  # the active versions of its workflow it may move to
 
 
 @dataclass(frozen=True)
@@ -227,6 +237,16 @@ def migrate_instance(
         payload={"workflow_id": target.workflow.id, "version": target.shar_version, "mapping": used, "bulk": bulk},
     )
     return MigrationQueued(instance, job, target.version)
+
+
+def migration_form(instance_id: str, *, actor: Actor) -> MigrationForm:
+    """What the "Move to another version" form offers: the instance (NotFound when `actor` may not
+    see it; PermissionDenied for a viewer or another's; NotOffered when this SHAR lacks the call) and
+    the versions it may move to."""
+    instance = find_instance(instance_id, actor)
+    require_repair(actor, instance, "move it to another version")
+    shar_features.require_offered(CALL)
+    return MigrationForm(instance, target_versions(instance))
 
 
 def target_versions(instance: WorkflowInstance) -> list[int]:

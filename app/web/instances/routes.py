@@ -23,7 +23,7 @@ from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
 from app.services import bulk, display, element_names, outages, story, variable_filters
 from app.services import instances as service
-from app.services.access import allowed_actions
+from app.services.access import allowed_actions, unavailable_actions
 from app.services.completions import completion_state
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import (
@@ -66,7 +66,9 @@ def bulk_preview() -> Any:
     """The list's "Bulk action" form: what the action would do to the filtered instances; nothing stored."""
     filters = _filters(strict=True)
     try:
-        preview = bulk.preview_bulk(filters, request.args.get("action", ""), actor=current_actor())
+        preview = bulk.preview_bulk(
+            filters, request.args.get("action", ""), actor=current_actor(), parameters=bulk_parameters(request.args)
+        )
     except InvalidInput as exc:  # a bad filter, an unknown action, too many: said on the list
         return _list_with_error(filters, exc)
     return _preview_page(preview, filters)
@@ -85,6 +87,7 @@ def _preview_page(
         list_url=url_for(".index", **_filter_args(filters)),
         max_instances=bulk.MAX_INSTANCES,
         changed=changed,
+        map_prefix=MAP_PREFIX,
     )
     return (page, 409) if changed is not None else page
 
@@ -98,8 +101,12 @@ def bulk_start() -> Any:
     filters = _filters(request.form, strict=True)
     try:
         started = bulk.start_bulk(
-            filters, request.form.get("action", ""), actor=current_actor(), previewed=request.form.get("fingerprint")
-        )  # the preview's form carries it
+            filters,
+            request.form.get("action", ""),
+            actor=current_actor(),
+            previewed=request.form.get("fingerprint"),  # the preview's form carries it, and the parameters
+            parameters=bulk_parameters(request.form),
+        )
     except bulk.PreviewChanged as exc:
         return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
@@ -258,6 +265,20 @@ def _filters(source: MultiDict[str, str] | None = None, *, strict: bool = False)
     )
 
 
+MAP_PREFIX = "map."  # a mapping select's name: map.<old element id>, its value the target's element
+
+
+def mapping_from(source: MultiDict[str, str]) -> dict[str, str]:
+    """A migration's mapping selects from a form (an empty choice maps nothing)."""
+    return {k[len(MAP_PREFIX) :]: v for k, v in source.items() if k.startswith(MAP_PREFIX) and v.strip()}
+
+
+def bulk_parameters(source: MultiDict[str, str]) -> dict[str, Any] | None:
+    """A bulk form's parameters (migrate's target version and mapping), None when it gives none."""
+    version, mapping = (source.get("to_version") or "").strip(), mapping_from(source)
+    return {"version": version or None, "mapping": mapping} if version or mapping else None
+
+
 def _filter_args(filters: InstanceFilter) -> dict[str, Any]:
     """The filter as URL arguments (the list's own), without its empty fields."""
     args = filters.as_dict()
@@ -329,6 +350,7 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "message_waits": service.waiting_messages(instance),
         "launch_job": launch_job_of(instance, actor=current_actor()),
         "actions": allowed_actions(current_actor(), instance),
+        "unavailable": unavailable_actions(current_actor(), instance),  # {action: why}: shown disabled
         "activities_label": display.activities_label(instance),
         "names": element_names.names_of(instance.workflow),
         "story": story.story_of(instance),

@@ -1,0 +1,205 @@
+"""Migrating running instances to another version of their workflow (issue #23), against the real
+engine over HTTP: 20 instances of v1 in bulk to v2 with one refused for an element v2 removed (the
+preview says so before, the operation's failures name it after, the 19 run v2's diagram and complete
+through v2's path); one instance through the API, the page and the CLI; a viewer refused; a mapping
+for a renamed id; a SHAR without the call shows the action unavailable."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from app.core.extensions import db
+from app.jobs.runner import run_job
+from app.models import ApiToken, AuditEntry, BulkOperation, JobRecord, Workflow, WorkflowInstance
+from app.services import version_migrations
+from app.services.access import allowed_actions, unavailable_actions
+from app.services.instances import launch_instance, timeline
+from app.services.sync import apply_shar_state
+from app.services.workflows import create_workflow
+from tests.api.conftest import bearer_for
+from tests.cli.conftest import cli_runner
+from tests.support.factories import bpmn, make_user, refresh
+from tests.support.web import Browser
+
+PASSWORD = "pw-ann-123"
+V1 = bpmn("two_step")  # start -> first -> second -> end
+# v2: `second` is gone; after `first` comes `third`, a task v1 does not have.
+V2 = V1.replace('targetRef="second"', 'targetRef="third"').replace(
+    '<bpmn:userTask id="second" name="Second approval"/>\n    <bpmn:sequenceFlow id="f3" sourceRef="second"',
+    '<bpmn:userTask id="third" name="Third approval"/>\n    <bpmn:sequenceFlow id="f3" sourceRef="third"',
+)
+# v3: v1 with `second` renamed `second_b`.
+V3 = V1.replace('"second"', '"second_b"')
+
+
+def _versions(owner: Any, *files: str, name: str = "Approvals") -> list[Workflow]:
+    for text in files:
+        create_workflow(name, text, actor=owner, async_=False)
+    rows = list(db.session.scalars(select(Workflow).where(Workflow.name == name).order_by(Workflow.version)))
+    assert [w.status for w in rows] == ["active"] * len(files), [(w.version, w.error) for w in rows]
+    return rows
+
+
+def _launch(owner: Any, count: int, name: str = "Approvals") -> list[WorkflowInstance]:
+    return [launch_instance(name, {"n": n}, actor=owner, async_=False).instance for n in range(count)]
+
+
+def _complete_in_shar(shar: Any, instance: WorkflowInstance) -> str:
+    """Complete its waiting task in the engine and sync: its status after."""
+    httpx.post(f"{shar.url}/api/v1/instances/{instance.shar_instance_id}/complete").raise_for_status()
+    return apply_shar_state(refresh(instance))
+
+
+def _bearer(user: Any) -> dict[str, str]:
+    token, plain = ApiToken.issue(user, "test")
+    db.session.add(token)
+    db.session.commit()
+    return {"Authorization": f"Bearer {plain}"}
+
+
+def _run_jobs(job_type: str) -> int:
+    """Run every queued job of `job_type`, as a consumer would; how many ran."""
+    ids = list(
+        db.session.scalars(select(JobRecord.id).where(JobRecord.job_type == job_type, JobRecord.state == "queued"))
+    )
+    for job_id in ids:
+        run_job(job_id)
+    return len(ids)
+
+
+def test_twenty_in_bulk_one_refused_for_a_removed_element(app, shar) -> None:  # type: ignore[no-untyped-def]
+    ann = make_user()
+    v1, v2 = _versions(ann, V1, V2)
+    instances = _launch(ann, 20)
+    stuck = instances[7]
+    assert _complete_in_shar(shar, stuck) == "running"
+    assert refresh(stuck).current_activities == ["second"]  # an element v2 does not have
+    api, headers = app.test_client(), _bearer(ann)
+    body = {"action": "migrate", "filter": {"workflow": "Approvals"}, "parameters": {"version": 2}}
+
+    preview = api.post("/api/shar/instances/bulk", json={**body, "preview": True}, headers=headers)
+    assert preview.status_code == 200, preview.get_json()
+    data = preview.get_json()["data"]
+    assert (data["count"], data["skipped"]) == (20, 0)
+    detail = data["detail"]
+    assert (detail["movable_count"], detail["refused_count"]) == (19, 1)
+    [refused] = detail["refused"]
+    assert refused["instance_id"] == stuck.id and refused["elements"] == ["second"]
+    assert "Second approval (second)" in refused["reason"] and "version 2 does not have" in refused["reason"]
+    assert [(c["id"], c["instances"]) for c in detail["changed"]] == [("second", 1)]  # the mapping form
+    assert {"id": "third", "label": "Third approval (third)"} in detail["target_elements"]
+
+    started = api.post("/api/shar/instances/bulk", json={**body, "fingerprint": data["fingerprint"]}, headers=headers)
+    assert started.status_code == 202, started.get_json()
+    operation_id = started.get_json()["data"]["id"]
+    assert started.get_json()["data"]["parameters"]["version"] == 2
+    run_job(started.get_json()["data"]["job"]["id"])
+    operation = db.session.get(BulkOperation, operation_id)
+    db.session.refresh(operation)
+    assert (operation.state, operation.done, operation.failed) == ("finished", 19, 1)
+    [failure] = operation.errors
+    assert failure["instance_id"] == stuck.id and "Second approval (second)" in failure["error"]
+    assert _run_jobs("migrate_instance") == 19
+
+    moved = [refresh(i) for i in instances if i.id != stuck.id]
+    assert {i.workflow_id for i in moved} == {v2.id} and {tuple(i.current_activities) for i in moved} == {("first",)}
+    assert refresh(stuck).workflow_id == v1.id
+    assert any(e.kind == "migrated" and "version 1 to version 2" in e.message for e in timeline(moved[0]))
+    assert refresh(v1).counts_revision > v1.counts_revision and refresh(v2).counts_revision > v2.counts_revision
+    for instance in moved:  # v2's path: first, then third (which v1 does not have), then the end
+        assert _complete_in_shar(shar, instance) == "running"
+        assert refresh(instance).current_activities == ["third"]
+        assert _complete_in_shar(shar, instance) == "completed"
+    one = db.session.get(WorkflowInstance, moved[0].id)
+    assert "Third approval (third)" in " ".join(e.message for e in timeline(one) if e.kind == "moved")
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "instance.bulk_migrate")) is not None
+
+
+def test_one_instance_through_the_api_the_page_and_the_cli(app, shar) -> None:  # type: ignore[no-untyped-def]
+    ann = make_user("ann@example.com", "user", PASSWORD)
+    make_user("vera@example.com", "viewer", PASSWORD)
+    v1, v2 = _versions(ann, V1, V2)
+    by_api, by_page, by_cli = _launch(ann, 3)
+    api, headers = app.test_client(), _bearer(ann)
+
+    # The API: the preview, then the move (202 and its job).
+    url = f"/api/shar/instances/{by_api.id}/migrate"
+    shown = api.get(f"/api/shar/instances/{by_api.id}", headers=headers).get_json()["data"]
+    assert "migrate" in shown["allowed_actions"]
+    preview = api.post(f"{url}/preview", json={"version": 2}, headers=headers)
+    assert preview.status_code == 200, preview.get_json()
+    assert preview.get_json()["data"]["movable"] == [by_api.id]
+    assert api.post(f"{url}/preview", json={"version": 1}, headers=headers).status_code == 422  # its own
+    assert api.post(f"{url}/preview", json={"version": 9}, headers=headers).status_code == 404
+    bad_map = api.post(f"{url}/preview", json={"version": 2, "mapping": {"first": "nowhere"}}, headers=headers)
+    assert bad_map.status_code == 422 and "no element 'nowhere'" in bad_map.get_json()["message"]
+    viewer = bearer_for("viewer", "vera-api@example.com")
+    assert api.post(f"{url}/preview", json={"version": 2}, headers=viewer).status_code == 403
+    assert api.post(url, json={"version": 2}, headers=viewer).status_code == 403
+    queued = api.post(url, json={"version": 2}, headers=headers)
+    assert queued.status_code == 202, queued.get_json()
+    assert api.post(url, json={"version": 2}, headers=headers).status_code == 409  # one at a time
+    run_job(queued.get_json()["data"]["job"]["id"])
+    assert refresh(by_api).workflow_id == v2.id
+
+    # The page: the form, the preview (htmx), the confirm.
+    page = Browser(app, "ann@example.com", PASSWORD)
+    show = page.get(f"/instances/{by_page.id}").get_data(as_text=True)
+    assert 'id="migrate-link"' in show
+    form = page.get(f"/instances/{by_page.id}/migrate").get_data(as_text=True)
+    assert '<option value="2">version 2</option>' in form
+    part = page.post(f"/instances/{by_page.id}/migrate/preview", {"version": "2"}, headers={"HX-Request": "true"})
+    html = part.get_data(as_text=True)
+    assert part.status_code == 200 and 'id="migrate-confirm-form"' in html and "<html" not in html
+    key = unescape(re.search(r'name="form_key" value="([^"]+)"', html).group(1))
+    done = page.post(f"/instances/{by_page.id}/migrate", {"version": "2", "form_key": key})
+    assert done.status_code == 302, done.get_data(as_text=True)[:500]
+    assert _run_jobs("migrate_instance") == 1 and refresh(by_page).workflow_id == v2.id
+    vera = Browser(app, "vera@example.com", PASSWORD)
+    assert 'id="migrate-link"' not in vera.get(f"/instances/{by_cli.id}").get_data(as_text=True)
+    assert vera.get(f"/instances/{by_cli.id}/migrate").status_code == 403
+    assert vera.post(f"/instances/{by_cli.id}/migrate", {"version": "2"}).status_code == 403
+
+    # The CLI: the preview, then the move.
+    run = cli_runner(app)
+    result = run("instance", "migrate", by_cli.id, "--to-version", "2", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "1 can move, 0 cannot" in result.output and "queued" in result.output
+    assert _run_jobs("migrate_instance") == 1 and refresh(by_cli).workflow_id == v2.id
+    again = run("instance", "migrate", by_cli.id, "--to-version", "2", "--yes")
+    assert again.exit_code == 1 and "already runs version 2" in again.output
+    audited = db.session.scalars(select(AuditEntry.target_id).where(AuditEntry.action == "instance.migrate"))
+    assert sorted(audited) == sorted(i.id for i in (by_api, by_page, by_cli))
+
+
+def test_a_mapping_for_a_renamed_id(app, shar) -> None:  # type: ignore[no-untyped-def]
+    ann = make_user()
+    v1, _, v3 = _versions(ann, V1, V2, V3)
+    [instance] = _launch(ann, 1)
+    assert _complete_in_shar(shar, instance) == "running"
+    instance = refresh(instance)
+    assert instance.current_activities == ["second"]
+
+    preview = version_migrations.preview_migration([instance.id], 3, actor=ann)
+    assert preview.movable_count == 0 and preview.refused[0].elements == ("second",)
+    assert [(c.id, c.label, c.instances) for c in preview.changed] == [("second", "Second approval (second)", 1)]
+    mapped = version_migrations.preview_migration([instance.id], 3, {"second": "second_b"}, actor=ann)
+    assert mapped.movable == [instance.id] and mapped.changed[0].mapped_to == "second_b"
+
+    run = cli_runner(app)
+    refused = run("instance", "migrate", instance.id, "--to-version", "3", "--yes")
+    assert refused.exit_code == 1 and "version 3 does not have" in refused.output
+    result = run("instance", "migrate", instance.id, "--to-version", "3", "--map", "second=second_b", "--yes")
+    assert result.exit_code == 0, result.output
+    assert _run_jobs("migrate_instance") == 1
+    instance = refresh(instance)
+    assert instance.workflow_id == v3.id and instance.current_activities == ["second_b"]
+    assert any("Second approval (second) → Second approval (second_b)" in e.message for e in timeline(instance))
+    assert _complete_in_shar(shar, instance) == "completed"
+    assert allowed_actions(ann, instance) == allowed_actions(ann, refresh(instance))  # ended: nothing to migrate
+    assert "migrate" not in allowed_actions(ann, instance) and unavailable_actions(ann, instance) == {}
