@@ -60,6 +60,33 @@ MESSAGE = {
         "variables": {"type": "object", "description": "the message's payload, merged into the instance"},
     },
 }
+MOVE = {
+    "type": "object",
+    "required": ["from", "to"],
+    "properties": {
+        "from": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string"}},
+            ],
+            "description": "where it stands now: an element id (or several) among its current activities, or "
+            "the element a failed instance failed at",
+        },
+        "to": {
+            "type": "string",
+            "description": "where it should stand: an element of the instance's process (a task, event or "
+            "gateway; an element already passed retries from there)",
+        },
+        "variables": {"type": "object", "description": "set where it is moved to (launch's checks)"},
+    },
+}
+EDIT_VARIABLES = {
+    "type": "object",
+    "properties": {
+        "set": {"type": "object", "description": "variables to set (launch's checks: types, limits, reserved names)"},
+        "remove": {"type": "array", "maxItems": 200, "items": {"type": "string"}, "description": "names to remove"},
+    },
+}
 _BULK_FILTER = {
     "type": "object",
     "additionalProperties": False,

@@ -21,9 +21,9 @@ from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
-from app.services import bulk, display, element_names, outages, story, variable_filters
+from app.services import bulk, display, element_names, outages, repairs, story, variable_filters
 from app.services import instances as service
-from app.services.access import allowed_actions
+from app.services.access import allowed_actions, unavailable_actions
 from app.services.completions import completion_state
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import (
@@ -334,4 +334,11 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "story": story.story_of(instance),
         "polling": display.still_moving(instance),
         "waiting_for_shar": outages.is_waiting("instance", instance.id),
+        # The repair forms (repair_routes): what they offer, and their preview once asked for.
+        "unavailable": unavailable_actions(current_actor(), instance),
+        "move_choices": repairs.move_choices(instance),
+        "move_preview": None,
+        "move_error": None,
+        "edit_preview": None,
+        "edit_error": None,
     }
