@@ -24,7 +24,7 @@ from app.core.errors import InvalidInput, UpstreamFailed
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
 from app.services import bulk, display, instance_listing, outages, variable_filters, version_migrations
 from app.services import instances as service
-from app.services.access import actions_key, allowed_actions
+from app.services.access import actions_key, allowed_actions, unavailable_actions
 from app.services.failed_jobs import retry_instance
 from app.services.sync import request_sync, sync_instance_now
 
@@ -82,6 +82,7 @@ def _instance_read(instance_id: str) -> dict[str, object]:
     return {
         **instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance_id)),
         "allowed_actions": sorted(allowed_actions(api_user(), instance)),
+        "unavailable_actions": unavailable_actions(api_user(), instance),
     }
 
 

@@ -58,3 +58,17 @@ def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
             fail(f"--map takes OLD=NEW (element ids), not {pair!r}")
         mapping[old.strip()] = new.strip()
     return mapping
+
+
+def parse_assignments(items: tuple[str, ...], option: str = "--set") -> dict:
+    """`NAME=VALUE` items (VALUE strict JSON, else kept as text, as the launch form's rows take it)."""
+    rows = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f'{option} takes NAME=VALUE (VALUE as JSON: 12, true, "text", {{"a": 1}}); got {item[:80]!r}')
+        rows.append((name.strip(), value))
+    try:
+        return json_input.form_variables(rows, None)
+    except InvalidInput as exc:
+        fail(exc.message)

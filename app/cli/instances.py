@@ -1,4 +1,5 @@
-"""`flask shar instance ...`: list, show, retry and complete instances, deliver messages, act on many."""
+"""`flask shar instance ...`: list, show, retry and complete instances, deliver messages, repair one in
+SHAR (move its token, change its variables: a preview, then a question unless --yes), act on many."""
 
 from __future__ import annotations
 
@@ -9,14 +10,21 @@ from typing import Any
 import click
 
 from app.cli.group import shar_cli
-from app.cli.inputs import parse_mapping, parse_variables
+from app.cli.inputs import parse_assignments, parse_mapping, parse_variables
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
-from app.cli.queued import follow, show_queued
-from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict
+from app.cli.queued import follow, show_queued, warn_if_not_queued
+from app.core.serializers import (
+    bulk_operation_dict,
+    bulk_preview_dict,
+    instance_dict,
+    job_dict,
+    move_preview_dict,
+    variable_edit_dict,
+)
 from app.lifecycle.states import INSTANCE_STATUSES
-from app.services import bulk, instance_listing, outages
+from app.services import bulk, instance_listing, outages, repairs
 from app.services import instances as instance_service
-from app.services.access import allowed_actions
+from app.services.access import allowed_actions, unavailable_actions
 from app.services.actors import CLI
 from app.services.failed_jobs import retry_instance
 from app.services.sync import sync_instance_now
@@ -198,11 +206,74 @@ def message(instance_id: str, name: str, variables: str | None, fmt: str) -> Non
     show_queued(job, fmt, f"message {name} queued for delivery")
 
 
+@instance_group.command("move")
+@click.argument("instance_id")
+@click.option(
+    "--from",
+    "from_",
+    multiple=True,
+    required=True,
+    metavar="ELEMENT_ID",
+    help="Where it stands now (repeat for several tokens).",
+)
+@click.option("--to", required=True, metavar="ELEMENT_ID", help="Where it should stand: an element of its process.")
+@click.option("--variables", help="A JSON object set where it is moved to.")
+@click.option("--yes", is_flag=True, help="Queue it without asking.")
+@FORMAT_OPTION
+def move(instance_id: str, from_: tuple[str, ...], to: str, variables: str | None, yes: bool, fmt: str) -> None:
+    """Move the instance's token (retry from an element): shows what it leaves, enters and keeps, asks, queues it."""
+    values = parse_variables(variables)
+    preview = repairs.preview_move(instance_id, list(from_), to, actor=CLI, variables=values)
+    if fmt == "text":
+        click.echo(f"the move {preview.summary}")
+    if not yes and not click.confirm("move it?", err=True):
+        fail("not moved")
+    preview, job = repairs.move_instance(instance_id, list(from_), to, actor=CLI, variables=values)
+    _queued_repair(move_preview_dict(preview), job, fmt, f"move of {instance_id} queued")
+
+
+@instance_group.command("set-variables")
+@click.argument("instance_id")
+@click.option("--set", "set_", multiple=True, metavar="NAME=JSON", help="A variable to set (repeatable).")
+@click.option("--remove", multiple=True, metavar="NAME", help="A variable to remove (repeatable).")
+@click.option("--yes", is_flag=True, help="Queue it without asking.")
+@FORMAT_OPTION
+def set_variables(instance_id: str, set_: tuple[str, ...], remove: tuple[str, ...], yes: bool, fmt: str) -> None:
+    """Change the variables of an instance in SHAR: shows the old -> new diff, asks, queues it."""
+    values = parse_assignments(set_)
+    edit = repairs.preview_variable_edit(instance_id, values, list(remove), actor=CLI)
+    if fmt == "text":
+        _show_edit(edit)
+    if not yes and not click.confirm("change them?", err=True):
+        fail("not changed")
+    edit, job = repairs.edit_variables(instance_id, values, list(remove), actor=CLI)
+    _queued_repair(variable_edit_dict(edit), job, fmt, f"variable change of {instance_id} queued")
+
+
+def _show_edit(edit: repairs.VariableEdit) -> None:
+    for name, new in edit.added.items():
+        click.echo(f"  + {name}: {json.dumps(new)}")
+    for name, (old, new) in edit.changed.items():
+        click.echo(f"  ~ {name}: {json.dumps(old)} -> {json.dumps(new)}")
+    for name, old in edit.removed.items():
+        click.echo(f"  - {name}: {json.dumps(old)}")
+    click.echo(f"  {edit.unchanged} unchanged")
+
+
+def _queued_repair(preview: dict[str, Any], job: Any, fmt: str, text: str) -> None:
+    if fmt == "json":
+        emit_json({"preview": preview, "job": job_dict(job)})
+        warn_if_not_queued(job)
+    else:
+        show_queued(job, fmt, text)
+
+
 def show_instance(instance: Any, fmt: str) -> None:
     # What the pages and the API show too: whether it waits for SHAR, and what may be done with it.
     data = {
         **instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance.id)),
         "allowed_actions": sorted(allowed_actions(CLI, instance)),
+        "unavailable_actions": unavailable_actions(CLI, instance),
     }
     if fmt == "json":
         emit_json(data)

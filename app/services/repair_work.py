@@ -12,7 +12,7 @@ from app.core.extensions import db
 from app.lifecycle.changes import change_status, record_activity
 from app.lifecycle.states import REPAIRABLE_INSTANCE, InstanceStatus
 from app.models import WorkflowInstance
-from app.services import shar_features, variable_sizes
+from app.services import shar_features, story, variable_sizes
 from app.services.correlation import untagged
 from app.services.repair_checks import describe
 from app.services.rows import required
@@ -20,7 +20,7 @@ from app.services.sync import submit_sync
 from app.shar import SharInstance, current_client
 from app.shar.errors import SharNotOffered
 
-MOVED = "instance_moved"  # the timeline entry of a move made (services.story marks where it left)
+MOVED = story.MOVED_BY_HAND  # the timeline entry of a move made (the diagram marks where it left)
 WHAT = {"move": "the move", "variables": "the change of variables"}
 
 

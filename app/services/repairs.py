@@ -20,7 +20,7 @@ from app.services import element_names
 from app.services.actors import Actor
 from app.services.audit import audit
 from app.services.instances import check_variables, hold_instance
-from app.services.repair_checks import check_edit, check_move, describe, repairable
+from app.services.repair_checks import check_edit, check_move, describe, process_elements, repairable, where_it_stands
 
 MOVE, VARIABLES = "move", "variables"  # their SHAR calls (shar_features)
 MOVE_WHAT, EDIT_WHAT = "have its token moved", "have its variables changed"
@@ -42,6 +42,10 @@ class MovePreview:
         return self.from_
 
     @property
+    def names(self) -> element_names.ElementNames:
+        return element_names.names_of(self.instance.workflow)
+
+    @property
     def entered(self) -> tuple[str, ...]:
         return (self.to,)
 
@@ -53,7 +57,7 @@ class MovePreview:
     @property
     def summary(self) -> str:
         """The preview in one sentence: "leaves X, enters Y, keeps variables a, b"."""
-        names = element_names.names_of(self.instance.workflow)
+        names = self.names
         kept = ", ".join(self.kept) if self.kept else "none"
         said = f"leaves {names.describe_all(self.left)}, enters {names.describe(self.to)}, keeps variables {kept}"
         if self.set_:
@@ -184,3 +188,23 @@ def _under_hold(instance_id: str, actor: Actor, call: str, what: str, build: Cal
     except SharboardError:
         db.session.rollback()  # let go of the instance at once
         raise
+
+
+@dataclass(frozen=True)
+class MoveChoices:
+    """What the page's move form offers: where the instance stands (from) and the elements of its
+    process (to), each (id, label) by label; empty unless it stands somewhere."""
+
+    from_: list[tuple[str, str]]
+    to: list[tuple[str, str]]
+
+
+def move_choices(instance: WorkflowInstance) -> MoveChoices:
+    names = element_names.names_of(instance.workflow)
+    standing = where_it_stands(instance)
+    if not standing:
+        return MoveChoices([], [])
+    elements = process_elements(instance)
+    to = [(e, label) for e, label in names.choices() if e in elements]
+    to += [(e, e) for e in elements if e not in names.names]  # a node the name reader did not list
+    return MoveChoices([(e, names.describe(e)) for e in standing], to)

@@ -7,10 +7,14 @@ for a renamed id; a SHAR without the call shows the action unavailable."""
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
 from html import unescape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.core.extensions import db
@@ -35,6 +39,58 @@ V2 = V1.replace('targetRef="second"', 'targetRef="third"').replace(
 )
 # v3: v1 with `second` renamed `second_b`.
 V3 = V1.replace('"second"', '"second_b"')
+
+
+class Gateway:
+    """The engine behind a gateway that may lack the migrate call (answering as Go's router does:
+    404 with "404 page not found", not JSON); every other request goes through as it is."""
+
+    def __init__(self, engine_url: str) -> None:
+        self.without_migrate = False
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if gateway.without_migrate and self.path.rstrip("/").endswith("/migrate"):
+                    self._answer(404, b"404 page not found\n", "text/plain; charset=utf-8")
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
+                answer = httpx.request(self.command, engine_url + self.path, content=body, headers=headers)
+                self._answer(answer.status_code, answer.content, answer.headers.get("content-type", ""))
+
+            def _answer(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gateway(shar: Any) -> Iterator[Gateway]:
+    proxy = Gateway(shar.url)
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def overrides(overrides: dict[str, Any], gateway: Gateway) -> dict[str, Any]:
+    """Every test of this module reaches the engine through the gateway."""
+    return {**overrides, "shar_base_url": gateway.url}
 
 
 def _versions(owner: Any, *files: str, name: str = "Approvals") -> list[Workflow]:
@@ -203,3 +259,30 @@ def test_a_mapping_for_a_renamed_id(app, shar) -> None:  # type: ignore[no-untyp
     assert _complete_in_shar(shar, instance) == "completed"
     assert allowed_actions(ann, instance) == allowed_actions(ann, refresh(instance))  # ended: nothing to migrate
     assert "migrate" not in allowed_actions(ann, instance) and unavailable_actions(ann, instance) == {}
+
+
+def test_a_shar_without_the_call_shows_the_action_unavailable(app, shar, gateway) -> None:  # type: ignore[no-untyped-def]
+    ann = make_user("ann@example.com", "user", PASSWORD)
+    _, v2 = _versions(ann, V1, V2)
+    first, second = _launch(ann, 2)
+    gateway.without_migrate = True
+    queued = version_migrations.migrate_instance(first.id, 2, actor=ann)
+    run_job(queued.job.id)  # the gateway answers 404 page not found: the job fails at once, untried again
+    job = db.session.get(JobRecord, queued.job.id)
+    db.session.refresh(job)
+    assert (job.state, job.attempts) == ("failed", 1)
+    assert refresh(first).workflow_id != v2.id
+    said = [e.message for e in timeline(refresh(first)) if e.kind == "migration_failed"]
+    assert len(said) == 1 and said[0].startswith("this SHAR does not offer migrating instances")
+
+    second = refresh(second)
+    assert "migrate" not in allowed_actions(ann, second)
+    assert unavailable_actions(ann, second)["migrate"].startswith("this SHAR does not offer migrating")
+    page = Browser(app, "ann@example.com", PASSWORD).get(f"/instances/{second.id}").get_data(as_text=True)
+    assert 'id="migrate-unavailable"' in page and 'id="migrate-link"' not in page
+    assert "this SHAR does not offer migrating instances" in page
+    api = app.test_client()
+    shown = api.get(f"/api/shar/instances/{second.id}", headers=_bearer(ann)).get_json()["data"]
+    assert "migrate" not in shown["allowed_actions"]
+    refused = api.post(f"/api/shar/instances/{second.id}/migrate", json={"version": 2}, headers=_bearer(ann))
+    assert refused.status_code == 501, refused.get_json()

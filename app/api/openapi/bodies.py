@@ -77,6 +77,33 @@ MIGRATE = {
         "workflow": {"type": "string", "description": "the instance's workflow (422 for another)"},
     },
 }
+MOVE = {
+    "type": "object",
+    "required": ["from", "to"],
+    "properties": {
+        "from": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string"}},
+            ],
+            "description": "where it stands now: an element id (or several) among its current activities, or "
+            "the element a failed instance failed at",
+        },
+        "to": {
+            "type": "string",
+            "description": "where it should stand: an element of the instance's process (a task, event or "
+            "gateway; an element already passed retries from there)",
+        },
+        "variables": {"type": "object", "description": "set where it is moved to (launch's checks)"},
+    },
+}
+EDIT_VARIABLES = {
+    "type": "object",
+    "properties": {
+        "set": {"type": "object", "description": "variables to set (launch's checks: types, limits, reserved names)"},
+        "remove": {"type": "array", "maxItems": 200, "items": {"type": "string"}, "description": "names to remove"},
+    },
+}
 _BULK_FILTER = {
     "type": "object",
     "additionalProperties": False,

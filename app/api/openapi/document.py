@@ -8,11 +8,12 @@ from flask import Response
 
 from app.api.blueprints import docs_bp
 from app.api.openapi.instance_paths import INSTANCE_PATHS
+from app.api.openapi.repair_paths import REPAIR_PATHS, REPAIR_SCHEMAS, with_paths
 from app.api.openapi.schemas import SCHEMAS
 from app.api.openapi.workflow_paths import WORKFLOW_PATHS
 from app.api.responses import json_response
 
-PATHS: dict[str, Any] = {**WORKFLOW_PATHS, **INSTANCE_PATHS}
+PATHS: dict[str, Any] = with_paths({**WORKFLOW_PATHS, **INSTANCE_PATHS}, REPAIR_PATHS)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -22,7 +23,10 @@ DOCUMENT: dict[str, Any] = {
         "description": "SHAR operations, answered at once; background jobs call SHAR.",
     },
     "paths": PATHS,
-    "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "components": {
+        "schemas": {**SCHEMAS, **REPAIR_SCHEMAS},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
     "security": [{"bearer": []}],
 }
 

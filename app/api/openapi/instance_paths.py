@@ -90,7 +90,7 @@ INSTANCE_PATHS: dict[str, Any] = {
             "responses": {
                 "200": answer("the preview", envelope(ref("BulkPreview"))),
                 "202": answer("started", envelope(ref("BulkOperation"))),
-                **errors(401, 403, 409, 422, 503),
+                **errors(401, 403, 409, 422, 501, 503),
                 "409": answer(
                     "nothing to do, or the set changed since the preview (then with the new preview)",
                     {"anyOf": [ref("Error"), ref("BulkPreviewChanged")]},
@@ -184,7 +184,7 @@ INSTANCE_PATHS: dict[str, Any] = {
             "requestBody": body(MIGRATE),
             "responses": {
                 "200": answer("the preview", envelope(ref("MigrationPreview"))),
-                **errors(401, 403, 404, 422, 429, 503),
+                **errors(401, 403, 404, 422, 429, 501, 503),
             },
         }
     },
@@ -198,7 +198,7 @@ INSTANCE_PATHS: dict[str, Any] = {
             "allowed_actions stops offering `migrate`.",
             "parameters": [INSTANCE_ID, IDEMPOTENCY],
             "requestBody": body(MIGRATE),
-            "responses": {"202": QUEUED, **errors(401, 403, 404, 409, 422, 503)},
+            "responses": {"202": QUEUED, **errors(401, 403, 404, 409, 422, 501, 503)},
         }
     },
     "/api/shar/instances/{instance_id}/cancel": {

@@ -95,8 +95,14 @@ SCHEMAS: dict[str, Any] = {
                 INSTANCE_ACTIONS,
                 "(on GET /instances/{id}) what you may do to it now: sync, "
                 "complete a waiting task, deliver a message, stop tracking it (cancel), retry its failed launch, "
-                "read the job behind it",
+                "read the job behind it, move its token, change its variables in SHAR",
             ),
+            "unavailable_actions": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "(on GET /instances/{id}) actions you could ask for but this SHAR does not "
+                "offer, with why (asked anyway: 501)",
+            },
         },
     },
     "Statistics": {

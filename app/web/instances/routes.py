@@ -21,7 +21,7 @@ from app.core import json_input
 from app.core.errors import Conflict, InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.security.redirects import safe_next
-from app.services import bulk, display, element_names, outages, story, variable_filters
+from app.services import bulk, display, element_names, outages, repairs, story, variable_filters
 from app.services import instances as service
 from app.services.access import allowed_actions, unavailable_actions
 from app.services.completions import completion_state
@@ -350,10 +350,16 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "message_waits": service.waiting_messages(instance),
         "launch_job": launch_job_of(instance, actor=current_actor()),
         "actions": allowed_actions(current_actor(), instance),
-        "unavailable": unavailable_actions(current_actor(), instance),  # {action: why}: shown disabled
         "activities_label": display.activities_label(instance),
         "names": element_names.names_of(instance.workflow),
         "story": story.story_of(instance),
         "polling": display.still_moving(instance),
         "waiting_for_shar": outages.is_waiting("instance", instance.id),
+        # The repair forms (repair_routes): what they offer, and their preview once asked for.
+        "unavailable": unavailable_actions(current_actor(), instance),
+        "move_choices": repairs.move_choices(instance),
+        "move_preview": None,
+        "move_error": None,
+        "edit_preview": None,
+        "edit_error": None,
     }
