@@ -2,7 +2,7 @@
 version and element mapping), stored with the operation so its job uses what was previewed.
 
 Revision ID: b7d3f9a1c6e4
-Revises: e6b1d4a8c273
+Revises: f7c2a4e9b615
 Create Date: 2026-12-06 01:10:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b7d3f9a1c6e4"
-down_revision = "e6b1d4a8c273"
+down_revision = "f7c2a4e9b615"
 branch_labels = None
 depends_on = None
 
