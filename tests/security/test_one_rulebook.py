@@ -25,6 +25,7 @@ from app.models import (
     UntrackedSharInstance,
     User,
     WebhookDelivery,
+    Workflow,
     WorkflowInstance,
 )
 from app.models._base import utcnow
@@ -193,6 +194,14 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
         ),
     ),
     ("instance.cancel", "ann", "viewer", 403, lambda w: (f"/instances/{w.instance_id}/cancel", {})),
+    ("instance.migrate", "ann", "viewer", 403, lambda w: (f"/instances/{_v2(w)}/migrate", {"version": "2"})),
+    (
+        "instance.bulk_migrate",
+        "ann",
+        "viewer",
+        403,
+        lambda w: _v2(w, ("/instances/bulk", {"action": "migrate", "workflow": "Flow", "to_version": "2"})),
+    ),
     (
         "instance.bulk_cancel",
         "ann",
@@ -322,6 +331,24 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
     ),
     ("instance.cancel", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/cancel", {})),
     (
+        "instance.migrate",
+        "ann",
+        "bob",
+        404,
+        lambda w: ("post", f"/api/shar/instances/{_v2(w)}/migrate", {"version": 2}),
+    ),
+    (
+        "instance.bulk_migrate",
+        "ann",
+        "viewer",
+        403,
+        lambda w: (
+            "post",
+            "/api/shar/instances/bulk",
+            {"action": "migrate", "filter": {"workflow": "Flow"}, "parameters": {"version": int(_v2(w, "2"))}},
+        ),
+    ),
+    (
         "instance.bulk_sync",
         "ann",
         "viewer",
@@ -341,6 +368,14 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
         lambda w: ("post", "/api/shar/instances/bulk", {"action": "retry", "filter": {"workflow": "Flow"}}),
     ),
 ]
+
+
+def _v2(world: World, then: Any = None) -> Any:
+    """Version 2 of Flow, made once (the instance runs version 1 and may move to it); `then`, else the
+    instance's id."""
+    if db.session.scalar(select(func.count()).select_from(Workflow).where(Workflow.name == "Flow")) == 1:
+        create_workflow("Flow", SECOND_VERSION, actor=world.ann, async_=False)
+    return world.instance_id if then is None else then
 
 
 def _stalled(world: World) -> str:
@@ -402,6 +437,11 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("instance.sync_many", lambda w, tmp: ["sync", "--force"]),
     ("instance.sync", lambda w, tmp: ["instance", "show", w.instance_id, "--sync"]),
     ("instance.bulk_cancel", lambda w, tmp: ["instance", "bulk", "cancel", "--workflow", "Flow", "--yes"]),
+    ("instance.migrate", lambda w, tmp: ["instance", "migrate", _v2(w), "--to-version", "2", "--yes"]),
+    (
+        "instance.bulk_migrate",
+        lambda w, tmp: _v2(w, ["instance", "bulk", "migrate", "--workflow", "Flow", "--to-version", "2", "--yes"]),
+    ),
     ("instance.launch", lambda w, tmp: ["batch", "launch", "--workflow", "Flow"]),
     ("workflow.create", lambda w, tmp: ["batch", "import", "--bpmn", _file(tmp, SECOND_VERSION, "Batched")]),
     ("instance.complete_task", lambda w, tmp: ["batch", "complete", "--instance", w.instance_id]),
