@@ -292,3 +292,36 @@ def test_a_shar_without_the_call_shows_the_action_unavailable(app, shar, gateway
     assert "migrate" not in shown["allowed_actions"]
     refused = api.post(f"/api/shar/instances/{second.id}/migrate", json={"version": 2}, headers=_bearer(ann))
     assert refused.status_code == 501, refused.get_json()
+
+
+def test_the_bulk_form_previews_maps_and_confirms(app, shar) -> None:  # type: ignore[no-untyped-def]
+    ann = make_user("ann@example.com", "user", PASSWORD)
+    _versions(ann, V1)
+    at_first, at_second = _launch(ann, 2)
+    assert _complete_in_shar(shar, at_second) == "running"
+    _, v2 = _versions(ann, V2)
+    page = Browser(app, "ann@example.com", PASSWORD)
+    listing = page.get("/instances?workflow=Approvals").get_data(as_text=True)
+    assert '<option value="migrate">migrate to version</option>' in listing and 'name="to_version"' in listing
+
+    shown = page.get("/instances/bulk/preview?workflow=Approvals&action=migrate&to_version=2")
+    html = unescape(shown.get_data(as_text=True))
+    assert shown.status_code == 200, html[:500]
+    assert 'data-movable="1" data-refused="1"' in html
+    assert f'<li data-instance="{at_second.id}">instance {at_second.id} stands at Second approval (second)' in html
+    assert 'name="map.second"' in html  # the mapping form: v2 has no `second`
+    mapped = page.get("/instances/bulk/preview?workflow=Approvals&action=migrate&to_version=2&map.second=third")
+    html = unescape(mapped.get_data(as_text=True))
+    assert 'data-movable="2" data-refused="0"' in html
+    form = re.search(r'<form[^>]*id="bulk-confirm-form".*?</form>', html, re.S).group(0)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    assert (fields["action"], fields["to_version"], fields["map.second"]) == ("migrate", "2", "third")
+    fields.pop("csrf_token")
+    started = page.post("/instances/bulk", fields)
+    assert started.status_code == 302, started.get_data(as_text=True)[:500]
+    assert _run_jobs("bulk_operation") == 1 and _run_jobs("migrate_instance") == 2
+    operation = db.session.scalars(select(BulkOperation)).one()
+    db.session.refresh(operation)
+    assert (operation.done, operation.failed, operation.parameters["mapping"]) == (2, 0, {"second": "third"})
+    assert {refresh(i).workflow_id for i in (at_first, at_second)} == {v2.id}
+    assert refresh(at_second).current_activities == ["third"]
