@@ -301,6 +301,9 @@ def test_the_bulk_form_previews_maps_and_confirms(app, shar) -> None:  # type: i
     assert _complete_in_shar(shar, at_second) == "running"
     _, v2 = _versions(ann, V2)
     page = Browser(app, "ann@example.com", PASSWORD)
+    diff = unescape(page.get("/workflows/Approvals/diff?from=1&to=2").get_data(as_text=True))
+    assert "preview moving them to version 2" in diff  # the version diff links to the bulk preview
+    assert "workflow=Approvals&version=1&status=running&action=migrate&to_version=2" in diff
     listing = page.get("/instances?workflow=Approvals").get_data(as_text=True)
     assert '<option value="migrate">migrate to version</option>' in listing and 'name="to_version"' in listing
 
