@@ -1,6 +1,7 @@
 """Access to SHAR: the client and its errors."""
 
 from app.shar.client import (
+    MoveResult,
     SharClient,
     SharHealth,
     SharInstance,
@@ -10,17 +11,20 @@ from app.shar.client import (
 from app.shar.errors import (
     SharError,
     SharNotFound,
+    SharNotOffered,
     SharPermanentError,
     SharRetryableError,
     SharUnavailable,
 )
 
 __all__ = [
+    "MoveResult",
     "SharClient",
     "SharError",
     "SharHealth",
     "SharInstance",
     "SharNotFound",
+    "SharNotOffered",
     "SharPermanentError",
     "SharRetryableError",
     "SharUnavailable",

@@ -22,6 +22,7 @@ from app.core.text import clip, storable
 from app.shar.errors import (
     SharError,
     SharNotFound,
+    SharNotOffered,
     SharPermanentError,
     SharRetryableError,
     SharUnavailable,
@@ -47,7 +48,20 @@ class SharInstance:
     completed_at: str | None = None
     # The elements SHAR says the instance completed, in order, where it offers them (an extension).
     completed_activities: tuple[str, ...] | None = None
+    # The version of its workflow the instance runs (SHAR's number; an extension).
+    workflow_version: int | None = None
+    # Where a failed instance stands (the elements a move may start from; an extension).
+    failed_activities: tuple[str, ...] | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """SHAR's answer to a move: the instance after it, the elements its tokens left and entered."""
+
+    instance: SharInstance
+    left: tuple[str, ...]
+    entered: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,42 @@ class SharClient:
         )
         return _expect_object(body, what="message delivery")
 
+    # -- repairs (contract extensions, docs/gateway-extensions.md) -----------------
+    def move_instance(
+        self, instance_id: str, from_elements: list[str], to_element: str, variables: dict[str, Any] | None = None
+    ) -> MoveResult:
+        """POST /api/v1/instances/{id}/move: take the tokens at `from_elements`, place one at `to_element`."""
+        payload: dict[str, Any] = {"from": list(from_elements), "to": to_element}
+        if variables:
+            payload["variables"] = variables
+        body = self._request("POST", f"/api/v1/instances/{_seg(instance_id)}/move", json=payload, call="move")
+        data = _expect_object(body, "instance", "left", "entered", what="a move")
+        if not isinstance(data["left"], list) or not isinstance(data["entered"], list):
+            raise SharPermanentError(f"SHAR's answer to a move is not what the contract says: {str(body)[:200]}")
+        return MoveResult(
+            _instance(data["instance"]), tuple(str(e) for e in data["left"]), tuple(str(e) for e in data["entered"])
+        )
+
+    def set_variables(self, instance_id: str, set_: dict[str, Any], remove: list[str]) -> SharInstance:
+        """PATCH /api/v1/instances/{id}/variables: set and remove process variables; nothing else moves."""
+        body = self._request(
+            "PATCH",
+            f"/api/v1/instances/{_seg(instance_id)}/variables",
+            json={"set": set_, "remove": list(remove)},
+            call="variables",
+        )
+        return _instance(body)
+
+    def migrate_instance(self, instance_id: str, version: int, mapping: dict[str, str]) -> SharInstance:
+        """POST /api/v1/instances/{id}/migrate: run version `version` of its workflow from where it stands."""
+        body = self._request(
+            "POST",
+            f"/api/v1/instances/{_seg(instance_id)}/migrate",
+            json={"version": version, "mapping": dict(mapping)},
+            call="migrate",
+        )
+        return _instance(body)
+
     # -- health ------------------------------------------------------------------
     def health(self) -> SharHealth:
         """GET /health; unreachable or 503 reads as unhealthy, never raises."""
@@ -158,7 +208,8 @@ class SharClient:
         )
 
     # -- plumbing ----------------------------------------------------------------
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _request(self, method: str, path: str, *, call: str | None = None, **kwargs: Any) -> Any:
+        """One call; `call` names an extension a SHAR may lack (its "not offered" answers raise SharNotOffered)."""
         logger.debug("shar request", extra={"method": method, "path": path})
         started = time.monotonic()
 
@@ -191,14 +242,17 @@ class SharClient:
             ended()
             return body
         ended(f"http_{response.status_code // 100}xx")
-        raise _error_for(response, f"{method} {path}")
+        raise _error_for(response, f"{method} {path}", call)
 
 
-def _error_for(response: httpx.Response, what: str) -> SharError:
+def _error_for(response: httpx.Response, what: str, call: str | None = None) -> SharError:
     """502/503/504 and 429 say SHAR cannot serve now (an outage); a 500 or 408 may pass for this request;
-    any other 4xx (sharlite's 422 refusals) will be answered again."""
+    any other 4xx (sharlite's 422 refusals) will be answered again. For an extension (`call`), 501, 405
+    or a 404 that is not a JSON error say this SHAR lacks the call."""
     message = _error_message(response)
     status = response.status_code
+    if call is not None and (status in (405, 501) or (status == 404 and not _json_error(response))):
+        return SharNotOffered(f"this SHAR does not offer {call} ({what})", call=call, status=status)
     if status in OUTAGE_STATUSES:
         # 503 and 429 say the request was not served; behind a 502 or 504 SHAR may have done it.
         return SharUnavailable(message or f"SHAR cannot serve {what} now", status=status, sent=status in (502, 504))
@@ -207,6 +261,15 @@ def _error_for(response: httpx.Response, what: str) -> SharError:
     if status >= 500 or status == 408:
         return SharRetryableError(message or f"SHAR failed {what}", status=status)
     return SharPermanentError(message or f"SHAR refused {what}", status=status)
+
+
+def _json_error(response: httpx.Response) -> bool:
+    """The answer is the contract's error object: {"error": "..."}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), str)
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -246,6 +309,8 @@ def _instance(body: Any) -> SharInstance:
         raise SharPermanentError(f"SHAR reported an unknown instance status {data['status']!r}")
     activities = data.get("current_activities")
     completed = data.get("completed_activities")
+    version = data.get("workflow_version")
+    failed = data.get("failed_activities")
     return SharInstance(
         id=str(data["id"]),
         workflow_name=str(data.get("workflow_name", "")),
@@ -256,6 +321,8 @@ def _instance(body: Any) -> SharInstance:
         error=clip(data["error"]) if isinstance(data.get("error"), str) else None,
         completed_at=data.get("completed_at"),
         completed_activities=tuple(str(e) for e in completed) if isinstance(completed, list) else None,
+        workflow_version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+        failed_activities=tuple(str(e) for e in failed) if isinstance(failed, list) else None,
         raw=data,
     )
 

@@ -5,7 +5,9 @@ SharError                 base; .status (HTTP status or None) and .message (SHAR
 │   └── SharUnavailable   SHAR cannot be reached at all: connection refused or reset, DNS,
 │                         timeouts, 502/503/504, 429 (an outage: jobs are held, not failed)
 └── SharPermanentError    will fail the same way again: 4xx, an answer off the contract
-    └── SharNotFound      404: the workflow or instance does not exist in SHAR
+    ├── SharNotFound      404 with a JSON error: the workflow or instance does not exist in SHAR
+    └── SharNotOffered    this SHAR lacks the call (an extension): 501, 405, or a 404 that is not a
+                          JSON error (Go's "404 page not found": the route is unknown, not the instance)
 """
 
 from __future__ import annotations
@@ -41,3 +43,11 @@ class SharPermanentError(SharError):
 
 class SharNotFound(SharPermanentError):
     pass
+
+
+class SharNotOffered(SharPermanentError):
+    """This SHAR does not offer the call `call` (e.g. "move", "variables", "migrate")."""
+
+    def __init__(self, message: str, *, call: str, status: int | None = None) -> None:
+        super().__init__(message, status=status)
+        self.call = call

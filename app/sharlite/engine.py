@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from app.sharlite import expressions
+from app.sharlite import expressions, repairs
 from app.sharlite.bpmn_loader import LoadedProcess, RefusedBpmn, load
 from app.sharlite.budgets import (
     STEP_BUDGET,
@@ -32,9 +32,11 @@ from app.sharlite.budgets import (
     OutOfTime,
     check_path,
 )
+from app.sharlite.errors import NotFound, Stuck
 from app.sharlite.outcomes import decide_outcome, fail_unstored, failure_reason, now_iso
 from app.sharlite.script_engine import RestrictedScriptEngine
 from app.sharlite.store import Store
+from app.sharlite.tokens import failed_at
 from app.sharlite.variables import (
     MAX_VARIABLES_BYTES,
     check_sent,
@@ -52,10 +54,6 @@ from app.sharlite.waiting import (
 )
 
 logger = logging.getLogger("sharlite")
-
-
-class NotFound(LookupError):
-    pass
 
 
 class NothingToComplete(RuntimeError):
@@ -243,6 +241,18 @@ class Engine:
             self._advance(workflow, record, self._loaded(record))
             return waiting
 
+    # -- repairs (contract extensions; app.sharlite.repairs) ---------------------------------------
+    def move(
+        self, instance_id: str, from_ids: list[str], to_id: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return repairs.move(self, instance_id, from_ids, to_id, variables)
+
+    def set_variables(self, instance_id: str, set_: dict[str, Any], remove: list[str]) -> dict[str, Any]:
+        return repairs.set_variables(self, instance_id, set_, remove)
+
+    def migrate(self, instance_id: str, version: int, mapping: dict[str, str]) -> dict[str, Any]:
+        return repairs.migrate(self, instance_id, version, mapping)
+
     def tick(self) -> int:
         """Start advancing instances whose timers or delayed service tasks are due; returns how many started."""
         started = 0
@@ -296,13 +306,17 @@ class Engine:
         loaded: LoadedProcess,
         *,
         start_message: BpmnEvent | None = None,
+        refuse_stuck: bool = False,
     ) -> None:
         """Run every task that can run now, then store the instance's new state. `start_message` is
-        caught once the start events wait, inside the same budget, before anything is stored."""
+        caught once the start events wait, inside the same budget, before anything is stored. With
+        `refuse_stuck` (a repair) an instance left with nothing to move it on raises Stuck, unstored."""
         paused = self._run(workflow, record, loaded, start_message)
         tasks = workflow.get_tasks()
         decide_outcome(workflow, record, tasks, paused)
-        self._note_waits(record, tasks, paused, loaded.automatic_task_ids)
+        if self._note_waits(record, tasks, paused, loaded.automatic_task_ids) and refuse_stuck:
+            raise Stuck(record["error"])
+        record["failed_activities"] = failed_at(workflow) if record["status"] == "failed" else []
         self._store(workflow, record, tasks)
 
     def _run(
@@ -356,8 +370,9 @@ class Engine:
                 task.run()
                 budget.spend()
 
-    def _note_waits(self, record: dict[str, Any], tasks: list[Any], paused: bool, services: frozenset[str]) -> None:
-        """Where a running instance waits and when to wake it; one that waits for nothing fails saying why."""
+    def _note_waits(self, record: dict[str, Any], tasks: list[Any], paused: bool, services: frozenset[str]) -> bool:
+        """Where a running instance waits and when to wake it; one that waits for nothing fails saying
+        why (True then)."""
         running = record["status"] == "running"
         record["current_activities"] = current_activities(tasks) if running else []
         record["completed_activities"] = [
@@ -374,6 +389,8 @@ class Engine:
             # Nothing anyone can send, complete or wait out would move it: failing says why, where
             # "running" with no waiting element would say nothing for ever.
             record.update(status="failed", error=stuck_reason(tasks), completed_at=now_iso())
+            return True
+        return False
 
     def _store(self, workflow: BpmnWorkflow, record: dict[str, Any], tasks: list[Any]) -> None:
         """Store the instance with its variables and state; when they are over the limit or cannot be
@@ -424,6 +441,8 @@ class Engine:
             data["process_id"] = record["process_id"]
         if record.get("error"):
             data["error"] = record["error"]
+        if record.get("failed_activities"):
+            data["failed_activities"] = record["failed_activities"]
         if record.get("completed_at"):
             data["completed_at"] = record["completed_at"]
         return data

@@ -26,6 +26,7 @@ from app.sharlite.engine import (
     NotFound,
     NothingToComplete,
 )
+from app.sharlite.errors import CannotRepair, RepairConflict
 from app.sharlite.faults import Faults, RequestLog
 from app.sharlite.store import Store
 
@@ -40,6 +41,8 @@ _ENGINE_ERRORS: dict[type[Exception], int] = {
     NothingToComplete: 409,
     NoMessageWaiting: 409,
     CannotComplete: 422,
+    RepairConflict: 409,
+    CannotRepair: 422,
 }
 
 
@@ -217,6 +220,56 @@ def deliver_message(instance_id: str) -> Any:
     return jsonify(
         {"message": f"message {name} delivered", "caught_by": caught, "instance": _engine().instance(instance_id)}
     ), 202
+
+
+# -- repairs (contract extensions: docs/gateway-extensions.md) -----------------------------------
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+@gateway.post("/api/v1/instances/<instance_id>/move")
+@answers_engine_errors("move")
+def move_instance(instance_id: str) -> Any:
+    """Remove the tokens at `from`, place one at `to` (with optional variables), run what can run."""
+    data = body()
+    if data is None or not _strings(data.get("from")) or not data["from"] or not isinstance(data.get("to"), str):
+        return error(422, "body must be JSON with from (a non-empty list of element ids) and to (an element id)")
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        return error(422, "variables must be an object")
+    return jsonify(_engine().move(instance_id, data["from"], data["to"], variables))
+
+
+@gateway.patch("/api/v1/instances/<instance_id>/variables")
+@answers_engine_errors("variables")
+def set_variables(instance_id: str) -> Any:
+    """Set and remove process variables where the instance's tokens stand; nothing else moves."""
+    data = body()
+    set_ = (data or {}).get("set") or {}
+    remove = (data or {}).get("remove") or []
+    if data is None or not isinstance(set_, dict) or not (remove == [] or _strings(remove)):
+        return error(422, "body must be JSON with set (an object) and remove (a list of variable names)")
+    if set(set_) & set(remove):
+        return error(422, f"a variable cannot be both set and removed: {', '.join(sorted(set(set_) & set(remove)))}")
+    return jsonify(_engine().set_variables(instance_id, set_, remove))
+
+
+@gateway.post("/api/v1/instances/<instance_id>/migrate")
+@answers_engine_errors("migration")
+def migrate_instance(instance_id: str) -> Any:
+    """Move a running instance to version `version` of its workflow, matching elements by id or `mapping`."""
+    data = body()
+    mapping = (data or {}).get("mapping") or {}
+    version = (data or {}).get("version")
+    if (
+        data is None
+        or not isinstance(version, int)
+        or isinstance(version, bool)
+        or not isinstance(mapping, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in mapping.items())
+    ):
+        return error(422, "body must be JSON with version (a number) and mapping (old element id -> new element id)")
+    return jsonify(_engine().migrate(instance_id, version, mapping))
 
 
 # -- health and the test controls ----------------------------------------------------------------

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS instances (
     id TEXT PRIMARY KEY, workflow_name TEXT NOT NULL, version INTEGER NOT NULL, status TEXT NOT NULL,
     state TEXT NOT NULL, variables TEXT NOT NULL, current_activities TEXT NOT NULL,
     completed_activities TEXT NOT NULL, error TEXT, created_at TEXT NOT NULL, completed_at TEXT,
-    wake_at REAL, carried_steps INTEGER NOT NULL DEFAULT 0);
+    wake_at REAL, carried_steps INTEGER NOT NULL DEFAULT 0, failed_activities TEXT NOT NULL DEFAULT '[]');
 CREATE INDEX IF NOT EXISTS ix_instances_wake ON instances (wake_at) WHERE wake_at IS NOT NULL;
 """
 INSTANCE_COLUMNS = (
@@ -34,7 +34,9 @@ INSTANCE_COLUMNS = (
     "completed_at",
     "wake_at",
     "carried_steps",
+    "failed_activities",
 )
+JSON_COLUMNS = ("variables", "current_activities", "completed_activities", "failed_activities")
 
 
 class Store:
@@ -48,8 +50,12 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(SCHEMA)
             # A file from before paused advances: the steps a paused advance carries to its next slice.
-            if "carried_steps" not in {r[1] for r in conn.execute("PRAGMA table_info(instances)")}:
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(instances)")}
+            if "carried_steps" not in columns:
                 conn.execute("ALTER TABLE instances ADD COLUMN carried_steps INTEGER NOT NULL DEFAULT 0")
+            # A file from before repairs: where a failed instance stands, for a move from there.
+            if "failed_activities" not in columns:
+                conn.execute("ALTER TABLE instances ADD COLUMN failed_activities TEXT NOT NULL DEFAULT '[]'")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -100,8 +106,7 @@ class Store:
     # instances
     def save_instance(self, record: dict[str, Any]) -> None:
         values = [
-            json.dumps(record[c]) if c in ("variables", "current_activities", "completed_activities") else record[c]
-            for c in INSTANCE_COLUMNS
+            json.dumps(record.get(c) or []) if c == "failed_activities" else _value(record, c) for c in INSTANCE_COLUMNS
         ]
         with self.transaction() as conn:
             conn.execute(
@@ -127,8 +132,12 @@ class Store:
             ]
 
 
+def _value(record: dict[str, Any], column: str) -> Any:
+    return json.dumps(record[column]) if column in JSON_COLUMNS else record[column]
+
+
 def _decode(row: sqlite3.Row) -> dict[str, Any]:
     record = dict(row)
-    for key in ("variables", "current_activities", "completed_activities"):
+    for key in JSON_COLUMNS:
         record[key] = json.loads(record[key])
     return record
