@@ -56,8 +56,8 @@ def entries(instance_id: str, kind: str) -> list[str]:
     return [e.message for e in timeline(instance(instance_id)) if e.kind == kind]
 
 
-def complete(api: Any, instance_id: str) -> None:
-    answer = api.post(f"/api/shar/instances/{instance_id}/complete", json={})
+def complete(api: Any, instance_id: str, variables: dict[str, Any] | None = None) -> None:
+    answer = api.post(f"/api/shar/instances/{instance_id}/complete", json={"variables": variables or {}})
     assert answer.status_code == 202, answer.get_json()
     run_jobs(instance_id)
 
@@ -144,7 +144,7 @@ def test_a_failed_instance_moved_off_its_failed_element_runs_again(app, api, sha
     ann = owner(api)
     create_workflow("Decision", bpmn("review_decision"), actor=ann, async_=False)
     instance_id = launch_instance("Decision", {}, actor=ann, async_=False).instance.id
-    complete(api, instance_id)  # approved is not set: the default flow ends at the error end event
+    complete(api, instance_id, {"approved": False})  # not approved: the default flow ends at the error end event
     failed = instance(instance_id)
     assert failed.status == "failed", failed.error
     at = failed.current_activities
