@@ -216,3 +216,30 @@ def test_refusals(app, api, shar) -> None:  # type: ignore[no-untyped-def]
     assert api.post(f"{url}/variables", json={"set": {"n": 2}}).status_code == 202
     queued = api.post(f"{url}/move", json=move)
     assert queued.status_code == 409 and "a change of its variables" in queued.get_json()["message"]
+
+
+def test_a_move_is_retried_after_a_failing_shar_and_never_made_twice(app, api, shar) -> None:  # type: ignore[no-untyped-def]
+    """SHAR failing the call (500) retries it after the spec's wait; an attempt that reached SHAR and was
+    cut off (a timeout, a killed worker) is not sent again: the retry finds it no longer at `from`."""
+    from app.shar import current_client
+
+    ann = owner(api)
+    create_workflow("Twice", bpmn("two_step"), actor=ann, async_=False)
+    instance_id = launch_instance("Twice", {}, actor=ann, async_=False).instance.id
+    job_id = api.post(f"/api/shar/instances/{instance_id}/move", json={"from": "first", "to": "second"}).get_json()[
+        "data"
+    ]["job"]["id"]
+    shar.set_faults(error_rate=1.0)
+    run_job(job_id)
+    assert db.session.get(JobRecord, job_id).state == "retrying"
+    shar.set_faults(error_rate=0.0)
+    current_client().move_instance(instance(instance_id).shar_instance_id, ["first"], "second")  # reached SHAR...
+    run_job(job_id)  # ...and the retry sees it has moved
+    db.session.expire_all()
+    assert db.session.get(JobRecord, job_id).state == "succeeded"
+    assert entries(instance_id, "instance_moved") == [
+        "moved from First approval (first) to Second approval (second) by ann@example.com "
+        "(by an earlier attempt: not sent again)"
+    ]
+    run_jobs(instance_id)
+    assert instance(instance_id).current_activities == ["second"]
