@@ -104,7 +104,8 @@ def _after(instance: WorkflowInstance, answer: SharInstance, *, revive: bool) ->
     if revive and instance.status == InstanceStatus.FAILED:
         if answer.status == "failed":
             instance.error = answer.error or instance.error
-            instance.current_activities = list(answer.current_activities or instance.current_activities or ())
+            where = answer.failed_activities or answer.current_activities or instance.current_activities or ()
+            instance.current_activities = list(where)
         else:
             change_status(
                 instance,
@@ -123,7 +124,8 @@ def repair_failed(instance_id: str, call: str, error: str, exc: BaseException) -
     not offered (the action is shown unavailable) and the timeline says that instead."""
     instance = db.session.get(WorkflowInstance, instance_id)
     if isinstance(exc, SharNotOffered):
-        message = shar_features.record_not_offered(getattr(exc, "call", None) or call, str(exc))
+        said = f"it answered HTTP {exc.status}" if exc.status else "it has no such call"
+        message = shar_features.record_not_offered(exc.call or call, f"{said} to the {exc.call or call} call")
         text = f"{message}: nothing was changed"
     else:
         text = f"{WHAT[call]} failed: {error}"

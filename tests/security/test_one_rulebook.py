@@ -202,6 +202,28 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
         403,
         lambda w: _v2(w, ("/instances/bulk", {"action": "migrate", "workflow": "Flow", "to_version": "2"})),
     ),
+    # Repairs in SHAR: the instance's owner or an admin, never a viewer (404 for another's, as ever).
+    (
+        "instance.move",
+        "ann",
+        "bob",
+        404,
+        lambda w: (f"/instances/{w.instance_id}/move", {"from": "review", "to": "check"}),
+    ),
+    (
+        "instance.move",
+        "admin",
+        "viewer",
+        403,
+        lambda w: (f"/instances/{w.instance_id}/move", {"from": "review", "to": "check"}),
+    ),
+    (
+        "instance.edit_variables",
+        "ann",
+        "viewer",
+        403,
+        lambda w: (f"/instances/{w.instance_id}/variables", {"set_json": '{"n": 2}'}),
+    ),
     (
         "instance.bulk_cancel",
         "ann",
@@ -349,6 +371,20 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
         ),
     ),
     (
+        "instance.move",
+        "ann",
+        "viewer",
+        403,
+        lambda w: ("post", f"/api/shar/instances/{w.instance_id}/move", {"from": "review", "to": "check"}),
+    ),
+    (
+        "instance.edit_variables",
+        "admin",
+        "bob",
+        404,
+        lambda w: ("post", f"/api/shar/instances/{w.instance_id}/variables", {"set": {"n": 2}}),
+    ),
+    (
         "instance.bulk_sync",
         "ann",
         "viewer",
@@ -433,6 +469,8 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("job.flush", lambda w, tmp: ["failed", "flush"]),
     ("job.flush", lambda w, tmp: ["queue", "clear"]),
     ("user.create", lambda w, tmp: ["user", "create", "cli-made@example.com"]),
+    ("instance.move", lambda w, tmp: ["instance", "move", w.instance_id, "--from", "review", "--to", "check", "--yes"]),
+    ("instance.edit_variables", lambda w, tmp: ["instance", "set-variables", w.instance_id, "--set", "n=2", "--yes"]),
     ("token.create", lambda w, tmp: ["token", "create", "--user", "bob@example.com"]),
     ("instance.sync_many", lambda w, tmp: ["sync", "--force"]),
     ("instance.sync", lambda w, tmp: ["instance", "show", w.instance_id, "--sync"]),
@@ -547,6 +585,56 @@ VARIABLE_DOORS: list[tuple[str, Callable[[World, Any, dict[str, Any]], tuple[boo
         "cli message",
         lambda w, tmp, v: _cli(
             w, "instance", "message", w.message_instance_id, "payment-received", "--variables", json.dumps(v)
+        ),
+    ),
+    (
+        "page move",
+        lambda w, tmp, v: _page(
+            w,
+            "ann",
+            f"/instances/{w.instance_id}/move",
+            {"from": "review", "to": "check", "variables_json": json.dumps(v)},
+        ),
+    ),
+    (
+        "page edit variables",
+        lambda w, tmp, v: _page(w, "ann", f"/instances/{w.instance_id}/variables", {"set_json": json.dumps(v)}),
+    ),
+    (
+        "api move",
+        lambda w, tmp, v: _api(
+            w, "post", f"/api/shar/instances/{w.instance_id}/move", {"from": "review", "to": "check", "variables": v}
+        ),
+    ),
+    (
+        "api edit variables",
+        lambda w, tmp, v: _api(w, "post", f"/api/shar/instances/{w.instance_id}/variables", {"set": v}),
+    ),
+    (
+        "cli move",
+        lambda w, tmp, v: _cli(
+            w,
+            "instance",
+            "move",
+            w.instance_id,
+            "--from",
+            "review",
+            "--to",
+            "check",
+            "--variables",
+            json.dumps(v),
+            "--yes",
+        ),
+    ),
+    (
+        "cli set-variables",
+        lambda w, tmp, v: _cli(
+            w,
+            "instance",
+            "set-variables",
+            w.instance_id,
+            *[f"--set={k}={json.dumps(x)}" for k, x in v.items()],
+            "--yes",
         ),
     ),
     ("cli batch launch", lambda w, tmp, v: _batch(w, tmp, "launch", {"workflow": "Flow", "variables": v})),
