@@ -100,6 +100,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.web import context, errors, security_headers
     from app.web.auth import sso
     from app.web.auth.routes import bp as auth_bp
+    from app.web.instances import migrate as _instance_migrate  # noqa: F401  (its routes join the blueprint)
+    from app.web.instances import repair_routes  # noqa: F401 - its routes join the instances blueprint
     from app.web.instances.routes import bp as instances_bp
     from app.web.notifications.routes import bp as notifications_bp
     from app.web.overview.routes import bp as overview_bp

@@ -1,5 +1,6 @@
 """API: instances — list, read, complete a waiting task, deliver a message, sync, edit variables, cancel,
-and bulk actions (sync, stop tracking, retry the instances a filter selects) with their progress."""
+migrate to another version (preview, then a job), and bulk actions (sync, stop tracking, retry, migrate the
+instances a filter selects) with their progress."""
 
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from app.core.conditional import versioned
 from app.core.downloads import csv_download
 from app.core.errors import InvalidInput, UpstreamFailed
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
-from app.services import bulk, display, exports, instance_listing, outages, variable_filters
+from app.services import bulk, display, exports, instance_listing, outages, variable_filters, version_migrations
 from app.services import instances as service
-from app.services.access import actions_key, allowed_actions
+from app.services.access import actions_key, allowed_actions, unavailable_actions
 from app.services.failed_jobs import retry_instance
 from app.services.sync import request_sync, sync_instance_now
 
@@ -108,6 +109,7 @@ def _instance_read(instance_id: str) -> dict[str, object]:
     return {
         **instance_dict(instance, waiting_for_shar=outages.is_waiting("instance", instance_id)),
         "allowed_actions": sorted(allowed_actions(api_user(), instance)),
+        "unavailable_actions": unavailable_actions(api_user(), instance),
     }
 
 
@@ -188,22 +190,50 @@ def cancel_instance(instance_id: str) -> Response:
     return ok(display.tracking_stopped(instance), instance_dict(instance))
 
 
+@bp.post("/instances/<instance_id>/migrate/preview")
+@token_required
+def migrate_preview(instance_id: str) -> Response:
+    data = json_body(bodies.MIGRATE)
+    preview = version_migrations.preview_migration(
+        [instance_id], data.get("version"), data.get("mapping"), actor=api_user(), workflow=data.get("workflow")
+    )
+    can = "can" if preview.movable_count else "cannot"
+    return ok(f"Instance {instance_id} {can} move to version {preview.target_version}", preview.to_dict())
+
+
+@bp.post("/instances/<instance_id>/migrate")
+@token_required
+@idempotent
+def migrate_instance(instance_id: str) -> Response:
+    data = json_body(bodies.MIGRATE)
+    queued = version_migrations.migrate_instance(
+        instance_id, data.get("version"), data.get("mapping"), actor=api_user(), workflow=data.get("workflow")
+    )
+    return ok(
+        queued_message(f"Migration to version {queued.target_version}", queued.job),
+        {"instance_id": instance_id, "target_version": queued.target_version, "job": job_dict(queued.job)},
+        202,
+    )
+
+
 @bp.post("/instances/bulk")
 @token_required
 @idempotent
 def bulk_action() -> Response:
-    """`{"action", "filter", "preview", "fingerprint"}`: the preview (200), or the operation started
+    """`{"action", "filter", "parameters", "preview", "fingerprint"}`: the preview (200), or the operation started
     (202); 409 with the new preview when the set is no longer the one the fingerprint names."""
     data = json_body(bodies.BULK)
-    filters, action = bulk.instance_filter(data.get("filter")), data.get("action")
+    filters, action, parameters = bulk.instance_filter(data.get("filter")), data.get("action"), data.get("parameters")
     if flag(data, "preview", False):
-        preview = bulk.preview_bulk(filters, action, actor=api_user())
+        preview = bulk.preview_bulk(filters, action, actor=api_user(), parameters=parameters)
         return ok(
             f"Bulk {action} would apply to {preview.count} of {preview.matched} filtered instances",
             bulk_preview_dict(preview),
         )
     try:
-        started = bulk.start_bulk(filters, action, actor=api_user(), previewed=data.get("fingerprint"))
+        started = bulk.start_bulk(
+            filters, action, actor=api_user(), previewed=data.get("fingerprint"), parameters=parameters
+        )
     except bulk.PreviewChanged as exc:
         return json_response(
             {

@@ -32,3 +32,20 @@ def flow_node_names(root: etree._Element) -> dict[str, str]:
             name = " ".join((el.get("name") or "").split())
             found[element_id] = name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…"
     return found
+
+
+def process_flow_nodes(root: etree._Element) -> dict[str, dict[str, str]]:
+    """{process id: {element id: its kind (the local tag: "userTask", "exclusiveGateway", ...)}} for
+    every flow node of each process, those inside its sub-processes too: where an instance of that
+    process can stand (what a move of its token may name)."""
+    found: dict[str, dict[str, str]] = {}
+    for process in root.iter():
+        if not isinstance(process.tag, str) or not is_bpmn(process) or local(process) != "process":
+            continue
+        nodes = found.setdefault((process.get("id") or "").strip(), {})
+        for el in process.iter():
+            if isinstance(el.tag, str) and el is not process and is_flow_node(el):
+                element_id = (el.get("id") or "").strip()
+                if element_id:
+                    nodes.setdefault(element_id, local(el))
+    return found

@@ -7,6 +7,7 @@ from flask import Flask
 from app.cli import (  # noqa: F401  (registers their commands)
     failed,
     instances,
+    migrations,
     operations,
     plugins,
     queue,

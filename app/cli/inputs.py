@@ -47,3 +47,28 @@ def parse_variables(raw: str | None) -> dict:
         return json_input.loads_object(raw, what="--variables", field="variables")
     except InvalidInput as exc:
         fail(exc.message)
+
+
+def parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--map OLD=NEW` (repeated) as a migration's mapping: old element id -> element id of the target."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            fail(f"--map takes OLD=NEW (element ids), not {pair!r}")
+        mapping[old.strip()] = new.strip()
+    return mapping
+
+
+def parse_assignments(items: tuple[str, ...], option: str = "--set") -> dict:
+    """`NAME=VALUE` items (VALUE strict JSON, else kept as text, as the launch form's rows take it)."""
+    rows = []
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f'{option} takes NAME=VALUE (VALUE as JSON: 12, true, "text", {{"a": 1}}); got {item[:80]!r}')
+        rows.append((name.strip(), value))
+    try:
+        return json_input.form_variables(rows, None)
+    except InvalidInput as exc:
+        fail(exc.message)

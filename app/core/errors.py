@@ -9,6 +9,7 @@
     │   └── InvalidTransition   a status change the status flow does not allow
     ├── TooManyRequests     the caller's own limit: one costly read at a time, so many a minute (429)
     ├── ServiceUnavailable  work cannot be accepted now, e.g. queue down (503)
+    ├── NotOffered          this SHAR does not offer the call the operation needs (501)
     └── UpstreamFailed      SHAR answered with an error or not at all, in a blocking call (502)
 
 SHAR's own errors live in app.shar.errors; services translate them into UpstreamFailed
@@ -76,6 +77,13 @@ class ServiceUnavailable(SharboardError):
     def __init__(self, message: str, retry_after: int = 30) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NotOffered(SharboardError):
+    """The SHAR behind sharboard answered that it has no such call (services.shar_features): the
+    action is unavailable there, not broken."""
+
+    status_code = 501
 
 
 class UpstreamFailed(SharboardError):

@@ -10,6 +10,7 @@ from app.services.element_names import names_of
 
 if TYPE_CHECKING:
     from app.services.bulk import BulkPreview
+    from app.services.repairs import MovePreview, VariableEdit
 
 
 def workflow_dict(workflow: Workflow, *, with_bpmn: bool = False, waiting_for_shar: bool = False) -> dict[str, Any]:
@@ -89,6 +90,9 @@ def bulk_preview_dict(preview: BulkPreview) -> dict[str, Any]:
             for name in ("action", "filter", "count", "matched", "skipped", "applies_to", "fingerprint")
         },
         "sample": [instance_dict(i) for i in preview.sample],
+        "parameters": preview.parameters,
+        # An action's own detail about the set (a migration: who can move and why not, the mapping form).
+        "detail": preview.detail.to_dict() if preview.detail is not None else None,
     }
 
 
@@ -96,8 +100,43 @@ def bulk_operation_dict(operation: BulkOperation) -> dict[str, Any]:
     return {
         **{
             name: getattr(operation, name)
-            for name in ("id", "action", "filter", "state", "total", "done", "failed", "skipped", "errors")
+            for name in (
+                *("id", "action", "filter", "parameters", "state"),
+                *("total", "done", "failed", "skipped", "errors"),
+            )
         },
         "requested_by": operation.requested_by_name,
         **{name: iso(getattr(operation, name)) for name in ("created_at", "updated_at", "finished_at")},
+    }
+
+
+def move_preview_dict(preview: MovePreview) -> dict[str, Any]:
+    """A move's preview: the elements it leaves and enters (with their names), the variables it keeps and sets."""
+    names = preview.names
+    return {
+        "instance_id": preview.instance.id,
+        "from": list(preview.left),
+        "to": preview.to,
+        "left": list(preview.left),
+        "left_names": names.names_of(preview.left),
+        "entered": list(preview.entered),
+        "entered_names": names.names_of(preview.entered),
+        "variables_kept": list(preview.kept),
+        "variables_set": preview.set_,
+        "runs_again": preview.runs_again,
+        "summary": preview.summary,
+    }
+
+
+def variable_edit_dict(edit: VariableEdit) -> dict[str, Any]:
+    """A variable edit's old -> new diff."""
+    return {
+        "instance_id": edit.instance.id,
+        "set": edit.set_,
+        "remove": list(edit.remove),
+        "added": edit.added,
+        "changed": {name: {"old": old, "new": new} for name, (old, new) in edit.changed.items()},
+        "removed": edit.removed,
+        "unchanged": edit.unchanged,
+        "summary": edit.summary,
     }

@@ -46,7 +46,9 @@ WORKFLOW_TRANSITIONS: dict[str, frozenset[str]] = {
 INSTANCE_TRANSITIONS: dict[str, frozenset[str]] = {
     I.LAUNCHING: frozenset({I.RUNNING, I.COMPLETED, I.FAILED, I.CANCELLED}),
     I.RUNNING: frozenset({I.COMPLETED, I.FAILED, I.CANCELLED}),
-    I.FAILED: frozenset({I.LAUNCHING}),  # an admin retry of a failed launch
+    # launching again: an admin retry of a failed launch; running again: a failed instance moved off the
+    # element it failed at (services.repairs: SHAR runs it again from where it was moved to)
+    I.FAILED: frozenset({I.LAUNCHING, I.RUNNING}),
     I.COMPLETED: frozenset(),
     I.CANCELLED: frozenset(),
 }
@@ -72,6 +74,9 @@ UNDER_WAY_INSTANCE = (I.LAUNCHING, I.RUNNING)
 # Counted on a workflow's diagram: running instances wait at their current activities; a failed one
 # keeps the activities where it was when it failed (app.services.sync), so it counts there.
 ON_DIAGRAM_INSTANCE = (I.RUNNING, I.FAILED)
+# What SHAR holds a token of, that an operator may repair (move it, change its variables): running, or
+# failed there (stopped at the element it failed at).
+REPAIRABLE_INSTANCE = (I.RUNNING, I.FAILED)
 # Badges stop polling at these: nothing will change without a person acting.
 TERMINAL = frozenset({W.ACTIVE, W.INACTIVE, I.COMPLETED, I.FAILED, I.CANCELLED})
 OPEN_JOB_STATES = (J.QUEUED, J.RUNNING, J.RETRYING, J.HELD)

@@ -6,7 +6,15 @@ from app.models.bulk import BulkOperation, PreviewedSet
 from app.models.instance import WorkflowInstance
 from app.models.job_record import FailedJobGroup, JobAttempt, JobRecord
 from app.models.notification import Notification
-from app.models.periodic import ConsumerHeartbeat, Lease, QueueSample, ScheduleRun, SharHealthCheck, SharOutage
+from app.models.periodic import (
+    ConsumerHeartbeat,
+    Lease,
+    QueueSample,
+    ScheduleRun,
+    SharFeature,
+    SharHealthCheck,
+    SharOutage,
+)
 from app.models.saved_view import SavedView
 from app.models.shar_instance import UntrackedSharInstance
 from app.models.sso import SsoPolicy, SsoRoleRule
@@ -31,6 +39,7 @@ __all__ = [
     "SavedView",
     "Lease",
     "ScheduleRun",
+    "SharFeature",
     "SharHealthCheck",
     "SharOutage",
     "SsoPolicy",

@@ -1,4 +1,4 @@
-"""Bulk operations: one action (sync, cancel, retry) over the instances a filter selected, run as
+"""Bulk operations: one action (sync, cancel, retry, migrate) over the instances a filter selected, run as
 one job that walks a snapshot of their ids and counts what it did."""
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ class BulkOperation(db.Model):
     __table_args__ = (Index("ix_bulk_operations_requester", "requested_by", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action: Mapped[str] = mapped_column(String(10))  # sync | cancel | retry
+    action: Mapped[str] = mapped_column(String(10))  # sync | cancel | retry | migrate
     # The instance filter as it was given (InstanceFilter.as_dict).
     filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What an action with parameters acts with, as checked at the start (a migration's
+    # {"version": N, "mapping": {...}}); None for the actions that take none.
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Who asked, as shown (a user's e-mail or `system:cli`): the job acts as them.
     requested_by_name: Mapped[str] = mapped_column(String(255), default="")

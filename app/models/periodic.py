@@ -1,5 +1,6 @@
 """Bookkeeping of the periodic work: scheduler entries, leases, consumer heartbeats, SHAR's last
-health check and outage, and the queue samples behind the trends. Six concepts, six tables."""
+health check, outage and the calls it does not offer, and the queue samples behind the trends.
+Seven concepts, seven tables."""
 
 from __future__ import annotations
 
@@ -67,6 +68,18 @@ class SharOutage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     ended_at: Mapped[datetime | None]
     ramp: Mapped[int] = mapped_column(default=0)
+
+
+class SharFeature(db.Model):
+    """Whether this SHAR offers one of the gateway's optional calls ("move", "variables", "migrate"),
+    as the last job that made it found (services.shar_features): a row says it does not, or did."""
+
+    __tablename__ = "shar_features"
+
+    call: Mapped[str] = mapped_column(String(40), primary_key=True)
+    offered: Mapped[bool]
+    detail: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime]
 
 
 class QueueSample(db.Model):

@@ -26,8 +26,9 @@ from sqlalchemy import Select, select
 
 from app.core.errors import NotFound, PermissionDenied
 from app.core.extensions import db
-from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
+from app.lifecycle.states import REPAIRABLE_INSTANCE, UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
 from app.models import BulkOperation, JobRecord, Notification, SavedView, Workflow, WorkflowInstance, WorkflowName
+from app.services import shar_features
 from app.services.actors import Actor
 from app.services.launchable import diagram_only
 
@@ -118,6 +119,19 @@ def _owner_or_admin(actor: Actor, owner_id: int | None) -> bool:
     return actor.can_write and (actor.is_admin or (owner_id is not None and owner_id == actor.id))
 
 
+def may_repair(actor: Actor, owner_id: int | None) -> bool:
+    """Whether `actor` may repair an instance owned by `owner_id` in SHAR (move its token, change its
+    variables, migrate it): its owner or an admin, never a viewer."""
+    return _owner_or_admin(actor, owner_id)
+
+
+def require_repair(actor: Actor, instance: WorkflowInstance, what: str) -> None:
+    """Only the instance's owner or an admin may repair it (`what`: "move it", ...)."""
+    require_writer(actor)
+    if not may_repair(actor, instance.created_by):
+        raise PermissionDenied(f"instance {instance.id} belongs to another user: only its owner or an admin may {what}")
+
+
 def require_retry(actor: Actor, owner_id: int | None, what: str) -> None:
     """Only the owner of `what` (an instance, a workflow) or an admin may retry it."""
     require_writer(actor)
@@ -186,7 +200,12 @@ def owner_id_of(workflow: Workflow, owner: WorkflowName | None = None) -> int | 
 # -- what the pages and the API offer ----------------------------------------------------
 
 # Every name allowed_actions may give, per kind of row (the OpenAPI document lists them).
-INSTANCE_ACTIONS = ("sync", "complete", "deliver_message", "cancel", "retry", "see_job")
+INSTANCE_ACTIONS = (
+    *("sync", "complete", "deliver_message", "cancel", "retry", "see_job"),
+    *("move", "edit_variables", "migrate"),
+)
+# The repairs of an instance in SHAR: each needs a call of the gateway SHAR may not offer (shar_features).
+REPAIR_ACTIONS = ("move", "edit_variables")
 WORKFLOW_ACTIONS = ("launch", "upload", "delete", "transfer", "retry", "see_job")
 JOB_ACTIONS = ("open", "retry", "delete", "correct_and_retry")
 VIEW_ACTIONS = ("open", "rename", "delete", "publish", "unpublish")
@@ -223,12 +242,15 @@ def allowed_actions(actor: Actor, row: WorkflowInstance | Workflow | JobRecord |
 
 def _instance_actions(actor: Actor, instance: WorkflowInstance) -> frozenset[str]:
     """A writer syncs, completes and messages a running instance (at what it waits for) and stops
-    tracking one under way; its owner or an admin retries a launch that failed before SHAR had it
-    and reads the job behind it."""
+    tracking one under way; its owner or an admin retries a launch that failed before SHAR had it,
+    reads the job behind it, and repairs one running or failed in SHAR (unless SHAR does not offer
+    the call: unavailable_actions says why)."""
     if not may_see_instance(actor, instance):
         return frozenset()
     running = actor.can_write and instance.status == InstanceStatus.RUNNING
     launch_failed = instance.status == InstanceStatus.FAILED and not instance.shar_instance_id
+    repairs = _repairs(actor, instance)
+    unavailable = shar_features.unavailable(repairs) if repairs else {}
     return _chosen(
         {
             "sync": running,
@@ -237,8 +259,27 @@ def _instance_actions(actor: Actor, instance: WorkflowInstance) -> frozenset[str
             "cancel": actor.can_write and instance.status in UNDER_WAY_INSTANCE,
             "retry": launch_failed and may_retry(actor, instance.created_by),
             "see_job": may_read_jobs_of(actor, instance.created_by),
+            **{action: action not in unavailable for action in repairs},
         }
     )
+
+
+def _repairs(actor: Actor, instance: WorkflowInstance) -> tuple[str, ...]:
+    """The repairs `actor` may ask for on `instance` whether SHAR offers them or not: an instance SHAR
+    has (running, or failed there), its owner's or an admin's."""
+    in_shar = instance.status in REPAIRABLE_INSTANCE and bool(instance.shar_instance_id)
+    if not (in_shar and may_repair(actor, instance.created_by)):
+        return ()
+    # Migrating to another version moves a running instance only (services/version_migrations).
+    return (*REPAIR_ACTIONS, "migrate") if instance.status == InstanceStatus.RUNNING else REPAIR_ACTIONS
+
+
+def unavailable_actions(actor: Actor, row: WorkflowInstance) -> dict[str, str]:
+    """{action: why it cannot be offered now} for the repairs `actor` could ask for on `row` but this
+    SHAR does not offer: the pages show them disabled with the reason, the API lists them."""
+    if not may_see_instance(actor, row):
+        return {}
+    return shar_features.unavailable(_repairs(actor, row))
 
 
 def _workflow_actions(actor: Actor, workflow: Workflow) -> frozenset[str]:
@@ -294,8 +335,9 @@ def _launch_failed(job: JobRecord) -> bool:
 
 def actions_key(actor: Actor) -> str:
     """What allowed_actions reads of the actor beyond the row's own state and owner: a cached answer
-    carrying the set adds it to its version, so a changed role is not answered from the cache."""
-    return f"{actor.role}:{actor.id}"
+    carrying the set adds it to its version, so a changed role (or a SHAR call found not offered) is
+    not answered from the cache."""
+    return f"{actor.role}:{actor.id}:{shar_features.key()}"
 
 
 def _chosen(offers: dict[str, bool]) -> frozenset[str]:

@@ -1,5 +1,5 @@
-"""Bulk actions on instances: sync, cancel or retry the instances a filter selects, as one audited
-operation that runs as one job.
+"""Bulk actions on instances: sync, cancel, retry or migrate the instances a filter selects, as one
+audited operation that runs as one job.
 
     preview_bulk   how many of the filtered instances the action applies to, how many it skips,
                    the newest few, and the fingerprint of the set (the set is kept a day, to say
@@ -10,7 +10,9 @@ operation that runs as one job.
                    otherwise: how many were added and gone, and the new preview)
     get_bulk       its progress, for its requester and admins
     ACTIONS        what each action applies to, the role it needs, and the instance operation
-                   its job runs (bulk_work.run_bulk: the job, walking the snapshot)
+                   its job runs (bulk_work.run_bulk: the job, walking the snapshot); an action with
+                   parameters (migrate: the target version and mapping) checks them before anything,
+                   stores them on the operation, and adds its own detail to the preview
 
 A filter only ever covers the instances its requester may see (instances.filtered_instances).
 """
@@ -39,6 +41,7 @@ from app.services.failed_jobs import failed_launch_job, requeue_failed_job
 from app.services.instance_listing import InstanceFilter, filtered_instances
 from app.services.instances import cancel_instance
 from app.services.sync import batch_sync, request_sync, syncable
+from app.services.version_migrations import bulk_parameters, bulk_preview, migratable, migrate_in_bulk
 
 MAX_INSTANCES = 10_000  # one operation covers at most this many; above it, narrow the filter
 SAMPLE_SIZE = 10
@@ -52,7 +55,7 @@ class Action:
     applies_to: str  # what it applies to, as the preview says it
     verb: str  # what "would" happen to each: "be synced"
     guard: Callable[[Actor], None]  # the role the instance operation needs, checked before anything runs
-    applies: Callable[[], Any]  # the SQL condition of the instances it applies to
+    applies: Callable[[dict[str, Any]], Any]  # the SQL condition of the instances it applies to (its parameters)
     run: Callable[[str, Actor, int], object]  # the instance operation, as part of bulk operation N
     # Instead of `run`, for a chunk at once: check the chunk (the allowed ids, and a reason for each
     # other one), then queue the allowed ones, committing whatever the session holds with them.
@@ -60,6 +63,10 @@ class Action:
     queue_many: Callable[[list[str]], object] | None = None
     label: str = ""  # its name for people, where it differs from the API's action
     shar_note: str | None = None  # what SHAR keeps doing meanwhile, said before anyone confirms
+    # An action that takes parameters: (the parameters as sent, the filter's workflow) -> as stored, or
+    # InvalidInput; and what its preview adds about the set: (ids, parameters, actor) -> a detail.
+    parameters: Callable[[Any, str | None], dict[str, Any]] | None = None
+    detail: Callable[[list[str], dict[str, Any], Actor], Any] | None = None
 
 
 def _sync(instance_id: str, actor: Actor, bulk: int) -> object:
@@ -68,6 +75,11 @@ def _sync(instance_id: str, actor: Actor, bulk: int) -> object:
 
 def _cancel(instance_id: str, actor: Actor, bulk: int) -> object:
     return cancel_instance(instance_id, actor=actor, bulk=bulk)
+
+
+def _migrate(instance_id: str, actor: Actor, bulk: int) -> object:
+    operation = db.session.get(BulkOperation, bulk)
+    return migrate_in_bulk(instance_id, actor, (operation.parameters if operation else None) or {}, bulk)
 
 
 def _retry(instance_id: str, actor: Actor, bulk: int) -> object:
@@ -82,7 +94,7 @@ ACTIONS: dict[str, Action] = {
         "running instances",
         "be synced",
         require_writer,
-        lambda: WorkflowInstance.status == InstanceStatus.RUNNING,
+        lambda _: WorkflowInstance.status == InstanceStatus.RUNNING,
         _sync,
         check_many=syncable,
         queue_many=batch_sync,
@@ -92,7 +104,7 @@ ACTIONS: dict[str, Action] = {
         "launching or running instances",
         "stop being tracked",
         require_writer,
-        lambda: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE),
+        lambda _: WorkflowInstance.status.in_(UNDER_WAY_INSTANCE),
         _cancel,
         label="stop tracking",
         shar_note="SHAR keeps running the ones it has started: it has no call to stop an instance, so they go "
@@ -104,8 +116,23 @@ ACTIONS: dict[str, Action] = {
         "failed launches (instances that failed before reaching SHAR)",
         "be retried",
         require_admin,
-        lambda: and_(WorkflowInstance.status == InstanceStatus.FAILED, WorkflowInstance.shar_instance_id.is_(None)),
+        lambda _: and_(WorkflowInstance.status == InstanceStatus.FAILED, WorkflowInstance.shar_instance_id.is_(None)),
         _retry,
+    ),
+    # Running instances of the filter's workflow move to another version of it (services/version_migrations):
+    # the preview lists those that cannot and why; the job checks each again (its owner or an admin, its
+    # elements in the target) and records a refused one with its reason among the operation's failures.
+    "migrate": Action(
+        "running instances of the workflow on another version",
+        "move to the chosen version",
+        require_writer,
+        migratable,
+        _migrate,
+        label="migrate to version",
+        shar_note="SHAR moves each instance where it stands to the same elements of the chosen version (by id, "
+        "or through the mapping); one standing at an element the version does not have is not moved.",
+        parameters=bulk_parameters,
+        detail=bulk_preview,
     ),
 }
 
@@ -119,6 +146,8 @@ class BulkPreview:
     applies_to: str
     sample: list[WorkflowInstance]  # the newest SAMPLE_SIZE of those it applies to
     fingerprint: str  # of the set it applies to (fingerprint()): a confirmation carries it
+    parameters: dict[str, Any] | None = None  # as checked, for an action that takes them
+    detail: Any = None  # what the action adds about the set (a migration: who can move, the mapping form)
 
     @property
     def matched(self) -> int:
@@ -223,17 +252,21 @@ def _text(data: dict[str, Any], name: str) -> str | None:
 # -- operations ------------------------------------------------------------------------
 
 
-def preview_bulk(filters: InstanceFilter, action: str, *, actor: Actor) -> BulkPreview:
+def preview_bulk(filters: InstanceFilter, action: str, *, actor: Actor, parameters: Any = None) -> BulkPreview:
     """What `action` would do to the instances `filters` selects of those `actor` may see: how
     many it applies to, how many it skips, the newest SAMPLE_SIZE, and the set's fingerprint (the
-    set is kept a day, so a confirmation it no longer matches can say what changed)."""
+    set is kept a day, so a confirmation it no longer matches can say what changed). `parameters`:
+    an action's that takes them (migrate: `{"version": N, "mapping": {...}}`)."""
     spec = _action(action)
     spec.guard(actor)
-    ids, skipped = _selection(actor, filters, spec)
-    return _preview(action, filters, spec, ids, skipped)
+    params = _parameters(spec, action, parameters, filters)
+    ids, skipped = _selection(actor, filters, spec, params)
+    return _preview(action, filters, spec, ids, skipped, params, actor)
 
 
-def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor, previewed: str | None = None) -> BulkStarted:
+def start_bulk(
+    filters: InstanceFilter, action: str, *, actor: Actor, previewed: str | None = None, parameters: Any = None
+) -> BulkStarted:
     """Store the operation with the ids of the instances it covers (taken now), its one audit
     entry, and queue its job. InvalidInput above MAX_INSTANCES; Conflict when none match.
     `previewed` (the fingerprint of the preview confirmed): PreviewChanged, nothing started, when
@@ -242,9 +275,11 @@ def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor, previewed:
     spec.guard(actor)
     if previewed is not None and not isinstance(previewed, str):
         raise InvalidInput.field("fingerprint", "fingerprint must be the preview's fingerprint, a string")
-    ids, skipped = _selection(actor, filters, spec)
+    params = _parameters(spec, action, parameters, filters)
+    ids, skipped = _selection(actor, filters, spec, params)
     if previewed is not None and fingerprint(ids) != previewed:
-        raise PreviewChanged(_preview(action, filters, spec, ids, skipped), *_changes(previewed, ids))
+        changed = _preview(action, filters, spec, ids, skipped, params, actor)
+        raise PreviewChanged(changed, *_changes(previewed, ids))
     if not ids:
         raise Conflict(f"no {spec.applies_to} match this filter: nothing to {spec.label or action}")
     operation = BulkOperation(
@@ -257,6 +292,7 @@ def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor, previewed:
         skipped=skipped,
         instance_ids=ids,
         errors=[],
+        parameters=params,
     )
     db.session.add(operation)
     db.session.flush()
@@ -265,7 +301,8 @@ def start_bulk(filters: InstanceFilter, action: str, *, actor: Actor, previewed:
         f"instance.bulk_{action}",
         "bulk_operation",
         operation.id,
-        after={"filter": operation.filter, "count": len(ids), "skipped": operation.skipped},
+        after={"filter": operation.filter, "count": len(ids), "skipped": operation.skipped}
+        | ({"parameters": params} if params is not None else {}),
     )
     job = submit("bulk_operation", target_type="bulk_operation", target_id=operation.id, created_by=actor.id)
     return BulkStarted(operation, job)
@@ -295,14 +332,25 @@ def fingerprint(instance_ids: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(sorted(instance_ids)).encode()).hexdigest()
 
 
-def _selection(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[list[str], int]:
+def _parameters(spec: Action, action: str, parameters: Any, filters: InstanceFilter) -> dict[str, Any] | None:
+    """An action's parameters as checked (None for one that takes none: InvalidInput when some were sent)."""
+    if spec.parameters is not None:
+        return spec.parameters(parameters, filters.workflow)
+    if parameters not in (None, {}):
+        raise InvalidInput.field("parameters", f"{action} takes no parameters")
+    return None
+
+
+def _selection(
+    actor: Actor, filters: InstanceFilter, spec: Action, params: dict[str, Any] | None = None
+) -> tuple[list[str], int]:
     """The ids the action applies to, newest first, and how many filtered instances it skips.
     InvalidInput above MAX_INSTANCES."""
-    count, skipped = _counts(actor, filters, spec)
+    count, skipped = _counts(actor, filters, spec, params or {})
     _check_limit(count)
     ids = list(
         db.session.scalars(
-            _newest_first(_applicable(actor, filters, spec))
+            _newest_first(_applicable(actor, filters, spec, params or {}))
             .with_only_columns(WorkflowInstance.id)
             .limit(MAX_INSTANCES + 1)
         )
@@ -311,11 +359,21 @@ def _selection(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[lis
     return ids, max(skipped + count - len(ids), 0)
 
 
-def _preview(action: str, filters: InstanceFilter, spec: Action, ids: list[str], skipped: int) -> BulkPreview:
+def _preview(
+    action: str,
+    filters: InstanceFilter,
+    spec: Action,
+    ids: list[str],
+    skipped: int,
+    params: dict[str, Any] | None,
+    actor: Actor,
+) -> BulkPreview:
     sample = list(
         db.session.scalars(_newest_first(select(WorkflowInstance).where(WorkflowInstance.id.in_(ids[:SAMPLE_SIZE]))))
     )
-    return BulkPreview(action, filters.as_dict(), len(ids), skipped, spec.applies_to, sample, _remember(ids))
+    detail = spec.detail(ids, params or {}, actor) if spec.detail is not None and ids else None
+    key = _remember(ids)
+    return BulkPreview(action, filters.as_dict(), len(ids), skipped, spec.applies_to, sample, key, params, detail)
 
 
 def _remember(instance_ids: list[str]) -> str:
@@ -361,17 +419,17 @@ def _check_limit(count: int) -> None:
         )
 
 
-def _applicable(actor: Actor, filters: InstanceFilter, spec: Action) -> Select[Any]:
-    return filtered_instances(actor, filters).where(spec.applies())
+def _applicable(actor: Actor, filters: InstanceFilter, spec: Action, params: dict[str, Any]) -> Select[Any]:
+    return filtered_instances(actor, filters).where(spec.applies(params))
 
 
 def _newest_first(query: Select[Any]) -> Select[Any]:
     return query.order_by(WorkflowInstance.created_at.desc(), WorkflowInstance.id.desc())
 
 
-def _counts(actor: Actor, filters: InstanceFilter, spec: Action) -> tuple[int, int]:
+def _counts(actor: Actor, filters: InstanceFilter, spec: Action, params: dict[str, Any]) -> tuple[int, int]:
     """(applies, skipped) among the filtered instances `actor` may see: one read."""
-    applies = func.coalesce(func.sum(case((spec.applies(), 1), else_=0)), 0)
+    applies = func.coalesce(func.sum(case((spec.applies(params), 1), else_=0)), 0)
     total, count = db.session.execute(
         filtered_instances(actor, filters).with_only_columns(func.count(), applies, maintain_column_froms=True)
     ).one()

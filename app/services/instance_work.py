@@ -175,6 +175,8 @@ def _apply_launch_answer(instance: WorkflowInstance, answer: SharInstance, event
     elif answer.status == "failed":
         error = answer.error or "SHAR reports the instance failed"
         values.update(completed_at=now, error=error, shar_completed_at=parse_shar_time(answer.completed_at))
+        if answer.failed_activities:  # where it stands failed (sync_state._ended_in_shar reads it so too)
+            values["current_activities"] = list(answer.failed_activities)
         if change_status(instance, InstanceStatus.FAILED, message="failed during its launch", commit=False, **values):
             events.add(instance_launched, instance, shar_response=answer.raw)
             events.add(instance_failed, instance, error_message=error)

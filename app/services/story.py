@@ -26,6 +26,7 @@ from app.services import element_names
 from app.services.stored_files import PerFile
 
 MOVED = "moved"  # the timeline entry that says where an instance was seen
+MOVED_BY_HAND = "instance_moved"  # an operator moved its token (services.repair_work): from where, to where
 MAX_LISTED = 200  # elements kept per entry: a file's flow nodes, far fewer in practice
 CACHED_FILES = 256
 
@@ -34,6 +35,7 @@ CACHED_FILES = 256
 class Story:
     passed: tuple[str, ...] = ()  # elements it passed through and is no longer at
     flows: tuple[str, ...] = ()  # sequence flows it took
+    moved_from: tuple[str, ...] = ()  # where the last move by an operator took it from (not where it is now)
 
 
 def note_path(instance: WorkflowInstance, activities: Sequence[str], completed: Sequence[str] | None) -> None:
@@ -52,13 +54,19 @@ def story_of(instance: WorkflowInstance) -> Story:
     """The elements and flows to mark as done on the instance's diagram."""
     current = set(instance.current_activities or ())
     seen: dict[str, None] = {}
-    for data in db.session.scalars(
-        select(ActivityEvent.data).where(
+    moved_from: list[str] = []
+    for kind, data in db.session.execute(
+        select(ActivityEvent.kind, ActivityEvent.data)
+        .where(
             ActivityEvent.target_type == "instance",
             ActivityEvent.target_id == instance.id,
-            ActivityEvent.kind == MOVED,
+            ActivityEvent.kind.in_((MOVED, MOVED_BY_HAND)),
         )
+        .order_by(ActivityEvent.created_at, ActivityEvent.id)
     ):
+        if kind == MOVED_BY_HAND:
+            moved_from = [e for e in (data or {}).get("from") or () if isinstance(e, str)]
+            continue
         for key in ("passed", "activities"):
             seen.update(dict.fromkeys(e for e in (data or {}).get(key) or () if isinstance(e, str)))
     if not seen and not current:
@@ -70,7 +78,8 @@ def story_of(instance: WorkflowInstance) -> Story:
     if instance.status == InstanceStatus.COMPLETED:
         reached |= set(graph.ends_after(reached))
     passed = tuple(sorted(reached - current))
-    return Story(passed=passed, flows=tuple(graph.between(reached)))
+    left = tuple(e for e in moved_from if e not in current)
+    return Story(passed=passed, flows=tuple(graph.between(reached)), moved_from=left)
 
 
 _GRAPHS: PerFile[FlowGraph] = PerFile(lambda root: NO_GRAPH if root is None else flow_graph(root), CACHED_FILES)

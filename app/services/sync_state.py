@@ -185,9 +185,10 @@ def _ended_in_shar(
             fire(instance_completed, instance)
         return
     error = remote.error or "SHAR reports the instance failed"
-    # Where it failed: the activities SHAR names, else (SHAR may clear them when an instance fails)
-    # the ones it was last seen at, so the diagram can count the failure there.
-    where = activities or list(instance.current_activities or ())
+    # Where it failed: where SHAR says a failed instance stands (failed_activities, an extension: what a
+    # move may start from), else the activities it names, else (SHAR may clear them when an instance
+    # fails) the ones it was last seen at, so the diagram can count the failure there.
+    where = list(remote.failed_activities or ()) or activities or list(instance.current_activities or ())
     if change_status(instance, InstanceStatus.FAILED, error=error, current_activities=where, **values):
         fire(instance_failed, instance, error_message=error)
 

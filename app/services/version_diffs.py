@@ -84,10 +84,7 @@ def compare_versions(name: str, a: object, b: object, *, actor: Actor) -> Compar
     """Version `a` of `name` against version `b` (numbers, or their digits as text)."""
     first, second = version_number(a, "from"), version_number(b, "to")
     old, new = get_version(name, first, actor=actor), get_version(name, second, actor=actor)
-    for version in (old, new):
-        _check_size(version.bpmn_xml, f"version {version.version} of {version.name!r}", InvalidInput)
-    with _one_at_a_time(actor):
-        diff = _diff(old, new.bpmn_xml)
+    diff = diff_of(old, new, actor=actor)
     return Comparison(
         name=old.name,
         from_version=first,
@@ -97,6 +94,16 @@ def compare_versions(name: str, a: object, b: object, *, actor: Actor) -> Compar
         counts_all=sees_all_instances(actor),
         versions=version_numbers(old.name, actor=actor),
     )
+
+
+def diff_of(old: Workflow, new: Workflow, *, actor: Actor) -> VersionDiff:
+    """Two stored versions compared by element id, within what one person may start (the size
+    limit, one diff at a time, the rate): compare_versions, and a migration's mapping form
+    (services/version_migrations) that lists the elements a target version no longer has."""
+    for version in (old, new):
+        _check_size(version.bpmn_xml, f"version {version.version} of {version.name!r}", InvalidInput)
+    with _one_at_a_time(actor):
+        return _diff(old, new.bpmn_xml)
 
 
 def preview_upload(name: object, bpmn_xml: object, *, actor: Actor) -> Comparison:

@@ -1,12 +1,13 @@
-"""Jobs that launch instances, complete their waiting tasks and deliver their messages in SHAR, and
-the bulk operations that sync, cancel or retry many instances."""
+"""Jobs that launch instances, complete their waiting tasks, deliver their messages, repair them (move
+their token, change their variables) and migrate them to another version in SHAR, and the bulk
+operations that sync, cancel, retry or migrate many instances."""
 
 from __future__ import annotations
 
 from app.core.config import current_settings
 from app.jobs.specs import AfterCommit, JobSpec, spec_for
 from app.models import JobRecord
-from app.services import bulk_work, instance_work
+from app.services import bulk_work, instance_work, migration_work, repair_work
 
 
 def launch_instance(job: JobRecord) -> AfterCommit | None:
@@ -55,6 +56,39 @@ def delivery_failed(job: JobRecord, exc: BaseException) -> None:
     )
 
 
+def move_instance(job: JobRecord) -> None:
+    payload = job.payload
+    repair_work.move_in_shar(
+        job.target_id,
+        payload["from"],
+        payload["to"],
+        payload.get("variables"),
+        by=payload.get("by"),
+        retry=job.tried_before,
+    )
+
+
+def move_failed(job: JobRecord, exc: BaseException) -> None:
+    repair_work.repair_failed(job.target_id, "move", job.last_error or str(exc), exc)
+
+
+def set_instance_variables(job: JobRecord) -> None:
+    payload = job.payload
+    repair_work.set_variables_in_shar(job.target_id, payload["set"], payload.get("remove") or (), by=payload.get("by"))
+
+
+def set_variables_failed(job: JobRecord, exc: BaseException) -> None:
+    repair_work.repair_failed(job.target_id, "variables", job.last_error or str(exc), exc)
+
+
+def migrate_instance(job: JobRecord) -> None:
+    migration_work.migrate_in_shar(job.target_id, job.payload, retry=job.tried_before)
+
+
+def migration_failed(job: JobRecord, exc: BaseException) -> None:
+    migration_work.migration_failed(job.target_id, job.payload.get("workflow_id"), job.last_error or str(exc), exc)
+
+
 BULK_BUDGET_SHARE = 0.5  # of an attempt's time limit: past it, the rest of the operation goes on in a new job
 
 
@@ -101,6 +135,37 @@ SPECS = (
         300,
         deliver_message,
         on_failure=delivery_failed,
+        needs_shar=True,
+    ),
+    # A repair that SHAR answers as not offered (a permanent error) fails at once, without retries.
+    JobSpec(
+        "move_instance",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        move_instance,
+        on_failure=move_failed,
+        needs_shar=True,
+    ),
+    JobSpec(
+        "migrate_instance",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        migrate_instance,
+        on_failure=migration_failed,
+        needs_shar=True,
+    ),
+    JobSpec(
+        "set_instance_variables",
+        "shar_instance_queue",
+        3,
+        (5, 15, 30),
+        300,
+        set_instance_variables,
+        on_failure=set_variables_failed,
         needs_shar=True,
     ),
     # Resumable: each attempt goes on from the last instance the one before committed; an attempt

@@ -62,11 +62,12 @@ document.addEventListener("input", function (event) {
   if (event.target.matches && event.target.matches("textarea[data-json-object]")) { event.target.setCustomValidity(""); }
 });
 
-// A refused completion answers 409 or 422 with its fragment, the reason above the form: shown,
-// not dropped as htmx drops other error answers.
+// A refused completion, move or variable change answers 409, 422 (or 501: SHAR lacks the call) with
+// its fragment, the reason above the form: shown, not dropped as htmx drops other error answers.
 document.addEventListener("htmx:beforeSwap", function (event) {
   var xhr = event.detail.xhr;
-  if ((xhr.status === 409 || xhr.status === 422) && /\/instances\/[^/]+\/complete$/.test(new URL(xhr.responseURL).pathname)) {
+  var path = new URL(xhr.responseURL).pathname;
+  if ((xhr.status === 409 || xhr.status === 422 || xhr.status === 501) && /\/instances\/[^/]+\/(complete|move\/preview|variables\/preview)$/.test(path)) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }

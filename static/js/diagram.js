@@ -12,11 +12,13 @@
     ids.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, marker); } });
   }
 
-  // The instance's story (Cockpit's history view): where it is now, the elements it passed through
-  // and the flows it took, as the live fragment lists them (the server decides them).
+  // The instance's story (Cockpit's history view): where it is now, the elements it passed through,
+  // the flows it took and where an operator last moved it from, as the live fragment lists them
+  // (the server decides them).
   function highlight(viewer, selector) {
     mark(viewer, listOf(selector, "data-passed"), "passed-element");
     mark(viewer, listOf(selector, "data-flows"), "taken-flow");
+    mark(viewer, listOf(selector, "data-moved-from"), "moved-from-element");
     mark(viewer, listOf(selector, "data-activities"), "current-activity");
   }
 

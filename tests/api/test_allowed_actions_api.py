@@ -24,7 +24,9 @@ def test_reads_carry_what_the_caller_may_do(api) -> None:
     launched = api.post("/api/shar/workflows/Flow/launch", json={"async": False})
     assert launched.status_code == 201 and launched.get_json()["data"]["async"] is False
     url = f"/api/shar/instances/{launched.get_json()['data']['id']}"
-    assert _actions(api.get(url)) == ["cancel", "complete", "deliver_message", "see_job", "sync"]
+    assert _actions(api.get(url)) == [
+        *("cancel", "complete", "deliver_message", "edit_variables", "migrate", "move", "see_job", "sync")
+    ]
     assert _actions(viewer.get(url)) == []
     # The read is cached by the row's version and the caller: a cancel changes both status and offer.
     first = api.get(url)

@@ -64,6 +64,7 @@ def test_preview_confirm_once_and_follow_the_progress(offline_app: Flask) -> Non
     assert re.findall(r'<option value="(\w+)">', listing.split('id="bulk-action"')[1].split("</select>")[0]) == [
         "sync",
         "cancel",
+        "migrate",
     ]  # retry is an admin's
     bad = client.get("/instances?older_than=soon")
     assert bad.status_code == 422 and "older_than is a duration" in bad.get_data(as_text=True)

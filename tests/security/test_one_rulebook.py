@@ -26,6 +26,7 @@ from app.models import (
     UntrackedSharInstance,
     User,
     WebhookDelivery,
+    Workflow,
     WorkflowInstance,
 )
 from app.models._base import utcnow
@@ -194,6 +195,36 @@ WEB_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, dict[str,
         ),
     ),
     ("instance.cancel", "ann", "viewer", 403, lambda w: (f"/instances/{w.instance_id}/cancel", {})),
+    ("instance.migrate", "ann", "viewer", 403, lambda w: (f"/instances/{_v2(w)}/migrate", {"version": "2"})),
+    (
+        "instance.bulk_migrate",
+        "ann",
+        "viewer",
+        403,
+        lambda w: _v2(w, ("/instances/bulk", {"action": "migrate", "workflow": "Flow", "to_version": "2"})),
+    ),
+    # Repairs in SHAR: the instance's owner or an admin, never a viewer (404 for another's, as ever).
+    (
+        "instance.move",
+        "ann",
+        "bob",
+        404,
+        lambda w: (f"/instances/{w.instance_id}/move", {"from": "review", "to": "check"}),
+    ),
+    (
+        "instance.move",
+        "admin",
+        "viewer",
+        403,
+        lambda w: (f"/instances/{w.instance_id}/move", {"from": "review", "to": "check"}),
+    ),
+    (
+        "instance.edit_variables",
+        "ann",
+        "viewer",
+        403,
+        lambda w: (f"/instances/{w.instance_id}/variables", {"set_json": '{"n": 2}'}),
+    ),
     (
         "instance.bulk_cancel",
         "ann",
@@ -333,6 +364,38 @@ API_CASES: list[tuple[str, str, str, int, Callable[[World], tuple[str, str, dict
     ),
     ("instance.cancel", "ann", "viewer", 403, lambda w: ("post", f"/api/shar/instances/{w.instance_id}/cancel", {})),
     (
+        "instance.migrate",
+        "ann",
+        "bob",
+        404,
+        lambda w: ("post", f"/api/shar/instances/{_v2(w)}/migrate", {"version": 2}),
+    ),
+    (
+        "instance.bulk_migrate",
+        "ann",
+        "viewer",
+        403,
+        lambda w: (
+            "post",
+            "/api/shar/instances/bulk",
+            {"action": "migrate", "filter": {"workflow": "Flow"}, "parameters": {"version": int(_v2(w, "2"))}},
+        ),
+    ),
+    (
+        "instance.move",
+        "ann",
+        "viewer",
+        403,
+        lambda w: ("post", f"/api/shar/instances/{w.instance_id}/move", {"from": "review", "to": "check"}),
+    ),
+    (
+        "instance.edit_variables",
+        "admin",
+        "bob",
+        404,
+        lambda w: ("post", f"/api/shar/instances/{w.instance_id}/variables", {"set": {"n": 2}}),
+    ),
+    (
         "instance.bulk_sync",
         "ann",
         "viewer",
@@ -371,6 +434,14 @@ def _view(world: World, owner: str) -> int:
         db.session.add(view)
         db.session.commit()
     return view.id
+
+
+def _v2(world: World, then: Any = None) -> Any:
+    """Version 2 of Flow, made once (the instance runs version 1 and may move to it); `then`, else the
+    instance's id."""
+    if db.session.scalar(select(func.count()).select_from(Workflow).where(Workflow.name == "Flow")) == 1:
+        create_workflow("Flow", SECOND_VERSION, actor=world.ann, async_=False)
+    return world.instance_id if then is None else then
 
 
 def _stalled(world: World) -> str:
@@ -428,10 +499,17 @@ CLI_CASES: list[tuple[str, Callable[[World, Any], list[str]]]] = [
     ("job.flush", lambda w, tmp: ["failed", "flush"]),
     ("job.flush", lambda w, tmp: ["queue", "clear"]),
     ("user.create", lambda w, tmp: ["user", "create", "cli-made@example.com"]),
+    ("instance.move", lambda w, tmp: ["instance", "move", w.instance_id, "--from", "review", "--to", "check", "--yes"]),
+    ("instance.edit_variables", lambda w, tmp: ["instance", "set-variables", w.instance_id, "--set", "n=2", "--yes"]),
     ("token.create", lambda w, tmp: ["token", "create", "--user", "bob@example.com"]),
     ("instance.sync_many", lambda w, tmp: ["sync", "--force"]),
     ("instance.sync", lambda w, tmp: ["instance", "show", w.instance_id, "--sync"]),
     ("instance.bulk_cancel", lambda w, tmp: ["instance", "bulk", "cancel", "--workflow", "Flow", "--yes"]),
+    ("instance.migrate", lambda w, tmp: ["instance", "migrate", _v2(w), "--to-version", "2", "--yes"]),
+    (
+        "instance.bulk_migrate",
+        lambda w, tmp: _v2(w, ["instance", "bulk", "migrate", "--workflow", "Flow", "--to-version", "2", "--yes"]),
+    ),
     ("instance.launch", lambda w, tmp: ["batch", "launch", "--workflow", "Flow"]),
     ("workflow.create", lambda w, tmp: ["batch", "import", "--bpmn", _file(tmp, SECOND_VERSION, "Batched")]),
     ("instance.complete_task", lambda w, tmp: ["batch", "complete", "--instance", w.instance_id]),
@@ -537,6 +615,56 @@ VARIABLE_DOORS: list[tuple[str, Callable[[World, Any, dict[str, Any]], tuple[boo
         "cli message",
         lambda w, tmp, v: _cli(
             w, "instance", "message", w.message_instance_id, "payment-received", "--variables", json.dumps(v)
+        ),
+    ),
+    (
+        "page move",
+        lambda w, tmp, v: _page(
+            w,
+            "ann",
+            f"/instances/{w.instance_id}/move",
+            {"from": "review", "to": "check", "variables_json": json.dumps(v)},
+        ),
+    ),
+    (
+        "page edit variables",
+        lambda w, tmp, v: _page(w, "ann", f"/instances/{w.instance_id}/variables", {"set_json": json.dumps(v)}),
+    ),
+    (
+        "api move",
+        lambda w, tmp, v: _api(
+            w, "post", f"/api/shar/instances/{w.instance_id}/move", {"from": "review", "to": "check", "variables": v}
+        ),
+    ),
+    (
+        "api edit variables",
+        lambda w, tmp, v: _api(w, "post", f"/api/shar/instances/{w.instance_id}/variables", {"set": v}),
+    ),
+    (
+        "cli move",
+        lambda w, tmp, v: _cli(
+            w,
+            "instance",
+            "move",
+            w.instance_id,
+            "--from",
+            "review",
+            "--to",
+            "check",
+            "--variables",
+            json.dumps(v),
+            "--yes",
+        ),
+    ),
+    (
+        "cli set-variables",
+        lambda w, tmp, v: _cli(
+            w,
+            "instance",
+            "set-variables",
+            w.instance_id,
+            *[f"--set={k}={json.dumps(x)}" for k, x in v.items()],
+            "--yes",
         ),
     ),
     ("cli batch launch", lambda w, tmp, v: _batch(w, tmp, "launch", {"workflow": "Flow", "variables": v})),

@@ -11,12 +11,14 @@ from flask import Flask
 from app.core.extensions import db
 from app.models import JobRecord, User, Workflow, WorkflowInstance, WorkflowName
 from app.models._base import new_uuid
+from app.services import shar_features
 from app.services.access import (
     INSTANCE_ACTIONS,
     JOB_ACTIONS,
     WORKFLOW_ACTIONS,
     allowed_actions,
     nav_actions,
+    unavailable_actions,
 )
 from app.services.actors import CLI
 from tests.support.factories import make_user
@@ -88,9 +90,32 @@ def test_instance_actions_by_role_and_status(people: dict[str, User]) -> None:
         assert allowed_actions(people["vera"], instance) == allowed_actions(people["bob"], instance) == set()
 
 
-def test_an_instance_that_failed_in_shar_is_not_retried(people: dict[str, User]) -> None:
+def test_an_instance_that_failed_in_shar_is_not_retried_but_repaired(people: dict[str, User]) -> None:
+    """No launch retry (SHAR has it), but its owner or an admin may move it off where it failed or
+    change its variables; a viewer or another user may not."""
     instance = _instance("failed", people["ann"], in_shar=True)
-    assert allowed_actions(people["ann"], instance) == {"see_job"}
+    assert allowed_actions(people["ann"], instance) == {"see_job", "move", "edit_variables"}
+    assert allowed_actions(people["ada"], instance) == {"see_job", "move", "edit_variables"}
+    assert allowed_actions(people["vera"], instance) == allowed_actions(people["bob"], instance) == set()
+
+
+def test_repairs_of_a_running_instance_in_shar_unless_shar_lacks_the_call(people: dict[str, User]) -> None:
+    instance = _instance("running", people["ann"], in_shar=True)
+    repairs = {"move", "edit_variables"}
+    assert repairs <= allowed_actions(people["ann"], instance)
+    assert repairs <= allowed_actions(people["ada"], instance) and repairs <= allowed_actions(CLI, instance)
+    assert not repairs & allowed_actions(people["vera"], instance)
+    assert unavailable_actions(people["ann"], instance) == {}
+    shar_features.record_not_offered("move", "it answered HTTP 501 to the move call")
+    db.session.commit()
+    assert "move" not in allowed_actions(people["ann"], instance)
+    assert unavailable_actions(people["ann"], instance) == {
+        "move": "this SHAR does not offer moving instances (it answered HTTP 501 to the move call)"
+    }
+    assert unavailable_actions(people["vera"], instance) == {}  # nothing a viewer could ask for
+    shar_features.record_offered("move")
+    db.session.commit()
+    assert "move" in allowed_actions(people["ann"], instance) and unavailable_actions(people["ann"], instance) == {}
 
 
 # Per status of a name's newest version: what its owner and another writer may do.

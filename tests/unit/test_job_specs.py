@@ -52,6 +52,9 @@ def test_registry_lists_every_job_kind_once() -> None:
         "send_email",
         "deliver_webhook",
         "bulk_operation",
+        "move_instance",
+        "set_instance_variables",
+        "migrate_instance",
     }
     with pytest.raises(ValueError, match="defined twice"):
         JobRegistry([*SPECS, SPECS[0]])

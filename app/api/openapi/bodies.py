@@ -60,6 +60,50 @@ MESSAGE = {
         "variables": {"type": "object", "description": "the message's payload, merged into the instance"},
     },
 }
+_VERSION = {"type": "integer", "minimum": 1, "description": "the target version of the instances' workflow"}
+_MAPPING = {
+    "type": "object",
+    "maxProperties": 200,
+    "additionalProperties": {"type": "string"},
+    "description": "old element id -> element id of the target version, for elements the target no longer "
+    "has (an element it has is matched by id); an empty value maps nothing",
+}
+MIGRATE = {
+    "type": "object",
+    "required": ["version"],
+    "properties": {
+        "version": _VERSION,
+        "mapping": _MAPPING,
+        "workflow": {"type": "string", "description": "the instance's workflow (422 for another)"},
+    },
+}
+MOVE = {
+    "type": "object",
+    "required": ["from", "to"],
+    "properties": {
+        "from": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string"}},
+            ],
+            "description": "where it stands now: an element id (or several) among its current activities, or "
+            "the element a failed instance failed at",
+        },
+        "to": {
+            "type": "string",
+            "description": "where it should stand: an element of the instance's process (a task, event or "
+            "gateway; an element already passed retries from there)",
+        },
+        "variables": {"type": "object", "description": "set where it is moved to (launch's checks)"},
+    },
+}
+EDIT_VARIABLES = {
+    "type": "object",
+    "properties": {
+        "set": {"type": "object", "description": "variables to set (launch's checks: types, limits, reserved names)"},
+        "remove": {"type": "array", "maxItems": 200, "items": {"type": "string"}, "description": "names to remove"},
+    },
+}
 _BULK_FILTER = {
     "type": "object",
     "additionalProperties": False,
@@ -86,9 +130,16 @@ BULK = {
             "enum": list(BULK_ACTIONS),
             "description": "sync: running instances (queued in batch jobs); cancel: stop tracking launching or "
             "running ones (SHAR keeps running those it has started: it has no cancel call); "
-            "retry: failed launches (admins; their launch job is retried)",
+            "retry: failed launches (admins; their launch job is retried); migrate: running instances of "
+            "the filter's workflow move to version `parameters.version` (the filter must name the workflow)",
         },
         "filter": _BULK_FILTER,
+        "parameters": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "migrate's (the other actions take none)",
+            "properties": {"version": _VERSION, "mapping": _MAPPING},
+        },
         "preview": {
             "type": "boolean",
             "description": "true: only count them and show the newest 10, with the "

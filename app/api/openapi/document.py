@@ -8,12 +8,13 @@ from flask import Response
 
 from app.api.blueprints import docs_bp
 from app.api.openapi.instance_paths import INSTANCE_PATHS
+from app.api.openapi.repair_paths import REPAIR_PATHS, REPAIR_SCHEMAS, with_paths
 from app.api.openapi.schemas import SCHEMAS
 from app.api.openapi.view_paths import VIEW_PATHS, VIEW_SCHEMAS
 from app.api.openapi.workflow_paths import WORKFLOW_PATHS
 from app.api.responses import json_response
 
-PATHS: dict[str, Any] = {**WORKFLOW_PATHS, **INSTANCE_PATHS, **VIEW_PATHS}
+PATHS: dict[str, Any] = with_paths({**WORKFLOW_PATHS, **INSTANCE_PATHS, **VIEW_PATHS}, REPAIR_PATHS)
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -24,7 +25,7 @@ DOCUMENT: dict[str, Any] = {
     },
     "paths": PATHS,
     "components": {
-        "schemas": {**SCHEMAS, **VIEW_SCHEMAS},
+        "schemas": {**SCHEMAS, **VIEW_SCHEMAS, **REPAIR_SCHEMAS},
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
     },
     "security": [{"bearer": []}],

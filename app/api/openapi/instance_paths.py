@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.openapi.bodies import BULK, COMPLETE, MESSAGE, SYNC, VARIABLES
+from app.api.openapi.bodies import BULK, COMPLETE, MESSAGE, MIGRATE, SYNC, VARIABLES
 from app.api.openapi.parts import (
     AGE_DESCRIPTION,
     IDEMPOTENCY,
@@ -83,7 +83,8 @@ INSTANCE_PATHS: dict[str, Any] = {
     },
     "/api/shar/instances/bulk": {
         "post": {
-            "summary": "Sync, stop tracking (cancel) or retry the instances a filter selects, as one operation (a job)",
+            "summary": "Sync, stop tracking (cancel), retry or migrate the instances a filter selects, as one "
+            "operation (a job)",
             "description": "With `preview: true`, how many of the filtered instances the action applies to, "
             "how many it skips, and the newest 10, nothing stored. Otherwise the operation "
             "starts: the ids it covers are taken now (422 above "
@@ -98,7 +99,7 @@ INSTANCE_PATHS: dict[str, Any] = {
             "responses": {
                 "200": answer("the preview", envelope(ref("BulkPreview"))),
                 "202": answer("started", envelope(ref("BulkOperation"))),
-                **errors(401, 403, 409, 422, 503),
+                **errors(401, 403, 409, 422, 501, 503),
                 "409": answer(
                     "nothing to do, or the set changed since the preview (then with the new preview)",
                     {"anyOf": [ref("Error"), ref("BulkPreviewChanged")]},
@@ -177,6 +178,36 @@ INSTANCE_PATHS: dict[str, Any] = {
             "not fail (one that failed in SHAR cannot be run again: SHAR has no retry).",
             "parameters": [INSTANCE_ID, IDEMPOTENCY],
             "responses": {"202": QUEUED, **errors(401, 403, 404, 409, 422, 503)},
+        }
+    },
+    "/api/shar/instances/{instance_id}/migrate/preview": {
+        "post": {
+            "summary": "What moving the instance to another version of its workflow would do (nothing stored)",
+            "description": "Read from the stored versions and the instance's current elements, SHAR not asked: "
+            "whether it can move (each element it stands at exists in the target by id, or through "
+            "`mapping`), why not, and the mapping form (the elements of its version the target no longer "
+            "has, with the target's elements). Its owner or an admin (403 for a viewer or another user's "
+            "instance); 404 for an unknown version; 422 for an inactive version, its own version, another "
+            "workflow, or a mapping to an element the target does not have.",
+            "parameters": [INSTANCE_ID],
+            "requestBody": body(MIGRATE),
+            "responses": {
+                "200": answer("the preview", envelope(ref("MigrationPreview"))),
+                **errors(401, 403, 404, 422, 429, 501, 503),
+            },
+        }
+    },
+    "/api/shar/instances/{instance_id}/migrate": {
+        "post": {
+            "summary": "Move a running instance to another version of its workflow (its owner or an admin; a job)",
+            "description": "Checked as the preview checks it, then queued: the job calls SHAR's "
+            "POST /api/v1/instances/{id}/migrate and, on its answer, the instance runs the target "
+            "version's diagram. 409 when it is not running or a migration of it is queued; 422 naming "
+            "the elements without a counterpart. A SHAR without the call: the job records it and "
+            "allowed_actions stops offering `migrate`.",
+            "parameters": [INSTANCE_ID, IDEMPOTENCY],
+            "requestBody": body(MIGRATE),
+            "responses": {"202": QUEUED, **errors(401, 403, 404, 409, 422, 501, 503)},
         }
     },
     "/api/shar/instances/{instance_id}/cancel": {

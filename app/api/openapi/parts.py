@@ -38,6 +38,7 @@ def errors(*codes: int) -> dict[str, Any]:
         409: "state forbids it",
         413: "upload over the limit",
         422: "invalid input",
+        501: "this SHAR does not offer the call the operation needs (the action is unavailable, not broken)",
         502: "SHAR refused (blocking call)",
         503: "cannot accept work now (the queue is down, or SHAR is unreachable for a blocking call: "
         "nothing was stored); see Retry-After",

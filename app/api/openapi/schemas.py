@@ -95,8 +95,14 @@ SCHEMAS: dict[str, Any] = {
                 INSTANCE_ACTIONS,
                 "(on GET /instances/{id}) what you may do to it now: sync, "
                 "complete a waiting task, deliver a message, stop tracking it (cancel), retry its failed launch, "
-                "read the job behind it",
+                "read the job behind it, move its token, change its variables in SHAR",
             ),
+            "unavailable_actions": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "(on GET /instances/{id}) actions you could ask for but this SHAR does not "
+                "offer, with why (asked anyway: 501)",
+            },
         },
     },
     "Statistics": {
@@ -231,6 +237,55 @@ SCHEMAS["BulkPreview"] = {
             "description": "of the set it applies to: send it back to start the operation on exactly that set",
         },
         "sample": {"type": "array", "maxItems": 10, "items": ref("Instance")},
+        "parameters": {"type": ["object", "null"], "description": "the action's parameters as checked (migrate)"},
+        "detail": {
+            "anyOf": [ref("MigrationPreview"), {"type": "null"}],
+            "description": "migrate: which of the set can move and which cannot and why, and the mapping form",
+        },
+    },
+}
+_ELEMENT_IDS = {"type": "array", "items": {"type": "string"}}
+SCHEMAS["MigrationPreview"] = {
+    "type": "object",
+    "required": ["workflow", "target_version", "movable_count", "refused", "changed", "target_elements"],
+    "description": "read from the stored versions and rows, SHAR not asked: lists hold at most 100 instances "
+    "(the counts are whole)",
+    "properties": {
+        "workflow": {"type": "string"},
+        "target_version": {"type": "integer"},
+        "mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "movable": _ELEMENT_IDS,
+        "movable_count": {"type": "integer"},
+        "refused": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "instance_id": {"type": "string"},
+                    "reason": {"type": "string"},
+                    "elements": {**_ELEMENT_IDS, "description": "the elements without a counterpart in the target"},
+                },
+            },
+        },
+        "refused_count": {"type": "integer"},
+        "changed": {
+            "type": "array",
+            "description": "the mapping form: elements of the instances' versions the target no longer has",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "label": {"type": "string"},
+                    "versions": {"type": "array", "items": {"type": "integer"}},
+                    "instances": {"type": "integer", "description": "of these instances standing there"},
+                    "mapped_to": {"type": ["string", "null"]},
+                },
+            },
+        },
+        "target_elements": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"id": {"type": "string"}, "label": {"type": "string"}}},
+        },
     },
 }
 SCHEMAS["BulkPreviewChanged"] = {
@@ -271,6 +326,7 @@ SCHEMAS["BulkOperation"] = {
         "id": {"type": "integer"},
         "action": {"type": "string", "enum": list(BULK_ACTIONS)},
         "filter": {"type": "object"},
+        "parameters": {"type": ["object", "null"], "description": "migrate: workflow, version, mapping"},
         "state": {"type": "string", "enum": ["running", "finished"]},
         "total": {"type": "integer"},
         "done": {"type": "integer"},

@@ -33,6 +33,20 @@ def filters_from(source: MultiDict[str, str] | None = None, *, strict: bool = Fa
     )
 
 
+MAP_PREFIX = "map."  # a mapping select's name: map.<old element id>, its value the target's element
+
+
+def mapping_from(source: MultiDict[str, str]) -> dict[str, str]:
+    """A migration's mapping selects from a form (an empty choice maps nothing)."""
+    return {k[len(MAP_PREFIX) :]: v for k, v in source.items() if k.startswith(MAP_PREFIX) and v.strip()}
+
+
+def bulk_parameters(source: MultiDict[str, str]) -> dict[str, Any] | None:
+    """A bulk form's parameters (migrate's target version and mapping), None when it gives none."""
+    version, mapping = (source.get("to_version") or "").strip(), mapping_from(source)
+    return {"version": version or None, "mapping": mapping} if version or mapping else None
+
+
 def filter_args(filters: InstanceFilter) -> dict[str, Any]:
     """The filter as URL arguments (the list's own), without its empty fields."""
     args = filters.as_dict()

@@ -20,9 +20,9 @@ from app.core import json_input
 from app.core.downloads import csv_download, json_download
 from app.core.errors import Conflict, InvalidInput
 from app.security.redirects import safe_next
-from app.services import bulk, display, element_names, exports, outages, story
+from app.services import bulk, display, element_names, exports, outages, repairs, story
 from app.services import instances as service
-from app.services.access import allowed_actions
+from app.services.access import allowed_actions, unavailable_actions
 from app.services.completions import completion_state
 from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import (
@@ -36,7 +36,14 @@ from app.services.instance_listing import (
 from app.services.sync import request_sync
 from app.web.access import current_actor, login_required
 from app.web.form_keys import new_form_key, one_time_form
-from app.web.instances.listing import filter_args, filter_fields, filters_from, list_context
+from app.web.instances.listing import (
+    MAP_PREFIX,
+    bulk_parameters,
+    filter_args,
+    filter_fields,
+    filters_from,
+    list_context,
+)
 from app.web.partials import cached_fragment, is_fragment_request
 from app.web.variables import form_variables
 
@@ -75,7 +82,9 @@ def bulk_preview() -> Any:
     """The list's "Bulk action" form: what the action would do to the filtered instances; nothing stored."""
     filters = filters_from(strict=True)
     try:
-        preview = bulk.preview_bulk(filters, request.args.get("action", ""), actor=current_actor())
+        preview = bulk.preview_bulk(
+            filters, request.args.get("action", ""), actor=current_actor(), parameters=bulk_parameters(request.args)
+        )
     except InvalidInput as exc:  # a bad filter, an unknown action, too many: said on the list
         return _list_with_error(filters, exc)
     return _preview_page(preview, filters)
@@ -94,6 +103,7 @@ def _preview_page(
         list_url=url_for(".index", **filter_args(filters)),
         max_instances=bulk.MAX_INSTANCES,
         changed=changed,
+        map_prefix=MAP_PREFIX,
     )
     return (page, 409) if changed is not None else page
 
@@ -107,8 +117,12 @@ def bulk_start() -> Any:
     filters = filters_from(request.form, strict=True)
     try:
         started = bulk.start_bulk(
-            filters, request.form.get("action", ""), actor=current_actor(), previewed=request.form.get("fingerprint")
-        )  # the preview's form carries it
+            filters,
+            request.form.get("action", ""),
+            actor=current_actor(),
+            previewed=request.form.get("fingerprint"),  # the preview's form carries it, and the parameters
+            parameters=bulk_parameters(request.form),
+        )
     except bulk.PreviewChanged as exc:
         return _preview_page(exc.preview, filters, exc)
     except (Conflict, InvalidInput) as exc:
@@ -281,4 +295,11 @@ def _show_context(instance: Any) -> dict[str, Any]:
         "story": story.story_of(instance),
         "polling": display.still_moving(instance),
         "waiting_for_shar": outages.is_waiting("instance", instance.id),
+        # The repair forms (repair_routes): what they offer, and their preview once asked for.
+        "unavailable": unavailable_actions(current_actor(), instance),
+        "move_choices": repairs.move_choices(instance),
+        "move_preview": None,
+        "move_error": None,
+        "edit_preview": None,
+        "edit_error": None,
     }

@@ -22,7 +22,7 @@ from flask import (
 from app.bpmn import BpmnValidationError, decode_xml
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.lifecycle.states import WORKFLOW_STATUSES
-from app.services import display, element_names, outages, upload_names, version_diffs
+from app.services import bulk, display, element_names, outages, upload_names, version_diffs
 from app.services import workflows as service
 from app.services.display import still_moving
 from app.services.element_counts import CountsState, element_counts, element_counts_state
@@ -188,7 +188,9 @@ def diff(name: str) -> str:
     comparison = version_diffs.compare_versions(
         name, request.args.get("from"), request.args.get("to"), actor=current_actor()
     )
-    return render_template("workflows/diff.html", comparison=comparison)
+    # A writer may move the older version's instances to the newer one (the bulk action "migrate").
+    migrate = "migrate" in bulk.actions_for(current_actor())
+    return render_template("workflows/diff.html", comparison=comparison, offer_migrate=migrate)
 
 
 @bp.get("/<name>/_counts")
