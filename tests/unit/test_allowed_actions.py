@@ -11,6 +11,7 @@ from flask import Flask
 from app.core.extensions import db
 from app.models import JobRecord, User, Workflow, WorkflowInstance, WorkflowName
 from app.models._base import new_uuid
+from app.services import shar_features
 from app.services.access import (
     INSTANCE_ACTIONS,
     JOB_ACTIONS,
@@ -19,7 +20,6 @@ from app.services.access import (
     nav_actions,
     unavailable_actions,
 )
-from app.services import shar_features
 from app.services.actors import CLI
 from tests.support.factories import make_user
 
