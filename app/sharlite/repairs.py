@@ -154,7 +154,7 @@ def _reset_to(workflow: BpmnWorkflow, prior: Any, units: list[Any], data: dict[s
     strays = [u for u in units if not (u is prior or u.is_descendant_of(prior) or prior.parent is u)]
     if strays:
         raise CannotRepair(
-            f"{', '.join(sorted(u.task_spec.bpmn_id or u.task_spec.name for u in strays))} did not lead to "
+            f"{', '.join(sorted(_named(u) for u in strays))} did not lead to "
             f"{prior.task_spec.bpmn_id}: move those tokens on their own"
         )
     workflow.reset_from_task_id(prior.id, data=deepcopy(data))
@@ -174,8 +174,8 @@ def _graft(workflow: BpmnWorkflow, owner: Any, spec: Any, units: list[Any], data
         if differing:
             shown = ", ".join(sorted({t.task_spec.bpmn_id or t.task_spec.name for t in others}))
             raise CannotRepair(
-                f"{spec.bpmn_id} is on another parallel branch than {differing[0].task_spec.bpmn_id}, while "
-                f"tokens at {shown} still run: the branches would never join. Move them together"
+                f"{spec.bpmn_id} is on another parallel branch than {_named(differing[0])}, while tokens at "
+                f"{shown} still run: the branches would never join. Move them together"
             )
     elif ahead:
         join = sorted(name for name, _ in ahead)[0]
@@ -194,6 +194,13 @@ def _graft(workflow: BpmnWorkflow, owner: Any, spec: Any, units: list[Any], data
     task.data.update(deepcopy(data))  # the parent's older values must not win over the token's
     _reopen(owner)
     return task
+
+
+def _named(unit: Any) -> str:
+    """The element a token's unit stands for (an activity's, not its boundary split's, id)."""
+    return ", ".join(sorted({t.task_spec.bpmn_id for t in tokens.tokens_under(unit) if tokens.visible(t)})) or str(
+        unit.task_spec.bpmn_id or unit.task_spec.name
+    )
 
 
 def _cancel_waits(workflow: BpmnWorkflow, task: Any) -> None:
