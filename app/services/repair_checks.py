@@ -91,7 +91,8 @@ def where_it_stands(instance: WorkflowInstance) -> list[str]:
 
 def check_move(instance: WorkflowInstance, from_: Any, to: Any) -> tuple[tuple[str, ...], str]:
     """`from_` (an element id or a list of them) and `to` as a move of `instance` takes them; InvalidInput
-    naming the element that is not where it stands, unknown, or of another process."""
+    naming the element that is not where it stands, unknown, or of another process. `to` may be where it
+    stands: that retries the element (a failed service task run again, a task entered afresh)."""
     names = element_names.names_of(instance.workflow)
     chosen = _element_list(from_)
     standing = where_it_stands(instance)
@@ -110,8 +111,6 @@ def check_move(instance: WorkflowInstance, from_: Any, to: Any) -> tuple[tuple[s
     elements = process_elements(instance)
     if to not in elements:
         raise InvalidInput.field("to", _not_in_process(instance, to))
-    if to in chosen:
-        raise InvalidInput.field("to", f"it already stands at {names.describe(to)}")
     return tuple(chosen), to
 
 

@@ -24,7 +24,7 @@ def test_the_diagram_counts_waiting_and_failed_instances_and_lists_them(app, pro
     processes.start_consumers()
     complete_task(failing.id, actor=ann, variables={"approved": False})  # to the error end: SHAR fails it
     failed = wait_until(lambda: (row := refresh(failing)).status == "failed" and row, what="the failed instance")
-    assert failed.current_activities == ["review"]  # where it was when it failed is kept
+    assert failed.current_activities == ["rejected"]  # where SHAR says it failed (failed_activities) is kept
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{live_url}/login")
@@ -35,7 +35,9 @@ def test_the_diagram_counts_waiting_and_failed_instances_and_lists_them(app, pro
     page.goto(f"{live_url}/workflows/Orders")
     expect(page.locator("#diagram[data-rendered=true]")).to_be_visible()
     badges = page.locator('#diagram .djs-overlays[data-container-id="review"] .count-badge')
-    expect(badges).to_have_text(["3 waiting", "1 failed"])
+    expect(badges).to_have_text(["3 waiting"])
+    failures = page.locator('#diagram .djs-overlays[data-container-id="rejected"] .count-badge')
+    expect(failures).to_have_text(["1 failed"])
     expect(badges.first).to_have_attribute("aria-label", "3 waiting at Review order (review)")
     expect(page.locator("#diagram .djs-overlays .count-badge")).to_have_count(2)  # on no other element
     screenshot(page, "diagram-counts")
@@ -48,16 +50,17 @@ def test_the_diagram_counts_waiting_and_failed_instances_and_lists_them(app, pro
     ) == sorted(i.id for i in waiting)
 
     page.goto(f"{live_url}/workflows/Orders")
-    page.locator('#diagram .djs-overlays[data-container-id="review"] .count-failed').click()  # a real link
-    expect(page).to_have_url(re.compile(r"activity=review&status=failed$"))
+    page.locator('#diagram .djs-overlays[data-container-id="rejected"] .count-failed').click()  # a real link
+    expect(page).to_have_url(re.compile(r"activity=rejected&status=failed$"))
     expect(page.locator("#instance-rows tr[data-instance]")).to_have_count(1)
     expect(page.locator(f'#instance-rows tr[data-instance="{failing.id}"]')).to_have_count(1)
 
     # The counts follow the page's polling: one approved instance leaves, without a reload.
     page.goto(f"{live_url}/workflows/Orders")
-    expect(badges).to_have_text(["3 waiting", "1 failed"])
+    expect(badges).to_have_text(["3 waiting"])
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
     complete_task(waiting[0].id, actor=ann, variables={"approved": True})
-    expect(badges).to_have_text(["2 waiting", "1 failed"])
+    expect(badges).to_have_text(["2 waiting"])
+    expect(failures).to_have_text(["1 failed"])
     assert navigations == [] and violations == []

@@ -93,13 +93,13 @@ def test_every_kind_of_change_moves_the_counts_version_and_nothing_else_does(
     cancel_instance(other.id, actor=ann)
     assert refresh(other).status == "cancelled" and versions.moved() == {"Flow"}
 
-    # Failed (rejected: an error end): where it was when SHAR failed it, it counts there.
+    # Failed (rejected: an error end): where SHAR says it failed (failed_activities), it counts there.
     failing = launch_instance("Decide", {}, actor=ann, async_=False).instance
     assert versions.moved() == {"Decide"}
     shar_id = refresh(failing).shar_instance_id
     httpx.post(f"{shar.url}/api/v1/instances/{shar_id}/complete", json={"variables": {"approved": False}})
     assert apply_shar_state(refresh(failing)) == "failed" and versions.moved() == {"Decide"}
-    assert element_counts("Decide", 1, actor=ann) == {"review": {"waiting": 0, "failed": 1}}
+    assert element_counts("Decide", 1, actor=ann) == {"rejected": {"waiting": 0, "failed": 1}}
 
     # Deleted by the cleanup: the failed one leaves its element's count.
     assert cleanup_instances(actor=admin, days=0, statuses=["failed", "completed", "cancelled"]) == 3
