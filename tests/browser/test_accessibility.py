@@ -209,9 +209,13 @@ def test_every_daily_page_has_no_wcag_a_or_aa_violations(app, live_url, browser)
                 expect(page.locator("#chart-instances rect.bar")).to_have_count(7 * 3)
                 expect(page.locator("#chart-queues circle.dot").first).to_be_visible()
                 screenshot(page, "overview-trends")
-        page.click(".menu summary")  # the open admin menu
-        expect(page.locator(".menu-items")).to_be_visible()
+        page.click("#admin-menu summary")  # the open admin menu
+        expect(page.locator("#admin-menu .menu-items")).to_be_visible()
         found["admin menu open (/admin/audit)"] = _axe(page)
+        page.click("#admin-menu summary")
+        page.click("#views-menu summary")  # the open saved-views menu
+        expect(page.locator("#views-menu .menu-items")).to_be_visible()
+        found["views menu open"] = _axe(page)
     finally:
         context.close()
 
