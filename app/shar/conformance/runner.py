@@ -83,7 +83,9 @@ def _run_one(each: Check, probe: Probe, earlier: dict[str, Result]) -> Result:
         return _result(each, SKIPPED, f"needs {', '.join(blocked)}, which did not pass")
     lacking = [n for n in each.needs if earlier[n].outcome == NOT_OFFERED]
     if lacking:
-        return _result(each, NOT_OFFERED, f"needs {', '.join(lacking)}, which this gateway does not offer")
+        return _result(
+            each, NOT_OFFERED, f"can only be seen through {', '.join(lacking)}, which this gateway does not offer"
+        )
     probe.last = None
     try:
         return _result(each, PASSED, each.run(probe))
