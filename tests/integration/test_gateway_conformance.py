@@ -13,6 +13,10 @@ import httpx
 import pytest
 
 from app.bpmn.validation import validate_bpmn
+from app.core.errors import InvalidInput, PermissionDenied
+from app.models import User
+from app.services.actors import CLI
+from app.services.gateway_checks import check_gateway
 from app.shar.conformance import CHECKS, FAILED, NOT_OFFERED, PASSED, SKIPPED, Report, Result, run_checks
 from app.shar.conformance.probe import DOCUMENTS, rfc3339
 from tests.support.gateways import ServedGateway, base_gateway
@@ -121,3 +125,16 @@ def test_the_suite_ships_its_documents() -> None:
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert '"app.shar.conformance" = ["documents/*.bpmn"]' in pyproject
     assert hashlib.sha256((DOCUMENTS / "steps.bpmn").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("role", ["user", "viewer"])
+def test_only_an_admin_may_check_a_gateway(role: str) -> None:
+    """The suite creates workflows on the gateway it is given: an admin's decision (the CLI is one)."""
+    with pytest.raises(PermissionDenied):
+        check_gateway("http://127.0.0.1:9", actor=User(email="ann@example.com", name="ann", role=role))
+
+
+@pytest.mark.parametrize(("url", "timeout"), [("ftp://gateway", 10.0), ("http://", 10.0), ("http://gw", 0.0)])
+def test_the_service_refuses_what_is_not_a_gateway_url_or_a_timeout(url: str, timeout: float) -> None:
+    with pytest.raises(InvalidInput):
+        check_gateway(url, actor=CLI, timeout=timeout)
