@@ -128,6 +128,9 @@ def list_instances(probe: Probe) -> str:
 
 @check("complete", 'POST /api/v1/instances/{id}/complete: 200 {"message": "..."}', BASE, BASE_DOC, ("launch",))
 def complete(probe: Probe) -> str:
+    # A SHAR that runs asynchronously may not have reached the user task yet: where the gateway says
+    # where the instance waits, wait for it to stand at 'first'.
+    probe.instance_until(probe.state["instance"], lambda d: d.get("current_activities") in (None, ["first"]))
     exchange = probe.call("POST", f"/api/v1/instances/{seg(str(probe.state['instance']))}/complete")
     expect_status(exchange, 200, "completing the waiting task")
     body = expect_object(exchange, "message", what="the completion answer")
