@@ -6,6 +6,7 @@ from flask import Flask
 
 from app.cli import (  # noqa: F401  (registers their commands)
     failed,
+    gateway,
     instances,
     migrations,
     operations,
