@@ -98,6 +98,9 @@ def submit_many(
         "max_attempts": spec.attempts(settings),
         "created_by": created_by,
     }
+    if not payloads:
+        db.session.commit()  # nothing to record, but what the caller added (its audit entry) still lands
+        return []
     waits = list(delays) or [0.0] * len(payloads)
     handed: list[bool] = []
     for first in range(0, len(payloads), FANOUT_JOBS):
