@@ -48,6 +48,9 @@ class _LatencyThatSignals(int):
         from flask import request
 
         if request.method == "POST" and request.path.endswith("/instances"):
+            # Only once the whole body is here (kept for the view): a kill between the client's writes of
+            # the headers and the body would leave SHAR a request it refuses, and nothing to adopt.
+            request.get_data(cache=True)
             self.arrived.set()  # type: ignore[attr-defined]
         return True
 
