@@ -23,6 +23,7 @@ from app.core import metrics
 from app.core.config import current_settings
 from app.core.errors import InvalidTransition
 from app.core.extensions import commit_keeping_loaded, db, dialect_name
+from app.core.plain_rows import commit_new_rows
 from app.core.text import clip
 from app.jobs import outage
 from app.jobs.errors import RetryableJobError, error_shape
@@ -61,7 +62,9 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
     attempt = JobAttempt(job_id=job.id, number=job.attempts, waited_seconds=_waited(job))
     fields = _log(job, attempt)
     db.session.add(attempt)
-    commit_keeping_loaded()  # the claimed job is this worker's: its handler reads it without loading it again
+    # One plain INSERT (no unit of work), kept loaded: the claimed job is this worker's, and its handler
+    # reads it without loading it again.
+    commit_new_rows()
     logger.info("job attempt started", extra=fields)
     started = time.monotonic()
     try:
