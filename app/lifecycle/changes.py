@@ -11,6 +11,7 @@ what makes completion notices exactly-once. The allowed moves are in app.lifecyc
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from typing import Any
 
@@ -72,9 +73,10 @@ def change_status(row: Row, new_status: str, *, message: str = "", commit: bool 
             values.update(completed_at=None, duration_seconds=None, duration_clock=None)
     elif new_status == WorkflowStatus.ACTIVE:
         values.setdefault("activated_at", now)
-    result = db.session.execute(
-        _status_update(model, tuple(values)), {"_id": row.id, "_old": old_status, **_bound(values)}
-    )
+    with _flushing_only_if_needed(row):
+        result = db.session.execute(
+            _status_update(model, tuple(values)), {"_id": row.id, "_old": old_status, **_bound(values)}
+        )
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(row)
@@ -93,6 +95,16 @@ def change_status(row: Row, new_status: str, *, message: str = "", commit: bool 
     for name, value in values.items():  # what was written is what the row holds: no read back
         set_committed_value(row, name, value)
     return True
+
+
+def _flushing_only_if_needed(row: Row) -> AbstractContextManager[Any]:
+    """The UPDATE needs a flush first only when the session holds unwritten changes to this row or new
+    rows of its table. Other new rows (the timeline entry of where a launch's answer says the instance
+    stands) are written with the commit, all the timeline's rows in one INSERT, not one round trip each."""
+    session = db.session()
+    if row in session.dirty or any(type(new) is type(row) for new in session.new):
+        return nullcontext()
+    return session.no_autoflush
 
 
 @lru_cache(maxsize=128)

@@ -74,6 +74,12 @@ def test_a_launch_job_commits_twice_and_fires_after_its_commit(database: str, ap
     tables = [match.group(1) for stmt in statements if (match := re.match(r"\s*SELECT .*? FROM (\w+)", stmt, re.S))]
     assert tables.count("workflow_instances") == 1 and tables.count("workflows") == 0, tables  # joined: one read
     assert tables.count("job_records") == 0, tables  # the claim's UPDATE ... RETURNING is the only read of the job
+    # On PostgreSQL the answer's two timeline entries (where it stands, its new status) are one INSERT,
+    # written after the status compare-and-set, and the attempt's end and the job's success one UPDATE.
+    inserts = [stmt for stmt in statements if re.match(r"\s*INSERT INTO activity_events", stmt)]
+    assert len(inserts) == (1 if database == "postgresql" else 2), statements
+    ended = [stmt for stmt in statements if re.search(r"UPDATE job_attempts", stmt)]
+    assert len(ended) == 1 and ("UPDATE job_records" in ended[0]) == (database == "postgresql"), ended
     instance = refresh(instance)
     assert (instance.status, instance.launch_requests) == ("running", 1)
     attempts = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id == job_id)).all()
