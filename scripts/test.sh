@@ -39,8 +39,8 @@ fi
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet .
 # Two workers (pytest-xdist): every test has its own database, queue names and ports, and most of the
-# suite waits on processes and servers, so the whole suite takes about 9 minutes instead of 17.
+# suite waits on processes and servers: about 13 minutes for 1,650 tests here; worksteal keeps both workers busy to the end.
 if $fast; then
   exec .venv/bin/python -m pytest -m fast -n 2 "$@"
 fi
-exec .venv/bin/python -m pytest -n 2 "$@"
+exec .venv/bin/python -m pytest -n 2 --dist worksteal "$@"
