@@ -34,6 +34,7 @@ from app.jobs.dispatch import submit
 from app.lifecycle.states import UNDER_WAY_INSTANCE, InstanceStatus
 from app.models import BulkOperation, JobRecord, PreviewedSet, WorkflowInstance
 from app.models._base import utcnow
+from app.services import shar_features
 from app.services.access import find_bulk_operation, require_admin, require_writer
 from app.services.actors import Actor, actor_label
 from app.services.audit import audit
@@ -200,15 +201,26 @@ def action_label(action: str) -> str:
 
 
 def actions_for(actor: Actor) -> list[str]:
-    """The bulk actions `actor` may start (none for viewers), for the forms that offer them."""
+    """The bulk actions `actor` may start (none for viewers), for the forms that offer them; an action
+    whose SHAR call this SHAR does not offer (migrate) is left out, as the instance page disables it."""
+    unavailable = shar_features.unavailable(ACTIONS)
     allowed = []
     for name, spec in ACTIONS.items():
         try:
             spec.guard(actor)
         except PermissionDenied:
             continue
-        allowed.append(name)
+        if name not in unavailable:
+            allowed.append(name)
     return allowed
+
+
+def migration_offers(running: dict[int, int], to_version: int | None, *, actor: Actor) -> dict[int, int]:
+    """{version: the version to migrate its running instances to}: what a comparison of two versions
+    offers `actor` for the instances still running the other one (none when they may not migrate)."""
+    if to_version is None or "migrate" not in actions_for(actor):
+        return {}
+    return {version: to_version for version in running if version != to_version}
 
 
 # -- the filter: from JSON, and as an operation stores it ----------------------------------

@@ -292,6 +292,12 @@ def test_a_shar_without_the_call_shows_the_action_unavailable(app, shar, gateway
     assert "migrate" not in shown["allowed_actions"]
     refused = api.post(f"/api/shar/instances/{second.id}/migrate", json={"version": 2}, headers=_bearer(ann))
     assert refused.status_code == 501, refused.get_json()
+    # Nor is it offered in bulk: not on the list's bulk form, not as the version diff's link.
+    browser = Browser(app, "ann@example.com", PASSWORD)
+    listing = browser.get("/instances?workflow=Approvals").get_data(as_text=True)
+    assert 'name="action"' in listing and '<option value="migrate">' not in listing
+    diff = browser.get("/workflows/Approvals/diff?from=1&to=2").get_data(as_text=True)
+    assert "still run" in diff and "preview moving them" not in diff
 
 
 def test_the_bulk_form_previews_maps_and_confirms(app, shar) -> None:  # type: ignore[no-untyped-def]
@@ -304,6 +310,9 @@ def test_the_bulk_form_previews_maps_and_confirms(app, shar) -> None:  # type: i
     diff = unescape(page.get("/workflows/Approvals/diff?from=1&to=2").get_data(as_text=True))
     assert "preview moving them to version 2" in diff  # the version diff links to the bulk preview
     assert "workflow=Approvals&version=1&status=running&action=migrate&to_version=2" in diff
+    make_user("vera@example.com", "viewer", PASSWORD)  # a viewer sees the counts, never the offer
+    seen = Browser(app, "vera@example.com", PASSWORD).get("/workflows/Approvals/diff?from=1&to=2")
+    assert seen.status_code == 200 and "preview moving them" not in seen.get_data(as_text=True)
     listing = page.get("/instances?workflow=Approvals").get_data(as_text=True)
     assert '<option value="migrate">migrate to version</option>' in listing and 'name="to_version"' in listing
 

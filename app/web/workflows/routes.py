@@ -110,6 +110,7 @@ def preview() -> Any:
                     confirm=confirm,
                     again=again,
                     carried=_fits_in_a_form(xml),
+                    migrate_to={},  # the new version is not stored yet: nothing can move to it
                 )
     return render_template("workflows/index.html", form=form, **_list_context()), 422
 
@@ -188,9 +189,8 @@ def diff(name: str) -> str:
     comparison = version_diffs.compare_versions(
         name, request.args.get("from"), request.args.get("to"), actor=current_actor()
     )
-    # A writer may move the older version's instances to the newer one (the bulk action "migrate").
-    migrate = "migrate" in bulk.actions_for(current_actor())
-    return render_template("workflows/diff.html", comparison=comparison, offer_migrate=migrate)
+    offers = bulk.migration_offers(comparison.running, comparison.to_version, actor=current_actor())
+    return render_template("workflows/diff.html", comparison=comparison, migrate_to=offers)
 
 
 @bp.get("/<name>/_counts")
