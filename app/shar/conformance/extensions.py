@@ -110,11 +110,13 @@ def bpmn_sha256(probe: Probe) -> str:
     ("current_activities",),
 )
 def launch_process_id(probe: Probe) -> str:
-    name, _, _ = probe.create("starts", "starts")
-    launched = probe.launch(name, {}, process_id=f"ConformanceSecond_{probe.run}")
-    instance = probe.instance_until(launched["id"], lambda d: _at(d) == ["second_task"])
-    if _at(instance) != ["second_task"]:
-        raise Failed(f"launched with the second process's id, it waits at {_at(instance)}", probe.last)
+    _launched_to(
+        probe,
+        ("starts", "starts"),
+        "second_task",
+        "with the second process's id",
+        process_id=f"ConformanceSecond_{probe.run}",
+    )
     return "started the second process"
 
 
@@ -126,12 +128,24 @@ def launch_process_id(probe: Probe) -> str:
     ("current_activities",),
 )
 def launch_message(probe: Probe) -> str:
-    name, _, _ = probe.create("message-start", "message_start")
-    launched = probe.launch(name, {}, message=f"conformance-start-{probe.run}")
-    instance = probe.instance_until(launched["id"], lambda d: _at(d) == ["message_task"])
-    if _at(instance) != ["message_task"]:
-        raise Failed(f"launched by its start message, it waits at {_at(instance)}", probe.last)
+    _launched_to(
+        probe,
+        ("message-start", "message_start"),
+        "message_task",
+        "by its start message",
+        message=f"conformance-start-{probe.run}",
+    )
     return "started at the message start event"
+
+
+def _launched_to(probe: Probe, document: tuple[str, str], task: str, how: str, **launch: str) -> None:
+    """Launch a new workflow of `document` with the launch extension in `launch`; Failed unless the
+    instance then waits at `task` (the only way to see the extension was honoured)."""
+    name, _, _ = probe.create(*document)
+    launched = probe.launch(name, {}, **launch)
+    instance = probe.instance_until(launched["id"], lambda d: _at(d) == [task])
+    if _at(instance) != [task]:
+        raise Failed(f"launched {how}, it waits at {_at(instance)}", probe.last)
 
 
 @check(
