@@ -46,8 +46,17 @@ def pytest_configure(config: pytest.Config) -> None:
 SERVICE_FIXTURES = frozenset({"app", "make_app", "processes", "database", "browser"})
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--benchmarks", action="store_true", help="also run each benchmark at tiny size (tests/bench, minutes)"
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    not_asked = pytest.mark.skip(reason="benchmarks are not part of the test run: --benchmarks runs them")
     for item in items:
+        if item.get_closest_marker("benchmarks") and not config.getoption("--benchmarks"):
+            item.add_marker(not_asked)
         uses = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
         if uses or item.get_closest_marker("soak") or item.get_closest_marker("services"):
             item.add_marker(pytest.mark.services)

@@ -1,5 +1,9 @@
 """Each benchmark in bench/ runs at tiny size against the real stack and prints its figure and ratio.
 
+Not part of the test run (benchmarks are not; these take four minutes of the suite's two workers):
+`pytest tests/bench --benchmarks` runs them, as whoever changes bench/ or the stack they start
+should. The test run keeps test_benchmark_commands.py: every benchmark imports and parses its options.
+
 No timing is asserted: this only keeps the benchmarks working as the app changes. Each
 takes 10–30 s on a quiet machine; the generous timeouts are for a machine others share.
 Needs PostgreSQL and Redis on 127.0.0.1 (as the rest of the suite); wrk is used when
@@ -35,6 +39,7 @@ BENCHMARKS = [
 RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
 
 pytestmark = [
+    pytest.mark.benchmarks,
     pytest.mark.services,  # PostgreSQL, Redis and the stack as processes
     pytest.mark.skipif(not pg_available(), reason="the benchmarks run on PostgreSQL"),
 ]

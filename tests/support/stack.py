@@ -20,6 +20,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.core.config import Settings
+from tests.support.databases import AT_HEAD, copy_of_migrated_sqlite
 from tests.support.servers import answers, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,10 +60,18 @@ def unique_queues(prefix: str = "") -> dict[str, str]:
 
 
 def build_app(**overrides: Any) -> Flask:
-    """An app on its own database, migrated to head with Alembic."""
+    """An app on its own database at head: a new SQLite file or a database made from a migrated
+    template starts as a copy of one migrated once (tests.support.databases); any other is
+    migrated with Alembic."""
+    url = overrides.get("database_url", "")
+    at_head = url in AT_HEAD
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        copy_of_migrated_sqlite(Path(url.removeprefix("sqlite:///")))
+        at_head = True
     app = create_app(**overrides)
-    with app.app_context():
-        upgrade()
+    if not at_head:
+        with app.app_context():
+            upgrade()
     return app
 
 
