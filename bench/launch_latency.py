@@ -16,6 +16,7 @@ during the launch run the instance consumer takes the queued launches (one worke
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 
 from bench.stack import Load, Stack, create_workflow, note, result, running_stack, size_parser, wrk
@@ -29,9 +30,12 @@ def main() -> None:
     with running_stack(latency_ms=0) as stack:
         create_workflow(stack)
         stack.set_latency(2000)
-        health, health_cpu = _measured(stack, lambda: wrk(f"{stack.url}/healthz", seconds=seconds))
-        launch, launch_cpu = _measured(
+        health, health_cpu, health_split = _measured(
+            stack, seconds, lambda: wrk(f"{stack.url}/healthz", seconds=seconds)
+        )
+        launch, launch_cpu, launch_split = _measured(
             stack,
+            seconds,
             lambda: wrk(
                 f"{stack.url}/api/shar/workflows/Bench/launch",
                 seconds=seconds,
@@ -41,6 +45,8 @@ def main() -> None:
                 expect=202,
             ),
         )
+        # Both ratios depend on how wrk's connections landed on gunicorn's workers (all on one: one core).
+        note(f"connections per web worker: healthz {health_split}, launch {launch_split}")
         note(f"healthz: {health.rate:.0f} req/s, mean {health.mean_ms:.1f} ms, p99 {health.p99_ms:.1f} ms")
         note(
             f"launch:  {launch.rate:.0f} req/s, mean {launch.mean_ms:.1f} ms, p99 {launch.p99_ms:.1f} ms, "
@@ -69,13 +75,18 @@ def main() -> None:
         )
 
 
-def _measured(stack: Stack, run: Callable[[], Load]) -> tuple[Load, dict[str, float]]:
-    """The load and the CPU ms per request it cost each process group."""
+def _measured(stack: Stack, seconds: float, run: Callable[[], Load]) -> tuple[Load, dict[str, float], list[int]]:
+    """The load, the CPU ms per request it cost each process group, and its connections per web
+    worker half-way through."""
+    split: list[int] = []
+    half_way = threading.Timer(seconds / 2, lambda: split.extend(stack.web_split()))
     before = stack.cpu_seconds()
+    half_way.start()
     load = run()
     after = stack.cpu_seconds()
+    half_way.join()
     count = load.requests + 1  # and wrk()'s one checking request
-    return load, {name: (after[name] - before.get(name, 0.0)) * 1000 / count for name in after}
+    return load, {name: (after[name] - before.get(name, 0.0)) * 1000 / count for name in after}, split
 
 
 def _request_cpu(spent: dict[str, float]) -> float:

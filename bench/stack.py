@@ -39,6 +39,7 @@ import redis
 
 from tests.support.databases import postgres_database
 from tests.support.servers import free_port
+from tests.support.sockets import connections_per_child
 from tests.support.stack import REPO, Processes, unique_queues
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -101,6 +102,11 @@ class Stack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings['port']}"
+
+    def web_split(self) -> list[int]:
+        """Established connections each gunicorn worker holds now, most first: how a load's
+        keep-alive connections landed on the workers."""
+        return connections_per_child(self.processes.procs["web"].pid, int(self.settings["port"]))
 
     @property
     def engine_url(self) -> str:

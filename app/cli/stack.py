@@ -101,6 +101,8 @@ def web_command(settings: Settings) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        "python:app.core.web_server",
         "--bind",
         f"{_bracketed(settings.host)}:{settings.port}",
         "--workers",

@@ -129,6 +129,8 @@ class Processes:
         """gunicorn serving the app, as `flask shar up` runs it."""
         return self.start(
             "web",
+            "--config",
+            "python:app.core.web_server",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
