@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import uuid
@@ -34,9 +35,21 @@ LEAK_GRACE = float(os.environ.get("SHARBOARD_LEAK_GRACE", "20"))
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ[leaks.MARKER] = f"{uuid.uuid4().hex}-{os.getpid()}"
+    _remember_password_work()
     # One Prometheus directory for the session, shared by the test process and every consumer it
     # starts (as `flask shar up` shares one); metric tests compare counts before and after.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sharboard-metrics-")
+
+
+def _remember_password_work() -> None:
+    """Hashing a password costs 0.1 s (scrypt), and so does checking one; the suite makes hundreds of
+    users and signs in hundreds of times with a handful of passwords. In this process each password is
+    hashed once and each (hash, password) pair checked once: still werkzeug's scrypt, never a weaker one."""
+    import app.models.user as user_model
+    import app.security.passwords as passwords
+
+    user_model.generate_password_hash = functools.lru_cache(maxsize=1024)(user_model.generate_password_hash)  # type: ignore[assignment]
+    passwords.check_password_hash = functools.lru_cache(maxsize=4096)(passwords.check_password_hash)  # type: ignore[assignment]
 
 
 # -- tiers ---------------------------------------------------------------------------------
