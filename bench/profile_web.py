@@ -95,11 +95,18 @@ def _name(frame: str, *, line: bool = False) -> str:
 
 
 def profile(
-    stack: Stack, seconds: int, out: Path, load: threading.Thread, process: str = "web", gil: bool = False
+    stack: Stack,
+    seconds: int,
+    out: Path,
+    load: threading.Thread,
+    process: str = "web",
+    gil: bool = False,
+    idle: bool = False,
 ) -> str:
     """py-spy on one process group (gunicorn's, or a consumer's) while `load` runs; the summary.
     `gil`: only the thread holding the GIL is sampled, so the shares are of Python CPU alone
-    (no waits on PostgreSQL, Redis or SHAR)."""
+    (no waits on PostgreSQL, Redis or SHAR). `idle`: waiting threads are sampled too, so the shares
+    are of wall time (where a job waits)."""
     leader = stack.processes.procs[process].pid
     spy = subprocess.Popen(
         [
@@ -118,6 +125,7 @@ def profile(
             str(out),
             "--nonblocking",
             *(["--gil"] if gil else []),
+            *(["--idle"] if idle else []),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -138,6 +146,7 @@ def main() -> None:
     parser.add_argument("raw", nargs="?", type=Path, help="with summarise: a raw file kept by --out")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--gil", action="store_true", help="sample Python CPU only (the GIL's holder)")
+    parser.add_argument("--idle", action="store_true", help="sample waiting threads too: shares of wall time")
     parser.add_argument("--out", type=Path, default=Path("/tmp/sharboard-profile.txt"))
     args = parser.parse_args()
     if args.case == "summarise":
@@ -205,7 +214,7 @@ def main() -> None:
                 kwargs={"seconds": args.seconds, "connections": 2, "headers": {"Cookie": cookie}},
             )
         note(f"profiling {args.case} for {args.seconds} s")
-        print(profile(stack, args.seconds, args.out, load, process, gil=args.gil))
+        print(profile(stack, args.seconds, args.out, load, process, gil=args.gil, idle=args.idle))
 
 
 if __name__ == "__main__":

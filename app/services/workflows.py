@@ -20,7 +20,7 @@ from app.core.plain_rows import known_row
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
 from app.lifecycle.changes import change_status, record_activity
-from app.lifecycle.events import fire, workflow_created, workflow_creation_failed
+from app.lifecycle.events import Pending, fire, workflow_created, workflow_creation_failed
 from app.lifecycle.states import WORKFLOW_STATUSES, WorkflowStatus
 from app.models import ActivityEvent, JobRecord, User, Workflow, WorkflowInstance, WorkflowName
 from app.services import outages
@@ -405,8 +405,9 @@ def check_bpmn(bpmn_xml: object, max_bytes: int) -> CheckedBpmn:
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------
 
 
-def create_in_shar(workflow_id: int, *, resend: bool = False) -> None:
-    """Send the BPMN to SHAR; on success the workflow becomes active.
+def create_in_shar(workflow_id: int, *, resend: bool = False) -> Pending | None:
+    """Send the BPMN to SHAR; on success the workflow becomes active (uncommitted: the job's success
+    commits it) and the events to fire after that commit are returned.
 
     A re-send (an attempt after the first: the one before may have reached SHAR before it was cut
     off by its time limit, a killed worker or a lost answer) first asks SHAR what it holds under
@@ -414,8 +415,9 @@ def create_in_shar(workflow_id: int, *, resend: bool = False) -> None:
     """
     workflow = required(Workflow, workflow_id, "workflow with id")
     if workflow.status != WorkflowStatus.CREATING:
-        return  # done by an earlier delivery of this job, or cancelled by a delete
+        return None  # done by an earlier delivery of this job, or cancelled by a delete
     client = current_client()
+    events = Pending()
     if resend:
         held, why = _held_in_shar(client, workflow)
         if held is not None:
@@ -427,11 +429,12 @@ def create_in_shar(workflow_id: int, *, resend: bool = False) -> None:
                 "adopted, not sent again",
                 shar_response=held,
             )
-            _created(workflow, held)
-            return
+            _created(workflow, held, events)
+            return events
         record_activity(workflow, "create_resent", f"create request sent again: {why}")
         db.session.commit()  # said before it is sent, as a launch's re-send is
-    _created(workflow, client.create_workflow(workflow.name, workflow.bpmn_xml))
+    _created(workflow, client.create_workflow(workflow.name, workflow.bpmn_xml), events)
+    return events
 
 
 def _held_in_shar(client: SharClient, workflow: Workflow) -> tuple[dict[str, Any] | None, str]:
@@ -457,9 +460,11 @@ def _held_in_shar(client: SharClient, workflow: Workflow) -> tuple[dict[str, Any
     return None, "SHAR holds another BPMN under this name"
 
 
-def _created(workflow: Workflow, answer: dict[str, Any]) -> None:
-    if change_status(workflow, WorkflowStatus.ACTIVE, shar_response=answer, error=None):
-        fire(workflow_created, workflow, shar_response=answer)
+def _created(workflow: Workflow, answer: dict[str, Any], events: Pending) -> None:
+    # Fired after the job's commit, not now: a listener's own commit would make the workflow active
+    # before the job's success is written (a reader, or a worker killed between them, would see both).
+    if change_status(workflow, WorkflowStatus.ACTIVE, commit=False, shar_response=answer, error=None):
+        events.add(workflow_created, workflow, shar_response=answer)
 
 
 def creation_failed(workflow_id: int, error: str) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from app.jobs.specs import JobSpec
+from app.jobs.specs import AfterCommit, JobSpec
 from app.models import JobRecord
 from app.services import workflows
 
 
-def create_workflow(job: JobRecord) -> None:
+def create_workflow(job: JobRecord) -> AfterCommit | None:
     # A re-send when an earlier try may have reached SHAR (a counted attempt, or a held one).
-    workflows.create_in_shar(int(job.target_id), resend=job.tried_before)
+    return workflows.create_in_shar(int(job.target_id), resend=job.tried_before)
 
 
 def creation_failed(job: JobRecord, exc: BaseException) -> None:

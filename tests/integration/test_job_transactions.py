@@ -86,3 +86,34 @@ def test_a_launch_job_commits_twice_and_fires_after_its_commit(database: str, ap
     assert [(a.number, a.outcome) for a in attempts] == [(1, "succeeded")]
     kinds = db.session.scalars(select(ActivityEvent.kind).where(ActivityEvent.target_id == instance_id)).all()
     assert kinds.count("status_running") == 1
+
+
+def _committed_attempt(job_id: int) -> str:
+    with db.engine.connect() as other:
+        return other.execute(text("SELECT outcome FROM job_attempts WHERE job_id = :j"), {"j": job_id}).scalar()
+
+
+def test_a_create_job_makes_the_workflow_active_in_its_success_commit(database: str, app: Any, shar: Any) -> None:
+    """Found by tests/reliability/test_adoption.py: a listener of `workflow_created` committed the
+    workflow `active` while its job's attempt was still `running`."""
+    user = make_user()
+    workflow = create_workflow("Once", bpmn("user_task"), actor=user).workflow  # queued; no consumer runs here
+    job_id = db.session.scalars(select(JobRecord.id).where(JobRecord.job_type == "create_workflow")).one()
+    db.session.remove()
+    seen: list[tuple[str, str | None, int]] = []
+
+    def on_created(sender: Any, **_: Any) -> None:
+        seen.append((sender.status, _committed_attempt(job_id), len(commits)))
+
+    events.workflow_created.connect(on_created)
+    try:
+        with _recorded(db.engine) as (commits, statements):
+            job = run_job(job_id)
+    finally:
+        events.workflow_created.disconnect(on_created)
+
+    assert job is not None and job.state == "succeeded"
+    # Fired once, after the job's second commit, which holds both the activation and the attempt's
+    # success (the listeners' own writes commit after it).
+    assert seen == [("active", "succeeded", 2)], statements
+    assert refresh(workflow).status == "active"
