@@ -5,7 +5,8 @@ and the ORM's flush of them (sorting, state bookkeeping, a statement and a round
 cost more CPU than all the request's other work. Here the rows' values (their Python defaults
 filled in) go to PostgreSQL as one INSERT per table chained in a WITH, compiled once per shape;
 SQLite, which has no INSERT in a WITH, gets one cached INSERT per row. Each row then stays in
-the session as a loaded row: what a flush and commit_keeping_loaded leave behind. Likewise a row
+the session as a loaded row: what a flush and commit_keeping_loaded leave behind (unless its class
+says nobody reads it back: then it is left detached). Likewise a row
 read by a Core SELECT of some columns becomes a loaded row (known_row), its other columns loaded
 on first use, without the ORM's loading of a whole entity.
 """
@@ -34,6 +35,10 @@ class _Shape:
     parents: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
     children: tuple[str, ...]  # collections: a row holding any is left to the unit of work
     primary_key: tuple[tuple[str, Column[Any]], ...]
+    # False for a class that says (`__kept_loaded__ = False`) the request writing one never reads it
+    # back: such a row is left detached, not added to the session again (the ORM's bookkeeping of it
+    # was a tenth of a launch request's CPU).
+    kept_loaded: bool
 
 
 _SHAPES: dict[Mapper[Any], _Shape | None] = {}
@@ -81,7 +86,8 @@ def commit_new_rows() -> None:
         for name, _column in shape.primary_key:
             setattr(row, name, keys.pop(0))
         make_transient_to_detached(row)
-        session.add(row)
+        if shape.kept_loaded:
+            session.add(row)
     for hook in _AFTER_INSERT:
         hook(session, [row for row, _shape in ordered])
     commit_keeping_loaded()
@@ -206,6 +212,7 @@ def _shape(mapper: Mapper[Any]) -> _Shape | None:
                 rel.key for rel in mapper.relationships if rel.direction is not RelationshipDirection.MANYTOONE
             ),
             primary_key=tuple((mapper.get_property_by_column(c).key, c) for c in mapper.primary_key),
+            kept_loaded=getattr(mapper.class_, "__kept_loaded__", True),
         )
     _SHAPES[mapper] = shape
     return shape

@@ -14,6 +14,8 @@ from app.models._base import utcnow
 
 class ActivityEvent(db.Model):
     __tablename__ = "activity_events"
+    # Written, never read back by the request that writes it: app.core.plain_rows leaves it detached.
+    __kept_loaded__ = False
     __table_args__ = (
         Index("ix_activity_target", "target_type", "target_id", "created_at"),
         Index("ix_activity_created_at", "created_at"),

@@ -14,6 +14,8 @@ from app.models._base import utcnow
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
+    # Written, never read back by the request that writes it: app.core.plain_rows leaves it detached.
+    __kept_loaded__ = False
     __table_args__ = (Index("ix_audit_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
