@@ -1,6 +1,6 @@
 """Row 2: launches end to end (API → queue → engine → `running`) vs the engine's own launch rate.
 
-    .venv/bin/python -m bench.launch_throughput [--size tiny|default] [--workers N]
+    .venv/bin/python -m bench.launch_throughput [--size tiny|default] [--workers N] [--latency-ms MS]
 
 Baseline: N launches posted straight to the engine, 16 at a time. Then N launches through
 the API, 16 at a time, timed from the first request until every instance reads `running`.
@@ -34,13 +34,20 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=default_workers(),
-        help="Huey workers per consumer (default: what flask shar up runs on this machine)",
+        default=default_workers(instance_queue=True),
+        help="Huey workers per consumer (default: what flask shar up runs for the instance queue on this machine)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="the engine answers each call after this long (a remote SHAR); the baseline waits for it too",
     )
     args = parser.parse_args()
     count = {"tiny": 30, "default": 600, "large": 3000}[args.size]
     with running_stack(workers=args.workers) as stack:
         create_workflow(stack)
+        stack.set_latency(args.latency_ms)
         before = stack.cpu_seconds()
         engine = fire(
             [lambda c: c.post(f"{stack.engine_url}/api/v1/workflows/Bench/instances", json={"variables": {"n": 1}})]
@@ -65,7 +72,7 @@ def main() -> None:
         )
         rate = count / total
         result(
-            f"launches end to end ({args.workers} worker(s))",
+            f"launches end to end ({args.workers} worker(s), SHAR at {args.latency_ms} ms)",
             f"{rate:.0f} launches/s",
             rate / engine.rate,
             f"engine alone {engine.rate:.0f}/s",
