@@ -61,6 +61,7 @@ class SoakResult:
     launched_during_outage: int = 0
     held_at_most: int = 0
     completions_asked_again: int = 0
+    launches_retried: int = 0
     settled_after_outage_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -87,8 +88,10 @@ def run_soak(
 ) -> SoakResult:
     from sqlalchemy import func, select
 
+    from app.core.errors import Conflict, NotFound
     from app.core.extensions import db
     from app.models import JobAttempt, JobRecord, Notification, WorkflowInstance
+    from app.services.failed_jobs import retry_instance
     from app.services.instances import complete_task, launch_instance
     from app.services.workflows import create_workflow
 
@@ -169,9 +172,27 @@ def run_soak(
             )
             return time.monotonic()
 
+        def retry_failed_launches() -> None:
+            """Retry each launch that failed for good (every try, or the lookup before a re-send, met an
+            injected 500), as its owner would with the page's Retry: it looks in SHAR first, never
+            launching twice (the verdict counts duplicates)."""
+            db.session.expire_all()
+            failed = db.session.scalars(
+                select(WorkflowInstance.id).where(
+                    WorkflowInstance.status == "failed", WorkflowInstance.shar_instance_id.is_(None)
+                )
+            ).all()
+            for instance_id in failed:
+                try:
+                    retry_instance(instance_id, actor=user)
+                except (Conflict, NotFound):
+                    continue  # its job is not failed yet (the row is marked first): the next round retries it
+                result.launches_retried += 1
+
         def complete_running() -> None:
             """Ask for each running instance's completion once, and again when that job failed for good
             (every try met an injected 500), as its user would on the page."""
+            retry_failed_launches()
             db.session.expire_all()
             running = db.session.scalars(
                 select(WorkflowInstance.id).where(WorkflowInstance.status == "running", WorkflowInstance.id.in_(ids))

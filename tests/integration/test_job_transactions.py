@@ -5,7 +5,7 @@ events fired only after that commit, and no row read twice."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import event, select, text
 from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.lifecycle import events
-from app.models import ActivityEvent, JobAttempt, JobRecord, WorkflowInstance
+from app.models import ActivityEvent, JobAttempt, JobRecord
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
@@ -41,6 +41,22 @@ def _recorded(engine: Any) -> Iterator[tuple[list[str], list[str]]]:
         event.remove(engine, "before_cursor_execute", on_statement)
 
 
+def _run_hearing(job_id: int, signal: Any, hear: Callable[[Any, list[str]], None]) -> tuple[Any, list[str], list[str]]:
+    """Run job `job_id` with `hear(sender, commits so far)` called when `signal` fires; the job, its
+    commits and its statements."""
+    with _recorded(db.engine) as (commits, statements):
+
+        def listener(sender: Any, **_: Any) -> None:
+            hear(sender, commits)
+
+        signal.connect(listener)
+        try:
+            job = run_job(job_id)
+        finally:
+            signal.disconnect(listener)
+    return job, commits, statements
+
+
 def _committed_status(instance_id: str) -> str:
     """The status as another connection sees it: what is committed."""
     with db.engine.connect() as other:
@@ -56,16 +72,9 @@ def test_a_launch_job_commits_twice_and_fires_after_its_commit(database: str, ap
     db.session.remove()
 
     seen: list[tuple[str, str]] = []
-
-    def on_launched(sender: WorkflowInstance, **_: Any) -> None:
-        seen.append((sender.status, _committed_status(sender.id)))
-
-    events.instance_launched.connect(on_launched)
-    try:
-        with _recorded(db.engine) as (commits, statements):
-            job = run_job(job_id)
-    finally:
-        events.instance_launched.disconnect(on_launched)
+    job, commits, statements = _run_hearing(
+        job_id, events.instance_launched, lambda sender, _: seen.append((sender.status, _committed_status(sender.id)))
+    )
 
     assert job is not None and job.state == "succeeded"
     assert len(commits) == 2, statements
@@ -101,16 +110,11 @@ def test_a_create_job_makes_the_workflow_active_in_its_success_commit(database: 
     job_id = db.session.scalars(select(JobRecord.id).where(JobRecord.job_type == "create_workflow")).one()
     db.session.remove()
     seen: list[tuple[str, str | None, int]] = []
-
-    def on_created(sender: Any, **_: Any) -> None:
-        seen.append((sender.status, _committed_attempt(job_id), len(commits)))
-
-    events.workflow_created.connect(on_created)
-    try:
-        with _recorded(db.engine) as (commits, statements):
-            job = run_job(job_id)
-    finally:
-        events.workflow_created.disconnect(on_created)
+    job, _, statements = _run_hearing(
+        job_id,
+        events.workflow_created,
+        lambda sender, commits: seen.append((sender.status, _committed_attempt(job_id), len(commits))),
+    )
 
     assert job is not None and job.state == "succeeded"
     # Fired once, after the job's second commit, which holds both the activation and the attempt's
