@@ -36,8 +36,8 @@ class _Shape:
     children: tuple[str, ...]  # collections: a row holding any is left to the unit of work
     primary_key: tuple[tuple[str, Column[Any]], ...]
     # False for a class that says (`__kept_loaded__ = False`) the request writing one never reads it
-    # back: such a row is left detached, not added to the session again (the ORM's bookkeeping of it
-    # was a tenth of a launch request's CPU).
+    # back: such a row is left detached, not added to the session again (adding cascades and keeps
+    # bookkeeping that no one would use).
     kept_loaded: bool
 
 
