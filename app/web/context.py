@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, has_request_context
+from flask import Flask, has_request_context, request
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.core.config import current_settings
 from app.services import bulk, display, element_names, outages, saved_views, time_zones
@@ -31,7 +32,15 @@ def _globals() -> dict[str, Any]:
         "saved_views": _saved_views,
         # A workflow version's element names (services.element_names), for the lists naming elements.
         "element_names": element_names.names_of,
+        "current_page": _current_page,
     }
+
+
+def _current_page(section: str) -> Markup:
+    """`aria-current="page"` on the menu entry of the page shown: `section` is a blueprint's name, or an
+    endpoint ("overview.index") for an entry that is one page of its blueprint."""
+    here = request.endpoint if "." in section else request.blueprint
+    return Markup('aria-current="page"') if here == section else Markup("")
 
 
 def _nav() -> frozenset[str]:

@@ -86,3 +86,19 @@ def test_workflow_list_counts_only_the_instances_the_user_may_see(offline_app: F
     admin = _signed_in(offline_app, "root@example.com", "admin")
     row = re.search(r'data-workflow="Flow">.*?</tr>', admin.get("/workflows").get_data(as_text=True), re.S).group(0)
     assert re.findall(r"<td>(\d+)</td>", row) == ["3"]
+
+
+def test_the_menu_marks_the_entry_of_the_page_shown(offline_app: Flask) -> None:
+    """app.web.context.current_page: one entry at a time carries aria-current, by blueprint or endpoint."""
+    client = _signed_in(offline_app, "boss@example.com", "admin")
+    current = re.compile(r'<(?:a|summary)[^>]*aria-current="page"[^>]*>([^<]+)<')
+
+    def marked(path: str) -> list[str]:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        text = page.get_data(as_text=True)
+        return current.findall(text[text.index('<nav aria-label="Main">') : text.index("</nav>")])
+
+    for path, entry in (("/", "Overview"), ("/workflows", "Workflows"), ("/instances", "Instances")):
+        assert marked(path) == [entry], path
+    assert marked("/admin/queues") == ["Admin"]
