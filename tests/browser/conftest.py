@@ -59,10 +59,20 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    yield from _tab(browser)
+
+
+@pytest.fixture
+def axe_page(browser: Any) -> Iterator[Any]:
+    """A tab whose pages let axe be injected (the app's Content-Security-Policy is bypassed)."""
+    yield from _tab(browser, bypass_csp=True)
+
+
+def _tab(browser: Any, **options: Any) -> Iterator[Any]:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)  # jobs run in real consumers: allow for their polling
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, **options)
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     yield tab

@@ -23,21 +23,14 @@ V1 = bpmn("two_step")  # start -> first -> second -> end
 V2 = V1.replace('"first"', '"first_b"')  # the same, with the task `first` renamed `first_b`
 
 
-def test_migrate_preview_mapping_confirm_and_the_story_it_leaves(app, shar, live_url, browser) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_preview_mapping_confirm_and_the_story_it_leaves(app, shar, live_url, axe_page) -> None:  # type: ignore[no-untyped-def]
     owner = make_user("ops@example.com", "admin", PASSWORD)
     create_workflow("Twice", V1, actor=owner, async_=False)
     instance = launch_instance("Twice", {"order": 7}, actor=owner, async_=False).instance
     create_workflow("Twice", V2, actor=owner, async_=False)
     assert instance.current_activities == ["first"]
 
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=True)  # axe is injected
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    expect.set_options(timeout=20_000)
-    try:
-        _migrated_from_the_page(page, live_url, instance.id)
-    finally:
-        context.close()
+    _migrated_from_the_page(axe_page, live_url, instance.id)
 
 
 def _migrated_from_the_page(page: Any, live_url: str, instance_id: str) -> None:

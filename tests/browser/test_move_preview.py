@@ -21,21 +21,14 @@ from tests.browser.test_story import PASSWORD, _sign_in
 from tests.support.factories import bpmn, make_user
 
 
-def test_move_preview_confirm_and_the_story_it_leaves(app, shar, live_url, browser) -> None:  # type: ignore[no-untyped-def]
+def test_move_preview_confirm_and_the_story_it_leaves(app, shar, live_url, axe_page) -> None:  # type: ignore[no-untyped-def]
     owner = make_user("ops@example.com", "admin", PASSWORD)
     create_workflow("Twice", bpmn("two_step"), actor=owner, async_=False)
     instance = launch_instance("Twice", {"order": 7}, actor=owner, async_=False).instance
     httpx.post(f"{shar.url}/api/v1/instances/{instance.shar_instance_id}/complete").raise_for_status()
     assert apply_shar_state(instance) == "running"
 
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=True)  # axe is injected
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    expect.set_options(timeout=20_000)
-    try:
-        _moved_from_the_page(page, live_url, instance.id)
-    finally:
-        context.close()
+    _moved_from_the_page(axe_page, live_url, instance.id)
 
 
 def _moved_from_the_page(page: Any, live_url: str, instance_id: str) -> None:
