@@ -176,7 +176,6 @@ def run_soak(
             """Retry each launch that failed for good (every try, or the lookup before a re-send, met an
             injected 500), as its owner would with the page's Retry: it looks in SHAR first, never
             launching twice (the verdict counts duplicates)."""
-            db.session.expire_all()
             failed = db.session.scalars(
                 select(WorkflowInstance.id).where(
                     WorkflowInstance.status == "failed", WorkflowInstance.shar_instance_id.is_(None)
@@ -189,11 +188,12 @@ def run_soak(
                     continue  # its job is not failed yet (the row is marked first): the next round retries it
                 result.launches_retried += 1
 
-        def complete_running() -> None:
-            """Ask for each running instance's completion once, and again when that job failed for good
-            (every try met an injected 500), as its user would on the page."""
-            retry_failed_launches()
+        def act_as_users() -> None:
+            """What the launches' users do on the pages: press Retry on a launch that failed for good, ask
+            for each running instance's completion once, and again when that job failed for good (every
+            try met an injected 500)."""
             db.session.expire_all()
+            retry_failed_launches()
             running = db.session.scalars(
                 select(WorkflowInstance.id).where(WorkflowInstance.status == "running", WorkflowInstance.id.in_(ids))
             ).all()
@@ -225,13 +225,13 @@ def run_soak(
                 result.consumers_killed += 1
                 processes.start_consumer(instance_queue, workers)
             if n == redis_at:  # Redis goes away and comes back empty
-                complete_running()
+                act_as_users()
                 redis.stop()
                 launch_instance("Soak", {"n": -1}, actor=user)  # placeholder made while Redis is down
                 redis.start()
                 result.redis_restarts += 1
             if n == outage_at:  # the engine dies: SHAR unreachable while launches and completions go on
-                complete_running()
+                act_as_users()
                 processes.kill("sharlite")
                 outage_began = time.monotonic()
                 result.outage_seconds = outage
@@ -243,7 +243,7 @@ def run_soak(
                 if time.monotonic() - outage_began >= outage:
                     back_at = engine_back()
             if n % 20 == 19:
-                complete_running()
+                act_as_users()
         if outage_began and not back_at:
             back_at = engine_back()
         # The launch made while Redis was down is a launch too.
@@ -255,7 +255,7 @@ def run_soak(
         result.launches = len(ids)
 
         def settled() -> bool:
-            complete_running()
+            act_as_users()
             open_jobs = db.session.scalar(
                 select(func.count())
                 .select_from(JobRecord)

@@ -11,7 +11,7 @@ import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +78,8 @@ def copy_of_migrated_sqlite(path: Path) -> None:
         _templates["sqlite"] = str(template)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The backup API, not a file copy: it copies a consistent database whatever its journal holds.
-    with sqlite3.connect(_templates["sqlite"]) as source, sqlite3.connect(path) as target:
+    with closing(sqlite3.connect(_templates["sqlite"])) as source, closing(sqlite3.connect(path)) as target:
         source.backup(target)
-    source.close()
-    target.close()
 
 
 def _migrate(url: str) -> None:
