@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.cli.stack import default_workers
 from tests.support.servers import answers, free_port, wait_until
 from tests.support.stack import REPO, clean_env
 
@@ -47,6 +48,13 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert health["status"] == "healthy"
         assert httpx.get(f"http://127.0.0.1:{web}/login").status_code == 200
         assert (tmp_path / "sharboard.db").exists() and (tmp_path / "huey.db").exists()
+        # Without --workers, the instance queue's consumer gets default_workers(instance_queue=True), the others fewer.
+        commands = [_cmdline(pid) for pid in _processes_started_for(tmp_path)]
+        asked = dict(re.findall(r"queue start --queue (\S+) --workers (\d+)", " ".join(commands)))
+        assert asked == {
+            name: str(default_workers(instance_queue=name == "shar-instances"))
+            for name in ("shar-workflows", "shar-instances", "shar-sync", "shar-notify")
+        }, asked
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=40)
@@ -136,6 +144,13 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
     assert proc.returncode == 0, output
     assert "error:" not in output and "Traceback" not in output, output
     wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""  # gone meanwhile
 
 
 def _processes_started_for(instance_dir: Path) -> list[int]:
