@@ -31,10 +31,12 @@ def prepare_forks(app: Flask) -> None:
 
 def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
     """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
+    from app.jobs import together
     from app.jobs.heartbeat import HeartbeatConsumer
     from app.jobs.queues import current_queues
 
     prepare_forks(app)
+    together.enable()  # a worker whose queue is behind runs several jobs at once
     # Every handler is imported already (app.tasks, by create_app), so workers forked below
     # import nothing on their first job.
     consumer = HeartbeatConsumer(

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from app.core.config import current_settings
 from app.core.extensions import db
+from app.jobs.attempt_ends import fail_for_good
 from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue
-from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
 from app.lifecycle.changes import move_job
 from app.lifecycle.states import OPEN_JOB_STATES, JobState

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from app.core.config import current_settings
 from app.core.extensions import db
 from app.jobs import outage
+from app.jobs.attempt_ends import fail_for_good
 from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue_many
-from app.jobs.runner import fail_for_good
 from app.jobs.specs import spec_for
 from app.lifecycle.changes import move_job
 from app.lifecycle.states import JobState

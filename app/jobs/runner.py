@@ -1,7 +1,8 @@
 """Running one attempt of a job: claim it, record the attempt, run its handler, then
-succeed, schedule the next attempt after the spec's wait, or fail for good. A job that needs
-SHAR is held instead while SHAR cannot be reached (app.jobs.outage): not run, or its try not
-counted, until app.jobs.release queues it again.
+succeed, schedule the next attempt after the spec's wait, or fail for good (app.jobs.attempt_ends).
+A job that needs SHAR is held instead while SHAR cannot be reached (app.jobs.outage): not run, or its
+try not counted, until app.jobs.release queues it again. When its queue is behind, a first attempt
+takes others of its kind along and runs them together (app.jobs.together).
 
 Every step is written to SQL before the next begins, so a worker killed mid-attempt
 leaves an attempt without an end, which the reconciler marks `interrupted`.
@@ -14,57 +15,60 @@ import time
 import traceback
 from datetime import timedelta
 
-from huey.exceptions import TaskTimeout
 from sqlalchemy import bindparam, or_, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import metrics
-from app.core.config import current_settings
-from app.core.errors import InvalidTransition
-from app.core.extensions import commit_keeping_loaded, db, dialect_name
+from app.core.extensions import commit_keeping_loaded, db
 from app.core.plain_rows import commit_new_rows
 from app.core.text import clip
-from app.jobs import outage
-from app.jobs.errors import RetryableJobError, error_shape
-from app.jobs.handover import enqueue
-from app.jobs.specs import AfterCommit, JobSpec, spec_for
-from app.lifecycle.changes import move_job
-from app.lifecycle.states import JOB_TRANSITIONS, JobState, can_move
+from app.jobs import outage, together
+from app.jobs.attempt_ends import attempt_failed, hold, log_fields, run_after, succeeded
+from app.jobs.specs import JobSpec, spec_for
+from app.lifecycle.states import JOB_TRANSITIONS, JobState
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
-from app.shar.errors import SharRetryableError, SharUnavailable
+from app.shar.errors import SharUnavailable
 
 logger = logging.getLogger("sharboard.shar.jobs")
 # The states a job may be claimed from: those the transition table lets become running.
 CLAIMABLE = tuple(state for state, targets in JOB_TRANSITIONS.items() if JobState.RUNNING in targets)
-RETRYABLE = (SharRetryableError, RetryableJobError, TaskTimeout, OperationalError, OSError)
 # A scheduled message may arrive a little before its SQL time; allow for clock skew.
 EARLY_TOLERANCE = timedelta(seconds=2)
 
 
 def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
-    """Run the next attempt of job `job_id`, if it is due and nobody else runs it."""
+    """Run the next attempt of job `job_id`, if it is due and nobody else runs it (None when not
+    claimed: done, running elsewhere, not yet due, or gone); with others of its kind when its queue
+    is behind (together.companions)."""
     job = _claim(job_id)
     if job is None:
-        job = db.session.get(JobRecord, job_id)
-        if job is None:
-            logger.warning("job record missing", extra={"job_id": job_id})
-        else:
-            logger.info(
-                "job not claimed (done, running elsewhere or not yet due)", extra={"job_id": job.id, "state": job.state}
-            )
-        return job
+        # Most often a job that ran together with another one: its own message comes after.
+        logger.info("job not claimed (done, running elsewhere, not yet due or gone)", extra={"job_id": job_id})
+        return None
     spec = spec_for(job.job_type)
     if spec.needs_shar and (down := outage.current()) is not None:
-        _hold(job, None, f"not sent: SHAR unreachable since {down.since:%H:%M:%S} UTC ({down.last_error})")
+        hold(job, None, f"not sent: SHAR unreachable since {down.since:%H:%M:%S} UTC ({down.last_error})")
         return job
-    attempt = JobAttempt(job_id=job.id, number=job.attempts, waited_seconds=_waited(job))
-    fields = _log(job, attempt)
-    db.session.add(attempt)
-    # One plain INSERT (no unit of work), kept loaded: the claimed job is this worker's, and its handler
-    # reads it without loading it again.
+    waited = _waited(job)
+    jobs = [job, *(together.companions(job, spec, waited) if allow_retry else ())]
+    attempts = [
+        JobAttempt(job_id=j.id, number=j.attempts, waited_seconds=waited if j is job else _waited(j)) for j in jobs
+    ]
+    db.session.add_all(attempts)
+    # One plain INSERT (no unit of work), kept loaded: the claimed jobs are this worker's, and their
+    # handlers read them without loading them again.
     commit_new_rows()
+    if len(jobs) == 1:
+        run_attempt(job, attempts[0], spec, allow_retry=allow_retry)
+        return job
+    for alone, attempt in together.run(spec, list(zip(jobs, attempts, strict=True))):
+        run_attempt(alone, attempt, spec)
+    return job
+
+
+def run_attempt(job: JobRecord, attempt: JobAttempt, spec: JobSpec, *, allow_retry: bool = True) -> str:
+    """Run the handler for the claimed `job` whose `attempt` is committed; returns the outcome."""
+    fields = log_fields(job, attempt)
     logger.info("job attempt started", extra=fields)
     started = time.monotonic()
     try:
@@ -74,33 +78,25 @@ def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
         if not spec.needs_shar:
             raise  # a job declared as not needing SHAR called it: a bug to see, not an outage to hide
         outage.opened(str(exc))
-        _hold(job, attempt, clip(str(exc)), sent=exc.sent)
+        hold(job, attempt, clip(str(exc)), sent=exc.sent)
         outcome = "held"
     except Exception as exc:  # the boundary of a job: every failure is recorded
+        trace = traceback.format_exc()
         db.session.rollback()
-        outcome = _attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry, fields=fields)
+        outcome = attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry, fields=fields, trace=trace)
     else:
-        _succeeded(job, attempt)
+        succeeded([(job, attempt)])
         # One transaction with what the handler left uncommitted (a status change and its timeline
         # entry); kept loaded, so what runs after it reads those rows without loading them again.
         commit_keeping_loaded()
         logger.info("job succeeded", extra=fields)
         outcome = "succeeded"
-        _run_after(after, fields)
-    metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
-    return job
-
-
-def _run_after(after: AfterCommit | None, fields: dict[str, object]) -> None:
-    """What the handler left for after its work is committed (the events of a status change): its
-    failure is logged, never the job's (the job's outcome is already committed)."""
-    if after is None:
-        return
-    try:
-        after()
-    except Exception:
-        db.session.rollback()
-        logger.exception("work after the job's commit failed", extra=fields)
+        run_after(after, fields)
+    seconds = time.monotonic() - started
+    if spec.together is not None and outcome == "succeeded":
+        together.paced(spec, seconds)
+    metrics.job_attempt(spec.job_type, outcome, seconds, delivers=spec.delivers)
+    return outcome
 
 
 # Built once: building an UPDATE and its cache key costs more CPU than running it.
@@ -117,48 +113,6 @@ _CLAIM = (
 )
 
 
-_JOBS, _ATTEMPTS = JobRecord.__table__, JobAttempt.__table__
-# The attempt's end and the job's success, built once; on PostgreSQL one statement (the attempt's
-# UPDATE in a WITH), elsewhere two. Core, not a flush: the unit of work spent more CPU on these two
-# rows than on the rest of the commit.
-_ATTEMPT_END = (
-    update(_ATTEMPTS)
-    .where(_ATTEMPTS.c.id == bindparam("done_attempt"))
-    .values(outcome="succeeded", ended_at=bindparam("done_at"))
-)
-_JOB_DONE = (
-    update(_JOBS)
-    .where(_JOBS.c.id == bindparam("done_job"))
-    .values(
-        state=JobState.SUCCEEDED,
-        finished_at=bindparam("done_at"),
-        next_attempt_at=None,
-        updated_at=bindparam("done_at"),
-    )
-)
-_JOB_DONE_WITH_ATTEMPT = _JOB_DONE.add_cte(_ATTEMPT_END.cte("attempt_end"))
-
-
-def _succeeded(job: JobRecord, attempt: JobAttempt) -> None:
-    """Write the attempt's end and the job's success (uncommitted: the caller commits), and set them
-    on the loaded rows as written, so nothing reads them back or writes them again."""
-    if not can_move(JOB_TRANSITIONS, job.state, JobState.SUCCEEDED):
-        raise InvalidTransition(f"job {job.id} is {job.state}; it cannot become {JobState.SUCCEEDED}")
-    now = utcnow()
-    params = {"done_job": job.id, "done_attempt": attempt.id, "done_at": now}
-    if dialect_name() == "postgresql":
-        db.session.execute(_JOB_DONE_WITH_ATTEMPT, params)
-    else:
-        db.session.execute(_ATTEMPT_END, params)
-        db.session.execute(_JOB_DONE, params)
-    for row, values in (
-        (attempt, {"outcome": "succeeded", "ended_at": now}),
-        (job, {"state": JobState.SUCCEEDED, "finished_at": now, "next_attempt_at": None, "updated_at": now}),
-    ):
-        for name, value in values.items():
-            set_committed_value(row, name, value)
-
-
 def _claim(job_id: int) -> JobRecord | None:
     """Move the job to running and count the attempt, unless someone else did first (or it is
     not due): one UPDATE ... RETURNING, whose row is the job as claimed (None when not claimed)."""
@@ -169,21 +123,6 @@ def _claim(job_id: int) -> JobRecord | None:
     # Not committed here: run_job commits the claim together with its attempt row, so a
     # worker killed in between leaves no `running` job without an attempt to mark interrupted.
     return claimed
-
-
-def _hold(job: JobRecord, attempt: JobAttempt | None, message: str, *, sent: bool = False) -> None:
-    """Hold `job` until SHAR answers again: its claim is given back (no attempt counted), and a try
-    that may have reached SHAR is remembered (`held_tries`), so its next attempt checks first."""
-    now = utcnow()
-    if attempt is not None:
-        attempt.outcome, attempt.ended_at, attempt.error = "held", now, message
-    job.attempts -= 1
-    job.held_tries = (job.held_tries or 0) + (1 if sent else 0)
-    job.last_error = message
-    move_job(job, JobState.HELD, held_since=job.held_since or now, next_attempt_at=None)
-    db.session.commit()
-    outage.forget()  # the count of held jobs changed
-    logger.warning("job held: SHAR unreachable", extra={"job_id": job.id, "job_type": job.job_type, "error": message})
 
 
 def _waited(job: JobRecord) -> float:
@@ -199,53 +138,6 @@ def _waited(job: JobRecord) -> float:
         )
     since = previous or job.created_at
     return max((utcnow() - since).total_seconds(), 0.0)
-
-
-def _attempt_failed(
-    job: JobRecord, attempt: JobAttempt, spec: JobSpec, exc: Exception, *, allow_retry: bool, fields: dict[str, object]
-) -> str:
-    """Record the failed attempt; returns "retried" or "failed" (for good)."""
-    now = utcnow()
-    message = clip(f"{exc}" or exc.__class__.__name__)  # may quote megabyte values: bounded here, once
-    retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
-    attempt.ended_at, attempt.error = now, message
-    attempt.traceback = traceback.format_exc()
-    attempt.outcome = "retry" if retry else "failed"
-    job.last_error, job.error_shape = message, error_shape(message)
-    if retry:
-        wait = spec.wait_before(job.attempts + 1, time_scale=current_settings().time_scale)
-        move_job(job, JobState.RETRYING, next_attempt_at=now + timedelta(seconds=wait))
-        db.session.commit()
-        logger.warning("job attempt failed; will retry", extra={**fields, "wait": wait, "error": message})
-        enqueue(job, delay=wait)
-        return "retried"
-    move_job(job, JobState.FAILED, finished_at=now, next_attempt_at=None)
-    db.session.commit()
-    logger.error("job failed", extra={**fields, "error": message})
-    fail_for_good(job, spec, exc)
-    return "failed"
-
-
-def fail_for_good(job: JobRecord, spec: JobSpec, exc: BaseException) -> None:
-    """Run the spec's final-failure handler; its own failure never undoes the job's state."""
-    if spec.on_failure is None:
-        return
-    try:
-        spec.on_failure(job, exc)
-    except Exception:
-        db.session.rollback()
-        logger.exception("final-failure handler raised", extra={"job_id": job.id, "job_type": job.job_type})
-
-
-def _log(job: JobRecord, attempt: JobAttempt) -> dict[str, object]:
-    return {
-        "job_id": job.id,
-        "job_type": job.job_type,
-        "queue": job.queue,
-        "target": f"{job.target_type}:{job.target_id}",
-        "attempt": attempt.number,
-        "max_attempts": job.max_attempts,
-    }
 
 
 def note_attempt(job: JobRecord, **detail: object) -> None:

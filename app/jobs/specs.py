@@ -11,9 +11,9 @@ package never imports the services whose work it runs.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -25,6 +25,22 @@ AfterCommit = Callable[[], None]
 Handler = Callable[["JobRecord"], AfterCommit | None]
 RetryHandler = Callable[["JobRecord"], None]
 FailureHandler = Callable[["JobRecord", BaseException], None]
+
+
+@dataclass(frozen=True)
+class Together:
+    """How a kind of job runs several claimed jobs at once (app.jobs.together): `read` loads what
+    their calls need in one go (by job id; a job left out runs alone, through the spec's handler),
+    `call` makes one job's SHAR call and writes nothing, `apply` writes its answer uncommitted and
+    returns what to run after the commit. The answers of all are committed in one transaction."""
+
+    read: Callable[[Sequence[JobRecord]], dict[int, Any]]
+    call: Callable[[Any], Any]
+    apply: Callable[[Any, Any], AfterCommit | None]
+    # A sort key of what `read` gives, so that two workers writing answers lock shared rows in one
+    # order (None: in the order claimed).
+    order: Callable[[Any], Any] | None = None
+    most: int = 8
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,8 @@ class JobSpec:
     delivers: str | None = None
     # It calls SHAR: while SHAR cannot be reached it is held, not failed (app.jobs.outage).
     needs_shar: bool = False
+    # Several first attempts of this kind may run together when a queue is behind (app.jobs.together).
+    together: Together | None = None
 
     def attempts(self, settings: Settings) -> int:
         """How many attempts a job of this kind gets: the setting when there is one."""

@@ -17,9 +17,9 @@ from app.core.errors import SharboardError
 from app.core.extensions import db
 from app.core.text import clip
 from app.jobs import leases
+from app.jobs.attempt_ends import RETRYABLE
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
-from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
 from app.models import BulkOperation, JobRecord, User
 from app.models._base import utcnow

@@ -78,10 +78,43 @@ def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None
         )
         instance.launch_requests = sent + 1
         commit_keeping_loaded()  # a re-send is counted before it is sent, as a first request is by its attempt
-    request = (instance.workflow.name, tagged(instance.variables, instance.id))
-    options = {"process_id": instance.process_id, "message": instance.start_message}
-    answer = client.launch_instance(*request, **options)
-    _apply_launch_answer(instance, answer, events, requests=sent + 1)
+    _apply_launch_answer(instance, send_launch(instance), events, requests=sent + 1)
+    return events
+
+
+# Many launches read at once (app.jobs.together), with their workflows; built once.
+_LAUNCHING_MANY = (
+    select(WorkflowInstance)
+    .options(joinedload(WorkflowInstance.workflow))
+    .where(WorkflowInstance.id.in_(bindparam("instance_ids", expanding=True)))
+)
+
+
+def first_launches(jobs: Sequence[Any]) -> dict[int, WorkflowInstance]:
+    """The placeholders of these launch jobs that a first request launches, by job id, in one read: no
+    request of theirs can have reached SHAR yet, so none needs the adoption check of launch_in_shar.
+    Those left out (re-sends, a row cancelled or gone) are launched by launch_in_shar."""
+    by_instance = {job.target_id: job.id for job in jobs if job.tries_before == 0}
+    rows = db.session.scalars(_LAUNCHING_MANY, {"instance_ids": list(by_instance)}).unique()
+    return {
+        by_instance[row.id]: row for row in rows if row.status == InstanceStatus.LAUNCHING and not row.launch_requests
+    }
+
+
+def send_launch(instance: WorkflowInstance) -> SharInstance:
+    """The launch request for the placeholder, tagged with its id; SHAR's answer (nothing is written)."""
+    return current_client().launch_instance(
+        instance.workflow.name,
+        tagged(instance.variables, instance.id),
+        process_id=instance.process_id,
+        message=instance.start_message,
+    )
+
+
+def apply_first_launch(instance: WorkflowInstance, answer: SharInstance) -> Pending:
+    """Write the answer to a first launch request (uncommitted); the events to fire after the commit."""
+    events = Pending()
+    _apply_launch_answer(instance, answer, events, requests=1)
     return events
 
 

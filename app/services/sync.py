@@ -16,8 +16,8 @@ from app.core.errors import Conflict, ServiceUnavailable, UpstreamFailed
 from app.core.extensions import db
 from app.core.text import clip, storable
 from app.jobs import leases, outage
+from app.jobs.attempt_ends import RETRYABLE
 from app.jobs.dispatch import submit, submit_many
-from app.jobs.runner import RETRYABLE
 from app.jobs.specs import spec_for
 from app.lifecycle.changes import record_activity
 from app.lifecycle.events import (

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.extensions import commit_keeping_loaded, db
 from app.core.text import altered_paths, clip
-from app.jobs.runner import RETRYABLE
+from app.jobs.attempt_ends import RETRYABLE
 from app.lifecycle.changes import change_status, counts_changed, record_activity
 from app.lifecycle.durations import parse_shar_time
 from app.lifecycle.events import fire, instance_completed, instance_failed, instance_synced

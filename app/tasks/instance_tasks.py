@@ -5,7 +5,7 @@ operations that sync, cancel, retry or migrate many instances."""
 from __future__ import annotations
 
 from app.core.config import current_settings
-from app.jobs.specs import AfterCommit, JobSpec, spec_for
+from app.jobs.specs import AfterCommit, JobSpec, Together, spec_for
 from app.models import JobRecord
 from app.services import bulk_work, instance_work, migration_work, repair_work
 
@@ -115,6 +115,13 @@ SPECS = (
         on_failure=launch_failed,
         on_retry=launch_retried,
         needs_shar=True,
+        # Answers written in the order of their versions' counts rows, which each answer locks.
+        together=Together(
+            instance_work.first_launches,
+            instance_work.send_launch,
+            instance_work.apply_first_launch,
+            order=lambda instance: (instance.workflow_id, instance.id),
+        ),
     ),
     JobSpec(
         "complete_task",

@@ -1,0 +1,155 @@
+"""How a claimed attempt ends, whether it ran alone (app.jobs.runner) or with others (app.jobs.together):
+it succeeded, it is held while SHAR cannot be reached, it failed and is retried after the spec's wait,
+or it failed for good."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from huey.exceptions import TaskTimeout
+from sqlalchemy import bindparam, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.core.config import current_settings
+from app.core.errors import InvalidTransition
+from app.core.extensions import db, dialect_name
+from app.core.text import clip
+from app.jobs import outage
+from app.jobs.errors import RetryableJobError, error_shape
+from app.jobs.handover import enqueue
+from app.jobs.specs import AfterCommit, JobSpec
+from app.lifecycle.changes import move_job
+from app.lifecycle.states import JOB_TRANSITIONS, JobState, can_move
+from app.models import JobAttempt, JobRecord
+from app.models._base import utcnow
+from app.shar.errors import SharRetryableError
+
+logger = logging.getLogger("sharboard.shar.jobs")
+RETRYABLE = (SharRetryableError, RetryableJobError, TaskTimeout, OperationalError, OSError)
+
+_JOBS, _ATTEMPTS = JobRecord.__table__, JobAttempt.__table__
+# The attempts' end and the jobs' success, built once; on PostgreSQL one statement (the attempts'
+# UPDATE in a WITH), elsewhere two. Core, not a flush: the unit of work spent more CPU on these
+# rows than on the rest of the commit.
+_ATTEMPTS_END = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id.in_(bindparam("done_attempts", expanding=True)))
+    .values(outcome="succeeded", ended_at=bindparam("done_at"))
+)
+_JOBS_DONE = (
+    update(_JOBS)
+    .where(_JOBS.c.id.in_(bindparam("done_jobs", expanding=True)))
+    .values(
+        state=JobState.SUCCEEDED,
+        finished_at=bindparam("done_at"),
+        next_attempt_at=None,
+        updated_at=bindparam("done_at"),
+    )
+)
+_JOBS_DONE_WITH_ATTEMPTS = _JOBS_DONE.add_cte(_ATTEMPTS_END.cte("attempts_end"))
+
+
+def succeeded(pairs: Sequence[tuple[JobRecord, JobAttempt]]) -> None:
+    """Write the attempts' end and the jobs' success (uncommitted: the caller commits), and set them
+    on the loaded rows as written, so nothing reads them back or writes them again."""
+    for job, _attempt in pairs:
+        if not can_move(JOB_TRANSITIONS, job.state, JobState.SUCCEEDED):
+            raise InvalidTransition(f"job {job.id} is {job.state}; it cannot become {JobState.SUCCEEDED}")
+    now = utcnow()
+    params = {"done_jobs": [job.id for job, _ in pairs], "done_attempts": [a.id for _, a in pairs], "done_at": now}
+    if dialect_name() == "postgresql":
+        db.session.execute(_JOBS_DONE_WITH_ATTEMPTS, params)
+    else:
+        db.session.execute(_ATTEMPTS_END, params)
+        db.session.execute(_JOBS_DONE, params)
+    for job, attempt in pairs:
+        for row, values in (
+            (attempt, {"outcome": "succeeded", "ended_at": now}),
+            (job, {"state": JobState.SUCCEEDED, "finished_at": now, "next_attempt_at": None, "updated_at": now}),
+        ):
+            for name, value in values.items():
+                set_committed_value(row, name, value)
+
+
+def run_after(after: AfterCommit | None, fields: dict[str, object]) -> None:
+    """What the handler left for after its work is committed (the events of a status change): its
+    failure is logged, never the job's (the job's outcome is already committed)."""
+    if after is None:
+        return
+    try:
+        after()
+    except Exception:
+        db.session.rollback()
+        logger.exception("work after the job's commit failed", extra=fields)
+
+
+def hold(job: JobRecord, attempt: JobAttempt | None, message: str, *, sent: bool = False) -> None:
+    """Hold `job` until SHAR answers again: its claim is given back (no attempt counted), and a try
+    that may have reached SHAR is remembered (`held_tries`), so its next attempt checks first."""
+    now = utcnow()
+    if attempt is not None:
+        attempt.outcome, attempt.ended_at, attempt.error = "held", now, message
+    job.attempts -= 1
+    job.held_tries = (job.held_tries or 0) + (1 if sent else 0)
+    job.last_error = message
+    move_job(job, JobState.HELD, held_since=job.held_since or now, next_attempt_at=None)
+    db.session.commit()
+    outage.forget()  # the count of held jobs changed
+    logger.warning("job held: SHAR unreachable", extra={"job_id": job.id, "job_type": job.job_type, "error": message})
+
+
+def attempt_failed(
+    job: JobRecord,
+    attempt: JobAttempt,
+    spec: JobSpec,
+    exc: Exception,
+    *,
+    allow_retry: bool,
+    fields: dict[str, object],
+    trace: str,
+) -> str:
+    """Record the failed attempt (`trace`: its traceback); returns "retried" or "failed" (for good)."""
+    now = utcnow()
+    message = clip(f"{exc}" or exc.__class__.__name__)  # may quote megabyte values: bounded here, once
+    retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
+    attempt.ended_at, attempt.error = now, message
+    attempt.traceback = trace
+    attempt.outcome = "retry" if retry else "failed"
+    job.last_error, job.error_shape = message, error_shape(message)
+    if retry:
+        wait = spec.wait_before(job.attempts + 1, time_scale=current_settings().time_scale)
+        move_job(job, JobState.RETRYING, next_attempt_at=now + timedelta(seconds=wait))
+        db.session.commit()
+        logger.warning("job attempt failed; will retry", extra={**fields, "wait": wait, "error": message})
+        enqueue(job, delay=wait)
+        return "retried"
+    move_job(job, JobState.FAILED, finished_at=now, next_attempt_at=None)
+    db.session.commit()
+    logger.error("job failed", extra={**fields, "error": message})
+    fail_for_good(job, spec, exc)
+    return "failed"
+
+
+def fail_for_good(job: JobRecord, spec: JobSpec, exc: BaseException) -> None:
+    """Run the spec's final-failure handler; its own failure never undoes the job's state."""
+    if spec.on_failure is None:
+        return
+    try:
+        spec.on_failure(job, exc)
+    except Exception:
+        db.session.rollback()
+        logger.exception("final-failure handler raised", extra={"job_id": job.id, "job_type": job.job_type})
+
+
+def log_fields(job: JobRecord, attempt: JobAttempt) -> dict[str, object]:
+    return {
+        "job_id": job.id,
+        "job_type": job.job_type,
+        "queue": job.queue,
+        "target": f"{job.target_type}:{job.target_id}",
+        "attempt": attempt.number,
+        "max_attempts": job.max_attempts,
+    }

@@ -1,0 +1,243 @@
+"""Running several claimed jobs of one kind at once, when their queue is behind.
+
+Each launch job alone costs two transactions, an attempt row and a worker's turn; when launches queue
+up faster than the workers take them, that overhead is most of what bounds the rate. So a worker whose
+job waited (the queue is behind) claims more first attempts of its kind with it, in the same
+transaction (`companions`), makes each one's SHAR call in turn, and writes all the answers in one
+transaction (`run`). Only kinds that declare how (JobSpec.together) do this, only in the consumers
+(`enable`), and only as many as SHAR's recent pace lets finish well within the attempt's time limit.
+
+Nothing is given up: each job keeps its own claim, attempt row, outcome, log lines, metrics and events
+(fired after the commit, in order); a call that fails fails only its job, an outage holds only the jobs
+not yet answered, and when writing the answers together fails (an instance cancelled meanwhile, a
+lost lock race), each is written alone. The companions' own queue messages arrive later and find
+their jobs done: not claimed, nothing run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from app.core import metrics
+from app.core.config import current_settings
+from app.core.extensions import commit_keeping_loaded, db
+from app.core.text import clip
+from app.jobs import outage
+from app.jobs.attempt_ends import attempt_failed, hold, log_fields, run_after, succeeded
+from app.jobs.specs import AfterCommit, JobSpec
+from app.lifecycle.states import JobState
+from app.models import JobAttempt, JobRecord
+from app.models._base import utcnow
+from app.shar.errors import SharUnavailable
+
+logger = logging.getLogger("sharboard.shar.jobs")
+
+# A job taken this long after it was queued says the queue is behind; one taken sooner runs alone,
+# so a launch on a quiet queue never waits for another's call.
+BEHIND_SECONDS = 0.25
+# What the calls of one batch may take at SHAR's recent pace: a batch is a worker's turn, and the
+# jobs behind it wait for it.
+BATCH_SECONDS = 1.0
+_enabled = False
+_pace: dict[str, float] = {}  # by job type: seconds one call took lately (a moving average)
+
+Pair = tuple[JobRecord, JobAttempt]
+
+
+def enable(on: bool = True) -> None:
+    """Let this process run jobs together (the consumers call it before forking their workers)."""
+    global _enabled
+    _enabled = on
+
+
+@contextmanager
+def enabled() -> Iterator[None]:
+    """Jobs run together within the block (tests)."""
+    before = _enabled
+    enable(True)
+    try:
+        yield
+    finally:
+        enable(before)
+        _pace.clear()
+
+
+def paced(spec: JobSpec, seconds: float) -> None:
+    """Remember how long a job of this kind took (its call, mostly)."""
+    last = _pace.get(spec.job_type)
+    _pace[spec.job_type] = seconds if last is None else 0.7 * last + 0.3 * seconds
+
+
+def how_many(spec: JobSpec, waited: float) -> int:
+    """How many jobs of `spec`'s kind one worker runs at once now (1: alone)."""
+    pace = _pace.get(spec.job_type)
+    if not _enabled or spec.together is None or waited < BEHIND_SECONDS or pace is None:
+        return 1
+    settings = current_settings()
+    # Even if every call took SHAR's whole timeout, the batch ends within half the attempt's limit.
+    by_limit = int(spec.effective_timeout(settings) / 2 // max(settings.shar_timeout, 0.1))
+    by_pace = int(BATCH_SECONDS // max(pace, 0.001))
+    return max(1, min(spec.together.most, by_limit, by_pace))
+
+
+def companions(job: JobRecord, spec: JobSpec, waited: float) -> list[JobRecord]:
+    """Claim, with `job` (uncommitted: the caller commits the claims with their attempts), queued first
+    attempts of its kind and queue that are due and that no one holds, oldest first."""
+    wanted = how_many(spec, waited) - 1
+    if wanted < 1:
+        return []
+    now = utcnow()
+    due = (
+        select(JobRecord.id)
+        .where(
+            JobRecord.job_type == job.job_type,
+            JobRecord.queue == job.queue,
+            JobRecord.state == JobState.QUEUED,
+            JobRecord.attempts == 0,
+            JobRecord.held_tries == 0,
+            or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now),
+        )
+        .order_by(JobRecord.id)
+        .limit(wanted)
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        update(JobRecord)
+        .where(JobRecord.id.in_(due.scalar_subquery()))
+        .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
+        .returning(JobRecord)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return sorted(db.session.scalars(claim).all(), key=lambda row: row.id)
+
+
+def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
+    """Run the claimed `pairs` (their attempts committed): read what their calls need, call SHAR for
+    each, write the answers in one transaction, then end the others' attempts one by one. Returns the
+    pairs that `read` left out, for the caller to run alone."""
+    assert spec.together is not None
+    started = time.monotonic()
+    logger.info("jobs run together", extra={"job_type": spec.job_type, "job_ids": [job.id for job, _ in pairs]})
+    items = spec.together.read([job for job, _ in pairs])
+    answered: list[tuple[Pair, Any, Any]] = []
+    failed: list[tuple[Pair, Exception, str]] = []
+    held: list[tuple[Pair, str, bool]] = []
+    alone: list[Pair] = []
+    down: str | None = None
+    for pair in pairs:
+        item = items.get(pair[0].id)
+        if item is None:
+            alone.append(pair)
+        elif down is not None:
+            held.append((pair, down, False))
+        else:
+            down = _call(spec, pair, item, answered, failed, held)
+    _write_answers(spec, answered, started)
+    for pair, message, sent in held:
+        hold(*pair, message, sent=sent)
+        metrics.job_attempt(spec.job_type, "held", time.monotonic() - started, delivers=spec.delivers)
+    for pair, exc, trace in failed:
+        db.session.rollback()
+        outcome = attempt_failed(*pair, spec, exc, allow_retry=True, fields=log_fields(*pair), trace=trace)
+        metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
+    return alone
+
+
+def _call(
+    spec: JobSpec,
+    pair: Pair,
+    item: Any,
+    answered: list[tuple[Pair, Any, Any]],
+    failed: list[tuple[Pair, Exception, str]],
+    held: list[tuple[Pair, str, bool]],
+) -> str | None:
+    """Make one job's call, filing its answer or error; returns the outage's message when SHAR
+    cannot be reached (the jobs after it are then held, not sent)."""
+    assert spec.together is not None
+    logger.info("job attempt started", extra=log_fields(*pair))
+    began = time.monotonic()
+    try:
+        answer = spec.together.call(item)
+    except SharUnavailable as exc:
+        outage.opened(str(exc))
+        message = clip(str(exc))
+        held.append((pair, message, exc.sent))
+        return message
+    except Exception as exc:  # the boundary of a job: its failure is recorded, the others go on
+        failed.append((pair, exc, traceback.format_exc()))
+        return None
+    paced(spec, time.monotonic() - began)
+    answered.append((pair, item, answer))
+    return None
+
+
+def _write_answers(spec: JobSpec, answered: list[tuple[Pair, Any, Any]], started: float) -> None:
+    """Write every answer and every success in one transaction, then run what each left for after
+    it; when that transaction cannot be had, write each alone."""
+    assert spec.together is not None
+    if not answered:
+        return
+    order = spec.together.order
+    if order is not None:
+        answered = sorted(answered, key=lambda entry: order(entry[1]))
+    afters = _together(spec, answered)
+    if afters is None:
+        afters = [_alone(spec, entry) for entry in answered]
+    for (pair, _item, _answer), after in zip(answered, afters, strict=True):
+        fields = log_fields(*pair)
+        if after is not False:
+            logger.info("job succeeded", extra=fields)
+            metrics.job_attempt(spec.job_type, "succeeded", time.monotonic() - started, delivers=spec.delivers)
+            run_after(after, fields)
+
+
+def _together(spec: JobSpec, answered: list[tuple[Pair, Any, Any]]) -> list[AfterCommit | None] | None:
+    """All answers and successes in one commit; None when the transaction was lost on the way (a
+    status compare-and-set that lost rolls the session back) or failed: nothing of it is kept."""
+    assert spec.together is not None
+    session = db.session()
+    session.connection()  # begins the transaction whose loss is watched for below
+    transaction = session.get_transaction()
+    afters: list[AfterCommit | None] = []
+    try:
+        for _pair, item, answer in answered:
+            afters.append(spec.together.apply(item, answer))
+            if session.get_transaction() is not transaction:
+                raise _Lost
+        succeeded([pair for pair, _item, _answer in answered])
+        commit_keeping_loaded()
+    except Exception as exc:  # noqa: BLE001 - each is written alone next, which records its own failure
+        db.session.rollback()
+        if not isinstance(exc, _Lost):
+            logger.warning("writing answers together failed; writing each alone", exc_info=True)
+        return None
+    return afters
+
+
+class _Lost(Exception):
+    """The answers' transaction was rolled back or committed part-way."""
+
+
+def _alone(spec: JobSpec, entry: tuple[Pair, Any, Any]) -> AfterCommit | None | bool:
+    """One answer and its success in a commit of their own; False when that failed (its attempt then
+    records the failure)."""
+    assert spec.together is not None
+    pair, item, answer = entry
+    try:
+        after = spec.together.apply(item, answer)
+        succeeded([pair])
+        commit_keeping_loaded()
+    except Exception as exc:  # the boundary of a job: its failure is recorded
+        trace = traceback.format_exc()
+        db.session.rollback()
+        outcome = attempt_failed(*pair, spec, exc, allow_retry=True, fields=log_fields(*pair), trace=trace)
+        metrics.job_attempt(spec.job_type, outcome, 0.0, delivers=spec.delivers)
+        return False
+    return after

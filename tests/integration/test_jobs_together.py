@@ -1,0 +1,272 @@
+"""Launch jobs run together when their queue is behind (app.jobs.together, issue 21): one claim
+transaction and one answer transaction for several launches, each job keeping its own attempt,
+outcome and events; a failing call fails only its job, an outage holds only the jobs not yet
+answered, a lost race writes each answer alone, and a quiet queue runs every job alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from flask import Flask, request
+from sqlalchemy import event, select, text, update
+
+from app.core.extensions import db
+from app.jobs import together
+from app.jobs.runner import run_job
+from app.jobs.specs import spec_for
+from app.lifecycle import events
+from app.models import ActivityEvent, JobAttempt, JobRecord, SharOutage, WorkflowInstance
+from app.models._base import utcnow
+from app.services.correlation import CORRELATION_VARIABLE
+from app.services.instances import launch_instance
+from app.services.workflows import create_workflow
+from tests.support.factories import bpmn, make_user
+from tests.support.gateways import ServedGateway, base_gateway
+
+# SHAR's timeout in these tests: with the tests' time scale (0.01) a launch attempt's limit is 10 s,
+# so at most 10 / 2 // FAST jobs run together.
+FAST = 1.0
+
+
+def _queued_launches(workflow: str, count: int, actor: Any, *, waited: float = 5.0) -> list[int]:
+    """The jobs of `count` new launches of `workflow` (queued: no consumer runs here), as if queued
+    `waited` seconds ago."""
+    before = set(db.session.scalars(select(JobRecord.id)))
+    for n in range(count):
+        launch_instance(workflow, {"n": n}, actor=actor)
+    ids = sorted(set(db.session.scalars(select(JobRecord.id).where(JobRecord.job_type == "launch_instance"))) - before)
+    queued = utcnow() - timedelta(seconds=waited)
+    db.session.execute(update(JobRecord).where(JobRecord.id.in_(ids)).values(created_at=queued))
+    db.session.commit()
+    return ids
+
+
+@contextmanager
+def _behind(pace: float = 0.01) -> Iterator[None]:
+    """Jobs may run together, SHAR having answered lately in `pace` seconds."""
+    with together.enabled():
+        together.paced(spec_for("launch_instance"), pace)
+        yield
+
+
+def _commits_during(run: Callable[[], Any]) -> int:
+    commits: list[str] = []
+
+    def on_commit(conn: Any) -> None:
+        commits.append("commit")
+
+    event.listen(db.engine, "commit", on_commit)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "commit", on_commit)
+    return len(commits)
+
+
+def _jobs(ids: list[int]) -> list[tuple[str, int]]:
+    db.session.expire_all()
+    jobs = {job.id: job for job in db.session.scalars(select(JobRecord).where(JobRecord.id.in_(ids)))}
+    return [(jobs[i].state, jobs[i].attempts) for i in ids]
+
+
+def _attempts(ids: list[int]) -> list[list[str]]:
+    rows = db.session.scalars(select(JobAttempt).where(JobAttempt.job_id.in_(ids)).order_by(JobAttempt.id)).all()
+    return [[a.outcome for a in rows if a.job_id == i] for i in ids]
+
+
+def _instances(ids: list[int]) -> list[WorkflowInstance]:
+    jobs = {job.id: job for job in db.session.scalars(select(JobRecord).where(JobRecord.id.in_(ids)))}
+    return [db.session.get(WorkflowInstance, jobs[i].target_id) for i in ids]
+
+
+def _launch_requests(shar: Any) -> int:
+    log = httpx.get(f"{shar.url}/_sharlite/requests").json()
+    return len([r for r in log if r["method"] == "POST" and r["path"].endswith("/instances")])
+
+
+def test_a_queue_behind_runs_its_first_launches_in_two_transactions(database: str, make_app: Any, shar: Any) -> None:
+    make_app(shar_timeout=FAST)
+    user = make_user()
+    create_workflow("Together", bpmn("user_task"), actor=user, async_=False)
+    ids = _queued_launches("Together", 4, user)
+    db.session.remove()
+    heard: list[tuple[str, str]] = []
+
+    def listener(sender: Any, **_: Any) -> None:
+        with db.engine.connect() as other:  # what every other reader sees when the event fires
+            committed = other.execute(text("SELECT status FROM workflow_instances WHERE id = :i"), {"i": sender.id})
+            heard.append((sender.id, committed.scalar()))
+
+    events.instance_launched.connect(listener)
+    try:
+        with _behind():
+            commits = _commits_during(lambda: run_job(ids[0]))
+    finally:
+        events.instance_launched.disconnect(listener)
+
+    assert commits == 2  # the claims with their attempts; the answers with the successes
+    assert _jobs(ids) == [("succeeded", 1)] * 4
+    assert _attempts(ids) == [["succeeded"]] * 4
+    instances = _instances(ids)
+    assert [i.status for i in instances] == ["running"] * 4
+    assert len({i.shar_instance_id for i in instances}) == 4 and all(i.launch_requests == 1 for i in instances)
+    assert sorted(heard) == sorted((i.id, "running") for i in instances)  # each once, after the commit
+    assert _launch_requests(shar) == 4
+    kinds = db.session.scalars(select(ActivityEvent.kind).where(ActivityEvent.target_id == instances[2].id)).all()
+    assert kinds.count("status_running") == 1
+    # The others' own messages come later: each finds its job done and runs nothing.
+    assert [run_job(i) for i in ids[1:]] == [None, None, None]
+    assert _launch_requests(shar) == 4 and _attempts(ids) == [["succeeded"]] * 4
+
+
+@pytest.mark.parametrize(
+    "situation",
+    ["not behind", "not enabled", "pace unknown", "pace too slow for a second one"],
+)
+def test_a_job_runs_alone_unless_its_queue_is_behind_and_shar_fast(
+    database: str, make_app: Any, shar: Any, situation: str
+) -> None:
+    make_app(shar_timeout=FAST)
+    user = make_user()
+    create_workflow("Alone", bpmn("user_task"), actor=user, async_=False)
+    ids = _queued_launches("Alone", 3, user, waited=0.0 if situation == "not behind" else 5.0)
+    db.session.remove()
+    if situation == "not enabled":
+        together.paced(spec_for("launch_instance"), 0.01)
+        try:
+            run_job(ids[0])
+        finally:
+            together._pace.clear()
+    elif situation == "pace unknown":
+        with together.enabled():
+            run_job(ids[0])
+    else:
+        with _behind(pace=0.01 if situation == "not behind" else together.BATCH_SECONDS * 0.9):
+            run_job(ids[0])
+    assert _jobs(ids) == [("succeeded", 1), ("queued", 0), ("queued", 0)]
+    assert _launch_requests(shar) == 1
+
+
+@pytest.mark.parametrize(
+    ("time_scale", "shar_timeout", "most"), [(1.0, 30.0, 5), (1.0, 100.0, 1), (0.01, 5.0, 1), (1.0, 1.0, 8)]
+)
+def test_no_more_together_than_the_time_limit_allows(
+    make_app: Any, time_scale: float, shar_timeout: float, most: int
+) -> None:
+    """Even if every call took SHAR's whole timeout, the batch ends within half an attempt's limit
+    (a launch's: 300 s, scaled, at least 10 s); never more than the kind's most (8)."""
+    make_app(time_scale=time_scale, shar_timeout=shar_timeout)
+    spec = spec_for("launch_instance")
+    with _behind(pace=0.001):
+        assert together.how_many(spec, waited=1.0) == most
+        assert together.how_many(spec, waited=0.0) == 1
+        assert together.how_many(spec_for("complete_task"), waited=1.0) == 1  # a kind that declares no way
+    with _behind(pace=0.3):  # at SHAR's pace, three calls fill the batch's second
+        assert together.how_many(spec, waited=1.0) == min(most, 3)
+
+
+def test_a_failing_call_fails_only_its_job(database: str, make_app: Any, shar: Any) -> None:
+    make_app(shar_timeout=FAST)
+    user = make_user()
+    create_workflow("Kept", bpmn("user_task"), actor=user, async_=False)
+    create_workflow("Dropped", bpmn("user_task"), actor=user, async_=False)
+    ids = [
+        *_queued_launches("Kept", 1, user),
+        *_queued_launches("Dropped", 1, user),
+        *_queued_launches("Kept", 1, user),
+    ]
+    httpx.delete(f"{shar.url}/api/v1/workflows/Dropped").raise_for_status()  # SHAR no longer has it
+    db.session.remove()
+    with _behind():
+        run_job(ids[0])
+    states = _jobs(ids)
+    assert states[0] == ("succeeded", 1) and states[2] == ("succeeded", 1)
+    assert states[1][0] in ("retrying", "failed"), states  # its own outcome, as a job alone would have
+    assert _attempts(ids)[1] == ["retry" if states[1][0] == "retrying" else "failed"]
+    assert [i.status for i in _instances([ids[0], ids[2]])] == ["running", "running"]
+
+
+def _gateway(on_launch: Callable[[int, dict[str, Any]], tuple[Any, int] | None]) -> ServedGateway:
+    """The base contract's gateway, asking `on_launch(n, variables)` before its n-th launch (from 1):
+    an answer it returns is given instead."""
+    gateway: Flask = base_gateway()
+    launches = [0]
+
+    @gateway.before_request
+    def before() -> Any:
+        if request.method == "POST" and request.path.endswith("/instances"):
+            launches[0] += 1
+            return on_launch(launches[0], (request.get_json(silent=True) or {}).get("variables") or {})
+        return None
+
+    return ServedGateway(gateway)
+
+
+def test_an_outage_holds_the_jobs_not_yet_answered(database: str, make_app: Any) -> None:
+    served = _gateway(lambda n, _v: ({"error": "down for maintenance"}, 503) if n >= 3 else None)
+    try:
+        make_app(shar_base_url=served.url, shar_timeout=FAST)
+        user = make_user()
+        create_workflow("Held", bpmn("user_task"), actor=user, async_=False)
+        ids = _queued_launches("Held", 4, user)
+        db.session.remove()
+        with _behind():
+            run_job(ids[0])
+        # Two answered; the third met the outage (a 503: not served); the fourth was never sent. The
+        # held ones give their claim back (no attempt counted) and wait for the release.
+        assert _jobs(ids) == [("succeeded", 1), ("succeeded", 1), ("held", 0), ("held", 0)]
+        assert _attempts(ids) == [["succeeded"], ["succeeded"], ["held"], ["held"]]
+        assert db.session.scalars(select(JobRecord.held_tries).where(JobRecord.id.in_(ids[2:]))).all() == [0, 0]
+        assert db.session.scalars(select(SharOutage.since)).first() is not None
+    finally:
+        served.stop()
+
+
+def test_a_lost_race_writes_each_answer_alone(database: str, make_app: Any) -> None:
+    """The second launch's call moves the first placeholder elsewhere meanwhile (another writer): the
+    first answer's compare-and-set loses, the answers' transaction is given up, and each is written
+    alone: the first keeps its SHAR id and says so, the others run."""
+    moved: list[str] = []
+    engine: list[Any] = []
+
+    def on_launch(n: int, variables: dict[str, Any]) -> None:
+        if n == 1:
+            moved.append(variables[CORRELATION_VARIABLE])
+        if n == 2:
+            with engine[0].begin() as other:
+                other.execute(text("UPDATE workflow_instances SET status = 'cancelled' WHERE id = :i"), {"i": moved[0]})
+        return None
+
+    served = _gateway(on_launch)
+    try:
+        make_app(shar_base_url=served.url, shar_timeout=FAST)
+        engine.append(db.engine)
+        user = make_user()
+        create_workflow("Raced", bpmn("user_task"), actor=user, async_=False)
+        ids = _queued_launches("Raced", 3, user)
+        db.session.remove()
+        launched: list[str] = []
+
+        def listener(sender: Any, **_: Any) -> None:
+            launched.append(sender.id)
+
+        events.instance_launched.connect(listener)
+        try:
+            with _behind():
+                run_job(ids[0])
+        finally:
+            events.instance_launched.disconnect(listener)
+        assert _jobs(ids) == [("succeeded", 1)] * 3
+        first, *others = _instances(ids)
+        assert (first.id, first.status) == (moved[0], "cancelled") and first.shar_instance_id
+        kinds = db.session.scalars(select(ActivityEvent.kind).where(ActivityEvent.target_id == first.id)).all()
+        assert "launched_after_cancel" in kinds and "status_running" not in kinds
+        assert [i.status for i in others] == ["running", "running"]
+        assert sorted(launched) == sorted(i.id for i in others)
+    finally:
+        served.stop()
