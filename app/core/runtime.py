@@ -4,6 +4,7 @@ them by name; this module owns how they run."""
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import signal
 import threading
@@ -33,10 +34,11 @@ def run_consumer(app: Flask, queue_name: str, workers: int) -> None:
     """Run Huey's consumer for one queue here; process workers so job time limits are enforced."""
     from app.jobs import together
     from app.jobs.heartbeat import HeartbeatConsumer
-    from app.jobs.queues import current_queues
+    from app.jobs.queues import SkippedMessages, current_queues
 
     prepare_forks(app)
     together.enable()  # a worker whose queue is behind runs several jobs at once
+    logging.getLogger("huey").addFilter(SkippedMessages())
     # Every handler is imported already (app.tasks, by create_app), so workers forked below
     # import nothing on their first job.
     consumer = HeartbeatConsumer(

@@ -53,9 +53,17 @@ class Queues:
         """Hand a job id to Huey; raises whatever the storage raises (e.g. Redis down)."""
         task = self._tasks[queue]
         if delay > 0:
-            task.schedule(args=(job_id,), delay=delay, timeout=timeout)
+            task.schedule(args=(job_id,), delay=delay, timeout=timeout, id=message_id(job_id))
         else:
-            self._hueys[queue].enqueue(task.s(job_id, timeout=timeout))
+            self._hueys[queue].enqueue(task.s(job_id, timeout=timeout, id=message_id(job_id)))
+
+    def skip_next(self, queue: str, job_ids: Sequence[int]) -> None:
+        """Have Huey drop the next message of each job unrun (Huey's revocation, checked for every
+        message anyway): their jobs were run by another (app.jobs.together). Raises whatever the
+        storage raises; a message not skipped finds its job done, costing a claim that fails."""
+        huey = self._hueys[queue]
+        for job_id in job_ids:
+            huey.revoke_by_id(message_id(job_id), revoke_once=True)
 
     def enqueue_many(self, queue: str, job_ids: Sequence[int], *, timeout: float | None = None) -> None:
         """Hand many job ids to Huey at once: one Redis round trip (a pipeline), or one call each
@@ -64,17 +72,31 @@ class Queues:
         storage = huey.storage
         if not isinstance(storage, RedisStorage) or storage.priority:
             for job_id in job_ids:
-                huey.enqueue(task.s(job_id, timeout=timeout))
+                huey.enqueue(task.s(job_id, timeout=timeout, id=message_id(job_id)))
             return
         pipe = storage.conn.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.lpush(storage.queue_key, huey.serialize_task(task.s(job_id, timeout=timeout)))
+            pipe.lpush(storage.queue_key, huey.serialize_task(task.s(job_id, timeout=timeout, id=message_id(job_id))))
         pipe.execute()
 
     def counts(self, queue: str) -> dict[str, int]:
         """Pending and scheduled messages in Huey's storage for `queue`."""
         huey = self.huey(queue)
         return {"pending": huey.pending_count(), "scheduled": huey.scheduled_count()}
+
+
+def message_id(job_id: int) -> str:
+    """The id of every Huey message of job `job_id` (a job's message carries only its id), so that
+    its pending message can be named without reading the queue."""
+    return f"job-{job_id}"
+
+
+class SkippedMessages(logging.Filter):
+    """Keeps Huey's warning about a revoked message out of the consumer's log: the only revocations
+    are this app's (Queues.skip_next), logged where they are made."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Task %s was revoked")
 
 
 def _build_huey(name: str, settings: Settings) -> Huey:

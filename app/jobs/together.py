@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from app.core import metrics
 from app.core.config import current_settings
@@ -31,6 +31,7 @@ from app.core.extensions import commit_keeping_loaded, db
 from app.core.text import clip
 from app.jobs import outage
 from app.jobs.attempt_ends import attempt_failed, hold, log_fields, run_after, succeeded
+from app.jobs.queues import current_queues
 from app.jobs.specs import AfterCommit, JobSpec
 from app.lifecycle.states import JobState
 from app.models import JobAttempt, JobRecord
@@ -87,35 +88,57 @@ def how_many(spec: JobSpec, waited: float) -> int:
     return max(1, min(spec.together.most, by_limit, by_pace))
 
 
+# Queued first attempts of one kind and queue, due, that no one holds (skipped, not waited for),
+# oldest first, claimed as run_job claims its own; built once.
+_DUE = (
+    select(JobRecord.id)
+    .where(
+        JobRecord.job_type == bindparam("of_type"),
+        JobRecord.queue == bindparam("of_queue"),
+        JobRecord.state == JobState.QUEUED,
+        JobRecord.attempts == 0,
+        JobRecord.held_tries == 0,
+        # One whose hand-over failed waits for the reconciler, which knows it has no message.
+        JobRecord.enqueue_error.is_(None),
+        or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= bindparam("due_at")),
+    )
+    .order_by(JobRecord.id)
+    .limit(bindparam("wanted"))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_DUE = (
+    update(JobRecord)
+    .where(JobRecord.id.in_(_DUE.scalar_subquery()))
+    .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=bindparam("due_at"), enqueue_error=None)
+    .returning(JobRecord)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
+
+
 def companions(job: JobRecord, spec: JobSpec, waited: float) -> list[JobRecord]:
     """Claim, with `job` (uncommitted: the caller commits the claims with their attempts), queued first
-    attempts of its kind and queue that are due and that no one holds, oldest first."""
+    attempts of its kind and queue, as many as how_many allows."""
     wanted = how_many(spec, waited) - 1
     if wanted < 1:
         return []
-    now = utcnow()
-    due = (
-        select(JobRecord.id)
-        .where(
-            JobRecord.job_type == job.job_type,
-            JobRecord.queue == job.queue,
-            JobRecord.state == JobState.QUEUED,
-            JobRecord.attempts == 0,
-            JobRecord.held_tries == 0,
-            or_(JobRecord.next_attempt_at.is_(None), JobRecord.next_attempt_at <= now),
-        )
-        .order_by(JobRecord.id)
-        .limit(wanted)
-        .with_for_update(skip_locked=True)
-    )
-    claim = (
-        update(JobRecord)
-        .where(JobRecord.id.in_(due.scalar_subquery()))
-        .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=now, enqueue_error=None)
-        .returning(JobRecord)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    )
-    return sorted(db.session.scalars(claim).all(), key=lambda row: row.id)
+    params = {"of_type": job.job_type, "of_queue": job.queue, "due_at": utcnow(), "wanted": wanted}
+    claimed = sorted(db.session.scalars(_CLAIM_DUE, params).all(), key=lambda row: row.id)
+    if claimed:
+        _skip_their_messages(job.queue, [row.id for row in claimed])
+    return claimed
+
+
+def _skip_their_messages(queue: str, job_ids: list[int]) -> None:
+    """Have Huey drop the companions' own messages unrun. Asked while their rows are still locked by
+    the claim: a worker that took one of those messages meanwhile waits for the claim's commit, then
+    finds the job running, and Huey clears the request after running it, so none is left over to
+    drop a later message of the job (its retry)."""
+    try:
+        current_queues().skip_next(queue, job_ids)
+    except Exception as exc:  # Redis down: each message then finds its job done, at the cost of a claim
+        logger.warning("could not ask the queue to skip messages", extra={"queue": queue, "error": str(exc)})
+        return
+    logger.info("jobs taken along; their messages skipped", extra={"queue": queue, "job_ids": job_ids})
 
 
 def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:

@@ -5,6 +5,7 @@ answered, a lost race writes each answer alone, and a quiet queue runs every job
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -13,10 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from flask import Flask, request
+from huey.api import Task
 from sqlalchemy import event, select, text, update
 
+from app.core.config import current_settings
 from app.core.extensions import db
 from app.jobs import together
+from app.jobs.queues import current_queues, message_id
 from app.jobs.runner import run_job
 from app.jobs.specs import spec_for
 from app.lifecycle import events
@@ -270,3 +274,28 @@ def test_a_lost_race_writes_each_answer_alone(database: str, make_app: Any) -> N
         assert sorted(launched) == sorted(i.id for i in others)
     finally:
         served.stop()
+
+
+def test_the_queue_drops_the_messages_of_jobs_run_together(
+    database: str, make_app: Any, shar: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each launch's own message is still queued after its job ran with another: Huey drops the
+    companions' messages unrun (no app context, no claim), and runs the leader's, which finds its
+    job done. Nothing is left asking Huey to drop a later message of those jobs (a retry's)."""
+    make_app(shar_timeout=FAST)
+    user = make_user()
+    create_workflow("Skipped", bpmn("user_task"), actor=user, async_=False)
+    ids = _queued_launches("Skipped", 3, user)
+    db.session.remove()
+    with _behind():
+        run_job(ids[0])
+    assert _jobs(ids) == [("succeeded", 1)] * 3
+    huey = current_queues().huey(spec_for("launch_instance").queue(current_settings()))
+    assert huey.pending_count() == 3
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="sharboard.shar.jobs"):
+        while (message := huey.dequeue()) is not None:
+            huey.execute(message)
+    ran = [r.job_id for r in caplog.records if r.getMessage().startswith("job not claimed")]  # type: ignore[attr-defined]
+    assert ran == [ids[0]]
+    assert not any(huey.is_revoked(Task(id=message_id(i))) for i in ids)
