@@ -82,7 +82,7 @@ def change_status(row: Row, new_status: str, *, message: str = "", commit: bool 
         db.session.refresh(row)
         return False
     if isinstance(row, WorkflowInstance) and {old_status, new_status} & set(ON_DIAGRAM_INSTANCE):
-        counts_changed(row.workflow_id)  # e.g. a launch placeholder cancelled changes no count
+        counts_changed_at_commit(row.workflow_id)  # e.g. a launch placeholder cancelled changes no count
     record_activity(
         row,
         f"status_{new_status}",
@@ -149,6 +149,29 @@ _COUNTS_BUMP = (
 _COUNTED_COLUMNS = ("status", "current_activities", "created_by", "workflow_id")
 
 
+_COUNTS_DUE = "sharboard.counts_due"
+
+
+def counts_changed_at_commit(workflow_id: int) -> None:
+    """counts_changed for this version, once at the commit however many status changes its
+    transaction holds (jobs run together change several instances of one version), so its row is
+    locked for the commit alone."""
+    db.session().info.setdefault(_COUNTS_DUE, set()).add(workflow_id)
+
+
+def _counts_due_at_commit(session: Session) -> None:
+    due = session.info.pop(_COUNTS_DUE, None)
+    if due:
+        counts_changed(*due, session=session)
+
+
+def _counts_due_forgotten(session: Session, transaction: Any) -> None:
+    """A transaction ended without its commit (rolled back): what it held is gone, and so is its due
+    change of the counts. A savepoint ending is not the transaction ending."""
+    if transaction.parent is None:
+        session.info.pop(_COUNTS_DUE, None)
+
+
 def _counts_flushed(session: Session, _context: Any) -> None:
     """Instances the unit of work added, deleted or changed where counted (history is still there
     after the flush, the rows are written, so a new row's workflow_id is known)."""
@@ -178,6 +201,8 @@ def connect() -> None:
     """Watch every session's flushes, and plain_rows' inserts, once per process (idempotent)."""
     if not event.contains(Session, "after_flush", _counts_flushed):
         event.listen(Session, "after_flush", _counts_flushed)
+        event.listen(Session, "before_commit", _counts_due_at_commit)
+        event.listen(Session, "after_transaction_end", _counts_due_forgotten)
     plain_rows.after_insert(_counts_inserted)
 
 

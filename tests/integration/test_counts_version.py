@@ -14,8 +14,8 @@ from sqlalchemy import event, select
 
 from app.core.extensions import db
 from app.jobs.runner import run_job
-from app.lifecycle.changes import counts_changed
-from app.models import Workflow
+from app.lifecycle.changes import change_status, counts_changed
+from app.models import Workflow, WorkflowInstance
 from app.services.cleanup import cleanup_instances
 from app.services.element_counts import element_counts, element_counts_state
 from app.services.instances import cancel_instance, launch_instance
@@ -140,3 +140,42 @@ def test_the_version_read_is_one_row_of_workflows_and_each_actor_keys_their_own(
     db.session.commit()
     assert element_counts_state("Flow", 1, actor=ann).version != state.version
     assert refresh(workflow).updated_at == updated
+
+
+def _revision(workflow_id: int) -> int:
+    with db.engine.connect() as other:  # what is committed
+        return other.execute(select(Workflow.counts_revision).where(Workflow.id == workflow_id)).scalar_one()
+
+
+def test_status_changes_move_the_counts_version_once_at_their_commit(database: str, app: Any, shar: Any) -> None:
+    """Several status changes of one version's instances in a transaction (jobs run together) move its
+    counts version once, at the commit, and not at all when the transaction is rolled back; a savepoint
+    rolled back inside it loses nothing."""
+    ann = make_user()
+    workflow = create_workflow("Flow", bpmn("two_step"), actor=ann, async_=False).workflow
+    ids = [launch_instance("Flow", {"n": n}, actor=ann).instance.id for n in range(3)]
+    db.session.commit()
+    before = _revision(workflow.id)
+    bumps: list[str] = []
+
+    def on_statement(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE workflows") and "counts_revision" in statement:
+            bumps.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        for instance_id in ids[:2]:
+            assert change_status(db.session.get(WorkflowInstance, instance_id), "running", commit=False)
+        savepoint = db.session.begin_nested()
+        db.session.get(WorkflowInstance, ids[2]).error = "x"
+        db.session.flush()
+        savepoint.rollback()
+        assert bumps == [] and _revision(workflow.id) == before  # nothing before the commit
+        db.session.commit()
+        assert len(bumps) == 1 and _revision(workflow.id) == before + 1
+        assert change_status(db.session.get(WorkflowInstance, ids[2]), "running", commit=False)
+        db.session.rollback()
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+    assert len(bumps) == 1 and _revision(workflow.id) == before + 1
