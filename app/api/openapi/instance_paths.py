@@ -99,7 +99,8 @@ INSTANCE_PATHS: dict[str, Any] = {
             "responses": {
                 "200": answer("the preview", envelope(ref("BulkPreview"))),
                 "202": answer("started", envelope(ref("BulkOperation"))),
-                **errors(401, 403, 409, 422, 501, 503),
+                # 404: a migration to a version the workflow does not have
+                **errors(401, 403, 404, 409, 422, 501, 503),
                 "409": answer(
                     "nothing to do, or the set changed since the preview (then with the new preview)",
                     {"anyOf": [ref("Error"), ref("BulkPreviewChanged")]},
