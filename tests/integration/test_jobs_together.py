@@ -50,6 +50,17 @@ def _queued_launches(workflow: str, count: int, actor: Any, *, waited: float = 5
     return ids
 
 
+def _waiting(make_app: Any, workflow: str, count: int, *, waited: float = 5.0, **settings: Any) -> list[int]:
+    """An app (SHAR's timeout FAST, `settings`), a user, `workflow` created, and its `count` queued
+    launches (_queued_launches); the session let go, as a worker starts with none."""
+    make_app(shar_timeout=FAST, **settings)
+    user = make_user()
+    create_workflow(workflow, bpmn("user_task"), actor=user, async_=False)
+    ids = _queued_launches(workflow, count, user, waited=waited)
+    db.session.remove()
+    return ids
+
+
 @contextmanager
 def _behind(pace: float = 0.01) -> Iterator[None]:
     """Jobs may run together, SHAR having answered lately in `pace` seconds."""
@@ -94,11 +105,7 @@ def _launch_requests(shar: Any) -> int:
 
 
 def test_a_queue_behind_runs_its_first_launches_in_two_transactions(database: str, make_app: Any, shar: Any) -> None:
-    make_app(shar_timeout=FAST)
-    user = make_user()
-    create_workflow("Together", bpmn("user_task"), actor=user, async_=False)
-    ids = _queued_launches("Together", 4, user)
-    db.session.remove()
+    ids = _waiting(make_app, "Together", 4)
     heard: list[tuple[str, str]] = []
 
     def listener(sender: Any, **_: Any) -> None:
@@ -135,11 +142,7 @@ def test_a_queue_behind_runs_its_first_launches_in_two_transactions(database: st
 def test_a_job_runs_alone_unless_its_queue_is_behind_and_shar_fast(
     database: str, make_app: Any, shar: Any, situation: str
 ) -> None:
-    make_app(shar_timeout=FAST)
-    user = make_user()
-    create_workflow("Alone", bpmn("user_task"), actor=user, async_=False)
-    ids = _queued_launches("Alone", 3, user, waited=0.0 if situation == "not behind" else 5.0)
-    db.session.remove()
+    ids = _waiting(make_app, "Alone", 3, waited=0.0 if situation == "not behind" else 5.0)
     if situation == "not enabled":
         together.paced(spec_for("launch_instance"), 0.01)
         try:
@@ -214,11 +217,7 @@ def _gateway(on_launch: Callable[[int, dict[str, Any]], tuple[Any, int] | None])
 def test_an_outage_holds_the_jobs_not_yet_answered(database: str, make_app: Any) -> None:
     served = _gateway(lambda n, _v: ({"error": "down for maintenance"}, 503) if n >= 3 else None)
     try:
-        make_app(shar_base_url=served.url, shar_timeout=FAST)
-        user = make_user()
-        create_workflow("Held", bpmn("user_task"), actor=user, async_=False)
-        ids = _queued_launches("Held", 4, user)
-        db.session.remove()
+        ids = _waiting(make_app, "Held", 4, shar_base_url=served.url)
         with _behind():
             run_job(ids[0])
         # Two answered; the third met the outage (a 503: not served); the fourth was never sent. The
@@ -248,12 +247,8 @@ def test_a_lost_race_writes_each_answer_alone(database: str, make_app: Any) -> N
 
     served = _gateway(on_launch)
     try:
-        make_app(shar_base_url=served.url, shar_timeout=FAST)
+        ids = _waiting(make_app, "Raced", 3, shar_base_url=served.url)
         engine.append(db.engine)
-        user = make_user()
-        create_workflow("Raced", bpmn("user_task"), actor=user, async_=False)
-        ids = _queued_launches("Raced", 3, user)
-        db.session.remove()
         launched: list[str] = []
 
         def listener(sender: Any, **_: Any) -> None:
@@ -282,11 +277,7 @@ def test_the_queue_drops_the_messages_of_jobs_run_together(
     """Each launch's own message is still queued after its job ran with another: Huey drops the
     companions' messages unrun (no app context, no claim), and runs the leader's, which finds its
     job done. Nothing is left asking Huey to drop a later message of those jobs (a retry's)."""
-    make_app(shar_timeout=FAST)
-    user = make_user()
-    create_workflow("Skipped", bpmn("user_task"), actor=user, async_=False)
-    ids = _queued_launches("Skipped", 3, user)
-    db.session.remove()
+    ids = _waiting(make_app, "Skipped", 3)
     with _behind():
         run_job(ids[0])
     assert _jobs(ids) == [("succeeded", 1)] * 3
