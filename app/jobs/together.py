@@ -1,17 +1,17 @@
 """Running several claimed jobs of one kind at once, when their queue is behind.
 
 Each launch job alone costs two transactions, an attempt row and a worker's turn; when launches queue
-up faster than the workers take them, that overhead is most of what bounds the rate. So a worker whose
-job waited (the queue is behind) claims more first attempts of its kind with it, in the same
-transaction (`companions`), makes each one's SHAR call in turn, and writes all the answers in one
-transaction (`run`). Only kinds that declare how (JobSpec.together) do this, only in the consumers
-(`enable`), and only as many as SHAR's recent pace lets finish well within the attempt's time limit.
+up faster than the workers take them, that overhead is most of what bounds the rate, and against a
+remote SHAR each worker waits out one call at a time. So a worker whose job waited (the queue is
+behind) claims more first attempts of its kind with it, in the same transaction (`companions`), makes
+their SHAR calls at once, and writes all the answers in one transaction (`run`). Only kinds that
+declare how (JobSpec.together) do this, only in the consumers (`enable`), only while SHAR answers
+fast, and only when SHAR's timeout ends the calls well within the attempt's time limit.
 
 Nothing is given up: each job keeps its own claim, attempt row, outcome, log lines, metrics and events
-(fired after the commit, in order); a call that fails fails only its job, an outage holds only the jobs
-not yet answered, and when writing the answers together fails (an instance cancelled meanwhile, a
-lost lock race), each is written alone. The companions' own queue messages arrive later and find
-their jobs done: not claimed, nothing run.
+(fired after the commit, in order); a call that fails fails only its job, an outage holds the jobs it
+met, and when writing the answers together fails (a placeholder moved meanwhile, a lost lock race),
+each is written alone. The companions' own queue messages are dropped unrun by Huey (skip_next).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import logging
 import time
 import traceback
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -43,9 +44,9 @@ logger = logging.getLogger("sharboard.shar.jobs")
 # A job taken this long after it was queued says the queue is behind; one taken sooner runs alone,
 # so a launch on a quiet queue never waits for another's call.
 BEHIND_SECONDS = 0.25
-# What the calls of one batch may take at SHAR's recent pace: a batch is a worker's turn, and the
-# jobs behind it wait for it.
-BATCH_SECONDS = 1.0
+# Jobs run together only while SHAR answered this kind's calls faster than this lately: their calls
+# are made at once, so a slow SHAR would get `most` times as many requests from each worker.
+FAST_SECONDS = 0.5
 _enabled = False
 _pace: dict[str, float] = {}  # by job type: seconds one call took lately (a moving average)
 
@@ -79,13 +80,14 @@ def paced(spec: JobSpec, seconds: float) -> None:
 def how_many(spec: JobSpec, waited: float) -> int:
     """How many jobs of `spec`'s kind one worker runs at once now (1: alone)."""
     pace = _pace.get(spec.job_type)
-    if not _enabled or spec.together is None or waited < BEHIND_SECONDS or pace is None:
+    if not _enabled or spec.together is None or waited < BEHIND_SECONDS or pace is None or pace >= FAST_SECONDS:
         return 1
     settings = current_settings()
-    # Even if every call took SHAR's whole timeout, the batch ends within half the attempt's limit.
-    by_limit = int(spec.effective_timeout(settings) / 2 // max(settings.shar_timeout, 0.1))
-    by_pace = int(BATCH_SECONDS // max(pace, 0.001))
-    return max(1, min(spec.together.most, by_limit, by_pace))
+    # The calls run at once: the batch ends within half the attempt's limit even if SHAR took its whole
+    # timeout to answer.
+    if settings.shar_timeout > spec.effective_timeout(settings) / 2:
+        return 1
+    return spec.together.most
 
 
 # Queued first attempts of one kind and queue, due, that no one holds (skipped, not waited for),
@@ -142,63 +144,61 @@ def _skip_their_messages(queue: str, job_ids: list[int]) -> None:
 
 
 def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
-    """Run the claimed `pairs` (their attempts committed): read what their calls need, call SHAR for
-    each, write the answers in one transaction, then end the others' attempts one by one. Returns the
-    pairs that `read` left out, for the caller to run alone."""
+    """Run the claimed `pairs` (their attempts committed): read what their calls need, make the calls
+    at once, write the answers in one transaction, then end the others' attempts one by one. Returns
+    the pairs that `read` left out, for the caller to run alone."""
     assert spec.together is not None
     started = time.monotonic()
     logger.info("jobs run together", extra={"job_type": spec.job_type, "job_ids": [job.id for job, _ in pairs]})
     items = spec.together.read([job for job, _ in pairs])
+    sent = [(pair, items[pair[0].id]) for pair in pairs if pair[0].id in items]
     answered: list[tuple[Pair, Any, Any]] = []
     failed: list[tuple[Pair, Exception, str]] = []
     held: list[tuple[Pair, str, bool]] = []
-    alone: list[Pair] = []
-    down: str | None = None
-    for pair in pairs:
-        item = items.get(pair[0].id)
-        if item is None:
-            alone.append(pair)
-        elif down is not None:
-            held.append((pair, down, False))
+    for (pair, item), (answer, error, trace) in zip(sent, _calls(spec, sent), strict=True):
+        if error is None:
+            answered.append((pair, item, answer))
+        elif isinstance(error, SharUnavailable):
+            held.append((pair, clip(str(error)), error.sent))
         else:
-            down = _call(spec, pair, item, answered, failed, held)
+            failed.append((pair, error, trace))
+    if held:
+        outage.opened(held[0][1])
     _write_answers(spec, answered, started)
-    for pair, message, sent in held:
-        hold(*pair, message, sent=sent)
+    for pair, message, was_sent in held:
+        hold(*pair, message, sent=was_sent)
         metrics.job_attempt(spec.job_type, "held", time.monotonic() - started, delivers=spec.delivers)
     for pair, exc, trace in failed:
         db.session.rollback()
         outcome = attempt_failed(*pair, spec, exc, allow_retry=True, fields=log_fields(*pair), trace=trace)
         metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
-    return alone
+    return [pair for pair in pairs if pair[0].id not in items]
 
 
-def _call(
-    spec: JobSpec,
-    pair: Pair,
-    item: Any,
-    answered: list[tuple[Pair, Any, Any]],
-    failed: list[tuple[Pair, Exception, str]],
-    held: list[tuple[Pair, str, bool]],
-) -> str | None:
-    """Make one job's call, filing its answer or error; returns the outage's message when SHAR
-    cannot be reached (the jobs after it are then held, not sent)."""
+def _calls(spec: JobSpec, sent: list[tuple[Pair, Any]]) -> list[tuple[Any, Exception | None, str]]:
+    """Each job's call, made at once on threads of their own (a call touches no session: `read` gave
+    it what it needs): its answer, or the error it raised with its traceback, in order."""
     assert spec.together is not None
-    logger.info("job attempt started", extra=log_fields(*pair))
-    began = time.monotonic()
-    try:
-        answer = spec.together.call(item)
-    except SharUnavailable as exc:
-        outage.opened(str(exc))
-        message = clip(str(exc))
-        held.append((pair, message, exc.sent))
-        return message
-    except Exception as exc:  # the boundary of a job: its failure is recorded, the others go on
-        failed.append((pair, exc, traceback.format_exc()))
-        return None
-    paced(spec, time.monotonic() - began)
-    answered.append((pair, item, answer))
-    return None
+    call = spec.together.call
+
+    def one(item: Any) -> tuple[Any, Exception | None, str, float]:
+        began = time.monotonic()
+        try:
+            return call(item), None, "", time.monotonic() - began
+        except Exception as exc:  # the boundary of a job: its failure is recorded, the others go on
+            return None, exc, traceback.format_exc(), time.monotonic() - began
+
+    for pair, _item in sent:
+        logger.info("job attempt started", extra=log_fields(*pair))
+    if len(sent) > 1:
+        with ThreadPoolExecutor(max_workers=len(sent), thread_name_prefix="together") as pool:
+            results = list(pool.map(one, [item for _pair, item in sent]))
+    else:
+        results = [one(item) for _pair, item in sent]
+    for _answer, error, _trace, seconds in results:
+        if error is None:
+            paced(spec, seconds)
+    return [(answer, error, trace) for answer, error, trace, _seconds in results]
 
 
 def _write_answers(spec: JobSpec, answered: list[tuple[Pair, Any, Any]], started: float) -> None:

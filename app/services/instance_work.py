@@ -5,6 +5,7 @@ what a failed or retried job leaves on the instance."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -78,8 +79,40 @@ def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None
         )
         instance.launch_requests = sent + 1
         commit_keeping_loaded()  # a re-send is counted before it is sent, as a first request is by its attempt
-    _apply_launch_answer(instance, send_launch(instance), events, requests=sent + 1)
+    _apply_launch_answer(instance, send_launch(launch_request(instance, client)), events, requests=sent + 1)
     return events
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """A placeholder's launch request as sent: read in the job's own thread, so that sending it
+    (send_launch, on a thread of its own when launches run together) needs no session or app."""
+
+    instance: WorkflowInstance
+    client: SharClient
+    workflow_name: str
+    variables: dict[str, Any]
+    process_id: str | None
+    message: str | None
+
+
+def launch_request(instance: WorkflowInstance, client: SharClient) -> LaunchRequest:
+    """The launch request for the placeholder, tagged with its id."""
+    return LaunchRequest(
+        instance,
+        client,
+        instance.workflow.name,
+        tagged(instance.variables, instance.id),
+        instance.process_id,
+        instance.start_message,
+    )
+
+
+def send_launch(request: LaunchRequest) -> SharInstance:
+    """Send the launch request; SHAR's answer (nothing is written)."""
+    return request.client.launch_instance(
+        request.workflow_name, request.variables, process_id=request.process_id, message=request.message
+    )
 
 
 # Many launches read at once (app.jobs.together), with their workflows; built once.
@@ -90,31 +123,24 @@ _LAUNCHING_MANY = (
 )
 
 
-def first_launches(jobs: Sequence[Any]) -> dict[int, WorkflowInstance]:
-    """The placeholders of these launch jobs that a first request launches, by job id, in one read: no
-    request of theirs can have reached SHAR yet, so none needs the adoption check of launch_in_shar.
-    Those left out (re-sends, a row cancelled or gone) are launched by launch_in_shar."""
+def first_launches(jobs: Sequence[Any]) -> dict[int, LaunchRequest]:
+    """The requests of these launch jobs' placeholders that a first request launches, by job id, in
+    one read: no request of theirs can have reached SHAR yet, so none needs the adoption check of
+    launch_in_shar. Those left out (re-sends, a row cancelled or gone) go through launch_in_shar."""
     by_instance = {job.target_id: job.id for job in jobs if job.tries_before == 0}
     rows = db.session.scalars(_LAUNCHING_MANY, {"instance_ids": list(by_instance)}).unique()
+    client = current_client()
     return {
-        by_instance[row.id]: row for row in rows if row.status == InstanceStatus.LAUNCHING and not row.launch_requests
+        by_instance[row.id]: launch_request(row, client)
+        for row in rows
+        if row.status == InstanceStatus.LAUNCHING and not row.launch_requests
     }
 
 
-def send_launch(instance: WorkflowInstance) -> SharInstance:
-    """The launch request for the placeholder, tagged with its id; SHAR's answer (nothing is written)."""
-    return current_client().launch_instance(
-        instance.workflow.name,
-        tagged(instance.variables, instance.id),
-        process_id=instance.process_id,
-        message=instance.start_message,
-    )
-
-
-def apply_first_launch(instance: WorkflowInstance, answer: SharInstance) -> Pending:
+def apply_first_launch(request: LaunchRequest, answer: SharInstance) -> Pending:
     """Write the answer to a first launch request (uncommitted); the events to fire after the commit."""
     events = Pending()
-    _apply_launch_answer(instance, answer, events, requests=1)
+    _apply_launch_answer(request.instance, answer, events, requests=1)
     return events
 
 

@@ -120,7 +120,7 @@ SPECS = (
             instance_work.first_launches,
             instance_work.send_launch,
             instance_work.apply_first_launch,
-            order=lambda instance: (instance.workflow_id, instance.id),
+            order=lambda request: (request.instance.workflow_id, request.instance.id),
         ),
     ),
     JobSpec(
