@@ -46,7 +46,7 @@ logger = logging.getLogger("sharboard.shar.jobs")
 BEHIND_SECONDS = 0.25
 # Jobs run together only while SHAR answered this kind's calls faster than this lately: their calls
 # are made at once, so a slow SHAR would get `most` times as many requests from each worker.
-FAST_SECONDS = 0.5
+FAST_SECONDS = 1.0
 _enabled = False
 _pace: dict[str, float] = {}  # by job type: seconds one call took lately (a moving average)
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.core.extensions import db
 from app.jobs.reconcile import reconcile
-from app.models import JobAttempt, JobRecord, Lease, WorkflowInstance
+from app.models import ActivityEvent, JobAttempt, JobRecord, Lease, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
@@ -92,8 +92,6 @@ def test_launch_killed_mid_request_is_adopted_not_sent_twice(app, processes, sha
     ]
     assert len(launches) == 1
     assert db.session.scalar(select(func.count()).select_from(WorkflowInstance)) == 1
-    from app.models import ActivityEvent
-
     kinds = [e.kind for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance.id))]
     assert "launch_adopted" in kinds and "launch_resent" not in kinds
 
@@ -128,3 +126,61 @@ def test_periodic_sync_completes_instances_and_never_overlaps(make_app, processe
         for payload in db.session.scalars(select(JobRecord.payload).where(JobRecord.job_type == "sync_instances"))
     )
     assert syncs >= 5
+
+
+class _FirstLaunchQuick(int):
+    """sharlite's latency: the first launch request answered after `first` s (so the worker learns SHAR
+    is fast and the launches queued behind it wait), every later one held `then` s; `arrived` is set
+    once `later` of those are in SHAR."""
+
+    def __new__(cls, first: float, then: float, later: int, arrived: threading.Event) -> _FirstLaunchQuick:
+        made = super().__new__(cls, 1)
+        made.first, made.then, made.later, made.arrived = first, then, later, arrived  # type: ignore[attr-defined]
+        made.launches, made.lock, made.this = 0, threading.Lock(), threading.local()  # type: ignore[attr-defined]
+        return made
+
+    def __bool__(self) -> bool:
+        from flask import request
+
+        self.this.seconds = 0.0  # type: ignore[attr-defined]
+        if request.method == "POST" and request.path.endswith("/instances"):
+            request.get_data(cache=True)  # the whole request is here (see _LatencyThatSignals)
+            with self.lock:  # type: ignore[attr-defined]
+                self.launches += 1  # type: ignore[attr-defined]
+                n = self.launches  # type: ignore[attr-defined]
+            self.this.seconds = self.first if n == 1 else self.then  # type: ignore[attr-defined]
+            if n == 1 + self.later:  # type: ignore[attr-defined]
+                self.arrived.set()  # type: ignore[attr-defined]
+        return True
+
+    def __truediv__(self, other: object) -> float:  # sharlite sleeps latency_ms / 1000
+        return float(self.this.seconds)  # type: ignore[attr-defined]
+
+
+def test_launches_run_together_killed_mid_call_are_each_adopted_once(app, processes, shar) -> None:
+    """A worker runs three queued launches together (the first, alone, found SHAR fast) and dies while
+    all three are in SHAR: each job's attempt is marked interrupted, and each retry adopts the instance
+    its own request made. One SHAR instance and one row per launch."""
+    user = make_user()
+    processes.start_consumers()
+    workflow = create_workflow("Batch", bpmn("user_task"), actor=user).workflow
+    wait_until(lambda: refresh(workflow).status == "active", timeout=60, what="workflow active")
+    arrived = threading.Event()
+    shar.faults.latency_ms = _FirstLaunchQuick(0.3, 4.0, 3, arrived)
+    instances = [launch_instance("Batch", {"n": n}, actor=user).instance for n in range(4)]
+    assert arrived.wait(60), "the three launches never reached SHAR together"
+    jobs = db.session.scalars(select(JobRecord).where(JobRecord.job_type == "launch_instance").order_by(JobRecord.id))
+    assert [(j.state, j.attempts) for j in jobs] == [("succeeded", 1)] + [("running", 1)] * 3
+    processes.kill(next(name for name in processes.procs if "instances" in name))
+    shar.set_faults(latency_ms=0)
+    wait_until(lambda: len(reconcile().interrupted) == 3, timeout=25, interval=1.0, what="the reconciler")
+    processes.start_consumers()
+    wait_until(lambda: all(refresh(i).status == "running" for i in instances), timeout=60, what="all running")
+    listed = httpx.get(f"{shar.url}/api/v1/instances").json()
+    for instance in map(refresh, instances):
+        in_shar = [i["id"] for i in listed if i["variables"].get(CORRELATION_VARIABLE) == instance.id]
+        assert in_shar == [instance.shar_instance_id]
+    launches = [e for e in httpx.get(f"{shar.url}/_sharlite/requests").json() if e["path"].endswith("/Batch/instances")]
+    assert len([e for e in launches if e["method"] == "POST"]) == 4
+    adopted = db.session.scalars(select(func.count()).where(ActivityEvent.kind == "launch_adopted")).one()
+    assert adopted == 3
