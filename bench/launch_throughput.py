@@ -4,7 +4,7 @@
 
 Baseline: N launches posted straight to the engine, 16 at a time. Then N launches through
 the API, 16 at a time, timed from the first request until every instance reads `running`.
-Goal: end-to-end rate ≥ 0.5× the engine's.
+Goal (issue 21): end-to-end rate ≥ 0.4× the engine's.
 
 Both stretches also print the CPU each part of the stack spent per launch (web, each consumer,
 the engine, PostgreSQL, Redis): the machine's cores divided by the sum is the most launches a
@@ -76,7 +76,7 @@ def main() -> None:
             f"{rate:.0f} launches/s",
             rate / engine.rate,
             f"engine alone {engine.rate:.0f}/s",
-            ">= 0.5x",
+            ">= 0.4x",
         )
 
 
