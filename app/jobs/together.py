@@ -107,10 +107,11 @@ _DUE = (
     .order_by(JobRecord.id)
     .limit(bindparam("wanted"))
     .with_for_update(skip_locked=True)
+    .cte("due")  # a WITH: taken once, so no more than `wanted` rows are locked and claimed
 )
 _CLAIM_DUE = (
     update(JobRecord)
-    .where(JobRecord.id.in_(_DUE.scalar_subquery()))
+    .where(JobRecord.id.in_(select(_DUE.c.id)))
     .values(state=JobState.RUNNING, attempts=JobRecord.attempts + 1, updated_at=bindparam("due_at"), enqueue_error=None)
     .returning(JobRecord)
     .execution_options(populate_existing=True, synchronize_session=False)
@@ -150,7 +151,12 @@ def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
     assert spec.together is not None
     started = time.monotonic()
     logger.info("jobs run together", extra={"job_type": spec.job_type, "job_ids": [job.id for job, _ in pairs]})
-    items = spec.together.read([job for job, _ in pairs])
+    try:
+        items = spec.together.read([job for job, _ in pairs])
+    except Exception:  # each then runs alone, and its attempt records what fails
+        db.session.rollback()
+        logger.exception("reading jobs to run together failed; each runs alone", extra={"job_type": spec.job_type})
+        return list(pairs)
     sent = [(pair, items[pair[0].id]) for pair in pairs if pair[0].id in items]
     answered: list[tuple[Pair, Any, Any]] = []
     failed: list[tuple[Pair, Exception, str]] = []

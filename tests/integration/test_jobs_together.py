@@ -10,12 +10,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from flask import Flask, request
+from flask import Flask, current_app, request
 from huey.api import Task
 from sqlalchemy import event, select, text, update
 
@@ -24,7 +25,7 @@ from app.core.extensions import db
 from app.jobs import together
 from app.jobs.queues import current_queues, message_id
 from app.jobs.runner import run_job
-from app.jobs.specs import spec_for
+from app.jobs.specs import EXTENSION_KEY, spec_for
 from app.lifecycle import events
 from app.models import ActivityEvent, JobAttempt, JobRecord, SharOutage, WorkflowInstance
 from app.models._base import utcnow
@@ -317,3 +318,21 @@ def test_the_queue_drops_the_messages_of_jobs_run_together(
     ran = [r.job_id for r in caplog.records if r.getMessage().startswith("job not claimed")]  # type: ignore[attr-defined]
     assert ran == [ids[0]]
     assert not any(huey.is_revoked(Task(id=message_id(i))) for i in ids)
+
+
+def test_when_reading_them_together_fails_each_runs_alone(database: str, make_app: Any, shar: Any) -> None:
+    ids = _waiting(make_app, "Unread", 3)
+    spec = spec_for("launch_instance")
+
+    def unreadable(jobs: Any) -> Any:
+        raise RuntimeError("the read failed")
+
+    registry = current_app.extensions[EXTENSION_KEY]
+    registry._specs[spec.job_type] = replace(spec, together=replace(spec.together, read=unreadable))
+    try:
+        with _behind():
+            run_job(ids[0])
+    finally:
+        registry._specs[spec.job_type] = spec
+    assert _jobs(ids) == [("succeeded", 1)] * 3  # claimed together, then each launched alone
+    assert _attempts(ids) == [["succeeded"]] * 3
