@@ -27,41 +27,21 @@ from lxml import etree
 
 from app.bpmn.analysis import analyse
 from app.bpmn.document import MAX_PROBLEMS, Analysis, Finding
+from app.bpmn.elements import BPMN_NS, CONTAINERS, RUNNABLE_NODES
 from app.bpmn.expressions import MAX_EXPRESSION_CHARS
 from app.bpmn.specs import BuiltProcess, SpecsRefused, build_specs
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-BPMN_MODEL_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 MAX_CONDITION_CHARS = MAX_EXPRESSION_CHARS  # the engine's limit: one number for both
 
-_M = f"{{{BPMN_MODEL_NS}}}"
+_M = f"{{{BPMN_NS}}}"
 
-# Every FlowElement of the BPMN 2.0 metamodel: what a process (or sub-process) holds.
-FLOW_ELEMENTS = frozenset(
+# Every FlowElement of the BPMN 2.0 metamodel: what a process (or sub-process) holds. The flow nodes
+# the engine can run, the metamodel's other flow nodes, flows and data.
+FLOW_ELEMENTS = RUNNABLE_NODES | frozenset(
     {
-        "startEvent",
-        "endEvent",
-        "intermediateCatchEvent",
-        "intermediateThrowEvent",
-        "boundaryEvent",
         "implicitThrowEvent",
-        "task",
-        "userTask",
-        "manualTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "scriptTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-        "exclusiveGateway",
-        "inclusiveGateway",
-        "parallelGateway",
         "complexGateway",
-        "eventBasedGateway",
         "sequenceFlow",
         "dataObject",
         "dataObjectReference",
@@ -71,7 +51,6 @@ FLOW_ELEMENTS = frozenset(
         "subChoreography",
     }
 )
-_CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 _PERSON_TASKS = frozenset({"userTask", "manualTask"})
 
 _KNOWN_NAMESPACES = {
@@ -367,13 +346,13 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> BpmnValidationError:
 def _check_root(root: etree._Element) -> None:
     qname = etree.QName(root)
     shown = f"{root.prefix}:{qname.localname}" if root.prefix else qname.localname
-    if qname.namespace != BPMN_MODEL_NS:
+    if qname.namespace != BPMN_NS:
         where = f"in namespace {qname.namespace}" if qname.namespace else "with no namespace"
         known = _KNOWN_NAMESPACES.get(qname.namespace or "")
         hint = f" ({known})" if known else ""
         raise BpmnValidationError(
             f"not a BPMN 2.0 file: the root element is <{shown}> {where}{hint}; expected <definitions> in "
-            f"namespace {BPMN_MODEL_NS}",
+            f"namespace {BPMN_NS}",
             code="not_bpmn",
         )
     if qname.localname != "definitions":
@@ -387,7 +366,7 @@ def _refuse_no_process(root: etree._Element) -> None:
         {
             etree.QName(child).localname
             for child in root
-            if isinstance(child.tag, str) and etree.QName(child).namespace == BPMN_MODEL_NS
+            if isinstance(child.tag, str) and etree.QName(child).namespace == BPMN_NS
         }
     )
     detail = f" (it holds only: {', '.join(held)})" if held else ""
@@ -437,10 +416,10 @@ def _count_flow_elements(container: etree._Element, counts: dict[str, int], pers
             if not isinstance(child.tag, str):
                 continue
             qname = etree.QName(child)
-            if qname.namespace != BPMN_MODEL_NS or qname.localname not in FLOW_ELEMENTS:
+            if qname.namespace != BPMN_NS or qname.localname not in FLOW_ELEMENTS:
                 continue
             counts[qname.localname] = counts.get(qname.localname, 0) + 1
             if qname.localname in _PERSON_TASKS and child.get("id"):
                 person_tasks.append(child.get("id"))
-            if qname.localname in _CONTAINERS:
+            if qname.localname in CONTAINERS:
                 pending.append(child)
