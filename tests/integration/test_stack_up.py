@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,34 +12,20 @@ import pytest
 
 from app.cli.stack import default_workers
 from tests.support.servers import answers, free_port, wait_until
-from tests.support.stack import REPO, clean_env
+from tests.support.stack import cmdline, processes_started_for, start_up
 
 pytestmark = pytest.mark.services  # runs `flask shar up`: the whole stack as processes
 
 
 def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     web, engine = free_port(), free_port()
-    env = clean_env()
-    env.update(
-        {
-            "SHARBOARD_INSTANCE_DIR": str(tmp_path),
-            "PORT": str(web),
-            "SHARLITE_PORT": str(engine),
-            "SHARBOARD_ADMIN_EMAIL": "boss@example.com",
-            "LOG_LEVEL": "INFO",  # every start-up line a person sees, for the banner to come after
-        }
-    )
-    assert _processes_started_for(tmp_path) == []
+    env = {
+        "SHARBOARD_ADMIN_EMAIL": "boss@example.com",
+        "LOG_LEVEL": "INFO",  # every start-up line a person sees, for the banner to come after
+    }
+    assert processes_started_for(tmp_path) == []
     log = tmp_path / "up.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flask", "shar", "up"],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_up(tmp_path, web, engine, env=env, stdout=log.open("w"))
     try:
         wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), timeout=90, what="the ready banner")
         health = httpx.get(f"http://127.0.0.1:{engine}/health").json()
@@ -49,7 +33,7 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{web}/login").status_code == 200
         assert (tmp_path / "sharboard.db").exists() and (tmp_path / "huey.db").exists()
         # Without --workers, the instance queue's consumer gets default_workers(instance_queue=True), the others fewer.
-        commands = [_cmdline(pid) for pid in _processes_started_for(tmp_path)]
+        commands = [cmdline(pid) for pid in processes_started_for(tmp_path)]
         asked = dict(re.findall(r"queue start --queue (\S+) --workers (\d+)", " ".join(commands)))
         assert asked == {
             name: str(default_workers(instance_queue=name == "shar-instances"))
@@ -68,7 +52,7 @@ def test_up_starts_the_whole_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     # `up` returns once every child has been stopped: nothing may answer any more.
     assert not answers(f"http://127.0.0.1:{web}/healthz")
     assert not answers(f"http://127.0.0.1:{engine}/health")
-    wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
+    wait_until(lambda: not processes_started_for(tmp_path), timeout=20, what="every child process to exit")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -93,16 +77,7 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
         "LOG_LEVEL": "WARNING",
         "SHARBOARD_RECONCILE_INTERVAL": "0.5",
     }
-    env = clean_env()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flask", "shar", "up", "--workers", "1"],
-        cwd=REPO,
-        env={**env, **stack_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_up(tmp_path, web, engine, "--workers", "1", env=stack_env)
     try:
         wait_until(lambda: answers(f"http://127.0.0.1:{web}/healthz"), timeout=90, what="the web app")
         # The same settings as the stack (its SQLite file, Huey's SQLite storage, its engine).
@@ -143,55 +118,17 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
     assert "error:" not in output and "Traceback" not in output, output
-    wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""  # gone meanwhile
-
-
-def _processes_started_for(instance_dir: Path) -> list[int]:
-    """PIDs whose environment names this test's instance directory: the stack's processes."""
-    marker = f"SHARBOARD_INSTANCE_DIR={instance_dir}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+    wait_until(lambda: not processes_started_for(tmp_path), timeout=20, what="every child process to exit")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path, sig) -> None:
     web, engine = free_port(), free_port()
-    env = clean_env()
-    env.update(
-        {
-            "SHARBOARD_INSTANCE_DIR": str(tmp_path),
-            "PORT": str(web),
-            "SHARLITE_PORT": str(engine),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "flask", "shar", "up"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = start_up(tmp_path, web, engine)
     try:
         # Start-up is under way once `up` has children, and over once the web app answers.
         wait_until(
-            lambda: len(_processes_started_for(tmp_path)) > 1,
+            lambda: len(processes_started_for(tmp_path)) > 1,
             timeout=60,
             interval=0.02,
             what="up to start its children",
@@ -202,4 +139,4 @@ def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path,
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
     assert "error:" not in output and "Traceback" not in output, output
-    wait_until(lambda: not _processes_started_for(tmp_path), timeout=20, what="every child process to exit")
+    wait_until(lambda: not processes_started_for(tmp_path), timeout=20, what="every child process to exit")

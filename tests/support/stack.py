@@ -48,6 +48,55 @@ def clean_env(*also: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
 
 
+def start_up(
+    instance_dir: Path,
+    web: int,
+    engine: int,
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdout: Any = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    """`flask shar up` (with `args`) as a developer runs it on embedded defaults in `instance_dir`: the
+    web app on port `web`, the engine on `engine`, quiet but for warnings unless `env` (added to a clean
+    environment) says otherwise; in its own process group, so a test can signal it and its children."""
+    stack_env = {
+        "SHARBOARD_INSTANCE_DIR": str(instance_dir),
+        "PORT": str(web),
+        "SHARLITE_PORT": str(engine),
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "shar", "up", *args],
+        cwd=REPO,
+        env={**clean_env(), **stack_env, **(env or {})},
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def processes_started_for(instance_dir: Path) -> list[int]:
+    """PIDs whose environment names this test's instance directory: the stack's processes."""
+    marker = f"SHARBOARD_INSTANCE_DIR={instance_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""  # gone meanwhile
+
+
 def unique_queues(prefix: str = "") -> dict[str, str]:
     """Queue names no other run uses: the run's own keys in a shared Redis."""
     prefix = prefix or f"t{uuid.uuid4().hex[:8]}-"
