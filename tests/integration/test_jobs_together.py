@@ -34,10 +34,6 @@ from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
 from tests.support.gateways import ServedGateway, base_gateway
 
-# SHAR's timeout in these tests: with the tests' time scale (0.01) a launch attempt's limit is 10 s,
-# and jobs run together only when SHAR's timeout is at most half of it.
-FAST = 1.0
-
 
 def _queued_launches(workflow: str, count: int, actor: Any, *, waited: float = 5.0) -> list[int]:
     """The jobs of `count` new launches of `workflow` (queued: no consumer runs here), as if queued
@@ -53,9 +49,10 @@ def _queued_launches(workflow: str, count: int, actor: Any, *, waited: float = 5
 
 
 def _waiting(make_app: Any, workflow: str, count: int, *, waited: float = 5.0, **settings: Any) -> list[int]:
-    """An app (SHAR's timeout FAST, `settings`), a user, `workflow` created, and its `count` queued
-    launches (_queued_launches); the session let go, as a worker starts with none."""
-    make_app(shar_timeout=FAST, **settings)
+    """An app (`settings` added to the tests' own: their SHAR timeout, 5 s, is half a launch attempt's
+    limit at their time scale, so jobs may run together), a user, `workflow` created, and its `count`
+    queued launches (_queued_launches); the session let go, as a worker starts with none."""
+    make_app(**settings)
     user = make_user()
     create_workflow(workflow, bpmn("user_task"), actor=user, async_=False)
     ids = _queued_launches(workflow, count, user, waited=waited)
@@ -181,7 +178,7 @@ def test_no_more_together_than_the_time_limit_allows(
 
 
 def test_a_failing_call_fails_only_its_job(database: str, make_app: Any, shar: Any) -> None:
-    make_app(shar_timeout=FAST)
+    make_app()
     user = make_user()
     create_workflow("Kept", bpmn("user_task"), actor=user, async_=False)
     create_workflow("Dropped", bpmn("user_task"), actor=user, async_=False)
