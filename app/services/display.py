@@ -52,6 +52,15 @@ def status_label(value: str | Workflow | WorkflowInstance | None) -> str:
     return STATUS_LABELS.get(str(status), str(status or ""))
 
 
+# The badge a webhook delivery's state wears, as a row's status of the same sense.
+_DELIVERY_BADGES = {"delivered": "completed", "pending": "running", "failed": "failed", "refused": "failed"}
+
+
+def delivery_badge(state: str) -> str:
+    """The badge class of a webhook delivery in `state` (one of DELIVERY_STATES)."""
+    return _DELIVERY_BADGES.get(state, "running")
+
+
 def tracking_stopped(instance: WorkflowInstance) -> str:
     """What stopping tracking did, said to the person who asked: what SHAR keeps doing."""
     done = "sharboard stopped tracking this instance"

@@ -25,7 +25,7 @@ from app.models._base import utcnow
 from app.services.access import allowed_actions, instance_owner_filter, require_admin, visible_instances
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
-from app.services.health.heartbeats import last_beat
+from app.services.health.heartbeats import beating, last_beat
 from app.services.health.shar import StoredHealth, stored_health
 from app.services.instances import waits_for
 from app.services.sync import last_periodic_sync
@@ -69,7 +69,12 @@ class QueueRow:
 
     @property
     def consumer_alive(self) -> bool:
-        return bool(self.consumer and self.consumer.alive_until > utcnow())
+        return beating(self.consumer)
+
+    @property
+    def consumer_badge(self) -> tuple[str, str]:
+        """The badge the queues page shows for its consumer: its class and its words."""
+        return ("active", "alive") if self.consumer_alive else ("failed", "no consumer")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(_when, "when")
     app.add_template_filter(_duration, "duration")
     app.add_template_filter(display.status_label, "status_label")
+    app.add_template_filter(display.delivery_badge, "delivery_badge")
     app.add_template_filter(bulk.action_label, "action_label")
 
 

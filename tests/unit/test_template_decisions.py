@@ -40,7 +40,9 @@ DECISIONS = [
     re.compile(r"""(==|!=)\s*["']({0})["']|["']({0})["']\s*(==|!=|\bin\b|\bnot\s+in\b)""".format("|".join(VALUES))),
     # ... == u.role, if u.active, 'a' if health.healthy else 'b': a row's role or state decided here
     re.compile(r"(==|!=)\s*\w+\.(role|status|state)\b"),
-    re.compile(r"\bif\s+(not\s+)?\w+\.(active|healthy|alive|is_admin)\b"),
+    re.compile(r"\bif\s+(not\s+)?\w+\.(\w+_)?(active|healthy|alive|is_admin)\b"),
+    # {'failed': 'red', ...}[d.state]: a table of states kept in the template
+    re.compile(r"\}\s*\[\s*[\w.]*\b(role|status|state)\s*\]"),
 ]
 
 
@@ -73,6 +75,9 @@ def test_no_template_compares_a_role_or_a_status() -> None:
         "{% if s == status %}",
         # the menu's current entry is app.web.context.current_page's to say
         "{% if request.blueprint == 'admin' %}",
+        # a row's liveness or state decided here, by name or through a table in the template
+        "{% if r.consumer_alive %}",
+        "{{ {'delivered': 'completed', 'failed': 'failed'}[d.state] }}",
     ],
 )
 def test_the_scan_finds_each_kind_of_decision(source: str) -> None:

@@ -96,7 +96,20 @@ def test_webhook_replay_makes_a_new_delivery(client, sign_in, post, app) -> None
     assert response.status_code == 302
     copies = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.replay_of == original.id)).all()
     assert len(copies) == 1 and copies[0].body == original.body
-    assert "replay of #" in client.get("/admin/webhooks").get_data(as_text=True)
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    assert "replay of #" in page
+    assert '<span class="badge badge-running">pending</span>' in page  # the state's badge, a service's answer
+
+
+def test_the_queues_page_shows_each_consumer_alive_or_missing(client, sign_in, app) -> None:
+    from app.core.config import current_settings
+    from app.jobs.heartbeat import beat
+
+    sign_in("admin")
+    beat(current_settings().shar_instance_queue)  # only the instance queue's consumer beats
+    page = client.get("/admin/queues").get_data(as_text=True)
+    assert page.count('<span class="badge badge-active">alive</span>') == 1
+    assert page.count('<span class="badge badge-failed">no consumer</span>') == len(current_settings().queue_names) - 1
 
 
 def test_users_roles_and_tokens_are_audited(client, sign_in, post) -> None:

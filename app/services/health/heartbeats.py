@@ -13,7 +13,11 @@ from app.models._base import utcnow
 
 
 def consumer_alive(queue: str) -> bool:
-    row = db.session.get(ConsumerHeartbeat, queue)
+    return beating(db.session.get(ConsumerHeartbeat, queue))
+
+
+def beating(row: ConsumerHeartbeat | None) -> bool:
+    """Whether the consumer whose last beat is `row` is alive: it beat within its time to live."""
     return bool(row and row.alive_until > utcnow())
 
 
