@@ -88,11 +88,12 @@ def _ignore_stop_signals() -> None:
 
 
 def default_workers(*, instance_queue: bool = False) -> int:
-    """Worker processes for a queue's consumer. The instance queue's jobs (launches, completions,
-    messages, repairs) spend their time waiting on SHAR, and each worker holds one call at a time: with
-    SHAR at 50 ms a call, 2 workers made 29 launches/s and 8 made 78/s on two cores, and at 0 ms 8 did as
-    well as 2 (docs/performance.md, session 9). So 4 per core, at most 16; the other queues one per core,
-    never fewer than two."""
+    """Worker processes for a queue's consumer. The instance queue's jobs (completions, messages, repairs,
+    launches taken one at a time) spend their time waiting on SHAR, a call at a time per worker: with SHAR
+    at 50 ms a call, 2 workers made 29 launches/s and 8 made 78/s on two cores (docs/performance.md,
+    session 9). So 4 per core, at most 16; the other queues one per core, never fewer than two. The price,
+    against a SHAR answering at once: 8 processes on two cores spend more CPU a job than 2 (session 10:
+    launches run together, 0.29-0.32 of the engine's rate with 8, 0.35 with 2)."""
     cores = os.cpu_count() or 1
     if instance_queue:
         return min(16, 4 * cores)

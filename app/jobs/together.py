@@ -173,11 +173,11 @@ def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
     _write_answers(spec, answered, started)
     for pair, message, was_sent in held:
         hold(*pair, message, sent=was_sent)
-        metrics.job_attempt(spec.job_type, "held", time.monotonic() - started, delivers=spec.delivers)
+        _counted(spec, "held", started)
     for pair, exc, trace in failed:
         db.session.rollback()
         outcome = attempt_failed(*pair, spec, exc, allow_retry=True, fields=log_fields(*pair), trace=trace)
-        metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
+        _counted(spec, outcome, started)
     return [pair for pair in pairs if pair[0].id not in items]
 
 
@@ -218,12 +218,12 @@ def _write_answers(spec: JobSpec, answered: list[tuple[Pair, Any, Any]], started
         answered = sorted(answered, key=lambda entry: order(entry[1]))
     afters = _together(spec, answered)
     if afters is None:
-        afters = [_alone(spec, entry) for entry in answered]
+        afters = [_alone(spec, entry, started) for entry in answered]
     for (pair, _item, _answer), after in zip(answered, afters, strict=True):
         fields = log_fields(*pair)
         if after is not False:
             logger.info("job succeeded", extra=fields)
-            metrics.job_attempt(spec.job_type, "succeeded", time.monotonic() - started, delivers=spec.delivers)
+            _counted(spec, "succeeded", started)
             run_after(after, fields)
 
 
@@ -254,7 +254,12 @@ class _Lost(Exception):
     """The answers' transaction was rolled back or committed part-way."""
 
 
-def _alone(spec: JobSpec, entry: tuple[Pair, Any, Any]) -> AfterCommit | None | bool:
+def _counted(spec: JobSpec, outcome: str, started: float) -> None:
+    """Count one job's attempt, timed from the start of the batch it ran in."""
+    metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
+
+
+def _alone(spec: JobSpec, entry: tuple[Pair, Any, Any], started: float) -> AfterCommit | None | bool:
     """One answer and its success in a commit of their own; False when that failed (its attempt then
     records the failure)."""
     assert spec.together is not None
@@ -267,6 +272,6 @@ def _alone(spec: JobSpec, entry: tuple[Pair, Any, Any]) -> AfterCommit | None | 
         trace = traceback.format_exc()
         db.session.rollback()
         outcome = attempt_failed(*pair, spec, exc, allow_retry=True, fields=log_fields(*pair), trace=trace)
-        metrics.job_attempt(spec.job_type, outcome, 0.0, delivers=spec.delivers)
+        _counted(spec, outcome, started)
         return False
     return after

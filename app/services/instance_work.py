@@ -39,11 +39,12 @@ def _instance(instance_id: str) -> WorkflowInstance:
     return required(WorkflowInstance, instance_id, "instance")
 
 
-# The row to launch and its workflow (whose name is sent) in one read; built once, as every launch runs it.
+# The rows to launch with their workflows (whose names are sent), in one read; built once, as every
+# launch runs it (one row alone, or many when launches run together: app.jobs.together).
 _LAUNCHING = (
     select(WorkflowInstance)
     .options(joinedload(WorkflowInstance.workflow))
-    .where(WorkflowInstance.id == bindparam("instance_id"))
+    .where(WorkflowInstance.id.in_(bindparam("instance_ids", expanding=True)))
 )
 
 
@@ -57,7 +58,7 @@ def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None
     carrying this row's id and adopts the earliest its launch may have made (correlation.adoptable:
     same workflow, made after the row, tracked by no other row) instead of launching a second one.
     """
-    instance = db.session.scalars(_LAUNCHING, {"instance_id": instance_id}).one_or_none()
+    instance = db.session.scalars(_LAUNCHING, {"instance_ids": [instance_id]}).unique().one_or_none()
     if instance is None:
         raise NotFound(f"no instance {instance_id}")
     if instance.status != InstanceStatus.LAUNCHING:
@@ -115,20 +116,12 @@ def send_launch(request: LaunchRequest) -> SharInstance:
     )
 
 
-# Many launches read at once (app.jobs.together), with their workflows; built once.
-_LAUNCHING_MANY = (
-    select(WorkflowInstance)
-    .options(joinedload(WorkflowInstance.workflow))
-    .where(WorkflowInstance.id.in_(bindparam("instance_ids", expanding=True)))
-)
-
-
 def first_launches(jobs: Sequence[Any]) -> dict[int, LaunchRequest]:
     """The requests of these launch jobs' placeholders that a first request launches, by job id, in
     one read: no request of theirs can have reached SHAR yet, so none needs the adoption check of
     launch_in_shar. Those left out (re-sends, a row cancelled or gone) go through launch_in_shar."""
     by_instance = {job.target_id: job.id for job in jobs if job.tries_before == 0}
-    rows = db.session.scalars(_LAUNCHING_MANY, {"instance_ids": list(by_instance)}).unique()
+    rows = db.session.scalars(_LAUNCHING, {"instance_ids": list(by_instance)}).unique()
     client = current_client()
     return {
         by_instance[row.id]: launch_request(row, client)
