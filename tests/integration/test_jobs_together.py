@@ -6,6 +6,7 @@ answered, a lost race writes each answer alone, and a quiet queue runs every job
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -68,18 +69,25 @@ def _behind(pace: float = 0.01) -> Iterator[None]:
         yield
 
 
-def _commits_during(run: Callable[[], Any]) -> int:
+def _recorded(run: Callable[[], Any]) -> tuple[int, list[str]]:
+    """How many commits, and which statements, running `run` took."""
     commits: list[str] = []
+    statements: list[str] = []
 
     def on_commit(conn: Any) -> None:
         commits.append("commit")
 
+    def on_statement(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.strip())
+
     event.listen(db.engine, "commit", on_commit)
+    event.listen(db.engine, "before_cursor_execute", on_statement)
     try:
         run()
     finally:
         event.remove(db.engine, "commit", on_commit)
-    return len(commits)
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+    return len(commits), statements
 
 
 def _jobs(ids: list[int]) -> list[tuple[str, int]]:
@@ -115,11 +123,21 @@ def test_a_queue_behind_runs_its_first_launches_in_two_transactions(database: st
     events.instance_launched.connect(listener)
     try:
         with _behind():
-            commits = _commits_during(lambda: run_job(ids[0]))
+            commits, statements = _recorded(lambda: run_job(ids[0]))
     finally:
         events.instance_launched.disconnect(listener)
 
     assert commits == 2  # the claims with their attempts; the answers with the successes
+    # Nothing is read twice: the jobs come back from their claims, the placeholders (with their
+    # workflow) in one read (the listener's own reads, `SELECT status`, aside); the successes are one
+    # UPDATE, the counts' version moves once for the four status changes.
+    reads = [re.match(r"SELECT .*?\sFROM\s+(\w+)", st, re.S) for st in statements if not st.startswith("SELECT status")]
+    tables = [match.group(1) for match in reads if match]
+    assert tables.count("job_records") == 0 and tables.count("workflow_instances") == 1, tables
+    assert tables.count("workflows") <= 1, tables  # the version's file, the first time this process names its elements
+    assert len([st for st in statements if st.startswith("UPDATE workflows") and "counts_revision" in st]) == 1
+    status_changes = [st for st in statements if st.startswith("UPDATE workflow_instances")]
+    assert len(status_changes) == 4, statements
     assert _jobs(ids) == [("succeeded", 1)] * 4
     assert _attempts(ids) == [["succeeded"]] * 4
     instances = _instances(ids)
