@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.storage import RedisStorage
@@ -55,7 +55,7 @@ class Queues:
         if delay > 0:
             task.schedule(args=(job_id,), delay=delay, timeout=timeout, id=message_id(job_id))
         else:
-            self._hueys[queue].enqueue(task.s(job_id, timeout=timeout, id=message_id(job_id)))
+            self._hueys[queue].enqueue(_message(task, job_id, timeout))
 
     def skip_next(self, queue: str, job_ids: Sequence[int]) -> None:
         """Have Huey drop the next message of each job unrun (Huey's revocation, checked for every
@@ -72,11 +72,11 @@ class Queues:
         storage = huey.storage
         if not isinstance(storage, RedisStorage) or storage.priority:
             for job_id in job_ids:
-                huey.enqueue(task.s(job_id, timeout=timeout, id=message_id(job_id)))
+                huey.enqueue(_message(task, job_id, timeout))
             return
         pipe = storage.conn.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.lpush(storage.queue_key, huey.serialize_task(task.s(job_id, timeout=timeout, id=message_id(job_id))))
+            pipe.lpush(storage.queue_key, huey.serialize_task(_message(task, job_id, timeout)))
         pipe.execute()
 
     def counts(self, queue: str) -> dict[str, int]:
@@ -89,6 +89,11 @@ def message_id(job_id: int) -> str:
     """The id of every Huey message of job `job_id` (a job's message carries only its id), so that
     its pending message can be named without reading the queue."""
     return f"job-{job_id}"
+
+
+def _message(task: Any, job_id: int, timeout: float | None) -> Any:
+    """The message that hands job `job_id` to a consumer now."""
+    return task.s(job_id, timeout=timeout, id=message_id(job_id))
 
 
 class SkippedMessages(logging.Filter):
