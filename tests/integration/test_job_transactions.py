@@ -5,11 +5,10 @@ events fired only after that commit, and no row read twice."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from app.core.extensions import db
 from app.jobs.runner import run_job
@@ -18,33 +17,13 @@ from app.models import ActivityEvent, JobAttempt, JobRecord
 from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
-
-
-@contextmanager
-def _recorded(engine: Any) -> Iterator[tuple[list[str], list[str]]]:
-    """The commits and the statements sent while the block runs."""
-    commits: list[str] = []
-    statements: list[str] = []
-
-    def on_commit(conn: Any) -> None:
-        commits.append("commit")
-
-    def on_statement(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "commit", on_commit)
-    event.listen(engine, "before_cursor_execute", on_statement)
-    try:
-        yield commits, statements
-    finally:
-        event.remove(engine, "commit", on_commit)
-        event.remove(engine, "before_cursor_execute", on_statement)
+from tests.support.sql_log import recorded
 
 
 def _run_hearing(job_id: int, signal: Any, hear: Callable[[Any, list[str]], None]) -> tuple[Any, list[str], list[str]]:
     """Run job `job_id` with `hear(sender, commits so far)` called when `signal` fires; the job, its
     commits and its statements."""
-    with _recorded(db.engine) as (commits, statements):
+    with recorded(db.engine) as (commits, statements):
 
         def listener(sender: Any, **_: Any) -> None:
             hear(sender, commits)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from flask import Flask, current_app, request
 from huey.api import Task
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
 from app.core.config import current_settings
 from app.core.extensions import db
@@ -34,6 +34,7 @@ from app.services.instances import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
 from tests.support.gateways import ServedGateway, base_gateway
+from tests.support.sql_log import recorded
 
 
 def _queued_launches(workflow: str, count: int, actor: Any, *, waited: float = 5.0) -> list[int]:
@@ -69,27 +70,6 @@ def _behind(pace: float = 0.01) -> Iterator[None]:
         yield
 
 
-def _recorded(run: Callable[[], Any]) -> tuple[int, list[str]]:
-    """How many commits, and which statements, running `run` took."""
-    commits: list[str] = []
-    statements: list[str] = []
-
-    def on_commit(conn: Any) -> None:
-        commits.append("commit")
-
-    def on_statement(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement.strip())
-
-    event.listen(db.engine, "commit", on_commit)
-    event.listen(db.engine, "before_cursor_execute", on_statement)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "commit", on_commit)
-        event.remove(db.engine, "before_cursor_execute", on_statement)
-    return len(commits), statements
-
-
 def _jobs(ids: list[int]) -> list[tuple[str, int]]:
     db.session.expire_all()
     jobs = {job.id: job for job in db.session.scalars(select(JobRecord).where(JobRecord.id.in_(ids)))}
@@ -123,11 +103,12 @@ def test_a_queue_behind_runs_its_first_launches_in_two_transactions(database: st
     events.instance_launched.connect(listener)
     try:
         with _behind():
-            commits, statements = _recorded(lambda: run_job(ids[0]))
+            with recorded(db.engine) as (commits, statements):
+                run_job(ids[0])
     finally:
         events.instance_launched.disconnect(listener)
 
-    assert commits == 2  # the claims with their attempts; the answers with the successes
+    assert len(commits) == 2  # the claims with their attempts; the answers with the successes
     # Nothing is read twice: the jobs come back from their claims, the placeholders (with their
     # workflow) in one read (the listener's own reads, `SELECT status`, aside); the successes are one
     # UPDATE, the counts' version moves once for the four status changes.
