@@ -45,6 +45,7 @@ from app.lifecycle.events import EVENTS as _SIGNALS
 from app.plugins.registry import Registry
 from app.plugins.views import Event, InstanceView, WorkflowView, instance_view, workflow_view
 from app.services import instances as _instances
+from app.services import launches as _launches
 from app.services import notifications as _notifications
 from app.services import sync as _sync
 from app.services import workflows as _workflows
@@ -162,7 +163,7 @@ def launch(
     returns the placeholder at once (its id is final) with `job_id`, the launch's job. The job moves
     it to `running`, `completed` or `failed`. `process_id` picks the process of a file with several,
     `message` starts it at that message start event."""
-    launched = _instances.launch_instance(
+    launched = _launches.launch_instance(
         workflow,
         dict(variables) if variables is not None else None,
         actor=_acting(actor),

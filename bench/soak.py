@@ -92,7 +92,8 @@ def run_soak(
     from app.core.extensions import db
     from app.models import JobAttempt, JobRecord, Notification, WorkflowInstance
     from app.services.failed_jobs import retry_instance
-    from app.services.instances import complete_task, launch_instance
+    from app.services.instances import complete_task
+    from app.services.launches import launch_instance
     from app.services.workflows import create_workflow
 
     result = SoakResult(launches)

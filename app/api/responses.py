@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, request
 
 from app.services import outcomes
-from app.services.instances import Launched
+from app.services.launches import Launched
 from app.services.outcomes import Outcome
 from app.services.workflows import CreateResult
 

@@ -25,7 +25,7 @@ from app.services import outages, version_diffs
 from app.services import workflows as service
 from app.services.access import allowed_actions
 from app.services.failed_jobs import retry_workflow
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.statistics import statistics
 
 

@@ -16,7 +16,8 @@ from app.lifecycle.states import INSTANCE_STATUSES
 from app.services.actors import CLI
 from app.services.cleanup import cleanup_instances
 from app.services.health.shar import shar_health_now
-from app.services.instances import complete_task, launch_instance
+from app.services.instances import complete_task
+from app.services.launches import launch_instance
 from app.services.statistics import statistics as instance_statistics
 from app.services.sync import queue_syncs
 from app.services.transactions import discard_changes

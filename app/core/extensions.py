@@ -50,7 +50,7 @@ def read_first(statement: Any, params: dict[str, Any]) -> Row[Any] | None:
     transaction bookkeeping; one statement reads one consistent snapshot either way. Once the
     session holds one, it runs there, to see what that transaction wrote."""
     session = db.session()
-    if session.info.get(_HOLDS_CONNECTION):
+    if holds_connection(session):
         return session.connection().execute(statement, params).first()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return connection.execute(statement, params).first()
@@ -70,3 +70,8 @@ def _connection_begun(session: Session, _transaction: Any, _connection: Any) -> 
 def _transaction_ended(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_HOLDS_CONNECTION, None)
+
+
+def holds_connection(session: Session) -> bool:
+    """Whether the session's transaction has begun on a connection."""
+    return bool(session.info.get(_HOLDS_CONNECTION))

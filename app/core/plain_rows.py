@@ -9,6 +9,11 @@ the session as a loaded row: what a flush and commit_keeping_loaded leave behind
 says nobody reads it back: then it is left detached). Likewise a row
 read by a Core SELECT of some columns becomes a loaded row (known_row), its other columns loaded
 on first use, without the ORM's loading of a whole entity.
+
+A write may carry a condition (`Condition`: a read that must find a row). On PostgreSQL it is part
+of the one statement, so what it checked cannot change between the check and the write; and while
+the session holds no transaction yet, that statement runs alone in autocommit (one statement is one
+transaction: no BEGIN and COMMIT round trips). Elsewhere it is read first, in the rows' transaction.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from sqlalchemy import Column, Select, Table, bindparam, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapper, RelationshipDirection, Session, make_transient_to_detached
 
-from app.core.extensions import commit_keeping_loaded, db
+from app.core.extensions import commit_keeping_loaded, db, holds_connection
 
 
 @dataclass(frozen=True)
@@ -42,54 +47,95 @@ class _Shape:
 
 
 _SHAPES: dict[Mapper[Any], _Shape | None] = {}
-_AFTER_INSERT: list[Callable[[Session, list[Any]], None]] = []
+_BEFORE_INSERT: list[Callable[[Session, list[Any]], None]] = []
 
 
-def after_insert(hook: Callable[[Session, list[Any]], None]) -> None:
-    """Have `hook(session, rows)` run after commit_new_rows wrote `rows`, before the commit: the
-    session's flush events (after_flush) see none of them (idempotent)."""
-    if hook not in _AFTER_INSERT:
-        _AFTER_INSERT.append(hook)
+def before_insert(hook: Callable[[Session, list[Any]], None]) -> None:
+    """Have `hook(session, rows)` run in the rows' transaction just before commit_new_rows writes
+    `rows` (their values set, a database-made key not yet): the session's flush events see none of
+    them (idempotent). What it writes goes in one transaction with them."""
+    if hook not in _BEFORE_INSERT:
+        _BEFORE_INSERT.append(hook)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A read that must find a row for new rows to be written. `statement` is built once (it keys
+    the cached INSERT); its bind parameters (given in `params`) must not be named r<n>_…"""
+
+    statement: Select[Any]
+    params: dict[str, Any]
+
+
+class NotWritten(Exception):
+    """commit_new_rows' condition found no row: nothing was written, the session was rolled back."""
 
 
 _STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
 
 
-def commit_new_rows() -> None:
+def commit_new_rows(only_if: Condition | None = None) -> None:
     """Commit as commit_keeping_loaded does; when the session's only changes are new rows of plain
     mapped classes, they are written as above, in the same transaction. Anything else (a changed
-    or deleted row, children, inheritance, a parent not yet stored) goes through the unit of work."""
+    or deleted row, children, inheritance, a parent not yet stored) goes through the unit of work.
+    With `only_if`, nothing is written unless it finds a row (else NotWritten)."""
     session = db.session()
     new = list(session.new)
     if not new or session.dirty or session.deleted:
-        commit_keeping_loaded()
+        _by_unit_of_work(session, only_if)
         return
     shapes = [_shape(sa_inspect(row).mapper) for row in new]
     if not all(shape is not None and _insertable(row, shape) for row, shape in zip(new, shapes, strict=True)):
-        commit_keeping_loaded()
+        _by_unit_of_work(session, only_if)
         return
     # Parents' tables first (a stable sort: else in the order they were added).
     ordered: list[tuple[Any, _Shape]] = sorted(zip(new, shapes, strict=True), key=lambda pair: pair[1].rank)  # type: ignore[arg-type]
     for row in new:
         session.expunge(row)  # out of the unit of work: written below, then added back as loaded
     values = [_values(row, shape) for row, shape in ordered]
-    connection = session.connection()
-    if len(ordered) > 1 and connection.dialect.name == "postgresql":
-        keys = list(connection.execute(*_together(ordered, values)).one())
-    else:
-        keys = [
-            key
-            for (_row, shape), row_values in zip(ordered, values, strict=True)
-            for key in _alone(connection, shape, row_values)
-        ]
+    for hook in _BEFORE_INSERT:
+        hook(session, [row for row, _shape in ordered])
+    keys = _written(session, ordered, values, only_if)
     for row, shape in ordered:
         for name, _column in shape.primary_key:
             setattr(row, name, keys.pop(0))
         make_transient_to_detached(row)
         if shape.kept_loaded:
             session.add(row)
-    for hook in _AFTER_INSERT:
-        hook(session, [row for row, _shape in ordered])
+    commit_keeping_loaded()
+
+
+def _written(
+    session: Session, ordered: list[tuple[Any, _Shape]], values: list[dict[str, Any]], only_if: Condition | None
+) -> list[Any]:
+    """Write the rows; their primary keys, in order. NotWritten when `only_if` finds nothing."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and (len(ordered) > 1 or only_if is not None):
+        statement, params = _together(ordered, values, only_if)
+        if holds_connection(session):
+            keys = list(session.connection().execute(statement, params).one())
+        else:  # nothing else in this transaction: the statement is one by itself
+            with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as alone:
+                keys = list(alone.execute(statement, params).one())
+        if only_if is not None and keys[0] is None:
+            session.rollback()
+            raise NotWritten
+        return keys
+    connection = session.connection()
+    if only_if is not None and connection.execute(only_if.statement, only_if.params).first() is None:
+        session.rollback()
+        raise NotWritten
+    return [
+        key
+        for (_row, shape), row_values in zip(ordered, values, strict=True)
+        for key in _alone(connection, shape, row_values)
+    ]
+
+
+def _by_unit_of_work(session: Session, only_if: Condition | None) -> None:
+    if only_if is not None and session.connection().execute(only_if.statement, only_if.params).first() is None:
+        session.rollback()
+        raise NotWritten
     commit_keeping_loaded()
 
 
@@ -144,16 +190,21 @@ def _values(row: Any, shape: _Shape) -> dict[str, Any]:
     return values
 
 
-def _together(ordered: list[tuple[Any, _Shape]], values: list[dict[str, Any]]) -> tuple[Select[Any], dict[str, Any]]:
-    """One statement: each row's INSERT in a WITH, and a SELECT of every row's primary key."""
-    cache_key = tuple(
+def _together(
+    ordered: list[tuple[Any, _Shape]], values: list[dict[str, Any]], only_if: Condition | None
+) -> tuple[Select[Any], dict[str, Any]]:
+    """One statement: each row's INSERT in a WITH, and a SELECT of every row's primary key. With a
+    condition, each INSERT takes its values from a SELECT of the condition's rows: all or none."""
+    cache_key = (only_if.statement if only_if is not None else None,) + tuple(
         (shape.table, tuple(row_values)) for (_row, shape), row_values in zip(ordered, values, strict=True)
     )
     statement = _STATEMENTS.get(cache_key)
     if statement is None:
+        condition = only_if.statement.cte("only_if") if only_if is not None else None
         inserts = [
-            insert(shape.table)
-            .values({key: bindparam(f"r{n}_{key}", type_=shape.table.c[key].type) for key in row_values})
+            _insert(
+                shape, {key: bindparam(f"r{n}_{key}", type_=shape.table.c[key].type) for key in row_values}, condition
+            )
             .returning(*(column for _name, column in shape.primary_key))
             .cte(f"r{n}")
             for n, ((_row, shape), row_values) in enumerate(zip(ordered, values, strict=True))
@@ -166,7 +217,14 @@ def _together(ordered: list[tuple[Any, _Shape]], values: list[dict[str, Any]]) -
             )
         )
         _STATEMENTS[cache_key] = statement
-    return statement, {f"r{n}_{key}": value for n, row_values in enumerate(values) for key, value in row_values.items()}
+    params = {f"r{n}_{key}": value for n, row_values in enumerate(values) for key, value in row_values.items()}
+    return statement, {**params, **(only_if.params if only_if is not None else {})}
+
+
+def _insert(shape: _Shape, binds: dict[str, Any], condition: Any) -> Any:
+    if condition is None:
+        return insert(shape.table).values(binds)
+    return insert(shape.table).from_select(list(binds), select(*binds.values()).select_from(condition))
 
 
 def _alone(connection: Any, shape: _Shape, values: dict[str, Any]) -> tuple[Any, ...]:

@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from app.core.config import current_settings
 from app.core.errors import ServiceUnavailable
 from app.core.extensions import db
-from app.core.plain_rows import commit_new_rows
+from app.core.plain_rows import Condition, commit_new_rows
 from app.jobs import outage
 from app.jobs.handover import enqueue, enqueue_many
 from app.jobs.runner import run_job
@@ -33,6 +33,7 @@ def submit(
     delay: float = 0.0,
     queue: str | None = None,
     inline: bool = False,
+    only_if: Condition | None = None,
 ) -> JobRecord:
     """Record a job (committing whatever the caller added to the session with it) and queue it.
 
@@ -40,7 +41,8 @@ def submit(
     reconciler hands it over once the queue is back. `inline` runs one attempt here and
     now instead (the blocking `async=false` variants), with the same records and events;
     while SHAR is known to be unreachable an inline job that needs it is refused before
-    anything is stored (ServiceUnavailable: the caller's rows are never committed).
+    anything is stored (ServiceUnavailable: the caller's rows are never committed). With `only_if`,
+    nothing is stored unless it finds a row (plain_rows.NotWritten).
     """
     spec = spec_for(job_type)
     if inline and spec.needs_shar and (down := outage.current()) is not None:
@@ -63,7 +65,7 @@ def submit(
         next_attempt_at=utcnow() + timedelta(seconds=delay) if delay > 0 else None,
     )
     db.session.add(job)
-    commit_new_rows()  # what the request answers with next is what it just wrote
+    commit_new_rows(only_if)  # what the request answers with next is what it just wrote
     if inline:
         run_job(job.id, allow_retry=False)
     else:

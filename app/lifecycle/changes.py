@@ -188,7 +188,7 @@ def _counts_flushed(session: Session, _context: Any) -> None:
 
 
 def _counts_inserted(session: Session, rows: list[Any]) -> None:
-    """New instances written by plain_rows' INSERTs, which no flush sees, as _counts_flushed."""
+    """New instances plain_rows' INSERTs are about to write, which no flush sees, as _counts_flushed."""
     counts_changed(*_on_diagram(rows), session=session)
 
 
@@ -203,7 +203,7 @@ def connect() -> None:
         event.listen(Session, "after_flush", _counts_flushed)
         event.listen(Session, "before_commit", _counts_due_at_commit)
         event.listen(Session, "after_transaction_end", _counts_due_forgotten)
-    plain_rows.after_insert(_counts_inserted)
+    plain_rows.before_insert(_counts_inserted)
 
 
 def move_job(job: JobRecord, new_state: str, **values: Any) -> None:

@@ -1,116 +1,30 @@
-"""Instances, what people ask for: launch, read one with its timeline, complete a waiting task,
-deliver a message, cancel, edit variables, correct a failed launch; and the checks of what they send.
-Lists and their filters are instance_listing's, the diagram's counts element_counts', the SHAR calls
-of the jobs instance_work's."""
+"""Instances, what people ask for: read one with its timeline, complete a waiting task, deliver a
+message, cancel, edit variables, correct a failed launch; and the checks of what they send. The launch
+is launches', lists and their filters instance_listing's, the diagram's counts element_counts', the
+SHAR calls of the jobs instance_work's."""
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
 
 from app.core import json_input
-from app.core.config import current_settings
 from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.extensions import db, dialect_name
 from app.jobs.dispatch import submit
 from app.lifecycle.changes import change_status, record_activity
-from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState, WorkflowStatus
-from app.models import ActivityEvent, JobRecord, Workflow, WorkflowInstance
-from app.models._base import new_uuid
+from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState
+from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.services import element_names, variable_sizes
 from app.services.access import find_instance, require_admin, require_writer
 from app.services.actors import Actor
 from app.services.audit import audit
-from app.services.callbacks import check_callback
 from app.services.correlation import RESERVED_PREFIX, is_reserved
-from app.services.launchable import diagram_only
-from app.services.outcomes import Outcome, settled
 from app.services.rows import required
-from app.services.workflows import launchable_workflow
-
-
-@dataclass(frozen=True)
-class Launched:
-    instance: WorkflowInstance
-    job: JobRecord
-    async_: bool  # a job launches it (as asked, else the setting's default), or this call did
-
-    @property
-    def outcome(self) -> Outcome:
-        """How the launch went (a blocking launch that met an outage is queued)."""
-        return settled(self.job, async_=self.async_, succeeded=self.instance.status != InstanceStatus.FAILED)
-
-    @property
-    def error(self) -> str | None:
-        return self.instance.error
-
 
 # -- operations ------------------------------------------------------------------------
-
-
-def launch_instance(
-    workflow_name: str,
-    variables: Any = None,
-    *,
-    actor: Actor,
-    callback_url: str | None = None,
-    async_: bool | None = None,
-    process_id: str | None = None,
-    message: Any = None,
-) -> Launched:
-    """Store a `launching` placeholder with a new UUID and launch it in SHAR (in a job by default).
-
-    `process_id` chooses the process of a file with several; it defaults to the only executable one.
-    `message` starts the instance by that message, at its process's message start event."""
-    require_writer(actor)
-    variables = check_variables(variables)
-    callback_url = check_callback(callback_url)
-    workflow = launchable_workflow(workflow_name)
-    if workflow is None:
-        raise NotFound(f"no workflow named {workflow_name!r}")
-    nothing_to_launch = diagram_only(workflow)
-    if nothing_to_launch:
-        raise InvalidInput.field("workflow", nothing_to_launch)
-    if workflow.status != WorkflowStatus.ACTIVE:
-        raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
-    process_id = choose_process(workflow, process_id)
-    message = check_start_message(workflow, process_id, message)
-    # Its id made here, not at a flush: the placeholder, its timeline entry, the audit entry and the
-    # job are written by the job's one commit.
-    instance = WorkflowInstance(
-        id=new_uuid(),
-        workflow=workflow,
-        status=InstanceStatus.LAUNCHING,
-        variables=variables,
-        created_by=actor.id,
-        callback_url=callback_url,
-        process_id=process_id,
-        start_message=message,
-    )
-    db.session.add(instance)
-    record_activity(
-        instance,
-        "placeholder_created",
-        f"launch of {workflow.name} v{workflow.version}"
-        + (f" (process {process_id})" if process_id else "")
-        + (f" by message {message}" if message else "")
-        + " queued",
-    )
-    audit(
-        actor,
-        "instance.launch",
-        "instance",
-        instance.id,
-        after={"workflow": workflow.name, "version": workflow.version, "process_id": process_id, "message": message},
-    )
-    async_ = current_settings().shar_async_enabled if async_ is None else async_
-    job = submit(
-        "launch_instance", target_type="instance", target_id=instance.id, created_by=actor.id, inline=not async_
-    )
-    return Launched(instance, job, async_)
 
 
 def complete_task(instance_id: str, *, actor: Actor, variables: Any = None) -> JobRecord:
@@ -343,61 +257,6 @@ def correct_failed_launch(job_id: int, variables: Any, *, actor: Actor) -> JobRe
         after={"variables": variables},
     )
     return requeue_failed_job(job_id)
-
-
-def check_start_message(workflow: Workflow, process_id: str | None, message: Any) -> str | None:
-    """The message a launch of `process_id` (as choose_process chose it) starts by, None for a plain
-    launch; InvalidInput when the process has no message start event of that name, listing its own."""
-    if message is None or (isinstance(message, str) and not message.strip()):
-        return None
-    name = check_message_name(message, field="message")
-    starts_by_process = workflow.summary.get("message_starts")
-    if starts_by_process is None or process_id is None:
-        return name  # summarised before message starts (or processes) were recorded: the engine decides
-    starts = starts_by_process.get(process_id, [])
-    if name not in starts:
-        raise InvalidInput.field(
-            "message",
-            f"process {process_id} of {workflow.name} has no message start event for "
-            f"message {name!r}; "
-            + (f"its message starts: {', '.join(starts)}" if starts else "it starts without a message"),
-        )
-    return name
-
-
-def choose_process(workflow: Workflow, process_id: Any) -> str | None:
-    """The process a launch starts: the one asked for, else the only executable one.
-
-    InvalidInput (422) names the choices when the file has several executable processes and none
-    was chosen, when the chosen one is not in the file, and when it is marked not executable."""
-    if process_id is not None and not isinstance(process_id, str):
-        raise InvalidInput.field("process_id", "process_id must be a string")
-    process_id = (process_id or "").strip() or None
-    processes = workflow.summary.get("processes") or []
-    executable = [p["id"] for p in processes if p.get("executable", p.get("is_executable"))]
-    choices = ", ".join(executable) or "none"
-    if process_id is None:
-        if len(executable) == 1:
-            return executable[0]
-        if not executable:  # a summary from before processes were listed (launchable.diagram_only refused the rest)
-            return None
-        raise InvalidInput.field(
-            "process_id",
-            f"{workflow.name} has {len(executable)} executable processes; choose one with process_id: {choices}",
-        )
-    known = {p["id"]: p for p in processes}
-    if process_id not in known:
-        raise InvalidInput.field(
-            "process_id", f"{workflow.name} has no process {process_id!r}; choose one of: {choices}"
-        )
-    if process_id not in executable:
-        raise InvalidInput.field(
-            "process_id",
-            f"process {process_id} is marked not executable "
-            '(isExecutable="false"): it is kept as a diagram and cannot be launched; '
-            f"executable processes: {choices}",
-        )
-    return process_id
 
 
 # The longest top-level variable name accepted (a filter condition reads names of up to

@@ -16,7 +16,6 @@ from app.core import json_input
 from app.core.config import current_settings
 from app.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from app.core.extensions import db, read_first
-from app.core.plain_rows import known_row
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
 from app.lifecycle.changes import change_status, record_activity
@@ -230,22 +229,6 @@ _LATEST = select(Workflow).where(Workflow.name == bindparam("name")).order_by(Wo
 def latest_workflow(name: str) -> Workflow | None:
     """The newest version of workflow `name`, or None."""
     return db.session.scalars(_LATEST, {"name": name}).first()
-
-
-# What a launch reads of the newest version, by Core: the ORM's loading of the whole row cost
-# more than the query did. The other columns load on first use.
-_LAUNCH_READ = (
-    select(Workflow.id, Workflow.name, Workflow.version, Workflow.status, Workflow.summary)
-    .where(Workflow.name == bindparam("name"))
-    .order_by(Workflow.version.desc())
-    .limit(1)
-)
-
-
-def launchable_workflow(name: str) -> Workflow | None:
-    """latest_workflow, with what a launch looks at loaded (id, name, version, status, summary)."""
-    row = db.session.connection().execute(_LAUNCH_READ, {"name": name}).first()
-    return None if row is None else known_row(Workflow, row._asdict())
 
 
 def get_workflow(name: str, *, actor: Actor) -> Workflow:

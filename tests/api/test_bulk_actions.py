@@ -15,7 +15,7 @@ from app.core.extensions import db
 from app.models import AuditEntry, BulkOperation, JobRecord, User, Workflow, WorkflowInstance
 from app.models._base import utcnow
 from app.services import bulk, bulk_work
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.cli.conftest import cli_runner
 from tests.support.factories import bpmn, make_user, refresh

@@ -8,7 +8,7 @@ import json
 from app.core.extensions import db
 from app.models import WorkflowInstance
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.cli.conftest import cli_runner
 from tests.support.factories import bpmn, make_user

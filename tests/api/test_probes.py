@@ -7,7 +7,7 @@ import re
 
 from app.services.actors import CLI
 from app.services.health.shar import check_shar_health
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
 from tests.support.servers import wait_until

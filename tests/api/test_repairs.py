@@ -15,7 +15,8 @@ from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.lifecycle.states import JobState
 from app.models import AuditEntry, JobRecord, User, WorkflowInstance
-from app.services.instances import launch_instance, timeline
+from app.services.instances import timeline
+from app.services.launches import launch_instance
 from app.services.story import story_of
 from app.services.workflows import create_workflow
 from tests.cli.conftest import cli_runner

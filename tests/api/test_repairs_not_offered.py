@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 from app.core.extensions import db
 from app.models import JobRecord, User
 from app.services import shar_features
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.api.test_repairs import entries, instance, run_jobs
 from tests.cli.conftest import cli_runner

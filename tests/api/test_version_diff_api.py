@@ -132,7 +132,7 @@ def test_api_refusals(app, api) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_cli_diffs_versions_and_files(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
     from app.services.workflows import create_workflow
     from tests.cli.conftest import cli_runner
 

@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.models._base import utcnow
 from app.services.health.shar import check_shar_health
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.trends import sample_queues
 from app.services.workflows import create_workflow
 from tests.browser.conftest import screenshot

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from app.core.extensions import db
 from app.models import WorkflowInstance
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.browser.conftest import screenshot
 from tests.browser.test_dashboard import PASSWORD

@@ -95,7 +95,7 @@ def test_failed_create_is_retried_from_the_admin_page(app, processes, live_url, 
 
 
 def test_plain_user_is_kept_out(app, live_url, page) -> None:
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
     from app.services.workflows import create_workflow
     from tests.support.factories import bpmn
 

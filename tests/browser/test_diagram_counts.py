@@ -7,7 +7,8 @@ import re
 
 from playwright.sync_api import expect
 
-from app.services.instances import complete_task, launch_instance
+from app.services.instances import complete_task
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.browser.conftest import screenshot
 from tests.support.factories import bpmn, make_user, refresh

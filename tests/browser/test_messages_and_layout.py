@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.browser.conftest import screenshot
 from tests.support.factories import bpmn, make_user

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow
 from tests.api.test_repairs import run_jobs

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow
 from tests.browser.conftest import screenshot

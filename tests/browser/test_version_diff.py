@@ -18,7 +18,7 @@ PASSWORD = "browser-pass-1"
 
 
 def test_compare_an_upload_then_two_versions(app, live_url, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
 
     ann = make_user("ann@example.com", "user", PASSWORD)
     page.goto(f"{live_url}/login")

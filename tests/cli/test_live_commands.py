@@ -115,7 +115,7 @@ def test_queue_clear_and_failed_flush_delete_failed_jobs(run, shar) -> None:
 
 def test_batch_complete_and_import_dry_run(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     create_workflow("Flow", bpmn("user_task"), async_=False, actor=CLI)
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
 
     instance = launch_instance("Flow", {}, async_=False, actor=CLI).instance
     dry = run("batch", "complete", "--instance", instance.id, "--dry-run", "--format=json")

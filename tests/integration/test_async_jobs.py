@@ -19,7 +19,8 @@ from app.models import (
 )
 from app.services.actors import CLI
 from app.services.failed_jobs import retry_failed_job
-from app.services.instances import complete_task, launch_instance
+from app.services.instances import complete_task
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from app.webhooks.signing import SIGNATURE_HEADER, verify, webhook_secret
 from tests.support.factories import bpmn, make_user, refresh

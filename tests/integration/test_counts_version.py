@@ -18,7 +18,8 @@ from app.lifecycle.changes import change_status, counts_changed
 from app.models import Workflow, WorkflowInstance
 from app.services.cleanup import cleanup_instances
 from app.services.element_counts import element_counts, element_counts_state
-from app.services.instances import cancel_instance, launch_instance
+from app.services.instances import cancel_instance
+from app.services.launches import launch_instance
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh

@@ -19,7 +19,7 @@ from app.jobs.runner import run_job
 from app.lifecycle.durations import measure
 from app.models import JobRecord, Notification, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.statistics import instance_statistics
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow

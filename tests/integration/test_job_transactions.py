@@ -14,7 +14,7 @@ from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.lifecycle import events
 from app.models import ActivityEvent, JobAttempt, JobRecord
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
 from tests.support.sql_log import recorded

@@ -30,7 +30,7 @@ from app.jobs.specs import EXTENSION_KEY, spec_for
 from app.lifecycle import events
 from app.models import ActivityEvent, JobAttempt, JobRecord, SharOutage, WorkflowInstance
 from app.models._base import utcnow
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
 from tests.support.gateways import ServedGateway, base_gateway

@@ -20,7 +20,7 @@ from app.models import (
 from app.services import untracked
 from app.services.correlation import CORRELATION_VARIABLE
 from app.services.instance_work import launch_in_shar
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
 from tests.support.web import Browser

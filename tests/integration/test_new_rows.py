@@ -1,17 +1,18 @@
 """app.core.plain_rows.commit_new_rows, how a launch's four rows are written: what it stores is what the
 unit of work stores (defaults, foreign keys from parent objects, JSON's null beside SQL NULL), on
-PostgreSQL in one statement, all or nothing; the rows stay loaded; anything else goes the ORM's way."""
+PostgreSQL in one statement, all or nothing; the rows stay loaded; anything else goes the ORM's way.
+A condition the write carries decides all or none of it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import bindparam, event, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.extensions import commit_keeping_loaded, db
-from app.core.plain_rows import commit_new_rows
+from app.core.plain_rows import Condition, NotWritten, commit_new_rows
 from app.models import ActivityEvent, AuditEntry, JobRecord, Workflow, WorkflowInstance
 from tests.support.factories import make_user
 
@@ -122,3 +123,51 @@ def test_a_new_instance_on_the_diagram_moves_its_counts_version_a_placeholder_do
     db.session.add(WorkflowInstance(id="i-4", workflow=workflow, status="running", created_by=user.id))
     commit_new_rows()
     assert revision() == before + 1
+
+
+FOUND = select(Workflow.id).where(Workflow.name == bindparam("cond_name"))  # built once: it keys the INSERT
+
+
+def _stored_rows() -> list[int]:
+    db.session.expire_all()
+    return [
+        db.session.scalar(select(func.count()).select_from(m)) for m in (WorkflowInstance, ActivityEvent, JobRecord)
+    ]
+
+
+def test_rows_are_written_only_if_their_condition_finds_a_row(database: str, app: Any) -> None:
+    workflow, user = _workflow(), make_user()
+    _launch_rows(workflow, user.id, "i-5")
+    with pytest.raises(NotWritten):
+        commit_new_rows(Condition(FOUND, {"cond_name": "Other"}))
+    assert not db.session.new and _stored_rows() == [0, 0, 0]
+    _launch_rows(workflow, user.id, "i-5")  # the same rows again: nothing of the first try is in the way
+    commit_new_rows(Condition(FOUND, {"cond_name": "Order"}))
+    assert _stored_rows() == [1, 1, 1]
+
+
+def test_a_refused_write_undoes_what_its_transaction_held_and_one_alone_runs_by_itself(database: str, app: Any) -> None:
+    workflow, user_id = _workflow(), make_user().id
+    autocommit: list[bool] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "INSERT" in statement:
+            autocommit.append(bool(getattr(conn.connection.dbapi_connection, "autocommit", False)))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        db.session.execute(update(Workflow).where(Workflow.id == workflow.id).values(description="held"))
+        _launch_rows(workflow, user_id, "i-6")
+        with pytest.raises(NotWritten):
+            commit_new_rows(Condition(FOUND, {"cond_name": "Other"}))
+        assert db.session.scalar(select(Workflow.description).filter_by(id=workflow.id)) == ""
+        held = len(autocommit)
+        db.session.refresh(workflow)
+        commit_keeping_loaded()  # the transaction ends, its rows stay loaded: the next write reads nothing first
+        _launch_rows(workflow, user_id, "i-6")
+        commit_new_rows(Condition(FOUND, {"cond_name": "Order"}))  # the session holds no transaction now
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    # PostgreSQL: one statement, inside the transaction that held the change, then alone (autocommit).
+    assert autocommit == ([False, True] if database == "postgresql" else [False] * 4), autocommit
+    assert held == (1 if database == "postgresql" else 0)

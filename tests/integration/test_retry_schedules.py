@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.core.extensions import db
 from app.jobs.specs import spec_for
 from app.models import JobRecord
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.sync import submit_sync
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh

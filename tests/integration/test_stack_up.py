@@ -65,7 +65,7 @@ def test_up_runs_jobs_through_its_consumers_and_scheduler_and_exits_0_on_a_signa
     from app.core.config import Settings
     from app.core.extensions import db
     from app.models import JobRecord, ScheduleRun
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
     from app.services.workflows import create_workflow
     from tests.support.factories import bpmn, make_user, refresh
 

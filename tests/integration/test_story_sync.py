@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from app.services.instances import launch_instance, timeline
+from app.services.instances import timeline
+from app.services.launches import launch_instance
 from app.services.story import story_of
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow

@@ -19,7 +19,7 @@ from app.jobs.runner import run_job
 from app.models import JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.sync import SYNC_BATCH, batch_sync, sync_all_running, sync_batch
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, refresh

@@ -19,7 +19,7 @@ from app.lifecycle.events import instance_sync_failed, instance_synced
 from app.models import ActivityEvent, JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.sync import SYNC_BATCH, batch_sync
 from app.services.workflows import create_workflow
 from app.shar.client import SharClient

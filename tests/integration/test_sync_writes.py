@@ -18,7 +18,7 @@ from app.lifecycle.events import instance_completed, instance_synced
 from app.models import JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.sync import SYNC_BATCH, batch_sync
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, refresh

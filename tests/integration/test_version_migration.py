@@ -22,7 +22,8 @@ from app.jobs.runner import run_job
 from app.models import ApiToken, AuditEntry, BulkOperation, JobRecord, Workflow, WorkflowInstance
 from app.services import version_migrations
 from app.services.access import allowed_actions, unavailable_actions
-from app.services.instances import launch_instance, timeline
+from app.services.instances import timeline
+from app.services.launches import launch_instance
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow
 from tests.api.conftest import bearer_for

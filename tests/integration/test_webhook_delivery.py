@@ -199,7 +199,7 @@ def test_the_library_refuses_a_replayed_old_timestamp(make_app, processes, recei
 
 @pytest.mark.timeout(120)
 def test_a_sync_runs_while_a_delivery_hangs(make_app, processes, receiver, shar) -> None:
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
     from app.services.workflows import create_workflow
     from tests.support.factories import bpmn, make_user
 

@@ -23,7 +23,7 @@ from app.models import (
     Notification,
     WorkflowInstance,
 )
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.sync import apply_shar_state
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user

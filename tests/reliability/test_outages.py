@@ -15,7 +15,8 @@ from app.core.extensions import db
 from app.jobs import outage
 from app.models import JobRecord, Workflow, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE
-from app.services.instances import complete_task, launch_instance
+from app.services.instances import complete_task
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.api.conftest import bearer_for
 from tests.support.factories import bpmn, make_user, refresh

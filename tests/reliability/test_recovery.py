@@ -11,7 +11,7 @@ from app.core.extensions import db
 from app.jobs.reconcile import reconcile
 from app.models import ActivityEvent, JobAttempt, JobRecord, Lease, WorkflowInstance
 from app.services.correlation import CORRELATION_VARIABLE
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
 from tests.support.servers import wait_until

@@ -13,7 +13,7 @@ from app.core.extensions import db
 from app.core.json_input import check_value, loads
 from app.models import JobRecord, WorkflowInstance
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, refresh
 

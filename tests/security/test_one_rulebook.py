@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models._base import utcnow
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
 from tests.support.web import Browser

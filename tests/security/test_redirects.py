@@ -104,7 +104,7 @@ def test_safe_next_takes_a_default_url_or_endpoint(app) -> None:
 @pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil"])
 def test_an_instance_actions_next_stays_on_the_site(client, sign_in, post, shar, target: str) -> None:
     from app.services.actors import CLI
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
     from app.services.workflows import create_workflow
     from tests.support.factories import bpmn
 

@@ -15,7 +15,7 @@ from app.core.extensions import db
 from app.models import User
 from app.security import principals
 from app.security.session_cookies import RememberingSessionInterface
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user
 from tests.support.web import forget_request_user

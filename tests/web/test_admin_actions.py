@@ -11,7 +11,7 @@ from app.core.extensions import db
 from app.models import AuditEntry, JobRecord, User, WebhookDelivery, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from app.webhooks.delivery import schedule_delivery
 from tests.support.factories import bpmn, make_user, refresh

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
 from tests.web.conftest import PASSWORD, csrf_from

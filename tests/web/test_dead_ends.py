@@ -10,7 +10,7 @@ from app.core.extensions import db
 from app.jobs.runner import run_job
 from app.models import AuditEntry, JobRecord
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, make_user, refresh
 from tests.support.web import Browser

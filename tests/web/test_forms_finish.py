@@ -18,7 +18,7 @@ from app.lifecycle.states import JobState
 from app.models import JobRecord, Workflow
 from app.services.actors import CLI
 from app.services.instance_work import act_failed
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.upload_names import offered_name
 from app.services.workflows import create_workflow, creation_failed
 from tests.support.factories import bpmn

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.core.extensions import db
 from app.models import JobRecord, WorkflowInstance
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn
 

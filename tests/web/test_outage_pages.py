@@ -10,7 +10,7 @@ from app.jobs import outage
 from app.jobs.runner import run_job
 from app.models import JobRecord
 from app.services.health.shar import check_shar_health
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, refresh
 

@@ -101,7 +101,7 @@ def test_the_live_fragment_is_304_until_its_status_or_timeline_moves(database, c
     nobody else's instance."""
     from app.core.extensions import db
     from app.lifecycle.changes import record_activity
-    from app.services.instances import launch_instance
+    from app.services.launches import launch_instance
     from tests.support.factories import make_user
 
     user = sign_in("user")

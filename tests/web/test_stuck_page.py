@@ -14,7 +14,7 @@ from app.core.extensions import db
 from app.models import AuditEntry, JobRecord, WorkflowInstance
 from app.models._base import utcnow
 from app.services.actors import CLI
-from app.services.instances import launch_instance
+from app.services.launches import launch_instance
 from app.services.workflows import create_workflow
 from tests.support.factories import bpmn, refresh
 

@@ -27,8 +27,8 @@ from app.services import workflows as service
 from app.services.display import still_moving
 from app.services.element_counts import CountsState, element_counts, element_counts_state
 from app.services.failed_jobs import create_job_of, retry_workflow
-from app.services.instances import launch_instance
 from app.services.launchable import launch_refusal
+from app.services.launches import launch_instance
 from app.web.access import current_actor, login_required
 from app.web.charts import trends_context
 from app.web.form_keys import one_time_form
