@@ -14,6 +14,7 @@ from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.queued import follow, show_queued, warn_if_not_queued
 from app.core.serializers import workflow_dict
 from app.services import instances as instance_service
+from app.services import launches as launch_service
 from app.services import version_diffs
 from app.services import workflows as workflow_service
 from app.services.actors import CLI
@@ -73,7 +74,7 @@ def launch(
     name: str, variables: str | None, process_id: str | None, message: str | None, wait: bool, timeout: float, fmt: str
 ) -> None:
     """Launch an instance of NAME."""
-    launched = instance_service.launch_instance(
+    launched = launch_service.launch_instance(
         name, parse_variables(variables), actor=CLI, process_id=process_id, message=message
     )
     instance = follow(
