@@ -121,10 +121,8 @@ def _written(
             session.rollback()
             raise NotWritten
         return keys
+    _refuse_unless_found(session, only_if)
     connection = session.connection()
-    if only_if is not None and connection.execute(only_if.statement, only_if.params).first() is None:
-        session.rollback()
-        raise NotWritten
     return [
         key
         for (_row, shape), row_values in zip(ordered, values, strict=True)
@@ -133,10 +131,15 @@ def _written(
 
 
 def _by_unit_of_work(session: Session, only_if: Condition | None) -> None:
+    _refuse_unless_found(session, only_if)
+    commit_keeping_loaded()
+
+
+def _refuse_unless_found(session: Session, only_if: Condition | None) -> None:
+    """Read the condition in the session's transaction, ahead of the rows it guards."""
     if only_if is not None and session.connection().execute(only_if.statement, only_if.params).first() is None:
         session.rollback()
         raise NotWritten
-    commit_keeping_loaded()
 
 
 def known_row(model: type[Any], values: dict[str, Any]) -> Any:
