@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import current_app
 from sqlalchemy import false, func, literal, select, update
 
 from app.core.extensions import db
@@ -96,3 +97,14 @@ def test_a_version_that_changes_under_every_write_is_refused_by_name(
         and "nothing was stored" in answer.json["message"]
     )
     assert _stored() == before
+
+
+def test_a_process_remembers_a_bounded_number_of_names(
+    database: str, api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(launchable, "REMEMBERED", 2)
+    for name in ("A1", "A2", "A3"):
+        create_workflow(name, bpmn("user_task"), actor=CLI, async_=False)
+        assert _launch(api, name).status_code == 202
+    remembered = current_app.extensions["sharboard.launchable"]
+    assert 0 < len(remembered) <= 2 and "A3" in remembered
