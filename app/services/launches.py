@@ -78,33 +78,30 @@ def launch_instance(
         message,
     )
     workflow, remembered = launchable.newest_version(workflow_name)
-    if remembered:
-        try:
-            return _launched(workflow_name, workflow, asked)
-        except (InvalidInput, Conflict, NotWritten):
-            db.session.rollback()  # nothing was written
-            launchable.forget(workflow_name)
-        workflow, _ = launchable.newest_version(workflow_name, remembered=False)
     try:
-        return _launched(workflow_name, workflow, asked)
-    except NotWritten:
-        raise Conflict(
-            f"workflow {workflow_name!r} changed while it was being launched (a new version, or a change of "
-            "its status); nothing was stored: launch it again"
-        ) from None
+        return _launched(workflow_name, workflow, asked, remembered=remembered)
+    except _Stale:
+        db.session.rollback()  # nothing was written
+        launchable.forget(workflow_name)
+    workflow, _ = launchable.newest_version(workflow_name, remembered=False)
+    return _launched(workflow_name, workflow, asked, remembered=False)
 
 
-def _launched(workflow_name: str, workflow: Workflow | None, asked: _Asked) -> Launched:
-    """Check the launch against `workflow` and store it, on the condition that the version is as read."""
-    if workflow is None:
-        raise NotFound(f"no workflow named {workflow_name!r}")
-    nothing_to_launch = launchable.diagram_only(workflow)
-    if nothing_to_launch:
-        raise InvalidInput.field("workflow", nothing_to_launch)
-    if workflow.status != WorkflowStatus.ACTIVE:
-        raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
-    process_id = choose_process(workflow, asked.process_id)
-    message = check_start_message(workflow, process_id, asked.message)
+class _Stale(Exception):
+    """The remembered version refused the launch, or its write found it changed: nothing was written,
+    and the launch is checked again against the version read now."""
+
+
+def _launched(workflow_name: str, workflow: Workflow | None, asked: _Asked, *, remembered: bool) -> Launched:
+    """Check the launch against `workflow` and store it, on the condition that the version is as read.
+    Only the checks and the write can be _Stale: what an inline job raises after the commit is not."""
+    try:
+        process_id, message = _checked(workflow_name, workflow, asked)
+    except (InvalidInput, Conflict):
+        if remembered:
+            raise _Stale from None
+        raise
+    assert workflow is not None  # _checked refused None
     # Its id made here, not at a flush: the placeholder, its timeline entry, the audit entry and the
     # job are written by the job's one commit.
     instance = WorkflowInstance(
@@ -133,15 +130,37 @@ def _launched(workflow_name: str, workflow: Workflow | None, asked: _Asked) -> L
         instance.id,
         after={"workflow": workflow.name, "version": workflow.version, "process_id": process_id, "message": message},
     )
-    job = submit(
-        "launch_instance",
-        target_type="instance",
-        target_id=instance.id,
-        created_by=asked.actor.id,
-        inline=not asked.async_,
-        only_if=launchable.unchanged(workflow),
-    )
+    try:
+        job = submit(
+            "launch_instance",
+            target_type="instance",
+            target_id=instance.id,
+            created_by=asked.actor.id,
+            inline=not asked.async_,
+            only_if=launchable.unchanged(workflow),
+        )
+    except NotWritten:
+        if remembered:
+            raise _Stale from None
+        raise Conflict(
+            f"workflow {workflow_name!r} changed while it was being launched (a new version, or a change of "
+            "its status); nothing was stored: launch it again"
+        ) from None
     return Launched(instance, job, asked.async_)
+
+
+def _checked(workflow_name: str, workflow: Workflow | None, asked: _Asked) -> tuple[str | None, str | None]:
+    """The process and start message a launch of `workflow` asks for; refused as NotFound, InvalidInput
+    or Conflict."""
+    if workflow is None:
+        raise NotFound(f"no workflow named {workflow_name!r}")
+    nothing_to_launch = launchable.diagram_only(workflow)
+    if nothing_to_launch:
+        raise InvalidInput.field("workflow", nothing_to_launch)
+    if workflow.status != WorkflowStatus.ACTIVE:
+        raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
+    process_id = choose_process(workflow, asked.process_id)
+    return process_id, check_start_message(workflow, process_id, asked.message)
 
 
 def check_start_message(workflow: Workflow, process_id: str | None, message: Any) -> str | None:
