@@ -32,12 +32,15 @@ def activities_label(instance: WorkflowInstance) -> str:
     return "failed at" if instance.status == InstanceStatus.FAILED else "at"
 
 
-def empty_list_message(*, filtered: bool, error: str | None) -> str:
-    """What an instance list with no rows says. A refused filter listed nothing because it was
-    refused, not because nothing matched: saying "no instances match" too would be untrue."""
+def empty_list_message(
+    *, filtered: bool, error: str | None = None, things: str = "instances", unfiltered: str = ""
+) -> str:
+    """What a list of `things` with no rows says (`unfiltered`: what follows "No …" when no filter is
+    set). A refused filter listed nothing because it was refused, not because nothing matched: saying
+    "no instances match" too would be untrue."""
     if error:
         return "Nothing is listed until the filter above is corrected."
-    return "No instances match this filter." if filtered else "No instances."
+    return f"No {things} match this filter." if filtered else f"No {things}{unfiltered}."
 
 
 def status_label(value: str | Workflow | WorkflowInstance | None) -> str:

@@ -298,6 +298,9 @@ def _list_context() -> dict[str, Any]:
         "status": status or "",
         "status_options": display.filter_options(WORKFLOW_STATUSES, status),
         "polling": listing.polling,
+        "empty_message": display.empty_list_message(
+            filtered=bool(search or status), things="workflows", unfiltered=" yet: upload a BPMN file to start"
+        ),
     }
 
 
