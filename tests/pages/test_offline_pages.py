@@ -102,3 +102,11 @@ def test_the_menu_marks_the_entry_of_the_page_shown(offline_app: Flask) -> None:
     for path, entry in (("/", "Overview"), ("/workflows", "Workflows"), ("/instances", "Instances")):
         assert marked(path) == [entry], path
     assert marked("/admin/queues") == ["Admin"]
+
+
+def test_an_empty_workflow_list_says_whether_a_filter_left_it_empty(offline_app: Flask) -> None:
+    client = _signed_in(offline_app, "ann@example.com", "user")
+    assert "No workflows yet: upload a BPMN file to start." in client.get("/workflows").get_data(as_text=True)
+    create_workflow("Flow", bpmn("user_task"), actor=CLI, async_=False)
+    filtered = client.get("/workflows?status=failed").get_data(as_text=True)
+    assert "No workflows match this filter." in filtered and "upload a BPMN file" not in filtered
