@@ -28,6 +28,17 @@ def prepare_forks(app: Flask) -> None:
     # a worker's first full collection would otherwise write the header of every object inherited
     # from here, copying each of their pages (about 20 MiB a worker: bench/sync_memory.py).
     os.register_at_fork(before=gc.freeze)
+    _load_once_for_all_forks()
+
+
+def _load_once_for_all_forks() -> None:
+    """Build here what every worker would otherwise build on its first job (a third of that job's
+    CPU): the metrics' library and the SHAR client's TLS settings. Nothing that holds a connection."""
+    from app.core import metrics
+    from app.shar.client import tls_context
+
+    metrics.prepare()
+    tls_context()
 
 
 def run_consumer(app: Flask, queue_name: str, workers: int) -> None:

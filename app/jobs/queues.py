@@ -57,13 +57,25 @@ class Queues:
         else:
             self._hueys[queue].enqueue(_message(task, job_id, timeout))
 
-    def skip_next(self, queue: str, job_ids: Sequence[int]) -> None:
-        """Have Huey drop the next message of each job unrun (Huey's revocation, checked for every
-        message anyway): their jobs were run by another (app.jobs.together). Raises whatever the
-        storage raises; a message not skipped finds its job done, costing a claim that fails."""
-        huey = self._hueys[queue]
+    def take_back(self, queue: str, job_ids: Sequence[int], *, timeout: float | None = None) -> None:
+        """Take the queued messages of these jobs back unrun: their jobs were run by another
+        (app.jobs.together). On Redis each message leaves the queue's list (one LREM each, all in one
+        round trip: no worker dequeues it, and nothing is left behind); a message not found there (a
+        worker took it meanwhile) finds its job done. On Huey's SQLite storage Huey is asked to drop
+        each job's next message (its revocation, checked for every message anyway). `timeout` is the
+        one the messages were queued with (their bytes are looked for). Raises whatever the storage
+        raises."""
+        task, huey = self._tasks[queue], self._hueys[queue]
+        storage = huey.storage
+        if not isinstance(storage, RedisStorage) or storage.priority:
+            for job_id in job_ids:
+                huey.revoke_by_id(message_id(job_id), revoke_once=True)
+            return
+        pipe = storage.conn.pipeline(transaction=False)
         for job_id in job_ids:
-            huey.revoke_by_id(message_id(job_id), revoke_once=True)
+            # From the oldest end, where the first of the queued jobs wait.
+            pipe.lrem(storage.queue_key, -1, huey.serialize_task(_message(task, job_id, timeout)))
+        pipe.execute()
 
     def enqueue_many(self, queue: str, job_ids: Sequence[int], *, timeout: float | None = None) -> None:
         """Hand many job ids to Huey at once: one Redis round trip (a pipeline), or one call each
@@ -98,7 +110,7 @@ def _message(task: Any, job_id: int, timeout: float | None) -> Any:
 
 class SkippedMessages(logging.Filter):
     """Keeps Huey's warning about a revoked message out of the consumer's log: the only revocations
-    are this app's (Queues.skip_next), logged where they are made."""
+    are this app's (Queues.take_back on SQLite storage), logged where they are made."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("Task %s was revoked")

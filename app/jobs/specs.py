@@ -40,7 +40,7 @@ class Together:
     # A sort key of what `read` gives, so that two workers writing answers lock shared rows in one
     # order (None: in the order claimed).
     order: Callable[[Any], Any] | None = None
-    most: int = 8
+    most: int = 16
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ fast, and only when SHAR's timeout ends the calls well within the attempt's time
 Nothing is given up: each job keeps its own claim, attempt row, outcome, log lines, metrics and events
 (fired after the commit, in order); a call that fails fails only its job, an outage holds the jobs it
 met, and when writing the answers together fails (a placeholder moved meanwhile, a lost lock race),
-each is written alone. The companions' own queue messages are dropped unrun by Huey (skip_next).
+each is written alone. The companions' own queue messages are taken back unrun (Queues.take_back).
 """
 
 from __future__ import annotations
@@ -127,21 +127,20 @@ def companions(job: JobRecord, spec: JobSpec, waited: float) -> list[JobRecord]:
     params = {"of_type": job.job_type, "of_queue": job.queue, "due_at": utcnow(), "wanted": wanted}
     claimed = sorted(db.session.scalars(_CLAIM_DUE, params).all(), key=lambda row: row.id)
     if claimed:
-        _skip_their_messages(job.queue, [row.id for row in claimed])
+        _take_back_their_messages(job.queue, spec, [row.id for row in claimed])
     return claimed
 
 
-def _skip_their_messages(queue: str, job_ids: list[int]) -> None:
-    """Have Huey drop the companions' own messages unrun. Asked while their rows are still locked by
-    the claim: a worker that took one of those messages meanwhile waits for the claim's commit, then
-    finds the job running, and Huey clears the request after running it, so none is left over to
-    drop a later message of the job (its retry)."""
+def _take_back_their_messages(queue: str, spec: JobSpec, job_ids: list[int]) -> None:
+    """Take the companions' own messages back from the queue unrun (Queues.take_back). Asked while
+    their rows are still locked by the claim: a worker that took one of those messages meanwhile
+    waits for the claim's commit, then finds the job running."""
     try:
-        current_queues().skip_next(queue, job_ids)
+        current_queues().take_back(queue, job_ids, timeout=spec.effective_timeout(current_settings()))
     except Exception as exc:  # Redis down: each message then finds its job done, at the cost of a claim
-        logger.warning("could not ask the queue to skip messages", extra={"queue": queue, "error": str(exc)})
+        logger.warning("could not take messages back", extra={"queue": queue, "error": str(exc)})
         return
-    logger.info("jobs taken along; their messages skipped", extra={"queue": queue, "job_ids": job_ids})
+    logger.info("jobs taken along; their messages taken back", extra={"queue": queue, "job_ids": job_ids})
 
 
 def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:

@@ -8,9 +8,11 @@ typed errors of app.shar.errors at this boundary.
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -85,6 +87,7 @@ class SharClient:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
             headers={"Accept": "application/json", "User-Agent": "sharboard"},
+            verify=tls_context(),
             transport=transport,
         )
 
@@ -325,6 +328,14 @@ def _instance(body: Any) -> SharInstance:
         failed_activities=tuple(str(e) for e in failed) if isinstance(failed, list) else None,
         raw=data,
     )
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings of every SHAR client of this process (httpx's own default: certifi's bundle,
+    or SSL_CERT_FILE / SSL_CERT_DIR), built once: loading the bundle costs about 20 ms of CPU, which
+    each new client paid again. A consumer builds it before forking its workers (app.core.runtime)."""
+    return httpx.create_ssl_context()
 
 
 _clients: dict[tuple[str, float], SharClient] = {}

@@ -158,18 +158,20 @@ def test_a_job_runs_alone_unless_its_queue_is_behind_and_shar_fast(
 
 
 @pytest.mark.parametrize(
-    ("time_scale", "shar_timeout", "most"), [(1.0, 30.0, 8), (1.0, 151.0, 1), (0.01, 5.0, 8), (0.01, 6.0, 1)]
+    ("time_scale", "shar_timeout", "allowed"),
+    [(1.0, 30.0, True), (1.0, 151.0, False), (0.01, 5.0, True), (0.01, 6.0, False)],
 )
 def test_no_more_together_than_the_time_limit_allows(
-    make_app: Any, time_scale: float, shar_timeout: float, most: int
+    make_app: Any, time_scale: float, shar_timeout: float, allowed: bool
 ) -> None:
     """The calls run at once: jobs run together only when SHAR's timeout ends them within half an
-    attempt's limit (a launch's: 300 s, scaled, at least 10 s); never more than the kind's most (8),
+    attempt's limit (a launch's: 300 s, scaled, at least 10 s); never more than the kind's most,
     and only while SHAR answered fast lately."""
     make_app(time_scale=time_scale, shar_timeout=shar_timeout)
     spec = spec_for("launch_instance")
+    assert spec.together is not None and spec.together.most > 1
     with _behind(pace=0.001):
-        assert together.how_many(spec, waited=1.0) == most
+        assert together.how_many(spec, waited=1.0) == (spec.together.most if allowed else 1)
         assert together.how_many(spec, waited=0.0) == 1
         assert together.how_many(spec_for("complete_task"), waited=1.0) == 1  # a kind that declares no way
     with _behind(pace=together.FAST_SECONDS):
@@ -295,13 +297,41 @@ def test_a_lost_race_writes_each_answer_alone(database: str, make_app: Any) -> N
         served.stop()
 
 
-def test_the_queue_drops_the_messages_of_jobs_run_together(
+def test_the_queue_gives_back_the_messages_of_jobs_run_together(
     database: str, make_app: Any, shar: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Each launch's own message is still queued after its job ran with another: Huey drops the
-    companions' messages unrun (no app context, no claim), and runs the leader's, which finds its
-    job done. Nothing is left asking Huey to drop a later message of those jobs (a retry's)."""
-    ids = _waiting(make_app, "Skipped", 3)
+    """The companions' own messages leave the queue when their jobs are claimed along (one Redis
+    round trip): no worker dequeues them. The leader's own message, run, finds its job done; a job
+    queued after them keeps its message; nothing is left asking Huey to drop a later message."""
+    ids = _waiting(make_app, "Skipped", 4)
+    huey = current_queues().huey(spec_for("launch_instance").queue(current_settings()))
+    assert huey.pending_count() == 4
+    with _behind():
+        registry = current_app.extensions[EXTENSION_KEY]
+        spec = spec_for("launch_instance")
+        registry._specs[spec.job_type] = replace(spec, together=replace(spec.together, most=3))
+        try:
+            run_job(ids[0])
+        finally:
+            registry._specs[spec.job_type] = spec
+    assert _jobs(ids) == [("succeeded", 1)] * 3 + [("queued", 0)]
+    assert huey.pending_count() == 2  # the leader's and the fourth job's
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="sharboard.shar.jobs"):
+        while (message := huey.dequeue()) is not None:
+            huey.execute(message)
+    ran = [r.job_id for r in caplog.records if r.getMessage().startswith("job not claimed")]  # type: ignore[attr-defined]
+    assert ran == [ids[0]]
+    assert _jobs(ids) == [("succeeded", 1)] * 4
+    assert not any(huey.is_revoked(Task(id=message_id(i))) for i in ids)
+
+
+def test_on_hueys_sqlite_storage_the_companions_messages_are_dropped_unrun(
+    database: str, make_app: Any, shar: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where the queues are Huey's SQLite storage (the embedded stack), Huey drops the companions'
+    messages unrun (revoked once) and clears each request as it drops it."""
+    ids = _waiting(make_app, "SkippedLite", 3, redis_url="")
     with _behind():
         run_job(ids[0])
     assert _jobs(ids) == [("succeeded", 1)] * 3
