@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -52,8 +53,18 @@ def prepare() -> None:
     _metrics()
 
 
-@cache
+_declaring = threading.Lock()
+
+
 def _metrics() -> dict[str, Any]:
+    # Under a lock: threads counting for the first time at once (a batch's SHAR calls, gunicorn's
+    # threads) would each declare the metrics, and all but one would fail as duplicates.
+    with _declaring:
+        return _declared()
+
+
+@cache
+def _declared() -> dict[str, Any]:
     from prometheus_client import Counter, Histogram
 
     return {

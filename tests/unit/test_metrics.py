@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,3 +54,47 @@ def test_shar_endpoints_are_labelled_by_template(monkeypatch: pytest.MonkeyPatch
         ("GET", "/api/v1/instances/{id}", "timeout"),
         ("GET", "/health"),
     ]
+
+
+FIRST_COUNTS_AT_ONCE = """
+import logging, os, sys, tempfile, threading, time
+from pathlib import Path
+from app.core import metrics
+
+metrics.configure(Path(tempfile.mkdtemp()))
+import prometheus_client.metrics as declared
+
+slow = declared.MetricWrapperBase.__init__
+def slowly(self, *args, **kwargs):
+    time.sleep(0.02)  # widens the window in which a second thread would declare them too
+    slow(self, *args, **kwargs)
+declared.MetricWrapperBase.__init__ = slowly
+
+dropped = []
+class Dropped(logging.Handler):
+    def emit(self, record):
+        dropped.append(record.getMessage())
+logging.getLogger("sharboard.metrics").addHandler(Dropped())
+start = threading.Barrier(8)
+def count():
+    start.wait()
+    metrics.shar_call("POST", "/api/v1/workflows/W/instances", 0.01)
+threads = [threading.Thread(target=count) for _ in range(8)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(dropped))
+"""
+
+
+def test_threads_counting_for_the_first_time_at_once_lose_no_count() -> None:
+    """A batch's SHAR calls run on threads; their first counts at once each declared the metrics,
+    and all but one were dropped as duplicates."""
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_COUNTS_AT_ONCE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+    )
+    assert done.stdout.split() == ["0"], done.stderr
