@@ -17,6 +17,8 @@ each is written alone. The companions' own queue messages are taken back unrun (
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -196,14 +198,29 @@ def _calls(spec: JobSpec, sent: list[tuple[Pair, Any]]) -> list[tuple[Any, Excep
     for pair, _item in sent:
         logger.info("job attempt started", extra=log_fields(*pair))
     if len(sent) > 1:
-        with ThreadPoolExecutor(max_workers=len(sent), thread_name_prefix="together") as pool:
-            results = list(pool.map(one, [item for _pair, item in sent]))
+        results = list(_callers().map(one, [item for _pair, item in sent]))
     else:
         results = [one(item) for _pair, item in sent]
     for _answer, error, _trace, seconds in results:
         if error is None:
             paced(spec, seconds)
     return [(answer, error, trace) for answer, error, trace, _seconds in results]
+
+
+# Threads for the calls, kept for the next batch: starting a thread per call cost more CPU than the
+# call's own bookkeeping. Made on first use in each process (a forked worker has none of its
+# parent's threads); as many as the batches under way at once need, up to CALLERS.
+CALLERS = 64
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _callers() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=CALLERS, thread_name_prefix="together"))
+        return _pool[1]
 
 
 def _write_answers(spec: JobSpec, answered: list[tuple[Pair, Any, Any]], started: float) -> None:

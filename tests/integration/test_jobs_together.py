@@ -239,6 +239,34 @@ def test_the_calls_are_made_at_once(database: str, make_app: Any) -> None:
         served.stop()
 
 
+def test_the_next_batch_makes_its_calls_on_the_same_threads(database: str, make_app: Any, shar: Any) -> None:
+    """The calls' threads are kept for the next batch (starting a thread per call cost more CPU than
+    the call's own bookkeeping); each batch still makes its calls at once."""
+    ids = _waiting(make_app, "Reused", 8)
+    spec = spec_for("launch_instance")
+    assert spec.together is not None
+    send = spec.together.call
+    threads: list[threading.Thread] = []  # the objects, held: an ident or an address may be reused
+
+    def call(item: Any) -> Any:
+        threads.append(threading.current_thread())
+        time.sleep(0.2)  # the four calls of a batch overlap: each needs a thread of its own
+        return send(item)
+
+    registry = current_app.extensions[EXTENSION_KEY]
+    registry._specs[spec.job_type] = replace(spec, together=replace(spec.together, call=call, most=4))
+    try:
+        with _behind():
+            run_job(ids[0])
+            first = set(threads)
+            threads.clear()
+            run_job(ids[4])
+    finally:
+        registry._specs[spec.job_type] = spec
+    assert _jobs(ids) == [("succeeded", 1)] * 8
+    assert len(first) == 4 and set(threads) == first
+
+
 def test_an_outage_holds_the_jobs_it_met(database: str, make_app: Any) -> None:
     served = _gateway(lambda n, variables: ({"error": "down for maintenance"}, 503) if variables["n"] >= 2 else None)
     try:
