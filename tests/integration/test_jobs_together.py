@@ -70,6 +70,29 @@ def _behind(pace: float = 0.01) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _launches_together(**changes: Any) -> Iterator[None]:
+    """Launch jobs run together (_behind) with their `Together` changed (its call, read or most)."""
+    spec = spec_for("launch_instance")
+    assert spec.together is not None
+    registry = current_app.extensions[EXTENSION_KEY]
+    registry._specs[spec.job_type] = replace(spec, together=replace(spec.together, **changes))
+    try:
+        with _behind():
+            yield
+    finally:
+        registry._specs[spec.job_type] = spec
+
+
+def _drained(huey: Any, caplog: pytest.LogCaptureFixture) -> list[int]:
+    """Run every message left in `huey`'s queue; the jobs whose message found them done."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="sharboard.shar.jobs"):
+        while (message := huey.dequeue()) is not None:
+            huey.execute(message)
+    return [r.job_id for r in caplog.records if r.getMessage().startswith("job not claimed")]  # type: ignore[attr-defined]
+
+
 def _jobs(ids: list[int]) -> list[tuple[str, int]]:
     db.session.expire_all()
     jobs = {job.id: job for job in db.session.scalars(select(JobRecord).where(JobRecord.id.in_(ids)))}
@@ -243,9 +266,9 @@ def test_the_next_batch_makes_its_calls_on_the_same_threads(database: str, make_
     """The calls' threads are kept for the next batch (starting a thread per call cost more CPU than
     the call's own bookkeeping); each batch still makes its calls at once."""
     ids = _waiting(make_app, "Reused", 8)
-    spec = spec_for("launch_instance")
-    assert spec.together is not None
-    send = spec.together.call
+    together_spec = spec_for("launch_instance").together
+    assert together_spec is not None
+    send = together_spec.call
     threads: list[threading.Thread] = []  # the objects, held: an ident or an address may be reused
 
     def call(item: Any) -> Any:
@@ -253,16 +276,11 @@ def test_the_next_batch_makes_its_calls_on_the_same_threads(database: str, make_
         time.sleep(0.2)  # the four calls of a batch overlap: each needs a thread of its own
         return send(item)
 
-    registry = current_app.extensions[EXTENSION_KEY]
-    registry._specs[spec.job_type] = replace(spec, together=replace(spec.together, call=call, most=4))
-    try:
-        with _behind():
-            run_job(ids[0])
-            first = set(threads)
-            threads.clear()
-            run_job(ids[4])
-    finally:
-        registry._specs[spec.job_type] = spec
+    with _launches_together(call=call, most=4):
+        run_job(ids[0])
+        first = set(threads)
+        threads.clear()
+        run_job(ids[4])
     assert _jobs(ids) == [("succeeded", 1)] * 8
     assert len(first) == 4 and set(threads) == first
 
@@ -334,22 +352,11 @@ def test_the_queue_gives_back_the_messages_of_jobs_run_together(
     ids = _waiting(make_app, "Skipped", 4)
     huey = current_queues().huey(spec_for("launch_instance").queue(current_settings()))
     assert huey.pending_count() == 4
-    with _behind():
-        registry = current_app.extensions[EXTENSION_KEY]
-        spec = spec_for("launch_instance")
-        registry._specs[spec.job_type] = replace(spec, together=replace(spec.together, most=3))
-        try:
-            run_job(ids[0])
-        finally:
-            registry._specs[spec.job_type] = spec
+    with _launches_together(most=3):
+        run_job(ids[0])
     assert _jobs(ids) == [("succeeded", 1)] * 3 + [("queued", 0)]
     assert huey.pending_count() == 2  # the leader's and the fourth job's
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="sharboard.shar.jobs"):
-        while (message := huey.dequeue()) is not None:
-            huey.execute(message)
-    ran = [r.job_id for r in caplog.records if r.getMessage().startswith("job not claimed")]  # type: ignore[attr-defined]
-    assert ran == [ids[0]]
+    assert _drained(huey, caplog) == [ids[0]]
     assert _jobs(ids) == [("succeeded", 1)] * 4
     assert not any(huey.is_revoked(Task(id=message_id(i))) for i in ids)
 
@@ -365,28 +372,17 @@ def test_on_hueys_sqlite_storage_the_companions_messages_are_dropped_unrun(
     assert _jobs(ids) == [("succeeded", 1)] * 3
     huey = current_queues().huey(spec_for("launch_instance").queue(current_settings()))
     assert huey.pending_count() == 3
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="sharboard.shar.jobs"):
-        while (message := huey.dequeue()) is not None:
-            huey.execute(message)
-    ran = [r.job_id for r in caplog.records if r.getMessage().startswith("job not claimed")]  # type: ignore[attr-defined]
-    assert ran == [ids[0]]
+    assert _drained(huey, caplog) == [ids[0]]
     assert not any(huey.is_revoked(Task(id=message_id(i))) for i in ids)
 
 
 def test_when_reading_them_together_fails_each_runs_alone(database: str, make_app: Any, shar: Any) -> None:
     ids = _waiting(make_app, "Unread", 3)
-    spec = spec_for("launch_instance")
 
     def unreadable(jobs: Any) -> Any:
         raise RuntimeError("the read failed")
 
-    registry = current_app.extensions[EXTENSION_KEY]
-    registry._specs[spec.job_type] = replace(spec, together=replace(spec.together, read=unreadable))
-    try:
-        with _behind():
-            run_job(ids[0])
-    finally:
-        registry._specs[spec.job_type] = spec
+    with _launches_together(read=unreadable):
+        run_job(ids[0])
     assert _jobs(ids) == [("succeeded", 1)] * 3  # claimed together, then each launched alone
     assert _attempts(ids) == [["succeeded"]] * 3

@@ -31,16 +31,21 @@ print(before, os.read(read, 100).decode())
 """
 
 
-def _freeze_counts(mode: str) -> tuple[int, int]:
+def _child_says(script: str, mode: str) -> list[str]:
+    """What `script`, run in a new interpreter with `mode` (prepared or bare), printed, word by word."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode],
+        [sys.executable, "-c", script, mode],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=Path(__file__).resolve().parents[2],
         check=True,
     )
-    before, in_child = done.stdout.split()
+    return done.stdout.split()
+
+
+def _freeze_counts(mode: str) -> tuple[int, int]:
+    before, in_child = _child_says(SCRIPT, mode)
     return int(before), int(in_child)
 
 
@@ -78,20 +83,8 @@ print(os.read(read, 100).decode())
 """
 
 
-def _loaded_in_child(mode: str) -> list[str]:
-    done = subprocess.run(
-        [sys.executable, "-c", LOADED, mode],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[2],
-        check=True,
-    )
-    return done.stdout.split()
-
-
 def test_a_forked_worker_inherits_the_metrics_library_and_the_tls_settings_built_once() -> None:
     """What each worker built on its first job (a third of that job's CPU) is built once, before the
     fork; every SHAR client of the process shares the one TLS context."""
-    assert _loaded_in_child("prepared") == ["True", "True", "1"]
-    assert _loaded_in_child("bare") == ["False", "False", "1"]
+    assert _child_says(LOADED, "prepared") == ["True", "True", "1"]
+    assert _child_says(LOADED, "bare") == ["False", "False", "1"]
