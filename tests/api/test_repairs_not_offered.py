@@ -6,7 +6,6 @@ until an answer to the call clears it."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from app.services.workflows import create_workflow
 from tests.api.test_repairs import entries, instance, run_jobs
 from tests.cli.conftest import cli_runner
 from tests.support.factories import bpmn
+from tests.support.servers import serving
 from tests.support.web import Browser
 
 PASSWORD = "pw-ann-123"  # tests.support.factories.make_user's, which the API client's user has
@@ -54,8 +54,7 @@ def _gateway(engine_url: str) -> Flask:
 @pytest.fixture
 def gateway(shar: Any) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, _gateway(shar.url), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 

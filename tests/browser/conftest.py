@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.support import leaks
+from tests.support.servers import serving
 from tests.support.stack import REPO
 
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -32,8 +32,7 @@ CHROMIUM_ARGS = [
 def live_url(app: Any) -> Iterator[str]:
     app.config["SERVER_NAME"] = None
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 

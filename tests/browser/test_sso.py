@@ -7,7 +7,6 @@ logout, so the next sign-in asks for the password again."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from app.services.actors import CLI
 from app.services.users import update_user
 from tests.browser.conftest import screenshot
 from tests.support.oidc import NAME, password
-from tests.support.servers import free_port
+from tests.support.servers import free_port, serving
 
 
 @pytest.fixture
@@ -40,8 +39,7 @@ def overrides(overrides: dict[str, Any], oidc_provider: Any, port: int) -> dict[
 @pytest.fixture
 def sso_url(app: Any, port: int) -> Iterator[str]:
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving(server)
     single_sign_on.save_mapping(
         actor=CLI, claim="groups", default_role="refuse", rules=[("ops-admins", "admin"), ("staff", "user")]
     )

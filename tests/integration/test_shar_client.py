@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -12,7 +11,7 @@ import pytest
 
 from app.shar import SharClient, SharNotFound, SharPermanentError, SharRetryableError, SharUnavailable
 from tests.support.factories import bpmn
-from tests.support.servers import free_port
+from tests.support.servers import free_port, serving
 
 
 @pytest.fixture
@@ -141,7 +140,7 @@ def test_transport_failures_are_outages_saying_whether_the_request_may_have_been
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serving(server)
     try:
         with pytest.raises(SharUnavailable) as slow:
             SharClient(f"http://127.0.0.1:{server.server_address[1]}", timeout=0.2).list_workflows()
@@ -170,7 +169,7 @@ def test_variables_from_shar_holding_nul_are_kept_storable() -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serving(server)
     try:
         read = SharClient(f"http://127.0.0.1:{server.server_port}").get_instance("i-1")
     finally:

@@ -3,7 +3,6 @@ gateway that lacks a call is told from one that lacks the instance."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +13,7 @@ import pytest
 from app.shar import MoveResult, SharClient, SharNotFound, SharNotOffered, SharPermanentError
 from app.shar.client import _error_for
 from tests.support.factories import bpmn
+from tests.support.servers import serving
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ class _BaseOnlyGateway(BaseHTTPRequestHandler):
 
 def test_a_gateway_without_the_calls_reads_as_not_offered() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _BaseOnlyGateway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serving(server)
     client = SharClient(f"http://127.0.0.1:{server.server_port}", timeout=5.0)
     try:
         calls = {

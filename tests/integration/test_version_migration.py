@@ -7,7 +7,6 @@ for a renamed id; a SHAR without the call shows the action unavailable."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +28,7 @@ from app.services.workflows import create_workflow
 from tests.api.conftest import bearer_for
 from tests.cli.conftest import cli_runner
 from tests.support.factories import bpmn, make_user, refresh
+from tests.support.servers import serving
 from tests.support.web import Browser
 
 PASSWORD = "pw-ann-123"
@@ -74,7 +74,7 @@ class Gateway:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serving(self.server)
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.webhooks.transport import DEFAULT_KEEP_BYTES, DeliveryFailed, post
-from tests.support.servers import WebhookReceiver, wait_until
+from tests.support.servers import WebhookReceiver, serving, wait_until
 
 # A name that never resolves (RFC 6761): a request that arrives proves no lookup was made.
 UNRESOLVABLE = "hook.invalid"
@@ -131,8 +130,7 @@ def tls_server(certificate: tuple[Path, Path]) -> Iterator[dict[str, Any]]:
     context.sni_callback = lambda sock, name, ctx: seen["sni"].append(name)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving(server)
     seen["port"] = server.server_address[1]
     yield seen
     server.shutdown()
@@ -190,7 +188,7 @@ def test_an_ipv6_literal_is_sent_with_a_bracketed_host() -> None:
         server = Server6(("::1", 0), Handler)
     except OSError:
         pytest.skip("no IPv6 loopback here")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serving(server)
     try:
         port = server.server_address[1]
         answer = post(f"http://[::1]:{port}/x", b"{}", {}, addresses=["::1"], deadline=5)

@@ -4,13 +4,14 @@ and the same with one answer wrong."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
+
+from tests.support.servers import serving
 
 # What can be wrong with a gateway: its launch answer lacks the id (a base call), or it offers move but
 # answers it with another shape (an extension).
@@ -104,8 +105,7 @@ class ServedGateway:
 
     def __init__(self, app: Flask) -> None:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serving(self._server)
 
     @property
     def url(self) -> str:

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import subprocess
-import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,7 +15,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from tests.support.servers import answers, free_port, wait_until
+from tests.support.servers import answers, free_port, serving, wait_until
 from tests.support.stack import REPO
 
 PROVIDER_DIR = REPO / "tests" / "oidc_provider"
@@ -155,8 +154,7 @@ class TamperingProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serving(self.server)
 
     @property
     def discovery_url(self) -> str:
