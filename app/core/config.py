@@ -193,7 +193,8 @@ class Settings:
     # The largest file a diff compares (an upload previewed, or a stored version): a diff's CPU grows
     # with the file, about 0.5 s at 1 MiB and 2.5 s at 5 MiB (docs/performance.md).
     max_diff_bytes: int = _setting("SHARBOARD_MAX_DIFF_BYTES", lambda n, r: _int(n, r, minimum=1024), 1024 * 1024)
-    # Multiplies every retry wait and batch delay; tests set it small so they run in seconds.
+    # Multiplies every retry wait and batch delay, and how long an idle worker waits on its queue
+    # before it looks for a stop; tests set it small so they run in seconds.
     time_scale: float = _setting("SHARBOARD_TIME_SCALE", _float, 1.0)
     reconcile_interval: float = _setting("SHARBOARD_RECONCILE_INTERVAL", lambda n, r: _float(n, r, minimum=0.2), 30.0)
     job_retention_days: int = _setting("SHARBOARD_JOB_RETENTION_DAYS", lambda n, r: _int(n, r, minimum=1), 30)

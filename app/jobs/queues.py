@@ -116,9 +116,15 @@ class SkippedMessages(logging.Filter):
         return not str(record.msg).startswith("Task %s was revoked")
 
 
+# How long an idle worker waits on its Redis queue before it looks for a stop (Huey's default, 1 s, at
+# time_scale 1): a consumer asked to stop waits this long for each idle worker.
+READ_TIMEOUT = 1.0
+
+
 def _build_huey(name: str, settings: Settings) -> Huey:
     if settings.redis_url:
-        return RedisHuey(name, url=settings.redis_url, results=False)
+        read_timeout = max(0.1, READ_TIMEOUT * settings.time_scale)
+        return RedisHuey(name, url=settings.redis_url, results=False, read_timeout=read_timeout)
     path = settings.huey_db_path
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(path), results=False)
