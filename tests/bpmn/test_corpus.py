@@ -3,7 +3,6 @@ and every refusal points: element id, line, rule, and no object reprs or Python 
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,9 +11,7 @@ import pytest
 from app.bpmn import BpmnSummary, BpmnValidationError, validate_bpmn
 
 # Kept in tests/ (with its licence) so the suite passes from a plain clone.
-CORPUS = Path(
-    os.environ.get("SHARBOARD_BPMN_CORPUS") or Path(__file__).resolve().parents[1] / "fixtures" / "bpmn-corpus"
-)
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bpmn-corpus"
 FILES = sorted(CORPUS.glob("**/*.bpmn"))
 
 # Refused files: (code, rule of the first problem, its element id, number of problems). Reviewed by
