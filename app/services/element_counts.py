@@ -23,6 +23,8 @@ from app.services.workflows import version_number
 COUNTED = ON_DIAGRAM_INSTANCE
 # The counts may still move while one of these is under way (a launch ends running or failed).
 MOVING = UNDER_WAY_INSTANCE
+# Each count kept per element, and the status of the instances it counts (its link lists those).
+KINDS = (("waiting", InstanceStatus.RUNNING), ("failed", InstanceStatus.FAILED))
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,18 @@ def element_counts(workflow_name: str, version: int | str | None = None, *, acto
 
     rows = db.session.execute(
         filtered_instances(actor, InstanceFilter(workflow=workflow_name, version=version))
-        .with_only_columns(
-            element.c.value, counted(InstanceStatus.RUNNING), counted(InstanceStatus.FAILED), maintain_column_froms=True
-        )
+        .with_only_columns(element.c.value, *(counted(status) for _kind, status in KINDS), maintain_column_froms=True)
         .where(WorkflowInstance.status.in_(COUNTED))
         .group_by(element.c.value)
     )
-    return {str(element_id): {"waiting": waiting, "failed": failed} for element_id, waiting, failed in rows}
+    kinds = [kind for kind, _status in KINDS]
+    return {str(element_id): dict(zip(kinds, counts, strict=True)) for element_id, *counts in rows}
+
+
+def badges(counts: dict[str, int]) -> list[tuple[str, int, str]]:
+    """One element's counts as the diagram shows them: (kind, how many, the status its link lists),
+    the kinds counting none left out."""
+    return [(kind, counts[kind], str(status)) for kind, status in KINDS if counts.get(kind)]
 
 
 def element_counts_state(workflow_name: str, version: int | str | None = None, *, actor: Actor) -> CountsState:

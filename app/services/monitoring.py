@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.core.config import current_settings
 from app.core.extensions import db
 from app.jobs.queues import current_queues
-from app.lifecycle.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, JobState
+from app.lifecycle.states import OPEN_JOB_STATES, UNDER_WAY_INSTANCE, InstanceStatus, JobState, WorkflowStatus
 from app.models import (
     ActivityEvent,
     ConsumerHeartbeat,
@@ -34,8 +35,9 @@ from app.services.workflows import latest_versions
 
 @dataclass(frozen=True)
 class Overview:
-    workflow_counts: dict[str, int]
-    instance_counts: dict[str, int]
+    # (status, how many), every status in the order of its flow, none counted shown as 0
+    workflow_counts: list[tuple[str, int]]
+    instance_counts: list[tuple[str, int]]
     health: StoredHealth | None
     backlog: dict[str, int]
     failed_jobs: int
@@ -117,8 +119,8 @@ def overview(*, actor: Actor) -> Overview:
     if owner is not None:
         stuck = stuck.where(WorkflowInstance.created_by == owner)
     return Overview(
-        workflow_counts(),
-        instance_counts(owner),
+        _every_status(WorkflowStatus, workflow_counts()),
+        _every_status(InstanceStatus, instance_counts(owner)),
         stored_health(),
         backlog,
         failed or 0,
@@ -159,6 +161,10 @@ def stuck_instances(*, actor: Actor, minutes: int | None = None, limit: int = 50
         else:
             unchanged.stuck.append(instance)
     return unchanged
+
+
+def _every_status(statuses: type[StrEnum], counts: dict[str, int]) -> list[tuple[str, int]]:
+    return [(str(status), counts.get(status, 0)) for status in statuses]
 
 
 def instance_counts(created_by: int | None = None) -> dict[str, int]:

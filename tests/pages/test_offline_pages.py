@@ -110,3 +110,31 @@ def test_an_empty_workflow_list_says_whether_a_filter_left_it_empty(offline_app:
     create_workflow("Flow", bpmn("user_task"), actor=CLI, async_=False)
     filtered = client.get("/workflows?status=failed").get_data(as_text=True)
     assert "No workflows match this filter." in filtered and "upload a BPMN file" not in filtered
+
+
+def test_the_overview_counts_every_status_in_its_flow_order_each_linking_to_its_list(offline_app: Flask) -> None:
+    """The tiles are the service's (status, count) rows: every status, in the flow's order, those with
+    none counted as 0; a user's count only their own instances."""
+    from app.core.extensions import db
+    from app.models import WorkflowInstance
+
+    ann = make_user("ann@example.com", "user", PASSWORD)
+    workflow = create_workflow("Flow", bpmn("user_task"), actor=ann).workflow
+    db.session.add_all(
+        [
+            WorkflowInstance(workflow_id=workflow.id, status=s, created_by=ann.id)
+            for s in ("running", "running", "failed")
+        ]
+    )
+    db.session.commit()
+
+    def tiles(browser: Browser) -> list[tuple[str, str]]:
+        page = browser.get("/").get_data(as_text=True)
+        return re.findall(r'href="/instances\?status=(\w+)"><span class="stat-n">(\d+)</span>', page)
+
+    expected = [("launching", "0"), ("running", "2"), ("completed", "0"), ("failed", "1"), ("cancelled", "0")]
+    assert tiles(Browser(offline_app, "ann@example.com", PASSWORD)) == expected
+    assert tiles(_signed_in(offline_app, "bob@example.com", "user")) == [(s, "0") for s, _n in expected]
+    page = _signed_in(offline_app, "root@example.com", "admin").get("/").get_data(as_text=True)
+    workflows = re.findall(r'href="/workflows\?status=(\w+)"><span class="stat-n">(\d+)</span>', page)
+    assert [s for s, _n in workflows] == ["creating", "active", "failed", "inactive"]

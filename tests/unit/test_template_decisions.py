@@ -43,6 +43,9 @@ DECISIONS = [
     re.compile(r"\bif\s+(not\s+)?\w+\.(\w+_)?(active|healthy|alive|is_admin)\b"),
     # {'failed': 'red', ...}[d.state]: a table of states kept in the template
     re.compile(r"\}\s*\[\s*[\w.]*\b(role|status|state)\s*\]"),
+    # ["launching", "running", ...], ("failed", "failed", n): statuses listed in the template, which
+    # then chooses what to show for each; the service gives the rows (status, count) instead
+    re.compile(r"""["']({0})["']\s*,\s*["']({0})["']""".format("|".join(VALUES))),
 ]
 
 
@@ -78,6 +81,9 @@ def test_no_template_compares_a_role_or_a_status() -> None:
         # a row's liveness or state decided here, by name or through a table in the template
         "{% if r.consumer_alive %}",
         "{{ {'delivered': 'completed', 'failed': 'failed'}[d.state] }}",
+        # statuses listed in the template, which then maps each to what it shows
+        '{% for s in ["launching", "running", "completed"] %}',
+        '{% for kind, status, shown in (("waiting", "running", n.waiting), ("failed", "failed", n.failed)) %}',
     ],
 )
 def test_the_scan_finds_each_kind_of_decision(source: str) -> None:
@@ -95,6 +101,8 @@ def test_the_scan_finds_each_kind_of_decision(source: str) -> None:
         "{% if chosen %}selected{% endif %}",
         '{% if "retry" in rj.actions %}',
         "{{ current_page('admin') }}",
+        "{% for s, n in instance_counts %}",
+        '{{ r.jobs.get("running", 0) }}',
     ],
 )
 def test_the_scan_lets_offers_and_display_through(source: str) -> None:

@@ -25,7 +25,7 @@ from app.lifecycle.states import WORKFLOW_STATUSES
 from app.services import bulk, display, element_names, outages, upload_names, version_diffs
 from app.services import workflows as service
 from app.services.display import still_moving
-from app.services.element_counts import CountsState, element_counts, element_counts_state
+from app.services.element_counts import CountsState, badges, element_counts, element_counts_state
 from app.services.failed_jobs import create_job_of, retry_workflow
 from app.services.launchable import launch_refusal
 from app.services.launches import launch_instance
@@ -327,7 +327,7 @@ def _show_context(name: str, form: LaunchForm) -> dict[str, Any]:
 
 def _counts_context(name: str, version: int | str | None, state: CountsState) -> dict[str, Any]:
     return {
-        "counts": element_counts(name, version, actor=current_actor()),
+        "counts": {element: badges(n) for element, n in element_counts(name, version, actor=current_actor()).items()},
         "counts_names": element_names.names_of_workflow(name, version),
         "counts_moving": state.moving,
         "counts_workflow": name,
