@@ -15,12 +15,16 @@ from app.models import JobRecord
 logger = logging.getLogger("sharboard.shar.jobs")
 
 
+def message_timeout(job_type: str) -> float:
+    """The time limit a message of a `job_type` job carries: its bytes are made of it, so taking a
+    message back (take_back) names the same one its hand-over used."""
+    return spec_for(job_type).effective_timeout(current_settings())
+
+
 def enqueue(job: JobRecord, *, delay: float = 0.0) -> bool:
     """Hand `job` to its Huey queue; on failure note why on the record and return False."""
-    spec = spec_for(job.job_type)
-    settings = current_settings()
     try:
-        current_queues().enqueue(job.queue, job.id, delay=delay, timeout=spec.effective_timeout(settings))
+        current_queues().enqueue(job.queue, job.id, delay=delay, timeout=message_timeout(job.job_type))
     except Exception as exc:  # any storage failure (Redis down, SQLite locked) must not lose the job
         logger.warning("could not queue job", extra={"job_id": job.id, "queue": job.queue, "error": str(exc)})
         job.enqueue_error = f"{exc.__class__.__name__}: {exc}"[:1000]
@@ -37,9 +41,8 @@ def enqueue_many(job_type: str, queue: str, job_ids: list[int]) -> int:
     refuses, every one of them keeps the reason for the reconciler. Returns how many went."""
     if not job_ids:
         return 0
-    timeout = spec_for(job_type).effective_timeout(current_settings())
     try:
-        current_queues().enqueue_many(queue, job_ids, timeout=timeout)
+        current_queues().enqueue_many(queue, job_ids, timeout=message_timeout(job_type))
     except Exception as exc:  # Redis down: nothing is lost, the records wait for the reconciler
         logger.warning("could not queue jobs", extra={"queue": queue, "count": len(job_ids), "error": str(exc)})
         db.session.execute(
@@ -51,3 +54,9 @@ def enqueue_many(job_type: str, queue: str, job_ids: list[int]) -> int:
         db.session.commit()
         return 0
     return len(job_ids)
+
+
+def take_back(job_type: str, queue: str, job_ids: list[int]) -> None:
+    """Take back the still-queued messages of these `job_type` jobs, unrun (Queues.take_back): others
+    ran them. Raises whatever the queue's storage raises."""
+    current_queues().take_back(queue, job_ids, timeout=message_timeout(job_type))

@@ -32,9 +32,8 @@ from app.core import metrics
 from app.core.config import current_settings
 from app.core.extensions import commit_keeping_loaded, db
 from app.core.text import clip
-from app.jobs import outage
+from app.jobs import handover, outage
 from app.jobs.attempt_ends import attempt_failed, hold, log_fields, run_after, succeeded
-from app.jobs.queues import current_queues
 from app.jobs.specs import AfterCommit, JobSpec
 from app.lifecycle.states import JobState
 from app.models import JobAttempt, JobRecord
@@ -129,16 +128,16 @@ def companions(job: JobRecord, spec: JobSpec, waited: float) -> list[JobRecord]:
     params = {"of_type": job.job_type, "of_queue": job.queue, "due_at": utcnow(), "wanted": wanted}
     claimed = sorted(db.session.scalars(_CLAIM_DUE, params).all(), key=lambda row: row.id)
     if claimed:
-        _take_back_their_messages(job.queue, spec, [row.id for row in claimed])
+        _take_back_their_messages(job.job_type, job.queue, [row.id for row in claimed])
     return claimed
 
 
-def _take_back_their_messages(queue: str, spec: JobSpec, job_ids: list[int]) -> None:
-    """Take the companions' own messages back from the queue unrun (Queues.take_back). Asked while
+def _take_back_their_messages(job_type: str, queue: str, job_ids: list[int]) -> None:
+    """Take the companions' own messages back from the queue unrun (handover.take_back). Asked while
     their rows are still locked by the claim: a worker that took one of those messages meanwhile
     waits for the claim's commit, then finds the job running."""
     try:
-        current_queues().take_back(queue, job_ids, timeout=spec.effective_timeout(current_settings()))
+        handover.take_back(job_type, queue, job_ids)
     except Exception as exc:  # Redis down: each message then finds its job done, at the cost of a claim
         logger.warning("could not take messages back", extra={"queue": queue, "error": str(exc)})
         return

@@ -23,7 +23,7 @@ from sqlalchemy import select, text, update
 
 from app.core.config import current_settings
 from app.core.extensions import db
-from app.jobs import together
+from app.jobs import handover, together
 from app.jobs.queues import current_queues, message_id
 from app.jobs.runner import run_job
 from app.jobs.specs import EXTENSION_KEY, spec_for
@@ -359,6 +359,20 @@ def test_the_queue_gives_back_the_messages_of_jobs_run_together(
     assert _drained(huey, caplog) == [ids[0]]
     assert _jobs(ids) == [("succeeded", 1)] * 4
     assert not any(huey.is_revoked(Task(id=message_id(i))) for i in ids)
+
+
+def test_a_message_is_taken_back_however_it_was_handed_over(make_app: Any) -> None:
+    """One message handed over alone, two in a batch: take_back finds all three by their bytes (the
+    time limit they carry comes from handover.message_timeout in both ways)."""
+    make_app()
+    queue = spec_for("launch_instance").queue(current_settings())
+    huey = current_queues().huey(queue)
+    current_queues().enqueue(queue, 1, timeout=handover.message_timeout("launch_instance"))
+    current_queues().enqueue_many(queue, [2, 3], timeout=handover.message_timeout("launch_instance"))
+    current_queues().enqueue(queue, 4, timeout=handover.message_timeout("launch_instance"))
+    assert huey.pending_count() == 4
+    handover.take_back("launch_instance", queue, [1, 2, 3])
+    assert [message.args for message in huey.pending()] == [(4,)]
 
 
 def test_on_hueys_sqlite_storage_the_companions_messages_are_dropped_unrun(
