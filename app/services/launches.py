@@ -96,12 +96,11 @@ def _launched(workflow_name: str, workflow: Workflow | None, asked: _Asked, *, r
     """Check the launch against `workflow` and store it, on the condition that the version is as read.
     Only the checks and the write can be _Stale: what an inline job raises after the commit is not."""
     try:
-        process_id, message = _checked(workflow_name, workflow, asked)
+        workflow, process_id, message = _checked(workflow_name, workflow, asked)
     except (InvalidInput, Conflict):
         if remembered:
             raise _Stale from None
         raise
-    assert workflow is not None  # _checked refused None
     # Its id made here, not at a flush: the placeholder, its timeline entry, the audit entry and the
     # job are written by the job's one commit.
     instance = WorkflowInstance(
@@ -149,9 +148,9 @@ def _launched(workflow_name: str, workflow: Workflow | None, asked: _Asked, *, r
     return Launched(instance, job, asked.async_)
 
 
-def _checked(workflow_name: str, workflow: Workflow | None, asked: _Asked) -> tuple[str | None, str | None]:
-    """The process and start message a launch of `workflow` asks for; refused as NotFound, InvalidInput
-    or Conflict."""
+def _checked(workflow_name: str, workflow: Workflow | None, asked: _Asked) -> tuple[Workflow, str | None, str | None]:
+    """The workflow to launch, and the process and start message the launch asks for; refused as
+    NotFound, InvalidInput or Conflict."""
     if workflow is None:
         raise NotFound(f"no workflow named {workflow_name!r}")
     nothing_to_launch = launchable.diagram_only(workflow)
@@ -160,7 +159,7 @@ def _checked(workflow_name: str, workflow: Workflow | None, asked: _Asked) -> tu
     if workflow.status != WorkflowStatus.ACTIVE:
         raise Conflict(f"workflow {workflow_name!r} is {workflow.status}; only an active workflow can be launched")
     process_id = choose_process(workflow, asked.process_id)
-    return process_id, check_start_message(workflow, process_id, asked.message)
+    return workflow, process_id, check_start_message(workflow, process_id, asked.message)
 
 
 def check_start_message(workflow: Workflow, process_id: str | None, message: Any) -> str | None:
