@@ -34,7 +34,7 @@ from app.core.extensions import commit_keeping_loaded, db
 from app.core.text import clip
 from app.jobs import handover, outage
 from app.jobs.attempt_ends import attempt_failed, hold, log_fields, run_after, succeeded
-from app.jobs.specs import AfterCommit, JobSpec
+from app.jobs.specs import AfterCommit, JobSpec, Together
 from app.lifecycle.states import JobState
 from app.models import JobAttempt, JobRecord
 from app.models._base import utcnow
@@ -148,11 +148,12 @@ def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
     """Run the claimed `pairs` (their attempts committed): read what their calls need, make the calls
     at once, write the answers in one transaction, then end the others' attempts one by one. Returns
     the pairs that `read` left out, for the caller to run alone."""
-    assert spec.together is not None
+    way = spec.together
+    assert way is not None  # run only for a kind that declares how (how_many)
     started = time.monotonic()
     logger.info("jobs run together", extra={"job_type": spec.job_type, "job_ids": [job.id for job, _ in pairs]})
     try:
-        items = spec.together.read([job for job, _ in pairs])
+        items = way.read([job for job, _ in pairs])
     except Exception:  # each then runs alone, and its attempt records what fails
         db.session.rollback()
         logger.exception("reading jobs to run together failed; each runs alone", extra={"job_type": spec.job_type})
@@ -161,7 +162,7 @@ def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
     answered: list[tuple[Pair, Any, Any]] = []
     failed: list[tuple[Pair, Exception, str]] = []
     held: list[tuple[Pair, str, bool]] = []
-    for (pair, item), (answer, error, trace) in zip(sent, _calls(spec, sent), strict=True):
+    for (pair, item), (answer, error, trace) in zip(sent, _calls(spec, way, sent), strict=True):
         if error is None:
             answered.append((pair, item, answer))
         elif isinstance(error, SharUnavailable):
@@ -170,7 +171,7 @@ def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
             failed.append((pair, error, trace))
     if held:
         outage.opened(held[0][1])
-    _write_answers(spec, answered, started)
+    _write_answers(spec, way, answered, started)
     for pair, message, was_sent in held:
         hold(*pair, message, sent=was_sent)
         _counted(spec, "held", started)
@@ -181,11 +182,10 @@ def run(spec: JobSpec, pairs: Sequence[Pair]) -> list[Pair]:
     return [pair for pair in pairs if pair[0].id not in items]
 
 
-def _calls(spec: JobSpec, sent: list[tuple[Pair, Any]]) -> list[tuple[Any, Exception | None, str]]:
+def _calls(spec: JobSpec, way: Together, sent: list[tuple[Pair, Any]]) -> list[tuple[Any, Exception | None, str]]:
     """Each job's call, made at once on threads of their own (a call touches no session: `read` gave
     it what it needs): its answer, or the error it raised with its traceback, in order."""
-    assert spec.together is not None
-    call = spec.together.call
+    call = way.call
 
     def one(item: Any) -> tuple[Any, Exception | None, str, float]:
         began = time.monotonic()
@@ -222,18 +222,17 @@ def _callers() -> ThreadPoolExecutor:
         return _pool[1]
 
 
-def _write_answers(spec: JobSpec, answered: list[tuple[Pair, Any, Any]], started: float) -> None:
+def _write_answers(spec: JobSpec, way: Together, answered: list[tuple[Pair, Any, Any]], started: float) -> None:
     """Write every answer and every success in one transaction, then run what each left for after
     it; when that transaction cannot be had, write each alone."""
-    assert spec.together is not None
     if not answered:
         return
-    order = spec.together.order
+    order = way.order
     if order is not None:
         answered = sorted(answered, key=lambda entry: order(entry[1]))
-    afters = _together(spec, answered)
+    afters = _together(way, answered)
     if afters is None:
-        afters = [_alone(spec, entry, started) for entry in answered]
+        afters = [_alone(spec, way, entry, started) for entry in answered]
     for (pair, _item, _answer), after in zip(answered, afters, strict=True):
         fields = log_fields(*pair)
         if after is not False:
@@ -242,17 +241,16 @@ def _write_answers(spec: JobSpec, answered: list[tuple[Pair, Any, Any]], started
             run_after(after, fields)
 
 
-def _together(spec: JobSpec, answered: list[tuple[Pair, Any, Any]]) -> list[AfterCommit | None] | None:
+def _together(way: Together, answered: list[tuple[Pair, Any, Any]]) -> list[AfterCommit | None] | None:
     """All answers and successes in one commit; None when the transaction was lost on the way (a
     status compare-and-set that lost rolls the session back) or failed: nothing of it is kept."""
-    assert spec.together is not None
     session = db.session()
     session.connection()  # begins the transaction whose loss is watched for below
     transaction = session.get_transaction()
     afters: list[AfterCommit | None] = []
     try:
         for _pair, item, answer in answered:
-            afters.append(spec.together.apply(item, answer))
+            afters.append(way.apply(item, answer))
             if session.get_transaction() is not transaction:
                 raise _Lost
         succeeded([pair for pair, _item, _answer in answered])
@@ -274,13 +272,12 @@ def _counted(spec: JobSpec, outcome: str, started: float) -> None:
     metrics.job_attempt(spec.job_type, outcome, time.monotonic() - started, delivers=spec.delivers)
 
 
-def _alone(spec: JobSpec, entry: tuple[Pair, Any, Any], started: float) -> AfterCommit | None | bool:
+def _alone(spec: JobSpec, way: Together, entry: tuple[Pair, Any, Any], started: float) -> AfterCommit | None | bool:
     """One answer and its success in a commit of their own; False when that failed (its attempt then
     records the failure)."""
-    assert spec.together is not None
     pair, item, answer = entry
     try:
-        after = spec.together.apply(item, answer)
+        after = way.apply(item, answer)
         succeeded([pair])
         commit_keeping_loaded()
     except Exception as exc:  # the boundary of a job: its failure is recorded
