@@ -34,6 +34,9 @@ logger = logging.getLogger(f"{SHAR_LOGGER}.client")
 INSTANCE_STATUSES = ("running", "completed", "failed")
 # Answers that speak of SHAR as a whole, not of the request: a gateway or SHAR itself cannot serve now.
 OUTAGE_STATUSES = frozenset({429, 502, 503, 504})
+# Connections one process's client holds open to SHAR at once: a batch of jobs run together
+# (JobSpec.together.most) makes its calls at once, and must not wait for one of them.
+MAX_CONNECTIONS = 20
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class SharClient:
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=10),
             headers={"Accept": "application/json", "User-Agent": "sharboard"},
             verify=tls_context(),
             transport=transport,

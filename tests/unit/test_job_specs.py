@@ -66,3 +66,12 @@ def test_webhook_attempts_follow_the_operators_setting() -> None:
     spec = JobRegistry(SPECS).spec("deliver_webhook")
     assert spec.attempts(Settings.from_env({}, webhook_max_attempts=3)) == 3
     assert JobRegistry(SPECS).spec("launch_instance").attempts(Settings.from_env({})) == 3
+
+
+def test_a_batch_of_jobs_run_together_never_waits_for_a_connection_to_shar() -> None:
+    """A batch's calls are made at once on one process's client: the most a kind runs together fits
+    in the connections that client may open (else a call would wait, and time out as an outage)."""
+    from app.shar.client import MAX_CONNECTIONS
+
+    batched = [spec for spec in SPECS if spec.together is not None]
+    assert batched and all(spec.together.most <= MAX_CONNECTIONS for spec in batched)  # type: ignore[union-attr]
