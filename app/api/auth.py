@@ -6,11 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g, request
+from flask import g
 
 from app.api.responses import fail
 from app.models import User
-from app.services.users import user_for_token
+from app.security.bearer import bearer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,16 +24,15 @@ def token_required(view: F) -> F:
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-        if user is None:
+        found = bearer()
+        if found is None:
             return fail(
                 "a valid API token is required (Authorization: Bearer <token>)",
                 401,
                 {"Authorization": ["missing, unknown, revoked, or its user is deactivated"]},
                 headers={"WWW-Authenticate": 'Bearer realm="sharboard"'},
             )
-        g.api_user = user
+        g.api_user = found.user
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]

@@ -28,7 +28,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 
 from app.core.config import Settings
-from app.models import ApiToken
+from app.security.bearer import bearer
 from app.security.rate_counts import storage_uri
 
 SIGNIN_ENDPOINT = "auth.login"
@@ -79,7 +79,7 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
         settings.api_rate_limit,
         key_func=_token_key,
         scope="api-token",
-        error_message="too many requests with this API token; wait for the time in Retry-After",
+        error_message=_api_refusal,
     )(api_bp)
     app.extensions[EXTENSION_KEY] = limiter
     return limiter
@@ -116,11 +116,18 @@ def _email_key() -> str:
 
 
 def _token_key() -> str:
-    """The bearer token (its stored hash); requests without one are counted per client address."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return "token:" + ApiToken.hash(token.strip())
+    """A valid bearer token (its stored hash); requests without one, or with a token no active user
+    holds, are counted per client address (a made-up token per request must not mean a fresh limit)."""
+    found = bearer()
+    if found is not None:
+        return "token:" + found.token_hash
     return "address:" + (get_remote_address() or "unknown")
+
+
+def _api_refusal() -> str:
+    if bearer() is not None:
+        return "too many requests with this API token; wait for the time in Retry-After"
+    return "too many API requests from your address; wait for the time in Retry-After"
 
 
 def retry_after_seconds() -> int:

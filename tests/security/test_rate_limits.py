@@ -81,6 +81,21 @@ def test_api_is_limited_per_token_with_json_429(limited_app) -> None:
     assert client.get("/api/shar/instances", headers=bob).status_code == 200
 
 
+def test_made_up_tokens_share_their_address_limit_and_a_valid_token_keeps_its_own(limited_app) -> None:
+    from tests.api.conftest import bearer_for
+
+    client = limited_app.test_client()
+    ann = bearer_for("user", "ann@example.com")
+    # A new made-up token each time: each would have had a fresh limit of its own.
+    answers = [client.get("/api/shar/instances", headers={"Authorization": f"Bearer made-up-{n}"}) for n in range(5)]
+    assert [a.status_code for a in answers] == [401] * 4 + [429]
+    assert "your address" in answers[-1].get_json()["message"]
+    assert client.get("/api/shar/instances").status_code == 429  # no token at all: the same address
+    # Another address, and a valid token from this one, are not affected.
+    assert client.get("/api/shar/instances", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 401
+    assert client.get("/api/shar/instances", headers=ann).status_code == 200
+
+
 def test_unknown_and_known_emails_both_run_one_password_hash(client, app, monkeypatch) -> None:
     make_user("ann@example.com", "user", PASSWORD)
     inactive = make_user("old@example.com", "user", PASSWORD)
