@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from app.core.config import current_settings
 from app.core.errors import InvalidInput
 from app.webhooks.address_policy import AddressRefused, check_callback_url
+
+logger = logging.getLogger("sharboard.webhooks")
 
 
 def check_callback(url: object) -> str | None:
@@ -16,5 +20,6 @@ def check_callback(url: object) -> str | None:
     try:
         check_callback_url(url, current_settings())
     except AddressRefused as exc:
+        logger.info("callback URL refused: %s", exc.detail)
         raise InvalidInput.field("callback_url", str(exc)) from None
     return url

@@ -26,7 +26,23 @@ METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-da
 
 
 class AddressRefused(ValueError):
-    """The URL may not be called; the message says why."""
+    """The URL may not be called; the message says why. Where the why would tell the caller what an
+    internal name resolves to, the message says only that the host is not allowed, and `detail`
+    (for the server's log, never an answer) says what it resolved to."""
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message
+
+
+def _not_public(host: str, detail: str) -> AddressRefused:
+    # One answer whether the name does not resolve or resolves inside: anyone who may set a callback
+    # must not learn the internal network's names and addresses from the refusals.
+    return AddressRefused(
+        f"callback host {host} is not allowed: it does not resolve to a public address "
+        "(an admin can allow an internal host in SHARBOARD_WEBHOOK_ALLOWED_HOSTS)",
+        detail=detail,
+    )
 
 
 class ResolveTimeout(AddressRefused):
@@ -58,12 +74,12 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None
         raise AddressRefused(f"callback host {host} is a cloud metadata service")
     addresses = resolve(host, port)
     if not addresses:
-        raise AddressRefused(f"callback host {host} does not resolve")
+        raise _not_public(host, f"callback host {host} does not resolve")
     for address in addresses:
         try:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
         except ValueError:
-            raise AddressRefused(f"callback host {host} resolves to {address!r}, not an IP address") from None
+            raise _not_public(host, f"callback host {host} resolves to {address!r}, not an IP address") from None
         wrapped = _wrapped_ipv4(ip)
         # A wrapper is judged by what it wraps (NAT64 of a public address is how IPv6-only
         # networks reach IPv4 hosts); anything else by itself.
@@ -72,10 +88,7 @@ def check_callback_url(url: str, settings: Settings, *, resolve: Resolver | None
             if _allowed(host, port, ip, settings.webhook_allowed_hosts):
                 continue
             what = "".join(f", a {kind} address wrapping {inner}" for kind, inner in wrapped)
-            raise AddressRefused(
-                f"callback host {host} resolves to {address}{what}, an internal address; "
-                "allow it in SHARBOARD_WEBHOOK_ALLOWED_HOSTS if that is intended"
-            )
+            raise _not_public(host, f"callback host {host} resolves to {address}{what}, an internal address")
     return addresses
 
 
@@ -157,5 +170,5 @@ def _resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise AddressRefused(f"callback host {host} does not resolve: {exc}") from None
+        raise _not_public(host, f"callback host {host} does not resolve: {exc}") from None
     return sorted({info[4][0] for info in infos})

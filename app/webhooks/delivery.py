@@ -9,6 +9,7 @@ syncs, and are tried at most SHARBOARD_WEBHOOK_MAX_ATTEMPTS times.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any, NoReturn
 
@@ -38,6 +39,8 @@ from app.webhooks.signing import (
 from app.webhooks.transport import DEFAULT_KEEP_BYTES, Answer, DeliveryFailed, post
 
 RESPONSE_KEEP_BYTES = DEFAULT_KEEP_BYTES  # of an answer's body, kept for the attempt record
+
+logger = logging.getLogger("sharboard.webhooks")
 
 
 def schedule_delivery(
@@ -105,7 +108,8 @@ def _vetted_addresses(
         return check_callback_url(delivery.url, settings)
     except ResolveTimeout as exc:  # a slow DNS server is no verdict on the address: try again later
         _fail(job_record, delivery, str(exc), retry=True, elapsed_ms=_ms(started))
-    except AddressRefused as exc:
+    except AddressRefused as exc:  # the delivery row says only that it was refused; the log says why
+        logger.warning("callback delivery %s refused: %s", delivery.id, exc.detail)
         _fail(job_record, delivery, str(exc), retry=False, state="refused")
 
 
