@@ -75,6 +75,12 @@ def require_writer(actor: Actor) -> None:
         raise PermissionDenied(f"the {actor.role} role is read-only")
 
 
+def sees_queues(actor: Actor) -> bool:
+    """The queues (their backlog, failed jobs, their history) are the operators': admins alone, as on
+    the queues page. Others' failed jobs would tell a user of work that is not theirs."""
+    return actor.is_admin
+
+
 def require_admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise PermissionDenied("only an admin may do this")

@@ -23,7 +23,7 @@ from app.models import (
     WorkflowInstance,
 )
 from app.models._base import utcnow
-from app.services.access import allowed_actions, instance_owner_filter, require_admin, visible_instances
+from app.services.access import allowed_actions, instance_owner_filter, require_admin, sees_queues, visible_instances
 from app.services.actors import Actor
 from app.services.failed_jobs import counts_by_state
 from app.services.health.heartbeats import beating, last_beat
@@ -39,7 +39,7 @@ class Overview:
     workflow_counts: list[tuple[str, int]]
     instance_counts: list[tuple[str, int]]
     health: StoredHealth | None
-    backlog: dict[str, int]
+    backlog: dict[str, int] | None  # None where the actor may not see the queues (access.sees_queues)
     failed_jobs: int
     stuck: list[WorkflowInstance]
     recent: list[ActivityEvent]
@@ -108,13 +108,7 @@ def job_counts(states: Iterable[str]) -> list[JobCount]:
 def overview(*, actor: Actor) -> Overview:
     """The dashboard's first page, scoped to what `actor` may see."""
     owner = instance_owner_filter(actor)
-    backlog: dict[str, int] = {}
-    failed = 0
-    for row in job_counts((*OPEN_JOB_STATES, JobState.FAILED)):
-        if row.state == JobState.FAILED:
-            failed += row.count
-        else:
-            backlog[row.queue] = backlog.get(row.queue, 0) + row.count
+    backlog, failed = _backlog() if sees_queues(actor) else (None, 0)
     stuck = _stuck_query(current_settings().stuck_minutes)
     if owner is not None:
         stuck = stuck.where(WorkflowInstance.created_by == owner)
@@ -123,10 +117,22 @@ def overview(*, actor: Actor) -> Overview:
         _every_status(InstanceStatus, instance_counts(owner)),
         stored_health(),
         backlog,
-        failed or 0,
+        failed,
         list(db.session.scalars(stuck.limit(10))),
         _recent_activity(actor),
     )
+
+
+def _backlog() -> tuple[dict[str, int], int]:
+    """Open jobs per queue, and failed jobs in all."""
+    backlog: dict[str, int] = {}
+    failed = 0
+    for row in job_counts((*OPEN_JOB_STATES, JobState.FAILED)):
+        if row.state == JobState.FAILED:
+            failed += row.count
+        else:
+            backlog[row.queue] = backlog.get(row.queue, 0) + row.count
+    return backlog, failed
 
 
 def queues_page(*, actor: Actor) -> QueuesPage:

@@ -22,7 +22,7 @@ from app.core.extensions import db
 from app.lifecycle.states import OPEN_JOB_STATES, InstanceStatus, JobState
 from app.models import QueueSample, Workflow, WorkflowInstance
 from app.models._base import utcnow
-from app.services.access import instance_owner_filter
+from app.services.access import instance_owner_filter, sees_queues
 from app.services.actors import Actor
 from app.services.monitoring import job_counts
 
@@ -66,13 +66,14 @@ def trends(window: str, *, actor: Actor, workflow_name: str | None = None) -> Tr
     if window not in WINDOWS:
         window = "24h"
     owner = instance_owner_filter(actor)
-    key = (str(db.engine.url), window, owner, workflow_name)
+    with_queues = sees_queues(actor) and workflow_name is None  # a workflow's trends have no queues
+    key = (str(db.engine.url), window, owner, workflow_name, with_queues)
     now = time.monotonic()
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-    result = _read_trends(window, owner, workflow_name)
+    result = _read_trends(window, owner, workflow_name, with_queues)
     with _cache_lock:
         if len(_cache) >= MAX_CACHED:
             _cache.clear()
@@ -80,7 +81,7 @@ def trends(window: str, *, actor: Actor, workflow_name: str | None = None) -> Tr
     return result
 
 
-def _read_trends(window: str, owner: int | None, workflow_name: str | None) -> Trends:
+def _read_trends(window: str, owner: int | None, workflow_name: str | None, with_queues: bool) -> Trends:
     span, step = WINDOWS[window]
     now = utcnow()
     starts = _bucket_starts(now - span, now, step)
@@ -115,7 +116,7 @@ def _read_trends(window: str, owner: int | None, workflow_name: str | None) -> T
     for key, status, n in ended:
         _add(counts, _parse(key), str(status), n)
     durations = _durations(scoped, since)
-    queues = _queue_series(starts, step) if owner is None and workflow_name is None else {}
+    queues = _queue_series(starts, step) if with_queues else {}
     return Trends(window, step, [Bucket(s, counts[s]) for s in starts], durations, queues, PERCENTILE_SAMPLE, now)
 
 

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import insert
 
 from app.core.extensions import db
@@ -133,3 +134,27 @@ def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, 
     # Every version of the name, and no other workflow's.
     assert "Instances per hour, the last 24 hours: 5 started, 3 completed, 1 failed in all." in workflow
     assert 'id="duration-percentiles"' in workflow and "chart-queues" not in workflow
+
+
+@pytest.mark.parametrize("role", ["admin", "viewer", "user"])
+def test_the_queues_are_shown_to_admins_alone(app, client, sign_in, role) -> None:  # type: ignore[no-untyped-def]
+    queue = app.config["SHARBOARD_SETTINGS"].shar_instance_queue
+    db.session.add_all(
+        JobRecord(
+            job_type="deliver_webhook",
+            queue=queue,
+            target_type="webhook",
+            target_id=str(n),
+            state=state,
+            max_attempts=3,
+        )
+        for n, state in enumerate(("failed", "queued"))
+    )
+    db.session.commit()
+    sample_queues()
+    sign_in(role)
+    page = client.get("/?window=24h").get_data(as_text=True)
+    assert "chart-instances" in page  # everyone's trends, of what they see
+    shown = ["<h2>Queues</h2>" in page, "1 failed job<" in page, 'id="chart-queues"' in page]
+    # Someone else's failed callback is not a viewer's or a user's to know of: the queues are the operators'.
+    assert shown == [role == "admin"] * 3
