@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.core.extensions import db
+from app.core.extensions import db, dialect_name
 from app.core.serializers import instance_dict
 from app.models import ActivityEvent, AuditEntry, JobAttempt, JobRecord, Workflow, WorkflowInstance
 from app.models._base import iso, utcnow
@@ -136,7 +136,7 @@ def list_csv(
             WorkflowInstance.duration_seconds,
             WorkflowInstance.error,
             # Only the chosen variables, not whole documents.
-            *(WorkflowInstance.variables[name] for name in names),
+            *(variable_filters.value(WorkflowInstance.variables, name, dialect_name()) for name in names),
         )
         .order_by(*sort_order(sort))
         .execution_options(yield_per=BATCH)

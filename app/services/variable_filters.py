@@ -1,5 +1,8 @@
 """Finding instances by a variable's value: the condition syntax, parsed here once for every
 front door, and its SQL on PostgreSQL (JSONB; equality reads the GIN index) and SQLite (json_extract).
+Both databases compare numbers exactly: an integer of any size as the integer it is, on SQLite
+by its JSON text (`->`, SQLite 3.38 or later); a fraction as PostgreSQL's numeric, on SQLite as
+the double it reads as (Python's float), against the condition's exact value.
 
 A condition is `NAME OP VALUE`:
 
@@ -12,12 +15,15 @@ number (`5`, `-2.5`, `1e3`) it also matches a number variable of that value (`am
 matches 5, 5.0 and "5", never "5.0"), and `true`/`false` also match that boolean. `!=` matches
 the instances that have the variable with any other value (an instance without it is not
 matched). `<`, `<=`, `>`, `>=` compare numbers only: VALUE must be a JSON number, and only
-number variables match (a string "7" is not a number). Conditions are joined by AND; at most 5.
+number variables match (a string "7" is not a number). A VALUE past 1e300 or under 1e-300 (other
+than 0) is no number to a condition: `=` compares it as text only, the others are refused.
+Conditions are joined by AND; at most 5.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import operator
 import re
 from collections.abc import Callable, Iterable
@@ -25,7 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, String, and_, case, cast, func, literal, not_, or_, type_coerce
+from sqlalchemy import JSON, Numeric, String, and_, case, cast, false, func, literal, not_, or_, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -49,6 +55,7 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+_COMPARE_ALL = {**_COMPARE, "=": operator.eq}
 
 
 @dataclass(frozen=True)
@@ -117,7 +124,7 @@ def condition(name: str, op: str, value: str, *, text: str | None = None) -> Var
     if number is not None and number != 0 and not -300 <= number.adjusted() <= 300:
         if op in ORDERING:
             raise _bad(shown, f"{value!r} is outside the numbers a condition compares (1e-300 to 1e300 and 0)")
-        number = None  # no variable holds such a number: `=` compares it as text only
+        number = None  # a bound kept where a double and its rounding stay defined: `=` compares text only
     if number is not None and number == 0:
         number = Decimal(0)  # `0e-999` is zero, not out of range
     if op in ORDERING and number is None:
@@ -156,6 +163,15 @@ def cell(variables: dict[str, Any] | None, name: str) -> str:
     return shown if len(shown) <= CELL_CHARS else shown[: CELL_CHARS - 1] + "…"
 
 
+def value(column: Any, name: str, dialect: str) -> ColumnElement[Any]:
+    """One variable of the JSON column `column`, read as JSON (None when the instance has none)."""
+    if dialect == "postgresql":
+        return column[name]  # type: ignore[no-any-return]
+    # SQLAlchemy's index is json_extract, which reads an integer past 64 bits as a double (past
+    # 1e308 as `Inf`, not JSON); `->` answers the value's JSON text as stored.
+    return type_coerce(column.op("->")(_sqlite_path(name)), JSON)
+
+
 def where(column: Any, cond: VariableCondition, dialect: str) -> ColumnElement[bool]:
     """The SQL of one condition on the JSON column `column`, for a database of `dialect`."""
     if dialect == "postgresql":
@@ -183,26 +199,71 @@ def _postgresql(column: Any, cond: VariableCondition) -> ColumnElement[bool]:
 
 
 def _sqlite(column: Any, cond: VariableCondition) -> ColumnElement[bool]:
-    path = '$."' + cond.name + '"'  # names hold no quotes (letters, digits, _ and -)
+    path = _sqlite_path(cond.name)
     kind = func.json_type(column, path)
     item = func.json_extract(column, path)
-    number = _sqlite_number(cond.number) if cond.number is not None else None
     if cond.op in ORDERING:
-        return _COMPARE[cond.op](case((kind.in_(("integer", "real")), item)), number)  # type: ignore[no-any-return]
+        return _sqlite_number(column, cond.name, cond.op, cond.number)  # type: ignore[arg-type]
     forms = [and_(kind == "text", item == literal(cond.value, String))]
-    if number is not None:
-        forms.append(and_(kind.in_(("integer", "real")), item == number))
+    if cond.number is not None:
+        forms.append(_sqlite_number(column, cond.name, "=", cond.number))
     if cond.flag is not None:
         forms.append(kind == cond.value)  # json_type says 'true' or 'false'
     equal = or_(*forms)
     return equal if cond.op == "=" else and_(kind.is_not(None), not_(equal))
 
 
-def _sqlite_number(number: Decimal) -> Any:
-    """A bind SQLite compares with integer and real: an int when it fits 64 bits, else a float."""
-    if number == number.to_integral_value() and abs(number) < 2**63:
-        return literal(int(number))
-    return literal(float(number))
+def _sqlite_path(name: str) -> str:
+    return '$."' + name + '"'  # names hold no quotes (letters, digits, _ and -)
+
+
+def _sqlite_number(column: Any, name: str, op: str, number: Decimal) -> ColumnElement[bool]:
+    """`op number` for a number variable, exactly. json_extract reads an integer past 64 bits as a
+    double (9999999999999999999 as 1e19), so an integer is compared by its JSON text; a real is a
+    double, compared with the double bound that gives the exact answer."""
+    path = _sqlite_path(name)
+    kind = func.json_type(column, path)
+    integer, real = _integer_bound(op, number), _double_bound(op, number)
+    as_integer = _integer_text_compare(column.op("->")(path), *integer) if integer else false()
+    as_real = _COMPARE_ALL[real[0]](func.json_extract(column, path), real[1]) if real else false()
+    return or_(and_(kind == "integer", as_integer), and_(kind == "real", as_real))
+
+
+def _integer_bound(op: str, number: Decimal) -> tuple[str, int] | None:
+    """`op number` as the same test against an integer, for integer variables; None: never true."""
+    if number == number.to_integral_value():
+        return op, int(number)
+    if op == "=":
+        return None
+    return ("<=", math.floor(number)) if op in ("<", "<=") else (">=", math.ceil(number))
+
+
+def _double_bound(op: str, number: Decimal) -> tuple[str, float] | None:
+    """`op number` as the same test against a double, for real variables: the double nearest `number`,
+    and when it is not `number` itself, the operator that puts every double on the right side of
+    it (no double lies between `number` and its nearest). None: never true."""
+    near = float(number)
+    if Decimal(near) == number:
+        return op, near
+    if op == "=":
+        return None
+    if op in ("<", "<="):
+        return ("<", near) if near > number else ("<=", near)
+    return (">=", near) if near > number else (">", near)
+
+
+def _integer_text_compare(text: Any, op: str, bound: int) -> ColumnElement[bool]:
+    """`op bound` on an integer's JSON text (no leading zeros nor plus; `-0` is zero): by sign,
+    then length, then digits, which SQLite compares byte by byte."""
+    digits = str(bound)
+    value = case((text == "-0", "0"), else_=text)
+    length, negative = func.length(value), func.substr(value, 1, 1) == "-"
+    if bound >= 0:
+        below = or_(negative, length < len(digits), and_(length == len(digits), value < digits))
+    else:
+        below = and_(negative, or_(length > len(digits), and_(length == len(digits), value > digits)))
+    equal = value == digits
+    return {"=": equal, "<": below, "<=": or_(below, equal), ">": not_(or_(below, equal)), ">=": not_(below)}[op]
 
 
 def _bad(text: str, reason: str) -> InvalidInput:
