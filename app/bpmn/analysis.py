@@ -12,9 +12,10 @@
 - ``prepared``: a copy of the document with the ignored constructs removed and conditions
   rewritten into the evaluator's language: what the engine builds its specs from.
 
-The steps live beside this module, one concern each: ``safety`` (scripts and expressions),
-``not_executed``, ``events`` (messages and signals), ``runnable`` (what each process holds),
-``timers_and_loops`` and ``shar_profile``. This module says in which order they run.
+The steps live beside this module, one concern each: ``ids`` (each id once), ``safety`` (scripts
+and expressions), ``not_executed``, ``events`` (messages and signals), ``runnable`` (what each
+process holds, its loops checked by ``loops``), ``timers_and_loops`` and ``shar_profile``. This
+module says in which order they run.
 
 A pure library: lxml only (no Flask, no database, no engine).
 """
@@ -26,6 +27,7 @@ from lxml import etree
 from app.bpmn.document import AnalysedDocument, Analysis
 from app.bpmn.elements import BPMN_NS, is_executable
 from app.bpmn.events import inline_definition_refs, name_unnamed, thrown_signals
+from app.bpmn.ids import refuse_duplicate_ids
 from app.bpmn.not_executed import drop_not_executed
 from app.bpmn.runnable import check_container
 from app.bpmn.safety import check_correlations, check_other_expressions, refuse_scripts
@@ -50,6 +52,8 @@ def analyse(root: etree._Element) -> Analysis:
                 "line": process.sourceline,
             }
         )
+    if refuse_duplicate_ids(doc):
+        return doc.result  # every other check looks elements up by id: with ids shared, they would mislead
     refuse_scripts(doc)
     drop_not_executed(doc)
     inline_definition_refs(doc)

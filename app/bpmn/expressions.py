@@ -233,18 +233,25 @@ def _is_literal(node: ast.AST) -> bool:
 
 
 def _map_tokens(body: str, *, juel: bool) -> str:
-    """Rewrite operators outside string literals; strings pass through untouched."""
+    """Rewrite operators outside string literals; strings pass through with their meaning kept."""
     out: list[str] = []
     last = 0
     for match in _STRING.finditer(body):
         out.append(_map_code(body[last : match.start()], juel=juel))
-        out.append(match.group(0))
+        out.append(_LINE_BREAK.sub(lambda m: _ESCAPED[m.group(0)], match.group(0)))
         last = match.end()
     out.append(_map_code(body[last:], juel=juel))
     return "".join(out).strip()
 
 
+# JUEL, FEEL and SHAR's expression language read a line break as a space: so does the evaluator, whose
+# grammar (Python's, in one line) would end the expression at it. Inside a quoted text it is a character.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_ESCAPED = {"\r\n": "\\r\\n", "\r": "\\r", "\n": "\\n"}
+
+
 def _map_code(code: str, *, juel: bool) -> str:
+    code = _LINE_BREAK.sub(" ", code)
     code = code.replace("&&", " and ").replace("||", " or ")
     code = re.sub(r"!(?!=)", " not ", code)
     if juel:

@@ -1,6 +1,7 @@
 """What can run: every executable process and sub-process is walked node by node (start events,
 flow ends, gateway conditions, supported elements, call activities), handing each node's timers,
-loops, event references, message waits and output mappings to the checks that own them.
+loops, event references, message waits and output mappings to the checks that own them, and its
+flows to the check of loops (app.bpmn.loops).
 
 A pure library: lxml only.
 """
@@ -12,6 +13,7 @@ from lxml import etree
 from app.bpmn.document import AnalysedDocument
 from app.bpmn.elements import BPMN_NS, CONTAINERS, RUNNABLE_NODES, ZEEBE_NS, is_bpmn, local, written_condition
 from app.bpmn.events import MESSAGE_CATCHERS, check_signal_catch, signal_name, waits_for_message
+from app.bpmn.loops import check_loops
 from app.bpmn.safety import check_expression, check_output
 from app.bpmn.timers_and_loops import check_multi_instance, check_timer
 
@@ -69,6 +71,7 @@ def check_container(doc: AnalysedDocument, container: etree._Element, *, top: bo
         _check_node(doc, node, outgoing.get(node.get("id"), []))
         if kind in CONTAINERS:
             check_container(doc, node, top=False)
+    check_loops(doc, nodes, outgoing)
 
 
 def _check_starts(doc: AnalysedDocument, container: etree._Element, starts: list[etree._Element], *, top: bool) -> None:

@@ -1,4 +1,5 @@
-"""The restricted condition evaluator: what it accepts, what it refuses.
+"""The restricted condition evaluator: what it accepts, what it refuses (and, for a condition over
+several lines, what a launched instance does with it).
 
 Texts go the way a file's do: translated once by the upload's analysis, then evaluated as they are.
 """
@@ -7,9 +8,12 @@ from typing import Any
 
 import pytest
 
+from app.bpmn import validate_bpmn
 from app.bpmn.expressions import compile_condition, language_of, translate
+from app.sharlite.engine import Engine
 from app.sharlite.expressions import EvaluationError, UnsafeExpression, compile_prepared
 from app.sharlite.expressions import evaluate as evaluate_prepared
+from app.sharlite.store import Store
 
 
 def evaluate(text: str, variables: dict[str, Any]) -> Any:
@@ -95,3 +99,47 @@ def test_unknown_variable_is_an_evaluation_error() -> None:
 )
 def test_literals_win_over_variables_of_their_names(text: str, variables: dict, expected: object) -> None:
     assert evaluate(text, variables) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"),
+    [
+        ("${amount\n> 100}", {"amount": 150}, True),
+        ("amount\n>\n100", {"amount": 50}, False),
+        ("= amount\r\n> 100\nand vip", {"amount": 150, "vip": True}, True),
+        ("${status ==\n'on\nhold'}", {"status": "on\nhold"}, True),  # in a quoted text it is the text's own
+        ("\n${amount > 100}\n", {"amount": 150}, True),
+    ],
+)
+def test_a_line_break_inside_a_condition_reads_as_a_space(text: str, variables: dict, expected: object) -> None:
+    # JUEL, FEEL and SHAR's expression language all read it so; before, it was refused as incomplete.
+    compile_expression(text)
+    assert evaluate(text, variables) == expected
+
+
+_AMOUNTS = """<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D">
+  <bpmn:process id="P" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:exclusiveGateway id="g" default="small"/>
+    <bpmn:userTask id="big_one"/>
+    <bpmn:userTask id="small_one"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="g"/>
+    <bpmn:sequenceFlow id="big" sourceRef="g" targetRef="big_one">
+      <bpmn:conditionExpression>${amount
+        &gt;
+        100}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="small" sourceRef="g" targetRef="small_one"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_condition_written_over_several_lines_decides_at_the_gateway_of_a_launched_instance() -> None:
+    validate_bpmn(_AMOUNTS)  # the upload accepts it
+    engine = Engine(Store(":memory:"))
+    try:
+        engine.create_workflow("Amounts", _AMOUNTS)
+        assert engine.launch("Amounts", {"amount": 150})["current_activities"] == ["big_one"]
+        assert engine.launch("Amounts", {"amount": 50})["current_activities"] == ["small_one"]
+    finally:
+        engine.close()
