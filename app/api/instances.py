@@ -178,6 +178,7 @@ def update_instance_variables(instance_id: str) -> Response:
 @token_required
 @idempotent
 def retry_launch(instance_id: str) -> Response:
+    json_body(bodies.NOTHING)
     job = retry_instance(instance_id, actor=api_user())
     return ok(queued_message("Launch retry", job), {"instance_id": instance_id, "job": job_dict(job)}, 202)
 
@@ -186,6 +187,7 @@ def retry_launch(instance_id: str) -> Response:
 @token_required
 @idempotent
 def cancel_instance(instance_id: str) -> Response:
+    json_body(bodies.NOTHING)
     instance = service.cancel_instance(instance_id, actor=api_user())
     return ok(display.tracking_stopped(instance), instance_dict(instance))
 

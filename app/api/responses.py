@@ -90,9 +90,8 @@ def json_body(schema: dict[str, Any], *, max_bytes: int | None = None) -> dict[s
     fields = list(schema["properties"])
     unknown = [name for name in data if name not in schema["properties"]]
     if unknown:
-        raise InvalidInput.field(
-            unknown[0][:100], f"unknown field {unknown[0][:100]!r}; this request takes " + ", ".join(fields)
-        )
+        takes = "this request takes " + ", ".join(fields) if fields else "this request takes no body"
+        raise InvalidInput.field(unknown[0][:100], f"unknown field {unknown[0][:100]!r}; {takes}")
     return data
 
 

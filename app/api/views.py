@@ -6,6 +6,7 @@ from flask import Response
 
 from app.api.auth import api_user, token_required
 from app.api.blueprints import bp
+from app.api.openapi import bodies
 from app.api.openapi.view_paths import VIEW, VIEW_CHANGE
 from app.api.responses import json_body, ok
 from app.services import bulk
@@ -57,5 +58,6 @@ def update_view(view_id: int) -> Response:
 @bp.delete("/views/<int:view_id>")
 @token_required
 def delete_view(view_id: int) -> Response:
+    json_body(bodies.NOTHING)
     service.delete_view(view_id, actor=api_user())
     return ok("View deleted", {"id": view_id})

@@ -38,7 +38,7 @@ def create_workflow() -> Response:
         data.get("name"),
         data.get("bpmn_xml"),
         actor=api_user(),
-        description=optional_text(data, "description") or "",
+        description=data.get("description"),
         callback_url=optional_text(data, "callback_url"),
         async_=optional_flag(data, "async"),
     )
@@ -141,6 +141,7 @@ def workflow_status(workflow_id: int) -> Response:
 @bp.delete("/workflows/<name>")
 @token_required
 def delete_workflow(name: str) -> Response:
+    json_body(bodies.NOTHING)
     result = service.delete_workflow(name, actor=api_user())
     return ok("Workflow deletion queued; it is inactive and its history is kept", workflow_dict(result.workflow), 202)
 
@@ -149,6 +150,7 @@ def delete_workflow(name: str) -> Response:
 @token_required
 @idempotent
 def retry_create(name: str) -> Response:
+    json_body(bodies.NOTHING)
     job = retry_workflow(name, actor=api_user())
     return ok(queued_message("Workflow creation retry", job), {"name": name, "job": job_dict(job)}, 202)
 

@@ -119,6 +119,17 @@ def loads_object(
     return value
 
 
+def json_type(value: object) -> str:
+    """What a decoded JSON value is, in the words of an error message ("a number", "an array")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
 def whole_number(value: object, field: str, low: int, high: int, *, what: str | None = None) -> int:
     """A whole number from a caller, an int or its ASCII digits as text, between low and high;
     InvalidInput naming `field` otherwise. int() alone would take "+5", "1_0" and 5,000-digit text."""

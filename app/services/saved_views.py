@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import Conflict, InvalidInput
 from app.core.extensions import db
+from app.core.json_input import json_type
 from app.models import SavedView, Workflow
 from app.services import bulk, variable_filters
 from app.services.access import find_view, require_publisher, require_view_change
@@ -48,7 +49,9 @@ class OpenedView:
 
 
 def check_name(name: Any) -> str:
-    text = name.strip() if isinstance(name, str) else ""
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput.field("name", f"a view's name must be a string, not {json_type(name)}")
+    text = (name or "").strip()
     if not text:
         raise InvalidInput.field("name", "a view needs a name")
     if len(text) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in text):

@@ -11,7 +11,7 @@ from app.bpmn import BpmnValidationError
 from app.bpmn.elements import BPMN_NS, is_executable
 from app.bpmn.validation import parse_definitions
 from app.core.config import current_settings
-from app.services.workflows import NAME_PATTERN
+from app.services.workflow_input import NAME_PATTERN
 
 _M = f"{{{BPMN_NS}}}"
 _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9 _.\-]+")

@@ -32,7 +32,8 @@ from app.models import Workflow, WorkflowInstance, WorkflowName
 from app.security.rate_limits import spend
 from app.services.access import may_upload, sees_all_instances, visible_instances
 from app.services.actors import Actor, actor_label
-from app.services.workflows import check_bpmn, check_name, get_version, version_number, version_numbers
+from app.services.workflow_input import check_bpmn, check_name
+from app.services.workflows import get_version, version_number, version_numbers
 
 # How long one diff holds its person's slot at most, should its process die before it lets go;
 # the largest diff allowed takes well under this.

@@ -4,17 +4,15 @@ owner; and the SHAR calls their jobs make."""
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.bpmn import BpmnValidationError, declare_utf8, validate_bpmn
 from app.core import json_input
 from app.core.config import current_settings
-from app.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.extensions import db, read_first
 from app.jobs.dispatch import submit
 from app.jobs.errors import RetryableJobError
@@ -39,9 +37,9 @@ from app.services.display import still_moving
 from app.services.outcomes import Outcome, settled
 from app.services.rows import required
 from app.services.statistics import statistics_by_workflow_name
+from app.services.workflow_input import check_bpmn, check_description, check_name
 from app.shar import SharClient, SharError, SharNotFound, SharUnavailable, current_client
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,199}$")
 LIST_LIMIT = 500
 
 
@@ -62,14 +60,6 @@ class CreateResult:
     @property
     def error(self) -> str | None:
         return self.workflow.error
-
-
-@dataclass(frozen=True)
-class CheckedBpmn:
-    """An upload that passed check_bpmn: its text as stored and sent to SHAR, and its summary."""
-
-    text: str
-    summary: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -107,7 +97,7 @@ def create_workflow(
     bpmn_xml: object,
     *,
     actor: Actor,
-    description: str = "",
+    description: object = "",
     callback_url: str | None = None,
     async_: bool | None = None,
 ) -> CreateResult:
@@ -121,6 +111,7 @@ def create_workflow(
     name = check_name(name)
     checked = check_bpmn(bpmn_xml, settings.max_bpmn_bytes)
     bpmn_xml, summary = checked.text, checked.summary
+    description = check_description(description)
     callback_url = check_callback(callback_url)
     owner = db.session.get(WorkflowName, name)
     require_upload(actor, name, owner)
@@ -140,7 +131,7 @@ def create_workflow(
     workflow = Workflow(
         name=name,
         version=(latest.version + 1) if latest else 1,
-        description=description or "",
+        description=description,
         bpmn_xml=bpmn_xml,
         bpmn_sha256=digest,
         summary=summary,
@@ -208,7 +199,9 @@ def transfer_workflow(name: str, new_owner_email: str, *, actor: Actor) -> Workf
     """Hand workflow name `name` to another user (admins only)."""
     require_admin(actor)
     get_workflow(name, actor=actor)
-    user = db.session.scalars(select(User).where(User.email == (new_owner_email or "").strip().lower())).first()
+    if not (new_owner_email or "").strip():
+        raise InvalidInput.field("owner", "owner is required: the new owner's e-mail address")
+    user = db.session.scalars(select(User).where(User.email == new_owner_email.strip().lower())).first()
     if user is None or not user.active:
         raise InvalidInput.field("owner", f"no active user {new_owner_email!r}")
     row = db.session.get(WorkflowName, name) or WorkflowName(name=name)
@@ -352,37 +345,6 @@ def latest_versions(search: str = "", status: str | None = None):  # type: ignor
             raise InvalidInput.field("status", f"status must be one of {', '.join(WORKFLOW_STATUSES)}")
         query = query.where(Workflow.status == status)
     return query
-
-
-def check_name(name: object) -> str:
-    """A workflow name as stored: trimmed, and within NAME_PATTERN (InvalidInput otherwise)."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput.field("name", "name is required")
-    name = name.strip()
-    if not NAME_PATTERN.match(name):
-        raise InvalidInput.field(
-            "name",
-            "name must start with a letter or digit and hold only letters, digits, "
-            "spaces, '.', '_' or '-' (at most 200)",
-        )
-    return name
-
-
-def check_bpmn(bpmn_xml: object, max_bytes: int) -> CheckedBpmn:
-    """The upload's verdict: its text as stored and its summary, or InvalidInput (PayloadTooLarge)
-    naming every problem. Every door's upload comes through here as text (a file's bytes decoded
-    by app.bpmn.decode_xml, or a JSON string) and is sent to SHAR as UTF-8, whose XML decoder
-    refuses a declaration naming another encoding: such a declaration is made to say UTF-8."""
-    if not isinstance(bpmn_xml, str) or not bpmn_xml.strip():
-        raise InvalidInput.field("bpmn_xml", "bpmn_xml is required")
-    text = declare_utf8(bpmn_xml)
-    try:
-        return CheckedBpmn(text, validate_bpmn(text, max_bytes=max_bytes).to_dict())
-    except BpmnValidationError as exc:
-        error = PayloadTooLarge if exc.code == "too_large" else InvalidInput
-        # Every reason, each naming its element and line, so one upload shows all there is to fix.
-        reasons = [p["message"] for p in exc.problems] or [exc.message]
-        raise error(exc.message, {"bpmn_xml": reasons}) from None
 
 
 # -- the work of the jobs (app.tasks calls these) ---------------------------------------

@@ -42,6 +42,9 @@ OWNER = {
     "required": ["owner"],
     "properties": {"owner": {"type": "string", "description": "the new owner's e-mail"}},
 }
+# Calls that take nothing (cancel, retry, delete): no body, or an empty object; anything else is refused
+# rather than ignored, so a caller who meant to send something learns it was not read.
+NOTHING = {"type": "object", "properties": {}, "additionalProperties": False}
 PREVIEW = {"type": "object", "required": ["bpmn_xml"], "properties": {"bpmn_xml": {"type": "string"}}}
 COMPLETE = {"type": "object", "properties": {"variables": {"type": "object"}}}
 SYNC = {"type": "object", "properties": {"callback_url": {"type": "string"}, "async": {"type": "boolean"}}}

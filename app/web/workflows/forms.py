@@ -7,13 +7,14 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.services.workflow_input import DESCRIPTION_MAX_CHARS
 from app.web.form_keys import new_form_key
 
 
 class UploadForm(FlaskForm):
     # Left empty, the file's process name is used (services.upload_names); the page fills it in too.
     name = StringField("Name", validators=[Optional(), Length(max=200)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=2000)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=DESCRIPTION_MAX_CHARS)])
     file = FileField("BPMN file", validators=[FileRequired("choose a .bpmn file")])
     mode = RadioField(
         "When", choices=[("async", "Queue it and return at once"), ("wait", "Wait until SHAR has it")], default="async"
@@ -25,7 +26,7 @@ class PreviewedUploadForm(FlaskForm):
     with its SHA-256 to restore the line breaks a browser's form submission turns into CRLF."""
 
     name = HiddenField(validators=[DataRequired(), Length(max=200)])
-    description = HiddenField(validators=[Optional(), Length(max=2000)])
+    description = HiddenField(validators=[Optional(), Length(max=DESCRIPTION_MAX_CHARS)])
     mode = HiddenField(default="async")
     bpmn_xml = HiddenField(validators=[DataRequired("the compared file did not come back; choose it again")])
     bpmn_sha256 = HiddenField()
