@@ -354,15 +354,15 @@ def latest_versions(search: str = "", status: str | None = None):  # type: ignor
     return query
 
 
-def check_name(name: object) -> str:
-    """A workflow name as stored: trimmed, and within NAME_PATTERN (InvalidInput otherwise)."""
+def check_name(name: object, field: str = "name") -> str:
+    """A workflow name as stored: trimmed, and within NAME_PATTERN (InvalidInput naming `field` otherwise)."""
     if not isinstance(name, str) or not name.strip():
-        raise InvalidInput.field("name", "name is required")
+        raise InvalidInput.field(field, f"{field} is required")
     name = name.strip()
     if not NAME_PATTERN.match(name):
         raise InvalidInput.field(
-            "name",
-            "name must start with a letter or digit and hold only letters, digits, "
+            field,
+            f"{field} must start with a letter or digit and hold only letters, digits, "
             "spaces, '.', '_' or '-' (at most 200)",
         )
     return name
