@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask import request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.api.blueprints import bp, probes_bp
 from app.api.responses import fail
 from app.core.errors import InvalidInput, ServiceUnavailable, SharboardError, TooManyRequests
+from app.core.http_errors import described
 from app.services.transactions import discard_changes
 
 logger = logging.getLogger("sharboard.api")
@@ -34,7 +36,8 @@ def _database_down(exc: OperationalError) -> Any:
 
 
 def _http(exc: HTTPException) -> Any:
-    return fail(exc.description or exc.name, exc.code or 500)
+    message, headers = described(exc, request.method)
+    return fail(message, exc.code or 500, headers=headers)
 
 
 for _blueprint in (bp, probes_bp):

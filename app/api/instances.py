@@ -41,7 +41,7 @@ def list_instances() -> Response:
         filters=_list_filter(),
         page=page,
         per_page=per_page,
-        after=request.args.get("after") or None,
+        after=instance_listing.cursor_argument(request.args),
         sort=request.args.get("sort") or instance_listing.DEFAULT_SORT,
     )
     waiting = outages.waiting_for_shar("instance", [i.id for i in listing.items])
@@ -63,6 +63,7 @@ def list_instances() -> Response:
 @token_required
 def instances_csv() -> Response:
     """The list's filter (and `columns`, `sort`) as CSV: every matching instance, streamed."""
+    instance_listing.cursor_argument(request.args, paged=False)
     chunks = exports.list_csv(
         _list_filter(), actor=api_user(), columns=request.args.get("columns") or "", sort=request.args.get("sort")
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from app.models._base import utcnow
 from app.services import activities, outages, variable_filters
 from app.services.access import may_see_owned_by, visible_instances
 from app.services.actors import Actor
+from app.services.workflow_input import check_name
 from app.services.workflows import version_number
 
 
@@ -48,7 +50,8 @@ DEFAULT_SORT = "newest"
 class InstanceFilter:
     status: str | None = None
     workflow: str | None = None
-    mine: bool = False
+    # Only the caller's own: True, or "1"/"0" from a URL or a form (other text is refused by mine_flag).
+    mine: bool | str = False
     # Conditions on variables, joined by AND: `orderId = A1` texts, or (name, op, value) parts;
     # their syntax and SQL are app.services.variable_filters'.
     variables: tuple[variable_filters.Condition, ...] = ()
@@ -68,7 +71,8 @@ class InstanceFilter:
             "version": self.version,
             "activity": self.activity,
             "older_than": self.older_than,
-            "mine": self.mine,
+            # Text that is no flag stays as given, so the links carrying the filter are refused too.
+            "mine": self.mine if isinstance(self.mine, bool) or self.mine not in ("", "0", "1") else self.mine == "1",
             "var": [
                 c if isinstance(c, str) else " ".join(c) for c in self.variables if not isinstance(c, str) or c.strip()
             ],
@@ -140,6 +144,29 @@ def _cursor(instance: WorkflowInstance) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# The cursor's one name is `after`. The answer calls it next_cursor, so a client may send it under
+# these names: ignored, they would answer page 1 again and again, and a pager would never end.
+MISNAMED_CURSORS = ("cursor", "next_cursor")
+
+
+def cursor_argument(args: Mapping[str, str], *, paged: bool = True) -> str | None:
+    """The cursor a list's query carries (`after`), checked; InvalidInput naming the argument when
+    it is not a next_cursor of this list or comes under another name. A list not paged by cursor
+    (`paged=False`: a CSV holds every match, the page lists the newest) refuses any."""
+    given = [name for name in ("after", *MISNAMED_CURSORS) if name in args]
+    if not given:
+        return None
+    name = given[0]
+    if not paged:
+        raise InvalidInput.field(name, f"{name} is not taken here: this list is not paged by cursor")
+    if name != "after":
+        raise InvalidInput.field(name, f"{name} is not an argument of this list: pass a page's next_cursor as after")
+    after = args["after"] or None
+    if after is not None:
+        _cursor_position(after)
+    return after
+
+
 def _cursor_position(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
@@ -203,12 +230,13 @@ def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[n
             raise InvalidInput.field("status", f"status must be one of {', '.join(INSTANCE_STATUSES)}")
         query = query.where(WorkflowInstance.status == filters.status)
     if filters.workflow:
-        query = query.join(Workflow).where(Workflow.name == filters.workflow)
+        # Every stored name passed check_name: other text matches none (and a NUL failed the query on PostgreSQL).
+        query = query.join(Workflow).where(Workflow.name == check_name(filters.workflow, "workflow"))
     if filters.version is not None:
         if not filters.workflow:
             raise InvalidInput.field("version", "a version filter needs a workflow name")
         query = query.where(Workflow.version == version_number(filters.version))
-    if filters.mine:
+    if mine_flag(filters.mine):
         query = query.where(WorkflowInstance.created_by == actor.id)
     if filters.variables:
         for condition in variable_filters.conditions(filters.variables):
@@ -220,6 +248,18 @@ def filtered_instances(actor: Actor, filters: InstanceFilter):  # type: ignore[n
     if filters.older_than:
         query = query.where(WorkflowInstance.created_at < utcnow() - parse_age(filters.older_than))
     return query
+
+
+def mine_flag(value: bool | str | None) -> bool:
+    """`mine` as a flag: True or "1" (only the caller's own instances), False, "0" or nothing (all the
+    caller may see); InvalidInput naming `mine` for other text, never read as "all"."""
+    if isinstance(value, bool):
+        return value
+    if value in (None, "", "0"):
+        return False
+    if value != "1":
+        raise InvalidInput.field("mine", f"mine must be 1 (only your own instances) or 0; {str(value)[:20]!r} is not")
+    return True
 
 
 MAX_AGE = timedelta(days=100 * 365)

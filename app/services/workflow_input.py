@@ -24,17 +24,17 @@ class CheckedBpmn:
     summary: dict[str, Any]
 
 
-def check_name(name: object) -> str:
-    """A workflow name as stored: trimmed, and within NAME_PATTERN (InvalidInput otherwise)."""
+def check_name(name: object, field: str = "name") -> str:
+    """A workflow name as stored: trimmed, and within NAME_PATTERN (InvalidInput naming `field` otherwise)."""
     if name is None or (isinstance(name, str) and not name.strip()):
-        raise InvalidInput.field("name", "name is required")
+        raise InvalidInput.field(field, f"{field} is required")
     if not isinstance(name, str):
-        raise InvalidInput.field("name", f"name must be a string, not {json_type(name)}")
+        raise InvalidInput.field(field, f"{field} must be a string, not {json_type(name)}")
     name = name.strip()
     if not NAME_PATTERN.match(name):
         raise InvalidInput.field(
-            "name",
-            "name must start with a letter or digit and hold only letters, digits, "
+            field,
+            f"{field} must start with a letter or digit and hold only letters, digits, "
             "spaces, '.', '_' or '-' (at most 200)",
         )
     return name

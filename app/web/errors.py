@@ -10,6 +10,7 @@ from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from app.core.errors import ServiceUnavailable, SharboardError, TooManyRequests
+from app.core.http_errors import described
 from app.security.rate_limits import retry_after_seconds
 from app.services.transactions import discard_changes
 
@@ -31,8 +32,8 @@ def _service_error(exc: SharboardError) -> Any:
     http_error = default_exceptions.get(exc.status_code, InternalServerError)(description=exc.message)
     response = _http_error(http_error)
     if isinstance(exc, (ServiceUnavailable, TooManyRequests)):
-        body, code = response
-        return body, code, {"Retry-After": str(exc.retry_after)}
+        body, code, headers = response
+        return body, code, {**headers, "Retry-After": str(exc.retry_after)}
     return response
 
 
@@ -59,10 +60,11 @@ def _too_many_requests(exc: RateLimitExceeded) -> Any:
 def _http_error(exc: HTTPException) -> Any:
     if exc.code is not None and exc.code < 400:
         return exc
+    message, headers = described(exc, request.method)
     if wants_json():
-        return jsonify({"success": False, "message": exc.description, "errors": {}}), exc.code
+        return jsonify({"success": False, "message": message, "errors": {}}), exc.code, headers
     template = f"errors/{exc.code}.html" if exc.code in (403, 404, 413) else "errors/generic.html"
-    return render_template(template, error=exc), exc.code
+    return render_template(template, error=exc, message=message), exc.code, headers
 
 
 def _unexpected(exc: Exception) -> Any:

@@ -47,6 +47,19 @@ def test_422_names_the_bad_field(api) -> None:
         assert body["success"] is False and field in body["errors"], (raw, body)
 
 
+def test_405_carries_allow_and_names_the_methods_the_url_takes(api) -> None:
+    # HTTP requires Allow on every 405; the envelope's own answer had dropped werkzeug's.
+    for method, path, allowed in (
+        ("put", "/api/shar/workflows", "GET, HEAD, OPTIONS, POST"),
+        ("delete", "/api/shar/instances", "GET, HEAD, OPTIONS"),
+    ):
+        response = getattr(api, method)(path)
+        assert response.status_code == 405 and response.headers["Allow"] == allowed, path
+        body = response.get_json()
+        assert body["success"] is False
+        assert body["message"] == f"{method.upper()} is not allowed here: this URL takes {allowed}"
+
+
 def test_an_unknown_body_field_is_refused_naming_it_not_ignored(api) -> None:
     """A misspelt field would otherwise be dropped without a word (a launch without its variables)."""
     assert _create_sync(api).status_code == 201

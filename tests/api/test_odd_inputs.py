@@ -40,6 +40,27 @@ def test_an_age_past_what_a_duration_holds_is_a_422_on_every_door(app, api) -> N
     assert api.get("/api/shar/instances?older_than=5200w").status_code == 200  # within 100 years
 
 
+# Text no workflow name can hold: a NUL failed the query on PostgreSQL (500), the rest matched nothing.
+NO_NAMES = ("a\x00b", "x" * 201, "-lead", "tab\there")
+
+
+def test_a_workflow_filter_no_name_can_hold_is_a_422_naming_it_on_every_door(database, api) -> None:  # type: ignore[no-untyped-def]
+    assert api.post("/api/shar/workflows", json={"name": "Orders", "bpmn_xml": bpmn("user_task")}).status_code < 300
+    for name in NO_NAMES:
+        for url in ("/api/shar/instances", "/api/shar/instances.csv"):
+            listed = api.get(url, query_string={"workflow": name})
+            assert listed.status_code == 422 and list(listed.get_json()["errors"]) == ["workflow"], (url, name)
+        bulk = api.post(
+            "/api/shar/instances/bulk", json={"action": "sync", "filter": {"workflow": name}, "preview": True}
+        )
+        # A NUL in a JSON body is refused with the body, before any filter is read.
+        assert bulk.status_code == 422 and list(bulk.get_json()["errors"]) == ["body" if "\x00" in name else "workflow"]
+    assert api.get("/api/shar/instances?workflow=Orders").status_code == 200
+    assert (
+        api.get("/api/shar/instances?workflow=Nobody").get_json()["data"]["items"] == []
+    )  # a name, just no such workflow
+
+
 # A receive task without a message waits for a message named after it: its id once went into a path.
 ODD_IDS = ("wait']", "wait'\"]", "[@id='x']", "a]b'c", "w/../x")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 from sqlalchemy import insert
@@ -64,3 +65,42 @@ def test_totals_stop_counting_at_the_cap(app, monkeypatch) -> None:  # type: ign
     assert (listing.total, listing.total_capped) == (5, True)
     version = instance_listing.instance_list_version(actor=CLI)
     assert version == instance_listing.instance_list_version(actor=CLI)
+
+
+def _encoded(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+# What an outside tester sent as a cursor: not base64, base64 of no position, an impossible date, no date.
+BAD_CURSORS = ("garbage", "!!!", _encoded("garbage|x"), _encoded("9999-99-99|x"), "|")
+
+
+def test_a_cursor_under_another_name_or_where_nothing_is_paged_is_refused_naming_it(api, app) -> None:  # type: ignore[no-untyped-def]
+    from app.models import User
+
+    owner = db.session.query(User).filter_by(email="ann@example.com").one()
+    _instances(3, owner.id)
+    for bad in BAD_CURSORS:
+        refused = api.get("/api/shar/instances", query_string={"after": bad})
+        assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["after"], bad
+        # The answer says next_cursor, so a client may send it as `cursor`: ignored, it read page 1 for ever.
+        for name in ("cursor", "next_cursor"):
+            misnamed = api.get("/api/shar/instances", query_string={name: bad})
+            assert misnamed.status_code == 422, (name, bad)
+            assert misnamed.get_json()["errors"] == {
+                name: [f"{name} is not an argument of this list: pass a page's next_cursor as after"]
+            }
+    cursor = api.get("/api/shar/instances?per_page=2").get_json()["data"]["next_cursor"]
+    # The CSV holds every match: a cursor there would be dropped, so it is refused, by either door.
+    for name in ("after", "cursor"):
+        as_csv = api.get("/api/shar/instances.csv", query_string={name: cursor})
+        assert as_csv.status_code == 422 and list(as_csv.get_json()["errors"]) == [name]
+        accepted = api.get("/api/shar/instances", query_string={name: cursor}, headers={"Accept": "text/csv"})
+        assert accepted.status_code == 422 and list(accepted.get_json()["errors"]) == [name]
+    # A well-formed cursor past the end is an empty page, not an error.
+    past = api.get("/api/shar/instances", query_string={"after": _encoded("1970-01-01T00:00:00|0")})
+    assert (
+        past.status_code == 200
+        and past.get_json()["data"]["items"] == []
+        and past.get_json()["data"]["next_cursor"] is None
+    )

@@ -64,7 +64,8 @@ INSTANCE_PATHS: dict[str, Any] = {
                     "name": "after",
                     "in": "query",
                     "schema": {"type": "string"},
-                    "description": "next_cursor of the previous page (keyset paging; page is ignored)",
+                    "description": "next_cursor of the previous page (keyset paging; page is ignored); "
+                    "the cursor's only name: `cursor` or `next_cursor` is refused (422)",
                 },
             ],
             "description": "Filter by variables with `var=CONDITION` (repeatable) or, one variable per key, "

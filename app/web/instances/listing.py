@@ -11,21 +11,26 @@ from werkzeug.datastructures import MultiDict
 from app.core.errors import InvalidInput
 from app.lifecycle.states import INSTANCE_STATUSES
 from app.services import bulk, display, element_names, variable_filters
-from app.services.instance_listing import SORTS, InstanceFilter, check_sort, list_instances
+from app.services.instance_listing import (
+    SORTS,
+    InstanceFilter,
+    check_sort,
+    cursor_argument,
+    list_instances,
+)
 from app.web.access import current_actor
 
 PAGE_SIZE = 50
 
 
-def filters_from(source: MultiDict[str, str] | None = None, *, strict: bool = False) -> InstanceFilter:
-    """The list's filter from its URL, or from a form carrying it (`strict`: an unknown status
-    is refused by the service, never dropped, so an action never covers more than was shown)."""
+def filters_from(source: MultiDict[str, str] | None = None) -> InstanceFilter:
+    """The list's filter from its URL, or from a form carrying it. Each value goes to the service's
+    checks as given: a bad one is refused there, never dropped (a dropped status listed everything)."""
     args = request.args if source is None else source
-    status = args.get("status") or None
     return InstanceFilter(
-        status=status if strict or status in INSTANCE_STATUSES else None,
+        status=args.get("status") or None,
         workflow=(args.get("workflow") or "").strip() or None,
-        mine=args.get("mine") == "1",
+        mine=args.get("mine") or False,
         variables=tuple(v for v in args.getlist("var") if v.strip()),
         version=(args.get("version") or "").strip() or None,
         activity=(args.get("activity") or "").strip() or None,
@@ -50,7 +55,7 @@ def bulk_parameters(source: MultiDict[str, str]) -> dict[str, Any] | None:
 def filter_args(filters: InstanceFilter) -> dict[str, Any]:
     """The filter as URL arguments (the list's own), without its empty fields."""
     args = filters.as_dict()
-    return {**args, "mine": "1"} if args.get("mine") else args
+    return {**args, "mine": "1"} if args.get("mine") is True else args
 
 
 def filter_fields(filters: InstanceFilter) -> list[tuple[str, str]]:
@@ -84,13 +89,14 @@ def list_context(
     sort = request.args.get("sort") or None if sort is None else sort
     instances, polling, error = [], False, problem
     try:
+        cursor_argument(request.args, paged=False)  # the page lists the newest; a cursor would be dropped
         sort = check_sort(sort)
         if problem is None:
             listing = list_instances(
                 actor=current_actor(), filters=filters, per_page=PAGE_SIZE, with_total=False, sort=sort
             )
             instances, polling = listing.items, listing.polling
-    except InvalidInput as exc:  # a bad condition, version, element or order: said next to the filter, nothing listed
+    except InvalidInput as exc:  # a bad filter, order or cursor: said next to the filter, nothing listed
         error, sort = exc.message, "newest"
     try:
         columns, columns_error = variable_filters.columns(columns_text), None
@@ -108,7 +114,7 @@ def list_context(
         "max_conditions": variable_filters.MAX_CONDITIONS,
         "status": filters.status or "",
         "workflow_filter": filters.workflow or "",
-        "mine": filters.mine,
+        "mine": filters.as_dict().get("mine") is True,
         "filter_error": error,
         "version_filter": filters.version or "",
         "activity_filter": filters.activity or "",

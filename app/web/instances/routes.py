@@ -28,6 +28,7 @@ from app.services.failed_jobs import launch_job_of, retry_instance
 from app.services.instance_listing import (
     MAX_SHORT_ID_MATCHES,
     InstanceFilter,
+    cursor_argument,
     instance_list_version,
     instances_by_short_id,
     is_short_id,
@@ -61,6 +62,7 @@ def index() -> Any:
 @login_required
 def rows() -> Response:
     """The list's body, polled as one fragment; versioned by one aggregate read."""
+    cursor_argument(request.args, paged=False)
     sort = request.args.get("sort") or None
     version = instance_list_version(actor=current_actor(), filters=filters_from(), sort=sort)
     return cached_fragment("instances/_rows.html", version=version, context=list_context)
@@ -70,6 +72,7 @@ def rows() -> Response:
 @login_required
 def export_list() -> Response:
     """The list's "Download CSV": every instance of its filter, with its columns, streamed."""
+    cursor_argument(request.args, paged=False)
     chunks = exports.list_csv(
         filters_from(), actor=current_actor(), columns=request.args.get("columns") or "", sort=request.args.get("sort")
     )
@@ -80,7 +83,7 @@ def export_list() -> Response:
 @login_required
 def bulk_preview() -> Any:
     """The list's "Bulk action" form: what the action would do to the filtered instances; nothing stored."""
-    filters = filters_from(strict=True)
+    filters = filters_from()
     try:
         preview = bulk.preview_bulk(
             filters, request.args.get("action", ""), actor=current_actor(), parameters=bulk_parameters(request.args)
@@ -114,7 +117,7 @@ def _preview_page(
 def bulk_start() -> Any:
     """The preview's Confirm: the operation starts on the set previewed; its progress page follows
     it. When the set has changed since, the new preview is shown, saying how, to confirm again."""
-    filters = filters_from(request.form, strict=True)
+    filters = filters_from(request.form)
     try:
         started = bulk.start_bulk(
             filters,

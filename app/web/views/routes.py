@@ -35,7 +35,7 @@ def save() -> Any:
     try:
         view = service.save_view(
             request.form.get("name"),
-            filters_from(request.form, strict=True),
+            filters_from(request.form),
             actor=current_actor(),
             columns=request.form.get("columns") or "",
             sort=request.form.get("sort") or None,
