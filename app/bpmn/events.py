@@ -67,9 +67,11 @@ def check_signal_catch(doc: AnalysedDocument, node: etree._Element) -> None:
     if definition.get("signalRef") and definition.get("signalRef") not in doc.by_id:
         return  # refused as event-ref already
     name = signal_name(doc, definition, node)
-    incoming = {text_of(i) for i in node.findall(f"{_M}incoming")}
+    # By the flows' targetRef, as the engine reads them: <incoming> children are optional in BPMN.
     sources = [
-        doc.by_id.get(flow.get("sourceRef") or "") for flow in (doc.by_id.get(i) for i in incoming) if flow is not None
+        doc.by_id.get(flow.get("sourceRef") or "")
+        for flow in doc.root.iter(f"{_M}sequenceFlow")
+        if node.get("id") and flow.get("targetRef") == node.get("id")
     ]
     after_choice = any(s is not None and local(s) == "eventBasedGateway" for s in sources)
     if name not in doc.thrown_signals and not after_choice:
@@ -112,3 +114,67 @@ def name_unnamed(doc: AnalysedDocument) -> None:
     for el in doc.root.iter(f"{_M}message", f"{_M}signal"):
         if not (el.get("name") or "").strip() and el.get("id"):
             el.set("name", el.get("id"))
+
+
+# What may follow an event-based gateway: what waits for an event (BPMN's rule), and the events
+# sharlite can run there.
+_GATEWAY_FOLLOWERS = frozenset({"intermediateCatchEvent", "receiveTask"})
+_CATCHABLE = frozenset(
+    {"messageEventDefinition", "timerEventDefinition", "signalEventDefinition", "conditionalEventDefinition"}
+)
+
+
+def check_event_gateway(doc: AnalysedDocument, node: etree._Element, flows: list[etree._Element]) -> None:
+    """An event-based gateway waits with the catch events after it: Spiff moves their event
+    definitions onto the gateway's own task. Refused: a flow to anything else (Spiff fails on it, or
+    waits there for nothing), more than one timer (the gateway keeps one due time, so the later timer
+    would fire with the earlier), a timeCycle (it never fires there), and only signals nothing throws."""
+    targets = [doc.by_id.get(flow.get("targetRef") or "") for flow in flows]
+    followers = [t for t in targets if t is not None]
+    for target in followers:
+        if local(target) not in _GATEWAY_FOLLOWERS or not _waits_for_event(target):
+            doc.problem(
+                "event-gateway",
+                "cannot_run",
+                node,
+                f"its flow to {local(target)} {target.get('id')} leads to no event to wait for: every flow "
+                "out of an event-based gateway must lead to an intermediate catch event (message, timer, "
+                "signal or condition) or a receive task",
+            )
+            return
+    timers = [t for t in followers if t.find(f"{_M}timerEventDefinition") is not None]
+    if len(timers) > 1:
+        doc.problem(
+            "event-gateway",
+            "cannot_run",
+            node,
+            f"it is followed by {len(timers)} timers ({', '.join(t.get('id') or '' for t in timers)}); the "
+            "engine keeps one due time per event-based gateway, so the later timer would fire with the "
+            "earlier: keep one timer after the gateway",
+        )
+    for timer in timers:
+        if timer.find(f"{_M}timerEventDefinition/{_M}timeCycle") is not None:
+            doc.problem(
+                "event-gateway",
+                "cannot_run",
+                timer,
+                f"it follows event-based gateway {node.get('id')} with a timeCycle, which the engine never "
+                "fires there; give it a timeDuration or timeDate",
+            )
+    if followers and all(_unthrown_signal(doc, t) for t in followers):
+        doc.problem(
+            "signal-catch",
+            "cannot_run",
+            node,
+            "every flow out of it waits for a signal nothing in this file throws, and sharlite cannot send "
+            "one: an instance would wait here for ever; throw the signal in this process or wait for a message",
+        )
+
+
+def _waits_for_event(target: etree._Element) -> bool:
+    return local(target) == "receiveTask" or any(is_bpmn(c) and local(c) in _CATCHABLE for c in target)
+
+
+def _unthrown_signal(doc: AnalysedDocument, target: etree._Element) -> bool:
+    definition = target.find(f"{_M}signalEventDefinition")
+    return definition is not None and signal_name(doc, definition, target) not in doc.thrown_signals

@@ -12,7 +12,13 @@ from lxml import etree
 
 from app.bpmn.document import AnalysedDocument
 from app.bpmn.elements import BPMN_NS, CONTAINERS, RUNNABLE_NODES, ZEEBE_NS, is_bpmn, local, written_condition
-from app.bpmn.events import MESSAGE_CATCHERS, check_signal_catch, signal_name, waits_for_message
+from app.bpmn.events import (
+    MESSAGE_CATCHERS,
+    check_event_gateway,
+    check_signal_catch,
+    signal_name,
+    waits_for_message,
+)
 from app.bpmn.loops import check_loops
 from app.bpmn.safety import check_expression, check_output
 from app.bpmn.timers_and_loops import check_multi_instance, check_timer
@@ -146,6 +152,8 @@ def _check_node(doc: AnalysedDocument, node: etree._Element, flows: list[etree._
                 )
     if kind == "intermediateCatchEvent":
         check_signal_catch(doc, node)
+    if kind == "eventBasedGateway":
+        check_event_gateway(doc, node, flows)
     _check_message_refs(doc, node, kind)
     if kind == "callActivity":
         _check_call(doc, node)

@@ -48,8 +48,9 @@ from app.sharlite.variables import (
 from app.sharlite.waiting import (
     PERSON_KINDS,
     current_activities,
+    message_waits,
+    one_event_per_gateway,
     stuck_reason,
-    waits_for_message,
     wake_at,
 )
 
@@ -218,17 +219,22 @@ class Engine:
 
     def deliver_message(self, instance_id: str, name: str, variables: dict[str, Any] | None = None) -> list[str]:
         """Deliver message `name` (contract extension): every message start, catch event or receive
-        task of the instance waiting for it catches it, with `variables` as its payload; returns their ids."""
+        task of the instance waiting for it catches it, with `variables` as its payload; returns their ids
+        (after an event-based gateway, the catch event whose branch it takes)."""
         check_sent(variables or {}, self.max_variables_bytes)
         with self._lock(instance_id):
             record = self._record(instance_id)
             if record["status"] != "running":
                 raise NoMessageWaiting(f"instance {instance_id} is {record['status']}")
             workflow = self._workflow(record)
+            # Time first: an event-based gateway whose timer came due before this message took the
+            # timer's branch, and must not catch the message too.
+            workflow.refresh_timers()
             waiting = [
-                t.task_spec.bpmn_id
+                bpmn_id
                 for t in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY)
-                if waits_for_message(t, name)
+                for bpmn_id, waited in message_waits(t).items()
+                if waited == name
             ]
             if not waiting:
                 raise NoMessageWaiting(f"instance {instance_id} is not waiting for a message named {name!r}")
@@ -348,7 +354,7 @@ class Engine:
         services = loaded.automatic_task_ids
         while True:
             workflow.refresh_timers()
-            workflow.do_engine_steps(will_complete_task=budget.pause_when_late, did_complete_task=budget.spend)
+            workflow.do_engine_steps(will_complete_task=_before_step(budget), did_complete_task=budget.spend)
             if start_message is not None:
                 workflow.send_event(start_message)
                 start_message = None
@@ -446,6 +452,17 @@ class Engine:
         if record.get("completed_at"):
             data["completed_at"] = record["completed_at"]
         return data
+
+
+def _before_step(budget: Budget) -> Any:
+    """What runs before each engine step: the budget's pause, and an event-based gateway's rule of one
+    branch (Spiff would take every event it saw by then, say a message and a timer due meanwhile)."""
+
+    def before(task: Any) -> None:
+        budget.pause_when_late()
+        one_event_per_gateway(task)
+
+    return before
 
 
 def _check_message_start(spec: Any, message: str) -> None:

@@ -100,7 +100,7 @@ def _move_tokens(workflow: BpmnWorkflow, from_ids: list[str], to_id: str, *, fai
     spec = _target_spec(workflow, owner, to_id, from_ids)
     units = list({id(u): u for u in (tokens.unit(t) for t in moving)}.values())
     data = _merged(moving)
-    leaving = {t.task_spec.bpmn_id for u in units for t in tokens.tokens_under(u) if tokens.visible(t)}
+    leaving = tokens.shown(t for u in units for t in tokens.tokens_under(u))
     left = sorted(leaving | set(from_ids))
     prior = _prior_task(owner, spec, units)
     if prior is not None:
@@ -143,9 +143,7 @@ def _prior_task(owner: Any, spec: Any, units: list[Any]) -> Any | None:
 def _reset_to(workflow: BpmnWorkflow, prior: Any, units: list[Any], data: dict[str, Any]) -> Any:
     """Retry from `prior`: Spiff's reset drops what followed it; every token there must be moved too."""
     moved = {id(t) for u in units for t in u}
-    others = sorted(
-        {t.task_spec.bpmn_id for t in tokens.tokens_under(prior) if id(t) not in moved and tokens.visible(t)}
-    )
+    others = sorted(tokens.shown(t for t in tokens.tokens_under(prior) if id(t) not in moved))
     if others:
         raise CannotRepair(
             f"going back to {prior.task_spec.bpmn_id} also takes the tokens at {', '.join(others)}: "
@@ -198,7 +196,7 @@ def _graft(workflow: BpmnWorkflow, owner: Any, spec: Any, units: list[Any], data
 
 def _named(unit: Any) -> str:
     """The element a token's unit stands for (an activity's, not its boundary split's, id)."""
-    return ", ".join(sorted({t.task_spec.bpmn_id for t in tokens.tokens_under(unit) if tokens.visible(t)})) or str(
+    return ", ".join(sorted(tokens.shown(tokens.tokens_under(unit)))) or str(
         unit.task_spec.bpmn_id or unit.task_spec.name
     )
 

@@ -13,9 +13,14 @@ from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.util.task import TaskState
 
-from app.sharlite.waiting import WAITING_KINDS, waits_for_message
+from app.sharlite.waiting import WAITING_KINDS, shown_ids, waits_for_message
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def shown(tasks: Any) -> set[str]:
+    """The element ids of the visible tokens among `tasks` (a gateway's as its catch events)."""
+    return {i for t in tasks if visible(t) for i in shown_ids(t)}
 
 
 def visible(task: Any) -> bool:
@@ -35,7 +40,8 @@ def standing(workflow: Any, *, failed: bool) -> dict[str, list[Any]]:
             or (failed and task.state == TaskState.ERROR)
             or (failed and failed_end(task))
         ):
-            found.setdefault(task.task_spec.bpmn_id, []).append(task)
+            for bpmn_id in shown_ids(task):  # a gateway's catches: moving from one moves the gateway's token
+                found.setdefault(bpmn_id, []).append(task)
     return found
 
 
@@ -110,6 +116,13 @@ def refused_target(spec: Any) -> str | None:
         return (
             f"{spec.bpmn_id} is a boundary event: it takes a token only when its activity catches the event; "
             f"move to its activity {activity} instead"
+        )
+    gateway = next((s for s in spec.inputs if isinstance(s, EventBasedGateway)), None)
+    if gateway is not None:
+        # Spiff holds the catch's event on the gateway: a token placed at the catch would not wait
+        return (
+            f"{spec.bpmn_id} follows event-based gateway {gateway.bpmn_id}: it waits only as one of the "
+            f"gateway's branches; move to {gateway.bpmn_id} instead"
         )
     if is_join(spec):
         return (

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.util.task import TaskState
 
 WAITING_KINDS = {
@@ -18,8 +19,10 @@ WAITING_KINDS = {
     "ReceiveTask",
     "BoundaryEvent",
     "SendTask",
+    "EventBasedGateway",  # shown as the catch events after it (shown_ids)
 }
 PERSON_KINDS = {"UserTask", "ManualTask"}
+_TIMED_KINDS = ("IntermediateCatchEvent", "BoundaryEvent", "StartEvent", "EventBasedGateway")
 
 _WAITS_FOR = {
     "SignalEventDefinition": "a signal",
@@ -35,21 +38,59 @@ def current_activities(tasks: list[Any]) -> list[str]:
     """The elements a running instance waits at: a task, a catch event or a message, by id."""
     return sorted(
         {
-            t.task_spec.bpmn_id
+            shown
             for t in tasks
             if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
             and t.task_spec.bpmn_id
             and (type(t.task_spec).__name__ in WAITING_KINDS or waits_for_message(t))
+            for shown in shown_ids(t)
         }
     )
 
 
-def waits_for_message(task: Any, name: str | None = None) -> bool:
-    """A message start, catch event, boundary event or receive task waiting for a message (named `name`)."""
+def gateway_catches(task: Any) -> list[tuple[str, Any]]:
+    """An event-based gateway's waits, (catch element id, its event definition), in the order Spiff
+    matches them; empty for any other task. Spiff moves the definitions of the catch events after the
+    gateway onto the gateway's own task: the gateway waits, the catches pass straight through."""
+    spec = task.task_spec
+    if not isinstance(spec, EventBasedGateway):
+        return []
+    return [(out.bpmn_id, d) for out, d in zip(spec.outputs, spec.event_definition.event_definitions, strict=False)]
+
+
+def one_event_per_gateway(task: Any) -> None:
+    """Before an event-based gateway runs, keep only the first event it caught: it takes that one
+    branch. Spiff keeps every event seen by then (a message, then a timer that came due before the
+    gateway ran) and would take each of their branches."""
+    if isinstance(task.task_spec, EventBasedGateway):
+        seen = task.internal_data.get("seen_events") or []
+        if len(seen) > 1:
+            task.internal_data["seen_events"] = seen[:1]
+
+
+def shown_ids(task: Any) -> list[str]:
+    """The element ids a live task is shown as: an event-based gateway as the catch events it waits
+    with (each waits for its own message or timer), any other task as its element."""
+    return [bpmn_id for bpmn_id, _ in gateway_catches(task)] or [task.task_spec.bpmn_id]
+
+
+def message_waits(task: Any) -> dict[str, str]:
+    """The messages a message start, catch event, boundary event, receive task or event-based gateway
+    waits for: element id -> message name (a gateway waits with the catches after it)."""
+    if isinstance(task.task_spec, EventBasedGateway):
+        if task.state != TaskState.WAITING:
+            return {}  # a gateway past WAITING has caught its event: it takes no other
+        return {i: d.name for i, d in gateway_catches(task) if isinstance(d, MessageEventDefinition)}
     definition = getattr(task.task_spec, "event_definition", None)
     if not isinstance(definition, MessageEventDefinition) or task.state not in (TaskState.WAITING, TaskState.READY):
-        return False
-    return name is None or definition.name == name
+        return {}
+    return {task.task_spec.bpmn_id: definition.name}
+
+
+def waits_for_message(task: Any, name: str | None = None) -> bool:
+    """A message start, catch event, boundary event, receive task or event-based gateway waiting for a
+    message (named `name`)."""
+    return any(name is None or waited == name for waited in message_waits(task).values())
 
 
 def wake_at(tasks: list[Any], services: frozenset[str], task_delay: float) -> float | None:
@@ -57,10 +98,12 @@ def wake_at(tasks: list[Any], services: frozenset[str], task_delay: float) -> fl
     wake: float | None = None
     for task in tasks:
         kind = type(task.task_spec).__name__
-        if task.state == TaskState.WAITING and kind in ("IntermediateCatchEvent", "BoundaryEvent", "StartEvent"):
+        if task.state == TaskState.WAITING and kind in _TIMED_KINDS:
             candidate = timer_due(task)  # timers wake at their due time, not in a polling loop
             if candidate is None:
                 continue
+        elif task.state == TaskState.READY and kind == "EventBasedGateway":
+            candidate = time.time()  # its timer fired as the last step ended: take its branch now
         elif task.state == TaskState.READY and task.task_spec.bpmn_id in services:
             candidate = task.last_state_change + task_delay
         else:
@@ -70,9 +113,10 @@ def wake_at(tasks: list[Any], services: frozenset[str], task_delay: float) -> fl
 
 
 def timer_due(task: Any) -> float | None:
-    """When a waiting timer is due (epoch seconds), from the value Spiff stored; None when not a timer."""
-    definition = getattr(task.task_spec, "event_definition", None)
-    if definition is None or "Timer" not in type(definition).__name__:
+    """When a waiting timer (or an event-based gateway's timer) is due (epoch seconds), from the value
+    Spiff stored on the task; None when it waits for no timer."""
+    definitions = [d for _, d in gateway_catches(task)] or [getattr(task.task_spec, "event_definition", None)]
+    if not any(d is not None and "Timer" in type(d).__name__ for d in definitions):
         return None
     value = task._get_internal_data("event_value")
     if isinstance(value, dict):
