@@ -95,6 +95,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app import admin, api
+    from app.core import request_text
     from app.core.extensions import csrf
     from app.security import rate_limits
     from app.web import context, errors, security_headers
@@ -128,3 +129,4 @@ def _register_blueprints(app: Flask) -> None:
     errors.init_app(app)
     rate_limits.init_app(app, auth_bp=auth_bp, api_bp=api.bp)
     security_headers.init_app(app)
+    request_text.init_app(app)

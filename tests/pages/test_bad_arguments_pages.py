@@ -39,7 +39,7 @@ BAD_FILTERS = {
     "status=bogus": "status must be one of launching, running",
     "mine=yes": "mine must be 1",
     "mine=true": "mine must be 1",
-    "workflow=a%00b": "workflow must start with a letter or digit",
+    "workflow=a%00b": "contains the character U+0000",  # app.core.request_text, before any filter is read
     f"workflow={'x' * 201}": "workflow must start with a letter or digit",
     "workflow=Orders&version=abc": "version must be a version number",
     "sort=bogus": "sort must be one of newest, oldest",
