@@ -134,7 +134,9 @@ def _final(server: EngineServer, instance: dict) -> dict:
         lambda: (lambda now: now if now["status"] != "running" else None)(
             httpx.get(f"{server.url}/api/v1/instances/{instance['id']}").json()
         ),
-        timeout=60,
+        # A ceiling, not a wait: the endless loop in 0.1 s slices takes ~10 s here, and over a minute
+        # on two cores at load 13 (seen once), where the outcome was right but came too late.
+        timeout=240,
         interval=0.05,
         what="the instance to end",
     )
