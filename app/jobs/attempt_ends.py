@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from huey.exceptions import TaskTimeout
 from sqlalchemy import bindparam, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.config import current_settings
@@ -113,7 +113,7 @@ def attempt_failed(
 ) -> str:
     """Record the failed attempt (`trace`: its traceback); returns "retried" or "failed" (for good)."""
     now = utcnow()
-    message = clip(f"{exc}" or exc.__class__.__name__)  # may quote megabyte values: bounded here, once
+    message = clip(said(exc))  # may quote megabyte values: bounded here, once
     retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
     attempt.ended_at, attempt.error = now, message
     attempt.traceback = trace
@@ -131,6 +131,16 @@ def attempt_failed(
     logger.error("job failed", extra={**fields, "error": message})
     fail_for_good(job, spec, exc)
     return "failed"
+
+
+def said(exc: BaseException) -> str:
+    """What a failure says where people read it (the job's error, the instance's timeline). A database
+    error's text quotes its SQL statement and parameters (variables, e-mail addresses): only the
+    database's own first line is kept; the attempt's traceback keeps the rest for admins."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [""])[0]
+        return f"the database failed ({type(exc.orig).__name__}): {first}" if first else "the database failed"
+    return f"{exc}" or exc.__class__.__name__
 
 
 def fail_for_good(job: JobRecord, spec: JobSpec, exc: BaseException) -> None:

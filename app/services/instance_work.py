@@ -356,23 +356,31 @@ def _act_in_shar(
 ) -> None:
     """Make one SHAR call for a running instance, record it, and queue a sync to show its effect.
 
-    A retried attempt first asks SHAR whether the elements the request was for (`waiting_at`) still
-    wait: the attempt before may have reached SHAR before it was cut off (a timeout, a killed
-    worker), and calling again would complete the next task or deliver the message twice. When
-    none waits, the earlier attempt did it; when SHAR reports no activities, the call is made."""
+    The call names no element (SHAR's complete takes none), so every attempt first asks SHAR whether
+    an element the request was for (`waiting_at`) still waits. A retried attempt's earlier try may
+    have reached SHAR before it was cut off (a timeout, a killed worker); a first attempt may come
+    from a view older than SHAR (the row's sync still queued, or an earlier job whose record failed
+    after its call went through): either way, calling would complete the next task or deliver the
+    message twice. When none waits, nothing is sent; when SHAR reports no activities, the call is made."""
     instance = _instance(instance_id)
     if instance.status != InstanceStatus.RUNNING:
         return
     client = current_client()
-    if retry and waiting_at:
+    if waiting_at:
         now_at = client.get_instance(instance.shar_instance_id).current_activities
         if now_at is not None and not set(waiting_at) & set(now_at):
-            record_activity(
-                instance,
-                kind,
-                f"{message} by an earlier attempt (it no longer waits at "
-                f"{element_names.names_of(instance.workflow).describe_all(waiting_at)}): not sent again",
-            )
+            names = element_names.names_of(instance.workflow)
+            if retry:
+                note = f"{message} by an earlier attempt (it no longer waits at {names.describe_all(waiting_at)})"
+                record_activity(instance, kind, note + ": not sent again")
+            else:
+                record_activity(
+                    instance,
+                    "action_not_sent",
+                    f"not sent: it no longer waits at {names.describe_all(waiting_at)}, it is at "
+                    f"{names.describe_all(now_at) if now_at else 'no element'} now; the request was made "
+                    "before that showed here, ask again if it was meant for where it waits now",
+                )
             db.session.commit()
             submit_sync(instance)
             return

@@ -324,6 +324,28 @@ def test_a_retried_completion_that_already_reached_shar_does_not_complete_the_ne
     assert any("by an earlier attempt" in message and "not sent again" in message for message in said), said
 
 
+def test_a_completion_asked_from_a_view_older_than_shar_does_not_complete_the_next_task(database, api, shar) -> None:
+    """Found from outside: a completion succeeded in SHAR, its sync still queued behind others, so the row
+    still showed `first`; a second completion, asked from that view, was sent on its first attempt and
+    completed `second`, an approval nobody gave. Every attempt now asks SHAR where the instance waits."""
+    from app.jobs.runner import run_job
+    from app.models import ActivityEvent, WorkflowInstance
+    from app.shar import current_client
+
+    assert _create_sync(api, "TwoStep", "two_step").status_code == 201
+    instance_id = api.post("/api/shar/workflows/TwoStep/launch", json={"async": False}).get_json()["data"]["id"]
+    shar_id = db.session.get(WorkflowInstance, instance_id).shar_instance_id
+    current_client().complete_instance(shar_id, None)  # completed elsewhere: the row has not synced since
+    assert db.session.get(WorkflowInstance, instance_id).current_activities == ["first"]
+    job_id = _complete(api, instance_id).get_json()["data"]["job"]["id"]
+    assert _completions()[0].payload["waiting_at"] == ["first"]
+    run_job(job_id)
+    assert _completions()[0].state == "succeeded"
+    assert current_client().get_instance(shar_id).current_activities == ("second",)  # second still waits
+    said = [e.message for e in db.session.scalars(select(ActivityEvent).where(ActivityEvent.target_id == instance_id))]
+    assert any(message.startswith("not sent: it no longer waits at") and "second" in message for message in said), said
+
+
 def test_a_completion_that_fails_for_good_says_so_on_the_timeline(database, api, shar) -> None:
     from app.jobs.runner import run_job
     from app.models import ActivityEvent
