@@ -84,6 +84,7 @@ def _list_filter() -> instance_listing.InstanceFilter:
         version=request.args.get("version") or None,
         activity=request.args.get("activity") or None,
         older_than=request.args.get("older_than") or None,
+        mine=request.args.get("mine") or False,
     )
 
 

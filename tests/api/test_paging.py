@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from app.core.extensions import db
 from app.models import WorkflowInstance
@@ -104,3 +104,23 @@ def test_a_cursor_under_another_name_or_where_nothing_is_paged_is_refused_naming
         and past.get_json()["data"]["items"] == []
         and past.get_json()["data"]["next_cursor"] is None
     )
+
+
+def test_mine_lists_only_the_callers_own_instances_and_other_text_is_refused(app, api, shar) -> None:  # type: ignore[no-untyped-def]
+    from app.models import User
+    from app.services.launches import launch_instance
+
+    admin = api.as_role("admin", "root@example.com")
+    root = db.session.scalars(select(User).where(User.email == "root@example.com")).one()
+    ann = db.session.scalars(select(User).where(User.email == "ann@example.com")).one()
+    create_workflow("Mine", bpmn("user_task"), actor=root, async_=False)
+    own = launch_instance("Mine", {}, actor=root, async_=False).instance.id
+    launch_instance("Mine", {}, actor=ann, async_=False)
+
+    def listed(query: str) -> list[str]:
+        return [i["id"] for i in admin.get(f"/api/shar/instances?{query}").get_json()["data"]["items"]]
+
+    assert len(listed("mine=0")) == 2 and len(listed("")) == 2
+    assert listed("mine=1") == [own]
+    refused = admin.get("/api/shar/instances?mine=yes")
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["mine"]

@@ -48,6 +48,12 @@ INSTANCE_PATHS: dict[str, Any] = {
                 },
                 {"name": "older_than", "in": "query", "schema": {"type": "string"}, "description": AGE_DESCRIPTION},
                 {
+                    "name": "mine",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["0", "1"]},
+                    "description": "1: only the instances you launched (for admins and viewers, who see everyone's)",
+                },
+                {
                     "name": "var",
                     "in": "query",
                     "style": "form",
