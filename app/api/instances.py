@@ -23,7 +23,7 @@ from app.core.conditional import versioned
 from app.core.downloads import csv_download
 from app.core.errors import InvalidInput, UpstreamFailed
 from app.core.serializers import bulk_operation_dict, bulk_preview_dict, instance_dict, job_dict
-from app.services import bulk, display, exports, instance_listing, outages, variable_filters, version_migrations
+from app.services import bulk, display, exports, instance_listing, outages, version_migrations
 from app.services import instances as service
 from app.services.access import actions_key, allowed_actions, unavailable_actions
 from app.services.failed_jobs import retry_instance
@@ -77,24 +77,7 @@ def _wants_csv() -> bool:
 
 
 def _list_filter() -> instance_listing.InstanceFilter:
-    return instance_listing.InstanceFilter(
-        status=request.args.get("status") or None,
-        workflow=request.args.get("workflow") or None,
-        variables=_variable_conditions(),
-        version=request.args.get("version") or None,
-        activity=request.args.get("activity") or None,
-        older_than=request.args.get("older_than") or None,
-        mine=request.args.get("mine") or False,
-    )
-
-
-def _variable_conditions() -> tuple[variable_filters.Condition, ...]:
-    """`var=amount>=100` (the condition syntax, repeatable) and `var.NAME[__op]=VALUE` (the key form)."""
-    found: list[variable_filters.Condition] = list(request.args.getlist("var"))
-    for key in request.args:
-        if key.startswith("var."):
-            found += [variable_filters.keyed(key[len("var.") :], value) for value in request.args.getlist(key)]
-    return tuple(found)
+    return instance_listing.InstanceFilter.from_arguments(request.args)
 
 
 @bp.get("/instances/<instance_id>")

@@ -62,6 +62,30 @@ class InstanceFilter:
     # Only instances created longer ago than this: a duration such as `30m`, `2h`, `3d` (parse_age).
     older_than: str | None = None
 
+    @classmethod
+    def from_arguments(cls, args: Any) -> InstanceFilter:
+        """The filter a list URL (or a form carrying it on) gives, each value as given to the checks
+        (a bad one is refused there, never dropped: a dropped status listed everything). Variable
+        conditions: `var=amount>=100` (repeatable) and the key form `var.NAME[__op]=VALUE`. `args` is a
+        MultiDict (request.args, request.form); every door reads a list's filter here."""
+
+        def text(name: str) -> str | None:
+            return (args.get(name) or "").strip() or None
+
+        conditions: list[variable_filters.Condition] = [v for v in args.getlist("var") if v.strip()]
+        for key in args:
+            if key.startswith("var."):
+                conditions += [variable_filters.keyed(key[len("var.") :], value) for value in args.getlist(key)]
+        return cls(
+            status=args.get("status") or None,
+            workflow=text("workflow"),
+            mine=args.get("mine") or False,
+            variables=tuple(conditions),
+            version=text("version"),
+            activity=text("activity"),
+            older_than=text("older_than"),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The filter as given, without its empty fields: what a list URL, a form carrying the
         filter on and a stored bulk operation hold (variable conditions as `NAME OP VALUE` texts)."""

@@ -24,18 +24,8 @@ PAGE_SIZE = 50
 
 
 def filters_from(source: MultiDict[str, str] | None = None) -> InstanceFilter:
-    """The list's filter from its URL, or from a form carrying it. Each value goes to the service's
-    checks as given: a bad one is refused there, never dropped (a dropped status listed everything)."""
-    args = request.args if source is None else source
-    return InstanceFilter(
-        status=args.get("status") or None,
-        workflow=(args.get("workflow") or "").strip() or None,
-        mine=args.get("mine") or False,
-        variables=tuple(v for v in args.getlist("var") if v.strip()),
-        version=(args.get("version") or "").strip() or None,
-        activity=(args.get("activity") or "").strip() or None,
-        older_than=(args.get("older_than") or "").strip() or None,
-    )
+    """The list's filter from its URL, or from a form carrying it."""
+    return InstanceFilter.from_arguments(request.args if source is None else source)
 
 
 MAP_PREFIX = "map."  # a mapping select's name: map.<old element id>, its value the target's element
