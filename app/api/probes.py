@@ -19,6 +19,7 @@ from flask import Response, jsonify, render_template, request, url_for
 from app.api.auth import api_user, token_required
 from app.api.blueprints import probes_bp
 from app.core import metrics
+from app.core.children import RUN_TOKEN_HEADER, run_token
 from app.services.access import require_admin
 from app.services.health.gauges import scrape_gauges
 from app.services.health.liveness import database_answers
@@ -29,7 +30,10 @@ from app.web.access import current_actor, login_required
 @probes_bp.get("/healthz")
 def healthz() -> Response:
     database_answers()
-    return jsonify({"status": "ok"})
+    response = jsonify({"status": "ok"})
+    if token := run_token():  # which `flask shar up` started this process: it checks it is its own
+        response.headers[RUN_TOKEN_HEADER] = token
+    return response
 
 
 @probes_bp.get("/readyz")

@@ -11,6 +11,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from app.core.children import WATCH_ENV, preexec_dying_with_us
+
 logger = logging.getLogger("sharboard.processes")
 
 
@@ -19,13 +21,20 @@ class ProcessGroup:
     """Children started together; if one dies or we are interrupted, all are stopped.
 
     Each child leads its own process group, so stopping it also stops what it started
-    (Huey's worker processes, gunicorn's workers): nothing is left running behind us.
+    (Huey's worker processes, gunicorn's workers): nothing is left running behind us. And each
+    is sent SIGTERM should this process die without stopping them (a kill -9): see app.core.children.
     """
 
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.children[name] = subprocess.Popen(list(argv), env={**os.environ, **(env or {})}, start_new_session=True)
+        """Start a child. Call it from the main thread: on Linux the child's parent-death signal
+        fires when the thread that started it ends, not the process."""
+        preexec = preexec_dying_with_us()
+        watch = {} if preexec else {WATCH_ENV: str(os.getpid())}  # no prctl: the child watches us itself
+        self.children[name] = subprocess.Popen(
+            list(argv), env={**os.environ, **watch, **(env or {})}, start_new_session=True, preexec_fn=preexec
+        )
         logger.info("started", extra={"child": name, "pid": self.children[name].pid})
 
     def wait(self) -> int:

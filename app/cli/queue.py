@@ -12,6 +12,7 @@ from app.cli.failed import failed_flush
 from app.cli.group import shar_cli
 from app.cli.output import FORMAT_OPTION, emit_json, fail, table
 from app.cli.processes import ProcessGroup, flask_command
+from app.core.children import guard_from_env
 from app.core.config import current_settings
 from app.services.actors import CLI
 from app.services.monitoring import queue_rows
@@ -34,6 +35,8 @@ def start(queue_name: str | None, workers: int) -> None:
     """Consume the SHAR queues until interrupted."""
     from app.core.runtime import run_consumer
 
+    guard_from_env()  # started by `up` where prctl is missing: die with it (app.core.children)
+
     settings = current_settings()
     if queue_name is None:
         group = ProcessGroup()
@@ -53,6 +56,7 @@ def scheduler(interval: float) -> None:
     """Run the periodic scheduler (periodic sync, reconciler, cleanup) until interrupted."""
     from app.core.runtime import run_scheduler
 
+    guard_from_env()
     run_scheduler(current_app._get_current_object(), interval=interval)  # type: ignore[attr-defined]
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -16,8 +18,10 @@ from app.cli.group import shar_cli
 from app.cli.output import fail
 from app.cli.processes import ProcessGroup, flask_command
 from app.core import metrics
+from app.core.children import RUN_TOKEN_ENV, RUN_TOKEN_HEADER
 from app.core.config import Settings, current_settings
 from app.core.runtime import migrate_database
+from app.core.web_server import refuse_if_taken
 from app.models._base import utcnow
 from app.services.actors import CLI as SYSTEM_SETUP
 from app.services.health.heartbeats import queues_without_beat_since
@@ -35,6 +39,7 @@ from app.services.users import ensure_admin
 def up(workers: int | None) -> None:
     """Migrate the database, create the first admin, and run every process until Ctrl-C."""
     settings = current_settings()
+    _refuse_taken_ports(settings)
     started_at = utcnow()
     migrate_database()
     sign_in = _first_admin(settings)
@@ -47,7 +52,8 @@ def up(workers: int | None) -> None:
     try:
         if settings.uses_local_shar:
             group.start("shar-engine", engine_command(settings))
-        group.start("web", web_command(settings))
+        token = secrets.token_hex(16)  # the web app says it on /healthz: the server answering is ours
+        group.start("web", web_command(settings), env={RUN_TOKEN_ENV: token})
         for name in settings.queue_names:
             count = workers or default_workers(instance_queue=name == settings.shar_instance_queue)
             group.start(
@@ -55,9 +61,9 @@ def up(workers: int | None) -> None:
             )
         group.start("scheduler", flask_command("shar", "queue", "scheduler"))
         if settings.uses_local_shar:
-            _wait_for(f"{settings.shar_url()}/health", "local SHAR engine")
+            _wait_for(f"{settings.shar_url()}/health", "local SHAR engine", group.children["shar-engine"])
         local = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else _bracketed(settings.host)
-        _wait_for(f"http://{local}:{settings.port}/healthz", "web app")
+        _wait_for(f"http://{local}:{settings.port}/healthz", "web app", group.children["web"], token)
         starting = _wait_for_consumers(settings.queue_names, started_at)
         click.echo(ready_banner(f"http://{local}:{settings.port}", settings.shar_url(), sign_in, starting))
         code = group.wait()
@@ -152,6 +158,25 @@ def engine_command(settings: Settings) -> list[str]:
     ]
 
 
+def _refuse_taken_ports(settings: Settings) -> None:
+    """Before anything starts or migrates: a port another process holds (often a stack left running)
+    would fail our own child only after the rest had started."""
+    ports = [(settings.host, settings.port, "web app", "PORT")]
+    if settings.uses_local_shar:
+        ports.append(("127.0.0.1", settings.local_shar_port, "local SHAR engine", "SHARLITE_PORT"))
+    for host, port, what, variable in ports:
+        try:
+            refuse_if_taken(host, port)
+        except RuntimeError:
+            fail(
+                f"port {port} (the {what}) is already in use by another process, perhaps a sharboard still "
+                f"running from an earlier `flask shar up`; stop it, or set {variable} to a free port. "
+                "Nothing was started."
+            )
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} (the {what}): {exc}. Nothing was started.")
+
+
 def _first_admin(settings: Settings) -> str:
     """How to sign in, said in the banner once the stack is up (a password said before the
     children's start-up lines scrolled away among them)."""
@@ -186,11 +211,17 @@ def _wait_for_consumers(queues: Sequence[str], since: datetime, timeout: float =
     return waiting
 
 
-def _wait_for(url: str, what: str, timeout: float = 60.0) -> None:
+def _wait_for(url: str, what: str, child: subprocess.Popen[bytes], token: str = "", timeout: float = 60.0) -> None:
+    """Until `url` answers 200 and, given `token`, names it (RUN_TOKEN_HEADER): a server left running
+    by an earlier `up` answered here once, and the banner said up while our own web app had failed.
+    An error as soon as `child` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {child.returncode} while starting (its output above says why)")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            answer = httpx.get(url, timeout=2)
+            if answer.status_code == 200 and (not token or answer.headers.get(RUN_TOKEN_HEADER) == token):
                 return
         except httpx.HTTPError:
             pass

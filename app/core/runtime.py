@@ -3,6 +3,7 @@ them by name; this module owns how they run."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -11,6 +12,7 @@ import threading
 
 from flask import Flask
 
+from app.core.children import die_with_parent
 from app.core.extensions import db
 
 
@@ -24,6 +26,8 @@ def prepare_forks(app: Flask) -> None:
             db.engine.dispose(close=False)
 
     os.register_at_fork(after_in_child=_fresh_pool_in_worker)
+    # A worker dies with this consumer: killed, it would leave them running, re-parented to PID 1.
+    os.register_at_fork(after_in_child=functools.partial(die_with_parent, os.getpid()))
     # What this process holds when Huey forks a worker goes to the collector's permanent generation:
     # a worker's first full collection would otherwise write the header of every object inherited
     # from here, copying each of their pages (about 20 MiB a worker: bench/sync_memory.py).

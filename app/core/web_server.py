@@ -8,6 +8,8 @@ import errno
 import socket
 from typing import Any
 
+from app.core.children import die_with_parent, guard_from_env
+
 # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
 # them by their addresses. On one shared socket the worker that wakes first accepts, and a burst of
 # keep-alive connections (a proxy's pool, a load test) often all went to one worker, served on one core
@@ -18,9 +20,16 @@ reuse_port = True
 def on_starting(server: Any) -> None:
     """Refuse to start on an address another process listens on: with SO_REUSEPORT a second server
     (another copy of the stack) would otherwise share the port silently and take half the requests."""
+    guard_from_env()
     for address in server.cfg.address:
         if isinstance(address, tuple):
             refuse_if_taken(str(address[0]), int(address[1]))
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """A worker dies with the master (gunicorn's workers only notice a lost master at their next
+    loop, if they are not stuck in a request); the master dies with `up` (app.core.children)."""
+    die_with_parent(server.pid)
 
 
 def refuse_if_taken(host: str, port: int) -> None:

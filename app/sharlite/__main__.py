@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 
@@ -42,7 +43,12 @@ def main() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    # Started by `flask shar up` where prctl is missing (app.core.children, not imported: this
+    # package stays pure): stop once that parent is gone, as Linux's parent-death signal would.
+    watched = os.environ.pop("SHARBOARD_WATCH_PARENT", "")
+    while not stop.wait(0.5):
+        if watched.isdigit() and os.getppid() != int(watched):
+            break
     server.stop()
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.cli.stack import default_workers
-from tests.support.servers import answers, free_port, wait_until
+from tests.support.servers import answers, free_port, serving, wait_until
 from tests.support.stack import cmdline, processes_started_for, start_up
 
 pytestmark = pytest.mark.services  # runs `flask shar up`: the whole stack as processes
@@ -140,3 +143,120 @@ def test_a_signal_during_start_up_stops_what_started_and_exits_0(tmp_path: Path,
     assert proc.returncode == 0, output
     assert "error:" not in output and "Traceback" not in output, output
     wait_until(lambda: not processes_started_for(tmp_path), timeout=20, what="every child process to exit")
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0  # gone meanwhile
+
+
+def _stack_tree(instance_dir: Path, up_pid: int) -> tuple[set[int], set[int]]:
+    """`up`'s children and their children (gunicorn's and Huey's workers): the pids of each."""
+    pids = set(processes_started_for(instance_dir)) - {up_pid}
+    children = {pid for pid in pids if _parent(pid) == up_pid}
+    return children, pids - children
+
+
+@pytest.mark.parametrize("whole_group", [False, True], ids=["its-pid", "its-process-group"])
+def test_kill_9_of_up_takes_every_child_and_grandchild_with_it(tmp_path: Path, whole_group: bool) -> None:
+    """Each child leads its own process group, so a kill -9 of `up` (or of its group) never reached them:
+    all ~25 kept running under PID 1, holding the ports. Now the kernel's parent-death signal ends them."""
+    web, engine = free_port(), free_port()
+    log = tmp_path / "up.log"
+    proc = start_up(tmp_path, web, engine, "--workers", "2", stdout=log.open("w"))
+    try:
+        wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), timeout=90, what="the ready banner")
+        children, grandchildren = _stack_tree(tmp_path, proc.pid)
+        assert len(children) == 7, children  # engine, web, 4 consumers, scheduler
+        assert len(grandchildren) >= 2 + 4 * 2, grandchildren  # gunicorn's workers, each consumer's 2
+    finally:
+        (os.killpg if whole_group else os.kill)(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    everyone = children | grandchildren
+    wait_until(
+        lambda: not everyone & set(processes_started_for(tmp_path)), timeout=8, what="every child and grandchild to end"
+    )
+    assert not answers(f"http://127.0.0.1:{web}/healthz") and not answers(f"http://127.0.0.1:{engine}/health")
+
+
+def test_workers_die_with_their_gunicorn_master_or_huey_consumer(tmp_path: Path) -> None:
+    """The grandchildren's own guard: with `up` stopped (it cannot stop anyone), a kill -9 of the web
+    master and of a consumer takes their workers with them."""
+    web, engine = free_port(), free_port()
+    log = tmp_path / "up.log"
+    proc = start_up(tmp_path, web, engine, "--workers", "2", stdout=log.open("w"))
+    try:
+        wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), timeout=90, what="the ready banner")
+        children, _ = _stack_tree(tmp_path, proc.pid)
+        masters = {pid for pid in children if "gunicorn" in cmdline(pid) or "shar-instances" in cmdline(pid)}
+        assert len(masters) == 2, [cmdline(pid) for pid in children]
+        workers = {pid for pid in processes_started_for(tmp_path) if _parent(pid) in masters}
+        assert len(workers) >= 4, workers
+        os.kill(proc.pid, signal.SIGSTOP)
+        for pid in masters:
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not workers & set(processes_started_for(tmp_path)), timeout=5, what="their workers to end")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    wait_until(lambda: not processes_started_for(tmp_path), timeout=10, what="every child process to exit")
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    """Answers 200 to anything, as the orphaned web app of an earlier `up` answered /healthz."""
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("taken", ["web", "engine"])
+def test_up_on_a_taken_port_refuses_before_starting_anything(tmp_path: Path, taken: str) -> None:
+    web, engine = free_port(), free_port()
+    port, what, variable = (
+        (web, "web app", "PORT") if taken == "web" else (engine, "local SHAR engine", "SHARLITE_PORT")
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Healthy)
+    serving(server)
+    try:
+        proc = start_up(tmp_path, web, engine)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 1, output
+    assert f"error: port {port} (the {what}) is already in use by another process" in output, output
+    assert f"set {variable} to a free port. Nothing was started." in output
+    assert "sharboard is up" not in output and "Traceback" not in output, output
+    database = tmp_path / "sharboard.db"
+    assert not database.exists() or database.stat().st_size == 0  # not even migrated
+
+
+def test_the_banner_waits_for_its_own_web_app_not_any_server_answering() -> None:
+    """Readiness is the run's token on /healthz: another server's 200 is not it, and the web
+    child's exit ends the wait at once with its code."""
+    from app.cli.stack import _wait_for
+
+    port = free_port()
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Healthy)
+    serving(server)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    failed = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    try:
+        with pytest.raises(RuntimeError, match="did not answer"):
+            _wait_for(f"http://127.0.0.1:{port}/healthz", "web app", alive, token="ours", timeout=1.5)
+        failed.wait(timeout=10)
+        with pytest.raises(RuntimeError, match="web app exited with code 3 while starting"):
+            _wait_for(f"http://127.0.0.1:{port}/healthz", "web app", failed, token="ours")
+    finally:
+        alive.kill()
+        alive.wait()
+        server.shutdown()
+        server.server_close()
