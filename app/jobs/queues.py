@@ -11,11 +11,12 @@ record, so Huey only ever holds an id and a lost Redis loses no job.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from huey import Huey, RedisHuey, SqliteHuey
-from huey.storage import RedisStorage
+from huey.api import Task
+from huey.storage import BaseStorage, RedisStorage
 
 from app.core.config import Settings
 
@@ -67,7 +68,7 @@ class Queues:
         raises."""
         task, huey = self._tasks[queue], self._hueys[queue]
         storage = huey.storage
-        if not isinstance(storage, RedisStorage) or storage.priority:
+        if _revokes(storage):
             for job_id in job_ids:
                 huey.revoke_by_id(message_id(job_id), revoke_once=True)
             return
@@ -82,7 +83,7 @@ class Queues:
         on Huey's SQLite storage. Raises whatever the storage raises; then none is assumed queued."""
         task, huey = self._tasks[queue], self._hueys[queue]
         storage = huey.storage
-        if not isinstance(storage, RedisStorage) or storage.priority:
+        if _revokes(storage):  # not a plain Redis list: no pipeline of LPUSHes
             for job_id in job_ids:
                 huey.enqueue(_message(task, job_id, timeout))
             return
@@ -90,6 +91,48 @@ class Queues:
         for job_id in job_ids:
             pipe.lpush(storage.queue_key, huey.serialize_task(_message(task, job_id, timeout)))
         pipe.execute()
+
+    def live_messages(self, wanted: Mapping[str, Collection[int]]) -> dict[int, int]:
+        """How many messages Huey holds and will run for each job of `wanted` (queue name -> job ids):
+        those waiting in the queue or in its schedule (a retry's, a delayed hand-over's), less the one a
+        revocation drops (take_back on SQLite storage). Jobs with none are left out. Messages are matched
+        by their id once decoded, not by rebuilt bytes: one that went through the schedule carries its
+        eta. On Redis it is one round trip for every queue (LRANGE and ZRANGE in one MULTI, so the reads
+        agree; Redis does O(N) once, where an LPOS for each of k jobs would do O(k*N)); on SQLite storage
+        two queries per queue, and one per job found for its revocation. Raises what the storage raises."""
+        stored = self._stored_messages(wanted)
+        live: dict[int, int] = {}
+        for queue, messages in stored.items():
+            huey, ids = self._hueys[queue], set(wanted[queue])
+            for data in messages:
+                job_id = _job_in(huey, data)
+                if job_id in ids:
+                    live[job_id] = live.get(job_id, 0) + 1
+            if _revokes(huey.storage):
+                revoke_ids = {Task(id=message_id(job_id)).revoke_id: job_id for job_id in ids if job_id in live}
+                for key in huey.storage.peek_many(list(revoke_ids)):
+                    live[revoke_ids[key]] -= 1  # revoked once: its next message is dropped unrun
+        return {job_id: count for job_id, count in live.items() if count > 0}
+
+    def _stored_messages(self, wanted: Mapping[str, Collection[int]]) -> dict[str, list[bytes]]:
+        """The raw messages of each queue in `wanted`, pending and scheduled."""
+        queues = [queue for queue, ids in wanted.items() if ids]
+        plain = [queue for queue in queues if not _revokes(self._hueys[queue].storage)]
+        stored: dict[str, list[bytes]] = {}
+        if plain:
+            pipe = self._hueys[plain[0]].storage.conn.pipeline(transaction=True)
+            for queue in plain:
+                storage = self._hueys[queue].storage
+                pipe.lrange(storage.queue_key, 0, -1)
+                pipe.zrange(storage.schedule_key, 0, -1)
+            replies = pipe.execute()
+            for n, queue in enumerate(plain):
+                stored[queue] = replies[2 * n] + replies[2 * n + 1]
+        for queue in queues:
+            if queue not in stored:
+                storage = self._hueys[queue].storage
+                stored[queue] = [bytes(data) for data in (*storage.enqueued_items(), *storage.scheduled_items())]
+        return stored
 
     def counts(self, queue: str) -> dict[str, int]:
         """Pending and scheduled messages in Huey's storage for `queue`."""
@@ -101,6 +144,24 @@ def message_id(job_id: int) -> str:
     """The id of every Huey message of job `job_id` (a job's message carries only its id), so that
     its pending message can be named without reading the queue."""
     return f"job-{job_id}"
+
+
+def job_of(message: str) -> int | None:
+    """The job a message id names (message_id's inverse), or None for another kind of message."""
+    prefix, _, number = message.partition("-")
+    return int(number) if prefix == "job" and number.isdigit() else None
+
+
+def _job_in(huey: Huey, data: bytes) -> int | None:
+    try:
+        return job_of(huey.serializer.deserialize(data).id)
+    except Exception:  # not a message of this app's (Huey itself skips one it cannot read)
+        return None
+
+
+def _revokes(storage: BaseStorage) -> bool:
+    """Whether take_back revokes messages on this storage (not Redis lists, where it removes them)."""
+    return not isinstance(storage, RedisStorage) or storage.priority
 
 
 def _message(task: Any, job_id: int, timeout: float | None) -> Any:
