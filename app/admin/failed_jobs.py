@@ -73,7 +73,10 @@ def delete(job_id: int) -> Any:
 def retry_all() -> Any:
     return _report(
         service.retry_all_failed(
-            actor=current_actor(), queue=request.form.get("queue") or None, job_type=request.form.get("type") or None
+            actor=current_actor(),
+            queue=request.form.get("queue") or None,
+            job_type=request.form.get("type") or None,
+            limit=service.PAGE_RETRY_BATCH,
         )
     )
 
@@ -144,8 +147,8 @@ def _report(report: service.RetryReport) -> Any:
     """What a retry of many did; to htmx, with the groups and the list again (swapped in place), so
     the retried rows leave the list and the counts drop, as a single retry's row does."""
     if is_fragment_request():
-        return render_template("admin/_retry_report.html", report=report) + render_template(
-            "admin/_failed_lists.html", oob=True, **_lists(request.form)
-        )
-    flash(f"{len(report.requeued)} requeued, {len(report.skipped)} skipped", "success")
+        said = render_template("admin/_retry_report.html", report=report, batch=service.PAGE_RETRY_BATCH)
+        return said + render_template("admin/_failed_lists.html", oob=True, **_lists(request.form))
+    left = f"; {report.remaining} still failed: retry again for the next ones" if report.remaining else ""
+    flash(f"{len(report.requeued)} requeued, {len(report.skipped)} skipped{left}", "success")
     return redirect(url_for(".failed_jobs"))
