@@ -221,7 +221,8 @@ def nav_actions(actor: Actor) -> frozenset[str]:
     """What the pages offer `actor` whatever the row: the admin menu and links ("admin_pages"),
     the upload form ("upload_workflows"), the launch form ("launch_instances"), and the "mine only"
     filter to whoever sees others' instances ("filter_mine"), saving the list as a view to every
-    signed-in person ("save_views") and publishing it to admins ("publish_views")."""
+    signed-in person ("save_views") and publishing it to admins ("publish_views"), and the queues'
+    backlog and failed jobs to whoever may see them ("see_queues")."""
     return _chosen(
         {
             "admin_pages": actor.is_admin,
@@ -230,6 +231,7 @@ def nav_actions(actor: Actor) -> frozenset[str]:
             "filter_mine": sees_all_instances(actor),
             "save_views": actor.id is not None,
             "publish_views": actor.is_admin,
+            "see_queues": sees_queues(actor),
         }
     )
 

@@ -39,7 +39,7 @@ class Overview:
     workflow_counts: list[tuple[str, int]]
     instance_counts: list[tuple[str, int]]
     health: StoredHealth | None
-    backlog: dict[str, int] | None  # None where the actor may not see the queues (access.sees_queues)
+    backlog: dict[str, int]  # empty, with no failed jobs, where the actor may not see the queues (access.sees_queues)
     failed_jobs: int
     stuck: list[WorkflowInstance]
     recent: list[ActivityEvent]
@@ -108,7 +108,7 @@ def job_counts(states: Iterable[str]) -> list[JobCount]:
 def overview(*, actor: Actor) -> Overview:
     """The dashboard's first page, scoped to what `actor` may see."""
     owner = instance_owner_filter(actor)
-    backlog, failed = _backlog() if sees_queues(actor) else (None, 0)
+    backlog, failed = _backlog() if sees_queues(actor) else ({}, 0)
     stuck = _stuck_query(current_settings().stuck_minutes)
     if owner is not None:
         stuck = stuck.where(WorkflowInstance.created_by == owner)

@@ -158,9 +158,10 @@ def test_correct_and_retry_is_offered_for_a_failed_launch_of_a_failed_instance(p
 
 
 def test_nav_actions_by_role(people: dict[str, User]) -> None:
-    admin = {"admin_pages", "upload_workflows", "launch_instances", "filter_mine", "publish_views"}
+    admin = {"admin_pages", "upload_workflows", "launch_instances", "filter_mine", "publish_views", "see_queues"}
     assert nav_actions(people["ada"]) == admin | {"save_views"}
     assert nav_actions(CLI) == admin  # the command line is nobody to save a view for
+    # The queues (others' failed jobs among them) are shown to admins alone: not to a viewer, who sees every instance.
     # Any signed-in person saves views for themself, a viewer too; only admins publish them.
     assert nav_actions(people["ann"]) == {"upload_workflows", "launch_instances", "save_views"}
     assert nav_actions(people["vera"]) == {"filter_mine", "save_views"}
