@@ -10,7 +10,7 @@ from app.core.extensions import db
 from app.models import JobRecord
 
 _HEAD = '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D">'
-SHARED_ID = f"""{_HEAD}
+DUPLICATE_ID = f"""{_HEAD}
   <bpmn:process id="P" isExecutable="true">
     <bpmn:startEvent id="s"/>
     <bpmn:userTask id="t" name="Review"/>
@@ -47,10 +47,10 @@ def _jobs() -> int:
     return db.session.scalar(select(func.count()).select_from(JobRecord))
 
 
-def test_shared_ids_and_undecided_loops_are_422_naming_the_elements_and_nothing_is_stored(api) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_ids_and_undecided_loops_are_422_naming_the_elements_and_nothing_is_stored(api) -> None:  # type: ignore[no-untyped-def]
     before = _jobs()
     for name, text, said in (
-        ("Shared", SHARED_ID, '<endEvent> "t" at line 5: its id "t" is also the id of <userTask> at line 4'),
+        ("Duplicate", DUPLICATE_ID, '<endEvent> "t" at line 5: its id "t" is also the id of <userTask> at line 4'),
         (
             "Looped",
             SELF_LOOP,

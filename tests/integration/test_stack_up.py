@@ -159,15 +159,25 @@ def _stack_tree(instance_dir: Path, up_pid: int) -> tuple[set[int], set[int]]:
     return children, pids - children
 
 
+def _up_with_two_workers(tmp_path: Path, web: int, engine: int) -> subprocess.Popen[bytes]:
+    """`flask shar up` with two workers a consumer, once it says it is ready."""
+    log = tmp_path / "up.log"
+    proc = start_up(tmp_path, web, engine, "--workers", "2", stdout=log.open("w"))
+    try:
+        wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), timeout=90, what="the ready banner")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
+
+
 @pytest.mark.parametrize("whole_group", [False, True], ids=["its-pid", "its-process-group"])
 def test_kill_9_of_up_takes_every_child_and_grandchild_with_it(tmp_path: Path, whole_group: bool) -> None:
     """Each child leads its own process group, so a kill -9 of `up` (or of its group) never reached them:
     all ~25 kept running under PID 1, holding the ports. Now the kernel's parent-death signal ends them."""
     web, engine = free_port(), free_port()
-    log = tmp_path / "up.log"
-    proc = start_up(tmp_path, web, engine, "--workers", "2", stdout=log.open("w"))
+    proc = _up_with_two_workers(tmp_path, web, engine)
     try:
-        wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), timeout=90, what="the ready banner")
         children, grandchildren = _stack_tree(tmp_path, proc.pid)
         assert len(children) == 7, children  # engine, web, 4 consumers, scheduler
         assert len(grandchildren) >= 2 + 4 * 2, grandchildren  # gunicorn's workers, each consumer's 2
@@ -185,10 +195,8 @@ def test_workers_die_with_their_gunicorn_master_or_huey_consumer(tmp_path: Path)
     """The grandchildren's own guard: with `up` stopped (it cannot stop anyone), a kill -9 of the web
     master and of a consumer takes their workers with them."""
     web, engine = free_port(), free_port()
-    log = tmp_path / "up.log"
-    proc = start_up(tmp_path, web, engine, "--workers", "2", stdout=log.open("w"))
+    proc = _up_with_two_workers(tmp_path, web, engine)
     try:
-        wait_until(lambda: "Ctrl-C stops everything" in log.read_text(), timeout=90, what="the ready banner")
         children, _ = _stack_tree(tmp_path, proc.pid)
         masters = {pid for pid in children if "gunicorn" in cmdline(pid) or "shar-instances" in cmdline(pid)}
         assert len(masters) == 2, [cmdline(pid) for pid in children]

@@ -99,21 +99,20 @@ def test_trends_count_by_interval_and_version_on_both_databases(database, app) -
     assert next(d for d in week.durations if d["version"] == 2)["p50"] == 100.0
 
 
-def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, client, sign_in) -> None:  # type: ignore[no-untyped-def]
-    _seed()
+def _jobs_in_states(app: Any, job_type: str, states: tuple[str, ...]) -> str:
+    """One job of `job_type` in each of `states`, on the instance queue; returns that queue's name."""
     queue = app.config["SHARBOARD_SETTINGS"].shar_instance_queue
     db.session.add_all(
-        JobRecord(
-            job_type="launch_instance",
-            queue=queue,
-            target_type="instance",
-            target_id=str(n),
-            state=state,
-            max_attempts=3,
-        )
-        for n, state in enumerate(("failed", "queued", "retrying"))
+        JobRecord(job_type=job_type, queue=queue, target_type="instance", target_id=str(n), state=state, max_attempts=3)
+        for n, state in enumerate(states)
     )
     db.session.commit()
+    return queue
+
+
+def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, client, sign_in) -> None:  # type: ignore[no-untyped-def]
+    _seed()
+    queue = _jobs_in_states(app, "launch_instance", ("failed", "queued", "retrying"))
     other = Workflow(name="Other", version=1, bpmn_xml="<x/>", bpmn_sha256="3", summary={}, status="active")
     db.session.add(other)
     db.session.flush()
@@ -138,19 +137,7 @@ def test_overview_and_workflow_page_draw_the_charts_with_text_alternatives(app, 
 
 @pytest.mark.parametrize("role", ["admin", "viewer", "user"])
 def test_the_queues_are_shown_to_admins_alone(app, client, sign_in, role) -> None:  # type: ignore[no-untyped-def]
-    queue = app.config["SHARBOARD_SETTINGS"].shar_instance_queue
-    db.session.add_all(
-        JobRecord(
-            job_type="deliver_webhook",
-            queue=queue,
-            target_type="webhook",
-            target_id=str(n),
-            state=state,
-            max_attempts=3,
-        )
-        for n, state in enumerate(("failed", "queued"))
-    )
-    db.session.commit()
+    _jobs_in_states(app, "deliver_webhook", ("failed", "queued"))
     sample_queues()
     sign_in(role)
     page = client.get("/?window=24h").get_data(as_text=True)
