@@ -16,6 +16,34 @@ from app.core.children import WATCH_ENV, preexec_dying_with_us
 logger = logging.getLogger("sharboard.processes")
 
 
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived while `up` was starting the stack."""
+
+
+@dataclass
+class StopRequests:
+    """SIGINT and SIGTERM, recorded by the handler and acted on where the caller checks.
+
+    The handler must not raise: subprocess runs Python's at-fork hooks when a child is given a
+    preexec_fn (ours is), and an exception raised in one is printed as "Exception ignored" and
+    dropped, so a SIGTERM that landed while a child was being forked was lost and `up` ran on.
+    """
+
+    received: list[int] = field(default_factory=list)
+
+    def listen(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._record)
+
+    def _record(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+
+    def check(self) -> None:
+        """Raise Interrupted if a stop was asked for."""
+        if self.received:
+            raise Interrupted(signal.Signals(self.received[0]).name)
+
+
 @dataclass
 class ProcessGroup:
     """Children started together; if one dies or we are interrupted, all are stopped.
@@ -26,6 +54,7 @@ class ProcessGroup:
     """
 
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    stops: StopRequests = field(default_factory=StopRequests)
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
         """Start a child. Call it from the main thread: on Linux the child's parent-death signal
@@ -45,26 +74,17 @@ class ProcessGroup:
         ended with 0 or by a signal). The handlers stay in place while the children are being
         stopped: a second Ctrl-C or a SIGTERM then must not kill us half way and orphan them.
         """
-        received: list[int] = []
-
-        def _stop(signum: int, frame: object) -> None:
-            received.append(signum)
-
-        previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self.stops.listen()
         exited: subprocess.Popen[bytes] | None = None
-        try:
-            while not received and exited is None:
-                for name, proc in self.children.items():
-                    if proc.poll() is not None:
-                        print(f"{name} exited with code {proc.returncode}; stopping the others", file=sys.stderr)
-                        exited = proc
-                        break
-                else:
-                    time.sleep(0.2)
-            self.stop()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        while not self.stops.received and exited is None:
+            for name, proc in self.children.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with code {proc.returncode}; stopping the others", file=sys.stderr)
+                    exited = proc
+                    break
+            else:
+                time.sleep(0.2)
+        self.stop()
         if exited is None:
             return 0
         return exited.returncode if exited.returncode and exited.returncode > 0 else 1

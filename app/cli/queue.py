@@ -40,6 +40,7 @@ def start(queue_name: str | None, workers: int) -> None:
     settings = current_settings()
     if queue_name is None:
         group = ProcessGroup()
+        group.stops.listen()  # a stop asked for while starting is acted on by wait(), not lost
         for name in settings.queue_names:
             group.start(
                 f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name, "--workers", str(workers))

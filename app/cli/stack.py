@@ -16,7 +16,7 @@ import httpx
 
 from app.cli.group import shar_cli
 from app.cli.output import fail
-from app.cli.processes import ProcessGroup, flask_command
+from app.cli.processes import Interrupted, ProcessGroup, StopRequests, flask_command
 from app.core import metrics
 from app.core.children import RUN_TOKEN_ENV, RUN_TOKEN_HEADER
 from app.core.config import Settings, current_settings
@@ -45,26 +45,20 @@ def up(workers: int | None) -> None:
     sign_in = _first_admin(settings)
     metrics.reset_directory()  # every child counts into it (they inherit PROMETHEUS_MULTIPROC_DIR)
     group = ProcessGroup()
-    # Until group.wait() takes over, SIGINT and SIGTERM stop the start-up itself: without
-    # this, a SIGTERM would kill us and leave the children already started running.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _interrupted)
+    # From here SIGINT and SIGTERM stop the start-up itself (checked between steps and while
+    # waiting): without this, a SIGTERM would kill us and leave the children already started running.
+    stops = group.stops
+    stops.listen()
     try:
-        if settings.uses_local_shar:
-            group.start("shar-engine", engine_command(settings))
         token = secrets.token_hex(16)  # the web app says it on /healthz: the server answering is ours
-        group.start("web", web_command(settings), env={RUN_TOKEN_ENV: token})
-        for name in settings.queue_names:
-            count = workers or default_workers(instance_queue=name == settings.shar_instance_queue)
-            group.start(
-                f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name, "--workers", str(count))
-            )
-        group.start("scheduler", flask_command("shar", "queue", "scheduler"))
+        for name, argv, env in _children(settings, workers, token):
+            group.start(name, argv, env)
+            stops.check()
         if settings.uses_local_shar:
-            _wait_for(f"{settings.shar_url()}/health", "local SHAR engine", group.children["shar-engine"])
+            _wait_for(f"{settings.shar_url()}/health", "local SHAR engine", group.children["shar-engine"], stops=stops)
         local = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else _bracketed(settings.host)
-        _wait_for(f"http://{local}:{settings.port}/healthz", "web app", group.children["web"], token)
-        starting = _wait_for_consumers(settings.queue_names, started_at)
+        _wait_for(f"http://{local}:{settings.port}/healthz", "web app", group.children["web"], token, stops=stops)
+        starting = _wait_for_consumers(settings.queue_names, started_at, stops)
         click.echo(ready_banner(f"http://{local}:{settings.port}", settings.shar_url(), sign_in, starting))
         code = group.wait()
     except Interrupted:  # asked to stop while starting: stop what started, and that is success
@@ -80,12 +74,17 @@ def up(workers: int | None) -> None:
     raise SystemExit(code)
 
 
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived while `up` was starting the stack."""
-
-
-def _interrupted(signum: int, frame: object) -> None:
-    raise Interrupted(signal.Signals(signum).name)
+def _children(settings: Settings, workers: int | None, token: str) -> list[tuple[str, list[str], dict[str, str]]]:
+    """What `up` starts, in order: name, argv and extra environment of each child."""
+    children = [("shar-engine", engine_command(settings), {})] if settings.uses_local_shar else []
+    children.append(("web", web_command(settings), {RUN_TOKEN_ENV: token}))
+    for name in settings.queue_names:
+        count = workers or default_workers(instance_queue=name == settings.shar_instance_queue)
+        children.append(
+            (f"consumer:{name}", flask_command("shar", "queue", "start", "--queue", name, "--workers", str(count)), {})
+        )
+    children.append(("scheduler", flask_command("shar", "queue", "scheduler"), {}))
+    return children
 
 
 def _ignore_stop_signals() -> None:
@@ -200,23 +199,35 @@ def ready_banner(url: str, shar_url: str, sign_in: str, starting: list[str]) -> 
     return "\n".join([*lines, "  Ctrl-C stops everything.", rule, ""])
 
 
-def _wait_for_consumers(queues: Sequence[str], since: datetime, timeout: float = 30.0) -> list[str]:
+def _wait_for_consumers(
+    queues: Sequence[str], since: datetime, stops: StopRequests, timeout: float = 30.0
+) -> list[str]:
     """Wait until each queue's consumer has beaten (its start-up lines are then printed), at most
     `timeout`: the queues still without one, which the banner names rather than block on."""
     deadline = time.monotonic() + timeout
     waiting = queues_without_beat_since(queues, since)
     while waiting and time.monotonic() < deadline:
+        stops.check()
         time.sleep(0.3)
         waiting = queues_without_beat_since(queues, since)
     return waiting
 
 
-def _wait_for(url: str, what: str, child: subprocess.Popen[bytes], token: str = "", timeout: float = 60.0) -> None:
+def _wait_for(
+    url: str,
+    what: str,
+    child: subprocess.Popen[bytes],
+    token: str = "",
+    timeout: float = 60.0,
+    stops: StopRequests | None = None,
+) -> None:
     """Until `url` answers 200 and, given `token`, names it (RUN_TOKEN_HEADER): a server left running
     by an earlier `up` answered here once, and the banner said up while our own web app had failed.
-    An error as soon as `child` exits."""
+    An error as soon as `child` exits; Interrupted as soon as `stops` holds a signal."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stops is not None:
+            stops.check()
         if child.poll() is not None:
             raise RuntimeError(f"{what} exited with code {child.returncode} while starting (its output above says why)")
         try:
