@@ -56,7 +56,7 @@ def _init_extensions(app: Flask) -> None:
         ping_when_idle(db.engine)
     from app import cli, tasks
     from app.jobs import queues
-    from app.jobs.runner import run_job
+    from app.jobs.runner import run_message
     from app.lifecycle import changes
     from app.notifications import listeners as notification_listeners
     from app.plugins import loading as plugins
@@ -64,7 +64,7 @@ def _init_extensions(app: Flask) -> None:
     from app.webhooks import listeners as webhook_listeners
 
     tasks.init_app(app)
-    queues.init_app(app, app.config["SHARBOARD_SETTINGS"], execute=run_job)
+    queues.init_app(app, app.config["SHARBOARD_SETTINGS"], execute=run_message)
     principals.init_app(
         app,
         app.extensions[queues.EXTENSION_KEY].redis(),

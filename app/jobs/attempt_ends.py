@@ -17,7 +17,7 @@ from app.core.config import current_settings
 from app.core.errors import InvalidTransition
 from app.core.extensions import db, dialect_name
 from app.core.text import clip
-from app.jobs import outage
+from app.jobs import database_faults, outage
 from app.jobs.errors import RetryableJobError, error_shape
 from app.jobs.handover import enqueue
 from app.jobs.specs import AfterCommit, JobSpec
@@ -111,26 +111,71 @@ def attempt_failed(
     fields: dict[str, object],
     trace: str,
 ) -> str:
-    """Record the failed attempt (`trace`: its traceback); returns "retried" or "failed" (for good)."""
-    now = utcnow()
+    """Record the failed attempt (`trace`: its traceback); returns "retried", "database" (given back:
+    the database could not be reached) or "failed" (for good). Written again while the database
+    cannot be reached, for a few seconds (database_faults.patiently)."""
     message = clip(said(exc))  # may quote megabyte values: bounded here, once
-    retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
-    attempt.ended_at, attempt.error = now, message
-    attempt.traceback = trace
-    attempt.outcome = "retry" if retry else "failed"
-    job.last_error, job.error_shape = message, error_shape(message)
-    if retry:
+    if allow_retry and database_faults.is_fault(exc):
+        given_back = database_faults.patiently(lambda: _give_back(job, attempt, spec, message), "the attempt's end")
+        if given_back is not None:
+            logger.warning("database unreachable; attempt given back", extra={**fields, "wait": given_back})
+            enqueue(job, delay=given_back)
+            return database_faults.OUTCOME
+        message = _database_too_long(job, message)
+        allow_retry = False
+
+    def write() -> float | None:
+        now = utcnow()
+        retry = allow_retry and isinstance(exc, RETRYABLE) and job.attempts < job.max_attempts
+        attempt.ended_at, attempt.error = now, message
+        attempt.traceback = trace
+        attempt.outcome = "retry" if retry else "failed"
+        job.last_error, job.error_shape = message, error_shape(message)
+        if not retry:
+            move_job(job, JobState.FAILED, finished_at=now, next_attempt_at=None)
+            db.session.commit()
+            return None
         wait = spec.wait_before(job.attempts + 1, time_scale=current_settings().time_scale)
         move_job(job, JobState.RETRYING, next_attempt_at=now + timedelta(seconds=wait))
         db.session.commit()
+        return wait
+
+    wait = database_faults.patiently(write, "the attempt's end")
+    if wait is not None:
         logger.warning("job attempt failed; will retry", extra={**fields, "wait": wait, "error": message})
         enqueue(job, delay=wait)
         return "retried"
-    move_job(job, JobState.FAILED, finished_at=now, next_attempt_at=None)
-    db.session.commit()
     logger.error("job failed", extra={**fields, "error": message})
     fail_for_good(job, spec, exc)
     return "failed"
+
+
+def _give_back(job: JobRecord, attempt: JobAttempt, spec: JobSpec, message: str) -> float | None:
+    """Give the attempt back for a database fault: not counted, and, for a job that may have called
+    SHAR before the fault, remembered as a try that may have reached it (its next attempt checks
+    first). Returns the wait before the next try; None when the fault has lasted past the longest
+    hold (the caller fails the job)."""
+    now = utcnow()
+    if job.state != JobState.RUNNING:
+        return 0.0  # its end was written after all (the fault took only the commit's answer)
+    first = database_faults.first_given_back(job.id)
+    if first is not None and (now - first).total_seconds() > current_settings().outage_max_hold:
+        return None
+    wait = database_faults.wait(current_settings().time_scale)
+    attempt.outcome, attempt.ended_at, attempt.error = database_faults.OUTCOME, now, message
+    job.attempts -= 1
+    job.held_tries = (job.held_tries or 0) + (1 if spec.needs_shar else 0)
+    job.last_error = message
+    move_job(job, JobState.RETRYING, next_attempt_at=now + timedelta(seconds=wait))
+    db.session.commit()
+    return wait
+
+
+def _database_too_long(job: JobRecord, message: str) -> str:
+    first = database_faults.first_given_back(job.id)
+    since = f" (since {first:%Y-%m-%d %H:%M} UTC)" if first else ""
+    hold = current_settings().outage_max_hold
+    return clip(f"the database could not be reached for longer than {hold:g} s{since}; last error: {message}")
 
 
 def said(exc: BaseException) -> str:

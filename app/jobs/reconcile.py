@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 
 from app.core.config import current_settings
 from app.core.extensions import db
+from app.jobs import database_faults
 from app.jobs.attempt_ends import fail_for_good
 from app.jobs.errors import error_shape
 from app.jobs.handover import enqueue, enqueue_many
@@ -164,13 +165,23 @@ def _requeue(job: JobRecord, now, report: ReconcileReport) -> None:  # type: ign
 
 def _recover_interrupted(job: JobRecord, report: ReconcileReport) -> None:
     now = utcnow()
-    message = "worker stopped during the attempt (killed or timed out)"
+    # An attempt whose end could not be written while the database was away is given back, not
+    # counted (app.jobs.database_faults); any other is a worker that died.
+    lost_database = database_faults.away_since(job.updated_at)
+    outcome, message = (
+        (database_faults.OUTCOME, "the attempt's end could not be written: the database was unreachable")
+        if lost_database
+        else ("interrupted", "worker stopped during the attempt (killed or timed out)")
+    )
     for attempt in db.session.scalars(
         select(JobAttempt).where(JobAttempt.job_id == job.id, JobAttempt.ended_at.is_(None))
     ):
-        attempt.outcome, attempt.ended_at, attempt.error = "interrupted", now, message
+        attempt.outcome, attempt.ended_at, attempt.error = outcome, now, message
     job.last_error, job.error_shape = message, error_shape(message)
     report.interrupted.append(job.id)
+    if lost_database:
+        job.attempts -= 1
+        job.held_tries = (job.held_tries or 0) + (1 if spec_for(job.job_type).needs_shar else 0)
     if job.attempts < job.max_attempts:
         move_job(job, JobState.QUEUED, next_attempt_at=None)
         db.session.commit()

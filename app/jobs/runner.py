@@ -13,15 +13,18 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from contextlib import suppress
 from datetime import timedelta
 
+from huey.exceptions import RetryTask
 from sqlalchemy import bindparam, or_, update
 
 from app.core import metrics
+from app.core.config import current_settings
 from app.core.extensions import commit_keeping_loaded, db
 from app.core.plain_rows import commit_new_rows
 from app.core.text import clip
-from app.jobs import outage, together
+from app.jobs import database_faults, outage, together
 from app.jobs.attempt_ends import attempt_failed, hold, log_fields, run_after, succeeded
 from app.jobs.specs import JobSpec, spec_for
 from app.lifecycle.states import JOB_TRANSITIONS, JobState
@@ -34,6 +37,22 @@ logger = logging.getLogger("sharboard.shar.jobs")
 CLAIMABLE = tuple(state for state, targets in JOB_TRANSITIONS.items() if JobState.RUNNING in targets)
 # A scheduled message may arrive a little before its SQL time; allow for clock skew.
 EARLY_TOLERANCE = timedelta(seconds=2)
+
+
+def run_message(job_id: int) -> None:
+    """What a consumer runs for a message: run_job. While the database cannot be reached (the claim
+    could not be made or its attempt's end written), the message is kept and handed over again after
+    a wait (Huey's RetryTask, the same message): the job is neither lost nor its attempt counted."""
+    try:
+        run_job(job_id)
+    except Exception as exc:
+        if not database_faults.is_fault(exc):
+            raise
+        with suppress(Exception):  # the connection may be gone: the pool replaces it
+            db.session.rollback()
+        delay = database_faults.wait(current_settings().time_scale)
+        logger.warning("database unreachable; the job's message kept", extra={"job_id": job_id, "wait": delay})
+        raise RetryTask(f"database unreachable: {exc.__class__.__name__}", delay=delay) from exc
 
 
 def run_job(job_id: int, *, allow_retry: bool = True) -> JobRecord | None:
@@ -73,6 +92,10 @@ def run_attempt(job: JobRecord, attempt: JobAttempt, spec: JobSpec, *, allow_ret
     started = time.monotonic()
     try:
         after = spec.handler(job)
+        succeeded([(job, attempt)])
+        # One transaction with what the handler left uncommitted (a status change and its timeline
+        # entry); kept loaded, so what runs after it reads those rows without loading them again.
+        commit_keeping_loaded()
     except SharUnavailable as exc:
         db.session.rollback()
         if not spec.needs_shar:
@@ -85,10 +108,7 @@ def run_attempt(job: JobRecord, attempt: JobAttempt, spec: JobSpec, *, allow_ret
         db.session.rollback()
         outcome = attempt_failed(job, attempt, spec, exc, allow_retry=allow_retry, fields=fields, trace=trace)
     else:
-        succeeded([(job, attempt)])
-        # One transaction with what the handler left uncommitted (a status change and its timeline
-        # entry); kept loaded, so what runs after it reads those rows without loading them again.
-        commit_keeping_loaded()
+        database_faults.cleared()
         logger.info("job succeeded", extra=fields)
         outcome = "succeeded"
         run_after(after, fields)

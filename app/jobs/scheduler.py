@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from app.core.config import Settings, current_settings
 from app.core.extensions import db
+from app.jobs import database_faults
 from app.models import ScheduleRun
 from app.models._base import utcnow
 
@@ -70,6 +71,7 @@ def tick(entries: tuple[Periodic, ...]) -> list[str]:
         try:
             result = entry.action(settings)
         except Exception as exc:
+            database_faults.scheduler_met(exc)
             db.session.rollback()
             logger.exception("periodic entry failed", extra={"entry": entry.name})
             _finish(entry.name, f"failed: {exc}")
@@ -116,7 +118,8 @@ def run_scheduler(app: Flask, stop: threading.Event, entries: tuple[Periodic, ..
         with app.app_context():
             try:
                 tick(entries)
-            except Exception:
+            except Exception as exc:
+                database_faults.scheduler_met(exc)  # the reconciler then gives back what a fault cut short
                 db.session.rollback()
                 logger.exception("scheduler tick failed")  # the database may be briefly away
             finally:

@@ -176,7 +176,7 @@ def _standard_verify(secret: str | bytes, body: bytes, headers: dict[str, str]) 
 class SmtpSink:
     """A real SMTP server (aiosmtpd) that keeps every message it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Any] = []
@@ -189,7 +189,7 @@ class SmtpSink:
                 sink.messages.append(message_from_bytes(envelope.content, policy=policy.default))
                 return "250 OK"
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
