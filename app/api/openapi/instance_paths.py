@@ -56,6 +56,7 @@ INSTANCE_PATHS: dict[str, Any] = {
                 {
                     "name": "var",
                     "in": "query",
+                    "x-key-form": "var.",  # var.NAME[__op]=VALUE, one variable per key (the description below)
                     "style": "form",
                     "explode": True,
                     "schema": {"type": "array", "maxItems": MAX_CONDITIONS, "items": {"type": "string"}},
