@@ -14,10 +14,10 @@ import logging
 import time
 import traceback
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from huey.exceptions import RetryTask
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from app.core import metrics
 from app.core.config import current_settings
@@ -158,6 +158,14 @@ def _waited(job: JobRecord) -> float:
         )
     since = previous or job.created_at
     return max((utcnow() - since).total_seconds(), 0.0)
+
+
+def previous_try_end(job: JobRecord) -> datetime | None:
+    """When the latest earlier try of the running `job` ended (counted, held or given back; None: none
+    did, as when the reconciler has not yet ended a killed worker's)."""
+    return db.session.scalar(
+        select(func.max(JobAttempt.ended_at)).where(JobAttempt.job_id == job.id, JobAttempt.ended_at.is_not(None))
+    )
 
 
 def note_attempt(job: JobRecord, **detail: object) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -27,7 +28,7 @@ from app.lifecycle.events import (
 from app.lifecycle.states import InstanceStatus
 from app.models import WorkflowInstance
 from app.models._base import utcnow
-from app.services import element_names, story, variable_sizes
+from app.services import element_names, shar_listing, story, variable_sizes
 from app.services.correlation import CORRELATION_VARIABLE, LaunchOf, adoptable, tagged, untagged
 from app.services.instances import hold_instance, refuse_open_completion
 from app.services.rows import required
@@ -48,7 +49,7 @@ _LAUNCHING = (
 )
 
 
-def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None:
+def launch_in_shar(instance_id: str, *, tries_before: int = 0, tried_until: datetime | None = None) -> Pending | None:
     """Launch the instance in SHAR, tagged with its id; returns the events to fire once the job's
     success (with the status change, uncommitted here) is committed.
 
@@ -57,6 +58,8 @@ def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None
     worker killed mid-call still leaves them). Such a re-send first asks SHAR for an instance
     carrying this row's id and adopts the earliest its launch may have made (correlation.adoptable:
     same workflow, made after the row, tracked by no other row) instead of launching a second one.
+    `tried_until`: when the job's earlier try ended (a list of SHAR's instances asked for after it
+    answers the question, shared by the re-sends of this process: services.shar_listing).
     """
     instance = db.session.scalars(_LAUNCHING, {"instance_ids": [instance_id]}).unique().one_or_none()
     if instance is None:
@@ -67,7 +70,7 @@ def launch_in_shar(instance_id: str, *, tries_before: int = 0) -> Pending | None
     events = Pending()
     sent = max(instance.launch_requests, tries_before)
     if sent:
-        adopted, passed = _adopt_earlier_launch(instance, client, events, sent=sent)
+        adopted, passed = _adopt_earlier_launch(instance, client, events, sent=sent, tried_until=tried_until)
         if adopted:
             return events
         # The earlier request may still reach SHAR; say so rather than hide a possible duplicate.
@@ -138,7 +141,7 @@ def apply_first_launch(request: LaunchRequest, answer: SharInstance) -> Pending:
 
 
 def _adopt_earlier_launch(
-    instance: WorkflowInstance, client: SharClient, events: Pending, *, sent: int
+    instance: WorkflowInstance, client: SharClient, events: Pending, *, sent: int, tried_until: datetime | None
 ) -> tuple[bool, dict[str, str]]:
     """Adopt the instance an earlier launch request of this row made in SHAR, if SHAR lists one its
     launch may have made (_adoptable); returns whether it did, and the instances passed over.
@@ -148,7 +151,7 @@ def _adopt_earlier_launch(
     it has none, and a lookup never fails the launch for good by itself. An outage goes up as it
     is: the runner holds the job."""
     try:
-        listed = client.instances_with_variable(CORRELATION_VARIABLE, instance.id)
+        listed = shar_listing.instances_carrying(client, CORRELATION_VARIABLE, instance.id, tried_until=tried_until)
     except SharUnavailable:
         raise
     except SharError as exc:
@@ -271,7 +274,7 @@ def launch_failed(instance_id: str, error: str, *, tries: int = 0) -> None:
 def _adopted_at_last(instance: WorkflowInstance, sent: int) -> bool:
     events = Pending()
     try:
-        adopted = _adopt_earlier_launch(instance, current_client(), events, sent=sent)[0]
+        adopted = _adopt_earlier_launch(instance, current_client(), events, sent=sent, tried_until=None)[0]
     except Exception:  # noqa: BLE001 - the failure handler's own lookup: any failure leaves it to a retry
         db.session.rollback()
         record_activity(

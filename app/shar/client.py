@@ -133,12 +133,6 @@ class SharClient:
             _instance(item) for item in _expect_list(self._request("GET", "/api/v1/instances"), what="instance list")
         ]
 
-    def instances_with_variable(self, name: str, value: Any) -> list[SharInstance]:
-        """The instances whose variables hold `name` == `value`, from the list call (GET
-        /api/v1/instances). The reference gateway's list is a stub that answers [], so an empty
-        answer means "none known", never "none exist"."""
-        return [i for i in self.list_instances() if i.variables.get(name) == value]
-
     def get_instance(self, instance_id: str) -> SharInstance:
         return _instance(self._request("GET", f"/api/v1/instances/{_seg(instance_id)}"))
 

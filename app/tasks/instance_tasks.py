@@ -5,13 +5,15 @@ operations that sync, cancel, retry or migrate many instances."""
 from __future__ import annotations
 
 from app.core.config import current_settings
+from app.jobs.runner import previous_try_end
 from app.jobs.specs import AfterCommit, JobSpec, Together, spec_for
 from app.models import JobRecord
 from app.services import bulk_work, instance_work, migration_work, repair_work
 
 
 def launch_instance(job: JobRecord) -> AfterCommit | None:
-    return instance_work.launch_in_shar(job.target_id, tries_before=job.tries_before)
+    tried_until = previous_try_end(job) if job.tried_before else None
+    return instance_work.launch_in_shar(job.target_id, tries_before=job.tries_before, tried_until=tried_until)
 
 
 def launch_failed(job: JobRecord, exc: BaseException) -> None:

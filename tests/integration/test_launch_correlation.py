@@ -17,7 +17,8 @@ from app.models import (
     UntrackedSharInstance,
     WorkflowInstance,
 )
-from app.services import untracked
+from app.models._base import utcnow
+from app.services import shar_listing, untracked
 from app.services.correlation import CORRELATION_VARIABLE
 from app.services.instance_work import launch_in_shar
 from app.services.launches import launch_instance
@@ -267,3 +268,35 @@ def test_the_owners_retry_after_lookups_failed_adopts_and_never_launches_twice(a
     instance = refresh(instance)
     assert (instance.status, instance.shar_instance_id, instance.launch_requests) == ("running", made, 1)
     assert _launch_posts(shar, "Unsure") == 0
+
+
+def _list_calls(shar) -> int:  # type: ignore[no-untyped-def]
+    log = httpx.get(f"{shar.url}/_sharlite/requests").json()
+    return len([e for e in log if e["method"] == "GET" and e["path"] == "/api/v1/instances"])
+
+
+def test_resends_after_an_outage_share_one_list_and_each_still_adopts_or_sends(app, shar) -> None:
+    """The contract has no lookup by variable: each re-send listed every SHAR instance (0.3-0.6 s with
+    9,600 of them), so a retry storm ran at ~3.6 launches/s. A list asked for after a re-send's earlier
+    try ended answers it: one list serves them all, and a try that ended later asks again."""
+    shar_listing.forget()
+    user = make_user()
+    create_workflow("Storm", bpmn("user_task"), actor=user, async_=False)
+    rows = [_placeholder("Storm", user) for _ in range(8)]
+    made = httpx.post(
+        f"{shar.url}/api/v1/workflows/Storm/instances",
+        json={"workflow_name": "Storm", "variables": {"n": 1, CORRELATION_VARIABLE: rows[0].id}},
+    ).json()
+    tries_ended = utcnow()  # every earlier try ended before the outage did
+    httpx.delete(f"{shar.url}/_sharlite/requests")
+    for row in rows:
+        launch_in_shar(row.id, tries_before=1, tried_until=tries_ended)
+    assert _list_calls(shar) == 1
+    assert refresh(rows[0]).shar_instance_id == made["id"] and "launch_adopted" in _kinds(rows[0])
+    assert _launch_posts(shar, "Storm") == 7
+    assert all(refresh(row).status == "running" and "launch_resent" in _kinds(row) for row in rows[1:])
+    # A try that ended after that list was asked for is not answered by it.
+    late = _placeholder("Storm", user)
+    launch_in_shar(late.id, tries_before=1, tried_until=utcnow())
+    assert _list_calls(shar) == 2 and refresh(late).status == "running"
+    shar_listing.forget()
