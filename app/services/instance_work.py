@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from app.core.errors import Conflict, NotFound
+from app.core.errors import NotFound
 from app.core.extensions import commit_keeping_loaded, db
 from app.jobs.errors import RetryableJobError
 from app.lifecycle.changes import change_status, record_activity
@@ -293,18 +293,15 @@ def _adopted_at_last(instance: WorkflowInstance, sent: int) -> bool:
 def launch_retried(instance_id: str) -> None:
     instance = _instance(instance_id)
     if instance.status == InstanceStatus.FAILED:
-        change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried")
+        # Committed with the job's move by the caller (failed_jobs), never apart from it.
+        change_status(instance, InstanceStatus.LAUNCHING, error=None, message="retried", commit=False)
 
 
 def completion_retried(instance_id: str) -> None:
     """An operator retries a failed completion: refused while another completion of the instance is
     queued, running or retrying (complete_task's rule: only one of them could apply)."""
     hold_instance(instance_id)
-    try:
-        refuse_open_completion(instance_id)
-    except Conflict:
-        db.session.rollback()  # let go of the instance at once
-        raise
+    refuse_open_completion(instance_id)  # the caller rolls back (a savepoint, when it retries many)
 
 
 def complete_task_in_shar(

@@ -428,8 +428,8 @@ def creation_retried(workflow_id: int) -> None:
             f"workflow {workflow.name!r} v{workflow.version} is not its newest version (v{newest.version} "
             "is): creating it in SHAR now would replace the newer one there"
         )
-    if workflow.status == WorkflowStatus.FAILED:
-        change_status(workflow, WorkflowStatus.CREATING, error=None, message="retried")
+    if workflow.status == WorkflowStatus.FAILED:  # committed with the job's move by the caller (failed_jobs)
+        change_status(workflow, WorkflowStatus.CREATING, error=None, message="retried", commit=False)
 
 
 def delete_in_shar(name: str) -> None:
