@@ -164,7 +164,9 @@ def run_soak(
         def engine_back() -> float:
             """Start the engine again after the outage (its SQLite file keeps what it held)."""
             time.sleep(max(outage - (time.monotonic() - outage_began), 0.0))
-            held_now()
+            # On a busy machine the consumers may not have taken any of the outage's work yet: the
+            # engine stays down until some of it is held, so the outage is met whatever the load.
+            wait_until(lambda: held_now() > 0, timeout=60, interval=0.2, what="the outage's work to be held")
             start_engine()
             httpx.put(f"{engine_url}/_sharlite/faults", json={"error_rate": error_rate})
             say(
