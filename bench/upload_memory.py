@@ -114,16 +114,17 @@ class Polls:
         self.stop()
 
     def _poll(self) -> None:
-        headers = {**self.auth, "Connection": "close"}
-        while not self._stop.is_set():
-            began = time.perf_counter()
-            try:
-                answer = httpx.get(self.url, headers=headers, timeout=120)
-                self.errors += answer.status_code != 200
-            except httpx.HTTPError:
-                self.errors += 1
-            self.latencies.append(time.perf_counter() - began)
-            self._stop.wait(POLL_PAUSE)
+        # One client per poller (making one costs tens of ms: its TLS context), a new connection per poll.
+        with httpx.Client(timeout=300, headers={**self.auth, "Connection": "close"}) as client:
+            while not self._stop.is_set():
+                began = time.perf_counter()
+                try:
+                    answer = client.get(self.url)
+                    self.errors += answer.status_code != 200
+                except httpx.HTTPError:
+                    self.errors += 1
+                self.latencies.append(time.perf_counter() - began)
+                self._stop.wait(POLL_PAUSE)
 
     def p(self, pct: float) -> float:
         return 1000 * percentile(self.latencies, pct)
@@ -186,7 +187,9 @@ async def _burst(stack: Stack, bodies: list[bytes]) -> tuple[dict[int, int], int
     status, and how many were sent again. Any final answer but 202 is an error."""
     statuses: dict[int, int] = {}
     retried = 0
-    headers = {**stack.auth, "Content-Type": "application/json"}
+    # A new connection for each upload and each retry, as 50 clients would have: none is reused after
+    # a Retry-After wait longer than the server's keep-alive (closed under it as it is reused).
+    headers = {**stack.auth, "Content-Type": "application/json", "Connection": "close"}
     limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
     async with httpx.AsyncClient(base_url=stack.url, timeout=300, limits=limits, headers=headers) as client:
 
