@@ -36,9 +36,10 @@ from app.bpmn.shar_profile import check_shar_profile
 _M = f"{{{BPMN_NS}}}"
 
 
-def analyse(root: etree._Element) -> Analysis:
-    """The verdict on a parsed ``definitions`` element (see the module docstring)."""
-    doc = AnalysedDocument(root)
+def analyse(root: etree._Element, *, in_place: bool = False) -> Analysis:
+    """The verdict on a parsed ``definitions`` element (see the module docstring). `in_place`: the
+    checks prepare `root` itself instead of a copy (the caller reads nothing of it afterwards)."""
+    doc = AnalysedDocument(root, in_place=in_place)
     pools = {p.get("processRef"): p.get("name") for p in doc.root.iter(f"{_M}participant") if p.get("processRef")}
     for process in doc.root.findall(f"{_M}process"):
         # The engine reads only "true"; the xsd boolean's other spellings are normalised for it.

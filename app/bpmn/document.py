@@ -1,10 +1,10 @@
 """The document under analysis and the verdict its checks fill.
 
 ``AnalysedDocument`` holds the prepared copy of a ``definitions`` element (edited in place by the
-checks), the indexes every check reads (elements by id, messages, process ids, conditions as
-written), and the ``Analysis`` it fills: ``problem()`` refuses, ``warn()`` says what SHAR would
-object to, ``ignore()`` lists what a modeller drew that does not run. Each ``Finding`` points at
-one element.
+checks; the element itself when its owner hands it over), the indexes every check reads (elements by
+id, messages, process ids, conditions as written), and the ``Analysis`` it fills: ``problem()``
+refuses, ``warn()`` says what SHAR would object to, ``ignore()`` lists what a modeller drew that does
+not run. Each ``Finding`` points at one element.
 
 A pure library: lxml only.
 """
@@ -89,8 +89,10 @@ def finding(rule: str, code: str, el: etree._Element, message: str) -> Finding:
 class AnalysedDocument:
     """The prepared copy being analysed, what the checks look up in it, and the verdict they fill."""
 
-    def __init__(self, root: etree._Element) -> None:
-        self.root = copy.deepcopy(root)  # the prepared copy: edited in place; lines are kept
+    def __init__(self, root: etree._Element, *, in_place: bool = False) -> None:
+        # The prepared copy, edited by the checks; lines are kept. `in_place`: the caller hands its
+        # tree over (it reads nothing of it after), which saves a copy as large as the tree.
+        self.root = root if in_place else copy.deepcopy(root)
         self.result = Analysis(prepared=self.root)
         self.by_id: dict[str, etree._Element] = {}
         for el in self.root.iter():

@@ -159,14 +159,17 @@ def inspect_bpmn(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> In
     processes = root.findall(f"{_M}process")
     if not processes:
         _refuse_no_process(root)
-    analysis = analyse(root)
+    # What the summary reads of the file as written, read before the analysis prepares the tree in
+    # place: a prepared copy beside it would double the largest thing a check holds (docs/performance.md).
+    counted = _Counted.of(root, processes)
+    analysis = analyse(root, in_place=True)
     if analysis.problems:
         raise refusal(analysis.problems)
     try:
         built = build_specs(analysis.prepared, analysis.executable_ids)
     except SpecsRefused as exc:
         raise refusal(exc.findings) from None
-    return Inspection(_summarise(root, processes, analysis), analysis, built)
+    return Inspection(_summarise(counted, analysis), analysis, built)
 
 
 def parse_definitions(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
@@ -211,7 +214,7 @@ def _check_size(raw: bytes, max_bytes: int) -> None:
         if size == limit:
             size, limit = f"{len(raw):,} bytes", f"{max_bytes:,} bytes"
         raise BpmnValidationError(f"BPMN file is {size}; the limit is {limit}", code="too_large")
-    if not raw.strip():
+    if not raw or raw.isspace():  # not strip(): that copies a file ending in a newline
         raise BpmnValidationError("BPMN file is empty", code="empty")
 
 
@@ -376,31 +379,48 @@ def _refuse_no_process(root: etree._Element) -> None:
 # -- summary -----------------------------------------------------------------------------
 
 
-def _summarise(root: etree._Element, processes: list[etree._Element], analysis: Analysis) -> BpmnSummary:
-    summaries, overall, person_tasks = [], {}, []
+@dataclass(frozen=True)
+class _Counted:
+    """The file as written: each process's id, name and flow elements, its person tasks, the root's attributes."""
+
+    processes: tuple[tuple[str, str | None, dict[str, int]], ...]
+    person_tasks: tuple[str, ...]
+    attributes: dict[str, str | None]
+
+    @classmethod
+    def of(cls, root: etree._Element, processes: list[etree._Element]) -> _Counted:
+        counted, person_tasks = [], []
+        for process in processes:
+            counts: dict[str, int] = {}
+            _count_flow_elements(process, counts, person_tasks)
+            counted.append((process.get("id") or "", process.get("name"), dict(sorted(counts.items()))))
+        names = ("targetNamespace", "exporter", "exporterVersion")
+        return cls(tuple(counted), tuple(person_tasks), {name: root.get(name) for name in names})
+
+
+def _summarise(counted: _Counted, analysis: Analysis) -> BpmnSummary:
+    summaries, overall = [], {}
     infos = {info["id"]: info for info in analysis.processes}
-    for process in processes:
-        info = infos.get(process.get("id") or "", {})
-        counts: dict[str, int] = {}
-        _count_flow_elements(process, counts, person_tasks)
+    for process_id, written_name, counts in counted.processes:
+        info = infos.get(process_id, {})
         for name, n in counts.items():
             overall[name] = overall.get(name, 0) + n
         summaries.append(
             ProcessSummary(
-                id=process.get("id") or "",
-                name=info.get("name", process.get("name")),
+                id=process_id,
+                name=info.get("name", written_name),
                 is_executable=bool(info.get("executable")),
-                element_counts=dict(sorted(counts.items())),
+                element_counts=counts,
                 pool=info.get("pool"),
             )
         )
     return BpmnSummary(
         processes=tuple(summaries),
         element_counts=dict(sorted(overall.items())),
-        target_namespace=root.get("targetNamespace"),
-        exporter=root.get("exporter"),
-        exporter_version=root.get("exporterVersion"),
-        user_task_ids=tuple(person_tasks),
+        target_namespace=counted.attributes["targetNamespace"],
+        exporter=counted.attributes["exporter"],
+        exporter_version=counted.attributes["exporterVersion"],
+        user_task_ids=counted.person_tasks,
         shar_warnings=tuple(w.to_dict() for w in analysis.shar_warnings),
         not_executed=tuple(analysis.not_executed),
         message_waits=dict(analysis.message_waits),

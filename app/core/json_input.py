@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ from app.core.errors import InvalidInput
 
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_BYTES = 1024 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _NotStrict(ValueError):
@@ -250,10 +252,9 @@ def _finite_float(text: str) -> float:
 def _flaw(text: str, kind: str) -> str | None:
     """What makes a string (`kind`: key or string) unacceptable, said after the input's name, or
     None: a lone surrogate is not Unicode; U+0000 is, but PostgreSQL stores it in neither text nor
-    JSONB, so it is refused here, where every JSON input passes, rather than by one column."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    JSONB, so it is refused here, where every JSON input passes, rather than by one column. Searched,
+    not encoded: an upload's 5 MB string would be copied to be thrown away."""
+    if not text.isascii() and _SURROGATE.search(text):
         return f"is not strict JSON: a {kind} contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode"
     if "\x00" in text:
         return f"cannot be stored: a {kind} contains the character U+0000 (NUL), which the database cannot hold"

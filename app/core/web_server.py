@@ -9,6 +9,7 @@ import socket
 from typing import Any
 
 from app.core.children import die_with_parent, guard_from_env
+from app.core.memory import large_blocks_apart
 
 # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
 # them by their addresses. On one shared socket the worker that wakes first accepts, and a burst of
@@ -28,8 +29,10 @@ def on_starting(server: Any) -> None:
 
 def post_fork(server: Any, worker: Any) -> None:
     """A worker dies with the master (gunicorn's workers only notice a lost master at their next
-    loop, if they are not stuck in a request); the master dies with `up` (app.core.children)."""
+    loop, if they are not stuck in a request); the master dies with `up` (app.core.children). Its
+    large buffers (uploads' texts) are unmapped as soon as they are freed (app.core.memory)."""
     die_with_parent(server.pid)
+    large_blocks_apart()
 
 
 def refuse_if_taken(host: str, port: int) -> None:

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from app.bpmn import DEFAULT_MAX_BYTES, BpmnValidationError
 from app.bpmn.validation import parse_definitions
 from app.models import Workflow
+from app.services import large_documents
 
 T = TypeVar("T")
 
@@ -32,7 +33,9 @@ class PerFile(Generic[T]):
             if found is not None:
                 self._kept.move_to_end(key)
                 return found
-        value = self._read(_root(workflow.bpmn_xml or ""))  # the deferred column: loaded on a miss only
+        xml = workflow.bpmn_xml or ""  # the deferred column: loaded on a miss only
+        with large_documents.slot(large_documents.size_of(xml), "stored BPMN file"):
+            value = self._read(_root(xml))  # the parsed tree is gone once read: the slot gives it back
         with self._lock:
             self._kept[key] = value
             while len(self._kept) > self._size:

@@ -11,6 +11,7 @@ from app.bpmn import BpmnValidationError
 from app.bpmn.elements import BPMN_NS, is_executable
 from app.bpmn.validation import parse_definitions
 from app.core.config import current_settings
+from app.services import large_documents
 from app.services.workflow_input import NAME_PATTERN
 
 _M = f"{{{BPMN_NS}}}"
@@ -19,9 +20,15 @@ _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9 _.\-]+")
 
 def offered_name(bpmn_xml: str | bytes) -> str | None:
     """The name `bpmn_xml` offers, or None when it names nothing usable (or is not a BPMN file:
-    the upload itself then says why)."""
+    the upload itself then says why). A large file is parsed in one of the process's slots."""
+    size, limit = large_documents.size_of(bpmn_xml), current_settings().max_bpmn_bytes
+    with large_documents.slot(size if size <= limit else 0):
+        return _offered(bpmn_xml, limit)
+
+
+def _offered(bpmn_xml: str | bytes, limit: int) -> str | None:
     try:
-        root = parse_definitions(bpmn_xml, max_bytes=current_settings().max_bpmn_bytes)
+        root = parse_definitions(bpmn_xml, max_bytes=limit)
     except BpmnValidationError:
         return None
     pools = {p.get("processRef"): p.get("name") for p in root.iter(f"{_M}participant")}

@@ -11,6 +11,7 @@ from typing import Any
 from app.bpmn import BpmnValidationError, declare_utf8, validate_bpmn
 from app.core.errors import InvalidInput, PayloadTooLarge
 from app.core.json_input import json_type
+from app.services import large_documents
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,199}$")
 DESCRIPTION_MAX_CHARS = 2000
@@ -45,18 +46,31 @@ def check_bpmn(bpmn_xml: object, max_bytes: int) -> CheckedBpmn:
     naming every problem. Every door's upload comes through here as text (a file's bytes decoded
     by app.bpmn.decode_xml, or a JSON string) and is sent to SHAR as UTF-8, whose XML decoder
     refuses a declaration naming another encoding: such a declaration is made to say UTF-8."""
-    if bpmn_xml is None or (isinstance(bpmn_xml, str) and not bpmn_xml.strip()):
+    if bpmn_xml is None or (isinstance(bpmn_xml, str) and (not bpmn_xml or bpmn_xml.isspace())):
         raise InvalidInput.field("bpmn_xml", "bpmn_xml is required")
     if not isinstance(bpmn_xml, str):
         raise InvalidInput.field("bpmn_xml", f"bpmn_xml must be a string (the file's XML), not {json_type(bpmn_xml)}")
     text = declare_utf8(bpmn_xml)
-    try:
-        return CheckedBpmn(text, validate_bpmn(text, max_bytes=max_bytes).to_dict())
-    except BpmnValidationError as exc:
-        error = PayloadTooLarge if exc.code == "too_large" else InvalidInput
+    size = large_documents.size_of(text)
+    # A file over the limit is refused before it is parsed: it waits for no slot.
+    with large_documents.slot(size if size <= max_bytes else 0):
+        verdict = _verdict(text, max_bytes)
+    if isinstance(verdict, BpmnValidationError):
+        error = PayloadTooLarge if verdict.code == "too_large" else InvalidInput
         # Every reason, each naming its element and line, so one upload shows all there is to fix.
-        reasons = [p["message"] for p in exc.problems] or [exc.message]
-        raise error(exc.message, {"bpmn_xml": reasons}) from None
+        reasons = [p["message"] for p in verdict.problems] or [verdict.message]
+        raise error(verdict.message, {"bpmn_xml": reasons})
+    return CheckedBpmn(text, verdict)
+
+
+def _verdict(text: str, max_bytes: int) -> dict[str, Any] | BpmnValidationError:
+    """The summary, or the refusal without its traceback or the error it replaced: their frames hold
+    the parsed document, which must be freed before the large-document slot gives the memory back."""
+    try:
+        return validate_bpmn(text, max_bytes=max_bytes).to_dict()
+    except BpmnValidationError as exc:
+        exc.__cause__ = exc.__context__ = None
+        return exc.with_traceback(None)
 
 
 def check_description(description: object) -> str:

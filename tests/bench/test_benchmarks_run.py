@@ -35,6 +35,7 @@ BENCHMARKS = [
     "query_plans",
     "overview_trends",
     "counts_version",
+    "upload_memory",
 ]
 RESULT = re.compile(r"^RESULT .+ \| figure .+ \| ratio \d+\.\d\d vs .+ \| goal .+$", re.MULTILINE)
 
