@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Task
 from huey.storage import BaseStorage, RedisStorage
+from redis import ConnectionPool
 
+from app.core import redis_gate
 from app.core.config import Settings
 
 if TYPE_CHECKING:
@@ -185,7 +187,8 @@ READ_TIMEOUT = 1.0
 def _build_huey(name: str, settings: Settings) -> Huey:
     if settings.redis_url:
         read_timeout = max(0.1, READ_TIMEOUT * settings.time_scale)
-        return RedisHuey(name, url=settings.redis_url, results=False, read_timeout=read_timeout)
+        pool = ConnectionPool.from_url(settings.redis_url, **redis_gate.options(settings.redis_url, read_timeout))
+        return RedisHuey(name, connection_pool=pool, results=False, read_timeout=read_timeout)
     path = settings.huey_db_path
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(path), results=False)

@@ -27,6 +27,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
 
+from app.core import redis_gate
 from app.core.config import Settings
 from app.security.bearer import bearer
 from app.security.rate_counts import storage_uri
@@ -42,6 +43,7 @@ def init_app(app: Flask, *, auth_bp: Blueprint, api_bp: Blueprint) -> Limiter:
         key_func=get_remote_address,
         app=app,
         storage_uri=storage_uri(settings.redis_url),
+        storage_options=redis_gate.options(settings.redis_url) if settings.redis_url else {},
         key_prefix=_key_prefix(settings),
         strategy="fixed-window",
         # Flask-Limiter's own headers would put Retry-After on every answer; ours go on 429s only.
