@@ -8,7 +8,8 @@ remembered sign-in, the rate count): a fault probe (session 14) saw 15-20 s a co
 ~0.5 request/s. So every connection has short timeouts, and the first call that meets one (or a refused
 connection) closes the gate for GATE_SECONDS: meanwhile this process's calls fail at once, and each
 caller does what it does when Redis is down (the job keeps its enqueue_error for the reconciler, the
-sign-in is read from the database, the count is kept in memory).
+sign-in is read from the database, the count is kept in memory). A refused connection (Redis down)
+costs nothing to meet again, so it closes no gate: calls go through the moment Redis is back.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 logger = logging.getLogger("sharboard.redis")
 
 CONNECT_TIMEOUT = 1.0  # seconds to open a connection
-COMMAND_TIMEOUT = 2.0  # seconds for an answer, beyond what a blocking read asks to wait
-GATE_SECONDS = 5.0  # how long calls fail at once after one met an unanswering or refusing Redis
+COMMAND_TIMEOUT = 3.0  # seconds for an answer, beyond what a blocking read asks to wait
+GATE_SECONDS = 10.0  # how long calls to a server fail at once after one met it not answering
 
-_closed_until = 0.0
+_closed_until: dict[tuple[str, int], float] = {}  # by server (host, port)
 _lock = threading.Lock()
 
 
@@ -46,53 +47,67 @@ def options(url: str, blocking_read: float = 0.0) -> dict[str, Any]:
     }
 
 
-def is_open() -> bool:
-    return time.monotonic() >= _closed_until
+def is_open(server: tuple[str, int]) -> bool:
+    return time.monotonic() >= _closed_until.get(server, 0.0)
 
 
-def _close(exc: BaseException) -> None:
-    global _closed_until
+def _close(server: tuple[str, int], exc: BaseException) -> None:
     with _lock:
-        first = is_open()
-        _closed_until = time.monotonic() + GATE_SECONDS
+        first = is_open(server)
+        _closed_until[server] = time.monotonic() + GATE_SECONDS
     if first:
-        logger.warning("Redis did not answer; calls fail at once for %g s", GATE_SECONDS, extra={"error": str(exc)})
+        logger.warning(
+            "Redis at %s:%s did not answer; calls to it fail at once for %g s",
+            *server,
+            GATE_SECONDS,
+            extra={"error": str(exc)},
+        )
 
 
 def reopen() -> None:
-    """Open the gate now (tests)."""
-    global _closed_until
-    _closed_until = 0.0
+    """Open every gate now (tests)."""
+    with _lock:
+        _closed_until.clear()
 
 
 class _Gated:
-    """What makes a redis-py connection refuse at once while the gate is closed, and close the gate
-    on a timeout or a refused connection."""
+    """What makes a redis-py connection refuse at once while its server's gate is closed, and close the
+    gate when the server does not answer in time."""
+
+    host: str
+    port: int
+
+    def _refuse_if_closed(self) -> None:
+        if not is_open((self.host, self.port)):
+            raise RedisUnavailable(
+                f"Redis at {self.host}:{self.port} did not answer moments ago; not tried for up to {GATE_SECONDS:g} s"
+            )
 
     def connect(self) -> None:
-        if not is_open():
-            raise RedisUnavailable(f"Redis did not answer moments ago; not tried for up to {GATE_SECONDS:g} s")
+        self._refuse_if_closed()
         try:
-            super().connect()
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            _close(exc)
+            super().connect()  # type: ignore[misc]
+        except RedisTimeoutError as exc:
+            _close((self.host, self.port), exc)
             raise
 
     def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        if not is_open():
-            self.disconnect()
-            raise RedisUnavailable(f"Redis did not answer moments ago; not tried for up to {GATE_SECONDS:g} s")
         try:
-            super().send_packed_command(command, check_health)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            _close(exc)
+            self._refuse_if_closed()
+        except RedisUnavailable:
+            self.disconnect()  # type: ignore[attr-defined]
+            raise
+        try:
+            super().send_packed_command(command, check_health)  # type: ignore[misc]
+        except RedisTimeoutError as exc:
+            _close((self.host, self.port), exc)
             raise
 
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super().read_response(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            _close(exc)
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except RedisTimeoutError as exc:
+            _close((self.host, self.port), exc)
             raise
 
 
