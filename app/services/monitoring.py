@@ -74,6 +74,15 @@ class QueueRow:
         return beating(self.consumer)
 
     @property
+    def open_counts(self) -> tuple[int, int, int]:
+        """The page's Running, Retrying and Held columns, in that order."""
+        return tuple(self.jobs.get(state, 0) for state in (JobState.RUNNING, JobState.RETRYING, JobState.HELD))  # type: ignore[return-value]
+
+    @property
+    def failed(self) -> int:
+        return self.jobs.get(JobState.FAILED, 0)
+
+    @property
     def consumer_badge(self) -> tuple[str, str]:
         """The badge the queues page shows for its consumer: its class and its words."""
         return ("active", "alive") if self.consumer_alive else ("failed", "no consumer")

@@ -41,6 +41,8 @@ DECISIONS = [
     # ... == u.role, if u.active, 'a' if health.healthy else 'b': a row's role or state decided here
     re.compile(r"(==|!=)\s*\w+\.(role|status|state)\b"),
     re.compile(r"\bif\s+(not\s+)?\w+\.(\w+_)?(active|healthy|alive|is_admin)\b"),
+    # jobs.get("failed"), counts["running"]: a count picked by its status in the template
+    re.compile(r"""(\.get\(\s*|\[\s*)["']({})["']""".format("|".join(VALUES))),
     # {'failed': 'red', ...}[d.state]: a table of states kept in the template
     re.compile(r"\}\s*\[\s*[\w.]*\b(role|status|state)\s*\]"),
     # ["launching", "running", ...], ("failed", "failed", n): statuses listed in the template, which
@@ -84,6 +86,9 @@ def test_no_template_compares_a_role_or_a_status() -> None:
         # statuses listed in the template, which then maps each to what it shows
         '{% for s in ["launching", "running", "completed"] %}',
         '{% for kind, status, shown in (("waiting", "running", n.waiting), ("failed", "failed", n.failed)) %}',
+        # a count picked by its status here, then a link shown or not for it (the queues page did)
+        '{% if r.jobs.get("failed") %}',
+        '{{ counts["running"] }}',
     ],
 )
 def test_the_scan_finds_each_kind_of_decision(source: str) -> None:
@@ -102,7 +107,7 @@ def test_the_scan_finds_each_kind_of_decision(source: str) -> None:
         '{% if "retry" in rj.actions %}',
         "{{ current_page('admin') }}",
         "{% for s, n in instance_counts %}",
-        '{{ r.jobs.get("running", 0) }}',
+        "{{ r.failed }}",
     ],
 )
 def test_the_scan_lets_offers_and_display_through(source: str) -> None:
