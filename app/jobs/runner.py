@@ -147,16 +147,7 @@ def _claim(job_id: int) -> JobRecord | None:
 
 def _waited(job: JobRecord) -> float:
     """Seconds since the previous attempt ended (or, for the first, since the job was queued)."""
-    previous = None
-    if job.attempts > 1:
-        previous = (
-            db.session.query(JobAttempt.ended_at)
-            .filter(JobAttempt.job_id == job.id, JobAttempt.ended_at.is_not(None))
-            .order_by(JobAttempt.number.desc())
-            .limit(1)
-            .scalar()
-        )
-    since = previous or job.created_at
+    since = (previous_try_end(job) if job.attempts > 1 else None) or job.created_at
     return max((utcnow() - since).total_seconds(), 0.0)
 
 
