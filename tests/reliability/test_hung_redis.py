@@ -50,3 +50,20 @@ def test_a_redis_that_never_answers_costs_one_timeout_then_requests_answer_at_on
     finally:
         silent.close()
         redis_gate.reopen()
+
+
+def test_a_refused_connection_closes_no_gate() -> None:
+    """Redis down (its port refuses) costs nothing to meet again: calls go through the moment it is back."""
+    import redis
+
+    port = free_port()  # nothing listens
+    url = f"redis://127.0.0.1:{port}/0"
+    redis_gate.reopen()
+    client = redis.Redis.from_url(url, **redis_gate.options(url))
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        assert not isinstance(exc, redis_gate.RedisUnavailable)
+    else:
+        raise AssertionError("a port nobody listens on answered")
+    assert redis_gate.is_open(("127.0.0.1", port))
