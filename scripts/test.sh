@@ -42,7 +42,7 @@ fi
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet .
 # Two workers (pytest-xdist): every test has its own database, queue names and ports, and most of the
-# suite waits on processes and servers: about 13 minutes for 1,845 tests here; worksteal keeps both workers busy to the end.
+# suite waits on processes and servers: about 13 minutes for 1,850 tests here; worksteal keeps both workers busy to the end.
 if $fast; then
   exec .venv/bin/python -m pytest -m fast -n 2 "$@"
 fi
